@@ -1,0 +1,108 @@
+"""The Simple Repository API model: one project page and its files. No I/O.
+
+One model, two renderings: ``render`` turns a ``Project`` into PEP 691 JSON or
+PEP 503 HTML. Upstream pages of either format parse into it (``parse``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cached_property
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+#: PEP 592: ``False``, ``True`` (yanked, no reason) or the reason.
+Yanked = bool | str
+#: PEP 658/714: ``False``, ``True`` (available, no hashes) or its hashes.
+CoreMetadata = bool | Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """One file on a project page, as upstream described it.
+
+    ``url`` is upstream's absolute URL and never reaches a client.
+    """
+
+    filename: str
+    url: str
+    hashes: Mapping[str, str] = field(default_factory=dict)
+    requires_python: str | None = None
+    yanked: Yanked = False
+    size: int | None = None
+    upload_time: datetime | None = None
+    core_metadata: CoreMetadata = False
+    gpg_sig: bool | None = None
+    provenance: str | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        return self.hashes.get("sha256")
+
+    @cached_property
+    def version(self) -> Version | None:
+        """The version in the filename, or ``None`` when it cannot be parsed."""
+        return version_of(self.filename)
+
+    def with_core_metadata(self, value: CoreMetadata) -> DistFile:
+        return replace(self, core_metadata=value)
+
+
+@dataclass(frozen=True)
+class Project:
+    """One project page. ``versions`` is PEP 700's list (may be empty if unknown)."""
+
+    name: NormalizedName
+    files: tuple[DistFile, ...]
+    versions: tuple[str, ...] = ()
+    status: str | None = None
+    status_reason: str | None = None
+    tracks: tuple[str, ...] = ()
+    alternate_locations: tuple[str, ...] = ()
+
+    @cached_property
+    def files_by_name(self) -> dict[str, DistFile]:
+        return {f.filename: f for f in self.files}
+
+    def file(self, filename: str) -> DistFile | None:
+        return self.files_by_name.get(filename)
+
+
+def version_of(filename: str) -> Version | None:
+    """The version encoded in a wheel or sdist filename, or ``None``."""
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[1]
+        return parse_sdist_filename(filename)[1]
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return _legacy_version(filename)
+
+
+_LEGACY_SUFFIXES = (".tar.bz2", ".tar.xz", ".tgz", ".zip", ".egg", ".exe", ".msi", ".rpm", ".dmg")
+
+
+def _legacy_version(filename: str) -> Version | None:
+    """Best effort for old formats (eggs, installers, ``.tar.bz2`` sdists)."""
+    stem = filename
+    for suffix in _LEGACY_SUFFIXES:
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    else:
+        return None
+    parts = stem.split("-")
+    for part in parts[1:]:
+        try:
+            return Version(part)
+        except InvalidVersion:
+            continue
+    return None
