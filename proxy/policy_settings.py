@@ -1,0 +1,308 @@
+"""The ``[policies]`` table: validated settings per policy, and the builder of a ``PolicySet``.
+
+Secure by default: with no configuration at all, typosquat (quarantine) and
+release-age (7 days) are enforced; the allowlist and dependency-confusion
+policies are off (the first has mode ``off``, the second no internal names).
+Unknown keys are errors, so a misspelt key never silently does nothing.
+
+A named index overrides part of the table (``[indexes.strict.policies]``);
+``merge`` deep-merges such an override into the base table, and
+``PolicySettings.merged`` does the same on validated settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from packaging.utils import canonicalize_name
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
+
+from policies.allowlist import AllowlistPolicy
+from policies.decision import Action, Mode
+from policies.dependency_confusion import DependencyConfusionPolicy
+from policies.durations import duration_spec, parse_duration
+from policies.engine import Policy, PolicySet
+from policies.release_age import ReleaseAgePolicy
+from policies.rules import RuleSet, parse_rule
+
+# -- field types -------------------------------------------------------------------------------
+
+
+def _to_duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if value == 0 and not isinstance(value, bool):
+        return timedelta(0)
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError(f"invalid duration {value!r}: write it with a unit, such as '7d' or '36h'")
+
+
+def _to_rule(value: str) -> str:
+    return parse_rule(value).text
+
+
+def _to_pattern(value: str) -> str:
+    return parse_rule(value, versions=False).text
+
+
+def _to_name(value: str) -> str:
+    rule = parse_rule(value, versions=False)
+    if rule.name is None:
+        raise ValueError(f"invalid project name {value!r}: wildcards are not allowed here")
+    return rule.name
+
+
+def _to_cutoff(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = (
+                date.fromisoformat(value.strip())
+                if len(value.strip()) == 10
+                else datetime.fromisoformat(value.strip())
+            )
+        except ValueError:
+            raise ValueError(
+                f"invalid cutoff {value!r}: write e.g. '2026-01-01T00:00:00Z' or 2026-01-01"
+            ) from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime.combine(value, time(), UTC)
+    if isinstance(value, datetime) and value.utcoffset() is None:
+        raise ValueError(
+            f"cutoff {value.isoformat()} has no timezone; write e.g. '2026-01-01T00:00:00Z'"
+        )
+    return value
+
+
+#: A duration: ``"7d"``, ``"36h"``, ``"90m"``, ``"1w"``, ``"2d12h"`` or ``"0"``.
+Duration = Annotated[
+    timedelta, BeforeValidator(_to_duration), PlainSerializer(duration_spec, when_used="json")
+]
+#: A project rule: name or glob, optionally with version specifiers (``django>=4.2,<6``).
+RuleText = Annotated[str, AfterValidator(_to_rule)]
+#: A project name or glob pattern, no versions (``acme-*``).
+PatternText = Annotated[str, AfterValidator(_to_pattern)]
+#: A plain project name, stored normalized.
+ProjectName = Annotated[str, AfterValidator(_to_name)]
+#: ``enforce`` applies decisions; ``dry-run`` only logs and counts them; ``off`` omits the policy.
+PolicyMode = Literal["enforce", "dry-run", "off"]
+
+_MODES = {"enforce": Mode.ENFORCE, "dry-run": Mode.DRY_RUN}
+_ACTIONS = {"allow": Action.ALLOW, "quarantine": Action.QUARANTINE, "block": Action.BLOCK}
+#: Policies an allowlist entry may override. Dependency confusion is deliberately not one.
+OVERRIDABLE = ("release-age", "typosquat")
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+
+class ReleaseAgeSettings(_Table):
+    """``[policies.release_age]``: hold files until they have been public for ``min_age``."""
+
+    mode: PolicyMode = Field("enforce", description="enforce | dry-run | off.")
+    min_age: Duration = Field(
+        timedelta(days=7), description="Files younger than this are quarantined until they age."
+    )
+    cutoff: Annotated[AwareDatetime | None, BeforeValidator(_to_cutoff)] = Field(
+        None,
+        description="Files uploaded after this instant are quarantined indefinitely "
+        "(a freeze date). A TOML date means midnight UTC; a datetime needs a timezone.",
+    )
+    exempt: tuple[RuleText, ...] = Field(
+        (),
+        description="Rules exempt from this policy: names, globs or exact versions "
+        "('urllib3==2.2.2' for an urgent security fix).",
+    )
+    unknown_upload_time: Literal["quarantine", "allow", "block"] = Field(
+        "quarantine", description="What happens to a file whose upload time is unknown."
+    )
+
+
+class TyposquatSettings(_Table):
+    """``[policies.typosquat]``: hold projects whose names imitate popular ones."""
+
+    mode: PolicyMode = Field("enforce", description="enforce | dry-run | off.")
+    action: Literal["quarantine", "block"] = Field(
+        "quarantine", description="What happens to a suspected typosquat."
+    )
+    protect: tuple[ProjectName, ...] = Field(
+        (), description="Extra names to protect, ranked above the corpus (your own projects)."
+    )
+    exempt: tuple[ProjectName, ...] = Field(
+        (), description="Names never flagged (legitimate look-alikes)."
+    )
+    corpus: str | None = Field(
+        None,
+        description="File path or URL of the ranked corpus of protected names "
+        "(top-pypi-packages JSON); the bundled corpus when unset.",
+    )
+    corpus_refresh: Duration = Field(
+        timedelta(hours=24), description="How often a corpus URL is fetched again."
+    )
+
+
+class AllowlistSettings(_Table):
+    """``[policies.allowlist]``: listed projects are allowed explicitly; denied ones blocked."""
+
+    mode: Literal["off", "block", "quarantine"] = Field(
+        "off",
+        description="What happens to projects (and versions) not listed: 'off' serves them "
+        "(entries then only grant overrides), 'block' refuses them, 'quarantine' holds "
+        "them until an administrator approves them.",
+    )
+    enforcement: Literal["enforce", "dry-run"] = Field(
+        "enforce", description="dry-run logs what the allowlist would do without doing it."
+    )
+    projects: tuple[RuleText, ...] = Field(
+        (), description="Allowed projects: names, globs, optional version specifiers."
+    )
+    deny: tuple[RuleText, ...] = Field(
+        (),
+        description="Always blocked, whatever the mode; with a specifier only those versions.",
+    )
+    overrides: tuple[str, ...] = Field(
+        (),
+        description="Policies whose objections an allowlist entry cancels: "
+        + ", ".join(OVERRIDABLE)
+        + ".",
+    )
+
+    @field_validator("overrides", mode="after")
+    @classmethod
+    def _known_policies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        names = tuple(dict.fromkeys(name.strip().replace("_", "-") for name in value))
+        for name in names:
+            if name == "dependency-confusion":
+                raise ValueError(
+                    "the allowlist cannot override 'dependency-confusion'; "
+                    "remove the name from dependency_confusion.internal instead"
+                )
+            if name not in OVERRIDABLE:
+                raise ValueError(
+                    f"unknown policy {name!r} in overrides; choose from {', '.join(OVERRIDABLE)}"
+                )
+        return names
+
+
+class DependencyConfusionSettings(_Table):
+    """``[policies.dependency_confusion]``: internal names are never served from upstream."""
+
+    mode: PolicyMode = Field(
+        "enforce", description="enforce | dry-run | off. Inactive while 'internal' is empty."
+    )
+    internal: tuple[PatternText, ...] = Field(
+        (), description="Internal project names and glob patterns ('acme-*')."
+    )
+
+
+class PolicySettings(_Table):
+    """The whole ``[policies]`` table of one index."""
+
+    release_age: ReleaseAgeSettings = ReleaseAgeSettings()
+    typosquat: TyposquatSettings = TyposquatSettings()
+    allowlist: AllowlistSettings = AllowlistSettings()
+    dependency_confusion: DependencyConfusionSettings = DependencyConfusionSettings()
+
+    def merged(self, override: Mapping[str, Any]) -> PolicySettings:
+        """These settings with ``override`` (a raw ``[policies]``-shaped table) deep-merged in."""
+        return PolicySettings.model_validate(merge(self.model_dump(), override))
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``override`` into a copy of ``base``.
+
+    Tables merge key by key; any other value, lists included, replaces the
+    base value, so an index's ``exempt = [...]`` is the whole list. Neither
+    argument is modified.
+    """
+    merged = dict(base)
+    for key, value in override.items():
+        current = merged.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = merge(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# -- builder -----------------------------------------------------------------------------------
+
+
+def build_policy_set(settings: PolicySettings, *, typosquat_names: Sequence[str]) -> PolicySet:
+    """The policies ``settings`` enable, in order: dependency-confusion, allowlist, typosquat, release-age.
+
+    ``typosquat_names`` is the ranked corpus (most popular first). The typosquat
+    index protects, in rank order: ``typosquat.protect``, the internal names of
+    dependency confusion, the corpus, then the allowlist's plain names.
+
+    A policy whose mode is ``off`` is omitted; so is dependency confusion
+    without internal names, and the allowlist when it can have no effect
+    (mode ``off``, no denylist, and no entries or no overrides).
+    """
+    policies: list[Policy] = []
+    confusion = settings.dependency_confusion
+    internal = RuleSet(confusion.internal, versions=False)
+    if confusion.mode != "off" and internal:
+        policies.append(DependencyConfusionPolicy(internal, mode=_MODES[confusion.mode]))
+
+    allowlist = settings.allowlist
+    allow = RuleSet(allowlist.projects)
+    if allowlist.mode != "off" or allowlist.deny or (allow and allowlist.overrides):
+        policies.append(
+            AllowlistPolicy(
+                allow,
+                deny=allowlist.deny,
+                unlisted=_ACTIONS["allow" if allowlist.mode == "off" else allowlist.mode],
+                mode=_MODES[allowlist.enforcement],
+                overrides=allowlist.overrides,
+            )
+        )
+
+    typosquat = settings.typosquat
+    if typosquat.mode != "off":
+        names = [
+            *typosquat.protect,
+            *(internal.names if confusion.mode != "off" else ()),
+            *typosquat_names,
+            *allow.names,
+        ]
+        policies.append(_typosquat_policy(typosquat, names))
+
+    age = settings.release_age
+    if age.mode != "off":
+        policies.append(
+            ReleaseAgePolicy(
+                age.min_age,
+                cutoff=age.cutoff,
+                exempt=age.exempt,
+                unknown_upload_time=_ACTIONS[age.unknown_upload_time],
+                mode=_MODES[age.mode],
+            )
+        )
+    return PolicySet(tuple(policies))
+
+
+def _typosquat_policy(settings: TyposquatSettings, names: Sequence[str]) -> Policy:
+    from policies.typosquat import TyposquatIndex, TyposquatPolicy
+
+    return TyposquatPolicy(
+        TyposquatIndex.build(names),
+        action=_ACTIONS[settings.action],
+        mode=_MODES[settings.mode],
+        exempt=list(settings.exempt),
+    )
