@@ -71,7 +71,11 @@ class AllowlistPolicy:
         entries = self.allow.for_name(name)
         if entries:
             return Decision(
-                Action.ALLOW, NAME, f"{name!r} is on the allowlist ({_quote(entries)})", explicit=True
+                Action.ALLOW,
+                NAME,
+                f"{name!r} is on the allowlist "
+                f"({'entry' if len(entries) == 1 else 'entries'} {_quote(entries)})",
+                explicit=True,
             )
         return self._unlisted(f"{name!r} is not on the allowlist")
 

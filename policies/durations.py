@@ -1,4 +1,4 @@
-"""Durations as people write them in configuration ("7d", "2d12h") and read them in reasons ("6 d 22 h").
+"""Durations as people write them in configuration ("7d", "2d12h") and read them ("6 d 22 h").
 
 ``parse_duration`` is strict: whole numbers, units from largest to smallest,
 each at most once, so a typo never silently means something else. ``"0"`` is
@@ -65,7 +65,7 @@ def parse_duration(text: str) -> timedelta:
 
 
 def duration_spec(value: timedelta) -> str:
-    """The compact form ``parse_duration`` reads back: ``timedelta(days=2, hours=12)`` -> ``"2d12h"``.
+    """The compact form that ``parse_duration`` reads back: 2 days 12 hours -> ``"2d12h"``.
 
     Weeks are written as days. Sub-second parts are dropped. Raises
     ``ValueError`` for a negative duration.

@@ -107,7 +107,7 @@ def _parse_specifier(text: str, rest: str, versions: bool) -> SpecifierSet:
         raise ValueError(f"invalid project rule {text!r}: extras are not supported in rules")
     if ";" in rest or "@" in rest:
         raise ValueError(
-            f"invalid project rule {text!r}: environment markers and URLs are not supported in rules"
+            f"invalid project rule {text!r}: environment markers and URLs are not supported"
         )
     if rest[0] not in "<>=!~":
         raise ValueError(

@@ -244,7 +244,8 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
 
 
 def build_policy_set(settings: PolicySettings, *, typosquat_names: Sequence[str]) -> PolicySet:
-    """The policies ``settings`` enable, in order: dependency-confusion, allowlist, typosquat, release-age.
+    """The policies ``settings`` enable, in this order: dependency-confusion, allowlist,
+    typosquat, release-age.
 
     ``typosquat_names`` is the ranked corpus (most popular first). The typosquat
     index protects, in rank order: ``typosquat.protect``, the internal names of

@@ -1,0 +1,341 @@
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from packaging.utils import NormalizedName
+from packaging.version import Version
+from pydantic import ValidationError
+
+import policies.typosquat as typosquat_module
+from policies.allowlist import AllowlistPolicy
+from policies.decision import Action, Mode
+from policies.dependency_confusion import DependencyConfusionPolicy
+from policies.release_age import ReleaseAgePolicy
+from policies.subjects import FileSubject, ProjectSubject
+from proxy.policy_settings import PolicySettings, build_policy_set, merge
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+EXAMPLE = Path(__file__).parents[2] / "deploy" / "pipgate.example.toml"
+CORPUS = ["requests", "numpy", "django", "colorama"]
+
+
+class StubTyposquat:
+    """Records what the builder passes; stands in for ``policies.typosquat.TyposquatPolicy``."""
+
+    name = "typosquat"
+    needs_facts = True
+    overrides = frozenset()
+
+    def __init__(self, index: Any, *, action: Action, mode: Mode, exempt: list[str]) -> None:
+        self.index, self.action, self.mode, self.exempt = index, action, mode, exempt
+
+    def check_project(self, subject: ProjectSubject, now: datetime) -> Any:
+        raise NotImplementedError
+
+    check_file = check_project
+
+
+class StubIndex:
+    @classmethod
+    def build(cls, names: Any) -> list[str]:
+        return list(names)
+
+
+@pytest.fixture
+def stub_typosquat(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(typosquat_module, "TyposquatPolicy", StubTyposquat, raising=False)
+    monkeypatch.setattr(typosquat_module, "TyposquatIndex", StubIndex)
+
+
+def build(raw: dict[str, Any]) -> Any:
+    return build_policy_set(PolicySettings.model_validate(raw), typosquat_names=CORPUS)
+
+
+# -- defaults and valid values ---------------------------------------------------------------
+
+
+def test_secure_defaults(stub_typosquat: None) -> None:
+    settings = PolicySettings()
+    policies = build_policy_set(settings, typosquat_names=CORPUS)
+    assert policies.names == ("typosquat", "release-age")
+    typosquat, age = policies.policies
+    assert (typosquat.action, typosquat.mode, typosquat.exempt) == (
+        Action.QUARANTINE,
+        Mode.ENFORCE,
+        [],
+    )
+    assert typosquat.index == CORPUS
+    assert isinstance(age, ReleaseAgePolicy)
+    assert (age.min_age, age.cutoff, age.mode) == (timedelta(days=7), None, Mode.ENFORCE)
+    assert age.unknown_upload_time is Action.QUARANTINE
+    assert settings == PolicySettings.model_validate({})
+
+
+# (raw [policies] table, dotted attribute of the settings, expected value)
+VALID = [
+    ({"release_age": {"min_age": "14d"}}, "release_age.min_age", timedelta(days=14)),
+    ({"release_age": {"min_age": "2d12h"}}, "release_age.min_age", timedelta(days=2, hours=12)),
+    ({"release_age": {"min_age": "0"}}, "release_age.min_age", timedelta(0)),
+    ({"release_age": {"min_age": 0}}, "release_age.min_age", timedelta(0)),
+    (
+        {"release_age": {"cutoff": "2026-01-01T00:00:00Z"}},
+        "release_age.cutoff",
+        datetime(2026, 1, 1, tzinfo=UTC),
+    ),
+    (
+        {"release_age": {"cutoff": datetime(2026, 1, 1, tzinfo=UTC)}},
+        "release_age.cutoff",
+        datetime(2026, 1, 1, tzinfo=UTC),
+    ),
+    (
+        {"release_age": {"cutoff": "2026-01-01"}},
+        "release_age.cutoff",
+        datetime(2026, 1, 1, tzinfo=UTC),
+    ),
+    (
+        {"release_age": {"exempt": ["urllib3==2.2.2", " internal-* "]}},
+        "release_age.exempt",
+        ("urllib3==2.2.2", "internal-*"),
+    ),
+    ({"release_age": {"unknown_upload_time": "allow"}}, "release_age.unknown_upload_time", "allow"),
+    ({"typosquat": {"action": "block"}}, "typosquat.action", "block"),
+    ({"typosquat": {"protect": ["Our_SDK"]}}, "typosquat.protect", ("our-sdk",)),
+    ({"typosquat": {"corpus_refresh": "6h"}}, "typosquat.corpus_refresh", timedelta(hours=6)),
+    ({"typosquat": {"corpus": "/srv/top.json"}}, "typosquat.corpus", "/srv/top.json"),
+    ({"allowlist": {"overrides": ["release_age", "typosquat"]}}, "allowlist.overrides",
+     ("release-age", "typosquat")),
+    ({"allowlist": {"projects": ["django>=4.2,<6"]}}, "allowlist.projects", ("django>=4.2,<6",)),
+    ({"dependency_confusion": {"internal": ["Acme_*"]}}, "dependency_confusion.internal",
+     ("Acme_*",)),
+]
+
+
+@pytest.mark.parametrize(("raw", "attribute", "expected"), VALID)
+def test_valid(raw: dict[str, Any], attribute: str, expected: Any) -> None:
+    value: Any = PolicySettings.model_validate(raw)
+    for part in attribute.split("."):
+        value = getattr(value, part)
+    assert value == expected
+
+
+# (raw [policies] table, error location, message fragment)
+INVALID = [
+    ({"release_age": {"min_age": "7"}}, "release_age.min_age", "invalid duration '7'"),
+    ({"release_age": {"min_age": "1.5d"}}, "release_age.min_age", "'1.5d'"),
+    ({"release_age": {"min_age": 7}}, "release_age.min_age", "write it with a unit"),
+    ({"release_age": {"mode": "on"}}, "release_age.mode", "'enforce', 'dry-run' or 'off'"),
+    ({"release_age": {"cutoff": "2026-01-01T00:00:00"}}, "release_age.cutoff", "has no timezone"),
+    ({"release_age": {"cutoff": "soon"}}, "release_age.cutoff", "invalid cutoff 'soon'"),
+    ({"release_age": {"exempt": ["urllib3=2.2.2"]}}, "release_age.exempt.0", "'urllib3=2.2.2'"),
+    ({"release_age": {"exempt": "urllib3"}}, "release_age.exempt", "tuple"),
+    ({"release_age": {"unknown_upload_time": "ignore"}}, "release_age.unknown_upload_time",
+     "'quarantine', 'allow' or 'block'"),
+    ({"release_age": {"min_ag": "1d"}}, "release_age.min_ag", "Extra inputs are not permitted"),
+    ({"release-age": {}}, "release-age", "Extra inputs are not permitted"),
+    ({"typosquat": {"action": "allow"}}, "typosquat.action", "'quarantine' or 'block'"),
+    ({"typosquat": {"protect": ["our-*"]}}, "typosquat.protect.0", "wildcards are not allowed"),
+    ({"typosquat": {"exempt": ["bad name"]}}, "typosquat.exempt.0", "'bad name'"),
+    ({"typosquat": {"corpus_refresh": "daily"}}, "typosquat.corpus_refresh", "'daily'"),
+    ({"allowlist": {"mode": "enforce"}}, "allowlist.mode", "'off', 'block' or 'quarantine'"),
+    ({"allowlist": {"enforcement": "off"}}, "allowlist.enforcement", "'enforce' or 'dry-run'"),
+    ({"allowlist": {"projects": ["django>=x"]}}, "allowlist.projects.0", "bad version specifier"),
+    ({"allowlist": {"projects": ["ok", "requests[socks]"]}}, "allowlist.projects.1", "extras"),
+    ({"allowlist": {"deny": ["evil @ https://x"]}}, "allowlist.deny.0", "URLs"),
+    ({"allowlist": {"overrides": ["typo-squat"]}}, "allowlist.overrides",
+     "unknown policy 'typo-squat'"),
+    ({"allowlist": {"overrides": ["dependency_confusion"]}}, "allowlist.overrides",
+     "cannot override 'dependency-confusion'"),
+    ({"dependency_confusion": {"internal": ["acme>=1"]}}, "dependency_confusion.internal.0",
+     "not allowed here"),
+    ({"dependency_confusion": {"mode": "block"}}, "dependency_confusion.mode", "'enforce'"),
+]
+
+
+@pytest.mark.parametrize(("raw", "location", "message"), INVALID)
+def test_invalid(raw: dict[str, Any], location: str, message: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        PolicySettings.model_validate(raw)
+    errors = info.value.errors()
+    assert [".".join(map(str, e["loc"])) for e in errors] == [location]
+    assert message in errors[0]["msg"]
+
+
+# -- merging ---------------------------------------------------------------------------------
+
+# (base, override, merged)
+MERGES = [
+    ({}, {}, {}),
+    ({"a": {"x": 1, "y": 2}}, {"a": {"y": 3}}, {"a": {"x": 1, "y": 3}}),
+    ({"a": {"x": 1}}, {"b": {"y": 2}}, {"a": {"x": 1}, "b": {"y": 2}}),
+    ({"a": {"l": [1, 2]}}, {"a": {"l": [3]}}, {"a": {"l": [3]}}),  # lists are replaced
+    ({"a": {"x": {"deep": 1, "keep": 2}}},
+     {"a": {"x": {"deep": 9}}},
+     {"a": {"x": {"deep": 9, "keep": 2}}}),
+    ({"a": 1}, {"a": {"x": 1}}, {"a": {"x": 1}}),
+    ({"a": {"x": 1}}, {"a": 2}, {"a": 2}),
+]
+
+
+@pytest.mark.parametrize(("base", "override", "expected"), MERGES)
+def test_merge(base: dict, override: dict, expected: dict) -> None:
+    before = repr(base), repr(override)
+    assert merge(base, override) == expected
+    assert (repr(base), repr(override)) == before  # inputs untouched
+
+
+def test_an_index_overrides_one_field() -> None:
+    base = PolicySettings.model_validate(
+        {"release_age": {"min_age": "7d", "exempt": ["urllib3==2.2.2"]}}
+    )
+    strict = base.merged({"release_age": {"min_age": "14d"}, "allowlist": {"mode": "block"}})
+    assert strict.release_age.min_age == timedelta(days=14)
+    assert strict.release_age.exempt == ("urllib3==2.2.2",)
+    assert strict.allowlist.mode == "block"
+    assert base.release_age.min_age == timedelta(days=7)
+    with pytest.raises(ValidationError, match="release_age.min_age"):
+        base.merged({"release_age": {"min_age": "fortnight"}})
+
+
+def test_json_dump_round_trips() -> None:
+    settings = PolicySettings.model_validate(
+        {
+            "release_age": {"min_age": "2d12h", "cutoff": "2026-01-01"},
+            "allowlist": {"mode": "block"},
+        }
+    )
+    dumped = settings.model_dump(mode="json")
+    assert dumped["release_age"]["min_age"] == "2d12h"
+    assert PolicySettings.model_validate(dumped) == settings
+
+
+# -- the builder -----------------------------------------------------------------------------
+
+# (raw [policies] table, expected policy names in order)
+BUILDS = [
+    ({}, ("typosquat", "release-age")),
+    ({"typosquat": {"mode": "off"}, "release_age": {"mode": "off"}}, ()),
+    ({"dependency_confusion": {"internal": ["acme-*"]}},
+     ("dependency-confusion", "typosquat", "release-age")),
+    ({"dependency_confusion": {"internal": ["acme-*"], "mode": "off"}},
+     ("typosquat", "release-age")),
+    ({"allowlist": {"mode": "block"}}, ("allowlist", "typosquat", "release-age")),
+    ({"allowlist": {"projects": ["requests"]}}, ("typosquat", "release-age")),  # no effect
+    ({"allowlist": {"projects": ["requests"], "overrides": ["typosquat"]}},
+     ("allowlist", "typosquat", "release-age")),
+    ({"allowlist": {"deny": ["evil"]}}, ("allowlist", "typosquat", "release-age")),
+    (
+        {"allowlist": {"mode": "quarantine"}, "dependency_confusion": {"internal": ["x"]},
+         "release_age": {"mode": "dry-run"}, "typosquat": {"mode": "off"}},
+        ("dependency-confusion", "allowlist", "release-age"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "names"), BUILDS)
+def test_builder_order_and_omission(
+    stub_typosquat: None, raw: dict, names: tuple[str, ...]
+) -> None:
+    assert build(raw).names == names
+
+
+def test_builder_passes_every_setting(stub_typosquat: None) -> None:
+    built = build(
+        {
+            "dependency_confusion": {"mode": "dry-run", "internal": ["acme-*", "Secret_Lib"]},
+            "allowlist": {
+                "mode": "quarantine",
+                "enforcement": "dry-run",
+                "projects": ["django>=4.2", "Flask", "acme-*", "requests"],
+                "deny": ["evil-*"],
+                "overrides": ["release-age"],
+            },
+            "typosquat": {"mode": "dry-run", "action": "block", "protect": ["our-sdk"],
+                          "exempt": ["colourama"]},
+            "release_age": {"min_age": "36h", "cutoff": "2026-01-01", "exempt": ["urllib3==2.2.2"],
+                            "unknown_upload_time": "block"},
+        }
+    )
+    confusion, allowlist, typosquat, age = built.policies
+    assert isinstance(confusion, DependencyConfusionPolicy)
+    assert confusion.mode is Mode.DRY_RUN
+    assert [r.text for r in confusion.internal] == ["acme-*", "Secret_Lib"]
+    assert isinstance(allowlist, AllowlistPolicy)
+    assert (allowlist.unlisted, allowlist.mode) == (Action.QUARANTINE, Mode.DRY_RUN)
+    assert allowlist.overrides == frozenset({"release-age"})
+    assert [r.text for r in allowlist.deny] == ["evil-*"]
+    assert (typosquat.action, typosquat.mode, typosquat.exempt) == (
+        Action.BLOCK, Mode.DRY_RUN, ["colourama"],
+    )
+    # protect, internal names, corpus, then the allowlist's plain names; globs never
+    assert typosquat.index == [
+        "our-sdk", "secret-lib", "requests", "numpy", "django", "colorama",
+        "django", "flask", "requests",
+    ]
+    assert isinstance(age, ReleaseAgePolicy)
+    assert (age.min_age, age.cutoff) == (timedelta(hours=36), datetime(2026, 1, 1, tzinfo=UTC))
+    assert age.unknown_upload_time is Action.BLOCK
+    assert [r.text for r in age.exempt] == ["urllib3==2.2.2"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "unlisted"),
+    [("off", Action.ALLOW), ("block", Action.BLOCK), ("quarantine", Action.QUARANTINE)],
+)
+def test_allowlist_modes(stub_typosquat: None, mode: str, unlisted: Action) -> None:
+    raw = {"allowlist": {"mode": mode, "deny": ["evil"]}, "typosquat": {"mode": "off"}}
+    (allowlist, _age) = build(raw).policies
+    assert allowlist.unlisted is unlisted
+    verdict = build(raw).judge_project(ProjectSubject(NormalizedName("flask")), NOW)
+    assert verdict.action is unlisted
+
+
+# -- the example configuration ---------------------------------------------------------------
+
+
+def example_tables() -> dict[str, dict[str, Any]]:
+    document = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    base = document.get("policies", {})
+    tables = {"default": base}
+    for name, index in document.get("indexes", {}).items():
+        tables[name] = merge(base, index.get("policies", {}))
+    return tables
+
+
+def test_example_configuration_is_valid(stub_typosquat: None) -> None:
+    tables = example_tables()
+    assert set(tables) == {"default", "strict"}
+    default = PolicySettings.model_validate(tables["default"])
+    strict = PolicySettings.model_validate(tables["strict"])
+    assert (default.allowlist.mode, default.release_age.min_age) == ("off", timedelta(days=7))
+    assert (strict.allowlist.mode, strict.release_age.min_age) == ("block", timedelta(days=14))
+    assert strict.dependency_confusion == default.dependency_confusion
+    for settings in (default, strict):
+        assert build_policy_set(settings, typosquat_names=CORPUS).names == (
+            "dependency-confusion", "allowlist", "typosquat", "release-age",
+        )
+
+
+def test_example_documents_every_key() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    for table, model in PolicySettings.model_fields.items():
+        assert f"[policies.{table}]" in text
+        for key in model.annotation.model_fields:  # type: ignore[union-attr]
+            assert f"\n{key} =" in text or f"\n# {key} =" in text, f"{table}.{key}"
+
+
+# -- with the real typosquat policy ----------------------------------------------------------
+
+
+def test_real_typosquat_policy_is_built() -> None:
+    if not hasattr(typosquat_module, "TyposquatPolicy"):
+        pytest.skip("policies.typosquat.TyposquatPolicy is not written yet")
+    built = build_policy_set(PolicySettings(), typosquat_names=["requests", "numpy", "django"])
+    typosquat = built.policies[0]
+    assert (typosquat.name, typosquat.mode) == ("typosquat", Mode.ENFORCE)
+    old = FileSubject(
+        NormalizedName("requests"), "requests-2.32.3.tar.gz", Version("2.32.3"),
+        NOW - timedelta(days=400),
+    )
+    assert built.judge_file(old, NOW).allowed
