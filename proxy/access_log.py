@@ -1,0 +1,83 @@
+"""ASGI middleware: a request id on every response, one access-log line, request metrics."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .metrics import Metrics
+
+log = logging.getLogger("pipgate.access")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def route_of(path: str) -> str:
+    """A low-cardinality label for ``path``, for metrics."""
+    parts = [p for p in path.split("/") if p]
+    if not parts:
+        return "root"
+    if parts[0] in {"healthz", "readyz", "metrics"}:
+        return parts[0]
+    if parts[0] == "-":
+        return parts[1] if len(parts) > 1 and parts[1] in {"admin", "ui"} else "other"
+    if len(parts) > 1 and parts[1] in {"simple", "files"}:
+        parts = parts[1:]
+    if parts[0] == "simple":
+        return "simple-index" if len(parts) == 1 else "project-page"
+    if parts[0] == "files":
+        if path.endswith(".metadata"):
+            return "metadata"
+        return "provenance" if path.endswith(".provenance") else "file"
+    return "other"
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp, metrics: Metrics, *, enabled: bool = True) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.enabled = enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        sent = 0
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            path = scope.get("path", "")
+            self.metrics.requests.labels(route_of(path), str(status)).inc()
+            if self.enabled:
+                client = scope.get("client") or ("-", 0)
+                log.info(
+                    '%s %s "%s %s" %d %d %.1fms',
+                    request_id,
+                    client[0],
+                    scope.get("method", "-"),
+                    path,
+                    status,
+                    sent,
+                    (time.perf_counter() - started) * 1000,
+                )

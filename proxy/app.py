@@ -1,0 +1,167 @@
+"""``create_app(settings)``: the Starlette application and the lifespan that builds its parts.
+
+Nothing happens at import time; ``create_app(load_settings())`` appears only
+at the entry point (``cli.py``) and in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from . import reason_phrase, views
+from .access_log import AccessLog
+from .decision_log import DecisionLog
+from .downloads import Downloads
+from .errors import PipgateError
+from .file_store import FileStore
+from .gate import Gate
+from .index_cache import IndexCache
+from .metrics import Metrics
+from .pages import PageRenderer
+from .policy_settings import build_policy_set
+from .services import Recorder, Services
+from .settings import Settings, validate_policies
+from .upstream import UpstreamClient, UpstreamConfig
+from .urls import redact
+
+log = logging.getLogger("pipgate")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def routes() -> list[BaseRoute]:
+    methods = ["GET", "HEAD"]
+    page_routes: list[BaseRoute] = []
+    for prefix in ("", "/{index}"):
+        page_routes += [
+            Route(f"{prefix}/simple/", views.simple_index, methods=methods),
+            Route(f"{prefix}/simple/{{project}}/", views.project_page, methods=methods),
+            Route(f"{prefix}/simple/{{project}}", views.project_page, methods=methods),
+            Route(f"{prefix}/files/{{project}}/{{filename}}", views.project_file, methods=methods),
+        ]
+    return [
+        Route("/", views.root, methods=methods),
+        Route("/healthz", views.healthz, methods=methods),
+        Route("/readyz", views.readyz, methods=methods),
+        Route("/metrics", views.metrics, methods=["GET"]),
+        *page_routes,
+    ]
+
+
+def load_corpus_names(settings: Settings) -> list[str]:
+    """The bundled ranked corpus of popular project names (most popular first)."""
+    from .corpus import load_bundled_names
+
+    return list(load_bundled_names())
+
+
+def build_gates(
+    settings: Settings, corpus: list[str], clock: Clock, overrides: object | None = None
+) -> dict[str, Gate]:
+    gates = {}
+    for index in settings.index_names:
+        policy_set = build_policy_set(validate_policies(settings, index), typosquat_names=corpus)
+        gates[index] = Gate(index, policy_set, clock=clock, overrides=overrides)  # type: ignore[arg-type]
+    return gates
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = utc_now,
+    transport: httpx.AsyncBaseTransport | None = None,
+    corpus: list[str] | None = None,
+) -> Starlette:
+    """The proxy as an ASGI app. ``clock``, ``transport`` and ``corpus`` are for tests."""
+    reason_phrase.install()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        data_dir = settings.cache.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        upstream = UpstreamClient(
+            UpstreamConfig(
+                url=settings.upstream.url,
+                timeout=settings.upstream.timeout.total_seconds(),
+                connect_timeout=settings.upstream.connect_timeout.total_seconds(),
+                retries=settings.upstream.retries,
+                backoff=settings.upstream.backoff.total_seconds(),
+            ),
+            transport=transport,
+            observe=metrics.observe_upstream,
+        )
+        index_cache = IndexCache(
+            data_dir / "index",
+            upstream,
+            ttl=settings.cache.index_ttl.total_seconds(),
+            negative_ttl=settings.cache.negative_ttl.total_seconds(),
+            memory_pages=settings.cache.memory_pages,
+            on_result=lambda result: metrics.cache.labels("page", result).inc(),
+        )
+        store = FileStore(data_dir, size_limit=settings.cache.max_size)
+        pages = PageRenderer(store)
+
+        def committed(project: str, filename: str, sha256: str, has_metadata: bool) -> None:
+            if has_metadata:
+                pages.metadata_changed(project)
+
+        downloads = Downloads(
+            store,
+            upstream,
+            on_committed=committed,
+            on_bytes=lambda direction, n: metrics.bytes.labels(direction).inc(n),
+        )
+        decision_log = DecisionLog(data_dir / "decisions.jsonl")
+        names = corpus if corpus is not None else load_corpus_names(settings)
+        gates = build_gates(settings, names, clock)
+        services = Services(
+            settings=settings,
+            upstream=upstream,
+            index_cache=index_cache,
+            store=store,
+            downloads=downloads,
+            pages=pages,
+            gates=gates,
+            metrics=metrics,
+            recorder=Recorder(decision_log, metrics, clock=clock),
+            decision_log=decision_log,
+        )
+        app.state.services = services
+        log.info(
+            "pipgate serving %s from upstream %s with data in %s",
+            ", ".join("/simple/" if i == "default" else f"/{i}/simple/" for i in gates),
+            redact(upstream.base_url),
+            data_dir,
+        )
+        try:
+            yield
+        finally:
+            await upstream.aclose()
+            services.close()
+
+    app = Starlette(
+        routes=routes(),
+        lifespan=lifespan,
+        exception_handlers={PipgateError: views.error_response, 500: _internal_error},
+    )
+    app.add_middleware(AccessLog, metrics=metrics, enabled=settings.server.access_log)
+    return app
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error for %s", request.url.path, exc_info=exc)
+    return PlainTextResponse("pipgate: internal error; see the server log\n", status_code=500)

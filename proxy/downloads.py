@@ -1,0 +1,226 @@
+"""Single-flight downloads: one upstream fetch per cold file, streamed to every waiter.
+
+The first request for a cold file starts a ``Download`` in a task of its own
+(a client hanging up does not stop it). Bytes are hashed as they arrive and
+written to a temporary file; every request for the same file follows that
+file as it grows. A follower never receives the last byte before the hash
+has been checked, so a corrupt or truncated download never reaches a client
+whole. Only a verified file is committed to the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from anyio import to_thread
+
+from .errors import IntegrityError, UpstreamError
+from .file_store import FileStore, extract_wheel_metadata
+from .upstream import UpstreamClient, translate
+from .urls import redact
+
+log = logging.getLogger("pipgate.downloads")
+
+CHUNK = 256 * 1024
+
+
+@dataclass(eq=False)
+class Download:
+    """One file being fetched. ``size`` is known once upstream's headers arrive."""
+
+    key: str
+    filename: str
+    temp_path: Path
+    expected_sha256: str | None
+    size: int | None
+    written: int = 0
+    sha256: str | None = None
+    error: UpstreamError | None = None
+    done: bool = False
+    store: FileStore | None = None
+    headers_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    _progress: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def _advance(self, written: int) -> None:
+        async with self._progress:
+            self.written = written
+            self._progress.notify_all()
+
+    async def _finish(self, error: UpstreamError | None) -> None:
+        async with self._progress:
+            self.error = error
+            self.done = True
+            self.headers_ready.set()
+            self._progress.notify_all()
+
+    async def wait_for_headers(self) -> None:
+        """Return once upstream answered (or failed); raises the failure, if any."""
+        await self.headers_ready.wait()
+        if self.error is not None and self.written == 0:
+            raise self.error
+
+    async def follow(self) -> AsyncIterator[bytes]:
+        """The file's bytes from the start, as they arrive; raises if the download fails."""
+        offset = 0
+        handle = None
+        try:
+            while True:
+                async with self._progress:
+                    while not self.done and self.written - 1 <= offset:
+                        await self._progress.wait()
+                    if self.error is not None:
+                        raise self.error
+                    limit = self.written if self.done else self.written - 1
+                if handle is None:
+                    handle = await to_thread.run_sync(_open_for_reading, self.temp_path)
+                if handle is None:  # committed (moved into the store) before we opened it
+                    async with self._progress:
+                        await self._progress.wait_for(lambda: self.done)
+                    if self.error is not None or self.store is None or self.sha256 is None:
+                        raise self.error or IntegrityError(f"{self.filename!r} vanished")
+                    handle = await to_thread.run_sync(self.store.open, self.sha256)
+                    if handle is None:
+                        raise IntegrityError(f"{self.filename!r} was evicted while being served")
+                    limit = self.written
+                while offset < limit:
+                    chunk = await to_thread.run_sync(handle.read, min(CHUNK * 4, limit - offset))
+                    if not chunk:
+                        break
+                    offset += len(chunk)
+                    yield chunk
+                if self.done and offset >= self.written:
+                    return
+        finally:
+            if handle is not None:
+                handle.close()
+
+
+def _open_for_reading(path: Path):  # type: ignore[no-untyped-def]
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        return None
+
+
+Notify = Callable[[str, int], None]
+
+
+class Downloads:
+    """The downloads in flight, keyed by expected sha256 (or URL when unknown)."""
+
+    def __init__(
+        self,
+        store: FileStore,
+        upstream: UpstreamClient,
+        *,
+        on_committed: Callable[[str, str, str, bool], None] | None = None,
+        on_bytes: Notify | None = None,
+    ) -> None:
+        self._store = store
+        self._upstream = upstream
+        self._inflight: dict[str, Download] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._on_committed = on_committed or (lambda project, filename, sha256, meta: None)
+        self._on_bytes = on_bytes or (lambda outcome, n: None)
+        self.started = 0
+
+    def start(
+        self, project: str, filename: str, url: str, sha256: str | None, size: int | None
+    ) -> Download:
+        """The download of ``url``: the one in flight, or a new one."""
+        key = sha256 or url
+        download = self._inflight.get(key)
+        if download is not None:
+            return download
+        download = Download(
+            key, filename, self._store.new_temp_path(), sha256, size, store=self._store
+        )
+        self._inflight[key] = download
+        self.started += 1
+        task = asyncio.create_task(self._run(download, project, url))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return download
+
+    async def wait_idle(self) -> None:
+        """Wait for every download in flight (used at shutdown and in tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _run(self, download: Download, project: str, url: str) -> None:
+        what = f"file {download.filename!r}"
+        error: UpstreamError | None = None
+        try:
+            error = await self._fetch(download, url, what)
+            if error is None:
+                sha256 = str(download.sha256)
+                has_metadata = await to_thread.run_sync(self._commit, download, sha256)
+                self._on_committed(project, download.filename, sha256, has_metadata)
+        except UpstreamError as exc:
+            error = exc
+        except Exception as exc:  # disk full, permissions: never leave waiters hanging
+            log.exception("download of %s failed", redact(url))
+            error = IntegrityError(f"could not store {what}: {exc}")
+        finally:
+            self._inflight.pop(download.key, None)
+            if error is not None:
+                download.temp_path.unlink(missing_ok=True)
+            await download._finish(error)
+
+    async def _fetch(self, download: Download, url: str, what: str) -> UpstreamError | None:
+        digest = hashlib.sha256()
+        written = 0
+        with download.temp_path.open("wb") as out:
+            async with self._upstream.stream(url, what) as response:
+                announced = response.headers.get("content-length")
+                if announced and announced.isdigit():
+                    if download.size is not None and int(announced) != download.size:
+                        return IntegrityError(
+                            f"upstream announced {announced} bytes for {what}; "
+                            f"the index says {download.size}"
+                        )
+                    download.size = int(announced)
+                download.headers_ready.set()
+                try:
+                    async for chunk in response.aiter_bytes(CHUNK):
+                        digest.update(chunk)
+                        await to_thread.run_sync(_write_and_flush, out, chunk)
+                        written += len(chunk)
+                        self._on_bytes("upstream", len(chunk))
+                        await download._advance(written)
+                except httpx.HTTPError as exc:
+                    return translate(exc, what, url)
+        if download.size is not None and written != download.size:
+            return IntegrityError(
+                f"upstream sent {written} of {download.size} bytes for {what} (truncated)"
+            )
+        actual = digest.hexdigest()
+        if download.expected_sha256 and actual != download.expected_sha256:
+            return IntegrityError(
+                f"sha256 of {what} from upstream is {actual}; the index says "
+                f"{download.expected_sha256}; not stored"
+            )
+        download.sha256 = actual
+        return None
+
+    def _commit(self, download: Download, sha256: str) -> bool:
+        """Store the verified file (and a wheel's METADATA); true if metadata was stored."""
+        metadata = None
+        if download.filename.endswith(".whl"):
+            metadata = extract_wheel_metadata(download.temp_path)
+        # Followers hold open handles; on POSIX the bytes stay readable after the move.
+        self._store.commit(sha256, download.temp_path)
+        if metadata is not None:
+            self._store.put_metadata(sha256, metadata)
+        return metadata is not None
+
+
+def _write_and_flush(out, chunk: bytes) -> None:  # type: ignore[no-untyped-def]
+    out.write(chunk)
+    out.flush()

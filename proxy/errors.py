@@ -1,0 +1,56 @@
+"""The proxy's exception tree and the one table that maps it to HTTP statuses.
+
+    PipgateError
+    ├── InvalidProjectName          404  the name can never be a project
+    ├── UnknownIndex                404  no index is configured under that path
+    ├── FileNotListed               404  the project page has no such file
+    ├── UpstreamError
+    │   ├── UpstreamNotFound        404  upstream says the project does not exist
+    │   ├── UpstreamUnavailable     502  5xx, connection error, unusable answer
+    │   ├── UpstreamTimeout         504  no answer in time
+    │   └── IntegrityError          502  file bytes do not match the index's hash
+
+A policy refusal is not an error: views answer it with a 403 of its own.
+Every message names the thing it is about (project, file, URL without credentials).
+Foreign errors (httpx, parsing) are translated at the edge with ``raise ... from``.
+"""
+
+from __future__ import annotations
+
+
+class PipgateError(Exception):
+    """Base of every error the proxy answers with a status of its own."""
+
+    status_code = 500
+
+
+class InvalidProjectName(PipgateError):
+    status_code = 404
+
+
+class UnknownIndex(PipgateError):
+    status_code = 404
+
+
+class FileNotListed(PipgateError):
+    status_code = 404
+
+
+class UpstreamError(PipgateError):
+    status_code = 502
+
+
+class UpstreamNotFound(UpstreamError):
+    status_code = 404
+
+
+class UpstreamUnavailable(UpstreamError):
+    status_code = 502
+
+
+class UpstreamTimeout(UpstreamError):
+    status_code = 504
+
+
+class IntegrityError(UpstreamError):
+    status_code = 502

@@ -1,0 +1,96 @@
+"""Distribution files stored by sha256 in a size-limited, LRU-evicting diskcache.
+
+A file enters the store only whole and verified (``commit``), from a temporary
+file in ``tmp/`` that ``Downloads`` wrote. Temporary files left by a crash are
+removed at start-up, so a partial file is never served. Every method blocks on
+disk: call them from a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+import diskcache
+
+_FILE = "file:"
+_META = "metadata:"
+_META_HASH = "metadata-sha256:"
+
+
+class FileStore:
+    def __init__(self, directory: Path, *, size_limit: int) -> None:
+        self.directory = directory
+        self.tmp_dir = directory / "tmp"
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._cache = diskcache.Cache(
+            str(directory / "files"),
+            size_limit=size_limit,
+            eviction_policy="least-recently-used",
+            cull_limit=10,
+        )
+
+    def close(self) -> None:
+        self._cache.close()
+
+    def new_temp_path(self) -> Path:
+        return self.tmp_dir / f"{uuid.uuid4().hex}.part"
+
+    def open(self, sha256: str) -> BinaryIO | None:
+        """An open handle on the stored file, or ``None``. The caller closes it.
+
+        The handle stays readable even if the file is evicted meanwhile.
+        """
+        try:
+            handle = self._cache.get(_FILE + sha256, read=True)
+        except OSError:
+            return None
+        return handle  # type: ignore[no-any-return]
+
+    def __contains__(self, sha256: str) -> bool:
+        return (_FILE + sha256) in self._cache
+
+    def commit(self, sha256: str, temp_path: Path) -> None:
+        """Move a verified temporary file into the store (the temp file is removed)."""
+        try:
+            with temp_path.open("rb") as handle:
+                self._cache.set(_FILE + sha256, handle, read=True)
+        finally:
+            temp_path.unlink(missing_ok=True)
+
+    def get_metadata(self, sha256: str) -> bytes | None:
+        value = self._cache.get(_META + sha256)
+        return value if isinstance(value, bytes) else None
+
+    def put_metadata(self, sha256: str, metadata: bytes) -> None:
+        self._cache.set(_META + sha256, metadata)
+        self._cache.set(_META_HASH + sha256, hashlib.sha256(metadata).hexdigest())
+
+    def metadata_hash(self, sha256: str) -> str | None:
+        """The sha256 of the METADATA extracted from the stored wheel ``sha256``, if any."""
+        value = self._cache.get(_META_HASH + sha256)
+        return value if isinstance(value, str) else None
+
+    def volume(self) -> int:
+        return int(self._cache.volume())
+
+
+def extract_wheel_metadata(path: Path | BinaryIO) -> bytes | None:
+    """The ``*.dist-info/METADATA`` of a wheel, or ``None`` if it has none or is not a zip."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            candidates = [
+                n
+                for n in archive.namelist()
+                if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            ]
+            if len(candidates) != 1:
+                return None
+            return archive.read(candidates[0])
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None

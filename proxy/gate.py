@@ -1,0 +1,144 @@
+"""The gate: one index's policies applied to projects and files.
+
+Every route that can hand out a project or file asks the gate first, with the
+normalized name, so no spelling, format or cached copy gets around a decision.
+Policies are pure; the gate supplies the clock, the facts from the upstream
+page and any reviewer overrides (quarantine releases and rejections).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from packaging.utils import NormalizedName
+
+from policies.decision import Action
+from policies.engine import PolicySet, Verdict, recheck_at
+from policies.subjects import FileSubject, ProjectFacts, ProjectSubject
+
+from .models import DistFile, Project
+
+
+class Overrides(Protocol):
+    """Reviewer decisions that take precedence over policies (see ``quarantine``)."""
+
+    generation: int
+
+    def project(self, index: str, name: str, verdict: Verdict, now: datetime) -> Verdict: ...
+
+    def file(self, index: str, subject: FileSubject, verdict: Verdict, now: datetime) -> Verdict: ...
+
+
+class NoOverrides:
+    generation = 0
+
+    def project(self, index: str, name: str, verdict: Verdict, now: datetime) -> Verdict:
+        return verdict
+
+    def file(self, index: str, subject: FileSubject, verdict: Verdict, now: datetime) -> Verdict:
+        return verdict
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    """What one index shows of a project at one moment.
+
+    ``held`` are the files a policy withholds (quarantine or block);
+    ``recheck_at`` is when a held file may come of age, so the view must be
+    recomputed then.
+    """
+
+    verdict: Verdict
+    shown: tuple[DistFile, ...]
+    held: tuple[tuple[DistFile, Verdict], ...]
+    dry_run: tuple[tuple[DistFile, Verdict], ...]
+    recheck_at: datetime | None
+
+
+def facts_of(project: Project) -> ProjectFacts:
+    uploads = [f.upload_time for f in project.files if f.upload_time is not None]
+    versions = {f.version for f in project.files if f.version is not None}
+    return ProjectFacts(
+        first_upload=min(uploads, default=None),
+        release_count=len(project.versions) or len(versions),
+        file_count=len(project.files),
+    )
+
+
+class Gate:
+    def __init__(
+        self,
+        index: str,
+        policies: PolicySet,
+        *,
+        clock: Callable[[], datetime],
+        overrides: Overrides | None = None,
+    ) -> None:
+        self.index = index
+        self.policies = policies
+        self.clock = clock
+        self.overrides: Overrides = overrides or NoOverrides()
+
+    @property
+    def generation(self) -> tuple[int, int]:
+        """Changes whenever a decision could change for reasons other than time."""
+        return (id(self.policies), self.overrides.generation)
+
+    def before_fetch(self, name: NormalizedName) -> Verdict:
+        """Judge a name before upstream is asked (allowlist, denylist, internal names)."""
+        now = self.clock()
+        verdict = self.policies.judge_project(
+            ProjectSubject(name, self.index), now, before_fetch=True
+        )
+        return self.overrides.project(self.index, name, verdict, now)
+
+    def judge_project(self, project: Project) -> Verdict:
+        now = self.clock()
+        subject = ProjectSubject(project.name, self.index, facts_of(project))
+        verdict = self.policies.judge_project(subject, now)
+        return self.overrides.project(self.index, project.name, verdict, now)
+
+    def judge_file(self, project: NormalizedName, file: DistFile) -> Verdict:
+        now = self.clock()
+        verdict = self.policies.judge_file(self._subject(project, file), now)
+        return self.overrides.file(self.index, self._subject(project, file), verdict, now)
+
+    def view(self, project: Project) -> ProjectView:
+        """Judge the project and each of its files."""
+        verdict = self.judge_project(project)
+        if not verdict.allowed:
+            return ProjectView(verdict, (), (), (), recheck_at([verdict]))
+        now = self.clock()
+        shown: list[DistFile] = []
+        held: list[tuple[DistFile, Verdict]] = []
+        dry_run: list[tuple[DistFile, Verdict]] = []
+        judge, override = self.policies.judge_file, self.overrides.file
+        for file in project.files:
+            subject = self._subject(project.name, file)
+            file_verdict = override(self.index, subject, judge(subject, now), now)
+            if file_verdict.action is Action.ALLOW:
+                shown.append(file)
+                if file_verdict.observed:
+                    dry_run.append((file, file_verdict))
+            else:
+                held.append((file, file_verdict))
+        return ProjectView(
+            verdict,
+            tuple(shown),
+            tuple(held),
+            tuple(dry_run),
+            recheck_at([verdict, *(v for _, v in held), *(v for _, v in dry_run)]),
+        )
+
+    def _subject(self, project: NormalizedName, file: DistFile) -> FileSubject:
+        return FileSubject(
+            project=project,
+            filename=file.filename,
+            version=file.version,
+            upload_time=file.upload_time,
+            sha256=file.sha256,
+            index=self.index,
+        )

@@ -1,0 +1,157 @@
+"""Cached project pages: fresh for a TTL, revalidated, served stale when upstream fails.
+
+The parsed ``Project`` is cached (never upstream's bytes) in memory and in a
+diskcache under the data directory, so a restart starts warm. Upstream 404s
+are remembered for a short negative TTL. Concurrent misses for one project
+share one upstream request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import diskcache
+from anyio import to_thread
+from packaging.utils import NormalizedName
+
+from .errors import UpstreamNotFound, UpstreamUnavailable, UpstreamError
+from .models import Project
+from .upstream import NotModified, UpstreamClient
+
+
+@dataclass
+class CachedPage:
+    """A page with its validators. ``revision`` changes whenever the content does."""
+
+    project: Project
+    fetched_at: float
+    etag: str | None
+    last_modified: str | None
+    revision: int
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """A page as served: ``stale_since`` is set when upstream failed and the copy is old."""
+
+    page: CachedPage
+    stale_since: float | None = None
+    stale_reason: str | None = None
+
+
+class IndexCache:
+    def __init__(
+        self,
+        directory: Path,
+        upstream: UpstreamClient,
+        *,
+        ttl: float,
+        negative_ttl: float,
+        memory_pages: int = 256,
+        clock: Callable[[], float] = time.time,
+        on_result: Callable[[str], None] | None = None,
+    ) -> None:
+        self._disk = diskcache.Cache(str(directory), eviction_policy="none")
+        self._upstream = upstream
+        self._ttl = ttl
+        self._negative_ttl = negative_ttl
+        self._memory: OrderedDict[str, CachedPage] = OrderedDict()
+        self._memory_pages = memory_pages
+        self._negative: dict[str, tuple[float, str]] = {}
+        self._inflight: dict[str, asyncio.Task[PageResult]] = {}
+        self._clock = clock
+        self._on_result = on_result or (lambda outcome: None)
+
+    def close(self) -> None:
+        self._disk.close()
+
+    async def get(self, name: NormalizedName) -> PageResult:
+        """The page for ``name``: cached if fresh, else from upstream (see module doc).
+
+        Raises ``UpstreamNotFound`` for a project upstream does not have, and
+        ``UpstreamTimeout``/``UpstreamUnavailable`` when upstream fails and
+        nothing is cached.
+        """
+        now = self._clock()
+        cached = self._memory.get(name)
+        if cached is None:
+            cached = await to_thread.run_sync(self._disk.get, name)
+            if cached is not None:
+                self._remember(name, cached)
+        if cached is not None and now - cached.fetched_at < self._ttl:
+            self._memory.move_to_end(name)
+            self._on_result("hit")
+            return PageResult(cached)
+        negative = self._negative.get(name)
+        if negative is not None and now < negative[0]:
+            self._on_result("negative-hit")
+            raise UpstreamNotFound(negative[1])
+        task = self._inflight.get(name)
+        if task is None:
+            # A task of its own, so one client hanging up never cancels the others' fetch.
+            task = asyncio.create_task(self._refresh(name, cached))
+            self._inflight[name] = task
+            task.add_done_callback(lambda _: self._inflight.pop(name, None))
+        return await asyncio.shield(task)
+
+    async def _refresh(self, name: NormalizedName, cached: CachedPage | None) -> PageResult:
+        try:
+            fetched = await self._upstream.get_project(
+                name,
+                etag=cached.etag if cached else None,
+                last_modified=cached.last_modified if cached else None,
+            )
+        except NotModified:
+            assert cached is not None
+            cached.fetched_at = self._clock()
+            await self._store(name, cached)
+            self._on_result("revalidated")
+            return PageResult(cached)
+        except UpstreamNotFound as exc:
+            # Upstream removed it (often: malware taken down). Never serve it stale.
+            self._negative[name] = (self._clock() + self._negative_ttl, str(exc))
+            await self.forget(name)
+            self._on_result("not-found")
+            raise
+        except UpstreamError as exc:
+            if cached is None:
+                self._on_result("error")
+                raise
+            self._on_result("stale")
+            return PageResult(cached, stale_since=cached.fetched_at, stale_reason=str(exc))
+        revision = (cached.revision + 1) if cached else 1
+        if cached is not None and cached.project == fetched.project:
+            revision = cached.revision
+        page = CachedPage(
+            fetched.project, self._clock(), fetched.etag, fetched.last_modified, revision
+        )
+        self._negative.pop(name, None)
+        await self._store(name, page)
+        self._on_result("miss")
+        return PageResult(page)
+
+    async def _store(self, name: str, page: CachedPage) -> None:
+        self._remember(name, page)
+        await to_thread.run_sync(self._disk.set, name, page)
+
+    def _remember(self, name: str, page: CachedPage) -> None:
+        self._memory[name] = page
+        self._memory.move_to_end(name)
+        while len(self._memory) > self._memory_pages:
+            self._memory.popitem(last=False)
+
+    async def forget(self, name: str) -> None:
+        self._memory.pop(name, None)
+        await to_thread.run_sync(self._disk.delete, name)
+
+    def known_projects(self) -> list[str]:
+        """Names with a cached page (on disk or in memory). Blocking: call in a thread."""
+        return sorted(set(self._disk.iterkeys()) | set(self._memory))
+
+
+__all__ = ["CachedPage", "IndexCache", "PageResult", "UpstreamUnavailable"]

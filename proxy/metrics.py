@@ -1,0 +1,58 @@
+"""Prometheus metrics, one registry per app (no module-level state)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["Metrics", "CONTENT_TYPE_LATEST"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "pipgate_requests_total",
+            "HTTP requests answered, by route and status.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.cache = Counter(
+            "pipgate_cache_total",
+            "Cache lookups by kind (page, file) and result (hit, miss, stale, ...).",
+            ["kind", "result"],
+            registry=self.registry,
+        )
+        self.upstream_latency = Histogram(
+            "pipgate_upstream_seconds",
+            "Upstream request latency by operation and outcome.",
+            ["operation", "outcome"],
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.upstream_errors = Counter(
+            "pipgate_upstream_errors_total",
+            "Upstream requests that failed, by operation and outcome.",
+            ["operation", "outcome"],
+            registry=self.registry,
+        )
+        self.bytes = Counter(
+            "pipgate_bytes_total",
+            "Bytes served to clients and fetched from upstream.",
+            ["direction"],
+            registry=self.registry,
+        )
+        self.decisions = Counter(
+            "pipgate_decisions_total",
+            "Non-allow policy decisions, by index, policy, action and mode.",
+            ["index", "policy", "action", "mode"],
+            registry=self.registry,
+        )
+
+    def observe_upstream(self, operation: str, seconds: float, outcome: str) -> None:
+        self.upstream_latency.labels(operation, outcome).observe(seconds)
+        if not outcome.isdigit() or int(outcome) >= 500:
+            self.upstream_errors.labels(operation, outcome).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

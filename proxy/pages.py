@@ -1,0 +1,107 @@
+"""Project pages as served: judged, rendered and cached as bytes.
+
+A rendered page is reused while nothing it depends on has changed: the cached
+upstream page (its revision), the gate (policies and reviewer overrides),
+metadata the proxy extracted from cached wheels, and time (a held release
+that comes of age at ``recheck_at``). Policies therefore run again exactly
+when their answer could differ, and a warm page costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+
+from anyio import to_thread
+
+from .file_store import FileStore
+from .gate import Gate, ProjectView
+from .models import Project
+from .reason_phrase import Status
+from .render import Page, render, shown_files
+
+GZIP_MIN = 1024
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    """A page body ready to send, with what it was built from."""
+
+    status: int
+    media_type: str
+    body: bytes
+    gzipped: bytes | None
+    etag: str
+    view: ProjectView
+    built_from: tuple[object, ...]
+    expires: datetime | None
+
+
+def refusal_phrase(view_or_decision_reason: str, action: str, policy: str) -> str:
+    return f"{action.capitalize()} by {policy}: {view_or_decision_reason}"
+
+
+def finish(status: int, media_type: str, body: bytes, view: ProjectView, built_from: tuple[object, ...]) -> RenderedPage:
+    gzipped = gzip.compress(body, compresslevel=5, mtime=0) if len(body) >= GZIP_MIN else None
+    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    return RenderedPage(status, media_type, body, gzipped, etag, view, built_from, view.recheck_at)
+
+
+class PageRenderer:
+    """Renders and caches pages for every index (bounded LRU of rendered bodies)."""
+
+    def __init__(self, store: FileStore, *, capacity: int = 512) -> None:
+        self._store = store
+        self._cache: OrderedDict[tuple[str, str, str], RenderedPage] = OrderedDict()
+        self._capacity = capacity
+        self.metadata_epoch: dict[str, int] = {}
+
+    def metadata_changed(self, project: str) -> None:
+        self.metadata_epoch[project] = self.metadata_epoch.get(project, 0) + 1
+
+    async def page(
+        self, gate: Gate, project: Project, revision: int, media_type: str
+    ) -> RenderedPage:
+        key = (gate.index, project.name, media_type)
+        built_from = (revision, gate.generation, self.metadata_epoch.get(project.name, 0))
+        cached = self._cache.get(key)
+        now = gate.clock()
+        if (
+            cached is not None
+            and cached.built_from == built_from
+            and (cached.expires is None or now < cached.expires)
+        ):
+            self._cache.move_to_end(key)
+            return cached
+        rendered = await to_thread.run_sync(self._build, gate, project, media_type, built_from)
+        self._cache[key] = rendered
+        self._cache.move_to_end(key)
+        while len(self._cache) > self._capacity:
+            self._cache.popitem(last=False)
+        return rendered
+
+    def _build(
+        self, gate: Gate, project: Project, media_type: str, built_from: tuple[object, ...]
+    ) -> RenderedPage:
+        view = gate.view(project)
+        decision = view.verdict.decision
+        if not view.verdict.allowed:
+            page = Page(project, (), status="quarantined", status_reason=_status_reason(view))
+            status: int = Status(403, refusal_phrase(decision.reason, str(decision.action), decision.policy))
+            return finish(status, media_type, render(page, media_type), view, built_from)
+        extracted = {}
+        for f in view.shown:
+            if not f.core_metadata and f.filename.endswith(".whl") and f.sha256:
+                digest = self._store.metadata_hash(f.sha256)
+                if digest:
+                    extracted[f.filename] = {"sha256": digest}
+        page = Page(project, shown_files(project, view.shown, metadata_hashes=extracted))
+        return finish(200, media_type, render(page, media_type), view, built_from)
+
+
+def _status_reason(view: ProjectView) -> str:
+    d = view.verdict.decision
+    return f"{d.action} by {d.policy}: {d.reason}"

@@ -1,0 +1,217 @@
+"""Parse upstream project pages (PEP 691 JSON or PEP 503 HTML) into a ``Project``.
+
+Lenient per file, strict per page: a file entry with one bad attribute keeps
+the entry and drops the attribute; an entry without a filename or URL is
+skipped; a page that is not a page at all raises ``PageParseError``.
+Relative file URLs are resolved against the page URL. Legacy key names
+(``dist-info-metadata``, ``data-dist-info-metadata``) are accepted as aliases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import unquote, urldefrag, urljoin
+
+import orjson
+from packaging.utils import NormalizedName
+from packaging.version import InvalidVersion, Version
+
+from .models import CoreMetadata, DistFile, Project, Yanked
+
+
+class PageParseError(ValueError):
+    """An upstream answer that is not a usable project page."""
+
+
+def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise PageParseError(f"project page for {name!r} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        raise PageParseError(f"project page for {name!r} has no 'files' list")
+    files = tuple(f for f in (_json_file(entry, page_url) for entry in data["files"]) if f)
+    versions = data.get("versions")
+    status = data.get("project-status")
+    status = status if isinstance(status, dict) else {}
+    return Project(
+        name=name,
+        files=files,
+        versions=_versions(versions if isinstance(versions, list) else [], files),
+        status=_str_or_none(status.get("status")),
+        status_reason=_str_or_none(status.get("reason")),
+        tracks=_str_tuple(data.get("tracks")),
+        alternate_locations=_str_tuple(data.get("alternate-locations")),
+    )
+
+
+def _json_file(entry: Any, page_url: str) -> DistFile | None:
+    if not isinstance(entry, dict):
+        return None
+    filename, url = entry.get("filename"), entry.get("url")
+    if not isinstance(filename, str) or not isinstance(url, str) or not _safe_filename(filename):
+        return None
+    hashes = entry.get("hashes")
+    provenance = entry.get("provenance")
+    return DistFile(
+        filename=filename,
+        url=urljoin(page_url, url),
+        hashes=_hashes(hashes) if isinstance(hashes, dict) else {},
+        requires_python=_str_or_none(entry.get("requires-python")),
+        yanked=_yanked(entry.get("yanked", False)),
+        size=entry["size"] if type(entry.get("size")) is int and entry["size"] >= 0 else None,
+        upload_time=_datetime(entry.get("upload-time")),
+        core_metadata=_core_metadata(entry.get("core-metadata", entry.get("dist-info-metadata"))),
+        gpg_sig=entry.get("gpg-sig") if isinstance(entry.get("gpg-sig"), bool) else None,
+        provenance=urljoin(page_url, provenance) if isinstance(provenance, str) else None,
+    )
+
+
+def parse_html_page(body: bytes, page_url: str, name: NormalizedName) -> Project:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PageParseError(f"project page for {name!r} is not UTF-8 text") from exc
+    parser = _AnchorParser()
+    parser.feed(text)
+    parser.close()
+    if not parser.saw_markup:
+        raise PageParseError(f"project page for {name!r} is not HTML")
+    base = urljoin(page_url, parser.base_href) if parser.base_href else page_url
+    files = tuple(f for f in (_html_file(attrs, base) for attrs in parser.anchors) if f)
+    return Project(
+        name=name,
+        files=files,
+        versions=_versions([], files),
+        status=parser.meta.get("pypi:project-status"),
+        status_reason=parser.meta.get("pypi:project-status-reason"),
+        tracks=tuple(v for k, v in parser.meta_all if k == "pypi:tracks"),
+        alternate_locations=tuple(v for k, v in parser.meta_all if k == "pypi:alternate-locations"),
+    )
+
+
+def _html_file(attrs: Mapping[str, str | None], base: str) -> DistFile | None:
+    href = attrs.get("href")
+    if not href:
+        return None
+    url, fragment = urldefrag(urljoin(base, href))
+    filename = unquote(url.rstrip("/").rsplit("/", 1)[-1])
+    if not _safe_filename(filename):
+        return None
+    hashes: dict[str, str] = {}
+    if "=" in fragment:
+        algo, _, digest = fragment.partition("=")
+        hashes = _hashes({algo: digest})
+    yanked: Yanked = False
+    if "data-yanked" in attrs:
+        yanked = attrs["data-yanked"] or True
+    metadata = attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
+    has_metadata = "data-core-metadata" in attrs or "data-dist-info-metadata" in attrs
+    gpg = attrs.get("data-gpg-sig")
+    return DistFile(
+        filename=filename,
+        url=url,
+        hashes=hashes,
+        requires_python=attrs.get("data-requires-python") or None,
+        yanked=yanked,
+        core_metadata=_html_core_metadata(metadata) if has_metadata else False,
+        gpg_sig={"true": True, "false": False}.get(gpg or ""),
+        provenance=urljoin(base, attrs["data-provenance"]) if attrs.get("data-provenance") else None,
+    )
+
+
+class _AnchorParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.anchors: list[dict[str, str | None]] = []
+        self.meta: dict[str, str] = {}
+        self.meta_all: list[tuple[str, str]] = []
+        self.base_href: str | None = None
+        self.saw_markup = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.saw_markup = True
+        if tag == "a":
+            self.anchors.append(dict(attrs))
+        elif tag == "meta":
+            values = dict(attrs)
+            meta_name, content = values.get("name"), values.get("content")
+            if meta_name and content is not None:
+                self.meta.setdefault(meta_name, content)
+                self.meta_all.append((meta_name, content))
+        elif tag == "base" and self.base_href is None:
+            self.base_href = dict(attrs).get("href")
+
+
+def _safe_filename(filename: str) -> bool:
+    """A filename the proxy can serve under its own URL: no path parts, no control bytes."""
+    return (
+        bool(filename)
+        and filename not in {".", ".."}
+        and "/" not in filename
+        and "\\" not in filename
+        and filename.isprintable()
+    )
+
+
+def _hashes(raw: Mapping[Any, Any]) -> dict[str, str]:
+    return {
+        str(algo).lower(): digest.lower()
+        for algo, digest in raw.items()
+        if isinstance(digest, str) and digest and all(c in "0123456789abcdefABCDEF" for c in digest)
+    }
+
+
+def _yanked(value: Any) -> Yanked:
+    if isinstance(value, str):
+        return value or True
+    return bool(value) if isinstance(value, bool) else False
+
+
+def _core_metadata(value: Any) -> CoreMetadata:
+    if isinstance(value, dict):
+        hashes = _hashes(value)
+        return hashes or True
+    return value if isinstance(value, bool) else False
+
+
+def _html_core_metadata(value: str | None) -> CoreMetadata:
+    if value and "=" in value:
+        algo, _, digest = value.partition("=")
+        return _hashes({algo: digest}) or True
+    return value != "false"
+
+
+def _datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _str_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _versions(listed: list[Any], files: tuple[DistFile, ...]) -> tuple[str, ...]:
+    """PEP 700 ``versions``: upstream's list, else the versions seen in filenames."""
+    if listed:
+        return tuple(v for v in listed if isinstance(v, str))
+    seen: dict[Version, None] = {}
+    for f in files:
+        if f.version is not None:
+            seen.setdefault(f.version, None)
+    try:
+        return tuple(str(v) for v in sorted(seen))
+    except (TypeError, InvalidVersion):
+        return tuple(str(v) for v in seen)

@@ -1,0 +1,240 @@
+"""Render a project page as PEP 691 JSON or PEP 503 HTML, and negotiate which.
+
+One model, two renderings: both take the same ``Page`` (a project with the
+files that may be shown, and the URLs the proxy serves them under). File URLs
+are relative to the page, so they always point at the proxy, never upstream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from html import escape
+from urllib.parse import quote
+
+import orjson
+
+from .models import DistFile, Project
+
+API_VERSION = "1.4"
+JSON_V1 = "application/vnd.pypi.simple.v1+json"
+HTML_V1 = "application/vnd.pypi.simple.v1+html"
+TEXT_HTML = "text/html"
+_ALIASES = {
+    JSON_V1: JSON_V1,
+    "application/vnd.pypi.simple.latest+json": JSON_V1,
+    HTML_V1: HTML_V1,
+    "application/vnd.pypi.simple.latest+html": HTML_V1,
+    TEXT_HTML: TEXT_HTML,
+    "json": JSON_V1,
+    "html": HTML_V1,
+}
+SUPPORTED = (JSON_V1, HTML_V1, TEXT_HTML)
+
+
+class NotAcceptable(ValueError):
+    """The client accepts none of the page formats the proxy serves."""
+
+
+def negotiate(accept: str | None, format_override: str | None = None) -> str:
+    """Choose the media type for a page from ``?format=`` or ``Accept`` (q-values honoured).
+
+    No ``Accept`` at all, or ``*/*``, gets ``text/html`` as PEP 691 recommends.
+    Among equal q-values the server prefers JSON, then the versioned HTML.
+    """
+    if format_override:
+        try:
+            return _ALIASES[format_override.strip().lower()]
+        except KeyError:
+            raise NotAcceptable(f"unknown format {format_override!r}") from None
+    if not accept:
+        return TEXT_HTML
+    best: tuple[float, int, str] | None = None
+    for item in accept.split(","):
+        media, _, params = item.strip().partition(";")
+        media = media.strip().lower()
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        candidates = [_ALIASES[media]] if media in _ALIASES else []
+        if media in ("*/*", "application/*"):
+            candidates = [TEXT_HTML] if media == "*/*" else [JSON_V1]
+        elif media == "text/*":
+            candidates = [TEXT_HTML]
+        for candidate in candidates:
+            rank = (quality, -SUPPORTED.index(candidate), candidate)
+            if best is None or rank > best:
+                best = rank
+    if best is None:
+        raise NotAcceptable(f"none of {accept!r} is a supported page format")
+    return best[2]
+
+
+@dataclass(frozen=True)
+class ShownFile:
+    """A file as the client sees it: the upstream entry plus what the proxy can serve."""
+
+    file: DistFile
+    url: str
+    metadata_available: bool
+    metadata_hashes: dict[str, str] | None
+    provenance_url: str | None
+
+
+@dataclass(frozen=True)
+class Page:
+    """What one rendering shows. ``status`` overrides the project's PEP 792 status."""
+
+    project: Project
+    files: Sequence[ShownFile]
+    status: str | None = None
+    status_reason: str | None = None
+
+
+def file_url(project: str, filename: str) -> str:
+    """A file's URL relative to its project page (``/<index>/simple/<project>/``)."""
+    return f"../../files/{project}/{quote(filename)}"
+
+
+def shown_files(
+    project: Project,
+    files: Iterable[DistFile],
+    *,
+    metadata_hashes: dict[str, dict[str, str] | None] | None = None,
+) -> list[ShownFile]:
+    """Attach proxy URLs to ``files``. ``metadata_hashes`` maps filenames whose
+    ``.metadata`` the proxy extracted itself to the hashes of that metadata."""
+    extracted = metadata_hashes or {}
+    shown = []
+    for f in files:
+        url = file_url(project.name, f.filename)
+        if f.core_metadata:
+            available, hashes = True, f.core_metadata if isinstance(f.core_metadata, dict) else None
+        elif f.filename in extracted:
+            available, hashes = True, extracted[f.filename]
+        else:
+            available, hashes = False, None
+        provenance = url + ".provenance" if f.provenance else None
+        shown.append(ShownFile(f, url, available, dict(hashes) if hashes else None, provenance))
+    return shown
+
+
+def _status(page: Page) -> tuple[str | None, str | None]:
+    if page.status:
+        return page.status, page.status_reason
+    return page.project.status, page.project.status_reason
+
+
+def render_json(page: Page) -> bytes:
+    entries = []
+    for shown in page.files:
+        f = shown.file
+        entry: dict[str, object] = {
+            "filename": f.filename,
+            "url": shown.url + (f"#sha256={f.sha256}" if f.sha256 else ""),
+            "hashes": dict(f.hashes),
+        }
+        if f.requires_python is not None:
+            entry["requires-python"] = f.requires_python
+        if f.yanked:
+            entry["yanked"] = f.yanked
+        if f.size is not None:
+            entry["size"] = f.size
+        if f.upload_time is not None:
+            entry["upload-time"] = f.upload_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if shown.metadata_available:
+            metadata: object = shown.metadata_hashes or True
+            entry["core-metadata"] = metadata
+            entry["dist-info-metadata"] = metadata
+        if f.gpg_sig is not None:
+            entry["gpg-sig"] = f.gpg_sig
+        if shown.provenance_url:
+            entry["provenance"] = shown.provenance_url
+        entries.append(entry)
+    body: dict[str, object] = {
+        "meta": {"api-version": API_VERSION},
+        "name": page.project.name,
+        "files": entries,
+        "versions": list(page.project.versions),
+    }
+    status, reason = _status(page)
+    if status:
+        body["project-status"] = {"status": status, **({"reason": reason} if reason else {})}
+    if page.project.tracks:
+        body["tracks"] = list(page.project.tracks)
+    if page.project.alternate_locations:
+        body["alternate-locations"] = list(page.project.alternate_locations)
+    return orjson.dumps(body)
+
+
+def render_html(page: Page) -> bytes:
+    name = escape(page.project.name)
+    head = [
+        "<!DOCTYPE html>",
+        "<html>",
+        "<head>",
+        f'<meta name="pypi:repository-version" content="{API_VERSION}">',
+    ]
+    status, reason = _status(page)
+    if status:
+        head.append(f'<meta name="pypi:project-status" content="{escape(status)}">')
+        if reason:
+            head.append(f'<meta name="pypi:project-status-reason" content="{escape(reason)}">')
+    head += [f'<meta name="pypi:tracks" content="{escape(t)}">' for t in page.project.tracks]
+    head += [
+        f'<meta name="pypi:alternate-locations" content="{escape(loc)}">'
+        for loc in page.project.alternate_locations
+    ]
+    head += [f"<title>Links for {name}</title>", "</head>", "<body>", f"<h1>Links for {name}</h1>"]
+    if status and status != "active" and reason:
+        head.append(f"<p>{escape(status)}: {escape(reason)}</p>")
+    lines = head
+    for shown in page.files:
+        f = shown.file
+        href = shown.url + (f"#sha256={f.sha256}" if f.sha256 else "")
+        attrs = [f'href="{escape(href)}"']
+        if f.requires_python is not None:
+            attrs.append(f'data-requires-python="{escape(f.requires_python)}"')
+        if f.yanked:
+            reason_text = f.yanked if isinstance(f.yanked, str) else ""
+            attrs.append(f'data-yanked="{escape(reason_text)}"')
+        if shown.metadata_available:
+            value = "true"
+            if shown.metadata_hashes:
+                algo, digest = next(iter(shown.metadata_hashes.items()))
+                value = f"{algo}={digest}"
+            attrs.append(f'data-core-metadata="{value}" data-dist-info-metadata="{value}"')
+        if f.gpg_sig is not None:
+            attrs.append(f'data-gpg-sig="{"true" if f.gpg_sig else "false"}"')
+        if shown.provenance_url:
+            attrs.append(f'data-provenance="{escape(shown.provenance_url)}"')
+        lines.append(f"<a {' '.join(attrs)}>{escape(f.filename)}</a><br>")
+    lines += ["</body>", "</html>", ""]
+    return "\n".join(lines).encode()
+
+
+def render(page: Page, media_type: str) -> bytes:
+    return render_json(page) if media_type == JSON_V1 else render_html(page)
+
+
+def render_index(names: Iterable[str], media_type: str) -> bytes:
+    """The root ``/simple/`` page listing ``names`` (already normalized and sorted)."""
+    names = list(names)
+    if media_type == JSON_V1:
+        return orjson.dumps(
+            {"meta": {"api-version": API_VERSION}, "projects": [{"name": n} for n in names]}
+        )
+    links = "\n".join(f'<a href="{quote(n)}/">{escape(n)}</a><br>' for n in names)
+    return (
+        "<!DOCTYPE html>\n<html>\n<head>\n"
+        f'<meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        "<title>Simple index</title>\n</head>\n<body>\n"
+        f"{links}\n</body>\n</html>\n"
+    ).encode()

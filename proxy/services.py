@@ -1,0 +1,124 @@
+"""The long-lived parts of a running proxy, built once by the app's lifespan."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter as Tally
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from policies.decision import Decision
+from policies.engine import Verdict
+
+from .decision_log import DecisionLog
+from .downloads import Downloads
+from .file_store import FileStore
+from .gate import Gate, ProjectView
+from .index_cache import IndexCache
+from .metrics import Metrics
+from .pages import PageRenderer
+from .settings import Settings
+from .upstream import UpstreamClient
+
+HoldListener = Callable[[str, str, str | None, Decision, str, datetime], None]
+"""Called with (index, project, filename or None, decision, client, now) for each hold."""
+
+
+class Recorder:
+    """Writes non-allow decisions to the decision log, the metrics and hold listeners.
+
+    A page view repeats the same holds on every request; they are recorded
+    again for a client only after ``repeat_after`` seconds, or when the view
+    changes. Metrics count every request.
+    """
+
+    def __init__(
+        self, log: DecisionLog, metrics: Metrics, *, clock: Callable[[], datetime],
+        repeat_after: float = 600.0,
+    ) -> None:
+        self._log = log
+        self._metrics = metrics
+        self._clock = clock
+        self._repeat_after = repeat_after
+        self._seen_views: dict[tuple[int, str], float] = {}
+        self.listeners: list[HoldListener] = []
+
+    def project(self, gate: Gate, name: str, verdict: Verdict, client: str) -> None:
+        for decision in verdict.observed:
+            self._record(gate.index, name, None, decision, client)
+
+    def file(self, gate: Gate, name: str, filename: str, verdict: Verdict, client: str) -> None:
+        for decision in verdict.observed:
+            self._record(gate.index, name, filename, decision, client)
+
+    def view(self, gate: Gate, name: str, view: ProjectView, client: str) -> None:
+        judged = ((None, view.verdict), *((f.filename, v) for f, v in (*view.held, *view.dry_run)))
+        tally: Tally[tuple[str, str, str]] = Tally()
+        for _, verdict in judged:
+            for d in verdict.observed:
+                tally[(d.policy, str(d.action), "dry-run" if d.dry_run else "enforce")] += 1
+        for (policy, action, mode), count in tally.items():
+            self._metrics.decisions.labels(gate.index, policy, action, mode).inc(count)
+        if not tally:
+            return
+        key, now_mono = (id(view), client), time.monotonic()
+        last = self._seen_views.get(key)
+        if last is not None and now_mono - last < self._repeat_after:
+            return
+        if len(self._seen_views) > 50_000:
+            self._seen_views.clear()
+        self._seen_views[key] = now_mono
+        for filename, verdict in judged:
+            for d in verdict.observed:
+                self._write(gate.index, name, filename, d, client)
+
+    def _record(
+        self, index: str, name: str, filename: str | None, d: Decision, client: str
+    ) -> None:
+        self._metrics.decisions.labels(
+            index, d.policy, str(d.action), "dry-run" if d.dry_run else "enforce"
+        ).inc()
+        self._write(index, name, filename, d, client)
+
+    def _write(
+        self, index: str, name: str, filename: str | None, d: Decision, client: str
+    ) -> None:
+        now = self._clock()
+        written = self._log.record(
+            index=index, project=name, file=filename, decision=d, client=client, now=now
+        )
+        if written and not d.dry_run:
+            for listener in self.listeners:
+                listener(index, name, filename, d, client, now)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    upstream: UpstreamClient
+    index_cache: IndexCache
+    store: FileStore
+    downloads: Downloads
+    pages: PageRenderer
+    gates: dict[str, Gate]
+    metrics: Metrics
+    recorder: Recorder
+    decision_log: DecisionLog
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def readiness_problems(self) -> list[str]:
+        """What keeps this proxy from serving (blocking: call in a thread)."""
+        problems = []
+        data_dir = self.settings.cache.data_dir
+        if not os.access(data_dir, os.W_OK):
+            problems.append(f"data directory {str(data_dir)!r} is not writable")
+        if not os.access(self.store.tmp_dir, os.W_OK):
+            problems.append(f"download directory {str(self.store.tmp_dir)!r} is not writable")
+        return problems
+
+    def close(self) -> None:
+        self.index_cache.close()
+        self.store.close()
+        self.decision_log.close()

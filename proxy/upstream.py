@@ -1,0 +1,213 @@
+"""The upstream index client: project pages and file streams over httpx.
+
+Owns retries, timeouts and the translation of httpx's errors into the proxy's
+(``errors.py``). Honours the standard proxy environment variables
+(``HTTPS_PROXY``, ``NO_PROXY`` ...) through httpx's ``trust_env``. URLs in
+messages and logs never carry credentials (``urls.redact``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+from packaging.utils import NormalizedName
+
+from . import __version__
+from .errors import UpstreamError, UpstreamNotFound, UpstreamTimeout, UpstreamUnavailable
+from .models import Project
+from .parse import PageParseError, parse_html_page, parse_json_page
+from .urls import ensure_trailing_slash, redact
+
+log = logging.getLogger("pipgate.upstream")
+
+PAGE_ACCEPT = (
+    "application/vnd.pypi.simple.v1+json, "
+    "application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+)
+RETRY_STATUSES = frozenset({500, 502, 503, 504, 429})
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class UpstreamConfig:
+    url: str = "https://pypi.org/simple/"
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    retries: int = 2
+    backoff: float = 0.25
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """A parsed project page and the validators to revalidate it with."""
+
+    project: Project
+    etag: str | None
+    last_modified: str | None
+
+
+class NotModified(Exception):
+    """Upstream answered 304: the cached page is still current."""
+
+
+Observer = Callable[[str, float, str], None]
+"""Called with (operation, seconds, outcome) after each upstream request, for metrics."""
+
+
+class UpstreamClient:
+    """Talks to one upstream simple index. Create once per app; ``aclose`` at shutdown."""
+
+    def __init__(
+        self,
+        config: UpstreamConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        observe: Observer | None = None,
+    ) -> None:
+        self.config = config
+        self.base_url = ensure_trailing_slash(config.url)
+        self._observe = observe or (lambda op, seconds, outcome: None)
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            headers={"User-Agent": f"pipgate/{__version__}"},
+            follow_redirects=True,
+            trust_env=True,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def project_url(self, name: NormalizedName) -> str:
+        return f"{self.base_url}{name}/"
+
+    async def get_project(
+        self, name: NormalizedName, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchedPage:
+        """Fetch and parse ``name``'s page, JSON preferred.
+
+        Raises ``NotModified`` on a 304 to the given validators,
+        ``UpstreamNotFound`` on 404/410, ``UpstreamTimeout`` or
+        ``UpstreamUnavailable`` when no usable page could be had.
+        """
+        url = self.project_url(name)
+        headers = {"Accept": PAGE_ACCEPT}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+
+        async def attempt() -> httpx.Response:
+            return await self._client.get(url, headers=headers)
+
+        response = await self._with_retries("page", url, attempt)
+        if response.status_code == 304:
+            raise NotModified(url)
+        if response.status_code in (404, 410):
+            raise UpstreamNotFound(f"upstream has no project {name!r} ({redact(url)})")
+        if response.status_code != 200:
+            raise UpstreamUnavailable(
+                f"upstream answered {response.status_code} for project {name!r} ({redact(url)})"
+            )
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        page_url = str(response.url)
+        try:
+            if content_type.endswith("json"):
+                project = parse_json_page(response.content, page_url, name)
+            else:
+                project = parse_html_page(response.content, page_url, name)
+        except PageParseError as exc:
+            raise UpstreamUnavailable(f"{exc} ({redact(url)})") from exc
+        return FetchedPage(
+            project, response.headers.get("etag"), response.headers.get("last-modified")
+        )
+
+    @asynccontextmanager
+    async def stream(self, url: str, what: str) -> AsyncIterator[httpx.Response]:
+        """Open a streaming GET of ``url`` (a file, ``.metadata`` or provenance).
+
+        Yields a 200 response whose body has not been read. ``what`` names the
+        thing in error messages (``"file 'demo-1.0.tar.gz'"``).
+        """
+
+        async def attempt() -> httpx.Response:
+            request = self._client.build_request("GET", url)
+            response = await self._client.send(request, stream=True)
+            if response.status_code in RETRY_STATUSES:
+                await response.aclose()
+            return response
+
+        response = await self._with_retries("file", url, attempt)
+        try:
+            if response.status_code in (404, 410):
+                raise UpstreamNotFound(f"upstream has no {what} ({redact(url)})")
+            if response.status_code != 200:
+                raise UpstreamUnavailable(
+                    f"upstream answered {response.status_code} for {what} ({redact(url)})"
+                )
+            yield response
+        finally:
+            await response.aclose()
+
+    async def get_bytes(self, url: str, what: str, *, limit: int = 64 << 20) -> bytes:
+        """GET a small resource whole (``.metadata``, provenance), at most ``limit`` bytes."""
+        chunks, total = [], 0
+        async with self.stream(url, what) as response:
+            try:
+                async for chunk in response.aiter_bytes():
+                    total += len(chunk)
+                    if total > limit:
+                        raise UpstreamUnavailable(f"{what} is larger than {limit} bytes")
+                    chunks.append(chunk)
+            except httpx.HTTPError as exc:
+                raise translate(exc, what, url) from exc
+        return b"".join(chunks)
+
+    async def _with_retries(
+        self, operation: str, url: str, attempt: Callable[[], Awaitable[httpx.Response]]
+    ) -> httpx.Response:
+        """Run ``attempt`` with bounded retries and jittered exponential backoff.
+
+        Retries connection errors, timeouts and 429/5xx answers; the last 5xx
+        answer is returned as is, the last exception is translated.
+        """
+        tries = self.config.retries + 1
+        for number in range(tries):
+            started = time.perf_counter()
+            try:
+                response = await attempt()
+            except httpx.HTTPError as exc:
+                self._observe(operation, time.perf_counter() - started, type(exc).__name__)
+                if number + 1 >= tries:
+                    raise translate(exc, operation, url) from exc
+                log.warning("upstream %s %s failed (%s); retrying", operation, redact(url), exc)
+            else:
+                self._observe(operation, time.perf_counter() - started, str(response.status_code))
+                if response.status_code not in RETRY_STATUSES or number + 1 >= tries:
+                    return response
+                log.warning(
+                    "upstream %s %s answered %s; retrying",
+                    operation,
+                    redact(url),
+                    response.status_code,
+                )
+            await asyncio.sleep(self.config.backoff * (2**number) * (0.5 + random.random()))
+        raise AssertionError("unreachable")
+
+
+def translate(exc: httpx.HTTPError, what: str, url: str) -> UpstreamError:
+    """The proxy's error for an httpx error while fetching ``what`` from ``url``."""
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamTimeout(f"upstream timed out for {what} ({redact(url)})")
+    return UpstreamUnavailable(
+        f"upstream failed for {what} ({redact(url)}): {type(exc).__name__}"
+    )

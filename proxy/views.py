@@ -1,0 +1,364 @@
+"""Thin route handlers: validate and normalize, ask the gate, delegate, set headers.
+
+Every route that can hand out a project or a file asks the index's gate with
+the normalized name, so neither another spelling, the other page format, a
+pinned file URL nor a cached copy gets around a decision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+from anyio import to_thread
+from packaging.utils import NormalizedName, canonicalize_name
+from starlette.datastructures import URL
+from starlette.requests import Request
+from starlette.responses import (
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+
+from policies.decision import Decision
+from policies.engine import Verdict
+
+from .errors import (
+    FileNotListed,
+    IntegrityError,
+    InvalidProjectName,
+    PipgateError,
+    UnknownIndex,
+)
+from .file_serving import FILE_CACHE_CONTROL, content_type_of, serve_stored
+from .gate import Gate
+from .index_cache import PageResult
+from .models import DistFile, Project
+from .pages import RenderedPage, refusal_phrase
+from .reason_phrase import Status
+from .render import JSON_V1, NotAcceptable, Page, negotiate, render, render_index
+from .services import Services
+
+_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def client_of(request: Request) -> str:
+    if services(request).settings.server.trust_forwarded:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "-"
+
+
+def normalized_or_raise(raw: str) -> NormalizedName:
+    if not _VALID_NAME.match(raw):
+        raise InvalidProjectName(
+            f"{raw!r} is not a valid project name (letters, digits, '.', '_' and '-'; "
+            "starting and ending with a letter or digit)"
+        )
+    return canonicalize_name(raw)
+
+
+def gate_for(request: Request) -> Gate:
+    index = request.path_params.get("index", "default")
+    try:
+        return services(request).gates[index]
+    except KeyError:
+        raise UnknownIndex(f"no index is configured under /{index}/") from None
+
+
+def _redirect_to(request: Request, path: str) -> RedirectResponse:
+    url = URL(path)
+    if request.url.query:
+        url = url.replace(query=request.url.query)
+    return RedirectResponse(str(url), status_code=301)
+
+
+def index_prefix(request: Request) -> str:
+    index = request.path_params.get("index", "default")
+    return "" if index == "default" else f"/{index}"
+
+
+# -- /simple/ -----------------------------------------------------------------------------------
+
+
+async def simple_index(request: Request) -> Response:
+    """The projects this proxy knows (cached or configured), never all of upstream."""
+    svc = services(request)
+    index = gate_for(request).index
+    media_type = _media_type(request)
+    if isinstance(media_type, Response):
+        return media_type
+    names = set(await to_thread.run_sync(svc.index_cache.known_projects))
+    configured = svc.settings.indexes.get(index)
+    if configured:
+        names |= {canonicalize_name(n) for n in configured.projects}
+    body = render_index(sorted(names), media_type)
+    return _page_response(request, 200, media_type, body, None, None)
+
+
+async def project_page(request: Request) -> Response:
+    raw = request.path_params["project"]
+    name = normalized_or_raise(raw)
+    prefix = index_prefix(request)
+    if raw != name or not request.url.path.endswith("/"):
+        return _redirect_to(request, f"{prefix}/simple/{name}/")
+    media_type = _media_type(request)
+    if isinstance(media_type, Response):
+        return media_type
+    svc = services(request)
+    gate = gate_for(request)
+    early = gate.before_fetch(name)
+    if not early.allowed:
+        svc.recorder.project(gate, name, early, client_of(request))
+        page = Page(Project(name, ()), (), "quarantined", _describe(early.decision))
+        body = render(page, media_type)
+        return _page_response(
+            request, _refusal_status(early.decision), media_type, body, None, early
+        )
+    result = await svc.index_cache.get(name)
+    rendered = await svc.pages.page(gate, result.page.project, result.page.revision, media_type)
+    svc.recorder.view(gate, name, rendered.view, client_of(request))
+    return _page_response(
+        request, rendered.status, media_type, rendered.body, result, rendered.view.verdict,
+        rendered=rendered,
+    )
+
+
+def _media_type(request: Request) -> str | Response:
+    try:
+        return negotiate(request.headers.get("accept"), request.query_params.get("format"))
+    except NotAcceptable as exc:
+        return PlainTextResponse(
+            f"406 Not Acceptable: {exc}. This index serves application/vnd.pypi.simple.v1+json, "
+            "application/vnd.pypi.simple.v1+html and text/html.\n",
+            status_code=406,
+            headers={"Vary": "Accept"},
+        )
+
+
+def _describe(decision: Decision) -> str:
+    return f"{decision.action} by {decision.policy}: {decision.reason}"
+
+
+def _refusal_status(decision: Decision) -> Status:
+    return Status(403, refusal_phrase(decision.reason, str(decision.action), decision.policy))
+
+
+def _decision_headers(verdict: Verdict | None) -> dict[str, str]:
+    if verdict is None or verdict.allowed:
+        return {}
+    d = verdict.decision
+    headers = {
+        "X-Pipgate-Action": str(d.action),
+        "X-Pipgate-Policy": d.policy,
+        "X-Pipgate-Reason": _latin1(d.reason),
+    }
+    if d.available_at is not None:
+        headers["X-Pipgate-Available-At"] = d.available_at.astimezone(UTC).isoformat()
+    return headers
+
+
+def _latin1(text: str) -> str:
+    return text.encode("latin-1", "replace").decode("latin-1").replace("\n", " ")
+
+
+def _page_response(
+    request: Request,
+    status: int,
+    media_type: str,
+    body: bytes,
+    result: PageResult | None,
+    verdict: Verdict | None,
+    *,
+    rendered: RenderedPage | None = None,
+) -> Response:
+    headers = {
+        "Vary": "Accept, Accept-Encoding",
+        "Cache-Control": PAGE_CACHE_CONTROL,
+        **_decision_headers(verdict),
+    }
+    content_type = media_type if media_type == JSON_V1 else f"{media_type}; charset=utf-8"
+    headers["Content-Type"] = content_type
+    if result is not None and result.stale_since is not None:
+        since = datetime.fromtimestamp(result.stale_since, UTC)
+        headers["X-Pipgate-Stale"] = f"upstream unavailable; copy from {since.isoformat()}"
+        headers["Warning"] = '110 pipgate "Response is Stale"'
+    etag = rendered.etag if rendered is not None else None
+    if etag:
+        headers["ETag"] = etag
+        if status == 200 and _etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=_withoutcontent_type_of(headers))
+    gzipped = rendered.gzipped if rendered is not None else None
+    if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = gzipped
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(body))
+        return Response(status_code=status, headers=headers)
+    return Response(body, status_code=status, headers=headers)
+
+
+def _withoutcontent_type_of(headers: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k != "Content-Type"}
+
+
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = {c.strip().removeprefix("W/") for c in if_none_match.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+# -- files --------------------------------------------------------------------------------------
+
+_SUBRESOURCES = (".metadata", ".provenance")
+
+
+async def project_file(request: Request) -> Response:
+    """A distribution file, its ``.metadata`` (PEP 658) or its ``.provenance`` (PEP 740)."""
+    raw, requested = request.path_params["project"], request.path_params["filename"]
+    name = normalized_or_raise(raw)
+    if raw != name:
+        return _redirect_to(request, f"{index_prefix(request)}/files/{name}/{requested}")
+    filename, subresource = requested, ""
+    for suffix in _SUBRESOURCES:
+        if requested.endswith(suffix):
+            filename, subresource = requested[: -len(suffix)], suffix
+    svc = services(request)
+    gate = gate_for(request)
+    client = client_of(request)
+    early = gate.before_fetch(name)
+    if not early.allowed:
+        svc.recorder.project(gate, name, early, client)
+        return _refusal(early, f"project {name!r}")
+    result = await svc.index_cache.get(name)
+    project = result.page.project
+    project_verdict = gate.judge_project(project)
+    svc.recorder.project(gate, name, project_verdict, client)
+    if not project_verdict.allowed:
+        return _refusal(project_verdict, f"project {name!r}")
+    file = project.file(filename)
+    if file is None:
+        raise FileNotListed(f"project {name!r} has no file {filename!r}")
+    verdict = gate.judge_file(name, file)
+    svc.recorder.file(gate, name, filename, verdict, client)
+    if not verdict.allowed:
+        return _refusal(verdict, f"file {filename!r}")
+    if subresource == ".metadata":
+        return await _metadata(request, svc, file)
+    if subresource == ".provenance":
+        return await _provenance(svc, file)
+    return await _file(request, svc, name, file)
+
+
+def _refusal(verdict: Verdict, what: str) -> Response:
+    d = verdict.decision
+    lines = [f"pipgate: {what} is {d.action}d by policy {d.policy!r}: {d.reason}"]
+    if d.available_at is not None:
+        stamp = d.available_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"It becomes available by itself at {stamp}.")
+    else:
+        lines.append("Ask your security team to review it.")
+    return PlainTextResponse(
+        "\n".join(lines) + "\n",
+        status_code=_refusal_status(d),
+        headers=_decision_headers(verdict),
+    )
+
+
+async def _file(request: Request, svc: Services, project: str, file: DistFile) -> Response:
+    sha256 = file.sha256
+    if sha256 is not None:
+        response = await serve_stored(request, svc.store, sha256, file.filename, svc.metrics)
+        if response is not None:
+            svc.metrics.cache.labels("file", "hit").inc()
+            return response
+    svc.metrics.cache.labels("file", "miss").inc()
+    download = svc.downloads.start(project, file.filename, file.url, sha256, file.size)
+    await download.wait_for_headers()
+    headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "miss"}
+    if sha256:
+        headers["ETag"] = f'"{sha256}"'
+        headers["Cache-Control"] = FILE_CACHE_CONTROL
+    if download.size is not None:
+        headers["Content-Length"] = str(download.size)
+    if request.method == "HEAD":
+        return Response(status_code=200, headers=headers)
+
+    async def body():  # type: ignore[no-untyped-def]
+        async for chunk in download.follow():
+            svc.metrics.bytes.labels("served").inc(len(chunk))
+            yield chunk
+
+    return StreamingResponse(body(), status_code=200, headers=headers)
+
+
+async def _metadata(request: Request, svc: Services, file: DistFile) -> Response:
+    """PEP 658 metadata: upstream's when it offers it, else extracted from the cached wheel."""
+    if file.core_metadata:
+        body = await svc.upstream.get_bytes(file.url + ".metadata", f"metadata of {file.filename!r}")
+        expected = file.core_metadata.get("sha256") if isinstance(file.core_metadata, dict) else None
+        if expected and hashlib.sha256(body).hexdigest() != expected:
+            raise IntegrityError(f"metadata of {file.filename!r} does not match its hash")
+        return Response(body, media_type="application/octet-stream")
+    if file.sha256:
+        body = await to_thread.run_sync(svc.store.get_metadata, file.sha256)
+        if body is not None:
+            return Response(body, media_type="application/octet-stream")
+    raise FileNotListed(f"no metadata is available for {file.filename!r}")
+
+
+async def _provenance(svc: Services, file: DistFile) -> Response:
+    if not file.provenance:
+        raise FileNotListed(f"no provenance is available for {file.filename!r}")
+    body = await svc.upstream.get_bytes(file.provenance, f"provenance of {file.filename!r}")
+    return Response(body, media_type="application/json")
+
+
+# -- operations ---------------------------------------------------------------------------------
+
+
+async def healthz(request: Request) -> Response:
+    return PlainTextResponse("ok\n")
+
+
+async def readyz(request: Request) -> Response:
+    svc = services(request)
+    problems = await to_thread.run_sync(svc.readiness_problems)
+    if problems:
+        return PlainTextResponse("not ready: " + "; ".join(problems) + "\n", status_code=503)
+    return PlainTextResponse("ready\n")
+
+
+async def metrics(request: Request) -> Response:
+    from .metrics import CONTENT_TYPE_LATEST
+
+    return Response(services(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def root(request: Request) -> Response:
+    svc = services(request)
+    lines = ["pipgate: a policy-enforcing PyPI proxy", "", "indexes:"]
+    for index in svc.gates:
+        path = "/simple/" if index == "default" else f"/{index}/simple/"
+        lines.append(f"  {path}  policies: {', '.join(svc.gates[index].policies.names) or 'none'}")
+    return PlainTextResponse("\n".join(lines) + "\n")
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    """Map the proxy's errors to statuses (``errors.py``); the body says what failed."""
+    assert isinstance(exc, PipgateError)
+    return PlainTextResponse(f"pipgate: {exc}\n", status_code=exc.status_code)
+
+
+def http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
