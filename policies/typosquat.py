@@ -1,0 +1,481 @@
+"""Typosquat policy: quarantine a project whose name imitates a popular one.
+
+The corpus of protected names is injected (``TyposquatIndex.build``); loading it
+is the proxy's job. Everything here is pure: no I/O, no clock.
+
+A resemblance is either *strong* (a technique that legitimate projects rarely
+produce by accident: a doubled letter, adjacent letters swapped, a homoglyph, a
+separator inside a word, reordered words, ``python-`` and friends) or *weak* (a
+single substituted letter, a trailing digit, a dropped first or last letter:
+legitimate neighbours of popular names look like that all the time). Name
+alone, strong resemblances are flagged and weak ones are not; upstream facts
+move the line both ways: an established project (old and with many releases) is
+never flagged, a brand-new one is flagged for weak resemblances too.
+
+Checking a name costs a handful of dictionary look-ups: the index holds
+deletion neighbourhoods (symmetric delete) for one edit over the whole corpus and
+for two edits over long, popular names, a skeleton map for homoglyphs and
+separators, a sorted-words map for reordering, and the name set for affixes.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from .decision import Action, Decision, Mode
+from .subjects import FileSubject, ProjectFacts, ProjectSubject
+
+# Protect a name against one insertion, deletion or swap only from this length:
+# one edit turns most short names into other real short names (``rq``/``q``).
+MIN_EDIT1_LENGTH = 4
+MIN_DOUBLED_LENGTH = 4
+MIN_TRANSPOSITION_LENGTH = 5
+MIN_DELETION_WORD_LENGTH = 7
+MIN_DELETION_NAME_LENGTH = 10
+MIN_EDGE_DELETION_LENGTH = 9
+# Two edits: only long names, and only the most popular ones.
+MIN_EDIT2_LENGTH = 9
+EDIT2_TOP = 1000
+# Affix games are only worth it against names people actually type.
+AFFIX_TOP = 5000
+MIN_AFFIX_TARGET_LENGTH = 4
+
+# Facts: malicious uploads are removed within days, so a project that has been
+# around for months with several releases is not a typosquat in practice.
+ESTABLISHED_AGE = timedelta(days=180)
+ESTABLISHED_RELEASES = 3
+FRESH_AGE = timedelta(days=30)
+
+SEPARATORS = "-"
+# What a reader cannot tell apart at a glance, mapped onto one representative.
+# Names are lower-cased, so ``I`` (capital i) has already become ``i``.
+_HOMOGLYPHS_MULTI = (("rn", "m"), ("vv", "w"), ("cl", "d"))
+_HOMOGLYPHS_SINGLE = str.maketrans({"1": "l", "i": "l", "|": "l", "0": "o", "5": "s"})
+
+# (affix, kind) pairs; a candidate is "affix + target" or "target + affix".
+# Separated affixes are a game; glued ``py``/``python`` are how half of PyPI is
+# named (``pyyaml``, ``brotlipy``), so those count only when redundant.
+PREFIXES = ("python3-", "python-", "py3-", "py-", "python", "py")
+SUFFIXES = ("-python3", "-python", "-py3", "-py", "python", "py")
+# Generic words: ``google-api``, ``boto3-client`` are what real wrappers are called.
+WEAK_SUFFIXES = ("-lib", "-sdk", "-api", "-client", "-dev", "-tools")
+_DIGITS = re.compile(r"[0-9]+$")
+
+
+class Technique(enum.Enum):
+    """How a name imitates a protected one; the value is the machine name."""
+
+    EDIT1 = "edit1"
+    TRANSPOSITION = "transposition"
+    HOMOGLYPH = "homoglyph"
+    SEPARATOR = "separator"
+    AFFIX = "affix"
+    REORDER = "reorder"
+    EDIT2 = "edit2"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """``name`` imitates ``target`` (popularity ``rank``, 1 = most popular).
+
+    ``strong`` says whether the resemblance is suspicious by itself or only for
+    a brand-new project. ``detail`` describes the edit for a person.
+    """
+
+    name: NormalizedName
+    target: NormalizedName
+    rank: int
+    technique: Technique
+    detail: str
+    strong: bool
+
+    def describe(self) -> str:
+        return (
+            f"name {self.name!r} imitates popular project {self.target!r} "
+            f"(rank {self.rank}; {self.detail})"
+        )
+
+
+def _deletes(word: str) -> Iterator[tuple[int, str]]:
+    for i in range(len(word)):
+        yield i, word[:i] + word[i + 1 :]
+
+
+def skeleton(name: str) -> str:
+    """``name`` without separators and with look-alike characters folded together."""
+    s = name.replace("-", "")
+    for many, one in _HOMOGLYPHS_MULTI:
+        s = s.replace(many, one)
+    return s.translate(_HOMOGLYPHS_SINGLE)
+
+
+def _words(name: str) -> list[str]:
+    return name.split("-")
+
+
+class TyposquatIndex:
+    """A precomputed index over protected names, most popular first.
+
+    ``match(name)`` answers as if ``name`` itself were not protected (so a
+    corpus name can be checked as if it were new); the policy exempts names the
+    index contains with ``in``.
+    """
+
+    def __init__(self) -> None:  # use build()
+        self._rank: dict[str, int] = {}
+        self._names: list[str] = []
+        self._del1: dict[str, list[int]] = {}
+        self._del2: dict[str, list[int]] = {}
+        self._skeleton: dict[str, list[int]] = {}
+        self._reorder: dict[str, list[int]] = {}
+        self._vocabulary: Counter[str] = Counter()
+
+    @classmethod
+    def build(cls, names: Iterable[str]) -> TyposquatIndex:
+        """Index ``names`` (in rank order); duplicates keep their first rank."""
+        index = cls()
+        for raw in names:
+            name = canonicalize_name(raw)
+            if not name or name in index._rank:
+                continue
+            index._add(name)
+        return index
+
+    def _add(self, name: str) -> None:
+        i = len(self._names)
+        self._names.append(name)
+        self._rank[name] = i + 1
+        self._skeleton.setdefault(skeleton(name), []).append(i)
+        words = _words(name)
+        self._vocabulary.update(set(words))
+        if len(words) > 1:
+            self._reorder.setdefault("-".join(sorted(words)), []).append(i)
+        if len(name) >= MIN_EDIT1_LENGTH:
+            for _, d in _deletes(name):
+                self._del1.setdefault(d, []).append(i)
+        if len(name) >= MIN_EDIT2_LENGTH and i < EDIT2_TOP:
+            keys = {name}
+            for _, d in _deletes(name):
+                keys.add(d)
+                keys.update(dd for _, dd in _deletes(d))
+            for key in keys:
+                self._del2.setdefault(key, []).append(i)
+
+    def __contains__(self, name: str) -> bool:
+        return canonicalize_name(name) in self._rank
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def rank(self, name: str) -> int | None:
+        return self._rank.get(canonicalize_name(name))
+
+    def _is_word(self, word: str, exclude: str) -> bool:
+        """``word`` is a word of some protected name other than ``exclude``."""
+        count = self._vocabulary[word]
+        if exclude in self._rank and word in _words(exclude):
+            count -= 1
+        return count > 0
+
+    def match(self, name: str) -> Match | None:
+        """The most convincing protected name that ``name`` imitates, if any.
+
+        Strong resemblances win over weak ones, then more popular targets.
+        ``name`` itself is never its own target.
+        """
+        candidate = canonicalize_name(name)
+        best: Match | None = None
+        for found in self._candidates(candidate):
+            if found.target == candidate:
+                continue
+            if best is None or (not best.strong, best.rank) > (not found.strong, found.rank):
+                best = found
+        return best
+
+    def _target(self, i: int) -> tuple[NormalizedName, int]:
+        return NormalizedName(self._names[i]), i + 1
+
+    def _candidates(self, c: NormalizedName) -> Iterator[Match]:
+        yield from self._edit1(c)
+        yield from self._skeletons(c)
+        yield from self._reordered(c)
+        yield from self._affixes(c)
+        yield from self._edit2(c)
+
+    # -- one edit -----------------------------------------------------------
+
+    def _edit1(self, c: NormalizedName) -> Iterator[Match]:
+        # c is the target with one character removed.
+        for i in self._del1.get(c, ()):
+            yield self._classify_deletion(c, *self._target(i))
+        for pos, d in _deletes(c):
+            # c is the target with one character added.
+            rank = self._rank.get(d)
+            if rank is not None and len(d) >= MIN_EDIT1_LENGTH:
+                yield self._classify_insertion(c, NormalizedName(d), rank, pos)
+            # c is the target with one character changed, or two swapped.
+            for i in self._del1.get(d, ()):
+                target, rank = self._target(i)
+                if len(target) == len(c):
+                    found = self._classify_same_length(c, target, rank)
+                    if found is not None:
+                        yield found
+
+    def _span(self, t: str, pos: int) -> tuple[int, int]:
+        """The word of ``t`` around position ``pos``, as ``(start, end)``."""
+        start = t.rfind("-", 0, pos) + 1
+        end = t.find("-", pos)
+        return start, len(t) if end < 0 else end
+
+    def _real_words(self, c: NormalizedName, t: NormalizedName) -> bool:
+        """``c`` is a single word used in other protected names, ``t`` is not.
+
+        A typo rarely lands on another real word; a legitimate project named
+        after a neighbouring word (``make``/``mbake``, ``path``/``dpath``) does.
+        Only single-word names are judged so: inside a longer name, swapping
+        one short word for another is exactly the game (``scikit-lean``).
+        """
+        return "-" not in c and self._is_word(c, c) and not self._is_word(t, c)
+
+    def _classify_insertion(self, c: NormalizedName, t: NormalizedName, rank: int, pos: int) -> Match:
+        ch = c[pos]
+        if ch in SEPARATORS:
+            return self._separator(c, t, rank)
+        doubled = (pos > 0 and c[pos - 1] == ch) or (pos + 1 < len(c) and c[pos + 1] == ch)
+        if doubled and ch.isalpha():
+            strong = len(t) >= MIN_DOUBLED_LENGTH and not self._real_words(c, t)
+            return Match(c, t, rank, Technique.EDIT1, f"letter {ch!r} doubled", strong)
+        return Match(c, t, rank, Technique.EDIT1, f"{ch!r} inserted", False)
+
+    def _classify_deletion(self, c: NormalizedName, t: NormalizedName, rank: int) -> Match:
+        pos = next((k for k in range(len(c)) if c[k] != t[k]), len(c))
+        ch = t[pos]
+        if ch in SEPARATORS:
+            return self._separator(c, t, rank)
+        # Dropping a letter from the middle of a name long enough to be typed
+        # from memory is a typo. Dropping the first or last letter, or a digit,
+        # usually yields another real name (``rq``/``q``, ``websocket``).
+        start, end = self._span(t, pos)
+        long_word = end - start >= MIN_DELETION_WORD_LENGTH
+        # In a long hyphenated name, any word but a short one (``mypy-boto3-rds``
+        # and ``-ds`` are different services, not a typo).
+        long_name = "-" in t and len(t) >= MIN_DELETION_NAME_LENGTH and end - start >= 4
+        if 0 < pos < len(t) - 1:
+            strong = long_word or long_name
+        else:
+            strong = len(t) >= MIN_EDGE_DELETION_LENGTH and not (pos == len(t) - 1 and ch == "s")
+        strong = strong and ch.isalpha() and not self._real_words(c, t)
+        return Match(c, t, rank, Technique.EDIT1, f"{ch!r} left out", strong)
+
+    def _classify_same_length(self, c: NormalizedName, t: NormalizedName, rank: int) -> Match | None:
+        diff = [k for k in range(len(c)) if c[k] != t[k]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and c[diff[0]] == t[diff[1]] and c[diff[1]] == t[diff[0]]:
+            strong = (
+                c[diff[0]] not in SEPARATORS
+                and c[diff[1]] not in SEPARATORS
+                and len(t) >= MIN_TRANSPOSITION_LENGTH
+                and self._span(t, diff[0]) == self._span(t, diff[1])
+                and self._span(t, diff[0])[1] - self._span(t, diff[0])[0] >= 4
+                and not self._real_words(c, t)
+            )
+            return Match(c, t, rank, Technique.TRANSPOSITION, "adjacent letters swapped", strong)
+        if len(diff) == 1:
+            k = diff[0]
+            if skeleton(c) == skeleton(t):
+                return None  # reported by the skeleton check
+            return Match(c, t, rank, Technique.EDIT1, f"{t[k]!r} replaced by {c[k]!r}", False)
+        return None
+
+    def _separator(self, c: NormalizedName, t: NormalizedName, rank: int) -> Match:
+        """``c`` and ``t`` differ only in separators.
+
+        Splitting a name into real words (``config-parser``) or joining them is
+        how legitimate forks are named; splitting inside a word is a game.
+        """
+        words = _words(c)
+        split_inside_word = not any(self._is_word(w, c) for w in words if w not in _words(t))
+        if len(words) > len(_words(t)):
+            return Match(c, t, rank, Technique.SEPARATOR, "separator added", split_inside_word)
+        return Match(c, t, rank, Technique.SEPARATOR, "separators changed", False)
+
+    # -- look-alikes and reordering ---------------------------------------
+
+    def _skeletons(self, c: NormalizedName) -> Iterator[Match]:
+        for i in self._skeleton.get(skeleton(c), ()):
+            t, rank = self._target(i)
+            if t.replace("-", "") == c.replace("-", ""):
+                if abs(len(t) - len(c)) != 1:  # one separator: edit1 reports it
+                    yield self._separator(c, t, rank)
+            else:
+                yield Match(c, t, rank, Technique.HOMOGLYPH, "look-alike characters", True)
+
+    def _reordered(self, c: NormalizedName) -> Iterator[Match]:
+        words = _words(c)
+        if len(words) < 2:
+            return
+        for i in self._reorder.get("-".join(sorted(words)), ()):
+            t, rank = self._target(i)
+            yield Match(c, t, rank, Technique.REORDER, "words reordered", True)
+
+    # -- affixes ------------------------------------------------------------
+
+    def _affixes(self, c: NormalizedName) -> Iterator[Match]:
+        for prefix in PREFIXES:
+            if c.startswith(prefix):
+                yield from self._affix(c, c[len(prefix) :], f"prefix {prefix!r} added")
+            yield from self._affix(c, prefix + c, f"prefix {prefix!r} dropped", added=False)
+        for suffix in SUFFIXES:
+            if c.endswith(suffix):
+                yield from self._affix(c, c[: -len(suffix)], f"suffix {suffix!r} added")
+            yield from self._affix(c, c + suffix, f"suffix {suffix!r} dropped", added=False)
+        for suffix in WEAK_SUFFIXES:
+            if c.endswith(suffix):
+                yield from self._affix(c, c[: -len(suffix)], f"suffix {suffix!r} added", strong=False)
+        digits = _DIGITS.search(c)
+        if digits and digits.start() > 0:
+            yield from self._affix(c, c[: digits.start()].rstrip("-"), "digits appended", strong=False)
+
+    def _affix(
+        self, c: NormalizedName, target: str, detail: str, *, added: bool = True, strong: bool = True
+    ) -> Iterator[Match]:
+        rank = self._rank.get(target)
+        if rank is None or rank > AFFIX_TOP or len(target) < MIN_AFFIX_TARGET_LENGTH:
+            return
+        affix = c.replace(target, "", 1) if added else target.replace(c, "", 1)
+        if "-" not in affix and "py" not in target:
+            strong = False
+        yield Match(c, NormalizedName(target), rank, Technique.AFFIX, detail, strong and added)
+
+    # -- two edits ----------------------------------------------------------
+
+    def _edit2(self, c: NormalizedName) -> Iterator[Match]:
+        if len(c) < MIN_EDIT2_LENGTH - 2 or not self._del2:
+            return
+        keys = {c}
+        for _, d in _deletes(c):
+            keys.add(d)
+            keys.update(dd for _, dd in _deletes(d))
+        seen: set[int] = set()
+        for key in keys:
+            for i in self._del2.get(key, ()):
+                if i in seen:
+                    continue
+                seen.add(i)
+                t, rank = self._target(i)
+                if _osa_distance(c, t, 2) == 2:
+                    yield Match(c, t, rank, Technique.EDIT2, "two characters changed", False)
+
+
+def _osa_distance(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance, or ``limit + 1`` once it exceeds ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _age(facts: ProjectFacts, now: datetime) -> timedelta | None:
+    return None if facts.first_upload is None else now - facts.first_upload
+
+
+def _established(facts: ProjectFacts, now: datetime) -> bool:
+    """Old and released many times: typosquats are taken down within days."""
+    age = _age(facts, now)
+    return (
+        age is not None
+        and age >= ESTABLISHED_AGE
+        and facts.release_count is not None
+        and facts.release_count >= ESTABLISHED_RELEASES
+    )
+
+
+def _fresh(facts: ProjectFacts, now: datetime) -> bool:
+    age = _age(facts, now)
+    return age is not None and age < FRESH_AGE
+
+
+def _days(delta: timedelta) -> str:
+    return f"{delta.days} d" if delta.days else f"{int(delta.total_seconds() // 3600)} h"
+
+
+class TyposquatPolicy:
+    """Quarantine (or block) a project whose name imitates a protected one.
+
+    Names the index contains, and ``exempt`` names, are never flagged. Without
+    facts (offline), only strong resemblances are flagged. With facts, an
+    established project (first upload at least ``ESTABLISHED_AGE`` ago and
+    ``ESTABLISHED_RELEASES`` releases) is allowed, and a fresh one (first
+    upload less than ``FRESH_AGE`` ago) is flagged for weak resemblances too.
+    """
+
+    name = "typosquat"
+    needs_facts = True
+    overrides: frozenset[str] = frozenset()
+
+    def __init__(
+        self,
+        index: TyposquatIndex,
+        *,
+        action: Action = Action.QUARANTINE,
+        mode: Mode = Mode.ENFORCE,
+        exempt: Iterable[str] = (),
+    ) -> None:
+        self.index = index
+        self.action = action
+        self.mode = mode
+        self.exempt = frozenset(canonicalize_name(name) for name in exempt)
+
+    def check_project(self, subject: ProjectSubject, now: datetime) -> Decision:
+        name = canonicalize_name(subject.name)
+        if name in self.exempt:
+            return Decision(Action.ALLOW, self.name, f"{name!r} is exempt from the typosquat check")
+        if name in self.index:
+            return Decision(Action.ALLOW, self.name, f"{name!r} is a protected popular project")
+        match = self.index.match(name)
+        if match is None:
+            return Decision(Action.ALLOW, self.name, "no popular project has a similar name")
+        facts = subject.facts
+        if facts is not None and _established(facts, now):
+            age = _age(facts, now)
+            assert age is not None
+            return Decision(
+                Action.ALLOW,
+                self.name,
+                f"{match.describe()}, but it is established "
+                f"(first upload {_days(age)} ago, {facts.release_count} releases)",
+            )
+        if match.strong:
+            return Decision(self.action, self.name, match.describe())
+        if facts is not None and _fresh(facts, now):
+            age = _age(facts, now)
+            assert age is not None
+            return Decision(
+                self.action,
+                self.name,
+                f"{match.describe()}; new project (first upload {_days(age)} ago)",
+            )
+        return Decision(
+            Action.ALLOW, self.name, f"only a weak resemblance: {match.describe()}"
+        )
+
+    def check_file(self, subject: FileSubject, now: datetime) -> Decision:
+        """Always allows: names are judged per project."""
+        return Decision(Action.ALLOW, self.name, "judged per project, not per file")
