@@ -299,6 +299,7 @@ def build_policy_set(settings: PolicySettings, *, typosquat_names: Sequence[str]
 
 
 def _typosquat_policy(settings: TyposquatSettings, names: Sequence[str]) -> Policy:
+    # Looked up at call time so tests can stand in a recording double for the policy.
     from policies.typosquat import TyposquatIndex, TyposquatPolicy
 
     return TyposquatPolicy(
