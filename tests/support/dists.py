@@ -180,7 +180,9 @@ def _wheel_bytes(
     metadata: bytes,
 ) -> bytes:
     info = f"{dist_name(name)}-{version}.dist-info"
-    wheel = b"Wheel-Version: 1.0\nGenerator: pipgate-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    wheel = (
+        b"Wheel-Version: 1.0\nGenerator: pipgate-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )
     members: list[tuple[str, bytes, int]] = [
         *((path, data, zipfile.ZIP_DEFLATED) for path, data in sorted(files.items())),
         *((path, data, zipfile.ZIP_STORED) for path, data in sorted(stored.items())),
@@ -275,7 +277,10 @@ def _info_dir(name, version):
 
 
 def _wheel_text():
-    return b"Wheel-Version: 1.0\\nGenerator: pipgate-tests-backend\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    return (
+        b"Wheel-Version: 1.0\\nGenerator: pipgate-tests-backend\\n"
+        b"Root-Is-Purelib: true\\nTag: py3-none-any\\n"
+    )
 
 
 def _package_files(name):

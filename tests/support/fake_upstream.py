@@ -30,7 +30,6 @@ import email.utils
 import functools
 import hashlib
 import html
-import io
 import random
 import signal
 import tarfile
@@ -43,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import orjson
 from packaging.utils import NormalizedName, canonicalize_name
@@ -137,15 +136,15 @@ class FakeFile:
         )
 
     @classmethod
-    def from_bytes(cls, filename: str, data: bytes, **fields: object) -> FakeFile:
+    def from_bytes(cls, filename: str, data: bytes, **fields: Any) -> FakeFile:
         """A file held in memory; ``fields`` are the other dataclass fields."""
-        return cls(filename, hashlib.sha256(data).hexdigest(), len(data), data, **fields)  # type: ignore[arg-type]
+        return cls(filename, hashlib.sha256(data).hexdigest(), len(data), data, **fields)
 
     @classmethod
-    def phantom(cls, filename: str, size: int, **fields: object) -> FakeFile:
+    def phantom(cls, filename: str, size: int, **fields: Any) -> FakeFile:
         """A page entry with no bytes; its sha256 is derived from the filename."""
         digest = hashlib.sha256(b"phantom:" + filename.encode()).hexdigest()
-        return cls(filename, digest, size, None, **fields)  # type: ignore[arg-type]
+        return cls(filename, digest, size, None, **fields)
 
     def read(self) -> bytes | None:
         """The real bytes, or ``None`` for a phantom file."""
@@ -208,7 +207,7 @@ class SeenRequest:
     at: float
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _version_of(filename: str) -> str | None:
     stem = filename.removesuffix(".whl").removesuffix(".tar.gz").removesuffix(".zip")
     parts = stem.split("-")
@@ -220,7 +219,7 @@ def _version_of(filename: str) -> str | None:
         return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parsed_version(version: str) -> Version:
     return Version(version)
 
@@ -341,7 +340,7 @@ def _choose_type(request: Request, json_enabled: bool) -> str:
     """PEP 691 negotiation: JSON only when enabled and preferred; HTML otherwise."""
     wanted = request.query_params.get("format") or request.headers.get("accept") or HTML
     best, best_q = HTML, -1.0
-    for order, item in enumerate(wanted.split(",")):
+    for item in wanted.split(","):
         media, *params = [part.strip() for part in item.split(";")]
         q = 1.0
         for param in params:
@@ -383,13 +382,19 @@ class _BodyResponse:
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         if self.mode == "truncate":
-            await send({"type": "http.response.body", "body": data[: len(data) // 2], "more_body": True})
+            await send(
+                {"type": "http.response.body", "body": data[: len(data) // 2], "more_body": True}
+            )
             return  # uvicorn closes the connection: the client sees a short body
         if self.mode == "slow":
             step = max(1, self.upstream.slow_chunk_size)
             for start in range(0, len(data), step):
                 await send(
-                    {"type": "http.response.body", "body": data[start : start + step], "more_body": True}
+                    {
+                        "type": "http.response.body",
+                        "body": data[start : start + step],
+                        "more_body": True,
+                    }
                 )
                 await asyncio.sleep(self.upstream.slow_chunk_delay)
             await send({"type": "http.response.body", "body": b""})
@@ -522,12 +527,12 @@ class FakeUpstream:
 
         On exit, hanging requests are released before the server stops.
         """
-        try:
-            with run_app(self.app, host) as base:
+        with run_app(self.app, host) as base:
+            try:
                 yield base + "/simple/"
-        finally:
-            with self._lock:
-                self._heal_generation += 1
+            finally:
+                with self._lock:
+                    self._heal_generation += 1
 
     # -- plumbing --
 
@@ -556,7 +561,9 @@ class FakeUpstream:
             await asyncio.sleep(0.05)
         return PlainTextResponse("upstream timed out", status_code=503)
 
-    async def _page_failure(self, request: Request, mode: PageMode | None, fmt: str) -> Response | None:
+    async def _page_failure(
+        self, request: Request, mode: PageMode | None, fmt: str
+    ) -> Response | None:
         if mode is None:
             return None
         if mode == "5xx":
@@ -582,11 +589,15 @@ class FakeUpstream:
                 candidates = {c.strip().removeprefix("W/") for c in inm.split(",")}
                 not_modified = tag in candidates or "*" in candidates
         if self.last_modified and last is not None:
-            headers["last-modified"] = email.utils.format_datetime(last.astimezone(UTC), usegmt=True)
+            headers["last-modified"] = email.utils.format_datetime(
+                last.astimezone(UTC), usegmt=True
+            )
             ims = request.headers.get("if-modified-since")
             if ims is not None and "if-none-match" not in request.headers:
                 try:
-                    not_modified = email.utils.parsedate_to_datetime(ims) >= last.replace(microsecond=0)
+                    not_modified = email.utils.parsedate_to_datetime(ims) >= last.replace(
+                        microsecond=0
+                    )
                 except (TypeError, ValueError):
                     pass
         if not_modified:
@@ -671,24 +682,24 @@ class FakeUpstream:
 
 
 def create_fake_upstream(
-    projects: Mapping[str, FakeProject] | Iterable[FakeProject], **knobs: object
+    projects: Mapping[str, FakeProject] | Iterable[FakeProject], **knobs: Any
 ) -> FakeUpstream:
     """A ``FakeUpstream`` over ``projects``; ``knobs`` are ``FakeUpstream``'s keyword args."""
-    return FakeUpstream(projects, **knobs)  # type: ignore[arg-type]
+    return FakeUpstream(projects, **knobs)
 
 
 # --- fixture sets ------------------------------------------------------------------------
 
 
-def _wheel(dist_dir: Path, name: str, version: str, **kw: object) -> Path:
+def _wheel(dist_dir: Path, name: str, version: str, **kw: Any) -> Path:
     """``build_wheel``, reusing an existing file (builds are deterministic)."""
     target = dist_dir / wheel_filename(name, version)
-    return target if target.exists() else build_wheel(dist_dir, name, version, **kw)  # type: ignore[arg-type]
+    return target if target.exists() else build_wheel(dist_dir, name, version, **kw)
 
 
-def _sdist(dist_dir: Path, name: str, version: str, **kw: object) -> Path:
+def _sdist(dist_dir: Path, name: str, version: str, **kw: Any) -> Path:
     target = dist_dir / sdist_filename(name, version)
-    return target if target.exists() else build_sdist(dist_dir, name, version, **kw)  # type: ignore[arg-type]
+    return target if target.exists() else build_sdist(dist_dir, name, version, **kw)
 
 
 def _release(
@@ -706,7 +717,9 @@ def _release(
     """A wheel (and sdist) of one version, as page entries."""
     paths = [_wheel(dist_dir, name, version, requires=requires, requires_python=requires_python)]
     if sdist:
-        paths.append(_sdist(dist_dir, name, version, requires=requires, requires_python=requires_python))
+        paths.append(
+            _sdist(dist_dir, name, version, requires=requires, requires_python=requires_python)
+        )
     return [
         FakeFile.from_path(p, upload_time=uploaded, with_metadata=with_metadata, yanked=yanked)
         for p in paths
@@ -733,7 +746,9 @@ def standard_projects(dist_dir: str | Path) -> list[FakeProject]:
     return [
         FakeProject(
             "demo-pkg",
-            _release(d, "demo-pkg", "1.0.0", requires=("demo-dep>=0.1",), uploaded=_at("2024-01-10"))
+            _release(
+                d, "demo-pkg", "1.0.0", requires=("demo-dep>=0.1",), uploaded=_at("2024-01-10")
+            )
             + _release(
                 d,
                 "demo-pkg",
@@ -752,9 +767,16 @@ def standard_projects(dist_dir: str | Path) -> list[FakeProject]:
             "demo-yanked",
             _release(d, "demo-yanked", "1.0.0", uploaded=_at("2024-01-01"), sdist=False)
             + _release(
-                d, "demo-yanked", "1.1.0", uploaded=_at("2024-02-01"), sdist=False, yanked="broken build"
+                d,
+                "demo-yanked",
+                "1.1.0",
+                uploaded=_at("2024-02-01"),
+                sdist=False,
+                yanked="broken build",
             )
-            + _release(d, "demo-yanked", "1.2.0", uploaded=_at("2024-03-01"), sdist=False, yanked=True),
+            + _release(
+                d, "demo-yanked", "1.2.0", uploaded=_at("2024-03-01"), sdist=False, yanked=True
+            ),
         ),
         FakeProject(
             "demo-archived",
@@ -853,7 +875,13 @@ def bench_projects(dist_dir: str | Path) -> list[FakeProject]:
         ),
         FakeProject(
             "bench-app",
-            _release(d, "bench-app", "1.0.0", requires=tuple(f"{lib}>=1.0" for lib in BENCH_LIBS), uploaded=day),
+            _release(
+                d,
+                "bench-app",
+                "1.0.0",
+                requires=tuple(f"{lib}>=1.0" for lib in BENCH_LIBS),
+                uploaded=day,
+            ),
         ),
     ]
     for base in BENCH_BASES:
@@ -881,7 +909,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="standard")
-    parser.add_argument("--data-dir", type=Path, required=True, help="where dists are built (cached)")
+    parser.add_argument(
+        "--data-dir", type=Path, required=True, help="where dists are built (cached)"
+    )
     parser.add_argument("--no-json", action="store_true", help="serve HTML only, like an old index")
     args = parser.parse_args(argv)
 

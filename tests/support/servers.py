@@ -21,7 +21,6 @@ from pathlib import Path
 
 import httpx
 import uvicorn
-
 from starlette.types import ASGIApp
 
 
