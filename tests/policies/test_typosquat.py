@@ -1,0 +1,242 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from packaging.utils import NormalizedName, canonicalize_name
+
+from policies.decision import Action, Mode
+from policies.engine import Policy
+from policies.subjects import FileSubject, ProjectFacts, ProjectSubject
+from policies.typosquat import Technique, TyposquatIndex, TyposquatPolicy
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+# A small corpus in rank order. Besides the popular targets it holds ordinary
+# words used in other names ("parser", "dict"), which the separator rule reads.
+CORPUS = [
+    "requests",
+    "numpy",
+    "colorama",
+    "beautifulsoup4",
+    "django",
+    "matplotlib",
+    "wheel",
+    "requests-toolbelt",
+    "discord-webhook",
+    "scikit-learn",
+    "configparser",
+    "tqdm",
+    "attrs",
+    "fastapi",
+    "websockets",
+    "pylint",
+    "rsa",
+    "rq",
+    "ccxt",
+    "lxml-parser",
+    "expiring-dict",
+    "path",
+    "gunicorn",
+]
+INDEX = TyposquatIndex.build(CORPUS)
+POLICY = TyposquatPolicy(INDEX)
+
+
+def project(name: str, facts: ProjectFacts | None = None) -> ProjectSubject:
+    return ProjectSubject(canonicalize_name(name), facts=facts)
+
+
+def facts(age: timedelta, releases: int) -> ProjectFacts:
+    return ProjectFacts(first_upload=NOW - age, release_count=releases, file_count=releases)
+
+
+def test_is_a_policy_that_needs_facts() -> None:
+    assert isinstance(POLICY, Policy)
+    assert (POLICY.name, POLICY.needs_facts, POLICY.overrides) == ("typosquat", True, frozenset())
+    assert POLICY.mode is Mode.ENFORCE
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "technique"),
+    [
+        ("coloarma", "colorama", Technique.TRANSPOSITION),
+        ("reqeusts", "requests", Technique.TRANSPOSITION),
+        ("rqeuests", "requests", Technique.TRANSPOSITION),
+        ("requestss", "requests", Technique.EDIT1),
+        ("rrequests", "requests", Technique.EDIT1),
+        ("reqests", "requests", Technique.EDIT1),
+        ("matplotib", "matplotlib", Technique.EDIT1),
+        ("beautifulsup4", "beautifulsoup4", Technique.EDIT1),
+        ("discord-webhok", "discord-webhook", Technique.EDIT1),
+        ("scikit-lean", "scikit-learn", Technique.EDIT1),
+        ("cccxt", "ccxt", Technique.EDIT1),
+        ("colo_rama", "colorama", Technique.SEPARATOR),
+        ("Colo-Rama", "colorama", Technique.SEPARATOR),
+        ("co1orama", "colorama", Technique.HOMOGLYPH),
+        ("coIorama", "colorama", Technique.HOMOGLYPH),
+        ("c0l0rama", "colorama", Technique.HOMOGLYPH),
+        ("djang0", "django", Technique.HOMOGLYPH),
+        ("rnatplotlib", "matplotlib", Technique.HOMOGLYPH),
+        ("vvheel", "wheel", Technique.HOMOGLYPH),
+        ("python-requests", "requests", Technique.AFFIX),
+        ("python3-requests", "requests", Technique.AFFIX),
+        ("py-colorama", "colorama", Technique.AFFIX),
+        ("colorama-py", "colorama", Technique.AFFIX),
+        ("colorama-python", "colorama", Technique.AFFIX),
+        ("pylint-py", "pylint", Technique.AFFIX),
+        ("toolbelt-requests", "requests-toolbelt", Technique.REORDER),
+        ("learn-scikit", "scikit-learn", Technique.REORDER),
+    ],
+)
+def test_imitations_are_quarantined_by_name_alone(
+    name: str, target: str, technique: Technique
+) -> None:
+    match = INDEX.match(name)
+    assert match is not None
+    assert (match.target, match.technique, match.strong) == (target, technique, True)
+    decision = POLICY.check_project(project(name), NOW)
+    assert decision.action is Action.QUARANTINE
+    assert decision.policy == "typosquat"
+    assert f"imitates popular project {target!r} (rank {CORPUS.index(target) + 1};" in decision.reason
+
+
+def test_reason_reads_well() -> None:
+    decision = POLICY.check_project(project("coloarma"), NOW)
+    assert decision.reason == (
+        "name 'coloarma' imitates popular project 'colorama' (rank 3; adjacent letters swapped)"
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "requests",  # in the corpus
+        "Requests",
+        "scikit_learn",
+        "Django",
+        "flask",  # nothing near it
+        "numpy-financial",  # a real extension, not an affix game
+        "tdqm",  # a four-letter swap: short names collide by chance
+        "rq",  # short names are not protected against one edit
+        "q",
+        "rsa2",
+        "nupy",  # a letter left out of a short word
+        "beautifulsoup",  # a digit left out
+        "websocket",  # a trailing "s" dropped
+        "unicorn",  # first letter dropped from a short name
+        "requests2",  # a digit appended
+        "numpy3",
+        "reqursts",  # one substituted letter
+        "config-parser",  # split into real words
+        "expiringdict",  # joined, not split
+        "requests-lib",  # generic suffixes
+        "pyrequests",  # glued "py" is how half of PyPI is named
+        "requestspy",
+        "path-lib",
+        "tqdm-extras",
+        "lxml",
+    ],
+)
+def test_names_that_are_not_flagged(name: str) -> None:
+    decision = POLICY.check_project(project(name), NOW)
+    assert decision.action is Action.ALLOW, decision.reason
+    assert decision.policy == "typosquat"
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("reqursts", "requests"),  # substitution
+        ("requests2", "requests"),  # digit appended
+        ("websocket", "websockets"),  # trailing letter dropped
+        ("pyrequests", "requests"),  # glued prefix
+        ("requests-sdk", "requests"),
+    ],
+)
+def test_weak_resemblances_are_flagged_for_a_fresh_project(name: str, target: str) -> None:
+    assert POLICY.check_project(project(name), NOW).allowed
+    fresh = POLICY.check_project(project(name, facts(timedelta(days=2), 1)), NOW)
+    assert fresh.action is Action.QUARANTINE
+    assert repr(target) in fresh.reason and "new project (first upload 2 d ago)" in fresh.reason
+
+
+@pytest.mark.parametrize(
+    ("age", "releases", "action"),
+    [
+        (None, None, Action.QUARANTINE),  # facts without dates are no evidence
+        (timedelta(hours=5), 1, Action.QUARANTINE),
+        (timedelta(days=400), 1, Action.QUARANTINE),  # old name, one release: dormant squat
+        (timedelta(days=20), 12, Action.QUARANTINE),  # many releases fast: still new
+        (timedelta(days=179), 3, Action.QUARANTINE),
+        (timedelta(days=180), 3, Action.ALLOW),
+        (timedelta(days=3 * 365), 40, Action.ALLOW),
+    ],
+)
+def test_facts_clear_established_projects(
+    age: timedelta | None, releases: int | None, action: Action
+) -> None:
+    upstream = ProjectFacts(None if age is None else NOW - age, releases)
+    decision = POLICY.check_project(project("coloarma", upstream), NOW)
+    assert decision.action is action, decision.reason
+    if action is Action.ALLOW:
+        assert "established" in decision.reason and "'colorama'" in decision.reason
+
+
+def test_weak_resemblance_with_unknown_age_is_not_flagged() -> None:
+    upstream = ProjectFacts(first_upload=None, release_count=1)
+    assert POLICY.check_project(project("reqursts", upstream), NOW).allowed
+
+
+def test_exempt_names_and_configured_action() -> None:
+    policy = TyposquatPolicy(
+        INDEX, action=Action.BLOCK, mode=Mode.DRY_RUN, exempt=["Coloarma", "colo_rama"]
+    )
+    assert policy.mode is Mode.DRY_RUN
+    assert policy.check_project(project("coloarma"), NOW).allowed
+    assert policy.check_project(project("colo-rama"), NOW).allowed
+    assert policy.check_project(project("reqeusts"), NOW).action is Action.BLOCK
+
+
+def test_files_are_never_judged() -> None:
+    subject = FileSubject(NormalizedName("coloarma"), "coloarma-1.0.tar.gz", None, None)
+    assert POLICY.check_file(subject, NOW).allowed
+
+
+def test_index_contains_normalized_names_and_ranks() -> None:
+    index = TyposquatIndex.build(["Foo_Bar", "foo-bar", "baz"])
+    assert "foo.bar" in index and "FOO-BAR" in index and "qux" not in index
+    assert len(index) == 2
+    assert index.rank("baz") == 2
+
+
+@pytest.mark.parametrize(
+    "name", ["colorama", "requests-toolbelt", "expiring-dict", "gunicorn", "websockets"]
+)
+def test_match_treats_a_protected_name_as_if_it_were_absent(name: str) -> None:
+    without = TyposquatIndex.build(n for n in CORPUS if n != name)
+    assert INDEX.match(name) == without.match(name)
+
+
+def test_separator_rule_reads_the_other_names_words() -> None:
+    # "expiring-dict" splits into words that only its own corpus entry uses:
+    # checked as if absent, that entry must not vouch for them.
+    index = TyposquatIndex.build(["expiringdict", "expiring-dict"])
+    match = index.match("expiring-dict")
+    assert match is not None and match.technique is Technique.SEPARATOR and match.strong
+    # A word that other projects use is a real word.
+    index = TyposquatIndex.build(["expiringdict", "expiring-dict", "frozen-dict", "expiring"])
+    match = index.match("expiring-dict")
+    assert match is not None and not match.strong
+
+
+def test_two_edits_on_long_popular_names_are_weak() -> None:
+    match = INDEX.match("beautifullsooup4")
+    assert match is not None
+    assert (match.target, match.technique, match.strong) == ("beautifulsoup4", Technique.EDIT2, False)
+    fresh = POLICY.check_project(project("beautifullsooup4", facts(timedelta(days=1), 1)), NOW)
+    assert fresh.action is Action.QUARANTINE
+
+
+def test_stricter_technique_and_more_popular_target_win() -> None:
+    index = TyposquatIndex.build(["requests", "requestss"])
+    match = index.match("reqeusts")
+    assert match is not None and match.target == "requests"

@@ -1,0 +1,156 @@
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from policies.decision import Action
+from policies.subjects import ProjectSubject
+from policies.typosquat import TyposquatIndex, TyposquatPolicy
+from proxy.corpus import (
+    CorpusError,
+    load_bundled_names,
+    load_corpus,
+    parse_corpus,
+    read_corpus_file,
+    redact,
+)
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+TOP_PYPI = json.dumps(
+    {
+        "last_update": "2026-11-01 00:00:00",
+        "rows": [
+            {"project": "boto3", "download_count": 300},
+            {"project": "Typing_Extensions", "download_count": 200},
+            {"project": "boto3", "download_count": 100},
+        ],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (TOP_PYPI, ["boto3", "typing-extensions"]),
+        ("rank\tname\n2\tsix\n1\tboto3\n\n3\tZope.Interface\n", ["boto3", "six", "zope-interface"]),
+        ("\ufeff# mine\nrequests\n\n  Flask_Login \n", ["requests", "flask-login"]),
+        ("rank\tname\tdownloads\n1\tpip\t5\n", ["pip"]),
+    ],
+)
+def test_parse_corpus(text: str, names: list[str]) -> None:
+    assert parse_corpus(text, "test corpus") == names
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "test corpus is empty"),
+        ("# nothing\n", "test corpus lists no project names"),
+        ("{not json", "test corpus is not valid JSON"),
+        ('{"projects": []}', 'expected a JSON object with a "rows" list'),
+        ('{"rows": [{"download_count": 1}]}', 'row 1 has no "project" string'),
+        ("rank\tname\nfirst\tpip\n", "line 2 is not 'rank<TAB>name'"),
+        ("position\tproject\n1\tpip\n", "must name the columns 'rank' and 'name'"),
+        ("requests\nnot a name\n", "'not a name' is not a project name"),
+    ],
+)
+def test_parse_corpus_invalid(text: str, message: str) -> None:
+    with pytest.raises(CorpusError, match="test corpus") as info:
+        parse_corpus(text, "test corpus")
+    assert message in str(info.value)
+
+
+def test_bundled_corpus_loads_in_rank_order() -> None:
+    names = load_bundled_names()
+    assert len(names) > 10_000
+    assert names[0] == "boto3"
+    assert len(set(names)) == len(names)
+    assert {"requests", "colorama", "numpy"} <= set(names)
+
+
+def test_bundled_corpus_catches_classic_typosquats() -> None:
+    policy = TyposquatPolicy(TyposquatIndex.build(load_bundled_names()))
+
+    def action(name: str) -> Action:
+        return policy.check_project(ProjectSubject(name), NOW).action  # type: ignore[arg-type]
+
+    # None of these names is itself a popular project.
+    assert {"coloarma", "reqeusts", "python-requests", "djang0"}.isdisjoint(load_bundled_names())
+    assert action("coloarma") is Action.QUARANTINE
+    assert action("reqeusts") is Action.QUARANTINE
+    assert action("python-requests") is Action.QUARANTINE
+    assert action("djang0") is Action.QUARANTINE
+    assert action("requests") is Action.ALLOW
+    assert action("colorama") is Action.ALLOW
+
+
+def test_read_corpus_file(tmp_path: Path) -> None:
+    path = tmp_path / "top.json"
+    path.write_text(TOP_PYPI)
+    assert read_corpus_file(path) == ["boto3", "typing-extensions"]
+
+
+def test_read_corpus_file_missing_names_the_file(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="missing.txt"):
+        read_corpus_file(tmp_path / "missing.txt")
+
+
+async def test_load_corpus_from_a_path(tmp_path: Path) -> None:
+    path = tmp_path / "names.txt"
+    path.write_text("pip\nsetuptools\n")
+    assert await load_corpus(str(path)) == ["pip", "setuptools"]
+
+
+async def test_load_corpus_from_a_url() -> None:
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, text=TOP_PYPI)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        names = await load_corpus("https://example.org/top.json", client)
+    assert names == ["boto3", "typing-extensions"]
+    assert seen == ["https://example.org/top.json"]
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (httpx.Response(404), "HTTP 404"),
+        (httpx.Response(200, text="<html>"), "'<html>' is not a project name"),
+        (httpx.Response(200, text='{"rows": 3}'), '"rows" list'),
+    ],
+)
+async def test_load_corpus_url_errors_name_the_url_without_credentials(
+    response: httpx.Response, message: str
+) -> None:
+    transport = httpx.MockTransport(lambda request: response)
+    async with httpx.AsyncClient(transport=transport) as client:
+        with pytest.raises(CorpusError) as info:
+            await load_corpus("https://user:secret@example.org/top.json", client)
+    assert "corpus URL https://example.org/top.json" in str(info.value)
+    assert message in str(info.value)
+    assert "secret" not in str(info.value)
+
+
+async def test_load_corpus_connection_error() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(CorpusError, match=r"cannot fetch corpus URL http://x\.test/c: ConnectError"):
+            await load_corpus("http://x.test/c", client)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://example.org/a", "https://example.org/a"),
+        ("https://u:p@example.org:8443/a?b=1", "https://example.org:8443/a?b=1"),
+    ],
+)
+def test_redact(url: str, shown: str) -> None:
+    assert redact(url) == shown
