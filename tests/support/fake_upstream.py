@@ -19,7 +19,13 @@ Routes (absolute file URLs point back at whichever host the request used)::
     GET /packages/<sha8>/<file>.metadata  PEP 658 core metadata, when the file has it
     GET /packages/<sha8>/<file>.provenance PEP 740 provenance, when the file has it
 
-Run ``python -m tests.support.fake_upstream --help`` (from the repo root) for the CLI.
+CLI (run from the repo root; prints ``FAKE_UPSTREAM_URL=http://HOST:PORT/simple/``)::
+
+    python -m tests.support.fake_upstream --scenario {standard,bench} --data-dir DIR \\
+        [--host 127.0.0.1] [--port 0] [--no-json]
+
+From a benchmark: ``run_process([sys.executable, "-m", "tests.support.fake_upstream",
+"--scenario", "bench", "--data-dir", d], url_line_prefix="FAKE_UPSTREAM_URL=", cwd=repo)``.
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ PageMode = Literal["5xx", "timeout", "garbage", "404"]
 #: How a file request fails. ``truncate``: half the bytes, then the connection closes,
 #: under a full ``Content-Length``. ``corrupt``: same length, different bytes.
 #: ``slow``: small chunks with delays (``slow_chunk_size`` / ``slow_chunk_delay``).
+#: (``truncate`` makes uvicorn log "ASGI callable returned without completing response";
+#: that line is expected.)
 FileMode = Literal["truncate", "corrupt", "slow", "5xx", "404", "timeout"]
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
