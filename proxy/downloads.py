@@ -65,6 +65,13 @@ class Download:
         if self.error is not None and self.written == 0:
             raise self.error
 
+    async def wait_until_done(self) -> None:
+        """Return once the download finished; raises its failure, if any."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.done)
+        if self.error is not None:
+            raise self.error
+
     async def follow(self) -> AsyncIterator[bytes]:
         """The file's bytes from the start, as they arrive; raises if the download fails."""
         offset = 0

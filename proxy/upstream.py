@@ -126,7 +126,7 @@ class UpstreamClient:
             else:
                 project = parse_html_page(response.content, page_url, name)
         except PageParseError as exc:
-            raise UpstreamUnavailable(f"{exc} ({redact(url)})") from exc
+            raise UpstreamUnavailable(f"upstream sent an unusable page: {exc} ({redact(url)})") from exc
         return FetchedPage(
             project, response.headers.get("etag"), response.headers.get("last-modified")
         )

@@ -44,6 +44,9 @@ from .services import Services
 
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
+#: Cold files up to this size are downloaded and verified before the response starts;
+#: larger ones stream to the client as they arrive (the last byte waits for the hash).
+WHOLE_BEFORE_SENDING = 4 << 20
 
 
 def services(request: Request) -> Services:
@@ -284,6 +287,14 @@ async def _file(request: Request, svc: Services, project: str, file: DistFile) -
             return response
     svc.metrics.cache.labels("file", "miss").inc()
     download = svc.downloads.start(project, file.filename, file.url, sha256, file.size)
+    if file.size is not None and file.size <= WHOLE_BEFORE_SENDING:
+        # Small files are verified whole before the first byte goes out, so a
+        # corrupt or truncated upstream answer becomes a clean 502 with a reason.
+        await download.wait_until_done()
+        response = await serve_stored(request, svc.store, download.sha256 or "", file.filename, svc.metrics)
+        if response is not None:
+            response.headers["X-Pipgate-Cache"] = "miss"
+            return response
     await download.wait_for_headers()
     headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "miss"}
     if sha256:
@@ -303,18 +314,21 @@ async def _file(request: Request, svc: Services, project: str, file: DistFile) -
 
 
 async def _metadata(request: Request, svc: Services, file: DistFile) -> Response:
-    """PEP 658 metadata: upstream's when it offers it, else extracted from the cached wheel."""
-    if file.core_metadata:
-        body = await svc.upstream.get_bytes(file.url + ".metadata", f"metadata of {file.filename!r}")
-        expected = file.core_metadata.get("sha256") if isinstance(file.core_metadata, dict) else None
-        if expected and hashlib.sha256(body).hexdigest() != expected:
-            raise IntegrityError(f"metadata of {file.filename!r} does not match its hash")
-        return Response(body, media_type="application/octet-stream")
+    """PEP 658 metadata: from the store (kept from upstream or extracted from the
+    cached wheel), else from upstream, verified against the advertised hash and kept."""
+    expected = file.core_metadata.get("sha256") if isinstance(file.core_metadata, dict) else None
     if file.sha256:
         body = await to_thread.run_sync(svc.store.get_metadata, file.sha256)
-        if body is not None:
+        if body is not None and (expected is None or hashlib.sha256(body).hexdigest() == expected):
             return Response(body, media_type="application/octet-stream")
-    raise FileNotListed(f"no metadata is available for {file.filename!r}")
+    if not file.core_metadata:
+        raise FileNotListed(f"no metadata is available for {file.filename!r}")
+    body = await svc.upstream.get_bytes(file.url + ".metadata", f"metadata of {file.filename!r}")
+    if expected and hashlib.sha256(body).hexdigest() != expected:
+        raise IntegrityError(f"metadata of {file.filename!r} from upstream does not match its hash")
+    if file.sha256:
+        await to_thread.run_sync(svc.store.put_metadata, file.sha256, body)
+    return Response(body, media_type="application/octet-stream")
 
 
 async def _provenance(svc: Services, file: DistFile) -> Response:
