@@ -20,6 +20,7 @@ separators, a sorted-words map for reordering, and the name set for affixes.
 
 from __future__ import annotations
 
+import copy
 import enum
 import re
 from collections import Counter
@@ -40,8 +41,11 @@ MIN_TRANSPOSITION_LENGTH = 5
 MIN_DELETION_WORD_LENGTH = 7
 MIN_DELETION_NAME_LENGTH = 10
 MIN_EDGE_DELETION_LENGTH = 9
-# Two edits: only long names, and only the most popular ones.
+# Two edits: only long names, and only the most popular ones. Legitimate
+# projects within two edits of a popular name are the rule, so two edits are
+# a weak resemblance (flagged only for a fresh project).
 MIN_EDIT2_LENGTH = 9
+MAX_EDIT2_LENGTH = 24
 EDIT2_TOP = 1000
 # Affix games are only worth it against names people actually type.
 AFFIX_TOP = 5000
@@ -136,6 +140,7 @@ class TyposquatIndex:
         self._skeleton: dict[str, list[int]] = {}
         self._reorder: dict[str, list[int]] = {}
         self._vocabulary: Counter[str] = Counter()
+        self._hidden: str | None = None
 
     @classmethod
     def build(cls, names: Iterable[str]) -> TyposquatIndex:
@@ -146,7 +151,15 @@ class TyposquatIndex:
             if not name or name in index._rank:
                 continue
             index._add(name)
+        index._freeze()
         return index
+
+    def _freeze(self) -> None:
+        # Tuples of ints are untracked by the garbage collector: with lists,
+        # every full collection would walk a few hundred thousand of them.
+        for table in (self._del1, self._del2, self._skeleton, self._reorder):
+            for key, ids in table.items():
+                table[key] = tuple(ids)  # type: ignore[assignment]
 
     def _add(self, name: str) -> None:
         i = len(self._names)
@@ -160,7 +173,7 @@ class TyposquatIndex:
         if len(name) >= MIN_EDIT1_LENGTH:
             for _, d in _deletes(name):
                 self._del1.setdefault(d, []).append(i)
-        if len(name) >= MIN_EDIT2_LENGTH and i < EDIT2_TOP:
+        if MIN_EDIT2_LENGTH <= len(name) <= MAX_EDIT2_LENGTH and i < EDIT2_TOP:
             keys = {name}
             for _, d in _deletes(name):
                 keys.add(d)
@@ -169,7 +182,18 @@ class TyposquatIndex:
                 self._del2.setdefault(key, []).append(i)
 
     def __contains__(self, name: str) -> bool:
-        return canonicalize_name(name) in self._rank
+        name = canonicalize_name(name)
+        return name in self._rank and name != self._hidden
+
+    def without(self, name: str) -> TyposquatIndex:
+        """This index with ``name`` unprotected, in O(1): shares every table.
+
+        Equivalent to rebuilding without ``name``, except that the ranks of
+        the other names stay as they were.
+        """
+        view = copy.copy(self)
+        view._hidden = canonicalize_name(name)
+        return view
 
     def __len__(self) -> int:
         return len(self._names)
@@ -180,20 +204,25 @@ class TyposquatIndex:
     def _is_word(self, word: str, exclude: str) -> bool:
         """``word`` is a word of some protected name other than ``exclude``."""
         count = self._vocabulary[word]
-        if exclude in self._rank and word in _words(exclude):
-            count -= 1
+        for name in {exclude, self._hidden}:
+            if name is not None and name in self._rank and word in _words(name):
+                count -= 1
         return count > 0
 
-    def match(self, name: str) -> Match | None:
+    def match(self, name: str, *, weak: bool = True) -> Match | None:
         """The most convincing protected name that ``name`` imitates, if any.
 
         Strong resemblances win over weak ones, then more popular targets.
-        ``name`` itself is never its own target.
+        With ``weak=False`` only strong ones are returned (and two-edit
+        look-ups, which are always weak, are skipped). ``name`` itself is
+        never its own target.
         """
         candidate = canonicalize_name(name)
         best: Match | None = None
-        for found in self._candidates(candidate):
-            if found.target == candidate:
+        for found in self._candidates(candidate, weak):
+            if found.target == candidate or found.target == self._hidden:
+                continue
+            if not (weak or found.strong):
                 continue
             if best is None or (not best.strong, best.rank) > (not found.strong, found.rank):
                 best = found
@@ -202,12 +231,13 @@ class TyposquatIndex:
     def _target(self, i: int) -> tuple[NormalizedName, int]:
         return NormalizedName(self._names[i]), i + 1
 
-    def _candidates(self, c: NormalizedName) -> Iterator[Match]:
+    def _candidates(self, c: NormalizedName, weak: bool) -> Iterator[Match]:
         yield from self._edit1(c)
         yield from self._skeletons(c)
         yield from self._reordered(c)
         yield from self._affixes(c)
-        yield from self._edit2(c)
+        if weak:
+            yield from self._edit2(c)
 
     # -- one edit -----------------------------------------------------------
 
@@ -244,7 +274,9 @@ class TyposquatIndex:
         """
         return "-" not in c and self._is_word(c, c) and not self._is_word(t, c)
 
-    def _classify_insertion(self, c: NormalizedName, t: NormalizedName, rank: int, pos: int) -> Match:
+    def _classify_insertion(
+        self, c: NormalizedName, t: NormalizedName, rank: int, pos: int
+    ) -> Match:
         ch = c[pos]
         if ch in SEPARATORS:
             return self._separator(c, t, rank)
@@ -274,9 +306,12 @@ class TyposquatIndex:
         strong = strong and ch.isalpha() and not self._real_words(c, t)
         return Match(c, t, rank, Technique.EDIT1, f"{ch!r} left out", strong)
 
-    def _classify_same_length(self, c: NormalizedName, t: NormalizedName, rank: int) -> Match | None:
+    def _classify_same_length(
+        self, c: NormalizedName, t: NormalizedName, rank: int
+    ) -> Match | None:
         diff = [k for k in range(len(c)) if c[k] != t[k]]
-        if len(diff) == 2 and diff[1] == diff[0] + 1 and c[diff[0]] == t[diff[1]] and c[diff[1]] == t[diff[0]]:
+        swapped = len(diff) == 2 and diff[1] == diff[0] + 1
+        if swapped and c[diff[0]] == t[diff[1]] and c[diff[1]] == t[diff[0]]:
             strong = (
                 c[diff[0]] not in SEPARATORS
                 and c[diff[1]] not in SEPARATORS
@@ -337,13 +372,21 @@ class TyposquatIndex:
             yield from self._affix(c, c + suffix, f"suffix {suffix!r} dropped", added=False)
         for suffix in WEAK_SUFFIXES:
             if c.endswith(suffix):
-                yield from self._affix(c, c[: -len(suffix)], f"suffix {suffix!r} added", strong=False)
+                detail = f"suffix {suffix!r} added"
+                yield from self._affix(c, c[: -len(suffix)], detail, strong=False)
         digits = _DIGITS.search(c)
         if digits and digits.start() > 0:
-            yield from self._affix(c, c[: digits.start()].rstrip("-"), "digits appended", strong=False)
+            stem = c[: digits.start()].rstrip("-")
+            yield from self._affix(c, stem, "digits appended", strong=False)
 
     def _affix(
-        self, c: NormalizedName, target: str, detail: str, *, added: bool = True, strong: bool = True
+        self,
+        c: NormalizedName,
+        target: str,
+        detail: str,
+        *,
+        added: bool = True,
+        strong: bool = True,
     ) -> Iterator[Match]:
         rank = self._rank.get(target)
         if rank is None or rank > AFFIX_TOP or len(target) < MIN_AFFIX_TARGET_LENGTH:
@@ -356,7 +399,7 @@ class TyposquatIndex:
     # -- two edits ----------------------------------------------------------
 
     def _edit2(self, c: NormalizedName) -> Iterator[Match]:
-        if len(c) < MIN_EDIT2_LENGTH - 2 or not self._del2:
+        if not MIN_EDIT2_LENGTH - 2 <= len(c) <= MAX_EDIT2_LENGTH + 2 or not self._del2:
             return
         keys = {c}
         for _, d in _deletes(c):
@@ -407,11 +450,6 @@ def _established(facts: ProjectFacts, now: datetime) -> bool:
     )
 
 
-def _fresh(facts: ProjectFacts, now: datetime) -> bool:
-    age = _age(facts, now)
-    return age is not None and age < FRESH_AGE
-
-
 def _days(delta: timedelta) -> str:
     return f"{delta.days} d" if delta.days else f"{int(delta.total_seconds() // 3600)} h"
 
@@ -449,31 +487,27 @@ class TyposquatPolicy:
             return Decision(Action.ALLOW, self.name, f"{name!r} is exempt from the typosquat check")
         if name in self.index:
             return Decision(Action.ALLOW, self.name, f"{name!r} is a protected popular project")
-        match = self.index.match(name)
+        facts = subject.facts
+        age = None if facts is None else _age(facts, now)
+        fresh = age is not None and age < FRESH_AGE
+        # Weak resemblances only matter for a fresh project; not looking for
+        # them otherwise also skips the costliest look-up (two edits).
+        match = self.index.match(name, weak=fresh)
         if match is None:
             return Decision(Action.ALLOW, self.name, "no popular project has a similar name")
-        facts = subject.facts
-        if facts is not None and _established(facts, now):
-            age = _age(facts, now)
-            assert age is not None
+        if facts is not None and age is not None and _established(facts, now):
             return Decision(
                 Action.ALLOW,
                 self.name,
                 f"{match.describe()}, but it is established "
                 f"(first upload {_days(age)} ago, {facts.release_count} releases)",
             )
-        if match.strong:
+        if match.strong or age is None:
             return Decision(self.action, self.name, match.describe())
-        if facts is not None and _fresh(facts, now):
-            age = _age(facts, now)
-            assert age is not None
-            return Decision(
-                self.action,
-                self.name,
-                f"{match.describe()}; new project (first upload {_days(age)} ago)",
-            )
         return Decision(
-            Action.ALLOW, self.name, f"only a weak resemblance: {match.describe()}"
+            self.action,
+            self.name,
+            f"{match.describe()}; new project (first upload {_days(age)} ago)",
         )
 
     def check_file(self, subject: FileSubject, now: datetime) -> Decision:

@@ -96,7 +96,8 @@ def test_imitations_are_quarantined_by_name_alone(
     decision = POLICY.check_project(project(name), NOW)
     assert decision.action is Action.QUARANTINE
     assert decision.policy == "typosquat"
-    assert f"imitates popular project {target!r} (rank {CORPUS.index(target) + 1};" in decision.reason
+    rank = CORPUS.index(target) + 1
+    assert f"imitates popular project {target!r} (rank {rank};" in decision.reason
 
 
 def test_reason_reads_well() -> None:
@@ -231,7 +232,9 @@ def test_separator_rule_reads_the_other_names_words() -> None:
 def test_two_edits_on_long_popular_names_are_weak() -> None:
     match = INDEX.match("beautifullsooup4")
     assert match is not None
-    assert (match.target, match.technique, match.strong) == ("beautifulsoup4", Technique.EDIT2, False)
+    assert (match.target, match.technique) == ("beautifulsoup4", Technique.EDIT2)
+    assert not match.strong
+    assert INDEX.match("beautifullsooup4", weak=False) is None
     fresh = POLICY.check_project(project("beautifullsooup4", facts(timedelta(days=1), 1)), NOW)
     assert fresh.action is Action.QUARANTINE
 
@@ -240,3 +243,17 @@ def test_stricter_technique_and_more_popular_target_win() -> None:
     index = TyposquatIndex.build(["requests", "requestss"])
     match = index.match("reqeusts")
     assert match is not None and match.target == "requests"
+
+
+@pytest.mark.parametrize(
+    ("hidden", "name"),
+    [("colorama", "coloarma"), ("expiring-dict", "expiring-dict"), ("lxml-parser", "config-parser")],
+)
+def test_without_is_a_rebuild_without_the_name(hidden: str, name: str) -> None:
+    view = INDEX.without(hidden)
+    rebuilt = TyposquatIndex.build(n for n in CORPUS if n != hidden)
+    assert hidden not in view and hidden in INDEX
+    assert view.match(name) == rebuilt.match(name)
+    assert TyposquatPolicy(view).check_project(project(hidden), NOW).reason == TyposquatPolicy(
+        rebuilt
+    ).check_project(project(hidden), NOW).reason

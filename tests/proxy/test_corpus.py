@@ -141,7 +141,8 @@ async def test_load_corpus_connection_error() -> None:
         raise httpx.ConnectError("refused", request=request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        with pytest.raises(CorpusError, match=r"cannot fetch corpus URL http://x\.test/c: ConnectError"):
+        message = r"cannot fetch corpus URL http://x\.test/c: ConnectError"
+        with pytest.raises(CorpusError, match=message):
             await load_corpus("http://x.test/c", client)
 
 
