@@ -44,7 +44,8 @@ def negotiate(accept: str | None, format_override: str | None = None) -> str:
     """
     if format_override:
         try:
-            return _ALIASES[format_override.strip().lower()]
+            # a literal "+" in a query string arrives as a space
+            return _ALIASES[format_override.strip().lower().replace(" ", "+")]
         except KeyError:
             raise NotAcceptable(f"unknown format {format_override!r}") from None
     if not accept:
