@@ -28,6 +28,7 @@ from .index_cache import IndexCache
 from .metrics import Metrics
 from .pages import PageRenderer
 from .policy_settings import build_policy_set
+from .quarantine import wiring as quarantine
 from .services import Recorder, Services
 from .settings import Settings, validate_policies
 from .upstream import UpstreamClient, UpstreamConfig
@@ -58,6 +59,7 @@ def routes() -> list[BaseRoute]:
         Route("/readyz", views.readyz, methods=methods),
         Route("/metrics", views.metrics, methods=["GET"]),
         *page_routes,
+        *quarantine.routes(),
     ]
 
 
@@ -127,7 +129,8 @@ def create_app(
         )
         decision_log = DecisionLog(data_dir / "decisions.jsonl")
         names = corpus if corpus is not None else load_corpus_names(settings)
-        gates = build_gates(settings, names, clock)
+        review = quarantine.open_review(settings, clock)
+        gates = build_gates(settings, names, clock, overrides=review.overrides)
         services = Services(
             settings=settings,
             upstream=upstream,
@@ -141,6 +144,7 @@ def create_app(
             decision_log=decision_log,
         )
         app.state.services = services
+        quarantine.attach(app, services, review)
         log.info(
             "pipgate serving %s from upstream %s with data in %s",
             ", ".join("/simple/" if i == "default" else f"/{i}/simple/" for i in gates),
@@ -151,6 +155,7 @@ def create_app(
             yield
         finally:
             await upstream.aclose()
+            review.close()
             services.close()
 
     app = Starlette(
@@ -158,6 +163,7 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={PipgateError: views.error_response, 500: _internal_error},
     )
+    quarantine.install(app, settings)
     app.add_middleware(AccessLog, metrics=metrics, enabled=settings.server.access_log)
     return app
 

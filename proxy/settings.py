@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -118,13 +118,57 @@ class IndexSettings(_Section):
     )
 
 
+class AdminToken(_Section):
+    """One admin credential; only the SHA-256 of the token is configured (``pipgate token hash``)."""
+
+    name: str = Field(min_length=1, description="Who acts with this token (shown in the audit log).")
+    sha256: str = Field(description="Hex SHA-256 of the token.")
+    scope: Literal["admin", "read", "install"] = Field(
+        "read",
+        description="admin: review and act; read: list and show; install: package routes only.",
+    )
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex_digest(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", value):
+            raise ValueError("sha256 must be 64 hex digits; make it with 'pipgate token hash'")
+        return value
+
+
+class AdminSettings(_Section):
+    """``[admin]``: the review API and console, and optional auth for the package routes."""
+
+    tokens: tuple[AdminToken, ...] = Field((), description="Without tokens, /-/admin/ refuses all.")
+    package_auth: bool = Field(
+        False, description="Require a token (HTTP basic password or bearer) on package routes."
+    )
+    webhook_url: str | None = Field(None, description="POSTed a JSON message per new hold.")
+    webhook_retries: int = Field(3, ge=0, le=10)
+    session_secret: str | None = Field(
+        None, description="Signs console sessions; random per start when unset."
+    )
+    session_ttl: timedelta = Field(timedelta(hours=12), description="Console login lifetime.")
+
+    _durations = field_validator("session_ttl", mode="before")(staticmethod(_duration))
+
+    @field_validator("tokens")
+    @classmethod
+    def _unique_names(cls, value: tuple[AdminToken, ...]) -> tuple[AdminToken, ...]:
+        names = [token.name for token in value]
+        if len(set(names)) != len(names):
+            raise ValueError("token names must be unique")
+        return value
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
     cache: CacheSettings = CacheSettings()
     policies: dict[str, Any] = Field(default_factory=dict)
     indexes: dict[str, IndexSettings] = Field(default_factory=dict)
-    admin: dict[str, Any] = Field(default_factory=dict)
+    admin: AdminSettings = AdminSettings()
     source: str = "defaults"
 
     @field_validator("indexes")

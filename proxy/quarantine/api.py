@@ -1,0 +1,257 @@
+"""The admin API under ``/-/admin/``: JSON, bearer tokens, OpenAPI at ``/-/admin/openapi.json``.
+
+``read`` tokens may list and show; ``admin`` tokens may also act. Errors are
+``{"error": message}`` with 400 (bad input), 401 (no or wrong token), 403
+(scope too small), 404 or 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from anyio import to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from .auth import Principal, TokenBook
+from .decisions import search
+from .review import Review
+from .store import STATES, ReviewError
+
+Handler = Callable[[Request, Principal], Awaitable[Response]]
+
+
+def review_of(request: Request) -> Review:
+    return request.app.state.services.extras["review"]  # type: ignore[no-any-return]
+
+
+def tokens_of(request: Request) -> TokenBook:
+    return request.app.state.services.extras["tokens"]  # type: ignore[no-any-return]
+
+
+def error(status: int, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers or None)
+
+
+def requires(scope: str) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        @wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            tokens = tokens_of(request)
+            challenge = {"WWW-Authenticate": 'Bearer realm="pipgate admin"'}
+            if not tokens:
+                return error(401, "no admin tokens are configured; add [admin] tokens "
+                             "(make a hash with 'pipgate token hash')", **challenge)
+            principal = tokens.from_headers(request)
+            if principal is None:
+                return error(401, "a valid admin token is required (Authorization: Bearer ...)",
+                             **challenge)
+            if not principal.can(scope):
+                return error(403, f"token {principal.name!r} has scope {principal.scope!r}; "
+                             f"this needs {scope!r}")
+            try:
+                return await handler(request, principal)
+            except ReviewError as exc:
+                return error(exc.status, str(exc))
+
+        return endpoint
+
+    return decorate
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ReviewError("the request body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ReviewError("the request body must be a JSON object")
+    return body
+
+
+def _int(request: Request, name: str, default: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    try:
+        value = default if raw is None else int(raw)
+    except ValueError:
+        raise ReviewError(f"{name} must be a whole number, got {raw!r}") from None
+    return max(0, min(value, high))
+
+
+def _reason(body: dict[str, Any]) -> str:
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        raise ReviewError("a reason is required")
+    return reason.strip()
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+@requires("read")
+async def whoami(request: Request, principal: Principal) -> Response:
+    return JSONResponse({"name": principal.name, "scope": principal.scope})
+
+
+@requires("read")
+async def list_entries(request: Request, principal: Principal) -> Response:
+    q = request.query_params
+    state = q.get("state")
+    if state and state not in STATES:
+        raise ReviewError(f"unknown state {state!r}; choose from {', '.join(STATES)}")
+    limit, offset = _int(request, "limit", 50, 500), _int(request, "offset", 0, 10**9)
+    entries, total = await to_thread.run_sync(
+        lambda: review_of(request).entries(
+            state=state, index=q.get("index"), project=q.get("project"), policy=q.get("policy"),
+            limit=limit, offset=offset,
+        )
+    )
+    return JSONResponse({"entries": entries, "total": total, "limit": limit, "offset": offset})
+
+
+@requires("read")
+async def show_entry(request: Request, principal: Principal) -> Response:
+    entry_id = request.path_params["entry"]
+    entry = await to_thread.run_sync(review_of(request).entry, entry_id)
+    if entry is None:
+        return error(404, f"no quarantine entry {entry_id}")
+    return JSONResponse(entry)
+
+
+@requires("read")
+async def list_rules(request: Request, principal: Principal) -> Response:
+    kind = request.path_params.get("kind") or request.query_params.get("kind")
+    rules = await to_thread.run_sync(
+        lambda: review_of(request).store.rules(kind=kind, index=request.query_params.get("index"))
+    )
+    return JSONResponse({"rules": rules})
+
+
+@requires("read")
+async def audit(request: Request, principal: Principal) -> Response:
+    limit, offset = _int(request, "limit", 100, 1000), _int(request, "offset", 0, 10**9)
+    records = await to_thread.run_sync(
+        lambda: review_of(request).store.audit(limit=limit, offset=offset)
+    )
+    return JSONResponse({"audit": records})
+
+
+@requires("read")
+async def decisions(request: Request, principal: Principal) -> Response:
+    q = request.query_params
+    limit = _int(request, "limit", 100, 1000)
+    path = request.app.state.services.decision_log.path
+    entries = await to_thread.run_sync(
+        lambda: search(
+            path, q=q.get("q"), limit=limit, index=q.get("index"), project=q.get("project"),
+            policy=q.get("policy"), action=q.get("action"), mode=q.get("mode"),
+            client=q.get("client"),
+        )
+    )
+    return JSONResponse({"decisions": entries})
+
+
+@requires("read")
+async def stats(request: Request, principal: Principal) -> Response:
+    hours = max(1, _int(request, "hours", 48, 24 * 90))
+    return JSONResponse(await to_thread.run_sync(review_of(request).stats, hours))
+
+
+# -- acting -------------------------------------------------------------------------------
+
+
+@requires("admin")
+async def release(request: Request, principal: Principal) -> Response:
+    body = await _body(request)
+    rule = await to_thread.run_sync(
+        lambda: review_of(request).release(
+            request.path_params["entry"], scope=body.get("scope", "file"),
+            until=body.get("until"), reason=_reason(body), actor=principal.name,
+        )
+    )
+    return JSONResponse(rule)
+
+
+@requires("admin")
+async def reject(request: Request, principal: Principal) -> Response:
+    body = await _body(request)
+    rule = await to_thread.run_sync(
+        lambda: review_of(request).reject(
+            request.path_params["entry"], scope=body.get("scope", "file"),
+            reason=_reason(body), actor=principal.name,
+        )
+    )
+    return JSONResponse(rule)
+
+
+@requires("admin")
+async def decide(request: Request, principal: Principal) -> Response:
+    """Release or reject a target by name: ``{"project", "version"?, "file"?, "index"?}``."""
+    body = await _body(request)
+    if not isinstance(body.get("project"), str):
+        raise ReviewError("'project' is required")
+    rule = await to_thread.run_sync(
+        lambda: review_of(request).decide(
+            request.path_params["kind"], index=body.get("index", "default"),
+            project=body["project"], version=body.get("version"), file=body.get("file"),
+            until=body.get("until"), reason=_reason(body), actor=principal.name,
+        )
+    )
+    return JSONResponse(rule)
+
+
+@requires("admin")
+async def list_add(request: Request, principal: Principal) -> Response:
+    body = await _body(request)
+    if not isinstance(body.get("rule"), str):
+        raise ReviewError("'rule' is required: a name, glob or 'name==version'")
+    rule = await to_thread.run_sync(
+        lambda: review_of(request).list_add(
+            request.path_params["kind"], index=body.get("index", "default"), rule=body["rule"],
+            reason=_reason(body), actor=principal.name,
+        )
+    )
+    return JSONResponse(rule, status_code=201)
+
+
+@requires("admin")
+async def list_remove(request: Request, principal: Principal) -> Response:
+    body = await _body(request)
+    if not isinstance(body.get("rule"), str):
+        raise ReviewError("'rule' is required")
+    removed = await to_thread.run_sync(
+        lambda: review_of(request).list_remove(
+            request.path_params["kind"], index=body.get("index", "default"), rule=body["rule"],
+            reason=str(body.get("reason") or ""), actor=principal.name,
+        )
+    )
+    return JSONResponse(removed)
+
+
+async def openapi(request: Request) -> Response:
+    from .openapi import SCHEMA
+
+    return JSONResponse(SCHEMA)
+
+
+def routes() -> list[BaseRoute]:
+    lists = "{kind:str}"
+    return [
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/whoami", whoami, methods=["GET"]),
+        Route("/quarantine", list_entries, methods=["GET"]),
+        Route("/quarantine/{entry:int}", show_entry, methods=["GET"]),
+        Route("/quarantine/{entry:int}/release", release, methods=["POST"]),
+        Route("/quarantine/{entry:int}/reject", reject, methods=["POST"]),
+        Route("/decide/{kind:str}", decide, methods=["POST"]),
+        Route("/rules", list_rules, methods=["GET"]),
+        Route(f"/lists/{lists}", list_rules, methods=["GET"]),
+        Route(f"/lists/{lists}/add", list_add, methods=["POST"]),
+        Route(f"/lists/{lists}/remove", list_remove, methods=["POST"]),
+        Route("/audit", audit, methods=["GET"]),
+        Route("/decisions", decisions, methods=["GET"]),
+        Route("/stats", stats, methods=["GET"]),
+    ]

@@ -1,0 +1,161 @@
+"""``Review``: the quarantine of one data directory, as the API, console and CLI use it.
+
+It owns the store, the overrides every gate consults, the intake fed by the
+recorder and the optional webhook. Each action writes the store (rule, entry
+states and audit record in one transaction) and reloads the overrides at
+once, so the very next request, cached pages included, sees it.
+
+Methods block (SQLite): call them from a thread when on the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from policies.durations import parse_duration
+
+from .intake import HoldIntake
+from .overrides import ReviewOverrides
+from .store import QuarantineStore, ReviewError
+from .webhook import Webhook
+
+DB_NAME = "quarantine.sqlite3"
+AUDIT_NAME = "audit.jsonl"
+
+
+def parse_until(text: str | None, now: datetime) -> datetime | None:
+    """``2026-07-01``, ``2026-07-01T12:00:00Z`` or a duration from now (``30d``)."""
+    if text is None or not str(text).strip():
+        return None
+    text = str(text).strip()
+    try:
+        return now + parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(), UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ReviewError(
+            f"'until' {text!r} is neither a date (2026-07-01), a datetime nor a duration (30d)"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Review:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        clock: Callable[[], datetime],
+        webhook_url: str | None = None,
+        webhook_retries: int = 3,
+    ) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.clock = clock
+        self.store = QuarantineStore(data_dir / DB_NAME, audit_log=data_dir / AUDIT_NAME)
+        self.overrides = ReviewOverrides(clock)
+        self._revision = -1
+        self.refresh()
+        self.webhook = Webhook(webhook_url, retries=webhook_retries) if webhook_url else None
+        self.intake = HoldIntake(
+            self.store, clock=clock, on_created=self._created, on_tick=self.refresh_if_changed
+        )
+
+    def start(self) -> None:
+        self.intake.start()
+
+    def close(self) -> None:
+        self.intake.close()
+        if self.webhook is not None:
+            self.webhook.close()
+        self.store.close()
+
+    def refresh(self) -> None:
+        revision = self.store.rules_revision()
+        self.overrides.load(self.store.rules())
+        self._revision = revision
+
+    def refresh_if_changed(self) -> None:
+        if self.store.rules_revision() != self._revision:
+            self.refresh()
+
+    def _created(self, entry: dict[str, Any]) -> None:
+        if self.webhook is not None:
+            self.webhook.notify(entry)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def entries(self, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+        self.intake.drain()
+        self.store.expire(self.clock())
+        return self.store.entries(**filters)
+
+    def entry(self, entry_id: int) -> dict[str, Any] | None:
+        self.intake.drain()
+        self.store.expire(self.clock())
+        return self.store.entry(entry_id)
+
+    def stats(self, hours: int = 48) -> dict[str, Any]:
+        self.intake.drain()
+        return self.store.stats(self.clock(), hours=hours)
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def release(
+        self, entry_id: int, *, scope: str = "file", until: str | None = None, reason: str,
+        actor: str,
+    ) -> dict[str, Any]:
+        now = self.clock()
+        self.intake.drain()
+        rule = self.store.decide_entry(
+            "release", entry_id, scope=scope, until=parse_until(until, now), reason=reason,
+            actor=actor, now=now,
+        )
+        self.refresh()
+        return rule
+
+    def reject(
+        self, entry_id: int, *, scope: str = "file", reason: str, actor: str
+    ) -> dict[str, Any]:
+        self.intake.drain()
+        rule = self.store.decide_entry(
+            "reject", entry_id, scope=scope, reason=reason, actor=actor, now=self.clock()
+        )
+        self.refresh()
+        return rule
+
+    def decide(
+        self, kind: str, *, index: str, project: str, version: str | None = None,
+        file: str | None = None, until: str | None = None, reason: str, actor: str,
+    ) -> dict[str, Any]:
+        """Release or reject a target that need not have an entry yet."""
+        now = self.clock()
+        self.intake.drain()
+        rule = self.store.decide(
+            kind, index=index, project=project, version=version, file=file,
+            until=parse_until(until, now), reason=reason, actor=actor, now=now,
+        )
+        self.refresh()
+        return rule
+
+    def list_add(self, kind: str, *, index: str, rule: str, reason: str, actor: str) -> dict[str, Any]:
+        self.intake.drain()
+        added = self.store.list_add(
+            kind, index=index, rule=rule, reason=reason, actor=actor, now=self.clock()
+        )
+        self.refresh()
+        return added
+
+    def list_remove(
+        self, kind: str, *, index: str, rule: str, reason: str, actor: str
+    ) -> dict[str, Any]:
+        removed = self.store.list_remove(
+            kind, index=index, rule=rule, reason=reason, actor=actor, now=self.clock()
+        )
+        self.refresh()
+        return removed

@@ -1,0 +1,36 @@
+"""A brand-new release is held, found through the API, released, and pip then installs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.quarantine.conftest import FRESH_VERSION, Proxy, pip_install
+
+
+def test_pip_fails_then_release_via_api_then_pip_succeeds(proxy: Proxy, tmp_path: Path) -> None:
+    requirement = f"demo-pkg=={FRESH_VERSION}"
+    refused = pip_install(proxy.index_url, requirement, tmp_path / "first")
+    assert refused.returncode != 0, refused.stdout
+
+    with proxy.client() as api:
+        listed = api.get("/quarantine", params={"state": "quarantined", "project": "demo-pkg"})
+        assert listed.status_code == 200, listed.text
+        entries = [e for e in listed.json()["entries"] if e["version"] == FRESH_VERSION]
+        assert {e["policy"] for e in entries} == {"release-age"}
+        wheel = next(e for e in entries if e["file"].endswith(".whl"))
+        assert wheel["request_count"] >= 1 and wheel["top_clients"] == ["127.0.0.1"]
+
+        released = api.post(
+            f"/quarantine/{wheel['id']}/release",
+            json={"scope": "version", "reason": "reviewed the diff"},
+        )
+        assert released.status_code == 200, released.text
+        assert released.json()["actor"] == "alice"
+
+        shown = api.get(f"/quarantine/{wheel['id']}").json()
+        assert shown["state"] == "released" and shown["changed_by"] == "alice"
+        assert shown["history"][0]["action"] == "release"
+
+    installed = pip_install(proxy.index_url, requirement, tmp_path / "second")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert list((tmp_path / "second").glob(f"demo_pkg-{FRESH_VERSION}.dist-info"))
