@@ -6,12 +6,14 @@ at the entry point (``cli.py``) and in tests.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import httpx
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -19,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from . import reason_phrase, views
 from .access_log import AccessLog
+from .corpus import CorpusError, load_bundled_names, load_corpus
 from .decision_log import DecisionLog
 from .downloads import Downloads
 from .errors import PipgateError
@@ -63,11 +66,40 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def load_corpus_names(settings: Settings) -> list[str]:
-    """The bundled ranked corpus of popular project names (most popular first)."""
-    from .corpus import load_bundled_names
+def corpus_source(settings: Settings) -> tuple[str | None, float]:
+    """The operator's corpus (file or URL) and its refresh interval in seconds."""
+    typosquat = validate_policies(settings, "default").typosquat
+    return typosquat.corpus, typosquat.corpus_refresh.total_seconds()
 
-    return list(load_bundled_names())
+
+async def load_corpus_names(settings: Settings) -> list[str]:
+    """The ranked corpus of protected names: the operator's if configured and
+    readable, else the bundled snapshot (a broken source is logged, not fatal)."""
+    source, _ = corpus_source(settings)
+    if source:
+        try:
+            return list(await load_corpus(source))
+        except CorpusError as exc:
+            log.error("%s; using the bundled corpus instead", exc)
+    return list(await to_thread.run_sync(load_bundled_names))
+
+
+async def refresh_corpus(settings: Settings, services: Services, clock: Clock) -> None:
+    """Reload a corpus URL or file every ``corpus_refresh`` and swap the policies in."""
+    source, interval = corpus_source(settings)
+    if not source or interval <= 0:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            names = list(await load_corpus(source))
+        except CorpusError as exc:
+            log.error("corpus refresh failed: %s; keeping the current corpus", exc)
+            continue
+        fresh = await to_thread.run_sync(build_gates, settings, names, clock)
+        for index, gate in fresh.items():
+            services.gates[index].policies = gate.policies
+        log.info("typosquat corpus refreshed from %s (%d names)", redact(source), len(names))
 
 
 def build_gates(
@@ -151,9 +183,12 @@ def create_app(
             redact(upstream.base_url),
             data_dir,
         )
+        refresher = asyncio.create_task(refresh_corpus(settings, services, clock))
         try:
             yield
         finally:
+            refresher.cancel()
+            await downloads.wait_idle()
             await upstream.aclose()
             review.close()
             services.close()

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from .cli_admin import register as register_review_commands
 from .settings import SettingsError, load_settings
 
 
@@ -74,6 +75,90 @@ def serve(
         server_header=False,
     )
 
+
+@main.group()
+def policy() -> None:
+    """Inspect policy decisions."""
+
+
+@policy.command("check")
+@click.argument("requirements", nargs=-1)
+@click.option("--config", type=click.Path(), help="TOML configuration file.")
+@click.option("--index", default="default", show_default=True, help="Named index to judge for.")
+@click.option(
+    "--names-from", type=click.File("r"), help="Read NAME[==VERSION] lines from a file ('-': stdin)."
+)
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+@click.option("--online", is_flag=True, help="Also consult upstream (release age, project facts).")
+def policy_check(
+    requirements: tuple[str, ...],
+    config: str | None,
+    index: str,
+    names_from: Any,
+    output: str,
+    online: bool,
+) -> None:
+    """Print the decision for each NAME[==VERSION] without serving anything.
+
+    Exit status: 0 when everything is allowed, 1 when something is quarantined
+    or blocked, 2 on a usage or configuration error.
+    """
+    import asyncio
+    import json
+    from datetime import UTC, datetime
+
+    from .app import build_gates, load_corpus_names
+    from .policy_check import InvalidRequirement, check_offline, check_online
+    from .upstream import UpstreamClient, UpstreamConfig
+
+    settings = _settings_or_exit(config, {})
+    if index not in settings.index_names:
+        raise click.UsageError(f"no index named {index!r}; configured: {settings.index_names}")
+    items = list(requirements)
+    if names_from is not None:
+        items += [ln.strip() for ln in names_from if ln.strip() and not ln.startswith("#")]
+    if not items:
+        raise click.UsageError("give at least one NAME[==VERSION] or --names-from FILE")
+    now = datetime.now(UTC)
+    names = asyncio.run(load_corpus_names(settings))
+    gate = build_gates(settings, names, lambda: datetime.now(UTC))[index]
+
+    async def online_results() -> list[Any]:
+        upstream = UpstreamClient(
+            UpstreamConfig(
+                url=settings.upstream.url,
+                timeout=settings.upstream.timeout.total_seconds(),
+                retries=settings.upstream.retries,
+            )
+        )
+        try:
+            return [await check_online(gate, upstream, item) for item in items]
+        finally:
+            await upstream.aclose()
+
+    try:
+        results = (
+            asyncio.run(online_results())
+            if online
+            else [check_offline(gate.policies, index, item, now) for item in items]
+        )
+    except InvalidRequirement as exc:
+        raise click.UsageError(str(exc)) from exc
+    for result in results:
+        if output == "json":
+            click.echo(json.dumps(result.as_json()))
+        else:
+            label = result.name + (f"=={result.version}" if result.version else "")
+            held = f" ({result.files_held}/{result.files_total} files held)" if result.files_total else ""
+            note = f" [{result.note}]" if result.note else ""
+            click.echo(
+                f"{label}: {result.decision.action} ({result.decision.policy}) "
+                f"{result.decision.reason}{held}{note}"
+            )
+    sys.exit(1 if any(not r.decision.allowed for r in results) else 0)
+
+
+register_review_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
