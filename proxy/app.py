@@ -96,7 +96,10 @@ async def refresh_corpus(settings: Settings, services: Services, clock: Clock) -
         except CorpusError as exc:
             log.error("corpus refresh failed: %s; keeping the current corpus", exc)
             continue
-        fresh = await to_thread.run_sync(build_gates, settings, names, clock)
+        overrides = next(iter(services.gates.values())).overrides
+        fresh = await to_thread.run_sync(
+            lambda: build_gates(settings, names, clock, overrides=overrides)
+        )
         for index, gate in fresh.items():
             services.gates[index].policies = gate.policies
         log.info("typosquat corpus refreshed from %s (%d names)", redact(source), len(names))
@@ -160,9 +163,11 @@ def create_app(
             on_bytes=lambda direction, n: metrics.bytes.labels(direction).inc(n),
         )
         decision_log = DecisionLog(data_dir / "decisions.jsonl")
-        names = corpus if corpus is not None else load_corpus_names(settings)
+        names = corpus if corpus is not None else await load_corpus_names(settings)
         review = quarantine.open_review(settings, clock)
-        gates = build_gates(settings, names, clock, overrides=review.overrides)
+        gates = await to_thread.run_sync(
+            lambda: build_gates(settings, names, clock, overrides=review.overrides)
+        )
         services = Services(
             settings=settings,
             upstream=upstream,
