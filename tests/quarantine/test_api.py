@@ -1,0 +1,171 @@
+"""The admin API on a real port: auth, scopes, listing, actions, restart, webhook."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy
+from tests.support.servers import run_app
+
+
+def hold_fresh_release(proxy: Proxy) -> list[dict[str, Any]]:
+    """Ask for demo-pkg's page so its fresh release is held; return its entries."""
+    page = httpx.get(f"{proxy.index_url}demo-pkg/")
+    assert page.status_code == 200
+    assert FRESH_VERSION not in page.text
+    with proxy.client() as api:
+        return api.get("/quarantine", params={"project": "demo-pkg"}).json()["entries"]
+
+
+ENDPOINTS = [
+    ("GET", "/quarantine"),
+    ("GET", "/quarantine/1"),
+    ("POST", "/quarantine/1/release"),
+    ("POST", "/lists/allow/add"),
+    ("GET", "/decisions"),
+    ("GET", "/stats"),
+]
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token", ADMIN[:-1]], ids=["none", "wrong", "prefix"])
+def test_unauthenticated_and_wrong_tokens_are_refused(proxy: Proxy, token: str | None) -> None:
+    with proxy.client(token) as api:
+        for method, path in ENDPOINTS:
+            response = api.request(method, path, json={"reason": "x"})
+            assert response.status_code == 401, (method, path)
+            assert response.headers["www-authenticate"].startswith("Bearer")
+            assert "token" in response.json()["error"]
+
+
+def test_read_scope_lists_but_cannot_act(proxy: Proxy) -> None:
+    entries = hold_fresh_release(proxy)
+    with proxy.client(READER) as api:
+        assert api.get("/whoami").json() == {"name": "rita", "scope": "read"}
+        assert api.get("/quarantine").status_code == 200
+        assert api.get(f"/quarantine/{entries[0]['id']}").status_code == 200
+        refused = api.post(f"/quarantine/{entries[0]['id']}/release", json={"reason": "x"})
+        assert refused.status_code == 403 and "scope 'read'" in refused.json()["error"]
+        assert api.post("/lists/allow/add", json={"rule": "x", "reason": "x"}).status_code == 403
+
+
+def test_package_routes_need_no_admin_credentials(proxy: Proxy) -> None:
+    assert httpx.get(f"{proxy.index_url}demo-pkg/").status_code == 200
+
+
+def test_release_shows_on_the_very_next_page(proxy: Proxy) -> None:
+    entries = hold_fresh_release(proxy)
+    wheel = next(e for e in entries if e["file"].endswith(".whl"))
+    with proxy.client() as api:
+        api.post(f"/quarantine/{wheel['id']}/release", json={"reason": "ok"}).raise_for_status()
+    page = httpx.get(f"{proxy.index_url}demo-pkg/").text
+    assert wheel["file"] in page
+    assert f"demo_pkg-{FRESH_VERSION}.tar.gz" not in page  # file scope: the sdist stays held
+
+
+def test_reject_keeps_it_blocked_with_the_reason(proxy: Proxy) -> None:
+    wheel = next(e for e in hold_fresh_release(proxy) if e["file"].endswith(".whl"))
+    with proxy.client() as api:
+        api.post(f"/quarantine/{wheel['id']}/reject", json={"reason": "malware"}).raise_for_status()
+    refused = httpx.get(f"{proxy.url}/files/demo-pkg/{wheel['file']}")
+    assert refused.status_code == 403
+    assert "rejected by alice: malware" in refused.text
+    assert refused.headers["x-pipgate-policy"] == "review"
+
+
+def test_filters_pagination_and_errors(proxy: Proxy) -> None:
+    hold_fresh_release(proxy)
+    with proxy.client() as api:
+        page = api.get("/quarantine", params={"limit": 1}).json()
+        assert len(page["entries"]) == 1 and page["total"] == 2
+        assert api.get("/quarantine", params={"policy": "typosquat"}).json()["total"] == 0
+        assert api.get("/quarantine", params={"state": "bogus"}).status_code == 400
+        assert api.get("/quarantine/999").status_code == 404
+        missing_reason = api.post(f"/quarantine/{page['entries'][0]['id']}/release", json={})
+        assert missing_reason.status_code == 400
+        assert api.post("/quarantine/1/release", content=b"[]").status_code == 400
+
+
+def test_lists_decisions_stats_and_openapi(proxy: Proxy) -> None:
+    hold_fresh_release(proxy)
+    with proxy.client() as api:
+        added = api.post("/lists/allow/add", json={"rule": "demo-pkg", "reason": "vetted"})
+        assert added.status_code == 201
+        assert api.post("/lists/allow/add", json={"rule": "demo-pkg", "reason": "x"}).status_code == 409
+        assert [r["rule"] for r in api.get("/lists/allow").json()["rules"]] == ["demo-pkg"]
+        assert FRESH_VERSION in httpx.get(f"{proxy.index_url}demo-pkg/").text
+        assert api.post("/lists/allow/remove", json={"rule": "demo-pkg"}).status_code == 200
+        assert FRESH_VERSION not in httpx.get(f"{proxy.index_url}demo-pkg/").text
+
+        found = api.get("/decisions", params={"q": "minimum age"}).json()["decisions"]
+        assert found and all(d["policy"] == "release-age" for d in found)
+        assert api.get("/decisions", params={"project": "nothing"}).json()["decisions"] == []
+
+        stats = api.get("/stats", params={"hours": 3}).json()
+        assert len(stats["hours"]) == 3 and stats["hours"][-1]["quarantined"] >= 2
+        assert stats["top_held"][0]["project"] == "demo-pkg"
+        assert [a["action"] for a in api.get("/audit").json()["audit"]] == [
+            "allow-remove", "allow-add"]
+
+    schema = httpx.get(f"{proxy.url}/-/admin/openapi.json").json()
+    assert schema["openapi"].startswith("3.") and "/quarantine/{entry}/release" in schema["paths"]
+
+
+def test_state_survives_a_restart(start_proxy: Callable[..., Any], upstream_url: str,
+                                  tmp_path: Path) -> None:
+    data_dir = tmp_path / "kept"
+    with start_proxy(upstream_url, data_dir=data_dir) as proxy:
+        wheel = next(e for e in hold_fresh_release(proxy) if e["file"].endswith(".whl"))
+        with proxy.client() as api:
+            api.post(f"/quarantine/{wheel['id']}/release", json={"reason": "ok"}).raise_for_status()
+    with start_proxy(upstream_url, data_dir=data_dir) as proxy:
+        with proxy.client() as api:
+            again = api.get(f"/quarantine/{wheel['id']}").json()
+        assert again["state"] == "released" and again["changed_by"] == "alice"
+        assert wheel["file"] in httpx.get(f"{proxy.index_url}demo-pkg/").text
+
+
+def test_package_auth_accepts_basic_and_bearer(start_proxy: Callable[..., Any],
+                                               upstream_url: str) -> None:
+    with start_proxy(upstream_url, config={"admin": {"package_auth": True}}) as proxy:
+        page = f"{proxy.index_url}demo-pkg/"
+        assert httpx.get(page).status_code == 401
+        assert httpx.get(page, auth=("anyone", "wrong")).status_code == 401
+        assert httpx.get(page, auth=("anyone", READER)).status_code == 200
+        assert httpx.get(page, headers={"Authorization": f"Bearer {ADMIN}"}).status_code == 200
+        assert httpx.get(f"{proxy.url}/healthz").status_code == 200
+
+
+def test_webhook_gets_each_new_entry_with_retries(start_proxy: Callable[..., Any],
+                                                  upstream_url: str) -> None:
+    received: list[dict[str, Any]] = []
+    attempts = {"n": 0}
+    done = threading.Event()
+
+    async def hook(request: Request) -> JSONResponse:
+        attempts["n"] += 1
+        if attempts["n"] == 1:
+            return JSONResponse({}, status_code=503)
+        received.append(await request.json())
+        if len(received) == 2:
+            done.set()
+        return JSONResponse({})
+
+    with run_app(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as hook_url:
+        config = {"admin": {"webhook_url": f"{hook_url}/hook", "webhook_retries": 2}}
+        with start_proxy(upstream_url, config=config) as proxy:
+            hold_fresh_release(proxy)
+            httpx.get(f"{proxy.index_url}demo-pkg/")  # a repeat makes no new entries
+            assert done.wait(10)
+    assert {m["entry"]["file"] for m in received} == {
+        f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl", f"demo_pkg-{FRESH_VERSION}.tar.gz"}
+    assert all("release-age" in m["text"] for m in received)

@@ -1,0 +1,95 @@
+"""The review commands, against a running server and against a data directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from proxy.cli import main
+from proxy.quarantine.auth import hash_token
+from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy
+from tests.quarantine.test_api import hold_fresh_release
+
+
+def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main, list(args), env=env or {}, input=input, catch_exceptions=False)
+
+
+def test_against_a_running_server(proxy: Proxy) -> None:
+    hold_fresh_release(proxy)
+    env = {"PIPGATE_URL": proxy.url, "PIPGATE_TOKEN": ADMIN}
+    listed = run("quarantine", "list", "--state", "quarantined", "--json", env=env)
+    assert listed.exit_code == 0, listed.output
+    entries = json.loads(listed.output)["entries"]
+    wheel = next(e for e in entries if e["file"].endswith(".whl"))
+
+    table = run("quarantine", "list", env=env)
+    assert wheel["file"] in table.output and "(2 of 2)" in table.output
+
+    shown = run("quarantine", "show", str(wheel["id"]), env=env)
+    assert "release-age" in shown.output and "127.0.0.1" in shown.output
+
+    released = run("quarantine", "release", str(wheel["id"]), "--scope", "version",
+                   "--until", "30d", "-r", "needed for the hotfix", env=env)
+    assert released.exit_code == 0, released.output
+    assert released.output.startswith(f"released demo-pkg {FRESH_VERSION} (rule ")
+    assert wheel["file"] in httpx.get(f"{proxy.index_url}demo-pkg/").text
+
+    rejected = run("quarantine", "reject", str(wheel["id"]), "-r", "changed my mind", env=env)
+    assert rejected.exit_code == 0
+    assert wheel["file"] not in httpx.get(f"{proxy.index_url}demo-pkg/").text
+
+    assert run("allow", "add", "demo-dep", "-r", "vetted", env=env).exit_code == 0
+    assert "demo-dep" in run("allow", "list", env=env).output
+    assert run("allow", "remove", "demo-dep", env=env).exit_code == 0
+
+    tail = run("decisions", "tail", "-n", "5", "--search", "minimum age", env=env)
+    assert tail.exit_code == 0 and "release-age" in tail.output
+
+
+@pytest.mark.parametrize(
+    ("token", "args", "message"),
+    [
+        ("wrong", ["quarantine", "list"], "401"),
+        (READER, ["quarantine", "release", "1", "-r", "x"], "403"),
+        (ADMIN, ["quarantine", "show", "999"], "no quarantine entry 999"),
+    ],
+)
+def test_server_errors_are_reported(proxy: Proxy, token: str, args: list[str], message: str) -> None:
+    result = run(*args, env={"PIPGATE_URL": proxy.url, "PIPGATE_TOKEN": token})
+    assert result.exit_code == 1 and message in result.output
+
+
+def test_against_a_data_directory(proxy: Proxy) -> None:
+    wheel = next(e for e in hold_fresh_release(proxy) if e["file"].endswith(".whl"))
+    data = str(proxy.data_dir)
+    listed = run("quarantine", "--data-dir", data, "list", "--project", "demo-pkg")
+    assert wheel["file"] in listed.output
+    released = run("quarantine", "--data-dir", data, "release", str(wheel["id"]), "-r", "ok")
+    assert released.exit_code == 0, released.output
+    # The running server notices the change in the shared database by itself.
+    deadline = __import__("time").monotonic() + 5
+    while wheel["file"] not in httpx.get(f"{proxy.index_url}demo-pkg/").text:
+        assert __import__("time").monotonic() < deadline
+    with proxy.client() as api:
+        assert api.get(f"/quarantine/{wheel['id']}").json()["changed_by"].endswith("@local")
+    assert "release-age" in run("decisions", "--data-dir", data, "tail").output
+    assert run("deny", "--data-dir", data, "add", "evil-*", "-r", "x").exit_code == 0
+
+
+def test_needs_a_target() -> None:
+    result = run("quarantine", "list")
+    assert result.exit_code == 2 and "--url" in result.output
+
+
+def test_token_hash() -> None:
+    result = run("token", "hash", "--name", "bob", "--scope", "read", input="s3cret\n")
+    assert result.output.strip() == (
+        f'{{ name = "bob", sha256 = "{hash_token("s3cret")}", scope = "read" }}')
+    new = CliRunner().invoke(main, ["token", "hash", "--new"])
+    token = next(line for line in new.output.splitlines() if line.startswith("token: "))[7:]
+    assert hash_token(token) in new.output
