@@ -14,7 +14,6 @@ from typing import Any
 import click
 
 from .cli_admin import register as register_review_commands
-from .cli_admin import register as register_review_commands
 from .settings import SettingsError, load_settings
 
 
@@ -158,8 +157,6 @@ def policy_check(
             )
     sys.exit(1 if any(not r.decision.allowed for r in results) else 0)
 
-
-register_review_commands(main)
 
 register_review_commands(main)
 
