@@ -298,12 +298,21 @@ def build_policy_set(settings: PolicySettings, *, typosquat_names: Sequence[str]
     return PolicySet(tuple(policies))
 
 
+_INDEXES: dict[tuple[str, ...], Any] = {}
+
+
 def _typosquat_policy(settings: TyposquatSettings, names: Sequence[str]) -> Policy:
     # Looked up at call time so tests can stand in a recording double for the policy.
     from policies.typosquat import TyposquatIndex, TyposquatPolicy
 
+    key = tuple(names)
+    index = _INDEXES.get(key)
+    if index is None:
+        # Indexes that protect the same names share one built index (~40 MB each).
+        _INDEXES.clear()
+        index = _INDEXES[key] = TyposquatIndex.build(key)
     return TyposquatPolicy(
-        TyposquatIndex.build(names),
+        index,
         action=_ACTIONS[settings.action],
         mode=_MODES[settings.mode],
         exempt=list(settings.exempt),
