@@ -1,0 +1,173 @@
+"""parse.py and render.py: upstream pages in, PEP 691 / PEP 503 out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from proxy.models import DistFile, Project, version_of
+from proxy.parse import PageParseError, parse_html_page, parse_json_page
+from proxy.render import (
+    HTML_V1,
+    JSON_V1,
+    TEXT_HTML,
+    NotAcceptable,
+    Page,
+    negotiate,
+    render_html,
+    render_json,
+    shown_files,
+)
+
+PAGE = "https://files.example/simple/demo/"
+SHA = "a" * 64
+
+
+def test_json_page_keeps_every_field_and_resolves_relative_urls():
+    body = orjson.dumps({
+        "meta": {"api-version": "1.4"},
+        "name": "demo",
+        "versions": ["1.0"],
+        "project-status": {"status": "archived", "reason": "moved"},
+        "files": [{
+            "filename": "demo-1.0-py3-none-any.whl",
+            "url": "../../packages/demo-1.0-py3-none-any.whl",
+            "hashes": {"sha256": SHA.upper()},
+            "requires-python": ">=3.9",
+            "yanked": "bad build",
+            "size": 10,
+            "upload-time": "2024-01-01T00:00:00.123456Z",
+            "dist-info-metadata": {"sha256": SHA},
+            "provenance": "https://files.example/provenance/demo",
+        }],
+    })
+    project = parse_json_page(body, PAGE, "demo")
+    (f,) = project.files
+    assert f.url == "https://files.example/packages/demo-1.0-py3-none-any.whl"
+    assert f.hashes == {"sha256": SHA}
+    assert f.yanked == "bad build"
+    assert f.core_metadata == {"sha256": SHA}
+    assert f.upload_time == datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=UTC)
+    assert (project.status, project.status_reason) == ("archived", "moved")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"filename": "../evil-1.0.tar.gz", "url": "x"},
+        {"filename": "a/b-1.0.tar.gz", "url": "x"},
+        {"url": "x"},
+        {"filename": "demo-1.0.tar.gz"},
+        "not a dict",
+    ],
+)
+def test_json_entries_without_a_safe_filename_or_url_are_skipped(entry):
+    body = orjson.dumps({"files": [entry, {"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz"}]})
+    assert [f.filename for f in parse_json_page(body, PAGE, "demo").files] == ["demo-1.0.tar.gz"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "attribute", "expected"),
+    [
+        ("size", -1, "size", None),
+        ("size", "10", "size", None),
+        ("upload-time", "yesterday", "upload_time", None),
+        ("hashes", {"sha256": "not-hex!"}, "hashes", {}),
+        ("yanked", 1, "yanked", False),
+    ],
+)
+def test_one_bad_attribute_drops_only_that_attribute(field, value, attribute, expected):
+    entry = {"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", field: value}
+    (f,) = parse_json_page(orjson.dumps({"files": [entry]}), PAGE, "demo").files
+    assert getattr(f, attribute) == expected
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[]", b'{"files": 3}'])
+def test_unusable_json_pages_raise(body):
+    with pytest.raises(PageParseError, match="demo"):
+        parse_json_page(body, PAGE, "demo")
+
+
+def test_html_page_with_legacy_attributes():
+    html = (
+        '<html><head><meta name="pypi:project-status" content="quarantined"></head><body>'
+        f'<a href="../../packages/demo-1.0.tar.gz#sha256={SHA}" data-requires-python="&gt;=3.9"'
+        ' data-yanked="" data-dist-info-metadata="sha256=' + SHA + '">demo-1.0.tar.gz</a>'
+        '<a href="/packages/demo-2.0-py3-none-any.whl" data-core-metadata="true">w</a>'
+        "</body></html>"
+    ).encode()
+    project = parse_html_page(html, PAGE, "demo")
+    first, second = project.files
+    assert first.url == "https://files.example/packages/demo-1.0.tar.gz"
+    assert first.requires_python == ">=3.9"
+    assert first.yanked is True
+    assert first.core_metadata == {"sha256": SHA}
+    assert second.core_metadata is True
+    assert project.versions == ("1.0", "2.0")
+    assert project.status == "quarantined"
+
+
+def test_text_that_is_not_html_raises():
+    with pytest.raises(PageParseError):
+        parse_html_page(b"just some text", PAGE, "demo")
+
+
+@pytest.mark.parametrize(
+    ("filename", "version"),
+    [("demo-1.0.tar.gz", "1.0"), ("demo_pkg-2.0rc1-py3-none-any.whl", "2.0rc1"),
+     ("demo-0.1-py2.7.egg", "0.1"), ("demo-1.0.tar.bz2", "1.0"), ("garbage.whl", None)],
+)
+def test_version_of(filename, version):
+    assert (str(v) if (v := version_of(filename)) else None) == version
+
+
+@pytest.mark.parametrize(
+    ("accept", "override", "expected"),
+    [
+        (None, None, TEXT_HTML),
+        ("*/*", None, TEXT_HTML),
+        (JSON_V1, None, JSON_V1),
+        ("application/vnd.pypi.simple.latest+json", None, JSON_V1),
+        (f"{JSON_V1};q=0.5, {HTML_V1}", None, HTML_V1),
+        (f"{JSON_V1}, {HTML_V1}", None, JSON_V1),
+        ("text/html;q=0, application/*", None, JSON_V1),
+        ("text/html", "json", JSON_V1),
+        ("text/html", "application/vnd.pypi.simple.v1 json", JSON_V1),
+    ],
+)
+def test_negotiate(accept, override, expected):
+    assert negotiate(accept, override) == expected
+
+
+@pytest.mark.parametrize(("accept", "override"), [("image/png", None), ("text/html;q=0", None), (None, "xml")])
+def test_negotiate_invalid(accept, override):
+    with pytest.raises(NotAcceptable):
+        negotiate(accept, override)
+
+
+def _project() -> Project:
+    f = DistFile("demo-1.0.tar.gz", "https://up/x", {"sha256": SHA}, requires_python="<4&>1",
+                 yanked="why <b>", size=3, upload_time=datetime(2024, 1, 1, tzinfo=UTC))
+    return Project("demo", (f,), ("1.0",))
+
+
+def test_render_json_points_at_the_proxy_and_keeps_fields():
+    project = _project()
+    data = orjson.loads(render_json(Page(project, shown_files(project, project.files))))
+    (f,) = data["files"]
+    assert f["url"] == f"../../files/demo/demo-1.0.tar.gz#sha256={SHA}"
+    assert (f["yanked"], f["size"], f["requires-python"]) == ("why <b>", 3, "<4&>1")
+    assert f["upload-time"] == "2024-01-01T00:00:00.000000Z"
+    assert "core-metadata" not in f
+    assert data["meta"]["api-version"] == "1.4"
+
+
+def test_render_html_escapes_attributes_and_carries_status():
+    project = _project()
+    html = render_html(Page(project, shown_files(project, project.files), "quarantined", "held <x>")).decode()
+    assert 'data-requires-python="&lt;4&amp;&gt;1"' in html
+    assert 'data-yanked="why &lt;b&gt;"' in html
+    assert '<meta name="pypi:project-status-reason" content="held &lt;x&gt;">' in html
+    assert "https://up/x" not in html

@@ -1,0 +1,84 @@
+"""settings.py: layers, validation and error messages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from proxy.file_serving import parse_range
+from proxy.settings import SettingsError, load_settings, parse_size
+
+
+def test_no_configuration_is_valid_and_secure():
+    settings = load_settings(None, environ={})
+    assert settings.server.host == "127.0.0.1"
+    assert settings.upstream.url == "https://pypi.org/simple/"
+    assert settings.index_names == ["default"]
+
+
+def test_layers_file_then_environment_then_flags(tmp_path):
+    config = tmp_path / "pipgate.toml"
+    config.write_text('[server]\nport = 9000\nhost = "0.0.0.0"\n[cache]\nindex_ttl = "5m"\n')
+    settings = load_settings(
+        config,
+        environ={"PIPGATE_PORT": "9100", "PIPGATE_CACHE__NEGATIVE_TTL": "30s"},
+        overrides={"server": {"port": 9200}},
+    )
+    assert settings.server.port == 9200
+    assert settings.server.host == "0.0.0.0"
+    assert settings.cache.index_ttl == timedelta(minutes=5)
+    assert settings.cache.negative_ttl == timedelta(seconds=30)
+
+
+def test_index_policies_merge_over_the_base(tmp_path):
+    settings = load_settings(None, environ={}, overrides={
+        "policies": {"release_age": {"min_age": "3d", "exempt": ["a"]}},
+        "indexes": {"strict": {"policies": {"release_age": {"min_age": "14d"}}}},
+    })
+    assert settings.index_policies("strict")["release_age"] == {"min_age": "14d", "exempt": ["a"]}
+    assert settings.index_names == ["default", "strict"]
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("[server]\nport = 99999\n", "server.port"),
+        ("[cache]\nindex_ttl = \"soon\"\n", "cache.index_ttl"),
+        ("[upstream]\nurl = \"ftp://x\"\n", "upstream.url"),
+        ("[cache]\nmax_size = \"lots\"\n", "cache.max_size"),
+        ("[nonsense]\n", "nonsense"),
+        ("[policies.release_age]\nmin_age = \"7\"\n", "release_age.min_age"),
+        ("[indexes.Bad]\n", "Bad"),
+        ("[indexes.files]\n", "reserved"),
+        ("not toml [", "not valid TOML"),
+    ],
+)
+def test_invalid_configuration_names_the_key(tmp_path, toml, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(toml)
+    with pytest.raises(SettingsError, match="bad.toml") as caught:
+        load_settings(config, environ={})
+    assert message in str(caught.value)
+
+
+def test_missing_file_is_named():
+    with pytest.raises(SettingsError, match="does not exist"):
+        load_settings("/nonexistent/pipgate.toml", environ={})
+
+
+@pytest.mark.parametrize(("text", "size"), [("20GB", 20 * 10**9), ("512MiB", 512 * 2**20), (100, 100), ("1.5k", 1500)])
+def test_parse_size(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None), ("bytes=0-9", (0, 9)), ("bytes=5-", (5, 99)), ("bytes=-10", (90, 99)),
+        ("bytes=90-200", (90, 99)), ("bytes=100-", "unsatisfiable"), ("bytes=-0", "unsatisfiable"),
+        ("bytes=0-1,5-6", None), ("items=0-1", None), ("bytes=9-3", "unsatisfiable"),
+    ],
+)
+def test_parse_range(header, expected):
+    assert parse_range(header, 100) == expected

@@ -1,0 +1,102 @@
+"""The upstream client, against httpx.MockTransport."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from proxy.errors import UpstreamNotFound, UpstreamTimeout, UpstreamUnavailable
+from proxy.upstream import NotModified, UpstreamClient, UpstreamConfig
+from proxy.urls import redact
+
+JSON_PAGE = b'{"meta": {"api-version": "1.1"}, "name": "demo", "files": [{"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "hashes": {}}]}'
+
+
+def client(handler, **config) -> UpstreamClient:
+    cfg = UpstreamConfig(url="https://user:secret@up.example/simple", backoff=0, **config)
+    return UpstreamClient(cfg, transport=httpx.MockTransport(handler))
+
+
+async def test_asks_for_json_first_and_parses_it():
+    seen = []
+
+    def handler(request):
+        seen.append(request)
+        return httpx.Response(200, content=JSON_PAGE, headers={"content-type": "application/vnd.pypi.simple.v1+json", "etag": '"v1"'})
+
+    page = await client(handler).get_project("demo")
+    assert seen[0].headers["accept"].startswith("application/vnd.pypi.simple.v1+json")
+    assert page.project.files[0].url == "https://user:secret@up.example/simple/demo/demo-1.0.tar.gz"
+    assert page.etag == '"v1"'
+
+
+async def test_html_answer_is_parsed_as_html():
+    html = b'<html><body><a href="demo-1.0.tar.gz#sha256=' + b"b" * 64 + b'">x</a></body></html>'
+    page = await client(lambda r: httpx.Response(200, content=html, headers={"content-type": "text/html"})).get_project("demo")
+    assert page.project.files[0].sha256 == "b" * 64
+
+
+async def test_revalidation_sends_validators_and_raises_not_modified():
+    def handler(request):
+        assert request.headers["if-none-match"] == '"v1"'
+        return httpx.Response(304)
+
+    with pytest.raises(NotModified):
+        await client(handler).get_project("demo", etag='"v1"')
+
+
+async def test_retries_5xx_then_succeeds():
+    answers = iter([httpx.Response(503), httpx.Response(502), httpx.Response(200, content=JSON_PAGE, headers={"content-type": "application/json"})])
+    page = await client(lambda r: next(answers), retries=2).get_project("demo")
+    assert page.project.files
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (lambda r: httpx.Response(404), UpstreamNotFound),
+        (lambda r: httpx.Response(410), UpstreamNotFound),
+        (lambda r: httpx.Response(503), UpstreamUnavailable),
+        (lambda r: httpx.Response(401), UpstreamUnavailable),
+        (lambda r: httpx.Response(200, content=b"{", headers={"content-type": "application/json"}), UpstreamUnavailable),
+    ],
+)
+async def test_failures_are_translated_and_name_the_project_without_credentials(answer, error):
+    with pytest.raises(error) as caught:
+        await client(answer, retries=1).get_project("demo")
+    assert "demo" in str(caught.value)
+    assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("exc", "error"),
+    [(httpx.ReadTimeout("slow"), UpstreamTimeout), (httpx.ConnectError("refused"), UpstreamUnavailable)],
+)
+async def test_transport_errors_are_retried_then_translated(exc, error):
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        raise exc
+
+    with pytest.raises(error):
+        await client(handler, retries=2).get_project("demo")
+    assert len(calls) == 3
+
+
+async def test_get_bytes_enforces_a_limit():
+    c = client(lambda r: httpx.Response(200, content=b"x" * 100))
+    with pytest.raises(UpstreamUnavailable, match="larger than"):
+        await c.get_bytes("https://up.example/f.metadata", "metadata", limit=10)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:pw@host:8443/simple/", "https://***@host:8443/simple/"),
+        ("https://token@host/simple/", "https://***@host/simple/"),
+        ("https://host/simple/", "https://host/simple/"),
+    ],
+)
+def test_redact(url, shown):
+    assert redact(url) == shown
