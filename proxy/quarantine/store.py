@@ -581,6 +581,8 @@ class QuarantineStore:
     def list_remove(
         self, kind: str, *, index: str, rule: str, reason: str, actor: str, now: datetime
     ) -> dict[str, Any]:
+        if kind not in ("allow", "deny"):
+            raise ReviewError(f"unknown list {kind!r}; choose allow or deny")
         try:
             text = parse_rule(rule).text
         except ValueError as exc:
@@ -597,8 +599,22 @@ class QuarantineStore:
                 "UPDATE rules SET removed_at = ?, removed_by = ? WHERE id = ?",
                 (stamp, actor, row["id"]),
             )
+            # What the rule released or rejected is held again, until decided otherwise.
+            parsed = parse_rule(text)
+            reopened = [
+                entry["id"]
+                for entry in db.execute(
+                    "SELECT id, project, version FROM entries WHERE idx = ? AND state = ?",
+                    (index, "released" if kind == "allow" else "rejected"),
+                )
+                if parsed.matches(
+                    entry["project"], Version(entry["version"]) if entry["version"] else None
+                )
+            ]
+            self._set_state(db, reopened, "quarantined", actor, stamp,
+                            f"removed from the {kind} list", None)
             self._audit(db, stamp, actor, f"{kind}-remove", index, text, reason or "-",
-                        {"rule": row["id"]})
+                        {"rule": row["id"], "entries": reopened})
             self._bump(db)
         return {"removed": row["id"], "index": index, "rule": text, "kind": kind}
 

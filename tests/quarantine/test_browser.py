@@ -1,0 +1,76 @@
+"""The console in headless Chromium (Debian's chromium and chromium-driver; nothing is
+downloaded): log in, release a held file with one click, then a real pip install works.
+Also saves the queue screenshot the README shows (docs/console.png)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.quarantine.conftest import ADMIN, FRESH_VERSION, Proxy, pip_install
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "console.png"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="needs Debian's chromium and chromium-driver",
+    ),
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    os.environ["SE_OFFLINE"] = "true"  # selenium-manager must never download a driver
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="pipgate-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1500,760"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_log_in_release_with_one_click_then_pip_installs(
+    browser: object, proxy: Proxy, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser  # type: ignore[assignment]
+    requirement = f"demo-pkg=={FRESH_VERSION}"
+    assert pip_install(proxy.index_url, requirement, tmp_path / "before").returncode != 0
+    httpx.get(f"{proxy.index_url}demo-yanked/")  # more traffic for the charts
+
+    driver.get(f"{proxy.url}/-/ui/")
+    assert "/-/ui/login" in driver.current_url
+    driver.find_element(By.ID, "token").send_keys(ADMIN)
+    driver.find_element(By.CSS_SELECTOR, ".login button[type=submit]").click()
+    rows = driver.find_elements(By.CSS_SELECTOR, "table.queue tbody tr[id^=entry-]")
+    assert len(rows) == 2, driver.page_source
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    driver.save_screenshot(str(SCREENSHOT))
+
+    wheel_row = next(r for r in rows if ".whl" in r.text)
+    wheel_row.find_element(By.NAME, "reason").send_keys("reviewed upstream diff")
+    wheel_row.find_element(By.CSS_SELECTOR, "button.release").click()
+    notice = driver.find_element(By.CSS_SELECTOR, ".notice").text
+    assert notice.startswith("released demo-pkg"), notice
+
+    installed = pip_install(proxy.index_url, requirement, tmp_path / "after")
+    assert installed.returncode == 0, installed.stdout + installed.stderr

@@ -1,0 +1,109 @@
+"""The console over HTTP: login, sessions, CSRF, one-click decisions, every page renders."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+
+from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy
+from tests.quarantine.test_api import hold_fresh_release
+
+
+@contextmanager
+def logged_in(proxy: Proxy, token: str = ADMIN) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=f"{proxy.url}/-/ui", timeout=10) as client:
+        response = client.post("/login", data={"token": token, "next": "/-/ui/"})
+        assert response.status_code == 303, response.text
+        cookie = response.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        yield client
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def test_pages_need_a_login(proxy: Proxy) -> None:
+    with httpx.Client(base_url=f"{proxy.url}/-/ui") as anonymous:
+        for path in ("/", "/stats", "/decisions", "/lists", "/entries/1", "/projects/default/x"):
+            response = anonymous.get(path)
+            assert response.status_code == 303 and "/-/ui/login" in response.headers["location"]
+        assert anonymous.post("/login", data={"token": "wrong"}).status_code == 401
+        forged = anonymous.post("/entries/1/decide", data={"kind": "release", "reason": "x"})
+        assert forged.status_code == 303 and forged.headers["location"].endswith("/login")
+
+
+def test_release_in_one_click_then_the_page_shows_it(proxy: Proxy) -> None:
+    hold_fresh_release(proxy)
+    with logged_in(proxy) as ui:
+        queue = ui.get("/")
+        assert queue.status_code == 200 and f"demo_pkg-{FRESH_VERSION}" in queue.text
+        entry_id = re.search(r'id="entry-(\d+)"', queue.text).group(1)
+        response = ui.post(f"/entries/{entry_id}/decide", data={
+            "kind": "release", "scope": "version", "reason": "reviewed", "csrf": csrf_of(queue.text),
+            "next": "/-/ui/",
+        })
+        assert response.status_code == 303 and "notice=released" in response.headers["location"]
+        assert "released demo-pkg" in ui.get(proxy.url + response.headers["location"]).text
+    assert f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl" in httpx.get(f"{proxy.index_url}demo-pkg/").text
+
+
+def test_csrf_is_checked_on_every_state_change(proxy: Proxy) -> None:
+    entries = hold_fresh_release(proxy)
+    with logged_in(proxy) as ui:
+        for path, data in [
+            (f"/entries/{entries[0]['id']}/decide", {"kind": "release", "reason": "x"}),
+            ("/decide", {"kind": "release", "project": "demo-pkg", "reason": "x"}),
+            ("/lists/allow/add", {"rule": "demo-pkg", "reason": "x"}),
+        ]:
+            for token in (None, "forged"):
+                response = ui.post(path, data=data | ({"csrf": token} if token else {}))
+                assert response.status_code == 403 and "CSRF" in response.text
+    with proxy.client() as api:
+        assert api.get("/rules").json()["rules"] == []
+
+
+def test_read_only_session_cannot_act(proxy: Proxy) -> None:
+    entries = hold_fresh_release(proxy)
+    with logged_in(proxy, READER) as ui:
+        assert f"demo_pkg-{FRESH_VERSION}" in ui.get("/").text
+        assert 'name="csrf"' not in ui.get("/").text + ui.get("/lists").text  # no forms
+        # Even with a valid session and CSRF token, a read-only token cannot act.
+        with logged_in(proxy) as admin:
+            csrf = csrf_of(admin.get("/").text)
+        response = ui.post(f"/entries/{entries[0]['id']}/decide",
+                           data={"kind": "release", "reason": "x", "csrf": csrf})
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/", "/?state=all", "/stats", "/decisions?q=minimum", "/lists",
+                                  "/projects/default/demo-pkg", "/projects/default/no-such-project",
+                                  "/entries/1"])
+def test_every_page_renders(proxy: Proxy, path: str) -> None:
+    hold_fresh_release(proxy)
+    httpx.get(f"{proxy.url}/files/demo-pkg/demo_pkg-1.0.0-py3-none-any.whl")
+    with logged_in(proxy) as ui:
+        response = ui.get(path)
+        assert response.status_code == 200, response.text
+        assert "<html" in response.text
+
+
+def test_project_page_shows_each_files_decision(proxy: Proxy) -> None:
+    hold_fresh_release(proxy)
+    with logged_in(proxy) as ui:
+        page = ui.get("/projects/default/demo-pkg").text
+    assert page.count('class="badge quarantine"') == 2 and "minimum age" in page
+    assert page.count('class="badge allow"') == 3  # the project and its two old files
+
+
+def test_logout_ends_the_session(proxy: Proxy) -> None:
+    with logged_in(proxy) as ui:
+        assert ui.get("/").status_code == 200
+        ui.post("/logout")
+        assert ui.get("/").status_code == 303
