@@ -47,11 +47,11 @@ class Recorder:
 
     def project(self, gate: Gate, name: str, verdict: Verdict, client: str) -> None:
         for decision in verdict.observed:
-            self._record(gate.index, name, None, decision, client)
+            self._record(gate.index, name, None, decision, client, held=not verdict.allowed)
 
     def file(self, gate: Gate, name: str, filename: str, verdict: Verdict, client: str) -> None:
         for decision in verdict.observed:
-            self._record(gate.index, name, filename, decision, client)
+            self._record(gate.index, name, filename, decision, client, held=not verdict.allowed)
 
     def view(self, gate: Gate, name: str, view: ProjectView, client: str) -> None:
         judged = ((None, view.verdict), *((f.filename, v) for f, v in (*view.held, *view.dry_run)))
@@ -72,24 +72,26 @@ class Recorder:
         self._seen_views[key] = now_mono
         for filename, verdict in judged:
             for d in verdict.observed:
-                self._write(gate.index, name, filename, d, client)
+                self._write(gate.index, name, filename, d, client, held=not verdict.allowed)
 
     def _record(
-        self, index: str, name: str, filename: str | None, d: Decision, client: str
+        self, index: str, name: str, filename: str | None, d: Decision, client: str, *, held: bool
     ) -> None:
         self._metrics.decisions.labels(
             index, d.policy, str(d.action), "dry-run" if d.dry_run else "enforce"
         ).inc()
-        self._write(index, name, filename, d, client)
+        self._write(index, name, filename, d, client, held=held)
 
     def _write(
-        self, index: str, name: str, filename: str | None, d: Decision, client: str
+        self, index: str, name: str, filename: str | None, d: Decision, client: str, *, held: bool
     ) -> None:
+        """Log ``d``; tell the hold listeners only when it really held something
+        (not for dry-run objections, nor ones an explicit allow overrode)."""
         now = self._clock()
         written = self._log.record(
             index=index, project=name, file=filename, decision=d, client=client, now=now
         )
-        if written and not d.dry_run:
+        if written and held and not d.dry_run:
             for listener in self.listeners:
                 listener(index, name, filename, d, client, now)
 
