@@ -285,8 +285,9 @@ def fake_upstream_process() -> Iterator[str]:
 
 
 def pipgate_argv(upstream: str, data_dir: Path, config: Path, port: int) -> list[str]:
+    command = [str(PIPGATE)] if PIPGATE.exists() else [str(PYTHON), "-m", "proxy.cli"]
     return [
-        str(PIPGATE),
+        *command,
         "serve",
         "--host",
         "127.0.0.1",
