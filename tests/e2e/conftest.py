@@ -76,6 +76,7 @@ def start_proxy(tmp_path: Path) -> Iterator[ProxyFactory]:
         clock: Callable[[], datetime] | None = None,
         data_dir: Path | None = None,
         corpus: list[str] | None = None,
+        bundled_corpus: bool = False,
     ) -> Iterator[RunningProxy]:
         base = {
             "upstream": {"url": upstream_url, "timeout": "3s", "retries": 1, "backoff": 0.01},
@@ -86,7 +87,7 @@ def start_proxy(tmp_path: Path) -> Iterator[ProxyFactory]:
         app = create_app(
             settings,
             clock=clock or (lambda: datetime.now(UTC)),
-            corpus=TEST_CORPUS if corpus is None else corpus,
+            corpus=None if bundled_corpus else (TEST_CORPUS if corpus is None else corpus),
         )
         with run_app(app) as url:
             yield RunningProxy(url, Path(settings.cache.data_dir), app)
