@@ -1,0 +1,170 @@
+"""index_cache.py, file_store.py and downloads.py against httpx.MockTransport."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+
+import httpx
+import pytest
+
+from proxy.downloads import Downloads
+from proxy.errors import IntegrityError, UpstreamNotFound, UpstreamUnavailable
+from proxy.file_store import FileStore, extract_wheel_metadata
+from proxy.index_cache import IndexCache
+from proxy.upstream import UpstreamClient, UpstreamConfig
+
+PAGE = b'{"meta": {"api-version": "1.1"}, "name": "demo", "files": []}'
+JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
+
+
+class Upstream:
+    """A scripted upstream: ``answers`` per path, each a callable or a response."""
+
+    def __init__(self) -> None:
+        self.calls: list[httpx.Request] = []
+        self.page = lambda request: httpx.Response(200, content=PAGE, headers={**JSON, "etag": '"1"'})
+        self.file_body = b"x" * 1000
+        self.file_gate: asyncio.Event | None = None
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append(request)
+        if request.url.path.startswith("/simple/"):
+            return self.page(request)
+        if self.file_gate is not None:
+            await self.file_gate.wait()
+        return httpx.Response(200, content=self.file_body)
+
+    def client(self) -> UpstreamClient:
+        return UpstreamClient(
+            UpstreamConfig(url="https://up.example/simple/", retries=0, backoff=0),
+            transport=httpx.MockTransport(self),
+        )
+
+
+@pytest.fixture
+def clock():
+    now = [1000.0]
+    return now
+
+
+def cache(tmp_path, upstream: Upstream, clock, **kw) -> IndexCache:
+    return IndexCache(tmp_path / "index", upstream.client(), ttl=60, negative_ttl=10, clock=lambda: clock[0], **kw)
+
+
+async def test_fresh_page_is_served_from_cache_then_revalidated(tmp_path, clock):
+    upstream = Upstream()
+    pages = cache(tmp_path, upstream, clock)
+    first = await pages.get("demo")
+    await pages.get("demo")
+    assert len(upstream.calls) == 1
+    clock[0] += 61
+    upstream.page = lambda request: httpx.Response(304)
+    again = await pages.get("demo")
+    assert len(upstream.calls) == 2
+    assert upstream.calls[1].headers["if-none-match"] == '"1"'
+    assert again.page.revision == first.page.revision
+    assert again.stale_since is None
+
+
+async def test_stale_copy_when_upstream_fails_and_error_when_nothing_cached(tmp_path, clock):
+    upstream = Upstream()
+    pages = cache(tmp_path, upstream, clock)
+    await pages.get("demo")
+    clock[0] += 61
+    upstream.page = lambda request: httpx.Response(503)
+    stale = await pages.get("demo")
+    assert stale.stale_since == 1000.0
+    assert "503" in stale.stale_reason
+    with pytest.raises(UpstreamUnavailable, match="other"):
+        await pages.get("other")
+
+
+async def test_upstream_404_is_remembered_and_drops_the_cached_copy(tmp_path, clock):
+    upstream = Upstream()
+    pages = cache(tmp_path, upstream, clock)
+    await pages.get("demo")
+    clock[0] += 61
+    upstream.page = lambda request: httpx.Response(404)
+    for _ in range(2):
+        with pytest.raises(UpstreamNotFound):
+            await pages.get("demo")
+    assert len(upstream.calls) == 2  # the second 404 came from the negative cache
+    clock[0] += 11
+    upstream.page = lambda request: httpx.Response(200, content=PAGE, headers=JSON)
+    assert (await pages.get("demo")).stale_since is None
+
+
+async def test_concurrent_misses_share_one_request_and_persist(tmp_path, clock):
+    upstream = Upstream()
+    pages = cache(tmp_path, upstream, clock)
+    results = await asyncio.gather(*(pages.get("demo") for _ in range(10)))
+    assert len(upstream.calls) == 1
+    assert len({id(r.page) for r in results}) == 1
+    pages.close()
+    reopened = cache(tmp_path, upstream, clock)
+    await reopened.get("demo")
+    assert len(upstream.calls) == 1
+    assert reopened.known_projects() == ["demo"]
+
+
+def test_file_store_commits_whole_files_and_cleans_temporaries(tmp_path):
+    store = FileStore(tmp_path, size_limit=10**6)
+    leftover = store.new_temp_path()
+    leftover.write_bytes(b"partial")
+    store.close()
+    store = FileStore(tmp_path, size_limit=10**6)
+    assert not leftover.exists()
+    temp = store.new_temp_path()
+    temp.write_bytes(b"abc")
+    store.commit("a" * 64, temp)
+    assert not temp.exists()
+    with store.open("a" * 64) as handle:
+        assert handle.read() == b"abc"
+    assert store.open("b" * 64) is None
+
+
+def test_extract_wheel_metadata(tmp_path):
+    import zipfile
+
+    wheel = tmp_path / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("demo-1.0.dist-info/METADATA", "Name: demo\n")
+        archive.writestr("demo/x.dist-info/METADATA", "nested, ignored")
+    assert extract_wheel_metadata(wheel) == b"Name: demo\n"
+    (tmp_path / "bad.whl").write_bytes(b"not a zip")
+    assert extract_wheel_metadata(tmp_path / "bad.whl") is None
+
+
+async def test_single_flight_download_verifies_and_stores_once(tmp_path):
+    upstream = Upstream()
+    upstream.file_gate = asyncio.Event()
+    store = FileStore(tmp_path, size_limit=10**6)
+    committed = []
+    downloads = Downloads(store, upstream.client(), on_committed=lambda *a: committed.append(a))
+    sha = hashlib.sha256(upstream.file_body).hexdigest()
+    started = [downloads.start("demo", "demo-1.0.tar.gz", "https://up.example/f", sha, 1000) for _ in range(5)]
+    assert len({id(d) for d in started}) == 1
+    upstream.file_gate.set()
+
+    async def read(download):
+        return b"".join([chunk async for chunk in download.follow()])
+
+    bodies = await asyncio.gather(*(read(d) for d in started))
+    await downloads.wait_idle()
+    assert bodies == [upstream.file_body] * 5
+    assert len([c for c in upstream.calls if c.url.path == "/f"]) == 1
+    assert sha in store
+    assert committed == [("demo", "demo-1.0.tar.gz", sha, False)]
+
+
+@pytest.mark.parametrize(("sha", "size", "message"), [("0" * 64, 1000, "sha256"), (None, 999, "999")])
+async def test_mismatched_download_is_refused_and_not_stored(tmp_path, sha, size, message):
+    upstream = Upstream()
+    store = FileStore(tmp_path, size_limit=10**6)
+    downloads = Downloads(store, upstream.client())
+    download = downloads.start("demo", "demo-1.0.tar.gz", "https://up.example/f", sha, size)
+    with pytest.raises(IntegrityError, match=message):
+        await download.wait_until_done()
+    assert not list(store.tmp_dir.iterdir())
+    assert hashlib.sha256(upstream.file_body).hexdigest() not in store
