@@ -207,3 +207,22 @@ def test_explicit_allow_overrides_release_age_where_configured(
     with start_proxy(upstream_url, config=config) as proxy:
         page = httpx.get(f"{proxy.index_url}demo-pkg/?format=json").json()
     assert NEW_WHEEL in {f["filename"] for f in page["files"]}
+
+
+def test_policy_check_online_consults_upstream(upstream_url, fresh_release, typosquat, tmp_path):
+    from click.testing import CliRunner
+
+    from proxy.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        ["policy", "check", "--online", "--format", "json", "demo-pkg==1.1.0", "demo-pkg==1.0.0", "coloarma"],
+        env={"PIPGATE_UPSTREAM": upstream_url, "PIPGATE_DATA_DIR": str(tmp_path)},
+    )
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert result.exit_code == 1
+    assert (rows[0]["action"], rows[0]["policy"]) == ("quarantine", "release-age")
+    assert "available from" in rows[0]["reason"]
+    assert rows[0]["files_held"] == rows[0]["files_total"] == 2
+    assert rows[1]["action"] == "allow"
+    assert (rows[2]["action"], rows[2]["policy"]) == ("quarantine", "typosquat")
