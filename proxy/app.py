@@ -7,6 +7,7 @@ at the entry point (``cli.py``) and in tests.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -98,7 +99,7 @@ async def refresh_corpus(settings: Settings, services: Services, clock: Clock) -
             continue
         overrides = next(iter(services.gates.values())).overrides
         fresh = await to_thread.run_sync(
-            lambda: build_gates(settings, names, clock, overrides=overrides)
+            functools.partial(build_gates, settings, names, clock, overrides=overrides)
         )
         for index, gate in fresh.items():
             services.gates[index].policies = gate.policies

@@ -86,7 +86,9 @@ def policy() -> None:
 @click.option("--config", type=click.Path(), help="TOML configuration file.")
 @click.option("--index", default="default", show_default=True, help="Named index to judge for.")
 @click.option(
-    "--names-from", type=click.File("r"), help="Read NAME[==VERSION] lines from a file ('-': stdin)."
+    "--names-from",
+    type=click.File("r"),
+    help="Read NAME[==VERSION] lines from a file ('-': stdin).",
 )
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 @click.option("--online", is_flag=True, help="Also consult upstream (release age, project facts).")
@@ -149,7 +151,11 @@ def policy_check(
             click.echo(json.dumps(result.as_json()))
         else:
             label = result.name + (f"=={result.version}" if result.version else "")
-            held = f" ({result.files_held}/{result.files_total} files held)" if result.files_total else ""
+            held = (
+                f" ({result.files_held}/{result.files_total} files held)"
+                if result.files_total
+                else ""
+            )
             note = f" [{result.note}]" if result.note else ""
             click.echo(
                 f"{label}: {result.decision.action} ({result.decision.policy}) "

@@ -101,10 +101,15 @@ class Local:
                 fields["until"] = body.get("until")
             return self._run(lambda: getattr(self.review, kind)(int(parts[1]), **fields))
         action = self.review.list_add if parts[2] == "add" else self.review.list_remove
-        return self._run(lambda: action(
-            parts[1], index=body.get("index", "default"), rule=body["rule"], reason=reason,
-            actor=self.actor,
-        ))
+        return self._run(
+            lambda: action(
+                parts[1],
+                index=body.get("index", "default"),
+                rule=body["rule"],
+                reason=reason,
+                actor=self.actor,
+            )
+        )
 
     def _run(self, call: Callable[[], Any]) -> Any:
         from .quarantine.store import ReviewError
@@ -129,8 +134,9 @@ def _target_options(group: click.Group) -> click.Group:
     callback = group.callback
 
     @click.pass_context
-    def remember(ctx: click.Context, url: str | None, token: str | None,
-                 data_dir: Path | None, **kwargs: Any) -> None:
+    def remember(
+        ctx: click.Context, url: str | None, token: str | None, data_dir: Path | None, **kwargs: Any
+    ) -> None:
         ctx.ensure_object(dict)["target"] = (url, token, data_dir)
         if callback is not None:
             callback(**kwargs)
@@ -139,8 +145,11 @@ def _target_options(group: click.Group) -> click.Group:
     group.params += [
         click.Option(["--url"], envvar="PIPGATE_URL", help="Base URL of a running pipgate."),
         click.Option(["--token"], envvar="PIPGATE_TOKEN", help="Admin token (PIPGATE_TOKEN)."),
-        click.Option(["--data-dir"], type=click.Path(path_type=Path),
-                     help="Work on this data directory instead of a server."),
+        click.Option(
+            ["--data-dir"],
+            type=click.Path(path_type=Path),
+            help="Work on this data directory instead of a server.",
+        ),
     ]
     return group
 
@@ -154,8 +163,11 @@ def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
 
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 _scope_option = click.option(
-    "--scope", type=click.Choice(["file", "version", "project"]), default="file",
-    show_default=True, help="What the decision covers.",
+    "--scope",
+    type=click.Choice(["file", "version", "project"]),
+    default="file",
+    show_default=True,
+    help="What the decision covers.",
 )
 _reason_option = click.option("--reason", "-r", required=True, help="Why (kept in the audit log).")
 
@@ -171,8 +183,10 @@ def quarantine() -> None:
 
 def _entry_line(e: dict[str, Any]) -> str:
     what = e["file"] or "(project)"
-    return (f"{e['id']:>5}  {e['state']:<11} {e['project']:<24} {e['version'] or '-':<10} "
-            f"{what:<44} {e['policy']:<14} {e['request_count']:>5}  {e['reason'][:60]}")
+    return (
+        f"{e['id']:>5}  {e['state']:<11} {e['project']:<24} {e['version'] or '-':<10} "
+        f"{what:<44} {e['policy']:<14} {e['request_count']:>5}  {e['reason'][:60]}"
+    )
 
 
 @quarantine.command("list")
@@ -189,8 +203,10 @@ def quarantine_list(ctx: click.Context, as_json: bool, **filters: Any) -> None:
     data = _backend(ctx).get("/quarantine", filters)
 
     def table(d: dict[str, Any]) -> str:
-        head = (f"{'id':>5}  {'state':<11} {'project':<24} {'version':<10} {'file':<44} "
-                f"{'policy':<14} {'reqs':>5}  reason")
+        head = (
+            f"{'id':>5}  {'state':<11} {'project':<24} {'version':<10} {'file':<44} "
+            f"{'policy':<14} {'reqs':>5}  reason"
+        )
         rows = [_entry_line(e) for e in d["entries"]]
         return "\n".join([head, *rows, f"({len(rows)} of {d['total']})"])
 
@@ -206,14 +222,33 @@ def quarantine_show(ctx: click.Context, entry: int, as_json: bool) -> None:
     data = _backend(ctx).get(f"/quarantine/{entry}")
 
     def text(e: dict[str, Any]) -> str:
-        keys = ("id", "state", "index", "project", "version", "file", "policy", "action",
-                "reason", "available_at", "first_requested", "last_requested", "request_count",
-                "changed_by", "changed_at", "change_reason", "until")
+        keys = (
+            "id",
+            "state",
+            "index",
+            "project",
+            "version",
+            "file",
+            "policy",
+            "action",
+            "reason",
+            "available_at",
+            "first_requested",
+            "last_requested",
+            "request_count",
+            "changed_by",
+            "changed_at",
+            "change_reason",
+            "until",
+        )
         lines = [f"{k:>16}: {e[k]}" for k in keys if e.get(k) is not None]
-        lines += ["", "clients:"] + [f"  {c['client']}  x{c['count']}  last {c['last_seen']}"
-                                     for c in e.get("clients", [])]
-        lines += ["", "history:"] + [f"  {h['time']}  {h['actor']}  {h['action']}: {h['reason']}"
-                                     for h in e.get("history", [])]
+        lines += ["", "clients:"] + [
+            f"  {c['client']}  x{c['count']}  last {c['last_seen']}" for c in e.get("clients", [])
+        ]
+        lines += ["", "history:"] + [
+            f"  {h['time']}  {h['actor']}  {h['action']}: {h['reason']}"
+            for h in e.get("history", [])
+        ]
         return "\n".join(lines)
 
     _emit(data, as_json, text)
@@ -232,8 +267,14 @@ def quarantine_release(
     """Release an entry's file, version or project."""
     body = {"scope": scope, "until": until, "reason": reason}
     rule = _backend(ctx).post(f"/quarantine/{entry}/release", body)
-    _emit(rule, as_json, lambda r: f"released {_target(r)} (rule {r['id']})"
-          + (f" until {r['until']}" if r.get("until") else ""))
+    _emit(
+        rule,
+        as_json,
+        lambda r: (
+            f"released {_target(r)} (rule {r['id']})"
+            + (f" until {r['until']}" if r.get("until") else "")
+        ),
+    )
 
 
 @quarantine.command("reject")
@@ -242,7 +283,9 @@ def quarantine_release(
 @_reason_option
 @_json_option
 @click.pass_context
-def quarantine_reject(ctx: click.Context, entry: int, scope: str, reason: str, as_json: bool) -> None:
+def quarantine_reject(
+    ctx: click.Context, entry: int, scope: str, reason: str, as_json: bool
+) -> None:
     """Reject an entry: it stays blocked, with your reason."""
     rule = _backend(ctx).post(f"/quarantine/{entry}/reject", {"scope": scope, "reason": reason})
     _emit(rule, as_json, lambda r: f"rejected {_target(r)} (rule {r['id']})")
@@ -257,8 +300,11 @@ def _target(rule: dict[str, Any]) -> str:
 
 def _list_group(kind: str) -> click.Group:
     @_target_options
-    @click.group(kind, help=f"The runtime {kind} list (kept in the data directory, "
-                 "applied on top of the configuration).")
+    @click.group(
+        kind,
+        help=f"The runtime {kind} list (kept in the data directory, "
+        "applied on top of the configuration).",
+    )
     def group() -> None:
         pass
 
@@ -269,8 +315,9 @@ def _list_group(kind: str) -> click.Group:
     @click.pass_context
     def add(ctx: click.Context, rule: str, index: str, reason: str) -> None:
         """Add RULE: a name, a glob (acme-*) or name==version."""
-        added = _backend(ctx).post(f"/lists/{kind}/add",
-                                   {"rule": rule, "index": index, "reason": reason})
+        added = _backend(ctx).post(
+            f"/lists/{kind}/add", {"rule": rule, "index": index, "reason": reason}
+        )
         click.echo(f"added {added['rule']!r} to the {kind} list of index {index!r}")
 
     @group.command("remove")
@@ -280,7 +327,9 @@ def _list_group(kind: str) -> click.Group:
     @click.pass_context
     def remove(ctx: click.Context, rule: str, index: str, reason: str) -> None:
         """Remove RULE."""
-        _backend(ctx).post(f"/lists/{kind}/remove", {"rule": rule, "index": index, "reason": reason})
+        _backend(ctx).post(
+            f"/lists/{kind}/remove", {"rule": rule, "index": index, "reason": reason}
+        )
         click.echo(f"removed {rule!r} from the {kind} list of index {index!r}")
 
     @group.command("list")
@@ -290,9 +339,17 @@ def _list_group(kind: str) -> click.Group:
     def show(ctx: click.Context, index: str | None, as_json: bool) -> None:
         """Show the list."""
         data = _backend(ctx).get(f"/lists/{kind}", {"index": index})
-        _emit(data, as_json, lambda d: "\n".join(
-            f"{r['index']:<10} {r['rule']:<30} {r['actor']:<12} {r['created_at']}  {r['reason']}"
-            for r in d["rules"]) or f"the {kind} list is empty")
+        _emit(
+            data,
+            as_json,
+            lambda d: (
+                "\n".join(
+                    f"{r['index']:<10} {r['rule']:<30} {r['actor']:<12} {r['created_at']}  {r['reason']}"
+                    for r in d["rules"]
+                )
+                or f"the {kind} list is empty"
+            ),
+        )
 
     return group
 
@@ -322,10 +379,18 @@ def decisions_tail(ctx: click.Context, as_json: bool, **filters: Any) -> None:
     """The newest decisions, oldest of them first."""
     data = _backend(ctx).get("/decisions", filters)
     data["decisions"].reverse()
-    _emit(data, as_json, lambda d: "\n".join(
-        f"{e['time']} {e['client']:<15} {e['action']:<10} {e['project']} {e.get('file') or ''} "
-        f"[{e['policy']}{', dry-run' if e.get('mode') == 'dry-run' else ''}] {e['reason']}"
-        for e in d["decisions"]) or "no decisions")
+    _emit(
+        data,
+        as_json,
+        lambda d: (
+            "\n".join(
+                f"{e['time']} {e['client']:<15} {e['action']:<10} {e['project']} {e.get('file') or ''} "
+                f"[{e['policy']}{', dry-run' if e.get('mode') == 'dry-run' else ''}] {e['reason']}"
+                for e in d["decisions"]
+            )
+            or "no decisions"
+        ),
+    )
 
 
 # -- token --------------------------------------------------------------------------------
@@ -340,8 +405,9 @@ def token() -> None:
 @click.argument("secret", required=False)
 @click.option("--new", is_flag=True, help="Make a new random token and print it with its hash.")
 @click.option("--name", default="admin", show_default=True)
-@click.option("--scope", type=click.Choice(["admin", "read", "install"]), default="admin",
-              show_default=True)
+@click.option(
+    "--scope", type=click.Choice(["admin", "read", "install"]), default="admin", show_default=True
+)
 def token_hash(secret: str | None, new: bool, name: str, scope: str) -> None:
     """Print the SHA-256 of a token (read from stdin if not given) as an [admin] entry."""
     from .quarantine.auth import hash_token, new_token
@@ -350,8 +416,9 @@ def token_hash(secret: str | None, new: bool, name: str, scope: str) -> None:
         secret = new_token()
         click.echo(f"token: {secret}", err=True)
     elif secret is None:
-        secret = (click.prompt("token", hide_input=True) if sys.stdin.isatty()
-                  else sys.stdin.readline()).strip()
+        secret = (
+            click.prompt("token", hide_input=True) if sys.stdin.isatty() else sys.stdin.readline()
+        ).strip()
     if not secret:
         raise click.UsageError("an empty token cannot be hashed")
     digest = hash_token(secret)

@@ -71,7 +71,9 @@ async def serve_stored(
         "X-Pipgate-Cache": "hit",
     }
     inm = request.headers.get("if-none-match")
-    if inm and (inm.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in inm.split(",")]):
+    if inm and (
+        inm.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in inm.split(",")]
+    ):
         handle.close()
         return Response(status_code=304, headers=headers)
     wanted = parse_range(request.headers.get("range"), size)
@@ -80,9 +82,7 @@ async def serve_stored(
         wanted = None
     if wanted == "unsatisfiable":
         handle.close()
-        return Response(
-            status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"}
-        )
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
     status, start, end = 200, 0, size - 1
     if isinstance(wanted, tuple):
         status, (start, end) = 206, wanted
@@ -96,7 +96,9 @@ async def serve_stored(
     )
 
 
-async def _read(handle: BinaryIO, start: int, length: int, metrics: Metrics) -> AsyncIterator[bytes]:
+async def _read(
+    handle: BinaryIO, start: int, length: int, metrics: Metrics
+) -> AsyncIterator[bytes]:
     try:
         if start:
             handle.seek(start)

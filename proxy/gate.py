@@ -29,7 +29,9 @@ class Overrides(Protocol):
 
     def project(self, index: str, name: str, verdict: Verdict, now: datetime) -> Verdict: ...
 
-    def file(self, index: str, subject: FileSubject, verdict: Verdict, now: datetime) -> Verdict: ...
+    def file(
+        self, index: str, subject: FileSubject, verdict: Verdict, now: datetime
+    ) -> Verdict: ...
 
 
 class NoOverrides:

@@ -40,11 +40,14 @@ class RenderedPage:
     expires: datetime | None
 
 
-def refusal_phrase(view_or_decision_reason: str, action: str, policy: str) -> str:
-    return f"{action.capitalize()} by {policy}: {view_or_decision_reason}"
+def refusal_phrase(reason: str, action: str, policy: str) -> str:
+    """The reason phrase of a refusal: ``Quarantine by release-age: uploaded 2 h ago; ...``."""
+    return f"{action.capitalize()} by {policy}: {reason}"
 
 
-def finish(status: int, media_type: str, body: bytes, view: ProjectView, built_from: tuple[object, ...]) -> RenderedPage:
+def _finish(
+    status: int, media_type: str, body: bytes, view: ProjectView, built_from: tuple[object, ...]
+) -> RenderedPage:
     gzipped = gzip.compress(body, compresslevel=5, mtime=0) if len(body) >= GZIP_MIN else None
     etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
     return RenderedPage(status, media_type, body, gzipped, etag, view, built_from, view.recheck_at)
@@ -90,8 +93,10 @@ class PageRenderer:
         decision = view.verdict.decision
         if not view.verdict.allowed:
             page = Page(project, (), status="quarantined", status_reason=_status_reason(view))
-            status: int = Status(403, refusal_phrase(decision.reason, str(decision.action), decision.policy))
-            return finish(status, media_type, render(page, media_type), view, built_from)
+            status: int = Status(
+                403, refusal_phrase(decision.reason, str(decision.action), decision.policy)
+            )
+            return _finish(status, media_type, render(page, media_type), view, built_from)
         extracted = {}
         for f in view.shown:
             if not f.core_metadata and f.filename.endswith(".whl") and f.sha256:
@@ -99,7 +104,7 @@ class PageRenderer:
                 if digest:
                     extracted[f.filename] = {"sha256": digest}
         page = Page(project, shown_files(project, view.shown, metadata_hashes=extracted))
-        return finish(200, media_type, render(page, media_type), view, built_from)
+        return _finish(200, media_type, render(page, media_type), view, built_from)
 
 
 def _status_reason(view: ProjectView) -> str:

@@ -119,7 +119,9 @@ def _html_file(attrs: Mapping[str, str | None], base: str) -> DistFile | None:
         yanked=yanked,
         core_metadata=_html_core_metadata(metadata) if has_metadata else False,
         gpg_sig={"true": True, "false": False}.get(gpg or ""),
-        provenance=urljoin(base, attrs["data-provenance"]) if attrs.get("data-provenance") else None,
+        provenance=urljoin(base, attrs["data-provenance"])
+        if attrs.get("data-provenance")
+        else None,
     )
 
 

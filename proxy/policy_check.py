@@ -88,7 +88,9 @@ async def check_online(gate: Gate, upstream: UpstreamClient, text: str) -> Check
     try:
         project = (await upstream.get_project(name)).project
     except PipgateError as exc:
-        return CheckResult(name, str(version) if version else None, ALLOW, note=f"not checked: {exc}")
+        return CheckResult(
+            name, str(version) if version else None, ALLOW, note=f"not checked: {exc}"
+        )
     wanted = version or _newest(project)
     view = gate.view(project)
     if not view.verdict.allowed:
@@ -97,7 +99,9 @@ async def check_online(gate: Gate, upstream: UpstreamClient, text: str) -> Check
     shown = [f for f in view.shown if f.version == wanted]
     total = len(held) + len(shown)
     if total == 0:
-        return CheckResult(name, str(wanted) if wanted else None, ALLOW, note="no such version upstream")
+        return CheckResult(
+            name, str(wanted) if wanted else None, ALLOW, note="no such version upstream"
+        )
     decision = held[0][1].decision if held and not shown else ALLOW
     return CheckResult(name, str(wanted), decision, files_held=len(held), files_total=total)
 

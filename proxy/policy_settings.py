@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from packaging.utils import canonicalize_name
 from pydantic import (
     AfterValidator,
     AwareDatetime,

@@ -35,7 +35,11 @@ class Recorder:
     """
 
     def __init__(
-        self, log: DecisionLog, metrics: Metrics, *, clock: Callable[[], datetime],
+        self,
+        log: DecisionLog,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], datetime],
         repeat_after: float = 600.0,
     ) -> None:
         self._log = log

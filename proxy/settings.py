@@ -121,7 +121,9 @@ class IndexSettings(_Section):
 class AdminToken(_Section):
     """One admin credential; only the SHA-256 of the token is configured (``pipgate token hash``)."""
 
-    name: str = Field(min_length=1, description="Who acts with this token (shown in the audit log).")
+    name: str = Field(
+        min_length=1, description="Who acts with this token (shown in the audit log)."
+    )
     sha256: str = Field(description="Hex SHA-256 of the token.")
     scope: Literal["admin", "read", "install"] = Field(
         "read",
@@ -250,7 +252,9 @@ def load_settings(
         except (OSError, UnicodeDecodeError) as exc:
             raise SettingsError(f"cannot read configuration file {str(path)!r}: {exc}") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"configuration file {str(path)!r} is not valid TOML: {exc}") from exc
+            raise SettingsError(
+                f"configuration file {str(path)!r} is not valid TOML: {exc}"
+            ) from exc
         source = str(path)
     layers = deep_merge(layers, _from_environment(environ))
     layers = deep_merge(layers, overrides or {})

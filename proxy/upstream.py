@@ -126,7 +126,9 @@ class UpstreamClient:
             else:
                 project = parse_html_page(response.content, page_url, name)
         except PageParseError as exc:
-            raise UpstreamUnavailable(f"upstream sent an unusable page: {exc} ({redact(url)})") from exc
+            raise UpstreamUnavailable(
+                f"upstream sent an unusable page: {exc} ({redact(url)})"
+            ) from exc
         return FetchedPage(
             project, response.headers.get("etag"), response.headers.get("last-modified")
         )
@@ -208,6 +210,4 @@ def translate(exc: httpx.HTTPError, what: str, url: str) -> UpstreamError:
     """The proxy's error for an httpx error while fetching ``what`` from ``url``."""
     if isinstance(exc, httpx.TimeoutException):
         return UpstreamTimeout(f"upstream timed out for {what} ({redact(url)})")
-    return UpstreamUnavailable(
-        f"upstream failed for {what} ({redact(url)}): {type(exc).__name__}"
-    )
+    return UpstreamUnavailable(f"upstream failed for {what} ({redact(url)}): {type(exc).__name__}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
-from email.utils import format_datetime
 
 from anyio import to_thread
 from packaging.utils import NormalizedName, canonicalize_name
@@ -131,7 +130,12 @@ async def project_page(request: Request) -> Response:
     rendered = await svc.pages.page(gate, result.page.project, result.page.revision, media_type)
     svc.recorder.view(gate, name, rendered.view, client_of(request))
     return _page_response(
-        request, rendered.status, media_type, rendered.body, result, rendered.view.verdict,
+        request,
+        rendered.status,
+        media_type,
+        rendered.body,
+        result,
+        rendered.view.verdict,
         rendered=rendered,
     )
 
@@ -291,7 +295,9 @@ async def _file(request: Request, svc: Services, project: str, file: DistFile) -
         # Small files are verified whole before the first byte goes out, so a
         # corrupt or truncated upstream answer becomes a clean 502 with a reason.
         await download.wait_until_done()
-        response = await serve_stored(request, svc.store, download.sha256 or "", file.filename, svc.metrics)
+        response = await serve_stored(
+            request, svc.store, download.sha256 or "", file.filename, svc.metrics
+        )
         if response is not None:
             response.headers["X-Pipgate-Cache"] = "miss"
             return response
@@ -372,7 +378,3 @@ def error_response(request: Request, exc: Exception) -> Response:
     """Map the proxy's errors to statuses (``errors.py``); the body says what failed."""
     assert isinstance(exc, PipgateError)
     return PlainTextResponse(f"pipgate: {exc}\n", status_code=exc.status_code)
-
-
-def http_date(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(UTC), usegmt=True)
