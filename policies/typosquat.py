@@ -12,18 +12,23 @@ alone, strong resemblances are flagged and weak ones are not; upstream facts
 move the line both ways: an established project (old and with many releases) is
 never flagged, a brand-new one is flagged for weak resemblances too.
 
-Checking a name costs a handful of dictionary look-ups: the index holds
+Checking a name costs a handful of hash-table look-ups: the index holds
 deletion neighbourhoods (symmetric delete) for one edit over the whole corpus and
 for two edits over long, popular names, a skeleton map for homoglyphs and
 separators, a sorted-words map for reordering, and the name set for affixes.
+The tables are flat arrays of key hashes and name ids (``_Table``), not dicts
+of strings: a few MiB for 15,000 names instead of tens, and quick to build.
 """
 
 from __future__ import annotations
 
 import copy
 import enum
+import operator
 import re
-from collections import Counter
+from array import array
+from bisect import bisect_left, bisect_right
+from itertools import repeat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -107,9 +112,73 @@ class Match:
         )
 
 
+# A table entry packs the high 40 bits of a key's hash and a name id (24 bits)
+# into one int, so that building a table is one sort of plain ints.
+_ID_BITS = 24
+_ID_MASK = (1 << _ID_BITS) - 1
+_HASH_MASK = ~_ID_MASK
+
+
+class _Keys:
+    """Collects ``(key, id)`` pairs compactly while an index is being built."""
+
+    __slots__ = ("packed",)
+
+    def __init__(self) -> None:
+        self.packed: array[int] = array("q")
+
+    def add(self, keys: Iterable[str], value: int) -> None:
+        hashes = map(operator.and_, map(hash, keys), repeat(_HASH_MASK))
+        self.packed.extend(map(operator.or_, hashes, repeat(value)))
+
+
+class _Table:
+    """A read-only multimap from strings to name ids, in one flat array.
+
+    Keys are kept only as hashes, sorted, with their ids; a look-up is a
+    binary search. Hashes are per process, so a table never leaves the
+    process that built it. Two keys with one hash (vanishingly rare) only add
+    candidates, and every caller verifies its candidates.
+    """
+
+    __slots__ = ("_packed",)
+
+    def __init__(self, keys: _Keys) -> None:
+        self._packed = array("q", sorted(keys.packed))
+
+    def _span(self, key: str) -> tuple[int, int]:
+        low = hash(key) & _HASH_MASK
+        start = bisect_left(self._packed, low)
+        return start, bisect_left(self._packed, low + _ID_MASK + 1, start)
+
+    def get(self, key: str) -> list[int]:
+        """The ids stored under ``key``."""
+        start, end = self._span(key)
+        return [entry & _ID_MASK for entry in self._packed[start:end]]
+
+    def count(self, key: str) -> int:
+        """How many ids are stored under ``key``."""
+        start, end = self._span(key)
+        return end - start
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+
 def _deletes(word: str) -> Iterator[tuple[int, str]]:
     for i in range(len(word)):
         yield i, word[:i] + word[i + 1 :]
+
+
+def _deletion_keys(word: str, edits: int) -> set[str]:
+    """``word`` with exactly one (``edits=1``) or at most two characters removed."""
+    ones = {word[:i] + word[i + 1 :] for i in range(len(word))}
+    if edits == 1:
+        return ones
+    keys = {word} | ones
+    for one in ones:
+        keys.update(one[:i] + one[i + 1 :] for i in range(len(one)))
+    return keys
 
 
 def skeleton(name: str) -> str:
@@ -135,51 +204,47 @@ class TyposquatIndex:
     def __init__(self) -> None:  # use build()
         self._rank: dict[str, int] = {}
         self._names: list[str] = []
-        self._del1: dict[str, list[int]] = {}
-        self._del2: dict[str, list[int]] = {}
-        self._skeleton: dict[str, list[int]] = {}
-        self._reorder: dict[str, list[int]] = {}
-        self._vocabulary: Counter[str] = Counter()
+        empty = _Table(_Keys())
+        self._del1 = self._skeleton = self._reorder = self._vocabulary = empty
+        # Built on first use and shared with every ``without`` view.
+        self._lazy: dict[str, _Table] = {}
         self._hidden: str | None = None
 
     @classmethod
     def build(cls, names: Iterable[str]) -> TyposquatIndex:
         """Index ``names`` (in rank order); duplicates keep their first rank."""
         index = cls()
+        del1, skeletons, reorder, vocabulary = (_Keys() for _ in range(4))
         for raw in names:
             name = canonicalize_name(raw)
             if not name or name in index._rank:
                 continue
-            index._add(name)
-        index._freeze()
+            i = len(index._names)
+            index._names.append(name)
+            index._rank[name] = i + 1
+            skeletons.add((skeleton(name),), i)
+            words = _words(name)
+            vocabulary.add(set(words), i)
+            if len(words) > 1:
+                reorder.add(("-".join(sorted(words)),), i)
+            if len(name) >= MIN_EDIT1_LENGTH:
+                del1.add(_deletion_keys(name, 1), i)
+        index._del1 = _Table(del1)
+        index._skeleton, index._reorder = _Table(skeletons), _Table(reorder)
+        index._vocabulary = _Table(vocabulary)
         return index
 
-    def _freeze(self) -> None:
-        # Tuples of ints are untracked by the garbage collector: with lists,
-        # every full collection would walk a few hundred thousand of them.
-        for table in (self._del1, self._del2, self._skeleton, self._reorder):
-            for key, ids in table.items():
-                table[key] = tuple(ids)  # type: ignore[assignment]
-
-    def _add(self, name: str) -> None:
-        i = len(self._names)
-        self._names.append(name)
-        self._rank[name] = i + 1
-        self._skeleton.setdefault(skeleton(name), []).append(i)
-        words = _words(name)
-        self._vocabulary.update(set(words))
-        if len(words) > 1:
-            self._reorder.setdefault("-".join(sorted(words)), []).append(i)
-        if len(name) >= MIN_EDIT1_LENGTH:
-            for _, d in _deletes(name):
-                self._del1.setdefault(d, []).append(i)
-        if MIN_EDIT2_LENGTH <= len(name) <= MAX_EDIT2_LENGTH and i < EDIT2_TOP:
-            keys = {name}
-            for _, d in _deletes(name):
-                keys.add(d)
-                keys.update(dd for _, dd in _deletes(d))
-            for key in keys:
-                self._del2.setdefault(key, []).append(i)
+    @property
+    def _del2(self) -> _Table:
+        """Two-deletion neighbourhoods of long popular names; only weak look-ups need them."""
+        table = self._lazy.get("del2")
+        if table is None:
+            keys = _Keys()
+            for i, name in enumerate(self._names[:EDIT2_TOP]):
+                if MIN_EDIT2_LENGTH <= len(name) <= MAX_EDIT2_LENGTH:
+                    keys.add(_deletion_keys(name, 2), i)
+            table = self._lazy["del2"] = _Table(keys)
+        return table
 
     def __contains__(self, name: str) -> bool:
         name = canonicalize_name(name)
@@ -203,7 +268,7 @@ class TyposquatIndex:
 
     def _is_word(self, word: str, exclude: str) -> bool:
         """``word`` is a word of some protected name other than ``exclude``."""
-        count = self._vocabulary[word]
+        count = self._vocabulary.count(word)
         for name in {exclude, self._hidden}:
             if name is not None and name in self._rank and word in _words(name):
                 count -= 1
@@ -243,15 +308,18 @@ class TyposquatIndex:
 
     def _edit1(self, c: NormalizedName) -> Iterator[Match]:
         # c is the target with one character removed.
-        for i in self._del1.get(c, ()):
-            yield self._classify_deletion(c, *self._target(i))
+        for i in self._del1.get(c):
+            target, rank = self._target(i)
+            pos = next((k for k in range(len(c)) if c[k] != target[k]), len(c))
+            if len(target) == len(c) + 1 and target[pos + 1 :] == c[pos:]:
+                yield self._classify_deletion(c, target, rank, pos)
         for pos, d in _deletes(c):
             # c is the target with one character added.
             rank = self._rank.get(d)
             if rank is not None and len(d) >= MIN_EDIT1_LENGTH:
                 yield self._classify_insertion(c, NormalizedName(d), rank, pos)
             # c is the target with one character changed, or two swapped.
-            for i in self._del1.get(d, ()):
+            for i in self._del1.get(d):
                 target, rank = self._target(i)
                 if len(target) == len(c):
                     found = self._classify_same_length(c, target, rank)
@@ -286,8 +354,9 @@ class TyposquatIndex:
             return Match(c, t, rank, Technique.EDIT1, f"letter {ch!r} doubled", strong)
         return Match(c, t, rank, Technique.EDIT1, f"{ch!r} inserted", False)
 
-    def _classify_deletion(self, c: NormalizedName, t: NormalizedName, rank: int) -> Match:
-        pos = next((k for k in range(len(c)) if c[k] != t[k]), len(c))
+    def _classify_deletion(
+        self, c: NormalizedName, t: NormalizedName, rank: int, pos: int
+    ) -> Match:
         ch = t[pos]
         if ch in SEPARATORS:
             return self._separator(c, t, rank)
@@ -343,8 +412,11 @@ class TyposquatIndex:
     # -- look-alikes and reordering ---------------------------------------
 
     def _skeletons(self, c: NormalizedName) -> Iterator[Match]:
-        for i in self._skeleton.get(skeleton(c), ()):
+        shape = skeleton(c)
+        for i in self._skeleton.get(shape):
             t, rank = self._target(i)
+            if skeleton(t) != shape:
+                continue  # another key with the same hash
             if t.replace("-", "") == c.replace("-", ""):
                 if abs(len(t) - len(c)) != 1:  # one separator: edit1 reports it
                     yield self._separator(c, t, rank)
@@ -355,8 +427,11 @@ class TyposquatIndex:
         words = _words(c)
         if len(words) < 2:
             return
-        for i in self._reorder.get("-".join(sorted(words)), ()):
+        key = sorted(words)
+        for i in self._reorder.get("-".join(key)):
             t, rank = self._target(i)
+            if sorted(_words(t)) != key:
+                continue  # another key with the same hash
             yield Match(c, t, rank, Technique.REORDER, "words reordered", True)
 
     # -- affixes ------------------------------------------------------------
@@ -399,15 +474,13 @@ class TyposquatIndex:
     # -- two edits ----------------------------------------------------------
 
     def _edit2(self, c: NormalizedName) -> Iterator[Match]:
-        if not MIN_EDIT2_LENGTH - 2 <= len(c) <= MAX_EDIT2_LENGTH + 2 or not self._del2:
+        if not MIN_EDIT2_LENGTH - 2 <= len(c) <= MAX_EDIT2_LENGTH + 2:
             return
-        keys = {c}
-        for _, d in _deletes(c):
-            keys.add(d)
-            keys.update(dd for _, dd in _deletes(d))
+        table = self._del2
+        keys = _deletion_keys(c, 2)
         seen: set[int] = set()
         for key in keys:
-            for i in self._del2.get(key, ()):
+            for i in table.get(key):
                 if i in seen:
                     continue
                 seen.add(i)
