@@ -13,12 +13,18 @@ names it flags, once with the corpus as shipped (corpus names are exempt) and
 once with each name removed from the corpus before it is checked
 (``TyposquatIndex.without``, checked here against a real rebuild on a sample).
 
-The eval names carry no upstream facts, so the headline figures are the
-name-only check (``facts=None``, what the proxy decides offline). A second,
-labelled row treats every name as a one-day-old project with one release
-(synthetic facts): that is the policy's behaviour for fresh uploads, where weak
-resemblances count too; it says nothing about real legitimate projects, which
-are rarely a day old.
+The eval names carry no upstream facts, so the headline row is the name-only
+check (``facts=None``, what the proxy decides offline; the issue's protocol).
+Two more rows, always labelled, add synthetic facts and are never the headline:
+
+- *as served*: each malicious name judged as it was when it could be requested
+  (first upload 2 days earlier, one release: malicious uploads are removed
+  within days), each legitimate name with ``facts=None`` (conservative: the
+  proxy would see most of them as established and exempt them);
+- *worst case*: the legitimate names judged as brand-new projects too.
+
+Index cost is measured in a fresh interpreter: build time and the growth of
+its resident set (``/proc/self/statm``) and of ``ru_maxrss``, plus tracemalloc.
 """
 
 from __future__ import annotations
@@ -27,9 +33,9 @@ import argparse
 import csv
 import random
 import statistics
+import subprocess
 import sys
 import time
-import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -46,7 +52,7 @@ from proxy.corpus import load_bundled_names, read_corpus_file  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
-FRESH = ProjectFacts(first_upload=NOW - timedelta(days=1), release_count=1, file_count=1)
+FRESH = ProjectFacts(first_upload=NOW - timedelta(days=2), release_count=1, file_count=1)
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:
@@ -63,18 +69,42 @@ def pct(hits: int, total: int) -> str:
     return f"{100 * hits / total:.1f}% ({hits}/{total})"
 
 
-def measure_build(names: Sequence[str]) -> tuple[TyposquatIndex, float, float]:
-    """The index, its build time in seconds, and the memory it holds in MiB."""
-    start = time.perf_counter()
-    index = TyposquatIndex.build(names)
-    seconds = time.perf_counter() - start
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    kept = TyposquatIndex.build(names)
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    del kept
-    return index, seconds, (after - before) / 2**20
+_FRESH_PROCESS = """
+import gc, resource, sys, time, tracemalloc
+sys.path.insert(0, sys.argv[1])
+from proxy.corpus import load_bundled_names, read_corpus_file
+from policies.typosquat import TyposquatIndex
+names = read_corpus_file(sys.argv[2]) if len(sys.argv) > 2 else load_bundled_names()
+page = resource.getpagesize()
+def rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * page
+gc.collect()
+rss0, max0 = rss(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+index = TyposquatIndex.build(names)
+build = time.perf_counter() - start
+gc.collect()
+rss1, max1 = rss(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start = time.perf_counter()
+index.match("beautifullsooup4")  # builds the two-edit table on first use
+lazy = time.perf_counter() - start
+gc.collect()
+rss2 = rss()
+tracemalloc.start()
+kept = TyposquatIndex.build(names)
+kept.match("beautifullsooup4")
+traced = tracemalloc.get_traced_memory()[0]
+print(build, lazy, rss1 - rss0, (max1 - max0) * 1024, rss2 - rss0, traced)
+"""
+
+
+def measure_build(corpus: str | None) -> dict[str, float]:
+    """Index cost in a fresh interpreter: seconds and bytes (see ``_FRESH_PROCESS``)."""
+    argv = [sys.executable, "-c", _FRESH_PROCESS, str(ROOT), *([corpus] if corpus else [])]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout.split()
+    keys = ("build", "lazy", "rss", "maxrss", "rss_with_edit2", "traced")
+    return dict(zip(keys, map(float, out), strict=True))
 
 
 def time_checks(
@@ -99,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     names = read_corpus_file(args.corpus) if args.corpus else load_bundled_names()
-    index, build_seconds, build_mib = measure_build(names)
+    cost = measure_build(args.corpus)
+    index = TyposquatIndex.build(names)
     policy = TyposquatPolicy(index)
     malicious = read_rows(args.malicious)
     legit = [row["name"] for row in read_rows(args.legit)]
@@ -108,10 +139,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return flagged(TyposquatPolicy(index.without(name)), name, facts)
 
     rows = []
-    for label, facts in (("name only (facts unknown)", None), ("synthetic: all 1 day old", FRESH)):
-        caught = [row for row in malicious if flagged(policy, row["name"], facts)]
-        fp_shipped = [name for name in legit if flagged(policy, name, facts)]
-        fp_removed = [name for name in legit if removed(name, facts)]
+    for label, malicious_facts, legit_facts in (
+        ("**(a) name only** (headline; the issue's protocol)", None, None),
+        ("(b) as served: malicious 2 days old, 1 release; legit facts unknown", FRESH, None),
+        ("(c) worst case: every name 2 days old, 1 release", FRESH, FRESH),
+    ):
+        caught = [row for row in malicious if flagged(policy, row["name"], malicious_facts)]
+        fp_shipped = [name for name in legit if flagged(policy, name, legit_facts)]
+        fp_removed = [name for name in legit if removed(name, legit_facts)]
         rows.append((label, caught, fp_shipped, fp_removed))
 
     # The O(1) exclusion must agree with a real rebuild.
@@ -147,9 +182,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     out_of_corpus = [
         row for row in malicious if canonicalize_name(row.get("target", "")) not in index
     ]
+    reachable = len(malicious) - len(out_of_corpus)
+    caught_reachable = sum(
+        canonicalize_name(row.get("target", "")) in index for row in rows[0][1]
+    )
     print(
+        f"\nRows (b) and (c) use synthetic facts; only (a) is comparable with GuardDog's "
+        f"name check (89% recall, 29% FP with the name removed).\n"
         f"\nMalicious names whose target is not in the corpus (cannot be caught): "
-        f"{pct(len(out_of_corpus), len(malicious))}."
+        f"{pct(len(out_of_corpus), len(malicious))}; name-only recall on the others: "
+        f"{pct(caught_reachable, reachable)}."
     )
 
     label, caught, _, fp_removed = rows[0]
@@ -177,9 +219,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         p99 = statistics.quantiles(sample_times, n=100)[98]
         print(f"| {what}: median / p99 | {statistics.median(sample_times):.1f} / {p99:.1f} µs |")
     removed_median = statistics.median(removed_times)
+    mib = 2**20
     print(f"| check with name removed (`without`), median | {removed_median:.1f} µs |")
-    print(f"| index build | {build_seconds * 1000:.0f} ms |")
-    print(f"| index memory (tracemalloc) | {build_mib:.1f} MiB |")
+    print(f"| index build (fresh process) | {cost['build'] * 1000:.0f} ms |")
+    print(f"| two-edit table, built on first weak look-up | {cost['lazy'] * 1000:.0f} ms |")
+    print(
+        f"| RSS growth building the index (fresh process) | {cost['rss'] / mib:.1f} MiB "
+        f"(peak ru_maxrss +{cost['maxrss'] / mib:.1f} MiB; "
+        f"{cost['rss_with_edit2'] / mib:.1f} MiB with the two-edit table) |"
+    )
+    print(f"| index memory, all tables (tracemalloc) | {cost['traced'] / mib:.1f} MiB |")
     print(f"| `without` agrees with a rebuild | {len(sample)}/{len(sample)} sampled names |")
     print(
         f"\nWhole corpus, each name removed and checked (a broader, unlabelled legit set): "

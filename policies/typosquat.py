@@ -5,7 +5,9 @@ is the proxy's job. Everything here is pure: no I/O, no clock.
 
 A resemblance is either *strong* (a technique that legitimate projects rarely
 produce by accident: a doubled letter, adjacent letters swapped, a homoglyph, a
-separator inside a word, reordered words, ``python-`` and friends) or *weak* (a
+separator inside a word, reordered words, ``python-`` and friends, a letter
+dropped from a long name or from any name at the very top of the corpus, a
+name's own version digit stuttered, its ``py`` word mangled) or *weak* (a
 single substituted letter, a trailing digit, a dropped first or last letter:
 legitimate neighbours of popular names look like that all the time). Name
 alone, strong resemblances are flagged and weak ones are not; upstream facts
@@ -46,6 +48,12 @@ MIN_TRANSPOSITION_LENGTH = 5
 MIN_DELETION_WORD_LENGTH = 7
 MIN_DELETION_NAME_LENGTH = 10
 MIN_EDGE_DELETION_LENGTH = 9
+# The very top of the corpus is what people type every day and what
+# typosquatters target; few legitimate projects sit one letter away from it
+# (they would be drowned by the popular name), so a dropped letter anywhere
+# counts from this length on.
+TOP_RANK = 500
+MIN_TOP_DELETION_LENGTH = 5
 # Two edits: only long names, and only the most popular ones. Legitimate
 # projects within two edits of a popular name are the rule, so two edits are
 # a weak resemblance (flagged only for a fresh project).
@@ -75,6 +83,9 @@ PREFIXES = ("python3-", "python-", "py3-", "py-", "python", "py")
 SUFFIXES = ("-python3", "-python", "-py3", "-py", "python", "py")
 # Generic words: ``google-api``, ``boto3-client`` are what real wrappers are called.
 WEAK_SUFFIXES = ("-lib", "-sdk", "-api", "-client", "-dev", "-tools")
+# The packaging words of PyPI names: mangling one inside a longer name
+# (``discord-yp``) is a typo of the name, not a different project.
+AFFIX_WORDS = frozenset({"py", "python", "py3", "python3"})
 _DIGITS = re.compile(r"[0-9]+$")
 
 
@@ -147,13 +158,18 @@ class _Table:
         self._packed = array("q", sorted(keys.packed))
 
     def _span(self, key: str) -> tuple[int, int]:
+        packed = self._packed
         low = hash(key) & _HASH_MASK
-        start = bisect_left(self._packed, low)
-        return start, bisect_left(self._packed, low + _ID_MASK + 1, start)
+        start = bisect_left(packed, low)
+        if start == len(packed) or packed[start] > low | _ID_MASK:
+            return start, start  # most look-ups miss: one binary search
+        return start, bisect_right(packed, low | _ID_MASK, start)
 
     def get(self, key: str) -> list[int]:
         """The ids stored under ``key``."""
         start, end = self._span(key)
+        if start == end:
+            return []
         return [entry & _ID_MASK for entry in self._packed[start:end]]
 
     def count(self, key: str) -> int:
@@ -352,6 +368,11 @@ class TyposquatIndex:
         if doubled and ch.isalpha():
             strong = len(t) >= MIN_DOUBLED_LENGTH and not self._real_words(c, t)
             return Match(c, t, rank, Technique.EDIT1, f"letter {ch!r} doubled", strong)
+        if doubled and ch.isdigit() and t[-1] == ch and pos >= len(t) - 1:
+            # A version digit that is part of the name, stuttered
+            # (``beautifulsoup44``); a new major version would change it.
+            strong = len(t) >= MIN_DOUBLED_LENGTH and t[-2:-1].isalpha()
+            return Match(c, t, rank, Technique.EDIT1, f"digit {ch!r} doubled", strong)
         return Match(c, t, rank, Technique.EDIT1, f"{ch!r} inserted", False)
 
     def _classify_deletion(
@@ -367,12 +388,16 @@ class TyposquatIndex:
         long_word = end - start >= MIN_DELETION_WORD_LENGTH
         # In a long hyphenated name, any word but a short one (``mypy-boto3-rds``
         # and ``-ds`` are different services, not a typo).
-        long_name = "-" in t and len(t) >= MIN_DELETION_NAME_LENGTH and end - start >= 4
+        long_name = "-" in t and len(t) >= MIN_DELETION_NAME_LENGTH and (
+            end - start >= 4 or t[start:end] in AFFIX_WORDS
+        )
+        plural = pos == len(t) - 1 and ch == "s"
         if 0 < pos < len(t) - 1:
             strong = long_word or long_name
         else:
-            strong = len(t) >= MIN_EDGE_DELETION_LENGTH and not (pos == len(t) - 1 and ch == "s")
-        strong = strong and ch.isalpha() and not self._real_words(c, t)
+            strong = len(t) >= MIN_EDGE_DELETION_LENGTH and not plural
+        top = rank <= TOP_RANK and len(t) >= MIN_TOP_DELETION_LENGTH and not plural
+        strong = (strong or top) and ch.isalpha() and not self._real_words(c, t)
         return Match(c, t, rank, Technique.EDIT1, f"{ch!r} left out", strong)
 
     def _classify_same_length(
@@ -386,7 +411,11 @@ class TyposquatIndex:
                 and c[diff[1]] not in SEPARATORS
                 and len(t) >= MIN_TRANSPOSITION_LENGTH
                 and self._span(t, diff[0]) == self._span(t, diff[1])
-                and self._span(t, diff[0])[1] - self._span(t, diff[0])[0] >= 4
+                and (
+                    self._span(t, diff[0])[1] - self._span(t, diff[0])[0] >= 4
+                    or (len(t) >= MIN_DELETION_NAME_LENGTH and "-" in t
+                        and t[slice(*self._span(t, diff[0]))] in AFFIX_WORDS)
+                )
                 and not self._real_words(c, t)
             )
             return Match(c, t, rank, Technique.TRANSPOSITION, "adjacent letters swapped", strong)

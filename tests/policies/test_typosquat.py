@@ -36,6 +36,9 @@ CORPUS = [
     "expiring-dict",
     "path",
     "gunicorn",
+    "discord-py",
+    "progressbar2",
+    "psutil",
 ]
 INDEX = TyposquatIndex.build(CORPUS)
 POLICY = TyposquatPolicy(INDEX)
@@ -85,6 +88,19 @@ def test_is_a_policy_that_needs_facts() -> None:
         ("pylint-py", "pylint", Technique.AFFIX),
         ("toolbelt-requests", "requests-toolbelt", Technique.REORDER),
         ("learn-scikit", "scikit-learn", Technique.REORDER),
+        # A letter dropped anywhere from a short name at the very top.
+        ("reqests", "requests", Technique.EDIT1),
+        ("equests", "requests", Technique.EDIT1),
+        ("nump", "numpy", Technique.EDIT1),
+        ("pstil", "psutil", Technique.EDIT1),
+        ("psuti", "psutil", Technique.EDIT1),
+        ("djang", "django", Technique.EDIT1),
+        # A name's own version digit stuttered.
+        ("beautifulsoup44", "beautifulsoup4", Technique.EDIT1),
+        ("progressbar22", "progressbar2", Technique.EDIT1),
+        # The packaging word of a longer name mangled.
+        ("discord-y", "discord-py", Technique.EDIT1),
+        ("discord-yp", "discord-py", Technique.TRANSPOSITION),
     ],
 )
 def test_imitations_are_quarantined_by_name_alone(
@@ -120,10 +136,13 @@ def test_reason_reads_well() -> None:
         "rq",  # short names are not protected against one edit
         "q",
         "rsa2",
-        "nupy",  # a letter left out of a short word
+        "tqm",  # a letter left out of a name too short to protect
+        "psutl-x",
         "beautifulsoup",  # a digit left out
         "websocket",  # a trailing "s" dropped
-        "unicorn",  # first letter dropped from a short name
+        "websocket",  # a trailing "s" dropped, even at the top
+        "numpy33",  # appended digits, not the name's own digit stuttered
+        "beautifulsoup",  # a version digit dropped
         "requests2",  # a digit appended
         "numpy3",
         "reqursts",  # one substituted letter
@@ -239,6 +258,14 @@ def test_two_edits_on_long_popular_names_are_weak() -> None:
     assert fresh.action is Action.QUARANTINE
 
 
+@pytest.mark.parametrize(("rank", "flagged"), [(1, True), (500, True), (501, False)])
+def test_a_dropped_letter_in_a_short_name_counts_only_at_the_top(rank: int, flagged: bool) -> None:
+    filler = [f"filler-project-{i}" for i in range(rank - 1)]
+    policy = TyposquatPolicy(TyposquatIndex.build([*filler, "gunicorn"]))
+    assert policy.check_project(project("unicorn"), NOW).allowed is not flagged
+    assert policy.check_project(project("gunicorn"), NOW).allowed
+
+
 def test_stricter_technique_and_more_popular_target_win() -> None:
     index = TyposquatIndex.build(["requests", "requestss"])
     match = index.match("reqeusts")
@@ -257,3 +284,11 @@ def test_without_is_a_rebuild_without_the_name(hidden: str, name: str) -> None:
     assert TyposquatPolicy(view).check_project(project(hidden), NOW).reason == TyposquatPolicy(
         rebuilt
     ).check_project(project(hidden), NOW).reason
+
+
+def test_a_view_shares_the_two_edit_table_built_on_first_use() -> None:
+    index = TyposquatIndex.build(CORPUS)
+    view = index.without("requests")
+    match = view.match("beautifullsooup4")
+    assert match is not None and match.technique is Technique.EDIT2
+    assert index.match("beautifullsooup4") == match
