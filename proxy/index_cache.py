@@ -9,6 +9,7 @@ share one upstream request.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from packaging.utils import NormalizedName
 from .errors import UpstreamNotFound, UpstreamUnavailable, UpstreamError
 from .models import Project
 from .upstream import NotModified, UpstreamClient
+
+log = logging.getLogger("pipgate.cache")
 
 
 @dataclass
@@ -80,7 +83,7 @@ class IndexCache:
         now = self._clock()
         cached = self._memory.get(name)
         if cached is None:
-            cached = await to_thread.run_sync(self._disk.get, name)
+            cached = await to_thread.run_sync(self._load, name)
             if cached is not None:
                 self._remember(name, cached)
         if cached is not None and now - cached.fetched_at < self._ttl:
@@ -98,6 +101,17 @@ class IndexCache:
             self._inflight[name] = task
             task.add_done_callback(lambda _: self._inflight.pop(name, None))
         return await asyncio.shield(task)
+
+    def _load(self, name: str) -> CachedPage | None:
+        """The persisted page, or ``None``; an unreadable entry (a crash, an older
+        pipgate's format) is dropped and refetched, never an error for the client."""
+        try:
+            page = self._disk.get(name)
+        except Exception:  # unpickling can raise almost anything
+            log.warning("dropping unreadable cached page for %r", name, exc_info=True)
+            self._disk.delete(name)
+            return None
+        return page if isinstance(page, CachedPage) else None
 
     async def _refresh(self, name: NormalizedName, cached: CachedPage | None) -> PageResult:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -26,7 +26,7 @@ Yanked = bool | str
 CoreMetadata = bool | Mapping[str, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DistFile:
     """One file on a project page, as upstream described it.
 
@@ -48,7 +48,7 @@ class DistFile:
     def sha256(self) -> str | None:
         return self.hashes.get("sha256")
 
-    @cached_property
+    @property
     def version(self) -> Version | None:
         """The version in the filename, or ``None`` when it cannot be parsed."""
         return version_of(self.filename)
@@ -78,7 +78,32 @@ class Project:
 
 
 def version_of(filename: str) -> Version | None:
-    """The version encoded in a wheel or sdist filename, or ``None``."""
+    """The version encoded in a wheel or sdist filename, or ``None``.
+
+    Files of one release share one ``Version`` object: a 10,000-file page has
+    a few hundred versions, and pages are judged file by file.
+    """
+    if filename.endswith(".whl"):
+        parts = filename.split("-")
+        if len(parts) in (5, 6):
+            return _parsed(parts[1])
+    elif filename.endswith((".tar.gz", ".zip")):
+        stem = filename[: -len(".tar.gz")] if filename.endswith(".tar.gz") else filename[:-4]
+        name, _, text = stem.rpartition("-")
+        if name:
+            return _parsed(text)
+    return _version_slow(filename)
+
+
+@lru_cache(maxsize=65536)
+def _parsed(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _version_slow(filename: str) -> Version | None:
     try:
         if filename.endswith(".whl"):
             return parse_wheel_filename(filename)[1]

@@ -168,3 +168,14 @@ async def test_mismatched_download_is_refused_and_not_stored(tmp_path, sha, size
         await download.wait_until_done()
     assert not list(store.tmp_dir.iterdir())
     assert hashlib.sha256(upstream.file_body).hexdigest() not in store
+
+
+async def test_an_unreadable_cached_page_is_refetched_not_an_error(tmp_path, clock):
+    import diskcache
+
+    with diskcache.Cache(str(tmp_path / "index")) as disk:
+        disk.set("demo", {"written by": "an older pipgate"})
+    upstream = Upstream()
+    result = await cache(tmp_path, upstream, clock).get("demo")
+    assert result.page.project.name == "demo"
+    assert len(upstream.calls) == 1
