@@ -19,10 +19,12 @@ import re
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 from packaging.utils import NormalizedName, canonicalize_name
+
+from .urls import redact
 
 BUNDLED = "popular-pypi.tsv"
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
@@ -144,14 +146,3 @@ def _normalized(names: Iterable[str], source: str) -> list[NormalizedName]:
             raise CorpusError(f"{source}: {name[:80]!r} is not a project name")
         seen.setdefault(canonicalize_name(name), None)
     return list(seen)
-
-
-def redact(url: str) -> str:
-    """``url`` without user name and password."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=host))

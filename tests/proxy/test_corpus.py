@@ -14,8 +14,8 @@ from proxy.corpus import (
     load_corpus,
     parse_corpus,
     read_corpus_file,
-    redact,
 )
+from proxy.urls import redact
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 TOP_PYPI = json.dumps(
@@ -131,7 +131,8 @@ async def test_load_corpus_url_errors_name_the_url_without_credentials(
     async with httpx.AsyncClient(transport=transport) as client:
         with pytest.raises(CorpusError) as info:
             await load_corpus("https://user:secret@example.org/top.json", client)
-    assert "corpus URL https://example.org/top.json" in str(info.value)
+    assert "corpus URL https://***@example.org/top.json" in str(info.value)
+    assert "secret" not in str(info.value)
     assert message in str(info.value)
     assert "secret" not in str(info.value)
 
@@ -150,7 +151,7 @@ async def test_load_corpus_connection_error() -> None:
     ("url", "shown"),
     [
         ("https://example.org/a", "https://example.org/a"),
-        ("https://u:p@example.org:8443/a?b=1", "https://example.org:8443/a?b=1"),
+        ("https://u:p@example.org:8443/a?b=1", "https://***@example.org:8443/a?b=1"),
     ],
 )
 def test_redact(url: str, shown: str) -> None:
