@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,3 +20,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "live" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def dists_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the fake upstream's real wheels and sdists are built, once per session."""
+    return tmp_path_factory.mktemp("dists")
+
+
+@pytest.fixture
+def upstream_url(upstream) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Serve the test's ``upstream`` fixture (a FakeUpstream) on a real port."""
+    with upstream.serve() as url:
+        yield url

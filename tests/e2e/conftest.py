@@ -26,20 +26,9 @@ TEST_CORPUS = ["colorama", "requests", "urllib3", "boto3", "demo-pkg"]
 UV = Path(sys.executable).with_name("uv")
 
 
-@pytest.fixture(scope="session")
-def dists_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("dists")
-
-
 @pytest.fixture
 def upstream(dists_dir: Path) -> FakeUpstream:
     return create_fake_upstream(standard_projects(dists_dir))
-
-
-@pytest.fixture
-def upstream_url(upstream: FakeUpstream) -> Iterator[str]:
-    with upstream.serve() as url:
-        yield url
 
 
 @dataclass

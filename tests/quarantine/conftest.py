@@ -31,11 +31,6 @@ TOKENS = [
 FRESH_VERSION = "1.1.0"
 
 
-@pytest.fixture(scope="session")
-def dists_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("dists")
-
-
 @pytest.fixture
 def upstream(dists_dir: Path) -> FakeUpstream:
     fake = create_fake_upstream(standard_projects(dists_dir))
@@ -43,12 +38,6 @@ def upstream(dists_dir: Path) -> FakeUpstream:
         if f"-{FRESH_VERSION}" in file.filename:
             file.upload_time = datetime.now(UTC) - timedelta(hours=1)
     return fake
-
-
-@pytest.fixture
-def upstream_url(upstream: FakeUpstream) -> Iterator[str]:
-    with upstream.serve() as url:
-        yield url
 
 
 @dataclass
