@@ -18,6 +18,8 @@ from datetime import datetime
 from anyio import to_thread
 
 from .file_store import FileStore
+from policies.decision import Decision
+
 from .gate import Gate, ProjectView
 from .models import Project
 from .reason_phrase import Status
@@ -40,9 +42,17 @@ class RenderedPage:
     expires: datetime | None
 
 
-def refusal_phrase(reason: str, action: str, policy: str) -> str:
-    """The reason phrase of a refusal: ``Quarantine by release-age: uploaded 2 h ago; ...``."""
-    return f"{action.capitalize()} by {policy}: {reason}"
+def refusal_status(decision: Decision) -> Status:
+    """403 with the decision as its reason phrase:
+    ``Quarantine by release-age: uploaded 2 h ago; ...``."""
+    return Status(
+        403, f"{str(decision.action).capitalize()} by {decision.policy}: {decision.reason}"
+    )
+
+
+def status_reason(decision: Decision) -> str:
+    """The PEP 792 ``project-status`` reason of a refused project."""
+    return f"{decision.action} by {decision.policy}: {decision.reason}"
 
 
 def _finish(
@@ -92,10 +102,8 @@ class PageRenderer:
         view = gate.view(project)
         decision = view.verdict.decision
         if not view.verdict.allowed:
-            page = Page(project, (), status="quarantined", status_reason=_status_reason(view))
-            status: int = Status(
-                403, refusal_phrase(decision.reason, str(decision.action), decision.policy)
-            )
+            page = Page(project, (), status="quarantined", status_reason=status_reason(decision))
+            status: int = refusal_status(decision)
             return _finish(status, media_type, render(page, media_type), view, built_from)
         extracted = {}
         for f in view.shown:
@@ -105,8 +113,3 @@ class PageRenderer:
                     extracted[f.filename] = {"sha256": digest}
         page = Page(project, shown_files(project, view.shown, metadata_hashes=extracted))
         return _finish(200, media_type, render(page, media_type), view, built_from)
-
-
-def _status_reason(view: ProjectView) -> str:
-    d = view.verdict.decision
-    return f"{d.action} by {d.policy}: {d.reason}"

@@ -22,7 +22,6 @@ from starlette.responses import (
     StreamingResponse,
 )
 
-from policies.decision import Decision
 from policies.engine import Verdict
 
 from .errors import (
@@ -36,8 +35,7 @@ from .file_serving import FILE_CACHE_CONTROL, content_type_of, serve_stored
 from .gate import Gate
 from .index_cache import PageResult
 from .models import DistFile, Project
-from .pages import RenderedPage, refusal_phrase
-from .reason_phrase import Status
+from .pages import RenderedPage, refusal_status, status_reason
 from .render import JSON_V1, NotAcceptable, Page, negotiate, render, render_index
 from .services import Services
 
@@ -121,10 +119,10 @@ async def project_page(request: Request) -> Response:
     early = gate.before_fetch(name)
     if not early.allowed:
         svc.recorder.project(gate, name, early, client_of(request))
-        page = Page(Project(name, ()), (), "quarantined", _describe(early.decision))
+        page = Page(Project(name, ()), (), "quarantined", status_reason(early.decision))
         body = render(page, media_type)
         return _page_response(
-            request, _refusal_status(early.decision), media_type, body, None, early
+            request, refusal_status(early.decision), media_type, body, None, early
         )
     result = await svc.index_cache.get(name)
     rendered = await svc.pages.page(gate, result.page.project, result.page.revision, media_type)
@@ -150,14 +148,6 @@ def _media_type(request: Request) -> str | Response:
             status_code=406,
             headers={"Vary": "Accept"},
         )
-
-
-def _describe(decision: Decision) -> str:
-    return f"{decision.action} by {decision.policy}: {decision.reason}"
-
-
-def _refusal_status(decision: Decision) -> Status:
-    return Status(403, refusal_phrase(decision.reason, str(decision.action), decision.policy))
 
 
 def _decision_headers(verdict: Verdict | None) -> dict[str, str]:
@@ -277,7 +267,7 @@ def _refusal(verdict: Verdict, what: str) -> Response:
         lines.append("Ask your security team to review it.")
     return PlainTextResponse(
         "\n".join(lines) + "\n",
-        status_code=_refusal_status(d),
+        status_code=refusal_status(d),
         headers=_decision_headers(verdict),
     )
 
