@@ -122,7 +122,13 @@ def csrf_ok(principal: Principal, submitted: str | None) -> bool:
     return bool(principal.csrf) and hmac.compare_digest(principal.csrf, submitted or "")
 
 
-_OPEN_PATHS = ("/-/", "/healthz", "/readyz", "/metrics")
+_OPEN_PREFIX = "/-/"
+_OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _is_open(path: str) -> bool:
+    # Exact paths only: a named index may well be called "metrics-team" or "healthzone".
+    return path.startswith(_OPEN_PREFIX) or path in _OPEN_PATHS
 
 
 class PackageAuth:
@@ -133,7 +139,7 @@ class PackageAuth:
         self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(_OPEN_PATHS):
+        if scope["type"] != "http" or _is_open(scope["path"]):
             await self.app(scope, receive, send)
             return
         if self.tokens.from_headers(HTTPConnection(scope)) is None:
