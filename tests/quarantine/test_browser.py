@@ -51,6 +51,7 @@ def test_log_in_release_with_one_click_then_pip_installs(
     browser: object, proxy: Proxy, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver = browser  # type: ignore[assignment]
     requirement = f"demo-pkg=={FRESH_VERSION}"
@@ -61,7 +62,10 @@ def test_log_in_release_with_one_click_then_pip_installs(
     assert "/-/ui/login" in driver.current_url
     driver.find_element(By.ID, "token").send_keys(ADMIN)
     driver.find_element(By.CSS_SELECTOR, ".login button[type=submit]").click()
-    rows = driver.find_elements(By.CSS_SELECTOR, "table.queue tbody tr[id^=entry-]")
+    # A click returns before the next page has loaded: wait for it (bounded).
+    queue_rows = (By.CSS_SELECTOR, "table.queue tbody tr[id^=entry-]")
+    WebDriverWait(driver, 15).until(lambda d: len(d.find_elements(*queue_rows)) >= 2)
+    rows = driver.find_elements(*queue_rows)
     assert len(rows) == 2, driver.page_source
     SCREENSHOT.parent.mkdir(exist_ok=True)
     driver.save_screenshot(str(SCREENSHOT))
@@ -69,6 +73,7 @@ def test_log_in_release_with_one_click_then_pip_installs(
     wheel_row = next(r for r in rows if ".whl" in r.text)
     wheel_row.find_element(By.NAME, "reason").send_keys("reviewed upstream diff")
     wheel_row.find_element(By.CSS_SELECTOR, "button.release").click()
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".notice"))
     notice = driver.find_element(By.CSS_SELECTOR, ".notice").text
     assert notice.startswith("released demo-pkg"), notice
 
