@@ -45,7 +45,7 @@ def requires(scope: str) -> Callable[[Handler], Callable[[Request], Awaitable[Re
             if not tokens:
                 return error(401, "no admin tokens are configured; add [admin] tokens "
                              "(make a hash with 'pipgate token hash')", **challenge)
-            principal = tokens.from_headers(request)
+            principal = tokens.from_headers(request, basic=False)
             if principal is None:
                 return error(401, "a valid admin token is required (Authorization: Bearer ...)",
                              **challenge)
@@ -62,7 +62,16 @@ def requires(scope: str) -> Callable[[Handler], Callable[[Request], Awaitable[Re
     return decorate
 
 
+class UnsupportedMediaType(ReviewError):
+    status = 415
+
+
 async def _body(request: Request) -> dict[str, Any]:
+    # Only application/json: a cross-site form can send text/plain that parses as JSON
+    # without a CORS preflight, application/json cannot.
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise UnsupportedMediaType("the request body must be JSON (Content-Type: application/json)")
     try:
         body = await request.json()
     except ValueError:

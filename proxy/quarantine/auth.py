@@ -67,13 +67,17 @@ class TokenBook:
                 found = token
         return Principal(found.name, found.scope) if found else None
 
-    def from_headers(self, connection: HTTPConnection) -> Principal | None:
-        """A bearer token, or the password of HTTP basic auth (what pip sends)."""
+    def from_headers(self, connection: HTTPConnection, *, basic: bool = True) -> Principal | None:
+        """A bearer token, or the password of HTTP basic auth (what pip sends).
+
+        ``basic=False`` (the admin API) takes bearer tokens only: browsers replay
+        cached basic credentials by themselves, which would make them ambient.
+        """
         header = connection.headers.get("authorization", "")
         kind, _, value = header.partition(" ")
         if kind.lower() == "bearer" and value:
             return self.verify(value.strip())
-        if kind.lower() == "basic" and value:
+        if basic and kind.lower() == "basic" and value:
             try:
                 _, _, password = base64.b64decode(value).decode().partition(":")
             except (ValueError, UnicodeDecodeError):

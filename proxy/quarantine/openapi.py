@@ -37,6 +37,7 @@ def _op(summary: str, *, scope: str = "read", params: list[dict[str, Any]] | Non
     }
     if body:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+        op["responses"]["415"] = _json(_ref("Error"), "The body is not application/json")
     return op
 
 

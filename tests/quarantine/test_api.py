@@ -92,7 +92,8 @@ def test_filters_pagination_and_errors(proxy: Proxy) -> None:
         assert api.get("/quarantine/999").status_code == 404
         missing_reason = api.post(f"/quarantine/{page['entries'][0]['id']}/release", json={})
         assert missing_reason.status_code == 400
-        assert api.post("/quarantine/1/release", content=b"[]").status_code == 400
+        assert api.post("/quarantine/1/release", content=b"[]",
+                        headers={"Content-Type": "application/json"}).status_code == 400
 
 
 def test_lists_decisions_stats_and_openapi(proxy: Proxy) -> None:

@@ -28,3 +28,24 @@ def test_package_auth_covers_indexes_named_like_open_paths(
                              auth=("x", ADMIN)).status_code == 200
         for open_path in ("/healthz", "/readyz", "/metrics"):
             assert httpx.get(proxy.url + open_path).status_code == 200
+
+
+def test_admin_api_refuses_a_cross_site_form_post(proxy: Proxy) -> None:
+    # A browser can send a text/plain form whose body is valid JSON, with no preflight.
+    # The API must only act on application/json (which needs a CORS preflight).
+    body = '{"rule": "evil-*", "reason": "x", "pad": "="}'
+    with proxy.client() as api:
+        refused = api.post("/lists/allow/add", content=body,
+                           headers={"Content-Type": "text/plain"})
+        assert refused.status_code == 415
+        assert api.get("/lists/allow").json()["rules"] == []
+        assert api.post("/lists/allow/add", json={"rule": "ok-*", "reason": "x"}).status_code == 201
+
+
+def test_admin_api_takes_no_ambient_basic_credentials(proxy: Proxy) -> None:
+    # A browser replays cached HTTP basic credentials (package_auth's realm) on its own;
+    # the admin API is documented as bearer-only and must not accept them.
+    basic = "Basic " + base64.b64encode(f"x:{ADMIN}".encode()).decode()
+    with httpx.Client(base_url=f"{proxy.url}/-/admin", headers={"Authorization": basic}) as api:
+        assert api.get("/whoami").status_code == 401
+        assert api.post("/lists/deny/add", json={"rule": "x", "reason": "x"}).status_code == 401
