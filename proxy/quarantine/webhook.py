@@ -20,12 +20,21 @@ import httpx
 log = logging.getLogger("pipgate.webhook")
 
 
+def _escape(text: object) -> str:
+    """Slack/Mattermost control characters: ``<!channel>``, ``<url|label>`` and ``&``.
+
+    Client addresses may come from X-Forwarded-For, so they are the requester's words.
+    """
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def message(entry: dict[str, Any]) -> dict[str, Any]:
-    what = entry["file"] or f"project {entry['project']}"
-    where = "" if entry["index"] == "default" else f" on index {entry['index']}"
-    clients = ", ".join(entry.get("top_clients") or []) or "-"
+    what = _escape(entry["file"] or f"project {entry['project']}")
+    where = "" if entry["index"] == "default" else f" on index {_escape(entry['index'])}"
+    clients = _escape(", ".join(entry.get("top_clients") or []) or "-")
     text = (
-        f":lock: pipgate {entry['action']}d {what}{where} ({entry['policy']}): {entry['reason']}. "
+        f":lock: pipgate {entry['action']}d {what}{where} ({_escape(entry['policy'])}): "
+        f"{_escape(entry['reason'])}. "
         f"Requested by {clients}. Review it with `pipgate quarantine show {entry['id']}`."
     )
     return {"text": text, "event": "quarantine.created", "entry": entry}

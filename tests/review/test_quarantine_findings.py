@@ -49,3 +49,17 @@ def test_admin_api_takes_no_ambient_basic_credentials(proxy: Proxy) -> None:
     with httpx.Client(base_url=f"{proxy.url}/-/admin", headers={"Authorization": basic}) as api:
         assert api.get("/whoami").status_code == 401
         assert api.post("/lists/deny/add", json={"rule": "x", "reason": "x"}).status_code == 401
+
+
+def test_webhook_text_escapes_untrusted_fields() -> None:
+    # The client address can come from X-Forwarded-For: a requester must not be able to
+    # ping @channel or plant a disguised link in the reviewers' chat.
+    from proxy.quarantine.webhook import message
+
+    entry = {"id": 1, "index": "default", "project": "demo-pkg", "file": "demo_pkg-1.0.whl",
+             "action": "quarantine", "policy": "release-age", "reason": "too <new>",
+             "top_clients": ["<!channel> <https://evil.example|approve here>"]}
+    text = message(entry)["text"]
+    assert "<!channel>" not in text and "<https://evil" not in text
+    assert "&lt;!channel&gt;" in text
+    assert message(entry)["entry"]["top_clients"] == entry["top_clients"]  # data unchanged
