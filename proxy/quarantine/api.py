@@ -97,6 +97,16 @@ def _reason(body: dict[str, Any]) -> str:
     return reason.strip()
 
 
+def _text(body: dict[str, Any], name: str, default: str | None = None) -> str | None:
+    """An optional string field; anything else (number, list, object) is a 400."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ReviewError(f"{name!r} must be a string")
+    return value
+
+
 # -- reading ------------------------------------------------------------------------------
 
 
@@ -177,8 +187,8 @@ async def release(request: Request, principal: Principal) -> Response:
     body = await _body(request)
     rule = await to_thread.run_sync(
         lambda: review_of(request).release(
-            request.path_params["entry"], scope=body.get("scope", "file"),
-            until=body.get("until"), reason=_reason(body), actor=principal.name,
+            request.path_params["entry"], scope=_text(body, "scope", "file"),
+            until=_text(body, "until"), reason=_reason(body), actor=principal.name,
         )
     )
     return JSONResponse(rule)
@@ -189,7 +199,7 @@ async def reject(request: Request, principal: Principal) -> Response:
     body = await _body(request)
     rule = await to_thread.run_sync(
         lambda: review_of(request).reject(
-            request.path_params["entry"], scope=body.get("scope", "file"),
+            request.path_params["entry"], scope=_text(body, "scope", "file"),
             reason=_reason(body), actor=principal.name,
         )
     )
@@ -204,9 +214,9 @@ async def decide(request: Request, principal: Principal) -> Response:
         raise ReviewError("'project' is required")
     rule = await to_thread.run_sync(
         lambda: review_of(request).decide(
-            request.path_params["kind"], index=body.get("index", "default"),
-            project=body["project"], version=body.get("version"), file=body.get("file"),
-            until=body.get("until"), reason=_reason(body), actor=principal.name,
+            request.path_params["kind"], index=_text(body, "index", "default"),
+            project=body["project"], version=_text(body, "version"), file=_text(body, "file"),
+            until=_text(body, "until"), reason=_reason(body), actor=principal.name,
         )
     )
     return JSONResponse(rule)
@@ -219,7 +229,7 @@ async def list_add(request: Request, principal: Principal) -> Response:
         raise ReviewError("'rule' is required: a name, glob or 'name==version'")
     rule = await to_thread.run_sync(
         lambda: review_of(request).list_add(
-            request.path_params["kind"], index=body.get("index", "default"), rule=body["rule"],
+            request.path_params["kind"], index=_text(body, "index", "default"), rule=body["rule"],
             reason=_reason(body), actor=principal.name,
         )
     )
@@ -233,8 +243,8 @@ async def list_remove(request: Request, principal: Principal) -> Response:
         raise ReviewError("'rule' is required")
     removed = await to_thread.run_sync(
         lambda: review_of(request).list_remove(
-            request.path_params["kind"], index=body.get("index", "default"), rule=body["rule"],
-            reason=str(body.get("reason") or ""), actor=principal.name,
+            request.path_params["kind"], index=_text(body, "index", "default"), rule=body["rule"],
+            reason=_text(body, "reason", "") or "", actor=principal.name,
         )
     )
     return JSONResponse(removed)

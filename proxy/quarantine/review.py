@@ -11,7 +11,7 @@ Methods block (SQLite): call them from a thread when on the event loop.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,8 @@ from .webhook import Webhook
 
 DB_NAME = "quarantine.sqlite3"
 AUDIT_NAME = "audit.jsonl"
+#: The furthest 'until' accepted; further is "no end" (and years past 9999 do not exist).
+MAX_UNTIL = timedelta(days=100 * 366)
 
 
 def parse_until(text: str | None, now: datetime) -> datetime | None:
@@ -31,19 +33,32 @@ def parse_until(text: str | None, now: datetime) -> datetime | None:
     if text is None or not str(text).strip():
         return None
     text = str(text).strip()
+    too_far = ReviewError(f"'until' {text!r} is out of range: at most 100 years from now")
     try:
-        return now + parse_duration(text)
+        delta = parse_duration(text)
     except ValueError:
         pass
+    except OverflowError:
+        raise too_far from None
+    else:
+        if delta > MAX_UNTIL:
+            raise too_far
+        return now + delta
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(), UTC)
-        moment = datetime.fromisoformat(text)
+            moment = datetime.combine(date.fromisoformat(text), time(), UTC)
+        else:
+            moment = datetime.fromisoformat(text)
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
     except ValueError:
         raise ReviewError(
             f"'until' {text!r} is neither a date (2026-07-01), a datetime nor a duration (30d)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise too_far from None
+    if moment - now > MAX_UNTIL:
+        raise too_far
+    return moment
 
 
 class Review:

@@ -40,6 +40,8 @@ SCOPES = ("file", "version", "project")
 #: The policy name of decisions that come from reviewers (see ``overrides``).
 REVIEW = "review"
 MAX_CLIENTS_SHOWN = 50
+#: Longest reason kept (characters): reasons go to the audit log, pages and webhooks.
+MAX_REASON = 2000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
@@ -149,6 +151,11 @@ def iso(ts: float | None) -> str | None:
 
 def _ts(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()
+
+
+def check_reason(reason: str) -> None:
+    if len(reason) > MAX_REASON:
+        raise ReviewError(f"the reason is {len(reason)} characters long; at most {MAX_REASON}")
 
 
 def normalize_version(text: str) -> str:
@@ -478,6 +485,7 @@ class QuarantineStore:
             raise ReviewError(f"unknown decision {kind!r}; choose release or reject")
         if not reason.strip():
             raise ReviewError(f"a {kind} needs a reason")
+        check_reason(reason)
         if until is not None and until <= now:
             raise ReviewError(f"'until' {until.isoformat()} is not in the future")
         name = canonicalize_name(project)
@@ -545,6 +553,7 @@ class QuarantineStore:
             raise ReviewError(f"unknown list {kind!r}; choose allow or deny")
         if not reason.strip():
             raise ReviewError(f"adding to the {kind} list needs a reason")
+        check_reason(reason)
         try:
             parsed = parse_rule(rule)
         except ValueError as exc:
@@ -583,6 +592,7 @@ class QuarantineStore:
     ) -> dict[str, Any]:
         if kind not in ("allow", "deny"):
             raise ReviewError(f"unknown list {kind!r}; choose allow or deny")
+        check_reason(reason)
         try:
             text = parse_rule(rule).text
         except ValueError as exc:

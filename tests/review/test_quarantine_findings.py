@@ -63,3 +63,33 @@ def test_webhook_text_escapes_untrusted_fields() -> None:
     assert "<!channel>" not in text and "<https://evil" not in text
     assert "&lt;!channel&gt;" in text
     assert message(entry)["entry"]["top_clients"] == entry["top_clients"]  # data unchanged
+
+
+def test_an_until_too_far_away_is_a_400_not_a_crash(proxy: Proxy) -> None:
+    wheel = next(e for e in hold_fresh_release(proxy) if e["file"].endswith(".whl"))
+    with proxy.client() as api:
+        for until in ("99999999999w", "9999-12-31T23:59:59-14:00"):
+            response = api.post(f"/quarantine/{wheel['id']}/release",
+                                json={"reason": "x", "until": until})
+            assert response.status_code in (200, 400), (until, response.text)
+            assert "error" in response.json() or response.json()["until"]
+
+
+def test_wrong_json_types_are_a_400_not_a_crash(proxy: Proxy) -> None:
+    with proxy.client() as api:
+        for path, body in [
+            ("/lists/allow/add", {"rule": "x", "reason": "x", "index": {"a": 1}}),
+            ("/decide/release", {"project": "demo-pkg", "reason": "x", "version": 1}),
+            ("/decide/release", {"project": "demo-pkg", "reason": "x", "file": ["a"]}),
+            ("/decide/release", {"project": "demo-pkg", "reason": "x", "until": 5}),
+            ("/lists/deny/remove", {"rule": "x", "index": 3}),
+        ]:
+            response = api.post(path, json=body)
+            assert response.status_code == 400, (path, body, response.status_code)
+
+
+def test_reasons_are_bounded(proxy: Proxy) -> None:
+    with proxy.client() as api:
+        response = api.post("/lists/deny/add", json={"rule": "evil", "reason": "x" * 1_000_000})
+        assert response.status_code == 400
+        assert api.get("/audit").json()["audit"] == []
