@@ -101,7 +101,8 @@ class TokenBook:
         if not cookie or "." not in cookie:
             return None
         body, _, signature = cookie.rpartition(".")
-        if not hmac.compare_digest(signature, self._sign(body)):
+        # Bytes: a cookie may hold any latin-1 text, and str comparison refuses non-ASCII.
+        if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
             return None
         try:
             payload = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
@@ -123,7 +124,9 @@ class TokenBook:
 
 
 def csrf_ok(principal: Principal, submitted: str | None) -> bool:
-    return bool(principal.csrf) and hmac.compare_digest(principal.csrf, submitted or "")
+    return bool(principal.csrf) and hmac.compare_digest(
+        principal.csrf.encode(), (submitted or "").encode()
+    )
 
 
 _OPEN_PREFIX = "/-/"

@@ -30,6 +30,8 @@ from .store import STATES, ReviewError
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 PREFIX = "/-/ui"
+#: Console forms are a few short fields; anything bigger is refused (400) while parsing.
+FORM_LIMITS: dict[str, Any] = {"max_files": 0, "max_fields": 16, "max_part_size": 32 * 1024}
 Page = Callable[[Request, Principal], Awaitable[Response]]
 
 
@@ -75,7 +77,7 @@ def action(handler: Callable[[Request, Principal, dict[str, Any]], Awaitable[str
         principal = tokens_of(request).from_session(request.cookies.get(SESSION_COOKIE))
         if principal is None:
             return RedirectResponse(f"{PREFIX}/login", status_code=303)
-        form = dict(await request.form())
+        form = dict(await request.form(**FORM_LIMITS))
         if not csrf_ok(principal, str(form.get("csrf", ""))):
             return _render(request, principal, "error.html", message="The form expired or did not come from this console (CSRF check failed). Reload the page and try again.", status=403)
         if not principal.can("admin"):
@@ -100,7 +102,7 @@ async def login_form(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    form = await request.form()
+    form = await request.form(**FORM_LIMITS)
     target = _safe_next(str(form.get("next") or ""))
     principal = tokens_of(request).verify(str(form.get("token", "")).strip())
     if principal is None or not principal.can("read"):
@@ -132,7 +134,7 @@ async def queue(request: Request, principal: Principal) -> Response:
     filters = {"state": state if state in STATES else None, "index": q.get("index") or None,
                "project": q.get("project") or None, "policy": q.get("policy") or None}
     try:
-        offset = max(0, int(q.get("offset", 0)))
+        offset = min(max(0, int(q.get("offset", 0))), 10**9)
     except ValueError:
         offset = 0
     entries, total = await to_thread.run_sync(

@@ -93,3 +93,24 @@ def test_reasons_are_bounded(proxy: Proxy) -> None:
         response = api.post("/lists/deny/add", json={"rule": "evil", "reason": "x" * 1_000_000})
         assert response.status_code == 400
         assert api.get("/audit").json()["audit"] == []
+
+
+def test_console_survives_hostile_offsets_and_cookies(proxy: Proxy) -> None:
+    with httpx.Client(base_url=f"{proxy.url}/-/ui", timeout=10) as ui:
+        # A cookie the browser holds (latin-1) that is not ASCII must not crash the check.
+        hostile = {"Cookie": "pipgate_session=abc.\u00e9\u00e9".encode("latin-1")}
+        assert ui.get("/", headers=hostile).status_code == 303  # to the login form
+        logged = ui.post("/login", data={"token": ADMIN, "next": "/-/ui/"})
+        assert logged.status_code == 303
+        assert ui.get("/", params={"offset": str(10**30)}).status_code == 200
+        forged = ui.post("/lists/deny/add", data={"rule": "x", "reason": "x", "csrf": "\u00e9"})
+        assert forged.status_code == 403
+
+
+def test_login_form_is_bounded(proxy: Proxy) -> None:
+    # Unauthenticated: the login form must not buffer megabytes of fields.
+    with httpx.Client(base_url=f"{proxy.url}/-/ui", timeout=30) as ui:
+        response = ui.post("/login", data={"token": "x" * (2 << 20)})
+        assert response.status_code in (400, 413)
+        many = {f"f{i}": "x" for i in range(500)}
+        assert ui.post("/login", data=many | {"token": "x"}).status_code in (400, 413)
