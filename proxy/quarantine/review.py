@@ -10,6 +10,7 @@ Methods block (SQLite): call them from a thread when on the event loop.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -75,6 +76,9 @@ class Review:
         self.store = QuarantineStore(data_dir / DB_NAME, audit_log=data_dir / AUDIT_NAME)
         self.overrides = ReviewOverrides(clock)
         self._revision = -1
+        # One reload at a time: a slow reload finishing after a newer one would put
+        # stale rules back (the intake thread reloads too).
+        self._refresh_lock = threading.Lock()
         self.refresh()
         self.webhook = Webhook(webhook_url, retries=webhook_retries) if webhook_url else None
         self.intake = HoldIntake(
@@ -91,9 +95,10 @@ class Review:
         self.store.close()
 
     def refresh(self) -> None:
-        revision = self.store.rules_revision()
-        self.overrides.load(self.store.rules())
-        self._revision = revision
+        with self._refresh_lock:
+            revision = self.store.rules_revision()
+            self.overrides.load(self.store.rules())
+            self._revision = revision
 
     def refresh_if_changed(self) -> None:
         if self.store.rules_revision() != self._revision:

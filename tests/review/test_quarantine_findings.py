@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -114,3 +117,39 @@ def test_login_form_is_bounded(proxy: Proxy) -> None:
         assert response.status_code in (400, 413)
         many = {f"f{i}": "x" for i in range(500)}
         assert ui.post("/login", data=many | {"token": "x"}).status_code in (400, 413)
+
+
+def test_a_slow_reload_cannot_put_older_rules_back(tmp_path: Path) -> None:
+    # The intake thread and an action both reload the overrides; the one that read the
+    # rules first must not be the one that finishes last.
+    from policies.decision import Action
+    from policies.engine import ALLOWED
+    from proxy.quarantine.review import Review
+
+    review = Review(tmp_path, clock=lambda: datetime.now(UTC))
+    real_rules = review.store.rules
+    entered, go = threading.Event(), threading.Event()
+
+    def rules(**kwargs: Any) -> list[dict[str, Any]]:
+        rows = real_rules(**kwargs)
+        if threading.current_thread().name == "slow-reload":
+            entered.set()
+            go.wait(5)
+        return rows
+
+    review.store.rules = rules  # type: ignore[method-assign]
+    try:
+        slow = threading.Thread(target=review.refresh, name="slow-reload")
+        slow.start()
+        assert entered.wait(5)
+        acting = threading.Thread(target=lambda: review.list_add(
+            "deny", index="default", rule="evil", reason="malware", actor="alice"))
+        acting.start()
+        acting.join(0.5)
+        go.set()
+        slow.join(5)
+        acting.join(5)
+        verdict = review.overrides.project("default", "evil", ALLOWED, datetime.now(UTC))
+        assert verdict.action is Action.BLOCK
+    finally:
+        review.close()
