@@ -9,7 +9,7 @@ Relative file URLs are resolved against the page URL. Legacy key names
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -33,7 +33,7 @@ def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project
         raise PageParseError(f"project page for {name!r} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise PageParseError(f"project page for {name!r} has no 'files' list")
-    files = tuple(f for f in (_json_file(entry, page_url) for entry in data["files"]) if f)
+    files = tuple(f for f in (_lenient(_json_file, entry, page_url) for entry in data["files"]) if f)
     versions = data.get("versions")
     status = data.get("project-status")
     status = status if isinstance(status, dict) else {}
@@ -46,6 +46,14 @@ def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project
         tracks=_str_tuple(data.get("tracks")),
         alternate_locations=_str_tuple(data.get("alternate-locations")),
     )
+
+
+def _lenient(parse: Callable[[Any, str], DistFile | None], entry: Any, base: str) -> DistFile | None:
+    """One file entry, or ``None`` when it cannot be used (an unparseable URL)."""
+    try:
+        return parse(entry, base)
+    except ValueError:  # urljoin/urlsplit: "Invalid IPv6 URL" and the like
+        return None
 
 
 def _json_file(entry: Any, page_url: str) -> DistFile | None:
@@ -76,12 +84,18 @@ def parse_html_page(body: bytes, page_url: str, name: NormalizedName) -> Project
     except UnicodeDecodeError as exc:
         raise PageParseError(f"project page for {name!r} is not UTF-8 text") from exc
     parser = _AnchorParser()
-    parser.feed(text)
-    parser.close()
+    try:
+        parser.feed(text)
+        parser.close()
+    except AssertionError as exc:  # html.parser's way of rejecting some markup
+        raise PageParseError(f"project page for {name!r} is not parseable HTML: {exc}") from exc
     if not parser.saw_markup:
         raise PageParseError(f"project page for {name!r} is not HTML")
-    base = urljoin(page_url, parser.base_href) if parser.base_href else page_url
-    files = tuple(f for f in (_html_file(attrs, base) for attrs in parser.anchors) if f)
+    try:
+        base = urljoin(page_url, parser.base_href) if parser.base_href else page_url
+    except ValueError as exc:
+        raise PageParseError(f"project page for {name!r} has an invalid <base href>") from exc
+    files = tuple(f for f in (_lenient(_html_file, attrs, base) for attrs in parser.anchors) if f)
     return Project(
         name=name,
         files=files,

@@ -1,0 +1,135 @@
+"""Regression tests for bugs found in a review of the core request path.
+
+Each test names the failure it demonstrates; most run the whole app against an
+``httpx.MockTransport`` upstream (``app_with``) so no ports are needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from proxy.app import create_app
+from proxy.errors import UpstreamUnavailable
+from proxy.index_cache import IndexCache
+from proxy.settings import deep_merge, load_settings
+from proxy.upstream import UpstreamClient, UpstreamConfig
+
+JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
+OLD = "2024-01-01T00:00:00Z"
+
+
+def page(files: list[dict[str, Any]], name: str = "demo") -> bytes:
+    import orjson
+
+    return orjson.dumps({"meta": {"api-version": "1.1"}, "name": name, "files": files})
+
+
+def entry(filename: str, data: bytes, **extra: Any) -> dict[str, Any]:
+    return {
+        "filename": filename,
+        "url": f"https://files.example/{filename}",
+        "hashes": {"sha256": hashlib.sha256(data).hexdigest()},
+        "size": len(data),
+        "upload-time": OLD,
+        **extra,
+    }
+
+
+@contextmanager
+def app_with(tmp_path: Path, handler: Callable[[httpx.Request], Any], **config: Any):
+    base = {
+        "upstream": {"url": "https://up.example/simple/", "retries": 0, "backoff": 0},
+        "cache": {"data_dir": str(tmp_path / "data")},
+        "server": {"access_log": False},
+    }
+    settings = load_settings(None, environ={}, overrides=deep_merge(base, config))
+    app = create_app(
+        settings,
+        clock=lambda: datetime.now(UTC),
+        transport=httpx.MockTransport(handler),
+        corpus=["colorama", "requests"],
+    )
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def index_cache(tmp_path: Path, handler: Callable[[httpx.Request], Any], clock: Clock) -> IndexCache:
+    upstream = UpstreamClient(
+        UpstreamConfig(url="https://up.example/simple/", retries=0, backoff=0),
+        transport=httpx.MockTransport(handler),
+    )
+    return IndexCache(tmp_path / "index", upstream, ttl=60, negative_ttl=10, clock=clock)
+
+
+# -- malformed upstream pages ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        # one entry with an unparseable URL must drop that entry, not the page
+        ("application/vnd.pypi.simple.v1+json", page([
+            {"filename": "demo-0.9.tar.gz", "url": "http://[broken/demo-0.9.tar.gz"},
+            entry("demo-1.0.tar.gz", b"x"),
+        ])),
+        ("text/html", b'<a href="http://[broken/demo-0.9.tar.gz">d</a>'
+                      b'<a href="https://files.example/demo-1.0.tar.gz">d</a>'),
+        ("text/html", b'<a href="https://files.example/demo-0.9.tar.gz" data-provenance="http://[x/p">d</a>'
+                      b'<a href="https://files.example/demo-1.0.tar.gz">d</a>'),
+    ],
+)
+def test_an_entry_with_an_invalid_url_is_skipped_not_a_500(tmp_path, content_type, body):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": content_type})
+
+    no_age = {"policies": {"release_age": {"mode": "off"}}}  # HTML pages carry no upload times
+    with app_with(tmp_path, handler, **no_age) as client:
+        response = client.get("/simple/demo/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    assert response.status_code == 200, response.text
+    assert "demo-1.0.tar.gz" in response.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<base href="http://[broken/"><a href="demo-1.0.tar.gz">d</a>',
+        b"<html><![ oops",  # html.parser raises AssertionError on this
+    ],
+)
+def test_an_unparseable_html_page_is_a_502_and_a_cached_copy_is_served_stale(tmp_path, body):
+    good = [True]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if good[0]:
+            return httpx.Response(200, content=page([entry("demo-1.0.tar.gz", b"x")]), headers=JSON)
+        return httpx.Response(200, content=body, headers={"content-type": "text/html"})
+
+    clock = Clock()
+    cache = index_cache(tmp_path, handler, clock)
+    good[0] = False
+    with pytest.raises(UpstreamUnavailable):
+        asyncio.run(cache.get("other"))
+    good[0] = True
+    asyncio.run(cache.get("demo"))
+    clock.now += 61
+    good[0] = False
+    stale = asyncio.run(cache.get("demo"))
+    assert stale.stale_since is not None
