@@ -121,7 +121,12 @@ class IndexCache:
                 last_modified=cached.last_modified if cached else None,
             )
         except NotModified:
-            assert cached is not None
+            if cached is None:  # a 304 to a request without validators: a broken upstream
+                self._on_result("error")
+                raise UpstreamUnavailable(
+                    f"upstream answered 304 Not Modified to an unconditional request "
+                    f"for project {name!r}"
+                ) from None
             cached.fetched_at = self._clock()
             await self._store(name, cached)
             self._on_result("revalidated")

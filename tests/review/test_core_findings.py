@@ -133,3 +133,12 @@ def test_an_unparseable_html_page_is_a_502_and_a_cached_copy_is_served_stale(tmp
     good[0] = False
     stale = asyncio.run(cache.get("demo"))
     assert stale.stale_since is not None
+
+
+def test_a_304_to_an_unconditional_request_is_a_502_not_a_500(tmp_path):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(304)
+
+    with app_with(tmp_path, handler) as client:
+        response = client.get("/simple/demo/")
+    assert response.status_code == 502, response.text
