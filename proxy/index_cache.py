@@ -154,6 +154,17 @@ class IndexCache:
         self._on_result("miss")
         return PageResult(page)
 
+    def _remember_not_found(self, name: str, message: str) -> None:
+        """Remember a 404; lapsed entries are pruned, so random names cannot grow it forever."""
+        now = self._clock()
+        self._negative.pop(name, None)
+        self._negative[name] = (now + self._negative_ttl, message)
+        if len(self._negative) > NEGATIVE_ENTRIES:
+            for stale in [n for n, (until, _) in self._negative.items() if until <= now]:
+                del self._negative[stale]
+            while len(self._negative) > NEGATIVE_ENTRIES:  # all live: forget the oldest
+                del self._negative[next(iter(self._negative))]
+
     async def _store(self, name: str, page: CachedPage) -> None:
         self._remember(name, page)
         await to_thread.run_sync(self._disk.set, name, page)

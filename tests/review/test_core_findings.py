@@ -142,3 +142,26 @@ def test_a_304_to_an_unconditional_request_is_a_502_not_a_500(tmp_path):
     with app_with(tmp_path, handler) as client:
         response = client.get("/simple/demo/")
     assert response.status_code == 502, response.text
+
+
+# -- cache invalidation -------------------------------------------------------------------------
+
+
+def test_a_project_that_returns_after_a_404_is_not_served_its_old_rendered_page(tmp_path):
+    """The page revision restarted at 1 after an upstream 404 dropped the cached page,
+    so the renderer's cached bytes of the *old* page (also revision 1) were served."""
+    answers = [
+        httpx.Response(200, content=page([entry("demo-1.0.tar.gz", b"old")]), headers=JSON),
+        httpx.Response(404),
+        httpx.Response(200, content=page([entry("demo-2.0.tar.gz", b"new")]), headers=JSON),
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answers.pop(0)
+
+    with app_with(tmp_path, handler, cache={"index_ttl": "0s", "negative_ttl": "0s"}) as client:
+        assert "demo-1.0.tar.gz" in client.get("/simple/demo/").text
+        assert client.get("/simple/demo/").status_code == 404
+        again = client.get("/simple/demo/")
+    assert "demo-2.0.tar.gz" in again.text
+    assert "demo-1.0.tar.gz" not in again.text
