@@ -84,6 +84,8 @@ class IndexCache:
         cached = self._memory.get(name)
         if cached is None:
             cached = await to_thread.run_sync(self._load, name)
+            if cached is not None and name in self._negative:
+                cached = None  # read just before an upstream 404 deleted it: never revive it
             if cached is not None:
                 self._remember(name, cached)
         if cached is not None and now - cached.fetched_at < self._ttl:

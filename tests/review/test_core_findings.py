@@ -165,3 +165,54 @@ def test_a_project_that_returns_after_a_404_is_not_served_its_old_rendered_page(
         again = client.get("/simple/demo/")
     assert "demo-2.0.tar.gz" in again.text
     assert "demo-1.0.tar.gz" not in again.text
+
+
+def test_a_page_loaded_from_disk_while_a_404_drops_it_is_not_resurrected(tmp_path):
+    """A request that read the page from disk just before another request's upstream
+    404 deleted it put the old page back in memory; once the negative entry lapsed,
+    an upstream failure served that page stale: a takedown undone."""
+    import threading
+
+    clock = Clock()
+    state = {"status": 200}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if state["status"] == 200:
+            return httpx.Response(200, content=page([entry("demo-1.0.tar.gz", b"x")]), headers=JSON)
+        return httpx.Response(state["status"])
+
+    cache = index_cache(tmp_path, handler, clock)
+    release, loading = threading.Event(), threading.Event()
+    real_load = cache._load
+    calls = []
+
+    def slow_load(name):
+        calls.append(name)
+        if len(calls) == 1:
+            found = real_load(name)
+            loading.set()
+            release.wait(5)
+            return found
+        return real_load(name)
+
+    async def scenario():
+        from proxy.errors import UpstreamNotFound
+
+        await cache.get("demo")
+        cache._memory.clear()  # evicted from memory; still on disk
+        clock.now += 61
+        cache._load = slow_load
+        state["status"] = 404
+        first = asyncio.create_task(cache.get("demo"))
+        await asyncio.to_thread(loading.wait, 5)
+        with pytest.raises(UpstreamNotFound):
+            await cache.get("demo")  # upstream 404: the page is deleted
+        release.set()
+        with pytest.raises(UpstreamNotFound):
+            await first
+        clock.now += 11  # the negative entry lapses; upstream now fails
+        state["status"] = 503
+        with pytest.raises(UpstreamUnavailable):
+            await cache.get("demo")
+
+    asyncio.run(scenario())
