@@ -26,6 +26,9 @@ from .upstream import NotModified, UpstreamClient
 
 log = logging.getLogger("pipgate.cache")
 
+#: At most this many upstream 404s are remembered (the oldest are forgotten first).
+NEGATIVE_ENTRIES = 1024
+
 
 @dataclass
 class CachedPage:
@@ -135,7 +138,7 @@ class IndexCache:
             return PageResult(cached)
         except UpstreamNotFound as exc:
             # Upstream removed it (often: malware taken down). Never serve it stale.
-            self._negative[name] = (self._clock() + self._negative_ttl, str(exc))
+            self._remember_not_found(name, str(exc))
             await self.forget(name)
             self._on_result("not-found")
             raise
@@ -145,7 +148,9 @@ class IndexCache:
                 raise
             self._on_result("stale")
             return PageResult(cached, stale_since=cached.fetched_at, stale_reason=str(exc))
-        revision = (cached.revision + 1) if cached else 1
+        # A page with no cached copy (new, or dropped after a 404) starts from a
+        # revision no earlier copy of it had, so no page rendered from that copy is reused.
+        revision = (cached.revision + 1) if cached else time.time_ns()
         if cached is not None and cached.project == fetched.project:
             revision = cached.revision
         page = CachedPage(

@@ -216,3 +216,23 @@ def test_a_page_loaded_from_disk_while_a_404_drops_it_is_not_resurrected(tmp_pat
             await cache.get("demo")
 
     asyncio.run(scenario())
+
+
+def test_upstream_404s_for_many_names_do_not_grow_memory_without_bound(tmp_path):
+    clock = Clock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404)
+
+    cache = index_cache(tmp_path, handler, clock)
+
+    async def scenario():
+        from proxy.errors import UpstreamNotFound
+
+        for n in range(3000):
+            clock.now += 1  # each entry has lapsed long before the last request
+            with pytest.raises(UpstreamNotFound):
+                await cache.get(f"missing-{n}")
+
+    asyncio.run(scenario())
+    assert len(cache._negative) <= 1100
