@@ -195,7 +195,7 @@ class Downloads:
                     download.size = int(announced)
                 download.headers_ready.set()
                 try:
-                    async for chunk in response.aiter_bytes(CHUNK):
+                    async for chunk in _as_sent(response):
                         digest.update(chunk)
                         await to_thread.run_sync(_write_and_flush, out, chunk)
                         written += len(chunk)
@@ -226,6 +226,17 @@ class Downloads:
         if metadata is not None:
             self._store.put_metadata(sha256, metadata)
         return metadata is not None
+
+
+async def _as_sent(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body's bytes as the server sent them, never content-decoded: the index's
+    sha256 and size are of those. (A response a transport already read whole, as
+    ``httpx.MockTransport`` does, can only give its content.)"""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    async for chunk in response.aiter_raw(CHUNK):
+        yield chunk
 
 
 def _write_and_flush(out, chunk: bytes) -> None:  # type: ignore[no-untyped-def]

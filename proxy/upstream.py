@@ -137,12 +137,15 @@ class UpstreamClient:
     async def stream(self, url: str, what: str) -> AsyncIterator[httpx.Response]:
         """Open a streaming GET of ``url`` (a file, ``.metadata`` or provenance).
 
-        Yields a 200 response whose body has not been read. ``what`` names the
+        Yields a 200 response whose body has not been read (read it with ``aiter_raw``:
+        the bytes are never content-decoded for hashing). ``what`` names the
         thing in error messages (``"file 'demo-1.0.tar.gz'"``).
         """
 
         async def attempt() -> httpx.Response:
-            request = self._client.build_request("GET", url)
+            # Bytes as the server stores them: hashes and sizes in the index are of those
+            # (pip does the same), even where a server labels a .tar.gz Content-Encoding: gzip.
+            request = self._client.build_request("GET", url, headers={"Accept-Encoding": "identity"})
             response = await self._client.send(request, stream=True)
             if response.status_code in RETRY_STATUSES:
                 await response.aclose()

@@ -236,3 +236,34 @@ def test_upstream_404s_for_many_names_do_not_grow_memory_without_bound(tmp_path)
 
     asyncio.run(scenario())
     assert len(cache._negative) <= 1100
+
+
+# -- files from upstream ------------------------------------------------------------------------
+
+
+def test_a_file_served_with_a_content_encoding_is_stored_as_sent(tmp_path):
+    """Apache's classic ``AddEncoding x-gzip .gz`` labels a .tar.gz ``Content-Encoding:
+    gzip``. The index's sha256 and size are of the bytes as sent; httpx decoded them,
+    so a good file was refused (502). pip asks for ``identity`` and reads raw bytes too."""
+    import gzip
+
+    sdist = gzip.compress(b"a tar archive" * 100)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/simple/"):
+            return httpx.Response(200, content=page([entry("demo-1.0.tar.gz", sdist)]), headers=JSON)
+        seen.append(request)
+
+        async def as_sent():  # streamed, as from a real server (not pre-read by httpx)
+            yield sdist
+
+        return httpx.Response(
+            200, content=as_sent(), headers={"content-encoding": "gzip", "content-length": str(len(sdist))}
+        )
+
+    with app_with(tmp_path, handler) as client:
+        response = client.get("/files/demo/demo-1.0.tar.gz", headers={"Accept-Encoding": "identity"})
+    assert response.status_code == 200, response.text
+    assert response.content == sdist
+    assert seen[0].headers["accept-encoding"] == "identity"
