@@ -66,7 +66,7 @@ def _json_file(entry: Any, page_url: str) -> DistFile | None:
     provenance = entry.get("provenance")
     return DistFile(
         filename=filename,
-        url=urljoin(page_url, url),
+        url=urldefrag(urljoin(page_url, url))[0],  # "<file>.metadata" must not follow a "#..."
         hashes=_hashes(hashes) if isinstance(hashes, dict) else {},
         requires_python=_str_or_none(entry.get("requires-python")),
         yanked=_yanked(entry.get("yanked", False)),

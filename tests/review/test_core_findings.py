@@ -267,3 +267,26 @@ def test_a_file_served_with_a_content_encoding_is_stored_as_sent(tmp_path):
     assert response.status_code == 200, response.text
     assert response.content == sdist
     assert seen[0].headers["accept-encoding"] == "identity"
+
+
+def test_json_file_urls_lose_their_fragment_so_metadata_is_fetched_from_the_right_url(tmp_path):
+    """A JSON page whose file URL carries ``#sha256=...`` made the PEP 658 URL
+    ``<file>#sha256=...metadata``: the wheel itself was fetched as its metadata."""
+    wheel, metadata = b"PK wheel bytes", b"Metadata-Version: 2.1\nName: demo\n"
+    listed = entry("demo-1.0-py3-none-any.whl", wheel, **{"core-metadata": True})
+    listed["url"] += "#sha256=" + listed["hashes"]["sha256"]
+    fetched: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/simple/"):
+            return httpx.Response(200, content=page([listed]), headers=JSON)
+        fetched.append(request.url.path)
+        if request.url.path.endswith(".metadata"):
+            return httpx.Response(200, content=metadata)
+        return httpx.Response(200, content=wheel)
+
+    with app_with(tmp_path, handler) as client:
+        response = client.get("/files/demo/demo-1.0-py3-none-any.whl.metadata")
+    assert response.status_code == 200, response.text
+    assert response.content == metadata
+    assert fetched == ["/demo-1.0-py3-none-any.whl.metadata"]
