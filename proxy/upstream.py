@@ -43,6 +43,8 @@ class UpstreamConfig:
     connect_timeout: float = 10.0
     retries: int = 2
     backoff: float = 0.25
+    #: A project page larger than this (decoded) is refused rather than read into memory.
+    page_limit: int = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,20 @@ class UpstreamClient:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
 
+        body = b""
+
         async def attempt() -> httpx.Response:
-            return await self._client.get(url, headers=headers)
+            nonlocal body
+            request = self._client.build_request("GET", url, headers=headers)
+            response = await self._client.send(request, stream=True)
+            try:
+                if response.status_code == 200:
+                    body = await _read_limited(
+                        response, self.config.page_limit, f"project page {name!r}", url
+                    )
+            finally:
+                await response.aclose()
+            return response
 
         response = await self._with_retries("page", url, attempt)
         if response.status_code == 304:
@@ -122,9 +136,9 @@ class UpstreamClient:
         page_url = str(response.url)
         try:
             if content_type.endswith("json"):
-                project = parse_json_page(response.content, page_url, name)
+                project = parse_json_page(body, page_url, name)
             else:
-                project = parse_html_page(response.content, page_url, name)
+                project = parse_html_page(body, page_url, name)
         except PageParseError as exc:
             raise UpstreamUnavailable(
                 f"upstream sent an unusable page: {exc} ({redact(url)})"
@@ -207,6 +221,17 @@ class UpstreamClient:
                 )
             await asyncio.sleep(self.config.backoff * (2**number) * (0.5 + random.random()))
         raise AssertionError("unreachable")
+
+
+async def _read_limited(response: httpx.Response, limit: int, what: str, url: str) -> bytes:
+    """The (decoded) body of ``response``, refused once it passes ``limit`` bytes."""
+    chunks, total = [], 0
+    async for chunk in response.aiter_bytes():
+        total += len(chunk)
+        if total > limit:
+            raise UpstreamUnavailable(f"{what} is larger than {limit} bytes ({redact(url)})")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def translate(exc: httpx.HTTPError, what: str, url: str) -> UpstreamError:

@@ -290,3 +290,23 @@ def test_json_file_urls_lose_their_fragment_so_metadata_is_fetched_from_the_righ
     assert response.status_code == 200, response.text
     assert response.content == metadata
     assert fetched == ["/demo-1.0-py3-none-any.whl.metadata"]
+
+
+def test_a_huge_project_page_is_refused_not_read_whole_into_memory(tmp_path):
+    chunks = [0]
+
+    async def endless():
+        while chunks[0] < 10_000:  # ~2.5 GB if nothing stops reading
+            chunks[0] += 1
+            yield b"<a>" + b"x" * (256 * 1024) + b"</a>"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless(), headers={"content-type": "text/html"})
+
+    upstream = UpstreamClient(
+        UpstreamConfig(url="https://up.example/simple/", retries=0, backoff=0, page_limit=1 << 20),
+        transport=httpx.MockTransport(handler),
+    )
+    with pytest.raises(UpstreamUnavailable, match="larger than"):
+        asyncio.run(upstream.get_project("demo"))
+    assert chunks[0] < 10
