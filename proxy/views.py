@@ -165,7 +165,9 @@ def _decision_headers(verdict: Verdict | None) -> dict[str, str]:
 
 
 def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1").replace("\n", " ")
+    """``text`` as a header value: latin-1, with control characters (CR, LF, NUL ...) as spaces."""
+    text = text.encode("latin-1", "replace").decode("latin-1")
+    return "".join(" " if (ord(c) < 32 and c != "\t") or 127 <= ord(c) < 160 else c for c in text)
 
 
 def _page_response(

@@ -310,3 +310,21 @@ def test_a_huge_project_page_is_refused_not_read_whole_into_memory(tmp_path):
     with pytest.raises(UpstreamUnavailable, match="larger than"):
         asyncio.run(upstream.get_project("demo"))
     assert chunks[0] < 10
+
+
+# -- headers ------------------------------------------------------------------------------------
+
+
+def test_a_reason_with_control_characters_makes_safe_headers():
+    """A reviewer's reason typed in a textarea arrives with CRLF line breaks; only
+    ``\\n`` was replaced, so ``\\r`` reached the X-Pipgate-Reason header (h11 refuses
+    the response; httptools writes it raw: a header split)."""
+    from policies.decision import Action, Decision
+    from policies.engine import Verdict
+    from proxy.views import _decision_headers
+
+    decision = Decision(Action.BLOCK, "review", "rejected by ana: bad\r\nX-Evil: 1\x00\x7f")
+    verdict = Verdict(decision, (decision,))
+    headers = _decision_headers(verdict)
+    for value in headers.values():
+        assert all(32 <= ord(c) < 127 or 160 <= ord(c) < 256 or c == "\t" for c in value), value
