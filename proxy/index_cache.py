@@ -104,8 +104,13 @@ class IndexCache:
             # A task of its own, so one client hanging up never cancels the others' fetch.
             task = asyncio.create_task(self._refresh(name, cached))
             self._inflight[name] = task
-            task.add_done_callback(lambda _: self._inflight.pop(name, None))
+            task.add_done_callback(lambda done: self._fetched(name, done))
         return await asyncio.shield(task)
+
+    def _fetched(self, name: str, task: asyncio.Task[PageResult]) -> None:
+        self._inflight.pop(name, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: every client may have hung up before it failed
 
     def _load(self, name: str) -> CachedPage | None:
         """The persisted page, or ``None``; an unreadable entry (a crash, an older

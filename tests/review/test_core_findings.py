@@ -328,3 +328,32 @@ def test_a_reason_with_control_characters_makes_safe_headers():
     headers = _decision_headers(verdict)
     for value in headers.values():
         assert all(32 <= ord(c) < 127 or 160 <= ord(c) < 256 or c == "\t" for c in value), value
+
+
+# -- concurrency --------------------------------------------------------------------------------
+
+
+def test_a_failed_page_fetch_nobody_waits_for_is_not_an_unretrieved_exception(tmp_path):
+    """When the only client of a cold page hangs up, the shared fetch goes on; if it then
+    failed, asyncio logged 'Task exception was never retrieved'."""
+    import gc
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.05)
+        return httpx.Response(503)
+
+    clock = Clock()
+    cache = index_cache(tmp_path, handler, clock)
+    problems: list[dict[str, Any]] = []
+
+    async def scenario():
+        asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: problems.append(ctx))
+        client = asyncio.create_task(cache.get("demo"))
+        await asyncio.sleep(0.01)
+        client.cancel()
+        await asyncio.sleep(0.2)
+        gc.collect()
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert not [p for p in problems if "never retrieved" in p.get("message", "")], problems
