@@ -80,14 +80,25 @@ class Gate:
         overrides: Overrides | None = None,
     ) -> None:
         self.index = index
-        self.policies = policies
+        self._policies = policies
+        self._policies_version = 0
         self.clock = clock
         self.overrides: Overrides = overrides or NoOverrides()
 
     @property
+    def policies(self) -> PolicySet:
+        return self._policies
+
+    @policies.setter
+    def policies(self, policies: PolicySet) -> None:
+        # A counter, not id(): a new PolicySet may be allocated where a freed one lived.
+        self._policies = policies
+        self._policies_version += 1
+
+    @property
     def generation(self) -> tuple[int, int]:
         """Changes whenever a decision could change for reasons other than time."""
-        return (id(self.policies), self.overrides.generation)
+        return (self._policies_version, self.overrides.generation)
 
     def before_fetch(self, name: NormalizedName) -> Verdict:
         """Judge a name before upstream is asked (allowlist, denylist, internal names)."""

@@ -357,3 +357,17 @@ def test_a_failed_page_fetch_nobody_waits_for_is_not_an_unretrieved_exception(tm
 
     asyncio.run(scenario())
     assert not [p for p in problems if "never retrieved" in p.get("message", "")], problems
+
+
+def test_replacing_an_index_policies_always_changes_its_generation():
+    """``generation`` used ``id(policies)``: a new PolicySet allocated where a freed one
+    lived has the same id, so pages rendered under the old policies were reused."""
+    from policies.engine import PolicySet
+    from proxy.gate import Gate
+
+    gate = Gate("default", PolicySet(()), clock=lambda: datetime.now(UTC))
+    seen = {gate.generation}
+    for _ in range(50):
+        gate.policies = PolicySet(())
+        assert gate.generation not in seen
+        seen.add(gate.generation)
