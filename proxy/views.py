@@ -32,6 +32,7 @@ from .errors import (
     UnknownIndex,
 )
 from .file_serving import FILE_CACHE_CONTROL, content_type_of, serve_stored
+from .file_store import extract_wheel_metadata
 from .gate import Gate
 from .index_cache import PageResult
 from .models import DistFile, Project
@@ -253,7 +254,7 @@ async def project_file(request: Request) -> Response:
     if not verdict.allowed:
         return _refusal(verdict, f"file {filename!r}")
     if subresource == ".metadata":
-        return await _metadata(request, svc, file)
+        return await _metadata(request, svc, name, file)
     if subresource == ".provenance":
         return await _provenance(svc, file)
     return await _file(request, svc, name, file)
@@ -311,13 +312,19 @@ async def _file(request: Request, svc: Services, project: str, file: DistFile) -
     return StreamingResponse(body(), status_code=200, headers=headers)
 
 
-async def _metadata(request: Request, svc: Services, file: DistFile) -> Response:
+async def _metadata(request: Request, svc: Services, project: str, file: DistFile) -> Response:
     """PEP 658 metadata: from the store (kept from upstream or extracted from the
     cached wheel), else from upstream, verified against the advertised hash and kept."""
     expected = file.core_metadata.get("sha256") if isinstance(file.core_metadata, dict) else None
     if file.sha256:
         body = await to_thread.run_sync(svc.store.get_metadata, file.sha256)
         if body is not None and (expected is None or hashlib.sha256(body).hexdigest() == expected):
+            return Response(body, media_type="application/octet-stream")
+    if not file.core_metadata and file.sha256 and file.filename.endswith(".whl"):
+        # A page may advertise metadata extracted from the cached wheel after the store
+        # evicted it: extract it again (from the wheel, fetched again if evicted too).
+        body = await _metadata_from_wheel(svc, project, file, file.sha256)
+        if body is not None:
             return Response(body, media_type="application/octet-stream")
     if not file.core_metadata:
         raise FileNotListed(f"no metadata is available for {file.filename!r}")
@@ -327,6 +334,25 @@ async def _metadata(request: Request, svc: Services, file: DistFile) -> Response
     if file.sha256:
         await to_thread.run_sync(svc.store.put_metadata, file.sha256, body)
     return Response(body, media_type="application/octet-stream")
+
+
+async def _metadata_from_wheel(
+    svc: Services, project: str, file: DistFile, sha256: str
+) -> bytes | None:
+    handle = await to_thread.run_sync(svc.store.open, sha256)
+    if handle is None:
+        download = svc.downloads.start(project, file.filename, file.url, sha256, file.size)
+        await download.wait_until_done()
+        handle = await to_thread.run_sync(svc.store.open, sha256)
+        if handle is None:
+            return None
+    try:
+        body = await to_thread.run_sync(extract_wheel_metadata, handle)
+    finally:
+        handle.close()
+    if body is not None:
+        await to_thread.run_sync(svc.store.put_metadata, sha256, body)
+    return body
 
 
 async def _provenance(svc: Services, file: DistFile) -> Response:

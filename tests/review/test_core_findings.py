@@ -371,3 +371,39 @@ def test_replacing_an_index_policies_always_changes_its_generation():
         gate.policies = PolicySet(())
         assert gate.generation not in seen
         seen.add(gate.generation)
+
+
+def test_metadata_the_page_advertises_is_served_after_the_store_evicted_it(tmp_path):
+    """Metadata extracted from a cached wheel is advertised (with its hash) by the page;
+    when the LRU store evicted that metadata entry, ``.metadata`` answered 404, and pip
+    fails an install whose advertised metadata cannot be fetched."""
+    import io
+    import zipfile
+
+    metadata = b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("demo-1.0.dist-info/METADATA", metadata)
+    wheel = buffer.getvalue()
+    name = "demo-1.0-py3-none-any.whl"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/simple/"):
+            return httpx.Response(200, content=page([entry(name, wheel)]), headers=JSON)
+        return httpx.Response(200, content=wheel)
+
+    json_v1 = {"Accept": "application/vnd.pypi.simple.v1+json"}
+    with app_with(tmp_path, handler) as client:
+        assert client.get(f"/files/demo/{name}").content == wheel
+        listed = client.get("/simple/demo/", headers=json_v1).json()["files"][0]
+        assert listed["core-metadata"] == {"sha256": hashlib.sha256(metadata).hexdigest()}
+        store = client.app.state.services.store
+        store._cache.delete("metadata:" + hashlib.sha256(wheel).hexdigest())  # LRU eviction
+        response = client.get(f"/files/demo/{name}.metadata")
+        assert response.status_code == 200, response.text
+        assert response.content == metadata
+        for key in ("metadata:", "file:"):  # the wheel evicted too: fetched again
+            store._cache.delete(key + hashlib.sha256(wheel).hexdigest())
+        again = client.get(f"/files/demo/{name}.metadata")
+    assert again.status_code == 200, again.text
+    assert again.content == metadata
