@@ -20,6 +20,8 @@ import diskcache
 _FILE = "file:"
 _META = "metadata:"
 _META_HASH = "metadata-sha256:"
+#: A wheel's METADATA larger than this (inflated) is not extracted (a zip bomb, not metadata).
+METADATA_LIMIT = 16 << 20
 
 
 class FileStore:
@@ -89,8 +91,10 @@ def extract_wheel_metadata(path: Path | BinaryIO) -> bytes | None:
                 for n in archive.namelist()
                 if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
             ]
-            if len(candidates) != 1:
+            if len(candidates) != 1 or archive.getinfo(candidates[0]).file_size > METADATA_LIMIT:
                 return None
-            return archive.read(candidates[0])
+            with archive.open(candidates[0]) as member:  # file_size is only what the zip claims
+                data = member.read(METADATA_LIMIT + 1)
+            return data if len(data) <= METADATA_LIMIT else None
     except (zipfile.BadZipFile, OSError, KeyError):
         return None

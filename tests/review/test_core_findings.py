@@ -407,3 +407,20 @@ def test_metadata_the_page_advertises_is_served_after_the_store_evicted_it(tmp_p
         again = client.get(f"/files/demo/{name}.metadata")
     assert again.status_code == 200, again.text
     assert again.content == metadata
+
+
+def test_a_wheel_whose_metadata_inflates_to_gigabytes_is_not_read_into_memory(tmp_path):
+    """Every committed wheel has its METADATA extracted; a wheel (any PyPI upload)
+    whose METADATA member inflates to gigabytes was read whole into memory."""
+    import zipfile
+
+    from proxy.file_store import extract_wheel_metadata
+
+    wheel = tmp_path / "bomb-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("bomb-1.0.dist-info/METADATA", "w", force_zip64=True) as member:
+            block = b"\0" * (1 << 20)
+            for _ in range(80):  # 80 MiB inflated, ~80 KiB on disk
+                member.write(block)
+    assert wheel.stat().st_size < 1 << 20
+    assert extract_wheel_metadata(wheel) is None
