@@ -87,9 +87,11 @@ class IndexCache:
         cached = self._memory.get(name)
         if cached is None:
             cached = await to_thread.run_sync(self._load, name)
-            if cached is not None and name in self._negative:
+            if name in self._memory:  # stored while we read the disk: that copy is newer
+                cached = self._memory[name]
+            elif cached is not None and name in self._negative:
                 cached = None  # read just before an upstream 404 deleted it: never revive it
-            if cached is not None:
+            elif cached is not None:
                 self._remember(name, cached)
         if cached is not None and now - cached.fetched_at < self._ttl:
             self._memory.move_to_end(name)
