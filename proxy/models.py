@@ -86,17 +86,18 @@ def version_of(filename: str) -> Version | None:
     if filename.endswith(".whl"):
         parts = filename.split("-")
         if len(parts) in (5, 6):
-            return _parsed(parts[1])
+            return parse_version(parts[1])
     elif filename.endswith((".tar.gz", ".zip")):
         stem = filename[: -len(".tar.gz")] if filename.endswith(".tar.gz") else filename[:-4]
         name, _, text = stem.rpartition("-")
         if name:
-            return _parsed(text)
+            return parse_version(text)
     return _version_slow(filename)
 
 
 @lru_cache(maxsize=65536)
-def _parsed(text: str) -> Version | None:
+def parse_version(text: str) -> Version | None:
+    """``Version(text)``, shared between callers, or ``None`` if it is not one."""
     try:
         return Version(text)
     except InvalidVersion:

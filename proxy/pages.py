@@ -12,16 +12,16 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from anyio import to_thread
 
-from .file_store import FileStore
 from policies.decision import Decision
 
+from .file_store import FileStore
 from .gate import Gate, ProjectView
-from .models import Project
+from .models import Project, parse_version
 from .reason_phrase import Status
 from .render import Page, render, shown_files
 
@@ -111,5 +111,20 @@ class PageRenderer:
                 digest = self._store.metadata_hash(f.sha256)
                 if digest:
                     extracted[f.filename] = {"sha256": digest}
-        page = Page(project, shown_files(project, view.shown, metadata_hashes=extracted))
+        page = Page(
+            _without_held_versions(project, view),
+            shown_files(project, view.shown, metadata_hashes=extracted),
+        )
         return _finish(200, media_type, render(page, media_type), view, built_from)
+
+
+def _without_held_versions(project: Project, view: ProjectView) -> Project:
+    """``project`` whose PEP 700 ``versions`` omit releases whose every file is held,
+    so a page never tells of a release it withholds."""
+    shown = {f.version for f in view.shown}
+    held = {f.version for f, _ in view.held} - shown
+    if not held:
+        return project
+    return replace(
+        project, versions=tuple(v for v in project.versions if parse_version(v) not in held)
+    )

@@ -55,7 +55,9 @@ def client_of(request: Request) -> str:
     if services(request).settings.server.trust_forwarded:
         forwarded = request.headers.get("x-forwarded-for")
         if forwarded:
-            return forwarded.split(",")[0].strip()
+            # The trusted proxy appends the address it saw; earlier entries are the
+            # client's own say-so and must not decide who is named in the logs.
+            return forwarded.split(",")[-1].strip() or "-"
     return request.client.host if request.client else "-"
 
 
@@ -192,23 +194,43 @@ def _page_response(
         since = datetime.fromtimestamp(result.stale_since, UTC)
         headers["X-Pipgate-Stale"] = f"upstream unavailable; copy from {since.isoformat()}"
         headers["Warning"] = '110 pipgate "Response is Stale"'
-    etag = rendered.etag if rendered is not None else None
-    if etag:
+    gzipped = rendered.gzipped if rendered is not None else None
+    use_gzip = gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
+    if rendered is not None:
+        # Each encoding is its own representation, with its own validator.
+        etag = rendered.etag[:-1] + '-gz"' if use_gzip else rendered.etag
         headers["ETag"] = etag
         if status == 200 and _etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers=_withoutcontent_type_of(headers))
-    gzipped = rendered.gzipped if rendered is not None else None
-    if gzipped is not None and "gzip" in request.headers.get("accept-encoding", ""):
+            return Response(status_code=304, headers=_without_content_type(headers))
+    if use_gzip:
         headers["Content-Encoding"] = "gzip"
-        body = gzipped
+        body = gzipped  # type: ignore[assignment]
     if request.method == "HEAD":
         headers["Content-Length"] = str(len(body))
         return Response(status_code=status, headers=headers)
     return Response(body, status_code=status, headers=headers)
 
 
-def _withoutcontent_type_of(headers: dict[str, str]) -> dict[str, str]:
+def _without_content_type(headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k != "Content-Type"}
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether ``Accept-Encoding`` admits gzip (``gzip;q=0`` and ``*;q=0`` refuse it)."""
+    if not accept_encoding:
+        return False
+    allowed: dict[str, bool] = {}
+    for item in accept_encoding.split(","):
+        coding, _, params = item.strip().partition(";")
+        quality = 1.0
+        key, _, value = params.strip().partition("=")
+        if key.strip() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+        allowed[coding.strip().lower()] = quality > 0
+    return allowed.get("gzip", allowed.get("x-gzip", allowed.get("*", False)))
 
 
 def _etag_matches(if_none_match: str | None, etag: str) -> bool:

@@ -54,6 +54,7 @@ def test_young_release_is_absent_and_pip_gets_the_previous_one(
     assert NEW_WHEEL not in filenames and NEW_SDIST not in filenames
     assert NEW_WHEEL not in html
     assert "demo_pkg-1.0.0-py3-none-any.whl" in filenames
+    assert page["versions"] == ["1.0.0"]  # PEP 700 does not tell of the held release
     assert latest.returncode == 0, latest.stderr
     assert "demo-pkg==1.0.0" in installed(tmp_path / "latest")
     assert pinned.returncode != 0

@@ -87,14 +87,27 @@ def test_non_normalized_names_redirect(proxy, path, location):
 def test_page_etag_and_gzip(proxy):
     first = httpx.get(f"{proxy.index_url}demo-pkg/", headers={"Accept": JSON, "Accept-Encoding": "identity"})
     etag = first.headers["etag"]
-    again = httpx.get(f"{proxy.index_url}demo-pkg/", headers={"Accept": JSON, "If-None-Match": etag})
+    again = httpx.get(
+        f"{proxy.index_url}demo-pkg/",
+        headers={"Accept": JSON, "If-None-Match": etag, "Accept-Encoding": "identity"},
+    )
     assert again.status_code == 304
     raw = httpx.get(
         f"{proxy.index_url}demo-pkg/", headers={"Accept": JSON, "Accept-Encoding": "gzip"}
     )
     assert raw.headers["content-encoding"] == "gzip"
     assert raw.json() == first.json()  # httpx decoded it
+    assert raw.headers["etag"] != etag  # each encoding is its own representation
+    revalidated = httpx.get(
+        f"{proxy.index_url}demo-pkg/",
+        headers={"Accept": JSON, "Accept-Encoding": "gzip", "If-None-Match": raw.headers["etag"]},
+    )
+    assert revalidated.status_code == 304
     assert first.headers["cache-control"].startswith("max-age=0")
+    refused = httpx.get(
+        f"{proxy.index_url}demo-pkg/", headers={"Accept": JSON, "Accept-Encoding": "gzip;q=0, br"}
+    )
+    assert "content-encoding" not in refused.headers
 
 
 def test_file_etag_range_head_and_cache_control(proxy, upstream):

@@ -90,3 +90,14 @@ def test_reason_phrases_are_safe_single_lines(text, phrase):
 )
 def test_route_labels_stay_low_cardinality(path, route):
     assert route_of(path) == route
+
+
+@pytest.mark.parametrize(
+    ("header", "gzip"),
+    [(None, False), ("gzip", True), ("gzip, deflate, br", True), ("gzip;q=0", False),
+     ("br, *", True), ("*;q=0", False), ("identity", False), ("x-gzip", True), ("gzip;q=0.5", True)],
+)
+def test_accepts_gzip(header, gzip):
+    from proxy.views import accepts_gzip
+
+    assert accepts_gzip(header) is gzip
