@@ -227,3 +227,10 @@ def test_policy_check_online_consults_upstream(upstream_url, fresh_release, typo
     assert rows[0]["files_held"] == rows[0]["files_total"] == 2
     assert rows[1]["action"] == "allow"
     assert (rows[2]["action"], rows[2]["policy"]) == ("quarantine", "typosquat")
+
+
+def test_decision_log_names_the_address_the_trusted_proxy_saw(upstream_url, start_proxy, typosquat):
+    with start_proxy(upstream_url, config={"server": {"trust_forwarded": True}}) as proxy:
+        httpx.get(f"{proxy.index_url}coloarma/", headers={"X-Forwarded-For": "6.6.6.6, 10.1.2.3"})
+        decisions = _decisions(proxy)
+    assert {d["client"] for d in decisions} == {"10.1.2.3"}
