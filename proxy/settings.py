@@ -152,6 +152,11 @@ class AdminSettings(_Section):
         None, description="Signs console sessions; random per start when unset."
     )
     session_ttl: timedelta = Field(timedelta(hours=12), description="Console login lifetime.")
+    secure_cookie: bool = Field(
+        False,
+        description="Always mark the console cookie Secure (TLS terminated in front of pipgate); "
+        "otherwise it is Secure when the request itself is https.",
+    )
 
     _durations = field_validator("session_ttl", mode="before")(staticmethod(_duration))
 

@@ -113,7 +113,8 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE, tokens_of(request).session_cookie(principal), path="/-/",
-        httponly=True, samesite="strict", secure=request.url.scheme == "https",
+        httponly=True, samesite="strict",
+        secure=request.url.scheme == "https" or request.app.state.services.settings.admin.secure_cookie,
     )
     return response
 

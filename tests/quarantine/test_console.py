@@ -107,3 +107,12 @@ def test_logout_ends_the_session(proxy: Proxy) -> None:
         assert ui.get("/").status_code == 200
         ui.post("/logout")
         assert ui.get("/").status_code == 303
+
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_session_cookie_is_secure_when_configured(start_proxy, upstream_url, secure: bool) -> None:
+    with start_proxy(upstream_url, config={"admin": {"secure_cookie": secure}}) as proxy:
+        with httpx.Client(base_url=f"{proxy.url}/-/ui", timeout=10) as client:
+            response = client.post("/login", data={"token": ADMIN, "next": "/-/ui/"})
+    assert response.status_code == 303
+    assert ("secure" in response.headers["set-cookie"].lower()) is secure
