@@ -167,7 +167,7 @@ class Downloads:
             error = await self._fetch(download, url, what)
             if error is None:
                 sha256 = str(download.sha256)
-                has_metadata = await to_thread.run_sync(self._commit, download, sha256)
+                has_metadata = await to_thread.run_sync(self._commit, download, sha256, url)
                 self._on_committed(project, download.filename, sha256, has_metadata)
         except UpstreamError as exc:
             error = exc
@@ -216,8 +216,11 @@ class Downloads:
         download.sha256 = actual
         return None
 
-    def _commit(self, download: Download, sha256: str) -> bool:
-        """Store the verified file (and a wheel's METADATA); true if metadata was stored."""
+    def _commit(self, download: Download, sha256: str, url: str) -> bool:
+        """Store the verified file (and a wheel's METADATA); true if metadata was stored.
+
+        A file the index lists without a hash is kept under the hash it arrived
+        with (trust on first use), and its URL remembered, so it is fetched once."""
         metadata = None
         if download.filename.endswith(".whl"):
             metadata = extract_wheel_metadata(download.temp_path)
@@ -225,6 +228,8 @@ class Downloads:
         self._store.commit(sha256, download.temp_path)
         if metadata is not None:
             self._store.put_metadata(sha256, metadata)
+        if download.expected_sha256 is None:
+            self._store.remember_url(url, sha256)
         return metadata is not None
 
 

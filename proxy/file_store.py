@@ -65,6 +65,15 @@ class FileStore:
         finally:
             temp_path.unlink(missing_ok=True)
 
+    def remember_url(self, url: str, sha256: str) -> None:
+        """Record that ``url`` (listed upstream without a hash) had these bytes."""
+        self._cache.set(_url_key(url), sha256)
+
+    def sha256_for_url(self, url: str) -> str | None:
+        """The sha256 recorded for an unhashed upstream ``url``, if any."""
+        value = self._cache.get(_url_key(url))
+        return value if isinstance(value, str) else None
+
     def get_metadata(self, sha256: str) -> bytes | None:
         value = self._cache.get(_META + sha256)
         return value if isinstance(value, bytes) else None
@@ -80,6 +89,11 @@ class FileStore:
 
     def volume(self) -> int:
         return int(self._cache.volume())
+
+
+def _url_key(url: str) -> str:
+    # Hashed: upstream URLs can carry credentials, which must not sit in the index file.
+    return "url:" + hashlib.sha256(url.encode()).hexdigest()
 
 
 def extract_wheel_metadata(path: Path | BinaryIO) -> bytes | None:

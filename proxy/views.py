@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from anyio import to_thread
 from packaging.utils import NormalizedName, canonicalize_name
@@ -250,7 +251,7 @@ async def project_file(request: Request) -> Response:
     raw, requested = request.path_params["project"], request.path_params["filename"]
     name = normalized_or_raise(raw)
     if raw != name:
-        return _redirect_to(request, f"{index_prefix(request)}/files/{name}/{requested}")
+        return _redirect_to(request, f"{index_prefix(request)}/files/{name}/{quote(requested)}")
     filename, subresource = requested, ""
     for suffix in _SUBRESOURCES:
         if requested.endswith(suffix):
@@ -298,14 +299,14 @@ def _refusal(verdict: Verdict, what: str) -> Response:
 
 
 async def _file(request: Request, svc: Services, project: str, file: DistFile) -> Response:
-    sha256 = file.sha256
+    sha256 = file.sha256 or await to_thread.run_sync(svc.store.sha256_for_url, file.url)
     if sha256 is not None:
         response = await serve_stored(request, svc.store, sha256, file.filename, svc.metrics)
         if response is not None:
             svc.metrics.cache.labels("file", "hit").inc()
             return response
     svc.metrics.cache.labels("file", "miss").inc()
-    download = svc.downloads.start(project, file.filename, file.url, sha256, file.size)
+    download = svc.downloads.start(project, file.filename, file.url, file.sha256, file.size)
     if file.size is not None and file.size <= WHOLE_BEFORE_SENDING:
         # Small files are verified whole before the first byte goes out, so a
         # corrupt or truncated upstream answer becomes a clean 502 with a reason.
@@ -363,7 +364,7 @@ async def _metadata_from_wheel(
 ) -> bytes | None:
     handle = await to_thread.run_sync(svc.store.open, sha256)
     if handle is None:
-        download = svc.downloads.start(project, file.filename, file.url, sha256, file.size)
+        download = svc.downloads.start(project, file.filename, file.url, file.sha256, file.size)
         await download.wait_until_done()
         handle = await to_thread.run_sync(svc.store.open, sha256)
         if handle is None:

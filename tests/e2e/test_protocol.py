@@ -76,6 +76,8 @@ def test_html_page_keeps_yanked_requires_python_and_metadata(proxy):
         ("/simple/DEMO.pkg", "/simple/demo-pkg/"),
         ("/simple/demo-pkg", "/simple/demo-pkg/"),
         ("/simple/Demo_Pkg/?format=json", "/simple/demo-pkg/?format=json"),
+        ("/files/Demo_Pkg/demo_pkg-1.0.0.tar.gz", "/files/demo-pkg/demo_pkg-1.0.0.tar.gz"),
+        ("/files/Demo_Pkg/odd%3Fname%23x.tar.gz", "/files/demo-pkg/odd%3Fname%23x.tar.gz"),
     ],
 )
 def test_non_normalized_names_redirect(proxy, path, location):

@@ -179,3 +179,16 @@ async def test_an_unreadable_cached_page_is_refetched_not_an_error(tmp_path, clo
     result = await cache(tmp_path, upstream, clock).get("demo")
     assert result.page.project.name == "demo"
     assert len(upstream.calls) == 1
+
+
+async def test_a_file_listed_without_a_hash_is_kept_under_the_hash_it_arrived_with(tmp_path):
+    upstream = Upstream()
+    store = FileStore(tmp_path, size_limit=10**6)
+    downloads = Downloads(store, upstream.client())
+    url = "https://user:secret@up.example/f"
+    download = downloads.start("demo", "demo-1.0.tar.gz", url, None, None)
+    await download.wait_until_done()
+    sha = hashlib.sha256(upstream.file_body).hexdigest()
+    assert store.sha256_for_url(url) == sha
+    assert sha in store
+    assert store.sha256_for_url("https://up.example/other") is None
