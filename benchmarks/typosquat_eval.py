@@ -1,11 +1,15 @@
 """Measure the typosquat policy against labelled names; print a Markdown report.
 
     .venv/bin/python benchmarks/typosquat_eval.py [--malicious TSV] [--legit TSV] [--corpus SRC]
+        [--words FILE | --no-words] [--show]
 
 Inputs (never copied into the project): ``typosquats-dev.tsv`` (column ``name``,
 optionally ``method``) and ``legit-near-popular-dev.tsv`` (column ``name``),
 by default from ``../shared/eval/`` next to the repository. The corpus is the
-bundled one unless ``--corpus`` names a file.
+bundled one unless ``--corpus`` names a file; the English word list is the
+bundled one unless ``--words`` names a file (one word a line) or ``--no-words``
+leaves it out (names are then judged by spelling alone). With a word list, the
+report also gives the name-only figures without it and which names it changes.
 
 Protocol (``../shared/eval/README.md``): recall is the share of malicious names
 the policy quarantines or blocks; false positives are the share of legitimate
@@ -48,7 +52,7 @@ from packaging.utils import canonicalize_name  # noqa: E402
 
 from policies.subjects import ProjectFacts, ProjectSubject  # noqa: E402
 from policies.typosquat import TyposquatIndex, TyposquatPolicy  # noqa: E402
-from proxy.corpus import load_bundled_names, read_corpus_file  # noqa: E402
+from proxy.corpus import load_bundled_names, load_bundled_words, read_corpus_file  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -72,9 +76,10 @@ def pct(hits: int, total: int) -> str:
 _FRESH_PROCESS = """
 import gc, resource, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
-from proxy.corpus import load_bundled_names, read_corpus_file
+from proxy.corpus import load_bundled_names, load_bundled_words, read_corpus_file
 from policies.typosquat import TyposquatIndex
-names = read_corpus_file(sys.argv[2]) if len(sys.argv) > 2 else load_bundled_names()
+words_arg = sys.argv[2]
+names = read_corpus_file(sys.argv[3]) if len(sys.argv) > 3 else load_bundled_names()
 page = resource.getpagesize()
 def rss():
     with open("/proc/self/statm") as statm:
@@ -82,7 +87,14 @@ def rss():
 gc.collect()
 rss0, max0 = rss(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
-index = TyposquatIndex.build(names)
+def words():
+    if words_arg == "-":
+        return []
+    if words_arg == "bundled":
+        return load_bundled_words()
+    with open(words_arg, encoding="utf-8") as handle:
+        return handle.read().split()
+index = TyposquatIndex.build(names, words=words())
 build = time.perf_counter() - start
 gc.collect()
 rss1, max1 = rss(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -92,16 +104,20 @@ lazy = time.perf_counter() - start
 gc.collect()
 rss2 = rss()
 tracemalloc.start()
-kept = TyposquatIndex.build(names)
+kept = TyposquatIndex.build(names, words=words())
 kept.match("beautifullsooup4")
 traced = tracemalloc.get_traced_memory()[0]
 print(build, lazy, rss1 - rss0, (max1 - max0) * 1024, rss2 - rss0, traced)
 """
 
 
-def measure_build(corpus: str | None) -> dict[str, float]:
-    """Index cost in a fresh interpreter: seconds and bytes (see ``_FRESH_PROCESS``)."""
-    argv = [sys.executable, "-c", _FRESH_PROCESS, str(ROOT), *([corpus] if corpus else [])]
+def measure_build(corpus: str | None, words: str) -> dict[str, float]:
+    """Index cost in a fresh interpreter: seconds and bytes (see ``_FRESH_PROCESS``).
+
+    ``words``: ``"bundled"``, ``"-"`` (none) or a file; the build time
+    includes reading the word list.
+    """
+    argv = [sys.executable, "-c", _FRESH_PROCESS, str(ROOT), words, *([corpus] if corpus else [])]
     out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout.split()
     keys = ("build", "lazy", "rss", "maxrss", "rss_with_edit2", "traced")
     return dict(zip(keys, map(float, out), strict=True))
@@ -125,12 +141,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--malicious", type=Path, default=EVAL / "typosquats-dev.tsv")
     parser.add_argument("--legit", type=Path, default=EVAL / "legit-near-popular-dev.tsv")
     parser.add_argument("--corpus", help="corpus file (default: the bundled corpus)")
+    parser.add_argument("--words", help="English word list, one a line (default: bundled)")
+    parser.add_argument("--no-words", action="store_true", help="no English word list")
     parser.add_argument("--show", action="store_true", help="list misses and false positives")
     args = parser.parse_args(argv)
 
     names = read_corpus_file(args.corpus) if args.corpus else load_bundled_names()
-    cost = measure_build(args.corpus)
-    index = TyposquatIndex.build(names)
+    if args.no_words:
+        words, words_arg, words_label = [], "-", "none"
+    elif args.words:
+        words = Path(args.words).read_text(encoding="utf-8").split()
+        words_arg, words_label = args.words, args.words
+    else:
+        words, words_arg, words_label = list(load_bundled_words()), "bundled", "bundled"
+    cost = measure_build(args.corpus, words_arg)
+    index = TyposquatIndex.build(names, words=words)
     policy = TyposquatPolicy(index)
     malicious = read_rows(args.malicious)
     legit = [row["name"] for row in read_rows(args.legit)]
@@ -152,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The O(1) exclusion must agree with a real rebuild.
     sample = random.Random(0).sample(legit, min(20, len(legit)))
     for name in sample:
-        rebuilt = TyposquatIndex.build(n for n in names if n != canonicalize_name(name))
+        rebuilt = TyposquatIndex.build(
+            (n for n in names if n != canonicalize_name(name)), words=words
+        )
         view = index.without(name)
         a, b = view.match(name), rebuilt.match(name)
         same = (a and (a.target, a.technique, a.strong)) == (b and (b.target, b.technique, b.strong))
@@ -169,7 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("## Typosquat policy evaluation\n")
     in_corpus = sum(name in index for name in legit)
     print(
-        f"Corpus: {len(index)} names; malicious: {len(malicious)}; legitimate: {len(legit)} "
+        f"Corpus: {len(index)} names; English words: {len(words)} ({words_label}); "
+        f"malicious: {len(malicious)}; legitimate: {len(legit)} "
         f"({in_corpus} of them in the corpus).\n"
     )
     print("| facts | recall | FP, corpus as shipped | FP, name removed from corpus |")
@@ -193,6 +221,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{pct(len(out_of_corpus), len(malicious))}; name-only recall on the others: "
         f"{pct(caught_reachable, reachable)}."
     )
+
+    if words:
+        # What the word signal adds: the same name-only check by spelling alone.
+        spelling = TyposquatIndex.build(names)
+        plain = TyposquatPolicy(spelling)
+        caught_plain = {row["name"] for row in malicious if flagged(plain, row["name"], None)}
+        fp_plain = {n for n in legit if flagged(TyposquatPolicy(spelling.without(n)), n, None)}
+        caught_words = {row["name"] for row in rows[0][1]}
+        fp_words = set(rows[0][3])
+        print(
+            f"\nName only without the word list (spelling alone): recall "
+            f"{pct(len(caught_plain), len(malicious))}, FP with the name removed "
+            f"{pct(len(fp_plain), len(legit))}. The word list cleared "
+            f"{len(fp_plain - fp_words)} of those false positives and added "
+            f"{len(fp_words - fp_plain)}; it caught {len(caught_words - caught_plain)} more "
+            f"malicious names and lost {len(caught_plain - caught_words)}."
+        )
+        if args.show:
+            print("Cleared:", ", ".join(sorted(fp_plain - fp_words)))
+            print("Added FP:", ", ".join(sorted(fp_words - fp_plain)))
+            print("Caught more:", ", ".join(sorted(caught_words - caught_plain)))
 
     label, caught, _, fp_removed = rows[0]
     caught_names = {row["name"] for row in caught}

@@ -14,6 +14,14 @@ alone, strong resemblances are flagged and weak ones are not; upstream facts
 move the line both ways: an established project (old and with many releases) is
 never flagged, a brand-new one is flagged for weak resemblances too.
 
+Words tell names apart from misspellings. With a dictionary injected
+(``build(names, words=...)``), a strong resemblance becomes weak when the name
+is made of dictionary words or reads as words where the protected name does not
+(``unicorn``/``gunicorn``, ``workdays``/``workadays``): a typo rarely lands on
+words, a legitimate neighbour is usually named with them. Conversely, a letter
+dropped inside a six-letter word is strong when what is left is no words
+(``solna``/``solana``). Without a dictionary, names are judged by spelling alone.
+
 Checking a name costs a handful of hash-table look-ups: the index holds
 deletion neighbourhoods (symmetric delete) for one edit over the whole corpus and
 for two edits over long, popular names, a skeleton map for homoglyphs and
@@ -30,10 +38,11 @@ import operator
 import re
 from array import array
 from bisect import bisect_left, bisect_right
-from itertools import repeat
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import chain, repeat
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -47,6 +56,9 @@ MIN_DOUBLED_LENGTH = 4
 MIN_TRANSPOSITION_LENGTH = 5
 MIN_DELETION_WORD_LENGTH = 7
 MIN_DELETION_NAME_LENGTH = 10
+# A letter dropped from inside a shorter word still counts when what is left
+# does not read as words (``solana``/``solna``, but not ``postgrest``/``postgres``).
+MIN_NONWORD_DELETION_LENGTH = 6
 MIN_EDGE_DELETION_LENGTH = 9
 # The very top of the corpus is what people type every day and what
 # typosquatters target; few legitimate projects sit one letter away from it
@@ -87,6 +99,14 @@ WEAK_SUFFIXES = ("-lib", "-sdk", "-api", "-client", "-dev", "-tools")
 # (``discord-yp``) is a typo of the name, not a different project.
 AFFIX_WORDS = frozenset({"py", "python", "py3", "python3"})
 _DIGITS = re.compile(r"[0-9]+$")
+# Reading a name as words: pieces are dictionary words or words of other
+# protected names of at least this many letters; two-letter pieces only when
+# several protected names use them as a word (``tf``, ``db``, ``io``).
+MIN_PIECE_LENGTH = 3
+MAX_PIECE_LENGTH = 24
+PIECE_USES = 2
+SHORT_PIECE_USES = 3
+_WORD = re.compile(f"[a-z]{{{MIN_PIECE_LENGTH},{MAX_PIECE_LENGTH}}}")
 
 
 class Technique(enum.Enum):
@@ -99,6 +119,14 @@ class Technique(enum.Enum):
     AFFIX = "affix"
     REORDER = "reorder"
     EDIT2 = "edit2"
+
+
+# Techniques that change a name's spelling, where reading the result as real
+# words tells a different name from a typo (affixes, separators and
+# reordering keep the protected name's own letters).
+_SPELLING = frozenset(
+    {Technique.EDIT1, Technique.TRANSPOSITION, Technique.HOMOGLYPH, Technique.EDIT2}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +209,34 @@ class _Table:
         return len(self._packed)
 
 
+class _WordSet:
+    """A read-only set of words, kept as one sorted array of their hashes.
+
+    A dictionary of 60,000 words costs about 0.5 MiB this way instead of
+    several as a set of strings. A hash collision can only make a non-word
+    count as a word, which makes the check more lenient, never stricter.
+    """
+
+    __slots__ = ("_hashes",)
+
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        # Duplicates are harmless to a binary search: no set of ints is built.
+        self._hashes = array("q", sorted(map(hash, words)))
+
+    def union(self, words: Iterable[str]) -> _WordSet:
+        merged = _WordSet()
+        merged._hashes = array("q", sorted(chain(self._hashes, map(hash, words))))
+        return merged
+
+    def __contains__(self, word: str) -> bool:
+        hashes, key = self._hashes, hash(word)
+        at = bisect_left(hashes, key)
+        return at < len(hashes) and hashes[at] == key
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+
 def _deletes(word: str) -> Iterator[tuple[int, str]]:
     for i in range(len(word)):
         yield i, word[:i] + word[i + 1 :]
@@ -222,14 +278,43 @@ class TyposquatIndex:
         self._names: list[str] = []
         empty = _Table(_Keys())
         self._del1 = self._skeleton = self._reorder = self._vocabulary = empty
+        # Words a name can be read as: dictionary words and the words of
+        # protected names (``_known``), and which of them are not in the
+        # dictionary (``_corpus_only``: their uses must be recounted when
+        # the name that uses them is checked as if absent).
+        self._known = self._corpus_only = _WordSet()
+        self._has_dictionary = False
+        # The first three letters of every known word, and the two-letter
+        # words: most positions of a misspelling start no word at all, so
+        # these spare most look-ups in ``_known``.
+        self._starts: frozenset[str] = frozenset()
+        self._short: frozenset[str] = frozenset()
         # Built on first use and shared with every ``without`` view.
         self._lazy: dict[str, _Table] = {}
+        self._memo: dict[tuple[str, str, str | None], bool] = {}
         self._hidden: str | None = None
 
     @classmethod
-    def build(cls, names: Iterable[str]) -> TyposquatIndex:
-        """Index ``names`` (in rank order); duplicates keep their first rank."""
+    def build(cls, names: Iterable[str], *, words: Iterable[str] = ()) -> TyposquatIndex:
+        """Index ``names`` (in rank order); duplicates keep their first rank.
+
+        ``words`` is an optional dictionary (ordinary lower-case words, such
+        as an English word list). With it, a name that reads as real words is
+        told apart from a misspelling (``unicorn``/``gunicorn`` against
+        ``solna``/``solana``); without it only the words of the protected
+        names themselves are known.
+        """
         index = cls()
+        starts: set[str] = set()
+
+        def dictionary_words() -> Iterator[str]:
+            for word in map(str.lower, words):
+                if _WORD.fullmatch(word):
+                    starts.add(word[:MIN_PIECE_LENGTH])
+                    yield word
+
+        dictionary = _WordSet(dictionary_words())
+        uses: Counter[str] = Counter()
         del1, skeletons, reorder, vocabulary = (_Keys() for _ in range(4))
         for raw in names:
             name = canonicalize_name(raw)
@@ -239,15 +324,30 @@ class TyposquatIndex:
             index._names.append(name)
             index._rank[name] = i + 1
             skeletons.add((skeleton(name),), i)
-            words = _words(name)
-            vocabulary.add(set(words), i)
-            if len(words) > 1:
-                reorder.add(("-".join(sorted(words)),), i)
+            parts = _words(name)
+            vocabulary.add(set(parts), i)
+            uses.update(set(parts))
+            if len(parts) > 1:
+                reorder.add(("-".join(sorted(parts)),), i)
             if len(name) >= MIN_EDIT1_LENGTH:
                 del1.add(_deletion_keys(name, 1), i)
         index._del1 = _Table(del1)
         index._skeleton, index._reorder = _Table(skeletons), _Table(reorder)
         index._vocabulary = _Table(vocabulary)
+        pieces = [
+            word
+            for word, count in uses.items()
+            if word.isalpha()
+            and len(word) <= MAX_PIECE_LENGTH
+            and count >= (PIECE_USES if len(word) >= MIN_PIECE_LENGTH else SHORT_PIECE_USES)
+            and len(word) >= 2
+        ]
+        index._known = dictionary.union(pieces)
+        index._has_dictionary = len(dictionary) > 0
+        starts.update(word[:MIN_PIECE_LENGTH] for word in pieces if len(word) >= MIN_PIECE_LENGTH)
+        index._starts = frozenset(starts)
+        index._short = frozenset(word for word in pieces if len(word) < MIN_PIECE_LENGTH)
+        index._corpus_only = _WordSet(word for word in pieces if word not in dictionary)
         return index
 
     @property
@@ -282,13 +382,94 @@ class TyposquatIndex:
     def rank(self, name: str) -> int | None:
         return self._rank.get(canonicalize_name(name))
 
+    def _word_uses(self, word: str, exclude: str) -> int:
+        """How many protected names other than ``exclude`` have ``word`` as a word."""
+        count = self._vocabulary.count(word)
+        if count:
+            for name in {exclude, self._hidden}:
+                if name is not None and name in self._rank and word in _words(name):
+                    count -= 1
+        return count
+
     def _is_word(self, word: str, exclude: str) -> bool:
         """``word`` is a word of some protected name other than ``exclude``."""
-        count = self._vocabulary.count(word)
-        for name in {exclude, self._hidden}:
-            if name is not None and name in self._rank and word in _words(name):
-                count -= 1
-        return count > 0
+        return self._word_uses(word, exclude) > 0
+
+    # -- reading a name as words --------------------------------------------
+
+    def _in_dictionary(self, word: str) -> bool:
+        return word in self._known and word not in self._corpus_only
+
+    def _is_piece(self, piece: str, exclude: str) -> bool:
+        if piece.isdigit():
+            return True
+        if len(piece) < 2 or piece not in self._known:
+            return False
+        if piece not in self._corpus_only:
+            return True  # a dictionary word
+        if not any(n is not None and piece in _words(n) for n in (exclude, self._hidden)):
+            return True  # counted without the names checked as if absent
+        need = PIECE_USES if len(piece) >= MIN_PIECE_LENGTH else SHORT_PIECE_USES
+        return self._word_uses(piece, exclude) >= need
+
+    def _segments(self, part: str, exclude: str) -> bool:
+        """``part`` (no separators) is a run of words: ``getname`` = get + name."""
+        n = len(part)
+        reached = [True] + [False] * n
+        for i in range(n):
+            if not reached[i]:
+                continue
+            if part[i].isdigit():  # a number is a word: 2, 22, 3.x
+                j = i + 1
+                while j < n and part[j].isdigit():
+                    reached[j] = True
+                    j += 1
+                reached[j] = True
+                continue
+            ends = []
+            if part[i : i + MIN_PIECE_LENGTH] in self._starts:
+                ends = list(range(min(n, i + MAX_PIECE_LENGTH), i + MIN_PIECE_LENGTH - 1, -1))
+            if part[i : i + 2] in self._short:
+                ends.append(i + 2)
+            for j in ends:
+                if not reached[j] and self._is_piece(part[i:j], exclude):
+                    reached[j] = True
+        return reached[n]
+
+    def _reads_as_words(self, name: str, exclude: str) -> bool:
+        """Every word of ``name`` is a dictionary word or a compound of known words.
+
+        Known words are dictionary words and the words of protected names
+        (other than ``exclude`` and a hidden name) used by at least two of
+        them. A typo rarely lands on real words; a legitimate neighbour of a
+        popular name is usually named with them (``unicorn``, ``workdays``,
+        ``eventkit``), while a misspelling is not (``reqeusts``, ``solna``).
+        """
+        key = (name, exclude, self._hidden)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= 4096:
+                self._memo.clear()
+            found = all(self._segments(part, exclude) for part in _words(name) if part)
+            self._memo[key] = found
+        return found
+
+    def _is_dictionary_name(self, name: str) -> bool:
+        """Every word of ``name`` is a dictionary word (``distribute``, ``deep-merge``)."""
+        parts = _words(name)
+        known = [self._in_dictionary(p) for p in parts]
+        return any(known) and all(k or p in AFFIX_WORDS for k, p in zip(known, parts, strict=True))
+
+    def _reads_as_other_words(self, c: NormalizedName, t: NormalizedName) -> bool:
+        """``c`` is spelled with real words where ``t`` is not: a different name, not a typo.
+
+        Either ``c`` is made of dictionary words (no malicious name in the
+        evaluation data is), or ``c`` reads as words and ``t`` does not
+        (``unicorn``/``gunicorn``, ``workdays``/``workadays``).
+        """
+        if self._is_dictionary_name(c):
+            return True
+        return self._reads_as_words(c, c) and not self._reads_as_words(t, c)
 
     def match(self, name: str, *, weak: bool = True) -> Match | None:
         """The most convincing protected name that ``name`` imitates, if any.
@@ -303,6 +484,13 @@ class TyposquatIndex:
         for found in self._candidates(candidate, weak):
             if found.target == candidate or found.target == self._hidden:
                 continue
+            if (
+                found.strong
+                and self._has_dictionary
+                and found.technique in _SPELLING
+                and self._reads_as_other_words(candidate, found.target)
+            ):
+                found = replace(found, strong=False, detail=f"{found.detail}; reads as words")
             if not (weak or found.strong):
                 continue
             if best is None or (not best.strong, best.rank) > (not found.strong, found.rank):
@@ -393,7 +581,12 @@ class TyposquatIndex:
         )
         plural = pos == len(t) - 1 and ch == "s"
         if 0 < pos < len(t) - 1:
-            strong = long_word or long_name
+            strong = long_word or long_name or (
+                self._has_dictionary
+                and end - start >= MIN_NONWORD_DELETION_LENGTH
+                and t[start:end].isalpha()
+                and not self._reads_as_words(c, c)
+            )
         else:
             strong = len(t) >= MIN_EDGE_DELETION_LENGTH and not plural
         top = rank <= TOP_RANK and len(t) >= MIN_TOP_DELETION_LENGTH and not plural
@@ -433,7 +626,9 @@ class TyposquatIndex:
         how legitimate forks are named; splitting inside a word is a game.
         """
         words = _words(c)
-        split_inside_word = not any(self._is_word(w, c) for w in words if w not in _words(t))
+        split_inside_word = not any(
+            self._is_word(w, c) or self._in_dictionary(w) for w in words if w not in _words(t)
+        )
         if len(words) > len(_words(t)):
             return Match(c, t, rank, Technique.SEPARATOR, "separator added", split_inside_word)
         return Match(c, t, rank, Technique.SEPARATOR, "separators changed", False)

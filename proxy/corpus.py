@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,6 +27,10 @@ from packaging.utils import NormalizedName, canonicalize_name
 from .urls import redact
 
 BUNDLED = "popular-pypi.tsv"
+# An English word list (SCOWL via Debian's wamerican; licence in its header):
+# lets the typosquat check tell names made of real words from misspellings.
+BUNDLED_WORDS = "english-words.txt"
+_WORD_LINE = re.compile(r"^[^#\n][^\n]*", re.MULTILINE)
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
@@ -42,6 +46,21 @@ def load_bundled_names() -> list[NormalizedName]:
     except OSError as exc:
         raise CorpusError(f"cannot read {source}: {exc}") from exc
     return parse_corpus(text, source)
+
+
+def load_bundled_words() -> Iterator[str]:
+    """The English word list shipped with pipgate (``proxy/data/english-words.txt``).
+
+    One lower-case word a line; ``#`` lines (the source and licence) are
+    skipped. The words are yielded one at a time: the index keeps only their
+    hashes, so 60,000 strings never sit in memory at once.
+    """
+    source = f"bundled word list {BUNDLED_WORDS}"
+    try:
+        text = resources.files("proxy.data").joinpath(BUNDLED_WORDS).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CorpusError(f"cannot read {source}: {exc}") from exc
+    return (m.group() for m in _WORD_LINE.finditer(text))
 
 
 def read_corpus_file(path: str | Path) -> list[NormalizedName]:

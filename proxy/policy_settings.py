@@ -304,12 +304,14 @@ def _typosquat_policy(settings: TyposquatSettings, names: Sequence[str]) -> Poli
     # Looked up at call time so tests can stand in a recording double for the policy.
     from policies.typosquat import TyposquatIndex, TyposquatPolicy
 
+    from .corpus import load_bundled_words
+
     key = tuple(names)
     index = _INDEXES.get(key)
     if index is None:
-        # Indexes that protect the same names share one built index (~40 MB each).
+        # Indexes that protect the same names share one built index (a few MiB).
         _INDEXES.clear()
-        index = _INDEXES[key] = TyposquatIndex.build(key)
+        index = _INDEXES[key] = TyposquatIndex.build(key, words=load_bundled_words())
     return TyposquatPolicy(
         index,
         action=_ACTIONS[settings.action],

@@ -292,3 +292,124 @@ def test_a_view_shares_the_two_edit_table_built_on_first_use() -> None:
     match = view.match("beautifullsooup4")
     assert match is not None and match.technique is Technique.EDIT2
     assert index.match("beautifullsooup4") == match
+
+
+# -- the word signal: names made of real words are other names, not typos ----
+
+# A small stand-in for the bundled English word list.
+WORDS = ["unicorn", "distribute", "work", "days", "event", "kit", "blend", "modes", "pants"]
+# Popular targets past the top 500 (where a dropped letter alone is not enough).
+FILLER = [f"filler-project-{i}" for i in range(600)]
+WORD_CORPUS = [
+    "gunicorn",
+    *FILLER,
+    "distributed",
+    "workadays",
+    "aeventkit",
+    "blendmodes",
+    "solana",
+    "pygame",
+    "getmac",
+    "plants",
+    "requests",
+    "colorama",
+    "matplotlib",
+]
+WORD_INDEX = TyposquatIndex.build(WORD_CORPUS, words=WORDS)
+WORD_POLICY = TyposquatPolicy(WORD_INDEX)
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("unicorn", "gunicorn"),  # a dictionary word (was flagged: top-500 name)
+        ("distribute", "distributed"),
+        ("workdays", "workadays"),  # a compound of dictionary words, the target is not
+        ("eventkit", "aeventkit"),
+        ("pants", "plants"),
+    ],
+)
+def test_names_that_read_as_words_are_weak_resemblances(name: str, target: str) -> None:
+    match = WORD_INDEX.match(name)
+    assert match is not None and match.target == target and not match.strong
+    assert WORD_POLICY.check_project(project(name), NOW).allowed
+    # Still held when upstream says the project is brand new.
+    fresh = WORD_POLICY.check_project(project(name, facts(timedelta(days=2), 1)), NOW)
+    assert fresh.action is Action.QUARANTINE
+
+
+def test_without_a_dictionary_the_same_names_are_judged_by_spelling() -> None:
+    match = TyposquatIndex.build(WORD_CORPUS).match("unicorn")
+    assert match is not None and match.strong
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "technique"),
+    [
+        # A letter dropped inside a six-letter word, leaving no real word.
+        ("solna", "solana", Technique.EDIT1),
+        ("slana", "solana", Technique.EDIT1),
+        ("pgame", "pygame", Technique.EDIT1),
+        ("getmc", "getmac", Technique.EDIT1),
+        ("plnts", "plants", Technique.EDIT1),
+        # Typos stay strong with a dictionary loaded.
+        ("reqeusts", "requests", Technique.TRANSPOSITION),
+        ("coloarma", "colorama", Technique.TRANSPOSITION),
+        ("matplotib", "matplotlib", Technique.EDIT1),
+        ("colo-rama", "colorama", Technique.SEPARATOR),
+    ],
+)
+def test_misspellings_are_strong_with_a_dictionary(
+    name: str, target: str, technique: Technique
+) -> None:
+    match = WORD_INDEX.match(name)
+    assert match is not None
+    assert (match.target, match.technique, match.strong) == (target, technique, True)
+    assert WORD_POLICY.check_project(project(name), NOW).action is Action.QUARANTINE
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "blend-modes",  # split into dictionary words
+        "olana",  # first letter dropped from a short name
+        "pygam",  # last letter dropped
+    ],
+)
+def test_word_index_names_that_are_not_flagged(name: str) -> None:
+    assert WORD_POLICY.check_project(project(name), NOW).allowed
+
+
+def test_words_of_protected_names_count_only_when_others_use_them() -> None:
+    # "event" and "kit" are in no dictionary here, but words of two other
+    # protected names each, so "eventkit" reads as words ...
+    corpus = ["aeventkit", "event-bus", "event-log", "kit-tools", "kit-cli"]
+    match = TyposquatIndex.build(corpus, words=["unrelated"]).match("eventkit")
+    assert match is not None and not match.strong
+    # ... but not when only one other name uses a word.
+    index = TyposquatIndex.build(corpus[:-1], words=["unrelated"])
+    match = index.match("eventkit")
+    assert match is not None and match.strong
+
+
+def test_without_a_dictionary_nothing_changes() -> None:
+    # The word signal needs a dictionary: without one, names are judged as before.
+    corpus = ["aeventkit", "event-bus", "event-log", "kit-tools", "kit-cli"]
+    match = TyposquatIndex.build(corpus).match("eventkit")
+    assert match is not None and match.strong
+    match = TyposquatIndex.build(WORD_CORPUS).match("solna")
+    assert match is not None and not match.strong
+
+
+@pytest.mark.parametrize(("hidden", "name"), [("event-log", "eventkit"), ("gunicorn", "unicorn")])
+def test_without_is_a_rebuild_with_words(hidden: str, name: str) -> None:
+    corpus = [*WORD_CORPUS, "aeventkit", "event-bus", "event-log", "kit-tools", "kit-cli"]
+    view = TyposquatIndex.build(corpus, words=WORDS).without(hidden)
+    rebuilt = TyposquatIndex.build((n for n in corpus if n != hidden), words=WORDS)
+    assert view.match(name) == rebuilt.match(name)
+
+
+def test_dictionary_words_are_normalized_and_filtered() -> None:
+    index = TyposquatIndex.build(["gunicorn"], words=["Unicorn", "x", "two words", "a-b"])
+    match = index.match("unicorn")
+    assert match is not None and not match.strong

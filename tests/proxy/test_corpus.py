@@ -11,6 +11,7 @@ from policies.typosquat import TyposquatIndex, TyposquatPolicy
 from proxy.corpus import (
     CorpusError,
     load_bundled_names,
+    load_bundled_words,
     load_corpus,
     parse_corpus,
     read_corpus_file,
@@ -84,6 +85,23 @@ def test_bundled_corpus_catches_classic_typosquats() -> None:
     assert action("djang0") is Action.QUARANTINE
     assert action("requests") is Action.ALLOW
     assert action("colorama") is Action.ALLOW
+
+
+def test_bundled_words_load_and_tell_words_from_typos() -> None:
+    words = list(load_bundled_words())
+    assert len(words) > 50_000
+    assert {"unicorn", "calendar", "work", "days"} <= set(words)
+    assert not any(word.startswith("#") or not word.islower() for word in words)
+    names = load_bundled_names()
+    policy = TyposquatPolicy(TyposquatIndex.build(names, words=load_bundled_words()))
+
+    def action(name: str) -> Action:
+        return policy.check_project(ProjectSubject(name), NOW).action  # type: ignore[arg-type]
+
+    # "calendar" is one letter from "icalendar", but a real word.
+    assert "calendar" not in names and action("calendar") is Action.ALLOW
+    for typo in ("coloarma", "reqeusts", "python-requests", "djang0", "matplotib"):
+        assert action(typo) is Action.QUARANTINE, typo
 
 
 def test_read_corpus_file(tmp_path: Path) -> None:

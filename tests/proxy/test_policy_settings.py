@@ -39,7 +39,7 @@ class StubTyposquat:
 
 class StubIndex:
     @classmethod
-    def build(cls, names: Any) -> list[str]:
+    def build(cls, names: Any, *, words: Any = ()) -> list[str]:
         return list(names)
 
 
