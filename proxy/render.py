@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import orjson
 
+from .headers import weighted
 from .models import DistFile, Project
 
 API_VERSION = "1.4"
@@ -51,17 +52,7 @@ def negotiate(accept: str | None, format_override: str | None = None) -> str:
     if not accept:
         return TEXT_HTML
     best: tuple[float, int, str] | None = None
-    for item in accept.split(","):
-        media, _, params = item.strip().partition(";")
-        media = media.strip().lower()
-        quality = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
+    for media, quality in weighted(accept):
         if quality <= 0:
             continue
         candidates = [_ALIASES[media]] if media in _ALIASES else []

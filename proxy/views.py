@@ -35,6 +35,7 @@ from .errors import (
 from .file_serving import FILE_CACHE_CONTROL, content_type_of, serve_stored
 from .file_store import extract_wheel_metadata
 from .gate import Gate
+from .headers import weighted
 from .index_cache import PageResult
 from .models import DistFile, Project
 from .pages import RenderedPage, refusal_status, status_reason
@@ -220,17 +221,7 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
     """Whether ``Accept-Encoding`` admits gzip (``gzip;q=0`` and ``*;q=0`` refuse it)."""
     if not accept_encoding:
         return False
-    allowed: dict[str, bool] = {}
-    for item in accept_encoding.split(","):
-        coding, _, params = item.strip().partition(";")
-        quality = 1.0
-        key, _, value = params.strip().partition("=")
-        if key.strip() == "q":
-            try:
-                quality = float(value)
-            except ValueError:
-                quality = 0.0
-        allowed[coding.strip().lower()] = quality > 0
+    allowed = {coding: quality > 0 for coding, quality in weighted(accept_encoding)}
     return allowed.get("gzip", allowed.get("x-gzip", allowed.get("*", False)))
 
 
