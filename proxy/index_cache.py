@@ -20,7 +20,7 @@ import diskcache
 from anyio import to_thread
 from packaging.utils import NormalizedName
 
-from .errors import UpstreamNotFound, UpstreamUnavailable, UpstreamError
+from .errors import UpstreamError, UpstreamNotFound, UpstreamUnavailable
 from .models import Project
 from .upstream import NotModified, UpstreamClient
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-
 log = logging.getLogger("pipgate.webhook")
 
 
