@@ -62,25 +62,21 @@ def _status_line(code: int, phrase: str) -> bytes:
 
 def install() -> bool:
     """Patch uvicorn's status tables once; true if both protocols were patched."""
+    import importlib
+
     patched = 0
-    try:
-        from uvicorn.protocols.http import httptools_impl
-
-        if isinstance(httptools_impl.STATUS_LINE, dict) and not isinstance(
-            httptools_impl.STATUS_LINE, _StatusLines
-        ):
-            httptools_impl.STATUS_LINE = _StatusLines(httptools_impl.STATUS_LINE)
-        patched += 1
-    except (ImportError, AttributeError):
-        log.debug("uvicorn httptools protocol not patched for reason phrases")
-    try:
-        from uvicorn.protocols.http import h11_impl
-
-        if isinstance(h11_impl.STATUS_PHRASES, dict) and not isinstance(
-            h11_impl.STATUS_PHRASES, _Phrases
-        ):
-            h11_impl.STATUS_PHRASES = _Phrases(h11_impl.STATUS_PHRASES)
-        patched += 1
-    except (ImportError, AttributeError):
-        log.debug("uvicorn h11 protocol not patched for reason phrases")
+    for module_name, table, wrapper in (
+        ("uvicorn.protocols.http.httptools_impl", "STATUS_LINE", _StatusLines),
+        ("uvicorn.protocols.http.h11_impl", "STATUS_PHRASES", _Phrases),
+    ):
+        try:
+            module = importlib.import_module(module_name)
+            current = getattr(module, table)
+        except (ImportError, AttributeError):
+            log.debug("%s not patched for reason phrases", module_name)
+            continue
+        if isinstance(current, dict):
+            if not isinstance(current, wrapper):
+                setattr(module, table, wrapper(current))
+            patched += 1
     return patched == 2

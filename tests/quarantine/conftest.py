@@ -7,7 +7,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from proxy.app import create_app
 from proxy.quarantine.auth import hash_token
 from proxy.settings import deep_merge, load_settings
+from tests.e2e.conftest import RunningProxy
 from tests.support.fake_upstream import FakeUpstream, create_fake_upstream, standard_projects
 from tests.support.servers import client_env, run_app
 
@@ -40,15 +40,8 @@ def upstream(dists_dir: Path) -> FakeUpstream:
     return fake
 
 
-@dataclass
-class Proxy:
-    url: str
-    data_dir: Path
-    app: Any
-
-    @property
-    def index_url(self) -> str:
-        return f"{self.url}/simple/"
+class Proxy(RunningProxy):
+    """A running pipgate with an admin API client."""
 
     def client(self, token: str | None = ADMIN) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
