@@ -36,12 +36,16 @@ def draw(data: dict, out: Path) -> None:
         values = [figures[s][key] for s in names]
         bars = ax.bar(names, values, color=[COLOURS.get(s, "#555555") for s in names])
         ax.bar_label(bars, labels=[_short(v) for v in values], fontsize=8)
-        ax.set_title(title + ("  (higher is better)" if higher else "  (lower is better)"), fontsize=9)
+        ax.set_title(
+            title + ("  (higher is better)" if higher else "  (lower is better)"), fontsize=9
+        )
         ax.tick_params(axis="x", labelsize=8)
         ax.margins(y=0.15)
         if key.endswith("_rps") and values and max(values) > 20 * max(min(values), 1e-9):
             ax.set_yscale("log")
-    fig.suptitle(f"pipgate vs proxpi vs devpi-server, nginx as ceiling - {data['machine']}", fontsize=9)
+    fig.suptitle(
+        f"pipgate vs proxpi vs devpi-server, nginx as ceiling - {data['machine']}", fontsize=9
+    )
     fig.tight_layout()
     fig.savefig(out, dpi=110)
 

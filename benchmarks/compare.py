@@ -49,7 +49,6 @@ from benchmarks.harness import (
     WORK,
     fake_upstream_dir,
     free_port,
-    machine,
     machine_line,
     markdown_table,
     measure,
@@ -97,13 +96,18 @@ def tiny_projects(dist_dir: Path) -> list[FakeProject]:
     def release(name: str, version: str = "1.0.0", **kw: Any) -> list[FakeFile]:
         return [
             FakeFile.from_path(build_wheel(dist_dir, name, version, **kw)),
-            FakeFile.from_path(build_sdist(dist_dir, name, version, requires=kw.get("requires", ()))),
+            FakeFile.from_path(
+                build_sdist(dist_dir, name, version, requires=kw.get("requires", ()))
+            ),
         ]
 
     return [
         FakeProject(SMALL, release(SMALL)),
         generated_big_project(HUGE, 200),
-        FakeProject(WHEEL, [FakeFile.from_path(build_wheel(dist_dir, WHEEL, "1.0.0", size_padding=256 * 1024))]),
+        FakeProject(
+            WHEEL,
+            [FakeFile.from_path(build_wheel(dist_dir, WHEEL, "1.0.0", size_padding=256 * 1024))],
+        ),
         FakeProject(APP, release(APP, requires=("bench-lib-01>=1.0", "bench-lib-02>=1.0"))),
         FakeProject("bench-lib-01", release("bench-lib-01")),
         FakeProject("bench-lib-02", release("bench-lib-02")),
@@ -170,8 +174,13 @@ class System:
 
 @contextmanager
 def launched(
-    name: str, argv: Sequence[str], index_url: str, *, env: Mapping[str, str] | None = None,
-    cwd: Path | None = None, timeout: float = 120,
+    name: str,
+    argv: Sequence[str],
+    index_url: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
 ) -> Iterator[Server]:
     """Start ``argv``; it counts as started when the small page answers."""
     began = time.perf_counter()
@@ -257,7 +266,9 @@ class Proxpi(System):
             str(workdir / "gunicorn.ctl"),
             "proxpi.server:app",
         ]
-        with launched(self.name, argv, f"http://127.0.0.1:{port}/index/", env=env, cwd=workdir) as s:
+        with launched(
+            self.name, argv, f"http://127.0.0.1:{port}/index/", env=env, cwd=workdir
+        ) as s:
             yield s
 
 
@@ -361,7 +372,9 @@ class Nginx(System):
         base = fixture.url.removesuffix("/simple/")
         with httpx.Client(timeout=60, trust_env=False) as client:
             for name, project in fixture.upstream.projects.items():
-                page = client.get(fixture.url + name + "/", headers={"Accept": PAGE_HEADERS["Accept"]})
+                page = client.get(
+                    fixture.url + name + "/", headers={"Accept": PAGE_HEADERS["Accept"]}
+                )
                 page.raise_for_status()
                 target = self.root / "simple" / name / "index.json"
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -518,9 +531,18 @@ def pip_install(server: Server, workdir: Path) -> tuple[float, int]:
     """Seconds for ``pip install bench-app`` through ``server``, and projects installed."""
     target = workdir / "pip-target"
     argv = [
-        str(PYTHON), "-m", "pip", "install", "--no-cache-dir", "--no-input",
-        "--disable-pip-version-check", "--target", str(target),
-        "--index-url", server.index_url, APP,
+        str(PYTHON),
+        "-m",
+        "pip",
+        "install",
+        "--no-cache-dir",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--target",
+        str(target),
+        "--index-url",
+        server.index_url,
+        APP,
     ]
     began = time.perf_counter()
     done = subprocess.run(argv, env=client_env(), capture_output=True, text=True)
@@ -530,9 +552,14 @@ def pip_install(server: Server, workdir: Path) -> tuple[float, int]:
     return elapsed, len(list(target.glob("*.dist-info")))
 
 
-def one_round(system: System, fixture: Fixture, workdir: Path, options: Options) -> dict[str, float]:
+def one_round(
+    system: System, fixture: Fixture, workdir: Path, options: Options
+) -> dict[str, float]:
     figures: dict[str, float] = {}
-    with system.start(fixture, workdir) as server, httpx.Client(timeout=120, trust_env=False) as client:
+    with (
+        system.start(fixture, workdir) as server,
+        httpx.Client(timeout=120, trust_env=False) as client,
+    ):
         figures["cold_start_s"] = server.started_in
         wheel_url = file_url_of(client, server.page(WHEEL), fixture.wheel.filename)
         if system.name != "nginx":
@@ -551,17 +578,25 @@ def one_round(system: System, fixture: Fixture, workdir: Path, options: Options)
         warm_file(client, wheel_url)
         for key, project in (("small", SMALL), ("huge", HUGE)):
             url = server.page(project)
-            latency = measure(url, headers=PAGE_HEADERS, seconds=options.seconds, use_wrk=options.use_wrk)
+            latency = measure(
+                url, headers=PAGE_HEADERS, seconds=options.seconds, use_wrk=options.use_wrk
+            )
             load = measure(
-                url, headers=PAGE_HEADERS, connections=options.connections,
-                seconds=options.seconds, use_wrk=options.use_wrk,
+                url,
+                headers=PAGE_HEADERS,
+                connections=options.connections,
+                seconds=options.seconds,
+                use_wrk=options.use_wrk,
             )
             if load.requests < options.connections:
                 # Too slow to finish a request per connection in time: run long enough.
                 longer = min(30.0, options.connections * latency.p50_ms / 1000 * 1.5 + 2)
                 load = measure(
-                    url, headers=PAGE_HEADERS, connections=options.connections,
-                    seconds=max(longer, options.seconds), use_wrk=options.use_wrk,
+                    url,
+                    headers=PAGE_HEADERS,
+                    connections=options.connections,
+                    seconds=max(longer, options.seconds),
+                    use_wrk=options.use_wrk,
                 )
             figures[f"{key}_p50_ms"], figures[f"{key}_p99_ms"] = latency.p50_ms, latency.p99_ms
             figures[f"{key}_rps"] = load.rps
@@ -627,21 +662,26 @@ def run(
         chosen.append(system)
     result.systems = [s.name for s in chosen]
     result.size = size
-    with tempfile.TemporaryDirectory(prefix="pipgate-compare-") as tmp, fake_upstream(size) as fixture:
+    with (
+        tempfile.TemporaryDirectory(prefix="pipgate-compare-") as tmp,
+        fake_upstream(size) as fixture,
+    ):
         work = Path(tmp)
         for system in chosen:
             log(f"preparing {system.name}")
             system.prepare(fixture, work)
             result.versions[system.name] = system.version
         for number in range(rounds):
-            order = chosen[number % len(chosen):] + chosen[: number % len(chosen)]
+            order = chosen[number % len(chosen) :] + chosen[: number % len(chosen)]
             figures: dict[str, dict[str, float]] = {}
             for system in order:
                 began = time.perf_counter()
                 workdir = work / f"round{number}" / system.name
                 workdir.mkdir(parents=True)
                 figures[system.name] = one_round(system, fixture, workdir, options)
-                log(f"round {number + 1}/{rounds}: {system.name} done in {time.perf_counter() - began:.1f} s")
+                log(
+                    f"round {number + 1}/{rounds}: {system.name} done in {time.perf_counter() - began:.1f} s"
+                )
             result.rounds.append(figures)
     result.machine = machine_line()
     use_wrk = wrk_available() if options.use_wrk is None else options.use_wrk
@@ -686,7 +726,9 @@ def targets(figures: Mapping[str, Mapping[str, float]]) -> list[list[str]]:
         if value is None:
             rows.append([label, "n/a", f">= {goal:g}x", "not measured"])
             return
-        rows.append([label, fmt.format(value), f">= {goal:g}x", "met" if value >= goal else "**missed**"])
+        rows.append(
+            [label, fmt.format(value), f">= {goal:g}x", "met" if value >= goal else "**missed**"]
+        )
 
     for other, goal in (("proxpi", 2.0), ("devpi-server", 5.0)):
         o = figures.get(other)
@@ -699,19 +741,39 @@ def targets(figures: Mapping[str, Mapping[str, float]]) -> list[list[str]]:
         rows.append(["warm file throughput vs nginx", "n/a", ">= 0.5x", "not measured"])
     else:
         rows.append(
-            ["warm file throughput vs nginx", f"{within:.2f}x", ">= 0.5x (within 2x)",
-             "met" if within >= 0.5 else "**missed**"]
+            [
+                "warm file throughput vs nginx",
+                f"{within:.2f}x",
+                ">= 0.5x (within 2x)",
+                "met" if within >= 0.5 else "**missed**",
+            ]
         )
     fetches = p.get("cold_fetches")
     rows.append(
-        ["upstream fetches for 8 concurrent cold requests", f"{fetches:.0f}" if fetches is not None else "n/a",
-         "exactly 1", "met" if fetches == 1 else "**missed**"]
+        [
+            "upstream fetches for 8 concurrent cold requests",
+            f"{fetches:.0f}" if fetches is not None else "n/a",
+            "exactly 1",
+            "met" if fetches == 1 else "**missed**",
+        ]
     )
-    proxies = {name: f["peak_rss_mb"] for name, f in figures.items() if name != "nginx" and "peak_rss_mb" in f}
+    proxies = {
+        name: f["peak_rss_mb"]
+        for name, f in figures.items()
+        if name != "nginx" and "peak_rss_mb" in f
+    }
     lowest = min(proxies, key=proxies.__getitem__) if proxies else None
     rows.append(
-        ["lowest peak memory of the proxies", ", ".join(f"{k} {v:.0f} MB" for k, v in proxies.items()),
-         "pipgate lowest", "met" if lowest == "pipgate" and len(proxies) > 1 else "**missed**" if lowest else "n/a"]
+        [
+            "lowest peak memory of the proxies",
+            ", ".join(f"{k} {v:.0f} MB" for k, v in proxies.items()),
+            "pipgate lowest",
+            "met"
+            if lowest == "pipgate" and len(proxies) > 1
+            else "**missed**"
+            if lowest
+            else "n/a",
+        ]
     )
     return rows
 
@@ -740,9 +802,13 @@ def report(result: Run, rounds: int, options: Options) -> str:
         "",
         f"Machine: {result.machine}.",
         *(
-            ["", "**Smoke run on the tiny fixture set (a 200-file page, a 256 kB wheel, 3 "
-             "projects to install): not a benchmark.**"]
-            if result.size == "tiny" else []
+            [
+                "",
+                "**Smoke run on the tiny fixture set (a 200-file page, a 256 kB wheel, 3 "
+                "projects to install): not a benchmark.**",
+            ]
+            if result.size == "tiny"
+            else []
         ),
         "",
         f"One run, {rounds} round(s), systems taking turns (order rotated each round), "
@@ -750,7 +816,7 @@ def report(result: Run, rounds: int, options: Options) -> str:
         f"memory the highest peak. Load: {result.tool}; latency on one keep-alive "
         f"connection, requests/s on {options.connections}, {options.seconds:g} s each. "
         "Pages are asked for with pip's Accept header (JSON preferred). "
-        "\"pipgate N x\" is pipgate's advantage (above 1: pipgate better). "
+        '"pipgate N x" is pipgate\'s advantage (above 1: pipgate better). '
         "pipgate: one process, policies at their defaults, access log on; proxpi: gunicorn, "
         "1 worker, 16 threads, access log on; devpi-server: defaults (50 threads); "
         "nginx: 1 worker, static files, sendfile, no access log.",
@@ -775,8 +841,11 @@ def draw_chart(result: Run, json_path: Path, png_path: Path) -> str | None:
     except subprocess.CalledProcessError as exc:
         return f"could not install matplotlib: {exc}"
     chart = Path(__file__).with_name("chart.py")
-    done = subprocess.run([str(bin_dir / "python"), str(chart), str(json_path), str(png_path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(bin_dir / "python"), str(chart), str(json_path), str(png_path)],
+        capture_output=True,
+        text=True,
+    )
     return None if done.returncode == 0 else done.stderr[-2000:]
 
 
@@ -811,18 +880,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each load run")
     parser.add_argument("--systems", default=",".join(ALL_SYSTEMS))
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: tiny fixture set, one round, 1-second loads, no pip install")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: tiny fixture set, one round, 1-second loads, no pip install",
+    )
     parser.add_argument("--no-chart", action="store_true")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = set(systems) - set(SYSTEM_TYPES)
     if unknown:
-        parser.error(f"unknown systems: {', '.join(sorted(unknown))}; choose from {', '.join(ALL_SYSTEMS)}")
+        parser.error(
+            f"unknown systems: {', '.join(sorted(unknown))}; choose from {', '.join(ALL_SYSTEMS)}"
+        )
     if not wrk_available():
-        print("wrk not found (Debian: apt-get install -y wrk); using the httpx load generator",
-              file=sys.stderr)
+        print(
+            "wrk not found (Debian: apt-get install -y wrk); using the httpx load generator",
+            file=sys.stderr,
+        )
     rounds = 1 if args.quick else args.rounds
     options = Options(seconds=1.0 if args.quick else args.seconds, pip_install=not args.quick)
     began = time.perf_counter()

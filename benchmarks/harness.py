@@ -144,7 +144,7 @@ def _wrk(url: str, headers: Mapping[str, str], connections: int, seconds: float)
         ]
         for key, value in headers.items():
             argv += ["-H", f"{key}: {value}"]
-        out = subprocess.run(argv + [url], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([*argv, url], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script.name)
     line = next(line for line in out.splitlines() if line.startswith("WRK_JSON "))
@@ -285,7 +285,7 @@ def fake_upstream_process() -> Iterator[str]:
 
 
 def pipgate_argv(upstream: str, data_dir: Path, config: Path, port: int) -> list[str]:
-    command = [str(PIPGATE)] if PIPGATE.exists() else [str(PYTHON), "-m", "proxy.cli"]
+    command = [str(PIPGATE)] if PIPGATE.exists() else [str(PYTHON), "-m", "pipgate"]
     return [
         *command,
         "serve",

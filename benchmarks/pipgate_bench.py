@@ -89,9 +89,7 @@ def run(seconds: float, workdir: Path) -> tuple[str, dict[str, float]]:
     def row(what: str, latency: Load, load: Load) -> None:
         tools.update({latency.tool, load.tool})
         errors = latency.errors + load.errors
-        rows.append(
-            [what, ms(latency.p50_ms), ms(latency.p99_ms), f"{load.rps:,.0f}", str(errors)]
-        )
+        rows.append([what, ms(latency.p50_ms), ms(latency.p99_ms), f"{load.rps:,.0f}", str(errors)])
 
     with (
         fake_upstream_process() as upstream,
@@ -166,9 +164,7 @@ def run(seconds: float, workdir: Path) -> tuple[str, dict[str, float]]:
             "Fake upstream and pipgate on loopback, policies at their defaults (typosquat, "
             "release age 7 d), access log on, no compression requested.",
             "",
-            markdown_table(
-                ["What", "p50 ms", "p99 ms", "requests/s (c=16)", "errors"], rows
-            ),
+            markdown_table(["What", "p50 ms", "p99 ms", "requests/s (c=16)", "errors"], rows),
             "",
             markdown_table(["Figure", "Value", "Target"], summary),
             "",

@@ -50,9 +50,9 @@ sys.path.insert(0, str(ROOT))
 
 from packaging.utils import canonicalize_name  # noqa: E402
 
-from policies.subjects import ProjectFacts, ProjectSubject  # noqa: E402
-from policies.typosquat import TyposquatIndex, TyposquatPolicy  # noqa: E402
-from proxy.corpus import load_bundled_names, load_bundled_words, read_corpus_file  # noqa: E402
+from pipgate.policies.subjects import ProjectFacts, ProjectSubject  # noqa: E402
+from pipgate.policies.typosquat import TyposquatIndex, TyposquatPolicy  # noqa: E402
+from pipgate.proxy.corpus import load_bundled_names, load_bundled_words, read_corpus_file  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
@@ -76,8 +76,8 @@ def pct(hits: int, total: int) -> str:
 _FRESH_PROCESS = """
 import gc, resource, sys, time, tracemalloc
 sys.path.insert(0, sys.argv[1])
-from proxy.corpus import load_bundled_names, load_bundled_words, read_corpus_file
-from policies.typosquat import TyposquatIndex
+from pipgate.proxy.corpus import load_bundled_names, load_bundled_words, read_corpus_file
+from pipgate.policies.typosquat import TyposquatIndex
 words_arg = sys.argv[2]
 names = read_corpus_file(sys.argv[3]) if len(sys.argv) > 3 else load_bundled_names()
 page = resource.getpagesize()
@@ -182,7 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         view = index.without(name)
         a, b = view.match(name), rebuilt.match(name)
-        same = (a and (a.target, a.technique, a.strong)) == (b and (b.target, b.technique, b.strong))
+        same = (a and (a.target, a.technique, a.strong)) == (
+            b and (b.target, b.technique, b.strong)
+        )
         assert same, name
 
     everything = [row["name"] for row in malicious] + legit
@@ -211,9 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         row for row in malicious if canonicalize_name(row.get("target", "")) not in index
     ]
     reachable = len(malicious) - len(out_of_corpus)
-    caught_reachable = sum(
-        canonicalize_name(row.get("target", "")) in index for row in rows[0][1]
-    )
+    caught_reachable = sum(canonicalize_name(row.get("target", "")) in index for row in rows[0][1])
     print(
         f"\nRows (b) and (c) use synthetic facts; only (a) is comparable with GuardDog's "
         f"name check (89% recall, 29% FP with the name removed).\n"

@@ -136,7 +136,7 @@ class RuleSet:
     pattern scan and one specifier test per distinct version.
     """
 
-    __slots__ = ("rules", "_exact", "_globs", "for_name", "first_match")
+    __slots__ = ("_exact", "_globs", "first_match", "for_name", "rules")
 
     def __init__(self, rules: Iterable[ProjectRule | str] = (), *, versions: bool = True) -> None:
         self.rules: tuple[ProjectRule, ...] = tuple(

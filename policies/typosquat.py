@@ -576,16 +576,22 @@ class TyposquatIndex:
         long_word = end - start >= MIN_DELETION_WORD_LENGTH
         # In a long hyphenated name, any word but a short one (``mypy-boto3-rds``
         # and ``-ds`` are different services, not a typo).
-        long_name = "-" in t and len(t) >= MIN_DELETION_NAME_LENGTH and (
-            end - start >= 4 or t[start:end] in AFFIX_WORDS
+        long_name = (
+            "-" in t
+            and len(t) >= MIN_DELETION_NAME_LENGTH
+            and (end - start >= 4 or t[start:end] in AFFIX_WORDS)
         )
         plural = pos == len(t) - 1 and ch == "s"
         if 0 < pos < len(t) - 1:
-            strong = long_word or long_name or (
-                self._has_dictionary
-                and end - start >= MIN_NONWORD_DELETION_LENGTH
-                and t[start:end].isalpha()
-                and not self._reads_as_words(c, c)
+            strong = (
+                long_word
+                or long_name
+                or (
+                    self._has_dictionary
+                    and end - start >= MIN_NONWORD_DELETION_LENGTH
+                    and t[start:end].isalpha()
+                    and not self._reads_as_words(c, c)
+                )
             )
         else:
             strong = len(t) >= MIN_EDGE_DELETION_LENGTH and not plural
@@ -606,8 +612,11 @@ class TyposquatIndex:
                 and self._span(t, diff[0]) == self._span(t, diff[1])
                 and (
                     self._span(t, diff[0])[1] - self._span(t, diff[0])[0] >= 4
-                    or (len(t) >= MIN_DELETION_NAME_LENGTH and "-" in t
-                        and t[slice(*self._span(t, diff[0]))] in AFFIX_WORDS)
+                    or (
+                        len(t) >= MIN_DELETION_NAME_LENGTH
+                        and "-" in t
+                        and t[slice(*self._span(t, diff[0]))] in AFFIX_WORDS
+                    )
                 )
                 and not self._real_words(c, t)
             )

@@ -1,3 +1,5 @@
-"""pipgate: a Simple Repository API proxy that judges every project and file."""
+"""The server: every piece of I/O pipgate does (HTTP, disk, database). Installed as ``pipgate.proxy``."""
 
-__version__ = "0.1.0"
+from pipgate import __version__
+
+__all__ = ["__version__"]

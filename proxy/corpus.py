@@ -42,7 +42,7 @@ def load_bundled_names() -> list[NormalizedName]:
     """The corpus shipped with pipgate (``proxy/data/popular-pypi.tsv``)."""
     source = f"bundled corpus {BUNDLED}"
     try:
-        text = resources.files("proxy.data").joinpath(BUNDLED).read_text(encoding="utf-8")
+        text = resources.files("pipgate.proxy.data").joinpath(BUNDLED).read_text(encoding="utf-8")
     except OSError as exc:
         raise CorpusError(f"cannot read {source}: {exc}") from exc
     return parse_corpus(text, source)
@@ -57,7 +57,11 @@ def load_bundled_words() -> Iterator[str]:
     """
     source = f"bundled word list {BUNDLED_WORDS}"
     try:
-        text = resources.files("proxy.data").joinpath(BUNDLED_WORDS).read_text(encoding="utf-8")
+        text = (
+            resources.files("pipgate.proxy.data")
+            .joinpath(BUNDLED_WORDS)
+            .read_text(encoding="utf-8")
+        )
     except OSError as exc:
         raise CorpusError(f"cannot read {source}: {exc}") from exc
     return (m.group() for m in _WORD_LINE.finditer(text))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from policies.decision import Decision
+from pipgate.policies.decision import Decision
 
 log = logging.getLogger("pipgate.decisions")
 

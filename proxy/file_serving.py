@@ -31,7 +31,7 @@ def content_type_of(filename: str) -> str:
     return "application/octet-stream"
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
+def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
     """The inclusive (start, end) of a single satisfiable range; ``None`` to send it all;
     ``"unsatisfiable"`` for a range past the end. Multiple ranges are answered whole."""
     if not header:

@@ -15,9 +15,9 @@ from typing import Protocol
 
 from packaging.utils import NormalizedName
 
-from policies.decision import Action
-from policies.engine import PolicySet, Verdict, recheck_at
-from policies.subjects import FileSubject, ProjectFacts, ProjectSubject
+from pipgate.policies.decision import Action
+from pipgate.policies.engine import PolicySet, Verdict, recheck_at
+from pipgate.policies.subjects import FileSubject, ProjectFacts, ProjectSubject
 
 from .models import DistFile, Project
 

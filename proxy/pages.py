@@ -17,7 +17,7 @@ from datetime import datetime
 
 from anyio import to_thread
 
-from policies.decision import Decision
+from pipgate.policies.decision import Decision
 
 from .file_store import FileStore
 from .gate import Gate, ProjectView

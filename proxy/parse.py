@@ -33,7 +33,9 @@ def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project
         raise PageParseError(f"project page for {name!r} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise PageParseError(f"project page for {name!r} has no 'files' list")
-    files = tuple(f for f in (_lenient(_json_file, entry, page_url) for entry in data["files"]) if f)
+    files = tuple(
+        f for f in (_lenient(_json_file, entry, page_url) for entry in data["files"]) if f
+    )
     versions = data.get("versions")
     status = data.get("project-status")
     status = status if isinstance(status, dict) else {}
@@ -48,7 +50,9 @@ def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project
     )
 
 
-def _lenient(parse: Callable[[Any, str], DistFile | None], entry: Any, base: str) -> DistFile | None:
+def _lenient(
+    parse: Callable[[Any, str], DistFile | None], entry: Any, base: str
+) -> DistFile | None:
     """One file entry, or ``None`` when it cannot be used (an unparseable URL)."""
     try:
         return parse(entry, base)

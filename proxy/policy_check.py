@@ -16,9 +16,9 @@ from typing import Any
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from policies.decision import ALLOW, Decision
-from policies.engine import PolicySet, Verdict
-from policies.subjects import FileSubject, ProjectSubject
+from pipgate.policies.decision import ALLOW, Decision
+from pipgate.policies.engine import PolicySet, Verdict
+from pipgate.policies.subjects import FileSubject, ProjectSubject
 
 from .errors import PipgateError
 from .gate import Gate

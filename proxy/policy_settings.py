@@ -27,13 +27,13 @@ from pydantic import (
     field_validator,
 )
 
-from policies.allowlist import AllowlistPolicy
-from policies.decision import Action, Mode
-from policies.dependency_confusion import DependencyConfusionPolicy
-from policies.durations import duration_spec, parse_duration
-from policies.engine import Policy, PolicySet
-from policies.release_age import ReleaseAgePolicy
-from policies.rules import RuleSet, parse_rule
+from pipgate.policies.allowlist import AllowlistPolicy
+from pipgate.policies.decision import Action, Mode
+from pipgate.policies.dependency_confusion import DependencyConfusionPolicy
+from pipgate.policies.durations import duration_spec, parse_duration
+from pipgate.policies.engine import Policy, PolicySet
+from pipgate.policies.release_age import ReleaseAgePolicy
+from pipgate.policies.rules import RuleSet, parse_rule
 
 # -- field types -------------------------------------------------------------------------------
 
@@ -302,7 +302,7 @@ _INDEXES: dict[tuple[str, ...], Any] = {}
 
 def _typosquat_policy(settings: TyposquatSettings, names: Sequence[str]) -> Policy:
     # Looked up at call time so tests can stand in a recording double for the policy.
-    from policies.typosquat import TyposquatIndex, TyposquatPolicy
+    from pipgate.policies.typosquat import TyposquatIndex, TyposquatPolicy
 
     from .corpus import load_bundled_words
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from policies.decision import Decision
-from policies.engine import Verdict
+from pipgate.policies.decision import Decision
+from pipgate.policies.engine import Verdict
 
 from .decision_log import DecisionLog
 from .downloads import Downloads

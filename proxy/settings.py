@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from policies.durations import parse_duration
+from pipgate.policies.durations import parse_duration
 
 
 class SettingsError(ValueError):

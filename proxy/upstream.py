@@ -159,7 +159,9 @@ class UpstreamClient:
         async def attempt() -> httpx.Response:
             # Bytes as the server stores them: hashes and sizes in the index are of those
             # (pip does the same), even where a server labels a .tar.gz Content-Encoding: gzip.
-            request = self._client.build_request("GET", url, headers={"Accept-Encoding": "identity"})
+            request = self._client.build_request(
+                "GET", url, headers={"Accept-Encoding": "identity"}
+            )
             response = await self._client.send(request, stream=True)
             if response.status_code in RETRY_STATUSES:
                 await response.aclose()

@@ -23,7 +23,7 @@ from starlette.responses import (
     StreamingResponse,
 )
 
-from policies.engine import Verdict
+from pipgate.policies.engine import Verdict
 
 from .errors import (
     FileNotListed,

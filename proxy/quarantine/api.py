@@ -43,15 +43,22 @@ def requires(scope: str) -> Callable[[Handler], Callable[[Request], Awaitable[Re
             tokens = tokens_of(request)
             challenge = {"WWW-Authenticate": 'Bearer realm="pipgate admin"'}
             if not tokens:
-                return error(401, "no admin tokens are configured; add [admin] tokens "
-                             "(make a hash with 'pipgate token hash')", **challenge)
+                return error(
+                    401,
+                    "no admin tokens are configured; add [admin] tokens "
+                    "(make a hash with 'pipgate token hash')",
+                    **challenge,
+                )
             principal = tokens.from_headers(request, basic=False)
             if principal is None:
-                return error(401, "a valid admin token is required (Authorization: Bearer ...)",
-                             **challenge)
+                return error(
+                    401, "a valid admin token is required (Authorization: Bearer ...)", **challenge
+                )
             if not principal.can(scope):
-                return error(403, f"token {principal.name!r} has scope {principal.scope!r}; "
-                             f"this needs {scope!r}")
+                return error(
+                    403,
+                    f"token {principal.name!r} has scope {principal.scope!r}; this needs {scope!r}",
+                )
             try:
                 return await handler(request, principal)
             except ReviewError as exc:
@@ -124,8 +131,12 @@ async def list_entries(request: Request, principal: Principal) -> Response:
     limit, offset = _int(request, "limit", 50, 500), _int(request, "offset", 0, 10**9)
     entries, total = await to_thread.run_sync(
         lambda: review_of(request).entries(
-            state=state, index=q.get("index"), project=q.get("project"), policy=q.get("policy"),
-            limit=limit, offset=offset,
+            state=state,
+            index=q.get("index"),
+            project=q.get("project"),
+            policy=q.get("policy"),
+            limit=limit,
+            offset=offset,
         )
     )
     return JSONResponse({"entries": entries, "total": total, "limit": limit, "offset": offset})
@@ -165,8 +176,14 @@ async def decisions(request: Request, principal: Principal) -> Response:
     path = request.app.state.services.decision_log.path
     entries = await to_thread.run_sync(
         lambda: search(
-            path, q=q.get("q"), limit=limit, index=q.get("index"), project=q.get("project"),
-            policy=q.get("policy"), action=q.get("action"), mode=q.get("mode"),
+            path,
+            q=q.get("q"),
+            limit=limit,
+            index=q.get("index"),
+            project=q.get("project"),
+            policy=q.get("policy"),
+            action=q.get("action"),
+            mode=q.get("mode"),
             client=q.get("client"),
         )
     )
@@ -187,8 +204,11 @@ async def release(request: Request, principal: Principal) -> Response:
     body = await _body(request)
     rule = await to_thread.run_sync(
         lambda: review_of(request).release(
-            request.path_params["entry"], scope=_text(body, "scope", "file"),
-            until=_text(body, "until"), reason=_reason(body), actor=principal.name,
+            request.path_params["entry"],
+            scope=_text(body, "scope", "file"),
+            until=_text(body, "until"),
+            reason=_reason(body),
+            actor=principal.name,
         )
     )
     return JSONResponse(rule)
@@ -199,8 +219,10 @@ async def reject(request: Request, principal: Principal) -> Response:
     body = await _body(request)
     rule = await to_thread.run_sync(
         lambda: review_of(request).reject(
-            request.path_params["entry"], scope=_text(body, "scope", "file"),
-            reason=_reason(body), actor=principal.name,
+            request.path_params["entry"],
+            scope=_text(body, "scope", "file"),
+            reason=_reason(body),
+            actor=principal.name,
         )
     )
     return JSONResponse(rule)
@@ -214,9 +236,14 @@ async def decide(request: Request, principal: Principal) -> Response:
         raise ReviewError("'project' is required")
     rule = await to_thread.run_sync(
         lambda: review_of(request).decide(
-            request.path_params["kind"], index=_text(body, "index", "default"),
-            project=body["project"], version=_text(body, "version"), file=_text(body, "file"),
-            until=_text(body, "until"), reason=_reason(body), actor=principal.name,
+            request.path_params["kind"],
+            index=_text(body, "index", "default"),
+            project=body["project"],
+            version=_text(body, "version"),
+            file=_text(body, "file"),
+            until=_text(body, "until"),
+            reason=_reason(body),
+            actor=principal.name,
         )
     )
     return JSONResponse(rule)
@@ -229,8 +256,11 @@ async def list_add(request: Request, principal: Principal) -> Response:
         raise ReviewError("'rule' is required: a name, glob or 'name==version'")
     rule = await to_thread.run_sync(
         lambda: review_of(request).list_add(
-            request.path_params["kind"], index=_text(body, "index", "default"), rule=body["rule"],
-            reason=_reason(body), actor=principal.name,
+            request.path_params["kind"],
+            index=_text(body, "index", "default"),
+            rule=body["rule"],
+            reason=_reason(body),
+            actor=principal.name,
         )
     )
     return JSONResponse(rule, status_code=201)
@@ -243,8 +273,11 @@ async def list_remove(request: Request, principal: Principal) -> Response:
         raise ReviewError("'rule' is required")
     removed = await to_thread.run_sync(
         lambda: review_of(request).list_remove(
-            request.path_params["kind"], index=_text(body, "index", "default"), rule=body["rule"],
-            reason=_text(body, "reason", "") or "", actor=principal.name,
+            request.path_params["kind"],
+            index=_text(body, "index", "default"),
+            rule=body["rule"],
+            reason=_text(body, "reason", "") or "",
+            actor=principal.name,
         )
     )
     return JSONResponse(removed)

@@ -111,7 +111,9 @@ class TokenBook:
         if payload.get("e", 0) < time.time():
             return None
         token = next((t for t in self._tokens if t.name == payload.get("n")), None)
-        if token is None or not hmac.compare_digest(payload.get("f", ""), self._fingerprint(token.name)):
+        if token is None or not hmac.compare_digest(
+            payload.get("f", ""), self._fingerprint(token.name)
+        ):
             return None
         return Principal(token.name, token.scope, payload["c"])
 

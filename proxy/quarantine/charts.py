@@ -32,16 +32,24 @@ def line_chart(
     ]
     for frac in (0, 0.5, 1):
         value = round(peak * frac)
-        parts.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" class="tick" text-anchor="end">{value}</text>')
-        parts.append(f'<line x1="{left}" y1="{y(value):.1f}" x2="{left + plot_w}" y2="{y(value):.1f}" class="grid"/>')
+        parts.append(
+            f'<text x="{left - 6}" y="{y(value) + 4:.1f}" class="tick" text-anchor="end">{value}</text>'
+        )
+        parts.append(
+            f'<line x1="{left}" y1="{y(value):.1f}" x2="{left + plot_w}" y2="{y(value):.1f}" class="grid"/>'
+        )
     step = max(1, len(labels) // 6)
     for i in range(0, len(labels), step):
-        parts.append(f'<text x="{x(i):.1f}" y="{height - 6}" class="tick" text-anchor="middle">{escape(labels[i])}</text>')
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{height - 6}" class="tick" text-anchor="middle">{escape(labels[i])}</text>'
+        )
     for name, values in series.items():
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
         color = COLORS.get(name, "#555")
-        parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{points}">'
-                     f"<title>{escape(name)}</title></polyline>")
+        parts.append(
+            f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{points}">'
+            f"<title>{escape(name)}</title></polyline>"
+        )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -52,13 +60,21 @@ def bar_chart(items: Sequence[tuple[str, int]], *, width: int = 760, bar: int = 
         return Markup('<p class="muted">Nothing is held right now.</p>')
     label_w, height = 220, bar * len(items) + 8
     peak = max(v for _, v in items) or 1
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="most requested held projects" xmlns="http://www.w3.org/2000/svg">']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="most requested held projects" xmlns="http://www.w3.org/2000/svg">'
+    ]
     for i, (name, value) in enumerate(items):
         y = 4 + i * bar
         w = (width - label_w - 60) * value / peak
-        parts.append(f'<text x="{label_w - 8}" y="{y + bar * 0.7:.1f}" text-anchor="end" class="label">{escape(name)}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar - 6}" fill="{COLORS["quarantined"]}"/>')
-        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + bar * 0.7:.1f}" class="tick">{value}</text>')
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + bar * 0.7:.1f}" text-anchor="end" class="label">{escape(name)}</text>'
+        )
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar - 6}" fill="{COLORS["quarantined"]}"/>'
+        )
+        parts.append(
+            f'<text x="{label_w + w + 6:.1f}" y="{y + bar * 0.7:.1f}" class="tick">{value}</text>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -42,7 +42,9 @@ def _when(value: str | None) -> str:
 TEMPLATES.env.filters["when"] = _when
 
 
-def _render(request: Request, principal: Principal | None, template: str, **context: Any) -> Response:
+def _render(
+    request: Request, principal: Principal | None, template: str, **context: Any
+) -> Response:
     status = context.pop("status", 200)
     context |= {"user": principal, "notice": request.query_params.get("notice"), "prefix": PREFIX}
     return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
@@ -69,7 +71,9 @@ def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def action(handler: Callable[[Request, Principal, dict[str, Any]], Awaitable[str]]) -> Callable[[Request], Awaitable[Response]]:
+def action(
+    handler: Callable[[Request, Principal, dict[str, Any]], Awaitable[str]],
+) -> Callable[[Request], Awaitable[Response]]:
     """A form POST: logged in, admin scope, CSRF token; redirects back with a notice."""
 
     @wraps(handler)
@@ -79,9 +83,21 @@ def action(handler: Callable[[Request, Principal, dict[str, Any]], Awaitable[str
             return RedirectResponse(f"{PREFIX}/login", status_code=303)
         form = dict(await request.form(**FORM_LIMITS))
         if not csrf_ok(principal, str(form.get("csrf", ""))):
-            return _render(request, principal, "error.html", message="The form expired or did not come from this console (CSRF check failed). Reload the page and try again.", status=403)
+            return _render(
+                request,
+                principal,
+                "error.html",
+                message="The form expired or did not come from this console (CSRF check failed). Reload the page and try again.",
+                status=403,
+            )
         if not principal.can("admin"):
-            return _render(request, principal, "error.html", message=f"Token {principal.name!r} is read-only.", status=403)
+            return _render(
+                request,
+                principal,
+                "error.html",
+                message=f"Token {principal.name!r} is read-only.",
+                status=403,
+            )
         back = _safe_next(str(form.get("next") or ""))
         try:
             notice = await handler(request, principal, form)
@@ -97,8 +113,13 @@ def action(handler: Callable[[Request, Principal, dict[str, Any]], Awaitable[str
 
 
 async def login_form(request: Request) -> Response:
-    return _render(request, None, "login.html", next=_safe_next(request.query_params.get("next")),
-                   configured=bool(tokens_of(request)))
+    return _render(
+        request,
+        None,
+        "login.html",
+        next=_safe_next(request.query_params.get("next")),
+        configured=bool(tokens_of(request)),
+    )
 
 
 async def login(request: Request) -> Response:
@@ -106,15 +127,25 @@ async def login(request: Request) -> Response:
     target = _safe_next(str(form.get("next") or ""))
     principal = tokens_of(request).verify(str(form.get("token", "")).strip())
     if principal is None or not principal.can("read"):
-        response = _render(request, None, "login.html", next=target, error="That token is not valid here.",
-                           configured=bool(tokens_of(request)))
+        response = _render(
+            request,
+            None,
+            "login.html",
+            next=target,
+            error="That token is not valid here.",
+            configured=bool(tokens_of(request)),
+        )
         response.status_code = 401
         return response
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, tokens_of(request).session_cookie(principal), path="/-/",
-        httponly=True, samesite="strict",
-        secure=request.url.scheme == "https" or request.app.state.services.settings.admin.secure_cookie,
+        SESSION_COOKIE,
+        tokens_of(request).session_cookie(principal),
+        path="/-/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https"
+        or request.app.state.services.settings.admin.secure_cookie,
     )
     return response
 
@@ -132,18 +163,33 @@ async def logout(request: Request) -> Response:
 async def queue(request: Request, principal: Principal) -> Response:
     q = request.query_params
     state = q.get("state", "quarantined")
-    filters = {"state": state if state in STATES else None, "index": q.get("index") or None,
-               "project": q.get("project") or None, "policy": q.get("policy") or None}
+    filters = {
+        "state": state if state in STATES else None,
+        "index": q.get("index") or None,
+        "project": q.get("project") or None,
+        "policy": q.get("policy") or None,
+    }
     try:
         offset = min(max(0, int(q.get("offset", 0))), 10**9)
     except ValueError:
         offset = 0
     entries, total = await to_thread.run_sync(
-        lambda: review_of(request).entries(**filters, limit=50, offset=offset))
+        lambda: review_of(request).entries(**filters, limit=50, offset=offset)
+    )
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return _render(request, principal, "queue.html", entries=entries, total=total,
-                   filters=filters, state=state, states=STATES, offset=offset, here=here,
-                   indexes=list(request.app.state.services.gates))
+    return _render(
+        request,
+        principal,
+        "queue.html",
+        entries=entries,
+        total=total,
+        filters=filters,
+        state=state,
+        states=STATES,
+        offset=offset,
+        here=here,
+        indexes=list(request.app.state.services.gates),
+    )
 
 
 @page
@@ -162,18 +208,41 @@ async def project(request: Request, principal: Principal) -> Response:
     if gate is None:
         return _render(request, principal, "error.html", message=f"No index {index!r}.", status=404)
     entries, _ = await to_thread.run_sync(
-        lambda: review_of(request).entries(index=index, project=name, limit=500))
+        lambda: review_of(request).entries(index=index, project=name, limit=500)
+    )
     entries = [e for e in entries if e["project"] == name]
     here = request.url.path
     early = gate.before_fetch(name)
     if not early.allowed:
-        return _render(request, principal, "project.html", name=name, index=index, verdict=early,
-                       files=[], entries=entries, by_file={}, here=here, problem=None)
+        return _render(
+            request,
+            principal,
+            "project.html",
+            name=name,
+            index=index,
+            verdict=early,
+            files=[],
+            entries=entries,
+            by_file={},
+            here=here,
+            problem=None,
+        )
     try:
         result = await services.index_cache.get(name)
     except PipgateError as exc:
-        return _render(request, principal, "project.html", name=name, index=index, verdict=None,
-                       files=[], entries=entries, by_file={}, here=here, problem=str(exc))
+        return _render(
+            request,
+            principal,
+            "project.html",
+            name=name,
+            index=index,
+            verdict=None,
+            files=[],
+            entries=entries,
+            by_file={},
+            here=here,
+            problem=str(exc),
+        )
 
     def judge() -> tuple[Any, list[tuple[Any, Any]]]:
         view = gate.view(result.page.project)
@@ -185,8 +254,19 @@ async def project(request: Request, principal: Principal) -> Response:
     verdict, files = await to_thread.run_sync(judge)
     files.sort(key=lambda fv: (fv[0].upload_time is None, fv[0].upload_time), reverse=True)
     by_file = {e["file"]: e for e in entries if e["file"]}
-    return _render(request, principal, "project.html", name=name, index=index, verdict=verdict,
-                   files=files, entries=entries, by_file=by_file, here=here, problem=None)
+    return _render(
+        request,
+        principal,
+        "project.html",
+        name=name,
+        index=index,
+        verdict=verdict,
+        files=files,
+        entries=entries,
+        by_file=by_file,
+        here=here,
+        problem=None,
+    )
 
 
 @page
@@ -194,9 +274,16 @@ async def decisions(request: Request, principal: Principal) -> Response:
     q = request.query_params
     path = request.app.state.services.decision_log.path
     found = await to_thread.run_sync(
-        lambda: search(path, q=q.get("q"), limit=200, action=q.get("action") or None))
-    return _render(request, principal, "decisions.html", decisions=found, q=q.get("q", ""),
-                   action=q.get("action", ""))
+        lambda: search(path, q=q.get("q"), limit=200, action=q.get("action") or None)
+    )
+    return _render(
+        request,
+        principal,
+        "decisions.html",
+        decisions=found,
+        q=q.get("q", ""),
+        action=q.get("action", ""),
+    )
 
 
 @page
@@ -204,19 +291,34 @@ async def stats(request: Request, principal: Principal) -> Response:
     data = await to_thread.run_sync(review_of(request).stats, 48)
     labels = [h["hour"][11:16] for h in data["hours"]]
     series = {k: [h[k] for h in data["hours"]] for k in ("served", "quarantined", "blocked")}
-    top = [(f"{t['project']}" + ("" if t["index"] == "default" else f" ({t['index']})"), t["requests"])
-           for t in data["top_held"]]
-    return _render(request, principal, "stats.html", over_time=line_chart(labels, series),
-                   top=bar_chart(top), totals={k: sum(v) for k, v in series.items()},
-                   states=data["states"])
+    top = [
+        (f"{t['project']}" + ("" if t["index"] == "default" else f" ({t['index']})"), t["requests"])
+        for t in data["top_held"]
+    ]
+    return _render(
+        request,
+        principal,
+        "stats.html",
+        over_time=line_chart(labels, series),
+        top=bar_chart(top),
+        totals={k: sum(v) for k, v in series.items()},
+        states=data["states"],
+    )
 
 
 @page
 async def lists(request: Request, principal: Principal) -> Response:
     store = review_of(request).store
     rules, audit = await to_thread.run_sync(lambda: (store.rules(), store.audit(limit=50)))
-    return _render(request, principal, "lists.html", rules=rules, audit=audit,
-                   indexes=list(request.app.state.services.gates), here=request.url.path)
+    return _render(
+        request,
+        principal,
+        "lists.html",
+        rules=rules,
+        audit=audit,
+        indexes=list(request.app.state.services.gates),
+        here=request.url.path,
+    )
 
 
 # -- actions ------------------------------------------------------------------------------
@@ -235,8 +337,11 @@ async def decide_entry(request: Request, principal: Principal, form: dict[str, A
     if kind not in ("release", "reject"):
         raise ReviewError("choose release or reject")
     entry_id = request.path_params["entry"]
-    fields: dict[str, Any] = {"scope": str(form.get("scope") or "file"), "reason": _reason(form),
-                              "actor": principal.name}
+    fields: dict[str, Any] = {
+        "scope": str(form.get("scope") or "file"),
+        "reason": _reason(form),
+        "actor": principal.name,
+    }
     if kind == "release":
         fields["until"] = str(form.get("until") or "") or None
     rule = await to_thread.run_sync(lambda: getattr(review_of(request), kind)(entry_id, **fields))
@@ -247,10 +352,18 @@ async def decide_entry(request: Request, principal: Principal, form: dict[str, A
 @action
 async def decide_target(request: Request, principal: Principal, form: dict[str, Any]) -> str:
     kind = str(form.get("kind"))
-    rule = await to_thread.run_sync(lambda: review_of(request).decide(
-        kind, index=str(form.get("index") or "default"), project=str(form.get("project", "")),
-        version=str(form.get("version") or "") or None, file=str(form.get("file") or "") or None,
-        until=str(form.get("until") or "") or None, reason=_reason(form), actor=principal.name))
+    rule = await to_thread.run_sync(
+        lambda: review_of(request).decide(
+            kind,
+            index=str(form.get("index") or "default"),
+            project=str(form.get("project", "")),
+            version=str(form.get("version") or "") or None,
+            file=str(form.get("file") or "") or None,
+            until=str(form.get("until") or "") or None,
+            reason=_reason(form),
+            actor=principal.name,
+        )
+    )
     target = " ".join(p for p in (rule["project"], rule["version"], rule["file"]) if p)
     return f"{kind}d {target}"
 
@@ -260,11 +373,17 @@ async def list_change(request: Request, principal: Principal, form: dict[str, An
     kind, change = request.path_params["kind"], request.path_params["change"]
     index, rule = str(form.get("index") or "default"), str(form.get("rule", "")).strip()
     if change == "add":
-        await to_thread.run_sync(lambda: review_of(request).list_add(
-            kind, index=index, rule=rule, reason=_reason(form), actor=principal.name))
+        await to_thread.run_sync(
+            lambda: review_of(request).list_add(
+                kind, index=index, rule=rule, reason=_reason(form), actor=principal.name
+            )
+        )
         return f"added {rule!r} to the {kind} list"
-    await to_thread.run_sync(lambda: review_of(request).list_remove(
-        kind, index=index, rule=rule, reason=str(form.get("reason") or ""), actor=principal.name))
+    await to_thread.run_sync(
+        lambda: review_of(request).list_remove(
+            kind, index=index, rule=rule, reason=str(form.get("reason") or ""), actor=principal.name
+        )
+    )
     return f"removed {rule!r} from the {kind} list"
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from policies.decision import Decision
+from pipgate.policies.decision import Decision
 
 from .store import Hold, QuarantineStore
 
@@ -56,13 +56,27 @@ class HoldIntake:
         self.drain()
 
     def __call__(
-        self, index: str, project: str, filename: str | None, decision: Decision, client: str,
+        self,
+        index: str,
+        project: str,
+        filename: str | None,
+        decision: Decision,
+        client: str,
         now: datetime,
     ) -> None:
         """The recorder listener (``services.HoldListener``)."""
         self._queue.put(
-            Hold(index, project, filename, decision.policy, str(decision.action),
-                 decision.reason, decision.available_at, client, now)
+            Hold(
+                index,
+                project,
+                filename,
+                decision.policy,
+                str(decision.action),
+                decision.reason,
+                decision.available_at,
+                client,
+                now,
+            )
         )
         self._traffic[(int(now.timestamp()) // 3600, index, str(decision.action))] += 1
 

@@ -28,10 +28,10 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from policies.decision import Action, Decision, strictest
-from policies.engine import Verdict
-from policies.rules import ProjectRule, parse_rule
-from policies.subjects import FileSubject
+from pipgate.policies.decision import Action, Decision, strictest
+from pipgate.policies.engine import Verdict
+from pipgate.policies.rules import ProjectRule, parse_rule
+from pipgate.policies.subjects import FileSubject
 
 from .store import REVIEW
 
@@ -109,8 +109,16 @@ class Rule:
                 f"on the runtime denylist (entry {self.rule.text!r} added by {self.actor}: "
                 f"{self.reason})",
             )
-        what = "released" if self.kind == "release" else f"allowed by {self.rule.text!r}" if self.rule else "allowed"
-        return Decision(Action.ALLOW, REVIEW, f"{what} by {self.actor}: {self.reason}", explicit=True)
+        what = (
+            "released"
+            if self.kind == "release"
+            else f"allowed by {self.rule.text!r}"
+            if self.rule
+            else "allowed"
+        )
+        return Decision(
+            Action.ALLOW, REVIEW, f"{what} by {self.actor}: {self.reason}", explicit=True
+        )
 
 
 class _Snapshot:

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from policies.durations import parse_duration
+from pipgate.policies.durations import parse_duration
 
 from .intake import HoldIntake
 from .overrides import ReviewOverrides
@@ -127,14 +127,24 @@ class Review:
     # -- actions ---------------------------------------------------------------------------
 
     def release(
-        self, entry_id: int, *, scope: str = "file", until: str | None = None, reason: str,
+        self,
+        entry_id: int,
+        *,
+        scope: str = "file",
+        until: str | None = None,
+        reason: str,
         actor: str,
     ) -> dict[str, Any]:
         now = self.clock()
         self.intake.drain()
         rule = self.store.decide_entry(
-            "release", entry_id, scope=scope, until=parse_until(until, now), reason=reason,
-            actor=actor, now=now,
+            "release",
+            entry_id,
+            scope=scope,
+            until=parse_until(until, now),
+            reason=reason,
+            actor=actor,
+            now=now,
         )
         self.refresh()
         return rule
@@ -150,20 +160,37 @@ class Review:
         return rule
 
     def decide(
-        self, kind: str, *, index: str, project: str, version: str | None = None,
-        file: str | None = None, until: str | None = None, reason: str, actor: str,
+        self,
+        kind: str,
+        *,
+        index: str,
+        project: str,
+        version: str | None = None,
+        file: str | None = None,
+        until: str | None = None,
+        reason: str,
+        actor: str,
     ) -> dict[str, Any]:
         """Release or reject a target that need not have an entry yet."""
         now = self.clock()
         self.intake.drain()
         rule = self.store.decide(
-            kind, index=index, project=project, version=version, file=file,
-            until=parse_until(until, now), reason=reason, actor=actor, now=now,
+            kind,
+            index=index,
+            project=project,
+            version=version,
+            file=file,
+            until=parse_until(until, now),
+            reason=reason,
+            actor=actor,
+            now=now,
         )
         self.refresh()
         return rule
 
-    def list_add(self, kind: str, *, index: str, rule: str, reason: str, actor: str) -> dict[str, Any]:
+    def list_add(
+        self, kind: str, *, index: str, rule: str, reason: str, actor: str
+    ) -> dict[str, Any]:
         self.intake.drain()
         added = self.store.list_add(
             kind, index=index, rule=rule, reason=reason, actor=actor, now=self.clock()

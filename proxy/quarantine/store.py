@@ -31,7 +31,7 @@ import orjson
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from policies.rules import parse_rule
+from pipgate.policies.rules import parse_rule
 
 from ..models import version_of
 
@@ -231,8 +231,16 @@ class QuarantineStore:
                 "INSERT INTO entries (idx, project, file, version, policy, action, reason, "
                 "available_at, first_requested, last_requested) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
-                    hold.index, hold.project, file, str(version) if version else None,
-                    hold.policy, hold.action, hold.reason, _ts(hold.available_at), when, when,
+                    hold.index,
+                    hold.project,
+                    file,
+                    str(version) if version else None,
+                    hold.policy,
+                    hold.action,
+                    hold.reason,
+                    _ts(hold.available_at),
+                    when,
+                    when,
                 ),
             )
             entry_id = int(cursor.lastrowid or 0)
@@ -505,8 +513,15 @@ class QuarantineStore:
                 (index, kind, name, version, file, _ts(until), reason, actor, stamp),
             ).lastrowid
             covered = self._covered(db, index, name, version, file)
-            self._set_state(db, covered, "released" if kind == "release" else "rejected",
-                            actor, stamp, reason, _ts(until))
+            self._set_state(
+                db,
+                covered,
+                "released" if kind == "release" else "rejected",
+                actor,
+                stamp,
+                reason,
+                _ts(until),
+            )
             detail = {
                 "rule": rule_id,
                 "scope": "file" if file else "version" if version else "project",
@@ -578,12 +593,29 @@ class QuarantineStore:
                     "('quarantined', 'expired', 'released', 'rejected')",
                     (index,),
                 )
-                if parsed.matches(row["project"], Version(row["version"]) if row["version"] else None)
+                if parsed.matches(
+                    row["project"], Version(row["version"]) if row["version"] else None
+                )
             ]
-            self._set_state(db, covered, "released" if kind == "allow" else "rejected",
-                            actor, stamp, reason, None)
-            self._audit(db, stamp, actor, f"{kind}-add", index, parsed.text, reason,
-                        {"rule": rule_id, "entries": covered})
+            self._set_state(
+                db,
+                covered,
+                "released" if kind == "allow" else "rejected",
+                actor,
+                stamp,
+                reason,
+                None,
+            )
+            self._audit(
+                db,
+                stamp,
+                actor,
+                f"{kind}-add",
+                index,
+                parsed.text,
+                reason,
+                {"rule": rule_id, "entries": covered},
+            )
             self._bump(db)
         return next(r for r in self.rules() if r["id"] == rule_id)
 
@@ -621,15 +653,28 @@ class QuarantineStore:
                     entry["project"], Version(entry["version"]) if entry["version"] else None
                 )
             ]
-            self._set_state(db, reopened, "quarantined", actor, stamp,
-                            f"removed from the {kind} list", None)
-            self._audit(db, stamp, actor, f"{kind}-remove", index, text, reason or "-",
-                        {"rule": row["id"], "entries": reopened})
+            self._set_state(
+                db, reopened, "quarantined", actor, stamp, f"removed from the {kind} list", None
+            )
+            self._audit(
+                db,
+                stamp,
+                actor,
+                f"{kind}-remove",
+                index,
+                text,
+                reason or "-",
+                {"rule": row["id"], "entries": reopened},
+            )
             self._bump(db)
         return {"removed": row["id"], "index": index, "rule": text, "kind": kind}
 
     def _covered(
-        self, db: sqlite3.Connection, index: str, project: str, version: str | None,
+        self,
+        db: sqlite3.Connection,
+        index: str,
+        project: str,
+        version: str | None,
         file: str | None,
     ) -> list[int]:
         query = "SELECT id FROM entries WHERE idx = ? AND project = ?"
@@ -643,8 +688,14 @@ class QuarantineStore:
         return [row[0] for row in db.execute(query, args)]
 
     def _set_state(
-        self, db: sqlite3.Connection, ids: list[int], state: str, actor: str, stamp: float,
-        reason: str, until: float | None,
+        self,
+        db: sqlite3.Connection,
+        ids: list[int],
+        state: str,
+        actor: str,
+        stamp: float,
+        reason: str,
+        until: float | None,
     ) -> None:
         db.executemany(
             "UPDATE entries SET state = ?, changed_by = ?, changed_at = ?, change_reason = ?, "
@@ -653,8 +704,15 @@ class QuarantineStore:
         )
 
     def _audit(
-        self, db: sqlite3.Connection, stamp: float, actor: str, action: str, index: str,
-        target: str, reason: str, detail: dict[str, Any],
+        self,
+        db: sqlite3.Connection,
+        stamp: float,
+        actor: str,
+        action: str,
+        index: str,
+        target: str,
+        reason: str,
+        detail: dict[str, Any],
     ) -> None:
         db.execute(
             "INSERT INTO audit (time, actor, action, idx, target, reason, detail) "
@@ -662,8 +720,15 @@ class QuarantineStore:
             (stamp, actor, action, index, target, reason, orjson.dumps(detail).decode()),
         )
         if self._audit_log is not None:
-            line = {"time": iso(stamp), "actor": actor, "action": action, "index": index,
-                    "target": target, "reason": reason, **detail}
+            line = {
+                "time": iso(stamp),
+                "actor": actor,
+                "action": action,
+                "index": index,
+                "target": target,
+                "reason": reason,
+                **detail,
+            }
             with self._audit_log.open("ab") as handle:
                 handle.write(orjson.dumps(line) + b"\n")
 

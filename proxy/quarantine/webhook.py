@@ -90,6 +90,10 @@ class Webhook:
             if attempt < self._retries:
                 time.sleep(self._backoff * 2**attempt)
         # Only the host: chat webhook URLs carry their secret in the path.
-        log.warning("webhook to %s failed (%s); gave up on entry %s",
-                    httpx.URL(self.url).host, outcome, body["entry"]["id"])
+        log.warning(
+            "webhook to %s failed (%s); gave up on entry %s",
+            httpx.URL(self.url).host,
+            outcome,
+            body["entry"]["id"],
+        )
         return False

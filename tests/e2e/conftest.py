@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from proxy.app import create_app
-from proxy.settings import deep_merge, load_settings
+from pipgate.proxy.app import create_app
+from pipgate.proxy.settings import deep_merge, load_settings
 from tests.support.fake_upstream import FakeUpstream, create_fake_upstream, standard_projects
 from tests.support.servers import client_env, run_app
 
@@ -81,15 +81,24 @@ def start_proxy(tmp_path: Path) -> Iterator[ProxyFactory]:
         with run_app(app) as url:
             yield RunningProxy(url, Path(settings.cache.data_dir), app)
 
-    yield start
+    return start
 
 
 def run_pip(index_url: str, *args: str, target: Path) -> subprocess.CompletedProcess[str]:
     """``pip install --target`` through ``index_url`` only (no cache, no machine config)."""
     return subprocess.run(
         [
-            sys.executable, "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check",
-            "--index-url", index_url, "--target", str(target), *args,
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--index-url",
+            index_url,
+            "--target",
+            str(target),
+            *args,
         ],
         env=client_env(),
         capture_output=True,
@@ -102,8 +111,17 @@ def run_uv(index_url: str, *args: str, target: Path) -> subprocess.CompletedProc
     """``uv pip install --target`` through ``index_url`` only."""
     return subprocess.run(
         [
-            str(UV), "pip", "install", "--no-cache", "--python", sys.executable,
-            "--index-url", index_url, "--target", str(target), *args,
+            str(UV),
+            "pip",
+            "install",
+            "--no-cache",
+            "--python",
+            sys.executable,
+            "--index-url",
+            index_url,
+            "--target",
+            str(target),
+            *args,
         ],
         env=client_env(),
         capture_output=True,

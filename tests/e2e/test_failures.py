@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from pathlib import Path
 
 import httpx
 import pytest
@@ -35,7 +34,9 @@ def test_cached_page_is_served_stale_when_upstream_fails(upstream, upstream_url,
 
 
 @pytest.mark.parametrize(("mode", "status"), [("5xx", 502), ("timeout", 504), ("garbage", 502)])
-def test_uncached_project_gets_a_clear_gateway_error(upstream, upstream_url, start_proxy, mode, status):
+def test_uncached_project_gets_a_clear_gateway_error(
+    upstream, upstream_url, start_proxy, mode, status
+):
     upstream.hang_seconds = 10
     upstream.mode = mode
     with start_proxy(upstream_url) as proxy:
@@ -65,11 +66,19 @@ def test_page_revalidation_uses_etag(upstream, upstream_url, start_proxy):
 
 
 @pytest.mark.parametrize("mode", ["truncate", "corrupt"])
-def test_bad_file_bytes_are_never_stored_or_installed(upstream, upstream_url, start_proxy, tmp_path, mode):
+def test_bad_file_bytes_are_never_stored_or_installed(
+    upstream, upstream_url, start_proxy, tmp_path, mode
+):
     upstream.file_modes[WHEEL] = mode
     with start_proxy(upstream_url) as proxy:
-        failed = run_pip(proxy.index_url, "--no-deps", "demo-pkg==1.1.0", "--only-binary", ":all:",
-                         target=tmp_path / "bad")
+        failed = run_pip(
+            proxy.index_url,
+            "--no-deps",
+            "demo-pkg==1.1.0",
+            "--only-binary",
+            ":all:",
+            target=tmp_path / "bad",
+        )
         try:
             direct = httpx.get(_file_url(proxy, "demo-pkg", WHEEL))
         except httpx.TransportError as exc:  # a cut-off stream is also a refusal
@@ -78,8 +87,14 @@ def test_bad_file_bytes_are_never_stored_or_installed(upstream, upstream_url, st
         assert sha not in proxy.services.store
         assert not list((proxy.data_dir / "tmp").iterdir())
         upstream.heal()
-        healed = run_pip(proxy.index_url, "--no-deps", "demo-pkg==1.1.0", "--only-binary", ":all:",
-                         target=tmp_path / "good")
+        healed = run_pip(
+            proxy.index_url,
+            "--no-deps",
+            "demo-pkg==1.1.0",
+            "--only-binary",
+            ":all:",
+            target=tmp_path / "good",
+        )
         assert sha in proxy.services.store
     assert failed.returncode != 0
     assert "demo-pkg==1.1.0" not in installed(tmp_path / "bad")
@@ -90,8 +105,10 @@ def test_bad_file_bytes_are_never_stored_or_installed(upstream, upstream_url, st
     assert installed(tmp_path / "good") == {"demo-pkg==1.1.0"}
 
 
-def test_a_large_corrupt_file_never_reaches_a_client_whole(upstream, upstream_url, start_proxy, monkeypatch):
-    from proxy import views
+def test_a_large_corrupt_file_never_reaches_a_client_whole(
+    upstream, upstream_url, start_proxy, monkeypatch
+):
+    from pipgate.proxy import views
 
     monkeypatch.setattr(views, "WHOLE_BEFORE_SENDING", 0)  # stream even this small file
     upstream.file_modes[WHEEL] = "corrupt"
@@ -127,7 +144,9 @@ def test_concurrent_cold_requests_share_one_upstream_download(upstream, upstream
     assert upstream.hits[upstream.file_path(WHEEL)] == 1
 
 
-def test_restart_with_warm_cache_serves_without_upstream(upstream, dists_dir, start_proxy, tmp_path):
+def test_restart_with_warm_cache_serves_without_upstream(
+    upstream, dists_dir, start_proxy, tmp_path
+):
     data_dir = tmp_path / "shared-data"
     with upstream.serve() as url:
         with start_proxy(url, data_dir=data_dir) as proxy:

@@ -15,7 +15,9 @@ def test_pip_and_uv_install_from_pypi_through_pipgate(start_proxy, tmp_path):
     with start_proxy(PYPI, config={"upstream": {"timeout": "30s"}}) as proxy:
         pip = run_pip(proxy.index_url, "six==1.16.0", target=tmp_path / "pip")
         uv = run_uv(proxy.index_url, "six==1.16.0", target=tmp_path / "uv")
-        page = httpx.get(f"{proxy.index_url}six/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}).json()
+        page = httpx.get(
+            f"{proxy.index_url}six/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+        ).json()
     assert pip.returncode == 0, pip.stderr
     assert uv.returncode == 0, uv.stderr
     assert "six==1.16.0" in installed(tmp_path / "pip") & installed(tmp_path / "uv")

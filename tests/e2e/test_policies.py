@@ -70,8 +70,12 @@ def test_pinned_file_url_of_a_young_release_is_refused_with_its_date(
     with start_proxy(upstream_url) as proxy:
         response = httpx.get(f"{proxy.url}/files/demo-pkg/{NEW_WHEEL}")
         metadata = httpx.get(f"{proxy.url}/files/demo-pkg/{NEW_WHEEL}.metadata")
-        pip = run_pip(proxy.index_url, f"{proxy.url}/files/demo-pkg/{NEW_WHEEL}", "--no-deps",
-                      target=tmp_path / "t")
+        pip = run_pip(
+            proxy.index_url,
+            f"{proxy.url}/files/demo-pkg/{NEW_WHEEL}",
+            "--no-deps",
+            target=tmp_path / "t",
+        )
     assert response.status_code == metadata.status_code == 403
     assert response.reason_phrase.startswith("Quarantine by release-age: uploaded 2 h ago")
     assert "available from" in response.reason_phrase
@@ -98,7 +102,9 @@ def test_cached_file_does_not_get_around_a_later_decision(
     upstream, upstream_url, start_proxy, tmp_path
 ):
     data_dir = tmp_path / "data"
-    with start_proxy(upstream_url, data_dir=data_dir, config={"policies": {"release_age": {"mode": "off"}}}) as proxy:
+    with start_proxy(
+        upstream_url, data_dir=data_dir, config={"policies": {"release_age": {"mode": "off"}}}
+    ) as proxy:
         assert httpx.get(f"{proxy.url}/files/demo-pkg/{NEW_WHEEL}").status_code == 200
     upstream.file(NEW_WHEEL).upload_time = datetime.now(UTC) - timedelta(hours=1)
     with start_proxy(upstream_url, data_dir=data_dir, config={"cache": {"index_ttl": 0}}) as proxy:
@@ -121,10 +127,14 @@ def test_cached_file_does_not_get_around_a_later_decision(
         "/files/coloarma/coloarma-0.4.6-py3-none-any.whl.metadata",
     ],
 )
-def test_typosquat_is_refused_on_every_path_and_spelling(upstream_url, start_proxy, typosquat, path):
+def test_typosquat_is_refused_on_every_path_and_spelling(
+    upstream_url, start_proxy, typosquat, path
+):
     with start_proxy(upstream_url) as proxy:
         for accept in (JSON, "text/html"):
-            response = httpx.get(proxy.url + path, headers={"Accept": accept}, follow_redirects=True)
+            response = httpx.get(
+                proxy.url + path, headers={"Accept": accept}, follow_redirects=True
+            )
             assert response.status_code == 403, (path, accept)
             assert "typosquat" in response.reason_phrase
             assert "colorama" in response.reason_phrase
@@ -167,7 +177,9 @@ def test_typosquat_in_dry_run_is_served_but_logged(upstream_url, start_proxy, ty
 
 
 def test_allowlist_block_mode_with_version_specifiers(upstream_url, start_proxy, tmp_path):
-    config = {"policies": {"allowlist": {"mode": "block", "projects": ["demo-pkg<1.1", "demo-dep"]}}}
+    config = {
+        "policies": {"allowlist": {"mode": "block", "projects": ["demo-pkg<1.1", "demo-dep"]}}
+    }
     with start_proxy(upstream_url, config=config) as proxy:
         unlisted = httpx.get(f"{proxy.index_url}demo-yanked/")
         page = httpx.get(f"{proxy.index_url}demo-pkg/?format=json").json()
@@ -213,11 +225,20 @@ def test_explicit_allow_overrides_release_age_where_configured(
 def test_policy_check_online_consults_upstream(upstream_url, fresh_release, typosquat, tmp_path):
     from click.testing import CliRunner
 
-    from proxy.cli import main
+    from pipgate.proxy.cli import main
 
     result = CliRunner().invoke(
         main,
-        ["policy", "check", "--online", "--format", "json", "demo-pkg==1.1.0", "demo-pkg==1.0.0", "coloarma"],
+        [
+            "policy",
+            "check",
+            "--online",
+            "--format",
+            "json",
+            "demo-pkg==1.1.0",
+            "demo-pkg==1.0.0",
+            "coloarma",
+        ],
         env={"PIPGATE_UPSTREAM": upstream_url, "PIPGATE_DATA_DIR": str(tmp_path)},
     )
     rows = [json.loads(line) for line in result.output.splitlines()]

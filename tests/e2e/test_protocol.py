@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-
 import httpx
 import pytest
 
@@ -87,7 +85,9 @@ def test_non_normalized_names_redirect(proxy, path, location):
 
 
 def test_page_etag_and_gzip(proxy):
-    first = httpx.get(f"{proxy.index_url}demo-pkg/", headers={"Accept": JSON, "Accept-Encoding": "identity"})
+    first = httpx.get(
+        f"{proxy.index_url}demo-pkg/", headers={"Accept": JSON, "Accept-Encoding": "identity"}
+    )
     etag = first.headers["etag"]
     again = httpx.get(
         f"{proxy.index_url}demo-pkg/",

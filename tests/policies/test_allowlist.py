@@ -4,10 +4,10 @@ import pytest
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from policies.allowlist import AllowlistPolicy
-from policies.decision import Action, Mode
-from policies.engine import Policy
-from policies.subjects import FileSubject, ProjectSubject
+from pipgate.policies.allowlist import AllowlistPolicy
+from pipgate.policies.decision import Action, Mode
+from pipgate.policies.engine import Policy
+from pipgate.policies.subjects import FileSubject, ProjectSubject
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 ALLOW = ["requests", "django>=4.2,<6", "django==3.2.25", "numpy==2.1.*", "Acme_*"]

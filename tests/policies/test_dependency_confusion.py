@@ -4,10 +4,10 @@ import pytest
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from policies.decision import Action, Mode
-from policies.dependency_confusion import DependencyConfusionPolicy
-from policies.engine import Policy
-from policies.subjects import FileSubject, ProjectSubject
+from pipgate.policies.decision import Action, Mode
+from pipgate.policies.dependency_confusion import DependencyConfusionPolicy
+from pipgate.policies.engine import Policy
+from pipgate.policies.subjects import FileSubject, ProjectSubject
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 POLICY = DependencyConfusionPolicy(["acme-*", "Secret_Lib", "corp?"])

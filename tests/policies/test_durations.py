@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from policies.durations import duration_spec, format_duration, parse_duration
+from pipgate.policies.durations import duration_spec, format_duration, parse_duration
 
 
 @pytest.mark.parametrize(

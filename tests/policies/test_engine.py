@@ -8,11 +8,11 @@ import pytest
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from policies.allowlist import AllowlistPolicy
-from policies.decision import Action, Decision, Mode
-from policies.engine import ALLOWED, PolicySet, Verdict, recheck_at
-from policies.release_age import ReleaseAgePolicy
-from policies.subjects import FileSubject, ProjectFacts, ProjectSubject
+from pipgate.policies.allowlist import AllowlistPolicy
+from pipgate.policies.decision import Action, Decision, Mode
+from pipgate.policies.engine import ALLOWED, PolicySet, Verdict, recheck_at
+from pipgate.policies.release_age import ReleaseAgePolicy
+from pipgate.policies.subjects import FileSubject, ProjectFacts, ProjectSubject
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(days=3)
@@ -32,8 +32,13 @@ class Fixed:
     needs_facts: bool = False
 
     def decision(self) -> Decision:
-        return Decision(self.action, self.name, f"{self.name} says {self.action}",
-                        self.available_at, self.explicit)
+        return Decision(
+            self.action,
+            self.name,
+            f"{self.name} says {self.action}",
+            self.available_at,
+            self.explicit,
+        )
 
     def check_project(self, subject: ProjectSubject, now: datetime) -> Decision:
         return self.decision()
@@ -57,11 +62,17 @@ CASES = [
     pytest.param([Fixed("a", Q), Fixed("b", Q)], "a", Q, ["a", "b"], id="tie: first wins"),
     pytest.param(
         [Fixed("a", Q, available_at=SOONER), Fixed("b", Q, available_at=LATER)],
-        "b", Q, ["a", "b"], id="later lapse wins",
+        "b",
+        Q,
+        ["a", "b"],
+        id="later lapse wins",
     ),
     pytest.param(
         [Fixed("a", Q, available_at=LATER), Fixed("b", Q)],
-        "b", Q, ["a", "b"], id="indefinite beats timed",
+        "b",
+        Q,
+        ["a", "b"],
+        id="indefinite beats timed",
     ),
     pytest.param([Fixed("a", B, mode=DRY)], "default", A, ["a"], id="dry-run only observes"),
     pytest.param(
@@ -75,24 +86,43 @@ CASES = [
     ),
     pytest.param(
         [TRUSTED, Fixed("typosquat", B), Fixed("release-age", Q)],
-        "typosquat", B, ["typosquat", "release-age"], id="override is only for named policies",
+        "typosquat",
+        B,
+        ["typosquat", "release-age"],
+        id="override is only for named policies",
     ),
     pytest.param(
         [Fixed("allowlist", A, explicit=True), Fixed("release-age", Q)],
-        "release-age", Q, ["release-age"], id="explicit without overrides cancels nothing",
+        "release-age",
+        Q,
+        ["release-age"],
+        id="explicit without overrides cancels nothing",
     ),
     pytest.param(
-        [Fixed("allowlist", A, explicit=False, overrides=frozenset({"release-age"})),
-         Fixed("release-age", Q)],
-        "release-age", Q, ["release-age"], id="a plain allow cancels nothing",
+        [
+            Fixed("allowlist", A, explicit=False, overrides=frozenset({"release-age"})),
+            Fixed("release-age", Q),
+        ],
+        "release-age",
+        Q,
+        ["release-age"],
+        id="a plain allow cancels nothing",
     ),
     pytest.param(
-        [Fixed("allowlist", A, mode=DRY, explicit=True, overrides=frozenset({"release-age"})),
-         Fixed("release-age", Q)],
-        "release-age", Q, ["release-age"], id="a dry-run explicit allow cancels nothing",
+        [
+            Fixed("allowlist", A, mode=DRY, explicit=True, overrides=frozenset({"release-age"})),
+            Fixed("release-age", Q),
+        ],
+        "release-age",
+        Q,
+        ["release-age"],
+        id="a dry-run explicit allow cancels nothing",
     ),
     pytest.param(
-        [TRUSTED, Fixed("allowlist-deny", B)], "allowlist-deny", B, ["allowlist-deny"],
+        [TRUSTED, Fixed("allowlist-deny", B)],
+        "allowlist-deny",
+        B,
+        ["allowlist-deny"],
         id="explicit allow never beats a block it does not override",
     ),
 ]
@@ -160,7 +190,9 @@ def test_allowlist_overrides_release_age(
         ]
     )
     young = FileSubject(
-        NormalizedName("django"), f"django-{version}.tar.gz", Version(version),
+        NormalizedName("django"),
+        f"django-{version}.tar.gz",
+        Version(version),
         NOW - timedelta(hours=1),
     )
     verdict = policies.judge_file(young, NOW)

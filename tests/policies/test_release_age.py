@@ -4,10 +4,10 @@ import pytest
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from policies.decision import Action, Mode
-from policies.engine import Policy
-from policies.release_age import ReleaseAgePolicy
-from policies.subjects import FileSubject, ProjectSubject
+from pipgate.policies.decision import Action, Mode
+from pipgate.policies.engine import Policy
+from pipgate.policies.release_age import ReleaseAgePolicy
+from pipgate.policies.subjects import FileSubject, ProjectSubject
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 CUTOFF = datetime(2026, 11, 1, tzinfo=UTC)

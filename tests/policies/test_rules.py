@@ -3,7 +3,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from policies.rules import RuleSet, parse_rule
+from pipgate.policies.rules import RuleSet, parse_rule
 
 
 @pytest.mark.parametrize(

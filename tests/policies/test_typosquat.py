@@ -3,10 +3,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from packaging.utils import NormalizedName, canonicalize_name
 
-from policies.decision import Action, Mode
-from policies.engine import Policy
-from policies.subjects import FileSubject, ProjectFacts, ProjectSubject
-from policies.typosquat import Technique, TyposquatIndex, TyposquatPolicy
+from pipgate.policies.decision import Action, Mode
+from pipgate.policies.engine import Policy
+from pipgate.policies.subjects import FileSubject, ProjectFacts, ProjectSubject
+from pipgate.policies.typosquat import Technique, TyposquatIndex, TyposquatPolicy
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -89,7 +89,6 @@ def test_is_a_policy_that_needs_facts() -> None:
         ("toolbelt-requests", "requests-toolbelt", Technique.REORDER),
         ("learn-scikit", "scikit-learn", Technique.REORDER),
         # A letter dropped anywhere from a short name at the very top.
-        ("reqests", "requests", Technique.EDIT1),
         ("equests", "requests", Technique.EDIT1),
         ("nump", "numpy", Technique.EDIT1),
         ("pstil", "psutil", Technique.EDIT1),
@@ -140,9 +139,7 @@ def test_reason_reads_well() -> None:
         "psutl-x",
         "beautifulsoup",  # a digit left out
         "websocket",  # a trailing "s" dropped
-        "websocket",  # a trailing "s" dropped, even at the top
         "numpy33",  # appended digits, not the name's own digit stuttered
-        "beautifulsoup",  # a version digit dropped
         "requests2",  # a digit appended
         "numpy3",
         "reqursts",  # one substituted letter
@@ -274,16 +271,21 @@ def test_stricter_technique_and_more_popular_target_win() -> None:
 
 @pytest.mark.parametrize(
     ("hidden", "name"),
-    [("colorama", "coloarma"), ("expiring-dict", "expiring-dict"), ("lxml-parser", "config-parser")],
+    [
+        ("colorama", "coloarma"),
+        ("expiring-dict", "expiring-dict"),
+        ("lxml-parser", "config-parser"),
+    ],
 )
 def test_without_is_a_rebuild_without_the_name(hidden: str, name: str) -> None:
     view = INDEX.without(hidden)
     rebuilt = TyposquatIndex.build(n for n in CORPUS if n != hidden)
     assert hidden not in view and hidden in INDEX
     assert view.match(name) == rebuilt.match(name)
-    assert TyposquatPolicy(view).check_project(project(hidden), NOW).reason == TyposquatPolicy(
-        rebuilt
-    ).check_project(project(hidden), NOW).reason
+    assert (
+        TyposquatPolicy(view).check_project(project(hidden), NOW).reason
+        == TyposquatPolicy(rebuilt).check_project(project(hidden), NOW).reason
+    )
 
 
 def test_a_view_shares_the_two_edit_table_built_on_first_use() -> None:

@@ -8,11 +8,11 @@ import hashlib
 import httpx
 import pytest
 
-from proxy.downloads import Downloads
-from proxy.errors import IntegrityError, UpstreamNotFound, UpstreamUnavailable
-from proxy.file_store import FileStore, extract_wheel_metadata
-from proxy.index_cache import IndexCache
-from proxy.upstream import UpstreamClient, UpstreamConfig
+from pipgate.proxy.downloads import Downloads
+from pipgate.proxy.errors import IntegrityError, UpstreamNotFound, UpstreamUnavailable
+from pipgate.proxy.file_store import FileStore, extract_wheel_metadata
+from pipgate.proxy.index_cache import IndexCache
+from pipgate.proxy.upstream import UpstreamClient, UpstreamConfig
 
 PAGE = b'{"meta": {"api-version": "1.1"}, "name": "demo", "files": []}'
 JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
@@ -23,7 +23,9 @@ class Upstream:
 
     def __init__(self) -> None:
         self.calls: list[httpx.Request] = []
-        self.page = lambda request: httpx.Response(200, content=PAGE, headers={**JSON, "etag": '"1"'})
+        self.page = lambda request: httpx.Response(
+            200, content=PAGE, headers={**JSON, "etag": '"1"'}
+        )
         self.file_body = b"x" * 1000
         self.file_gate: asyncio.Event | None = None
 
@@ -49,7 +51,9 @@ def clock():
 
 
 def cache(tmp_path, upstream: Upstream, clock, **kw) -> IndexCache:
-    return IndexCache(tmp_path / "index", upstream.client(), ttl=60, negative_ttl=10, clock=lambda: clock[0], **kw)
+    return IndexCache(
+        tmp_path / "index", upstream.client(), ttl=60, negative_ttl=10, clock=lambda: clock[0], **kw
+    )
 
 
 async def test_fresh_page_is_served_from_cache_then_revalidated(tmp_path, clock):
@@ -143,7 +147,10 @@ async def test_single_flight_download_verifies_and_stores_once(tmp_path):
     committed = []
     downloads = Downloads(store, upstream.client(), on_committed=lambda *a: committed.append(a))
     sha = hashlib.sha256(upstream.file_body).hexdigest()
-    started = [downloads.start("demo", "demo-1.0.tar.gz", "https://up.example/f", sha, 1000) for _ in range(5)]
+    started = [
+        downloads.start("demo", "demo-1.0.tar.gz", "https://up.example/f", sha, 1000)
+        for _ in range(5)
+    ]
     assert len({id(d) for d in started}) == 1
     upstream.file_gate.set()
 
@@ -158,7 +165,9 @@ async def test_single_flight_download_verifies_and_stores_once(tmp_path):
     assert committed == [("demo", "demo-1.0.tar.gz", sha, False)]
 
 
-@pytest.mark.parametrize(("sha", "size", "message"), [("0" * 64, 1000, "sha256"), (None, 999, "999")])
+@pytest.mark.parametrize(
+    ("sha", "size", "message"), [("0" * 64, 1000, "sha256"), (None, 999, "999")]
+)
 async def test_mismatched_download_is_refused_and_not_stored(tmp_path, sha, size, message):
     upstream = Upstream()
     store = FileStore(tmp_path, size_limit=10**6)

@@ -5,10 +5,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from policies.decision import Action
-from policies.subjects import ProjectSubject
-from policies.typosquat import TyposquatIndex, TyposquatPolicy
-from proxy.corpus import (
+from pipgate.policies.decision import Action
+from pipgate.policies.subjects import ProjectSubject
+from pipgate.policies.typosquat import TyposquatIndex, TyposquatPolicy
+from pipgate.proxy.corpus import (
     CorpusError,
     load_bundled_names,
     load_bundled_words,
@@ -16,7 +16,7 @@ from proxy.corpus import (
     parse_corpus,
     read_corpus_file,
 )
-from proxy.urls import redact
+from pipgate.proxy.urls import redact
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 TOP_PYPI = json.dumps(

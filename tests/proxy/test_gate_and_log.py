@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from policies.decision import ALLOW, Action, Decision, Mode
-from policies.engine import PolicySet
-from proxy.access_log import route_of
-from proxy.decision_log import DecisionLog, read_decisions
-from proxy.gate import Gate, facts_of
-from proxy.models import DistFile, Project
-from proxy.reason_phrase import Status, _StatusLines, sanitize
+from pipgate.policies.decision import ALLOW, Action, Decision, Mode
+from pipgate.policies.engine import PolicySet
+from pipgate.proxy.access_log import route_of
+from pipgate.proxy.decision_log import DecisionLog, read_decisions
+from pipgate.proxy.gate import Gate, facts_of
+from pipgate.proxy.models import DistFile, Project
+from pipgate.proxy.reason_phrase import Status, _StatusLines, sanitize
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -28,15 +28,21 @@ class HoldNewFiles:
 
     def check_file(self, subject, now):
         if subject.upload_time and now - subject.upload_time < timedelta(days=1):
-            return Decision(Action.QUARANTINE, self.name, "new", subject.upload_time + timedelta(days=1))
+            return Decision(
+                Action.QUARANTINE, self.name, "new", subject.upload_time + timedelta(days=1)
+            )
         return ALLOW
 
 
 def project() -> Project:
-    return Project("demo", (
-        DistFile("demo-1.0.tar.gz", "u1", upload_time=NOW - timedelta(days=30)),
-        DistFile("demo-2.0.tar.gz", "u2", upload_time=NOW - timedelta(hours=2)),
-    ), ("1.0", "2.0"))
+    return Project(
+        "demo",
+        (
+            DistFile("demo-1.0.tar.gz", "u1", upload_time=NOW - timedelta(days=30)),
+            DistFile("demo-2.0.tar.gz", "u2", upload_time=NOW - timedelta(hours=2)),
+        ),
+        ("1.0", "2.0"),
+    )
 
 
 def test_view_holds_new_files_and_says_when_to_look_again():
@@ -56,37 +62,64 @@ def test_facts_of_a_project():
 def test_decision_log_appends_json_lines_and_skips_repeats(tmp_path):
     log = DecisionLog(tmp_path / "decisions.jsonl", repeat_after=600)
     held = Decision(Action.QUARANTINE, "typosquat", "imitates 'colorama'")
-    assert log.record(index="default", project="coloarma", file=None, decision=held, client="10.0.0.1", now=NOW)
-    assert not log.record(index="default", project="coloarma", file=None, decision=held, client="10.0.0.1", now=NOW)
-    assert log.record(index="default", project="coloarma", file=None, decision=held, client="10.0.0.2", now=NOW)
+    assert log.record(
+        index="default", project="coloarma", file=None, decision=held, client="10.0.0.1", now=NOW
+    )
+    assert not log.record(
+        index="default", project="coloarma", file=None, decision=held, client="10.0.0.1", now=NOW
+    )
+    assert log.record(
+        index="default", project="coloarma", file=None, decision=held, client="10.0.0.2", now=NOW
+    )
     log.close()
     entries = list(read_decisions(tmp_path / "decisions.jsonl"))
     assert len(entries) == 2
     assert entries[0] == {
-        "time": "2026-11-27T12:00:00Z", "client": "10.0.0.1", "index": "default",
-        "project": "coloarma", "file": None, "policy": "typosquat", "action": "quarantine",
-        "mode": "enforce", "reason": "imitates 'colorama'",
+        "time": "2026-11-27T12:00:00Z",
+        "client": "10.0.0.1",
+        "index": "default",
+        "project": "coloarma",
+        "file": None,
+        "policy": "typosquat",
+        "action": "quarantine",
+        "mode": "enforce",
+        "reason": "imitates 'colorama'",
     }
     json.dumps(entries)
 
 
 @pytest.mark.parametrize(
     ("text", "phrase"),
-    [("uploaded 2 h ago", "uploaded 2 h ago"), ("line\r\nbreak", "line? break"), ("é", "?"), ("", "Forbidden")],
+    [
+        ("uploaded 2 h ago", "uploaded 2 h ago"),
+        ("line\r\nbreak", "line? break"),
+        ("é", "?"),
+        ("", "Forbidden"),
+    ],
 )
 def test_reason_phrases_are_safe_single_lines(text, phrase):
     assert sanitize(text) == phrase
     status = Status(403, text)
     assert status == 403
-    assert _StatusLines({403: b"HTTP/1.1 403 Forbidden\r\n"})[status] == f"HTTP/1.1 403 {phrase}\r\n".encode()
+    assert (
+        _StatusLines({403: b"HTTP/1.1 403 Forbidden\r\n"})[status]
+        == f"HTTP/1.1 403 {phrase}\r\n".encode()
+    )
 
 
 @pytest.mark.parametrize(
     ("path", "route"),
-    [("/", "root"), ("/simple/", "simple-index"), ("/simple/x/", "project-page"),
-     ("/strict/simple/x/", "project-page"), ("/files/x/a.whl", "file"),
-     ("/files/x/a.whl.metadata", "metadata"), ("/-/admin/quarantine", "admin"), ("/metrics", "metrics"),
-     ("/nope", "other")],
+    [
+        ("/", "root"),
+        ("/simple/", "simple-index"),
+        ("/simple/x/", "project-page"),
+        ("/strict/simple/x/", "project-page"),
+        ("/files/x/a.whl", "file"),
+        ("/files/x/a.whl.metadata", "metadata"),
+        ("/-/admin/quarantine", "admin"),
+        ("/metrics", "metrics"),
+        ("/nope", "other"),
+    ],
 )
 def test_route_labels_stay_low_cardinality(path, route):
     assert route_of(path) == route
@@ -94,10 +127,19 @@ def test_route_labels_stay_low_cardinality(path, route):
 
 @pytest.mark.parametrize(
     ("header", "gzip"),
-    [(None, False), ("gzip", True), ("gzip, deflate, br", True), ("gzip;q=0", False),
-     ("br, *", True), ("*;q=0", False), ("identity", False), ("x-gzip", True), ("gzip;q=0.5", True)],
+    [
+        (None, False),
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("gzip;q=0", False),
+        ("br, *", True),
+        ("*;q=0", False),
+        ("identity", False),
+        ("x-gzip", True),
+        ("gzip;q=0.5", True),
+    ],
 )
 def test_accepts_gzip(header, gzip):
-    from proxy.views import accepts_gzip
+    from pipgate.proxy.views import accepts_gzip
 
     assert accepts_gzip(header) is gzip

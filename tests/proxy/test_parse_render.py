@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from proxy.models import DistFile, Project, version_of
-from proxy.parse import PageParseError, parse_html_page, parse_json_page
-from proxy.render import (
+from pipgate.proxy.models import DistFile, Project, version_of
+from pipgate.proxy.parse import PageParseError, parse_html_page, parse_json_page
+from pipgate.proxy.render import (
     HTML_V1,
     JSON_V1,
     TEXT_HTML,
@@ -26,23 +26,27 @@ SHA = "a" * 64
 
 
 def test_json_page_keeps_every_field_and_resolves_relative_urls():
-    body = orjson.dumps({
-        "meta": {"api-version": "1.4"},
-        "name": "demo",
-        "versions": ["1.0"],
-        "project-status": {"status": "archived", "reason": "moved"},
-        "files": [{
-            "filename": "demo-1.0-py3-none-any.whl",
-            "url": "../../packages/demo-1.0-py3-none-any.whl",
-            "hashes": {"sha256": SHA.upper()},
-            "requires-python": ">=3.9",
-            "yanked": "bad build",
-            "size": 10,
-            "upload-time": "2024-01-01T00:00:00.123456Z",
-            "dist-info-metadata": {"sha256": SHA},
-            "provenance": "https://files.example/provenance/demo",
-        }],
-    })
+    body = orjson.dumps(
+        {
+            "meta": {"api-version": "1.4"},
+            "name": "demo",
+            "versions": ["1.0"],
+            "project-status": {"status": "archived", "reason": "moved"},
+            "files": [
+                {
+                    "filename": "demo-1.0-py3-none-any.whl",
+                    "url": "../../packages/demo-1.0-py3-none-any.whl",
+                    "hashes": {"sha256": SHA.upper()},
+                    "requires-python": ">=3.9",
+                    "yanked": "bad build",
+                    "size": 10,
+                    "upload-time": "2024-01-01T00:00:00.123456Z",
+                    "dist-info-metadata": {"sha256": SHA},
+                    "provenance": "https://files.example/provenance/demo",
+                }
+            ],
+        }
+    )
     project = parse_json_page(body, PAGE, "demo")
     (f,) = project.files
     assert f.url == "https://files.example/packages/demo-1.0-py3-none-any.whl"
@@ -64,7 +68,9 @@ def test_json_page_keeps_every_field_and_resolves_relative_urls():
     ],
 )
 def test_json_entries_without_a_safe_filename_or_url_are_skipped(entry):
-    body = orjson.dumps({"files": [entry, {"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz"}]})
+    body = orjson.dumps(
+        {"files": [entry, {"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz"}]}
+    )
     assert [f.filename for f in parse_json_page(body, PAGE, "demo").files] == ["demo-1.0.tar.gz"]
 
 
@@ -116,8 +122,13 @@ def test_text_that_is_not_html_raises():
 
 @pytest.mark.parametrize(
     ("filename", "version"),
-    [("demo-1.0.tar.gz", "1.0"), ("demo_pkg-2.0rc1-py3-none-any.whl", "2.0rc1"),
-     ("demo-0.1-py2.7.egg", "0.1"), ("demo-1.0.tar.bz2", "1.0"), ("garbage.whl", None)],
+    [
+        ("demo-1.0.tar.gz", "1.0"),
+        ("demo_pkg-2.0rc1-py3-none-any.whl", "2.0rc1"),
+        ("demo-0.1-py2.7.egg", "0.1"),
+        ("demo-1.0.tar.bz2", "1.0"),
+        ("garbage.whl", None),
+    ],
 )
 def test_version_of(filename, version):
     assert (str(v) if (v := version_of(filename)) else None) == version
@@ -141,15 +152,24 @@ def test_negotiate(accept, override, expected):
     assert negotiate(accept, override) == expected
 
 
-@pytest.mark.parametrize(("accept", "override"), [("image/png", None), ("text/html;q=0", None), (None, "xml")])
+@pytest.mark.parametrize(
+    ("accept", "override"), [("image/png", None), ("text/html;q=0", None), (None, "xml")]
+)
 def test_negotiate_invalid(accept, override):
     with pytest.raises(NotAcceptable):
         negotiate(accept, override)
 
 
 def _project() -> Project:
-    f = DistFile("demo-1.0.tar.gz", "https://up/x", {"sha256": SHA}, requires_python="<4&>1",
-                 yanked="why <b>", size=3, upload_time=datetime(2024, 1, 1, tzinfo=UTC))
+    f = DistFile(
+        "demo-1.0.tar.gz",
+        "https://up/x",
+        {"sha256": SHA},
+        requires_python="<4&>1",
+        yanked="why <b>",
+        size=3,
+        upload_time=datetime(2024, 1, 1, tzinfo=UTC),
+    )
     return Project("demo", (f,), ("1.0",))
 
 
@@ -166,7 +186,9 @@ def test_render_json_points_at_the_proxy_and_keeps_fields():
 
 def test_render_html_escapes_attributes_and_carries_status():
     project = _project()
-    html = render_html(Page(project, shown_files(project, project.files), "quarantined", "held <x>")).decode()
+    html = render_html(
+        Page(project, shown_files(project, project.files), "quarantined", "held <x>")
+    ).decode()
     assert 'data-requires-python="&lt;4&amp;&gt;1"' in html
     assert 'data-yanked="why &lt;b&gt;"' in html
     assert '<meta name="pypi:project-status-reason" content="held &lt;x&gt;">' in html

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from proxy.cli import main
+from pipgate.proxy.cli import main
 
 
 def test_offline_check_text_and_exit_status():
@@ -21,9 +21,14 @@ def test_offline_check_text_and_exit_status():
 def test_json_output_and_names_from_file(tmp_path):
     names = tmp_path / "names.txt"
     names.write_text("# requirements\nrequests==2.32.3\nreqeusts\n")
-    result = CliRunner().invoke(main, ["policy", "check", "--format", "json", "--names-from", str(names)])
+    result = CliRunner().invoke(
+        main, ["policy", "check", "--format", "json", "--names-from", str(names)]
+    )
     rows = [json.loads(line) for line in result.output.splitlines()]
-    assert [(r["name"], r["action"]) for r in rows] == [("requests", "allow"), ("reqeusts", "quarantine")]
+    assert [(r["name"], r["action"]) for r in rows] == [
+        ("requests", "allow"),
+        ("reqeusts", "quarantine"),
+    ]
     assert rows[1]["policy"] == "typosquat" and "requests" in rows[1]["reason"]
     assert rows[0]["version"] == "2.32.3"
 
@@ -35,10 +40,21 @@ def test_configured_allowlist_and_internal_names(tmp_path):
         '[policies.dependency_confusion]\ninternal = ["acme-*"]\n'
     )
     result = CliRunner().invoke(
-        main, ["policy", "check", "--config", str(config), "--format", "json",
-               "django==5.0", "django==3.2", "acme-utils", "flask"],
+        main,
+        [
+            "policy",
+            "check",
+            "--config",
+            str(config),
+            "--format",
+            "json",
+            "django==5.0",
+            "django==3.2",
+            "acme-utils",
+            "flask",
+        ],
     )
-    rows = {f'{r["name"]}=={r["version"]}': r for r in map(json.loads, result.output.splitlines())}
+    rows = {f"{r['name']}=={r['version']}": r for r in map(json.loads, result.output.splitlines())}
     assert rows["django==5.0"]["action"] == "allow"
     assert rows["django==3.2"]["action"] == "block"
     assert rows["acme-utils==None"]["policy"] == "dependency-confusion"

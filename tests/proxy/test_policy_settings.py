@@ -8,13 +8,13 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 from pydantic import ValidationError
 
-import policies.typosquat as typosquat_module
-from policies.allowlist import AllowlistPolicy
-from policies.decision import Action, Mode
-from policies.dependency_confusion import DependencyConfusionPolicy
-from policies.release_age import ReleaseAgePolicy
-from policies.subjects import FileSubject, ProjectSubject
-from proxy.policy_settings import PolicySettings, build_policy_set, merge
+import pipgate.policies.typosquat as typosquat_module
+from pipgate.policies.allowlist import AllowlistPolicy
+from pipgate.policies.decision import Action, Mode
+from pipgate.policies.dependency_confusion import DependencyConfusionPolicy
+from pipgate.policies.release_age import ReleaseAgePolicy
+from pipgate.policies.subjects import FileSubject, ProjectSubject
+from pipgate.proxy.policy_settings import PolicySettings, build_policy_set, merge
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "pipgate.example.toml"
@@ -104,11 +104,17 @@ VALID = [
     ({"typosquat": {"protect": ["Our_SDK"]}}, "typosquat.protect", ("our-sdk",)),
     ({"typosquat": {"corpus_refresh": "6h"}}, "typosquat.corpus_refresh", timedelta(hours=6)),
     ({"typosquat": {"corpus": "/srv/top.json"}}, "typosquat.corpus", "/srv/top.json"),
-    ({"allowlist": {"overrides": ["release_age", "typosquat"]}}, "allowlist.overrides",
-     ("release-age", "typosquat")),
+    (
+        {"allowlist": {"overrides": ["release_age", "typosquat"]}},
+        "allowlist.overrides",
+        ("release-age", "typosquat"),
+    ),
     ({"allowlist": {"projects": ["django>=4.2,<6"]}}, "allowlist.projects", ("django>=4.2,<6",)),
-    ({"dependency_confusion": {"internal": ["Acme_*"]}}, "dependency_confusion.internal",
-     ("Acme_*",)),
+    (
+        {"dependency_confusion": {"internal": ["Acme_*"]}},
+        "dependency_confusion.internal",
+        ("Acme_*",),
+    ),
 ]
 
 
@@ -130,8 +136,11 @@ INVALID = [
     ({"release_age": {"cutoff": "soon"}}, "release_age.cutoff", "invalid cutoff 'soon'"),
     ({"release_age": {"exempt": ["urllib3=2.2.2"]}}, "release_age.exempt.0", "'urllib3=2.2.2'"),
     ({"release_age": {"exempt": "urllib3"}}, "release_age.exempt", "tuple"),
-    ({"release_age": {"unknown_upload_time": "ignore"}}, "release_age.unknown_upload_time",
-     "'quarantine', 'allow' or 'block'"),
+    (
+        {"release_age": {"unknown_upload_time": "ignore"}},
+        "release_age.unknown_upload_time",
+        "'quarantine', 'allow' or 'block'",
+    ),
     ({"release_age": {"min_ag": "1d"}}, "release_age.min_ag", "Extra inputs are not permitted"),
     ({"release-age": {}}, "release-age", "Extra inputs are not permitted"),
     ({"typosquat": {"action": "allow"}}, "typosquat.action", "'quarantine' or 'block'"),
@@ -143,12 +152,21 @@ INVALID = [
     ({"allowlist": {"projects": ["django>=x"]}}, "allowlist.projects.0", "bad version specifier"),
     ({"allowlist": {"projects": ["ok", "requests[socks]"]}}, "allowlist.projects.1", "extras"),
     ({"allowlist": {"deny": ["evil @ https://x"]}}, "allowlist.deny.0", "URLs"),
-    ({"allowlist": {"overrides": ["typo-squat"]}}, "allowlist.overrides",
-     "unknown policy 'typo-squat'"),
-    ({"allowlist": {"overrides": ["dependency_confusion"]}}, "allowlist.overrides",
-     "cannot override 'dependency-confusion'"),
-    ({"dependency_confusion": {"internal": ["acme>=1"]}}, "dependency_confusion.internal.0",
-     "not allowed here"),
+    (
+        {"allowlist": {"overrides": ["typo-squat"]}},
+        "allowlist.overrides",
+        "unknown policy 'typo-squat'",
+    ),
+    (
+        {"allowlist": {"overrides": ["dependency_confusion"]}},
+        "allowlist.overrides",
+        "cannot override 'dependency-confusion'",
+    ),
+    (
+        {"dependency_confusion": {"internal": ["acme>=1"]}},
+        "dependency_confusion.internal.0",
+        "not allowed here",
+    ),
     ({"dependency_confusion": {"mode": "block"}}, "dependency_confusion.mode", "'enforce'"),
 ]
 
@@ -170,9 +188,11 @@ MERGES = [
     ({"a": {"x": 1, "y": 2}}, {"a": {"y": 3}}, {"a": {"x": 1, "y": 3}}),
     ({"a": {"x": 1}}, {"b": {"y": 2}}, {"a": {"x": 1}, "b": {"y": 2}}),
     ({"a": {"l": [1, 2]}}, {"a": {"l": [3]}}, {"a": {"l": [3]}}),  # lists are replaced
-    ({"a": {"x": {"deep": 1, "keep": 2}}},
-     {"a": {"x": {"deep": 9}}},
-     {"a": {"x": {"deep": 9, "keep": 2}}}),
+    (
+        {"a": {"x": {"deep": 1, "keep": 2}}},
+        {"a": {"x": {"deep": 9}}},
+        {"a": {"x": {"deep": 9, "keep": 2}}},
+    ),
     ({"a": 1}, {"a": {"x": 1}}, {"a": {"x": 1}}),
     ({"a": {"x": 1}}, {"a": 2}, {"a": 2}),
 ]
@@ -216,18 +236,28 @@ def test_json_dump_round_trips() -> None:
 BUILDS = [
     ({}, ("typosquat", "release-age")),
     ({"typosquat": {"mode": "off"}, "release_age": {"mode": "off"}}, ()),
-    ({"dependency_confusion": {"internal": ["acme-*"]}},
-     ("dependency-confusion", "typosquat", "release-age")),
-    ({"dependency_confusion": {"internal": ["acme-*"], "mode": "off"}},
-     ("typosquat", "release-age")),
+    (
+        {"dependency_confusion": {"internal": ["acme-*"]}},
+        ("dependency-confusion", "typosquat", "release-age"),
+    ),
+    (
+        {"dependency_confusion": {"internal": ["acme-*"], "mode": "off"}},
+        ("typosquat", "release-age"),
+    ),
     ({"allowlist": {"mode": "block"}}, ("allowlist", "typosquat", "release-age")),
     ({"allowlist": {"projects": ["requests"]}}, ("typosquat", "release-age")),  # no effect
-    ({"allowlist": {"projects": ["requests"], "overrides": ["typosquat"]}},
-     ("allowlist", "typosquat", "release-age")),
+    (
+        {"allowlist": {"projects": ["requests"], "overrides": ["typosquat"]}},
+        ("allowlist", "typosquat", "release-age"),
+    ),
     ({"allowlist": {"deny": ["evil"]}}, ("allowlist", "typosquat", "release-age")),
     (
-        {"allowlist": {"mode": "quarantine"}, "dependency_confusion": {"internal": ["x"]},
-         "release_age": {"mode": "dry-run"}, "typosquat": {"mode": "off"}},
+        {
+            "allowlist": {"mode": "quarantine"},
+            "dependency_confusion": {"internal": ["x"]},
+            "release_age": {"mode": "dry-run"},
+            "typosquat": {"mode": "off"},
+        },
         ("dependency-confusion", "allowlist", "release-age"),
     ),
 ]
@@ -251,10 +281,18 @@ def test_builder_passes_every_setting(stub_typosquat: None) -> None:
                 "deny": ["evil-*"],
                 "overrides": ["release-age"],
             },
-            "typosquat": {"mode": "dry-run", "action": "block", "protect": ["our-sdk"],
-                          "exempt": ["colourama"]},
-            "release_age": {"min_age": "36h", "cutoff": "2026-01-01", "exempt": ["urllib3==2.2.2"],
-                            "unknown_upload_time": "block"},
+            "typosquat": {
+                "mode": "dry-run",
+                "action": "block",
+                "protect": ["our-sdk"],
+                "exempt": ["colourama"],
+            },
+            "release_age": {
+                "min_age": "36h",
+                "cutoff": "2026-01-01",
+                "exempt": ["urllib3==2.2.2"],
+                "unknown_upload_time": "block",
+            },
         }
     )
     confusion, allowlist, typosquat, age = built.policies
@@ -266,12 +304,21 @@ def test_builder_passes_every_setting(stub_typosquat: None) -> None:
     assert allowlist.overrides == frozenset({"release-age"})
     assert [r.text for r in allowlist.deny] == ["evil-*"]
     assert (typosquat.action, typosquat.mode, typosquat.exempt) == (
-        Action.BLOCK, Mode.DRY_RUN, ["colourama"],
+        Action.BLOCK,
+        Mode.DRY_RUN,
+        ["colourama"],
     )
     # protect, internal names, corpus, then the allowlist's plain names; globs never
     assert typosquat.index == [
-        "our-sdk", "secret-lib", "requests", "numpy", "django", "colorama",
-        "django", "flask", "requests",
+        "our-sdk",
+        "secret-lib",
+        "requests",
+        "numpy",
+        "django",
+        "colorama",
+        "django",
+        "flask",
+        "requests",
     ]
     assert isinstance(age, ReleaseAgePolicy)
     assert (age.min_age, age.cutoff) == (timedelta(hours=36), datetime(2026, 1, 1, tzinfo=UTC))
@@ -313,7 +360,10 @@ def test_example_configuration_is_valid(stub_typosquat: None) -> None:
     assert strict.dependency_confusion == default.dependency_confusion
     for settings in (default, strict):
         assert build_policy_set(settings, typosquat_names=CORPUS).names == (
-            "dependency-confusion", "allowlist", "typosquat", "release-age",
+            "dependency-confusion",
+            "allowlist",
+            "typosquat",
+            "release-age",
         )
 
 
@@ -335,7 +385,9 @@ def test_real_typosquat_policy_is_built() -> None:
     typosquat = built.policies[0]
     assert (typosquat.name, typosquat.mode) == ("typosquat", Mode.ENFORCE)
     old = FileSubject(
-        NormalizedName("requests"), "requests-2.32.3.tar.gz", Version("2.32.3"),
+        NormalizedName("requests"),
+        "requests-2.32.3.tar.gz",
+        Version("2.32.3"),
         NOW - timedelta(days=400),
     )
     assert built.judge_file(old, NOW).allowed

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from proxy.file_serving import parse_range
-from proxy.settings import SettingsError, load_settings, parse_size
+from pipgate.proxy.file_serving import parse_range
+from pipgate.proxy.settings import SettingsError, load_settings, parse_size
 
 
 def test_no_configuration_is_valid_and_secure():
@@ -32,10 +32,14 @@ def test_layers_file_then_environment_then_flags(tmp_path):
 
 
 def test_index_policies_merge_over_the_base(tmp_path):
-    settings = load_settings(None, environ={}, overrides={
-        "policies": {"release_age": {"min_age": "3d", "exempt": ["a"]}},
-        "indexes": {"strict": {"policies": {"release_age": {"min_age": "14d"}}}},
-    })
+    settings = load_settings(
+        None,
+        environ={},
+        overrides={
+            "policies": {"release_age": {"min_age": "3d", "exempt": ["a"]}},
+            "indexes": {"strict": {"policies": {"release_age": {"min_age": "14d"}}}},
+        },
+    )
     assert settings.index_policies("strict")["release_age"] == {"min_age": "14d", "exempt": ["a"]}
     assert settings.index_names == ["default", "strict"]
 
@@ -44,11 +48,11 @@ def test_index_policies_merge_over_the_base(tmp_path):
     ("toml", "message"),
     [
         ("[server]\nport = 99999\n", "server.port"),
-        ("[cache]\nindex_ttl = \"soon\"\n", "cache.index_ttl"),
-        ("[upstream]\nurl = \"ftp://x\"\n", "upstream.url"),
-        ("[cache]\nmax_size = \"lots\"\n", "cache.max_size"),
+        ('[cache]\nindex_ttl = "soon"\n', "cache.index_ttl"),
+        ('[upstream]\nurl = "ftp://x"\n', "upstream.url"),
+        ('[cache]\nmax_size = "lots"\n', "cache.max_size"),
         ("[nonsense]\n", "nonsense"),
-        ("[policies.release_age]\nmin_age = \"7\"\n", "release_age.min_age"),
+        ('[policies.release_age]\nmin_age = "7"\n', "release_age.min_age"),
         ("[indexes.Bad]\n", "Bad"),
         ("[indexes.files]\n", "reserved"),
         ("not toml [", "not valid TOML"),
@@ -67,7 +71,9 @@ def test_missing_file_is_named():
         load_settings("/nonexistent/pipgate.toml", environ={})
 
 
-@pytest.mark.parametrize(("text", "size"), [("20GB", 20 * 10**9), ("512MiB", 512 * 2**20), (100, 100), ("1.5k", 1500)])
+@pytest.mark.parametrize(
+    ("text", "size"), [("20GB", 20 * 10**9), ("512MiB", 512 * 2**20), (100, 100), ("1.5k", 1500)]
+)
 def test_parse_size(text, size):
     assert parse_size(text) == size
 
@@ -75,9 +81,16 @@ def test_parse_size(text, size):
 @pytest.mark.parametrize(
     ("header", "expected"),
     [
-        (None, None), ("bytes=0-9", (0, 9)), ("bytes=5-", (5, 99)), ("bytes=-10", (90, 99)),
-        ("bytes=90-200", (90, 99)), ("bytes=100-", "unsatisfiable"), ("bytes=-0", "unsatisfiable"),
-        ("bytes=0-1,5-6", None), ("items=0-1", None), ("bytes=9-3", "unsatisfiable"),
+        (None, None),
+        ("bytes=0-9", (0, 9)),
+        ("bytes=5-", (5, 99)),
+        ("bytes=-10", (90, 99)),
+        ("bytes=90-200", (90, 99)),
+        ("bytes=100-", "unsatisfiable"),
+        ("bytes=-0", "unsatisfiable"),
+        ("bytes=0-1,5-6", None),
+        ("items=0-1", None),
+        ("bytes=9-3", "unsatisfiable"),
     ],
 )
 def test_parse_range(header, expected):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from proxy.errors import UpstreamNotFound, UpstreamTimeout, UpstreamUnavailable
-from proxy.upstream import NotModified, UpstreamClient, UpstreamConfig
-from proxy.urls import redact
+from pipgate.proxy.errors import UpstreamNotFound, UpstreamTimeout, UpstreamUnavailable
+from pipgate.proxy.upstream import NotModified, UpstreamClient, UpstreamConfig
+from pipgate.proxy.urls import redact
 
 JSON_PAGE = b'{"meta": {"api-version": "1.1"}, "name": "demo", "files": [{"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "hashes": {}}]}'
 
@@ -22,7 +22,11 @@ async def test_asks_for_json_first_and_parses_it():
 
     def handler(request):
         seen.append(request)
-        return httpx.Response(200, content=JSON_PAGE, headers={"content-type": "application/vnd.pypi.simple.v1+json", "etag": '"v1"'})
+        return httpx.Response(
+            200,
+            content=JSON_PAGE,
+            headers={"content-type": "application/vnd.pypi.simple.v1+json", "etag": '"v1"'},
+        )
 
     page = await client(handler).get_project("demo")
     assert seen[0].headers["accept"].startswith("application/vnd.pypi.simple.v1+json")
@@ -32,7 +36,9 @@ async def test_asks_for_json_first_and_parses_it():
 
 async def test_html_answer_is_parsed_as_html():
     html = b'<html><body><a href="demo-1.0.tar.gz#sha256=' + b"b" * 64 + b'">x</a></body></html>'
-    page = await client(lambda r: httpx.Response(200, content=html, headers={"content-type": "text/html"})).get_project("demo")
+    page = await client(
+        lambda r: httpx.Response(200, content=html, headers={"content-type": "text/html"})
+    ).get_project("demo")
     assert page.project.files[0].sha256 == "b" * 64
 
 
@@ -46,7 +52,13 @@ async def test_revalidation_sends_validators_and_raises_not_modified():
 
 
 async def test_retries_5xx_then_succeeds():
-    answers = iter([httpx.Response(503), httpx.Response(502), httpx.Response(200, content=JSON_PAGE, headers={"content-type": "application/json"})])
+    answers = iter(
+        [
+            httpx.Response(503),
+            httpx.Response(502),
+            httpx.Response(200, content=JSON_PAGE, headers={"content-type": "application/json"}),
+        ]
+    )
     page = await client(lambda r: next(answers), retries=2).get_project("demo")
     assert page.project.files
 
@@ -58,7 +70,12 @@ async def test_retries_5xx_then_succeeds():
         (lambda r: httpx.Response(410), UpstreamNotFound),
         (lambda r: httpx.Response(503), UpstreamUnavailable),
         (lambda r: httpx.Response(401), UpstreamUnavailable),
-        (lambda r: httpx.Response(200, content=b"{", headers={"content-type": "application/json"}), UpstreamUnavailable),
+        (
+            lambda r: httpx.Response(
+                200, content=b"{", headers={"content-type": "application/json"}
+            ),
+            UpstreamUnavailable,
+        ),
     ],
 )
 async def test_failures_are_translated_and_name_the_project_without_credentials(answer, error):
@@ -70,7 +87,10 @@ async def test_failures_are_translated_and_name_the_project_without_credentials(
 
 @pytest.mark.parametrize(
     ("exc", "error"),
-    [(httpx.ReadTimeout("slow"), UpstreamTimeout), (httpx.ConnectError("refused"), UpstreamUnavailable)],
+    [
+        (httpx.ReadTimeout("slow"), UpstreamTimeout),
+        (httpx.ConnectError("refused"), UpstreamUnavailable),
+    ],
 )
 async def test_transport_errors_are_retried_then_translated(exc, error):
     calls = []

@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
-from proxy.app import create_app
-from proxy.quarantine.auth import hash_token
-from proxy.settings import deep_merge, load_settings
+from pipgate.proxy.app import create_app
+from pipgate.proxy.quarantine.auth import hash_token
+from pipgate.proxy.settings import deep_merge, load_settings
 from tests.e2e.conftest import RunningProxy
 from tests.support.fake_upstream import FakeUpstream, create_fake_upstream, standard_projects
 from tests.support.servers import client_env, run_app
@@ -88,8 +88,18 @@ def pip_install(index_url: str, requirement: str, target: Path) -> subprocess.Co
     """A real pip, isolated from this machine's configuration, without a cache."""
     return subprocess.run(
         [
-            sys.executable, "-m", "pip", "install", "--no-cache-dir", "--disable-pip-version-check",
-            "--no-deps", "--index-url", index_url, "--target", str(target), requirement,
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--index-url",
+            index_url,
+            "--target",
+            str(target),
+            requirement,
         ],
         env=client_env(),
         capture_output=True,

@@ -37,7 +37,9 @@ ENDPOINTS = [
 ]
 
 
-@pytest.mark.parametrize("token", [None, "wrong-token", ADMIN[:-1]], ids=["none", "wrong", "prefix"])
+@pytest.mark.parametrize(
+    "token", [None, "wrong-token", ADMIN[:-1]], ids=["none", "wrong", "prefix"]
+)
 def test_unauthenticated_and_wrong_tokens_are_refused(proxy: Proxy, token: str | None) -> None:
     with proxy.client(token) as api:
         for method, path in ENDPOINTS:
@@ -92,8 +94,12 @@ def test_filters_pagination_and_errors(proxy: Proxy) -> None:
         assert api.get("/quarantine/999").status_code == 404
         missing_reason = api.post(f"/quarantine/{page['entries'][0]['id']}/release", json={})
         assert missing_reason.status_code == 400
-        assert api.post("/quarantine/1/release", content=b"[]",
-                        headers={"Content-Type": "application/json"}).status_code == 400
+        assert (
+            api.post(
+                "/quarantine/1/release", content=b"[]", headers={"Content-Type": "application/json"}
+            ).status_code
+            == 400
+        )
 
 
 def test_lists_decisions_stats_and_openapi(proxy: Proxy) -> None:
@@ -101,7 +107,10 @@ def test_lists_decisions_stats_and_openapi(proxy: Proxy) -> None:
     with proxy.client() as api:
         added = api.post("/lists/allow/add", json={"rule": "demo-pkg", "reason": "vetted"})
         assert added.status_code == 201
-        assert api.post("/lists/allow/add", json={"rule": "demo-pkg", "reason": "x"}).status_code == 409
+        assert (
+            api.post("/lists/allow/add", json={"rule": "demo-pkg", "reason": "x"}).status_code
+            == 409
+        )
         assert [r["rule"] for r in api.get("/lists/allow").json()["rules"]] == ["demo-pkg"]
         assert FRESH_VERSION in httpx.get(f"{proxy.index_url}demo-pkg/").text
         assert api.post("/lists/allow/remove", json={"rule": "demo-pkg"}).status_code == 200
@@ -115,14 +124,17 @@ def test_lists_decisions_stats_and_openapi(proxy: Proxy) -> None:
         assert len(stats["hours"]) == 3 and stats["hours"][-1]["quarantined"] >= 2
         assert stats["top_held"][0]["project"] == "demo-pkg"
         assert [a["action"] for a in api.get("/audit").json()["audit"]] == [
-            "allow-remove", "allow-add"]
+            "allow-remove",
+            "allow-add",
+        ]
 
     schema = httpx.get(f"{proxy.url}/-/admin/openapi.json").json()
     assert schema["openapi"].startswith("3.") and "/quarantine/{entry}/release" in schema["paths"]
 
 
-def test_state_survives_a_restart(start_proxy: Callable[..., Any], upstream_url: str,
-                                  tmp_path: Path) -> None:
+def test_state_survives_a_restart(
+    start_proxy: Callable[..., Any], upstream_url: str, tmp_path: Path
+) -> None:
     data_dir = tmp_path / "kept"
     with start_proxy(upstream_url, data_dir=data_dir) as proxy:
         wheel = next(e for e in hold_fresh_release(proxy) if e["file"].endswith(".whl"))
@@ -135,8 +147,9 @@ def test_state_survives_a_restart(start_proxy: Callable[..., Any], upstream_url:
         assert wheel["file"] in httpx.get(f"{proxy.index_url}demo-pkg/").text
 
 
-def test_package_auth_accepts_basic_and_bearer(start_proxy: Callable[..., Any],
-                                               upstream_url: str) -> None:
+def test_package_auth_accepts_basic_and_bearer(
+    start_proxy: Callable[..., Any], upstream_url: str
+) -> None:
     with start_proxy(upstream_url, config={"admin": {"package_auth": True}}) as proxy:
         page = f"{proxy.index_url}demo-pkg/"
         assert httpx.get(page).status_code == 401
@@ -146,8 +159,9 @@ def test_package_auth_accepts_basic_and_bearer(start_proxy: Callable[..., Any],
         assert httpx.get(f"{proxy.url}/healthz").status_code == 200
 
 
-def test_webhook_gets_each_new_entry_with_retries(start_proxy: Callable[..., Any],
-                                                  upstream_url: str) -> None:
+def test_webhook_gets_each_new_entry_with_retries(
+    start_proxy: Callable[..., Any], upstream_url: str
+) -> None:
     received: list[dict[str, Any]] = []
     attempts = {"n": 0}
     done = threading.Event()
@@ -168,5 +182,7 @@ def test_webhook_gets_each_new_entry_with_retries(start_proxy: Callable[..., Any
             httpx.get(f"{proxy.index_url}demo-pkg/")  # a repeat makes no new entries
             assert done.wait(10)
     assert {m["entry"]["file"] for m in received} == {
-        f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl", f"demo_pkg-{FRESH_VERSION}.tar.gz"}
+        f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl",
+        f"demo_pkg-{FRESH_VERSION}.tar.gz",
+    }
     assert all("release-age" in m["text"] for m in received)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
-from proxy.cli import main
-from proxy.quarantine.auth import hash_token
+from pipgate.proxy.cli import main
+from pipgate.proxy.quarantine.auth import hash_token
 from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy
 from tests.quarantine.test_api import hold_fresh_release
 
@@ -33,8 +32,18 @@ def test_against_a_running_server(proxy: Proxy) -> None:
     shown = run("quarantine", "show", str(wheel["id"]), env=env)
     assert "release-age" in shown.output and "127.0.0.1" in shown.output
 
-    released = run("quarantine", "release", str(wheel["id"]), "--scope", "version",
-                   "--until", "30d", "-r", "needed for the hotfix", env=env)
+    released = run(
+        "quarantine",
+        "release",
+        str(wheel["id"]),
+        "--scope",
+        "version",
+        "--until",
+        "30d",
+        "-r",
+        "needed for the hotfix",
+        env=env,
+    )
     assert released.exit_code == 0, released.output
     assert released.output.startswith(f"released demo-pkg {FRESH_VERSION} (rule ")
     assert wheel["file"] in httpx.get(f"{proxy.index_url}demo-pkg/").text
@@ -59,7 +68,9 @@ def test_against_a_running_server(proxy: Proxy) -> None:
         (ADMIN, ["quarantine", "show", "999"], "no quarantine entry 999"),
     ],
 )
-def test_server_errors_are_reported(proxy: Proxy, token: str, args: list[str], message: str) -> None:
+def test_server_errors_are_reported(
+    proxy: Proxy, token: str, args: list[str], message: str
+) -> None:
     result = run(*args, env={"PIPGATE_URL": proxy.url, "PIPGATE_TOKEN": token})
     assert result.exit_code == 1 and message in result.output
 
@@ -89,7 +100,8 @@ def test_needs_a_target() -> None:
 def test_token_hash() -> None:
     result = run("token", "hash", "--name", "bob", "--scope", "read", input="s3cret\n")
     assert result.output.strip() == (
-        f'{{ name = "bob", sha256 = "{hash_token("s3cret")}", scope = "read" }}')
+        f'{{ name = "bob", sha256 = "{hash_token("s3cret")}", scope = "read" }}'
+    )
     new = CliRunner().invoke(main, ["token", "hash", "--new"])
     token = next(line for line in new.output.splitlines() if line.startswith("token: "))[7:]
     assert hash_token(token) in new.output

@@ -45,13 +45,22 @@ def test_release_in_one_click_then_the_page_shows_it(proxy: Proxy) -> None:
         queue = ui.get("/")
         assert queue.status_code == 200 and f"demo_pkg-{FRESH_VERSION}" in queue.text
         entry_id = re.search(r'id="entry-(\d+)"', queue.text).group(1)
-        response = ui.post(f"/entries/{entry_id}/decide", data={
-            "kind": "release", "scope": "version", "reason": "reviewed", "csrf": csrf_of(queue.text),
-            "next": "/-/ui/",
-        })
+        response = ui.post(
+            f"/entries/{entry_id}/decide",
+            data={
+                "kind": "release",
+                "scope": "version",
+                "reason": "reviewed",
+                "csrf": csrf_of(queue.text),
+                "next": "/-/ui/",
+            },
+        )
         assert response.status_code == 303 and "notice=released" in response.headers["location"]
         assert "released demo-pkg" in ui.get(proxy.url + response.headers["location"]).text
-    assert f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl" in httpx.get(f"{proxy.index_url}demo-pkg/").text
+    assert (
+        f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl"
+        in httpx.get(f"{proxy.index_url}demo-pkg/").text
+    )
 
 
 def test_csrf_is_checked_on_every_state_change(proxy: Proxy) -> None:
@@ -77,14 +86,26 @@ def test_read_only_session_cannot_act(proxy: Proxy) -> None:
         # Even with a valid session and CSRF token, a read-only token cannot act.
         with logged_in(proxy) as admin:
             csrf = csrf_of(admin.get("/").text)
-        response = ui.post(f"/entries/{entries[0]['id']}/decide",
-                           data={"kind": "release", "reason": "x", "csrf": csrf})
+        response = ui.post(
+            f"/entries/{entries[0]['id']}/decide",
+            data={"kind": "release", "reason": "x", "csrf": csrf},
+        )
         assert response.status_code == 403
 
 
-@pytest.mark.parametrize("path", ["/", "/?state=all", "/stats", "/decisions?q=minimum", "/lists",
-                                  "/projects/default/demo-pkg", "/projects/default/no-such-project",
-                                  "/entries/1"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/?state=all",
+        "/stats",
+        "/decisions?q=minimum",
+        "/lists",
+        "/projects/default/demo-pkg",
+        "/projects/default/no-such-project",
+        "/entries/1",
+    ],
+)
 def test_every_page_renders(proxy: Proxy, path: str) -> None:
     hold_fresh_release(proxy)
     httpx.get(f"{proxy.url}/files/demo-pkg/demo_pkg-1.0.0-py3-none-any.whl")

@@ -10,15 +10,17 @@ import orjson
 import pytest
 from packaging.utils import canonicalize_name
 
-from policies.decision import Action, Decision
-from policies.engine import Verdict
-from policies.subjects import FileSubject
-from proxy.models import version_of
-from proxy.quarantine.review import Review, parse_until
-from proxy.quarantine.store import Hold, ReviewError
+from pipgate.policies.decision import Action, Decision
+from pipgate.policies.engine import Verdict
+from pipgate.policies.subjects import FileSubject
+from pipgate.proxy.models import version_of
+from pipgate.proxy.quarantine.review import Review, parse_until
+from pipgate.proxy.quarantine.store import Hold, ReviewError
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-AGE = Decision(Action.QUARANTINE, "release-age", "uploaded 1 h ago", available_at=NOW + timedelta(days=7))
+AGE = Decision(
+    Action.QUARANTINE, "release-age", "uploaded 1 h ago", available_at=NOW + timedelta(days=7)
+)
 SQUAT = Decision(Action.QUARANTINE, "typosquat", "looks like requests")
 CONFUSION = Decision(Action.BLOCK, "dependency-confusion", "internal name")
 DENIED = Decision(Action.BLOCK, "allowlist", "'evil' is on the denylist (entry 'evil')")
@@ -45,10 +47,16 @@ def review(tmp_path: Path, clock: Clock) -> Review:
     r.close()
 
 
-def hold(project: str = "demo", file: str | None = "demo-1.0-py3-none-any.whl",
-         d: Decision = AGE, client: str = "10.0.0.1", when: datetime = NOW) -> Hold:
-    return Hold("default", project, file, d.policy, str(d.action), d.reason, d.available_at,
-                client, when)
+def hold(
+    project: str = "demo",
+    file: str | None = "demo-1.0-py3-none-any.whl",
+    d: Decision = AGE,
+    client: str = "10.0.0.1",
+    when: datetime = NOW,
+) -> Hold:
+    return Hold(
+        "default", project, file, d.policy, str(d.action), d.reason, d.available_at, client, when
+    )
 
 
 def subject(filename: str = "demo-1.0-py3-none-any.whl", project: str = "demo") -> FileSubject:
@@ -77,8 +85,11 @@ def test_age_hold_expires_when_it_comes_of_age(review: Review, clock: Clock) -> 
     [
         ("file", ("demo", "1.0", "demo-1.0-py3-none-any.whl"), {"demo-1.0-py3-none-any.whl"}),
         ("version", ("demo", "1.0", None), {"demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz"}),
-        ("project", ("demo", None, None),
-         {"demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "demo-2.0-py3-none-any.whl"}),
+        (
+            "project",
+            ("demo", None, None),
+            {"demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "demo-2.0-py3-none-any.whl"},
+        ),
     ],
 )
 def test_release_scopes(review: Review, scope: str, rule_target: tuple, released: set[str]) -> None:
@@ -104,7 +115,9 @@ def test_reject_blocks_with_the_reviewers_reason_even_when_policies_allow(review
     review.store.record([hold()])
     entry = review.entries()[0][0]
     review.reject(entry["id"], reason="typosquat of our lib", actor="alice")
-    verdict = review.overrides.file("default", subject(), Verdict(Decision(Action.ALLOW, "x", "ok")), NOW)
+    verdict = review.overrides.file(
+        "default", subject(), Verdict(Decision(Action.ALLOW, "x", "ok")), NOW
+    )
     assert verdict.action is Action.BLOCK
     assert verdict.decision.reason == "rejected by alice: typosquat of our lib"
     assert review.entry(entry["id"])["state"] == "rejected"
@@ -114,7 +127,9 @@ def test_most_specific_decision_wins(review: Review) -> None:
     review.decide("reject", index="default", project="demo", reason="no", actor="a")
     review.decide("release", index="default", project="demo", version="1.0", reason="ok", actor="a")
     assert review.overrides.file("default", subject(), HELD, NOW).allowed
-    assert not review.overrides.file("default", subject("demo-2.0-py3-none-any.whl"), HELD, NOW).allowed
+    assert not review.overrides.file(
+        "default", subject("demo-2.0-py3-none-any.whl"), HELD, NOW
+    ).allowed
 
 
 def test_release_until_lapses_and_reopens_the_entry(review: Review, clock: Clock) -> None:
@@ -125,7 +140,9 @@ def test_release_until_lapses_and_reopens_the_entry(review: Review, clock: Clock
     generation = review.overrides.generation
     clock.now = NOW + timedelta(days=1, seconds=1)
     assert review.overrides.generation > generation
-    assert not review.overrides.file("default", subject(), Verdict(SQUAT, (SQUAT,)), clock.now).allowed
+    assert not review.overrides.file(
+        "default", subject(), Verdict(SQUAT, (SQUAT,)), clock.now
+    ).allowed
     review.store.record([hold(d=SQUAT, when=clock.now)])
     assert review.entry(entry["id"])["state"] == "quarantined"
 
@@ -162,7 +179,10 @@ def test_audit_is_append_only_and_mirrored(review: Review, tmp_path: Path) -> No
     review.decide("release", index="default", project="demo", reason="ok", actor="alice")
     review.list_add("deny", index="default", rule="evil", reason="malware", actor="bob")
     records = review.store.audit()
-    assert [(r["actor"], r["action"]) for r in records] == [("bob", "deny-add"), ("alice", "release")]
+    assert [(r["actor"], r["action"]) for r in records] == [
+        ("bob", "deny-add"),
+        ("alice", "release"),
+    ]
     lines = [orjson.loads(x) for x in (tmp_path / "audit.jsonl").read_bytes().splitlines()]
     assert [x["action"] for x in lines] == ["release", "deny-add"]
     db = sqlite3.connect(tmp_path / "quarantine.sqlite3")
@@ -202,15 +222,40 @@ def test_parse_until(text: str | None, expected: datetime | None) -> None:
     ("call", "message"),
     [
         (lambda r: r.release(99, reason="x", actor="a"), "no quarantine entry 99"),
-        (lambda r: r.decide("release", index="default", project="demo", reason=" ", actor="a"),
-         "needs a reason"),
-        (lambda r: r.decide("release", index="default", project="demo", until="2020-01-01",
-                            reason="x", actor="a"), "not in the future"),
-        (lambda r: r.decide("release", index="default", project="demo", version="not a version!",
-                            reason="x", actor="a"), "not a valid version"),
-        (lambda r: r.list_add("allow", index="default", rule="a b c", reason="x", actor="a"), "a b c"),
-        (lambda r: r.list_remove("allow", index="default", rule="nope", reason="x", actor="a"),
-         "not on the allow list"),
+        (
+            lambda r: r.decide("release", index="default", project="demo", reason=" ", actor="a"),
+            "needs a reason",
+        ),
+        (
+            lambda r: r.decide(
+                "release",
+                index="default",
+                project="demo",
+                until="2020-01-01",
+                reason="x",
+                actor="a",
+            ),
+            "not in the future",
+        ),
+        (
+            lambda r: r.decide(
+                "release",
+                index="default",
+                project="demo",
+                version="not a version!",
+                reason="x",
+                actor="a",
+            ),
+            "not a valid version",
+        ),
+        (
+            lambda r: r.list_add("allow", index="default", rule="a b c", reason="x", actor="a"),
+            "a b c",
+        ),
+        (
+            lambda r: r.list_remove("allow", index="default", rule="nope", reason="x", actor="a"),
+            "not on the allow list",
+        ),
         (lambda r: parse_until("next tuesday", NOW), "neither a date"),
     ],
 )

@@ -18,11 +18,11 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from proxy.app import create_app
-from proxy.errors import UpstreamUnavailable
-from proxy.index_cache import IndexCache
-from proxy.settings import deep_merge, load_settings
-from proxy.upstream import UpstreamClient, UpstreamConfig
+from pipgate.proxy.app import create_app
+from pipgate.proxy.errors import UpstreamUnavailable
+from pipgate.proxy.index_cache import IndexCache
+from pipgate.proxy.settings import deep_merge, load_settings
+from pipgate.proxy.upstream import UpstreamClient, UpstreamConfig
 
 JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
 OLD = "2024-01-01T00:00:00Z"
@@ -71,7 +71,9 @@ class Clock:
         return self.now
 
 
-def index_cache(tmp_path: Path, handler: Callable[[httpx.Request], Any], clock: Clock) -> IndexCache:
+def index_cache(
+    tmp_path: Path, handler: Callable[[httpx.Request], Any], clock: Clock
+) -> IndexCache:
     upstream = UpstreamClient(
         UpstreamConfig(url="https://up.example/simple/", retries=0, backoff=0),
         transport=httpx.MockTransport(handler),
@@ -86,14 +88,25 @@ def index_cache(tmp_path: Path, handler: Callable[[httpx.Request], Any], clock: 
     ("content_type", "body"),
     [
         # one entry with an unparseable URL must drop that entry, not the page
-        ("application/vnd.pypi.simple.v1+json", page([
-            {"filename": "demo-0.9.tar.gz", "url": "http://[broken/demo-0.9.tar.gz"},
-            entry("demo-1.0.tar.gz", b"x"),
-        ])),
-        ("text/html", b'<a href="http://[broken/demo-0.9.tar.gz">d</a>'
-                      b'<a href="https://files.example/demo-1.0.tar.gz">d</a>'),
-        ("text/html", b'<a href="https://files.example/demo-0.9.tar.gz" data-provenance="http://[x/p">d</a>'
-                      b'<a href="https://files.example/demo-1.0.tar.gz">d</a>'),
+        (
+            "application/vnd.pypi.simple.v1+json",
+            page(
+                [
+                    {"filename": "demo-0.9.tar.gz", "url": "http://[broken/demo-0.9.tar.gz"},
+                    entry("demo-1.0.tar.gz", b"x"),
+                ]
+            ),
+        ),
+        (
+            "text/html",
+            b'<a href="http://[broken/demo-0.9.tar.gz">d</a>'
+            b'<a href="https://files.example/demo-1.0.tar.gz">d</a>',
+        ),
+        (
+            "text/html",
+            b'<a href="https://files.example/demo-0.9.tar.gz" data-provenance="http://[x/p">d</a>'
+            b'<a href="https://files.example/demo-1.0.tar.gz">d</a>',
+        ),
     ],
 )
 def test_an_entry_with_an_invalid_url_is_skipped_not_a_500(tmp_path, content_type, body):
@@ -102,7 +115,9 @@ def test_an_entry_with_an_invalid_url_is_skipped_not_a_500(tmp_path, content_typ
 
     no_age = {"policies": {"release_age": {"mode": "off"}}}  # HTML pages carry no upload times
     with app_with(tmp_path, handler, **no_age) as client:
-        response = client.get("/simple/demo/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        response = client.get(
+            "/simple/demo/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+        )
     assert response.status_code == 200, response.text
     assert "demo-1.0.tar.gz" in response.text
 
@@ -196,7 +211,7 @@ def test_a_page_loaded_from_disk_while_a_404_drops_it_is_not_resurrected(tmp_pat
         return real_load(name)
 
     async def scenario():
-        from proxy.errors import UpstreamNotFound
+        from pipgate.proxy.errors import UpstreamNotFound
 
         await cache.get("demo")
         cache._memory.clear()  # evicted from memory; still on disk
@@ -227,7 +242,7 @@ def test_upstream_404s_for_many_names_do_not_grow_memory_without_bound(tmp_path)
     cache = index_cache(tmp_path, handler, clock)
 
     async def scenario():
-        from proxy.errors import UpstreamNotFound
+        from pipgate.proxy.errors import UpstreamNotFound
 
         for n in range(3000):
             clock.now += 1  # each entry has lapsed long before the last request
@@ -252,18 +267,24 @@ def test_a_file_served_with_a_content_encoding_is_stored_as_sent(tmp_path):
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith("/simple/"):
-            return httpx.Response(200, content=page([entry("demo-1.0.tar.gz", sdist)]), headers=JSON)
+            return httpx.Response(
+                200, content=page([entry("demo-1.0.tar.gz", sdist)]), headers=JSON
+            )
         seen.append(request)
 
         async def as_sent():  # streamed, as from a real server (not pre-read by httpx)
             yield sdist
 
         return httpx.Response(
-            200, content=as_sent(), headers={"content-encoding": "gzip", "content-length": str(len(sdist))}
+            200,
+            content=as_sent(),
+            headers={"content-encoding": "gzip", "content-length": str(len(sdist))},
         )
 
     with app_with(tmp_path, handler) as client:
-        response = client.get("/files/demo/demo-1.0.tar.gz", headers={"Accept-Encoding": "identity"})
+        response = client.get(
+            "/files/demo/demo-1.0.tar.gz", headers={"Accept-Encoding": "identity"}
+        )
     assert response.status_code == 200, response.text
     assert response.content == sdist
     assert seen[0].headers["accept-encoding"] == "identity"
@@ -319,9 +340,9 @@ def test_a_reason_with_control_characters_makes_safe_headers():
     """A reviewer's reason typed in a textarea arrives with CRLF line breaks; only
     ``\\n`` was replaced, so ``\\r`` reached the X-Pipgate-Reason header (h11 refuses
     the response; httptools writes it raw: a header split)."""
-    from policies.decision import Action, Decision
-    from policies.engine import Verdict
-    from proxy.views import _decision_headers
+    from pipgate.policies.decision import Action, Decision
+    from pipgate.policies.engine import Verdict
+    from pipgate.proxy.views import _decision_headers
 
     decision = Decision(Action.BLOCK, "review", "rejected by ana: bad\r\nX-Evil: 1\x00\x7f")
     verdict = Verdict(decision, (decision,))
@@ -362,8 +383,8 @@ def test_a_failed_page_fetch_nobody_waits_for_is_not_an_unretrieved_exception(tm
 def test_replacing_an_index_policies_always_changes_its_generation():
     """``generation`` used ``id(policies)``: a new PolicySet allocated where a freed one
     lived has the same id, so pages rendered under the old policies were reused."""
-    from policies.engine import PolicySet
-    from proxy.gate import Gate
+    from pipgate.policies.engine import PolicySet
+    from pipgate.proxy.gate import Gate
 
     gate = Gate("default", PolicySet(()), clock=lambda: datetime.now(UTC))
     seen = {gate.generation}
@@ -414,7 +435,7 @@ def test_a_wheel_whose_metadata_inflates_to_gigabytes_is_not_read_into_memory(tm
     whose METADATA member inflates to gigabytes was read whole into memory."""
     import zipfile
 
-    from proxy.file_store import extract_wheel_metadata
+    from pipgate.proxy.file_store import extract_wheel_metadata
 
     wheel = tmp_path / "bomb-1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -15,20 +15,23 @@ from tests.quarantine.conftest import ADMIN, Proxy
 from tests.quarantine.test_api import hold_fresh_release
 
 
-
 def test_package_auth_covers_indexes_named_like_open_paths(
     start_proxy: Callable[..., Any], upstream_url: str
 ) -> None:
     # "/metrics", "/healthz" and "/readyz" are open; an index whose name merely starts
     # with those letters (metrics-team, healthzone) must not be.
-    config = {"admin": {"package_auth": True},
-              "indexes": {"metrics-team": {}, "healthzone": {}, "readyz2": {}}}
+    config = {
+        "admin": {"package_auth": True},
+        "indexes": {"metrics-team": {}, "healthzone": {}, "readyz2": {}},
+    }
     with start_proxy(upstream_url, config=config) as proxy:
         for index in ("metrics-team", "healthzone", "readyz2"):
             for path in (f"/{index}/simple/demo-pkg/", f"/{index}/simple/"):
                 assert httpx.get(proxy.url + path).status_code == 401, path
-            assert httpx.get(f"{proxy.url}/{index}/simple/demo-pkg/",
-                             auth=("x", ADMIN)).status_code == 200
+            assert (
+                httpx.get(f"{proxy.url}/{index}/simple/demo-pkg/", auth=("x", ADMIN)).status_code
+                == 200
+            )
         for open_path in ("/healthz", "/readyz", "/metrics"):
             assert httpx.get(proxy.url + open_path).status_code == 200
 
@@ -38,8 +41,7 @@ def test_admin_api_refuses_a_cross_site_form_post(proxy: Proxy) -> None:
     # The API must only act on application/json (which needs a CORS preflight).
     body = '{"rule": "evil-*", "reason": "x", "pad": "="}'
     with proxy.client() as api:
-        refused = api.post("/lists/allow/add", content=body,
-                           headers={"Content-Type": "text/plain"})
+        refused = api.post("/lists/allow/add", content=body, headers={"Content-Type": "text/plain"})
         assert refused.status_code == 415
         assert api.get("/lists/allow").json()["rules"] == []
         assert api.post("/lists/allow/add", json={"rule": "ok-*", "reason": "x"}).status_code == 201
@@ -57,11 +59,18 @@ def test_admin_api_takes_no_ambient_basic_credentials(proxy: Proxy) -> None:
 def test_webhook_text_escapes_untrusted_fields() -> None:
     # The client address can come from X-Forwarded-For: a requester must not be able to
     # ping @channel or plant a disguised link in the reviewers' chat.
-    from proxy.quarantine.webhook import message
+    from pipgate.proxy.quarantine.webhook import message
 
-    entry = {"id": 1, "index": "default", "project": "demo-pkg", "file": "demo_pkg-1.0.whl",
-             "action": "quarantine", "policy": "release-age", "reason": "too <new>",
-             "top_clients": ["<!channel> <https://evil.example|approve here>"]}
+    entry = {
+        "id": 1,
+        "index": "default",
+        "project": "demo-pkg",
+        "file": "demo_pkg-1.0.whl",
+        "action": "quarantine",
+        "policy": "release-age",
+        "reason": "too <new>",
+        "top_clients": ["<!channel> <https://evil.example|approve here>"],
+    }
     text = message(entry)["text"]
     assert "<!channel>" not in text and "<https://evil" not in text
     assert "&lt;!channel&gt;" in text
@@ -72,8 +81,9 @@ def test_an_until_too_far_away_is_a_400_not_a_crash(proxy: Proxy) -> None:
     wheel = next(e for e in hold_fresh_release(proxy) if e["file"].endswith(".whl"))
     with proxy.client() as api:
         for until in ("99999999999w", "9999-12-31T23:59:59-14:00"):
-            response = api.post(f"/quarantine/{wheel['id']}/release",
-                                json={"reason": "x", "until": until})
+            response = api.post(
+                f"/quarantine/{wheel['id']}/release", json={"reason": "x", "until": until}
+            )
             assert response.status_code in (200, 400), (until, response.text)
             assert "error" in response.json() or response.json()["until"]
 
@@ -122,9 +132,9 @@ def test_login_form_is_bounded(proxy: Proxy) -> None:
 def test_a_slow_reload_cannot_put_older_rules_back(tmp_path: Path) -> None:
     # The intake thread and an action both reload the overrides; the one that read the
     # rules first must not be the one that finishes last.
-    from policies.decision import Action
-    from policies.engine import ALLOWED
-    from proxy.quarantine.review import Review
+    from pipgate.policies.decision import Action
+    from pipgate.policies.engine import ALLOWED
+    from pipgate.proxy.quarantine.review import Review
 
     review = Review(tmp_path, clock=lambda: datetime.now(UTC))
     real_rules = review.store.rules
@@ -142,8 +152,11 @@ def test_a_slow_reload_cannot_put_older_rules_back(tmp_path: Path) -> None:
         slow = threading.Thread(target=review.refresh, name="slow-reload")
         slow.start()
         assert entered.wait(5)
-        acting = threading.Thread(target=lambda: review.list_add(
-            "deny", index="default", rule="evil", reason="malware", actor="alice"))
+        acting = threading.Thread(
+            target=lambda: review.list_add(
+                "deny", index="default", rule="evil", reason="malware", actor="alice"
+            )
+        )
         acting.start()
         acting.join(0.5)
         go.set()
