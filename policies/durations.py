@@ -2,7 +2,8 @@
 
 ``parse_duration`` is strict: whole numbers, units from largest to smallest,
 each at most once, so a typo never silently means something else. ``"0"`` is
-the only number accepted without a unit.
+the only number accepted without a unit: ``7`` could mean seven seconds or
+seven days, and a cooldown that silently became seven seconds is a hole.
 """
 
 from __future__ import annotations
@@ -10,18 +11,25 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-#: Unit letter -> seconds, largest first. ``m`` is minutes (months are not a fixed length).
-UNITS: dict[str, int] = {"w": 604_800, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
+#: Unit -> milliseconds, largest first. ``m`` is minutes (months are not a fixed length).
+UNITS: dict[str, int] = {
+    "w": 604_800_000,
+    "d": 86_400_000,
+    "h": 3_600_000,
+    "m": 60_000,
+    "s": 1_000,
+    "ms": 1,
+}
 
 _PART = re.compile(r"\s*(\d+)\s*([a-z]+)")
 _HUMAN = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
 
 
 def parse_duration(text: str) -> timedelta:
-    """``"7d"``, ``"36h"``, ``"90m"``, ``"1w"``, ``"2d12h"``, ``"0"`` -> ``timedelta``.
+    """``"7d"``, ``"36h"``, ``"90m"``, ``"1w"``, ``"2d12h"``, ``"250ms"``, ``"0"`` -> ``timedelta``.
 
-    Units: ``w`` weeks, ``d`` days, ``h`` hours, ``m`` minutes, ``s`` seconds
-    (case-insensitive; spaces between parts are allowed). Raises ``ValueError``
+    Units: ``w`` weeks, ``d`` days, ``h`` hours, ``m`` minutes, ``s`` seconds,
+    ``ms`` milliseconds (case-insensitive; spaces between parts are allowed). Raises ``ValueError``
     naming ``text`` when it is empty, negative, fractional, has no unit, has an
     unknown or repeated unit, or lists units out of order.
     """
@@ -32,7 +40,7 @@ def parse_duration(text: str) -> timedelta:
         return timedelta(0)
     if not source:
         raise ValueError(f"invalid duration {text!r}: empty; use e.g. '7d', '36h', '90m' or '0'")
-    seconds = 0
+    millis = 0
     position = 0
     last_rank = -1
     ranks = list(UNITS)
@@ -47,7 +55,7 @@ def parse_duration(text: str) -> timedelta:
         if unit not in UNITS:
             raise ValueError(
                 f"invalid duration {text!r}: unknown unit {unit!r}; "
-                f"use w (weeks), d (days), h (hours), m (minutes) or s (seconds)"
+                f"use w (weeks), d (days), h (hours), m (minutes), s (seconds) or ms"
             )
         rank = ranks.index(unit)
         if rank <= last_rank:
@@ -56,10 +64,10 @@ def parse_duration(text: str) -> timedelta:
                 f"write units from largest to smallest, e.g. '2d12h'"
             )
         last_rank = rank
-        seconds += int(number) * UNITS[unit]
+        millis += int(number) * UNITS[unit]
         position = match.end()
     try:
-        return timedelta(seconds=seconds)
+        return timedelta(milliseconds=millis)
     except OverflowError:
         raise ValueError(f"invalid duration {text!r}: too long") from None
 
@@ -67,14 +75,16 @@ def parse_duration(text: str) -> timedelta:
 def duration_spec(value: timedelta) -> str:
     """The compact form that ``parse_duration`` reads back: 2 days 12 hours -> ``"2d12h"``.
 
-    Weeks are written as days. Sub-second parts are dropped. Raises
-    ``ValueError`` for a negative duration.
+    Weeks are written as days; milliseconds are kept, finer parts dropped.
+    Raises ``ValueError`` for a negative duration.
     """
-    total = _whole_seconds(value)
+    if value < timedelta(0):
+        raise ValueError(f"negative duration {value!r}")
+    total = value // timedelta(milliseconds=1)
     if total == 0:
         return "0"
     parts = []
-    for unit in ("d", "h", "m", "s"):
+    for unit in ("d", "h", "m", "s", "ms"):
         count, total = divmod(total, UNITS[unit])
         if count:
             parts.append(f"{count}{unit}")

@@ -132,13 +132,7 @@ def create_app(
         data_dir = settings.cache.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         upstream = UpstreamClient(
-            UpstreamConfig(
-                url=settings.upstream.url,
-                timeout=settings.upstream.timeout.total_seconds(),
-                connect_timeout=settings.upstream.connect_timeout.total_seconds(),
-                retries=settings.upstream.retries,
-                backoff=settings.upstream.backoff.total_seconds(),
-            ),
+            UpstreamConfig.from_settings(settings.upstream),
             transport=transport,
             observe=metrics.observe_upstream,
         )

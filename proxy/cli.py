@@ -17,11 +17,17 @@ from .cli_admin import register as register_review_commands
 from .settings import SettingsError, load_settings
 
 
+class ConfigurationError(click.ClickException):
+    """A configuration that cannot be used: exit status 2, like any usage error."""
+
+    exit_code = 2
+
+
 def _settings_or_exit(config: str | None, overrides: dict[str, Any]) -> Any:
     try:
         return load_settings(config, overrides=overrides)
     except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise ConfigurationError(str(exc)) from exc
 
 
 @click.group()
@@ -126,13 +132,7 @@ def policy_check(
     gate = build_gates(settings, names, lambda: datetime.now(UTC))[index]
 
     async def online_results() -> list[Any]:
-        upstream = UpstreamClient(
-            UpstreamConfig(
-                url=settings.upstream.url,
-                timeout=settings.upstream.timeout.total_seconds(),
-                retries=settings.upstream.retries,
-            )
-        )
+        upstream = UpstreamClient(UpstreamConfig.from_settings(settings.upstream))
         try:
             return [await check_online(gate, upstream, item) for item in items]
         finally:

@@ -6,8 +6,8 @@ policies are off (the first has mode ``off``, the second no internal names).
 Unknown keys are errors, so a misspelt key never silently does nothing.
 
 A named index overrides part of the table (``[indexes.strict.policies]``);
-``merge`` deep-merges such an override into the base table, and
-``PolicySettings.merged`` does the same on validated settings.
+``PolicySettings.merged`` deep-merges such an override (``settings.deep_merge``)
+into validated settings.
 """
 
 from __future__ import annotations
@@ -23,29 +23,19 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     field_validator,
 )
 
 from pipgate.policies.allowlist import AllowlistPolicy
 from pipgate.policies.decision import Action, Mode
 from pipgate.policies.dependency_confusion import DependencyConfusionPolicy
-from pipgate.policies.durations import duration_spec, parse_duration
 from pipgate.policies.engine import Policy, PolicySet
 from pipgate.policies.release_age import ReleaseAgePolicy
 from pipgate.policies.rules import RuleSet, parse_rule
 
+from .settings import Duration, deep_merge
+
 # -- field types -------------------------------------------------------------------------------
-
-
-def _to_duration(value: Any) -> timedelta:
-    if isinstance(value, timedelta):
-        return value
-    if value == 0 and not isinstance(value, bool):
-        return timedelta(0)
-    if isinstance(value, str):
-        return parse_duration(value)
-    raise ValueError(f"invalid duration {value!r}: write it with a unit, such as '7d' or '36h'")
 
 
 def _to_rule(value: str) -> str:
@@ -84,10 +74,6 @@ def _to_cutoff(value: Any) -> Any:
     return value
 
 
-#: A duration: ``"7d"``, ``"36h"``, ``"90m"``, ``"1w"``, ``"2d12h"`` or ``"0"``.
-Duration = Annotated[
-    timedelta, BeforeValidator(_to_duration), PlainSerializer(duration_spec, when_used="json")
-]
 #: A project rule: name or glob, optionally with version specifiers (``django>=4.2,<6``).
 RuleText = Annotated[str, AfterValidator(_to_rule)]
 #: A project name or glob pattern, no versions (``acme-*``).
@@ -219,24 +205,7 @@ class PolicySettings(_Table):
 
     def merged(self, override: Mapping[str, Any]) -> PolicySettings:
         """These settings with ``override`` (a raw ``[policies]``-shaped table) deep-merged in."""
-        return PolicySettings.model_validate(merge(self.model_dump(), override))
-
-
-def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``override`` into a copy of ``base``.
-
-    Tables merge key by key; any other value, lists included, replaces the
-    base value, so an index's ``exempt = [...]`` is the whole list. Neither
-    argument is modified.
-    """
-    merged = dict(base)
-    for key, value in override.items():
-        current = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(current, Mapping):
-            merged[key] = merge(current, value)
-        else:
-            merged[key] = value
-    return merged
+        return PolicySettings.model_validate(deep_merge(self.model_dump(), override))
 
 
 # -- builder -----------------------------------------------------------------------------------

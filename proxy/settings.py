@@ -7,22 +7,37 @@ typosquat and release-age policies on.
 
 Environment: ``PIPGATE_CONFIG``, ``PIPGATE_HOST``, ``PIPGATE_PORT``,
 ``PIPGATE_UPSTREAM``, ``PIPGATE_DATA_DIR``, and any key as
-``PIPGATE_<SECTION>__<KEY>`` (``PIPGATE_CACHE__INDEX_TTL=5m``).
+``PIPGATE_<SECTION>__<KEY>`` (``PIPGATE_CACHE__INDEX_TTL=5m``). A value that
+starts with ``[`` or ``{`` is JSON, so lists and tables can be set too
+(``PIPGATE_POLICIES__DEPENDENCY_CONFUSION__INTERNAL='["corp-*"]'``).
+
+Every error names where the bad value came from: the file, the environment
+variable or the command line.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
-from pipgate.policies.durations import parse_duration
+from pipgate.policies.durations import duration_spec, parse_duration
 
 
 class SettingsError(ValueError):
@@ -33,14 +48,37 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _duration(value: Any) -> timedelta:
+def to_duration(value: Any) -> timedelta:
+    """The one reader of durations in configuration: ``"30s"``, ``"7d"``, ``"250ms"``, ``0``.
+
+    A number other than zero is refused, whether it comes as a TOML number or
+    as the text of an environment variable: ``7`` could be seconds or days.
+    """
     if isinstance(value, timedelta):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
+        if value == 0:
+            return timedelta(0)
+        raise ValueError(
+            f"invalid duration {value!r}: write it with a unit, such as '{value}s' or '{value}d'"
+        )
     if isinstance(value, str):
-        return parse_duration(value)
-    raise ValueError(f"expected a duration such as '10m' or '7d', got {value!r}")
+        try:
+            return parse_duration(value)
+        except ValueError:
+            if re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+                raise ValueError(
+                    f"invalid duration {value!r}: write it with a unit, "
+                    f"such as '{value.strip()}s' or '{value.strip()}d'"
+                ) from None
+            raise
+    raise ValueError(f"invalid duration {value!r}: expected a duration such as '10m' or '7d'")
+
+
+#: A duration: ``"7d"``, ``"36h"``, ``"90m"``, ``"250ms"``, ``"2d12h"`` or ``0``.
+Duration = Annotated[
+    timedelta, BeforeValidator(to_duration), PlainSerializer(duration_spec, when_used="json")
+]
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
@@ -72,14 +110,10 @@ class ServerSettings(_Section):
 
 class UpstreamSettings(_Section):
     url: str = Field("https://pypi.org/simple/", description="Upstream simple index URL.")
-    timeout: timedelta = Field(timedelta(seconds=30), description="Read timeout per request.")
-    connect_timeout: timedelta = timedelta(seconds=10)
+    timeout: Duration = Field(timedelta(seconds=30), description="Read timeout per request.")
+    connect_timeout: Duration = timedelta(seconds=10)
     retries: int = Field(2, ge=0, le=10)
-    backoff: timedelta = timedelta(milliseconds=250)
-
-    _durations = field_validator("timeout", "connect_timeout", "backoff", mode="before")(
-        staticmethod(_duration)
-    )
+    backoff: Duration = timedelta(milliseconds=250)
 
     @field_validator("url")
     @classmethod
@@ -91,14 +125,10 @@ class UpstreamSettings(_Section):
 
 class CacheSettings(_Section):
     data_dir: Path = Field(Path("pipgate-data"), description="Where caches and logs live.")
-    index_ttl: timedelta = Field(timedelta(minutes=10), description="How long a page is fresh.")
-    negative_ttl: timedelta = Field(timedelta(minutes=1), description="How long a 404 is kept.")
+    index_ttl: Duration = Field(timedelta(minutes=10), description="How long a page is fresh.")
+    negative_ttl: Duration = Field(timedelta(minutes=1), description="How long a 404 is kept.")
     max_size: int = Field(20 * 10**9, description="File cache size limit; LRU eviction above.")
     memory_pages: int = Field(256, ge=1, description="Parsed pages kept in memory.")
-
-    _durations = field_validator("index_ttl", "negative_ttl", mode="before")(
-        staticmethod(_duration)
-    )
 
     @field_validator("max_size", mode="before")
     @classmethod
@@ -151,14 +181,12 @@ class AdminSettings(_Section):
     session_secret: str | None = Field(
         None, description="Signs console sessions; random per start when unset."
     )
-    session_ttl: timedelta = Field(timedelta(hours=12), description="Console login lifetime.")
+    session_ttl: Duration = Field(timedelta(hours=12), description="Console login lifetime.")
     secure_cookie: bool = Field(
         False,
         description="Always mark the console cookie Secure (TLS terminated in front of pipgate); "
         "otherwise it is Secure when the request itself is https.",
     )
-
-    _durations = field_validator("session_ttl", mode="before")(staticmethod(_duration))
 
     @field_validator("tokens")
     @classmethod
@@ -177,6 +205,8 @@ class Settings(_Section):
     indexes: dict[str, IndexSettings] = Field(default_factory=dict)
     admin: AdminSettings = AdminSettings()
     source: str = "defaults"
+    #: Where each key set by a file, variable or flag came from, for error messages.
+    _origins: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)
 
     @field_validator("indexes")
     @classmethod
@@ -215,21 +245,49 @@ _ENV_SHORTCUTS = {
     "PIPGATE_DATA_DIR": ("cache", "data_dir"),
 }
 
+Path_ = tuple[str, ...]
 
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+
+def _from_environment(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[Path_, str]]:
+    """The ``PIPGATE_*`` layer and, for each key it sets, the variable that set it."""
     layer: dict[str, Any] = {}
-    for var, value in environ.items():
+    origins: dict[Path_, str] = {}
+    for var, text in sorted(environ.items()):
         if var in _ENV_SHORTCUTS:
-            path: tuple[str, ...] = _ENV_SHORTCUTS[var]
+            path: Path_ = _ENV_SHORTCUTS[var]
         elif var.startswith("PIPGATE_") and "__" in var:
             path = tuple(part.lower() for part in var[len("PIPGATE_") :].split("__"))
         else:
             continue
+        value: Any = text
+        if text.lstrip().startswith(("[", "{")):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise SettingsError(
+                    f"invalid configuration (environment variable {var}): "
+                    f"a value starting with '[' or '{{' must be JSON: {exc}"
+                ) from None
         node = layer
         for part in path[:-1]:
-            node = node.setdefault(part, {})
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise SettingsError(
+                    f"invalid configuration (environment variable {var}): "
+                    f"{'.'.join(path[:-1])} is set as a value by another variable"
+                )
+            node = child
         node[path[-1]] = value
-    return layer
+        origins[path] = f"environment variable {var}"
+    return layer, origins
+
+
+def _leaves(table: Mapping[str, Any], prefix: Path_ = ()) -> Iterator[Path_]:
+    for key, value in table.items():
+        if isinstance(value, Mapping) and value:
+            yield from _leaves(value, (*prefix, str(key)))
+        else:
+            yield (*prefix, str(key))
 
 
 def load_settings(
@@ -241,12 +299,14 @@ def load_settings(
     """Read every configuration layer and validate the result.
 
     ``overrides`` is the command-line layer, shaped like the TOML file
-    (``{"server": {"port": 9000}}``). Raises ``SettingsError`` naming the file
-    and key on any problem, policy tables included.
+    (``{"server": {"port": 9000}}``). Raises ``SettingsError`` naming the
+    source (file, environment variable or command line) and the key of any
+    problem, policy tables included.
     """
     environ = os.environ if environ is None else environ
     config_file = config_file or environ.get("PIPGATE_CONFIG")
     layers: dict[str, Any] = {}
+    origins: dict[Path_, str] = {}
     source = "defaults"
     if config_file:
         path = Path(config_file)
@@ -261,13 +321,18 @@ def load_settings(
                 f"configuration file {str(path)!r} is not valid TOML: {exc}"
             ) from exc
         source = str(path)
-    layers = deep_merge(layers, _from_environment(environ))
+        origins |= dict.fromkeys(_leaves(layers), f"file {source!r}")
+    environment, from_env = _from_environment(environ)
+    layers = deep_merge(layers, environment)
+    origins |= from_env
     layers = deep_merge(layers, overrides or {})
+    origins |= dict.fromkeys(_leaves(overrides or {}), "command line")
     layers["source"] = source
     try:
         settings = Settings.model_validate(layers)
     except ValidationError as exc:
-        raise SettingsError(f"invalid configuration ({source}):\n{_describe(exc)}") from exc
+        raise SettingsError(_describe(exc, origins, ())) from exc
+    settings._origins = origins
     for index in settings.index_names:
         validate_policies(settings, index)
     return settings
@@ -280,15 +345,40 @@ def validate_policies(settings: Settings, index: str) -> Any:
     try:
         return PolicySettings.model_validate(settings.index_policies(index))
     except ValidationError as exc:
-        where = "[policies]" if index == "default" else f"[indexes.{index}.policies]"
-        raise SettingsError(
-            f"invalid configuration ({settings.source}) in {where}:\n{_describe(exc)}"
-        ) from exc
+        prefixes: list[Path_] = [("policies",)]
+        if index != "default":
+            prefixes.insert(0, ("indexes", index, "policies"))
+        raise SettingsError(_describe(exc, settings._origins, *prefixes)) from exc
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, origins: Mapping[Path_, str], *prefixes: Path_) -> str:
+    """One line per error: where the value came from, its key, what is wrong."""
     lines = []
     for error in exc.errors():
-        location = ".".join(str(part) for part in error["loc"])
-        lines.append(f"  {location}: {error['msg']} (got {error.get('input')!r})")
+        loc = tuple(str(part) for part in error["loc"])
+        origin, key = "defaults", loc
+        for prefix in prefixes or ((),):
+            found = _origin_of((*prefix, *loc), origins)
+            if found is not None:
+                origin, key = found, (*prefix, *loc)
+                break
+        else:
+            key = (*(prefixes[-1] if prefixes else ()), *loc)
+        hint = ""
+        if origin.startswith("environment") and error["type"] in ("tuple_type", "list_type"):
+            hint = ' (write lists as JSON: \'["a", "b"]\')'
+        lines.append(
+            f"invalid configuration ({origin}): {'.'.join(key)}: {error['msg']} "
+            f"(got {error.get('input')!r}){hint}"
+        )
     return "\n".join(lines)
+
+
+def _origin_of(key: Path_, origins: Mapping[Path_, str]) -> str | None:
+    """The source of the value at ``key``: of the nearest enclosing key that was set,
+    else of the keys set inside it (a table validated as a whole)."""
+    for end in range(len(key), 0, -1):
+        if key[:end] in origins:
+            return origins[key[:end]]
+    inside = dict.fromkeys(o for k, o in origins.items() if k[: len(key)] == key)
+    return " and ".join(inside) or None

@@ -24,6 +24,7 @@ from . import __version__
 from .errors import UpstreamError, UpstreamNotFound, UpstreamTimeout, UpstreamUnavailable
 from .models import Project
 from .parse import PageParseError, parse_html_page, parse_json_page
+from .settings import UpstreamSettings
 from .urls import ensure_trailing_slash, redact
 
 log = logging.getLogger("pipgate.upstream")
@@ -45,6 +46,17 @@ class UpstreamConfig:
     backoff: float = 0.25
     #: A project page larger than this (decoded) is refused rather than read into memory.
     page_limit: int = 256 << 20
+
+    @classmethod
+    def from_settings(cls, upstream: UpstreamSettings) -> UpstreamConfig:
+        """The client configuration of ``[upstream]``: the only place the two meet."""
+        return cls(
+            url=upstream.url,
+            timeout=upstream.timeout.total_seconds(),
+            connect_timeout=upstream.connect_timeout.total_seconds(),
+            retries=upstream.retries,
+            backoff=upstream.backoff.total_seconds(),
+        )
 
 
 @dataclass(frozen=True)

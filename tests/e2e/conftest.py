@@ -68,7 +68,7 @@ def start_proxy(tmp_path: Path) -> Iterator[ProxyFactory]:
         bundled_corpus: bool = False,
     ) -> Iterator[RunningProxy]:
         base = {
-            "upstream": {"url": upstream_url, "timeout": "3s", "retries": 1, "backoff": 0.01},
+            "upstream": {"url": upstream_url, "timeout": "3s", "retries": 1, "backoff": "10ms"},
             "cache": {"data_dir": str(data_dir or tmp_path / "data")},
             "server": {"access_log": False},
         }

@@ -65,3 +65,19 @@ def test_usage_errors_exit_2():
     assert CliRunner().invoke(main, ["policy", "check"]).exit_code == 2
     assert CliRunner().invoke(main, ["policy", "check", "bad name!"]).exit_code == 2
     assert CliRunner().invoke(main, ["policy", "check", "--index", "nope", "x"]).exit_code == 2
+
+
+def test_internal_names_from_the_environment_block(monkeypatch):
+    monkeypatch.setenv("PIPGATE_POLICIES__DEPENDENCY_CONFUSION__INTERNAL", '["corp-internal-*"]')
+    result = CliRunner().invoke(main, ["policy", "check", "corp-internal-lib", "requests"])
+    lines = result.output.splitlines()
+    assert lines[0].startswith("corp-internal-lib: block (dependency-confusion)"), result.output
+    assert lines[1].startswith("requests: allow")
+    assert result.exit_code == 1
+
+
+def test_a_configuration_error_exits_2_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("PIPGATE_UPSTREAM__TIMEOUT", "30")
+    result = CliRunner().invoke(main, ["policy", "check", "requests"])
+    assert result.exit_code == 2
+    assert "environment variable PIPGATE_UPSTREAM__TIMEOUT" in result.output

@@ -14,7 +14,8 @@ from pipgate.policies.decision import Action, Mode
 from pipgate.policies.dependency_confusion import DependencyConfusionPolicy
 from pipgate.policies.release_age import ReleaseAgePolicy
 from pipgate.policies.subjects import FileSubject, ProjectSubject
-from pipgate.proxy.policy_settings import PolicySettings, build_policy_set, merge
+from pipgate.proxy.policy_settings import PolicySettings, build_policy_set
+from pipgate.proxy.settings import deep_merge as merge
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "pipgate.example.toml"

@@ -95,3 +95,106 @@ def test_parse_size(text, size):
 )
 def test_parse_range(header, expected):
     assert parse_range(header, 100) == expected
+
+
+# -- one duration reader, everywhere ------------------------------------------------------------
+
+DURATION_KEYS = [
+    ("upstream", "timeout"),
+    ("cache", "index_ttl"),
+    ("admin", "session_ttl"),
+    ("policies", "release_age", "min_age"),
+    ("policies", "typosquat", "corpus_refresh"),
+]
+
+
+def _nested(path: tuple[str, ...], value: object) -> dict:
+    table: dict = {path[-1]: value}
+    for part in reversed(path[:-1]):
+        table = {part: table}
+    return table
+
+
+@pytest.mark.parametrize("path", DURATION_KEYS, ids=".".join)
+@pytest.mark.parametrize("value", [7, 30.5, "30"])
+def test_a_bare_number_is_refused_for_every_duration(path, value):
+    with pytest.raises(SettingsError, match="write it with a unit"):
+        load_settings(None, environ={}, overrides=_nested(path, value))
+
+
+@pytest.mark.parametrize("path", DURATION_KEYS, ids=".".join)
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("250ms", timedelta(milliseconds=250)),
+        ("2d12h", timedelta(days=2, hours=12)),
+        (0, timedelta(0)),
+    ],
+)
+def test_every_duration_reads_the_same_spellings(path, value, expected):
+    settings = load_settings(None, environ={}, overrides=_nested(path, value))
+    if path[0] == "policies":
+        from pipgate.proxy.settings import validate_policies
+
+        table = validate_policies(settings, "default")
+        assert getattr(getattr(table, path[1]), path[2]) == expected
+    else:
+        assert getattr(getattr(settings, path[0]), path[1]) == expected
+
+
+# -- where a bad value came from ----------------------------------------------------------------
+
+
+def test_an_environment_error_names_the_variable_not_defaults():
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, environ={"PIPGATE_UPSTREAM__TIMEOUT": "30"})
+    message = str(caught.value)
+    assert "environment variable PIPGATE_UPSTREAM__TIMEOUT" in message
+    assert "upstream.timeout" in message and "defaults" not in message
+
+
+def test_a_policy_error_from_the_environment_names_the_variable():
+    with pytest.raises(SettingsError) as caught:
+        load_settings(None, environ={"PIPGATE_POLICIES__RELEASE_AGE__MIN_AGE": "7"})
+    assert "environment variable PIPGATE_POLICIES__RELEASE_AGE__MIN_AGE" in str(caught.value)
+    assert "policies.release_age.min_age" in str(caught.value)
+
+
+def test_a_flag_error_names_the_command_line(tmp_path):
+    config = tmp_path / "ok.toml"
+    config.write_text("[server]\nport = 9000\n")
+    with pytest.raises(SettingsError, match=r"\(command line\): server.port"):
+        load_settings(config, environ={}, overrides={"server": {"port": 70000}})
+
+
+def test_an_index_policy_error_names_the_index_table(tmp_path):
+    config = tmp_path / "idx.toml"
+    config.write_text('[indexes.strict.policies.release_age]\nmin_age = "fortnight"\n')
+    with pytest.raises(SettingsError) as caught:
+        load_settings(config, environ={})
+    assert "idx.toml" in str(caught.value)
+    assert "indexes.strict.policies.release_age.min_age" in str(caught.value)
+
+
+# -- lists and tables from the environment ------------------------------------------------------
+
+
+def test_lists_are_settable_from_the_environment_as_json():
+    settings = load_settings(
+        None, environ={"PIPGATE_POLICIES__DEPENDENCY_CONFUSION__INTERNAL": '["corp-internal-*"]'}
+    )
+    from pipgate.proxy.settings import validate_policies
+
+    assert validate_policies(settings, "default").dependency_confusion.internal == (
+        "corp-internal-*",
+    )
+
+
+def test_a_list_written_without_json_gets_a_hint():
+    with pytest.raises(SettingsError, match="write lists as JSON"):
+        load_settings(None, environ={"PIPGATE_POLICIES__DEPENDENCY_CONFUSION__INTERNAL": "corp-*"})
+
+
+def test_invalid_json_in_the_environment_names_the_variable():
+    with pytest.raises(SettingsError, match="PIPGATE_POLICIES__TYPOSQUAT__EXEMPT.*must be JSON"):
+        load_settings(None, environ={"PIPGATE_POLICIES__TYPOSQUAT__EXEMPT": '["a",'})

@@ -50,7 +50,7 @@ class Proxy(RunningProxy):
 
 def settings_for(upstream_url: str, data_dir: Path, config: dict[str, Any] | None = None) -> Any:
     base = {
-        "upstream": {"url": upstream_url, "timeout": "3s", "retries": 1, "backoff": 0.01},
+        "upstream": {"url": upstream_url, "timeout": "3s", "retries": 1, "backoff": "10ms"},
         "cache": {"data_dir": str(data_dir)},
         "server": {"access_log": False},
         "admin": {"tokens": TOKENS, "session_secret": "test-secret"},
