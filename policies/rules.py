@@ -22,8 +22,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from .names import BadProjectName, project_name
+
 _RULE = re.compile(r"\s*(?P<name>[A-Za-z0-9._*?-]+)\s*(?P<rest>.*?)\s*", re.DOTALL)
-_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 _GLOB = re.compile(r"[a-z0-9*?-]+")
 
 
@@ -90,13 +91,20 @@ def parse_rule(text: str, *, versions: bool = True) -> ProjectRule:
             f"(letters, digits, '-', '_', '.', '*', '?'), e.g. 'requests' or 'acme-*'"
         )
     raw_name, rest = match.group("name", "rest")
-    pattern = canonicalize_name(raw_name)
-    is_glob = "*" in pattern or "?" in pattern
-    if not (_GLOB if is_glob else _NAME).fullmatch(pattern):
-        raise ValueError(
-            f"invalid project rule {text!r}: {raw_name!r} is not a valid project name"
-            + (" or pattern" if is_glob else "")
-        )
+    is_glob = "*" in raw_name or "?" in raw_name
+    if is_glob:
+        pattern = canonicalize_name(raw_name)
+        if not _GLOB.fullmatch(pattern):
+            raise ValueError(
+                f"invalid project rule {text!r}: {raw_name!r} is not a valid project name or pattern"
+            )
+    else:
+        try:
+            pattern = project_name(raw_name)
+        except BadProjectName:
+            raise ValueError(
+                f"invalid project rule {text!r}: {raw_name!r} is not a valid project name"
+            ) from None
     specifier = _parse_specifier(text, rest, versions) if rest else None
     regex = re.compile(fnmatch.translate(pattern)) if is_glob else None
     return ProjectRule(text.strip(), pattern, specifier, regex)

@@ -22,7 +22,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
+
+from pipgate.policies.names import BadProjectName, project_name
 
 from .urls import redact
 
@@ -31,7 +33,6 @@ BUNDLED = "popular-pypi.tsv"
 # lets the typosquat check tell names made of real words from misspellings.
 BUNDLED_WORDS = "english-words.txt"
 _WORD_LINE = re.compile(r"^[^#\n][^\n]*", re.MULTILINE)
-_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
 class CorpusError(Exception):
@@ -165,7 +166,8 @@ def _parse_tsv(text: str, source: str) -> list[str]:
 def _normalized(names: Iterable[str], source: str) -> list[NormalizedName]:
     seen: dict[NormalizedName, None] = {}
     for name in names:
-        if not _VALID_NAME.match(name):
-            raise CorpusError(f"{source}: {name[:80]!r} is not a project name")
-        seen.setdefault(canonicalize_name(name), None)
+        try:
+            seen.setdefault(project_name(name), None)
+        except BadProjectName:
+            raise CorpusError(f"{source}: {name[:80]!r} is not a project name") from None
     return list(seen)

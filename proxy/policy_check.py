@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipgate.policies.decision import ALLOW, Decision
 from pipgate.policies.engine import PolicySet, Verdict
+from pipgate.policies.names import BadProjectName, project_name
 from pipgate.policies.subjects import FileSubject, ProjectSubject
 
 from .errors import PipgateError
@@ -64,8 +64,8 @@ def parse_requirement(text: str) -> tuple[str, Version | None]:
     if not name.strip():
         raise InvalidRequirement(f"{text!r}: expected NAME or NAME==VERSION")
     try:
-        return canonicalize_name(name.strip(), validate=True), Version(version) if sep else None
-    except (InvalidVersion, ValueError) as exc:
+        return project_name(name.strip()), Version(version) if sep else None
+    except (InvalidVersion, BadProjectName) as exc:
         raise InvalidRequirement(f"{text!r}: {exc}") from exc
 
 

@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from pipgate.policies.durations import duration_spec, parse_duration
+from pipgate.policies.names import BadProjectName, project_name
 
 
 class SettingsError(ValueError):
@@ -146,6 +147,14 @@ class IndexSettings(_Section):
     projects: list[str] = Field(
         default_factory=list, description="Names listed on /simple/ even before first use."
     )
+
+    @field_validator("projects")
+    @classmethod
+    def _project_names(cls, value: list[str]) -> list[str]:
+        try:
+            return [project_name(name) for name in value]
+        except BadProjectName as exc:
+            raise ValueError(str(exc)) from None
 
 
 class AdminToken(_Section):

@@ -8,12 +8,11 @@ pinned file URL nor a cached copy gets around a decision.
 from __future__ import annotations
 
 import hashlib
-import re
 from datetime import UTC, datetime
 from urllib.parse import quote
 
 from anyio import to_thread
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
 from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import (
@@ -24,6 +23,7 @@ from starlette.responses import (
 )
 
 from pipgate.policies.engine import Verdict
+from pipgate.policies.names import BadProjectName, project_name
 
 from .errors import (
     FileNotListed,
@@ -42,7 +42,6 @@ from .pages import RenderedPage, refusal_status, status_reason
 from .render import JSON_V1, NotAcceptable, Page, negotiate, render, render_index
 from .services import Services
 
-_VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
 #: Cold files up to this size are downloaded and verified before the response starts;
 #: larger ones stream to the client as they arrive (the last byte waits for the hash).
@@ -64,12 +63,11 @@ def client_of(request: Request) -> str:
 
 
 def normalized_or_raise(raw: str) -> NormalizedName:
-    if not _VALID_NAME.match(raw):
-        raise InvalidProjectName(
-            f"{raw!r} is not a valid project name (letters, digits, '.', '_' and '-'; "
-            "starting and ending with a letter or digit)"
-        )
-    return canonicalize_name(raw)
+    """``raw`` normalized; a 404 naming it when it can never be a project (never asked upstream)."""
+    try:
+        return project_name(raw)
+    except BadProjectName as exc:
+        raise InvalidProjectName(str(exc)) from None
 
 
 def gate_for(request: Request) -> Gate:
@@ -105,7 +103,7 @@ async def simple_index(request: Request) -> Response:
     names = set(await to_thread.run_sync(svc.index_cache.known_projects))
     configured = svc.settings.indexes.get(index)
     if configured:
-        names |= {canonicalize_name(n) for n in configured.projects}
+        names |= set(configured.projects)
     body = render_index(sorted(names), media_type)
     return _page_response(request, 200, media_type, body, None, None)
 

@@ -15,11 +15,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from anyio import to_thread
-from packaging.utils import canonicalize_name
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
+
+from pipgate.policies.names import BadProjectName, project_name
 
 from ..errors import PipgateError
 from .api import review_of, tokens_of
@@ -203,7 +204,11 @@ async def entry(request: Request, principal: Principal) -> Response:
 @page
 async def project(request: Request, principal: Principal) -> Response:
     services = request.app.state.services
-    index, name = request.path_params["index"], canonicalize_name(request.path_params["project"])
+    index = request.path_params["index"]
+    try:
+        name = project_name(request.path_params["project"])
+    except BadProjectName as exc:
+        return _render(request, principal, "error.html", message=str(exc), status=404)
     gate = services.gates.get(index)
     if gate is None:
         return _render(request, principal, "error.html", message=f"No index {index!r}.", status=404)

@@ -55,6 +55,7 @@ def test_index_policies_merge_over_the_base(tmp_path):
         ('[policies.release_age]\nmin_age = "7"\n', "release_age.min_age"),
         ("[indexes.Bad]\n", "Bad"),
         ("[indexes.files]\n", "reserved"),
+        ('[indexes.ci]\nprojects = ["\u017fix"]\n', "indexes.ci.projects"),
         ("not toml [", "not valid TOML"),
     ],
 )
