@@ -18,6 +18,11 @@ class Action(enum.IntEnum):
     def __str__(self) -> str:
         return self.name.lower()
 
+    @property
+    def past(self) -> str:
+        """The action as done, for messages: ``allowed``, ``quarantined``, ``blocked``."""
+        return ("allowed", "quarantined", "blocked")[self]
+
 
 class Mode(enum.Enum):
     """``enforce`` applies a decision; ``dry-run`` only logs and counts it."""

@@ -58,6 +58,8 @@ class ProjectView:
     held: tuple[tuple[DistFile, Verdict], ...]
     dry_run: tuple[tuple[DistFile, Verdict], ...]
     recheck_at: datetime | None
+    #: What the project verdict was judged from, to judge the project again without its page.
+    facts: ProjectFacts | None = None
 
 
 def facts_of(project: Project) -> ProjectFacts:
@@ -109,10 +111,13 @@ class Gate:
         return self.overrides.project(self.index, name, verdict, now)
 
     def judge_project(self, project: Project) -> Verdict:
+        return self.judge_facts(project.name, facts_of(project))
+
+    def judge_facts(self, name: NormalizedName, facts: ProjectFacts) -> Verdict:
+        """Judge a project from what its upstream page says (``facts_of``)."""
         now = self.clock()
-        subject = ProjectSubject(project.name, self.index, facts_of(project))
-        verdict = self.policies.judge_project(subject, now)
-        return self.overrides.project(self.index, project.name, verdict, now)
+        verdict = self.policies.judge_project(ProjectSubject(name, self.index, facts), now)
+        return self.overrides.project(self.index, name, verdict, now)
 
     def judge_file(self, project: NormalizedName, file: DistFile) -> Verdict:
         now = self.clock()
@@ -121,9 +126,10 @@ class Gate:
 
     def view(self, project: Project) -> ProjectView:
         """Judge the project and each of its files."""
-        verdict = self.judge_project(project)
+        facts = facts_of(project)
+        verdict = self.judge_facts(project.name, facts)
         if not verdict.allowed:
-            return ProjectView(verdict, (), (), (), recheck_at([verdict]))
+            return ProjectView(verdict, (), (), (), recheck_at([verdict]), facts)
         now = self.clock()
         shown: list[DistFile] = []
         held: list[tuple[DistFile, Verdict]] = []
@@ -144,6 +150,7 @@ class Gate:
             tuple(held),
             tuple(dry_run),
             recheck_at([verdict, *(v for _, v in held), *(v for _, v in dry_run)]),
+            facts,
         )
 
     def _subject(self, project: NormalizedName, file: DistFile) -> FileSubject:

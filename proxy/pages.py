@@ -16,14 +16,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from anyio import to_thread
+from packaging.utils import NormalizedName
 
 from pipgate.policies.decision import Decision
+from pipgate.policies.engine import Verdict
+from pipgate.policies.subjects import ProjectFacts
 
 from .file_store import FileStore
 from .gate import Gate, ProjectView
 from .models import Project, parse_version
 from .reason_phrase import Status
-from .render import Page, render, shown_files
+from .render import SUPPORTED, Page, render, shown_files
 
 GZIP_MIN = 1024
 
@@ -70,7 +73,24 @@ class PageRenderer:
         self._store = store
         self._cache: OrderedDict[tuple[str, str, str], RenderedPage] = OrderedDict()
         self._capacity = capacity
+        #: The facts of the pages rendered last, by project: ``project_verdict`` judges from them.
+        self._facts: OrderedDict[str, ProjectFacts] = OrderedDict()
         self.metadata_epoch: dict[str, int] = {}
+
+    def project_verdict(self, gate: Gate, name: NormalizedName) -> Verdict | None:
+        """``name``'s project verdict on ``gate``'s index now, from a page rendered earlier
+        for any index (no upstream, no disk); ``None`` when no page of it was rendered
+        lately. A page rendered for this index gives its verdict while nothing changed;
+        otherwise the project is judged again from the facts of the page last rendered."""
+        for media_type in SUPPORTED:
+            cached = self._cache.get((gate.index, name, media_type))
+            if cached is not None:
+                fresh = cached.expires is None or gate.clock() < cached.expires
+                if fresh and cached.built_from[1] == gate.generation:
+                    return cached.view.verdict
+                break
+        facts = self._facts.get(name)
+        return gate.judge_facts(name, facts) if facts is not None else None
 
     def metadata_changed(self, project: str) -> None:
         self.metadata_epoch[project] = self.metadata_epoch.get(project, 0) + 1
@@ -94,6 +114,11 @@ class PageRenderer:
         self._cache.move_to_end(key)
         while len(self._cache) > self._capacity:
             self._cache.popitem(last=False)
+        if rendered.view.facts is not None:
+            self._facts[project.name] = rendered.view.facts
+            self._facts.move_to_end(project.name)
+            while len(self._facts) > self._capacity:
+                self._facts.popitem(last=False)
         return rendered
 
     def _build(

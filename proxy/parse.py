@@ -2,14 +2,15 @@
 
 Lenient per file, strict per page: a file entry with one bad attribute keeps
 the entry and drops the attribute; an entry without a filename or URL is
-skipped; a page that is not a page at all raises ``PageParseError``.
+skipped, and so is any later entry for a filename already listed; a page that is
+not a page at all raises ``PageParseError``.
 Relative file URLs are resolved against the page URL. Legacy key names
 (``dist-info-metadata``, ``data-dist-info-metadata``) are accepted as aliases.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -33,9 +34,7 @@ def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project
         raise PageParseError(f"project page for {name!r} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise PageParseError(f"project page for {name!r} has no 'files' list")
-    files = tuple(
-        f for f in (_lenient(_json_file, entry, page_url) for entry in data["files"]) if f
-    )
+    files = _first_of_each(_lenient(_json_file, entry, page_url) for entry in data["files"])
     versions = data.get("versions")
     status = data.get("project-status")
     status = status if isinstance(status, dict) else {}
@@ -48,6 +47,16 @@ def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project
         tracks=_str_tuple(data.get("tracks")),
         alternate_locations=_str_tuple(data.get("alternate-locations")),
     )
+
+
+def _first_of_each(files: Iterable[DistFile | None]) -> tuple[DistFile, ...]:
+    """The usable entries, each filename once: the first entry wins and later ones are
+    dropped, so the file a page advertises is the one that is judged and served."""
+    seen: dict[str, DistFile] = {}
+    for f in files:
+        if f is not None:
+            seen.setdefault(f.filename, f)
+    return tuple(seen.values())
 
 
 def _lenient(
@@ -99,7 +108,7 @@ def parse_html_page(body: bytes, page_url: str, name: NormalizedName) -> Project
         base = urljoin(page_url, parser.base_href) if parser.base_href else page_url
     except ValueError as exc:
         raise PageParseError(f"project page for {name!r} has an invalid <base href>") from exc
-    files = tuple(f for f in (_lenient(_html_file, attrs, base) for attrs in parser.anchors) if f)
+    files = _first_of_each(_lenient(_html_file, attrs, base) for attrs in parser.anchors)
     return Project(
         name=name,
         files=files,

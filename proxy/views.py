@@ -94,18 +94,31 @@ def index_prefix(request: Request) -> str:
 
 
 async def simple_index(request: Request) -> Response:
-    """The projects this proxy knows (cached or configured), never all of upstream."""
+    """The projects this proxy knows (cached or configured) and a client may install from
+    this index, never all of upstream: a name is listed when the name-only policies allow
+    it and, if its page was rendered, the project verdict does too (no upstream request)."""
     svc = services(request)
-    index = gate_for(request).index
+    gate = gate_for(request)
     media_type = _media_type(request)
     if isinstance(media_type, Response):
         return media_type
-    names = set(await to_thread.run_sync(svc.index_cache.known_projects))
-    configured = svc.settings.indexes.get(index)
-    if configured:
-        names |= set(configured.projects)
-    body = render_index(sorted(names), media_type)
+    configured = svc.settings.indexes.get(gate.index)
+
+    def installable() -> list[str]:
+        names = set(svc.index_cache.known_projects())
+        if configured:
+            names |= set(configured.projects)
+        return [name for name in sorted(names) if _listable(svc, gate, NormalizedName(name))]
+
+    body = render_index(await to_thread.run_sync(installable), media_type)
     return _page_response(request, 200, media_type, body, None, None)
+
+
+def _listable(svc: Services, gate: Gate, name: NormalizedName) -> bool:
+    if not gate.before_fetch(name).allowed:
+        return False
+    verdict = svc.pages.project_verdict(gate, name)
+    return verdict is None or verdict.allowed
 
 
 async def project_page(request: Request) -> Response:
@@ -274,7 +287,7 @@ async def project_file(request: Request) -> Response:
 
 def _refusal(verdict: Verdict, what: str) -> Response:
     d = verdict.decision
-    lines = [f"pipgate: {what} is {d.action}d by policy {d.policy!r}: {d.reason}"]
+    lines = [f"pipgate: {what} is {d.action.past} by policy {d.policy!r}: {d.reason}"]
     if d.available_at is not None:
         stamp = d.available_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         lines.append(f"It becomes available by itself at {stamp}.")

@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from pipgate.policies.decision import Action
+
 log = logging.getLogger("pipgate.webhook")
 
 
@@ -32,7 +34,7 @@ def message(entry: dict[str, Any]) -> dict[str, Any]:
     where = "" if entry["index"] == "default" else f" on index {_escape(entry['index'])}"
     clients = _escape(", ".join(entry.get("top_clients") or []) or "-")
     text = (
-        f":lock: pipgate {entry['action']}d {what}{where} ({_escape(entry['policy'])}): "
+        f":lock: pipgate {Action[str(entry['action']).upper()].past} {what}{where} ({_escape(entry['policy'])}): "
         f"{_escape(entry['reason'])}. "
         f"Requested by {clients}. Review it with `pipgate quarantine show {entry['id']}`."
     )

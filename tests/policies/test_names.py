@@ -44,4 +44,3 @@ def test_project_name_invalid(raw: str) -> None:
     with pytest.raises(BadProjectName) as info:
         project_name(raw)
     assert repr(raw[:200]) in str(info.value)
-

@@ -115,6 +115,26 @@ def test_html_page_with_legacy_attributes():
     assert project.status == "quarantined"
 
 
+def test_a_filename_listed_twice_keeps_its_first_entry_in_both_formats():
+    other = "b" * 64
+    entries = [
+        {"filename": "demo-1.0.tar.gz", "url": "first/demo-1.0.tar.gz", "hashes": {"sha256": SHA}},
+        {"filename": "demo-2.0.tar.gz", "url": "demo-2.0.tar.gz"},
+        {"filename": "demo-1.0.tar.gz", "url": "last/demo-1.0.tar.gz", "hashes": {"sha256": other}},
+    ]
+    from_json = parse_json_page(orjson.dumps({"files": entries}), PAGE, "demo")
+    html = "".join(
+        f'<a href="{e["url"]}#sha256={e.get("hashes", {}).get("sha256", "")}">x</a>'
+        for e in entries
+    )
+    from_html = parse_html_page(html.encode(), PAGE, "demo")
+    for project in (from_json, from_html):
+        assert [f.filename for f in project.files] == ["demo-1.0.tar.gz", "demo-2.0.tar.gz"]
+        first = project.file("demo-1.0.tar.gz")
+        assert first is project.files[0]
+        assert (first.url, first.sha256) == (PAGE + "first/demo-1.0.tar.gz", SHA)
+
+
 def test_text_that_is_not_html_raises():
     with pytest.raises(PageParseError):
         parse_html_page(b"just some text", PAGE, "demo")
