@@ -46,6 +46,11 @@ class ProjectRule:
         return self._regex is not None
 
     @property
+    def matches_every_name(self) -> bool:
+        """Whether the name part matches every project name (``*``, ``?*``, ``*?*`` ...)."""
+        return self.is_glob and set(self.pattern) <= {"*", "?"} and self.pattern.count("?") <= 1
+
+    @property
     def name(self) -> NormalizedName | None:
         """The project name of a rule without wildcards, else ``None``."""
         return None if self.is_glob else NormalizedName(self.pattern)

@@ -33,6 +33,7 @@ from .metrics import Metrics
 from .pages import PageRenderer
 from .policy_settings import build_policy_set
 from .quarantine import wiring as quarantine
+from .security_headers import SecurityHeaders
 from .services import Recorder, Services
 from .settings import Settings, validate_policies
 from .upstream import UpstreamClient, UpstreamConfig
@@ -199,6 +200,7 @@ def create_app(
         exception_handlers={PipgateError: views.error_response, 500: _internal_error},
     )
     quarantine.install(app, settings)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=metrics, enabled=settings.server.access_log)
     return app
 

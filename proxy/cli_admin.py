@@ -100,16 +100,15 @@ class Local:
             if kind == "release":
                 fields["until"] = body.get("until")
             return self._run(lambda: getattr(self.review, kind)(int(parts[1]), **fields))
-        action = self.review.list_add if parts[2] == "add" else self.review.list_remove
-        return self._run(
-            lambda: action(
-                parts[1],
-                index=body.get("index", "default"),
-                rule=body["rule"],
-                reason=reason,
-                actor=self.actor,
+        fields = {"index": body.get("index", "default"), "rule": body["rule"], "reason": reason}
+        if parts[2] == "add":
+            everything = bool(body.get("everything"))
+            return self._run(
+                lambda: self.review.list_add(
+                    parts[1], **fields, actor=self.actor, everything=everything
+                )
             )
-        )
+        return self._run(lambda: self.review.list_remove(parts[1], **fields, actor=self.actor))
 
     def _run(self, call: Callable[[], Any]) -> Any:
         from .quarantine.store import ReviewError
@@ -312,12 +311,18 @@ def _list_group(kind: str) -> click.Group:
     @click.argument("rule")
     @click.option("--index", default="default", show_default=True)
     @_reason_option
+    @click.option(
+        "--everything",
+        is_flag=True,
+        help="Confirm an allow rule that matches every project ('*'): it lifts every policy.",
+    )
     @click.pass_context
-    def add(ctx: click.Context, rule: str, index: str, reason: str) -> None:
+    def add(ctx: click.Context, rule: str, index: str, reason: str, everything: bool) -> None:
         """Add RULE: a name, a glob (acme-*) or name==version."""
-        added = _backend(ctx).post(
-            f"/lists/{kind}/add", {"rule": rule, "index": index, "reason": reason}
-        )
+        body: dict[str, Any] = {"rule": rule, "index": index, "reason": reason}
+        if everything:
+            body["everything"] = True
+        added = _backend(ctx).post(f"/lists/{kind}/add", body)
         click.echo(f"added {added['rule']!r} to the {kind} list of index {index!r}")
 
     @group.command("remove")

@@ -10,6 +10,7 @@ Relative file URLs are resolved against the page URL. Legacy key names
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -186,12 +187,20 @@ def _safe_filename(filename: str) -> bool:
     )
 
 
+#: Hash names accepted from upstream: the ones ``hashlib`` guarantees (PEP 503), lower-cased.
+#: Any other key is dropped, so a page cannot smuggle text into a hash name.
+HASH_NAMES = frozenset(hashlib.algorithms_guaranteed)
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
 def _hashes(raw: Mapping[Any, Any]) -> dict[str, str]:
-    return {
-        str(algo).lower(): digest.lower()
-        for algo, digest in raw.items()
-        if isinstance(digest, str) and digest and all(c in "0123456789abcdefABCDEF" for c in digest)
-    }
+    """The known hash names of ``raw`` with their hex digests, both lower-cased."""
+    hashes = {}
+    for algo, digest in raw.items():
+        name = algo.lower() if isinstance(algo, str) else None
+        if name in HASH_NAMES and isinstance(digest, str) and digest and _HEX.issuperset(digest):
+            hashes[name] = digest.lower()
+    return hashes
 
 
 def _yanked(value: Any) -> Yanked:

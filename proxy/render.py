@@ -3,13 +3,14 @@
 One model, two renderings: both take the same ``Page`` (a project with the
 files that may be shown, and the URLs the proxy serves them under). File URLs
 are relative to the page, so they always point at the proxy, never upstream.
+Every value written into HTML, text or attribute, passes through ``escape_html``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import html
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
 from urllib.parse import quote
 
 import orjson
@@ -166,48 +167,62 @@ def render_json(page: Page) -> bytes:
     return orjson.dumps(body)
 
 
+def escape_html(value: str) -> str:
+    """The one escaping of the HTML renderings: every text and attribute value goes
+    through it (``& < > " '``), so nothing from upstream is ever markup."""
+    return html.escape(value, quote=True)
+
+
+def _element(tag: str, attrs: Iterable[tuple[str, str]] = (), text: str | None = None) -> str:
+    """``<tag name="value" ...>text</tag>`` (no closing tag when ``text`` is ``None``);
+    ``tag`` and attribute names are the renderer's own, values and text are escaped."""
+    opening = "".join(f' {name}="{escape_html(value)}"' for name, value in attrs)
+    if text is None:
+        return f"<{tag}{opening}>"
+    return f"<{tag}{opening}>{escape_html(text)}</{tag}>"
+
+
+def _meta(name: str, content: str) -> str:
+    return _element("meta", (("name", name), ("content", content)))
+
+
+def _metadata_value(hashes: Mapping[str, str] | None) -> str:
+    """PEP 714 ``data-core-metadata``: ``true`` or one ``<hash name>=<digest>`` (sha256 first)."""
+    if not hashes:
+        return "true"
+    algo = "sha256" if "sha256" in hashes else next(iter(hashes))
+    return f"{algo}={hashes[algo]}"
+
+
 def render_html(page: Page) -> bytes:
-    name = escape(page.project.name)
-    head = [
-        "<!DOCTYPE html>",
-        "<html>",
-        "<head>",
-        f'<meta name="pypi:repository-version" content="{API_VERSION}">',
-    ]
+    name = page.project.name
     status, reason = _status(page)
+    lines = ["<!DOCTYPE html>", "<html>", "<head>", _meta("pypi:repository-version", API_VERSION)]
     if status:
-        head.append(f'<meta name="pypi:project-status" content="{escape(status)}">')
+        lines.append(_meta("pypi:project-status", status))
         if reason:
-            head.append(f'<meta name="pypi:project-status-reason" content="{escape(reason)}">')
-    head += [f'<meta name="pypi:tracks" content="{escape(t)}">' for t in page.project.tracks]
-    head += [
-        f'<meta name="pypi:alternate-locations" content="{escape(loc)}">'
-        for loc in page.project.alternate_locations
-    ]
-    head += [f"<title>Links for {name}</title>", "</head>", "<body>", f"<h1>Links for {name}</h1>"]
+            lines.append(_meta("pypi:project-status-reason", reason))
+    lines += [_meta("pypi:tracks", t) for t in page.project.tracks]
+    lines += [_meta("pypi:alternate-locations", loc) for loc in page.project.alternate_locations]
+    lines += [_element("title", (), f"Links for {name}"), "</head>", "<body>"]
+    lines.append(_element("h1", (), f"Links for {name}"))
     if status and status != "active" and reason:
-        head.append(f"<p>{escape(status)}: {escape(reason)}</p>")
-    lines = head
+        lines.append(_element("p", (), f"{status}: {reason}"))
     for shown in page.files:
         f = shown.file
-        href = shown.url + (f"#sha256={f.sha256}" if f.sha256 else "")
-        attrs = [f'href="{escape(href)}"']
+        attrs = [("href", shown.url + (f"#sha256={f.sha256}" if f.sha256 else ""))]
         if f.requires_python is not None:
-            attrs.append(f'data-requires-python="{escape(f.requires_python)}"')
+            attrs.append(("data-requires-python", f.requires_python))
         if f.yanked:
-            reason_text = f.yanked if isinstance(f.yanked, str) else ""
-            attrs.append(f'data-yanked="{escape(reason_text)}"')
+            attrs.append(("data-yanked", f.yanked if isinstance(f.yanked, str) else ""))
         if shown.metadata_available:
-            value = "true"
-            if shown.metadata_hashes:
-                algo, digest = next(iter(shown.metadata_hashes.items()))
-                value = f"{algo}={digest}"
-            attrs.append(f'data-core-metadata="{value}" data-dist-info-metadata="{value}"')
+            value = _metadata_value(shown.metadata_hashes)
+            attrs += [("data-core-metadata", value), ("data-dist-info-metadata", value)]
         if f.gpg_sig is not None:
-            attrs.append(f'data-gpg-sig="{"true" if f.gpg_sig else "false"}"')
+            attrs.append(("data-gpg-sig", "true" if f.gpg_sig else "false"))
         if shown.provenance_url:
-            attrs.append(f'data-provenance="{escape(shown.provenance_url)}"')
-        lines.append(f"<a {' '.join(attrs)}>{escape(f.filename)}</a><br>")
+            attrs.append(("data-provenance", shown.provenance_url))
+        lines.append(_element("a", attrs, f.filename) + "<br>")
     lines += ["</body>", "</html>", ""]
     return "\n".join(lines).encode()
 
@@ -223,10 +238,10 @@ def render_index(names: Iterable[str], media_type: str) -> bytes:
         return orjson.dumps(
             {"meta": {"api-version": API_VERSION}, "projects": [{"name": n} for n in names]}
         )
-    links = "\n".join(f'<a href="{quote(n)}/">{escape(n)}</a><br>' for n in names)
+    links = "\n".join(_element("a", [("href", f"{quote(n)}/")], n) + "<br>" for n in names)
     return (
         "<!DOCTYPE html>\n<html>\n<head>\n"
-        f'<meta name="pypi:repository-version" content="{API_VERSION}">\n'
+        f"{_meta('pypi:repository-version', API_VERSION)}\n"
         "<title>Simple index</title>\n</head>\n<body>\n"
         f"{links}\n</body>\n</html>\n"
     ).encode()

@@ -254,6 +254,9 @@ async def list_add(request: Request, principal: Principal) -> Response:
     body = await _body(request)
     if not isinstance(body.get("rule"), str):
         raise ReviewError("'rule' is required: a name, glob or 'name==version'")
+    everything = body.get("everything", False)
+    if not isinstance(everything, bool):
+        raise ReviewError("'everything' must be true or false")
     rule = await to_thread.run_sync(
         lambda: review_of(request).list_add(
             request.path_params["kind"],
@@ -261,6 +264,7 @@ async def list_add(request: Request, principal: Principal) -> Response:
             rule=body["rule"],
             reason=_reason(body),
             actor=principal.name,
+            everything=everything,
         )
     )
     return JSONResponse(rule, status_code=201)

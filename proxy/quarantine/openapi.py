@@ -270,6 +270,11 @@ SCHEMA: dict[str, Any] = {
                     "index": {"type": "string", "default": "default"},
                     "rule": {"type": "string", "description": "name, glob or name==version"},
                     "reason": _STR,
+                    "everything": {
+                        "type": "boolean",
+                        "default": False,
+                        "description": "Confirm an allow rule that matches every project (*)",
+                    },
                 },
             },
         },

@@ -189,11 +189,17 @@ class Review:
         return rule
 
     def list_add(
-        self, kind: str, *, index: str, rule: str, reason: str, actor: str
+        self, kind: str, *, index: str, rule: str, reason: str, actor: str, everything: bool = False
     ) -> dict[str, Any]:
         self.intake.drain()
         added = self.store.list_add(
-            kind, index=index, rule=rule, reason=reason, actor=actor, now=self.clock()
+            kind,
+            index=index,
+            rule=rule,
+            reason=reason,
+            actor=actor,
+            now=self.clock(),
+            everything=everything,
         )
         self.refresh()
         return added

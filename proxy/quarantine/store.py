@@ -561,9 +561,21 @@ class QuarantineStore:
         )
 
     def list_add(
-        self, kind: str, *, index: str, rule: str, reason: str, actor: str, now: datetime
+        self,
+        kind: str,
+        *,
+        index: str,
+        rule: str,
+        reason: str,
+        actor: str,
+        now: datetime,
+        everything: bool = False,
     ) -> dict[str, Any]:
-        """Add a rule (``name``, ``name==1.2``, ``acme-*``) to the runtime allow or deny list."""
+        """Add a rule (``name``, ``name==1.2``, ``acme-*``) to the runtime allow or deny list.
+
+        An allow rule that matches every project name (``*``) lifts every policy from
+        every project; it is refused unless ``everything`` confirms it.
+        """
         if kind not in ("allow", "deny"):
             raise ReviewError(f"unknown list {kind!r}; choose allow or deny")
         if not reason.strip():
@@ -573,6 +585,12 @@ class QuarantineStore:
             parsed = parse_rule(rule)
         except ValueError as exc:
             raise ReviewError(str(exc)) from None
+        if kind == "allow" and parsed.matches_every_name and not everything:
+            raise ReviewError(
+                f"{parsed.text!r} matches every project: it would lift every policy on index "
+                f'{index!r}; if that is really meant, confirm it with "everything": true '
+                "(pipgate allow add --everything)"
+            )
         stamp = now.timestamp()
         with self._write() as db:
             existing = db.execute(

@@ -1,12 +1,17 @@
-"""Hostile input from either side, against a real pipgate and a fake upstream on real ports:
-look-alike names from clients (issue 8, finding 10)."""
+"""Hostile input from either side, against a real pipgate and a fake upstream on real ports
+(issue 8): look-alike names from clients (finding 10), markup from upstream pages (3)."""
 
 from __future__ import annotations
 
+import html
 from urllib.parse import quote
 
 import httpx
+import orjson
 import pytest
+
+from tests.support.fake_upstream import FakeProject, _release
+from tests.support.markup import markup_of
 
 
 @pytest.fixture
@@ -38,3 +43,96 @@ def test_non_ascii_look_alike_names_never_reach_upstream(proxy, upstream):
             assert "is not a valid project name" in response.text, path
             assert "ASCII" in response.text
     assert upstream.requests == []
+
+
+# -- finding 3: markup from upstream -------------------------------------------------------------
+
+EVIL = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>&amp;"
+EVIL_FILENAME = "demo_pkg-1.0.0\"'><svg onload=alert(3)>.tar.gz"  # no "/": a filename
+API_CSP = "default-src 'none'"
+
+
+def _hostile_json(upstream, base: str) -> bytes:
+    wheel = upstream.file("demo_pkg-1.0.0-py3-none-any.whl")
+    entry = {
+        "filename": wheel.filename,
+        "url": base + wheel.url_path,
+        "hashes": {"sha256": wheel.sha256, EVIL: "ab" * 32},
+        "requires-python": EVIL,
+        "yanked": EVIL,
+        "core-metadata": {EVIL: "ab" * 32},
+        "upload-time": "2024-01-01T00:00:00Z",
+    }
+    odd = {**entry, "filename": EVIL_FILENAME, "hashes": {"SHA256": "cd" * 32}}
+    return orjson.dumps(
+        {
+            "meta": {"api-version": "1.4"},
+            "name": "demo-pkg",
+            "files": [entry, odd],
+            "project-status": {"status": EVIL, "reason": EVIL},
+            "tracks": [EVIL],
+            "alternate-locations": [EVIL],
+        }
+    )
+
+
+def _hostile_html(upstream, base: str) -> bytes:
+    wheel = upstream.file("demo_dep-0.1.0-py3-none-any.whl")
+    evil = html.escape(EVIL)
+    return (
+        "<html><head>"
+        f'<meta name="pypi:project-status" content="{evil}">'
+        f'<meta name="pypi:project-status-reason" content="{evil}">'
+        f'<meta name="pypi:tracks" content="{evil}">'
+        "</head><body>"
+        f'<a href="{base}{wheel.url_path}#{quote(EVIL)}=abab" data-yanked="{evil}"'
+        f' data-requires-python="{evil}" data-core-metadata="{evil}=abab"'
+        f' data-dist-info-metadata="{evil}">{evil}</a>'
+        "</body></html>"
+    ).encode()
+
+
+def test_no_markup_from_a_hostile_upstream_and_every_page_under_csp(
+    upstream, upstream_url, start_proxy, dists_dir
+):
+    base = upstream_url.removesuffix("/simple/")
+    upstream.raw_pages["demo-pkg"] = (
+        "application/vnd.pypi.simple.v1+json",
+        _hostile_json(upstream, base),
+    )
+    upstream.raw_pages["demo-dep"] = ("text/html", _hostile_html(upstream, base))
+    upstream.add(FakeProject("coloarma", _release(dists_dir, "coloarma", "0.4.6")))
+    with start_proxy(upstream_url) as proxy:
+        for project in ("demo-pkg", "demo-dep"):
+            for accept in ("text/html", "application/vnd.pypi.simple.v1+html"):
+                page = httpx.get(f"{proxy.index_url}{project}/", headers={"Accept": accept})
+                assert page.status_code == 200, page.text
+                served = markup_of(page.text)
+                assert served.only_page_markup, (project, served.tags, served.attributes)
+                assert EVIL in served.values  # kept as text, escaped
+                assert page.headers["content-security-policy"] == API_CSP
+                assert page.headers["x-content-type-options"] == "nosniff"
+        json_page = httpx.get(f"{proxy.index_url}demo-pkg/?format=json")
+        assert json_page.headers["content-security-policy"] == API_CSP
+        files = {f["filename"]: f for f in json_page.json()["files"]}
+        assert files["demo_pkg-1.0.0-py3-none-any.whl"]["hashes"].keys() == {"sha256"}
+        assert files[EVIL_FILENAME]["hashes"] == {"sha256": "cd" * 32}
+
+        responses = {
+            "root index": httpx.get(proxy.index_url),
+            "refused page": httpx.get(f"{proxy.index_url}coloarma/"),
+            "refused file": httpx.get(f"{proxy.url}/files/coloarma/coloarma-0.4.6.tar.gz"),
+            "invalid name": httpx.get(f"{proxy.index_url}-x-/"),
+            "missing file": httpx.get(f"{proxy.url}/files/demo-pkg/nothing-1.0.tar.gz"),
+            "no route": httpx.get(f"{proxy.url}/nowhere"),
+            "admin api": httpx.get(f"{proxy.url}/-/admin/quarantine"),
+        }
+        for what, response in responses.items():
+            assert response.headers["content-security-policy"] == API_CSP, what
+            assert response.headers["x-content-type-options"] == "nosniff", what
+        assert markup_of(responses["refused page"].text).only_page_markup
+        console = httpx.get(f"{proxy.url}/-/ui/login")
+        assert console.status_code == 200
+        csp = console.headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "script-src" not in csp
+        assert "frame-ancestors 'none'" in csp

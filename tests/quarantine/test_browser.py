@@ -48,6 +48,7 @@ def browser() -> Iterator[object]:
         "--window-size=1500,760",
     ):
         options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP violations
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
         yield driver
@@ -76,6 +77,9 @@ def test_log_in_release_with_one_click_then_pip_installs(
     WebDriverWait(driver, 15).until(lambda d: len(d.find_elements(*queue_rows)) >= 2)
     rows = driver.find_elements(*queue_rows)
     assert len(rows) == 2, driver.page_source
+    # The console's Content-Security-Policy lets its stylesheet in (and nothing breaks).
+    header = driver.find_element(By.CSS_SELECTOR, "header")
+    assert header.value_of_css_property("background-color") == "rgba(20, 32, 46, 1)"
     screenshot = (
         README_SCREENSHOT
         if os.environ.get("PIPGATE_UPDATE_SCREENSHOT") == "1"
@@ -93,3 +97,8 @@ def test_log_in_release_with_one_click_then_pip_installs(
 
     installed = pip_install(proxy.index_url, requirement, tmp_path / "after")
     assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    driver.get(f"{proxy.url}/-/ui/stats")  # the inline SVG charts
+    assert driver.find_elements(By.CSS_SELECTOR, "svg.chart polyline")
+    blocked = [e for e in driver.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert blocked == [], blocked

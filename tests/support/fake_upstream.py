@@ -437,6 +437,9 @@ class FakeUpstream:
     - ``relative_urls``: file URLs relative to the page instead of absolute.
     - ``hang_seconds``: how long ``"timeout"`` hangs (ended early by ``heal()`` or a
       client disconnect, then answers 503).
+    - ``raw_pages[name]``: ``(content_type, body)`` served as the page of project ``name``
+      (normalized) as is, in place of the rendered one: a hostile or odd upstream page.
+    - ``redirects[path]``: a request for URL path ``path`` is answered ``302 Location:`` value.
 
     ``projects`` maps normalized names to ``FakeProject`` and may be changed while serving.
     """
@@ -468,6 +471,8 @@ class FakeUpstream:
         self.hang_seconds = hang_seconds
         self.slow_chunk_size = slow_chunk_size
         self.slow_chunk_delay = slow_chunk_delay
+        self.raw_pages: dict[str, tuple[str, bytes]] = {}
+        self.redirects: dict[str, str] = {}
         self._lock = threading.Lock()
         self._hits: Counter[str] = Counter()
         self._requests: list[SeenRequest] = []
@@ -552,6 +557,10 @@ class FakeUpstream:
                 with self._lock:
                     self._hits[scope["path"]] += 1
                     self._requests.append(seen)
+                location = self.redirects.get(scope["path"])
+                if location is not None:
+                    await RedirectResponse(location, 302)(scope, receive, send)
+                    return
             await app(scope, receive, send)
 
         return counting
@@ -644,6 +653,9 @@ class FakeUpstream:
         failure = await self._page_failure(request, self.mode or self.project_modes.get(name), fmt)
         if failure is not None:
             return failure
+        given = self.raw_pages.get(name)
+        if given is not None:
+            return Response(given[1], headers={"content-type": given[0]})
         project = self.projects.get(name)
         if project is None:
             return PlainTextResponse("Not Found", status_code=404)
