@@ -136,6 +136,7 @@ def create_app(
             UpstreamConfig.from_settings(settings.upstream),
             transport=transport,
             observe=metrics.observe_upstream,
+            refused=lambda reason: metrics.upstream_refused.labels(reason).inc(),
         )
         index_cache = IndexCache(
             data_dir / "index",

@@ -8,7 +8,8 @@
     │   ├── UpstreamNotFound        404  upstream says the project does not exist
     │   ├── UpstreamUnavailable     502  5xx, connection error, unusable answer
     │   ├── UpstreamTimeout         504  no answer in time
-    │   └── IntegrityError          502  file bytes do not match the index's hash
+    │   ├── IntegrityError          502  file bytes do not match the index's hash
+    │   └── OriginRefused           502  a URL or redirect outside the allowed origins
 
 A policy refusal is not an error: views answer it with a 403 of its own.
 Every message names the thing it is about (project, file, URL without credentials).
@@ -54,3 +55,16 @@ class UpstreamTimeout(UpstreamError):
 
 class IntegrityError(UpstreamError):
     status_code = 502
+
+
+class OriginRefused(UpstreamError):
+    """Not fetched: the URL is not on an allowed origin (``origins.py``).
+
+    ``reason`` is ``origin`` (a URL from a page) or ``redirect`` (a redirect hop).
+    """
+
+    status_code = 502
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -36,6 +36,13 @@ class Metrics:
             ["operation", "outcome"],
             registry=self.registry,
         )
+        self.upstream_refused = Counter(
+            "pipgate_upstream_refused_total",
+            "Upstream URLs not fetched because their origin is not allowed, by reason "
+            "(origin: a URL from a page; redirect: a redirect hop).",
+            ["reason"],
+            registry=self.registry,
+        )
         self.bytes = Counter(
             "pipgate_bytes_total",
             "Bytes served to clients and fetched from upstream.",

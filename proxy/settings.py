@@ -40,6 +40,8 @@ from pydantic import (
 from pipgate.policies.durations import duration_spec, parse_duration
 from pipgate.policies.names import BadProjectName, project_name
 
+from .origins import default_file_hosts, parse_origin
+
 
 class SettingsError(ValueError):
     """Configuration that cannot be used; the message names the source and the key."""
@@ -115,6 +117,12 @@ class UpstreamSettings(_Section):
     connect_timeout: Duration = timedelta(seconds=10)
     retries: int = Field(2, ge=0, le=10)
     backoff: Duration = timedelta(milliseconds=250)
+    file_hosts: tuple[str, ...] | None = Field(
+        None,
+        description="Origins (scheme://host[:port]) files, .metadata and provenance may be "
+        "fetched from besides the upstream's own. Default: the upstream's origin, plus "
+        "https://files.pythonhosted.org when the upstream is pypi.org.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -122,6 +130,18 @@ class UpstreamSettings(_Section):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"upstream url must be http:// or https://, got {value!r}")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("file_hosts", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple):
+            return value
+        return tuple(parse_origin(host) if isinstance(host, str) else host for host in value)
+
+    @property
+    def effective_file_hosts(self) -> tuple[str, ...]:
+        """``file_hosts``, or its default for this upstream."""
+        return self.file_hosts if self.file_hosts is not None else default_file_hosts(self.url)
 
 
 class CacheSettings(_Section):

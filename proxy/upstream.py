@@ -21,8 +21,15 @@ import httpx
 from packaging.utils import NormalizedName
 
 from . import __version__
-from .errors import UpstreamError, UpstreamNotFound, UpstreamTimeout, UpstreamUnavailable
+from .errors import (
+    OriginRefused,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from .models import Project
+from .origins import Origins
 from .parse import PageParseError, parse_html_page, parse_json_page
 from .settings import UpstreamSettings
 from .urls import ensure_trailing_slash, redact
@@ -46,6 +53,9 @@ class UpstreamConfig:
     backoff: float = 0.25
     #: A project page larger than this (decoded) is refused rather than read into memory.
     page_limit: int = 256 << 20
+    #: Origins files may come from besides the upstream's own; ``None``: the default
+    #: (``origins.default_file_hosts``).
+    file_hosts: tuple[str, ...] | None = None
 
     @classmethod
     def from_settings(cls, upstream: UpstreamSettings) -> UpstreamConfig:
@@ -56,6 +66,7 @@ class UpstreamConfig:
             connect_timeout=upstream.connect_timeout.total_seconds(),
             retries=upstream.retries,
             backoff=upstream.backoff.total_seconds(),
+            file_hosts=upstream.effective_file_hosts,
         )
 
 
@@ -74,6 +85,8 @@ class NotModified(Exception):
 
 Observer = Callable[[str, float, str], None]
 """Called with (operation, seconds, outcome) after each upstream request, for metrics."""
+#: Marks a request whose origin was checked once: a later check of it is a redirect hop.
+_CHECKED = "pipgate.origin_checked"
 
 
 class UpstreamClient:
@@ -85,10 +98,13 @@ class UpstreamClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         observe: Observer | None = None,
+        refused: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
         self.base_url = ensure_trailing_slash(config.url)
+        self.origins = Origins(config.url, config.file_hosts)
         self._observe = observe or (lambda op, seconds, outcome: None)
+        self._refused = refused or (lambda reason: None)
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
@@ -96,7 +112,20 @@ class UpstreamClient:
             headers={"User-Agent": f"pipgate/{__version__}"},
             follow_redirects=True,
             trust_env=True,
+            event_hooks={"request": [self._check_origin]},
         )
+
+    async def _check_origin(self, request: httpx.Request) -> None:
+        """Refuse a request (redirect hops included: httpx runs request hooks for each)
+        to an origin outside ``origins``; ``refused`` is told the reason, for metrics."""
+        redirected = _CHECKED in request.extensions
+        request.extensions[_CHECKED] = True
+        try:
+            self.origins.check(request.url, redirected=redirected)
+        except OriginRefused as exc:
+            log.warning("%s", exc)
+            self._refused(exc.reason)
+            raise
 
     async def aclose(self) -> None:
         await self._client.aclose()

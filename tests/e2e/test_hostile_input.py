@@ -1,5 +1,6 @@
 """Hostile input from either side, against a real pipgate and a fake upstream on real ports
-(issue 8): look-alike names from clients (finding 10), markup from upstream pages (3)."""
+(issue 8): look-alike names from clients (finding 10), markup from upstream pages (3), and
+upstream URLs that point outside the allowed origins (4)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ from urllib.parse import quote
 import httpx
 import orjson
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.support.fake_upstream import FakeProject, _release
 from tests.support.markup import markup_of
+from tests.support.servers import run_app
 
 
 @pytest.fixture
@@ -136,3 +142,92 @@ def test_no_markup_from_a_hostile_upstream_and_every_page_under_csp(
         csp = console.headers["content-security-policy"]
         assert "default-src 'none'" in csp and "script-src" not in csp
         assert "frame-ancestors 'none'" in csp
+
+
+# -- finding 4: fetches outside the allowed origins ----------------------------------------------
+
+
+class PrivateService:
+    """A "private" HTTP service on 127.0.0.1 at a port of its own: it records every request
+    and answers each with a few bytes, as an internal service pipgate must never reach."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+        async def anything(request: Request) -> Response:
+            self.seen.append(request.url.path)
+            return Response(b'{"secret": "internal"}', media_type="application/octet-stream")
+
+        self.app = Starlette(routes=[Route("/{path:path}", anything)])
+
+
+def _ssrf_page(upstream, base: str, private: str) -> bytes:
+    new_wheel = upstream.file("demo_pkg-1.1.0-py3-none-any.whl")
+    new_sdist = upstream.file("demo_pkg-1.1.0.tar.gz")
+    old = "2024-01-01T00:00:00Z"
+    files = [
+        {  # no hash: nothing to verify it against
+            "filename": "demo_pkg-1.0.0-py3-none-any.whl",
+            "url": f"{private}/internal/demo_pkg-1.0.0-py3-none-any.whl",
+            "core-metadata": True,
+            "upload-time": old,
+        },
+        {  # with a hash
+            "filename": "demo_pkg-1.0.0.tar.gz",
+            "url": f"{private}/internal/demo_pkg-1.0.0.tar.gz",
+            "hashes": {"sha256": "ab" * 32},
+            "upload-time": old,
+        },
+        {  # the file is upstream's own; its provenance is not
+            "filename": new_wheel.filename,
+            "url": base + new_wheel.url_path,
+            "hashes": {"sha256": new_wheel.sha256},
+            "provenance": f"{private}/internal/provenance",
+            "upload-time": old,
+        },
+        {  # upstream's own URL, which redirects (see the test)
+            "filename": new_sdist.filename,
+            "url": base + new_sdist.url_path,
+            "hashes": {"sha256": new_sdist.sha256},
+            "upload-time": old,
+        },
+    ]
+    return orjson.dumps({"meta": {"api-version": "1.3"}, "name": "demo-pkg", "files": files})
+
+
+def test_no_fetch_outside_the_allowed_origins(upstream, upstream_url, start_proxy):
+    private_service = PrivateService()
+    base = upstream_url.removesuffix("/simple/")
+    with run_app(private_service.app) as private:  # the upstream's host, another port
+        page = _ssrf_page(upstream, base, private)
+        upstream.raw_pages["demo-pkg"] = ("application/vnd.pypi.simple.v1+json", page)
+        upstream.redirects[upstream.file_path("demo_pkg-1.1.0.tar.gz")] = f"{private}/internal/x"
+        files = "/files/demo-pkg/"
+        with start_proxy(upstream_url) as proxy:
+            refused = {
+                what: httpx.get(proxy.url + files + path)
+                for what, path in [
+                    ("unhashed file", "demo_pkg-1.0.0-py3-none-any.whl"),
+                    ("hashed file", "demo_pkg-1.0.0.tar.gz"),
+                    (".metadata", "demo_pkg-1.0.0-py3-none-any.whl.metadata"),
+                    ("provenance", "demo_pkg-1.1.0-py3-none-any.whl.provenance"),
+                    ("redirect", "demo_pkg-1.1.0.tar.gz"),
+                ]
+            }
+            for what, response in refused.items():
+                assert response.status_code == 502, (what, response.status_code, response.text)
+                assert "not on an allowed origin" in response.text, what
+                assert private in response.text, what
+            assert "upstream redirected to" in refused["redirect"].text
+            wheel = httpx.get(proxy.url + files + "demo_pkg-1.1.0-py3-none-any.whl")
+            assert wheel.status_code == 200  # upstream's own origin is fetched as ever
+            metrics = httpx.get(f"{proxy.url}/metrics").text
+        assert 'pipgate_upstream_refused_total{reason="origin"} 4.0' in metrics
+        assert 'pipgate_upstream_refused_total{reason="redirect"} 1.0' in metrics
+        assert private_service.seen == []
+
+        # The same page with the private origin allowed as a file host: fetched.
+        with start_proxy(upstream_url, config={"upstream": {"file_hosts": [private]}}) as proxy:
+            allowed = httpx.get(proxy.url + files + "demo_pkg-1.1.0-py3-none-any.whl.provenance")
+        assert allowed.status_code == 200, allowed.text
+        assert private_service.seen == ["/internal/provenance"]

@@ -48,7 +48,12 @@ def entry(filename: str, data: bytes, **extra: Any) -> dict[str, Any]:
 @contextmanager
 def app_with(tmp_path: Path, handler: Callable[[httpx.Request], Any], **config: Any):
     base = {
-        "upstream": {"url": "https://up.example/simple/", "retries": 0, "backoff": 0},
+        "upstream": {
+            "url": "https://up.example/simple/",
+            "retries": 0,
+            "backoff": 0,
+            "file_hosts": ["https://files.example"],
+        },
         "cache": {"data_dir": str(tmp_path / "data")},
         "server": {"access_log": False},
     }
