@@ -1,4 +1,9 @@
-"""ASGI middleware: a request id on every response, one access-log line, request metrics."""
+"""ASGI middleware: a request id on every response, one access-log line, request metrics.
+
+The access-log record carries its fields as ``extra`` (``request_id``, ``client``,
+``method``, ``path``, ``status``, ``bytes``, ``duration_ms``) for JSON logs; its text
+has every control character escaped (``log_format``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .log_format import escape_control
 from .metrics import Metrics
 
 log = logging.getLogger("pipgate.access")
@@ -71,13 +77,25 @@ class AccessLog:
             self.metrics.requests.labels(route_of(path), str(status)).inc()
             if self.enabled:
                 client = scope.get("client") or ("-", 0)
+                fields = {
+                    "request_id": request_id,
+                    "client": str(client[0]),
+                    "method": str(scope.get("method", "-")),
+                    "path": path,
+                    "status": status,
+                    "bytes": sent,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+                # The path is percent-decoded and the client may come from X-Forwarded-For:
+                # a "%0a" must not start a line of its own, whatever formats the record.
                 log.info(
                     '%s %s "%s %s" %d %d %.1fms',
-                    request_id,
-                    client[0],
-                    scope.get("method", "-"),
-                    path,
+                    *(
+                        escape_control(fields[k])
+                        for k in ("request_id", "client", "method", "path")
+                    ),
                     status,
                     sent,
-                    (time.perf_counter() - started) * 1000,
+                    fields["duration_ms"],
+                    extra=fields,
                 )

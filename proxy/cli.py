@@ -6,7 +6,6 @@ highest-precedence layer.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import click
 
 from .cli_admin import register as register_review_commands
+from .log_format import configure_logging
 from .settings import SettingsError, load_settings
 
 
@@ -43,6 +43,7 @@ def main() -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Cache and log directory.")
 @click.option("--config", type=click.Path(), help="TOML configuration file.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option("--log-format", type=click.Choice(["text", "json"]), help="Default text.")
 def serve(
     host: str | None,
     port: int | None,
@@ -50,6 +51,7 @@ def serve(
     data_dir: Path | None,
     config: str | None,
     log_level: str | None,
+    log_format: str | None,
 ) -> None:
     """Start the proxy."""
     import uvicorn
@@ -63,19 +65,19 @@ def serve(
         ("upstream", "url", upstream),
         ("cache", "data_dir", data_dir),
         ("server", "log_level", log_level),
+        ("server", "log_format", log_format),
     ):
         if value is not None:
             overrides.setdefault(section, {})[key] = value
     settings = _settings_or_exit(config, overrides)
-    level = settings.server.log_level.upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # it logs URLs, credentials included
+    configure_logging(settings.server.log_level, settings.server.log_format)
     app = create_app(settings)
     uvicorn.run(
         app,
         host=settings.server.host,
         port=settings.server.port,
         log_level=settings.server.log_level,
+        log_config=None,  # uvicorn's loggers go through configure_logging's handler
         access_log=False,
         proxy_headers=settings.server.trust_forwarded,
         server_header=False,

@@ -106,6 +106,9 @@ class ServerSettings(_Section):
     port: int = Field(8080, ge=0, le=65535)
     access_log: bool = True
     log_level: str = "info"
+    log_format: Literal["text", "json"] = Field(
+        "text", description="text: one escaped line per record; json: one JSON object per line."
+    )
     trust_forwarded: bool = Field(
         False, description="Take the client address from X-Forwarded-For (behind a proxy)."
     )

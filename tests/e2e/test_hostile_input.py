@@ -1,10 +1,19 @@
 """Hostile input from either side, against a real pipgate and a fake upstream on real ports
 (issue 8): look-alike names from clients (finding 10), markup from upstream pages (3), and
-upstream URLs that point outside the allowed origins (4)."""
+upstream URLs that point outside the allowed origins (4), control characters in request
+paths that would forge access-log lines (9)."""
 
 from __future__ import annotations
 
 import html
+import io
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -17,7 +26,7 @@ from starlette.routing import Route
 
 from tests.support.fake_upstream import FakeProject, _release
 from tests.support.markup import markup_of
-from tests.support.servers import run_app
+from tests.support.servers import run_app, run_process
 
 
 @pytest.fixture
@@ -231,3 +240,72 @@ def test_no_fetch_outside_the_allowed_origins(upstream, upstream_url, start_prox
             allowed = httpx.get(proxy.url + files + "demo_pkg-1.1.0-py3-none-any.whl.provenance")
         assert allowed.status_code == 200, allowed.text
         assert private_service.seen == ["/internal/provenance"]
+
+
+# -- finding 9: access-log injection -------------------------------------------------------------
+
+#: A path whose decoded form holds a newline followed by a complete, forged access-log line,
+#: a carriage return, NUL, a terminal escape and U+2028 (a line break to some readers).
+FORGED = '0123456789abcdef 10.0.0.1 "GET /simple/forged/" 200 1 0.1ms'
+HOSTILE_PATH = "/simple/x%0a" + quote(FORGED) + "%0d%0aINFO%20forged%00%1b[31m%e2%80%a8red/"
+
+
+def _raw_get(url: str, path: str) -> bytes:
+    """GET ``path`` over a plain socket: the request line exactly as written."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_a_newline_in_a_path_forges_no_log_line(upstream_url, start_proxy):
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)  # any formatter: the access log escapes its fields
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    access = logging.getLogger("pipgate.access")
+    access.addHandler(handler)
+    level = access.level
+    access.setLevel(logging.INFO)
+    try:
+        with start_proxy(upstream_url, config={"server": {"access_log": True}}) as proxy:
+            answer = _raw_get(proxy.url, HOSTILE_PATH)
+            assert answer.startswith(b"HTTP/1.1 404 "), answer[:200]
+            _raw_get(proxy.url, "/healthz")
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(level)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2, lines  # one line per request, whatever the path holds
+    hostile = lines[0]
+    assert '"GET /simple/x\\x0a0123456789abcdef 10.0.0.1' in hostile
+    assert '\\x0d\\x0aINFO forged\\x00\\x1b[31m\\u2028red/" 404 ' in hostile
+    assert all(line.startswith("INFO pipgate.access ") for line in lines)
+
+
+def test_json_logs_from_pipgate_serve(upstream_url, tmp_path):
+    with socket.socket() as probe:  # a free port for the server
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pipgate = Path(sys.executable).with_name("pipgate")
+    argv = [str(pipgate), "serve", "--port", str(port), "--upstream", upstream_url]
+    argv += ["--data-dir", str(tmp_path / "data"), "--log-format", "json"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPGATE_")}
+    with run_process(argv, f"http://127.0.0.1:{port}/healthz", env=env) as server:
+        assert _raw_get(server.url.removesuffix("/healthz"), HOSTILE_PATH).startswith(
+            b"HTTP/1.1 404 "
+        )
+        deadline = time.monotonic() + 10
+        while "/simple/x" not in server.output() and time.monotonic() < deadline:
+            time.sleep(0.02)  # the access line is written after the answer
+        output = server.output()
+    records = [json.loads(line) for line in output.splitlines()]  # every line is one JSON object
+    loggers = {record["logger"] for record in records}
+    assert {"uvicorn.error", "pipgate", "pipgate.access"} <= loggers
+    (access,) = [r for r in records if r["logger"] == "pipgate.access" and r["status"] == 404]
+    assert access["path"].startswith(f"/simple/x\n{FORGED}\r\nINFO forged\x00\x1b[31m\u2028")
+    assert access["method"] == "GET" and access["client"] == "127.0.0.1"
+    assert len(access["request_id"]) == 16 and access["bytes"] > 0
+    assert access["message"].startswith(access["request_id"] + ' 127.0.0.1 "GET /simple/x\\x0a')
