@@ -2,7 +2,12 @@
 
 ``read`` tokens may list and show; ``admin`` tokens may also act. Errors are
 ``{"error": message}`` with 400 (bad input), 401 (no or wrong token), 403
-(scope too small), 404 or 409.
+(scope too small), 404, 409, or 503 with ``Retry-After`` when the store cannot
+be written (disk full): nothing was done, try again.
+
+``index`` in a body is a configured index or ``*`` (every index). Omitted, a
+reject and a deny-list entry apply on every index, a release and an allow-list
+entry on ``default`` (a release of an entry: on the entry's index).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from .auth import Principal, TokenBook
 from .decisions import search
 from .review import Review
-from .store import STATES, ReviewError
+from .store import ALL_INDEXES, STATES, ReviewError
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
 
@@ -62,11 +67,15 @@ def requires(scope: str) -> Callable[[Handler], Callable[[Request], Awaitable[Re
             try:
                 return await handler(request, principal)
             except ReviewError as exc:
-                return error(exc.status, str(exc))
+                return error(exc.status, str(exc), **_retry_after(exc.status))
 
         return endpoint
 
     return decorate
+
+
+def _retry_after(status: int) -> dict[str, str]:
+    return {"Retry-After": "30"} if status == 503 else {}
 
 
 class UnsupportedMediaType(ReviewError):
@@ -102,6 +111,15 @@ def _reason(body: dict[str, Any]) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise ReviewError("a reason is required")
     return reason.strip()
+
+
+def index_of(request: Request, value: str | None) -> str | None:
+    """A configured index, ``*`` (every index) or ``None`` (the action's default)."""
+    if value is None or value == ALL_INDEXES:
+        return value
+    if value not in request.app.state.services.gates:
+        raise ReviewError(f"no index {value!r} is configured; use one of them or '*' (every index)")
+    return value
 
 
 def _text(body: dict[str, Any], name: str, default: str | None = None) -> str | None:
@@ -221,6 +239,7 @@ async def reject(request: Request, principal: Principal) -> Response:
         lambda: review_of(request).reject(
             request.path_params["entry"],
             scope=_text(body, "scope", "file"),
+            index=index_of(request, _text(body, "index")),
             reason=_reason(body),
             actor=principal.name,
         )
@@ -234,10 +253,11 @@ async def decide(request: Request, principal: Principal) -> Response:
     body = await _body(request)
     if not isinstance(body.get("project"), str):
         raise ReviewError("'project' is required")
+    index = index_of(request, _text(body, "index"))
     rule = await to_thread.run_sync(
         lambda: review_of(request).decide(
             request.path_params["kind"],
-            index=_text(body, "index", "default"),
+            index=index,
             project=body["project"],
             version=_text(body, "version"),
             file=_text(body, "file"),
@@ -257,7 +277,7 @@ async def list_add(request: Request, principal: Principal) -> Response:
     rule = await to_thread.run_sync(
         lambda: review_of(request).list_add(
             request.path_params["kind"],
-            index=_text(body, "index", "default"),
+            index=index_of(request, _text(body, "index")),
             rule=body["rule"],
             reason=_reason(body),
             actor=principal.name,
@@ -274,7 +294,7 @@ async def list_remove(request: Request, principal: Principal) -> Response:
     removed = await to_thread.run_sync(
         lambda: review_of(request).list_remove(
             request.path_params["kind"],
-            index=_text(body, "index", "default"),
+            index=index_of(request, _text(body, "index")),
             rule=body["rule"],
             reason=_text(body, "reason", "") or "",
             actor=principal.name,

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from ..errors import PipgateError
-from .api import review_of, tokens_of
+from .api import index_of, review_of, tokens_of
 from .auth import SESSION_COOKIE, Principal, csrf_ok
 from .charts import bar_chart, line_chart
 from .decisions import search
@@ -344,18 +344,24 @@ async def decide_entry(request: Request, principal: Principal, form: dict[str, A
     }
     if kind == "release":
         fields["until"] = str(form.get("until") or "") or None
+    else:
+        fields["index"] = index_of(request, str(form.get("reject_on") or "") or None)
     rule = await to_thread.run_sync(lambda: getattr(review_of(request), kind)(entry_id, **fields))
     target = " ".join(p for p in (rule["project"], rule["version"], rule["file"]) if p)
-    return f"{kind}d {target}"
+    return f"{kind}d {target}" + _on(rule["index"])
 
 
 @action
 async def decide_target(request: Request, principal: Principal, form: dict[str, Any]) -> str:
     kind = str(form.get("kind"))
+    index = str(form.get("index") or "default")
+    if kind == "reject":
+        index = str(form.get("reject_on") or "*")
+    index = index_of(request, index) or "default"
     rule = await to_thread.run_sync(
         lambda: review_of(request).decide(
             kind,
-            index=str(form.get("index") or "default"),
+            index=index,
             project=str(form.get("project", "")),
             version=str(form.get("version") or "") or None,
             file=str(form.get("file") or "") or None,
@@ -365,26 +371,31 @@ async def decide_target(request: Request, principal: Principal, form: dict[str, 
         )
     )
     target = " ".join(p for p in (rule["project"], rule["version"], rule["file"]) if p)
-    return f"{kind}d {target}"
+    return f"{kind}d {target}" + _on(rule["index"])
+
+
+def _on(index: str) -> str:
+    return " on every index" if index == "*" else f" on index {index}"
 
 
 @action
 async def list_change(request: Request, principal: Principal, form: dict[str, Any]) -> str:
     kind, change = request.path_params["kind"], request.path_params["change"]
-    index, rule = str(form.get("index") or "default"), str(form.get("rule", "")).strip()
+    index = index_of(request, str(form.get("index") or "") or None)
+    rule = str(form.get("rule", "")).strip()
     if change == "add":
-        await to_thread.run_sync(
+        added = await to_thread.run_sync(
             lambda: review_of(request).list_add(
                 kind, index=index, rule=rule, reason=_reason(form), actor=principal.name
             )
         )
-        return f"added {rule!r} to the {kind} list"
-    await to_thread.run_sync(
+        return f"added {rule!r} to the {kind} list" + _on(added["index"])
+    removed = await to_thread.run_sync(
         lambda: review_of(request).list_remove(
             kind, index=index, rule=rule, reason=str(form.get("reason") or ""), actor=principal.name
         )
     )
-    return f"removed {rule!r} from the {kind} list"
+    return f"removed {rule!r} from the {kind} list" + _on(removed["index"])
 
 
 def routes() -> list[BaseRoute]:

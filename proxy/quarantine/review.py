@@ -5,6 +5,10 @@ recorder and the optional webhook. Each action writes the store (rule, entry
 states and audit record in one transaction) and reloads the overrides at
 once, so the very next request, cached pages included, sees it.
 
+Where an action names no index: a reject and a deny-list entry apply on every
+index (``*``); a release and an allow-list entry apply on ``default`` (a
+release of an entry: on the entry's index).
+
 Methods block (SQLite): call them from a thread when on the event loop.
 """
 
@@ -20,7 +24,7 @@ from pipgate.policies.durations import parse_duration
 
 from .intake import HoldIntake
 from .overrides import ReviewOverrides
-from .store import QuarantineStore, ReviewError
+from .store import ALL_INDEXES, QuarantineStore, ReviewError
 from .webhook import Webhook
 
 DB_NAME = "quarantine.sqlite3"
@@ -60,6 +64,11 @@ def parse_until(text: str | None, now: datetime) -> datetime | None:
     if moment - now > MAX_UNTIL:
         raise too_far
     return moment
+
+
+def default_index(kind: str) -> str:
+    """The index an action applies to when it names none (see the module docstring)."""
+    return ALL_INDEXES if kind in ("reject", "deny") else "default"
 
 
 class Review:
@@ -150,11 +159,24 @@ class Review:
         return rule
 
     def reject(
-        self, entry_id: int, *, scope: str = "file", reason: str, actor: str
+        self,
+        entry_id: int,
+        *,
+        scope: str = "file",
+        index: str | None = None,
+        reason: str,
+        actor: str,
     ) -> dict[str, Any]:
+        """Reject an entry's target on every index, or on ``index`` (the entry's) only."""
         self.intake.drain()
         rule = self.store.decide_entry(
-            "reject", entry_id, scope=scope, reason=reason, actor=actor, now=self.clock()
+            "reject",
+            entry_id,
+            scope=scope,
+            index=index,
+            reason=reason,
+            actor=actor,
+            now=self.clock(),
         )
         self.refresh()
         return rule
@@ -163,7 +185,7 @@ class Review:
         self,
         kind: str,
         *,
-        index: str,
+        index: str | None = None,
         project: str,
         version: str | None = None,
         file: str | None = None,
@@ -176,7 +198,7 @@ class Review:
         self.intake.drain()
         rule = self.store.decide(
             kind,
-            index=index,
+            index=index or default_index(kind),
             project=project,
             version=version,
             file=file,
@@ -189,20 +211,30 @@ class Review:
         return rule
 
     def list_add(
-        self, kind: str, *, index: str, rule: str, reason: str, actor: str
+        self, kind: str, *, index: str | None = None, rule: str, reason: str, actor: str
     ) -> dict[str, Any]:
         self.intake.drain()
         added = self.store.list_add(
-            kind, index=index, rule=rule, reason=reason, actor=actor, now=self.clock()
+            kind,
+            index=index or default_index(kind),
+            rule=rule,
+            reason=reason,
+            actor=actor,
+            now=self.clock(),
         )
         self.refresh()
         return added
 
     def list_remove(
-        self, kind: str, *, index: str, rule: str, reason: str, actor: str
+        self, kind: str, *, index: str | None = None, rule: str, reason: str, actor: str
     ) -> dict[str, Any]:
         removed = self.store.list_remove(
-            kind, index=index, rule=rule, reason=reason, actor=actor, now=self.clock()
+            kind,
+            index=index or default_index(kind),
+            rule=rule,
+            reason=reason,
+            actor=actor,
+            now=self.clock(),
         )
         self.refresh()
         return removed

@@ -186,3 +186,20 @@ def test_webhook_gets_each_new_entry_with_retries(
         f"demo_pkg-{FRESH_VERSION}.tar.gz",
     }
     assert all("release-age" in m["text"] for m in received)
+
+
+def test_entry_ids_beyond_64_bits_are_not_found(proxy: Proxy) -> None:
+    from tests.quarantine.test_console import csrf_of, logged_in
+
+    huge = "99999999999999999999"  # the route converter passes it; SQLite cannot bind it
+    with proxy.client() as api:
+        assert api.get(f"/quarantine/{huge}").status_code == 404
+        for action in ("release", "reject"):
+            response = api.post(f"/quarantine/{huge}/{action}", json={"reason": "x"})
+            assert response.status_code == 404, response.text
+            assert f"no quarantine entry {huge}" in response.json()["error"]
+    with logged_in(proxy) as ui:
+        assert ui.get(f"/entries/{huge}").status_code == 404
+        form = {"kind": "reject", "reason": "x", "csrf": csrf_of(ui.get("/lists").text)}
+        done = ui.post(f"/entries/{huge}/decide", data=form)
+        assert done.status_code == 303 and "no+quarantine+entry" in done.headers["location"]
