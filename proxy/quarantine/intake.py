@@ -6,6 +6,11 @@ only appends to a queue. A writer thread drains the queue every
 expired, adds the hourly traffic counts and notices rules changed by another
 process (the CLI's ``--data-dir`` mode). ``drain`` flushes synchronously, so
 a reader sees every hold recorded before it asked.
+
+A batch the store refuses (disk full) is kept and written by a later drain;
+the writer thread then waits longer between attempts (doubling, up to
+``MAX_BACKOFF``). At most ``MAX_PENDING`` holds wait; beyond that the oldest
+are dropped, counted and logged (each is in the decision log already).
 """
 
 from __future__ import annotations
@@ -20,9 +25,14 @@ from typing import Any
 
 from pipgate.policies.decision import Decision
 
-from .store import Hold, QuarantineStore
+from .store import Hold, QuarantineStore, StoreUnavailable
 
 log = logging.getLogger("pipgate.quarantine")
+
+#: Holds kept while the store refuses writes.
+MAX_PENDING = 10_000
+#: Longest wait between two attempts of the writer thread, in seconds.
+MAX_BACKOFF = 30.0
 
 
 class HoldIntake:
@@ -41,7 +51,10 @@ class HoldIntake:
         self._on_tick = on_tick
         self._interval = interval
         self._queue: queue.SimpleQueue[Hold] = queue.SimpleQueue()
+        self._pending: list[Hold] = []
         self._traffic: Counter[tuple[int, str, str]] = Counter()
+        #: Holds dropped because the store refused writes for too long.
+        self.dropped = 0
         self._flush_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="pipgate-quarantine", daemon=True)
@@ -53,7 +66,10 @@ class HoldIntake:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(5)
-        self.drain()
+        try:
+            self.drain()
+        except StoreUnavailable as exc:
+            log.error("%d quarantine holds not written at shutdown: %s", len(self._pending), exc)
 
     def __call__(
         self,
@@ -84,27 +100,66 @@ class HoldIntake:
         """Count one response of ``kind`` (``served``) for the charts."""
         self._traffic[(int(self._clock().timestamp()) // 3600, index, kind)] += 1
 
+    @property
+    def pending(self) -> int:
+        """Holds taken off the queue and not yet written."""
+        return len(self._pending)
+
     def drain(self) -> None:
+        """Write every hold queued so far; raises ``StoreUnavailable`` (keeping them) if refused."""
         with self._flush_lock:
-            holds: list[Hold] = []
             while True:
                 try:
-                    holds.append(self._queue.get_nowait())
+                    self._pending.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            if len(self._pending) > MAX_PENDING:
+                excess = len(self._pending) - MAX_PENDING
+                del self._pending[:excess]
+                self.dropped += excess
+                log.error(
+                    "dropped %d quarantine holds: the store has refused writes too long "
+                    "(they are in the decision log)",
+                    excess,
+                )
             traffic, self._traffic = self._traffic, Counter()
             if traffic:
-                self._store.add_traffic(traffic)
-            if holds:
-                created = self._store.record(holds)
+                try:
+                    self._store.add_traffic(traffic)
+                except StoreUnavailable:
+                    self._traffic.update(traffic)
+                    raise
+            if self._pending:
+                try:
+                    created = self._store.record(self._pending)
+                except StoreUnavailable:
+                    raise
+                except Exception:
+                    # Not the disk: retrying would fail the same way and block every later hold.
+                    log.exception("dropping %d quarantine holds", len(self._pending))
+                    self.dropped += len(self._pending)
+                    self._pending = []
+                    raise
+                self._pending = []
                 for entry in created:
                     self._on_created(entry)
 
     def _run(self) -> None:
-        while not self._stop.wait(self._interval):
+        wait = self._interval
+        while not self._stop.wait(wait):
             try:
                 self.drain()
                 self._store.expire(self._clock())
                 self._on_tick()
+            except StoreUnavailable as exc:
+                wait = min(wait * 2, MAX_BACKOFF)
+                log.warning(
+                    "writing quarantine holds failed (%s); %d wait, next attempt in %.1f s",
+                    exc,
+                    len(self._pending),
+                    wait,
+                )
+                continue
             except Exception:  # the writer must outlive one bad batch
                 log.exception("writing quarantine entries failed")
+            wait = self._interval

@@ -14,6 +14,7 @@ Methods block (SQLite): call them from a thread when on the event loop.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,8 +25,10 @@ from pipgate.policies.durations import parse_duration
 
 from .intake import HoldIntake
 from .overrides import ReviewOverrides
-from .store import ALL_INDEXES, QuarantineStore, ReviewError
+from .store import ALL_INDEXES, QuarantineStore, ReviewError, StoreUnavailable
 from .webhook import Webhook
+
+log = logging.getLogger("pipgate.quarantine")
 
 DB_NAME = "quarantine.sqlite3"
 AUDIT_NAME = "audit.jsonl"
@@ -119,18 +122,25 @@ class Review:
 
     # -- reads -----------------------------------------------------------------------------
 
+    def _catch_up(self) -> None:
+        """Write queued holds and expire aged ones before a read; a store that refuses
+        writes (disk full) only delays them (the intake keeps them), reads still work."""
+        try:
+            self.intake.drain()
+            self.store.expire(self.clock())
+        except StoreUnavailable as exc:
+            log.warning("reading the quarantine without the newest holds: %s", exc)
+
     def entries(self, **filters: Any) -> tuple[list[dict[str, Any]], int]:
-        self.intake.drain()
-        self.store.expire(self.clock())
+        self._catch_up()
         return self.store.entries(**filters)
 
     def entry(self, entry_id: int) -> dict[str, Any] | None:
-        self.intake.drain()
-        self.store.expire(self.clock())
+        self._catch_up()
         return self.store.entry(entry_id)
 
     def stats(self, hours: int = 48) -> dict[str, Any]:
-        self.intake.drain()
+        self._catch_up()
         return self.store.stats(self.clock(), hours=hours)
 
     # -- actions ---------------------------------------------------------------------------
