@@ -179,9 +179,16 @@ class AdminSettings(_Section):
     webhook_url: str | None = Field(None, description="POSTed a JSON message per new hold.")
     webhook_retries: int = Field(3, ge=0, le=10)
     session_secret: str | None = Field(
-        None, description="Signs console sessions; random per start when unset."
+        None,
+        description="Unused: console sessions are kept server-side in the quarantine store "
+        "(accepted so that older configurations still load).",
     )
-    session_ttl: Duration = Field(timedelta(hours=12), description="Console login lifetime.")
+    session_ttl: Duration = Field(
+        timedelta(hours=12), description="Console login lifetime, however active."
+    )
+    session_idle: Duration = Field(
+        timedelta(minutes=30), description="A console session unused this long ends."
+    )
     secure_cookie: bool = Field(
         False,
         description="Always mark the console cookie Secure (TLS terminated in front of pipgate); "

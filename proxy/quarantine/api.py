@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .auth import Principal, TokenBook
+from .auth import Principal, TokenBook, session_view
 from .decisions import search
 from .review import Review
-from .store import ALL_INDEXES, STATES, ReviewError
+from .store import ALL_INDEXES, MAX_REASON, STATES, ReviewError
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
 
@@ -303,6 +303,37 @@ async def list_remove(request: Request, principal: Principal) -> Response:
     return JSONResponse(removed)
 
 
+@requires("read")
+async def list_sessions(request: Request, principal: Principal) -> Response:
+    """Console sessions: a ``read`` token sees its own, an ``admin`` token everyone's
+    (``?name=``); ``?ended=1`` lists those that ended too."""
+    store = tokens_of(request).sessions
+    assert store is not None
+    q = request.query_params
+    name = q.get("name") if principal.can("admin") else principal.name
+    ended = q.get("ended", "").lower() in ("1", "true", "yes")
+    found = await to_thread.run_sync(lambda: store.list(name=name, ended=ended))
+    return JSONResponse({"sessions": [session_view(s, principal) for s in found]})
+
+
+@requires("read")
+async def end_session(request: Request, principal: Principal) -> Response:
+    """End (revoke) a console session: one's own, or any with an ``admin`` token."""
+    store = tokens_of(request).sessions
+    assert store is not None
+    session_id = request.path_params["session"]
+    session = await to_thread.run_sync(store.get, session_id)
+    if session is None or not (principal.can("admin") or session["name"] == principal.name):
+        return error(
+            404, f"no session {session_id}" + ("" if principal.can("admin") else " of yours")
+        )
+    reason = request.query_params.get("reason") or "revoked through the API"
+    ended = await to_thread.run_sync(
+        lambda: store.end(session_id, by=principal.name, reason=reason[:MAX_REASON])
+    )
+    return JSONResponse(session_view(ended, principal))
+
+
 async def openapi(request: Request) -> Response:
     from .openapi import SCHEMA
 
@@ -326,4 +357,6 @@ def routes() -> list[BaseRoute]:
         Route("/audit", audit, methods=["GET"]),
         Route("/decisions", decisions, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
+        Route("/sessions", list_sessions, methods=["GET"]),
+        Route("/sessions/{session:int}", end_session, methods=["DELETE"]),
     ]

@@ -1,13 +1,15 @@
 """The web console under ``/-/ui/``: server-rendered pages, no JavaScript.
 
-Log in with an admin or read token; the session is a signed cookie (see
-``auth``). Every form that changes state carries the session's CSRF token
-and is refused without it; only ``admin`` sessions may act. Actions redirect
-back (303) with a short notice.
+Log in with an admin or read token; the session is kept server-side and the
+cookie holds its random id (see ``auth``). The login form carries a
+double-submit token; every form that changes state carries the session's CSRF
+token and is refused without it; only ``admin`` sessions may act (ending
+one's own session aside). Actions redirect back (303) with a short notice.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
@@ -22,8 +24,9 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from ..errors import PipgateError
+from ..views import client_of
 from .api import index_of, review_of, tokens_of
-from .auth import SESSION_COOKIE, Principal, csrf_ok
+from .auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, csrf_ok, session_view
 from .charts import bar_chart, line_chart
 from .decisions import search
 from .store import STATES, ReviewError
@@ -57,12 +60,20 @@ def _safe_next(target: str | None) -> str:
     return PREFIX + "/"
 
 
+async def session_of(request: Request) -> Principal | None:
+    """The principal of the request's session cookie, if it is a live session."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    return await to_thread.run_sync(tokens_of(request).from_session, cookie)
+
+
 def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
     """A page for a logged-in user; others are sent to the login form."""
 
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
-        principal = tokens_of(request).from_session(request.cookies.get(SESSION_COOKIE))
+        principal = await session_of(request)
         if principal is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{PREFIX}/login?next={quote(target)}", status_code=303)
@@ -71,14 +82,15 @@ def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def action(
-    handler: Callable[[Request, Principal, dict[str, Any]], Awaitable[str]],
-) -> Callable[[Request], Awaitable[Response]]:
-    """A form POST: logged in, admin scope, CSRF token; redirects back with a notice."""
+Action = Callable[[Request, Principal, dict[str, Any]], Awaitable[str]]
+
+
+def action(handler: Action, *, scope: str = "admin") -> Callable[[Request], Awaitable[Response]]:
+    """A form POST: logged in, ``scope``, CSRF token; redirects back with a notice."""
 
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
-        principal = tokens_of(request).from_session(request.cookies.get(SESSION_COOKIE))
+        principal = await session_of(request)
         if principal is None:
             return RedirectResponse(f"{PREFIX}/login", status_code=303)
         form = dict(await request.form(**FORM_LIMITS))
@@ -90,7 +102,7 @@ def action(
                 message="The form expired or did not come from this console (CSRF check failed). Reload the page and try again.",
                 status=403,
             )
-        if not principal.can("admin"):
+        if not principal.can(scope):
             return _render(
                 request,
                 principal,
@@ -112,45 +124,73 @@ def action(
 # -- login --------------------------------------------------------------------------------
 
 
-async def login_form(request: Request) -> Response:
-    return _render(
+async def login_form(request: Request, *, error: str | None = None, status: int = 200) -> Response:
+    # A fresh double-submit token per form: a cross-site page can neither read it
+    # nor set our cookie, so it cannot log a victim in to the attacker's session.
+    check = secrets.token_urlsafe(24)
+    response = _render(
         request,
         None,
         "login.html",
         next=_safe_next(request.query_params.get("next")),
         configured=bool(tokens_of(request)),
+        login_check=check,
+        error=error,
+        status=status,
     )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        check,
+        path=f"{PREFIX}/login",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.app.state.services.settings.admin.secure_cookie
 
 
 async def login(request: Request) -> Response:
     form = await request.form(**FORM_LIMITS)
     target = _safe_next(str(form.get("next") or ""))
-    principal = tokens_of(request).verify(str(form.get("token", "")).strip())
-    if principal is None or not principal.can("read"):
-        response = _render(
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not csrf_ok(Principal("", "read", expected), str(form.get("csrf", ""))):
+        return await login_form(
             request,
-            None,
-            "login.html",
-            next=target,
-            error="That token is not valid here.",
-            configured=bool(tokens_of(request)),
+            error="The login form expired or did not come from this console. Try again.",
+            status=403,
         )
-        response.status_code = 401
-        return response
+    tokens = tokens_of(request)
+    principal = tokens.verify(str(form.get("token", "")).strip())
+    if principal is None or not principal.can("read"):
+        return await login_form(request, error="That token is not valid here.", status=401)
+    cookie = await to_thread.run_sync(
+        lambda: tokens.start_session(
+            principal,
+            client=client_of(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
+    )
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        tokens_of(request).session_cookie(principal),
+        cookie,
         path="/-/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https"
-        or request.app.state.services.settings.admin.secure_cookie,
+        secure=_secure(request),
     )
+    response.delete_cookie(LOGIN_COOKIE, path=f"{PREFIX}/login")
     return response
 
 
 async def logout(request: Request) -> Response:
+    """End the session server-side (a copied cookie stops working too) and drop the cookie."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    await to_thread.run_sync(tokens_of(request).end_session, cookie)
     response = RedirectResponse(f"{PREFIX}/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/-/")
     return response
@@ -398,6 +438,37 @@ async def list_change(request: Request, principal: Principal, form: dict[str, An
     return f"removed {rule!r} from the {kind} list" + _on(removed["index"])
 
 
+@page
+async def sessions(request: Request, principal: Principal) -> Response:
+    """Live sessions: one's own, or everyone's for an admin."""
+    store = tokens_of(request).sessions
+    assert store is not None
+    name = None if principal.can("admin") else principal.name
+    found = await to_thread.run_sync(lambda: store.list(name=name))
+    return _render(
+        request,
+        principal,
+        "sessions.html",
+        sessions=[session_view(s, principal) for s in found],
+        here=request.url.path,
+    )
+
+
+async def _end_session(request: Request, principal: Principal, form: dict[str, Any]) -> str:
+    store = tokens_of(request).sessions
+    assert store is not None
+    session_id = request.path_params["session"]
+    session = await to_thread.run_sync(store.get, session_id)
+    if session is None or not (principal.can("admin") or session["name"] == principal.name):
+        raise ReviewError(f"no session {session_id} of yours")
+    reason = str(form.get("reason") or "").strip() or "ended from the console"
+    await to_thread.run_sync(lambda: store.end(session_id, by=principal.name, reason=reason))
+    return f"ended session {session_id} of {session['name']}"
+
+
+end_session = action(_end_session, scope="read")
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/", queue, methods=["GET"]),
@@ -412,4 +483,6 @@ def routes() -> list[BaseRoute]:
         Route("/stats", stats, methods=["GET"]),
         Route("/lists", lists, methods=["GET"]),
         Route("/lists/{kind:str}/{change:str}", list_change, methods=["POST"]),
+        Route("/sessions", sessions, methods=["GET"]),
+        Route("/sessions/{session:int}/end", end_session, methods=["POST"]),
     ]

@@ -1029,6 +1029,9 @@ class QuarantineStore:
             (stamp, actor, action, index, target, reason, orjson.dumps(detail).decode()),
         )
 
+    #: ``_audit`` for the store's other tables (sessions): in the caller's transaction.
+    audit_record = _audit
+
     def _bump(self, db: sqlite3.Connection) -> None:
         db.execute(
             "INSERT INTO meta (key, value) VALUES ('rules', 1) "

@@ -37,7 +37,9 @@ def routes() -> list[BaseRoute]:
 def install(app: Starlette, settings: Settings) -> None:
     admin = settings.admin
     tokens = TokenBook(
-        admin.tokens, secret=admin.session_secret, ttl=admin.session_ttl.total_seconds()
+        admin.tokens,
+        ttl=admin.session_ttl.total_seconds(),
+        idle=admin.session_idle.total_seconds(),
     )
     app.state.admin_tokens = tokens
     app.add_middleware(Traffic)
@@ -57,6 +59,7 @@ def open_review(settings: Settings, clock: Callable[[], datetime]) -> Review:
 def attach(app: Starlette, services: Services, review: Review) -> None:
     services.extras["review"] = review
     services.extras["tokens"] = app.state.admin_tokens
+    app.state.admin_tokens.use_sessions(review.store, review.clock)
     services.recorder.listeners.append(review.intake)
     review.start()
 
