@@ -214,6 +214,16 @@ async def stats(request: Request, principal: Principal) -> Response:
     return JSONResponse(await to_thread.run_sync(review_of(request).stats, hours))
 
 
+@requires("read")
+async def aggregates(request: Request, principal: Principal) -> Response:
+    """Holds that did not enter the queue one by one (names judged by name alone that
+    are not known upstream, dependency-confusion and denylist refusals): per hour,
+    index, policy and action, with a count and sample names."""
+    hours = max(1, _int(request, "hours", 24, 24 * 90))
+    rows = await to_thread.run_sync(review_of(request).aggregates, hours)
+    return JSONResponse({"aggregates": rows})
+
+
 # -- acting -------------------------------------------------------------------------------
 
 
@@ -357,6 +367,7 @@ def routes() -> list[BaseRoute]:
         Route("/audit", audit, methods=["GET"]),
         Route("/decisions", decisions, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
+        Route("/aggregates", aggregates, methods=["GET"]),
         Route("/sessions", list_sessions, methods=["GET"]),
         Route("/sessions/{session:int}", end_session, methods=["DELETE"]),
     ]

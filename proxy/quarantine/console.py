@@ -213,15 +213,18 @@ async def queue(request: Request, principal: Principal) -> Response:
         offset = min(max(0, int(q.get("offset", 0))), 10**9)
     except ValueError:
         offset = 0
+    review = review_of(request)
     entries, total = await to_thread.run_sync(
-        lambda: review_of(request).entries(**filters, limit=50, offset=offset)
+        lambda: review.entries(**filters, limit=50, offset=offset)
     )
+    aggregates = await to_thread.run_sync(review.aggregates, 24) if not offset else []
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return _render(
         request,
         principal,
         "queue.html",
         entries=entries,
+        aggregates=aggregates,
         total=total,
         filters=filters,
         state=state,

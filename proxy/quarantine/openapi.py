@@ -191,6 +191,14 @@ SCHEMA: dict[str, Any] = {
                 params=[_query("hours", "Hours back (48)", "integer")],
             )
         },
+        "/aggregates": {
+            "get": _op(
+                "Holds counted rather than queued one by one (names judged before upstream "
+                "was asked that are not known to exist; dependency-confusion and denylist "
+                "refusals): per hour, index, policy and action, with sample names",
+                params=[_query("hours", "Hours back (24)", "integer")],
+            )
+        },
         "/sessions": {
             "get": _op(
                 "Console sessions: a read token's own, or everyone's for an admin token",

@@ -82,6 +82,7 @@ class Review:
         clock: Callable[[], datetime],
         webhook_url: str | None = None,
         webhook_retries: int = 3,
+        webhook_interval: float = 60.0,
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock
@@ -92,7 +93,11 @@ class Review:
         # stale rules back (the intake thread reloads too).
         self._refresh_lock = threading.Lock()
         self.refresh()
-        self.webhook = Webhook(webhook_url, retries=webhook_retries) if webhook_url else None
+        self.webhook = (
+            Webhook(webhook_url, retries=webhook_retries, interval=webhook_interval)
+            if webhook_url
+            else None
+        )
         self.intake = HoldIntake(
             self.store, clock=clock, on_created=self._created, on_tick=self.refresh_if_changed
         )
@@ -142,6 +147,11 @@ class Review:
     def stats(self, hours: int = 48) -> dict[str, Any]:
         self._catch_up()
         return self.store.stats(self.clock(), hours=hours)
+
+    def aggregates(self, hours: int = 24) -> list[dict[str, Any]]:
+        """Holds counted rather than queued (see ``intake``), newest hour first."""
+        self._catch_up()
+        return self.store.aggregates(self.clock(), hours=hours)
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -309,6 +309,8 @@ class Hold:
     available_at: datetime | None
     client: str
     when: datetime
+    #: Decided by name alone, before upstream was asked (see ``intake``).
+    by_name: bool = False
 
 
 def iso(ts: float | None) -> str | None:
@@ -534,6 +536,51 @@ class QuarantineStore:
                 "ON CONFLICT (hour, idx, kind) DO UPDATE SET count = count + excluded.count",
                 [(h, i, k, n) for (h, i, k), n in counts.items()],
             )
+
+    def add_aggregates(
+        self, rows: Mapping[tuple[int, str, str, str], tuple[int, list[str], str]]
+    ) -> None:
+        """Add ``{(hour, index, policy, action): (count, sample names, latest reason)}``."""
+        if not rows:
+            return
+        with self._write() as db:
+            for (hour, index, policy, action), (count, samples, reason) in rows.items():
+                key = (hour, index, policy, action)
+                row = db.execute(
+                    "SELECT samples FROM aggregates WHERE hour = ? AND idx = ? AND policy = ? "
+                    "AND action = ?",
+                    key,
+                ).fetchone()
+                kept = orjson.loads(row["samples"]) if row else []
+                kept += [name for name in samples if name not in kept]
+                db.execute(
+                    "INSERT INTO aggregates (hour, idx, policy, action, requests, samples, reason) "
+                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (hour, idx, policy, action) DO UPDATE "
+                    "SET requests = requests + excluded.requests, samples = excluded.samples, "
+                    "reason = excluded.reason",
+                    (*key, count, orjson.dumps(kept[:AGGREGATE_SAMPLES]).decode(), reason),
+                )
+
+    def aggregates(self, now: datetime, *, hours: int = 24) -> list[dict[str, Any]]:
+        """Aggregate rows of the last ``hours`` hours, newest first, most requests first."""
+        first = int(now.timestamp()) // 3600 - hours + 1
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM aggregates WHERE hour >= ? ORDER BY hour DESC, requests DESC",
+                (first,),
+            ).fetchall()
+        return [
+            {
+                "hour": iso(r["hour"] * 3600),
+                "index": r["idx"],
+                "policy": r["policy"],
+                "action": r["action"],
+                "requests": r["requests"],
+                "samples": orjson.loads(r["samples"]),
+                "reason": r["reason"],
+            }
+            for r in rows
+        ]
 
     def expire(self, now: datetime) -> int:
         """Mark age holds whose time has come as ``expired``; returns how many."""

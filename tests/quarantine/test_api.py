@@ -159,7 +159,7 @@ def test_package_auth_accepts_basic_and_bearer(
         assert httpx.get(f"{proxy.url}/healthz").status_code == 200
 
 
-def test_webhook_gets_each_new_entry_with_retries(
+def test_webhook_gets_the_new_entries_in_one_message_with_retries(
     start_proxy: Callable[..., Any], upstream_url: str
 ) -> None:
     received: list[dict[str, Any]] = []
@@ -171,8 +171,7 @@ def test_webhook_gets_each_new_entry_with_retries(
         if attempts["n"] == 1:
             return JSONResponse({}, status_code=503)
         received.append(await request.json())
-        if len(received) == 2:
-            done.set()
+        done.set()
         return JSONResponse({})
 
     with run_app(Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as hook_url:
@@ -181,11 +180,13 @@ def test_webhook_gets_each_new_entry_with_retries(
             hold_fresh_release(proxy)
             httpx.get(f"{proxy.index_url}demo-pkg/")  # a repeat makes no new entries
             assert done.wait(10)
-    assert {m["entry"]["file"] for m in received} == {
+    (message,) = received  # the page's two holds, announced together
+    assert message["count"] == 2 and attempts["n"] == 2
+    assert {e["file"] for e in message["entries"]} == {
         f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl",
         f"demo_pkg-{FRESH_VERSION}.tar.gz",
     }
-    assert all("release-age" in m["text"] for m in received)
+    assert message["text"].count("quarantined demo_pkg") == 2 and "release-age" in message["text"]
 
 
 def test_entry_ids_beyond_64_bits_are_not_found(proxy: Proxy) -> None:

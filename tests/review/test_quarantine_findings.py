@@ -71,10 +71,10 @@ def test_webhook_text_escapes_untrusted_fields() -> None:
         "reason": "too <new>",
         "top_clients": ["<!channel> <https://evil.example|approve here>"],
     }
-    text = message(entry)["text"]
+    text = message([entry])["text"]
     assert "<!channel>" not in text and "<https://evil" not in text
     assert "&lt;!channel&gt;" in text
-    assert message(entry)["entry"]["top_clients"] == entry["top_clients"]  # data unchanged
+    assert message([entry])["entries"][0]["top_clients"] == entry["top_clients"]  # unchanged
 
 
 def test_an_until_too_far_away_is_a_400_not_a_crash(proxy: Proxy) -> None:
