@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +35,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..settings import AdminToken
 from .sessions import SessionStore
-from .store import QuarantineStore
+from .store import QuarantineStore, StoreUnavailable
+
+log = logging.getLogger("pipgate.quarantine")
 
 SESSION_COOKIE = "pipgate_session"
 LOGIN_COOKIE = "pipgate_login"
@@ -107,9 +110,12 @@ class TokenBook:
         self.sessions = SessionStore(
             store, ttl=self._ttl, idle=self._idle, clock=lambda: clock().timestamp()
         )
-        self.sessions.end_unconfigured(
-            {t.name: self._fingerprint(t.name) or "" for t in self._tokens}
-        )
+        try:
+            self.sessions.end_unconfigured(
+                {t.name: self._fingerprint(t.name) or "" for t in self._tokens}
+            )
+        except StoreUnavailable as exc:  # they are refused at lookup all the same
+            log.warning("cannot mark the sessions of removed tokens as ended: %s", exc)
 
     def start_session(self, principal: Principal, *, client: str, user_agent: str) -> str:
         """A new session for ``principal`` (a verified token); returns the cookie value."""

@@ -29,7 +29,7 @@ from .api import index_of, review_of, tokens_of
 from .auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, csrf_ok, session_view
 from .charts import bar_chart, line_chart
 from .decisions import search
-from .store import STATES, ReviewError
+from .store import STATES, ReviewError, StoreUnavailable
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 PREFIX = "/-/ui"
@@ -167,13 +167,16 @@ async def login(request: Request) -> Response:
     principal = tokens.verify(str(form.get("token", "")).strip())
     if principal is None or not principal.can("read"):
         return await login_form(request, error="That token is not valid here.", status=401)
-    cookie = await to_thread.run_sync(
-        lambda: tokens.start_session(
-            principal,
-            client=client_of(request),
-            user_agent=request.headers.get("user-agent", ""),
+    try:
+        cookie = await to_thread.run_sync(
+            lambda: tokens.start_session(
+                principal,
+                client=client_of(request),
+                user_agent=request.headers.get("user-agent", ""),
+            )
         )
-    )
+    except StoreUnavailable as exc:
+        return await login_form(request, error=f"Cannot log in now: {exc}", status=503)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -190,7 +193,11 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     """End the session server-side (a copied cookie stops working too) and drop the cookie."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    await to_thread.run_sync(tokens_of(request).end_session, cookie)
+    try:
+        await to_thread.run_sync(tokens_of(request).end_session, cookie)
+    except StoreUnavailable as exc:
+        # Dropping the cookie alone would look like a logout while the session lives on.
+        return _render(request, None, "error.html", message=f"Not logged out: {exc}", status=503)
     response = RedirectResponse(f"{PREFIX}/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/-/")
     return response

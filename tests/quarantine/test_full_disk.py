@@ -26,6 +26,7 @@ from pipgate.proxy.quarantine.intake import HoldIntake
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.quarantine.store import QuarantineStore, StoreUnavailable
 from tests.quarantine.conftest import FRESH_VERSION
+from tests.quarantine.test_console import log_in
 from tests.quarantine.test_store import NOW, SQUAT, Clock, hold
 
 
@@ -156,6 +157,8 @@ def test_admin_actions_on_a_full_disk_are_503_and_holds_wait_for_room(
     config = {"server": {"trust_forwarded": True}}
     with start_proxy(upstream_url, data_dir=data_dir, config=config) as proxy:
         api = proxy.client()
+        ui = httpx.Client(base_url=f"{proxy.url}/-/ui", timeout=10)
+        assert log_in(ui).status_code == 303
         assert httpx.get(f"{proxy.index_url}demo-pkg/").status_code == 200
         held = f"{proxy.url}/files/demo-pkg/demo_pkg-{FRESH_VERSION}-py3-none-any.whl"
         with disk_full(small_disk, data_dir / "quarantine.sqlite3"):
@@ -164,9 +167,12 @@ def test_admin_actions_on_a_full_disk_are_503_and_holds_wait_for_room(
             assert "disk is full" in refused.json()["error"]
             assert refused.headers["retry-after"]
             assert api.get("/quarantine").status_code == 200  # reads still work
+            assert ui.get("/").status_code == 200
+            not_out = ui.post("/logout")  # must not pretend: the session would live on
+            assert not_out.status_code == 503 and "disk is full" in not_out.text
             # Each new client's refusal is logged and held: more than the last free block.
             for n in range(40):
-                asked = httpx.get(held, headers={"X-Forwarded-For": f"10.0.0.{n}"})
+                asked = ui.get(held, headers={"X-Forwarded-For": f"10.0.0.{n}"})
                 assert asked.status_code == 403, asked.text
         (entry,) = [
             e
@@ -177,4 +183,7 @@ def test_admin_actions_on_a_full_disk_are_503_and_holds_wait_for_room(
         done = api.post("/decide/reject", json={"project": "demo-pkg", "reason": "x"})
         assert done.status_code == 200, done.text
         assert [x["rule"] for x in audit_lines(data_dir)] == [done.json()["id"]]
+        assert ui.post("/logout").status_code == 303
+        assert ui.get("/").status_code == 303
         api.close()
+        ui.close()

@@ -37,10 +37,11 @@ def two_indexes(start_proxy: Callable[..., Any], upstream_url: str) -> Iterator[
 
 
 def statuses(proxy: Proxy, project: str, filename: str) -> dict[str, int]:
-    return {
-        index: httpx.get(f"{proxy.url}{prefix}/files/{project}/{filename}").status_code
-        for index, prefix in (("default", ""), ("strict", "/strict"))
-    }
+    with httpx.Client() as client:
+        return {
+            index: client.get(f"{proxy.url}{prefix}/files/{project}/{filename}").status_code
+            for index, prefix in (("default", ""), ("strict", "/strict"))
+        }
 
 
 def test_a_reject_by_name_refuses_on_every_index(two_indexes: Proxy) -> None:
