@@ -23,7 +23,7 @@ from pipgate.proxy.rate_limit import ClientBuckets
 from tests.support.fake_upstream import FakeUpstream
 from tests.support.servers import run_app
 
-SPAM = 120
+SPAM = 60
 
 
 class Hook:

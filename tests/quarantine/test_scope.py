@@ -44,7 +44,7 @@ def statuses(proxy: Proxy, project: str, filename: str) -> dict[str, int]:
         }
 
 
-def test_a_reject_by_name_refuses_on_every_index(two_indexes: Proxy) -> None:
+def test_rejects_and_deny_rules_apply_on_every_index_unless_scoped(two_indexes: Proxy) -> None:
     with two_indexes.client() as api:
         rule = api.post(
             "/decide/reject",
@@ -53,12 +53,7 @@ def test_a_reject_by_name_refuses_on_every_index(two_indexes: Proxy) -> None:
         assert rule.status_code == 200, rule.text
         assert rule.json()["index"] == "*"
         (record,) = api.get("/audit").json()["audit"]
-    assert statuses(two_indexes, "demo-pkg", OLD_WHEEL) == {"default": 403, "strict": 403}
-    assert record["index"] == "*" and record["detail"]["applies_to"] == "all indexes"
-
-
-def test_a_reject_scoped_to_one_index_refuses_only_there(two_indexes: Proxy) -> None:
-    with two_indexes.client() as api:
+        assert record["index"] == "*" and record["detail"]["applies_to"] == "all indexes"
         body = {"project": "demo-dep", "index": "strict", "reason": "not for CI"}
         assert api.post("/decide/reject", json=body).json()["index"] == "strict"
         assert api.get("/audit").json()["audit"][0]["detail"]["applies_to"] == "index strict"
@@ -66,26 +61,27 @@ def test_a_reject_scoped_to_one_index_refuses_only_there(two_indexes: Proxy) -> 
         assert unknown.status_code == 400 and "no index 'nope'" in unknown.json()["error"]
         everywhere = api.post("/decide/release", json=body | {"index": "*"})
         assert everywhere.status_code == 400 and "one index" in everywhere.json()["error"]
-    assert statuses(two_indexes, "demo-dep", DEP_WHEEL) == {"default": 200, "strict": 403}
-
-
-def test_a_deny_list_entry_refuses_on_every_index_unless_scoped(two_indexes: Proxy) -> None:
-    with two_indexes.client() as api:
-        added = api.post("/lists/deny/add", json={"rule": "demo-pkg", "reason": "bad"})
-        assert added.status_code == 201 and added.json()["index"] == "*"
-        scoped = {"rule": "demo-dep", "index": "strict", "reason": "not for CI"}
-        assert api.post("/lists/deny/add", json=scoped).json()["index"] == "strict"
-        assert [
-            r["rule"] for r in api.get("/lists/deny", params={"index": "strict"}).json()["rules"]
-        ] == ["demo-pkg", "demo-dep"]
-        assert [
-            r["rule"] for r in api.get("/lists/deny", params={"index": "default"}).json()["rules"]
-        ] == ["demo-pkg"]
     assert statuses(two_indexes, "demo-pkg", OLD_WHEEL) == {"default": 403, "strict": 403}
     assert statuses(two_indexes, "demo-dep", DEP_WHEEL) == {"default": 200, "strict": 403}
+
     with two_indexes.client() as api:
-        assert api.post("/lists/deny/remove", json={"rule": "demo-pkg"}).status_code == 200
-    assert statuses(two_indexes, "demo-pkg", OLD_WHEEL) == {"default": 200, "strict": 200}
+        added = api.post("/lists/deny/add", json={"rule": "demo-yanked", "reason": "bad"})
+        assert added.status_code == 201 and added.json()["index"] == "*"
+        scoped = {"rule": "demo-archived", "index": "strict", "reason": "not for CI"}
+        assert api.post("/lists/deny/add", json=scoped).json()["index"] == "strict"
+        denied = {
+            index: [
+                r["rule"] for r in api.get("/lists/deny", params={"index": index}).json()["rules"]
+            ]
+            for index in ("default", "strict")
+        }
+        assert denied == {"default": ["demo-yanked"], "strict": ["demo-yanked", "demo-archived"]}
+    yanked, archived = "demo_yanked-1.0.0-py3-none-any.whl", "demo_archived-1.0.0.tar.gz"
+    assert statuses(two_indexes, "demo-yanked", yanked) == {"default": 403, "strict": 403}
+    assert statuses(two_indexes, "demo-archived", archived) == {"default": 200, "strict": 403}
+    with two_indexes.client() as api:
+        assert api.post("/lists/deny/remove", json={"rule": "demo-yanked"}).status_code == 200
+    assert statuses(two_indexes, "demo-yanked", yanked) == {"default": 200, "strict": 200}
 
 
 def test_rejecting_an_entry_is_global_by_default(review: Review) -> None:
