@@ -396,14 +396,14 @@ class QuarantineStore:
                     raise
                 self._db.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
-                if not _unavailable(exc):
-                    raise
                 # A failed COMMIT may leave the transaction open (SQLITE_BUSY) or not.
                 if self._db.in_transaction:
                     try:
                         self._db.execute("ROLLBACK")
                     except sqlite3.Error:
                         log.warning("rollback failed after %s", exc)
+                if not _unavailable(exc):
+                    raise
                 raise StoreUnavailable(
                     f"the quarantine store {str(self.path)!r} cannot be written now: {exc}"
                 ) from exc
