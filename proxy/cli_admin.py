@@ -99,8 +99,10 @@ class Local:
             fields = {"scope": body.get("scope", "file"), "reason": reason, "actor": self.actor}
             if kind == "release":
                 fields["until"] = body.get("until")
+            else:
+                fields["index"] = body.get("index")
             return self._run(lambda: getattr(self.review, kind)(int(parts[1]), **fields))
-        fields = {"index": body.get("index", "default"), "rule": body["rule"], "reason": reason}
+        fields = {"index": body.get("index"), "rule": body["rule"], "reason": reason}
         if parts[2] == "add":
             everything = bool(body.get("everything"))
             return self._run(
@@ -279,15 +281,25 @@ def quarantine_release(
 @quarantine.command("reject")
 @click.argument("entry", type=int)
 @_scope_option
+@click.option(
+    "--index",
+    help="Reject only on this index (the entry's own); by default on every index.",
+)
 @_reason_option
 @_json_option
 @click.pass_context
 def quarantine_reject(
-    ctx: click.Context, entry: int, scope: str, reason: str, as_json: bool
+    ctx: click.Context, entry: int, scope: str, index: str | None, reason: str, as_json: bool
 ) -> None:
-    """Reject an entry: it stays blocked, with your reason."""
-    rule = _backend(ctx).post(f"/quarantine/{entry}/reject", {"scope": scope, "reason": reason})
-    _emit(rule, as_json, lambda r: f"rejected {_target(r)} (rule {r['id']})")
+    """Reject an entry: it stays blocked on every index (or --index), with your reason."""
+    rule = _backend(ctx).post(
+        f"/quarantine/{entry}/reject", {"scope": scope, "index": index, "reason": reason}
+    )
+    _emit(rule, as_json, lambda r: f"rejected {_target(r)}{_on(r['index'])} (rule {r['id']})")
+
+
+def _on(index: str) -> str:
+    return " on every index" if index == "*" else f" on index {index!r}"
 
 
 def _target(rule: dict[str, Any]) -> str:
@@ -298,6 +310,14 @@ def _target(rule: dict[str, Any]) -> str:
 
 
 def _list_group(kind: str) -> click.Group:
+    # A deny rule applies on every index unless scoped; an allow rule names one index.
+    index_option = click.option(
+        "--index",
+        default=None if kind == "deny" else "default",
+        show_default=kind != "deny",
+        help="The index (default: every index)" if kind == "deny" else "The index.",
+    )
+
     @_target_options
     @click.group(
         kind,
@@ -309,7 +329,7 @@ def _list_group(kind: str) -> click.Group:
 
     @group.command("add")
     @click.argument("rule")
-    @click.option("--index", default="default", show_default=True)
+    @index_option
     @_reason_option
     @click.option(
         "--everything",
@@ -317,25 +337,27 @@ def _list_group(kind: str) -> click.Group:
         help="Confirm an allow rule that matches every project ('*'): it lifts every policy.",
     )
     @click.pass_context
-    def add(ctx: click.Context, rule: str, index: str, reason: str, everything: bool) -> None:
+    def add(
+        ctx: click.Context, rule: str, index: str | None, reason: str, everything: bool
+    ) -> None:
         """Add RULE: a name, a glob (acme-*) or name==version."""
         body: dict[str, Any] = {"rule": rule, "index": index, "reason": reason}
         if everything:
             body["everything"] = True
         added = _backend(ctx).post(f"/lists/{kind}/add", body)
-        click.echo(f"added {added['rule']!r} to the {kind} list of index {index!r}")
+        click.echo(f"added {added['rule']!r} to the {kind} list{_on(added['index'])}")
 
     @group.command("remove")
     @click.argument("rule")
-    @click.option("--index", default="default", show_default=True)
+    @index_option
     @click.option("--reason", "-r", default="", help="Why (kept in the audit log).")
     @click.pass_context
-    def remove(ctx: click.Context, rule: str, index: str, reason: str) -> None:
+    def remove(ctx: click.Context, rule: str, index: str | None, reason: str) -> None:
         """Remove RULE."""
-        _backend(ctx).post(
+        removed = _backend(ctx).post(
             f"/lists/{kind}/remove", {"rule": rule, "index": index, "reason": reason}
         )
-        click.echo(f"removed {rule!r} from the {kind} list of index {index!r}")
+        click.echo(f"removed {rule!r} from the {kind} list{_on(removed['index'])}")
 
     @group.command("list")
     @click.option("--index")

@@ -4,7 +4,9 @@ Fields: time, client, index, project, file, policy, action, reason, mode
 (``enforce`` or ``dry-run``), and ``available_at`` for holds that lapse.
 A page that withholds the same file on every request is logged once per
 ``repeat_after`` for each client, so the log stays readable; the metrics
-count every occurrence.
+count every occurrence. A line the disk refuses (full) is counted in
+``failed`` and reported in the server log at most once a minute; the request
+goes on (the hold still reaches the quarantine intake).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ class DecisionLog:
         self._lock = threading.Lock()
         self._recent: dict[tuple[str, ...], float] = {}
         self._repeat_after = repeat_after
+        #: Lines that could not be written.
+        self.failed = 0
+        self._reported = -60.0
 
     def close(self) -> None:
         self._handle.close()
@@ -69,7 +74,18 @@ class DecisionLog:
             entry["available_at"] = decision.available_at.astimezone(UTC).isoformat()
         line = orjson.dumps(entry) + b"\n"
         with self._lock:
-            self._handle.write(line)
+            try:
+                self._handle.write(line)
+            except OSError as exc:
+                self.failed += 1
+                if mono - self._reported >= 60:
+                    self._reported = mono
+                    log.error(
+                        "cannot write the decision log %s (%s); %d lines lost so far",
+                        self.path,
+                        exc,
+                        self.failed,
+                    )
         return True
 
 

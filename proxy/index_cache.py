@@ -193,6 +193,13 @@ class IndexCache:
         self._memory.pop(name, None)
         await to_thread.run_sync(self._disk.delete, name)
 
+    def has_page(self, name: str) -> bool:
+        """Whether a page of ``name`` is cached, so the project exists upstream (no
+        upstream request). Blocking: call in a thread."""
+        if name in self._negative:
+            return False
+        return name in self._memory or name in self._disk
+
     def known_projects(self) -> list[str]:
         """Names with a cached page (on disk or in memory). Blocking: call in a thread."""
         return sorted(set(self._disk.iterkeys()) | set(self._memory))

@@ -56,6 +56,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.holds_limited = Counter(
+            "pipgate_holds_rate_limited_total",
+            "Refusals answered 429 because the client was refused too often (per index).",
+            ["index"],
+            registry=self.registry,
+        )
+
     def observe_upstream(self, operation: str, seconds: float, outcome: str) -> None:
         self.upstream_latency.labels(operation, outcome).observe(seconds)
         if not outcome.isdigit() or int(outcome) >= 500:

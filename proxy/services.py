@@ -8,6 +8,7 @@ from collections import Counter as Tally
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from pipgate.policies.decision import Decision
 from pipgate.policies.engine import Verdict
@@ -22,8 +23,25 @@ from .pages import PageRenderer
 from .settings import Settings
 from .upstream import UpstreamClient
 
-HoldListener = Callable[[str, str, str | None, Decision, str, datetime], None]
-"""Called with (index, project, filename or None, decision, client, now) for each hold."""
+
+class HoldListener(Protocol):
+    """Told of each hold: (index, project, filename or None, decision, client, now).
+
+    ``by_name`` is true for a refusal decided by name alone, before upstream was
+    asked: whether such a project exists at all is unknown.
+    """
+
+    def __call__(
+        self,
+        index: str,
+        project: str,
+        filename: str | None,
+        decision: Decision,
+        client: str,
+        now: datetime,
+        *,
+        by_name: bool = False,
+    ) -> None: ...
 
 
 class Recorder:
@@ -49,9 +67,14 @@ class Recorder:
         self._seen_views: dict[tuple[int, str], float] = {}
         self.listeners: list[HoldListener] = []
 
-    def project(self, gate: Gate, name: str, verdict: Verdict, client: str) -> None:
+    def project(
+        self, gate: Gate, name: str, verdict: Verdict, client: str, *, by_name: bool = False
+    ) -> None:
+        """A project verdict; ``by_name``: decided before upstream was asked."""
         for decision in verdict.observed:
-            self._record(gate.index, name, None, decision, client, held=not verdict.allowed)
+            self._record(
+                gate.index, name, None, decision, client, held=not verdict.allowed, by_name=by_name
+            )
 
     def file(self, gate: Gate, name: str, filename: str, verdict: Verdict, client: str) -> None:
         for decision in verdict.observed:
@@ -79,15 +102,31 @@ class Recorder:
                 self._write(gate.index, name, filename, d, client, held=not verdict.allowed)
 
     def _record(
-        self, index: str, name: str, filename: str | None, d: Decision, client: str, *, held: bool
+        self,
+        index: str,
+        name: str,
+        filename: str | None,
+        d: Decision,
+        client: str,
+        *,
+        held: bool,
+        by_name: bool = False,
     ) -> None:
         self._metrics.decisions.labels(
             index, d.policy, str(d.action), "dry-run" if d.dry_run else "enforce"
         ).inc()
-        self._write(index, name, filename, d, client, held=held)
+        self._write(index, name, filename, d, client, held=held, by_name=by_name)
 
     def _write(
-        self, index: str, name: str, filename: str | None, d: Decision, client: str, *, held: bool
+        self,
+        index: str,
+        name: str,
+        filename: str | None,
+        d: Decision,
+        client: str,
+        *,
+        held: bool,
+        by_name: bool = False,
     ) -> None:
         """Log ``d``; tell the hold listeners only when it really held something
         (not for dry-run objections, nor ones an explicit allow overrode)."""
@@ -97,7 +136,7 @@ class Recorder:
         )
         if written and held and not d.dry_run:
             for listener in self.listeners:
-                listener(index, name, filename, d, client, now)
+                listener(index, name, filename, d, client, now, by_name=by_name)
 
 
 @dataclass

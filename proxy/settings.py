@@ -208,12 +208,32 @@ class AdminSettings(_Section):
     package_auth: bool = Field(
         False, description="Require a token (HTTP basic password or bearer) on package routes."
     )
-    webhook_url: str | None = Field(None, description="POSTed a JSON message per new hold.")
-    webhook_retries: int = Field(3, ge=0, le=10)
-    session_secret: str | None = Field(
-        None, description="Signs console sessions; random per start when unset."
+    webhook_url: str | None = Field(
+        None, description="POSTed one JSON message per interval summarising the new entries."
     )
-    session_ttl: Duration = Field(timedelta(hours=12), description="Console login lifetime.")
+    webhook_retries: int = Field(3, ge=0, le=10)
+    webhook_interval: Duration = Field(
+        timedelta(minutes=1),
+        description="At most one webhook message per interval; entries in between are batched.",
+    )
+    hold_limit: float = Field(
+        60,
+        ge=0,
+        description="Refused requests (that may become quarantine entries) a client may make "
+        "per minute, after a burst of hold_burst; more get 429 with Retry-After. 0: no limit.",
+    )
+    hold_burst: int = Field(30, ge=1, description="Refused requests a client may make at once.")
+    session_secret: str | None = Field(
+        None,
+        description="Unused: console sessions are kept server-side in the quarantine store "
+        "(accepted so that older configurations still load).",
+    )
+    session_ttl: Duration = Field(
+        timedelta(hours=12), description="Console login lifetime, however active."
+    )
+    session_idle: Duration = Field(
+        timedelta(minutes=30), description="A console session unused this long ends."
+    )
     secure_cookie: bool = Field(
         False,
         description="Always mark the console cookie Secure (TLS terminated in front of pipgate); "

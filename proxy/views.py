@@ -8,6 +8,7 @@ pinned file URL nor a cached copy gets around a decision.
 from __future__ import annotations
 
 import hashlib
+import math
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -134,7 +135,11 @@ async def project_page(request: Request) -> Response:
     gate = gate_for(request)
     early = gate.before_fetch(name)
     if not early.allowed:
-        svc.recorder.project(gate, name, early, client_of(request))
+        client = client_of(request)
+        limited = over_hold_limit(svc, gate, client)
+        if limited is not None:
+            return limited
+        svc.recorder.project(gate, name, early, client, by_name=True)
         page = Page(Project(name, ()), (), "quarantined", status_reason(early.decision))
         body = render(page, media_type)
         return _page_response(
@@ -142,7 +147,12 @@ async def project_page(request: Request) -> Response:
         )
     result = await svc.index_cache.get(name)
     rendered = await svc.pages.page(gate, result.page.project, result.page.revision, media_type)
-    svc.recorder.view(gate, name, rendered.view, client_of(request))
+    client = client_of(request)
+    if not rendered.view.verdict.allowed:
+        limited = over_hold_limit(svc, gate, client)
+        if limited is not None:
+            return limited
+    svc.recorder.view(gate, name, rendered.view, client)
     return _page_response(
         request,
         rendered.status,
@@ -263,11 +273,18 @@ async def project_file(request: Request) -> Response:
     client = client_of(request)
     early = gate.before_fetch(name)
     if not early.allowed:
-        svc.recorder.project(gate, name, early, client)
+        limited = over_hold_limit(svc, gate, client)
+        if limited is not None:
+            return limited
+        svc.recorder.project(gate, name, early, client, by_name=True)
         return _refusal(early, f"project {name!r}")
     result = await svc.index_cache.get(name)
     project = result.page.project
     project_verdict = gate.judge_project(project)
+    if not project_verdict.allowed:
+        limited = over_hold_limit(svc, gate, client)
+        if limited is not None:
+            return limited
     svc.recorder.project(gate, name, project_verdict, client)
     if not project_verdict.allowed:
         return _refusal(project_verdict, f"project {name!r}")
@@ -275,6 +292,10 @@ async def project_file(request: Request) -> Response:
     if file is None:
         raise FileNotListed(f"project {name!r} has no file {filename!r}")
     verdict = gate.judge_file(name, file)
+    if not verdict.allowed:
+        limited = over_hold_limit(svc, gate, client)
+        if limited is not None:
+            return limited
     svc.recorder.file(gate, name, filename, verdict, client)
     if not verdict.allowed:
         return _refusal(verdict, f"file {filename!r}")
@@ -283,6 +304,27 @@ async def project_file(request: Request) -> Response:
     if subresource == ".provenance":
         return await _provenance(svc, file)
     return await _file(request, svc, name, file)
+
+
+def over_hold_limit(svc: Services, gate: Gate, client: str) -> Response | None:
+    """429 when ``client`` has been refused too often lately (``[admin] hold_limit``).
+
+    Only refusals count (each may become a quarantine entry and a webhook
+    message); a client over its limit gets no more holds recorded until it slows down.
+    """
+    limiter = svc.extras.get("hold_limiter")
+    if limiter is None:
+        return None
+    wait = limiter.take(client)  # type: ignore[attr-defined]
+    if wait <= 0:
+        return None
+    svc.metrics.holds_limited.labels(gate.index).inc()
+    seconds = max(1, math.ceil(wait))
+    return PlainTextResponse(
+        f"pipgate: too many refused requests from {client}; try again in {seconds} s\n",
+        status_code=429,
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 def _refusal(verdict: Verdict, what: str) -> Response:

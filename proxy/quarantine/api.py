@@ -2,7 +2,12 @@
 
 ``read`` tokens may list and show; ``admin`` tokens may also act. Errors are
 ``{"error": message}`` with 400 (bad input), 401 (no or wrong token), 403
-(scope too small), 404 or 409.
+(scope too small), 404, 409, or 503 with ``Retry-After`` when the store cannot
+be written (disk full): nothing was done, try again.
+
+``index`` in a body is a configured index or ``*`` (every index). Omitted, a
+reject and a deny-list entry apply on every index, a release and an allow-list
+entry on ``default`` (a release of an entry: on the entry's index).
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .auth import Principal, TokenBook
+from .auth import Principal, TokenBook, session_view
 from .decisions import search
 from .review import Review
-from .store import STATES, ReviewError
+from .store import ALL_INDEXES, MAX_REASON, STATES, ReviewError
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
 
@@ -62,11 +67,15 @@ def requires(scope: str) -> Callable[[Handler], Callable[[Request], Awaitable[Re
             try:
                 return await handler(request, principal)
             except ReviewError as exc:
-                return error(exc.status, str(exc))
+                return error(exc.status, str(exc), **_retry_after(exc.status))
 
         return endpoint
 
     return decorate
+
+
+def _retry_after(status: int) -> dict[str, str]:
+    return {"Retry-After": "30"} if status == 503 else {}
 
 
 class UnsupportedMediaType(ReviewError):
@@ -102,6 +111,15 @@ def _reason(body: dict[str, Any]) -> str:
     if not isinstance(reason, str) or not reason.strip():
         raise ReviewError("a reason is required")
     return reason.strip()
+
+
+def index_of(request: Request, value: str | None) -> str | None:
+    """A configured index, ``*`` (every index) or ``None`` (the action's default)."""
+    if value is None or value == ALL_INDEXES:
+        return value
+    if value not in request.app.state.services.gates:
+        raise ReviewError(f"no index {value!r} is configured; use one of them or '*' (every index)")
+    return value
 
 
 def _text(body: dict[str, Any], name: str, default: str | None = None) -> str | None:
@@ -196,6 +214,16 @@ async def stats(request: Request, principal: Principal) -> Response:
     return JSONResponse(await to_thread.run_sync(review_of(request).stats, hours))
 
 
+@requires("read")
+async def aggregates(request: Request, principal: Principal) -> Response:
+    """Holds that did not enter the queue one by one (names judged by name alone that
+    are not known upstream, dependency-confusion and denylist refusals): per hour,
+    index, policy and action, with a count and sample names."""
+    hours = max(1, _int(request, "hours", 24, 24 * 90))
+    rows = await to_thread.run_sync(review_of(request).aggregates, hours)
+    return JSONResponse({"aggregates": rows})
+
+
 # -- acting -------------------------------------------------------------------------------
 
 
@@ -221,6 +249,7 @@ async def reject(request: Request, principal: Principal) -> Response:
         lambda: review_of(request).reject(
             request.path_params["entry"],
             scope=_text(body, "scope", "file"),
+            index=index_of(request, _text(body, "index")),
             reason=_reason(body),
             actor=principal.name,
         )
@@ -234,10 +263,11 @@ async def decide(request: Request, principal: Principal) -> Response:
     body = await _body(request)
     if not isinstance(body.get("project"), str):
         raise ReviewError("'project' is required")
+    index = index_of(request, _text(body, "index"))
     rule = await to_thread.run_sync(
         lambda: review_of(request).decide(
             request.path_params["kind"],
-            index=_text(body, "index", "default"),
+            index=index,
             project=body["project"],
             version=_text(body, "version"),
             file=_text(body, "file"),
@@ -260,7 +290,7 @@ async def list_add(request: Request, principal: Principal) -> Response:
     rule = await to_thread.run_sync(
         lambda: review_of(request).list_add(
             request.path_params["kind"],
-            index=_text(body, "index", "default"),
+            index=index_of(request, _text(body, "index")),
             rule=body["rule"],
             reason=_reason(body),
             actor=principal.name,
@@ -278,13 +308,44 @@ async def list_remove(request: Request, principal: Principal) -> Response:
     removed = await to_thread.run_sync(
         lambda: review_of(request).list_remove(
             request.path_params["kind"],
-            index=_text(body, "index", "default"),
+            index=index_of(request, _text(body, "index")),
             rule=body["rule"],
             reason=_text(body, "reason", "") or "",
             actor=principal.name,
         )
     )
     return JSONResponse(removed)
+
+
+@requires("read")
+async def list_sessions(request: Request, principal: Principal) -> Response:
+    """Console sessions: a ``read`` token sees its own, an ``admin`` token everyone's
+    (``?name=``); ``?ended=1`` lists those that ended too."""
+    store = tokens_of(request).sessions
+    assert store is not None
+    q = request.query_params
+    name = q.get("name") if principal.can("admin") else principal.name
+    ended = q.get("ended", "").lower() in ("1", "true", "yes")
+    found = await to_thread.run_sync(lambda: store.list(name=name, ended=ended))
+    return JSONResponse({"sessions": [session_view(s, principal) for s in found]})
+
+
+@requires("read")
+async def end_session(request: Request, principal: Principal) -> Response:
+    """End (revoke) a console session: one's own, or any with an ``admin`` token."""
+    store = tokens_of(request).sessions
+    assert store is not None
+    session_id = request.path_params["session"]
+    session = await to_thread.run_sync(store.get, session_id)
+    if session is None or not (principal.can("admin") or session["name"] == principal.name):
+        return error(
+            404, f"no session {session_id}" + ("" if principal.can("admin") else " of yours")
+        )
+    reason = request.query_params.get("reason") or "revoked through the API"
+    ended = await to_thread.run_sync(
+        lambda: store.end(session_id, by=principal.name, reason=reason[:MAX_REASON])
+    )
+    return JSONResponse(session_view(ended, principal))
 
 
 async def openapi(request: Request) -> Response:
@@ -310,4 +371,7 @@ def routes() -> list[BaseRoute]:
         Route("/audit", audit, methods=["GET"]),
         Route("/decisions", decisions, methods=["GET"]),
         Route("/stats", stats, methods=["GET"]),
+        Route("/aggregates", aggregates, methods=["GET"]),
+        Route("/sessions", list_sessions, methods=["GET"]),
+        Route("/sessions/{session:int}", end_session, methods=["DELETE"]),
     ]

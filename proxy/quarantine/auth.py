@@ -5,10 +5,16 @@ a presented token is hashed and compared with ``hmac.compare_digest`` against
 every configured digest. Scopes: ``admin`` acts, ``read`` lists and shows,
 ``install`` only fetches packages (when ``[admin] package_auth`` is on).
 
-A console session is a cookie ``<payload>.<hmac>`` holding the token's name,
-a fingerprint of its digest (rotating the token ends its sessions), an expiry
-and the session's CSRF token. It is HttpOnly, SameSite=Strict and limited to
-``/-/``.
+A console session is server-side (``sessions.SessionStore``, in the quarantine
+store): the cookie holds only a random session id, HttpOnly, SameSite=Strict
+and limited to ``/-/``. Logout, revocation, the token leaving the
+configuration (or being replaced), ``session_idle`` without use and
+``session_ttl`` after login each end it; each session has its own CSRF token.
+Sessions survive restarts; no signing secret is involved.
+
+The login form is protected against login CSRF by a double-submit token: a
+random value in a cookie of its own (path ``/-/ui/login``) that the form must
+repeat.
 """
 
 from __future__ import annotations
@@ -16,19 +22,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-import orjson
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..settings import AdminToken
+from .sessions import SessionStore
+from .store import QuarantineStore, StoreUnavailable
+
+log = logging.getLogger("pipgate.quarantine")
 
 SESSION_COOKIE = "pipgate_session"
+LOGIN_COOKIE = "pipgate_login"
 _RANK = {"install": 0, "read": 1, "admin": 2}
 
 
@@ -42,19 +54,25 @@ def new_token() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """Who is acting. ``csrf`` and ``session`` are set for a console session."""
+
     name: str
     scope: str
     csrf: str = ""
+    session: int | None = None
 
     def can(self, scope: str) -> bool:
         return _RANK[self.scope] >= _RANK[scope]
 
 
 class TokenBook:
-    def __init__(self, tokens: Sequence[AdminToken], *, secret: str | None, ttl: float) -> None:
+    """The configured tokens, and the console sessions once ``use_sessions`` is called."""
+
+    def __init__(self, tokens: Sequence[AdminToken], *, ttl: float, idle: float) -> None:
         self._tokens = tuple(tokens)
-        self._secret = (secret or secrets.token_hex(32)).encode()
         self._ttl = ttl
+        self._idle = idle
+        self.sessions: SessionStore | None = None
 
     def __bool__(self) -> bool:
         return bool(self._tokens)
@@ -85,44 +103,55 @@ class TokenBook:
             return self.verify(password)
         return None
 
-    # -- sessions --------------------------------------------------------------------------
+    # -- sessions (blocking: call from a thread) ----------------------------------------------
 
-    def session_cookie(self, principal: Principal) -> str:
-        payload = {
-            "n": principal.name,
-            "f": self._fingerprint(principal.name),
-            "e": int(time.time() + self._ttl),
-            "c": secrets.token_urlsafe(24),
-        }
-        body = base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
-        return f"{body}.{self._sign(body)}"
+    def use_sessions(self, store: QuarantineStore, clock: Callable[[], datetime]) -> None:
+        """Keep sessions in ``store``; end those whose token is no longer configured."""
+        self.sessions = SessionStore(
+            store, ttl=self._ttl, idle=self._idle, clock=lambda: clock().timestamp()
+        )
+        try:
+            self.sessions.end_unconfigured(
+                {t.name: self._fingerprint(t.name) or "" for t in self._tokens}
+            )
+        except StoreUnavailable as exc:  # they are refused at lookup all the same
+            log.warning("cannot mark the sessions of removed tokens as ended: %s", exc)
+
+    def start_session(self, principal: Principal, *, client: str, user_agent: str) -> str:
+        """A new session for ``principal`` (a verified token); returns the cookie value."""
+        assert self.sessions is not None, "sessions are not set up yet"
+        secret, _ = self.sessions.create(
+            principal.name,
+            self._fingerprint(principal.name) or "",
+            client=client,
+            user_agent=user_agent,
+        )
+        return secret
 
     def from_session(self, cookie: str | None) -> Principal | None:
-        if not cookie or "." not in cookie:
+        if not cookie or self.sessions is None:
             return None
-        body, _, signature = cookie.rpartition(".")
-        # Bytes: a cookie may hold any latin-1 text, and str comparison refuses non-ASCII.
-        if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
+        session = self.sessions.find(cookie, self._fingerprint)
+        if session is None:
             return None
-        try:
-            payload = orjson.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        except (ValueError, orjson.JSONDecodeError):
-            return None
-        if payload.get("e", 0) < time.time():
-            return None
-        token = next((t for t in self._tokens if t.name == payload.get("n")), None)
-        if token is None or not hmac.compare_digest(
-            payload.get("f", ""), self._fingerprint(token.name)
-        ):
-            return None
-        return Principal(token.name, token.scope, payload["c"])
+        token = next(t for t in self._tokens if t.name == session["name"])
+        return Principal(token.name, token.scope, session["csrf"], session["id"])
 
-    def _sign(self, body: str) -> str:
-        return hmac.new(self._secret, body.encode(), hashlib.sha256).hexdigest()
+    def end_session(self, cookie: str | None) -> None:
+        if cookie and self.sessions is not None:
+            self.sessions.end_secret(cookie, reason="logged out")
 
-    def _fingerprint(self, name: str) -> str:
+    def _fingerprint(self, name: str) -> str | None:
+        """Of the digest configured under ``name`` now: a replaced token ends its sessions."""
         token = next((t for t in self._tokens if t.name == name), None)
-        return "" if token is None else self._sign("fp:" + token.sha256)[:16]
+        if token is None:
+            return None
+        return hashlib.sha256(b"pipgate-session:" + token.sha256.encode()).hexdigest()[:32]
+
+
+def session_view(session: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """A session as listed to ``principal`` (marks the caller's own)."""
+    return session | {"current": session["id"] == principal.session}
 
 
 def csrf_ok(principal: Principal, submitted: str | None) -> bool:

@@ -1,13 +1,15 @@
 """The web console under ``/-/ui/``: server-rendered pages, no JavaScript.
 
-Log in with an admin or read token; the session is a signed cookie (see
-``auth``). Every form that changes state carries the session's CSRF token
-and is refused without it; only ``admin`` sessions may act. Actions redirect
-back (303) with a short notice.
+Log in with an admin or read token; the session is kept server-side and the
+cookie holds its random id (see ``auth``). The login form carries a
+double-submit token; every form that changes state carries the session's CSRF
+token and is refused without it; only ``admin`` sessions may act (ending
+one's own session aside). Actions redirect back (303) with a short notice.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from pathlib import Path
@@ -23,11 +25,12 @@ from starlette.templating import Jinja2Templates
 from pipgate.policies.names import BadProjectName, project_name
 
 from ..errors import PipgateError
-from .api import review_of, tokens_of
-from .auth import SESSION_COOKIE, Principal, csrf_ok
+from ..views import client_of
+from .api import index_of, review_of, tokens_of
+from .auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, csrf_ok, session_view
 from .charts import bar_chart, line_chart
 from .decisions import search
-from .store import STATES, ReviewError
+from .store import STATES, ReviewError, StoreUnavailable
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 PREFIX = "/-/ui"
@@ -58,12 +61,20 @@ def _safe_next(target: str | None) -> str:
     return PREFIX + "/"
 
 
+async def session_of(request: Request) -> Principal | None:
+    """The principal of the request's session cookie, if it is a live session."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    return await to_thread.run_sync(tokens_of(request).from_session, cookie)
+
+
 def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
     """A page for a logged-in user; others are sent to the login form."""
 
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
-        principal = tokens_of(request).from_session(request.cookies.get(SESSION_COOKIE))
+        principal = await session_of(request)
         if principal is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{PREFIX}/login?next={quote(target)}", status_code=303)
@@ -72,14 +83,15 @@ def page(handler: Page) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def action(
-    handler: Callable[[Request, Principal, dict[str, Any]], Awaitable[str]],
-) -> Callable[[Request], Awaitable[Response]]:
-    """A form POST: logged in, admin scope, CSRF token; redirects back with a notice."""
+Action = Callable[[Request, Principal, dict[str, Any]], Awaitable[str]]
+
+
+def action(handler: Action, *, scope: str = "admin") -> Callable[[Request], Awaitable[Response]]:
+    """A form POST: logged in, ``scope``, CSRF token; redirects back with a notice."""
 
     @wraps(handler)
     async def endpoint(request: Request) -> Response:
-        principal = tokens_of(request).from_session(request.cookies.get(SESSION_COOKIE))
+        principal = await session_of(request)
         if principal is None:
             return RedirectResponse(f"{PREFIX}/login", status_code=303)
         form = dict(await request.form(**FORM_LIMITS))
@@ -91,7 +103,7 @@ def action(
                 message="The form expired or did not come from this console (CSRF check failed). Reload the page and try again.",
                 status=403,
             )
-        if not principal.can("admin"):
+        if not principal.can(scope):
             return _render(
                 request,
                 principal,
@@ -113,45 +125,80 @@ def action(
 # -- login --------------------------------------------------------------------------------
 
 
-async def login_form(request: Request) -> Response:
-    return _render(
+async def login_form(request: Request, *, error: str | None = None, status: int = 200) -> Response:
+    # A fresh double-submit token per form: a cross-site page can neither read it
+    # nor set our cookie, so it cannot log a victim in to the attacker's session.
+    check = secrets.token_urlsafe(24)
+    response = _render(
         request,
         None,
         "login.html",
         next=_safe_next(request.query_params.get("next")),
         configured=bool(tokens_of(request)),
+        login_check=check,
+        error=error,
+        status=status,
     )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        check,
+        path=f"{PREFIX}/login",
+        httponly=True,
+        samesite="strict",
+        secure=_secure(request),
+    )
+    return response
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https" or request.app.state.services.settings.admin.secure_cookie
 
 
 async def login(request: Request) -> Response:
     form = await request.form(**FORM_LIMITS)
     target = _safe_next(str(form.get("next") or ""))
-    principal = tokens_of(request).verify(str(form.get("token", "")).strip())
-    if principal is None or not principal.can("read"):
-        response = _render(
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not csrf_ok(Principal("", "read", expected), str(form.get("csrf", ""))):
+        return await login_form(
             request,
-            None,
-            "login.html",
-            next=target,
-            error="That token is not valid here.",
-            configured=bool(tokens_of(request)),
+            error="The login form expired or did not come from this console. Try again.",
+            status=403,
         )
-        response.status_code = 401
-        return response
+    tokens = tokens_of(request)
+    principal = tokens.verify(str(form.get("token", "")).strip())
+    if principal is None or not principal.can("read"):
+        return await login_form(request, error="That token is not valid here.", status=401)
+    try:
+        cookie = await to_thread.run_sync(
+            lambda: tokens.start_session(
+                principal,
+                client=client_of(request),
+                user_agent=request.headers.get("user-agent", ""),
+            )
+        )
+    except StoreUnavailable as exc:
+        return await login_form(request, error=f"Cannot log in now: {exc}", status=503)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        tokens_of(request).session_cookie(principal),
+        cookie,
         path="/-/",
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https"
-        or request.app.state.services.settings.admin.secure_cookie,
+        secure=_secure(request),
     )
+    response.delete_cookie(LOGIN_COOKIE, path=f"{PREFIX}/login")
     return response
 
 
 async def logout(request: Request) -> Response:
+    """End the session server-side (a copied cookie stops working too) and drop the cookie."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    try:
+        await to_thread.run_sync(tokens_of(request).end_session, cookie)
+    except StoreUnavailable as exc:
+        # Dropping the cookie alone would look like a logout while the session lives on.
+        return _render(request, None, "error.html", message=f"Not logged out: {exc}", status=503)
     response = RedirectResponse(f"{PREFIX}/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/-/")
     return response
@@ -174,15 +221,18 @@ async def queue(request: Request, principal: Principal) -> Response:
         offset = min(max(0, int(q.get("offset", 0))), 10**9)
     except ValueError:
         offset = 0
+    review = review_of(request)
     entries, total = await to_thread.run_sync(
-        lambda: review_of(request).entries(**filters, limit=50, offset=offset)
+        lambda: review.entries(**filters, limit=50, offset=offset)
     )
+    aggregates = await to_thread.run_sync(review.aggregates, 24) if not offset else []
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return _render(
         request,
         principal,
         "queue.html",
         entries=entries,
+        aggregates=aggregates,
         total=total,
         filters=filters,
         state=state,
@@ -349,18 +399,24 @@ async def decide_entry(request: Request, principal: Principal, form: dict[str, A
     }
     if kind == "release":
         fields["until"] = str(form.get("until") or "") or None
+    else:
+        fields["index"] = index_of(request, str(form.get("reject_on") or "") or None)
     rule = await to_thread.run_sync(lambda: getattr(review_of(request), kind)(entry_id, **fields))
     target = " ".join(p for p in (rule["project"], rule["version"], rule["file"]) if p)
-    return f"{kind}d {target}"
+    return f"{kind}d {target}" + _on(rule["index"])
 
 
 @action
 async def decide_target(request: Request, principal: Principal, form: dict[str, Any]) -> str:
     kind = str(form.get("kind"))
+    index = str(form.get("index") or "default")
+    if kind == "reject":
+        index = str(form.get("reject_on") or "*")
+    index = index_of(request, index) or "default"
     rule = await to_thread.run_sync(
         lambda: review_of(request).decide(
             kind,
-            index=str(form.get("index") or "default"),
+            index=index,
             project=str(form.get("project", "")),
             version=str(form.get("version") or "") or None,
             file=str(form.get("file") or "") or None,
@@ -370,26 +426,62 @@ async def decide_target(request: Request, principal: Principal, form: dict[str, 
         )
     )
     target = " ".join(p for p in (rule["project"], rule["version"], rule["file"]) if p)
-    return f"{kind}d {target}"
+    return f"{kind}d {target}" + _on(rule["index"])
+
+
+def _on(index: str) -> str:
+    return " on every index" if index == "*" else f" on index {index}"
 
 
 @action
 async def list_change(request: Request, principal: Principal, form: dict[str, Any]) -> str:
     kind, change = request.path_params["kind"], request.path_params["change"]
-    index, rule = str(form.get("index") or "default"), str(form.get("rule", "")).strip()
+    index = index_of(request, str(form.get("index") or "") or None)
+    rule = str(form.get("rule", "")).strip()
     if change == "add":
-        await to_thread.run_sync(
+        added = await to_thread.run_sync(
             lambda: review_of(request).list_add(
                 kind, index=index, rule=rule, reason=_reason(form), actor=principal.name
             )
         )
-        return f"added {rule!r} to the {kind} list"
-    await to_thread.run_sync(
+        return f"added {rule!r} to the {kind} list" + _on(added["index"])
+    removed = await to_thread.run_sync(
         lambda: review_of(request).list_remove(
             kind, index=index, rule=rule, reason=str(form.get("reason") or ""), actor=principal.name
         )
     )
-    return f"removed {rule!r} from the {kind} list"
+    return f"removed {rule!r} from the {kind} list" + _on(removed["index"])
+
+
+@page
+async def sessions(request: Request, principal: Principal) -> Response:
+    """Live sessions: one's own, or everyone's for an admin."""
+    store = tokens_of(request).sessions
+    assert store is not None
+    name = None if principal.can("admin") else principal.name
+    found = await to_thread.run_sync(lambda: store.list(name=name))
+    return _render(
+        request,
+        principal,
+        "sessions.html",
+        sessions=[session_view(s, principal) for s in found],
+        here=request.url.path,
+    )
+
+
+async def _end_session(request: Request, principal: Principal, form: dict[str, Any]) -> str:
+    store = tokens_of(request).sessions
+    assert store is not None
+    session_id = request.path_params["session"]
+    session = await to_thread.run_sync(store.get, session_id)
+    if session is None or not (principal.can("admin") or session["name"] == principal.name):
+        raise ReviewError(f"no session {session_id} of yours")
+    reason = str(form.get("reason") or "").strip() or "ended from the console"
+    await to_thread.run_sync(lambda: store.end(session_id, by=principal.name, reason=reason))
+    return f"ended session {session_id} of {session['name']}"
+
+
+end_session = action(_end_session, scope="read")
 
 
 def routes() -> list[BaseRoute]:
@@ -406,4 +498,6 @@ def routes() -> list[BaseRoute]:
         Route("/stats", stats, methods=["GET"]),
         Route("/lists", lists, methods=["GET"]),
         Route("/lists/{kind:str}/{change:str}", list_change, methods=["POST"]),
+        Route("/sessions", sessions, methods=["GET"]),
+        Route("/sessions/{session:int}/end", end_session, methods=["POST"]),
     ]

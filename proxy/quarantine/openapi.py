@@ -46,6 +46,10 @@ def _op(
             "403": _json(_ref("Error"), "Scope too small"),
         },
     }
+    if scope == "admin":
+        op["responses"]["503"] = _json(
+            _ref("Error"), "The store cannot be written now (disk full); nothing was done"
+        )
     if body:
         op["requestBody"] = {
             "required": True,
@@ -187,6 +191,34 @@ SCHEMA: dict[str, Any] = {
                 params=[_query("hours", "Hours back (48)", "integer")],
             )
         },
+        "/aggregates": {
+            "get": _op(
+                "Holds counted rather than queued one by one (names judged before upstream "
+                "was asked that are not known to exist; dependency-confusion and denylist "
+                "refusals): per hour, index, policy and action, with sample names",
+                params=[_query("hours", "Hours back (24)", "integer")],
+            )
+        },
+        "/sessions": {
+            "get": _op(
+                "Console sessions: a read token's own, or everyone's for an admin token",
+                params=[
+                    _query("name", "Token name (admin tokens only)"),
+                    _query("ended", "1: list ended and expired sessions too"),
+                ],
+                result={
+                    "type": "object",
+                    "properties": {"sessions": {"type": "array", "items": _ref("Session")}},
+                },
+            )
+        },
+        "/sessions/{session}": {
+            "delete": _op(
+                "End (revoke) a console session: one's own, or any with an admin token",
+                params=[_path("session"), _query("reason", "Kept in the audit log")],
+                result=_ref("Session"),
+            )
+        },
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -231,6 +263,23 @@ SCHEMA: dict[str, Any] = {
                     "created_at": _STR,
                 },
             },
+            "Session": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "name": {"type": "string", "description": "The token that logged in"},
+                    "client": _STR,
+                    "user_agent": _STR,
+                    "created": _STR,
+                    "last_seen": _STR,
+                    "expires": {"type": "string", "description": "Idle or absolute, earliest"},
+                    "active": {"type": "boolean"},
+                    "ended_at": _STR_OR_NULL,
+                    "ended_by": _STR_OR_NULL,
+                    "end_reason": _STR_OR_NULL,
+                    "current": {"type": "boolean"},
+                },
+            },
             "Release": {
                 "type": "object",
                 "required": ["reason"],
@@ -248,6 +297,11 @@ SCHEMA: dict[str, Any] = {
                 "required": ["reason"],
                 "properties": {
                     "scope": {"enum": ["file", "version", "project"], "default": "file"},
+                    "index": {
+                        "type": "string",
+                        "description": "'*' (the default): reject on every index; the entry's "
+                        "own index: there only",
+                    },
                     "reason": _STR,
                 },
             },
@@ -255,7 +309,11 @@ SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["project", "reason"],
                 "properties": {
-                    "index": {"type": "string", "default": "default"},
+                    "index": {
+                        "type": "string",
+                        "description": "A configured index, or '*' (every index: rejects "
+                        "only). Default: '*' for a reject, 'default' for a release",
+                    },
                     "project": _STR,
                     "version": _STR,
                     "file": _STR,
@@ -267,7 +325,11 @@ SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["rule"],
                 "properties": {
-                    "index": {"type": "string", "default": "default"},
+                    "index": {
+                        "type": "string",
+                        "description": "A configured index, or '*' (every index: deny only). "
+                        "Default: '*' for the deny list, 'default' for the allow list",
+                    },
                     "rule": {"type": "string", "description": "name, glob or name==version"},
                     "reason": _STR,
                     "everything": {

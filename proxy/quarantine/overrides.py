@@ -14,6 +14,10 @@ reviewer: dependency confusion (an internal name served from upstream is the
 attack itself) and the operator's denylist. Those remain, and so does any
 dry-run observation. Projects are judged likewise with the project-level rules.
 
+A rule of index ``*`` (a global reject or deny) applies on every index, beside
+the index's own rules; among releases and rejects of equal specificity the
+newest wins, wherever it applies.
+
 Lookups run for every file of every page, so rules live in an immutable
 snapshot swapped whole on ``load``; ``generation`` changes on every load and
 when a timed release lapses, which makes cached pages rebuild.
@@ -33,7 +37,7 @@ from pipgate.policies.engine import Verdict
 from pipgate.policies.rules import ProjectRule, parse_rule
 from pipgate.policies.subjects import FileSubject
 
-from .store import REVIEW
+from .store import ALL_INDEXES, REVIEW
 
 #: Objections no reviewer rule lifts (see the module docstring).
 UNRELEASABLE_POLICIES = frozenset({"dependency-confusion"})
@@ -138,8 +142,16 @@ class _Snapshot:
         key = (index, name)
         found = self._relevant.get(key)
         if found is None:
-            globs = [r for r in self.lists.get(index, ()) if r.rule and r.rule.matches_name(name)]  # type: ignore[arg-type]
-            found = (*self.by_project.get(key, ()), *globs)
+            globs = [
+                r
+                for r in (*self.lists.get(index, ()), *self.lists.get(ALL_INDEXES, ()))
+                if r.rule and r.rule.matches_name(name)  # type: ignore[arg-type]
+            ]
+            found = (
+                *self.by_project.get(key, ()),
+                *self.by_project.get((ALL_INDEXES, name), ()),
+                *globs,
+            )
             if len(self._relevant) > 100_000:
                 self._relevant.clear()
             self._relevant[key] = found

@@ -5,11 +5,16 @@ recorder and the optional webhook. Each action writes the store (rule, entry
 states and audit record in one transaction) and reloads the overrides at
 once, so the very next request, cached pages included, sees it.
 
+Where an action names no index: a reject and a deny-list entry apply on every
+index (``*``); a release and an allow-list entry apply on ``default`` (a
+release of an entry: on the entry's index).
+
 Methods block (SQLite): call them from a thread when on the event loop.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -20,8 +25,10 @@ from pipgate.policies.durations import parse_duration
 
 from .intake import HoldIntake
 from .overrides import ReviewOverrides
-from .store import QuarantineStore, ReviewError
+from .store import ALL_INDEXES, QuarantineStore, ReviewError, StoreUnavailable
 from .webhook import Webhook
+
+log = logging.getLogger("pipgate.quarantine")
 
 DB_NAME = "quarantine.sqlite3"
 AUDIT_NAME = "audit.jsonl"
@@ -62,6 +69,11 @@ def parse_until(text: str | None, now: datetime) -> datetime | None:
     return moment
 
 
+def default_index(kind: str) -> str:
+    """The index an action applies to when it names none (see the module docstring)."""
+    return ALL_INDEXES if kind in ("reject", "deny") else "default"
+
+
 class Review:
     def __init__(
         self,
@@ -70,6 +82,7 @@ class Review:
         clock: Callable[[], datetime],
         webhook_url: str | None = None,
         webhook_retries: int = 3,
+        webhook_interval: float = 60.0,
     ) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock
@@ -80,7 +93,11 @@ class Review:
         # stale rules back (the intake thread reloads too).
         self._refresh_lock = threading.Lock()
         self.refresh()
-        self.webhook = Webhook(webhook_url, retries=webhook_retries) if webhook_url else None
+        self.webhook = (
+            Webhook(webhook_url, retries=webhook_retries, interval=webhook_interval)
+            if webhook_url
+            else None
+        )
         self.intake = HoldIntake(
             self.store, clock=clock, on_created=self._created, on_tick=self.refresh_if_changed
         )
@@ -110,19 +127,31 @@ class Review:
 
     # -- reads -----------------------------------------------------------------------------
 
+    def _catch_up(self) -> None:
+        """Write queued holds and expire aged ones before a read; a store that refuses
+        writes (disk full) only delays them (the intake keeps them), reads still work."""
+        try:
+            self.intake.drain()
+            self.store.expire(self.clock())
+        except StoreUnavailable as exc:
+            log.warning("reading the quarantine without the newest holds: %s", exc)
+
     def entries(self, **filters: Any) -> tuple[list[dict[str, Any]], int]:
-        self.intake.drain()
-        self.store.expire(self.clock())
+        self._catch_up()
         return self.store.entries(**filters)
 
     def entry(self, entry_id: int) -> dict[str, Any] | None:
-        self.intake.drain()
-        self.store.expire(self.clock())
+        self._catch_up()
         return self.store.entry(entry_id)
 
     def stats(self, hours: int = 48) -> dict[str, Any]:
-        self.intake.drain()
+        self._catch_up()
         return self.store.stats(self.clock(), hours=hours)
+
+    def aggregates(self, hours: int = 24) -> list[dict[str, Any]]:
+        """Holds counted rather than queued (see ``intake``), newest hour first."""
+        self._catch_up()
+        return self.store.aggregates(self.clock(), hours=hours)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -150,11 +179,24 @@ class Review:
         return rule
 
     def reject(
-        self, entry_id: int, *, scope: str = "file", reason: str, actor: str
+        self,
+        entry_id: int,
+        *,
+        scope: str = "file",
+        index: str | None = None,
+        reason: str,
+        actor: str,
     ) -> dict[str, Any]:
+        """Reject an entry's target on every index, or on ``index`` (the entry's) only."""
         self.intake.drain()
         rule = self.store.decide_entry(
-            "reject", entry_id, scope=scope, reason=reason, actor=actor, now=self.clock()
+            "reject",
+            entry_id,
+            scope=scope,
+            index=index,
+            reason=reason,
+            actor=actor,
+            now=self.clock(),
         )
         self.refresh()
         return rule
@@ -163,7 +205,7 @@ class Review:
         self,
         kind: str,
         *,
-        index: str,
+        index: str | None = None,
         project: str,
         version: str | None = None,
         file: str | None = None,
@@ -176,7 +218,7 @@ class Review:
         self.intake.drain()
         rule = self.store.decide(
             kind,
-            index=index,
+            index=index or default_index(kind),
             project=project,
             version=version,
             file=file,
@@ -189,12 +231,19 @@ class Review:
         return rule
 
     def list_add(
-        self, kind: str, *, index: str, rule: str, reason: str, actor: str, everything: bool = False
+        self,
+        kind: str,
+        *,
+        index: str | None = None,
+        rule: str,
+        reason: str,
+        actor: str,
+        everything: bool = False,
     ) -> dict[str, Any]:
         self.intake.drain()
         added = self.store.list_add(
             kind,
-            index=index,
+            index=index or default_index(kind),
             rule=rule,
             reason=reason,
             actor=actor,
@@ -205,10 +254,15 @@ class Review:
         return added
 
     def list_remove(
-        self, kind: str, *, index: str, rule: str, reason: str, actor: str
+        self, kind: str, *, index: str | None = None, rule: str, reason: str, actor: str
     ) -> dict[str, Any]:
         removed = self.store.list_remove(
-            kind, index=index, rule=rule, reason=reason, actor=actor, now=self.clock()
+            kind,
+            index=index or default_index(kind),
+            rule=rule,
+            reason=reason,
+            actor=actor,
+            now=self.clock(),
         )
         self.refresh()
         return removed

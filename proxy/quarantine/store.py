@@ -5,7 +5,19 @@ asked, how often, and its review state), ``clients`` (who requested each
 entry), ``rules`` (reviewer decisions the gate applies: ``release``,
 ``reject``, and the runtime ``allow`` and ``deny`` lists), ``audit`` (every
 action, append-only: triggers refuse updates and deletes; also mirrored to
-``audit.jsonl``) and ``traffic`` (hourly counts for charts).
+``audit.jsonl`` once committed), ``traffic`` (hourly counts for charts),
+``aggregates`` (holds that do not enter the queue one by one: hourly counts per
+index and policy with sample names), ``sessions`` (console logins, see
+``sessions.py``) and ``meta`` (the rules revision and the ``schema_version``).
+
+Scope of a rule: ``idx`` is an index name, or ``*`` for every index. A
+reviewer's reject and a deny-list entry are global unless scoped to one
+index; a release and an allow-list entry always name one index.
+
+The schema is built by ordered migrations (``MIGRATIONS``): version 1 is the
+original schema, every later step changes it in one transaction and records
+``schema_version``, so an existing database is brought up to date on open and
+keeps its rows' meaning.
 
 Entry states: ``quarantined`` (held, waiting for a reviewer), ``released``,
 ``rejected``, and ``expired`` (an age hold that came of age by itself).
@@ -14,10 +26,15 @@ lapsed release shows up in the queue again.
 
 Every method is blocking: call it from a thread, never from the event loop.
 Times are stored as POSIX seconds and returned as ISO 8601 strings in UTC.
+A write the disk refuses (full, read-only, I/O error) raises ``StoreUnavailable``
+(HTTP 503) and leaves nothing behind: the audit mirror is written only after
+COMMIT, and ids of rolled-back rows are never handed out again.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -35,6 +52,8 @@ from pipgate.policies.rules import parse_rule
 
 from ..models import version_of
 
+log = logging.getLogger("pipgate.quarantine")
+
 STATES = ("quarantined", "released", "rejected", "expired")
 SCOPES = ("file", "version", "project")
 #: The policy name of decisions that come from reviewers (see ``overrides``).
@@ -42,7 +61,14 @@ REVIEW = "review"
 MAX_CLIENTS_SHOWN = 50
 #: Longest reason kept (characters): reasons go to the audit log, pages and webhooks.
 MAX_REASON = 2000
+#: The index of a rule that applies on every index.
+ALL_INDEXES = "*"
+#: Largest id SQLite can store; a bigger number names nothing (and cannot be bound).
+MAX_ID = 2**63 - 1
+#: Sample names kept per aggregate row.
+AGGREGATE_SAMPLES = 10
 
+#: Version 1: the schema before migrations existed. Never change it; add a migration.
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     id INTEGER PRIMARY KEY,
@@ -128,6 +154,148 @@ class Conflict(ReviewError):
     status = 409
 
 
+class StoreUnavailable(ReviewError):
+    """The database cannot be written now (disk full, read-only, I/O error, locked)."""
+
+    status = 503
+
+
+_ENTRIES_V2 = """
+CREATE TABLE entries_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    idx TEXT NOT NULL,
+    project TEXT NOT NULL,
+    file TEXT NOT NULL DEFAULT '',
+    version TEXT,
+    policy TEXT NOT NULL,
+    action TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    available_at REAL,
+    first_requested REAL NOT NULL,
+    last_requested REAL NOT NULL,
+    request_count INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL DEFAULT 'quarantined',
+    changed_by TEXT,
+    changed_at REAL,
+    change_reason TEXT,
+    until REAL,
+    UNIQUE (idx, project, file, policy)
+);
+CREATE INDEX entries_state ON entries (state, last_requested);
+CREATE INDEX entries_project ON entries (project)
+"""
+_RULES_V2 = """
+CREATE TABLE rules_new (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    idx TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('release', 'reject', 'allow', 'deny')),
+    project TEXT NOT NULL,
+    version TEXT,
+    file TEXT,
+    rule TEXT,
+    until REAL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    removed_at REAL,
+    removed_by TEXT
+);
+CREATE INDEX rules_active ON rules (removed_at, idx, project)
+"""
+
+
+def _rebuild(db: sqlite3.Connection, table: str, schema: str) -> None:
+    """Replace ``table`` by the ``<table>_new`` of ``schema``, rows and ids kept.
+
+    ``schema`` creates ``<table>_new`` first, then the indexes of ``table``.
+    """
+    create, *indexes = schema.split(";")
+    db.execute(create)
+    db.execute(f"INSERT INTO {table}_new SELECT * FROM {table}")
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"ALTER TABLE {table}_new RENAME TO {table}")
+    for statement in indexes:
+        db.execute(statement)
+
+
+def _migrate_autoincrement(db: sqlite3.Connection) -> None:
+    # Without AUTOINCREMENT SQLite hands out max(id) + 1, so the id of a removed or
+    # rolled-back last row comes back; rule and entry ids are quoted in audit records.
+    _rebuild(db, "entries", _ENTRIES_V2)
+    _rebuild(db, "rules", _RULES_V2)
+    # Audit lines written before this version carry no id: they cover what exists now.
+    db.execute(
+        "INSERT OR REPLACE INTO meta (key, value) "
+        "SELECT 'audit_mirrored', coalesce(max(id), 0) FROM audit"
+    )
+
+
+def _migrate_aggregates(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE aggregates (
+            hour INTEGER NOT NULL,
+            idx TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            action TEXT NOT NULL,
+            requests INTEGER NOT NULL,
+            samples TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (hour, idx, policy, action)
+        )"""
+    )
+
+
+def _migrate_sessions(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            secret_sha256 TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            token TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            client TEXT NOT NULL,
+            user_agent TEXT NOT NULL,
+            created REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            expires REAL NOT NULL,
+            ended_at REAL,
+            ended_by TEXT,
+            end_reason TEXT
+        )"""
+    )
+    db.execute("CREATE INDEX sessions_name ON sessions (name, ended_at)")
+
+
+#: ``(version, step)`` in order; the database records the last one applied.
+MIGRATIONS: tuple[tuple[int, Any], ...] = (
+    (2, _migrate_autoincrement),
+    (3, _migrate_aggregates),
+    (4, _migrate_sessions),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+_UNAVAILABLE = (
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_READONLY",
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_NOMEM",
+)
+
+
+def _unavailable(exc: sqlite3.DatabaseError) -> bool:
+    """Whether ``exc`` is the disk or the database refusing, not a mistake in a query."""
+    return str(getattr(exc, "sqlite_errorname", "")).startswith(_UNAVAILABLE)
+
+
+def valid_id(value: object) -> bool:
+    """Whether ``value`` can be the id of a row (route converters pass any int)."""
+    return isinstance(value, int) and 0 < value <= MAX_ID
+
+
 @dataclass(frozen=True, slots=True)
 class Hold:
     """One enforced hold as the recorder saw it."""
@@ -141,6 +309,8 @@ class Hold:
     available_at: datetime | None
     client: str
     when: datetime
+    #: Decided by name alone, before upstream was asked (see ``intake``).
+    by_name: bool = False
 
 
 def iso(ts: float | None) -> str | None:
@@ -170,6 +340,8 @@ class QuarantineStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._audit_log = audit_log
+        #: Audit records may be missing from the JSONL mirror (see ``_mirror_audit``).
+        self._audit_pending = True
         self._lock = threading.RLock()
         self._db = sqlite3.connect(
             path, timeout=10.0, isolation_level=None, check_same_thread=False
@@ -177,24 +349,107 @@ class QuarantineStore:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
         with self._lock:
             self._db.executescript(_SCHEMA)
+            self._migrate()
+        # After the migrations: a table rebuild must not meet foreign key checks.
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._mirror_audit()
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def schema_version(self) -> int:
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 1
+
+    def _migrate(self) -> None:
+        for version, step in MIGRATIONS:
+            with self._write(mirror=False) as db:
+                # Read inside the write lock: another process may have just migrated.
+                row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+                if (int(row[0]) if row else 1) >= version:
+                    continue
+                step(db)
+                db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (version,),
+                )
+                log.info("quarantine store %s migrated to schema version %d", self.path, version)
+
+    @contextmanager
+    def _write(self, *, mirror: bool = True) -> Iterator[sqlite3.Connection]:
+        """One write transaction. A refused write raises ``StoreUnavailable``, rolled back.
+
+        After COMMIT (never before) new audit records are appended to ``audit.jsonl``.
+        """
+        with self._lock:
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                # A failed COMMIT may leave the transaction open (SQLITE_BUSY) or not.
+                if self._db.in_transaction:
+                    try:
+                        self._db.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        log.warning("rollback failed after %s", exc)
+                if not _unavailable(exc):
+                    raise
+                raise StoreUnavailable(
+                    f"the quarantine store {str(self.path)!r} cannot be written now: {exc}"
+                ) from exc
+            if mirror and self._audit_pending:
+                self._mirror_audit()
+
+    def transaction(self) -> Any:
+        """``with store.transaction() as db:``: one write transaction (see ``_write``)."""
+        return self._write()
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for reads, under the store's lock."""
+        with self._lock:
+            yield self._db
+
+    def _mirror_audit(self) -> None:
+        """Append the committed audit records ``audit.jsonl`` lacks.
+
+        Called after every commit, so a line is never written for a transaction
+        that rolled back. A line that could not be written (disk full) is written
+        by the next call; the file is locked, so several processes sharing the
+        data directory (the CLI's ``--data-dir`` mode) write each record once.
+        """
+        if self._audit_log is None:
+            return
+        try:
+            with self._lock, self._audit_log.open("a+b") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                last = _last_mirrored(handle)
+                if last is None:
+                    row = self._db.execute(
+                        "SELECT value FROM meta WHERE key = 'audit_mirrored'"
+                    ).fetchone()
+                    last = int(row[0]) if row else 0
+                rows = self._db.execute(
+                    "SELECT * FROM audit WHERE id > ? ORDER BY id", (last,)
+                ).fetchall()
+                if rows:
+                    handle.write(b"".join(orjson.dumps(_audit_line(r)) + b"\n" for r in rows))
+                    handle.flush()
+                self._audit_pending = False
+        except OSError as exc:
+            log.warning(
+                "audit.jsonl is behind the audit table (%s); the next write catches it up", exc
+            )
 
     # -- intake ----------------------------------------------------------------------------
 
@@ -282,6 +537,51 @@ class QuarantineStore:
                 [(h, i, k, n) for (h, i, k), n in counts.items()],
             )
 
+    def add_aggregates(
+        self, rows: Mapping[tuple[int, str, str, str], tuple[int, list[str], str]]
+    ) -> None:
+        """Add ``{(hour, index, policy, action): (count, sample names, latest reason)}``."""
+        if not rows:
+            return
+        with self._write() as db:
+            for (hour, index, policy, action), (count, samples, reason) in rows.items():
+                key = (hour, index, policy, action)
+                row = db.execute(
+                    "SELECT samples FROM aggregates WHERE hour = ? AND idx = ? AND policy = ? "
+                    "AND action = ?",
+                    key,
+                ).fetchone()
+                kept = orjson.loads(row["samples"]) if row else []
+                kept += [name for name in samples if name not in kept]
+                db.execute(
+                    "INSERT INTO aggregates (hour, idx, policy, action, requests, samples, reason) "
+                    "VALUES (?,?,?,?,?,?,?) ON CONFLICT (hour, idx, policy, action) DO UPDATE "
+                    "SET requests = requests + excluded.requests, samples = excluded.samples, "
+                    "reason = excluded.reason",
+                    (*key, count, orjson.dumps(kept[:AGGREGATE_SAMPLES]).decode(), reason),
+                )
+
+    def aggregates(self, now: datetime, *, hours: int = 24) -> list[dict[str, Any]]:
+        """Aggregate rows of the last ``hours`` hours, newest first, most requests first."""
+        first = int(now.timestamp()) // 3600 - hours + 1
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM aggregates WHERE hour >= ? ORDER BY hour DESC, requests DESC",
+                (first,),
+            ).fetchall()
+        return [
+            {
+                "hour": iso(r["hour"] * 3600),
+                "index": r["idx"],
+                "policy": r["policy"],
+                "action": r["action"],
+                "requests": r["requests"],
+                "samples": orjson.loads(r["samples"]),
+                "reason": r["reason"],
+            }
+            for r in rows
+        ]
+
     def expire(self, now: datetime) -> int:
         """Mark age holds whose time has come as ``expired``; returns how many."""
         with self._write() as db:
@@ -325,6 +625,8 @@ class QuarantineStore:
             return [self._entry_json(row) for row in rows], int(total)
 
     def entry(self, entry_id: int) -> dict[str, Any] | None:
+        if not valid_id(entry_id):
+            return None
         with self._lock:
             row = self._db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
             if row is None:
@@ -370,14 +672,15 @@ class QuarantineStore:
         }
 
     def rules(self, *, kind: str | None = None, index: str | None = None) -> list[dict[str, Any]]:
-        """Active rules (not removed), oldest first."""
+        """Active rules (not removed), oldest first; ``index`` keeps those that apply there
+        (its own and the global ones)."""
         where, args = ["removed_at IS NULL"], []
         if kind:
             where.append("kind = ?")
             args.append(kind)
         if index:
-            where.append("idx = ?")
-            args.append(index)
+            where.append("idx IN (?, ?)")
+            args += [index, ALL_INDEXES]
         with self._lock:
             rows = self._db.execute(
                 f"SELECT * FROM rules WHERE {' AND '.join(where)} ORDER BY id", args
@@ -409,6 +712,8 @@ class QuarantineStore:
     ) -> list[dict[str, Any]]:
         """Audit records, newest first; with ``entry_id``, the ones about that entry."""
         where, args = "", []
+        if entry_id is not None and not valid_id(entry_id):
+            return []
         if entry_id is not None:
             where = " WHERE json_extract(detail, '$.entry') = ? OR ? IN (SELECT value FROM json_each(detail, '$.entries'))"
             args = [entry_id, entry_id]
@@ -486,11 +791,15 @@ class QuarantineStore:
     ) -> dict[str, Any]:
         """Release or reject a file, a version or a whole project; returns the rule.
 
-        A new decision on the same target replaces the previous one. Entries
-        the target covers take the new state.
+        ``index`` is one index, or ``ALL_INDEXES`` for a reject that applies on
+        every index (a release always names one). A new decision on the same
+        target replaces the previous one of the same index (a global one: of
+        every index). Entries the target covers take the new state.
         """
         if kind not in ("release", "reject"):
             raise ReviewError(f"unknown decision {kind!r}; choose release or reject")
+        if kind == "release" and index == ALL_INDEXES:
+            raise ReviewError("a release applies to one index; name it ('index')")
         if not reason.strip():
             raise ReviewError(f"a {kind} needs a reason")
         check_reason(reason)
@@ -500,12 +809,13 @@ class QuarantineStore:
         version = normalize_version(version) if version else None
         stamp = now.timestamp()
         target = " ".join(p for p in (name, version, file) if p)
+        where_index = "" if index == ALL_INDEXES else "AND idx = ? "
         with self._write() as db:
             db.execute(
                 "UPDATE rules SET removed_at = ?, removed_by = ? WHERE removed_at IS NULL "
-                "AND kind IN ('release', 'reject') AND idx = ? AND project = ? "
+                f"AND kind IN ('release', 'reject') {where_index}AND project = ? "
                 "AND version IS ? AND file IS ?",
-                (stamp, actor, index, name, version, file),
+                (stamp, actor, *([] if index == ALL_INDEXES else [index]), name, version, file),
             )
             rule_id = db.execute(
                 "INSERT INTO rules (idx, kind, project, version, file, until, reason, actor, "
@@ -525,6 +835,7 @@ class QuarantineStore:
             detail = {
                 "rule": rule_id,
                 "scope": "file" if file else "version" if version else "project",
+                "applies_to": applies_to(index),
                 "until": iso(_ts(until)),
                 "entry": entry_id,
                 "entries": covered,
@@ -534,14 +845,39 @@ class QuarantineStore:
         return next(r for r in self.rules() if r["id"] == rule_id)
 
     def decide_entry(
-        self, kind: str, entry_id: int, *, scope: str = "file", **fields: Any
+        self,
+        kind: str,
+        entry_id: int,
+        *,
+        scope: str = "file",
+        index: str | None = None,
+        **fields: Any,
     ) -> dict[str, Any]:
-        """``decide`` on the file, version or project of an entry."""
+        """``decide`` on the file, version or project of an entry.
+
+        A release applies to the entry's index. A reject applies to every index
+        unless ``index`` is the entry's own (malware is malware on every index).
+        """
         entry = self.entry(entry_id)
         if entry is None:
             raise NotFound(f"no quarantine entry {entry_id}")
         if scope not in SCOPES:
             raise ReviewError(f"unknown scope {scope!r}; choose file, version or project")
+        if kind == "release":
+            index = index or entry["index"]
+        else:
+            index = index or ALL_INDEXES
+        if index not in (entry["index"], ALL_INDEXES) or (
+            kind == "release" and index != entry["index"]
+        ):
+            raise ReviewError(
+                f"entry {entry_id} belongs to index {entry['index']!r}; a {kind} of it applies "
+                + (
+                    "there"
+                    if kind == "release"
+                    else f"to every index ('*') or to {entry['index']!r} only"
+                )
+            )
         if scope == "file" and not entry["file"]:
             scope = "project"
         if scope == "version" and not entry["version"]:
@@ -552,7 +888,7 @@ class QuarantineStore:
             )
         return self.decide(
             kind,
-            index=entry["index"],
+            index=index,
             project=entry["project"],
             version=entry["version"] if scope in ("file", "version") else None,
             file=entry["file"] if scope == "file" else None,
@@ -573,11 +909,15 @@ class QuarantineStore:
     ) -> dict[str, Any]:
         """Add a rule (``name``, ``name==1.2``, ``acme-*``) to the runtime allow or deny list.
 
-        An allow rule that matches every project name (``*``) lifts every policy from
-        every project; it is refused unless ``everything`` confirms it.
+        ``index`` is one index, or ``ALL_INDEXES`` for a deny rule of every index
+        (an allow rule always names one). An allow rule that matches every project
+        name (``*``) lifts every policy from every project; it is refused unless
+        ``everything`` confirms it.
         """
         if kind not in ("allow", "deny"):
             raise ReviewError(f"unknown list {kind!r}; choose allow or deny")
+        if kind == "allow" and index == ALL_INDEXES:
+            raise ReviewError("an allow rule applies to one index; name it ('index')")
         if not reason.strip():
             raise ReviewError(f"adding to the {kind} list needs a reason")
         check_reason(reason)
@@ -598,7 +938,7 @@ class QuarantineStore:
                 (kind, index, parsed.text),
             ).fetchone()
             if existing is not None:
-                raise Conflict(f"{parsed.text!r} is already on the {kind} list of index {index!r}")
+                raise Conflict(f"{parsed.text!r} is already on the {kind} list of {_where(index)}")
             rule_id = db.execute(
                 "INSERT INTO rules (idx, kind, project, rule, reason, actor, created_at) "
                 "VALUES (?,?,?,?,?,?,?)",
@@ -606,11 +946,7 @@ class QuarantineStore:
             ).lastrowid
             covered = [
                 row["id"]
-                for row in db.execute(
-                    "SELECT id, project, version FROM entries WHERE idx = ? AND state IN "
-                    "('quarantined', 'expired', 'released', 'rejected')",
-                    (index,),
-                )
+                for row in self._entries_of(db, index)
                 if parsed.matches(
                     row["project"], Version(row["version"]) if row["version"] else None
                 )
@@ -632,7 +968,7 @@ class QuarantineStore:
                 index,
                 parsed.text,
                 reason,
-                {"rule": rule_id, "entries": covered},
+                {"rule": rule_id, "applies_to": applies_to(index), "entries": covered},
             )
             self._bump(db)
         return next(r for r in self.rules() if r["id"] == rule_id)
@@ -654,7 +990,7 @@ class QuarantineStore:
                 (kind, index, text),
             ).fetchone()
             if row is None:
-                raise NotFound(f"{text!r} is not on the {kind} list of index {index!r}")
+                raise NotFound(f"{text!r} is not on the {kind} list of {_where(index)}")
             db.execute(
                 "UPDATE rules SET removed_at = ?, removed_by = ? WHERE id = ?",
                 (stamp, actor, row["id"]),
@@ -663,9 +999,8 @@ class QuarantineStore:
             parsed = parse_rule(text)
             reopened = [
                 entry["id"]
-                for entry in db.execute(
-                    "SELECT id, project, version FROM entries WHERE idx = ? AND state = ?",
-                    (index, "released" if kind == "allow" else "rejected"),
+                for entry in self._entries_of(
+                    db, index, "released" if kind == "allow" else "rejected"
                 )
                 if parsed.matches(
                     entry["project"], Version(entry["version"]) if entry["version"] else None
@@ -682,7 +1017,7 @@ class QuarantineStore:
                 index,
                 text,
                 reason or "-",
-                {"rule": row["id"], "entries": reopened},
+                {"rule": row["id"], "applies_to": applies_to(index), "entries": reopened},
             )
             self._bump(db)
         return {"removed": row["id"], "index": index, "rule": text, "kind": kind}
@@ -695,8 +1030,11 @@ class QuarantineStore:
         version: str | None,
         file: str | None,
     ) -> list[int]:
-        query = "SELECT id FROM entries WHERE idx = ? AND project = ?"
-        args: list[Any] = [index, project]
+        query = "SELECT id FROM entries WHERE project = ?"
+        args: list[Any] = [project]
+        if index != ALL_INDEXES:
+            query += " AND idx = ?"
+            args.append(index)
         if file:
             query += " AND file = ?"
             args.append(file)
@@ -704,6 +1042,20 @@ class QuarantineStore:
             query += " AND version = ?"
             args.append(version)
         return [row[0] for row in db.execute(query, args)]
+
+    def _entries_of(
+        self, db: sqlite3.Connection, index: str, state: str | None = None
+    ) -> list[sqlite3.Row]:
+        """Entries of ``index`` (every index for ``ALL_INDEXES``), optionally in ``state``."""
+        where, args = [], []
+        if index != ALL_INDEXES:
+            where.append("idx = ?")
+            args.append(index)
+        if state:
+            where.append("state = ?")
+            args.append(state)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        return db.execute(f"SELECT id, project, version FROM entries{clause}", args).fetchall()
 
     def _set_state(
         self,
@@ -732,26 +1084,68 @@ class QuarantineStore:
         reason: str,
         detail: dict[str, Any],
     ) -> None:
+        """An audit record, in the caller's transaction (mirrored to JSONL after COMMIT)."""
+        self._audit_pending = True
         db.execute(
             "INSERT INTO audit (time, actor, action, idx, target, reason, detail) "
             "VALUES (?,?,?,?,?,?,?)",
             (stamp, actor, action, index, target, reason, orjson.dumps(detail).decode()),
         )
-        if self._audit_log is not None:
-            line = {
-                "time": iso(stamp),
-                "actor": actor,
-                "action": action,
-                "index": index,
-                "target": target,
-                "reason": reason,
-                **detail,
-            }
-            with self._audit_log.open("ab") as handle:
-                handle.write(orjson.dumps(line) + b"\n")
+
+    #: ``_audit`` for the store's other tables (sessions): in the caller's transaction.
+    audit_record = _audit
 
     def _bump(self, db: sqlite3.Connection) -> None:
         db.execute(
             "INSERT INTO meta (key, value) VALUES ('rules', 1) "
             "ON CONFLICT (key) DO UPDATE SET value = value + 1"
         )
+
+
+def _where(index: str) -> str:
+    return "every index" if index == ALL_INDEXES else f"index {index!r}"
+
+
+def applies_to(index: str) -> str:
+    """How an audit record names the scope of a rule."""
+    return "all indexes" if index == ALL_INDEXES else f"index {index}"
+
+
+def _audit_line(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "audit_id": row["id"],
+        "time": iso(row["time"]),
+        "actor": row["actor"],
+        "action": row["action"],
+        "index": row["idx"],
+        "target": row["target"],
+        "reason": row["reason"],
+        **orjson.loads(row["detail"]),
+    }
+
+
+def _last_mirrored(handle: Any) -> int | None:
+    """The ``audit_id`` of the last complete line of the mirror (``None``: none has one).
+
+    A line cut short (the disk filled up while it was written) is removed first.
+    """
+    position = handle.seek(0, 2)
+    chunk = b""
+    # Read backwards until the last complete line, and anything after it, is in ``chunk``.
+    while position > 0 and chunk.count(b"\n") < 2:
+        step = min(64 * 1024, position)
+        position -= step
+        handle.seek(position)
+        chunk = handle.read(step) + chunk
+    complete = chunk.rfind(b"\n") + 1
+    if complete < len(chunk):
+        handle.truncate(position + complete)
+        chunk = chunk[:complete]
+    lines = chunk.split(b"\n")
+    if len(lines) < 2:
+        return None
+    try:
+        value = orjson.loads(lines[-2]).get("audit_id")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None

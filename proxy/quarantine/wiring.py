@@ -2,7 +2,8 @@
 
 ``install`` (in ``create_app``) adds the package-auth and traffic middleware
 and the token book; ``open_review`` and ``attach`` (in the lifespan) build the
-``Review`` whose overrides the gates take, and feed it the recorder's holds.
+``Review`` whose overrides the gates take, feed it the recorder's holds, keep
+console sessions in its store and set the per-client limit on refusals.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..access_log import route_of
+from ..rate_limit import ClientBuckets
 from ..services import Services
 from ..settings import Settings
 from . import api, console
@@ -37,7 +39,9 @@ def routes() -> list[BaseRoute]:
 def install(app: Starlette, settings: Settings) -> None:
     admin = settings.admin
     tokens = TokenBook(
-        admin.tokens, secret=admin.session_secret, ttl=admin.session_ttl.total_seconds()
+        admin.tokens,
+        ttl=admin.session_ttl.total_seconds(),
+        idle=admin.session_idle.total_seconds(),
     )
     app.state.admin_tokens = tokens
     app.add_middleware(Traffic)
@@ -51,12 +55,19 @@ def open_review(settings: Settings, clock: Callable[[], datetime]) -> Review:
         clock=clock,
         webhook_url=settings.admin.webhook_url,
         webhook_retries=settings.admin.webhook_retries,
+        webhook_interval=settings.admin.webhook_interval.total_seconds(),
     )
 
 
 def attach(app: Starlette, services: Services, review: Review) -> None:
     services.extras["review"] = review
     services.extras["tokens"] = app.state.admin_tokens
+    app.state.admin_tokens.use_sessions(review.store, review.clock)
+    admin = services.settings.admin
+    if admin.hold_limit > 0:
+        services.extras["hold_limiter"] = ClientBuckets(admin.hold_limit / 60, admin.hold_burst)
+    # Holds judged by name alone become entries only for projects known to exist.
+    review.intake.page_known = services.index_cache.has_page
     services.recorder.listeners.append(review.intake)
     review.start()
 

@@ -61,14 +61,16 @@ def test_refusals_say_blocked_not_blockd(http, upstream_url, start_proxy):
     assert refused.status_code == 403
     assert "project 'demo-dep' is blocked by policy 'allowlist'" in refused.text
     text = message(
-        {
-            "id": 7,
-            "index": "default",
-            "project": "evil",
-            "file": None,
-            "action": "block",
-            "policy": "allowlist",
-            "reason": "on the denylist",
-        }
+        [
+            {
+                "id": 7,
+                "index": "default",
+                "project": "evil",
+                "file": None,
+                "action": "block",
+                "policy": "allowlist",
+                "reason": "on the denylist",
+            }
+        ]
     )["text"]
     assert "pipgate blocked project evil" in text

@@ -13,13 +13,23 @@ from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy
 from tests.quarantine.test_api import hold_fresh_release
 
 
+def log_in(client: httpx.Client, token: str = ADMIN, **headers: str) -> httpx.Response:
+    """Fill in the login form as a browser does (its double-submit token included)."""
+    form = client.get("/login", headers=headers)
+    return client.post(
+        "/login",
+        data={"token": token, "next": "/-/ui/", "csrf": csrf_of(form.text)},
+        headers=headers,
+    )
+
+
 @contextmanager
 def logged_in(proxy: Proxy, token: str = ADMIN) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"{proxy.url}/-/ui", timeout=10) as client:
-        response = client.post("/login", data={"token": token, "next": "/-/ui/"})
+        response = log_in(client, token)
         assert response.status_code == 303, response.text
         cookie = response.headers["set-cookie"].lower()
-        assert "httponly" in cookie and "samesite=strict" in cookie
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/-/" in cookie
         yield client
 
 
@@ -34,7 +44,7 @@ def test_pages_need_a_login(proxy: Proxy) -> None:
         for path in ("/", "/stats", "/decisions", "/lists", "/entries/1", "/projects/default/x"):
             response = anonymous.get(path)
             assert response.status_code == 303 and "/-/ui/login" in response.headers["location"]
-        assert anonymous.post("/login", data={"token": "wrong"}).status_code == 401
+        assert log_in(anonymous, "wrong").status_code == 401
         forged = anonymous.post("/entries/1/decide", data={"kind": "release", "reason": "x"})
         assert forged.status_code == 303 and forged.headers["location"].endswith("/login")
 
@@ -134,6 +144,15 @@ def test_logout_ends_the_session(proxy: Proxy) -> None:
 def test_session_cookie_is_secure_when_configured(start_proxy, upstream_url, secure: bool) -> None:
     with start_proxy(upstream_url, config={"admin": {"secure_cookie": secure}}) as proxy:
         with httpx.Client(base_url=f"{proxy.url}/-/ui", timeout=10) as client:
-            response = client.post("/login", data={"token": ADMIN, "next": "/-/ui/"})
+            form = client.get("/login")
+            assert ("secure" in form.headers["set-cookie"].lower()) is secure
+            # Behind TLS the browser sends the Secure login cookie back; httpx on http would not.
+            check = form.headers["set-cookie"].split(";")[0]
+            response = client.post(
+                "/login",
+                data={"token": ADMIN, "next": "/-/ui/", "csrf": csrf_of(form.text)},
+                headers={"Cookie": check},
+            )
     assert response.status_code == 303
-    assert ("secure" in response.headers["set-cookie"].lower()) is secure
+    session = next(c for c in response.headers.get_list("set-cookie") if "pipgate_session" in c)
+    assert ("secure" in session.lower()) is secure

@@ -71,10 +71,10 @@ def test_webhook_text_escapes_untrusted_fields() -> None:
         "reason": "too <new>",
         "top_clients": ["<!channel> <https://evil.example|approve here>"],
     }
-    text = message(entry)["text"]
+    text = message([entry])["text"]
     assert "<!channel>" not in text and "<https://evil" not in text
     assert "&lt;!channel&gt;" in text
-    assert message(entry)["entry"]["top_clients"] == entry["top_clients"]  # data unchanged
+    assert message([entry])["entries"][0]["top_clients"] == entry["top_clients"]  # unchanged
 
 
 def test_an_until_too_far_away_is_a_400_not_a_crash(proxy: Proxy) -> None:
@@ -113,8 +113,9 @@ def test_console_survives_hostile_offsets_and_cookies(proxy: Proxy) -> None:
         # A cookie the browser holds (latin-1) that is not ASCII must not crash the check.
         hostile = {"Cookie": "pipgate_session=abc.\u00e9\u00e9".encode("latin-1")}
         assert ui.get("/", headers=hostile).status_code == 303  # to the login form
-        logged = ui.post("/login", data={"token": ADMIN, "next": "/-/ui/"})
-        assert logged.status_code == 303
+        from tests.quarantine.test_console import log_in
+
+        assert log_in(ui).status_code == 303
         assert ui.get("/", params={"offset": str(10**30)}).status_code == 200
         forged = ui.post("/lists/deny/add", data={"rule": "x", "reason": "x", "csrf": "\u00e9"})
         assert forged.status_code == 403
