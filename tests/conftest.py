@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+#: Real PostgreSQL and SeaweedFS for the scale-out tests (started only when a test needs one).
+pytest_plugins = ["tests.support.fixtures_storage"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--live", action="store_true", help="run tests marked 'live' (real PyPI)")

@@ -13,7 +13,8 @@ directory it owns; binaries that ``nobody`` cannot reach (a venv under ``/root``
 copied to a temporary directory first.
 
 The server listens on TCP ``127.0.0.1`` only (no Unix socket), trusts every local
-connection unless a password is given, and trades durability for speed (``fsync=off``):
+connection (no password: URLs are ``postgresql://pipgate@127.0.0.1:PORT/db``), and
+trades durability for speed (``fsync=off``):
 a clean stop keeps every committed row, a crash may not. SQL is run with the cluster's
 own ``psql``, so this module needs nothing beyond the standard library.
 """
@@ -171,19 +172,12 @@ class PostgresServer:
     removes the directory. ``stop``/``start``/``restart`` keep the data directory and port.
     """
 
-    def __init__(
-        self,
-        root: Path,
-        bins: PostgresBinaries,
-        port: int,
-        password: str | None,
-    ) -> None:
+    def __init__(self, root: Path, bins: PostgresBinaries, port: int) -> None:
         self.root = root
         self.datadir = root / "data"
         self.log_path = root / "postgres.log"
         self.bins = bins
         self.port = port
-        self.password = password
         self._popen: subprocess.Popen[bytes] | None = None
 
     # --- life cycle ---------------------------------------------------------------------
@@ -192,22 +186,20 @@ class PostgresServer:
     def create(
         cls,
         *,
-        password: str | None = None,
         bins: PostgresBinaries | None = None,
         port: int | None = None,
         timeout: float = 60.0,
     ) -> PostgresServer:
         """Initialise a cluster in a new temporary directory and start it.
 
-        ``password`` switches TCP authentication from ``trust`` to ``scram-sha-256`` for
-        user ``pipgate``. Raises ``PostgresUnavailable`` without binaries, and
+        Raises ``PostgresUnavailable`` without binaries, and
         ``RuntimeError`` (with the server's log) if initdb or start-up fails.
         """
         bins = bins or find_binaries()
         root = Path(tempfile.mkdtemp(prefix="pipgate-pg-"))
         try:
             bins = _reachable_install(bins, root)
-            server = cls(root, bins, port or free_port(), password)
+            server = cls(root, bins, port or free_port())
             server._initdb()
             server.start(timeout=timeout)
             server.psql(f"CREATE DATABASE {DATABASE}", database="postgres")
@@ -228,18 +220,12 @@ class PostgresServer:
             "--encoding=UTF8",
             "--locale=C",
             "--no-sync",
-            "--auth-local=trust",
-            f"--auth-host={'scram-sha-256' if self.password else 'trust'}",
+            "--auth=trust",
         ]
-        if self.password:
-            pwfile = self.root / "pwfile"
-            pwfile.write_text(self.password + "\n")
-            argv.append(f"--pwfile={pwfile}")
         if account is not None:
             for path in [self.root, *self.root.iterdir()]:
                 os.chown(path, account.pw_uid, account.pw_gid)
         result = subprocess.run(argv, capture_output=True, text=True, **_user_kwargs(account))
-        (self.root / "pwfile").unlink(missing_ok=True)
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed in {self.datadir}:\n{result.stdout}{result.stderr}")
         with open(self.datadir / "postgresql.conf", "a") as conf:
@@ -363,9 +349,8 @@ class PostgresServer:
     # --- URLs and SQL --------------------------------------------------------------------
 
     def url_for(self, database: str) -> str:
-        """``postgresql://pipgate[:password]@127.0.0.1:PORT/database``."""
-        auth = USER if self.password is None else f"{USER}:{self.password}"
-        return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
+        """``postgresql://pipgate@127.0.0.1:PORT/database``."""
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"
 
     @property
     def url(self) -> str:
@@ -384,8 +369,6 @@ class PostgresServer:
             "PGCONNECT_TIMEOUT": "5",
             "PGAPPNAME": "pipgate-tests",
         }
-        if self.password is not None:
-            env["PGPASSWORD"] = self.password
         result = subprocess.run(
             [
                 self.bins.path("psql"),

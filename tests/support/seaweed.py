@@ -20,8 +20,8 @@ short by default; objects already acknowledged survive the SIGKILL (the volume f
 the filer's leveldb journal are written through to the OS before the answer).
 Telemetry is off; the Iceberg and Lance ports are disabled.
 
-Readiness is a signed S3 round trip (ListBuckets, create the bucket, PUT and DELETE a
-probe object), so a started store accepts writes. Requests are signed with AWS
+Readiness is a signed S3 round trip (ListBuckets, then a PUT, GET and DELETE of a probe
+object in every bucket made), so a started or restarted store serves reads and writes. Requests are signed with AWS
 Signature V4 by a small standard-library signer: the module needs no S3 client.
 """
 
@@ -166,6 +166,7 @@ class SeaweedFS:
         )
         self._server: subprocess.Popen[bytes] | None = None
         self._gateway: subprocess.Popen[bytes] | None = None
+        self._buckets: list[str] = []
 
     @classmethod
     def create(cls, *, bucket: str = BUCKET, timeout: float = 60.0) -> SeaweedFS:
@@ -279,7 +280,7 @@ class SeaweedFS:
         _terminate(self._gateway, grace)
         return time.monotonic() - started
 
-    def stop(self, grace: float = 1.0) -> float:
+    def stop(self, grace: float = 0.5) -> float:
         """Stop the gateway, then the server (SIGTERM, SIGKILL after ``grace``); seconds taken."""
         started = time.monotonic()
         _terminate(self._gateway, 5.0)
@@ -324,9 +325,14 @@ class SeaweedFS:
     # --- readiness and S3 requests ----------------------------------------------------------
 
     def wait_ready(self, timeout: float) -> None:
-        """Return once a signed ListBuckets answers 200; raise with the logs otherwise."""
+        """Return once the store works end to end; raise with the logs otherwise.
+
+        A signed ListBuckets answering 200 is not enough: after a restart the gateway
+        answers it seconds before the volume server has registered with the master
+        (reads and writes fail with 500 meanwhile). So every bucket made by
+        ``create_bucket`` must also take a PUT, GET and DELETE of a probe object.
+        """
         deadline = time.monotonic() + timeout
-        last = "no answer yet"
         while True:
             for name, popen in (("server", self._server), ("gateway", self._gateway)):
                 if popen is not None and popen.poll() is not None:
@@ -334,17 +340,32 @@ class SeaweedFS:
                         f"SeaweedFS {name} exited with {popen.returncode}:\n{self.log_tail()}"
                     )
             try:
-                response = self.request("GET", "/", timeout=2.0)
-                if response.status == 200:
-                    return
-                last = f"ListBuckets answered {response.status}"
+                problem = self._probe()
             except OSError as exc:
-                last = f"{type(exc).__name__}: {exc}"
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem is None:
+                return
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"SeaweedFS S3 not ready after {timeout} s ({last}):\n{self.log_tail()}"
+                    f"SeaweedFS not ready after {timeout} s ({problem}):\n{self.log_tail()}"
                 )
             time.sleep(0.05)
+
+    def _probe(self) -> str | None:
+        """``None`` when the store answers and every bucket takes writes and reads."""
+        response = self.request("GET", "/", timeout=2.0)
+        if response.status != 200:
+            return f"ListBuckets answered {response.status}"
+        for bucket in self._buckets:
+            probe = f"/{bucket}/.pipgate-probe-{os.urandom(4).hex()}"
+            response = self.request("PUT", probe, body=b"probe", timeout=5.0)
+            if response.status != 200:
+                return f"PUT {probe} answered {response.status}: {response.body[:200]!r}"
+            response = self.request("GET", probe, timeout=5.0)
+            if response.status != 200 or response.body != b"probe":
+                return f"GET {probe} answered {response.status}: {response.body[:200]!r}"
+            self.request("DELETE", probe, timeout=5.0)
+        return None
 
     def request(
         self,
@@ -355,8 +376,10 @@ class SeaweedFS:
         body: bytes = b"",
         headers: dict[str, str] | None = None,
         timeout: float = 10.0,
+        credentials: S3Credentials | None = None,
     ) -> S3Response:
-        """One signed request to the gateway (path-style: ``/bucket/key``)."""
+        """One signed request to the gateway (path-style: ``/bucket/key``), signed with
+        the store's identity unless ``credentials`` are given."""
         host = f"127.0.0.1:{self.ports['s3']}"
         query = query or {}
         signed = sign_v4(
@@ -366,7 +389,7 @@ class SeaweedFS:
             query,
             headers or {},
             body,
-            self.credentials,
+            credentials or self.credentials,
             dt.datetime.now(dt.UTC),
         )
         target = urllib.parse.quote(path, safe="/-_.~")
@@ -381,27 +404,17 @@ class SeaweedFS:
             conn.close()
 
     def create_bucket(self, bucket: str, timeout: float = 30.0) -> None:
-        """Create ``bucket`` (if missing) and wait until an object can be written to it.
+        """Create ``bucket`` (if missing) and wait until objects can be written to it.
 
         Right after start-up the volume server may not have registered yet: the probe
-        PUT is retried until it succeeds or ``timeout`` passes.
+        is retried until it succeeds or ``timeout`` passes. Later starts probe it too.
         """
         response = self.request("PUT", f"/{bucket}")
         if response.status not in (200, 409):
             raise RuntimeError(f"create bucket {bucket}: {response.status} {response.body[:300]!r}")
-        deadline = time.monotonic() + timeout
-        probe = f"/{bucket}/.pipgate-probe-{os.urandom(4).hex()}"
-        while True:
-            response = self.request("PUT", probe, body=b"probe")
-            if response.status == 200:
-                self.request("DELETE", probe)
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"bucket {bucket} takes no writes after {timeout} s: {response.status}"
-                    f" {response.body[:300]!r}\n{self.log_tail()}"
-                )
-            time.sleep(0.1)
+        if bucket not in self._buckets:
+            self._buckets.append(bucket)
+        self.wait_ready(timeout)
 
     # --- what clients are given ----------------------------------------------------------
 
@@ -413,8 +426,9 @@ class SeaweedFS:
         """The standard AWS variables that point a client at this store.
 
         ``AWS_EC2_METADATA_DISABLED`` keeps SDKs from asking the instance metadata service
-        for credentials; ``AWS_ALLOW_HTTP`` lets clients built on Rust's ``object_store``
-        (obstore) use the plain-HTTP endpoint.
+        for credentials, and the metadata endpoints point at a closed loopback port for
+        those that ignore that flag (Rust's ``object_store``, under obstore);
+        ``AWS_ALLOW_HTTP`` lets ``object_store`` use the plain-HTTP endpoint.
         """
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
@@ -422,6 +436,8 @@ class SeaweedFS:
             "AWS_SECRET_ACCESS_KEY": self.credentials.secret_key,
             "AWS_DEFAULT_REGION": self.credentials.region,
             "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9",
+            "AWS_METADATA_ENDPOINT": "http://127.0.0.1:9",
             "AWS_ALLOW_HTTP": "true",
         }
 
