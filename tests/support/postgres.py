@@ -158,7 +158,7 @@ def _reachable_install(bins: PostgresBinaries, scratch: Path) -> PostgresBinarie
     for libs in package.parent.glob(f"{package.name}.libs"):
         shutil.copytree(libs, copy_root / libs.name, symlinks=True)
     for path in [copy_root, *copy_root.rglob("*")]:
-        path.chmod(path.stat().st_mode | 0o005 | (0o010 if path.is_dir() else 0))
+        path.chmod(path.stat().st_mode | 0o005)  # others may read and traverse
     return PostgresBinaries(
         copy_root / package.name / install.name / "bin", bins.source + " (copy)"
     )
@@ -197,6 +197,7 @@ class PostgresServer:
         """
         bins = bins or find_binaries()
         root = Path(tempfile.mkdtemp(prefix="pipgate-pg-"))
+        server = None
         try:
             bins = _reachable_install(bins, root)
             server = cls(root, bins, port or free_port())
@@ -204,6 +205,8 @@ class PostgresServer:
             server.start(timeout=timeout)
             server.psql(f"CREATE DATABASE {DATABASE}", database="postgres")
         except BaseException:
+            if server is not None:
+                server.stop()
             shutil.rmtree(root, ignore_errors=True)
             raise
         return server
