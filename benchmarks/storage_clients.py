@@ -600,7 +600,7 @@ def report(result: dict[str, Any]) -> str:
             [[key, value] for key, value in srv.items() if key.endswith("_s")],
         ),
         "",
-        "Reproduce: `.venv/bin/python benchmarks/storage_clients.py` (about 3 minutes; "
+        "Reproduce: `.venv/bin/python benchmarks/storage_clients.py` (about 6 minutes with 3 rounds; "
         "the first run installs the candidates).",
         "",
     ]
