@@ -177,8 +177,8 @@ def import_times(name: str, rounds: int) -> dict[str, float]:
 
 def isolated_env(extra: dict[str, str]) -> dict[str, str]:
     """A minimal environment: no AWS_* or PG* from this machine leaks into a worker."""
-    home = Path(tempfile.gettempdir()) / "pipgate-bench-home"
-    home.mkdir(exist_ok=True)
+    home = VENVS / "home"  # no ~/.aws of this machine's user
+    home.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(home),
