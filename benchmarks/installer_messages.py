@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import html
 import json
-import os
 import platform
 import re
 import subprocess
@@ -67,6 +66,9 @@ from tests.support.servers import client_env, run_app  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results" / "installer_messages.json"
 BIN = Path(sys.executable).parent
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
+#: pipgate's own caching headers (``proxy/views.py``, ``proxy/file_serving.py``).
+PAGE_CACHE = {"Cache-Control": "max-age=0, must-revalidate"}
+FILE_CACHE = {"Cache-Control": "public, max-age=31536000, immutable"}
 
 
 # -- what is held, and why --------------------------------------------------------------------
@@ -86,9 +88,13 @@ class Reason:
         """The status line's reason phrase (``pipgate.proxy.pages.refusal_status``)."""
         return f"{self.action.capitalize()} by {self.policy}: {self.text}"
 
+    @property
+    def done(self) -> str:
+        return {"quarantine": "quarantined", "block": "blocked"}[self.action]
+
     def sentence(self) -> str:
         """One line for a person: what ``yanked-reason`` or a fake file carries."""
-        return f"pipgate: {self.action}d by policy {self.policy!r}: {self.text}"
+        return f"pipgate: {self.done} by policy {self.policy!r}: {self.text}"
 
 
 def _reasons(now: datetime) -> dict[str, Reason]:
@@ -181,7 +187,13 @@ REPS: tuple[Rep, ...] = (
         "today: 403 + reason phrase, page body with project-status, X-Pipgate-* headers",
         page_status=403,
     ),
-    Rep("p-403-text", "project", "403 + reason phrase, text/plain body", page_status=403, page_body="text"),
+    Rep(
+        "p-403-text",
+        "project",
+        "403 + reason phrase, text/plain body",
+        page_status=403,
+        page_body="text",
+    ),
     Rep(
         "p-401",
         "project",
@@ -191,7 +203,9 @@ REPS: tuple[Rep, ...] = (
         www_authenticate=True,
     ),
     Rep("p-404", "project", "404 + reason phrase, text body", page_status=404, page_body="text"),
-    Rep("p-410", "project", "410 Gone + reason phrase, text body", page_status=410, page_body="text"),
+    Rep(
+        "p-410", "project", "410 Gone + reason phrase, text body", page_status=410, page_body="text"
+    ),
     Rep(
         "p-451",
         "project",
@@ -226,7 +240,9 @@ REPS: tuple[Rep, ...] = (
         content_type="text/plain",
     ),
 )
-REPS_BY_NAME = {rep.name: rep for rep in REPS}
+#: Not measured: the same files with nothing held, as another index would serve them.
+OPEN = Rep("open", "open", "nothing held: another index serving the same files")
+REPS_BY_NAME = {rep.name: rep for rep in (*REPS, OPEN)}
 
 
 @dataclass(frozen=True)
@@ -237,6 +253,13 @@ class Scenario:
     project: str
     #: what a correct outcome installs: a version, or None for "nothing".
     expect: str | None
+    #: run once with everything allowed first, keeping the client's cache: does a
+    #: cached copy bypass a hold that came later? ``same`` warms through the same
+    #: index URL, ``elsewhere`` through another index serving the same bytes.
+    warm: str | None = None
+    #: another index configured after this one, serving everything: does a refusal
+    #: here make the client fall through to it?
+    second_index: bool = False
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -246,6 +269,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("typosquat", "project", "coloarma", "coloarma", None),
     Scenario("typosquat-pin", "project", "coloarma==1.0", "coloarma", None),
     Scenario("denied", "project", "jwt", "jwt", None),
+    Scenario("pin-warm", "version", "demo==2.0", "demo", None, warm="same"),
+    Scenario("typosquat-warm", "project", "coloarma", "coloarma", None, warm="same"),
+    Scenario("pin-warm-elsewhere", "version", "demo==2.0", "demo", None, warm="elsewhere"),
+    Scenario("typosquat-warm-elsewhere", "project", "coloarma", "coloarma", None, warm="elsewhere"),
+    Scenario("typosquat-2nd-index", "project", "coloarma", "coloarma", None, second_index=True),
+    Scenario("pin-2nd-index", "version", "demo==2.0", "demo", None, second_index=True),
 )
 
 
@@ -268,12 +297,16 @@ class Index:
     wheels: dict[str, Wheel]
     reasons: dict[str, Reason]
     log: list[dict[str, object]] = field(default_factory=list)
+    #: Everything allowed: the state before a hold or a deny (warms clients' caches).
+    allow_all: bool = False
 
     def files_of(self, project: str) -> list[Wheel]:
         return [w for w in self.wheels.values() if w.project == project]
 
     def held(self, rep: Rep, project: str, version: str | None) -> Reason | None:
         """Why ``project`` (or that version of it) is withheld under ``rep``, else None."""
+        if self.allow_all or rep.case == "open":
+            return None
         if rep.case == "version":
             return self.reasons[project] if (project, version) == HELD_VERSION else None
         return self.reasons[project] if project in BLOCKED_PROJECTS else None
@@ -284,14 +317,12 @@ def build_index(dest: Path, now: datetime) -> Index:
     for project, versions in RELEASES.items():
         for version in versions:
             path = build_wheel(dest, project, version)
-            wheels[path.name] = Wheel(
-                project, version, path, sha256_of(path), wheel_metadata(path)
-            )
+            wheels[path.name] = Wheel(project, version, path, sha256_of(path), wheel_metadata(path))
     return Index(wheels, _reasons(now))
 
 
 def _fake_filename(project: str, reason: Reason) -> str:
-    words = re.sub(r"[^a-z0-9]+", ".", f"{reason.action}d by {reason.policy} {reason.text}".lower())
+    words = re.sub(r"[^a-z0-9]+", ".", f"{reason.done} by {reason.policy} {reason.text}".lower())
     return f"{project}-0+pipgate.{words.strip('.')}-py3-none-any.whl"
 
 
@@ -397,7 +428,7 @@ def _decision_headers(reason: Reason) -> dict[str, str]:
 
 def _refusal_text(what: str, reason: Reason) -> str:
     """The body pipgate answers a refused file with (``proxy/views.py: _refusal``)."""
-    lines = [f"pipgate: {what} is {reason.action}d by policy {reason.policy!r}: {reason.text}"]
+    lines = [f"pipgate: {what} is {reason.done} by policy {reason.policy!r}: {reason.text}"]
     if reason.available_at is not None:
         stamp = reason.available_at.strftime("%Y-%m-%d %H:%M UTC")
         lines.append(f"It becomes available by itself at {stamp}.")
@@ -447,7 +478,7 @@ def make_app(index: Index) -> Starlette:
         render = _render_json if as_json else _render_html
         media = JSON_V1 if as_json else "text/html; charset=utf-8"
         record(request, rep.name, 200, "json" if as_json else "html")
-        return Response(render(project, files, base, status), media_type=media)
+        return Response(render(project, files, base, status), media_type=media, headers=PAGE_CACHE)
 
     async def file(request: Request) -> Response:
         rep = REPS_BY_NAME[request.path_params["rep"]]
@@ -470,14 +501,17 @@ def make_app(index: Index) -> Starlette:
             return _refusal(403, what, reason)
         if is_metadata:
             record(request, rep.name, 200, "metadata")
-            return Response(wheel.metadata, media_type="application/octet-stream")
+            return Response(
+                wheel.metadata, media_type="application/octet-stream", headers=FILE_CACHE
+            )
         record(request, rep.name, 200, "wheel")
         data = wheel.path.read_bytes()
         if request.method == "HEAD":
             return Response(
-                headers={"Content-Length": str(len(data))}, media_type="application/octet-stream"
+                headers={"Content-Length": str(len(data)), **FILE_CACHE},
+                media_type="application/octet-stream",
             )
-        return Response(data, media_type="application/octet-stream")
+        return Response(data, media_type="application/octet-stream", headers=FILE_CACHE)
 
     return Starlette(
         routes=[
@@ -495,12 +529,14 @@ def _refused_page(
     base: str,
     record: Callable[[Request, str, int, str], None],
 ) -> Response:
-    headers = _decision_headers(reason)
+    headers = {**_decision_headers(reason), **PAGE_CACHE}
     if rep.www_authenticate:
         realm = reason.sentence().replace('"', "'")
         headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
     if rep.content_type:
-        media = f'{rep.content_type}; pipgate-reason="{reason.sentence().replace(chr(34), chr(39))}"'
+        media = (
+            f'{rep.content_type}; pipgate-reason="{reason.sentence().replace(chr(34), chr(39))}"'
+        )
         record(request, rep.name, rep.page_status, "text")
         return Response(
             _refusal_text(f"project {project!r}", reason),
@@ -615,13 +651,39 @@ verify_ssl = false
 """
 
 
+#: A second source after the index, for the fall-through scenarios.
+SECOND_SOURCE = {
+    "poetry": '\n[[tool.poetry.source]]\nname = "other"\nurl = "{url}"\npriority = "supplemental"\n',
+    "pdm": '\n[[tool.pdm.source]]\nname = "other"\nurl = "{url}"\nverify_ssl = false\n',
+}
+
+
 def _pyproject(template: str, url: str) -> str:
     return template.format(major=sys.version_info.major, minor=sys.version_info.minor, url=url)
 
 
-def _command(client: str, requirement: str, url: str, verbosity: str, work: Path):
-    """argv, environment and working directory for one run of ``client``."""
+def _command(
+    client: str,
+    requirement: str,
+    url: str,
+    verbosity: str,
+    work: Path,
+    run: Path,
+    cache: bool,
+    second: str | None = None,
+):
+    """argv, environment and working directory for one run of ``client``.
+
+    ``work`` holds what runs share (home, tool caches); ``run`` what this run makes
+    (``out``, ``project``). With ``cache``, pip and uv keep a cache in ``work/cache``
+    (poetry and pdm always cache under ``work/tool``, new for each measurement).
+    ``second`` is another index the client may use after ``url`` (pip: an extra index;
+    uv: the default index behind ``--index url``; poetry: a supplemental source; pdm: a
+    second source).
+    """
     flags = [verbosity] if verbosity else []
+    pip_cache = ["--cache-dir", str(work / "cache")] if cache else ["--no-cache-dir"]
+    uv_cache = ["--cache-dir", str(work / "cache")] if cache else ["--no-cache"]
     if client == "pip":
         argv = [
             sys.executable,
@@ -629,13 +691,14 @@ def _command(client: str, requirement: str, url: str, verbosity: str, work: Path
             "pip",
             "download",
             "--no-deps",
-            "--no-cache-dir",
+            *pip_cache,
             "--disable-pip-version-check",
             "--no-input",
             "--dest",
-            str(work / "out"),
+            str(run / "out"),
             "--index-url",
             url,
+            *(["--extra-index-url", second] if second else []),
             *flags,
             requirement,
         ]
@@ -645,22 +708,23 @@ def _command(client: str, requirement: str, url: str, verbosity: str, work: Path
             str(BIN / "uv"),
             "pip",
             "install",
-            "--no-cache",
+            *uv_cache,
             "--target",
-            str(work / "out"),
+            str(run / "out"),
             "--python",
             sys.executable,
-            "--index-url",
-            url,
+            *(["--index", url, "--default-index", second] if second else ["--index-url", url]),
             *flags,
             requirement,
         ]
         return argv, _env(work), work
-    project = work / "project"
-    project.mkdir()
+    project = run / "project"
+    project.mkdir(parents=True)
     home = work / "tool"
     if client == "poetry":
-        (project / "pyproject.toml").write_text(_pyproject(PYPROJECT_POETRY, url))
+        (project / "pyproject.toml").write_text(
+            _pyproject(PYPROJECT_POETRY, url) + _second(client, second)
+        )
         env = _env(
             work,
             POETRY_CONFIG_DIR=str(home / "config"),
@@ -674,7 +738,9 @@ def _command(client: str, requirement: str, url: str, verbosity: str, work: Path
         argv = [str(BIN / "poetry"), "--no-ansi", "add", *flags, requirement]
         return argv, env, project
     if client == "pdm":
-        (project / "pyproject.toml").write_text(_pyproject(PYPROJECT_PDM, url))
+        (project / "pyproject.toml").write_text(
+            _pyproject(PYPROJECT_PDM, url) + _second(client, second)
+        )
         # pdm installs into the interpreter it is given: give it the project's own venv.
         subprocess.run(
             [sys._base_executable, "-m", "venv", "--without-pip", str(project / ".venv")],
@@ -696,18 +762,24 @@ def _command(client: str, requirement: str, url: str, verbosity: str, work: Path
     raise ValueError(f"unknown client {client!r}")
 
 
-def _got(client: str, work: Path, project: str) -> str | None:
+def _second(client: str, second: str | None) -> str:
+    return SECOND_SOURCE[client].format(url=second) if second else ""
+
+
+def _got(client: str, run: Path, project: str) -> str | None:
     """The version of ``project`` the client ended up with (downloaded, installed or
     locked), or None."""
     prefix = project.replace("-", "_")
     if client in ("pip", "uv"):
-        out = work / "out"
+        out = run / "out"
         for path in sorted(out.glob("*")) if out.exists() else ():
             if path.name.startswith(prefix + "-") and path.suffix in (".whl", ".dist-info"):
                 return path.name.removesuffix(".dist-info").split("-")[1]
         return None
-    lock = work / "project" / ("poetry.lock" if client == "poetry" else "pdm.lock")
-    installed = sorted((work / "project").glob(f".venv/lib/python*/site-packages/{prefix}-*.dist-info"))
+    lock = run / "project" / ("poetry.lock" if client == "poetry" else "pdm.lock")
+    installed = sorted(
+        (run / "project").glob(f".venv/lib/python*/site-packages/{prefix}-*.dist-info")
+    )
     if installed:
         return installed[0].name.removesuffix(".dist-info").split("-")[1]
     if lock.exists():
@@ -723,7 +795,22 @@ def run_one(
     url = f"{base_url}/{rep.name}/simple/"
     with tempfile.TemporaryDirectory(prefix=f"im-{client}-") as tmp:
         work = Path(tmp)
-        argv, env, cwd = _command(client, scenario.requirement, url, verbosity, work)
+        notes: dict[str, object] = {}
+        if scenario.warm:
+            warm_url = url if scenario.warm == "same" else f"{base_url}/{OPEN.name}/simple/"
+            notes["warm_up"] = _warm_up(client, scenario, warm_url, work, index)
+        run_dir = work / "run"
+        second = f"{base_url}/{OPEN.name}/simple/" if scenario.second_index else None
+        argv, env, cwd = _command(
+            client,
+            scenario.requirement,
+            url,
+            verbosity,
+            work,
+            run_dir,
+            bool(scenario.warm),
+            second,
+        )
         index.log.clear()
         started = time.monotonic()
         try:
@@ -741,7 +828,7 @@ def run_one(
         except subprocess.TimeoutExpired as exc:
             code, output = -1, f"TIMEOUT after 240 s\n{exc.stdout or ''}{exc.stderr or ''}"
         seconds = time.monotonic() - started
-        got = _got(client, work, scenario.project)
+        got = _got(client, run_dir, scenario.project)
         requests = list(index.log)
     output = output.replace(tmp, "$TMP")
     marker = index.reasons[scenario.project].marker
@@ -760,7 +847,29 @@ def run_one(
         reason_shown=bool(lines),
         reason_lines=_dedupe(lines)[:6],
         requests=requests,
+        notes=notes,
     )
+
+
+def _warm_up(client: str, scenario: Scenario, url: str, work: Path, index: Index) -> dict:
+    """Install ``scenario.requirement`` while everything is allowed, keeping the cache."""
+    run_dir = work / "warm-up"
+    argv, env, cwd = _command(client, scenario.requirement, url, "", work, run_dir, True)
+    index.allow_all = True
+    try:
+        done = subprocess.run(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=240,
+            check=False,
+        )
+    finally:
+        index.allow_all = False
+    return {"exit": done.returncode, "got": _got(client, run_dir, scenario.project)}
 
 
 def _joined(stdout: str, stderr: str) -> str:
@@ -799,25 +908,43 @@ def _outcome_ok(run: Run, scenario: Scenario) -> bool:
     return run.exit == 0 and run.got == scenario.expect
 
 
+def _label(scenario: Scenario) -> str:
+    if scenario.warm:
+        return f"`{scenario.requirement}` after a warm-up ({scenario.warm})"
+    if scenario.second_index:
+        return f"`{scenario.requirement}` with a 2nd index"
+    return f"`{scenario.requirement}`"
+
+
 def matrix(runs: list[Run]) -> str:
+    """Markdown tables: per case, one for the messages (every client, every
+    representation, the three requirements) and one for the traps (caches, a second
+    index), whose cells say what the client ended up with."""
     out = []
     for case in ("version", "project"):
-        scenarios = [s for s in SCENARIOS if s.case == case]
         reps = [r for r in REPS if r.case == case]
-        present = {(r.rep, r.scenario, r.client) for r in runs}
-        for client in CLIENTS:
-            if not any(k[2] == client for k in present):
-                continue
-            out.append(f"\n#### {client}: held {case}\n")
-            out.append("| representation | " + " | ".join(f"`{s.requirement}`" for s in scenarios) + " |")
-            out.append("|---|" + "---|" * len(scenarios))
-            for rep in reps:
-                cells = []
-                for s in scenarios:
-                    these = [r for r in runs if (r.rep, r.scenario, r.client) == (rep.name, s.name, client)]
-                    cells.append(_cell(these, s) if these else "–")
-                if any(c != "–" for c in cells):
-                    out.append(f"| {rep.name} | " + " | ".join(cells) + " |")
+        plain = [s for s in SCENARIOS if s.case == case and not (s.warm or s.second_index)]
+        traps = [s for s in SCENARIOS if s.case == case and (s.warm or s.second_index)]
+        for title, scenarios in (("messages", plain), ("traps", traps)):
+            for client in CLIENTS:
+                rows = []
+                for rep in reps:
+                    cells = []
+                    for s in scenarios:
+                        these = [
+                            r
+                            for r in runs
+                            if (r.rep, r.scenario, r.client) == (rep.name, s.name, client)
+                        ]
+                        cells.append(_cell(these, s) if these else "–")
+                    if any(c != "–" for c in cells):
+                        rows.append(f"| {rep.name} | " + " | ".join(cells) + " |")
+                if not rows:
+                    continue
+                out.append(f"\n#### {client}: held {case}, {title}\n")
+                out.append("| representation | " + " | ".join(map(_label, scenarios)) + " |")
+                out.append("|---|" + "---|" * len(scenarios))
+                out.extend(rows)
     return "\n".join(out) + "\n"
 
 
