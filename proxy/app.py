@@ -29,9 +29,10 @@ from .errors import PipgateError
 from .file_store import FileStore
 from .gate import Gate
 from .index_cache import IndexCache
+from .intel import wiring as intel
 from .metrics import Metrics
 from .pages import PageRenderer
-from .policy_settings import build_policy_set
+from .policy_settings import Intel, build_policy_set
 from .quarantine import wiring as quarantine
 from .security_headers import SecurityHeaders
 from .services import Recorder, Services
@@ -103,16 +104,25 @@ async def refresh_corpus(settings: Settings, services: Services, clock: Clock) -
             functools.partial(build_gates, settings, names, clock, overrides=overrides)
         )
         for index, gate in fresh.items():
-            services.gates[index].policies = gate.policies
+            live = services.gates[index]
+            live.policies = intel.keep_intel(gate.policies, live.policies)
         log.info("typosquat corpus refreshed from %s (%d names)", redact(source), len(names))
 
 
 def build_gates(
-    settings: Settings, corpus: list[str], clock: Clock, overrides: object | None = None
+    settings: Settings,
+    corpus: list[str],
+    clock: Clock,
+    overrides: object | None = None,
+    *,
+    intel: Intel | None = None,
 ) -> dict[str, Gate]:
+    """A gate per index; ``intel`` holds the advisory indexes loaded from the feeds."""
     gates = {}
     for index in settings.index_names:
-        policy_set = build_policy_set(validate_policies(settings, index), typosquat_names=corpus)
+        policy_set = build_policy_set(
+            validate_policies(settings, index), typosquat_names=corpus, intel=intel
+        )
         gates[index] = Gate(index, policy_set, clock=clock, overrides=overrides)  # type: ignore[arg-type]
     return gates
 
@@ -162,8 +172,11 @@ def create_app(
         decision_log = DecisionLog(data_dir / "decisions.jsonl")
         names = corpus if corpus is not None else await load_corpus_names(settings)
         review = quarantine.open_review(settings, clock)
+        feeds = await intel.open_feeds(settings, clock=clock, metrics=metrics)
         gates = await to_thread.run_sync(
-            lambda: build_gates(settings, names, clock, overrides=review.overrides)
+            lambda: build_gates(
+                settings, names, clock, overrides=review.overrides, intel=feeds.snapshot()
+            )
         )
         services = Services(
             settings=settings,
@@ -176,6 +189,7 @@ def create_app(
             metrics=metrics,
             recorder=Recorder(decision_log, metrics, clock=clock),
             decision_log=decision_log,
+            intel=feeds,
         )
         app.state.services = services
         quarantine.attach(app, services, review)
@@ -186,10 +200,13 @@ def create_app(
             data_dir,
         )
         refresher = asyncio.create_task(refresh_corpus(settings, services, clock))
+        intel_task = intel.start(services)
         try:
             yield
         finally:
             refresher.cancel()
+            intel_task.cancel()
+            await feeds.aclose()
             await downloads.wait_idle()
             await upstream.aclose()
             review.close()

@@ -131,7 +131,8 @@ def policy_check(
         raise click.UsageError("give at least one NAME[==VERSION] or --names-from FILE")
     now = datetime.now(UTC)
     names = asyncio.run(load_corpus_names(settings))
-    gate = build_gates(settings, names, lambda: datetime.now(UTC))[index]
+    intel = asyncio.run(_advisories(settings, download=online))
+    gate = build_gates(settings, names, lambda: datetime.now(UTC), intel=intel)[index]
 
     async def online_results() -> list[Any]:
         upstream = UpstreamClient(UpstreamConfig.from_settings(settings.upstream))
@@ -164,6 +165,29 @@ def policy_check(
                 f"{result.decision.reason}{held}{note}"
             )
     sys.exit(1 if any(not r.decision.allowed for r in results) else 0)
+
+
+async def _advisories(settings: Any, *, download: bool) -> Any:
+    """The advisory feeds' indexes: their last good copies (a local feed itself);
+    with ``download``, a URL feed with no copy yet is fetched. Says on stderr which
+    feeds are missing, since their policies then decide nothing."""
+    from datetime import UTC, datetime
+
+    from .intel.feeds import IntelFeeds
+
+    feeds = IntelFeeds.from_settings(settings, clock=lambda: datetime.now(UTC))
+    try:
+        await feeds.load(download=download)
+    finally:
+        await feeds.aclose()
+    for feed in feeds.feeds:
+        if feed.contents is None:
+            click.echo(
+                f"pipgate: advisory {feed.label} is not available ({feed.error}); "
+                "its policies are not checked",
+                err=True,
+            )
+    return feeds.snapshot()
 
 
 register_review_commands(main)

@@ -65,6 +65,17 @@ class FileStore:
         finally:
             temp_path.unlink(missing_ok=True)
 
+    def delete(self, sha256: str) -> bool:
+        """Remove a stored file and the metadata kept for it; true if the file was stored.
+
+        Handles opened before stay readable (POSIX), so a response already
+        streaming finishes; every later ``open`` finds nothing.
+        """
+        found = bool(self._cache.delete(_FILE + sha256))
+        self._cache.delete(_META + sha256)
+        self._cache.delete(_META_HASH + sha256)
+        return found
+
     def remember_url(self, url: str, sha256: str) -> None:
         """Record that ``url`` (listed upstream without a hash) had these bytes."""
         self._cache.set(_url_key(url), sha256)

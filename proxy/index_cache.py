@@ -200,6 +200,12 @@ class IndexCache:
             return False
         return name in self._memory or name in self._disk
 
+    def cached(self, name: str) -> CachedPage | None:
+        """The cached page of ``name`` however old, without asking upstream, or ``None``.
+        Blocking: call in a thread."""
+        page = self._memory.get(name)
+        return page if page is not None else self._load(name)
+
     def known_projects(self) -> list[str]:
         """Names with a cached page (on disk or in memory). Blocking: call in a thread."""
         return sorted(set(self._disk.iterkeys()) | set(self._memory))

@@ -1,10 +1,12 @@
 """``pipgate policy check``: decide names without serving anything.
 
 Offline (the default) a name is judged from the name alone: allowlist,
-denylist, internal names and typosquatting. ``==VERSION`` adds the version
-rules of the allowlist; release age needs upload times, so it is judged only
-``--online``, where the upstream page supplies the facts and every file of the
-version (or of the newest version) is judged as the proxy would.
+denylist, internal names, typosquatting and known malware (every version).
+``==VERSION`` adds the version rules of the allowlist, malware listed for
+that version and known vulnerabilities (from the advisory feeds' last good
+copies); release age needs upload times, so it is judged only ``--online``,
+where the upstream page supplies the facts and every file of the version (or
+of the newest version) is judged as the proxy would.
 """
 
 from __future__ import annotations
@@ -73,11 +75,18 @@ def check_offline(policies: PolicySet, index: str, text: str, now: datetime) -> 
     name, version = parse_requirement(text)
     offline = PolicySet(tuple(p for p in policies.policies if p.name not in OFFLINE_SKIPS))
     verdict = offline.judge_project(ProjectSubject(name, index), now)
-    note = "release age is judged only with --online" if "release-age" in policies.names else ""
+    notes = ["release age is judged only with --online"] if "release-age" in policies.names else []
     if verdict.allowed and version is not None:
         subject = FileSubject(name, f"{name}-{version}", version, None, index=index)
         verdict = offline.judge_file(subject, now)
-    return CheckResult(name, str(version) if version else None, _shown(verdict), note=note)
+    elif verdict.allowed:
+        # Advisories that list some versions only answer NAME==VERSION.
+        for policy in offline.policies:
+            note = getattr(policy, "versions_note", lambda name, now: "")(name, now)
+            if note:
+                notes.append(f"{policy.name}: {note}")
+    version_text = str(version) if version else None
+    return CheckResult(name, version_text, _shown(verdict), note="; ".join(notes))
 
 
 async def check_online(gate: Gate, upstream: UpstreamClient, text: str) -> CheckResult:

@@ -2,7 +2,9 @@
 
 Secure by default: with no configuration at all, typosquat (quarantine) and
 release-age (7 days) are enforced; the allowlist and dependency-confusion
-policies are off (the first has mode ``off``, the second no internal names).
+policies are off (the first has mode ``off``, the second no internal names),
+and so are the two policies that need an advisory feed: malicious (enforced
+once a feed is set) and vulnerabilities (mode ``off`` by default).
 Unknown keys are errors, so a misspelt key never silently does nothing.
 
 A named index overrides part of the table (``[indexes.strict.policies]``);
@@ -24,14 +26,20 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
 
+from pipgate.policies.advisories import MALICIOUS, VULNERABILITIES, AdvisoryIndex
 from pipgate.policies.allowlist import AllowlistPolicy
 from pipgate.policies.decision import Action, Mode
 from pipgate.policies.dependency_confusion import DependencyConfusionPolicy
 from pipgate.policies.engine import Policy, PolicySet
+from pipgate.policies.exemptions import Exemption
+from pipgate.policies.malicious import MaliciousPolicy
 from pipgate.policies.release_age import ReleaseAgePolicy
 from pipgate.policies.rules import RuleSet, parse_rule
+from pipgate.policies.severity import Severity
+from pipgate.policies.vulnerabilities import VulnerabilitiesPolicy
 
 from .settings import Duration, deep_merge
 
@@ -195,6 +203,85 @@ class DependencyConfusionSettings(_Table):
     )
 
 
+#: A severity level, lowest first.
+SeverityText = Literal["low", "medium", "high", "critical"]
+
+
+class ExemptionSettings(_Table):
+    """One accepted advisory: ``{id = "GHSA-...", until = 2027-01-01, reason = "..."}``."""
+
+    id: str = Field(
+        min_length=1, description="Advisory id or alias (GHSA-..., PYSEC-..., CVE-..., MAL-...)."
+    )
+    until: Annotated[AwareDatetime, BeforeValidator(_to_cutoff)] = Field(
+        description="When the exemption ends (a TOML date means midnight UTC)."
+    )
+    reason: str = Field(min_length=1, description="Why it is accepted (shown in logs).")
+
+    @field_validator("id", "reason")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    def exemption(self) -> Exemption:
+        return Exemption(self.id, self.until, self.reason)
+
+
+class _FeedSettings(_Table):
+    feed: str | None = Field(
+        None,
+        description="OSV records: a directory (searched recursively for *.json), a zip file, "
+        "or an http(s) URL of a zip. Unset: the policy is inactive.",
+    )
+    refresh: Duration = Field(
+        timedelta(hours=6), description="How often the feed is read again ('0': never)."
+    )
+    exempt: tuple[ExemptionSettings, ...] = Field(
+        (), description="Accepted advisories, each with an expiry."
+    )
+
+    @field_validator("feed")
+    @classmethod
+    def _feed(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("feed must be a directory, a zip file or an http(s) URL")
+        return value.strip() if value else None
+
+
+class MaliciousSettings(_FeedSettings):
+    """``[policies.malicious]``: block known malware (OpenSSF malicious-packages, ``MAL-``)."""
+
+    mode: PolicyMode = Field(
+        "enforce", description="enforce | dry-run | off. Inactive while 'feed' is unset."
+    )
+
+
+class VulnerabilitiesSettings(_FeedSettings):
+    """``[policies.vulnerabilities]``: refuse versions with known vulnerabilities (OSV)."""
+
+    mode: PolicyMode = Field("off", description="enforce | dry-run | off.")
+    action: Literal["block", "quarantine", "warn"] = Field(
+        "block",
+        description="What happens to an affected file: block, quarantine (held for review), "
+        "or warn (served, logged and counted like dry-run, with an X-Pipgate-Warning header).",
+    )
+    min_severity: SeverityText = Field(
+        "low", description="Advisories below this severity are ignored."
+    )
+    unknown_severity: SeverityText = Field(
+        "critical",
+        description="The severity assumed for an advisory that states none: unknown is not safe.",
+    )
+
+    @model_validator(mode="after")
+    def _needs_a_feed(self) -> VulnerabilitiesSettings:
+        if self.mode != "off" and self.feed is None:
+            raise ValueError(f"mode is {self.mode!r} but no feed is set")
+        return self
+
+
 class PolicySettings(_Table):
     """The whole ``[policies]`` table of one index."""
 
@@ -202,6 +289,8 @@ class PolicySettings(_Table):
     typosquat: TyposquatSettings = TyposquatSettings()
     allowlist: AllowlistSettings = AllowlistSettings()
     dependency_confusion: DependencyConfusionSettings = DependencyConfusionSettings()
+    malicious: MaliciousSettings = MaliciousSettings()
+    vulnerabilities: VulnerabilitiesSettings = VulnerabilitiesSettings()
 
     def merged(self, override: Mapping[str, Any]) -> PolicySettings:
         """These settings with ``override`` (a raw ``[policies]``-shaped table) deep-merged in."""
@@ -211,19 +300,36 @@ class PolicySettings(_Table):
 # -- builder -----------------------------------------------------------------------------------
 
 
-def build_policy_set(settings: PolicySettings, *, typosquat_names: Sequence[str]) -> PolicySet:
-    """The policies ``settings`` enable, in this order: dependency-confusion, allowlist,
-    typosquat, release-age.
+#: Advisory indexes by feed (as configured) and kind (``malicious``, ``vulnerabilities``).
+Intel = Mapping[str, Mapping[str, AdvisoryIndex]]
+#: The order in which an index asks its policies (the first wins a tie).
+POLICY_ORDER = (
+    "dependency-confusion",
+    "allowlist",
+    "malicious",
+    "typosquat",
+    "release-age",
+    "vulnerabilities",
+)
+
+
+def build_policy_set(
+    settings: PolicySettings, *, typosquat_names: Sequence[str], intel: Intel | None = None
+) -> PolicySet:
+    """The policies ``settings`` enable, in ``POLICY_ORDER``.
 
     ``typosquat_names`` is the ranked corpus (most popular first). The typosquat
     index protects, in rank order: ``typosquat.protect``, the internal names of
     dependency confusion, the corpus, then the allowlist's plain names.
+    ``intel`` holds the advisory indexes loaded from the feeds (see
+    ``build_intel_policies``).
 
     A policy whose mode is ``off`` is omitted; so is dependency confusion
-    without internal names, and the allowlist when it can have no effect
-    (mode ``off``, no denylist, and no entries or no overrides).
+    without internal names, the allowlist when it can have no effect (mode
+    ``off``, no denylist, and no entries or no overrides), and the malicious
+    and vulnerabilities policies while their feed is unset or not loaded.
     """
-    policies: list[Policy] = []
+    policies: list[Policy] = [*build_intel_policies(settings, intel or {})]
     confusion = settings.dependency_confusion
     internal = RuleSet(confusion.internal, versions=False)
     if confusion.mode != "off" and internal:
@@ -263,7 +369,44 @@ def build_policy_set(settings: PolicySettings, *, typosquat_names: Sequence[str]
                 mode=_MODES[age.mode],
             )
         )
-    return PolicySet(tuple(policies))
+    return PolicySet(in_order(policies))
+
+
+def build_intel_policies(settings: PolicySettings, intel: Intel) -> list[Policy]:
+    """The malicious and vulnerabilities policies ``settings`` enable, judging from the
+    indexes in ``intel`` loaded from their feeds (none for a feed not loaded)."""
+    policies: list[Policy] = []
+    malicious = settings.malicious
+    index = intel.get(malicious.feed or "", {}).get(MALICIOUS)
+    if malicious.mode != "off" and index is not None:
+        policies.append(
+            MaliciousPolicy(
+                index,
+                mode=_MODES[malicious.mode],
+                exempt=[e.exemption() for e in malicious.exempt],
+            )
+        )
+    vulns = settings.vulnerabilities
+    index = intel.get(vulns.feed or "", {}).get(VULNERABILITIES)
+    if vulns.mode != "off" and index is not None:
+        policies.append(
+            VulnerabilitiesPolicy(
+                index,
+                action=Action.BLOCK if vulns.action == "warn" else _ACTIONS[vulns.action],
+                # "warn" serves the file and reports the finding, as dry-run does.
+                mode=Mode.DRY_RUN if vulns.action == "warn" else _MODES[vulns.mode],
+                min_severity=Severity.parse(vulns.min_severity),
+                unknown_severity=Severity.parse(vulns.unknown_severity),
+                exempt=[e.exemption() for e in vulns.exempt],
+            )
+        )
+    return policies
+
+
+def in_order(policies: Sequence[Policy]) -> tuple[Policy, ...]:
+    """``policies`` sorted by ``POLICY_ORDER`` (unknown names last, in their order)."""
+    rank = {name: i for i, name in enumerate(POLICY_ORDER)}
+    return tuple(sorted(policies, key=lambda p: rank.get(p.name, len(rank))))
 
 
 _INDEXES: dict[tuple[str, ...], Any] = {}

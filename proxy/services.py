@@ -18,6 +18,7 @@ from .downloads import Downloads
 from .file_store import FileStore
 from .gate import Gate, ProjectView
 from .index_cache import IndexCache
+from .intel.feeds import IntelFeeds
 from .metrics import Metrics
 from .pages import PageRenderer
 from .settings import Settings
@@ -151,6 +152,8 @@ class Services:
     metrics: Metrics
     recorder: Recorder
     decision_log: DecisionLog
+    #: The advisory feeds of the malicious and vulnerabilities policies.
+    intel: IntelFeeds | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
     def readiness_problems(self) -> list[str]:

@@ -300,10 +300,16 @@ async def project_file(request: Request) -> Response:
     if not verdict.allowed:
         return _refusal(verdict, f"file {filename!r}")
     if subresource == ".metadata":
-        return await _metadata(request, svc, name, file)
-    if subresource == ".provenance":
-        return await _provenance(svc, file)
-    return await _file(request, svc, name, file)
+        response = await _metadata(request, svc, name, file)
+    elif subresource == ".provenance":
+        response = await _provenance(svc, file)
+    else:
+        response = await _file(request, svc, name, file)
+    warning = next((d for d in verdict.observed if d.dry_run), None)
+    if warning is not None:
+        # Served despite an objection not enforced (dry-run, or vulnerabilities' "warn").
+        response.headers["X-Pipgate-Warning"] = _latin1(f"{warning.policy}: {warning.reason}")
+    return response
 
 
 def over_hold_limit(svc: Services, gate: Gate, client: str) -> Response | None:
@@ -437,11 +443,15 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
+    """Ready or not, then one line per advisory feed: information, never a reason to fail."""
     svc = services(request)
     problems = await to_thread.run_sync(svc.readiness_problems)
+    detail = "".join(f"{line}\n" for line in svc.intel.status()) if svc.intel else ""
     if problems:
-        return PlainTextResponse("not ready: " + "; ".join(problems) + "\n", status_code=503)
-    return PlainTextResponse("ready\n")
+        return PlainTextResponse(
+            "not ready: " + "; ".join(problems) + "\n" + detail, status_code=503
+        )
+    return PlainTextResponse("ready\n" + detail)
 
 
 async def metrics(request: Request) -> Response:

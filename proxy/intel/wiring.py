@@ -1,0 +1,197 @@
+"""How advisory feeds plug into the proxy: a few calls from ``app.py``.
+
+``open_feeds`` (in the lifespan, before the gates are built) loads every feed;
+``start`` runs their schedule. A feed that changes becomes new policies on
+every gate (``apply``: the gate's generation changes, so no cached page
+outlives it) and, retroactively, its known malware leaves the file store
+(``purge``): the files of every cached project page that an enforced malicious
+policy now blocks are deleted and logged as blocks (decision log, metrics and
+the review console), with ``PURGE_CLIENT`` as the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from pipgate.policies.decision import Decision, Mode
+from pipgate.policies.engine import PolicySet, Verdict
+from pipgate.policies.malicious import MaliciousPolicy
+from pipgate.policies.subjects import FileSubject, ProjectSubject
+
+from ..metrics import Metrics
+from ..policy_settings import build_intel_policies, in_order
+from ..settings import Settings, validate_policies
+from .feeds import Feed, IntelFeeds
+
+if TYPE_CHECKING:
+    from ..gate import Gate
+    from ..services import Services
+
+log = logging.getLogger("pipgate.intel")
+
+#: The policies a feed refresh replaces.
+INTEL_POLICIES = frozenset({"malicious", "vulnerabilities"})
+#: The client named in the decision log for files purged after a feed refresh.
+PURGE_CLIENT = "pipgate-feed-refresh"
+
+
+async def open_feeds(
+    settings: Settings, *, clock: Callable[[], datetime], metrics: Metrics | None = None
+) -> IntelFeeds:
+    """The configured feeds, each loaded (or its failure logged)."""
+    feeds = IntelFeeds.from_settings(settings, clock=clock, metrics=metrics)
+    await feeds.load()
+    return feeds
+
+
+def start(services: Services) -> asyncio.Task[None]:
+    """Run the feeds' schedule and the exemption timer; cancel the task to stop."""
+    feeds = services.intel
+    assert feeds is not None
+
+    async def changed(feed: Feed) -> None:
+        apply(services)
+        await _purge_logged(services)
+
+    feeds.start(changed)
+
+    async def run() -> None:
+        if not feeds:
+            return
+        await _purge_logged(services)  # files cached before the feed was set, or while it was down
+        async with asyncio.TaskGroup() as group:
+            group.create_task(feeds.run())
+            group.create_task(_exemption_timer(services))
+
+    return asyncio.create_task(run())
+
+
+async def _purge_logged(services: Services) -> None:
+    try:
+        await purge(services)
+    except Exception:  # the store's trouble must not stop the feeds' schedule
+        log.exception(
+            "purging files listed by an advisory feed failed; the policy still refuses them"
+        )
+
+
+def apply(services: Services) -> list[str]:
+    """Give every gate the intel policies of the current snapshot; the indexes whose
+    policies changed (their gates' generation changes, so pages are rendered again)."""
+    intel = services.intel.snapshot() if services.intel is not None else {}
+    changed = []
+    for index, gate in services.gates.items():
+        fresh = build_intel_policies(validate_policies(services.settings, index), intel)
+        live = [p for p in gate.policies.policies if p.name in INTEL_POLICIES]
+        if _indexes(fresh) == _indexes(live):
+            continue
+        others = [p for p in gate.policies.policies if p.name not in INTEL_POLICIES]
+        gate.policies = PolicySet(in_order([*others, *fresh]))
+        changed.append(index)
+    return changed
+
+
+def keep_intel(fresh: PolicySet, live: PolicySet) -> PolicySet:
+    """``fresh`` (rebuilt without feeds, e.g. for a new corpus) with ``live`` 's intel policies."""
+    others = [p for p in fresh.policies if p.name not in INTEL_POLICIES]
+    intel = [p for p in live.policies if p.name in INTEL_POLICIES]
+    return PolicySet(in_order([*others, *intel]))
+
+
+def _indexes(policies: list) -> list[tuple[str, int]]:  # type: ignore[type-arg]
+    return [(p.name, id(p.index)) for p in policies]
+
+
+@dataclass(frozen=True)
+class Purged:
+    gate: Gate
+    project: str
+    filename: str
+    sha256: str
+    decision: Decision
+
+
+async def purge(services: Services) -> list[Purged]:
+    """Delete from the store every cached file an enforced malicious policy blocks,
+    and record each as a block (see the module docstring)."""
+    targets = [
+        (gate, policy)
+        for gate in services.gates.values()
+        for policy in gate.policies.policies
+        if isinstance(policy, MaliciousPolicy) and policy.mode is Mode.ENFORCE
+    ]
+    if not targets:
+        return []
+    now = next(iter(services.gates.values())).clock()
+    purged = await asyncio.to_thread(_purge, services, targets, now)
+    for item in purged:
+        log.warning(
+            "purged %s of %r (sha256 %s) from the file store: %s",
+            item.filename,
+            item.project,
+            item.sha256,
+            item.decision.reason,
+        )
+        services.recorder.file(
+            item.gate,
+            item.project,
+            item.filename,
+            Verdict(item.decision, (item.decision,)),
+            PURGE_CLIENT,
+        )
+    return purged
+
+
+def _purge(
+    services: Services, targets: list[tuple[Gate, MaliciousPolicy]], now: datetime
+) -> list[Purged]:
+    listed = set().union(*(set(policy.index.names()) for _, policy in targets))
+    purged: list[Purged] = []
+    for name in sorted(listed.intersection(services.index_cache.known_projects())):
+        page = services.index_cache.cached(name)
+        if page is None:
+            continue
+        for file in page.project.files:
+            sha256 = file.sha256 or services.store.sha256_for_url(file.url)
+            if sha256 is None or sha256 not in services.store:
+                continue
+            for gate, policy in targets:
+                decision = policy.check_project(ProjectSubject(page.project.name, gate.index), now)
+                if decision.allowed:
+                    subject = FileSubject(
+                        page.project.name,
+                        file.filename,
+                        file.version,
+                        file.upload_time,
+                        sha256,
+                        gate.index,
+                    )
+                    decision = policy.check_file(subject, now)
+                if not decision.allowed:
+                    if services.store.delete(sha256):
+                        purged.append(Purged(gate, name, file.filename, sha256, decision))
+                    break
+    return purged
+
+
+async def _exemption_timer(services: Services) -> None:
+    """Exemptions expire: when one does, the gates' generation changes, so no cached
+    page keeps serving what it no longer covers."""
+    untils = set()
+    for index in services.settings.index_names:
+        policies = validate_policies(services.settings, index)
+        for table in (policies.malicious, policies.vulnerabilities):
+            untils |= {exemption.until for exemption in table.exempt}
+    gates = services.gates
+    for until in sorted(untils):
+        now = next(iter(gates.values())).clock()
+        if until <= now:
+            continue
+        await asyncio.sleep((until - now).total_seconds() + 0.001)
+        for gate in gates.values():
+            gate.policies = gate.policies
