@@ -107,7 +107,7 @@ class FeedDownload:
                         written += len(chunk)
                         if written > self.max_bytes:
                             raise FeedError(
-                                f"{self.label} is larger than the {self.max_bytes} bytes allowed"
+                                f"{self.label} sent more than the {self.max_bytes} bytes allowed"
                             )
                         out.write(chunk)
                 validators = {
