@@ -200,7 +200,7 @@ def create_app(
             data_dir,
         )
         refresher = asyncio.create_task(refresh_corpus(settings, services, clock))
-        intel_task = intel.start(services)
+        intel_task = await intel.start(services)
         try:
             yield
         finally:

@@ -102,6 +102,8 @@ class Feed:
             await to_thread.run_sync(self.download.remove_partial)
             if not await to_thread.run_sync(self.download.copy.exists):
                 return False
+        if self.download is None:
+            self._fingerprint = await to_thread.run_sync(fingerprint, self.path)
         await self._read(self.path)
         if self.download is not None:
             self.checked_at = self.download.fetched_at()
@@ -156,16 +158,17 @@ class Feed:
 
     def status(self) -> str:
         """One line for ``/readyz``: what is loaded, when, and the last failure."""
-        parts = [self.label]
+        parts = []
         if self.contents is None:
-            parts.append("not loaded")
+            parts.append(f"{self.label}: not loaded")
         else:
             counts = ", ".join(
                 f"{index.advisory_count} {kind}"
                 for kind, index in sorted(self.contents.indexes.items())
             )
             bad = f" ({self.contents.bad} bad records skipped)" if self.contents.bad else ""
-            parts.append(f"{counts} advisories{bad}; read {_stamp(self.read_at)}")
+            parts.append(f"{self.label}: advisories: {counts}{bad}")
+            parts.append(f"read {_stamp(self.read_at)}")
             parts.append(f"checked {_stamp(self.checked_at)}")
         if self.error is not None:
             parts.append(f"last refresh failed {_stamp(self.failed_at)}: {self.error}")

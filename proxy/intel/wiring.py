@@ -49,8 +49,10 @@ async def open_feeds(
     return feeds
 
 
-def start(services: Services) -> asyncio.Task[None]:
-    """Run the feeds' schedule and the exemption timer; cancel the task to stop."""
+async def start(services: Services) -> asyncio.Task[None]:
+    """Purge what the loaded feeds condemn (files cached before a feed was set, or
+    while it was down), then run the feeds' schedule and the exemption timer in a
+    task; cancel it to stop."""
     feeds = services.intel
     assert feeds is not None
 
@@ -59,11 +61,12 @@ def start(services: Services) -> asyncio.Task[None]:
         await _purge_logged(services)
 
     feeds.start(changed)
+    if feeds:
+        await _purge_logged(services)
 
     async def run() -> None:
         if not feeds:
             return
-        await _purge_logged(services)  # files cached before the feed was set, or while it was down
         async with asyncio.TaskGroup() as group:
             group.create_task(feeds.run())
             group.create_task(_exemption_timer(services))

@@ -95,7 +95,7 @@ async def test_a_failed_refresh_keeps_the_last_good_copy(tmp_path: Path, server,
         "too large, chunked": "sent more than the 100 bytes allowed",
     }
     assert expected[failure] in (feed.error or "")
-    assert "last refresh failed" in feed.status() and "1 malicious advisories" in feed.status()
+    assert "last refresh failed" in feed.status() and "advisories: 1 malicious;" in feed.status()
     assert (
         f'pipgate_intel_refresh_total{{feed="{url}",outcome="failed"}} 1.0'
         in metrics.render().decode()
@@ -165,9 +165,9 @@ async def test_a_broken_local_feed_is_logged_and_loads_nothing(tmp_path: Path, c
     assert feeds.snapshot() == {}
     assert "does not exist" in caplog.text
     (feed,) = feeds.feeds
-    assert feed.status().endswith(
-        "not loaded; last refresh failed " + feed.status().split("failed ")[1]
-    )
+    status = feed.status()
+    assert status.startswith(f"feed {tmp_path / 'nowhere'}: not loaded; last refresh failed 20")
+    assert status.endswith("does not exist")
     assert feed.due_in(feed.failed_at) == 300.0  # type: ignore[arg-type]
 
 
