@@ -40,11 +40,11 @@ class Feeds:
         return self.intel
 
 
-def services(config, intel):  # type: ignore[no-untyped-def]
+def services(config, intel, clock=lambda: datetime.now(UTC)):  # type: ignore[no-untyped-def]
     policy_set = build_policy_set(
         validate_policies(config, "default"), typosquat_names=["requests"]
     )
-    gate = Gate("default", policy_set, clock=lambda: datetime.now(UTC))
+    gate = Gate("default", policy_set, clock=clock)
     return SimpleNamespace(settings=config, gates={"default": gate}, intel=Feeds(intel))
 
 
