@@ -11,7 +11,8 @@ For a file, in this order:
 
 A release cancels every objection except those that must not be lifted by a
 reviewer: dependency confusion (an internal name served from upstream is the
-attack itself) and the operator's denylist. Those remain, and so does any
+attack itself), known malware (the malicious policy: a false positive is
+exempted in configuration, with an expiry) and the operator's denylist. Those remain, and so does any
 dry-run observation. Projects are judged likewise with the project-level rules.
 
 A rule of index ``*`` (a global reject or deny) applies on every index, beside
@@ -40,7 +41,7 @@ from pipgate.policies.subjects import FileSubject
 from .store import ALL_INDEXES, REVIEW
 
 #: Objections no reviewer rule lifts (see the module docstring).
-UNRELEASABLE_POLICIES = frozenset({"dependency-confusion"})
+UNRELEASABLE_POLICIES = frozenset({"dependency-confusion", "malicious"})
 
 
 def releasable(decision: Decision) -> bool:
