@@ -5,11 +5,14 @@ make on it (``Affected``): OSV ``ECOSYSTEM`` ranges (``introduced`` /
 ``fixed`` / ``last_affected`` events, evaluated as the OSV schema says),
 explicit versions, or, when a record gives neither, every version.
 
-The index is compact: a claim keeps the event strings as written and is
-compiled into ``packaging`` versions only when its project is first asked
-about (and cached), so a feed of tens of thousands of records costs little
-memory and little time to load. A claim that has ranges keeps no explicit
-versions: in OSV's PyPI data ``versions`` is enumerated from the ranges.
+The index is compact: each advisory is one tuple of strings and each claim
+one tuple holding its events and versions encoded as a single string, so
+tens of thousands of records cost a few MiB, load fast, and add almost
+nothing for the garbage collector to scan (tuples of strings are not
+tracked). A claim is compiled into ``packaging`` versions only when its
+project is first asked about (and cached). A claim that has ranges keeps no
+explicit versions: in OSV's PyPI data ``versions`` is enumerated from the
+ranges.
 
 Advisories that name each other as aliases (a ``PYSEC`` record and the
 ``GHSA`` record of the same CVE) form a group: they share the highest known
@@ -40,6 +43,11 @@ _PREFERRED = ("MAL-", "GHSA-", "PYSEC-")
 
 _INTRODUCED, _FIXED, _LAST_AFFECTED = 0, 1, 2
 _EVENT_KINDS = {"introduced": _INTRODUCED, "fixed": _FIXED, "last_affected": _LAST_AFFECTED}
+#: How a claim is stored: events as ``<code><version>`` joined by ``_ITEM``, ranges
+#: joined by ``_RANGE``; versions joined by ``_ITEM``.
+_CODES = {"introduced": "i", "fixed": "f", "last_affected": "l"}
+_NAMES = {code: name for name, code in _CODES.items()}
+_RANGE, _ITEM = "\x1e", "\x1f"
 
 
 def kind_of(advisory_id: str) -> str:
@@ -167,8 +175,36 @@ def _compile(affected: Affected) -> _Claim:
     return _Claim(affected.advisory, tuple(ranges), versions, affected.every_version)
 
 
+#: An advisory as stored: id, aliases (joined by ``_ITEM``), summary, severity (0:
+#: unknown), group.
+_StoredAdvisory = tuple[str, str, str, int, str]
+#: A claim as stored: the advisory's number, ranges and versions encoded, every version.
+_StoredClaim = tuple[int, str, str, bool]
+
+
+def _encode_ranges(ranges: Iterable[Iterable[tuple[str, str]]]) -> str:
+    return _RANGE.join(
+        _ITEM.join(
+            _CODES[kind] + version
+            for kind, version in events
+            if kind in _CODES and _ITEM not in version and _RANGE not in version
+        )
+        for events in ranges
+    )
+
+
+def _decode_ranges(text: str) -> tuple[tuple[tuple[str, str], ...], ...]:
+    if not text:
+        return ()
+    return tuple(
+        tuple((_NAMES[item[0]], item[1:]) for item in part.split(_ITEM) if item)
+        for part in text.split(_RANGE)
+    )
+
+
 class AdvisoryIndex:
-    """Claims by normalized project name (see the module docstring).
+    """Claims by normalized project name (see the module docstring). Build it with
+    ``IndexBuilder``; ``AdvisoryIndex()`` is empty.
 
     ``digest`` identifies the content (two loads of the same records have the
     same digest); ``advisory_count`` is the number of advisories indexed.
@@ -177,19 +213,19 @@ class AdvisoryIndex:
 
     def __init__(
         self,
-        claims: Mapping[NormalizedName, tuple[Affected, ...]],
+        advisories: tuple[_StoredAdvisory, ...] = (),
+        claims: Mapping[NormalizedName, tuple[_StoredClaim, ...]] | None = None,
         *,
         digest: str = "",
-        advisory_count: int | None = None,
     ) -> None:
-        self._claims = dict(claims)
+        self._advisories = advisories
+        self._claims = dict(claims or {})
         self.digest = digest
-        self.advisory_count = (
-            advisory_count
-            if advisory_count is not None
-            else len({a.advisory.id for claims in self._claims.values() for a in claims})
-        )
+        self.advisory_count = len(advisories)
         self._compiled = lru_cache(maxsize=8192)(self._compile_name)
+        self._advisory = lru_cache(maxsize=16384)(self._make_advisory)
+        # Pages ask about every file, again after every policy change: remember answers.
+        self._affecting = lru_cache(maxsize=65536)(self._find_affecting)
 
     def __len__(self) -> int:
         """The number of projects with at least one advisory."""
@@ -201,9 +237,21 @@ class AdvisoryIndex:
     def names(self) -> Iterator[NormalizedName]:
         return iter(self._claims)
 
+    def claims(self, name: NormalizedName) -> tuple[Affected, ...]:
+        """What the advisories claim of ``name``, as their records wrote it."""
+        return tuple(
+            Affected(
+                self._advisory(number),
+                _decode_ranges(ranges),
+                tuple(versions.split(_ITEM)) if versions else (),
+                every,
+            )
+            for number, ranges, versions, every in self._claims.get(name, ())
+        )
+
     def advisories(self, name: NormalizedName) -> tuple[Advisory, ...]:
         """Every advisory that claims something of ``name``, one per group."""
-        return _one_per_group(Match(a.advisory) for a in self._claims.get(name, ()))[0]
+        return _one_per_group(Match(c.advisory) for c in self._compiled(name))[0]
 
     def every_version(self, name: NormalizedName) -> tuple[Advisory, ...]:
         """The advisories that affect every version of ``name``, one per group."""
@@ -216,11 +264,24 @@ class AdvisoryIndex:
         """
         if name not in self._claims:
             return ()
+        return self._affecting(name, version)
+
+    def _find_affecting(self, name: NormalizedName, version: Version | str) -> tuple[Match, ...]:
         found = (claim.match(version) for claim in self._compiled(name))
         return _one_per_group(m for m in found if m is not None)[1]
 
     def _compile_name(self, name: NormalizedName) -> tuple[_Claim, ...]:
-        return tuple(_compile(a) for a in self._claims.get(name, ()))
+        return tuple(_compile(a) for a in self.claims(name))
+
+    def _make_advisory(self, number: int) -> Advisory:
+        advisory_id, aliases, summary, severity, group = self._advisories[number]
+        return Advisory(
+            advisory_id,
+            tuple(aliases.split(_ITEM)) if aliases else (),
+            summary,
+            Severity(severity) if severity else None,
+            group,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -261,13 +322,10 @@ class Claim:
     every_version: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    id: str
-    aliases: tuple[str, ...]
-    summary: str
-    severity: Severity | None
-    claims: tuple[Claim, ...]
+#: An advisory waiting for ``build``: id, aliases, summary, severity (0: unknown), and its
+#: claims as (name, ranges, versions, every version), encoded as stored. Only strings,
+#: numbers and tuples of them: the garbage collector soon stops tracking them.
+_Pending = tuple[str, tuple[str, ...], str, int, tuple[tuple[str, str, str, bool], ...]]
 
 
 class IndexBuilder:
@@ -291,7 +349,21 @@ class IndexBuilder:
         """One advisory and its claims. ``fingerprint`` identifies the record's content
         (its bytes, or a hash of them) for the index's digest."""
         aliases = tuple(dict.fromkeys(a for a in aliases if a and a != advisory_id))
-        self._pending.append(_Pending(advisory_id, aliases, summary, severity, tuple(claims)))
+        encoded = tuple(
+            (
+                claim.name,
+                _encode_ranges(claim.ranges),
+                # A claim with ranges keeps no versions (see the module docstring).
+                ""
+                if claim.ranges
+                else _ITEM.join(v for v in claim.versions if _ITEM not in v and _RANGE not in v),
+                claim.every_version,
+            )
+            for claim in claims
+        )
+        self._pending.append(
+            (advisory_id, aliases, summary, int(severity) if severity else 0, encoded)
+        )
         self._fingerprints.append(hashlib.blake2b(fingerprint, digest_size=16).digest())
         for alias in aliases:
             self._union(advisory_id, alias)
@@ -303,39 +375,33 @@ class IndexBuilder:
     def build(self) -> AdvisoryIndex:
         groups: dict[str, list[_Pending]] = {}
         for pending in self._pending:
-            groups.setdefault(self._find(pending.id), []).append(pending)
-        claims: dict[NormalizedName, list[Affected]] = {}
+            groups.setdefault(self._find(pending[0]), []).append(pending)
+        advisories: list[_StoredAdvisory] = []
+        claims: dict[str, list[_StoredClaim]] = {}
         for key, members in groups.items():
-            known = [p.severity for p in members if p.severity is not None]
-            severity = max(known, default=None)
-            summaries = [p.summary for p in members if p.summary]
-            ids = [p.id for p in members]
-            for pending in members:
-                others = [*pending.aliases, *(i for i in ids if i != pending.id)]
-                aliases = tuple(
-                    sorted(dict.fromkeys(others), key=lambda a: (not a.startswith("CVE-"), a))
-                )
-                advisory = Advisory(
-                    pending.id,
-                    aliases,
-                    pending.summary or (summaries[0] if summaries else ""),
-                    severity,
-                    key,
-                )
-                for claim in pending.claims:
-                    claims.setdefault(claim.name, []).append(
-                        Affected(
-                            advisory,
-                            claim.ranges,
-                            () if claim.ranges else claim.versions,
-                            claim.every_version,
-                        )
+            severity = max(p[3] for p in members)
+            summaries = [p[2] for p in members if p[2]]
+            ids = [p[0] for p in members]
+            for advisory_id, own_aliases, summary, _, encoded in members:
+                others = [*own_aliases, *(i for i in ids if i != advisory_id)]
+                aliases = sorted(dict.fromkeys(others), key=lambda a: (not a.startswith("CVE-"), a))
+                number = len(advisories)
+                advisories.append(
+                    (
+                        advisory_id,
+                        _ITEM.join(aliases),
+                        summary or (summaries[0] if summaries else ""),
+                        severity,
+                        key,
                     )
+                )
+                for name, ranges, versions, every in encoded:
+                    claims.setdefault(name, []).append((number, ranges, versions, every))
         digest = hashlib.blake2b(b"".join(sorted(self._fingerprints)), digest_size=16)
         return AdvisoryIndex(
-            {name: tuple(found) for name, found in claims.items()},
+            tuple(advisories),
+            {NormalizedName(name): tuple(found) for name, found in claims.items()},
             digest=digest.hexdigest(),
-            advisory_count=len(self._pending),
         )
 
     def _find(self, item: str) -> str:
@@ -352,4 +418,4 @@ class IndexBuilder:
             self._parent[max(root_a, root_b)] = min(root_a, root_b)
 
 
-EMPTY = AdvisoryIndex({}, digest="empty", advisory_count=0)
+EMPTY = AdvisoryIndex(digest="empty")

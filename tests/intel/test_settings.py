@@ -13,7 +13,7 @@ from pipgate.proxy.policy_settings import PolicySettings, build_policy_set
 from pipgate.proxy.settings import SettingsError, load_settings
 
 FEED = "/feeds/osv"
-INTEL = {FEED: {MALICIOUS: AdvisoryIndex({}), VULNERABILITIES: AdvisoryIndex({})}}
+INTEL = {FEED: {MALICIOUS: AdvisoryIndex(), VULNERABILITIES: AdvisoryIndex()}}
 
 
 def policies(table: dict, intel=INTEL):  # type: ignore[no-untyped-def]

@@ -111,7 +111,7 @@ def test_versions_beside_ranges_are_not_kept() -> None:
     index = index_of(
         record("GHSA-aaaa", "demo-pkg", ranges=[("0", "2.0")], versions=["1.0", "1.5"])
     )
-    (affected,) = index._claims["demo-pkg"]  # type: ignore[index]
+    (affected,) = index.claims("demo-pkg")  # type: ignore[arg-type]
     assert affected.versions == ()
 
 
