@@ -110,10 +110,12 @@ class VulnerabilitiesPolicy:
             return ""
         ids = ", ".join(m.advisory.id for m in counting[:SHOWN])
         more = f" and {len(counting) - SHOWN} more" if len(counting) > SHOWN else ""
-        return (
-            f"{len(counting)} known vulnerabilities affect some versions ({ids}{more}); "
-            "ask for NAME==VERSION"
+        count = (
+            "1 known vulnerability affects"
+            if len(counting) == 1
+            else f"{len(counting)} known vulnerabilities affect"
         )
+        return f"{count} some versions ({ids}{more}); ask for NAME==VERSION"
 
     def _counts(self, advisory: Advisory) -> bool:
         severity = advisory.severity if advisory.severity is not None else self.unknown_severity

@@ -46,7 +46,7 @@ def test_local_feed(tmp_path: Path) -> None:
     unpinned = rows["demo-pkg==None"]
     assert unpinned["action"] == "allow"
     assert (
-        f"vulnerabilities: 1 known vulnerabilities affect some versions ({GHSA_ID})"
+        f"vulnerabilities: 1 known vulnerability affects some versions ({GHSA_ID})"
         in (unpinned["note"])
     )
     assert rows["requests==None"]["action"] == "allow"
