@@ -78,10 +78,13 @@ class FeedDownload:
         except (OSError, ValueError, AttributeError, TypeError):
             return None
 
-    async def fetch(self, client: httpx.AsyncClient) -> tuple[Path, dict[str, str]] | None:
+    async def fetch(
+        self, client: httpx.AsyncClient, *, conditional: bool = True
+    ) -> tuple[Path, dict[str, str]] | None:
         """Download the feed if it changed: the temporary file and its validators,
-        or ``None`` for 304 Not Modified. Raises ``FeedError`` naming the feed."""
-        known = self.validators()
+        or ``None`` for 304 Not Modified. Without ``conditional`` (the copy could not be
+        read) it is downloaded whatever the validators say. Raises ``FeedError``."""
+        known = self.validators() if conditional else {}
         headers = {}
         if "etag" in known:
             headers["If-None-Match"] = known["etag"]

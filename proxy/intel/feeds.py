@@ -120,7 +120,8 @@ class Feed:
             self._fingerprint = token
             return changed
         assert client is not None
-        fetched = await self.download.fetch(client)
+        # A copy that could not be read must not be confirmed by a 304.
+        fetched = await self.download.fetch(client, conditional=self.contents is not None)
         if fetched is None:  # 304: the copy is current
             self.checked_at = self._clock()
             return await self._read(self.path) if self.contents is None else False

@@ -191,3 +191,18 @@ def test_specs_from_settings_share_a_feed_between_policies_and_indexes() -> None
     assert spec.kinds == {MALICIOUS, VULNERABILITIES}
     assert spec.refresh == timedelta(hours=1)
     assert feed_specs(load_settings(None, environ={})) == []
+
+
+async def test_a_damaged_copy_is_downloaded_again_unconditionally(tmp_path: Path, server) -> None:
+    with server.serve() as url:
+        spec = FeedSpec(url, frozenset({MALICIOUS}), timedelta(hours=6))
+        first = IntelFeeds([spec], tmp_path, clock=lambda: datetime.now(UTC))
+        await first.load()
+        await first.aclose()
+        first.feeds[0].download.copy.write_bytes(b"damaged")  # type: ignore[union-attr]
+        second = IntelFeeds([spec], tmp_path, clock=lambda: datetime.now(UTC))
+        await second.load()
+        await second.aclose()
+    assert server.requests[-1]["if-none-match"] is None  # a 304 would keep the damaged copy
+    assert names(second, url) == ["evil-pkg"]
+    assert second.feeds[0].download.copy.read_bytes() == server.body  # type: ignore[union-attr]
