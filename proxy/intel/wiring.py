@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pipgate.policies.decision import Decision, Mode
 from pipgate.policies.engine import PolicySet, Verdict
@@ -68,10 +68,18 @@ async def start(services: Services) -> asyncio.Task[None]:
         if not feeds:
             return
         async with asyncio.TaskGroup() as group:
-            group.create_task(feeds.run())
-            group.create_task(_exemption_timer(services))
+            group.create_task(_logged(feeds.run(), "the advisory feeds' schedule"))
+            group.create_task(_logged(_exemption_timer(services), "the exemption timer"))
 
     return asyncio.create_task(run())
+
+
+async def _logged(work: Coroutine[Any, Any, None], what: str) -> None:
+    """Run ``work``; a failure is logged, and never stops the other task."""
+    try:
+        await work
+    except Exception:
+        log.exception("%s stopped", what)
 
 
 async def _purge_logged(services: Services) -> None:
