@@ -1,6 +1,13 @@
-"""Build the typosquat snapshot shipped as ``proxy/data/pypi-snapshot.bin``.
+"""Build the typosquat data shipped in ``proxy/data/``: the PyPI snapshot and the prebuilt index.
 
     .venv/bin/python benchmarks/build_typosquat_data.py [--pypi TSV] [--corpus TSV] [--out FILE]
+        [--index-only]
+
+``typosquat-index.bin`` is the typosquat index of the bundled corpus and word
+list (``TyposquatIndex.to_bytes``), so the proxy loads it instead of building it
+at start-up; rebuild it whenever the corpus, the word list or the matcher's
+parameters change (the proxy refuses an index built with other parameters, and
+a test checks that the shipped one matches a fresh build).
 
 Inputs: a listing of PyPI projects (``name, version, month, ...``: the month of
 each project's latest release; by default the environment's package list) and
@@ -29,13 +36,14 @@ sys.path.insert(0, str(ROOT))
 
 from packaging.utils import canonicalize_name  # noqa: E402
 
-from pipgate.policies.typosquat import skeleton  # noqa: E402
+from pipgate.policies.typosquat import TyposquatIndex, skeleton  # noqa: E402
 from pipgate.policies.typosquat_snapshot import Density, Snapshot  # noqa: E402
-from pipgate.proxy.corpus import read_corpus_file  # noqa: E402
+from pipgate.proxy.corpus import load_bundled_words, read_corpus_file  # noqa: E402
 
 PYPI = Path("/work/.library/env/packages/pypi.tsv")
 CORPUS = ROOT / "proxy" / "data" / "popular-pypi.tsv"
 OUT = ROOT / "proxy" / "data" / "pypi-snapshot.bin"
+INDEX_OUT = ROOT / "proxy" / "data" / "typosquat-index.bin"
 # Malicious uploads are removed within days; a latest release this many months
 # before the snapshot, with the project still listed, is a long-standing project.
 ESTABLISHED_MONTHS = 3
@@ -179,10 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pypi", type=Path, default=PYPI)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--index-out", type=Path, default=INDEX_OUT)
+    parser.add_argument("--index-only", action="store_true", help="only the prebuilt index")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    listing = read_listing(args.pypi)
     corpus = read_corpus_file(args.corpus)
+    index = TyposquatIndex.build(corpus, words=load_bundled_words())
+    data = index.to_bytes()
+    args.index_out.write_bytes(data)
+    print(f"{args.index_out.name}: {len(index)} protected names; {len(data)} bytes")
+    if args.index_only:
+        return 0
+    listing = read_listing(args.pypi)
     snapshot, stats = build(listing, corpus)
     data = snapshot.to_bytes()
     args.out.write_bytes(data)

@@ -34,20 +34,26 @@ from __future__ import annotations
 
 import copy
 import enum
-import operator
+import json
 import re
+import struct
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import cache
 from datetime import datetime, timedelta
-from itertools import chain, repeat
+from itertools import chain
+from zlib import crc32
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from .decision import Action, Decision, Mode
 from .subjects import FileSubject, ProjectFacts, ProjectSubject
+from .typosquat_score import Score, Thresholds, score
+from .typosquat_snapshot import Snapshot
 
 # Protect a name against one insertion, deletion or swap only from this length:
 # one edit turns most short names into other real short names (``rq``/``q``).
@@ -69,20 +75,56 @@ MIN_TOP_DELETION_LENGTH = 5
 # Two edits: only long names, and only the most popular ones. Legitimate
 # projects within two edits of a popular name are the rule, so two edits are
 # a weak resemblance (flagged only for a fresh project).
-MIN_EDIT2_LENGTH = 9
+MIN_EDIT2_LENGTH = 5
 MAX_EDIT2_LENGTH = 24
-EDIT2_TOP = 1000
+EDIT2_TOP = 3000
 # Affix games are only worth it against names people actually type.
 AFFIX_TOP = 5000
 MIN_AFFIX_TARGET_LENGTH = 4
-
-# Facts: malicious uploads are removed within days, so a project that has been
-# around for months with several releases is not a typosquat in practice.
-ESTABLISHED_AGE = timedelta(days=180)
-ESTABLISHED_RELEASES = 3
-FRESH_AGE = timedelta(days=30)
+# A word glued to a name without a separator: at least this many letters
+# (``numpyx`` is a squat's shape; ``numpys`` a plural, judged as an edit).
+MIN_GLUED_AFFIX = 1
+# An affix that is another protected name joins two projects (``tornado-uvloop``)
+# unless many names use it as a generic word (``utils``, ``core``).
+MAX_JOINED_USES = 3
 
 SEPARATORS = "-"
+# Keys next to each other on a QWERTY keyboard (rows offset as on a real one),
+# and letters a reader confuses: the slips a hand or an eye makes.
+_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+_LOOK_ALIKE = frozenset(
+    frozenset(pair)
+    for pair in ("il", "lj", "ij", "mn", "uv", "vw", "ce", "ao", "oe", "gq", "bd", "pq", "db", "hn")
+)
+
+
+@cache
+def _key_neighbours() -> dict[str, frozenset[str]]:
+    where = {ch: (r, c) for r, row in enumerate(_ROWS) for c, ch in enumerate(row)}
+    # Each row sits about half a key right of the one above it.
+    offset = {0: 0.0, 1: 0.5, 2: 0.75, 3: 1.25}
+    return {
+        a: frozenset(
+            b
+            for b, (rb, cb) in where.items()
+            if b != a and abs(ra - rb) <= 1 and abs((ca + offset[ra]) - (cb + offset[rb])) <= 1.0
+        )
+        for a, (ra, ca) in where.items()
+    }
+
+
+def near_keys(a: str, b: str) -> bool:
+    """``a`` and ``b`` are neighbouring keys on a QWERTY keyboard."""
+    return b in _key_neighbours().get(a, ())
+
+
+def _slip(meant: str, typed: str) -> str:
+    """Why typing ``typed`` for ``meant`` is an easy slip, or ``""``."""
+    if near_keys(meant, typed):
+        return "neighbouring keys"
+    if frozenset((meant, typed)) in _LOOK_ALIKE:
+        return "look-alike letters"
+    return ""
 # What a reader cannot tell apart at a glance, mapped onto one representative.
 # Names are lower-cased, so ``I`` (capital i) has already become ``i``.
 _HOMOGLYPHS_MULTI = (("rn", "m"), ("vv", "w"), ("cl", "d"))
@@ -143,6 +185,18 @@ class Match:
     technique: Technique
     detail: str
     strong: bool
+    # What exactly was done (``Kind``), and whether it is the kind of slip a
+    # hand or an eye makes (a neighbouring key, a look-alike letter).
+    kind: str = ""
+    typo: bool = False
+    words: bool = False
+    # In a multi-word name, the one word that differs is itself a word of
+    # other protected names (``mypy-boto3-ssm``/``mypy-boto3-sso``): a sibling
+    # in a family of names, not a slip.
+    sibling: bool = False
+    # An affix that is itself a protected name (``tornado-uvloop``): an
+    # integration of two projects, not a decoy.
+    joins: bool = False
 
     def describe(self) -> str:
         return (
@@ -151,11 +205,15 @@ class Match:
         )
 
 
-# A table entry packs the high 40 bits of a key's hash and a name id (24 bits)
-# into one int, so that building a table is one sort of plain ints.
+# A table entry packs a key's 32-bit hash and a name id (24 bits) into one
+# int, so that building a table is one sort of plain ints.
 _ID_BITS = 24
 _ID_MASK = (1 << _ID_BITS) - 1
-_HASH_MASK = ~_ID_MASK
+
+
+def _key_hash(key: str) -> int:
+    """A stable 32-bit hash of a key: tables built in one process are read in another."""
+    return crc32(key.encode())
 
 
 class _Keys:
@@ -167,8 +225,7 @@ class _Keys:
         self.packed: array[int] = array("q")
 
     def add(self, keys: Iterable[str], value: int) -> None:
-        hashes = map(operator.and_, map(hash, keys), repeat(_HASH_MASK))
-        self.packed.extend(map(operator.or_, hashes, repeat(value)))
+        self.packed.extend([_key_hash(key) << _ID_BITS | value for key in keys])
 
 
 class _Table:
@@ -180,14 +237,32 @@ class _Table:
     candidates, and every caller verifies its candidates.
     """
 
-    __slots__ = ("_packed",)
+    __slots__ = ("_bits", "_mask", "_packed")
 
     def __init__(self, keys: _Keys) -> None:
         self._packed = array("q", sorted(keys.packed))
+        # A one-hash bitmap of the keys, about 8 bits a key: most look-ups
+        # miss, and a bit test spares them the binary search (1 in 8 passes).
+        size = 1 << max(10, (8 * len(self._packed)).bit_length())
+        bits = bytearray(size >> 3)
+        mask = size - 1
+        for entry in self._packed:
+            bit = (entry >> _ID_BITS) & mask
+            bits[bit >> 3] |= 1 << (bit & 7)
+        self._bits, self._mask = bytes(bits), mask
+
+    @classmethod
+    def _raw(cls, packed: array[int], bits: bytes) -> _Table:
+        table = cls.__new__(cls)
+        table._packed, table._bits, table._mask = packed, bits, len(bits) * 8 - 1
+        return table
 
     def _span(self, key: str) -> tuple[int, int]:
         packed = self._packed
-        low = hash(key) & _HASH_MASK
+        low = _key_hash(key) << _ID_BITS
+        bit = (low >> _ID_BITS) & self._mask
+        if not self._bits[bit >> 3] & (1 << (bit & 7)):
+            return 0, 0
         start = bisect_left(packed, low)
         if start == len(packed) or packed[start] > low | _ID_MASK:
             return start, start  # most look-ups miss: one binary search
@@ -213,28 +288,59 @@ class _WordSet:
     """A read-only set of words, kept as one sorted array of their hashes.
 
     A dictionary of 60,000 words costs about 0.5 MiB this way instead of
-    several as a set of strings. A hash collision can only make a non-word
-    count as a word, which makes the check more lenient, never stricter.
+    several as a set of strings. A hash collision (about 1 in 60,000 for a
+    non-word against this dictionary) can only make a non-word count as a
+    word, which makes the check more lenient, never stricter.
     """
 
     __slots__ = ("_hashes",)
 
     def __init__(self, words: Iterable[str] = ()) -> None:
         # Duplicates are harmless to a binary search: no set of ints is built.
-        self._hashes = array("q", sorted(map(hash, words)))
+        self._hashes = array("I", sorted(map(_key_hash, words)))
 
     def union(self, words: Iterable[str]) -> _WordSet:
         merged = _WordSet()
-        merged._hashes = array("q", sorted(chain(self._hashes, map(hash, words))))
+        merged._hashes = array("I", sorted(chain(self._hashes, map(_key_hash, words))))
         return merged
 
     def __contains__(self, word: str) -> bool:
-        hashes, key = self._hashes, hash(word)
+        hashes, key = self._hashes, _key_hash(word)
         at = bisect_left(hashes, key)
         return at < len(hashes) and hashes[at] == key
 
     def __len__(self) -> int:
         return len(self._hashes)
+
+
+_INDEX_MAGIC = b"PGTSQ1\n\0"
+
+
+class IndexFormatError(ValueError):
+    """Bytes that are not a prebuilt index this version of the matcher reads."""
+
+
+def _layout() -> list[int]:
+    """The parameters a prebuilt index depends on; another set means another index."""
+    return [
+        1,  # format
+        _ID_BITS,
+        MIN_EDIT1_LENGTH,
+        EDIT2_TOP,
+        MIN_EDIT2_LENGTH,
+        MAX_EDIT2_LENGTH,
+        MIN_PIECE_LENGTH,
+        MAX_PIECE_LENGTH,
+        PIECE_USES,
+        SHORT_PIECE_USES,
+    ]
+
+
+def _little(values: array[int]) -> bytes:
+    if sys.byteorder == "big":  # pragma: no cover
+        values = array(values.typecode, values)
+        values.byteswap()
+    return values.tobytes()
 
 
 def _deletes(word: str) -> Iterator[tuple[int, str]]:
@@ -349,6 +455,92 @@ class TyposquatIndex:
         index._short = frozenset(word for word in pieces if len(word) < MIN_PIECE_LENGTH)
         index._corpus_only = _WordSet(word for word in pieces if word not in dictionary)
         return index
+
+    # -- a prebuilt index, shipped as package data -------------------------
+
+    def to_bytes(self) -> bytes:
+        """The whole index, two-edit table included, for ``from_bytes`` in another process."""
+        tables = {"del2": self._del2, **self._tables()}
+        header = {
+            "layout": _layout(),
+            "names": self._names,
+            "has_dictionary": self._has_dictionary,
+            "starts": sorted(self._starts),
+            "short": sorted(self._short),
+            "tables": {k: [len(t._packed), len(t._bits)] for k, t in tables.items()},
+            "words": [len(self._known._hashes), len(self._corpus_only._hashes)],
+        }
+        raw = json.dumps(header, separators=(",", ":")).encode()
+        parts = [_INDEX_MAGIC, struct.pack("<I", len(raw)), raw]
+        for table in tables.values():
+            parts += [_little(table._packed), table._bits]
+        parts += [_little(self._known._hashes), _little(self._corpus_only._hashes)]
+        return b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | memoryview) -> TyposquatIndex:
+        """An index written by ``to_bytes``; ``IndexFormatError`` if it is not one this code reads.
+
+        The layout records the matcher's parameters: an index built with
+        other ones is refused (the caller then builds one afresh).
+        """
+        view = memoryview(data)
+        if bytes(view[: len(_INDEX_MAGIC)]) != _INDEX_MAGIC:
+            raise IndexFormatError("not a prebuilt typosquat index (bad magic)")
+        at = len(_INDEX_MAGIC)
+        try:
+            (size,) = struct.unpack_from("<I", view, at)
+            header = json.loads(bytes(view[at + 4 : at + 4 + size]))
+        except (struct.error, ValueError) as exc:
+            raise IndexFormatError(f"unreadable prebuilt typosquat index: {exc}") from exc
+        if header.get("layout") != _layout():
+            raise IndexFormatError("prebuilt typosquat index was built with other parameters")
+        at += 4 + size
+        index = cls()
+
+        def take(code: str, count: int) -> array[int]:
+            nonlocal at
+            values = array(code)
+            end = at + count * values.itemsize
+            if end > len(view):
+                raise IndexFormatError("prebuilt typosquat index is truncated")
+            values.frombytes(view[at:end])
+            if sys.byteorder == "big":  # pragma: no cover
+                values.byteswap()
+            at = end
+            return values
+
+        tables = {}
+        for key, (count, nbits) in header["tables"].items():
+            packed = take("q", count)
+            tables[key] = _Table._raw(packed, bytes(take("B", nbits)))
+        known, corpus_only = _WordSet(), _WordSet()
+        known._hashes = take("I", header["words"][0])
+        corpus_only._hashes = take("I", header["words"][1])
+        if at != len(view):
+            raise IndexFormatError("prebuilt typosquat index has trailing bytes")
+        index._names = header["names"]
+        index._rank = {name: i + 1 for i, name in enumerate(index._names)}
+        index._lazy["del2"] = tables.pop("del2")
+        index._del1, index._skeleton = tables["del1"], tables["skeleton"]
+        index._reorder, index._vocabulary = tables["reorder"], tables["vocabulary"]
+        index._known, index._corpus_only = known, corpus_only
+        index._has_dictionary = bool(header["has_dictionary"])
+        index._starts, index._short = frozenset(header["starts"]), frozenset(header["short"])
+        return index
+
+    def _tables(self) -> dict[str, _Table]:
+        return {
+            "del1": self._del1,
+            "skeleton": self._skeleton,
+            "reorder": self._reorder,
+            "vocabulary": self._vocabulary,
+        }
+
+    @property
+    def names(self) -> list[str]:
+        """The protected names, most popular first."""
+        return list(self._names)
 
     @property
     def _del2(self) -> _Table:
@@ -479,23 +671,50 @@ class TyposquatIndex:
         look-ups, which are always weak, are skipped). ``name`` itself is
         never its own target.
         """
-        candidate = canonicalize_name(name)
         best: Match | None = None
-        for found in self._candidates(candidate, weak):
-            if found.target == candidate or found.target == self._hidden:
-                continue
-            if (
-                found.strong
-                and self._has_dictionary
-                and found.technique in _SPELLING
-                and self._reads_as_other_words(candidate, found.target)
-            ):
-                found = replace(found, strong=False, detail=f"{found.detail}; reads as words")
+        for found in self.matches(name, weak=weak):
             if not (weak or found.strong):
                 continue
             if best is None or (not best.strong, best.rank) > (not found.strong, found.rank):
                 best = found
         return best
+
+    def matches(self, name: str, *, weak: bool = True) -> list[Match]:
+        """Every resemblance of ``name`` to a protected name, strong and weak.
+
+        A strong resemblance is downgraded (``words=True``) when ``name``
+        reads as real words where the target does not. ``weak=False`` skips
+        the two-edit look-up, which only finds weak resemblances.
+        """
+        candidate = canonicalize_name(name)
+        found_all: list[Match] = []
+        for found in self._candidates(candidate, weak):
+            if found.target == candidate or found.target == self._hidden:
+                continue
+            if (
+                self._has_dictionary
+                and found.technique in _SPELLING
+                and self._reads_as_other_words(candidate, found.target)
+            ):
+                found = replace(
+                    found, strong=False, words=True, detail=f"{found.detail}; reads as words"
+                )
+            if found.technique in _SPELLING:
+                if self._sibling(candidate, found.target):
+                    found = replace(found, sibling=True)
+            found_all.append(found)
+        return found_all
+
+    def _sibling(self, c: NormalizedName, t: NormalizedName) -> bool:
+        """``c`` is ``t`` with one of its several words replaced by another known word."""
+        mine, theirs = _words(c), _words(t)
+        if len(mine) < 2 or len(mine) != len(theirs):
+            return False
+        changed = [w for w, v in zip(mine, theirs, strict=True) if w != v]
+        if len(changed) != 1:
+            return False
+        word = changed[0]
+        return self._word_uses(word, c) >= PIECE_USES or self._in_dictionary(word)
 
     def _target(self, i: int) -> tuple[NormalizedName, int]:
         return NormalizedName(self._names[i]), i + 1
@@ -555,13 +774,21 @@ class TyposquatIndex:
         doubled = (pos > 0 and c[pos - 1] == ch) or (pos + 1 < len(c) and c[pos + 1] == ch)
         if doubled and ch.isalpha():
             strong = len(t) >= MIN_DOUBLED_LENGTH and not self._real_words(c, t)
-            return Match(c, t, rank, Technique.EDIT1, f"letter {ch!r} doubled", strong)
+            return Match(
+                c, t, rank, Technique.EDIT1, f"letter {ch!r} doubled", strong, "doubled", True
+            )
         if doubled and ch.isdigit() and t[-1] == ch and pos >= len(t) - 1:
             # A version digit that is part of the name, stuttered
             # (``beautifulsoup44``); a new major version would change it.
             strong = len(t) >= MIN_DOUBLED_LENGTH and t[-2:-1].isalpha()
-            return Match(c, t, rank, Technique.EDIT1, f"digit {ch!r} doubled", strong)
-        return Match(c, t, rank, Technique.EDIT1, f"{ch!r} inserted", False)
+            return Match(
+                c, t, rank, Technique.EDIT1, f"digit {ch!r} doubled", strong, "digit-doubled", True
+            )
+        typo = any(
+            0 <= k < len(c) and k != pos and near_keys(ch, c[k]) for k in (pos - 1, pos + 1)
+        )
+        detail = f"{ch!r} inserted" + (" next to a neighbouring key" if typo else "")
+        return Match(c, t, rank, Technique.EDIT1, detail, False, "inserted", typo)
 
     def _classify_deletion(
         self, c: NormalizedName, t: NormalizedName, rank: int, pos: int
@@ -597,7 +824,8 @@ class TyposquatIndex:
             strong = len(t) >= MIN_EDGE_DELETION_LENGTH and not plural
         top = rank <= TOP_RANK and len(t) >= MIN_TOP_DELETION_LENGTH and not plural
         strong = (strong or top) and ch.isalpha() and not self._real_words(c, t)
-        return Match(c, t, rank, Technique.EDIT1, f"{ch!r} left out", strong)
+        kind = "deleted" if 0 < pos < len(t) - 1 else "edge-deleted"
+        return Match(c, t, rank, Technique.EDIT1, f"{ch!r} left out", strong, kind, True)
 
     def _classify_same_length(
         self, c: NormalizedName, t: NormalizedName, rank: int
@@ -620,12 +848,21 @@ class TyposquatIndex:
                 )
                 and not self._real_words(c, t)
             )
-            return Match(c, t, rank, Technique.TRANSPOSITION, "adjacent letters swapped", strong)
+            return Match(
+                c, t, rank, Technique.TRANSPOSITION, "adjacent letters swapped", strong, "swapped", True
+            )
         if len(diff) == 1:
             k = diff[0]
             if skeleton(c) == skeleton(t):
                 return None  # reported by the skeleton check
-            return Match(c, t, rank, Technique.EDIT1, f"{t[k]!r} replaced by {c[k]!r}", False)
+            if c[k].isdigit() and t[k].isdigit():
+                # Another number is another version or variant (``cu12``/``cu13``).
+                detail = f"{t[k]!r} replaced by {c[k]!r}"
+                return Match(c, t, rank, Technique.EDIT1, detail, False, "digit-changed")
+            how = _slip(t[k], c[k])
+            detail = f"{t[k]!r} replaced by {c[k]!r}" + (f" ({how})" if how else "")
+            kind = "substituted-first" if k == 0 else "substituted"
+            return Match(c, t, rank, Technique.EDIT1, detail, False, kind, bool(how))
         return None
 
     def _separator(self, c: NormalizedName, t: NormalizedName, rank: int) -> Match:
@@ -639,8 +876,10 @@ class TyposquatIndex:
             self._is_word(w, c) or self._in_dictionary(w) for w in words if w not in _words(t)
         )
         if len(words) > len(_words(t)):
-            return Match(c, t, rank, Technique.SEPARATOR, "separator added", split_inside_word)
-        return Match(c, t, rank, Technique.SEPARATOR, "separators changed", False)
+            return Match(
+                c, t, rank, Technique.SEPARATOR, "separator added", split_inside_word, "split"
+            )
+        return Match(c, t, rank, Technique.SEPARATOR, "separators changed", False, "separator")
 
     # -- look-alikes and reordering ---------------------------------------
 
@@ -654,7 +893,9 @@ class TyposquatIndex:
                 if abs(len(t) - len(c)) != 1:  # one separator: edit1 reports it
                     yield self._separator(c, t, rank)
             else:
-                yield Match(c, t, rank, Technique.HOMOGLYPH, "look-alike characters", True)
+                yield Match(
+                    c, t, rank, Technique.HOMOGLYPH, "look-alike characters", True, "homoglyph", True
+                )
 
     def _reordered(self, c: NormalizedName) -> Iterator[Match]:
         words = _words(c)
@@ -665,7 +906,7 @@ class TyposquatIndex:
             t, rank = self._target(i)
             if sorted(_words(t)) != key:
                 continue  # another key with the same hash
-            yield Match(c, t, rank, Technique.REORDER, "words reordered", True)
+            yield Match(c, t, rank, Technique.REORDER, "words reordered", True, "reorder")
 
     # -- affixes ------------------------------------------------------------
 
@@ -681,11 +922,46 @@ class TyposquatIndex:
         for suffix in WEAK_SUFFIXES:
             if c.endswith(suffix):
                 detail = f"suffix {suffix!r} added"
-                yield from self._affix(c, c[: -len(suffix)], detail, strong=False)
+                yield from self._affix(c, c[: -len(suffix)], detail, strong=False, kind="generic")
         digits = _DIGITS.search(c)
         if digits and digits.start() > 0:
             stem = c[: digits.start()].rstrip("-")
-            yield from self._affix(c, stem, "digits appended", strong=False)
+            yield from self._affix(c, stem, "digits appended", strong=False, kind="digits")
+        yield from self._glued(c)
+
+    def _glued(self, c: NormalizedName) -> Iterator[Match]:
+        """Any word or number glued to a protected name (``requests-utils``, ``numpyx``).
+
+        This is how plugins are named as well as how squats are, so these are
+        always weak: the snapshot and the upstream facts decide.
+        """
+        parts = _words(c)
+        for i in range(1, len(parts)):
+            head, tail = "-".join(parts[:i]), "-".join(parts[i:])
+            kind = "digits" if tail.isdigit() else "word"
+            yield from self._affix(c, head, f"{tail!r} appended", strong=False, kind=kind)
+            kind = "digits" if head.isdigit() else "word"
+            yield from self._affix(c, tail, f"{head!r} prepended", strong=False, kind=kind)
+        for k in range(MIN_AFFIX_TARGET_LENGTH, len(c) - MIN_GLUED_AFFIX + 1):
+            head, tail = c[:k], c[k:]
+            if "-" in (c[k - 1], c[k]):
+                continue  # a separated word: reported above
+            if not tail.isdigit() and self._glue(tail, c):  # digits are reported above
+                yield from self._affix(c, head, f"{tail!r} glued on", strong=False, kind="glued")
+        for k in range(MIN_GLUED_AFFIX, len(c) - MIN_AFFIX_TARGET_LENGTH + 1):
+            head, tail = c[:k], c[k:]
+            if "-" in (c[k - 1], c[k]):
+                continue
+            if self._glue(head, c):
+                yield from self._affix(
+                    c, tail, f"{head!r} glued in front", strong=False, kind="glued"
+                )
+
+    def _glue(self, piece: str, c: str) -> bool:
+        """``piece`` glued to a name is a word or a letter, not the rest of another word."""
+        if len(piece) == 1:
+            return True
+        return piece.isalpha() and (piece in self._known or self._segments(piece, c))
 
     def _affix(
         self,
@@ -695,14 +971,34 @@ class TyposquatIndex:
         *,
         added: bool = True,
         strong: bool = True,
+        kind: str = "",
     ) -> Iterator[Match]:
         rank = self._rank.get(target)
         if rank is None or rank > AFFIX_TOP or len(target) < MIN_AFFIX_TARGET_LENGTH:
             return
         affix = c.replace(target, "", 1) if added else target.replace(c, "", 1)
+        if not kind:
+            kind = "dropped" if not added else "packaging" if "-" in affix else "py-glued"
         if "-" not in affix and "py" not in target:
             strong = False
-        yield Match(c, NormalizedName(target), rank, Technique.AFFIX, detail, strong and added)
+        joins = any(
+            len(word) >= MIN_AFFIX_TARGET_LENGTH
+            and word in self._rank
+            and word != self._hidden
+            and self._word_uses(word, c) <= MAX_JOINED_USES
+            and not self._in_dictionary(word)
+            for word in (affix.strip("-"), *_words(affix.strip("-")))
+        )
+        yield Match(
+            c,
+            NormalizedName(target),
+            rank,
+            Technique.AFFIX,
+            detail,
+            strong and added,
+            f"affix-{kind}",
+            joins=joins,
+        )
 
     # -- two edits ----------------------------------------------------------
 
@@ -719,7 +1015,9 @@ class TyposquatIndex:
                 seen.add(i)
                 t, rank = self._target(i)
                 if _osa_distance(c, t, 2) == 2:
-                    yield Match(c, t, rank, Technique.EDIT2, "two characters changed", False)
+                    yield Match(
+                        c, t, rank, Technique.EDIT2, "two characters changed", False, "edit2"
+                    )
 
 
 def _osa_distance(a: str, b: str, limit: int) -> int:
@@ -741,33 +1039,14 @@ def _osa_distance(a: str, b: str, limit: int) -> int:
     return prev[-1]
 
 
-def _age(facts: ProjectFacts, now: datetime) -> timedelta | None:
-    return None if facts.first_upload is None else now - facts.first_upload
-
-
-def _established(facts: ProjectFacts, now: datetime) -> bool:
-    """Old and released many times: typosquats are taken down within days."""
-    age = _age(facts, now)
-    return (
-        age is not None
-        and age >= ESTABLISHED_AGE
-        and facts.release_count is not None
-        and facts.release_count >= ESTABLISHED_RELEASES
-    )
-
-
-def _days(delta: timedelta) -> str:
-    return f"{delta.days} d" if delta.days else f"{int(delta.total_seconds() // 3600)} h"
-
-
 class TyposquatPolicy:
     """Quarantine (or block) a project whose name imitates a protected one.
 
-    Names the index contains, and ``exempt`` names, are never flagged. Without
-    facts (offline), only strong resemblances are flagged. With facts, an
-    established project (first upload at least ``ESTABLISHED_AGE`` ago and
-    ``ESTABLISHED_RELEASES`` releases) is allowed, and a fresh one (first
-    upload less than ``FRESH_AGE`` ago) is flagged for weak resemblances too.
+    Names the index contains, and ``exempt`` names, are never flagged. Every
+    resemblance the index finds is weighed (``typosquat_score.score``) with
+    the snapshot of PyPI, if given, and upstream facts, if consulted; the best
+    score is compared with ``thresholds``. The reason names the target ("did
+    you mean ...?") and the signals that weighed most.
     """
 
     name = "typosquat"
@@ -781,11 +1060,24 @@ class TyposquatPolicy:
         action: Action = Action.QUARANTINE,
         mode: Mode = Mode.ENFORCE,
         exempt: Iterable[str] = (),
+        snapshot: Snapshot | None = None,
+        thresholds: Thresholds | None = None,
     ) -> None:
         self.index = index
         self.action = action
         self.mode = mode
         self.exempt = frozenset(canonicalize_name(name) for name in exempt)
+        self.snapshot = snapshot
+        self.thresholds = thresholds or Thresholds()
+
+    def best(self, name: str, facts: ProjectFacts | None, now: datetime) -> Score | None:
+        """The highest-scoring resemblance of ``name``, if it has any."""
+        best: Score | None = None
+        for match in self.index.matches(name):
+            found = score(match, now=now, snapshot=self.snapshot, facts=facts)
+            if best is None or (found.total, -found.match.rank) > (best.total, -best.match.rank):
+                best = found
+        return best
 
     def check_project(self, subject: ProjectSubject, now: datetime) -> Decision:
         name = canonicalize_name(subject.name)
@@ -793,27 +1085,24 @@ class TyposquatPolicy:
             return Decision(Action.ALLOW, self.name, f"{name!r} is exempt from the typosquat check")
         if name in self.index:
             return Decision(Action.ALLOW, self.name, f"{name!r} is a protected popular project")
-        facts = subject.facts
-        age = None if facts is None else _age(facts, now)
-        fresh = age is not None and age < FRESH_AGE
-        # Weak resemblances only matter for a fresh project; not looking for
-        # them otherwise also skips the costliest look-up (two edits).
-        match = self.index.match(name, weak=fresh)
-        if match is None:
+        found = self.best(name, subject.facts, now)
+        if found is None:
             return Decision(Action.ALLOW, self.name, "no popular project has a similar name")
-        if facts is not None and age is not None and _established(facts, now):
+        total, flag = found.total, self.thresholds.flag
+        weighed = f"score {total:g}: {found.explain()}"
+        if total < flag:
             return Decision(
                 Action.ALLOW,
                 self.name,
-                f"{match.describe()}, but it is established "
-                f"(first upload {_days(age)} ago, {facts.release_count} releases)",
+                f"{found.match.describe()}, but {weighed} (below {flag:g})",
             )
-        if match.strong or age is None:
-            return Decision(self.action, self.name, match.describe())
+        block = self.thresholds.block
+        action = Action.BLOCK if block is not None and total >= block else self.action
         return Decision(
-            self.action,
+            action,
             self.name,
-            f"{match.describe()}; new project (first upload {_days(age)} ago)",
+            f"{found.match.describe()}; {weighed} (at least {flag:g}). "
+            f"Did you mean {found.match.target!r}?",
         )
 
     def check_file(self, subject: FileSubject, now: datetime) -> Decision:

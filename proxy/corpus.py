@@ -26,9 +26,17 @@ from packaging.utils import NormalizedName
 
 from pipgate.policies.names import BadProjectName, project_name
 
+from pipgate.policies.typosquat import IndexFormatError, TyposquatIndex
+from pipgate.policies.typosquat_snapshot import Snapshot, SnapshotError
+
 from .urls import redact
 
 BUNDLED = "popular-pypi.tsv"
+# Built from the two files above by benchmarks/build_typosquat_data.py: the
+# typosquat index of the bundled corpus, ready to load (building it takes most
+# of a second), and the snapshot of PyPI around the protected names.
+BUNDLED_INDEX = "typosquat-index.bin"
+BUNDLED_SNAPSHOT = "pypi-snapshot.bin"
 # An English word list (SCOWL via Debian's wamerican; licence in its header):
 # lets the typosquat check tell names made of real words from misspellings.
 BUNDLED_WORDS = "english-words.txt"
@@ -66,6 +74,32 @@ def load_bundled_words() -> Iterator[str]:
     except OSError as exc:
         raise CorpusError(f"cannot read {source}: {exc}") from exc
     return (m.group() for m in _WORD_LINE.finditer(text))
+
+
+def _read_bundled_bytes(filename: str) -> bytes:
+    return resources.files("pipgate.proxy.data").joinpath(filename).read_bytes()
+
+
+def load_bundled_index() -> TyposquatIndex:
+    """The prebuilt typosquat index of the bundled corpus and word list.
+
+    Raises ``CorpusError`` if it is missing or was built for another version
+    of the matcher; the caller then builds the index itself.
+    """
+    source = f"bundled typosquat index {BUNDLED_INDEX}"
+    try:
+        return TyposquatIndex.from_bytes(_read_bundled_bytes(BUNDLED_INDEX))
+    except (OSError, IndexFormatError) as exc:
+        raise CorpusError(f"cannot read {source}: {exc}") from exc
+
+
+def load_bundled_snapshot() -> Snapshot:
+    """The bundled snapshot of PyPI around the protected names (``policies/typosquat_snapshot.py``)."""
+    source = f"bundled snapshot {BUNDLED_SNAPSHOT}"
+    try:
+        return Snapshot.from_bytes(_read_bundled_bytes(BUNDLED_SNAPSHOT))
+    except (OSError, SnapshotError) as exc:
+        raise CorpusError(f"cannot read {source}: {exc}") from exc
 
 
 def read_corpus_file(path: str | Path) -> list[NormalizedName]:

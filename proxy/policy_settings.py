@@ -14,10 +14,12 @@ into validated settings.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
+from packaging.utils import canonicalize_name
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -42,6 +44,8 @@ from pipgate.policies.severity import Severity
 from pipgate.policies.vulnerabilities import VulnerabilitiesPolicy
 
 from .settings import Duration, deep_merge
+
+log = logging.getLogger("pipgate")
 
 # -- field types -------------------------------------------------------------------------------
 
@@ -146,6 +150,22 @@ class TyposquatSettings(_Table):
     )
     corpus_refresh: Duration = Field(
         timedelta(hours=24), description="How often a corpus URL is fetched again."
+    )
+    snapshot: bool = Field(
+        True,
+        description="Weigh names with the bundled snapshot of PyPI: a neighbour of a popular "
+        "name that was a long-standing project then is legitimate; one missing from it "
+        "is suspicious.",
+    )
+    threshold: float = Field(
+        3.5,
+        description="Score at which a resemblance is flagged with 'action' "
+        "(lower flags more; the reason shows the score and its parts).",
+    )
+    block_threshold: float | None = Field(
+        None,
+        description="Score at which a resemblance is blocked whatever 'action' says; "
+        "unset: never.",
     )
 
 
@@ -410,23 +430,59 @@ def in_order(policies: Sequence[Policy]) -> tuple[Policy, ...]:
 
 
 _INDEXES: dict[tuple[str, ...], Any] = {}
+_SNAPSHOT: list[Any] = []
+
+
+def typosquat_index(names: Sequence[str]) -> Any:
+    """The typosquat index protecting ``names`` (ranked), shared by every caller.
+
+    The bundled corpus has a prebuilt index (loaded in milliseconds); any other
+    list of names is indexed here (most of a second), and its two-edit table
+    on the first check that needs it.
+    """
+    from pipgate.policies.typosquat import TyposquatIndex
+
+    from .corpus import CorpusError, load_bundled_index, load_bundled_words
+
+    key = tuple(dict.fromkeys(canonicalize_name(name) for name in names))
+    index = _INDEXES.get(key)
+    if index is None:
+        # Indexes that protect the same names share one index (a few MiB).
+        _INDEXES.clear()
+        try:
+            index = load_bundled_index()
+        except CorpusError as exc:
+            log.warning("%s; building the typosquat index instead", exc)
+            index = None
+        if index is None or tuple(index.names) != key:
+            index = TyposquatIndex.build(key, words=load_bundled_words())
+        _INDEXES[key] = index
+    return index
+
+
+def typosquat_snapshot() -> Any:
+    """The bundled snapshot of PyPI, read once; ``None`` (logged) if it cannot be read."""
+    from .corpus import CorpusError, load_bundled_snapshot
+
+    if not _SNAPSHOT:
+        try:
+            _SNAPSHOT.append(load_bundled_snapshot())
+        except CorpusError as exc:
+            log.error("%s; judging typosquats without it", exc)
+            _SNAPSHOT.append(None)
+    return _SNAPSHOT[0]
 
 
 def _typosquat_policy(settings: TyposquatSettings, names: Sequence[str]) -> Policy:
     # Looked up at call time so tests can stand in a recording double for the policy.
-    from pipgate.policies.typosquat import TyposquatIndex, TyposquatPolicy
+    from pipgate.policies.typosquat import TyposquatPolicy
+    from pipgate.policies.typosquat_score import Thresholds
 
-    from .corpus import load_bundled_words
-
-    key = tuple(names)
-    index = _INDEXES.get(key)
-    if index is None:
-        # Indexes that protect the same names share one built index (a few MiB).
-        _INDEXES.clear()
-        index = _INDEXES[key] = TyposquatIndex.build(key, words=load_bundled_words())
     return TyposquatPolicy(
-        index,
+        typosquat_index(names),
         action=_ACTIONS[settings.action],
         mode=_MODES[settings.mode],
         exempt=list(settings.exempt),
+        snapshot=typosquat_snapshot() if settings.snapshot else None,
+        thresholds=Thresholds(settings.threshold, settings.block_threshold),
     )
