@@ -1,33 +1,41 @@
 """Typosquat policy: quarantine a project whose name imitates a popular one.
 
-The corpus of protected names is injected (``TyposquatIndex.build``); loading it
-is the proxy's job. Everything here is pure: no I/O, no clock.
+The corpus of protected names is injected (``TyposquatIndex.build``, or a
+prebuilt index with ``from_bytes``); loading it is the proxy's job. Everything
+here is pure: no I/O, no clock.
 
-A resemblance is either *strong* (a technique that legitimate projects rarely
-produce by accident: a doubled letter, adjacent letters swapped, a homoglyph, a
-separator inside a word, reordered words, ``python-`` and friends, a letter
-dropped from a long name or from any name at the very top of the corpus, a
-name's own version digit stuttered, its ``py`` word mangled) or *weak* (a
-single substituted letter, a trailing digit, a dropped first or last letter:
-legitimate neighbours of popular names look like that all the time). Name
-alone, strong resemblances are flagged and weak ones are not; upstream facts
-move the line both ways: an established project (old and with many releases) is
-never flagged, a brand-new one is flagged for weak resemblances too.
+The index finds every *resemblance* (``Match``) of a name to a protected one:
+one edit (a letter substituted, inserted, doubled, left out; two swapped), two
+edits, look-alike characters, separators, reordered words, affixes (``python-``
+and friends, digits, any word glued on). Each carries what a person needs to
+weigh it: the kind of edit, whether it is a slip of the hand (a neighbouring
+key, a look-alike letter), whether the name reads as other words. A few kinds
+are *strong*: a doubled letter, adjacent letters swapped, a homoglyph, a
+separator inside a word, reordered words, a separated ``python-``/``-py``
+affix, a letter dropped inside a long word or name. The others are weak:
+legitimate neighbours of popular names look like that all the time.
+
+The policy does not decide from the match alone: ``typosquat_score`` weighs it
+with the target's popularity and length, how crowded its neighbourhood is, the
+snapshot of PyPI (``typosquat_snapshot``: long-standing projects are
+legitimate, names near a popular one missing from it are suspicious) and the
+upstream facts (age, releases, files), and the total is compared with a
+threshold per action. The reason names the target and the signals that
+weighed most.
 
 Words tell names apart from misspellings. With a dictionary injected
-(``build(names, words=...)``), a strong resemblance becomes weak when the name
-is made of dictionary words or reads as words where the protected name does not
+(``build(names, words=...)``), a resemblance counts less when the name is made
+of dictionary words or reads as words where the protected name does not
 (``unicorn``/``gunicorn``, ``workdays``/``workadays``): a typo rarely lands on
-words, a legitimate neighbour is usually named with them. Conversely, a letter
-dropped inside a six-letter word is strong when what is left is no words
-(``solna``/``solana``). Without a dictionary, names are judged by spelling alone.
+words, a legitimate neighbour is usually named with them.
 
-Checking a name costs a handful of hash-table look-ups: the index holds
-deletion neighbourhoods (symmetric delete) for one edit over the whole corpus and
-for two edits over long, popular names, a skeleton map for homoglyphs and
-separators, a sorted-words map for reordering, and the name set for affixes.
-The tables are flat arrays of key hashes and name ids (``_Table``), not dicts
-of strings: a few MiB for 15,000 names instead of tens, and quick to build.
+Checking a name costs a few dozen look-ups: the index holds deletion
+neighbourhoods (symmetric delete) for one edit over the whole corpus and for two
+edits over the popular names, a skeleton map for homoglyphs and separators, a
+sorted-words map for reordering, and the name set for affixes. The tables are
+flat arrays of stable key hashes and name ids (``_Table``), not dicts of
+strings: a few MiB for 15,000 names, and the same bytes in every process, so the
+proxy ships the bundled corpus's index prebuilt.
 """
 
 from __future__ import annotations
@@ -62,19 +70,9 @@ MIN_DOUBLED_LENGTH = 4
 MIN_TRANSPOSITION_LENGTH = 5
 MIN_DELETION_WORD_LENGTH = 7
 MIN_DELETION_NAME_LENGTH = 10
-# A letter dropped from inside a shorter word still counts when what is left
-# does not read as words (``solana``/``solna``, but not ``postgrest``/``postgres``).
-MIN_NONWORD_DELETION_LENGTH = 6
 MIN_EDGE_DELETION_LENGTH = 9
-# The very top of the corpus is what people type every day and what
-# typosquatters target; few legitimate projects sit one letter away from it
-# (they would be drowned by the popular name), so a dropped letter anywhere
-# counts from this length on.
-TOP_RANK = 500
-MIN_TOP_DELETION_LENGTH = 5
-# Two edits: only long names, and only the most popular ones. Legitimate
-# projects within two edits of a popular name are the rule, so two edits are
-# a weak resemblance (flagged only for a fresh project).
+# Two edits: only the most popular names. Legitimate projects within two edits
+# of a popular name are the rule, so two edits are always a weak resemblance.
 MIN_EDIT2_LENGTH = 5
 MAX_EDIT2_LENGTH = 24
 EDIT2_TOP = 3000
@@ -137,8 +135,8 @@ PREFIXES = ("python3-", "python-", "py3-", "py-", "python", "py")
 SUFFIXES = ("-python3", "-python", "-py3", "-py", "python", "py")
 # Generic words: ``google-api``, ``boto3-client`` are what real wrappers are called.
 WEAK_SUFFIXES = ("-lib", "-sdk", "-api", "-client", "-dev", "-tools")
-# The packaging words of PyPI names: mangling one inside a longer name
-# (``discord-yp``) is a typo of the name, not a different project.
+# The packaging words of PyPI names: beside dictionary words, a name made of
+# them still reads as dictionary words (``distribute-py``).
 AFFIX_WORDS = frozenset({"py", "python", "py3", "python3"})
 _DIGITS = re.compile(r"[0-9]+$")
 # Reading a name as words: pieces are dictionary words or words of other
@@ -197,6 +195,8 @@ class Match:
     # An affix that is itself a protected name (``tornado-uvloop``): an
     # integration of two projects, not a decoy.
     joins: bool = False
+    # Two edits: how many were slips of a hand (``_slips``).
+    slips: int = 0
 
     def describe(self) -> str:
         return (
@@ -777,13 +777,10 @@ class TyposquatIndex:
             return Match(
                 c, t, rank, Technique.EDIT1, f"letter {ch!r} doubled", strong, "doubled", True
             )
-        if doubled and ch.isdigit() and t[-1] == ch and pos >= len(t) - 1:
-            # A version digit that is part of the name, stuttered
-            # (``beautifulsoup44``); a new major version would change it.
-            strong = len(t) >= MIN_DOUBLED_LENGTH and t[-2:-1].isalpha()
-            return Match(
-                c, t, rank, Technique.EDIT1, f"digit {ch!r} doubled", strong, "digit-doubled", True
-            )
+        if doubled and ch.isdigit():
+            # A digit of the name typed twice (``beautifulsoup44``), or another version.
+            detail = f"digit {ch!r} doubled"
+            return Match(c, t, rank, Technique.EDIT1, detail, False, "digit-doubled", True)
         typo = any(
             0 <= k < len(c) and k != pos and near_keys(ch, c[k]) for k in (pos - 1, pos + 1)
         )
@@ -803,27 +800,13 @@ class TyposquatIndex:
         long_word = end - start >= MIN_DELETION_WORD_LENGTH
         # In a long hyphenated name, any word but a short one (``mypy-boto3-rds``
         # and ``-ds`` are different services, not a typo).
-        long_name = (
-            "-" in t
-            and len(t) >= MIN_DELETION_NAME_LENGTH
-            and (end - start >= 4 or t[start:end] in AFFIX_WORDS)
-        )
+        long_name = "-" in t and len(t) >= MIN_DELETION_NAME_LENGTH and end - start >= 4
         plural = pos == len(t) - 1 and ch == "s"
         if 0 < pos < len(t) - 1:
-            strong = (
-                long_word
-                or long_name
-                or (
-                    self._has_dictionary
-                    and end - start >= MIN_NONWORD_DELETION_LENGTH
-                    and t[start:end].isalpha()
-                    and not self._reads_as_words(c, c)
-                )
-            )
+            strong = long_word or long_name
         else:
             strong = len(t) >= MIN_EDGE_DELETION_LENGTH and not plural
-        top = rank <= TOP_RANK and len(t) >= MIN_TOP_DELETION_LENGTH and not plural
-        strong = (strong or top) and ch.isalpha() and not self._real_words(c, t)
+        strong = strong and ch.isalpha() and not self._real_words(c, t)
         kind = "deleted" if 0 < pos < len(t) - 1 else "edge-deleted"
         return Match(c, t, rank, Technique.EDIT1, f"{ch!r} left out", strong, kind, True)
 
@@ -838,14 +821,7 @@ class TyposquatIndex:
                 and c[diff[1]] not in SEPARATORS
                 and len(t) >= MIN_TRANSPOSITION_LENGTH
                 and self._span(t, diff[0]) == self._span(t, diff[1])
-                and (
-                    self._span(t, diff[0])[1] - self._span(t, diff[0])[0] >= 4
-                    or (
-                        len(t) >= MIN_DELETION_NAME_LENGTH
-                        and "-" in t
-                        and t[slice(*self._span(t, diff[0]))] in AFFIX_WORDS
-                    )
-                )
+                and self._span(t, diff[0])[1] - self._span(t, diff[0])[0] >= 4
                 and not self._real_words(c, t)
             )
             return Match(
@@ -946,13 +922,14 @@ class TyposquatIndex:
             head, tail = c[:k], c[k:]
             if "-" in (c[k - 1], c[k]):
                 continue  # a separated word: reported above
-            if not tail.isdigit() and self._glue(tail, c):  # digits are reported above
+            # Digits are reported above; the dictionary look-up only for a protected head.
+            if head in self._rank and not tail.isdigit() and self._glue(tail, c):
                 yield from self._affix(c, head, f"{tail!r} glued on", strong=False, kind="glued")
         for k in range(MIN_GLUED_AFFIX, len(c) - MIN_AFFIX_TARGET_LENGTH + 1):
             head, tail = c[:k], c[k:]
             if "-" in (c[k - 1], c[k]):
                 continue
-            if self._glue(head, c):
+            if tail in self._rank and self._glue(head, c):
                 yield from self._affix(
                     c, tail, f"{head!r} glued in front", strong=False, kind="glued"
                 )
@@ -1015,9 +992,56 @@ class TyposquatIndex:
                 seen.add(i)
                 t, rank = self._target(i)
                 if _osa_distance(c, t, 2) == 2:
-                    yield Match(
-                        c, t, rank, Technique.EDIT2, "two characters changed", False, "edit2"
+                    slips = _slips(c, t)
+                    detail = "two characters changed" + (
+                        f" ({slips} of them easy slips)" if slips else ""
                     )
+                    yield Match(c, t, rank, Technique.EDIT2, detail, False, "edit2", slips=slips)
+
+
+def _slips(c: str, t: str) -> int:
+    """How many edits of one cheapest way from ``t`` to ``c`` are slips of a hand.
+
+    A slip is a neighbouring or look-alike key for another, a letter doubled
+    or typed next to its neighbour's key, a doubled letter typed once, or two
+    letters swapped.
+    """
+    rows, cols = len(c) + 1, len(t) + 1
+    d = [[0] * cols for _ in range(rows)]
+    for i in range(rows):
+        d[i][0] = i
+    for j in range(cols):
+        d[0][j] = j
+    for i in range(1, rows):
+        for j in range(1, cols):
+            d[i][j] = min(
+                d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (c[i - 1] != t[j - 1])
+            )
+            if i > 1 and j > 1 and c[i - 1] == t[j - 2] and c[i - 2] == t[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    slips, i, j = 0, len(c), len(t)
+    while i > 0 or j > 0:
+        here = d[i][j]
+        if i and j and c[i - 1] == t[j - 1] and here == d[i - 1][j - 1]:
+            i, j = i - 1, j - 1
+        elif i > 1 and j > 1 and c[i - 1] == t[j - 2] and c[i - 2] == t[j - 1] and (
+            here == d[i - 2][j - 2] + 1
+        ):
+            slips += 1
+            i, j = i - 2, j - 2
+        elif i and j and here == d[i - 1][j - 1] + 1:
+            slips += bool(_slip(t[j - 1], c[i - 1]))
+            i, j = i - 1, j - 1
+        elif i and here == d[i - 1][j] + 1:
+            ch = c[i - 1]
+            near = [c[k] for k in (i - 2, i) if 0 <= k < len(c)]
+            slips += any(ch == n or near_keys(ch, n) for n in near)
+            i -= 1
+        else:
+            ch = t[j - 1]
+            slips += any(0 <= k < len(t) and t[k] == ch for k in (j - 2, j))
+            j -= 1
+    return slips
 
 
 def _osa_distance(a: str, b: str, limit: int) -> int:

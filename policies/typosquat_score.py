@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 # Points for the edit itself. Rules the matcher calls *strong* (a slip that
 # legitimate names rarely make by accident) start high; the rest start low
 # and need other evidence.
-STRONG_EDIT = 3.5
+STRONG_EDIT = 4.0
 WEAK_EDIT = {
     "substituted": 1.5,
     "substituted-first": 0.5,  # a new first letter: usually another name
@@ -67,6 +67,7 @@ WEAK_EDIT = {
     "affix-dropped": 0.0,
 }
 SLIP = 1.0  # the changed letter is a neighbouring key or a look-alike
+SLIP_OF_TWO = 0.75  # each of two edits that is a slip
 WORDS = -1.0  # reads as real words where the target does not
 SIBLING = -1.5  # one word of a multi-word name swapped for another known word
 JOINS = -1.5  # the affix is another protected name
@@ -82,7 +83,7 @@ CROWDED = -1.5
 # The snapshot.
 ESTABLISHED_IN_SNAPSHOT = -6.0
 RECENT_IN_SNAPSHOT = -0.5
-ABSENT_FROM_SNAPSHOT = 2.0
+ABSENT_FROM_SNAPSHOT = 2.25
 # An absent name means less as the snapshot ages: full weight for this many
 # months, then fading linearly to nothing over the next ones.
 SNAPSHOT_FRESH_MONTHS, SNAPSHOT_FADE_MONTHS = 6, 18
@@ -131,7 +132,7 @@ class Score:
 class Thresholds:
     """Scores at which a resemblance is flagged (``flag``) and at which it is blocked."""
 
-    flag: float = 3.5
+    flag: float = 3.75
     block: float | None = None
 
 
@@ -190,6 +191,8 @@ def score(
         parts.append(Part("edit", WEAK_EDIT.get(match.kind, 0.0), match.detail))
         if match.typo and match.kind in ("substituted", "substituted-first", "inserted"):
             parts.append(Part("slip", SLIP, "an easy slip"))
+        if match.slips:
+            parts.append(Part("slip", SLIP_OF_TWO * match.slips, "easy slips"))
     if match.words:
         parts.append(Part("words", WORDS, "reads as words"))
     if match.sibling:

@@ -37,11 +37,13 @@ at the clock; the age of the snapshot is computed from an injected ``now``.
 
 from __future__ import annotations
 
+import copy
 import enum
 import struct
 import sys
 from array import array
 from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import blake2b
@@ -109,7 +111,15 @@ def _contains(values: array[int], key: int) -> bool:
 class Snapshot:
     """Look-ups in a snapshot of PyPI's neighbourhood of the protected names."""
 
-    __slots__ = ("_density", "_established", "_recent", "_targets", "established_months", "taken")
+    __slots__ = (
+        "_density",
+        "_established",
+        "_hidden",
+        "_recent",
+        "_targets",
+        "established_months",
+        "taken",
+    )
 
     def __init__(
         self,
@@ -124,6 +134,17 @@ class Snapshot:
         self.established_months = established_months
         self._established, self._recent, self._targets = established, recent, targets
         self._density = density
+        self._hidden: frozenset[int] = frozenset()
+
+    def without(self, names: Iterable[str]) -> Snapshot:
+        """This snapshot as if ``names`` had not been on PyPI then (shares every array).
+
+        For measuring: a legitimate project created after the snapshot is
+        judged like one of its names hidden this way.
+        """
+        view = copy.copy(self)
+        view._hidden = self._hidden | {fingerprint(name) for name in names}
+        return view
 
     @classmethod
     def from_bytes(cls, data: bytes | memoryview) -> Snapshot:
@@ -209,9 +230,11 @@ class Snapshot:
     def presence(self, name: str, target: str) -> Presence:
         """What the snapshot says of ``name``, a neighbour of protected ``target``."""
         key = fingerprint(name)
-        if _contains(self._established, key):
+        if key in self._hidden:
+            pass
+        elif _contains(self._established, key):
             return Presence.ESTABLISHED
-        if _contains(self._recent, key):
+        elif _contains(self._recent, key):
             return Presence.RECENT
         return Presence.ABSENT if self.covers(target) else Presence.UNKNOWN
 

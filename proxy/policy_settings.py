@@ -158,7 +158,7 @@ class TyposquatSettings(_Table):
         "is suspicious.",
     )
     threshold: float = Field(
-        3.5,
+        3.75,
         description="Score at which a resemblance is flagged with 'action' "
         "(lower flags more; the reason shows the score and its parts).",
     )
