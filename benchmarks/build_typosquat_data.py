@@ -163,9 +163,7 @@ def build(listing: dict[str, str], corpus: list[str]) -> tuple[Snapshot, dict[st
         if near:
             (established if is_established else recent).append(name)
 
-    density = {
-        name: Density(edit1[i], edit2[i], affix[i]) for name, i in targets.items()
-    }
+    density = {name: Density(edit1[i], edit2[i], affix[i]) for name, i in targets.items()}
     snapshot = Snapshot.build(
         datetime(year, month, 1, tzinfo=UTC),
         established=established,

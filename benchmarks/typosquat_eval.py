@@ -56,11 +56,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import typosquat_synthetic  # noqa: E402
 from packaging.utils import canonicalize_name  # noqa: E402
 
-import typosquat_synthetic  # noqa: E402
 from pipgate.policies.subjects import ProjectFacts, ProjectSubject  # noqa: E402
-from pipgate.policies.typosquat import TyposquatIndex, TyposquatPolicy  # noqa: E402
+from pipgate.policies.typosquat import TyposquatPolicy  # noqa: E402
 from pipgate.policies.typosquat_snapshot import Snapshot  # noqa: E402
 from pipgate.proxy.corpus import (  # noqa: E402
     load_bundled_index,
@@ -140,7 +140,9 @@ def measure_start() -> dict[str, float]:
     return dict(zip(("load", "rss", "traced", "build"), map(float, out), strict=True))
 
 
-def time_checks(check: Callable[[str], object], names: Sequence[str], rounds: int = 3) -> list[float]:
+def time_checks(
+    check: Callable[[str], object], names: Sequence[str], rounds: int = 3
+) -> list[float]:
     """Per-call times in microseconds, ``rounds`` passes over ``names``."""
     times = []
     for _ in range(rounds):
@@ -249,7 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # -- false positives -------------------------------------------------------------------------
     print("\n### False positives on legitimate names\n")
     print("| legitimate names | n | name only | as served |\n| --- | --- | --- | --- |")
-    near_removed = [flagged(TyposquatPolicy(index.without(n), snapshot=snapshot), n, None) for n in legit]
+    near_removed = [
+        flagged(TyposquatPolicy(index.without(n), snapshot=snapshot), n, None) for n in legit
+    ]
     near_established = [
         flagged(TyposquatPolicy(index.without(n), snapshot=snapshot), n, ESTABLISHED) for n in legit
     ]

@@ -51,8 +51,8 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cache
-from datetime import datetime, timedelta
 from itertools import chain
 from zlib import crc32
 
@@ -123,6 +123,8 @@ def _slip(meant: str, typed: str) -> str:
     if frozenset((meant, typed)) in _LOOK_ALIKE:
         return "look-alike letters"
     return ""
+
+
 # What a reader cannot tell apart at a glance, mapped onto one representative.
 # Names are lower-cased, so ``I`` (capital i) has already become ``i``.
 _HOMOGLYPHS_MULTI = (("rn", "m"), ("vv", "w"), ("cl", "d"))
@@ -781,9 +783,7 @@ class TyposquatIndex:
             # A digit of the name typed twice (``beautifulsoup44``), or another version.
             detail = f"digit {ch!r} doubled"
             return Match(c, t, rank, Technique.EDIT1, detail, False, "digit-doubled", True)
-        typo = any(
-            0 <= k < len(c) and k != pos and near_keys(ch, c[k]) for k in (pos - 1, pos + 1)
-        )
+        typo = any(0 <= k < len(c) and k != pos and near_keys(ch, c[k]) for k in (pos - 1, pos + 1))
         detail = f"{ch!r} inserted" + (" next to a neighbouring key" if typo else "")
         return Match(c, t, rank, Technique.EDIT1, detail, False, "inserted", typo)
 
@@ -825,7 +825,14 @@ class TyposquatIndex:
                 and not self._real_words(c, t)
             )
             return Match(
-                c, t, rank, Technique.TRANSPOSITION, "adjacent letters swapped", strong, "swapped", True
+                c,
+                t,
+                rank,
+                Technique.TRANSPOSITION,
+                "adjacent letters swapped",
+                strong,
+                "swapped",
+                True,
             )
         if len(diff) == 1:
             k = diff[0]
@@ -870,7 +877,14 @@ class TyposquatIndex:
                     yield self._separator(c, t, rank)
             else:
                 yield Match(
-                    c, t, rank, Technique.HOMOGLYPH, "look-alike characters", True, "homoglyph", True
+                    c,
+                    t,
+                    rank,
+                    Technique.HOMOGLYPH,
+                    "look-alike characters",
+                    True,
+                    "homoglyph",
+                    True,
                 )
 
     def _reordered(self, c: NormalizedName) -> Iterator[Match]:
@@ -1024,8 +1038,12 @@ def _slips(c: str, t: str) -> int:
         here = d[i][j]
         if i and j and c[i - 1] == t[j - 1] and here == d[i - 1][j - 1]:
             i, j = i - 1, j - 1
-        elif i > 1 and j > 1 and c[i - 1] == t[j - 2] and c[i - 2] == t[j - 1] and (
-            here == d[i - 2][j - 2] + 1
+        elif (
+            i > 1
+            and j > 1
+            and c[i - 1] == t[j - 2]
+            and c[i - 2] == t[j - 1]
+            and (here == d[i - 2][j - 2] + 1)
         ):
             slips += 1
             i, j = i - 2, j - 2

@@ -26,7 +26,7 @@ from packaging.utils import NormalizedName
 
 from pipgate.policies.names import BadProjectName, project_name
 
-from pipgate.policies.typosquat import IndexFormatError, TyposquatIndex
+from pipgate.policies import typosquat
 from pipgate.policies.typosquat_snapshot import Snapshot, SnapshotError
 
 from .urls import redact
@@ -80,7 +80,7 @@ def _read_bundled_bytes(filename: str) -> bytes:
     return resources.files("pipgate.proxy.data").joinpath(filename).read_bytes()
 
 
-def load_bundled_index() -> TyposquatIndex:
+def load_bundled_index() -> typosquat.TyposquatIndex:
     """The prebuilt typosquat index of the bundled corpus and word list.
 
     Raises ``CorpusError`` if it is missing or was built for another version
@@ -88,8 +88,8 @@ def load_bundled_index() -> TyposquatIndex:
     """
     source = f"bundled typosquat index {BUNDLED_INDEX}"
     try:
-        return TyposquatIndex.from_bytes(_read_bundled_bytes(BUNDLED_INDEX))
-    except (OSError, IndexFormatError) as exc:
+        return typosquat.TyposquatIndex.from_bytes(_read_bundled_bytes(BUNDLED_INDEX))
+    except (OSError, typosquat.IndexFormatError) as exc:
         raise CorpusError(f"cannot read {source}: {exc}") from exc
 
 

@@ -164,9 +164,16 @@ class TyposquatSettings(_Table):
     )
     block_threshold: float | None = Field(
         None,
-        description="Score at which a resemblance is blocked whatever 'action' says; "
-        "unset: never.",
+        description="Score at which a resemblance is blocked whatever 'action' says; unset: never.",
     )
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> TyposquatSettings:
+        if self.block_threshold is not None and self.block_threshold < self.threshold:
+            raise ValueError(
+                f"block_threshold {self.block_threshold} is below threshold {self.threshold}"
+            )
+        return self
 
 
 class AllowlistSettings(_Table):

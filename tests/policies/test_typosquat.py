@@ -6,7 +6,16 @@ from packaging.utils import NormalizedName, canonicalize_name
 from pipgate.policies.decision import Action, Mode
 from pipgate.policies.engine import Policy
 from pipgate.policies.subjects import FileSubject, ProjectFacts, ProjectSubject
-from pipgate.policies.typosquat import Technique, TyposquatIndex, TyposquatPolicy
+from pipgate.policies.typosquat import (
+    IndexFormatError,
+    Technique,
+    TyposquatIndex,
+    TyposquatPolicy,
+    _slips,
+    near_keys,
+)
+from pipgate.policies.typosquat_score import Thresholds
+from pipgate.policies.typosquat_snapshot import Density, Snapshot
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -48,8 +57,15 @@ def project(name: str, facts: ProjectFacts | None = None) -> ProjectSubject:
     return ProjectSubject(canonicalize_name(name), facts=facts)
 
 
-def facts(age: timedelta, releases: int) -> ProjectFacts:
-    return ProjectFacts(first_upload=NOW - age, release_count=releases, file_count=releases)
+def facts(age: timedelta, releases: int, files: int | None = None) -> ProjectFacts:
+    return ProjectFacts(
+        first_upload=NOW - age,
+        release_count=releases,
+        file_count=releases if files is None else files,
+    )
+
+
+FRESH = facts(timedelta(days=2), 1)
 
 
 def test_is_a_policy_that_needs_facts() -> None:
@@ -58,122 +74,213 @@ def test_is_a_policy_that_needs_facts() -> None:
     assert POLICY.mode is Mode.ENFORCE
 
 
+# -- what the index finds ------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    ("name", "target", "technique"),
+    ("name", "target", "technique", "kind"),
     [
-        ("coloarma", "colorama", Technique.TRANSPOSITION),
-        ("reqeusts", "requests", Technique.TRANSPOSITION),
-        ("rqeuests", "requests", Technique.TRANSPOSITION),
-        ("requestss", "requests", Technique.EDIT1),
-        ("rrequests", "requests", Technique.EDIT1),
-        ("reqests", "requests", Technique.EDIT1),
-        ("matplotib", "matplotlib", Technique.EDIT1),
-        ("beautifulsup4", "beautifulsoup4", Technique.EDIT1),
-        ("discord-webhok", "discord-webhook", Technique.EDIT1),
-        ("scikit-lean", "scikit-learn", Technique.EDIT1),
-        ("cccxt", "ccxt", Technique.EDIT1),
-        ("colo_rama", "colorama", Technique.SEPARATOR),
-        ("Colo-Rama", "colorama", Technique.SEPARATOR),
-        ("co1orama", "colorama", Technique.HOMOGLYPH),
-        ("coIorama", "colorama", Technique.HOMOGLYPH),
-        ("c0l0rama", "colorama", Technique.HOMOGLYPH),
-        ("djang0", "django", Technique.HOMOGLYPH),
-        ("rnatplotlib", "matplotlib", Technique.HOMOGLYPH),
-        ("vvheel", "wheel", Technique.HOMOGLYPH),
-        ("python-requests", "requests", Technique.AFFIX),
-        ("python3-requests", "requests", Technique.AFFIX),
-        ("py-colorama", "colorama", Technique.AFFIX),
-        ("colorama-py", "colorama", Technique.AFFIX),
-        ("colorama-python", "colorama", Technique.AFFIX),
-        ("pylint-py", "pylint", Technique.AFFIX),
-        ("toolbelt-requests", "requests-toolbelt", Technique.REORDER),
-        ("learn-scikit", "scikit-learn", Technique.REORDER),
-        # A letter dropped anywhere from a short name at the very top.
-        ("equests", "requests", Technique.EDIT1),
-        ("nump", "numpy", Technique.EDIT1),
-        ("pstil", "psutil", Technique.EDIT1),
-        ("psuti", "psutil", Technique.EDIT1),
-        ("djang", "django", Technique.EDIT1),
-        # A name's own version digit stuttered.
-        ("beautifulsoup44", "beautifulsoup4", Technique.EDIT1),
-        ("progressbar22", "progressbar2", Technique.EDIT1),
-        # The packaging word of a longer name mangled.
-        ("discord-y", "discord-py", Technique.EDIT1),
-        ("discord-yp", "discord-py", Technique.TRANSPOSITION),
+        ("coloarma", "colorama", Technique.TRANSPOSITION, "swapped"),
+        ("reqeusts", "requests", Technique.TRANSPOSITION, "swapped"),
+        ("requestss", "requests", Technique.EDIT1, "doubled"),
+        ("rrequests", "requests", Technique.EDIT1, "doubled"),
+        ("reqests", "requests", Technique.EDIT1, "deleted"),
+        ("matplotib", "matplotlib", Technique.EDIT1, "deleted"),
+        ("beautifulsup4", "beautifulsoup4", Technique.EDIT1, "deleted"),
+        ("discord-webhok", "discord-webhook", Technique.EDIT1, "deleted"),
+        ("scikit-lean", "scikit-learn", Technique.EDIT1, "deleted"),
+        ("cccxt", "ccxt", Technique.EDIT1, "doubled"),
+        ("colo_rama", "colorama", Technique.SEPARATOR, "split"),
+        ("Colo-Rama", "colorama", Technique.SEPARATOR, "split"),
+        ("co1orama", "colorama", Technique.HOMOGLYPH, "homoglyph"),
+        ("c0l0rama", "colorama", Technique.HOMOGLYPH, "homoglyph"),
+        ("djang0", "django", Technique.HOMOGLYPH, "homoglyph"),
+        ("rnatplotlib", "matplotlib", Technique.HOMOGLYPH, "homoglyph"),
+        ("vvheel", "wheel", Technique.HOMOGLYPH, "homoglyph"),
+        ("python-requests", "requests", Technique.AFFIX, "affix-packaging"),
+        ("py-colorama", "colorama", Technique.AFFIX, "affix-packaging"),
+        ("colorama-python", "colorama", Technique.AFFIX, "affix-packaging"),
+        ("toolbelt-requests", "requests-toolbelt", Technique.REORDER, "reorder"),
+        ("learn-scikit", "scikit-learn", Technique.REORDER, "reorder"),
     ],
 )
-def test_imitations_are_quarantined_by_name_alone(
-    name: str, target: str, technique: Technique
-) -> None:
+def test_strong_resemblances(name: str, target: str, technique: Technique, kind: str) -> None:
     match = INDEX.match(name)
     assert match is not None
-    assert (match.target, match.technique, match.strong) == (target, technique, True)
+    assert (match.target, match.technique, match.kind, match.strong) == (
+        target,
+        technique,
+        kind,
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "kind", "slip"),
+    [
+        ("requezts", "requests", "substituted", True),  # s/z: neighbouring keys
+        ("reqoests", "requests", "substituted", False),
+        ("nunpy", "numpy", "substituted", True),  # m/n: look-alike and neighbours
+        ("requestx", "requests", "substituted", True),
+        ("kequests", "requests", "substituted-first", False),
+        ("numpyx", "numpy", "inserted", False),
+        ("reqwuests", "requests", "inserted", True),  # w beside q
+        ("equests", "requests", "edge-deleted", True),
+        ("websocket", "websockets", "edge-deleted", True),
+        ("beautifulsoup44", "beautifulsoup4", "digit-doubled", True),
+        ("progressbar3", "progressbar2", "digit-changed", False),
+        ("tdqm", "tqdm", "swapped", True),
+        ("requests2", "requests", "inserted", False),
+        ("beautifullsooup4", "beautifulsoup4", "edit2", False),
+    ],
+)
+def test_weak_resemblances(name: str, target: str, kind: str, slip: bool) -> None:
+    match = INDEX.match(name)
+    assert match is not None
+    assert (match.target, match.kind, match.strong) == (target, kind, False)
+    assert match.typo is slip
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "kind", "detail"),
+    [
+        ("requests-sdk", "requests", "affix-generic", "suffix '-sdk' added"),
+        ("pyrequests", "requests", "affix-py-glued", "prefix 'py' added"),
+        ("requests-utils", "requests", "affix-word", "'utils' appended"),
+        ("helper-colorama", "colorama", "affix-word", "'helper' prepended"),
+        ("colorama2024", "colorama", "affix-digits", "digits appended"),
+        ("coloramax", "colorama", "affix-glued", "'x' glued on"),
+        ("xrequests", "requests", "affix-glued", "'x' glued in front"),
+    ],
+)
+def test_affixes_are_found(name: str, target: str, kind: str, detail: str) -> None:
+    matches = [m for m in INDEX.matches(name) if m.kind == kind]
+    assert matches, [m.kind for m in INDEX.matches(name)]
+    assert (matches[0].target, matches[0].detail) == (target, detail)
+
+
+def test_glued_pieces_must_be_words() -> None:
+    words = TyposquatIndex.build(["requests", "socket-io", "socket-tools"], words=["socket"])
+    # "requestsocket" is request + socket, not requests + "ocket"
+    assert not [m for m in words.matches("requestsocket") if m.kind == "affix-glued"]
+    assert [m for m in words.matches("requestssocket") if m.kind == "affix-glued"]
+
+
+def test_an_affix_that_is_another_project_joins_two() -> None:
+    index = TyposquatIndex.build(
+        ["tornado", "uvloop", "requests", *(f"a-utils-{i}" for i in range(5))]
+    )
+    joined = next(m for m in index.matches("tornado-uvloop") if m.target == "tornado")
+    assert joined.joins
+    # a word many protected names use is a generic word, not a project
+    generic = next(m for m in index.matches("requests-utils") if m.target == "requests")
+    assert not generic.joins
+
+
+@pytest.mark.parametrize(
+    ("name", "sibling"),
+    [
+        ("boto3-ssm", True),  # "ssm" is a word of other protected names
+        ("boto3-ssx", False),
+        ("bpto3-sso", False),  # the edit is not a whole other word
+    ],
+)
+def test_a_word_swapped_in_a_family_of_names(name: str, sibling: bool) -> None:
+    corpus = ["boto3-sso", "ssm-agent", "ssm-cli"]
+    match = TyposquatIndex.build(corpus).match(name)
+    assert match is not None and match.target == "boto3-sso"
+    assert match.sibling is sibling
+    found = TyposquatPolicy(TyposquatIndex.build(corpus)).best(name, None, NOW)
+    assert found is not None
+    assert ("another word of a family of names -1.5" in found.explain(10)) is sibling
+
+
+@pytest.mark.parametrize("name", ["rq", "q", "rsa2", "flask", "lxml"])
+def test_names_with_no_resemblance(name: str) -> None:
+    assert INDEX.match(name) is None
+    assert POLICY.check_project(project(name, FRESH), NOW).allowed
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "near"),
+    [("q", "w", True), ("q", "a", True), ("g", "h", True), ("s", "z", True), ("q", "p", False)],
+)
+def test_neighbouring_keys(a: str, b: str, near: bool) -> None:
+    assert near_keys(a, b) is near
+    assert near_keys(b, a) is near
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "slips"),
+    [
+        ("reqqeusts", "requests", 2),  # a doubled letter and a swap
+        ("requezto", "requests", 1),  # s/z neighbours, s/o not
+        ("numpbx", "numpy", 0),
+    ],
+)
+def test_slips_of_two_edits(name: str, target: str, slips: int) -> None:
+    assert _slips(name, target) == slips
+
+
+# -- the policy, without a snapshot ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["coloarma", "reqeusts", "matplotib", "co1orama", "colo_rama", "python-requests", "requezts"],
+)
+def test_strong_or_slipped_imitations_are_quarantined_by_name_alone(name: str) -> None:
     decision = POLICY.check_project(project(name), NOW)
     assert decision.action is Action.QUARANTINE
     assert decision.policy == "typosquat"
-    rank = CORPUS.index(target) + 1
-    assert f"imitates popular project {target!r} (rank {rank};" in decision.reason
+    assert "Did you mean" in decision.reason
 
 
 def test_reason_reads_well() -> None:
     decision = POLICY.check_project(project("coloarma"), NOW)
     assert decision.reason == (
-        "name 'coloarma' imitates popular project 'colorama' (rank 3; adjacent letters swapped)"
+        "name 'coloarma' imitates popular project 'colorama' (rank 3; adjacent letters swapped); "
+        "score 5.5: adjacent letters swapped +4, target rank 3 +1.5 (at least 3.75). "
+        "Did you mean 'colorama'?"
     )
 
 
 @pytest.mark.parametrize(
     "name",
     [
-        "requests",  # in the corpus
-        "Requests",
-        "scikit_learn",
-        "Django",
-        "flask",  # nothing near it
         "numpy-financial",  # a real extension, not an affix game
         "tdqm",  # a four-letter swap: short names collide by chance
-        "rq",  # short names are not protected against one edit
-        "q",
-        "rsa2",
-        "tqm",  # a letter left out of a name too short to protect
-        "psutl-x",
-        "beautifulsoup",  # a digit left out
+        "equests",
         "websocket",  # a trailing "s" dropped
-        "numpy33",  # appended digits, not the name's own digit stuttered
         "requests2",  # a digit appended
-        "numpy3",
-        "reqursts",  # one substituted letter
+        "requests-sdk",
+        "pyrequests",  # glued "py" is how half of PyPI is named
         "config-parser",  # split into real words
         "expiringdict",  # joined, not split
-        "requests-lib",  # generic suffixes
-        "pyrequests",  # glued "py" is how half of PyPI is named
-        "requestspy",
-        "path-lib",
-        "tqdm-extras",
-        "lxml",
     ],
 )
-def test_names_that_are_not_flagged(name: str) -> None:
+def test_weak_resemblances_alone_are_allowed_with_their_score(name: str) -> None:
     decision = POLICY.check_project(project(name), NOW)
     assert decision.action is Action.ALLOW, decision.reason
-    assert decision.policy == "typosquat"
+    assert "imitates popular project" in decision.reason and "(below 3.75)" in decision.reason
 
 
 @pytest.mark.parametrize(
     ("name", "target"),
     [
-        ("reqursts", "requests"),  # substitution
-        ("requests2", "requests"),  # digit appended
-        ("websocket", "websockets"),  # trailing letter dropped
-        ("pyrequests", "requests"),  # glued prefix
+        ("requests2", "requests"),
+        ("websocket", "websockets"),
+        ("pyrequests", "requests"),
         ("requests-sdk", "requests"),
+        ("beautifullsooup4", "beautifulsoup4"),
+        ("numpyx", "numpy"),
     ],
 )
 def test_weak_resemblances_are_flagged_for_a_fresh_project(name: str, target: str) -> None:
-    assert POLICY.check_project(project(name), NOW).allowed
-    fresh = POLICY.check_project(project(name, facts(timedelta(days=2), 1)), NOW)
-    assert fresh.action is Action.QUARANTINE
-    assert repr(target) in fresh.reason and "new project (first upload 2 d ago)" in fresh.reason
+    fresh = POLICY.check_project(project(name, FRESH), NOW)
+    assert fresh.action is Action.QUARANTINE, fresh.reason
+    assert f"Did you mean {target!r}?" in fresh.reason
+    assert "new project (first upload 2 d ago) +2.5" in fresh.reason
 
 
 @pytest.mark.parametrize(
@@ -195,12 +302,23 @@ def test_facts_clear_established_projects(
     decision = POLICY.check_project(project("coloarma", upstream), NOW)
     assert decision.action is action, decision.reason
     if action is Action.ALLOW:
-        assert "established" in decision.reason and "'colorama'" in decision.reason
+        assert "established (first upload" in decision.reason and "-6" in decision.reason
 
 
-def test_weak_resemblance_with_unknown_age_is_not_flagged() -> None:
-    upstream = ProjectFacts(first_upload=None, release_count=1)
-    assert POLICY.check_project(project("reqursts", upstream), NOW).allowed
+def test_a_single_file_and_release_add_to_the_score() -> None:
+    one = POLICY.best("numpyx", facts(timedelta(days=2), 1, files=1), NOW)
+    many = POLICY.best("numpyx", facts(timedelta(days=2), 2, files=4), NOW)
+    assert one is not None and many is not None
+    assert one.total - many.total == 0.75
+    assert "a single release +0.5" in one.explain(10) and "a single file +0.25" in one.explain(10)
+
+
+def test_thresholds_per_action() -> None:
+    lenient = TyposquatPolicy(INDEX, thresholds=Thresholds(flag=7.0))
+    assert lenient.check_project(project("coloarma"), NOW).allowed
+    blocking = TyposquatPolicy(INDEX, thresholds=Thresholds(flag=3.75, block=5.5))
+    assert blocking.check_project(project("coloarma"), NOW).action is Action.BLOCK  # 5.5
+    assert blocking.check_project(project("requezts"), NOW).action is Action.QUARANTINE  # 4.5
 
 
 def test_exempt_names_and_configured_action() -> None:
@@ -213,60 +331,165 @@ def test_exempt_names_and_configured_action() -> None:
     assert policy.check_project(project("reqeusts"), NOW).action is Action.BLOCK
 
 
+def test_protected_names_are_allowed() -> None:
+    decision = POLICY.check_project(project("Requests"), NOW)
+    assert decision.allowed and "protected popular project" in decision.reason
+
+
 def test_files_are_never_judged() -> None:
     subject = FileSubject(NormalizedName("coloarma"), "coloarma-1.0.tar.gz", None, None)
     assert POLICY.check_file(subject, NOW).allowed
 
 
-def test_index_contains_normalized_names_and_ranks() -> None:
-    index = TyposquatIndex.build(["Foo_Bar", "foo-bar", "baz"])
-    assert "foo.bar" in index and "FOO-BAR" in index and "qux" not in index
-    assert len(index) == 2
-    assert index.rank("baz") == 2
+def test_the_best_score_wins_over_the_most_popular_target() -> None:
+    index = TyposquatIndex.build(["requests", "requestz"])
+    # one edit from both; the swap of "requestz" scores above the slip on "requests"
+    found = TyposquatPolicy(index).best("reqeustz", None, NOW)
+    assert found is not None and found.match.target == "requestz"
+
+
+# -- the snapshot of PyPI ---------------------------------------------------------------------
+
+SNAPSHOT = Snapshot.build(
+    datetime(2026, 11, 1, tzinfo=UTC),
+    established=["requestx", "numpy-financial"],
+    recent=["requezts"],
+    targets={
+        "requests": Density(edit1=2, edit2=0, affix=300),
+        "numpy": Density(edit1=30, edit2=200, affix=50),
+        "colorama": Density(edit1=0, edit2=0, affix=1),
+    },
+)
+SNAP_POLICY = TyposquatPolicy(INDEX, snapshot=SNAPSHOT)
+
+
+def test_a_long_standing_project_in_the_snapshot_is_legitimate() -> None:
+    decision = SNAP_POLICY.check_project(project("requestx", FRESH), NOW)
+    assert decision.allowed
+    assert "long-standing project on PyPI in 2026-11 -6" in decision.reason
+
+
+def test_a_name_missing_from_the_snapshot_is_suspicious_by_name_alone() -> None:
+    # "requests2" alone is weak (allowed without the snapshot) ...
+    assert POLICY.check_project(project("requests2"), NOW).allowed
+    # ... but absent from PyPI's neighbourhood of "requests", it is flagged.
+    decision = SNAP_POLICY.check_project(project("requests2"), NOW)
+    assert decision.action is Action.QUARANTINE, decision.reason
+    assert "not on PyPI in 2026-11 +2.25" in decision.reason
+
+
+def test_a_recent_name_in_the_snapshot_is_no_evidence_either_way() -> None:
+    found = SNAP_POLICY.best("requezts", None, NOW)
+    assert found is not None
+    assert "on PyPI in 2026-11, released recently -0.5" in found.explain(10)
+
+
+def test_the_snapshot_says_nothing_of_names_it_does_not_cover() -> None:
+    # "matplotlib" is not covered: no absence signal, no neighbourhood
+    with_snapshot = SNAP_POLICY.best("matplotlibx", None, NOW)
+    without = POLICY.best("matplotlibx", None, NOW)
+    assert with_snapshot is not None and without is not None
+    assert with_snapshot.total == without.total
+
+
+def test_a_crowded_neighbourhood_counts_against_a_resemblance() -> None:
+    crowded = SNAP_POLICY.best("requests-utils", FRESH, NOW)  # 300 affixed names
+    quiet = SNAP_POLICY.best("colorama-utils", FRESH, NOW)  # 1 affixed name
+    assert crowded is not None and quiet is not None
+    assert "300 established projects affixed -1.5" in crowded.explain(10)
+    assert "1 established projects affixed +0" not in quiet.explain(10)
+    assert quiet.total > crowded.total
+
+
+def test_a_project_younger_than_the_snapshot_is_not_suspicious_for_being_absent() -> None:
+    found = SNAP_POLICY.best("requests2", FRESH, NOW)
+    assert found is not None and "not on PyPI" not in found.explain(10)
+    # older than the snapshot yet absent from it: removed, or never listed
+    old = SNAP_POLICY.best("requests2", facts(timedelta(days=90), 1), NOW)
+    assert old is not None and "not on PyPI in 2026-11 +2.25" in old.explain(10)
 
 
 @pytest.mark.parametrize(
-    "name", ["colorama", "requests-toolbelt", "expiring-dict", "gunicorn", "websockets"]
+    ("now", "points"),
+    [
+        (datetime(2026, 11, 27, tzinfo=UTC), 2.25),
+        (datetime(2027, 5, 1, tzinfo=UTC), 2.25),  # six months: full weight
+        (datetime(2028, 2, 1, tzinfo=UTC), 1.12),  # fading
+        (datetime(2028, 11, 1, tzinfo=UTC), None),  # two years: nothing
+    ],
 )
-def test_match_treats_a_protected_name_as_if_it_were_absent(name: str) -> None:
-    without = TyposquatIndex.build(n for n in CORPUS if n != name)
-    assert INDEX.match(name) == without.match(name)
+def test_an_ageing_snapshot_means_less(now: datetime, points: float | None) -> None:
+    found = SNAP_POLICY.best("requests2", None, now)
+    assert found is not None
+    absent = [p.points for p in found.parts if p.note.startswith("not on PyPI")]
+    assert absent == ([] if points is None else [points])
 
 
-def test_separator_rule_reads_the_other_names_words() -> None:
-    # "expiring-dict" splits into words that only its own corpus entry uses:
-    # checked as if absent, that entry must not vouch for them.
-    index = TyposquatIndex.build(["expiringdict", "expiring-dict"])
-    match = index.match("expiring-dict")
-    assert match is not None and match.technique is Technique.SEPARATOR and match.strong
-    # A word that other projects use is a real word.
-    index = TyposquatIndex.build(["expiringdict", "expiring-dict", "frozen-dict", "expiring"])
-    match = index.match("expiring-dict")
-    assert match is not None and not match.strong
+# -- prebuilt indexes ----------------------------------------------------------------------------
 
 
-def test_two_edits_on_long_popular_names_are_weak() -> None:
-    match = INDEX.match("beautifullsooup4")
-    assert match is not None
-    assert (match.target, match.technique) == ("beautifulsoup4", Technique.EDIT2)
-    assert not match.strong
-    assert INDEX.match("beautifullsooup4", weak=False) is None
-    fresh = POLICY.check_project(project("beautifullsooup4", facts(timedelta(days=1), 1)), NOW)
-    assert fresh.action is Action.QUARANTINE
+@pytest.mark.parametrize("words", [(), ("unicorn", "work", "days")])
+def test_a_prebuilt_index_answers_like_a_fresh_one(words: tuple[str, ...]) -> None:
+    built = TyposquatIndex.build(CORPUS, words=words)
+    loaded = TyposquatIndex.from_bytes(built.to_bytes())
+    assert loaded.names == built.names
+    for name in ["coloarma", "requests2", "beautifullsooup4", "toolbelt-requests", "workdays"]:
+        assert loaded.matches(name) == built.matches(name)
 
 
-@pytest.mark.parametrize(("rank", "flagged"), [(1, True), (500, True), (501, False)])
-def test_a_dropped_letter_in_a_short_name_counts_only_at_the_top(rank: int, flagged: bool) -> None:
-    filler = [f"filler-project-{i}" for i in range(rank - 1)]
-    policy = TyposquatPolicy(TyposquatIndex.build([*filler, "gunicorn"]))
-    assert policy.check_project(project("unicorn"), NOW).allowed is not flagged
-    assert policy.check_project(project("gunicorn"), NOW).allowed
+@pytest.mark.parametrize(
+    ("mangle", "message"),
+    [
+        (lambda b: b"NOTANINDEX" + b[10:], "bad magic"),
+        (lambda b: b[:-3], "truncated"),
+        (lambda b: b + b"\0", "trailing bytes"),
+        (lambda b: b.replace(b'"layout":[1,', b'"layout":[0,'), "other parameters"),
+    ],
+)
+def test_a_damaged_or_foreign_prebuilt_index_is_refused(mangle, message: str) -> None:  # type: ignore[no-untyped-def]
+    data = TyposquatIndex.build(CORPUS).to_bytes()
+    with pytest.raises(IndexFormatError, match=message):
+        TyposquatIndex.from_bytes(mangle(data))
 
 
-def test_stricter_technique_and_more_popular_target_win() -> None:
-    index = TyposquatIndex.build(["requests", "requestss"])
-    match = index.match("reqeusts")
-    assert match is not None and match.target == "requests"
+# -- the word signal: names made of real words are other names, not typos ----
+
+WORDS = ["unicorn", "distribute", "work", "days", "event", "kit", "blend", "modes", "pants"]
+WORD_CORPUS = ["gunicorn", "distributed", "workadays", "aeventkit", "plants", "requests"]
+WORD_INDEX = TyposquatIndex.build(WORD_CORPUS, words=WORDS)
+
+
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("unicorn", "gunicorn"),  # a dictionary word
+        ("distribute", "distributed"),
+        ("workdays", "workadays"),  # a compound of dictionary words, the target is not
+        ("pants", "plants"),
+    ],
+)
+def test_names_that_read_as_words_count_less(name: str, target: str) -> None:
+    match = WORD_INDEX.match(name)
+    assert match is not None and match.target == target
+    assert match.words and not match.strong
+    spelling = TyposquatIndex.build(WORD_CORPUS).match(name)
+    assert spelling is not None and not spelling.words
+    found = TyposquatPolicy(WORD_INDEX).best(name, None, NOW)
+    assert found is not None and "reads as words -1" in found.explain(10)
+
+
+def test_words_of_protected_names_count_only_when_others_use_them() -> None:
+    # "event" and "kit" are in no dictionary here, but words of two other
+    # protected names each, so "eventkit" reads as words ...
+    corpus = ["aeventkit", "event-bus", "event-log", "kit-tools", "kit-cli"]
+    match = TyposquatIndex.build(corpus, words=["unrelated"]).match("eventkit")
+    assert match is not None and match.words
+    # ... but not when only one other name uses a word.
+    match = TyposquatIndex.build(corpus[:-1], words=["unrelated"]).match("eventkit")
+    assert match is not None and not match.words
+
+
+# -- views without a name ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -275,6 +498,7 @@ def test_stricter_technique_and_more_popular_target_win() -> None:
         ("colorama", "coloarma"),
         ("expiring-dict", "expiring-dict"),
         ("lxml-parser", "config-parser"),
+        ("requests", "requests-utils"),
     ],
 )
 def test_without_is_a_rebuild_without_the_name(hidden: str, name: str) -> None:
@@ -288,130 +512,15 @@ def test_without_is_a_rebuild_without_the_name(hidden: str, name: str) -> None:
     )
 
 
-def test_a_view_shares_the_two_edit_table_built_on_first_use() -> None:
-    index = TyposquatIndex.build(CORPUS)
-    view = index.without("requests")
-    match = view.match("beautifullsooup4")
-    assert match is not None and match.technique is Technique.EDIT2
-    assert index.match("beautifullsooup4") == match
+@pytest.mark.parametrize("name", ["colorama", "requests-toolbelt", "gunicorn", "websockets"])
+def test_match_treats_a_protected_name_as_if_it_were_absent(name: str) -> None:
+    without = TyposquatIndex.build(n for n in CORPUS if n != name)
+    assert INDEX.match(name) == without.match(name)
 
 
-# -- the word signal: names made of real words are other names, not typos ----
-
-# A small stand-in for the bundled English word list.
-WORDS = ["unicorn", "distribute", "work", "days", "event", "kit", "blend", "modes", "pants"]
-# Popular targets past the top 500 (where a dropped letter alone is not enough).
-FILLER = [f"filler-project-{i}" for i in range(600)]
-WORD_CORPUS = [
-    "gunicorn",
-    *FILLER,
-    "distributed",
-    "workadays",
-    "aeventkit",
-    "blendmodes",
-    "solana",
-    "pygame",
-    "getmac",
-    "plants",
-    "requests",
-    "colorama",
-    "matplotlib",
-]
-WORD_INDEX = TyposquatIndex.build(WORD_CORPUS, words=WORDS)
-WORD_POLICY = TyposquatPolicy(WORD_INDEX)
-
-
-@pytest.mark.parametrize(
-    ("name", "target"),
-    [
-        ("unicorn", "gunicorn"),  # a dictionary word (was flagged: top-500 name)
-        ("distribute", "distributed"),
-        ("workdays", "workadays"),  # a compound of dictionary words, the target is not
-        ("eventkit", "aeventkit"),
-        ("pants", "plants"),
-    ],
-)
-def test_names_that_read_as_words_are_weak_resemblances(name: str, target: str) -> None:
-    match = WORD_INDEX.match(name)
-    assert match is not None and match.target == target and not match.strong
-    assert WORD_POLICY.check_project(project(name), NOW).allowed
-    # Still held when upstream says the project is brand new.
-    fresh = WORD_POLICY.check_project(project(name, facts(timedelta(days=2), 1)), NOW)
-    assert fresh.action is Action.QUARANTINE
-
-
-def test_without_a_dictionary_the_same_names_are_judged_by_spelling() -> None:
-    match = TyposquatIndex.build(WORD_CORPUS).match("unicorn")
-    assert match is not None and match.strong
-
-
-@pytest.mark.parametrize(
-    ("name", "target", "technique"),
-    [
-        # A letter dropped inside a six-letter word, leaving no real word.
-        ("solna", "solana", Technique.EDIT1),
-        ("slana", "solana", Technique.EDIT1),
-        ("pgame", "pygame", Technique.EDIT1),
-        ("getmc", "getmac", Technique.EDIT1),
-        ("plnts", "plants", Technique.EDIT1),
-        # Typos stay strong with a dictionary loaded.
-        ("reqeusts", "requests", Technique.TRANSPOSITION),
-        ("coloarma", "colorama", Technique.TRANSPOSITION),
-        ("matplotib", "matplotlib", Technique.EDIT1),
-        ("colo-rama", "colorama", Technique.SEPARATOR),
-    ],
-)
-def test_misspellings_are_strong_with_a_dictionary(
-    name: str, target: str, technique: Technique
-) -> None:
-    match = WORD_INDEX.match(name)
-    assert match is not None
-    assert (match.target, match.technique, match.strong) == (target, technique, True)
-    assert WORD_POLICY.check_project(project(name), NOW).action is Action.QUARANTINE
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "blend-modes",  # split into dictionary words
-        "olana",  # first letter dropped from a short name
-        "pygam",  # last letter dropped
-    ],
-)
-def test_word_index_names_that_are_not_flagged(name: str) -> None:
-    assert WORD_POLICY.check_project(project(name), NOW).allowed
-
-
-def test_words_of_protected_names_count_only_when_others_use_them() -> None:
-    # "event" and "kit" are in no dictionary here, but words of two other
-    # protected names each, so "eventkit" reads as words ...
-    corpus = ["aeventkit", "event-bus", "event-log", "kit-tools", "kit-cli"]
-    match = TyposquatIndex.build(corpus, words=["unrelated"]).match("eventkit")
-    assert match is not None and not match.strong
-    # ... but not when only one other name uses a word.
-    index = TyposquatIndex.build(corpus[:-1], words=["unrelated"])
-    match = index.match("eventkit")
-    assert match is not None and match.strong
-
-
-def test_without_a_dictionary_nothing_changes() -> None:
-    # The word signal needs a dictionary: without one, names are judged as before.
-    corpus = ["aeventkit", "event-bus", "event-log", "kit-tools", "kit-cli"]
-    match = TyposquatIndex.build(corpus).match("eventkit")
-    assert match is not None and match.strong
-    match = TyposquatIndex.build(WORD_CORPUS).match("solna")
-    assert match is not None and not match.strong
-
-
-@pytest.mark.parametrize(("hidden", "name"), [("event-log", "eventkit"), ("gunicorn", "unicorn")])
-def test_without_is_a_rebuild_with_words(hidden: str, name: str) -> None:
-    corpus = [*WORD_CORPUS, "aeventkit", "event-bus", "event-log", "kit-tools", "kit-cli"]
-    view = TyposquatIndex.build(corpus, words=WORDS).without(hidden)
-    rebuilt = TyposquatIndex.build((n for n in corpus if n != hidden), words=WORDS)
-    assert view.match(name) == rebuilt.match(name)
-
-
-def test_dictionary_words_are_normalized_and_filtered() -> None:
-    index = TyposquatIndex.build(["gunicorn"], words=["Unicorn", "x", "two words", "a-b"])
-    match = index.match("unicorn")
-    assert match is not None and not match.strong
+def test_index_contains_normalized_names_and_ranks() -> None:
+    index = TyposquatIndex.build(["Foo_Bar", "foo-bar", "baz"])
+    assert "foo.bar" in index and "FOO-BAR" in index and "qux" not in index
+    assert len(index) == 2
+    assert index.rank("baz") == 2
+    assert index.names == ["foo-bar", "baz"]

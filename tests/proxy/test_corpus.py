@@ -1,16 +1,21 @@
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+import pipgate.proxy.corpus as corpus_module
 from pipgate.policies.decision import Action
 from pipgate.policies.subjects import ProjectSubject
 from pipgate.policies.typosquat import TyposquatIndex, TyposquatPolicy
+from pipgate.policies.typosquat_snapshot import Presence
 from pipgate.proxy.corpus import (
     CorpusError,
+    load_bundled_index,
     load_bundled_names,
+    load_bundled_snapshot,
     load_bundled_words,
     load_corpus,
     parse_corpus,
@@ -72,6 +77,7 @@ def test_bundled_corpus_loads_in_rank_order() -> None:
 
 
 def test_bundled_corpus_catches_classic_typosquats() -> None:
+    # By spelling alone: the bundled corpus, no word list, no snapshot.
     policy = TyposquatPolicy(TyposquatIndex.build(load_bundled_names()))
 
     def action(name: str) -> Action:
@@ -87,21 +93,68 @@ def test_bundled_corpus_catches_classic_typosquats() -> None:
     assert action("colorama") is Action.ALLOW
 
 
-def test_bundled_words_load_and_tell_words_from_typos() -> None:
+def test_bundled_words_load() -> None:
     words = list(load_bundled_words())
     assert len(words) > 50_000
     assert {"unicorn", "calendar", "work", "days"} <= set(words)
     assert not any(word.startswith("#") or not word.islower() for word in words)
+
+
+def test_the_prebuilt_index_is_the_bundled_corpus_and_words() -> None:
+    # Stale shipped data fails here: rebuild with benchmarks/build_typosquat_data.py.
     names = load_bundled_names()
-    policy = TyposquatPolicy(TyposquatIndex.build(names, words=load_bundled_words()))
+    prebuilt = load_bundled_index()
+    assert prebuilt.names == names
+    built = TyposquatIndex.build(names, words=load_bundled_words())
+    for name in ("coloarma", "calendar", "requests2", "numpy-utils", "beautifullsooup4", "pndas"):
+        assert prebuilt.matches(name) == built.matches(name), name
 
-    def action(name: str) -> Action:
-        return policy.check_project(ProjectSubject(name), NOW).action  # type: ignore[arg-type]
 
-    # "calendar" is one letter from "icalendar", but a real word.
-    assert "calendar" not in names and action("calendar") is Action.ALLOW
-    for typo in ("coloarma", "reqeusts", "python-requests", "djang0", "matplotib"):
-        assert action(typo) is Action.QUARANTINE, typo
+def test_the_bundled_snapshot_covers_the_corpus() -> None:
+    snapshot = load_bundled_snapshot()
+    assert snapshot.taken.year >= 2026
+    assert all(snapshot.covers(name) for name in ("requests", "numpy", "colorama", "boto3"))
+    # long-standing projects near popular names
+    assert snapshot.presence("requests-oauthlib", "requests") is Presence.ESTABLISHED
+    assert snapshot.presence("pytest-cov", "pytest-cov") is Presence.ESTABLISHED
+    # typosquats are taken down: not there
+    for squat in ("coloarma", "reqeusts", "djang0"):
+        assert snapshot.presence(squat, "requests") is Presence.ABSENT, squat
+    crowd = snapshot.density("django")
+    assert crowd is not None and crowd.affix > 1000
+
+
+def test_bundled_structures_judge_names() -> None:
+    policy = TyposquatPolicy(load_bundled_index(), snapshot=load_bundled_snapshot())
+
+    def decide(name: str) -> tuple[Action, str]:
+        decision = policy.check_project(ProjectSubject(name), NOW)  # type: ignore[arg-type]
+        return decision.action, decision.reason
+
+    # "calendar" is one letter from "icalendar", but a real word and a real project.
+    assert decide("calendar")[0] is Action.ALLOW
+    for typo in ("coloarma", "reqeusts", "python-requests", "djang0", "matplotib", "requestss"):
+        action, reason = decide(typo)
+        assert action is Action.QUARANTINE, reason
+        assert "Did you mean" in reason and "not on PyPI in" in reason
+    # one edit from popular names, but long-standing projects on PyPI
+    for neighbour in ("requests-oauthlib", "numpy-financial"):
+        assert decide(neighbour)[0] is Action.ALLOW, neighbour
+
+
+@pytest.mark.parametrize(
+    ("loader", "filename", "message"),
+    [
+        (load_bundled_index, "typosquat-index.bin", "bundled typosquat index typosquat-index.bin"),
+        (load_bundled_snapshot, "pypi-snapshot.bin", "bundled snapshot pypi-snapshot.bin"),
+    ],
+)
+def test_damaged_bundled_data_is_a_corpus_error(
+    monkeypatch: pytest.MonkeyPatch, loader: Any, filename: str, message: str
+) -> None:
+    monkeypatch.setattr(corpus_module, "_read_bundled_bytes", lambda name: b"garbage")
+    with pytest.raises(CorpusError, match=message):
+        loader()
 
 
 def test_read_corpus_file(tmp_path: Path) -> None:

@@ -29,8 +29,18 @@ class StubTyposquat:
     needs_facts = True
     overrides = frozenset()
 
-    def __init__(self, index: Any, *, action: Action, mode: Mode, exempt: list[str]) -> None:
+    def __init__(
+        self,
+        index: Any,
+        *,
+        action: Action,
+        mode: Mode,
+        exempt: list[str],
+        snapshot: Any = None,
+        thresholds: Any = None,
+    ) -> None:
         self.index, self.action, self.mode, self.exempt = index, action, mode, exempt
+        self.snapshot, self.thresholds = snapshot, thresholds
 
     def check_project(self, subject: ProjectSubject, now: datetime) -> Any:
         raise NotImplementedError
@@ -42,6 +52,10 @@ class StubIndex:
     @classmethod
     def build(cls, names: Any, *, words: Any = ()) -> list[str]:
         return list(names)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Any:
+        raise typosquat_module.IndexFormatError("a stub has no prebuilt index")
 
 
 @pytest.fixture
@@ -105,6 +119,11 @@ VALID = [
     ({"typosquat": {"protect": ["Our_SDK"]}}, "typosquat.protect", ("our-sdk",)),
     ({"typosquat": {"corpus_refresh": "6h"}}, "typosquat.corpus_refresh", timedelta(hours=6)),
     ({"typosquat": {"corpus": "/srv/top.json"}}, "typosquat.corpus", "/srv/top.json"),
+    ({}, "typosquat.threshold", 3.75),
+    ({}, "typosquat.block_threshold", None),
+    ({}, "typosquat.snapshot", True),
+    ({"typosquat": {"threshold": 5}}, "typosquat.threshold", 5.0),
+    ({"typosquat": {"block_threshold": 7.5}}, "typosquat.block_threshold", 7.5),
     (
         {"allowlist": {"overrides": ["release_age", "typosquat"]}},
         "allowlist.overrides",
@@ -148,6 +167,13 @@ INVALID = [
     ({"typosquat": {"protect": ["our-*"]}}, "typosquat.protect.0", "wildcards are not allowed"),
     ({"typosquat": {"exempt": ["bad name"]}}, "typosquat.exempt.0", "'bad name'"),
     ({"typosquat": {"corpus_refresh": "daily"}}, "typosquat.corpus_refresh", "'daily'"),
+    ({"typosquat": {"threshold": "high"}}, "typosquat.threshold", "valid number"),
+    ({"typosquat": {"snapshot": "maybe"}}, "typosquat.snapshot", "valid boolean"),
+    (
+        {"typosquat": {"threshold": 5, "block_threshold": 4}},
+        "typosquat",
+        "block_threshold 4.0 is below threshold 5.0",
+    ),
     ({"allowlist": {"mode": "enforce"}}, "allowlist.mode", "'off', 'block' or 'quarantine'"),
     ({"allowlist": {"enforcement": "off"}}, "allowlist.enforcement", "'enforce' or 'dry-run'"),
     ({"allowlist": {"projects": ["django>=x"]}}, "allowlist.projects.0", "bad version specifier"),
@@ -287,6 +313,9 @@ def test_builder_passes_every_setting(stub_typosquat: None) -> None:
                 "action": "block",
                 "protect": ["our-sdk"],
                 "exempt": ["colourama"],
+                "snapshot": False,
+                "threshold": 2.5,
+                "block_threshold": 6,
             },
             "release_age": {
                 "min_age": "36h",
@@ -309,7 +338,8 @@ def test_builder_passes_every_setting(stub_typosquat: None) -> None:
         Mode.DRY_RUN,
         ["colourama"],
     )
-    # protect, internal names, corpus, then the allowlist's plain names; globs never
+    # protect, internal names, corpus, then the allowlist's plain names (each once,
+    # at its first rank); globs never
     assert typosquat.index == [
         "our-sdk",
         "secret-lib",
@@ -317,10 +347,10 @@ def test_builder_passes_every_setting(stub_typosquat: None) -> None:
         "numpy",
         "django",
         "colorama",
-        "django",
         "flask",
-        "requests",
     ]
+    assert typosquat.snapshot is None
+    assert (typosquat.thresholds.flag, typosquat.thresholds.block) == (2.5, 6.0)
     assert isinstance(age, ReleaseAgePolicy)
     assert (age.min_age, age.cutoff) == (timedelta(hours=36), datetime(2026, 1, 1, tzinfo=UTC))
     assert age.unknown_upload_time is Action.BLOCK
@@ -392,3 +422,43 @@ def test_real_typosquat_policy_is_built() -> None:
         NOW - timedelta(days=400),
     )
     assert built.judge_file(old, NOW).allowed
+
+
+def test_the_bundled_corpus_uses_the_prebuilt_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pipgate.proxy.policy_settings as module
+    from pipgate.proxy.corpus import load_bundled_names
+
+    monkeypatch.setattr(module, "_INDEXES", {})
+    built: list[int] = []
+    real = typosquat_module.TyposquatIndex.build
+
+    def counting_build(names: Any, *, words: Any = ()) -> Any:
+        built.append(1)
+        return real(names, words=words)
+
+    monkeypatch.setattr(typosquat_module.TyposquatIndex, "build", counting_build)
+    names = load_bundled_names()
+    index = module.typosquat_index([*names, "requests"])  # a duplicate changes nothing
+    assert index.names == names and built == []
+    # any other list of names is indexed afresh
+    assert module.typosquat_index(["our-sdk", *names[:50]]).names[0] == "our-sdk"
+    assert built == [1]
+
+
+def test_unreadable_shipped_data_falls_back(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import pipgate.proxy.corpus as corpus_module
+    import pipgate.proxy.policy_settings as module
+
+    monkeypatch.setattr(module, "_INDEXES", {})
+    monkeypatch.setattr(module, "_SNAPSHOT", [])
+    monkeypatch.setattr(corpus_module, "_read_bundled_bytes", lambda name: b"garbage")
+    index = module.typosquat_index(["requests", "numpy"])
+    assert index.names == ["requests", "numpy"]
+    assert module.typosquat_snapshot() is None
+    assert "bundled snapshot pypi-snapshot.bin" in caplog.text
+    policy = build_policy_set(PolicySettings(), typosquat_names=["requests", "numpy"]).policies[0]
+    assert policy.snapshot is None
+    verdict = policy.check_project(ProjectSubject(NormalizedName("reqeusts")), NOW)
+    assert verdict.action is Action.QUARANTINE
