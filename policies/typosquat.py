@@ -1131,20 +1131,21 @@ class TyposquatPolicy:
         if found is None:
             return Decision(Action.ALLOW, self.name, "no popular project has a similar name")
         total, flag = found.total, self.thresholds.flag
-        weighed = f"score {total:g}: {found.explain()}"
         if total < flag:
             return Decision(
                 Action.ALLOW,
                 self.name,
-                f"{found.match.describe()}, but {weighed} (below {flag:g})",
+                f"{found.match.describe()}, but its score {total:g} is below {flag:g}: "
+                f"{found.explain()}",
             )
         block = self.thresholds.block
         action = Action.BLOCK if block is not None and total >= block else self.action
+        # The question first: a reason phrase may be cut short.
         return Decision(
             action,
             self.name,
-            f"{found.match.describe()}; {weighed} (at least {flag:g}). "
-            f"Did you mean {found.match.target!r}?",
+            f"{found.match.describe()}. Did you mean {found.match.target!r}? "
+            f"Score {total:g} (flagged from {flag:g}): {found.explain()}",
         )
 
     def check_file(self, subject: FileSubject, now: datetime) -> Decision:

@@ -239,9 +239,9 @@ def test_strong_or_slipped_imitations_are_quarantined_by_name_alone(name: str) -
 def test_reason_reads_well() -> None:
     decision = POLICY.check_project(project("coloarma"), NOW)
     assert decision.reason == (
-        "name 'coloarma' imitates popular project 'colorama' (rank 3; adjacent letters swapped); "
-        "score 5.5: adjacent letters swapped +4, target rank 3 +1.5 (at least 3.75). "
-        "Did you mean 'colorama'?"
+        "name 'coloarma' imitates popular project 'colorama' (rank 3; adjacent letters swapped). "
+        "Did you mean 'colorama'? "
+        "Score 5.5 (flagged from 3.75): adjacent letters swapped +4, target rank 3 +1.5"
     )
 
 
@@ -262,7 +262,8 @@ def test_reason_reads_well() -> None:
 def test_weak_resemblances_alone_are_allowed_with_their_score(name: str) -> None:
     decision = POLICY.check_project(project(name), NOW)
     assert decision.action is Action.ALLOW, decision.reason
-    assert "imitates popular project" in decision.reason and "(below 3.75)" in decision.reason
+    assert "imitates popular project" in decision.reason
+    assert "but its score" in decision.reason and "is below 3.75: " in decision.reason
 
 
 @pytest.mark.parametrize(
