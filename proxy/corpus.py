@@ -24,9 +24,8 @@ from urllib.parse import urlsplit
 import httpx
 from packaging.utils import NormalizedName
 
-from pipgate.policies.names import BadProjectName, project_name
-
 from pipgate.policies import typosquat
+from pipgate.policies.names import BadProjectName, project_name
 from pipgate.policies.typosquat_snapshot import Snapshot, SnapshotError
 
 from .urls import redact
