@@ -231,51 +231,53 @@ class _Keys:
 
 
 class _Table:
-    """A read-only multimap from strings to name ids, in one flat array.
+    """A read-only multimap from strings to name ids, in two flat arrays.
 
-    Keys are kept only as hashes, sorted, with their ids; a look-up is a
-    binary search. Hashes are per process, so a table never leaves the
-    process that built it. Two keys with one hash (vanishingly rare) only add
-    candidates, and every caller verifies its candidates.
+    Keys are kept only as 32-bit hashes, sorted, beside their ids (two bytes
+    each for up to 65,535 names); a look-up is a binary search. Two keys with
+    one hash only add candidates, and every caller verifies its candidates.
     """
 
-    __slots__ = ("_bits", "_mask", "_packed")
+    __slots__ = ("_bits", "_hashes", "_ids", "_mask")
 
     def __init__(self, keys: _Keys) -> None:
-        self._packed = array("q", sorted(keys.packed))
+        packed = sorted(keys.packed)
+        self._hashes = array("I", [entry >> _ID_BITS for entry in packed])
+        self._ids = array(
+            _id_code(max(packed, default=0) & _ID_MASK), [entry & _ID_MASK for entry in packed]
+        )
         # A one-hash bitmap of the keys, about 8 bits a key: most look-ups
         # miss, and a bit test spares them the binary search (1 in 8 passes).
-        size = 1 << max(10, (8 * len(self._packed)).bit_length())
+        size = 1 << max(10, (8 * len(packed)).bit_length())
         bits = bytearray(size >> 3)
         mask = size - 1
-        for entry in self._packed:
-            bit = (entry >> _ID_BITS) & mask
+        for h in self._hashes:
+            bit = h & mask
             bits[bit >> 3] |= 1 << (bit & 7)
         self._bits, self._mask = bytes(bits), mask
 
     @classmethod
-    def _raw(cls, packed: array[int], bits: bytes) -> _Table:
+    def _raw(cls, hashes: array[int], ids: array[int], bits: bytes) -> _Table:
         table = cls.__new__(cls)
-        table._packed, table._bits, table._mask = packed, bits, len(bits) * 8 - 1
+        table._hashes, table._ids = hashes, ids
+        table._bits, table._mask = bits, len(bits) * 8 - 1
         return table
 
     def _span(self, key: str) -> tuple[int, int]:
-        packed = self._packed
-        low = _key_hash(key) << _ID_BITS
-        bit = (low >> _ID_BITS) & self._mask
+        hashes = self._hashes
+        h = _key_hash(key)
+        bit = h & self._mask
         if not self._bits[bit >> 3] & (1 << (bit & 7)):
             return 0, 0
-        start = bisect_left(packed, low)
-        if start == len(packed) or packed[start] > low | _ID_MASK:
+        start = bisect_left(hashes, h)
+        if start == len(hashes) or hashes[start] != h:
             return start, start  # most look-ups miss: one binary search
-        return start, bisect_right(packed, low | _ID_MASK, start)
+        return start, bisect_right(hashes, h, start)
 
     def get(self, key: str) -> list[int]:
         """The ids stored under ``key``."""
         start, end = self._span(key)
-        if start == end:
-            return []
-        return [entry & _ID_MASK for entry in self._packed[start:end]]
+        return self._ids[start:end].tolist() if start != end else []
 
     def count(self, key: str) -> int:
         """How many ids are stored under ``key``."""
@@ -283,7 +285,11 @@ class _Table:
         return end - start
 
     def __len__(self) -> int:
-        return len(self._packed)
+        return len(self._hashes)
+
+
+def _id_code(largest: int) -> str:
+    return "H" if largest < 1 << 16 else "I"
 
 
 class _WordSet:
@@ -325,7 +331,7 @@ class IndexFormatError(ValueError):
 def _layout() -> list[int]:
     """The parameters a prebuilt index depends on; another set means another index."""
     return [
-        1,  # format
+        2,  # format
         _ID_BITS,
         MIN_EDIT1_LENGTH,
         EDIT2_TOP,
@@ -469,13 +475,15 @@ class TyposquatIndex:
             "has_dictionary": self._has_dictionary,
             "starts": sorted(self._starts),
             "short": sorted(self._short),
-            "tables": {k: [len(t._packed), len(t._bits)] for k, t in tables.items()},
+            "tables": {
+                k: [len(t._hashes), t._ids.typecode, len(t._bits)] for k, t in tables.items()
+            },
             "words": [len(self._known._hashes), len(self._corpus_only._hashes)],
         }
         raw = json.dumps(header, separators=(",", ":")).encode()
         parts = [_INDEX_MAGIC, struct.pack("<I", len(raw)), raw]
         for table in tables.values():
-            parts += [_little(table._packed), table._bits]
+            parts += [_little(table._hashes), _little(table._ids), table._bits]
         parts += [_little(self._known._hashes), _little(self._corpus_only._hashes)]
         return b"".join(parts)
 
@@ -513,9 +521,10 @@ class TyposquatIndex:
             return values
 
         tables = {}
-        for key, (count, nbits) in header["tables"].items():
-            packed = take("q", count)
-            tables[key] = _Table._raw(packed, bytes(take("B", nbits)))
+        for key, (count, code, nbits) in header["tables"].items():
+            hashes = take("I", count)
+            ids = take(code, count)
+            tables[key] = _Table._raw(hashes, ids, bytes(take("B", nbits)))
         known, corpus_only = _WordSet(), _WordSet()
         known._hashes = take("I", header["words"][0])
         corpus_only._hashes = take("I", header["words"][1])
