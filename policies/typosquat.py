@@ -79,8 +79,8 @@ EDIT2_TOP = 3000
 # Affix games are only worth it against names people actually type.
 AFFIX_TOP = 5000
 MIN_AFFIX_TARGET_LENGTH = 4
-# A word glued to a name without a separator: at least this many letters
-# (``numpyx`` is a squat's shape; ``numpys`` a plural, judged as an edit).
+# A word glued to a name without a separator, from this many letters
+# (``numpyx``); a glued piece must be a word or a single letter.
 MIN_GLUED_AFFIX = 1
 # An affix that is another protected name joins two projects (``tornado-uvloop``)
 # unless many names use it as a generic word (``utils``, ``core``).
@@ -92,7 +92,7 @@ SEPARATORS = "-"
 _ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _LOOK_ALIKE = frozenset(
     frozenset(pair)
-    for pair in ("il", "lj", "ij", "mn", "uv", "vw", "ce", "ao", "oe", "gq", "bd", "pq", "db", "hn")
+    for pair in ("il", "lj", "ij", "mn", "uv", "vw", "ce", "ao", "oe", "gq", "bd", "pq", "hn")
 )
 
 
@@ -175,8 +175,10 @@ _SPELLING = frozenset(
 class Match:
     """``name`` imitates ``target`` (popularity ``rank``, 1 = most popular).
 
-    ``strong`` says whether the resemblance is suspicious by itself or only for
-    a brand-new project. ``detail`` describes the edit for a person.
+    ``strong`` says whether the technique is one legitimate names rarely
+    produce by accident (``typosquat_score`` starts it high); ``detail``
+    describes the edit for a person; ``words`` says the name reads as words
+    where the target does not.
     """
 
     name: NormalizedName
@@ -185,8 +187,11 @@ class Match:
     technique: Technique
     detail: str
     strong: bool
-    # What exactly was done (``Kind``), and whether it is the kind of slip a
-    # hand or an eye makes (a neighbouring key, a look-alike letter).
+    # What exactly was done: substituted, substituted-first, digit-changed,
+    # inserted, doubled, digit-doubled, deleted, edge-deleted, swapped, edit2,
+    # homoglyph, split, separator, reorder, or affix-(packaging, py-glued,
+    # generic, digits, word, glued, dropped); and whether it is the kind of
+    # slip a hand or an eye makes (a neighbouring key, a look-alike letter).
     kind: str = ""
     typo: bool = False
     words: bool = False
