@@ -22,14 +22,17 @@ from starlette.routing import BaseRoute, Route
 
 from . import reason_phrase, views
 from .access_log import AccessLog
+from .circuit import BreakerConfig, Breakers, State
 from .corpus import CorpusError, load_bundled_names, load_corpus
 from .decision_log import DecisionLog
+from .download_slots import DownloadSlots
 from .downloads import Downloads
 from .errors import PipgateError
 from .file_store import FileStore
 from .gate import Gate
 from .index_cache import IndexCache
 from .intel import wiring as intel
+from .memory import Trimmer
 from .metrics import Metrics
 from .pages import PageRenderer
 from .policy_settings import Intel, build_policy_set
@@ -142,11 +145,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         data_dir = settings.cache.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
+        storage_error = metrics.storage_errors.labels  # (store) -> counter
         upstream = UpstreamClient(
             UpstreamConfig.from_settings(settings.upstream),
             transport=transport,
             observe=metrics.observe_upstream,
             refused=lambda reason: metrics.upstream_refused.labels(reason).inc(),
+            breakers=breakers(settings, metrics),
         )
         index_cache = IndexCache(
             data_dir / "index",
@@ -154,9 +159,16 @@ def create_app(
             ttl=settings.cache.index_ttl.total_seconds(),
             negative_ttl=settings.cache.negative_ttl.total_seconds(),
             memory_pages=settings.cache.memory_pages,
+            revalidate_wait=settings.cache.revalidate_wait.total_seconds(),
+            refresh_backoff=settings.cache.refresh_backoff.total_seconds(),
             on_result=lambda result: metrics.cache.labels("page", result).inc(),
+            on_storage_error=lambda store: storage_error(store).inc(),
         )
-        store = FileStore(data_dir, size_limit=settings.cache.max_size)
+        store = FileStore(
+            data_dir,
+            size_limit=settings.cache.max_size,
+            on_error=lambda store: storage_error(store).inc(),
+        )
         pages = PageRenderer(store)
 
         def committed(project: str, filename: str, sha256: str, has_metadata: bool) -> None:
@@ -169,7 +181,21 @@ def create_app(
             on_committed=committed,
             on_bytes=lambda direction, n: metrics.bytes.labels(direction).inc(n),
         )
-        decision_log = DecisionLog(data_dir / "decisions.jsonl")
+        decision_log = DecisionLog(
+            data_dir / "decisions.jsonl", on_error=lambda store: storage_error(store).inc()
+        )
+        trimmer = Trimmer()
+
+        def downloads_changed(open_now: int) -> None:
+            metrics.downloads_open.set(open_now)
+            trimmer.update(open_now)
+
+        slots = DownloadSlots(
+            total=settings.server.max_downloads,
+            per_client=settings.server.max_downloads_per_client,
+            on_change=downloads_changed,
+            on_refused=lambda limit: metrics.downloads_refused.labels(limit).inc(),
+        )
         names = corpus if corpus is not None else await load_corpus_names(settings)
         review = quarantine.open_review(settings, clock)
         feeds = await intel.open_feeds(settings, clock=clock, metrics=metrics)
@@ -190,6 +216,7 @@ def create_app(
             recorder=Recorder(decision_log, metrics, clock=clock),
             decision_log=decision_log,
             intel=feeds,
+            slots=slots,
         )
         app.state.services = services
         quarantine.attach(app, services, review)
@@ -207,6 +234,7 @@ def create_app(
             refresher.cancel()
             intel_task.cancel()
             await feeds.aclose()
+            trimmer.close()
             await downloads.wait_idle()
             await upstream.aclose()
             review.close()
@@ -221,6 +249,26 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=metrics, enabled=settings.server.access_log)
     return app
+
+
+def breakers(settings: Settings, metrics: Metrics) -> Breakers:
+    """The upstream circuit breakers, reporting to the metrics and the log."""
+    upstream = settings.upstream
+
+    def changed(origin: str, state: State) -> None:
+        metrics.circuit_state.labels(origin).set(int(state))
+        metrics.circuit_transitions.labels(origin, state.label).inc()
+        level = logging.INFO if state is State.CLOSED else logging.WARNING
+        log.log(level, "upstream %s: circuit %s", origin, state.label)
+
+    return Breakers(
+        BreakerConfig(
+            failures=upstream.breaker_failures,
+            backoff=upstream.breaker_backoff.total_seconds(),
+            max_backoff=upstream.breaker_max_backoff.total_seconds(),
+        ),
+        on_transition=changed,
+    )
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

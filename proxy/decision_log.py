@@ -4,9 +4,11 @@ Fields: time, client, index, project, file, policy, action, reason, mode
 (``enforce`` or ``dry-run``), and ``available_at`` for holds that lapse.
 A page that withholds the same file on every request is logged once per
 ``repeat_after`` for each client, so the log stays readable; the metrics
-count every occurrence. A line the disk refuses (full) is counted in
-``failed`` and reported in the server log at most once a minute; the request
-goes on (the hold still reaches the quarantine intake).
+count every occurrence. A line the disk refuses (full) is lost, never the
+request: it is counted in ``failed`` and by ``on_error`` (metrics), reported in
+the server log at most once a minute, and the hold still reaches the quarantine
+intake. A line cut short by a full disk is ended before the next one, so
+readers skip just that line.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +28,13 @@ log = logging.getLogger("pipgate.decisions")
 
 
 class DecisionLog:
-    def __init__(self, path: Path, *, repeat_after: float = 600.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        repeat_after: float = 600.0,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("ab", buffering=0)
@@ -36,6 +44,8 @@ class DecisionLog:
         #: Lines that could not be written.
         self.failed = 0
         self._reported = -60.0
+        self._on_error = on_error or (lambda store: None)
+        self._torn = False
 
     def close(self) -> None:
         self._handle.close()
@@ -50,7 +60,8 @@ class DecisionLog:
         client: str,
         now: datetime,
     ) -> bool:
-        """Append one line unless the same line was written recently; true if written."""
+        """Append one line unless the same line was recorded recently; true if it was
+        not a repeat (even when the disk refused the line: the decision still stands)."""
         key = (index, project, file or "", decision.policy, str(decision.action), client)
         mono = time.monotonic()
         last = self._recent.get(key)
@@ -74,19 +85,32 @@ class DecisionLog:
             entry["available_at"] = decision.available_at.astimezone(UTC).isoformat()
         line = orjson.dumps(entry) + b"\n"
         with self._lock:
-            try:
-                self._handle.write(line)
-            except OSError as exc:
-                self.failed += 1
-                if mono - self._reported >= 60:
-                    self._reported = mono
-                    log.error(
-                        "cannot write the decision log %s (%s); %d lines lost so far",
-                        self.path,
-                        exc,
-                        self.failed,
-                    )
+            self._append(line, mono)
         return True
+
+    def _append(self, line: bytes, mono: float) -> None:
+        if self._torn:
+            line = b"\n" + line
+        try:
+            written = self._handle.write(line)
+        except OSError as exc:
+            written, error = 0, exc
+        else:
+            error = None
+        if written == len(line):
+            self._torn = False
+            return
+        self._torn = self._torn or bool(written)
+        self.failed += 1
+        self._on_error("decisions")
+        if mono - self._reported >= 60:
+            self._reported = mono
+            log.error(
+                "cannot write the decision log %s (%s); %d lines lost so far",
+                self.path,
+                error or "short write",
+                self.failed,
+            )
 
 
 def read_decisions(path: Path) -> Iterator[dict[str, object]]:

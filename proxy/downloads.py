@@ -6,6 +6,12 @@ written to a temporary file; every request for the same file follows that
 file as it grows. A follower never receives the last byte before the hash
 has been checked, so a corrupt or truncated download never reaches a client
 whole. Only a verified file is committed to the store.
+
+A full disk never fails a request that can be served otherwise: a verified
+file the store refuses is served from its temporary file (kept for
+``LINGER`` seconds for late followers, then deleted), and a file that cannot
+even be written to ``tmp/`` raises ``StorageError`` before any byte was
+sent, so the caller can stream it from upstream instead (``stream_unstored``).
 """
 
 from __future__ import annotations
@@ -13,21 +19,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 from anyio import to_thread
 
-from .errors import IntegrityError, UpstreamError
+from .errors import IntegrityError, StorageError, UpstreamError
 from .file_store import FileStore, extract_wheel_metadata
+from .storage import STORAGE_ERRORS
 from .upstream import UpstreamClient, translate
 from .urls import redact
 
 log = logging.getLogger("pipgate.downloads")
 
+#: Bytes read from upstream at a time.
 CHUNK = 256 * 1024
+#: Seconds a verified file the store refused stays in ``tmp/`` for late followers.
+LINGER = 60.0
 
 
 @dataclass(eq=False)
@@ -41,8 +53,10 @@ class Download:
     size: int | None
     written: int = 0
     sha256: str | None = None
-    error: UpstreamError | None = None
+    error: UpstreamError | StorageError | None = None
     done: bool = False
+    #: Whether the verified file went into the store (else it lingers in ``temp_path``).
+    stored: bool = False
     store: FileStore | None = None
     headers_ready: asyncio.Event = field(default_factory=asyncio.Event)
     _progress: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -52,7 +66,7 @@ class Download:
             self.written = written
             self._progress.notify_all()
 
-    async def _finish(self, error: UpstreamError | None) -> None:
+    async def _finish(self, error: UpstreamError | StorageError | None) -> None:
         async with self._progress:
             self.error = error
             self.done = True
@@ -72,8 +86,18 @@ class Download:
         if self.error is not None:
             raise self.error
 
-    async def follow(self) -> AsyncIterator[bytes]:
-        """The file's bytes from the start, as they arrive; raises if the download fails."""
+    def open_verified(self) -> BinaryIO | None:
+        """A handle on the finished, verified file: from the store, else from the
+        temporary file while it lingers; ``None`` if neither has it. Blocking."""
+        if self.sha256 is None or self.error is not None:
+            return None
+        if self.stored and self.store is not None:
+            return self.store.open(self.sha256)
+        return _open_for_reading(self.temp_path)
+
+    async def follow(self, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+        """The file's bytes from the start, as they arrive, ``chunk_size`` at a time;
+        raises if the download fails."""
         offset = 0
         handle = None
         try:
@@ -96,7 +120,7 @@ class Download:
                         raise IntegrityError(f"{self.filename!r} was evicted while being served")
                     limit = self.written
                 while offset < limit:
-                    chunk = await to_thread.run_sync(handle.read, min(CHUNK * 4, limit - offset))
+                    chunk = await to_thread.run_sync(handle.read, min(chunk_size, limit - offset))
                     if not chunk:
                         break
                     offset += len(chunk)
@@ -133,6 +157,7 @@ class Downloads:
         self._upstream = upstream
         self._inflight: dict[str, Download] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._lingering: list[tuple[float, Path]] = []
         self._on_committed = on_committed or (lambda project, filename, sha256, meta: None)
         self._on_bytes = on_bytes or (lambda outcome, n: None)
         self.started = 0
@@ -145,6 +170,7 @@ class Downloads:
         download = self._inflight.get(key)
         if download is not None:
             return download
+        self._prune_lingering()
         download = Download(
             key, filename, self._store.new_temp_path(), sha256, size, store=self._store
         )
@@ -162,28 +188,48 @@ class Downloads:
 
     async def _run(self, download: Download, project: str, url: str) -> None:
         what = f"file {download.filename!r}"
-        error: UpstreamError | None = None
+        error: UpstreamError | StorageError | None = None
         try:
             error = await self._fetch(download, url, what)
             if error is None:
                 sha256 = str(download.sha256)
-                has_metadata = await to_thread.run_sync(self._commit, download, sha256, url)
-                self._on_committed(project, download.filename, sha256, has_metadata)
-        except UpstreamError as exc:
+                try:
+                    has_metadata = await to_thread.run_sync(self._commit, download, sha256, url)
+                except STORAGE_ERRORS as exc:
+                    # Verified but not kept: followers read the temporary file instead.
+                    log.warning("could not store %s (%s); serving it unstored", what, exc)
+                    self._lingering.append((time.monotonic() + LINGER, download.temp_path))
+                else:
+                    download.stored = True
+                    self._on_committed(project, download.filename, sha256, has_metadata)
+        except (UpstreamError, StorageError) as exc:
             error = exc
-        except Exception as exc:  # disk full, permissions: never leave waiters hanging
+        except Exception as exc:  # never leave waiters hanging
             log.exception("download of %s failed", redact(url))
-            error = IntegrityError(f"could not store {what}: {exc}")
+            error = IntegrityError(f"could not fetch {what}: {exc}")
         finally:
             self._inflight.pop(download.key, None)
             if error is not None:
                 download.temp_path.unlink(missing_ok=True)
             await download._finish(error)
 
+    def _prune_lingering(self) -> None:
+        now = time.monotonic()
+        while self._lingering and self._lingering[0][0] <= now:
+            _, path = self._lingering.pop(0)
+            path.unlink(missing_ok=True)
+
     async def _fetch(self, download: Download, url: str, what: str) -> UpstreamError | None:
+        """Fetch into the temporary file; raises ``StorageError`` when the disk refuses it."""
         digest = hashlib.sha256()
         written = 0
-        with download.temp_path.open("wb") as out:
+        try:
+            out = download.temp_path.open("wb")
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write {what} to {download.temp_path.parent}: {exc}"
+            ) from exc
+        with out:
             async with self._upstream.stream(url, what) as response:
                 announced = response.headers.get("content-length")
                 if announced and announced.isdigit():
@@ -197,7 +243,12 @@ class Downloads:
                 try:
                     async for chunk in _as_sent(response):
                         digest.update(chunk)
-                        await to_thread.run_sync(_write_and_flush, out, chunk)
+                        try:
+                            await to_thread.run_sync(_write_and_flush, out, chunk)
+                        except OSError as exc:
+                            raise StorageError(
+                                f"cannot write {what} to {download.temp_path.parent}: {exc}"
+                            ) from exc
                         written += len(chunk)
                         self._on_bytes("upstream", len(chunk))
                         await download._advance(written)
@@ -226,21 +277,85 @@ class Downloads:
             metadata = extract_wheel_metadata(download.temp_path)
         # Followers hold open handles; on POSIX the bytes stay readable after the move.
         self._store.commit(sha256, download.temp_path)
-        if metadata is not None:
-            self._store.put_metadata(sha256, metadata)
+        stored_metadata = metadata is not None and self._store.put_metadata(sha256, metadata)
         if download.expected_sha256 is None:
             self._store.remember_url(url, sha256)
-        return metadata is not None
+        return stored_metadata
 
 
-async def _as_sent(response: httpx.Response) -> AsyncIterator[bytes]:
+async def open_unstored(
+    upstream: UpstreamClient,
+    url: str,
+    filename: str,
+    sha256: str | None,
+    size: int | None,
+    *,
+    chunk_size: int,
+) -> tuple[int | None, AsyncGenerator[bytes, None]]:
+    """A file straight from upstream, for when the disk cannot take it.
+
+    Returns ``(size, chunks)`` once upstream answered (its errors are raised
+    here, before any response starts). The chunks are checked like a download's:
+    the last one is held back until size and hash match, so a bad file never
+    arrives whole. Closing ``chunks`` (``aclose``) closes the upstream response.
+    """
+    what = f"file {filename!r}"
+    stream = _unstored(upstream, url, what, sha256, size, chunk_size)
+    announced = await anext(stream)  # runs up to upstream's answer, so aclose() cleans up
+    return announced, stream  # type: ignore[return-value]
+
+
+async def _unstored(
+    upstream: UpstreamClient,
+    url: str,
+    what: str,
+    sha256: str | None,
+    size: int | None,
+    chunk_size: int,
+) -> AsyncGenerator[bytes | int | None, None]:
+    async with upstream.stream(url, what) as response:
+        announced = response.headers.get("content-length")
+        if size is None and announced and announced.isdigit():
+            size = int(announced)
+        yield size
+        async for chunk in _verified(response, what, url, sha256, size, chunk_size):
+            yield chunk
+
+
+async def _verified(
+    response: httpx.Response,
+    what: str,
+    url: str,
+    sha256: str | None,
+    size: int | None,
+    chunk_size: int,
+) -> AsyncIterator[bytes]:
+    digest, total, held = hashlib.sha256(), 0, b""
+    try:
+        async for chunk in _as_sent(response, chunk_size):
+            digest.update(chunk)
+            total += len(chunk)
+            if held:
+                yield held
+            held = chunk
+    except httpx.HTTPError as exc:
+        raise translate(exc, what, url) from exc
+    if size is not None and total != size:
+        raise IntegrityError(f"upstream sent {total} of {size} bytes for {what} (truncated)")
+    if sha256 is not None and digest.hexdigest() != sha256:
+        raise IntegrityError(f"sha256 of {what} from upstream does not match the index")
+    if held:
+        yield held
+
+
+async def _as_sent(response: httpx.Response, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
     """The body's bytes as the server sent them, never content-decoded: the index's
     sha256 and size are of those. (A response a transport already read whole, as
     ``httpx.MockTransport`` does, can only give its content.)"""
     if response.is_stream_consumed:
         yield response.content
         return
-    async for chunk in response.aiter_raw(CHUNK):
+    async for chunk in response.aiter_raw(chunk_size):
         yield chunk
 
 

@@ -7,9 +7,12 @@
     ├── UpstreamError
     │   ├── UpstreamNotFound        404  upstream says the project does not exist
     │   ├── UpstreamUnavailable     502  5xx, connection error, unusable answer
+    │   │   └── CircuitOpen         502  not asked: its origin keeps failing (Retry-After)
     │   ├── UpstreamTimeout         504  no answer in time
     │   ├── IntegrityError          502  file bytes do not match the index's hash
     │   └── OriginRefused           502  a URL or redirect outside the allowed origins
+    ├── StorageError                503  the data directory refused a write nothing can do without
+    └── TooManyDownloads            503  a download cap is reached (with Retry-After)
 
 A policy refusal is not an error: views answer it with a 403 of its own.
 Every message names the thing it is about (project, file, URL without credentials).
@@ -23,6 +26,11 @@ class PipgateError(Exception):
     """Base of every error the proxy answers with a status of its own."""
 
     status_code = 500
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        """Headers the answer carries besides the status (``Retry-After``)."""
+        return {}
 
 
 class InvalidProjectName(PipgateError):
@@ -49,6 +57,18 @@ class UpstreamUnavailable(UpstreamError):
     status_code = 502
 
 
+class CircuitOpen(UpstreamUnavailable):
+    """Refused without asking upstream: its origin's circuit is open (``circuit.py``)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class UpstreamTimeout(UpstreamError):
     status_code = 504
 
@@ -68,3 +88,19 @@ class OriginRefused(UpstreamError):
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+class StorageError(PipgateError):
+    status_code = 503
+
+
+class TooManyDownloads(PipgateError):
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from typing import BinaryIO
 
 from anyio import to_thread
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
+from .file_response import PacedResponse, read_chunks
 from .file_store import FileStore
 from .metrics import Metrics
 
-READ_SIZE = 1 << 20
 FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -55,12 +55,34 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
 
 
 async def serve_stored(
-    request: Request, store: FileStore, sha256: str, filename: str, metrics: Metrics
+    request: Request,
+    store: FileStore,
+    sha256: str,
+    filename: str,
+    metrics: Metrics,
+    *,
+    on_close: Callable[[], None] | None = None,
 ) -> Response | None:
-    """The stored file as a response, or ``None`` if the store does not have it."""
+    """The stored file as a response, or ``None`` if the store does not have it.
+
+    ``on_close`` runs when a body response ends (see ``PacedResponse``); answers
+    without a body (HEAD, 304, 416) leave it to the caller."""
     handle = await to_thread.run_sync(store.open, sha256)
     if handle is None:
         return None
+    return serve_handle(request, handle, sha256, filename, metrics, on_close=on_close)
+
+
+def serve_handle(
+    request: Request,
+    handle: BinaryIO,
+    sha256: str,
+    filename: str,
+    metrics: Metrics,
+    *,
+    on_close: Callable[[], None] | None = None,
+) -> Response:
+    """The verified file open in ``handle`` as a response (which closes it)."""
     size = os.fstat(handle.fileno()).st_size
     etag = f'"{sha256}"'
     headers = {
@@ -91,24 +113,9 @@ async def serve_stored(
     if request.method == "HEAD":
         handle.close()
         return Response(status_code=status, headers=headers)
-    return StreamingResponse(
-        _read(handle, start, end - start + 1, metrics), status_code=status, headers=headers
+    return PacedResponse(
+        read_chunks(handle, start, end - start + 1, metrics.bytes.labels("served").inc),
+        status_code=status,
+        headers=headers,
+        on_close=on_close,
     )
-
-
-async def _read(
-    handle: BinaryIO, start: int, length: int, metrics: Metrics
-) -> AsyncIterator[bytes]:
-    try:
-        if start:
-            handle.seek(start)
-        remaining = length
-        while remaining > 0:
-            chunk = await to_thread.run_sync(handle.read, min(READ_SIZE, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            metrics.bytes.labels("served").inc(len(chunk))
-            yield chunk
-    finally:
-        handle.close()

@@ -4,28 +4,48 @@ A file enters the store only whole and verified (``commit``), from a temporary
 file in ``tmp/`` that ``Downloads`` wrote. Temporary files left by a crash are
 removed at start-up, so a partial file is never served. Every method blocks on
 disk: call them from a worker thread.
+
+On a full disk, reads still work: diskcache records each read for its LRU
+eviction (a write), and when that write fails the entry is read without it.
+Writes that only save work later (metadata, URL hashes) fail quietly; each
+failure is reported to ``on_error`` for the metrics.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
+import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import diskcache
+
+from .storage import STORAGE_ERRORS, CleanDisk, space_of
+
+log = logging.getLogger("pipgate.store")
 
 _FILE = "file:"
 _META = "metadata:"
 _META_HASH = "metadata-sha256:"
 #: A wheel's METADATA larger than this (inflated) is not extracted (a zip bomb, not metadata).
 METADATA_LIMIT = 16 << 20
+#: Room a download must leave free besides its own size (diskcache's index, logs).
+HEADROOM = 16 << 20
 
 
 class FileStore:
-    def __init__(self, directory: Path, *, size_limit: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        size_limit: int,
+        on_error: Callable[[str], None] | None = None,
+    ) -> None:
         self.directory = directory
         self.tmp_dir = directory / "tmp"
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
@@ -35,7 +55,9 @@ class FileStore:
             size_limit=size_limit,
             eviction_policy="least-recently-used",
             cull_limit=10,
+            disk=CleanDisk,
         )
+        self._on_error = on_error or (lambda store: None)
 
     def close(self) -> None:
         self._cache.close()
@@ -49,21 +71,48 @@ class FileStore:
         The handle stays readable even if the file is evicted meanwhile.
         """
         try:
-            handle = self._cache.get(_FILE + sha256, read=True)
+            handle = self._get(_FILE + sha256, read=True)
         except OSError:
             return None
         return handle  # type: ignore[no-any-return]
+
+    def has_room(self, size: int | None) -> bool:
+        """Whether the disk can take a download of ``size`` bytes (twice: the
+        temporary file, then its copy in the store) and still keep ``HEADROOM``."""
+        return space_of(self.tmp_dir).free >= 2 * (size or 0) + HEADROOM
+
+    def _get(self, key: str, *, read: bool = False) -> Any:
+        try:
+            return self._cache.get(key, read=read)
+        except STORAGE_ERRORS as exc:
+            if isinstance(exc, FileNotFoundError):
+                return None
+            self._failed("record a read", exc)
+        try:
+            return _peek(self._cache, key, read=read)
+        except STORAGE_ERRORS as exc:
+            self._failed("read", exc)
+            return None
+
+    def _failed(self, what: str, exc: Exception, store: str = "files") -> None:
+        log.warning("file store could not %s: %s", what, exc)
+        self._on_error(store)
 
     def __contains__(self, sha256: str) -> bool:
         return (_FILE + sha256) in self._cache
 
     def commit(self, sha256: str, temp_path: Path) -> None:
-        """Move a verified temporary file into the store (the temp file is removed)."""
+        """Move a verified temporary file into the store (the temp file is removed).
+
+        Raises one of ``STORAGE_ERRORS`` when the store cannot take it (a full
+        disk); the temporary file is then left in place for the caller."""
         try:
             with temp_path.open("rb") as handle:
                 self._cache.set(_FILE + sha256, handle, read=True)
-        finally:
-            temp_path.unlink(missing_ok=True)
+        except STORAGE_ERRORS as exc:
+            self._failed(f"store file {sha256}", exc)
+            raise
+        temp_path.unlink(missing_ok=True)
 
     def delete(self, sha256: str) -> bool:
         """Remove a stored file and the metadata kept for it; true if the file was stored.
@@ -76,30 +125,62 @@ class FileStore:
         self._cache.delete(_META_HASH + sha256)
         return found
 
-    def remember_url(self, url: str, sha256: str) -> None:
-        """Record that ``url`` (listed upstream without a hash) had these bytes."""
-        self._cache.set(_url_key(url), sha256)
+    def remember_url(self, url: str, sha256: str) -> bool:
+        """Record that ``url`` (listed upstream without a hash) had these bytes;
+        false if the disk refused (the file is then fetched again next time)."""
+        try:
+            self._cache.set(_url_key(url), sha256)
+        except STORAGE_ERRORS as exc:
+            self._failed("record a file's hash", exc)
+            return False
+        return True
 
     def sha256_for_url(self, url: str) -> str | None:
         """The sha256 recorded for an unhashed upstream ``url``, if any."""
-        value = self._cache.get(_url_key(url))
+        value = self._get(_url_key(url))
         return value if isinstance(value, str) else None
 
     def get_metadata(self, sha256: str) -> bytes | None:
-        value = self._cache.get(_META + sha256)
+        value = self._get(_META + sha256)
         return value if isinstance(value, bytes) else None
 
-    def put_metadata(self, sha256: str, metadata: bytes) -> None:
-        self._cache.set(_META + sha256, metadata)
-        self._cache.set(_META_HASH + sha256, hashlib.sha256(metadata).hexdigest())
+    def put_metadata(self, sha256: str, metadata: bytes) -> bool:
+        """Keep a file's METADATA; false if the disk refused (it is extracted again later)."""
+        try:
+            self._cache.set(_META + sha256, metadata)
+            self._cache.set(_META_HASH + sha256, hashlib.sha256(metadata).hexdigest())
+        except STORAGE_ERRORS as exc:
+            self._failed(f"store the metadata of {sha256}", exc, "metadata")
+            return False
+        return True
 
     def metadata_hash(self, sha256: str) -> str | None:
         """The sha256 of the METADATA extracted from the stored wheel ``sha256``, if any."""
-        value = self._cache.get(_META_HASH + sha256)
+        value = self._get(_META_HASH + sha256)
         return value if isinstance(value, str) else None
 
     def volume(self) -> int:
         return int(self._cache.volume())
+
+
+def _peek(cache: diskcache.Cache, key: str, *, read: bool) -> Any:
+    """``cache[key]`` read without recording the read (no write at all), or ``None``.
+
+    diskcache has no public read-only get under an LRU policy; this is its own
+    lookup (``Cache.get``'s fast path) without the update that follows it."""
+    db_key, raw = cache._disk.put(key)
+    rows = cache._sql(
+        "SELECT mode, filename, value FROM Cache WHERE key = ? AND raw = ?"
+        " AND (expire_time IS NULL OR expire_time > ?)",
+        (db_key, raw, time.time()),
+    ).fetchall()
+    if not rows:
+        return None
+    ((mode, filename, value),) = rows
+    try:
+        return cache._disk.fetch(mode, filename, value, read)
+    except OSError:
+        return None
 
 
 def _url_key(url: str) -> str:

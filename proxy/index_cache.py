@@ -2,14 +2,25 @@
 
 The parsed ``Project`` is cached (never upstream's bytes) in memory and in a
 diskcache under the data directory, so a restart starts warm. Upstream 404s
-are remembered for a short negative TTL. Concurrent misses for one project
-share one upstream request.
+are remembered for a short negative TTL and never served stale. Concurrent
+misses for one project share one upstream request.
+
+Past its TTL a page is revalidated by one refresh in a task of its own
+(stale-while-revalidate). The request that started it waits for it at most
+``revalidate_wait``: a healthy upstream answers well within it, so a takedown
+(404) is seen at once; a slow or hanging one does not hold anyone up, as the
+cached copy is served, marked stale, while the refresh goes on. A copy past its
+TTL that upstream has not confirmed is always marked stale (``stale_since``).
+After a refresh failed, the page is served stale without asking upstream for
+``refresh_backoff``. A failed disk write never fails a request: the page is
+kept in memory and the error counted (``on_storage_error``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -22,6 +33,7 @@ from packaging.utils import NormalizedName
 
 from .errors import UpstreamError, UpstreamNotFound, UpstreamUnavailable
 from .models import Project
+from .storage import STORAGE_ERRORS
 from .upstream import NotModified, UpstreamClient
 
 log = logging.getLogger("pipgate.cache")
@@ -59,8 +71,11 @@ class IndexCache:
         ttl: float,
         negative_ttl: float,
         memory_pages: int = 256,
+        revalidate_wait: float = 1.0,
+        refresh_backoff: float = 30.0,
         clock: Callable[[], float] = time.time,
         on_result: Callable[[str], None] | None = None,
+        on_storage_error: Callable[[str], None] | None = None,
     ) -> None:
         self._disk = diskcache.Cache(str(directory), eviction_policy="none")
         self._upstream = upstream
@@ -69,9 +84,16 @@ class IndexCache:
         self._memory: OrderedDict[str, CachedPage] = OrderedDict()
         self._memory_pages = memory_pages
         self._negative: dict[str, tuple[float, str]] = {}
-        self._inflight: dict[str, asyncio.Task[PageResult]] = {}
+        self._inflight: dict[str, tuple[asyncio.Task[PageResult], float]] = {}
+        self._revalidate_wait = revalidate_wait
+        self._refresh_backoff = refresh_backoff
+        #: Pages whose last refresh failed: (no refresh before, why).
+        self._failed: dict[str, tuple[float, str]] = {}
+        #: Pages deleted after an upstream 404 whose disk copy could not be removed.
+        self._tombstones: set[str] = set()
         self._clock = clock
         self._on_result = on_result or (lambda outcome: None)
+        self._on_storage_error = on_storage_error or (lambda store: None)
 
     def close(self) -> None:
         self._disk.close()
@@ -101,27 +123,53 @@ class IndexCache:
         if negative is not None and now < negative[0]:
             self._on_result("negative-hit")
             raise UpstreamNotFound(negative[1])
-        task = self._inflight.get(name)
-        if task is None:
+        if cached is not None:
+            failed = self._failed.get(name)
+            if failed is not None and now < failed[0]:
+                return self._stale(cached, failed[1])
+        inflight = self._inflight.get(name)
+        if inflight is None:
             # A task of its own, so one client hanging up never cancels the others' fetch.
             task = asyncio.create_task(self._refresh(name, cached))
-            self._inflight[name] = task
+            inflight = (task, time.monotonic())
+            self._inflight[name] = inflight
             task.add_done_callback(lambda done: self._fetched(name, done))
-        return await asyncio.shield(task)
+        task, started = inflight
+        if cached is None:
+            return await asyncio.shield(task)
+        wait = started + self._revalidate_wait - time.monotonic()
+        if wait > 0:
+            await asyncio.wait([task], timeout=wait)
+        if task.done():
+            return task.result()
+        return self._stale(
+            cached,
+            f"upstream has not answered for project {name!r} within "
+            f"{self._revalidate_wait:g} s; refreshing in the background",
+        )
+
+    def _stale(self, cached: CachedPage, reason: str) -> PageResult:
+        self._on_result("stale")
+        return PageResult(cached, stale_since=cached.fetched_at, stale_reason=reason)
 
     def _fetched(self, name: str, task: asyncio.Task[PageResult]) -> None:
-        self._inflight.pop(name, None)
+        if self._inflight.get(name, (None, 0.0))[0] is task:
+            del self._inflight[name]
         if not task.cancelled():
             task.exception()  # retrieved: every client may have hung up before it failed
 
     def _load(self, name: str) -> CachedPage | None:
         """The persisted page, or ``None``; an unreadable entry (a crash, an older
         pipgate's format) is dropped and refetched, never an error for the client."""
+        if name in self._tombstones:
+            if not self._delete(name):
+                return None
+            self._tombstones.discard(name)
         try:
             page = self._disk.get(name)
         except Exception:  # unpickling can raise almost anything
             log.warning("dropping unreadable cached page for %r", name, exc_info=True)
-            self._disk.delete(name)
+            self._delete(name)
             return None
         return page if isinstance(page, CachedPage) else None
 
@@ -140,6 +188,7 @@ class IndexCache:
                     f"for project {name!r}"
                 ) from None
             cached.fetched_at = self._clock()
+            self._failed.pop(name, None)
             await self._store(name, cached)
             self._on_result("revalidated")
             return PageResult(cached)
@@ -153,8 +202,10 @@ class IndexCache:
             if cached is None:
                 self._on_result("error")
                 raise
-            self._on_result("stale")
-            return PageResult(cached, stale_since=cached.fetched_at, stale_reason=str(exc))
+            # An open circuit says when upstream is worth asking again; else back off.
+            backoff = min(self._refresh_backoff, getattr(exc, "retry_after", math.inf))
+            self._failed[name] = (self._clock() + backoff, str(exc))
+            return self._stale(cached, str(exc))
         # A page with no cached copy (new, or dropped after a 404) starts from a
         # revision no earlier copy of it had, so no page rendered from that copy is reused.
         revision = (cached.revision + 1) if cached else time.time_ns()
@@ -164,6 +215,7 @@ class IndexCache:
             fetched.project, self._clock(), fetched.etag, fetched.last_modified, revision
         )
         self._negative.pop(name, None)
+        self._failed.pop(name, None)
         await self._store(name, page)
         self._on_result("miss")
         return PageResult(page)
@@ -181,7 +233,24 @@ class IndexCache:
 
     async def _store(self, name: str, page: CachedPage) -> None:
         self._remember(name, page)
-        await to_thread.run_sync(self._disk.set, name, page)
+        await to_thread.run_sync(self._persist, name, page)
+
+    def _persist(self, name: str, page: CachedPage) -> None:
+        try:
+            self._disk.set(name, page)
+        except STORAGE_ERRORS as exc:
+            # Served from memory meanwhile; the page is written again at its next refresh.
+            log.warning("could not write the cached page of %r to disk: %s", name, exc)
+            self._on_storage_error("index")
+
+    def _delete(self, name: str) -> bool:
+        try:
+            self._disk.delete(name)
+        except STORAGE_ERRORS as exc:
+            log.warning("could not delete the cached page of %r from disk: %s", name, exc)
+            self._on_storage_error("index")
+            return False
+        return True
 
     def _remember(self, name: str, page: CachedPage) -> None:
         self._memory[name] = page
@@ -190,8 +259,11 @@ class IndexCache:
             self._memory.popitem(last=False)
 
     async def forget(self, name: str) -> None:
+        """Drop the cached page; one whose disk copy cannot be deleted yet is never read back."""
         self._memory.pop(name, None)
-        await to_thread.run_sync(self._disk.delete, name)
+        self._failed.pop(name, None)
+        if not await to_thread.run_sync(self._delete, name):
+            self._tombstones.add(name)
 
     def has_page(self, name: str) -> bool:
         """Whether a page of ``name`` is cached, so the project exists upstream (no

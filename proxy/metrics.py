@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
@@ -60,6 +60,40 @@ class Metrics:
             "pipgate_holds_rate_limited_total",
             "Refusals answered 429 because the client was refused too often (per index).",
             ["index"],
+            registry=self.registry,
+        )
+        self.storage_errors = Counter(
+            "pipgate_storage_errors_total",
+            "Cache and log writes the disk refused (full or failing), by store; "
+            "the request was served anyway.",
+            ["store"],
+            registry=self.registry,
+        )
+        for store in ("index", "files", "metadata", "decisions"):
+            self.storage_errors.labels(store)
+        self.downloads_open = Gauge(
+            "pipgate_downloads_open",
+            "File downloads in progress (bodies being sent).",
+            registry=self.registry,
+        )
+        self.downloads_refused = Counter(
+            "pipgate_downloads_refused_total",
+            "File downloads refused with 503 over a cap, by limit (client, total).",
+            ["limit"],
+            registry=self.registry,
+        )
+        for limit in ("client", "total"):
+            self.downloads_refused.labels(limit)
+        self.circuit_state = Gauge(
+            "pipgate_upstream_circuit_state",
+            "Circuit breaker of each upstream origin: 0 closed, 1 half-open, 2 open.",
+            ["upstream"],
+            registry=self.registry,
+        )
+        self.circuit_transitions = Counter(
+            "pipgate_upstream_circuit_transitions_total",
+            "Circuit breaker state changes, by upstream origin and the state entered.",
+            ["upstream", "state"],
             registry=self.registry,
         )
 

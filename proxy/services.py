@@ -13,7 +13,9 @@ from typing import Protocol
 from pipgate.policies.decision import Decision
 from pipgate.policies.engine import Verdict
 
+from .circuit import State
 from .decision_log import DecisionLog
+from .download_slots import DownloadSlots
 from .downloads import Downloads
 from .file_store import FileStore
 from .gate import Gate, ProjectView
@@ -21,7 +23,8 @@ from .index_cache import IndexCache
 from .intel.feeds import IntelFeeds
 from .metrics import Metrics
 from .pages import PageRenderer
-from .settings import Settings
+from .settings import Settings, format_size
+from .storage import space_of
 from .upstream import UpstreamClient
 
 
@@ -152,6 +155,7 @@ class Services:
     metrics: Metrics
     recorder: Recorder
     decision_log: DecisionLog
+    slots: DownloadSlots
     #: The advisory feeds of the malicious and vulnerabilities policies.
     intel: IntelFeeds | None = None
     extras: dict[str, object] = field(default_factory=dict)
@@ -164,7 +168,23 @@ class Services:
             problems.append(f"data directory {str(data_dir)!r} is not writable")
         if not os.access(self.store.tmp_dir, os.W_OK):
             problems.append(f"download directory {str(self.store.tmp_dir)!r} is not writable")
+        try:
+            space = space_of(data_dir)
+        except OSError as exc:
+            problems.append(f"cannot read the free space of {str(data_dir)!r}: {exc}")
+        else:
+            wanted = self.settings.cache.min_free_bytes(space.total)
+            if space.free < wanted:
+                problems.append(
+                    f"only {format_size(space.free)} free in data directory {str(data_dir)!r} "
+                    f"(min_free_space is {self.settings.cache.min_free_space}); "
+                    "caches and logs cannot be written"
+                )
         return problems
+
+    def readiness_notes(self) -> list[str]:
+        """What is degraded but still served: an upstream whose circuit is open."""
+        return [b.describe() for b in self.upstream.breakers if b.state is not State.CLOSED]
 
     def close(self) -> None:
         self.index_cache.close()

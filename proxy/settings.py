@@ -101,6 +101,14 @@ def parse_size(value: Any) -> int:
     return int(number * (base**power if power > 0 else 1))
 
 
+def format_size(size: int) -> str:
+    """``size`` bytes for people: ``"3.2 MB"``, ``"1.0 GB"``."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"
+
+
 class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Address to listen on; loopback by default.")
     port: int = Field(8080, ge=0, le=65535)
@@ -111,6 +119,12 @@ class ServerSettings(_Section):
     )
     trust_forwarded: bool = Field(
         False, description="Take the client address from X-Forwarded-For (behind a proxy)."
+    )
+    max_downloads: int = Field(
+        512, ge=1, description="File downloads in progress at once; more get 503 + Retry-After."
+    )
+    max_downloads_per_client: int = Field(
+        64, ge=1, description="File downloads in progress at once from one client address."
     )
 
 
@@ -125,6 +139,15 @@ class UpstreamSettings(_Section):
         description="Origins (scheme://host[:port]) files, .metadata and provenance may be "
         "fetched from besides the upstream's own. Default: the upstream's origin, plus "
         "https://files.pythonhosted.org when the upstream is pypi.org.",
+    )
+    breaker_failures: int = Field(
+        5, ge=1, description="Failed requests in a row to one host that open its circuit."
+    )
+    breaker_backoff: Duration = Field(
+        timedelta(seconds=10), description="How long an open circuit waits before a probe."
+    )
+    breaker_max_backoff: Duration = Field(
+        timedelta(minutes=5), description="The back-off doubles per failed probe up to this."
     )
 
     @field_validator("url")
@@ -153,11 +176,46 @@ class CacheSettings(_Section):
     negative_ttl: Duration = Field(timedelta(minutes=1), description="How long a 404 is kept.")
     max_size: int = Field(20 * 10**9, description="File cache size limit; LRU eviction above.")
     memory_pages: int = Field(256, ge=1, description="Parsed pages kept in memory.")
+    revalidate_wait: Duration = Field(
+        timedelta(seconds=1),
+        description="How long a request waits for the refresh of a page past its TTL "
+        "before it is served the cached copy, marked stale.",
+    )
+    refresh_backoff: Duration = Field(
+        timedelta(seconds=30),
+        description="After a failed refresh, the page is served stale without asking upstream.",
+    )
+    min_free_space: str = Field(
+        "1GB",
+        description="/readyz fails below this much free space in the data directory "
+        "('1GB', or a share of the volume: '5%').",
+    )
 
     @field_validator("max_size", mode="before")
     @classmethod
     def _size(cls, value: Any) -> int:
         return parse_size(value)
+
+    @field_validator("min_free_space", mode="before")
+    @classmethod
+    def _space(cls, value: Any) -> str:
+        text = str(value).strip()
+        if text.endswith("%"):
+            try:
+                share = float(text[:-1])
+            except ValueError:
+                share = -1.0
+            if not 0 <= share < 100:
+                raise ValueError(f"expected a share of the volume such as '5%', got {value!r}")
+            return text
+        parse_size(value)
+        return text
+
+    def min_free_bytes(self, total: int) -> int:
+        """``min_free_space`` in bytes, for a volume of ``total`` bytes."""
+        if self.min_free_space.endswith("%"):
+            return int(total * float(self.min_free_space[:-1]) / 100)
+        return parse_size(self.min_free_space)
 
 
 class IndexSettings(_Section):

@@ -21,6 +21,7 @@ import httpx
 from packaging.utils import NormalizedName
 
 from . import __version__
+from .circuit import BreakerConfig, Breakers
 from .errors import (
     OriginRefused,
     UpstreamError,
@@ -99,12 +100,14 @@ class UpstreamClient:
         transport: httpx.AsyncBaseTransport | None = None,
         observe: Observer | None = None,
         refused: Callable[[str], None] | None = None,
+        breakers: Breakers | None = None,
     ) -> None:
         self.config = config
         self.base_url = ensure_trailing_slash(config.url)
         self.origins = Origins(config.url, config.file_hosts)
         self._observe = observe or (lambda op, seconds, outcome: None)
         self._refused = refused or (lambda reason: None)
+        self.breakers = breakers or Breakers(BreakerConfig())
         self._client = httpx.AsyncClient(
             transport=transport,
             timeout=httpx.Timeout(config.timeout, connect=config.connect_timeout),
@@ -240,19 +243,31 @@ class UpstreamClient:
         """Run ``attempt`` with bounded retries and jittered exponential backoff.
 
         Retries connection errors, timeouts and 429/5xx answers; the last 5xx
-        answer is returned as is, the last exception is translated.
+        answer is returned as is, the last exception is translated. Every try
+        first asks the origin's circuit breaker (``circuit.py``), which raises
+        ``CircuitOpen`` instead of waiting on a host that keeps failing.
         """
         tries = self.config.retries + 1
+        breaker = self.breakers.for_url(url)
         for number in range(tries):
+            probe = breaker.admit(f"{operation} {redact(url)}")
             started = time.perf_counter()
             try:
                 response = await attempt()
             except httpx.HTTPError as exc:
+                breaker.failed(probe)
                 self._observe(operation, time.perf_counter() - started, type(exc).__name__)
                 if number + 1 >= tries:
                     raise translate(exc, operation, url) from exc
                 log.warning("upstream %s %s failed (%s); retrying", operation, redact(url), exc)
+            except BaseException:
+                breaker.abandoned(probe)
+                raise
             else:
+                if response.status_code in RETRY_STATUSES:
+                    breaker.failed(probe)
+                else:
+                    breaker.succeeded(probe)
                 self._observe(operation, time.perf_counter() - started, str(response.status_code))
                 if response.status_code not in RETRY_STATUSES or number + 1 >= tries:
                     return response

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -16,24 +17,23 @@ from anyio import to_thread
 from packaging.utils import NormalizedName
 from starlette.datastructures import URL
 from starlette.requests import Request
-from starlette.responses import (
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-    StreamingResponse,
-)
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from pipgate.policies.engine import Verdict
 from pipgate.policies.names import BadProjectName, project_name
 
+from .download_slots import Slot
+from .downloads import open_unstored
 from .errors import (
     FileNotListed,
     IntegrityError,
     InvalidProjectName,
     PipgateError,
+    StorageError,
     UnknownIndex,
 )
-from .file_serving import FILE_CACHE_CONTROL, content_type_of, serve_stored
+from .file_response import CHUNK, PacedResponse
+from .file_serving import FILE_CACHE_CONTROL, content_type_of, serve_handle, serve_stored
 from .file_store import extract_wheel_metadata
 from .gate import Gate
 from .headers import weighted
@@ -349,25 +349,56 @@ def _refusal(verdict: Verdict, what: str) -> Response:
 
 
 async def _file(request: Request, svc: Services, project: str, file: DistFile) -> Response:
+    """A file body holds a download slot (``download_slots.py``) until it ends; over a
+    cap the request gets 503 with ``Retry-After``."""
+    slot = svc.slots.acquire(client_of(request)) if request.method == "GET" else None
+    try:
+        response = await _file_response(request, svc, project, file, slot)
+    except BaseException:
+        if slot is not None:
+            slot.release()
+        raise
+    if slot is not None and not isinstance(response, PacedResponse):
+        slot.release()  # no body to send (304, 416): the slot is not needed
+    return response
+
+
+async def _file_response(
+    request: Request, svc: Services, project: str, file: DistFile, slot: Slot | None
+) -> Response:
+    on_close = slot.release if slot is not None else None
     sha256 = file.sha256 or await to_thread.run_sync(svc.store.sha256_for_url, file.url)
     if sha256 is not None:
-        response = await serve_stored(request, svc.store, sha256, file.filename, svc.metrics)
+        response = await serve_stored(
+            request, svc.store, sha256, file.filename, svc.metrics, on_close=on_close
+        )
         if response is not None:
             svc.metrics.cache.labels("file", "hit").inc()
             return response
+    if not await to_thread.run_sync(svc.store.has_room, file.size):
+        return await _unstored(request, svc, file, on_close)
     svc.metrics.cache.labels("file", "miss").inc()
     download = svc.downloads.start(project, file.filename, file.url, file.sha256, file.size)
-    if file.size is not None and file.size <= WHOLE_BEFORE_SENDING:
-        # Small files are verified whole before the first byte goes out, so a
-        # corrupt or truncated upstream answer becomes a clean 502 with a reason.
-        await download.wait_until_done()
-        response = await serve_stored(
-            request, svc.store, download.sha256 or "", file.filename, svc.metrics
-        )
-        if response is not None:
-            response.headers["X-Pipgate-Cache"] = "miss"
-            return response
-    await download.wait_for_headers()
+    try:
+        if file.size is not None and file.size <= WHOLE_BEFORE_SENDING:
+            # Small files are verified whole before the first byte goes out, so a
+            # corrupt or truncated upstream answer becomes a clean 502 with a reason.
+            await download.wait_until_done()
+            handle = await to_thread.run_sync(download.open_verified)
+            if handle is not None:
+                response = serve_handle(
+                    request,
+                    handle,
+                    str(download.sha256),
+                    file.filename,
+                    svc.metrics,
+                    on_close=on_close,
+                )
+                response.headers["X-Pipgate-Cache"] = "miss"
+                return response
+        await download.wait_for_headers()
+    except StorageError:
+        return await _unstored(request, svc, file, on_close)
     headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "miss"}
     if sha256:
         headers["ETag"] = f'"{sha256}"'
@@ -377,12 +408,42 @@ async def _file(request: Request, svc: Services, project: str, file: DistFile) -
     if request.method == "HEAD":
         return Response(status_code=200, headers=headers)
 
-    async def body():  # type: ignore[no-untyped-def]
-        async for chunk in download.follow():
+    async def body() -> AsyncIterator[bytes]:
+        async for chunk in download.follow(CHUNK):
             svc.metrics.bytes.labels("served").inc(len(chunk))
             yield chunk
 
-    return StreamingResponse(body(), status_code=200, headers=headers)
+    return PacedResponse(body(), headers=headers, on_close=on_close)
+
+
+async def _unstored(
+    request: Request, svc: Services, file: DistFile, on_close: Callable[[], None] | None
+) -> Response:
+    """A cold file the disk cannot take: streamed from upstream, checked on the way."""
+    svc.metrics.cache.labels("file", "unstored").inc()
+    headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "unstored"}
+    if file.sha256:
+        headers["ETag"] = f'"{file.sha256}"'
+        headers["Cache-Control"] = FILE_CACHE_CONTROL
+    if request.method == "HEAD":
+        if file.size is not None:
+            headers["Content-Length"] = str(file.size)
+        return Response(status_code=200, headers=headers)
+    size, chunks = await open_unstored(
+        svc.upstream, file.url, file.filename, file.sha256, file.size, chunk_size=CHUNK
+    )
+    if size is not None:
+        headers["Content-Length"] = str(size)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in chunks:
+                svc.metrics.bytes.labels("served").inc(len(chunk))
+                yield chunk
+        finally:
+            await chunks.aclose()
+
+    return PacedResponse(body(), headers=headers, on_close=on_close)
 
 
 async def _metadata(request: Request, svc: Services, project: str, file: DistFile) -> Response:
@@ -415,8 +476,11 @@ async def _metadata_from_wheel(
     handle = await to_thread.run_sync(svc.store.open, sha256)
     if handle is None:
         download = svc.downloads.start(project, file.filename, file.url, file.sha256, file.size)
-        await download.wait_until_done()
-        handle = await to_thread.run_sync(svc.store.open, sha256)
+        try:
+            await download.wait_until_done()
+        except StorageError:
+            return None  # the disk is full: pip then reads the metadata from the wheel
+        handle = await to_thread.run_sync(download.open_verified)
         if handle is None:
             return None
     try:
@@ -443,10 +507,14 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Ready or not, then one line per advisory feed: information, never a reason to fail."""
+    """503 while the proxy cannot do its job (data directory unwritable or nearly
+    full); 200 otherwise. Then one line per degraded part, information, never a
+    reason to fail: an upstream whose circuit is open (cached pages and files are
+    still served, so the proxy stays ready) and each advisory feed."""
     svc = services(request)
     problems = await to_thread.run_sync(svc.readiness_problems)
-    detail = "".join(f"{line}\n" for line in svc.intel.status()) if svc.intel else ""
+    notes = [*svc.readiness_notes(), *(svc.intel.status() if svc.intel else ())]
+    detail = "".join(f"{line}\n" for line in notes)
     if problems:
         return PlainTextResponse(
             "not ready: " + "; ".join(problems) + "\n" + detail, status_code=503
@@ -472,4 +540,6 @@ async def root(request: Request) -> Response:
 def error_response(request: Request, exc: Exception) -> Response:
     """Map the proxy's errors to statuses (``errors.py``); the body says what failed."""
     assert isinstance(exc, PipgateError)
-    return PlainTextResponse(f"pipgate: {exc}\n", status_code=exc.status_code)
+    return PlainTextResponse(
+        f"pipgate: {exc}\n", status_code=exc.status_code, headers=exc.response_headers
+    )

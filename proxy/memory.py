@@ -1,0 +1,80 @@
+"""Giving memory back to the system after a burst of downloads.
+
+glibc keeps freed heap memory in its arenas (one per thread that allocated, and file
+chunks are read in worker threads), so a burst of a few hundred downloads would leave
+the process at its peak size for good. ``malloc_trim(0)`` returns the free pages of
+every arena. ``Trimmer`` calls it in a worker thread shortly after downloads fall to
+half of their peak since the last trim, or to zero. Elsewhere than glibc it does nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import functools
+import logging
+from collections.abc import Callable
+
+from anyio import to_thread
+
+log = logging.getLogger("pipgate.memory")
+
+#: A burst smaller than this many downloads is not worth a trim.
+MIN_BURST = 8
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim  # type: ignore[no-any-return]
+
+
+def release_free_memory() -> bool:
+    """Return the allocator's free pages to the system; true if it could. Blocking."""
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+class Trimmer:
+    """Watches the number of open downloads (``update``) and trims after a burst."""
+
+    def __init__(self, *, delay: float = 1.0) -> None:
+        self._delay = delay
+        self._peak = 0
+        self._pending: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.trims = 0
+
+    def update(self, open_now: int) -> None:
+        """Called with the number of open downloads whenever it changes."""
+        self._peak = max(self._peak, open_now)
+        ended = open_now == 0 or open_now <= self._peak // 2
+        if self._peak >= MIN_BURST and ended and self._pending is None:
+            self._pending = asyncio.get_running_loop().call_later(self._delay, self._start)
+
+    def _start(self) -> None:
+        self._pending = None
+        self._peak = 0
+        task = asyncio.get_running_loop().create_task(self._trim())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _trim(self) -> None:
+        if await to_thread.run_sync(release_free_memory):
+            self.trims += 1
+            log.debug("returned free memory to the system after a burst of downloads")
+
+    def close(self) -> None:
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
