@@ -57,6 +57,7 @@ def serve(
     import uvicorn
 
     from .app import create_app
+    from .memory import limit_arenas
 
     overrides: dict[str, Any] = {}
     for section, key, value in (
@@ -71,6 +72,7 @@ def serve(
             overrides.setdefault(section, {})[key] = value
     settings = _settings_or_exit(config, overrides)
     configure_logging(settings.server.log_level, settings.server.log_format)
+    limit_arenas()  # before uvicorn's and anyio's threads: see memory.py
     app = create_app(settings)
     uvicorn.run(
         app,

@@ -30,6 +30,7 @@ from anyio import to_thread
 
 from .errors import IntegrityError, StorageError, UpstreamError
 from .file_store import FileStore, extract_wheel_metadata
+from .reads import read_at
 from .storage import STORAGE_ERRORS
 from .upstream import UpstreamClient, translate
 from .urls import redact
@@ -95,7 +96,7 @@ class Download:
             return self.store.open(self.sha256)
         return _open_for_reading(self.temp_path)
 
-    async def follow(self, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
+    async def follow(self, chunk_size: int = CHUNK) -> AsyncIterator[bytes | bytearray]:
         """The file's bytes from the start, as they arrive, ``chunk_size`` at a time;
         raises if the download fails."""
         offset = 0
@@ -120,7 +121,7 @@ class Download:
                         raise IntegrityError(f"{self.filename!r} was evicted while being served")
                     limit = self.written
                 while offset < limit:
-                    chunk = await to_thread.run_sync(handle.read, min(chunk_size, limit - offset))
+                    chunk = await read_at(handle.fileno(), offset, min(chunk_size, limit - offset))
                     if not chunk:
                         break
                     offset += len(chunk)

@@ -1,10 +1,13 @@
 """Giving memory back to the system after a burst of downloads.
 
-glibc keeps freed heap memory in its arenas (one per thread that allocated, and file
-chunks are read in worker threads), so a burst of a few hundred downloads would leave
-the process at its peak size for good. ``malloc_trim(0)`` returns the free pages of
-every arena. ``Trimmer`` calls it in a worker thread shortly after downloads fall to
-half of their peak since the last trim, or to zero. Elsewhere than glibc it does nothing.
+glibc keeps freed heap memory in its arenas, and by default makes one arena per
+thread that allocates, up to eight per core; file chunks are read in worker threads,
+so after a burst of a few hundred downloads the worker arenas kept ~40 MB that
+``malloc_trim`` could not return (measured: ``benchmarks/slow_readers.py``).
+``limit_arenas`` (called by ``pipgate serve`` before any thread starts) caps them at
+two, like ``MALLOC_ARENA_MAX=2``; ``Trimmer`` calls ``malloc_trim(0)`` in a worker
+thread shortly after downloads fall to half of their peak since the last trim, or to
+zero. Elsewhere than glibc both do nothing.
 """
 
 from __future__ import annotations
@@ -24,16 +27,31 @@ log = logging.getLogger("pipgate.memory")
 MIN_BURST = 8
 
 
+#: Arenas glibc may make (``M_ARENA_MAX``): the main one and one for all threads.
+ARENAS = 2
+_M_ARENA_MAX = -8  # from glibc's malloc.h
+
+
 @functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
+def _libc() -> ctypes.CDLL | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim
+        libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     except (OSError, AttributeError):
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim  # type: ignore[no-any-return]
+    return libc
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    libc = _libc()
+    return None if libc is None else libc.malloc_trim  # type: ignore[no-any-return]
+
+
+def limit_arenas(count: int = ARENAS) -> bool:
+    """Cap glibc's malloc arenas at ``count``; true if it could. Call before threads start."""
+    libc = _libc()
+    return libc is not None and libc.mallopt(_M_ARENA_MAX, count) == 1
 
 
 def release_free_memory() -> bool:

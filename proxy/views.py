@@ -408,7 +408,7 @@ async def _file_response(
     if request.method == "HEAD":
         return Response(status_code=200, headers=headers)
 
-    async def body() -> AsyncIterator[bytes]:
+    async def body() -> AsyncIterator[bytes | bytearray]:
         async for chunk in download.follow(CHUNK):
             svc.metrics.bytes.labels("served").inc(len(chunk))
             yield chunk
@@ -435,7 +435,7 @@ async def _unstored(
     if size is not None:
         headers["Content-Length"] = str(size)
 
-    async def body() -> AsyncIterator[bytes]:
+    async def body() -> AsyncIterator[bytes | bytearray]:
         try:
             async for chunk in chunks:
                 svc.metrics.bytes.labels("served").inc(len(chunk))
