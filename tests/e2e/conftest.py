@@ -18,7 +18,7 @@ import pytest
 from pipgate.proxy.app import create_app
 from pipgate.proxy.settings import deep_merge, load_settings
 from tests.support.fake_upstream import FakeUpstream, create_fake_upstream, standard_projects
-from tests.support.servers import client_env, run_app
+from tests.support.servers import client_env, run_uvicorn
 
 #: Names the typosquat policy protects in end-to-end tests (the bundled corpus is
 #: exercised by the policy's own tests).
@@ -36,6 +36,8 @@ class RunningProxy:
     url: str
     data_dir: Path
     app: Any
+    #: The uvicorn server (``tests.support.servers.ServedApp.server``).
+    server: Any = None
 
     @property
     def index_url(self) -> str:
@@ -78,8 +80,8 @@ def start_proxy(tmp_path: Path) -> Iterator[ProxyFactory]:
             clock=clock or (lambda: datetime.now(UTC)),
             corpus=None if bundled_corpus else (TEST_CORPUS if corpus is None else corpus),
         )
-        with run_app(app) as url:
-            yield RunningProxy(url, Path(settings.cache.data_dir), app)
+        with run_uvicorn(app) as served:
+            yield RunningProxy(served.url, Path(settings.cache.data_dir), app, served.server)
 
     return start
 

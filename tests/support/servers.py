@@ -44,6 +44,31 @@ def run_app(
     within ``startup_timeout`` seconds. On exit the server stops, waiting at most a second
     for in-flight requests (a hanging request is cut off, not waited for).
     """
+    with run_uvicorn(
+        app, host, port, startup_timeout=startup_timeout, log_level=log_level
+    ) as served:
+        yield served.url
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    """``run_uvicorn``'s server: ``server.server_state.connections`` are its open
+    connections (each with its ``transport``), for tests that look at what it buffers."""
+
+    url: str
+    server: uvicorn.Server
+
+
+@contextmanager
+def run_uvicorn(
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    startup_timeout: float = 10.0,
+    log_level: str = "warning",
+) -> Iterator[ServedApp]:
+    """``run_app``, yielding the uvicorn server along with the URL."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -65,7 +90,7 @@ def run_app(
         time.sleep(0.005)
     bound = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://{_url_host(host)}:{bound}"
+        yield ServedApp(f"http://{_url_host(host)}:{bound}", server)
     finally:
         server.should_exit = True
         thread.join(10)
