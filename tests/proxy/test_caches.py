@@ -28,10 +28,13 @@ class Upstream:
         )
         self.file_body = b"x" * 1000
         self.file_gate: asyncio.Event | None = None
+        self.page_gate: asyncio.Event | None = None
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         self.calls.append(request)
         if request.url.path.startswith("/simple/"):
+            if self.page_gate is not None:
+                await self.page_gate.wait()
             return self.page(request)
         if self.file_gate is not None:
             await self.file_gate.wait()
@@ -82,6 +85,45 @@ async def test_stale_copy_when_upstream_fails_and_error_when_nothing_cached(tmp_
     assert "503" in stale.stale_reason
     with pytest.raises(UpstreamUnavailable, match="other"):
         await pages.get("other")
+
+
+async def test_past_its_ttl_a_page_is_served_stale_while_one_refresh_waits(tmp_path, clock):
+    upstream = Upstream()
+    pages = cache(tmp_path, upstream, clock, revalidate_wait=0.05)
+    first = await pages.get("demo")
+    clock[0] += 61
+    upstream.page_gate = asyncio.Event()  # upstream takes its time
+    waited = await pages.get("demo")
+    at_once = await pages.get("demo")
+    assert len(upstream.calls) == 2  # one refresh for both
+    for result in (waited, at_once):
+        assert result.page is first.page
+        assert result.stale_since == 1000.0
+        assert "has not answered for project 'demo' within 0.05 s" in result.stale_reason
+    upstream.page = lambda request: httpx.Response(
+        200, content=PAGE.replace(b'"files": []', b'"files": [], "versions": ["1.0"]'), headers=JSON
+    )
+    upstream.page_gate.set()
+    await pages.wait_idle()
+    refreshed = await pages.get("demo")
+    assert refreshed.stale_since is None
+    assert refreshed.page.revision == first.page.revision + 1
+    assert len(upstream.calls) == 2
+
+
+async def test_after_a_failed_refresh_upstream_is_not_asked_for_refresh_backoff(tmp_path, clock):
+    upstream = Upstream()
+    pages = cache(tmp_path, upstream, clock, refresh_backoff=30)
+    await pages.get("demo")
+    clock[0] += 61
+    upstream.page = lambda request: httpx.Response(503)
+    for _ in range(3):
+        assert "503" in (await pages.get("demo")).stale_reason
+    assert len(upstream.calls) == 2
+    clock[0] += 30
+    upstream.page = lambda request: httpx.Response(200, content=PAGE, headers=JSON)
+    assert (await pages.get("demo")).stale_since is None
+    assert len(upstream.calls) == 3
 
 
 async def test_upstream_404_is_remembered_and_drops_the_cached_copy(tmp_path, clock):

@@ -436,7 +436,7 @@ class FakeUpstream:
       ``If-Modified-Since`` get a 304. ``cache_control``: a ``Cache-Control`` value or None.
     - ``relative_urls``: file URLs relative to the page instead of absolute.
     - ``hang_seconds``: how long ``"timeout"`` hangs (ended early by ``heal()`` or a
-      client disconnect, then answers 503).
+      client disconnect, then answers 503). ``hanging`` counts the requests hanging now.
     - ``raw_pages[name]``: ``(content_type, body)`` served as the page of project ``name``
       (normalized) as is, in place of the rendered one: a hostile or odd upstream page.
     - ``redirects[path]``: a request for URL path ``path`` is answered ``302 Location:`` value.
@@ -478,6 +478,7 @@ class FakeUpstream:
         self._requests: list[SeenRequest] = []
         self._healed = threading.Event()
         self._heal_generation = 0
+        self._hanging = 0
         routes = [
             Route("/simple/", self._index),
             Route("/simple/{name}/", self._project),
@@ -499,6 +500,12 @@ class FakeUpstream:
         """A snapshot of every request seen, oldest first."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def hanging(self) -> int:
+        """How many requests are hanging in ``"timeout"`` mode right now."""
+        with self._lock:
+            return self._hanging
 
     def reset_hits(self) -> None:
         with self._lock:
@@ -568,14 +575,19 @@ class FakeUpstream:
     async def _hang(self, request: Request) -> Response:
         with self._lock:
             generation = self._heal_generation
-        deadline = time.monotonic() + self.hang_seconds
-        while time.monotonic() < deadline:
-            with self._lock:
-                if self._heal_generation != generation:
+            self._hanging += 1
+        try:
+            deadline = time.monotonic() + self.hang_seconds
+            while time.monotonic() < deadline:
+                with self._lock:
+                    if self._heal_generation != generation:
+                        break
+                if await request.is_disconnected():
                     break
-            if await request.is_disconnected():
-                break
-            await asyncio.sleep(0.05)
+                await asyncio.sleep(0.05)
+        finally:
+            with self._lock:
+                self._hanging -= 1
         return PlainTextResponse("upstream timed out", status_code=503)
 
     async def _page_failure(
