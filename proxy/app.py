@@ -167,6 +167,7 @@ def create_app(
         store = FileStore(
             data_dir,
             size_limit=settings.cache.max_size,
+            keep_free=settings.cache.min_free_bytes,
             on_error=lambda store: storage_error(store).inc(),
         )
         pages = PageRenderer(store)

@@ -34,8 +34,6 @@ _META = "metadata:"
 _META_HASH = "metadata-sha256:"
 #: A wheel's METADATA larger than this (inflated) is not extracted (a zip bomb, not metadata).
 METADATA_LIMIT = 16 << 20
-#: Room a download must leave free besides its own size (diskcache's index, logs).
-HEADROOM = 16 << 20
 
 
 class FileStore:
@@ -44,6 +42,7 @@ class FileStore:
         directory: Path,
         *,
         size_limit: int,
+        keep_free: Callable[[int], int] = lambda total: 0,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
         self.directory = directory
@@ -57,6 +56,7 @@ class FileStore:
             cull_limit=10,
             disk=CleanDisk,
         )
+        self._keep_free = keep_free
         self._on_error = on_error or (lambda store: None)
 
     def close(self) -> None:
@@ -78,8 +78,10 @@ class FileStore:
 
     def has_room(self, size: int | None) -> bool:
         """Whether the disk can take a download of ``size`` bytes (twice: the
-        temporary file, then its copy in the store) and still keep ``HEADROOM``."""
-        return space_of(self.tmp_dir).free >= 2 * (size or 0) + HEADROOM
+        temporary file, then its copy in the store) and still keep free the
+        bytes ``keep_free(volume size)`` asks for (``[cache] min_free_space``)."""
+        space = space_of(self.tmp_dir)
+        return space.free >= 2 * (size or 0) + self._keep_free(space.total)
 
     def _get(self, key: str, *, read: bool = False) -> Any:
         try:

@@ -148,6 +148,11 @@ class IndexCache:
             f"{self._revalidate_wait:g} s; refreshing in the background",
         )
 
+    async def wait_idle(self) -> None:
+        """Wait for every refresh in flight (used in tests)."""
+        while self._inflight:
+            await asyncio.wait([task for task, _ in list(self._inflight.values())])
+
     def _stale(self, cached: CachedPage, reason: str) -> PageResult:
         self._on_result("stale")
         return PageResult(cached, stale_since=cached.fetched_at, stale_reason=reason)

@@ -1,0 +1,123 @@
+"""A full data directory (a small tmpfs): requests are still answered, never with 500,
+failed writes are counted, ``/readyz`` says why it is not ready, and all recovers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.fake_upstream import FakeFile, FakeProject
+
+CACHED_WHEEL = "demo_pkg-1.1.0-py3-none-any.whl"
+COLD_WHEEL = "demo_dep-0.2.0-py3-none-any.whl"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MB tmpfs, unmounted afterwards; skipped where mounting is not permitted."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs to fill needs root")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Write zeros into ``directory`` until the disk refuses; return the file."""
+    filler = directory / "filler"
+    with filler.open("wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(bytes(64 * 1024))
+        except OSError:
+            pass
+    with filler.open("ab", buffering=0) as out:  # and the last few bytes
+        try:
+            while True:
+                out.write(b"\0")
+        except OSError:
+            pass
+    return filler
+
+
+def counter(metrics: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    match = re.search(rf"^{name}{{{re.escape(wanted)}}} (\S+)$", metrics, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def test_a_full_disk_answers_every_request_and_fails_readiness_until_freed(
+    upstream, upstream_url, start_proxy, small_disk
+):
+    upstream.add(FakeProject("coloarma", [FakeFile.phantom("coloarma-1.0.tar.gz", 100)]))
+    config = {"cache": {"index_ttl": 0, "min_free_space": "1MB"}}
+    with start_proxy(upstream_url, config=config, data_dir=small_disk / "data") as proxy:
+        files = f"{proxy.url}/files"
+        with httpx.Client(timeout=30) as client:
+            assert client.get(f"{proxy.url}/simple/demo-pkg/").status_code == 200
+            cached = client.get(f"{files}/demo-pkg/{CACHED_WHEEL}").content
+            assert client.head(f"{files}/demo-pkg/{CACHED_WHEEL}").headers["x-pipgate-cache"] == (
+                "hit"
+            )
+            filler = fill(small_disk)
+
+            full = {
+                "readyz": client.get(f"{proxy.url}/readyz"),
+                "cached page": client.get(f"{proxy.url}/simple/demo-pkg/"),
+                "new page": client.get(f"{proxy.url}/simple/demo-dep/?format=json"),
+                "cached file": client.get(f"{files}/demo-pkg/{CACHED_WHEEL}"),
+                "new file": client.get(f"{files}/demo-dep/{COLD_WHEEL}"),
+                "metadata": client.get(f"{files}/demo-pkg/{CACHED_WHEEL}.metadata"),
+                "held": client.get(f"{proxy.url}/simple/coloarma/"),
+            }
+            metrics = client.get(f"{proxy.url}/metrics").text
+
+            filler.unlink()
+            ready = client.get(f"{proxy.url}/readyz")
+            stored = client.get(f"{files}/demo-dep/{COLD_WHEEL}")
+            stored_again = client.head(f"{files}/demo-dep/{COLD_WHEEL}")
+            after = client.get(f"{proxy.url}/metrics").text
+
+    assert {what: r.status_code for what, r in full.items()} == {
+        "readyz": 503,
+        "cached page": 200,
+        "new page": 200,
+        "cached file": 200,
+        "new file": 200,
+        "metadata": 200,
+        "held": 403,
+    }
+    assert "free in data directory" in full["readyz"].text
+    assert "min_free_space is 1MB" in full["readyz"].text
+    assert full["new page"].json()["name"] == "demo-dep"
+    assert full["cached file"].content == cached
+    new_file = upstream.file(COLD_WHEEL)
+    assert hashlib.sha256(full["new file"].content).hexdigest() == new_file.sha256
+    assert full["new file"].headers["x-pipgate-cache"] == "unstored"
+    for store in ("index", "files", "decisions"):
+        assert counter(metrics, "pipgate_storage_errors_total", store=store) > 0, store
+    assert 'status="500"' not in metrics
+
+    assert ready.status_code == 200
+    assert hashlib.sha256(stored.content).hexdigest() == new_file.sha256
+    assert stored_again.headers["x-pipgate-cache"] == "hit"
+    assert counter(after, "pipgate_storage_errors_total", store="index") == counter(
+        metrics, "pipgate_storage_errors_total", store="index"
+    )
