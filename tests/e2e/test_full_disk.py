@@ -8,11 +8,14 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from pipgate.policies.decision import Action, Decision
+from pipgate.proxy.decision_log import DecisionLog, read_decisions
 from tests.support.fake_upstream import FakeFile, FakeProject
 
 CACHED_WHEEL = "demo_pkg-1.1.0-py3-none-any.whl"
@@ -121,3 +124,33 @@ def test_a_full_disk_answers_every_request_and_fails_readiness_until_freed(
     assert counter(after, "pipgate_storage_errors_total", store="index") == counter(
         metrics, "pipgate_storage_errors_total", store="index"
     )
+
+
+def test_a_decision_line_the_full_disk_cuts_short_costs_only_that_line(small_disk):
+    errors: list[str] = []
+    path = small_disk / "decisions.jsonl"
+    log = DecisionLog(path, on_error=errors.append)
+
+    def record(project: str) -> bool:
+        decision = Decision(Action.QUARANTINE, "typosquat", "imitates 'colorama'")
+        return log.record(
+            index="default",
+            project=project,
+            file=None,
+            decision=decision,
+            client="127.0.0.1",
+            now=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+
+    assert record("first")
+    filler = fill(small_disk)
+    assert all(record(f"while-full-{n}") for n in range(100))  # each still a new decision
+    filler.unlink()
+    assert record("after")
+    log.close()
+
+    projects = [entry["project"] for entry in read_decisions(path)]
+    assert projects[0] == "first"
+    assert projects[-1] == "after"
+    assert len(projects) < 102  # the disk refused some
+    assert set(errors) == {"decisions"}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 
 import httpx
 import pytest
 
-from pipgate.proxy.downloads import Downloads
+from pipgate.proxy.downloads import Downloads, open_unstored
 from pipgate.proxy.errors import IntegrityError, UpstreamNotFound, UpstreamUnavailable
 from pipgate.proxy.file_store import FileStore, extract_wheel_metadata
 from pipgate.proxy.index_cache import IndexCache
@@ -243,3 +244,42 @@ async def test_a_file_listed_without_a_hash_is_kept_under_the_hash_it_arrived_wi
     assert store.sha256_for_url(url) == sha
     assert sha in store
     assert store.sha256_for_url("https://up.example/other") is None
+
+
+class FullStore(FileStore):
+    """A store on a disk with no room left for one more file."""
+
+    def commit(self, sha256, temp_path):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+async def test_a_verified_file_the_store_refuses_is_still_served_whole(tmp_path):
+    upstream = Upstream()
+    downloads = Downloads(FullStore(tmp_path, size_limit=10**6), upstream.client())
+    sha = hashlib.sha256(upstream.file_body).hexdigest()
+    download = downloads.start("demo", "demo-1.0.tar.gz", "https://up.example/f", sha, 1000)
+    followed = b"".join([chunk async for chunk in download.follow()])
+    await download.wait_until_done()
+    assert followed == upstream.file_body
+    assert not download.stored
+    with download.open_verified() as late:  # a follower that came after the end
+        assert late.read() == upstream.file_body
+
+
+async def test_a_file_the_disk_cannot_take_is_streamed_unstored_and_still_checked(tmp_path):
+    upstream = Upstream()
+    client = upstream.client()
+    good = hashlib.sha256(upstream.file_body).hexdigest()
+    size, chunks = await open_unstored(
+        client, "https://up.example/f", "demo-1.0.tar.gz", good, None, chunk_size=256
+    )
+    assert size == 1000
+    assert b"".join([chunk async for chunk in chunks]) == upstream.file_body
+    _, chunks = await open_unstored(
+        client, "https://up.example/f", "demo-1.0.tar.gz", "0" * 64, 1000, chunk_size=256
+    )
+    received = b""
+    with pytest.raises(IntegrityError, match="sha256 of file 'demo-1.0.tar.gz'"):
+        async for chunk in chunks:
+            received += chunk
+    assert len(received) < 1000  # the last chunk is never sent
