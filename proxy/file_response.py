@@ -13,13 +13,17 @@ without a thread hop when it can.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import BinaryIO
 
 from starlette.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
+from .errors import PipgateError
 from .reads import read_at
+
+log = logging.getLogger("pipgate.files")
 
 #: Bytes read and handed to the server at a time (see the module doc).
 CHUNK = 64 * 1024
@@ -28,8 +32,11 @@ CHUNK = 64 * 1024
 class PacedResponse(StreamingResponse):
     """Streams ``chunks`` with backpressure; stops reading when the client hangs up.
 
-    ``on_close`` runs exactly once when the response ends, whether it was sent
-    whole, the client left, or the body failed (it releases the download slot).
+    A ``PipgateError`` from ``chunks`` once the headers are out (upstream sent bad
+    or too few bytes) ends the response short: the server closes the connection
+    and the client sees an incomplete body, never a whole one. ``on_close`` runs
+    exactly once when the response ends, whether it was sent whole, the client
+    left, or the body failed (it releases the download slot).
     """
 
     def __init__(
@@ -61,10 +68,14 @@ class PacedResponse(StreamingResponse):
                     "headers": self.raw_headers,
                 }
             )
-            async for chunk in self._chunks:
-                if gone.is_set():
-                    return
-                await send(_body(chunk, more=True))
+            try:
+                async for chunk in self._chunks:
+                    if gone.is_set():
+                        return
+                    await send(_body(chunk, more=True))
+            except PipgateError as exc:
+                log.warning("%s cut short: %s", scope.get("path", "?"), exc)
+                return
             if not gone.is_set():
                 await send(_body(b"", more=False))
         finally:
