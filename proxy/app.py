@@ -237,6 +237,7 @@ def create_app(
             await feeds.aclose()
             trimmer.close()
             await downloads.wait_idle()
+            downloads.close()
             await upstream.aclose()
             review.close()
             services.close()

@@ -7,11 +7,12 @@ file as it grows. A follower never receives the last byte before the hash
 has been checked, so a corrupt or truncated download never reaches a client
 whole. Only a verified file is committed to the store.
 
-A full disk never fails a request that can be served otherwise: a verified
-file the store refuses is served from its temporary file (kept for
-``LINGER`` seconds for late followers, then deleted), and a file that cannot
-even be written to ``tmp/`` raises ``StorageError`` before any byte was
-sent, so the caller can stream it from upstream instead (``stream_unstored``).
+Followers read through a descriptor the download opens on its temporary file
+and keeps for ``LINGER`` seconds after it ends, so a follower that comes late
+gets the verified bytes even when the store has already evicted them again, or
+refused them (a full disk). A file that cannot even be written to ``tmp/``
+raises ``StorageError`` before any byte was sent, so the caller can stream it
+from upstream instead (``open_unstored``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -39,8 +41,8 @@ log = logging.getLogger("pipgate.downloads")
 
 #: Bytes read from upstream at a time.
 CHUNK = 256 * 1024
-#: Seconds a verified file the store refused stays in ``tmp/`` for late followers.
-LINGER = 60.0
+#: Seconds a finished download keeps its bytes readable for late followers.
+LINGER = 30.0
 
 
 @dataclass(eq=False)
@@ -56,9 +58,11 @@ class Download:
     sha256: str | None = None
     error: UpstreamError | StorageError | None = None
     done: bool = False
-    #: Whether the verified file went into the store (else it lingers in ``temp_path``).
+    #: Whether the verified file went into the store.
     stored: bool = False
     store: FileStore | None = None
+    #: A read-only descriptor on the temporary file (its bytes outlive the file's name).
+    reader: int | None = None
     headers_ready: asyncio.Event = field(default_factory=asyncio.Event)
     _progress: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -87,20 +91,34 @@ class Download:
         if self.error is not None:
             raise self.error
 
-    def open_verified(self) -> BinaryIO | None:
-        """A handle on the finished, verified file: from the store, else from the
-        temporary file while it lingers; ``None`` if neither has it. Blocking."""
+    async def open_verified(self) -> BinaryIO | None:
+        """A handle on the finished, verified file (from the download while it
+        lingers, else from the store), or ``None``."""
         if self.sha256 is None or self.error is not None:
             return None
+        fd = self._dup()
+        if fd is not None:
+            return os.fdopen(fd, "rb")
         if self.stored and self.store is not None:
-            return self.store.open(self.sha256)
-        return _open_for_reading(self.temp_path)
+            return await to_thread.run_sync(self.store.open, self.sha256)
+        return None
+
+    def _dup(self) -> int | None:
+        """A descriptor of our own on the bytes, or ``None`` once the linger ended.
+        Only on the event loop: ``reader`` is closed there too, so its number
+        cannot be reused by another file in between."""
+        return None if self.reader is None else os.dup(self.reader)
+
+    def _close_reader(self) -> None:
+        reader, self.reader = self.reader, None
+        if reader is not None:
+            os.close(reader)
 
     async def follow(self, chunk_size: int = CHUNK) -> AsyncIterator[bytes | bytearray]:
         """The file's bytes from the start, as they arrive, ``chunk_size`` at a time;
         raises if the download fails."""
         offset = 0
-        handle = None
+        fd: int | None = None
         try:
             while True:
                 async with self._progress:
@@ -109,19 +127,16 @@ class Download:
                     if self.error is not None:
                         raise self.error
                     limit = self.written if self.done else self.written - 1
-                if handle is None:
-                    handle = await to_thread.run_sync(_open_for_reading, self.temp_path)
-                if handle is None:  # committed (moved into the store) before we opened it
-                    async with self._progress:
-                        await self._progress.wait_for(lambda: self.done)
-                    if self.error is not None or self.store is None or self.sha256 is None:
-                        raise self.error or IntegrityError(f"{self.filename!r} vanished")
-                    handle = await to_thread.run_sync(self.store.open, self.sha256)
+                if fd is None:
+                    fd = self._dup()
+                if fd is None:  # came after the linger: the store has it, or nobody
+                    handle = await self.open_verified()
                     if handle is None:
                         raise IntegrityError(f"{self.filename!r} was evicted while being served")
-                    limit = self.written
+                    fd = os.dup(handle.fileno())
+                    handle.close()
                 while offset < limit:
-                    chunk = await read_at(handle.fileno(), offset, min(chunk_size, limit - offset))
+                    chunk = await read_at(fd, offset, min(chunk_size, limit - offset))
                     if not chunk:
                         break
                     offset += len(chunk)
@@ -129,15 +144,8 @@ class Download:
                 if self.done and offset >= self.written:
                     return
         finally:
-            if handle is not None:
-                handle.close()
-
-
-def _open_for_reading(path: Path):  # type: ignore[no-untyped-def]
-    try:
-        return path.open("rb")
-    except FileNotFoundError:
-        return None
+            if fd is not None:
+                os.close(fd)
 
 
 Notify = Callable[[str, int], None]
@@ -158,7 +166,7 @@ class Downloads:
         self._upstream = upstream
         self._inflight: dict[str, Download] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._lingering: list[tuple[float, Path]] = []
+        self._lingering: list[tuple[float, Download]] = []
         self._on_committed = on_committed or (lambda project, filename, sha256, meta: None)
         self._on_bytes = on_bytes or (lambda outcome, n: None)
         self.started = 0
@@ -197,9 +205,8 @@ class Downloads:
                 try:
                     has_metadata = await to_thread.run_sync(self._commit, download, sha256, url)
                 except STORAGE_ERRORS as exc:
-                    # Verified but not kept: followers read the temporary file instead.
+                    # Verified but not kept: followers read it through the download.
                     log.warning("could not store %s (%s); serving it unstored", what, exc)
-                    self._lingering.append((time.monotonic() + LINGER, download.temp_path))
                 else:
                     download.stored = True
                     self._on_committed(project, download.filename, sha256, has_metadata)
@@ -210,15 +217,24 @@ class Downloads:
             error = IntegrityError(f"could not fetch {what}: {exc}")
         finally:
             self._inflight.pop(download.key, None)
-            if error is not None:
-                download.temp_path.unlink(missing_ok=True)
+            download.temp_path.unlink(missing_ok=True)
+            if error is None:
+                self._lingering.append((time.monotonic() + LINGER, download))
+            else:
+                download._close_reader()
             await download._finish(error)
 
     def _prune_lingering(self) -> None:
         now = time.monotonic()
         while self._lingering and self._lingering[0][0] <= now:
-            _, path = self._lingering.pop(0)
-            path.unlink(missing_ok=True)
+            _, download = self._lingering.pop(0)
+            download._close_reader()
+
+    def close(self) -> None:
+        """Let go of every lingering download (at shutdown)."""
+        for _, download in self._lingering:
+            download._close_reader()
+        self._lingering.clear()
 
     async def _fetch(self, download: Download, url: str, what: str) -> UpstreamError | None:
         """Fetch into the temporary file; raises ``StorageError`` when the disk refuses it."""
@@ -230,6 +246,11 @@ class Downloads:
             raise StorageError(
                 f"cannot write {what} to {download.temp_path.parent}: {exc}"
             ) from exc
+        try:
+            download.reader = os.open(download.temp_path, os.O_RDONLY)
+        except OSError as exc:
+            out.close()
+            raise StorageError(f"cannot read back {what} from {download.temp_path}: {exc}") from exc
         with out:
             async with self._upstream.stream(url, what) as response:
                 announced = response.headers.get("content-length")

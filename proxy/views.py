@@ -384,7 +384,7 @@ async def _file_response(
             # Small files are verified whole before the first byte goes out, so a
             # corrupt or truncated upstream answer becomes a clean 502 with a reason.
             await download.wait_until_done()
-            handle = await to_thread.run_sync(download.open_verified)
+            handle = await download.open_verified()
             if handle is not None:
                 response = serve_handle(
                     request,
@@ -480,7 +480,7 @@ async def _metadata_from_wheel(
             await download.wait_until_done()
         except StorageError:
             return None  # the disk is full: pip then reads the metadata from the wheel
-        handle = await to_thread.run_sync(download.open_verified)
+        handle = await download.open_verified()
         if handle is None:
             return None
     try:

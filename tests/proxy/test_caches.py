@@ -262,7 +262,7 @@ async def test_a_verified_file_the_store_refuses_is_still_served_whole(tmp_path)
     await download.wait_until_done()
     assert followed == upstream.file_body
     assert not download.stored
-    with download.open_verified() as late:  # a follower that came after the end
+    with await download.open_verified() as late:  # a follower that came after the end
         assert late.read() == upstream.file_body
 
 
@@ -287,3 +287,16 @@ async def test_a_file_the_disk_cannot_take_is_streamed_unstored_and_still_checke
     with pytest.raises(IntegrityError, match="sha256 of file 'demo-1.0.tar.gz'"):
         await read_all()
     assert len(b"".join(received)) < 1000  # the last chunk is never sent
+
+
+async def test_a_late_follower_gets_the_bytes_even_when_the_store_evicted_them(tmp_path):
+    upstream = Upstream()
+    store = FileStore(tmp_path, size_limit=100)  # smaller than the file: evicted at once
+    downloads = Downloads(store, upstream.client())
+    sha = hashlib.sha256(upstream.file_body).hexdigest()
+    download = downloads.start("demo", "demo-1.0.tar.gz", "https://up.example/f", sha, 1000)
+    await download.wait_until_done()
+    assert store.open(sha) is None
+    late = b"".join([chunk async for chunk in download.follow()])
+    assert late == upstream.file_body
+    downloads.close()
