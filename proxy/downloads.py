@@ -220,6 +220,7 @@ class Downloads:
             download.temp_path.unlink(missing_ok=True)
             if error is None:
                 self._lingering.append((time.monotonic() + LINGER, download))
+                asyncio.get_running_loop().call_later(LINGER, self._prune_lingering)
             else:
                 download._close_reader()
             await download._finish(error)
