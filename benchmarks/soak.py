@@ -21,10 +21,12 @@ fetched again, through the faults, over and over. Meanwhile, concurrently:
 
 Reported: responses by kind and status (a 500 fails the run), files whose bytes did
 not match (must be 0), pip installs, and pipgate's RSS and open descriptors per minute.
-The run passes when no response was a 500, every whole file matched, the median RSS
-of the last minute is within 10% of the first minute after warm-up, and neither the
-open files (caches, logs, downloads) nor the floor of all descriptors (sockets come
-and go with the traffic) grew by more than 10%. Writes ``benchmarks/results/soak.json``
+The first ``min(2 min, 20%)`` are a warm-up; then the traffic pauses until pipgate
+is at rest (no download open, 15 s quiet), and again after the run. The run passes
+when no response was a 500, every whole file matched, the median RSS of the last
+minute is within 10% of the first measured minute, RSS at rest is within 10% of RSS
+at rest after the warm-up, and neither the open files (caches, logs, downloads) nor
+all descriptors at rest grew by more than 10%. Writes ``benchmarks/results/soak.json``
 and ``soak.md`` (exit status 1 when the run did not pass).
 """
 
@@ -100,6 +102,8 @@ class Tally:
     pip_failures: list[str] = field(default_factory=list)
     phases: list[dict[str, object]] = field(default_factory=list)
     samples: list[dict[str, float]] = field(default_factory=list)
+    #: pipgate at rest after the warm-up and after the run.
+    rest: list[dict[str, float]] = field(default_factory=list)
 
     def status(self, kind: str, status: int) -> None:
         self.statuses[(kind, status)] += 1
@@ -380,17 +384,24 @@ def _status_kb(pid: int, name: str) -> int:
 
 
 async def traffic(
-    base: str, upstream: FakeUpstream, pid: int, token: str, args, workdir: Path
-) -> Tally:  # type: ignore[no-untyped-def]
-    tally = Tally()
-    start = time.monotonic()
-    until = start + args.minutes * 60
+    base: str,
+    upstream: FakeUpstream,
+    pid: int,
+    token: str,
+    fault_every: float,
+    workdir: Path,
+    tally: Tally,
+    start: float,
+    seconds: float,
+) -> None:
+    """Every kind of traffic at once for ``seconds``, with the faults turning."""
+    until = time.monotonic() + seconds
     names = sorted(upstream.projects)
     targets = real_files(upstream)
     limits = httpx.Limits(max_connections=50)
     async with httpx.AsyncClient(timeout=120, limits=limits, trust_env=False) as client:
         await asyncio.gather(
-            faults(upstream, args.fault_every, tally, until, start),
+            faults(upstream, fault_every, tally, until, start),
             sampler(pid, tally, until, start),
             *(pages(client, base, names, tally, until) for _ in range(3)),
             *(files(client, base, targets, tally, until) for _ in range(2)),
@@ -398,6 +409,46 @@ async def traffic(
             slow_readers(base, tally, until),
             admin(client, base, token, tally, until),
         )
+
+
+async def idle(pid: int, base: str, start: float, settle: float = 15.0) -> dict[str, float]:
+    """pipgate at rest: once no download is open and ``settle`` seconds have passed
+    (kept-alive connections and finished downloads let go within that)."""
+    async with httpx.AsyncClient(timeout=30, trust_env=False) as client:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            metrics = (await client.get(f"{base}/metrics")).text
+            if re.search(r"^pipgate_downloads_open 0\.0$", metrics, re.MULTILINE):
+                break
+            await asyncio.sleep(1)
+    await asyncio.sleep(settle)
+    fds = _fds(pid)
+    return {
+        "t_s": round(time.monotonic() - start, 1),
+        "rss_mb": round(_status_kb(pid, "VmRSS") / 1024, 1),
+        "fds": sum(fds.values()),
+        "files": fds["file"],
+        "sockets": fds["socket"],
+        "threads": _status_kb(pid, "Threads"),
+    }
+
+
+async def soak(
+    base: str, upstream: FakeUpstream, pid: int, token: str, args, workdir: Path
+) -> Tally:  # type: ignore[no-untyped-def]
+    """Warm-up traffic, a rest, the measured traffic, a rest."""
+    tally = Tally()
+    start = time.monotonic()
+    total = args.minutes * 60
+    warmup = min(120.0, total * 0.2)
+    await traffic(base, upstream, pid, token, args.fault_every, workdir, tally, start, warmup)
+    set_fault(upstream, None)
+    tally.rest.append(await idle(pid, base, start))
+    await traffic(
+        base, upstream, pid, token, args.fault_every, workdir, tally, start, total - warmup
+    )
+    set_fault(upstream, None)
+    tally.rest.append(await idle(pid, base, start))
     return tally
 
 
@@ -405,24 +456,20 @@ async def traffic(
 
 
 def flatness(samples: list[dict[str, float]], key: str, warmup: float) -> dict[str, float]:
-    """``key`` in the first minute after ``warmup`` against the last minute: the median
-    and the floor (the minimum: what is left when the transient connections are gone;
-    a leak raises it)."""
+    """``key`` in the first minute after ``warmup`` against the last minute: the median,
+    the floor (the minimum), the extremes."""
     end = samples[-1]["t_s"]
     first = [s[key] for s in samples if warmup <= s["t_s"] < warmup + 60]
     last = [s[key] for s in samples if s["t_s"] >= end - 60]
     after = [s[key] for s in samples if s["t_s"] >= warmup]
 
-    def change(before: float, now: float) -> float:
-        return round((now - before) / before * 100, 1) if before else 0.0
-
     return {
         "first_minute": statistics.median(first),
         "last_minute": statistics.median(last),
-        "change_pct": change(statistics.median(first), statistics.median(last)),
+        "change_pct": change_pct(statistics.median(first), statistics.median(last)),
         "first_minute_floor": min(first),
         "last_minute_floor": min(last),
-        "floor_change_pct": change(min(first), min(last)),
+        "floor_change_pct": change_pct(min(first), min(last)),
         "max": max(after),
         "min": min(after),
     }
@@ -453,11 +500,17 @@ def server_500s(metrics: str) -> int:
     return int(sum(float(m.group(2)) for m in lines if 'status="500"' in m.group(1)))
 
 
+def change_pct(before: float, after: float) -> float:
+    return round((after - before) / before * 100, 1) if before else 0.0
+
+
 def report(tally: Tally, args, metrics: str, log_text: str) -> tuple[dict[str, object], str]:  # type: ignore[no-untyped-def]
-    warmup = min(120.0, args.minutes * 60 * 0.2)
-    rss = flatness(tally.samples, "rss_mb", warmup)
-    fds = flatness(tally.samples, "fds", warmup)
-    files = flatness(tally.samples, "files", warmup)
+    measured_from = tally.rest[0]["t_s"]
+    rss = flatness(tally.samples, "rss_mb", measured_from)
+    fds = flatness(tally.samples, "fds", measured_from)
+    files = flatness(tally.samples, "files", measured_from)
+    rested, ended = tally.rest
+    at_rest = {key: change_pct(rested[key], ended[key]) for key in ("rss_mb", "files", "fds")}
     seen_500 = sum(n for (kind, status), n in tally.statuses.items() if status == 500)
     served_500 = server_500s(metrics)
     total = sum(tally.statuses.values())
@@ -473,8 +526,9 @@ def report(tally: Tally, args, metrics: str, log_text: str) -> tuple[dict[str, o
         and served_500 == 0
         and not tally.mismatched
         and abs(rss["change_pct"]) <= 10
-        and files["change_pct"] <= 10
-        and fds["floor_change_pct"] <= 10
+        and abs(at_rest["rss_mb"]) <= 10
+        and at_rest["files"] <= 10
+        and at_rest["fds"] <= 10
     )
     figures: dict[str, object] = {
         "minutes": args.minutes,
@@ -491,6 +545,7 @@ def report(tally: Tally, args, metrics: str, log_text: str) -> tuple[dict[str, o
         "rss_mb": rss,
         "fds": fds,
         "file_fds": files,
+        "at_rest": {"after_warmup": rested, "after_run": ended, "change_pct": at_rest},
         "statuses": {f"{k} {s}": n for (k, s), n in sorted(tally.statuses.items())},
         "client_errors": {f"{k} {e}": n for (k, e), n in sorted(tally.errors.items())},
         "tracebacks_in_server_log": tracebacks,
@@ -512,22 +567,28 @@ def report(tally: Tally, args, metrics: str, log_text: str) -> tuple[dict[str, o
             "",
         ],
         [
-            "RSS, first minute after warm-up → last minute (median)",
+            "RSS while loaded, first minute → last minute (median of 5 s samples)",
             f"{rss['first_minute']:.0f} → {rss['last_minute']:.0f} MB ({rss['change_pct']:+.1f}%), "
             f"max {rss['max']:.0f}",
             "within 10%",
         ],
         [
-            "open files (caches, logs, downloads), same",
-            f"{files['first_minute']:.0f} → {files['last_minute']:.0f} "
-            f"({files['change_pct']:+.1f}%), max {files['max']:.0f}",
+            "RSS at rest, after the warm-up → after the run",
+            f"{rested['rss_mb']:.0f} → {ended['rss_mb']:.0f} MB ({at_rest['rss_mb']:+.1f}%)",
+            "within 10%",
+        ],
+        [
+            "open files at rest (caches, logs, downloads), same",
+            f"{rested['files']:.0f} → {ended['files']:.0f} ({at_rest['files']:+.1f}%); "
+            f"while loaded: median {files['first_minute']:.0f} → {files['last_minute']:.0f}, "
+            f"max {files['max']:.0f}",
             "growth ≤ 10%",
         ],
         [
-            "all open descriptors (sockets come and go with the traffic), floor",
-            f"{fds['first_minute_floor']:.0f} → {fds['last_minute_floor']:.0f} "
-            f"({fds['floor_change_pct']:+.1f}%); median {fds['first_minute']:.0f} → "
-            f"{fds['last_minute']:.0f}, max {fds['max']:.0f}",
+            "all open descriptors at rest, same",
+            f"{rested['fds']:.0f} → {ended['fds']:.0f} ({at_rest['fds']:+.1f}%); "
+            f"while loaded: median {fds['first_minute']:.0f} → {fds['last_minute']:.0f}, "
+            f"max {fds['max']:.0f}",
             "growth ≤ 10%",
         ],
     ]
@@ -540,7 +601,9 @@ def report(tally: Tally, args, metrics: str, log_text: str) -> tuple[dict[str, o
             "",
             f"{args.minutes:g} minutes of mixed traffic against `pipgate serve` while the fake "
             f"upstream turns faulty every other {args.fault_every:g} s "
-            f"({', '.join('/'.join(f) for f in FAULTS)}, in turn): {verdict}.",
+            f"({', '.join('/'.join(f) for f in FAULTS)}, in turn): {verdict}. "
+            f"The first {min(120.0, args.minutes * 12):.0f} s are a warm-up, then pipgate "
+            "rests until no download is open and 15 s passed; again after the run.",
             "",
             markdown_table(["Figure", "Value", "Target"], summary),
             "",
@@ -582,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
         ready = f"http://127.0.0.1:{port}/readyz"
         with run_process(argv_, ready, cwd=workdir, timeout=60) as proxy:
             base = f"http://127.0.0.1:{port}"
-            tally = asyncio.run(traffic(base, upstream, proxy.popen.pid, token, args, workdir))
+            tally = asyncio.run(soak(base, upstream, proxy.popen.pid, token, args, workdir))
             metrics = httpx.get(f"{base}/metrics", timeout=30).text
             log_text = proxy.output()
     if args.server_log:

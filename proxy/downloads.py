@@ -42,7 +42,7 @@ log = logging.getLogger("pipgate.downloads")
 #: Bytes read from upstream at a time.
 CHUNK = 256 * 1024
 #: Seconds a finished download keeps its bytes readable for late followers.
-LINGER = 30.0
+LINGER = 5.0
 
 
 @dataclass(eq=False)
