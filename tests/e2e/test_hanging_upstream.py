@@ -12,7 +12,7 @@ PAGE = "/simple/demo-pkg/"
 def test_stale_page_and_cached_file_are_answered_while_upstream_hangs(
     upstream, upstream_url, start_proxy
 ):
-    config = {"cache": {"index_ttl": 0, "revalidate_wait": 0.5}, "upstream": {"timeout": "30s"}}
+    config = {"cache": {"index_ttl": 0, "revalidate_wait": "500ms"}, "upstream": {"timeout": "30s"}}
     with start_proxy(upstream_url, config=config) as proxy:
         page_url, file_url = f"{proxy.url}{PAGE}?format=json", f"{proxy.url}/files/demo-pkg/{WHEEL}"
         fresh = httpx.get(page_url)
