@@ -21,7 +21,8 @@ fetched again, through the faults, over and over. Meanwhile, concurrently:
 
 Reported: responses by kind and status (a 500 fails the run), files whose bytes did
 not match (must be 0), pip installs, and pipgate's RSS and open descriptors per minute.
-The first ``min(2 min, 20%)`` are a warm-up; then the traffic pauses until pipgate
+After a warm-up (every page in both formats and every file once, then the traffic for
+``min(2 min, 20%)`` of the run) the traffic pauses until pipgate
 is at rest (no download open, 15 s quiet), and again after the run. The run passes
 when no response was a 500, every whole file matched, the median RSS of the last
 minute is within 10% of the first measured minute, RSS at rest is within 10% of RSS
@@ -411,6 +412,16 @@ async def traffic(
         )
 
 
+async def warm(base: str, upstream: FakeUpstream) -> None:
+    """Fill pipgate's caches: every page in both formats, every file once."""
+    async with httpx.AsyncClient(timeout=120, trust_env=False) as client:
+        for name in sorted(upstream.projects):
+            for accept in ("application/vnd.pypi.simple.v1+json", "text/html"):
+                await client.get(f"{base}/simple/{name}/", headers={"Accept": accept})
+        for project, f in real_files(upstream):
+            await client.get(f"{base}/files/{project}/{f.filename}")
+
+
 async def idle(pid: int, base: str, start: float, settle: float = 15.0) -> dict[str, float]:
     """pipgate at rest: once no download is open and ``settle`` seconds have passed
     (kept-alive connections and finished downloads let go within that)."""
@@ -436,11 +447,13 @@ async def idle(pid: int, base: str, start: float, settle: float = 15.0) -> dict[
 async def soak(
     base: str, upstream: FakeUpstream, pid: int, token: str, args, workdir: Path
 ) -> Tally:  # type: ignore[no-untyped-def]
-    """Warm-up traffic, a rest, the measured traffic, a rest."""
+    """Warm-up (every page in both formats and every file once, then traffic), a rest,
+    the measured traffic, a rest."""
     tally = Tally()
     start = time.monotonic()
     total = args.minutes * 60
     warmup = min(120.0, total * 0.2)
+    await warm(base, upstream)
     await traffic(base, upstream, pid, token, args.fault_every, workdir, tally, start, warmup)
     set_fault(upstream, None)
     tally.rest.append(await idle(pid, base, start))
@@ -602,8 +615,10 @@ def report(tally: Tally, args, metrics: str, log_text: str) -> tuple[dict[str, o
             f"{args.minutes:g} minutes of mixed traffic against `pipgate serve` while the fake "
             f"upstream turns faulty every other {args.fault_every:g} s "
             f"({', '.join('/'.join(f) for f in FAULTS)}, in turn): {verdict}. "
-            f"The first {min(120.0, args.minutes * 12):.0f} s are a warm-up, then pipgate "
-            "rests until no download is open and 15 s passed; again after the run.",
+            "A warm-up (every page in both formats and every file once, then "
+            f"{min(120.0, args.minutes * 12):.0f} s of the traffic) is followed by a rest: "
+            "pipgate is measured once no download is open and 15 s passed, and again the same "
+            "way after the run.",
             "",
             markdown_table(["Figure", "Value", "Target"], summary),
             "",
