@@ -38,7 +38,7 @@ from packaging.utils import canonicalize_name  # noqa: E402
 
 from pipgate.policies.typosquat import TyposquatIndex, skeleton  # noqa: E402
 from pipgate.policies.typosquat_snapshot import Density, Snapshot  # noqa: E402
-from pipgate.proxy.corpus import load_bundled_words, read_corpus_file  # noqa: E402
+from pipgate.proxy.config.corpus import load_bundled_words, read_corpus_file  # noqa: E402
 
 PYPI = Path("/work/.library/env/packages/pypi.tsv")
 CORPUS = ROOT / "proxy" / "data" / "popular-pypi.tsv"

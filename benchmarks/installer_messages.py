@@ -66,7 +66,7 @@ from tests.support.servers import client_env, run_app  # noqa: E402
 RESULTS = REPO / "benchmarks" / "results" / "installer_messages.json"
 BIN = Path(sys.executable).parent
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
-#: pipgate's own caching headers (``proxy/views.py``, ``proxy/file_serving.py``).
+#: pipgate's own caching headers (``proxy/views.py``, ``proxy/files/serving.py``).
 PAGE_CACHE = {"Cache-Control": "max-age=0, must-revalidate"}
 FILE_CACHE = {"Cache-Control": "public, max-age=31536000, immutable"}
 

@@ -63,7 +63,7 @@ from packaging.utils import canonicalize_name  # noqa: E402
 from pipgate.policies.subjects import ProjectFacts, ProjectSubject  # noqa: E402
 from pipgate.policies.typosquat import TyposquatPolicy  # noqa: E402
 from pipgate.policies.typosquat_snapshot import Snapshot  # noqa: E402
-from pipgate.proxy.corpus import (  # noqa: E402
+from pipgate.proxy.config.corpus import (  # noqa: E402
     load_bundled_index,
     load_bundled_names,
     load_bundled_snapshot,

@@ -2,6 +2,6 @@
 
 import sys
 
-from pipgate.proxy.cli import main
+from pipgate.proxy.cli.main import main
 
 sys.exit(main())

@@ -20,28 +20,28 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import reason_phrase, views
-from .access_log import AccessLog
-from .circuit import BreakerConfig, Breakers, State
-from .corpus import CorpusError, load_bundled_names, load_corpus
-from .decision_log import DecisionLog
-from .download_slots import DownloadSlots
-from .downloads import Downloads
-from .errors import PipgateError
-from .file_store import FileStore
-from .gate import Gate
-from .index_cache import IndexCache
-from .intel import wiring as intel
-from .memory import Trimmer
-from .metrics import Metrics
-from .pages import PageRenderer
-from .policy_settings import Intel, build_policy_set
-from .quarantine import wiring as quarantine
-from .security_headers import SecurityHeaders
-from .services import Recorder, Services
-from .settings import Settings, validate_policies
-from .upstream import UpstreamClient, UpstreamConfig
-from .urls import redact
+from pipgate.proxy import reason_phrase, views
+from pipgate.proxy.config.corpus import CorpusError, load_bundled_names, load_corpus
+from pipgate.proxy.config.policies import Intel, build_policy_set
+from pipgate.proxy.config.settings import Settings, validate_policies
+from pipgate.proxy.errors import PipgateError
+from pipgate.proxy.files.downloads import Downloads
+from pipgate.proxy.files.memory import Trimmer
+from pipgate.proxy.files.slots import DownloadSlots
+from pipgate.proxy.files.store import FileStore
+from pipgate.proxy.gate import Gate
+from pipgate.proxy.index.cache import IndexCache
+from pipgate.proxy.index.pages import PageRenderer
+from pipgate.proxy.intel import wiring as intel
+from pipgate.proxy.observe.access_log import AccessLog
+from pipgate.proxy.observe.decision_log import DecisionLog
+from pipgate.proxy.observe.metrics import Metrics
+from pipgate.proxy.quarantine import wiring as quarantine
+from pipgate.proxy.security_headers import SecurityHeaders
+from pipgate.proxy.services import Recorder, Services
+from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers, State
+from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
+from pipgate.proxy.urls import redact
 
 log = logging.getLogger("pipgate")
 

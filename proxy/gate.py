@@ -18,8 +18,7 @@ from packaging.utils import NormalizedName
 from pipgate.policies.decision import Action
 from pipgate.policies.engine import PolicySet, Verdict, recheck_at
 from pipgate.policies.subjects import FileSubject, ProjectFacts, ProjectSubject
-
-from .models import DistFile, Project
+from pipgate.proxy.models import DistFile, Project
 
 
 class Overrides(Protocol):

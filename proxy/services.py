@@ -12,20 +12,19 @@ from typing import Protocol
 
 from pipgate.policies.decision import Decision
 from pipgate.policies.engine import Verdict
-
-from .circuit import State
-from .decision_log import DecisionLog
-from .download_slots import DownloadSlots
-from .downloads import Downloads
-from .file_store import FileStore
-from .gate import Gate, ProjectView
-from .index_cache import IndexCache
-from .intel.feeds import IntelFeeds
-from .metrics import Metrics
-from .pages import PageRenderer
-from .settings import Settings, format_size
-from .storage import space_of
-from .upstream import UpstreamClient
+from pipgate.proxy.config.settings import Settings, format_size
+from pipgate.proxy.files.downloads import Downloads
+from pipgate.proxy.files.slots import DownloadSlots
+from pipgate.proxy.files.store import FileStore
+from pipgate.proxy.gate import Gate, ProjectView
+from pipgate.proxy.index.cache import IndexCache
+from pipgate.proxy.index.pages import PageRenderer
+from pipgate.proxy.intel.feeds import IntelFeeds
+from pipgate.proxy.observe.decision_log import DecisionLog
+from pipgate.proxy.observe.disk import space_of
+from pipgate.proxy.observe.metrics import Metrics
+from pipgate.proxy.upstream.circuit import State
+from pipgate.proxy.upstream.client import UpstreamClient
 
 
 class HoldListener(Protocol):

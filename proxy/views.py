@@ -21,10 +21,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from pipgate.policies.engine import Verdict
 from pipgate.policies.names import BadProjectName, project_name
-
-from .download_slots import Slot
-from .downloads import open_unstored
-from .errors import (
+from pipgate.proxy.errors import (
     FileNotListed,
     IntegrityError,
     InvalidProjectName,
@@ -32,16 +29,23 @@ from .errors import (
     StorageError,
     UnknownIndex,
 )
-from .file_response import CHUNK, PacedResponse
-from .file_serving import FILE_CACHE_CONTROL, content_type_of, serve_handle, serve_stored
-from .file_store import extract_wheel_metadata
-from .gate import Gate
-from .headers import weighted
-from .index_cache import PageResult
-from .models import DistFile, Project
-from .pages import RenderedPage, refusal_status, status_reason
-from .render import JSON_V1, NotAcceptable, Page, negotiate, render, render_index
-from .services import Services
+from pipgate.proxy.files.downloads import open_unstored
+from pipgate.proxy.files.response import CHUNK, PacedResponse
+from pipgate.proxy.files.serving import (
+    FILE_CACHE_CONTROL,
+    content_type_of,
+    serve_handle,
+    serve_stored,
+)
+from pipgate.proxy.files.slots import Slot
+from pipgate.proxy.files.store import extract_wheel_metadata
+from pipgate.proxy.gate import Gate
+from pipgate.proxy.headers import weighted
+from pipgate.proxy.index.cache import PageResult
+from pipgate.proxy.index.pages import RenderedPage, refusal_status, status_reason
+from pipgate.proxy.index.render import JSON_V1, NotAcceptable, Page, negotiate, render, render_index
+from pipgate.proxy.models import DistFile, Project
+from pipgate.proxy.services import Services
 
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
 #: Cold files up to this size are downloaded and verified before the response starts;
@@ -523,7 +527,7 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    from .metrics import CONTENT_TYPE_LATEST
+    from pipgate.proxy.observe.metrics import CONTENT_TYPE_LATEST
 
     return Response(services(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
 

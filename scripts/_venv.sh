@@ -8,7 +8,7 @@ ensure_venv() {
   [ -n "$extra" ] && spec=".[$extra]"
   want="$(sha256sum pyproject.toml | cut -d' ' -f1) $extra"
   if [ -x .venv/bin/python ] && [ -f "$stamp" ] && grep -qxF "$want" "$stamp" \
-     && .venv/bin/python -c "import pipgate.proxy.cli" 2>/dev/null; then
+     && .venv/bin/python -c "import pipgate.proxy.cli.main" 2>/dev/null; then
     return 0
   fi
   if [ ! -x .venv/bin/python ]; then

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..urls import redact
-from .sources import FeedError
+from pipgate.proxy.intel.sources import FeedError
+from pipgate.proxy.urls import redact
 
 #: A feed download larger than this is refused (OSV's PyPI/all.zip is a few tens of MB).
 MAX_DOWNLOAD = 1 << 30

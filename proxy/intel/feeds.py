@@ -24,13 +24,12 @@ from anyio import to_thread
 from prometheus_client import Counter, Gauge
 
 from pipgate.policies.advisories import KINDS, MALICIOUS, VULNERABILITIES
-
-from ..metrics import Metrics
-from ..policy_settings import Intel
-from ..settings import Settings, validate_policies
-from ..urls import redact
-from .download import FeedDownload, copy_directory
-from .sources import FeedContents, FeedError, fingerprint, read_feed
+from pipgate.proxy.config.policies import Intel
+from pipgate.proxy.config.settings import Settings, validate_policies
+from pipgate.proxy.intel.download import FeedDownload, copy_directory
+from pipgate.proxy.intel.sources import FeedContents, FeedError, fingerprint, read_feed
+from pipgate.proxy.observe.metrics import Metrics
+from pipgate.proxy.urls import redact
 
 log = logging.getLogger("pipgate.intel")
 

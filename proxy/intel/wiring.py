@@ -22,15 +22,14 @@ from pipgate.policies.decision import Decision, Mode
 from pipgate.policies.engine import PolicySet, Verdict
 from pipgate.policies.malicious import MaliciousPolicy
 from pipgate.policies.subjects import FileSubject, ProjectSubject
-
-from ..metrics import Metrics
-from ..policy_settings import build_intel_policies, in_order
-from ..settings import Settings, validate_policies
-from .feeds import Feed, IntelFeeds
+from pipgate.proxy.config.policies import build_intel_policies, in_order
+from pipgate.proxy.config.settings import Settings, validate_policies
+from pipgate.proxy.intel.feeds import Feed, IntelFeeds
+from pipgate.proxy.observe.metrics import Metrics
 
 if TYPE_CHECKING:
-    from ..gate import Gate
-    from ..services import Services
+    from pipgate.proxy.gate import Gate
+    from pipgate.proxy.services import Services
 
 log = logging.getLogger("pipgate.intel")
 

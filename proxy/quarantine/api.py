@@ -21,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from .auth import Principal, TokenBook, session_view
-from .decisions import search
-from .review import Review
-from .store import ALL_INDEXES, MAX_REASON, STATES, ReviewError
+from pipgate.proxy.quarantine.auth import Principal, TokenBook, session_view
+from pipgate.proxy.quarantine.decisions import search
+from pipgate.proxy.quarantine.review import Review
+from pipgate.proxy.quarantine.store import ALL_INDEXES, MAX_REASON, STATES, ReviewError
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
 
@@ -349,7 +349,7 @@ async def end_session(request: Request, principal: Principal) -> Response:
 
 
 async def openapi(request: Request) -> Response:
-    from .openapi import SCHEMA
+    from pipgate.proxy.quarantine.openapi import SCHEMA
 
     return JSONResponse(SCHEMA)
 

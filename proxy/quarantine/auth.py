@@ -33,9 +33,9 @@ from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..settings import AdminToken
-from .sessions import SessionStore
-from .store import QuarantineStore, StoreUnavailable
+from pipgate.proxy.config.settings import AdminToken
+from pipgate.proxy.quarantine.sessions import SessionStore
+from pipgate.proxy.quarantine.store import QuarantineStore, StoreUnavailable
 
 log = logging.getLogger("pipgate.quarantine")
 

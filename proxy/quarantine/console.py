@@ -23,14 +23,19 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from pipgate.policies.names import BadProjectName, project_name
-
-from ..errors import PipgateError
-from ..views import client_of
-from .api import index_of, review_of, tokens_of
-from .auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, csrf_ok, session_view
-from .charts import bar_chart, line_chart
-from .decisions import search
-from .store import STATES, ReviewError, StoreUnavailable
+from pipgate.proxy.errors import PipgateError
+from pipgate.proxy.quarantine.api import index_of, review_of, tokens_of
+from pipgate.proxy.quarantine.auth import (
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    Principal,
+    csrf_ok,
+    session_view,
+)
+from pipgate.proxy.quarantine.charts import bar_chart, line_chart
+from pipgate.proxy.quarantine.decisions import search
+from pipgate.proxy.quarantine.store import STATES, ReviewError, StoreUnavailable
+from pipgate.proxy.views import client_of
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 PREFIX = "/-/ui"

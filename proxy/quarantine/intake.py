@@ -31,9 +31,13 @@ from datetime import datetime
 from typing import Any
 
 from pipgate.policies.decision import Decision
-
-from .overrides import releasable
-from .store import AGGREGATE_SAMPLES, Hold, QuarantineStore, StoreUnavailable
+from pipgate.proxy.quarantine.overrides import releasable
+from pipgate.proxy.quarantine.store import (
+    AGGREGATE_SAMPLES,
+    Hold,
+    QuarantineStore,
+    StoreUnavailable,
+)
 
 log = logging.getLogger("pipgate.quarantine")
 

@@ -37,8 +37,7 @@ from pipgate.policies.decision import Action, Decision, strictest
 from pipgate.policies.engine import Verdict
 from pipgate.policies.rules import ProjectRule, parse_rule
 from pipgate.policies.subjects import FileSubject
-
-from .store import ALL_INDEXES, REVIEW
+from pipgate.proxy.quarantine.store import ALL_INDEXES, REVIEW
 
 #: Objections no reviewer rule lifts (see the module docstring).
 UNRELEASABLE_POLICIES = frozenset({"dependency-confusion", "malicious"})

@@ -22,11 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from pipgate.policies.durations import parse_duration
-
-from .intake import HoldIntake
-from .overrides import ReviewOverrides
-from .store import ALL_INDEXES, QuarantineStore, ReviewError, StoreUnavailable
-from .webhook import Webhook
+from pipgate.proxy.quarantine.intake import HoldIntake
+from pipgate.proxy.quarantine.overrides import ReviewOverrides
+from pipgate.proxy.quarantine.store import (
+    ALL_INDEXES,
+    QuarantineStore,
+    ReviewError,
+    StoreUnavailable,
+)
+from pipgate.proxy.quarantine.webhook import Webhook
 
 log = logging.getLogger("pipgate.quarantine")
 

@@ -20,7 +20,14 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .store import ALL_INDEXES, NotFound, QuarantineStore, StoreUnavailable, iso, valid_id
+from pipgate.proxy.quarantine.store import (
+    ALL_INDEXES,
+    NotFound,
+    QuarantineStore,
+    StoreUnavailable,
+    iso,
+    valid_id,
+)
 
 log = logging.getLogger("pipgate.quarantine")
 

@@ -49,8 +49,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipgate.policies.rules import parse_rule
-
-from ..models import version_of
+from pipgate.proxy.models import version_of
 
 log = logging.getLogger("pipgate.quarantine")
 

@@ -17,13 +17,13 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..access_log import route_of
-from ..rate_limit import ClientBuckets
-from ..services import Services
-from ..settings import Settings
-from . import api, console
-from .auth import PackageAuth, TokenBook
-from .review import Review
+from pipgate.proxy.config.settings import Settings
+from pipgate.proxy.observe.access_log import route_of
+from pipgate.proxy.quarantine import api, console
+from pipgate.proxy.quarantine.auth import PackageAuth, TokenBook
+from pipgate.proxy.quarantine.review import Review
+from pipgate.proxy.rate_limit import ClientBuckets
+from pipgate.proxy.services import Services
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

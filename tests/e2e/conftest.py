@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from pipgate.proxy.app import create_app
-from pipgate.proxy.settings import deep_merge, load_settings
+from pipgate.proxy.config.settings import deep_merge, load_settings
 from tests.support.fake_upstream import FakeUpstream, create_fake_upstream, standard_projects
 from tests.support.servers import client_env, run_uvicorn
 

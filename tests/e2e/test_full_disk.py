@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from pipgate.policies.decision import Action, Decision
-from pipgate.proxy.decision_log import DecisionLog, read_decisions
+from pipgate.proxy.observe.decision_log import DecisionLog, read_decisions
 from tests.support.fake_upstream import FakeFile, FakeProject
 
 CACHED_WHEEL = "demo_pkg-1.1.0-py3-none-any.whl"

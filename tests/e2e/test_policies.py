@@ -225,7 +225,7 @@ def test_explicit_allow_overrides_release_age_where_configured(
 def test_policy_check_online_consults_upstream(upstream_url, fresh_release, typosquat, tmp_path):
     from click.testing import CliRunner
 
-    from pipgate.proxy.cli import main
+    from pipgate.proxy.cli.main import main
 
     result = CliRunner().invoke(
         main,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from pipgate.proxy.app import create_app
-from pipgate.proxy.settings import deep_merge
+from pipgate.proxy.config.settings import deep_merge
 from tests.quarantine.conftest import Proxy, settings_for
 from tests.support.fake_upstream import (
     FakeProject,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from pipgate.policies.advisories import MALICIOUS, VULNERABILITIES
+from pipgate.proxy.config.settings import load_settings
 from pipgate.proxy.intel.feeds import FeedSpec, IntelFeeds, feed_specs
-from pipgate.proxy.metrics import Metrics
-from pipgate.proxy.settings import load_settings
+from pipgate.proxy.observe.metrics import Metrics
 from tests.intel.feed_server import FeedServer
 from tests.support.osv_records import record, write_dir, zip_bytes
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from pipgate.policies.advisories import MALICIOUS
-from pipgate.proxy.cli import main
+from pipgate.proxy.cli.main import main
 from pipgate.proxy.intel.feeds import FeedSpec, IntelFeeds
 from tests.intel.conftest import GHSA_ID, MAL_ID, MALWARE, VULNERABILITY
 from tests.intel.feed_server import FeedServer

@@ -9,8 +9,8 @@ import pytest
 from pipgate.policies.advisories import MALICIOUS, VULNERABILITIES, AdvisoryIndex
 from pipgate.policies.decision import Action, Mode
 from pipgate.policies.severity import Severity
-from pipgate.proxy.policy_settings import PolicySettings, build_policy_set
-from pipgate.proxy.settings import SettingsError, load_settings
+from pipgate.proxy.config.policies import PolicySettings, build_policy_set
+from pipgate.proxy.config.settings import SettingsError, load_settings
 
 FEED = "/feeds/osv"
 INTEL = {FEED: {MALICIOUS: AdvisoryIndex(), VULNERABILITIES: AdvisoryIndex()}}

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 from pipgate.policies.advisories import MALICIOUS, VULNERABILITIES
 from pipgate.policies.engine import PolicySet
+from pipgate.proxy.config.policies import build_policy_set
+from pipgate.proxy.config.settings import load_settings, validate_policies
 from pipgate.proxy.gate import Gate
 from pipgate.proxy.intel import wiring
-from pipgate.proxy.policy_settings import build_policy_set
-from pipgate.proxy.settings import load_settings, validate_policies
 from tests.policies.test_advisories import index_of
 from tests.support.osv_records import record
 

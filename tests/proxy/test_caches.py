@@ -9,11 +9,11 @@ import hashlib
 import httpx
 import pytest
 
-from pipgate.proxy.downloads import Downloads, open_unstored
 from pipgate.proxy.errors import IntegrityError, UpstreamNotFound, UpstreamUnavailable
-from pipgate.proxy.file_store import FileStore, extract_wheel_metadata
-from pipgate.proxy.index_cache import IndexCache
-from pipgate.proxy.upstream import UpstreamClient, UpstreamConfig
+from pipgate.proxy.files.downloads import Downloads, open_unstored
+from pipgate.proxy.files.store import FileStore, extract_wheel_metadata
+from pipgate.proxy.index.cache import IndexCache
+from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
 
 PAGE = b'{"meta": {"api-version": "1.1"}, "name": "demo", "files": []}'
 JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}

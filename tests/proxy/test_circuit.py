@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from pipgate.proxy.circuit import BreakerConfig, Breakers, State, origin_of
 from pipgate.proxy.errors import CircuitOpen
-from pipgate.proxy.upstream import UpstreamClient, UpstreamConfig
+from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers, State, origin_of
+from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
 
 
 class Clock:

@@ -6,12 +6,12 @@ from typing import Any
 import httpx
 import pytest
 
-import pipgate.proxy.corpus as corpus_module
+import pipgate.proxy.config.corpus as corpus_module
 from pipgate.policies.decision import Action
 from pipgate.policies.subjects import ProjectSubject
 from pipgate.policies.typosquat import TyposquatIndex, TyposquatPolicy
 from pipgate.policies.typosquat_snapshot import Presence
-from pipgate.proxy.corpus import (
+from pipgate.proxy.config.corpus import (
     CorpusError,
     load_bundled_index,
     load_bundled_names,

@@ -9,10 +9,10 @@ import pytest
 
 from pipgate.policies.decision import ALLOW, Action, Decision, Mode
 from pipgate.policies.engine import PolicySet
-from pipgate.proxy.access_log import route_of
-from pipgate.proxy.decision_log import DecisionLog, read_decisions
 from pipgate.proxy.gate import Gate, facts_of
 from pipgate.proxy.models import DistFile, Project
+from pipgate.proxy.observe.access_log import route_of
+from pipgate.proxy.observe.decision_log import DecisionLog, read_decisions
 from pipgate.proxy.reason_phrase import Status, _StatusLines, sanitize
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from pipgate.proxy.log_format import escape_control, make_handler
+from pipgate.proxy.observe.log_format import escape_control, make_handler
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from pipgate.proxy.errors import OriginRefused
-from pipgate.proxy.origins import Origins, default_file_hosts, origin_of, parse_origin
-from pipgate.proxy.upstream import UpstreamClient, UpstreamConfig
+from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
+from pipgate.proxy.upstream.origins import Origins, default_file_hosts, origin_of, parse_origin
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from pipgate.proxy.models import DistFile, Project, version_of
-from pipgate.proxy.parse import PageParseError, parse_html_page, parse_json_page
-from pipgate.proxy.render import (
+from pipgate.proxy.index.parse import PageParseError, parse_html_page, parse_json_page
+from pipgate.proxy.index.render import (
     HTML_V1,
     JSON_V1,
     TEXT_HTML,
@@ -20,6 +19,7 @@ from pipgate.proxy.render import (
     render_json,
     shown_files,
 )
+from pipgate.proxy.models import DistFile, Project, version_of
 
 PAGE = "https://files.example/simple/demo/"
 SHA = "a" * 64

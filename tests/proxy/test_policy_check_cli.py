@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from pipgate.proxy.cli import main
+from pipgate.proxy.cli.main import main
 
 
 def test_offline_check_text_and_exit_status():

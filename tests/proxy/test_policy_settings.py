@@ -14,8 +14,8 @@ from pipgate.policies.decision import Action, Mode
 from pipgate.policies.dependency_confusion import DependencyConfusionPolicy
 from pipgate.policies.release_age import ReleaseAgePolicy
 from pipgate.policies.subjects import FileSubject, ProjectSubject
-from pipgate.proxy.policy_settings import PolicySettings, build_policy_set
-from pipgate.proxy.settings import deep_merge as merge
+from pipgate.proxy.config.policies import PolicySettings, build_policy_set
+from pipgate.proxy.config.settings import deep_merge as merge
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 EXAMPLE = Path(__file__).parents[2] / "deploy" / "pipgate.example.toml"
@@ -425,8 +425,8 @@ def test_real_typosquat_policy_is_built() -> None:
 
 
 def test_the_bundled_corpus_uses_the_prebuilt_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipgate.proxy.policy_settings as module
-    from pipgate.proxy.corpus import load_bundled_names
+    import pipgate.proxy.config.policies as module
+    from pipgate.proxy.config.corpus import load_bundled_names
 
     monkeypatch.setattr(module, "_INDEXES", {})
     built: list[int] = []
@@ -448,8 +448,8 @@ def test_the_bundled_corpus_uses_the_prebuilt_index(monkeypatch: pytest.MonkeyPa
 def test_unreadable_shipped_data_falls_back(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    import pipgate.proxy.corpus as corpus_module
-    import pipgate.proxy.policy_settings as module
+    import pipgate.proxy.config.corpus as corpus_module
+    import pipgate.proxy.config.policies as module
 
     monkeypatch.setattr(module, "_INDEXES", {})
     monkeypatch.setattr(module, "_SNAPSHOT", [])

@@ -10,9 +10,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from pipgate.proxy.index.parse import parse_html_page, parse_json_page
+from pipgate.proxy.index.render import Page, render_html, render_index, shown_files
 from pipgate.proxy.models import DistFile, Project
-from pipgate.proxy.parse import parse_html_page, parse_json_page
-from pipgate.proxy.render import Page, render_html, render_index, shown_files
 from tests.support.markup import markup_of
 
 PAGE = "https://up.example/simple/demo/"

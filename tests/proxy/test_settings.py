@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from pipgate.proxy.file_serving import parse_range
-from pipgate.proxy.settings import SettingsError, load_settings, parse_size
+from pipgate.proxy.config.settings import SettingsError, load_settings, parse_size
+from pipgate.proxy.files.serving import parse_range
 
 
 def test_no_configuration_is_valid_and_secure():
@@ -135,7 +135,7 @@ def test_a_bare_number_is_refused_for_every_duration(path, value):
 def test_every_duration_reads_the_same_spellings(path, value, expected):
     settings = load_settings(None, environ={}, overrides=_nested(path, value))
     if path[0] == "policies":
-        from pipgate.proxy.settings import validate_policies
+        from pipgate.proxy.config.settings import validate_policies
 
         table = validate_policies(settings, "default")
         assert getattr(getattr(table, path[1]), path[2]) == expected
@@ -184,7 +184,7 @@ def test_lists_are_settable_from_the_environment_as_json():
     settings = load_settings(
         None, environ={"PIPGATE_POLICIES__DEPENDENCY_CONFUSION__INTERNAL": '["corp-internal-*"]'}
     )
-    from pipgate.proxy.settings import validate_policies
+    from pipgate.proxy.config.settings import validate_policies
 
     assert validate_policies(settings, "default").dependency_confusion.internal == (
         "corp-internal-*",

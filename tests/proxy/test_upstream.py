@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from pipgate.proxy.errors import UpstreamNotFound, UpstreamTimeout, UpstreamUnavailable
-from pipgate.proxy.upstream import NotModified, UpstreamClient, UpstreamConfig
+from pipgate.proxy.upstream.client import NotModified, UpstreamClient, UpstreamConfig
 from pipgate.proxy.urls import redact
 
 JSON_PAGE = b'{"meta": {"api-version": "1.1"}, "name": "demo", "files": [{"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "hashes": {}}]}'

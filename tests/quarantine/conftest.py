@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from pipgate.proxy.app import create_app
+from pipgate.proxy.config.settings import deep_merge, load_settings
 from pipgate.proxy.quarantine.auth import hash_token
-from pipgate.proxy.settings import deep_merge, load_settings
 from tests.e2e.conftest import RunningProxy
 from tests.support.fake_upstream import FakeUpstream, create_fake_upstream, standard_projects
 from tests.support.servers import client_env, run_app

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipgate.policies.rules import parse_rule
-from pipgate.proxy.cli import main
+from pipgate.proxy.cli.main import main
 from tests.quarantine.conftest import FRESH_VERSION, Proxy
 
 

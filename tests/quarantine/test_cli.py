@@ -8,7 +8,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from pipgate.proxy.cli import main
+from pipgate.proxy.cli.main import main
 from pipgate.proxy.quarantine.auth import hash_token
 from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy
 from tests.quarantine.test_api import hold_fresh_release

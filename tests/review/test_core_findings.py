@@ -19,10 +19,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from pipgate.proxy.app import create_app
+from pipgate.proxy.config.settings import deep_merge, load_settings
 from pipgate.proxy.errors import UpstreamUnavailable
-from pipgate.proxy.index_cache import IndexCache
-from pipgate.proxy.settings import deep_merge, load_settings
-from pipgate.proxy.upstream import UpstreamClient, UpstreamConfig
+from pipgate.proxy.index.cache import IndexCache
+from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
 
 JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
 OLD = "2024-01-01T00:00:00Z"
@@ -440,7 +440,7 @@ def test_a_wheel_whose_metadata_inflates_to_gigabytes_is_not_read_into_memory(tm
     whose METADATA member inflates to gigabytes was read whole into memory."""
     import zipfile
 
-    from pipgate.proxy.file_store import extract_wheel_metadata
+    from pipgate.proxy.files.store import extract_wheel_metadata
 
     wheel = tmp_path / "bomb-1.0-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -31,10 +31,10 @@ import diskcache
 from anyio import to_thread
 from packaging.utils import NormalizedName
 
-from .errors import UpstreamError, UpstreamNotFound, UpstreamUnavailable
-from .models import Project
-from .storage import STORAGE_ERRORS
-from .upstream import NotModified, UpstreamClient
+from pipgate.proxy.errors import UpstreamError, UpstreamNotFound, UpstreamUnavailable
+from pipgate.proxy.models import Project
+from pipgate.proxy.observe.disk import STORAGE_ERRORS
+from pipgate.proxy.upstream.client import NotModified, UpstreamClient
 
 log = logging.getLogger("pipgate.cache")
 

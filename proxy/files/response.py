@@ -20,8 +20,8 @@ from typing import BinaryIO
 from starlette.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from .errors import PipgateError
-from .reads import read_at
+from pipgate.proxy.errors import PipgateError
+from pipgate.proxy.files.reads import read_at
 
 log = logging.getLogger("pipgate.files")
 

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 import diskcache
 
-from .storage import STORAGE_ERRORS, CleanDisk, space_of
+from pipgate.proxy.observe.disk import STORAGE_ERRORS, CleanDisk, space_of
 
 log = logging.getLogger("pipgate.store")
 

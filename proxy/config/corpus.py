@@ -27,8 +27,7 @@ from packaging.utils import NormalizedName
 from pipgate.policies import typosquat
 from pipgate.policies.names import BadProjectName, project_name
 from pipgate.policies.typosquat_snapshot import Snapshot, SnapshotError
-
-from .urls import redact
+from pipgate.proxy.urls import redact
 
 BUNDLED = "popular-pypi.tsv"
 # Built from the two files above by benchmarks/build_typosquat_data.py: the

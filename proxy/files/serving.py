@@ -15,9 +15,9 @@ from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .file_response import PacedResponse, read_chunks
-from .file_store import FileStore
-from .metrics import Metrics
+from pipgate.proxy.files.response import PacedResponse, read_chunks
+from pipgate.proxy.files.store import FileStore
+from pipgate.proxy.observe.metrics import Metrics
 
 FILE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")

@@ -21,7 +21,7 @@ import orjson
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
-from .models import CoreMetadata, DistFile, Project, Yanked
+from pipgate.proxy.models import CoreMetadata, DistFile, Project, Yanked
 
 
 class PageParseError(ValueError):

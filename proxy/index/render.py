@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import orjson
 
-from .headers import weighted
-from .models import DistFile, Project
+from pipgate.proxy.headers import weighted
+from pipgate.proxy.models import DistFile, Project
 
 API_VERSION = "1.4"
 JSON_V1 = "application/vnd.pypi.simple.v1+json"

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 import httpx
 
-from .errors import OriginRefused
-from .urls import redact
+from pipgate.proxy.errors import OriginRefused
+from pipgate.proxy.urls import redact
 
 #: (scheme, host, port), the port always given.
 Origin = tuple[str, str, int]

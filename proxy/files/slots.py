@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
-from .errors import TooManyDownloads
+from pipgate.proxy.errors import TooManyDownloads
 
 #: Seconds a refused client is asked to wait (pip and uv honour ``Retry-After``).
 RETRY_AFTER = 2

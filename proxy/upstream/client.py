@@ -20,20 +20,20 @@ from typing import TypeVar
 import httpx
 from packaging.utils import NormalizedName
 
-from . import __version__
-from .circuit import BreakerConfig, Breakers
-from .errors import (
+from pipgate.proxy import __version__
+from pipgate.proxy.config.settings import UpstreamSettings
+from pipgate.proxy.errors import (
     OriginRefused,
     UpstreamError,
     UpstreamNotFound,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from .models import Project
-from .origins import Origins
-from .parse import PageParseError, parse_html_page, parse_json_page
-from .settings import UpstreamSettings
-from .urls import ensure_trailing_slash, redact
+from pipgate.proxy.index.parse import PageParseError, parse_html_page, parse_json_page
+from pipgate.proxy.models import Project
+from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers
+from pipgate.proxy.upstream.origins import Origins
+from pipgate.proxy.urls import ensure_trailing_slash, redact
 
 log = logging.getLogger("pipgate.upstream")
 

@@ -21,7 +21,7 @@ from enum import IntEnum
 
 import httpx
 
-from .errors import CircuitOpen
+from pipgate.proxy.errors import CircuitOpen
 
 
 class State(IntEnum):

@@ -21,12 +21,11 @@ from packaging.utils import NormalizedName
 from pipgate.policies.decision import Decision
 from pipgate.policies.engine import Verdict
 from pipgate.policies.subjects import ProjectFacts
-
-from .file_store import FileStore
-from .gate import Gate, ProjectView
-from .models import Project, parse_version
-from .reason_phrase import Status
-from .render import SUPPORTED, Page, render, shown_files
+from pipgate.proxy.files.store import FileStore
+from pipgate.proxy.gate import Gate, ProjectView
+from pipgate.proxy.index.render import SUPPORTED, Page, render, shown_files
+from pipgate.proxy.models import Project, parse_version
+from pipgate.proxy.reason_phrase import Status
 
 GZIP_MIN = 1024
 

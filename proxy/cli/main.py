@@ -12,9 +12,9 @@ from typing import Any
 
 import click
 
-from .cli_admin import register as register_review_commands
-from .log_format import configure_logging
-from .settings import SettingsError, load_settings
+from pipgate.proxy.cli.admin import register as register_review_commands
+from pipgate.proxy.config.settings import SettingsError, load_settings
+from pipgate.proxy.observe.log_format import configure_logging
 
 
 class ConfigurationError(click.ClickException):
@@ -56,8 +56,8 @@ def serve(
     """Start the proxy."""
     import uvicorn
 
-    from .app import create_app
-    from .memory import limit_arenas
+    from pipgate.proxy.app import create_app
+    from pipgate.proxy.files.memory import limit_arenas
 
     overrides: dict[str, Any] = {}
     for section, key, value in (
@@ -119,9 +119,9 @@ def policy_check(
     import json
     from datetime import UTC, datetime
 
-    from .app import build_gates, load_corpus_names
-    from .policy_check import InvalidRequirement, check_offline, check_online
-    from .upstream import UpstreamClient, UpstreamConfig
+    from pipgate.proxy.app import build_gates, load_corpus_names
+    from pipgate.proxy.cli.policy_check import InvalidRequirement, check_offline, check_online
+    from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
 
     settings = _settings_or_exit(config, {})
     if index not in settings.index_names:
@@ -175,7 +175,7 @@ async def _advisories(settings: Any, *, download: bool) -> Any:
     feeds are missing, since their policies then decide nothing."""
     from datetime import UTC, datetime
 
-    from .intel.feeds import IntelFeeds
+    from pipgate.proxy.intel.feeds import IntelFeeds
 
     feeds = IntelFeeds.from_settings(settings, clock=lambda: datetime.now(UTC))
     try:

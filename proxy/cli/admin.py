@@ -63,7 +63,7 @@ class Local:
     """The quarantine store of a data directory, used in place of the API."""
 
     def __init__(self, data_dir: Path) -> None:
-        from .quarantine.review import Review
+        from pipgate.proxy.quarantine.review import Review
 
         if not data_dir.is_dir():
             raise click.ClickException(f"data directory {str(data_dir)!r} does not exist")
@@ -72,7 +72,7 @@ class Local:
         self.actor = f"{getpass.getuser()}@local"
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        from .quarantine.decisions import search
+        from pipgate.proxy.quarantine.decisions import search
 
         params = {k: v for k, v in (params or {}).items() if v is not None}
         parts = path.strip("/").split("/")
@@ -113,7 +113,7 @@ class Local:
         return self._run(lambda: self.review.list_remove(parts[1], **fields, actor=self.actor))
 
     def _run(self, call: Callable[[], Any]) -> Any:
-        from .quarantine.store import ReviewError
+        from pipgate.proxy.quarantine.store import ReviewError
 
         try:
             return call()
@@ -437,7 +437,7 @@ def token() -> None:
 )
 def token_hash(secret: str | None, new: bool, name: str, scope: str) -> None:
     """Print the SHA-256 of a token (read from stdin if not given) as an [admin] entry."""
-    from .quarantine.auth import hash_token, new_token
+    from pipgate.proxy.quarantine.auth import hash_token, new_token
 
     if new:
         secret = new_token()

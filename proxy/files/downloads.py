@@ -30,12 +30,12 @@ from typing import BinaryIO
 import httpx
 from anyio import to_thread
 
-from .errors import IntegrityError, StorageError, UpstreamError
-from .file_store import FileStore, extract_wheel_metadata
-from .reads import read_at
-from .storage import STORAGE_ERRORS
-from .upstream import UpstreamClient, translate
-from .urls import redact
+from pipgate.proxy.errors import IntegrityError, StorageError, UpstreamError
+from pipgate.proxy.files.reads import read_at
+from pipgate.proxy.files.store import FileStore, extract_wheel_metadata
+from pipgate.proxy.observe.disk import STORAGE_ERRORS
+from pipgate.proxy.upstream.client import UpstreamClient, translate
+from pipgate.proxy.urls import redact
 
 log = logging.getLogger("pipgate.downloads")
 

@@ -42,8 +42,7 @@ from pipgate.policies.release_age import ReleaseAgePolicy
 from pipgate.policies.rules import RuleSet, parse_rule
 from pipgate.policies.severity import Severity
 from pipgate.policies.vulnerabilities import VulnerabilitiesPolicy
-
-from .settings import Duration, deep_merge
+from pipgate.proxy.config.settings import Duration, deep_merge
 
 log = logging.getLogger("pipgate")
 
@@ -448,8 +447,7 @@ def typosquat_index(names: Sequence[str]) -> Any:
     on the first check that needs it.
     """
     from pipgate.policies.typosquat import TyposquatIndex
-
-    from .corpus import CorpusError, load_bundled_index, load_bundled_words
+    from pipgate.proxy.config.corpus import CorpusError, load_bundled_index, load_bundled_words
 
     key = tuple(dict.fromkeys(canonicalize_name(name) for name in names))
     index = _INDEXES.get(key)
@@ -469,7 +467,7 @@ def typosquat_index(names: Sequence[str]) -> Any:
 
 def typosquat_snapshot() -> Any:
     """The bundled snapshot of PyPI, read once; ``None`` (logged) if it cannot be read."""
-    from .corpus import CorpusError, load_bundled_snapshot
+    from pipgate.proxy.config.corpus import CorpusError, load_bundled_snapshot
 
     if not _SNAPSHOT:
         try:

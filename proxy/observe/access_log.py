@@ -14,8 +14,8 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .log_format import escape_control
-from .metrics import Metrics
+from pipgate.proxy.observe.log_format import escape_control
+from pipgate.proxy.observe.metrics import Metrics
 
 log = logging.getLogger("pipgate.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

@@ -21,11 +21,10 @@ from pipgate.policies.decision import ALLOW, Decision
 from pipgate.policies.engine import PolicySet, Verdict
 from pipgate.policies.names import BadProjectName, project_name
 from pipgate.policies.subjects import FileSubject, ProjectSubject
-
-from .errors import PipgateError
-from .gate import Gate
-from .models import Project
-from .upstream import UpstreamClient
+from pipgate.proxy.errors import PipgateError
+from pipgate.proxy.gate import Gate
+from pipgate.proxy.models import Project
+from pipgate.proxy.upstream.client import UpstreamClient
 
 OFFLINE_SKIPS = frozenset({"release-age"})
 

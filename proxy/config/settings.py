@@ -39,8 +39,7 @@ from pydantic import (
 
 from pipgate.policies.durations import duration_spec, parse_duration
 from pipgate.policies.names import BadProjectName, project_name
-
-from .origins import default_file_hosts, parse_origin
+from pipgate.proxy.upstream.origins import default_file_hosts, parse_origin
 
 
 class SettingsError(ValueError):
@@ -449,8 +448,8 @@ def load_settings(
 
 
 def validate_policies(settings: Settings, index: str) -> Any:
-    """The validated policy settings of ``index`` (``proxy.policy_settings.PolicySettings``)."""
-    from .policy_settings import PolicySettings
+    """The validated policy settings of ``index`` (``config.policies.PolicySettings``)."""
+    from pipgate.proxy.config.policies import PolicySettings
 
     try:
         return PolicySettings.model_validate(settings.index_policies(index))

@@ -1,0 +1,1 @@
+"""The ``pipgate`` command line."""

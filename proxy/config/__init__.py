@@ -1,0 +1,1 @@
+"""The one reader of configuration: settings, the policy tables, the typosquat corpus."""

@@ -1,0 +1,1 @@
+"""Project pages: parse upstream's, judge and render ours, cache both."""

@@ -1,0 +1,1 @@
+"""What operators watch: metrics, the access and decision logs, disk health."""

@@ -1,0 +1,1 @@
+"""The upstream index: the HTTP client, the origins it may fetch from, its circuit breaker."""
