@@ -21,6 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from pipgate.proxy import reason_phrase, views
+from pipgate.proxy.access import ProjectAccess
 from pipgate.proxy.config.corpus import CorpusError, load_bundled_names, load_corpus
 from pipgate.proxy.config.policies import Intel, build_policy_set
 from pipgate.proxy.config.settings import Settings, validate_policies
@@ -36,9 +37,11 @@ from pipgate.proxy.intel import wiring as intel
 from pipgate.proxy.observe.access_log import AccessLog
 from pipgate.proxy.observe.decision_log import DecisionLog
 from pipgate.proxy.observe.metrics import Metrics
+from pipgate.proxy.observe.recorder import Recorder
 from pipgate.proxy.quarantine import wiring as quarantine
+from pipgate.proxy.rate_limit import ClientBuckets
 from pipgate.proxy.security_headers import SecurityHeaders
-from pipgate.proxy.services import Recorder, Services
+from pipgate.proxy.state import KEY, AppState
 from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers, State
 from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
 from pipgate.proxy.urls import redact
@@ -90,7 +93,7 @@ async def load_corpus_names(settings: Settings) -> list[str]:
     return list(await to_thread.run_sync(load_bundled_names))
 
 
-async def refresh_corpus(settings: Settings, services: Services, clock: Clock) -> None:
+async def refresh_corpus(settings: Settings, state: AppState, clock: Clock) -> None:
     """Reload a corpus URL or file every ``corpus_refresh`` and swap the policies in."""
     source, interval = corpus_source(settings)
     if not source or interval <= 0:
@@ -102,12 +105,12 @@ async def refresh_corpus(settings: Settings, services: Services, clock: Clock) -
         except CorpusError as exc:
             log.error("corpus refresh failed: %s; keeping the current corpus", exc)
             continue
-        overrides = next(iter(services.gates.values())).overrides
+        overrides = next(iter(state.gates.values())).overrides
         fresh = await to_thread.run_sync(
             functools.partial(build_gates, settings, names, clock, overrides=overrides)
         )
         for index, gate in fresh.items():
-            live = services.gates[index]
+            live = state.gates[index]
             live.policies = intel.keep_intel(gate.policies, live.policies)
         log.info("typosquat corpus refreshed from %s (%d names)", redact(source), len(names))
 
@@ -140,9 +143,10 @@ def create_app(
     """The proxy as an ASGI app. ``clock``, ``transport`` and ``corpus`` are for tests."""
     reason_phrase.install()
     metrics = Metrics()
+    tokens = quarantine.token_book(settings)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, AppState]]:
         data_dir = settings.cache.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         storage_error = metrics.storage_errors.labels  # (store) -> counter
@@ -205,7 +209,18 @@ def create_app(
                 settings, names, clock, overrides=review.overrides, intel=feeds.snapshot()
             )
         )
-        services = Services(
+        recorder = Recorder(decision_log, metrics, clock=clock)
+        admin = settings.admin
+        access = ProjectAccess(
+            gates,
+            index_cache.get,
+            recorder=recorder,
+            limiter=ClientBuckets(admin.hold_limit / 60, admin.hold_burst)
+            if admin.hold_limit > 0
+            else None,
+            on_limited=lambda index: metrics.holds_limited.labels(index).inc(),
+        )
+        state = AppState(
             settings=settings,
             upstream=upstream,
             index_cache=index_cache,
@@ -213,24 +228,27 @@ def create_app(
             downloads=downloads,
             pages=pages,
             gates=gates,
+            access=access,
             metrics=metrics,
-            recorder=Recorder(decision_log, metrics, clock=clock),
+            recorder=recorder,
             decision_log=decision_log,
-            intel=feeds,
             slots=slots,
+            review=review,
+            tokens=tokens,
+            intel=feeds,
         )
-        app.state.services = services
-        quarantine.attach(app, services, review)
+        app.state.pipgate = state
+        quarantine.attach(state)
         log.info(
             "pipgate serving %s from upstream %s with data in %s",
             ", ".join("/simple/" if i == "default" else f"/{i}/simple/" for i in gates),
             redact(upstream.base_url),
             data_dir,
         )
-        refresher = asyncio.create_task(refresh_corpus(settings, services, clock))
-        intel_task = await intel.start(services)
+        refresher = asyncio.create_task(refresh_corpus(settings, state, clock))
+        intel_task = await intel.start(state)
         try:
-            yield
+            yield {KEY: state}
         finally:
             refresher.cancel()
             intel_task.cancel()
@@ -240,14 +258,14 @@ def create_app(
             downloads.close()
             await upstream.aclose()
             review.close()
-            services.close()
+            state.close()
 
     app = Starlette(
         routes=routes(),
         lifespan=lifespan,
         exception_handlers={PipgateError: views.error_response, 500: _internal_error},
     )
-    quarantine.install(app, settings)
+    quarantine.install(app, settings, tokens)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=metrics, enabled=settings.server.access_log)
     return app

@@ -12,7 +12,8 @@
     │   ├── IntegrityError          502  file bytes do not match the index's hash
     │   └── OriginRefused           502  a URL or redirect outside the allowed origins
     ├── StorageError                503  the data directory refused a write nothing can do without
-    └── TooManyDownloads            503  a download cap is reached (with Retry-After)
+    ├── TooManyDownloads            503  a download cap is reached (with Retry-After)
+    └── TooManyRefusals             429  a client refused too often lately (with Retry-After)
 
 A policy refusal is not an error: views answer it with a 403 of its own.
 Every message names the thing it is about (project, file, URL without credentials).
@@ -27,10 +28,15 @@ class PipgateError(Exception):
 
     status_code = 500
 
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        #: Seconds the client should wait before asking again, when that is known.
+        self.retry_after = retry_after
+
     @property
     def response_headers(self) -> dict[str, str]:
         """Headers the answer carries besides the status (``Retry-After``)."""
-        return {}
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
 
 class InvalidProjectName(PipgateError):
@@ -59,14 +65,6 @@ class UpstreamUnavailable(UpstreamError):
 
 class CircuitOpen(UpstreamUnavailable):
     """Refused without asking upstream: its origin's circuit is open (``circuit.py``)."""
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-    @property
-    def response_headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
 
 
 class UpstreamTimeout(UpstreamError):
@@ -97,10 +95,9 @@ class StorageError(PipgateError):
 class TooManyDownloads(PipgateError):
     status_code = 503
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
-    @property
-    def response_headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+class TooManyRefusals(PipgateError):
+    """Refusals may each become a quarantine entry and a chat message: a client refused
+    too often lately is asked to slow down (``[admin] hold_limit``) instead."""
+
+    status_code = 429

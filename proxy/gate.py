@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from pipgate.policies.decision import Action
 from pipgate.policies.engine import PolicySet, Verdict, recheck_at
@@ -71,6 +72,10 @@ def facts_of(project: Project) -> ProjectFacts:
     )
 
 
+#: Policies that judge upload times, which only an upstream page gives.
+NEEDS_UPLOAD = frozenset({"release-age"})
+
+
 class Gate:
     def __init__(
         self,
@@ -112,7 +117,39 @@ class Gate:
     def judge_project(self, project: Project) -> Verdict:
         return self.judge_facts(project.name, facts_of(project))
 
-    def judge_facts(self, name: NormalizedName, facts: ProjectFacts) -> Verdict:
+    def judge_name(self, name: NormalizedName) -> Verdict:
+        """Judge a project by its name alone, every policy speaking (a typosquat check
+        without upstream facts is the strict one): what is known before any page."""
+        return self.judge_facts(name, None)
+
+    def judge_offline(
+        self, name: NormalizedName, version: Version | None
+    ) -> tuple[Verdict, list[str]]:
+        """Judge ``name`` (and ``version``) without upstream, as ``policy check`` does
+        offline: the name, then a file of that version whose upload time is unknown,
+        which every policy but release age can judge. Returns notes on what could not
+        be judged this way."""
+        now = self.clock()
+        offline = PolicySet(tuple(p for p in self.policies.policies if p.name not in NEEDS_UPLOAD))
+        notes = []
+        if any(p.name in NEEDS_UPLOAD for p in self.policies.policies):
+            notes.append("release age is judged only with --online")
+        verdict = offline.judge_project(ProjectSubject(name, self.index), now)
+        verdict = self.overrides.project(self.index, name, verdict, now)
+        if verdict.allowed and version is not None:
+            subject = FileSubject(name, f"{name}-{version}", version, None, index=self.index)
+            verdict = self.overrides.file(
+                self.index, subject, offline.judge_file(subject, now), now
+            )
+        elif verdict.allowed:
+            # Advisories that list some versions only answer NAME==VERSION.
+            for policy in offline.policies:
+                note = getattr(policy, "versions_note", lambda name, now: "")(name, now)
+                if note:
+                    notes.append(f"{policy.name}: {note}")
+        return verdict, notes
+
+    def judge_facts(self, name: NormalizedName, facts: ProjectFacts | None) -> Verdict:
         """Judge a project from what its upstream page says (``facts_of``)."""
         now = self.clock()
         verdict = self.policies.judge_project(ProjectSubject(name, self.index, facts), now)

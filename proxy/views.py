@@ -8,7 +8,6 @@ pinned file URL nor a cached copy gets around a decision.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -27,7 +26,6 @@ from pipgate.proxy.errors import (
     InvalidProjectName,
     PipgateError,
     StorageError,
-    UnknownIndex,
 )
 from pipgate.proxy.files.downloads import open_unstored
 from pipgate.proxy.files.response import CHUNK, PacedResponse
@@ -39,13 +37,12 @@ from pipgate.proxy.files.serving import (
 )
 from pipgate.proxy.files.slots import Slot
 from pipgate.proxy.files.store import extract_wheel_metadata
-from pipgate.proxy.gate import Gate
 from pipgate.proxy.headers import weighted
 from pipgate.proxy.index.cache import PageResult
 from pipgate.proxy.index.pages import RenderedPage, refusal_status, status_reason
 from pipgate.proxy.index.render import JSON_V1, NotAcceptable, Page, negotiate, render, render_index
 from pipgate.proxy.models import DistFile, Project
-from pipgate.proxy.services import Services
+from pipgate.proxy.state import AppState, state_of
 
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
 #: Cold files up to this size are downloaded and verified before the response starts;
@@ -53,12 +50,8 @@ PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
 WHOLE_BEFORE_SENDING = 4 << 20
 
 
-def services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
-
-
 def client_of(request: Request) -> str:
-    if services(request).settings.server.trust_forwarded:
+    if state_of(request).settings.server.trust_forwarded:
         forwarded = request.headers.get("x-forwarded-for")
         if forwarded:
             # The trusted proxy appends the address it saw; earlier entries are the
@@ -75,12 +68,11 @@ def normalized_or_raise(raw: str) -> NormalizedName:
         raise InvalidProjectName(str(exc)) from None
 
 
-def gate_for(request: Request) -> Gate:
+def index_of(request: Request) -> str:
+    """The index a request is for; ``UnknownIndex`` (404) when none is configured there."""
     index = request.path_params.get("index", "default")
-    try:
-        return services(request).gates[index]
-    except KeyError:
-        raise UnknownIndex(f"no index is configured under /{index}/") from None
+    state_of(request).access.gate(index)
+    return index
 
 
 def _redirect_to(request: Request, path: str) -> RedirectResponse:
@@ -100,30 +92,23 @@ def index_prefix(request: Request) -> str:
 
 async def simple_index(request: Request) -> Response:
     """The projects this proxy knows (cached or configured) and a client may install from
-    this index, never all of upstream: a name is listed when the name-only policies allow
-    it and, if its page was rendered, the project verdict does too (no upstream request)."""
-    svc = services(request)
-    gate = gate_for(request)
+    this index, never all of upstream (``ProjectAccess.listable``; no upstream request)."""
+    state = state_of(request)
+    index = index_of(request)
     media_type = _media_type(request)
     if isinstance(media_type, Response):
         return media_type
-    configured = svc.settings.indexes.get(gate.index)
+    configured = state.settings.indexes.get(index)
 
     def installable() -> list[str]:
-        names = set(svc.index_cache.known_projects())
+        names = set(state.index_cache.known_projects())
         if configured:
             names |= set(configured.projects)
-        return [name for name in sorted(names) if _listable(svc, gate, NormalizedName(name))]
+        listable = state.access.listable
+        return [name for name in sorted(names) if listable(index, NormalizedName(name))]
 
     body = render_index(await to_thread.run_sync(installable), media_type)
     return _page_response(request, 200, media_type, body, None, None)
-
-
-def _listable(svc: Services, gate: Gate, name: NormalizedName) -> bool:
-    if not gate.before_fetch(name).allowed:
-        return False
-    verdict = svc.pages.project_verdict(gate, name)
-    return verdict is None or verdict.allowed
 
 
 async def project_page(request: Request) -> Response:
@@ -135,35 +120,27 @@ async def project_page(request: Request) -> Response:
     media_type = _media_type(request)
     if isinstance(media_type, Response):
         return media_type
-    svc = services(request)
-    gate = gate_for(request)
-    early = gate.before_fetch(name)
-    if not early.allowed:
-        client = client_of(request)
-        limited = over_hold_limit(svc, gate, client)
-        if limited is not None:
-            return limited
-        svc.recorder.project(gate, name, early, client, by_name=True)
-        page = Page(Project(name, ()), (), "quarantined", status_reason(early.decision))
+    state = state_of(request)
+    decision = await state.access.page(index_of(request), name, client_of(request))
+    if decision.view is None:  # refused by name, upstream never asked
+        verdict = decision.project.verdict
+        page = Page(Project(name, ()), (), "quarantined", status_reason(verdict.decision))
         body = render(page, media_type)
         return _page_response(
-            request, refusal_status(early.decision), media_type, body, None, early
+            request, refusal_status(verdict.decision), media_type, body, None, verdict
         )
-    result = await svc.index_cache.get(name)
-    rendered = await svc.pages.page(gate, result.page.project, result.page.revision, media_type)
-    client = client_of(request)
-    if not rendered.view.verdict.allowed:
-        limited = over_hold_limit(svc, gate, client)
-        if limited is not None:
-            return limited
-    svc.recorder.view(gate, name, rendered.view, client)
+    result = decision.project.page
+    assert result is not None
+    rendered = await state.pages.page(
+        index_of(request), result.page.project, decision.view, decision.built_from, media_type
+    )
     return _page_response(
         request,
         rendered.status,
         media_type,
         rendered.body,
         result,
-        rendered.view.verdict,
+        decision.view.verdict,
         rendered=rendered,
     )
 
@@ -272,69 +249,24 @@ async def project_file(request: Request) -> Response:
     for suffix in _SUBRESOURCES:
         if requested.endswith(suffix):
             filename, subresource = requested[: -len(suffix)], suffix
-    svc = services(request)
-    gate = gate_for(request)
-    client = client_of(request)
-    early = gate.before_fetch(name)
-    if not early.allowed:
-        limited = over_hold_limit(svc, gate, client)
-        if limited is not None:
-            return limited
-        svc.recorder.project(gate, name, early, client, by_name=True)
-        return _refusal(early, f"project {name!r}")
-    result = await svc.index_cache.get(name)
-    project = result.page.project
-    project_verdict = gate.judge_project(project)
-    if not project_verdict.allowed:
-        limited = over_hold_limit(svc, gate, client)
-        if limited is not None:
-            return limited
-    svc.recorder.project(gate, name, project_verdict, client)
-    if not project_verdict.allowed:
-        return _refusal(project_verdict, f"project {name!r}")
-    file = project.file(filename)
-    if file is None:
-        raise FileNotListed(f"project {name!r} has no file {filename!r}")
-    verdict = gate.judge_file(name, file)
-    if not verdict.allowed:
-        limited = over_hold_limit(svc, gate, client)
-        if limited is not None:
-            return limited
-    svc.recorder.file(gate, name, filename, verdict, client)
-    if not verdict.allowed:
-        return _refusal(verdict, f"file {filename!r}")
+    state = state_of(request)
+    decision = await state.access.file(index_of(request), name, filename, client_of(request))
+    if decision.file is None:
+        return _refusal(decision.verdict, f"project {name!r}")
+    if not decision.allowed:
+        return _refusal(decision.verdict, f"file {filename!r}")
+    file = decision.file
     if subresource == ".metadata":
-        response = await _metadata(request, svc, name, file)
+        response = await _metadata(request, state, name, file)
     elif subresource == ".provenance":
-        response = await _provenance(svc, file)
+        response = await _provenance(state, file)
     else:
-        response = await _file(request, svc, name, file)
-    warning = next((d for d in verdict.observed if d.dry_run), None)
+        response = await _file(request, state, name, file)
+    warning = next((d for d in decision.verdict.observed if d.dry_run), None)
     if warning is not None:
         # Served despite an objection not enforced (dry-run, or vulnerabilities' "warn").
         response.headers["X-Pipgate-Warning"] = _latin1(f"{warning.policy}: {warning.reason}")
     return response
-
-
-def over_hold_limit(svc: Services, gate: Gate, client: str) -> Response | None:
-    """429 when ``client`` has been refused too often lately (``[admin] hold_limit``).
-
-    Only refusals count (each may become a quarantine entry and a webhook
-    message); a client over its limit gets no more holds recorded until it slows down.
-    """
-    limiter = svc.extras.get("hold_limiter")
-    if limiter is None:
-        return None
-    wait = limiter.take(client)  # type: ignore[attr-defined]
-    if wait <= 0:
-        return None
-    svc.metrics.holds_limited.labels(gate.index).inc()
-    seconds = max(1, math.ceil(wait))
-    return PlainTextResponse(
-        f"pipgate: too many refused requests from {client}; try again in {seconds} s\n",
-        status_code=429,
-        headers={"Retry-After": str(seconds)},
-    )
 
 
 def _refusal(verdict: Verdict, what: str) -> Response:
@@ -352,12 +284,12 @@ def _refusal(verdict: Verdict, what: str) -> Response:
     )
 
 
-async def _file(request: Request, svc: Services, project: str, file: DistFile) -> Response:
+async def _file(request: Request, state: AppState, project: str, file: DistFile) -> Response:
     """A file body holds a download slot (``download_slots.py``) until it ends; over a
     cap the request gets 503 with ``Retry-After``."""
-    slot = svc.slots.acquire(client_of(request)) if request.method == "GET" else None
+    slot = state.slots.acquire(client_of(request)) if request.method == "GET" else None
     try:
-        response = await _file_response(request, svc, project, file, slot)
+        response = await _file_response(request, state, project, file, slot)
     except BaseException:
         if slot is not None:
             slot.release()
@@ -368,21 +300,21 @@ async def _file(request: Request, svc: Services, project: str, file: DistFile) -
 
 
 async def _file_response(
-    request: Request, svc: Services, project: str, file: DistFile, slot: Slot | None
+    request: Request, state: AppState, project: str, file: DistFile, slot: Slot | None
 ) -> Response:
     on_close = slot.release if slot is not None else None
-    sha256 = file.sha256 or await to_thread.run_sync(svc.store.sha256_for_url, file.url)
+    sha256 = file.sha256 or await to_thread.run_sync(state.store.sha256_for_url, file.url)
     if sha256 is not None:
         response = await serve_stored(
-            request, svc.store, sha256, file.filename, svc.metrics, on_close=on_close
+            request, state.store, sha256, file.filename, state.metrics, on_close=on_close
         )
         if response is not None:
-            svc.metrics.cache.labels("file", "hit").inc()
+            state.metrics.cache.labels("file", "hit").inc()
             return response
-    if not await to_thread.run_sync(svc.store.has_room, file.size):
-        return await _unstored(request, svc, file, on_close)
-    svc.metrics.cache.labels("file", "miss").inc()
-    download = svc.downloads.start(project, file.filename, file.url, file.sha256, file.size)
+    if not await to_thread.run_sync(state.store.has_room, file.size):
+        return await _unstored(request, state, file, on_close)
+    state.metrics.cache.labels("file", "miss").inc()
+    download = state.downloads.start(project, file.filename, file.url, file.sha256, file.size)
     try:
         if file.size is not None and file.size <= WHOLE_BEFORE_SENDING:
             # Small files are verified whole before the first byte goes out, so a
@@ -395,14 +327,14 @@ async def _file_response(
                     handle,
                     str(download.sha256),
                     file.filename,
-                    svc.metrics,
+                    state.metrics,
                     on_close=on_close,
                 )
                 response.headers["X-Pipgate-Cache"] = "miss"
                 return response
         await download.wait_for_headers()
     except StorageError:
-        return await _unstored(request, svc, file, on_close)
+        return await _unstored(request, state, file, on_close)
     headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "miss"}
     if sha256:
         headers["ETag"] = f'"{sha256}"'
@@ -414,17 +346,17 @@ async def _file_response(
 
     async def body() -> AsyncIterator[bytes | bytearray]:
         async for chunk in download.follow(CHUNK):
-            svc.metrics.bytes.labels("served").inc(len(chunk))
+            state.metrics.bytes.labels("served").inc(len(chunk))
             yield chunk
 
     return PacedResponse(body(), headers=headers, on_close=on_close)
 
 
 async def _unstored(
-    request: Request, svc: Services, file: DistFile, on_close: Callable[[], None] | None
+    request: Request, state: AppState, file: DistFile, on_close: Callable[[], None] | None
 ) -> Response:
     """A cold file the disk cannot take: streamed from upstream, checked on the way."""
-    svc.metrics.cache.labels("file", "unstored").inc()
+    state.metrics.cache.labels("file", "unstored").inc()
     headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "unstored"}
     if file.sha256:
         headers["ETag"] = f'"{file.sha256}"'
@@ -434,7 +366,7 @@ async def _unstored(
             headers["Content-Length"] = str(file.size)
         return Response(status_code=200, headers=headers)
     size, chunks = await open_unstored(
-        svc.upstream, file.url, file.filename, file.sha256, file.size, chunk_size=CHUNK
+        state.upstream, file.url, file.filename, file.sha256, file.size, chunk_size=CHUNK
     )
     if size is not None:
         headers["Content-Length"] = str(size)
@@ -442,7 +374,7 @@ async def _unstored(
     async def body() -> AsyncIterator[bytes | bytearray]:
         try:
             async for chunk in chunks:
-                svc.metrics.bytes.labels("served").inc(len(chunk))
+                state.metrics.bytes.labels("served").inc(len(chunk))
                 yield chunk
         finally:
             await chunks.aclose()
@@ -450,36 +382,36 @@ async def _unstored(
     return PacedResponse(body(), headers=headers, on_close=on_close)
 
 
-async def _metadata(request: Request, svc: Services, project: str, file: DistFile) -> Response:
+async def _metadata(request: Request, state: AppState, project: str, file: DistFile) -> Response:
     """PEP 658 metadata: from the store (kept from upstream or extracted from the
     cached wheel), else from upstream, verified against the advertised hash and kept."""
     expected = file.core_metadata.get("sha256") if isinstance(file.core_metadata, dict) else None
     if file.sha256:
-        body = await to_thread.run_sync(svc.store.get_metadata, file.sha256)
+        body = await to_thread.run_sync(state.store.get_metadata, file.sha256)
         if body is not None and (expected is None or hashlib.sha256(body).hexdigest() == expected):
             return Response(body, media_type="application/octet-stream")
     if not file.core_metadata and file.sha256 and file.filename.endswith(".whl"):
         # A page may advertise metadata extracted from the cached wheel after the store
         # evicted it: extract it again (from the wheel, fetched again if evicted too).
-        body = await _metadata_from_wheel(svc, project, file, file.sha256)
+        body = await _metadata_from_wheel(state, project, file, file.sha256)
         if body is not None:
             return Response(body, media_type="application/octet-stream")
     if not file.core_metadata:
         raise FileNotListed(f"no metadata is available for {file.filename!r}")
-    body = await svc.upstream.get_bytes(file.url + ".metadata", f"metadata of {file.filename!r}")
+    body = await state.upstream.get_bytes(file.url + ".metadata", f"metadata of {file.filename!r}")
     if expected and hashlib.sha256(body).hexdigest() != expected:
         raise IntegrityError(f"metadata of {file.filename!r} from upstream does not match its hash")
     if file.sha256:
-        await to_thread.run_sync(svc.store.put_metadata, file.sha256, body)
+        await to_thread.run_sync(state.store.put_metadata, file.sha256, body)
     return Response(body, media_type="application/octet-stream")
 
 
 async def _metadata_from_wheel(
-    svc: Services, project: str, file: DistFile, sha256: str
+    state: AppState, project: str, file: DistFile, sha256: str
 ) -> bytes | None:
-    handle = await to_thread.run_sync(svc.store.open, sha256)
+    handle = await to_thread.run_sync(state.store.open, sha256)
     if handle is None:
-        download = svc.downloads.start(project, file.filename, file.url, file.sha256, file.size)
+        download = state.downloads.start(project, file.filename, file.url, file.sha256, file.size)
         try:
             await download.wait_until_done()
         except StorageError:
@@ -492,14 +424,14 @@ async def _metadata_from_wheel(
     finally:
         handle.close()
     if body is not None:
-        await to_thread.run_sync(svc.store.put_metadata, sha256, body)
+        await to_thread.run_sync(state.store.put_metadata, sha256, body)
     return body
 
 
-async def _provenance(svc: Services, file: DistFile) -> Response:
+async def _provenance(state: AppState, file: DistFile) -> Response:
     if not file.provenance:
         raise FileNotListed(f"no provenance is available for {file.filename!r}")
-    body = await svc.upstream.get_bytes(file.provenance, f"provenance of {file.filename!r}")
+    body = await state.upstream.get_bytes(file.provenance, f"provenance of {file.filename!r}")
     return Response(body, media_type="application/json")
 
 
@@ -515,9 +447,9 @@ async def readyz(request: Request) -> Response:
     full); 200 otherwise. Then one line per degraded part, information, never a
     reason to fail: an upstream whose circuit is open (cached pages and files are
     still served, so the proxy stays ready) and each advisory feed."""
-    svc = services(request)
-    problems = await to_thread.run_sync(svc.readiness_problems)
-    notes = [*svc.readiness_notes(), *(svc.intel.status() if svc.intel else ())]
+    state = state_of(request)
+    problems = await to_thread.run_sync(state.readiness_problems)
+    notes = [*state.readiness_notes(), *(state.intel.status() if state.intel else ())]
     detail = "".join(f"{line}\n" for line in notes)
     if problems:
         return PlainTextResponse(
@@ -529,15 +461,14 @@ async def readyz(request: Request) -> Response:
 async def metrics(request: Request) -> Response:
     from pipgate.proxy.observe.metrics import CONTENT_TYPE_LATEST
 
-    return Response(services(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(state_of(request).metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def root(request: Request) -> Response:
-    svc = services(request)
     lines = ["pipgate: a policy-enforcing PyPI proxy", "", "indexes:"]
-    for index in svc.gates:
+    for index, gate in state_of(request).gates.items():
         path = "/simple/" if index == "default" else f"/{index}/simple/"
-        lines.append(f"  {path}  policies: {', '.join(svc.gates[index].policies.names) or 'none'}")
+        lines.append(f"  {path}  policies: {', '.join(gate.policies.names) or 'none'}")
     return PlainTextResponse("\n".join(lines) + "\n")
 
 

@@ -6,6 +6,7 @@ highest-precedence layer.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,17 @@ def policy() -> None:
 )
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
 @click.option("--online", is_flag=True, help="Also consult upstream (release age, project facts).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    help="The server's data directory, for its reviewer rules (default: the configured one).",
+)
+@click.option(
+    "--url",
+    envvar="PIPGATE_URL",
+    help="Ask a running pipgate instead (read token from PIPGATE_TOKEN).",
+)
+@click.option("--token", envvar="PIPGATE_TOKEN", help="Token for --url (read scope).")
 def policy_check(
     requirements: tuple[str, ...],
     config: str | None,
@@ -109,63 +121,55 @@ def policy_check(
     names_from: Any,
     output: str,
     online: bool,
+    data_dir: Path | None,
+    url: str | None,
+    token: str | None,
 ) -> None:
-    """Print the decision for each NAME[==VERSION] without serving anything.
+    """Print the server's decision for each NAME[==VERSION] without installing anything.
+
+    Beside the server's data directory it applies the same configuration, runtime
+    allow and deny lists and reviewer rules; with --url it asks the running server.
 
     Exit status: 0 when everything is allowed, 1 when something is quarantined
-    or blocked, 2 on a usage or configuration error.
+    or blocked, 2 on a usage or configuration error (or a server that cannot answer).
     """
-    import asyncio
     import json
-    from datetime import UTC, datetime
 
-    from pipgate.proxy.app import build_gates, load_corpus_names
-    from pipgate.proxy.cli.policy_check import InvalidRequirement, check_offline, check_online
-    from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
+    from pipgate.proxy.cli.policy_check import (
+        CheckFailed,
+        InvalidRequirement,
+        check_here,
+        check_remote,
+        parse_requirement,
+        text_line,
+    )
 
-    settings = _settings_or_exit(config, {})
-    if index not in settings.index_names:
-        raise click.UsageError(f"no index named {index!r}; configured: {settings.index_names}")
     items = list(requirements)
     if names_from is not None:
         items += [ln.strip() for ln in names_from if ln.strip() and not ln.startswith("#")]
     if not items:
         raise click.UsageError("give at least one NAME[==VERSION] or --names-from FILE")
-    now = datetime.now(UTC)
-    names = asyncio.run(load_corpus_names(settings))
-    intel = asyncio.run(_advisories(settings, download=online))
-    gate = build_gates(settings, names, lambda: datetime.now(UTC), intel=intel)[index]
-
-    async def online_results() -> list[Any]:
-        upstream = UpstreamClient(UpstreamConfig.from_settings(settings.upstream))
-        try:
-            return [await check_online(gate, upstream, item) for item in items]
-        finally:
-            await upstream.aclose()
-
     try:
-        results = (
-            asyncio.run(online_results())
-            if online
-            else [check_offline(gate.policies, index, item, now) for item in items]
-        )
+        parsed = [parse_requirement(item) for item in items]
     except InvalidRequirement as exc:
         raise click.UsageError(str(exc)) from exc
+    if url:
+        try:
+            results = check_remote(url, token, index, items, online=online)
+        except CheckFailed as exc:
+            raise ConfigurationError(str(exc)) from exc
+    else:
+        overrides: dict[str, Any] = {"cache": {"data_dir": data_dir}} if data_dir else {}
+        settings = _settings_or_exit(config, overrides)
+        if index not in settings.index_names:
+            raise click.UsageError(f"no index named {index!r}; configured: {settings.index_names}")
+        from pipgate.proxy.app import load_corpus_names
+
+        corpus = asyncio.run(load_corpus_names(settings))
+        intel = asyncio.run(_advisories(settings, download=online))
+        results = check_here(settings, index, parsed, online=online, corpus=corpus, intel=intel)
     for result in results:
-        if output == "json":
-            click.echo(json.dumps(result.as_json()))
-        else:
-            label = result.name + (f"=={result.version}" if result.version else "")
-            held = (
-                f" ({result.files_held}/{result.files_total} files held)"
-                if result.files_total
-                else ""
-            )
-            note = f" [{result.note}]" if result.note else ""
-            click.echo(
-                f"{label}: {result.decision.action} ({result.decision.policy}) "
-                f"{result.decision.reason}{held}{note}"
-            )
+        click.echo(json.dumps(result.as_json()) if output == "json" else text_line(result))
     sys.exit(1 if any(not r.decision.allowed for r in results) else 0)
 
 

@@ -1,66 +1,49 @@
-"""``pipgate policy check``: decide names without serving anything.
+"""``pipgate policy check``: the server's decision for names, without installing anything.
 
-Offline (the default) a name is judged from the name alone: allowlist,
-denylist, internal names, typosquatting and known malware (every version).
-``==VERSION`` adds the version rules of the allowlist, malware listed for
-that version and known vulnerabilities (from the advisory feeds' last good
-copies); release age needs upload times, so it is judged only ``--online``,
-where the upstream page supplies the facts and every file of the version (or
-of the newest version) is judged as the proxy would.
+The decision is ``ProjectAccess.check``'s, the same code the server uses: the
+same configuration, the runtime allow and deny lists and every reviewer rule.
+Two ways to get it:
+
+- beside the data directory (the default): the gates are built here from the
+  configuration, the reviewer rules are read from the data directory's review
+  store (when it has one) and the advisory feeds from their last good copies;
+- from a running server (``--url`` or ``PIPGATE_URL``, with a read token from
+  ``PIPGATE_TOKEN``): it answers with its own gates, overrides and page cache.
+
+Offline (the default) a name is judged from the name alone (and ``==VERSION``
+from the version): every policy except release age, which needs upload times.
+``--online`` judges the upstream page as a request would; when upstream has no
+page for the name (a typosquat taken down upstream), the offline decision stands.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import asyncio
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
-from pipgate.policies.decision import ALLOW, Decision
-from pipgate.policies.engine import PolicySet, Verdict
+from pipgate.policies.decision import Action, Decision
 from pipgate.policies.names import BadProjectName, project_name
-from pipgate.policies.subjects import FileSubject, ProjectSubject
-from pipgate.proxy.errors import PipgateError
-from pipgate.proxy.gate import Gate
-from pipgate.proxy.models import Project
-from pipgate.proxy.upstream.client import UpstreamClient
+from pipgate.proxy.access import CheckResult, ProjectAccess, upstream_fetch
+from pipgate.proxy.config.settings import Settings
 
-OFFLINE_SKIPS = frozenset({"release-age"})
+Requirement = tuple[NormalizedName, Version | None]
 
 
 class InvalidRequirement(ValueError):
     """A ``NAME[==VERSION]`` argument that cannot be read."""
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    version: str | None
-    decision: Decision
-    files_held: int = 0
-    files_total: int = 0
-    note: str = ""
-
-    def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "name": self.name,
-            "version": self.version,
-            "action": str(self.decision.action),
-            "policy": self.decision.policy,
-            "reason": self.decision.reason,
-        }
-        if self.decision.available_at is not None:
-            data["available_at"] = self.decision.available_at.isoformat()
-        if self.files_total:
-            data["files_held"] = self.files_held
-            data["files_total"] = self.files_total
-        if self.note:
-            data["note"] = self.note
-        return data
+class CheckFailed(Exception):
+    """The check could not be made (a server that cannot be reached or refuses)."""
 
 
-def parse_requirement(text: str) -> tuple[str, Version | None]:
+def parse_requirement(text: str) -> Requirement:
     name, sep, version = text.strip().partition("==")
     if not name.strip():
         raise InvalidRequirement(f"{text!r}: expected NAME or NAME==VERSION")
@@ -70,54 +53,87 @@ def parse_requirement(text: str) -> tuple[str, Version | None]:
         raise InvalidRequirement(f"{text!r}: {exc}") from exc
 
 
-def check_offline(policies: PolicySet, index: str, text: str, now: datetime) -> CheckResult:
-    name, version = parse_requirement(text)
-    offline = PolicySet(tuple(p for p in policies.policies if p.name not in OFFLINE_SKIPS))
-    verdict = offline.judge_project(ProjectSubject(name, index), now)
-    notes = ["release age is judged only with --online"] if "release-age" in policies.names else []
-    if verdict.allowed and version is not None:
-        subject = FileSubject(name, f"{name}-{version}", version, None, index=index)
-        verdict = offline.judge_file(subject, now)
-    elif verdict.allowed:
-        # Advisories that list some versions only answer NAME==VERSION.
-        for policy in offline.policies:
-            note = getattr(policy, "versions_note", lambda name, now: "")(name, now)
-            if note:
-                notes.append(f"{policy.name}: {note}")
-    version_text = str(version) if version else None
-    return CheckResult(name, version_text, _shown(verdict), note="; ".join(notes))
+def check_here(
+    settings: Settings,
+    index: str,
+    requirements: Sequence[Requirement],
+    *,
+    online: bool,
+    corpus: list[str],
+    intel: Any,
+) -> list[CheckResult]:
+    """Judge ``requirements`` in this process, as the server of ``settings`` would."""
+    from pipgate.proxy.app import build_gates
+    from pipgate.proxy.quarantine.review import load_overrides
+    from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
+
+    def clock() -> datetime:
+        return datetime.now(UTC)
+
+    overrides = load_overrides(settings.cache.data_dir, clock)
+    gates = build_gates(settings, corpus, clock, overrides=overrides, intel=intel)
+
+    async def run() -> list[CheckResult]:
+        upstream = UpstreamClient(UpstreamConfig.from_settings(settings.upstream))
+        access = ProjectAccess(gates, upstream_fetch(upstream.get_project, _now_seconds))
+        try:
+            return [
+                await access.check(index, name, version, online=online)
+                for name, version in requirements
+            ]
+        finally:
+            await upstream.aclose()
+
+    return asyncio.run(run())
 
 
-async def check_online(gate: Gate, upstream: UpstreamClient, text: str) -> CheckResult:
-    name, version = parse_requirement(text)
-    early = gate.before_fetch(name)
-    if not early.allowed:
-        return CheckResult(name, str(version) if version else None, early.decision)
+def check_remote(
+    url: str, token: str | None, index: str, requirements: Iterable[str], *, online: bool
+) -> list[CheckResult]:
+    """Ask the server at ``url`` (``GET /-/admin/check``, read scope)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    params: list[tuple[str, str]] = [("index", index), ("online", "1" if online else "0")]
+    params += [("requirement", text) for text in requirements]
+    endpoint = url.rstrip("/") + "/-/admin/check"
     try:
-        project = (await upstream.get_project(name)).project
-    except PipgateError as exc:
-        return CheckResult(
-            name, str(version) if version else None, ALLOW, note=f"not checked: {exc}"
-        )
-    wanted = version or _newest(project)
-    view = gate.view(project)
-    if not view.verdict.allowed:
-        return CheckResult(name, str(wanted) if wanted else None, view.verdict.decision)
-    held = [(f, v) for f, v in view.held if f.version == wanted]
-    shown = [f for f in view.shown if f.version == wanted]
-    total = len(held) + len(shown)
-    if total == 0:
-        return CheckResult(
-            name, str(wanted) if wanted else None, ALLOW, note="no such version upstream"
-        )
-    decision = held[0][1].decision if held and not shown else ALLOW
-    return CheckResult(name, str(wanted), decision, files_held=len(held), files_total=total)
+        response = httpx.get(endpoint, params=params, headers=headers, timeout=120, trust_env=False)
+    except httpx.HTTPError as exc:
+        raise CheckFailed(f"cannot reach {endpoint}: {exc}") from exc
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"error": response.text.strip()}
+    if response.status_code != 200:
+        message = body.get("error") if isinstance(body, dict) else response.text
+        raise CheckFailed(f"{endpoint}: {response.status_code}: {message}")
+    return [result_from_json(item) for item in body["results"]]
 
 
-def _newest(project: Project) -> Version | None:
-    versions = [f.version for f in project.files if f.version is not None and not f.yanked]
-    return max(versions, default=None)
+def result_from_json(data: dict[str, Any]) -> CheckResult:
+    """The inverse of ``CheckResult.as_json``."""
+    available = data.get("available_at")
+    return CheckResult(
+        name=data["name"],
+        version=data.get("version"),
+        decision=Decision(
+            Action[str(data["action"]).upper()],
+            data["policy"],
+            data["reason"],
+            datetime.fromisoformat(available) if available else None,
+        ),
+        files_held=data.get("files_held", 0),
+        files_total=data.get("files_total", 0),
+        note=data.get("note", ""),
+    )
 
 
-def _shown(verdict: Verdict) -> Decision:
-    return verdict.decision if not verdict.allowed or not verdict.observed else verdict.observed[0]
+def text_line(result: CheckResult) -> str:
+    label = result.name + (f"=={result.version}" if result.version else "")
+    held = f" ({result.files_held}/{result.files_total} files held)" if result.files_total else ""
+    note = f" [{result.note}]" if result.note else ""
+    d = result.decision
+    return f"{label}: {d.action} ({d.policy}) {d.reason}{held}{note}"
+
+
+def _now_seconds() -> float:
+    return datetime.now(UTC).timestamp()

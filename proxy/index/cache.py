@@ -208,7 +208,8 @@ class IndexCache:
                 self._on_result("error")
                 raise
             # An open circuit says when upstream is worth asking again; else back off.
-            backoff = min(self._refresh_backoff, getattr(exc, "retry_after", math.inf))
+            wait = exc.retry_after if exc.retry_after is not None else math.inf
+            backoff = min(self._refresh_backoff, wait)
             self._failed[name] = (self._clock() + backoff, str(exc))
             return self._stale(cached, str(exc))
         # A page with no cached copy (new, or dropped after a 404) starts from a

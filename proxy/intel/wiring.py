@@ -29,7 +29,7 @@ from pipgate.proxy.observe.metrics import Metrics
 
 if TYPE_CHECKING:
     from pipgate.proxy.gate import Gate
-    from pipgate.proxy.services import Services
+    from pipgate.proxy.state import AppState
 
 log = logging.getLogger("pipgate.intel")
 
@@ -48,27 +48,27 @@ async def open_feeds(
     return feeds
 
 
-async def start(services: Services) -> asyncio.Task[None]:
+async def start(state: AppState) -> asyncio.Task[None]:
     """Purge what the loaded feeds condemn (files cached before a feed was set, or
     while it was down), then run the feeds' schedule and the exemption timer in a
     task; cancel it to stop."""
-    feeds = services.intel
+    feeds = state.intel
     assert feeds is not None
 
     async def changed(feed: Feed) -> None:
-        apply(services)
-        await _purge_logged(services)
+        apply(state)
+        await _purge_logged(state)
 
     feeds.start(changed)
     if feeds:
-        await _purge_logged(services)
+        await _purge_logged(state)
 
     async def run() -> None:
         if not feeds:
             return
         async with asyncio.TaskGroup() as group:
             group.create_task(_logged(feeds.run(), "the advisory feeds' schedule"))
-            group.create_task(_logged(_exemption_timer(services), "the exemption timer"))
+            group.create_task(_logged(_exemption_timer(state), "the exemption timer"))
 
     return asyncio.create_task(run())
 
@@ -81,22 +81,22 @@ async def _logged(work: Coroutine[Any, Any, None], what: str) -> None:
         log.exception("%s stopped", what)
 
 
-async def _purge_logged(services: Services) -> None:
+async def _purge_logged(state: AppState) -> None:
     try:
-        await purge(services)
+        await purge(state)
     except Exception:  # the store's trouble must not stop the feeds' schedule
         log.exception(
             "purging files listed by an advisory feed failed; the policy still refuses them"
         )
 
 
-def apply(services: Services) -> list[str]:
+def apply(state: AppState) -> list[str]:
     """Give every gate the intel policies of the current snapshot; the indexes whose
     policies changed (their gates' generation changes, so pages are rendered again)."""
-    intel = services.intel.snapshot() if services.intel is not None else {}
+    intel = state.intel.snapshot() if state.intel is not None else {}
     changed = []
-    for index, gate in services.gates.items():
-        fresh = build_intel_policies(validate_policies(services.settings, index), intel)
+    for index, gate in state.gates.items():
+        fresh = build_intel_policies(validate_policies(state.settings, index), intel)
         live = [p for p in gate.policies.policies if p.name in INTEL_POLICIES]
         if _indexes(fresh) == _indexes(live):
             continue
@@ -126,19 +126,19 @@ class Purged:
     decision: Decision
 
 
-async def purge(services: Services) -> list[Purged]:
+async def purge(state: AppState) -> list[Purged]:
     """Delete from the store every cached file an enforced malicious policy blocks,
     and record each as a block (see the module docstring)."""
     targets = [
         (gate, policy)
-        for gate in services.gates.values()
+        for gate in state.gates.values()
         for policy in gate.policies.policies
         if isinstance(policy, MaliciousPolicy) and policy.mode is Mode.ENFORCE
     ]
     if not targets:
         return []
-    now = next(iter(services.gates.values())).clock()
-    purged = await asyncio.to_thread(_purge, services, targets, now)
+    now = next(iter(state.gates.values())).clock()
+    purged = await asyncio.to_thread(_purge, state, targets, now)
     for item in purged:
         log.warning(
             "purged %s of %r (sha256 %s) from the file store: %s",
@@ -147,7 +147,7 @@ async def purge(services: Services) -> list[Purged]:
             item.sha256,
             item.decision.reason,
         )
-        services.recorder.file(
+        state.recorder.file(
             item.gate,
             item.project,
             item.filename,
@@ -158,17 +158,17 @@ async def purge(services: Services) -> list[Purged]:
 
 
 def _purge(
-    services: Services, targets: list[tuple[Gate, MaliciousPolicy]], now: datetime
+    state: AppState, targets: list[tuple[Gate, MaliciousPolicy]], now: datetime
 ) -> list[Purged]:
     listed = set().union(*(set(policy.index.names()) for _, policy in targets))
     purged: list[Purged] = []
-    for name in sorted(listed.intersection(services.index_cache.known_projects())):
-        page = services.index_cache.cached(name)
+    for name in sorted(listed.intersection(state.index_cache.known_projects())):
+        page = state.index_cache.cached(name)
         if page is None:
             continue
         for file in page.project.files:
-            sha256 = file.sha256 or services.store.sha256_for_url(file.url)
-            if sha256 is None or sha256 not in services.store:
+            sha256 = file.sha256 or state.store.sha256_for_url(file.url)
+            if sha256 is None or sha256 not in state.store:
                 continue
             for gate, policy in targets:
                 decision = policy.check_project(ProjectSubject(page.project.name, gate.index), now)
@@ -183,21 +183,21 @@ def _purge(
                     )
                     decision = policy.check_file(subject, now)
                 if not decision.allowed:
-                    if services.store.delete(sha256):
+                    if state.store.delete(sha256):
                         purged.append(Purged(gate, name, file.filename, sha256, decision))
                     break
     return purged
 
 
-async def _exemption_timer(services: Services) -> None:
+async def _exemption_timer(state: AppState) -> None:
     """Exemptions expire: when one does, the gates' generation changes, so no cached
     page keeps serving what it no longer covers."""
     untils = set()
-    for index in services.settings.index_names:
-        policies = validate_policies(services.settings, index)
+    for index in state.settings.index_names:
+        policies = validate_policies(state.settings, index)
         for table in (policies.malicious, policies.vulnerabilities):
             untils |= {exemption.until for exemption in table.exempt}
-    gates = services.gates
+    gates = state.gates
     for until in sorted(untils):
         now = next(iter(gates.values())).clock()
         if until <= now:

@@ -25,16 +25,17 @@ from pipgate.proxy.quarantine.auth import Principal, TokenBook, session_view
 from pipgate.proxy.quarantine.decisions import search
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.quarantine.store import ALL_INDEXES, MAX_REASON, STATES, ReviewError
+from pipgate.proxy.state import state_of
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
 
 
 def review_of(request: Request) -> Review:
-    return request.app.state.services.extras["review"]  # type: ignore[no-any-return]
+    return state_of(request).review
 
 
 def tokens_of(request: Request) -> TokenBook:
-    return request.app.state.services.extras["tokens"]  # type: ignore[no-any-return]
+    return state_of(request).tokens
 
 
 def error(status: int, message: str, **headers: str) -> JSONResponse:
@@ -117,7 +118,7 @@ def index_of(request: Request, value: str | None) -> str | None:
     """A configured index, ``*`` (every index) or ``None`` (the action's default)."""
     if value is None or value == ALL_INDEXES:
         return value
-    if value not in request.app.state.services.gates:
+    if value not in state_of(request).gates:
         raise ReviewError(f"no index {value!r} is configured; use one of them or '*' (every index)")
     return value
 
@@ -133,6 +134,29 @@ def _text(body: dict[str, Any], name: str, default: str | None = None) -> str | 
 
 
 # -- reading ------------------------------------------------------------------------------
+
+
+@requires("read")
+async def check(request: Request, principal: Principal) -> Response:
+    """``pipgate policy check --url``: this server's decision for each ``requirement``
+    (``NAME[==VERSION]``), judged by ``ProjectAccess.check`` like a request but recorded
+    nowhere. ``online=1`` consults the page cache and upstream."""
+    from pipgate.proxy.cli.policy_check import InvalidRequirement, parse_requirement
+
+    q = request.query_params
+    index = q.get("index") or "default"
+    if index not in state_of(request).gates:
+        raise ReviewError(f"no index {index!r} is configured")
+    texts = q.getlist("requirement")
+    if not texts or len(texts) > 1000:
+        raise ReviewError("give 1 to 1000 'requirement' parameters (NAME or NAME==VERSION)")
+    try:
+        parsed = [parse_requirement(text) for text in texts]
+    except InvalidRequirement as exc:
+        raise ReviewError(str(exc)) from None
+    access, online = state_of(request).access, q.get("online") in ("1", "true", "yes")
+    results = [await access.check(index, name, version, online=online) for name, version in parsed]
+    return JSONResponse({"results": [r.as_json() for r in results]})
 
 
 @requires("read")
@@ -191,7 +215,7 @@ async def audit(request: Request, principal: Principal) -> Response:
 async def decisions(request: Request, principal: Principal) -> Response:
     q = request.query_params
     limit = _int(request, "limit", 100, 1000)
-    path = request.app.state.services.decision_log.path
+    path = state_of(request).decision_log.path
     entries = await to_thread.run_sync(
         lambda: search(
             path,
@@ -359,6 +383,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/whoami", whoami, methods=["GET"]),
+        Route("/check", check, methods=["GET"]),
         Route("/quarantine", list_entries, methods=["GET"]),
         Route("/quarantine/{entry:int}", show_entry, methods=["GET"]),
         Route("/quarantine/{entry:int}/release", release, methods=["POST"]),

@@ -35,6 +35,7 @@ from pipgate.proxy.quarantine.auth import (
 from pipgate.proxy.quarantine.charts import bar_chart, line_chart
 from pipgate.proxy.quarantine.decisions import search
 from pipgate.proxy.quarantine.store import STATES, ReviewError, StoreUnavailable
+from pipgate.proxy.state import state_of
 from pipgate.proxy.views import client_of
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
@@ -156,7 +157,7 @@ async def login_form(request: Request, *, error: str | None = None, status: int 
 
 
 def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or request.app.state.services.settings.admin.secure_cookie
+    return request.url.scheme == "https" or state_of(request).settings.admin.secure_cookie
 
 
 async def login(request: Request) -> Response:
@@ -244,7 +245,7 @@ async def queue(request: Request, principal: Principal) -> Response:
         states=STATES,
         offset=offset,
         here=here,
-        indexes=list(request.app.state.services.gates),
+        indexes=list(state_of(request).gates),
     )
 
 
@@ -258,81 +259,46 @@ async def entry(request: Request, principal: Principal) -> Response:
 
 @page
 async def project(request: Request, principal: Principal) -> Response:
-    services = request.app.state.services
     index = request.path_params["index"]
     try:
         name = project_name(request.path_params["project"])
     except BadProjectName as exc:
         return _render(request, principal, "error.html", message=str(exc), status=404)
-    gate = services.gates.get(index)
-    if gate is None:
+    access = state_of(request).access
+    if index not in access.gates:
         return _render(request, principal, "error.html", message=f"No index {index!r}.", status=404)
     entries, _ = await to_thread.run_sync(
         lambda: review_of(request).entries(index=index, project=name, limit=500)
     )
     entries = [e for e in entries if e["project"] == name]
-    here = request.url.path
-    early = gate.before_fetch(name)
-    if not early.allowed:
-        return _render(
-            request,
-            principal,
-            "project.html",
-            name=name,
-            index=index,
-            verdict=early,
-            files=[],
-            entries=entries,
-            by_file={},
-            here=here,
-            problem=None,
-        )
+    shown: dict[str, Any] = {
+        "name": name,
+        "index": index,
+        "entries": entries,
+        "here": request.url.path,
+        "files": [],
+        "by_file": {},
+        "problem": None,
+    }
     try:
-        result = await services.index_cache.get(name)
+        decision = await access.judge(index, name)
     except PipgateError as exc:
         return _render(
-            request,
-            principal,
-            "project.html",
-            name=name,
-            index=index,
-            verdict=None,
-            files=[],
-            entries=entries,
-            by_file={},
-            here=here,
-            problem=str(exc),
+            request, principal, "project.html", verdict=None, **shown | {"problem": str(exc)}
         )
-
-    def judge() -> tuple[Any, list[tuple[Any, Any]]]:
-        view = gate.view(result.page.project)
-        held = {f.filename: v for f, v in view.held}
-        return view.verdict, [
-            (f, held.get(f.filename) or gate.judge_file(name, f)) for f in result.page.project.files
-        ]
-
-    verdict, files = await to_thread.run_sync(judge)
-    files.sort(key=lambda fv: (fv[0].upload_time is None, fv[0].upload_time), reverse=True)
-    by_file = {e["file"]: e for e in entries if e["file"]}
-    return _render(
-        request,
-        principal,
-        "project.html",
-        name=name,
-        index=index,
-        verdict=verdict,
-        files=files,
-        entries=entries,
-        by_file=by_file,
-        here=here,
-        problem=None,
-    )
+    shown["verdict"] = decision.verdict
+    if not decision.by_name:
+        files = await access.file_verdicts(decision)
+        files.sort(key=lambda fv: (fv[0].upload_time is None, fv[0].upload_time), reverse=True)
+        shown["files"] = files
+        shown["by_file"] = {e["file"]: e for e in entries if e["file"]}
+    return _render(request, principal, "project.html", **shown)
 
 
 @page
 async def decisions(request: Request, principal: Principal) -> Response:
     q = request.query_params
-    path = request.app.state.services.decision_log.path
+    path = state_of(request).decision_log.path
     found = await to_thread.run_sync(
         lambda: search(path, q=q.get("q"), limit=200, action=q.get("action") or None)
     )
@@ -376,7 +342,7 @@ async def lists(request: Request, principal: Principal) -> Response:
         "lists.html",
         rules=rules,
         audit=audit,
-        indexes=list(request.app.state.services.gates),
+        indexes=list(state_of(request).gates),
         here=request.url.path,
     )
 

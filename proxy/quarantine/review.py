@@ -78,6 +78,21 @@ def default_index(kind: str) -> str:
     return ALL_INDEXES if kind in ("reject", "deny") else "default"
 
 
+def load_overrides(data_dir: Path, clock: Callable[[], datetime]) -> ReviewOverrides | None:
+    """The reviewer rules of the review store in ``data_dir``, as a gate's overrides;
+    ``None`` when the directory has no store yet (nothing was ever reviewed there)."""
+    path = data_dir / DB_NAME
+    if not path.exists():
+        return None
+    store = QuarantineStore(path, audit_log=data_dir / AUDIT_NAME)
+    try:
+        overrides = ReviewOverrides(clock)
+        overrides.load(store.rules())
+        return overrides
+    finally:
+        store.close()
+
+
 class Review:
     def __init__(
         self,

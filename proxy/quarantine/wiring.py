@@ -1,9 +1,9 @@
 """How quarantine review plugs into the app: a few calls from ``app.py``.
 
-``install`` (in ``create_app``) adds the package-auth and traffic middleware
-and the token book; ``open_review`` and ``attach`` (in the lifespan) build the
-``Review`` whose overrides the gates take, feed it the recorder's holds, keep
-console sessions in its store and set the per-client limit on refusals.
+``token_book`` and ``install`` (in ``create_app``) make the token book and add
+the package-auth and traffic middleware; ``open_review`` and ``attach`` (in the
+lifespan) build the ``Review`` whose overrides the gates take, feed it the
+recorder's holds and keep console sessions in its store.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from pipgate.proxy.observe.access_log import route_of
 from pipgate.proxy.quarantine import api, console
 from pipgate.proxy.quarantine.auth import PackageAuth, TokenBook
 from pipgate.proxy.quarantine.review import Review
-from pipgate.proxy.rate_limit import ClientBuckets
-from pipgate.proxy.services import Services
+from pipgate.proxy.state import AppState, state_of
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -36,16 +35,19 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def install(app: Starlette, settings: Settings) -> None:
+def token_book(settings: Settings) -> TokenBook:
+    """The configured admin tokens; console sessions are attached in the lifespan."""
     admin = settings.admin
-    tokens = TokenBook(
+    return TokenBook(
         admin.tokens,
         ttl=admin.session_ttl.total_seconds(),
         idle=admin.session_idle.total_seconds(),
     )
-    app.state.admin_tokens = tokens
+
+
+def install(app: Starlette, settings: Settings, tokens: TokenBook) -> None:
     app.add_middleware(Traffic)
-    if admin.package_auth:
+    if settings.admin.package_auth:
         app.add_middleware(PackageAuth, tokens=tokens)
 
 
@@ -59,16 +61,13 @@ def open_review(settings: Settings, clock: Callable[[], datetime]) -> Review:
     )
 
 
-def attach(app: Starlette, services: Services, review: Review) -> None:
-    services.extras["review"] = review
-    services.extras["tokens"] = app.state.admin_tokens
-    app.state.admin_tokens.use_sessions(review.store, review.clock)
-    admin = services.settings.admin
-    if admin.hold_limit > 0:
-        services.extras["hold_limiter"] = ClientBuckets(admin.hold_limit / 60, admin.hold_burst)
+def attach(state: AppState) -> None:
+    """Keep console sessions in the review store and feed it the recorder's holds."""
+    review = state.review
+    state.tokens.use_sessions(review.store, review.clock)
     # Holds judged by name alone become entries only for projects known to exist.
-    review.intake.page_known = services.index_cache.has_page
-    services.recorder.listeners.append(review.intake)
+    review.intake.page_known = state.index_cache.has_page
+    state.recorder.listeners.append(review.intake)
     review.start()
 
 
@@ -85,10 +84,9 @@ class Traffic:
 
         async def counting(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 200:
-                review = scope["app"].state.services.extras.get("review")
-                if review is not None:
-                    parts = scope["path"].split("/")
-                    review.intake.count("default" if parts[1] == "files" else parts[1], "served")
+                parts = scope["path"].split("/")
+                index = "default" if parts[1] == "files" else parts[1]
+                state_of(scope).review.intake.count(index, "served")
             await send(message)
 
         await self.app(scope, receive, counting)

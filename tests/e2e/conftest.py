@@ -44,8 +44,8 @@ class RunningProxy:
         return f"{self.url}/simple/"
 
     @property
-    def services(self) -> Any:
-        return self.app.state.services
+    def state(self) -> Any:
+        return self.app.state.pipgate
 
 
 ProxyFactory = Callable[..., Any]

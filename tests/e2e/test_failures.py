@@ -84,7 +84,7 @@ def test_bad_file_bytes_are_never_stored_or_installed(
         except httpx.TransportError as exc:  # a cut-off stream is also a refusal
             direct = httpx.Response(599, text=str(exc))
         sha = upstream.file(WHEEL).sha256
-        assert sha not in proxy.services.store
+        assert sha not in proxy.state.store
         assert not list((proxy.data_dir / "tmp").iterdir())
         upstream.heal()
         healed = run_pip(
@@ -95,7 +95,7 @@ def test_bad_file_bytes_are_never_stored_or_installed(
             ":all:",
             target=tmp_path / "good",
         )
-        assert sha in proxy.services.store
+        assert sha in proxy.state.store
     assert failed.returncode != 0
     assert "demo-pkg==1.1.0" not in installed(tmp_path / "bad")
     # A client that asks after the failure is told so plainly, never handed the bad bytes.

@@ -87,7 +87,7 @@ def test_downloads_over_a_cap_get_503_with_retry_after(upstream_url, start_proxy
     with start_proxy(upstream_url, config=config) as proxy:
         url = file_url(proxy)
         whole = warm(url)
-        slots = proxy.services.slots
+        slots = proxy.state.slots
         with idle_downloads(url, 2, source="127.0.0.1"):
             wait_for(lambda: slots.open == 2, "two downloads are open")
             per_client = httpx.get(url)

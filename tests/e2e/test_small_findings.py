@@ -48,7 +48,7 @@ def test_root_index_lists_only_what_a_client_may_install(
 
         # A decision changed since the pages were rendered (here: the policies were swapped
         # in again): the held project is judged again from its page's facts, still unlisted.
-        gate = proxy.services.gates["default"]
+        gate = proxy.state.gates["default"]
         gate.policies = gate.policies
         assert _listed(http, proxy.index_url) == {"demo-pkg", "demo-dep"}
         assert upstream.requests == []  # listing never asks upstream

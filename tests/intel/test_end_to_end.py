@@ -109,7 +109,7 @@ def test_a_refreshed_feed_refuses_and_purges_a_cached_file(
 ) -> None:
     late_id = "MAL-2025-0002"
     with start_proxy(upstream_url) as proxy:
-        store = proxy.services.store
+        store = proxy.state.store
         assert httpx.get(f"{proxy.url}/files/demo-dep/{DEP_WHEEL}").status_code == 200
         before = httpx.get(f"{proxy.index_url}demo-dep/", headers={"Accept": JSON}).json()
         sha256 = next(f["hashes"]["sha256"] for f in before["files"] if f["filename"] == DEP_WHEEL)
@@ -118,7 +118,7 @@ def test_a_refreshed_feed_refuses_and_purges_a_cached_file(
         write_dir(
             feed_dir, [record(late_id, "demo-dep", versions=["0.2.0"], summary="Hijacked release")]
         )
-        assert proxy.services.intel.refresh_soon().result(timeout=30) == [True]
+        assert proxy.state.intel.refresh_soon().result(timeout=30) == [True]
 
         assert sha256 not in store
         refused = httpx.get(f"{proxy.url}/files/demo-dep/{DEP_WHEEL}")
@@ -149,8 +149,8 @@ def test_a_feed_listing_a_cached_file_purges_it_at_start_up(upstream_url, start_
         assert httpx.get(f"{proxy.url}/files/evil-pkg/{EVIL_WHEEL}").status_code == 200
         page = httpx.get(f"{proxy.index_url}evil-pkg/", headers={"Accept": JSON}).json()
         sha256 = page["files"][0]["hashes"]["sha256"]
-        assert sha256 in proxy.services.store
+        assert sha256 in proxy.state.store
     with start_proxy(upstream_url) as proxy:
-        assert sha256 not in proxy.services.store
+        assert sha256 not in proxy.state.store
         logged = decisions(proxy)
     assert [(d["file"], d["client"]) for d in logged] == [(EVIL_WHEEL, PURGE_CLIENT)]

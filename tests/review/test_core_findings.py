@@ -423,7 +423,7 @@ def test_metadata_the_page_advertises_is_served_after_the_store_evicted_it(tmp_p
         assert client.get(f"/files/demo/{name}").content == wheel
         listed = client.get("/simple/demo/", headers=json_v1).json()["files"][0]
         assert listed["core-metadata"] == {"sha256": hashlib.sha256(metadata).hexdigest()}
-        store = client.app.state.services.store
+        store = client.app.state.pipgate.store
         store._cache.delete("metadata:" + hashlib.sha256(wheel).hexdigest())  # LRU eviction
         response = client.get(f"/files/demo/{name}.metadata")
         assert response.status_code == 200, response.text

@@ -1,0 +1,350 @@
+"""``ProjectAccess``: the one way a project or a file is judged for a request.
+
+Every caller that hands out or reports on a project goes through here: the
+page and file views, the root ``/simple/`` listing, the console's project page
+and ``pipgate policy check`` (in-process beside a data directory, or asked of a
+running server). The steps are always the same, in this order:
+
+1. the name, already normalized (``policies.names.project_name``);
+2. the index's gate judges the name before upstream is asked (allowlist,
+   denylist, internal names, known malware, reviewer rules by name);
+3. the cached or upstream page;
+4. the gate judges the project with the page's facts, then each file;
+5. the decision is recorded (decision log, metrics, the review queue) and a
+   client refused too often is slowed down (``TooManyRefusals``).
+
+A new policy therefore reaches every caller, and a new caller cannot skip a
+step. Judging a whole page (every file) is cached per index while nothing it
+depends on changed: the page's revision, the gate's generation (policies and
+reviewer rules) and time (a hold that lapses at ``recheck_at``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from pipgate.policies.decision import ALLOW, Decision
+from pipgate.policies.engine import ALLOWED, Verdict
+from pipgate.policies.subjects import ProjectFacts
+from pipgate.proxy.errors import FileNotListed, PipgateError, TooManyRefusals, UnknownIndex
+from pipgate.proxy.gate import Gate, ProjectView, facts_of
+from pipgate.proxy.index.cache import CachedPage, PageResult
+from pipgate.proxy.models import DistFile, Project
+from pipgate.proxy.observe.recorder import Recorder
+from pipgate.proxy.rate_limit import ClientBuckets
+
+#: Fetches a project page: the index cache in the server, upstream itself in the CLI.
+Fetch = Callable[[NormalizedName], Awaitable[PageResult]]
+
+
+@dataclass(frozen=True)
+class ProjectDecision:
+    """A project as one index decides it now. ``page`` is ``None`` when the name was
+    refused before upstream was asked (``by_name``)."""
+
+    gate: Gate
+    name: NormalizedName
+    verdict: Verdict
+    page: PageResult | None
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict.allowed
+
+    @property
+    def by_name(self) -> bool:
+        return self.page is None
+
+    @property
+    def project(self) -> Project:
+        assert self.page is not None, "refused by name: no page was fetched"
+        return self.page.page.project
+
+
+@dataclass(frozen=True)
+class PageDecision:
+    """A project page as one index shows it: the project decision and every file's."""
+
+    project: ProjectDecision
+    view: ProjectView | None
+
+    @property
+    def built_from(self) -> tuple[object, ...]:
+        assert self.project.page is not None
+        return (self.project.page.page.revision, self.project.gate.generation)
+
+
+@dataclass(frozen=True)
+class FileDecision:
+    """One file of a project as one index decides it now (``file`` is ``None`` when the
+    project itself was refused)."""
+
+    project: ProjectDecision
+    file: DistFile | None
+    verdict: Verdict
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict.allowed
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``pipgate policy check`` reports for one ``NAME[==VERSION]``."""
+
+    name: str
+    version: str | None
+    decision: Decision
+    files_held: int = 0
+    files_total: int = 0
+    note: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "version": self.version,
+            "action": str(self.decision.action),
+            "policy": self.decision.policy,
+            "reason": self.decision.reason,
+        }
+        if self.decision.available_at is not None:
+            data["available_at"] = self.decision.available_at.isoformat()
+        if self.files_total:
+            data["files_held"] = self.files_held
+            data["files_total"] = self.files_total
+        if self.note:
+            data["note"] = self.note
+        return data
+
+
+class ProjectAccess:
+    """Judges projects and files for every index (see the module docstring).
+
+    ``recorder`` is ``None`` where nothing is recorded (``policy check`` beside a
+    data directory); ``limiter`` slows clients that are refused too often.
+    """
+
+    def __init__(
+        self,
+        gates: Mapping[str, Gate],
+        fetch: Fetch,
+        *,
+        recorder: Recorder | None = None,
+        limiter: ClientBuckets | None = None,
+        on_limited: Callable[[str], None] = lambda index: None,
+        views: int = 512,
+    ) -> None:
+        self.gates = gates
+        self._fetch = fetch
+        self._recorder = recorder
+        self._limiter = limiter
+        self._on_limited = on_limited
+        self._views: OrderedDict[tuple[str, str], tuple[tuple[object, ...], ProjectView]] = (
+            OrderedDict()
+        )
+        self._capacity = views
+        #: The facts of each project judged lately, for the ``/simple/`` listing.
+        self._facts: OrderedDict[str, ProjectFacts] = OrderedDict()
+
+    def gate(self, index: str) -> Gate:
+        try:
+            return self.gates[index]
+        except KeyError:
+            raise UnknownIndex(f"no index is configured under /{index}/") from None
+
+    # -- judging (records nothing) ----------------------------------------------------------
+
+    async def judge(self, index: str, name: NormalizedName) -> ProjectDecision:
+        """Steps 2-4 for the project: the name, then the page's facts."""
+        gate = self.gate(index)
+        early = gate.before_fetch(name)
+        if not early.allowed:
+            return ProjectDecision(gate, name, early, None)
+        page = await self._fetch(name)
+        facts = facts_of(page.page.project)
+        self._remember_facts(name, facts)
+        return ProjectDecision(gate, name, gate.judge_facts(name, facts), page)
+
+    async def view(self, decision: ProjectDecision) -> ProjectView:
+        """Every file of an allowed project judged (cached while nothing it depends on changed)."""
+        assert decision.page is not None
+        gate, cached = decision.gate, decision.page.page
+        key = (gate.index, decision.name)
+        built_from = (cached.revision, gate.generation)
+        found = self._views.get(key)
+        now = gate.clock()
+        if found is not None and found[0] == built_from:
+            view = found[1]
+            if view.recheck_at is None or now < view.recheck_at:
+                self._views.move_to_end(key)
+                return view
+        view = await to_thread.run_sync(gate.view, cached.project)
+        self._views[key] = (built_from, view)
+        self._views.move_to_end(key)
+        while len(self._views) > self._capacity:
+            self._views.popitem(last=False)
+        return view
+
+    async def file_verdicts(self, decision: ProjectDecision) -> list[tuple[DistFile, Verdict]]:
+        """Every file of a fetched project with its verdict (what the console shows): from
+        the judged page when the project is allowed, else each file judged on its own."""
+        project = decision.project
+        if not decision.allowed:
+            judge = decision.gate.judge_file
+            return await to_thread.run_sync(
+                lambda: [(f, judge(project.name, f)) for f in project.files]
+            )
+        view = await self.view(decision)
+        verdicts = {f.filename: v for f, v in (*view.held, *view.dry_run)}
+        return [(f, verdicts.get(f.filename, ALLOWED)) for f in project.files]
+
+    def listable(self, index: str, name: NormalizedName) -> bool:
+        """Whether ``/simple/`` may list ``name`` on ``index``, without asking upstream:
+        the name-only policies allow it and, when its page was judged lately, the
+        project verdict from that page's facts does too. Blocking-free; any thread."""
+        gate = self.gate(index)
+        if not gate.before_fetch(name).allowed:
+            return False
+        facts = self._facts.get(name)
+        verdict = gate.judge_facts(name, facts) if facts is not None else gate.judge_name(name)
+        return verdict.allowed
+
+    # -- serving (records) -----------------------------------------------------------------
+
+    async def project(self, index: str, name: NormalizedName, client: str) -> ProjectDecision:
+        """The project decision for a request, recorded."""
+        decision = await self.judge(index, name)
+        if not decision.allowed:
+            self._slow_down(decision.gate, client)
+        if self._recorder is not None:
+            self._recorder.project(
+                decision.gate, name, decision.verdict, client, by_name=decision.by_name
+            )
+        return decision
+
+    async def page(self, index: str, name: NormalizedName, client: str) -> PageDecision:
+        """A project page for a request: the project and, when it is allowed, every file."""
+        gate = self.gate(index)
+        early = gate.before_fetch(name)
+        if not early.allowed:
+            self._slow_down(gate, client)
+            if self._recorder is not None:
+                self._recorder.project(gate, name, early, client, by_name=True)
+            return PageDecision(ProjectDecision(gate, name, early, None), None)
+        page = await self._fetch(name)
+        decision = ProjectDecision(gate, name, early, page)
+        view = await self.view(decision)
+        self._remember_facts(name, view.facts)
+        decision = ProjectDecision(gate, name, view.verdict, page)
+        if not view.verdict.allowed:
+            self._slow_down(gate, client)
+        if self._recorder is not None:
+            self._recorder.view(gate, name, view, client)
+        return PageDecision(decision, view)
+
+    async def file(
+        self, index: str, name: NormalizedName, filename: str, client: str
+    ) -> FileDecision:
+        """A file of a project for a request, recorded; ``FileNotListed`` when the
+        project's page has no such file."""
+        decision = await self.project(index, name, client)
+        if not decision.allowed:
+            return FileDecision(decision, None, decision.verdict)
+        file = decision.project.file(filename)
+        if file is None:
+            raise FileNotListed(f"project {name!r} has no file {filename!r}")
+        verdict = decision.gate.judge_file(name, file)
+        if not verdict.allowed:
+            self._slow_down(decision.gate, client)
+        if self._recorder is not None:
+            self._recorder.file(decision.gate, name, filename, verdict, client)
+        return FileDecision(decision, file, verdict)
+
+    # -- policy check --------------------------------------------------------------------------
+
+    async def check(
+        self, index: str, name: NormalizedName, version: Version | None, *, online: bool
+    ) -> CheckResult:
+        """The decision the server makes for ``name`` (and ``version``, else the newest).
+
+        Offline, from the name (and version) alone: every policy that needs no upload
+        time, with reviewer rules. Online, from the upstream page as a request would
+        be judged; when upstream has no page for it, the offline decision stands
+        (a typosquat taken down upstream is still one)."""
+        gate = self.gate(index)
+        offline = _offline(gate, name, version)
+        if not online or not gate.before_fetch(name).allowed:
+            return offline
+        try:
+            decision = await self.judge(index, name)
+        except PipgateError as exc:
+            note = "; ".join(filter(None, [offline.note, f"upstream: {exc}"]))
+            return CheckResult(offline.name, offline.version, offline.decision, note=note)
+        wanted = version or _newest(decision.project)
+        text = str(wanted) if wanted else None
+        if not decision.allowed:
+            return CheckResult(name, text, decision.verdict.decision)
+        view = await self.view(decision)
+        held = [(f, v) for f, v in view.held if f.version == wanted]
+        shown = [f for f in view.shown if f.version == wanted]
+        total = len(held) + len(shown)
+        if total == 0:
+            return CheckResult(name, text, ALLOW, note="no such version upstream")
+        chosen = held[0][1].decision if held and not shown else ALLOW
+        return CheckResult(name, text, chosen, files_held=len(held), files_total=total)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _slow_down(self, gate: Gate, client: str) -> None:
+        """Raise ``TooManyRefusals`` when ``client`` has been refused too often lately
+        (``[admin] hold_limit``): each refusal may become a queue entry and a message."""
+        if self._limiter is None:
+            return
+        wait = self._limiter.take(client)
+        if wait <= 0:
+            return
+        self._on_limited(gate.index)
+        seconds = max(1, math.ceil(wait))
+        raise TooManyRefusals(
+            f"too many refused requests from {client}; try again in {seconds} s",
+            retry_after=seconds,
+        )
+
+    def _remember_facts(self, name: NormalizedName, facts: ProjectFacts | None) -> None:
+        if facts is None:
+            return
+        self._facts[name] = facts
+        self._facts.move_to_end(name)
+        while len(self._facts) > self._capacity:
+            self._facts.popitem(last=False)
+
+
+def _offline(gate: Gate, name: NormalizedName, version: Version | None) -> CheckResult:
+    verdict, notes = gate.judge_offline(name, version)
+    shown = verdict.decision if not verdict.allowed or not verdict.observed else verdict.observed[0]
+    return CheckResult(name, str(version) if version else None, shown, note="; ".join(notes))
+
+
+def _newest(project: Project) -> Version | None:
+    versions = [f.version for f in project.files if f.version is not None and not f.yanked]
+    return max(versions, default=None)
+
+
+def upstream_fetch(get_project: Callable[..., Awaitable[Any]], clock: Callable[[], float]) -> Fetch:
+    """A ``Fetch`` that asks upstream every time (``policy check`` outside a server)."""
+
+    async def fetch(name: NormalizedName) -> PageResult:
+        fetched = await get_project(name)
+        return PageResult(
+            CachedPage(fetched.project, clock(), fetched.etag, fetched.last_modified, 0)
+        )
+
+    return fetch

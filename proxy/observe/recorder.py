@@ -1,0 +1,90 @@
+"""Where non-allow decisions go: the decision log, the metrics and the hold listeners.
+
+Metrics count every decision of every request. The decision log is written by
+``DecisionLog.record``, which is the one place repeats are thinned out (the same
+line for the same client at most once per ``repeat_after``); a hold listener (the
+review queue) hears of a hold only when its line was written, so a page that
+withholds the same files on every request costs the queue nothing more.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Protocol
+
+from pipgate.policies.decision import Decision
+from pipgate.policies.engine import Verdict
+from pipgate.proxy.gate import Gate, ProjectView
+from pipgate.proxy.observe.decision_log import DecisionLog
+from pipgate.proxy.observe.metrics import Metrics
+
+
+class HoldListener(Protocol):
+    """Told of each hold: (index, project, filename or None, decision, client, now).
+
+    ``by_name`` is true for a refusal decided by name alone, before upstream was
+    asked: whether such a project exists at all is unknown.
+    """
+
+    def __call__(
+        self,
+        index: str,
+        project: str,
+        filename: str | None,
+        decision: Decision,
+        client: str,
+        now: datetime,
+        *,
+        by_name: bool = False,
+    ) -> None: ...
+
+
+Judged = tuple[str | None, Verdict]
+"""A filename (``None`` for the project itself) and its verdict."""
+
+
+class Recorder:
+    def __init__(
+        self, log: DecisionLog, metrics: Metrics, *, clock: Callable[[], datetime]
+    ) -> None:
+        self._log = log
+        self._metrics = metrics
+        self._clock = clock
+        self.listeners: list[HoldListener] = []
+
+    def project(
+        self, gate: Gate, name: str, verdict: Verdict, client: str, *, by_name: bool = False
+    ) -> None:
+        """A project verdict; ``by_name``: decided before upstream was asked."""
+        self._record(gate.index, name, [(None, verdict)], client, by_name=by_name)
+
+    def file(self, gate: Gate, name: str, filename: str, verdict: Verdict, client: str) -> None:
+        self._record(gate.index, name, [(filename, verdict)], client)
+
+    def view(self, gate: Gate, name: str, view: ProjectView, client: str) -> None:
+        """A whole page: the project's verdict, every held file and every dry-run objection."""
+        judged: list[Judged] = [(None, view.verdict)]
+        judged += [(f.filename, v) for f, v in (*view.held, *view.dry_run)]
+        self._record(gate.index, name, judged, client)
+
+    def _record(
+        self, index: str, name: str, judged: Iterable[Judged], client: str, *, by_name: bool = False
+    ) -> None:
+        tally: Counter[tuple[str, str, str]] = Counter()
+        now = None
+        for filename, verdict in judged:
+            for d in verdict.observed:
+                tally[(d.policy, str(d.action), "dry-run" if d.dry_run else "enforce")] += 1
+                now = now or self._clock()
+                written = self._log.record(
+                    index=index, project=name, file=filename, decision=d, client=client, now=now
+                )
+                # Only what really held something: not dry-run objections, nor ones an
+                # explicit allow overrode.
+                if written and not verdict.allowed and not d.dry_run:
+                    for listener in self.listeners:
+                        listener(index, name, filename, d, client, now, by_name=by_name)
+        for (policy, action, mode), count in tally.items():
+            self._metrics.decisions.labels(index, policy, action, mode).inc(count)
