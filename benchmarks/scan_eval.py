@@ -25,14 +25,16 @@ spend it) and the peak memory of the scanning processes. ``--write`` stores them
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import multiprocessing
 import platform
 import resource
 import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ from pipgate.proxy.scan import RULES_VERSION, scan_archive  # noqa: E402
 REGISTRY = Path("/work/.mirror/lxyeternal+pypi_malregistry/repo")
 RESULTS = ROOT / "benchmarks" / "results"
 ARCHIVES = (".tar.gz", ".whl", ".zip", ".tgz", ".tar.bz2", ".egg")
+MISSING: list[str] = []  # malware samples whose blob the mirror does not hold
 GUARDDOG = {"recall": 61.7, "flag_rate_popular": 6.3, "seconds": 2.0}
 
 
@@ -130,6 +133,9 @@ def blobs(registry: Path, samples: list[Sample]) -> Iterator[tuple[Sample, bytes
             git.stdin.write(f"{sample.blob}\n".encode())
             git.stdin.flush()
             header = git.stdout.readline().split()
+            if len(header) < 3:  # "<id> missing": the mirror left this blob out
+                MISSING.append(sample.name)
+                continue
             data = git.stdout.read(int(header[2]))
             git.stdout.read(1)
             yield sample, data
@@ -159,20 +165,31 @@ def run(args: argparse.Namespace) -> dict:
     results: list[tuple[Sample, ScanReport]] = []
     peak_kib = 0
     started = time.perf_counter()
-    with ProcessPoolExecutor(args.workers) as pool:
-        feed = ((s.name, data) for s, data in blobs(args.registry, mal))
-        for sample, (report, rss) in zip(mal, pool.map(_scan_bytes, feed, chunksize=8), strict=True):
-            results.append((sample, report))
-            peak_kib = max(peak_kib, rss)
-        for sample, (report, rss) in zip(
-            legit,
-            pool.map(_scan_path, ((s.name, s.path) for s in legit), chunksize=2),
-            strict=True,
-        ):
+    # spawn, not fork: a forked worker can inherit a lock held by another thread.
+    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        jobs = itertools.chain(
+            ((sample, _scan_bytes, (sample.name, data)) for sample, data in blobs(args.registry, mal)),
+            ((sample, _scan_path, (sample.name, sample.path)) for sample in legit),
+        )
+        for sample, (report, rss) in bounded_map(pool, jobs, window=4 * args.workers):
             results.append((sample, report))
             peak_kib = max(peak_kib, rss)
     wall = time.perf_counter() - started
     return summarize(results, policy, args, wall, peak_kib, len(mal), len(legit))
+
+
+def bounded_map(pool, jobs, window):  # type: ignore[no-untyped-def]
+    """Run ``(key, fn, arg)`` jobs with at most ``window`` in flight (memory stays bounded:
+    ``jobs`` is consumed lazily), yielding ``(key, result)`` in submission order."""
+    pending: deque = deque()
+    for key, fn, arg in jobs:
+        pending.append((key, pool.submit(fn, arg)))
+        if len(pending) >= window:
+            key0, future = pending.popleft()
+            yield key0, future.result()
+    while pending:
+        key0, future = pending.popleft()
+        yield key0, future.result()
 
 
 def summarize(results, policy, args, wall, peak_kib, n_mal, n_legit) -> dict:  # type: ignore[no-untyped-def]
@@ -190,6 +207,7 @@ def summarize(results, policy, args, wall, peak_kib, n_mal, n_legit) -> dict:  #
         "machine": f"{platform.machine()} {platform.python_version()} {args.workers} workers",
         "wall_seconds": round(wall, 1),
         "peak_rss_mib": round(peak_kib / 1024, 1),
+        "malware_blobs_missing": len(MISSING),
         "groups": {},
     }
     for group, rows in groups.items():

@@ -28,18 +28,10 @@ from .pth import check_pth
 from .rules import RULES_VERSION, check_python, finding
 from .scoring import ordered, score
 from .source import Facts, read_source
+from .triage import worth_parsing
 
 DEFAULT_LIMITS = ScanLimits()
 
-#: Cheap first look at a module nothing runs at install or import time: only files that
-#: show one of these are parsed (install-time and import-time files always are).
-_STRONG = re.compile(
-    rb"\bexec\s*\(|\beval\s*\(|__import__\s*\(\s*['\"](?:base64|zlib|marshal|codecs)|"
-    rb"webhooks/|api\.telegram\.org|pastebin\.com|ngrok|webhook\.site|pipedream|Login Data|"
-    rb"Local State|leveldb|tdata|wallet\.dat|clipboard|powershell|curl\s|wget\s|"
-    rb"CurrentVersion|Startup|crontab|bashrc|__builtins__|pyarmor|https?://\d{1,3}\.\d|"
-    rb"\.oast\.|oastify|burpcollaborator|dnslog|interact\.sh"
-)
 _EXECUTABLE = re.compile(r"\.(?:exe|scr|vbs|msi)$", re.I)
 _LAUNCHER = re.compile(r"(?:^|/)(?:cli|gui|t|w)(?:-32|-64|-arm64)?\.exe$", re.I)
 
@@ -135,11 +127,9 @@ class _Scan:
         path = member.path
         if not path.endswith((".py", ".pyw")):
             return True  # .pth, metadata, scripts: small and always read
-        depth = path.count("/") - (0 if self.wheel else 1)
-        base = path.rsplit("/", 1)[-1]
-        if depth == 0 or base == "__init__.py":
-            return True
-        return bool(_STRONG.search(member.data))
+        if not self.wheel and path.count("/") == 1:
+            return True  # setup.py and what it may import: install time
+        return worth_parsing(member.data)
 
     def judge(self, deadline: Deadline) -> Iterator[Finding]:
         yield from self.early

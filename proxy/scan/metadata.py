@@ -53,14 +53,14 @@ def check_archive(
     )
     if version and _PLACEHOLDER_VERSION.match(version):
         state = "no code" if not has_code else "with code"
-        weight = 4 if not has_code else 2
+        weight = 5 if not has_code else 2
         yield finding("placeholder", metadata_path or filename, 0, f"version {version}, {state}", weight)
     elif not has_code and facts:
         yield finding("placeholder", metadata_path or filename, 0, "no module with code", 2)
     summary = " ".join(metadata.get("summary", []) + metadata.get("description", [])[:1])[:2000]
     match = indicators.PLACEHOLDER_TEXT.search(summary)
     if match and not has_code:
-        yield finding("placeholder-text", metadata_path, 0, f"says {match.group(0)!r}")
+        yield finding("placeholder-text", metadata_path, 0, f"says {match.group(0)!r}", 5)
     for requirement in metadata.get("requires-dist", []):
         try:
             name = canonicalize_name(Requirement(requirement).name)

@@ -53,8 +53,8 @@ RULES: dict[str, Rule] = {
         Rule("persistence", 5, "installs itself to run at login or on a schedule"),
         Rule("obfuscated", 4, "code hidden behind dynamic builtins or escape soup"),
         Rule("opaque-literal", 3, "a long opaque literal (encoded or encrypted data)"),
-        Rule("placeholder", 4, "a payload-less placeholder: 0.0.0/99.x version, empty package"),
-        Rule("placeholder-text", 4, "describes itself as a dummy or placeholder"),
+        Rule("placeholder", 5, "a payload-less placeholder: 0.0.0/99.x version, empty package"),
+        Rule("placeholder-text", 5, "describes itself as a dummy or placeholder"),
         Rule("stealer-dependency", 4, "requires a package stealers use (browser-cookie3, ...)"),
         Rule("unsafe-member", 6, "an archive member with an absolute or '..' path"),
         Rule("bundled-executable", 3, "ships a Windows executable or script"),
@@ -149,7 +149,7 @@ _WRITE_OUTSIDE = re.compile(
 class Texts:
     """The string literals of one file joined into one text, so each pattern runs once."""
 
-    __slots__ = ("_lines", "_starts", "_values", "text")
+    __slots__ = ("_lines", "_starts", "_values", "lower", "text")
 
     def __init__(self, items: list[tuple[str, int]]) -> None:
         self._values = [value for value, _ in items]
@@ -160,10 +160,11 @@ class Texts:
             self._starts.append(position)
             position += len(value) + 1
         self.text = "\x00".join(self._values)
+        self.lower = self.text.lower()
 
-    def search(self, pattern: re.Pattern[str]) -> tuple[re.Match[str], str, int] | None:
+    def search(self, indicator: indicators.Indicator) -> tuple[re.Match[str], str, int] | None:
         """The first match, the literal it is in, and that literal's line."""
-        match = pattern.search(self.text)
+        match = indicator.search(self.text, self.lower)
         if match is None:
             return None
         index = bisect.bisect_right(self._starts, match.start()) - 1
@@ -270,9 +271,9 @@ def _clipboard(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
     clip = facts.called(*CLIPBOARD)
     if clip is None:
         return
-    hit = texts.search(indicators.CRYPTO_ADDRESS)
-    if hit is not None:
-        yield finding("clipboard-swap", path, clip.line, f"{clip.name} beside {_clip(hit[1])}")
+    found = texts.first(lambda text: bool(indicators.CRYPTO_ADDRESS.pattern.search(text)))
+    if found is not None:
+        yield finding("clipboard-swap", path, clip.line, f"{clip.name} beside {_clip(found[0])}")
 
 
 def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:

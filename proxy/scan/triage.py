@@ -1,0 +1,88 @@
+"""Triage: which Python files are worth parsing at all.
+
+Parsing is the dear part of a scan (a large sdist carries tens of MB of Python), and a
+module can only raise a finding if its text shows what a rule looks for. So every file that
+install time does not run is first looked at as bytes: a handful of substring tests (memory
+speed), then, only where one hits, the rules' own patterns on the raw text. What passes both
+is parsed and judged properly; comments and docstrings that merely mention a webhook or
+``exec`` cost a parse, never a finding.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import indicators
+
+_SINK_CALL = indicators.Indicator(
+    re.compile(r"\b(?:exec|eval)\s*\(|__import__\s*\(\s*[^'\"\s)]"), ("exec", "eval", "__import__")
+)
+_DECODING = (
+    b"b64decode",
+    b"b32decode",
+    b"b16decode",
+    b"a85decode",
+    b"b85decode",
+    b"unhexlify",
+    b"fromhex",
+    b"decompress",
+    b"marshal",
+    b"decrypt",
+    b"codecs",
+    b"chr(",
+    b"urlopen",
+    b"requests.",
+    b".content",
+    b".text",
+    b"[::-1]",
+)
+_BUILTINS = re.compile(r"getattr\s*\(\s*(?:__builtins__|builtins|globals\s*\(\s*\))")
+_RAW_IP = re.compile(rb"://[1-9]")
+
+
+def _exec_chain(text: str, low: str, lower: bytes) -> bool:
+    return any(token in lower for token in _DECODING) and bool(_SINK_CALL.search(text, low))
+
+
+def _any(*found: indicators.Indicator):  # type: ignore[no-untyped-def]
+    return lambda text, low, lower: any(i.search(text, low) for i in found)
+
+
+_CREDENTIALS = tuple(indicator for _, indicator in indicators.CREDENTIALS.values())
+
+#: (lower-case byte substrings, the check to run where one occurs). Only files where a
+#: check passes are parsed. Few tokens, because each costs one pass over every module byte.
+_TRIAGE = (
+    ((b"exec(", b"eval(", b"__import__("), _exec_chain),
+    ((b"pyarmor",), lambda text, low, lower: True),
+    ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
+    ((b"webhook", b"api.telegram"), _any(*indicators.SINKS.values())),
+    (
+        (b"login data", b"leveldb", b"dqw4w9wgxcq", b"roblosecurity", b"cryptunprotectdata"),
+        lambda text, low, lower: True,
+    ),
+    ((b"cookies", b"tdata", b"wallet", b"local state"), _any(*_CREDENTIALS)),
+    ((b"powershell", b"| sh", b"|sh", b"chmod +x"), _any(indicators.DOWNLOAD_RUN)),
+    ((b"currentversion", b"start menu", b"crontab", b"bashrc"), _any(indicators.PERSISTENCE)),
+    (
+        (b"clipboard", b"pyperclip"),
+        lambda text, low, lower: bool(indicators.CRYPTO_ADDRESS.pattern.search(text)),
+    ),
+)
+
+
+def worth_parsing(data: bytes) -> bool:
+    """Whether a Python file's bytes show anything a rule could find in it."""
+    lower = data.lower()
+    text = low = None
+    for tokens, check in _TRIAGE:
+        if any(token in lower for token in tokens):
+            if text is None:
+                text = data.decode("utf-8", "replace")
+                low = text.lower()
+            if check(text, low, lower):
+                return True
+    if _RAW_IP.search(data):
+        text = data.decode("utf-8", "replace")
+        return indicators.raw_ip(text) is not None
+    return False
