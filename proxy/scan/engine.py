@@ -33,7 +33,12 @@ from .triage import worth_parsing
 DEFAULT_LIMITS = ScanLimits()
 
 _EXECUTABLE = re.compile(r"\.(?:exe|scr|vbs|msi)$", re.I)
-_LAUNCHER = re.compile(r"(?:^|/)(?:cli|gui|t|w)(?:-32|-64|-arm64)?\.exe$", re.I)
+_LAUNCHER = re.compile(r"(?:^|/)(?:cli|gui|t|w)(?:-?(?:32|64))?(?:-arm(?:64)?)?\.exe$", re.I)
+#: Directories an installation never runs: findings there are about tests and examples.
+_INERT = re.compile(
+    r"(?:^|/)(?:tests?|testing|docs?|examples?|benchmarks?|\.github|\.evergreen|\.ci)/"
+    r"|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+)
 
 
 def scan_archive(
@@ -127,9 +132,17 @@ class _Scan:
         path = member.path
         if not path.endswith((".py", ".pyw")):
             return True  # .pth, metadata, scripts: small and always read
-        if not self.wheel and path.count("/") == 1:
-            return True  # setup.py and what it may import: install time
-        return worth_parsing(member.data)
+        depth = path.count("/")
+        base = path.rsplit("/", 1)[-1]
+        if self.wheel:
+            early = depth == 0 or (depth == 1 and base == "__init__.py")
+        else:
+            # Under the root directory: setup.py and its neighbours (install time), the
+            # top-level package's __init__ (import time); also right for root-less sdists.
+            early = depth <= 1 or (
+                base == "__init__.py" and (depth == 2 or (depth == 3 and "/src/" in path))
+            )
+        return early or (not _INERT.search(path) and worth_parsing(member.data))
 
     def judge(self, deadline: Deadline) -> Iterator[Finding]:
         yield from self.early
@@ -152,6 +165,8 @@ class _Scan:
         )
         for path, role in roles.items():
             deadline.check()
+            if role is Role.MODULE and _INERT.search(path):
+                continue
             if role is Role.PTH:
                 yield from check_pth(path, texts[path])
             else:

@@ -81,12 +81,14 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
     "browser profile": (
         6,
         _ind(
-            r"(?:Login Data|Web Data|Local State|\\Cookies\b|/Cookies\b|User Data[\\/\x00]*Default|"
-            r"BraveSoftware|Opera Software|Yandex[\\/\x00]*YandexBrowser|Mozilla[\\/\x00]*Firefox[\\/\x00]*Profiles|"
-            r"logins\.json|key4\.db|cookies\.sqlite|CryptUnprotectData|browser_cookie3)",
+            r"(?:(?:^|[\\/\x00'\"])(?:Login Data|Web Data|Local State|Cookies|Network[\\/\x00]+Cookies)"
+            r"(?:$|[\\/\x00'\"])|User Data[\\/\x00]+Default|BraveSoftware|Opera Software|"
+            r"Yandex[\\/\x00]*YandexBrowser|Mozilla[\\/\x00]*Firefox[\\/\x00]*Profiles|"
+            r"\blogins\.json|\bkey4\.db|\bcookies\.sqlite|CryptUnprotectData|browser_cookie3)",
             *("login data", "web data", "local state", "cookies", "user data", "bravesoftware"),
             *("opera software", "yandexbrowser", "firefox", "logins.json", "key4.db"),
             *("cryptunprotectdata", "browser_cookie3"),
+            flags=0,
         ),
     ),
     "discord token": (
@@ -119,8 +121,8 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
         3,
         _ind(
             r"(?:\.ssh[\\/\x00]+id_(?:rsa|ed25519|ecdsa|dsa)|\.aws[\\/\x00]+credentials|\.git-credentials|"
-            r"\.docker[\\/\x00]+config\.json|\.kube[\\/\x00]+config|\.pypirc|\.npmrc|gcloud[\\/\x00]+credentials)",
-            *(".ssh", ".aws", "git-credentials", ".docker", ".kube", "pypirc", "npmrc", "gcloud"),
+            r"\.docker[\\/\x00]+config\.json|\.kube[\\/\x00]+config|gcloud[\\/\x00]+credentials)",
+            *(".ssh", ".aws", "git-credentials", ".docker", ".kube", "gcloud"),
         ),
     ),
     "ftp client": (
@@ -137,9 +139,21 @@ DOWNLOAD_RUN = _ind(
     r"(?:curl|wget)\s[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|"
     r"(?:curl|wget)\s[^\n;]{0,300}(?:&&|;)\s*chmod\s\+x|"
     r"certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|mshta(?:\.exe)?\s+https?:|"
-    r"Invoke-WebRequest[^\n]{0,200}-OutFile|New-Object\s+Net\.WebClient)",
+    r"Invoke-WebRequest[^\n]{0,200}-OutFile|New-Object\s+Net\.WebClient|"
+    r"base64\s+(?:-d|--decode)[^\n]{0,40}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b)",
     *("powershell", "curl", "wget", "certutil", "bitsadmin", "mshta", "invoke-webrequest"),
-    "net.webclient",
+    *("net.webclient", "base64"),
+)
+HIDDEN_POWERSHELL = re.compile(
+    r"-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|-w(?:indowstyle)?\s+hidden|"
+    r"downloadstring|downloadfile|net\.webclient",
+    _I,
+)
+#: A shell wired to a socket.
+REVERSE_SHELL = _ind(
+    r"(?:/dev/tcp/\S|\bbash\s+-i\s*>&|\b(?:nc|ncat|netcat)(?:\.exe)?\s+(?:-\w+\s+)*-e\s|"
+    r"pty\.spawn\(\s*['\"]/bin/(?:ba)?sh|socket\.socket\([^\n]{0,200}dup2)",
+    *("/dev/tcp/", "bash -i", "nc ", "ncat ", "netcat", "pty.spawn", "dup2"),
 )
 EXECUTABLE_URL = re.compile(r"https?://[^\s'\"]+\.(?:exe|scr|msi|bat|vbs|ps1|dll|jar)\b", _I)
 
@@ -170,6 +184,21 @@ PLACEHOLDER_TEXT = re.compile(
 STEALER_REQUIREMENTS = frozenset(
     {"browser-cookie3", "discordwebhook", "robloxpy", "discord-webhook", "pycryptodomex-stealer"}
 )
+
+
+_IP_LITERAL = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?\s*$")
+
+
+def raw_ip_literal(text: str) -> bool:
+    """Whether ``text`` is just a public IPv4 address (optionally with a port)."""
+    match = _IP_LITERAL.match(text) if len(text) < 24 else None
+    if match is None:
+        return False
+    address = match.group(1)
+    if _LOCAL_IP.match(address) or address.startswith(("255.", "224.", "8.8.", "1.1.1.")):
+        return False
+    parts = address.split(".")
+    return all(int(p) <= 255 for p in parts) and parts[0] != "0"
 
 
 def raw_ip(text: str) -> str | None:

@@ -24,7 +24,7 @@ from . import indicators
 from .layout import Role
 from .source import Facts
 
-REVISION = 1
+REVISION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,27 +37,29 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.name: rule
     for rule in (
-        Rule("decode-exec", 10, "decoded data (base64, hex, zlib, marshal, ...) handed to exec/eval"),
-        Rule("download-exec", 10, "data from the network handed to exec/eval"),
+        Rule("decode-exec", 10, "decoded data (base64, hex, zlib, marshal, ...) run by exec or a process"),
+        Rule("download-exec", 10, "data from the network handed to exec/eval or a process"),
         Rule("download-run", 10, "a command that downloads and runs a program"),
+        Rule("reverse-shell", 10, "connects a shell to a remote socket"),
         Rule("pth-exec", 10, "a .pth line that runs more than an import"),
         Rule("pth-import", 2, "a .pth line that imports a module at every interpreter start"),
         Rule("clipboard-swap", 10, "reads the clipboard next to crypto-currency addresses"),
         Rule("credential-read", 6, "reads a credential store (browser, Discord, wallet, keys)"),
         Rule("credential-exfil", 6, "reads credentials and sends data out from the same file"),
-        Rule("exfil-sink", 6, "a known exfiltration sink (chat webhook, paste site, raw IP)"),
-        Rule("phone-home", 6, "install-time code sends host facts (user, host name) out"),
-        Rule("install-network", 5, "install-time code uses the network"),
-        Rule("install-process", 1, "install-time code starts processes"),
+        Rule("exfil-sink", 6, "a known exfiltration sink (chat webhook, request catcher, raw IP)"),
+        Rule("phone-home", 6, "code run at install or import sends host facts (user, host) out"),
+        Rule("install-network", 6, "install-time code uses the network"),
+        Rule("import-network", 5, "importing the package uses the network"),
+        Rule("install-process", 2, "install-time code starts processes"),
         Rule("install-write", 3, "install-time code writes outside the build directory"),
         Rule("persistence", 5, "installs itself to run at login or on a schedule"),
-        Rule("obfuscated", 4, "code hidden behind dynamic builtins or escape soup"),
+        Rule("obfuscated", 4, "code hidden behind dynamic builtins, escape soup or junk names"),
         Rule("opaque-literal", 3, "a long opaque literal (encoded or encrypted data)"),
         Rule("placeholder", 5, "a payload-less placeholder: 0.0.0/99.x version, empty package"),
         Rule("placeholder-text", 5, "describes itself as a dummy or placeholder"),
-        Rule("stealer-dependency", 4, "requires a package stealers use (browser-cookie3, ...)"),
+        Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
         Rule("unsafe-member", 6, "an archive member with an absolute or '..' path"),
-        Rule("bundled-executable", 3, "ships a Windows executable or script"),
+        Rule("bundled-executable", 2, "ships a Windows executable"),
     )
 }
 RULES_VERSION = (
@@ -98,6 +100,8 @@ NETWORK = (
     "discordwebhook.Discord",
     "pycurl.Curl",
     "wget.download",
+    "socket.gethostbyname",
+    "socket.getaddrinfo",
 )
 PROCESS = (
     "subprocess.Popen",
@@ -117,6 +121,9 @@ PROCESS = (
     "os.spawnv",
     "pty.spawn",
     "commands.getoutput",
+    "pip.main",
+    "pip._internal.main",
+    "pip._internal.cli.main.main",
 )
 HOST_FACTS = (
     "getpass.getuser",
@@ -126,9 +133,6 @@ HOST_FACTS = (
     "platform.uname",
     "os.uname",
     "uuid.getnode",
-    "socket.gethostbyname",
-    "os.getcwd",
-    "platform.platform",
 )
 CLIPBOARD = (
     "pyperclip.paste",
@@ -193,12 +197,17 @@ def check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     if credential is not None:
         yield credential
         if network is not None or (sink is not None and sink.weight >= 6):
-            yield finding("credential-exfil", path, credential.line, credential.detail)
-    yield from _commands(path, texts, facts)
+            yield finding(
+                "credential-exfil", path, credential.line, credential.detail, credential.weight
+            )
+    yield from _commands(path, texts, facts, role)
+    yield from _reverse_shell(path, texts, facts)
     yield from _clipboard(path, texts, facts)
     yield from _obfuscation(path, facts, role)
     if role is Role.INSTALL:
-        yield from _install_time(path, facts, network)
+        yield from _install_time(path, facts, network, texts)
+    elif role in (Role.IMPORT, Role.PTH):
+        yield from _import_time(path, facts)
 
 
 def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
@@ -209,6 +218,16 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
         if sink.feed == "network":
             yield finding("download-exec", path, sink.line, f"network data into {sink.sink}")
             return
+
+
+def _reverse_shell(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
+    hit = texts.search(indicators.REVERSE_SHELL)
+    if hit is not None:
+        yield finding("reverse-shell", path, hit[2], _clip(hit[0].group(0)))
+        return
+    dup = facts.called("os.dup2")
+    if dup is not None and facts.called(".connect") and facts.called("socket.socket"):
+        yield finding("reverse-shell", path, dup.line, "socket connected to stdin/stdout")
 
 
 _SINK_WEIGHTS = {"request catcher": 7, "paste site": 4}
@@ -242,12 +261,20 @@ def _credentials(path: str, texts: Texts) -> Finding | None:
     return finding("credential-read", path, hits[0][1], ", ".join(h[2] for h in hits), weight)
 
 
-def _commands(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
+def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Finding]:
+    spawn = facts.called(*PROCESS)
     hit = texts.search(indicators.DOWNLOAD_RUN)
     if hit is not None:
-        yield finding("download-run", path, hit[2], _clip(hit[0].group(0)))
+        # A command in a message ("to install, run: curl ... | sh") is advice; one handed
+        # to a process, hidden or encoded, or anywhere in install-time code, is an action.
+        command = hit[0].group(0)
+        strong = (
+            role is Role.INSTALL
+            or bool(indicators.HIDDEN_POWERSHELL.search(command))
+            or any(hit[1] in call.args for call in facts.calls if _is(call.name, PROCESS))
+        )
+        yield finding("download-run", path, hit[2], _clip(command), 10 if strong else 4)
     else:
-        spawn = facts.called(*PROCESS)
         fetch = facts.called(
             "urllib.request.urlretrieve", "urllib.urlretrieve", "requests.get", "wget.download"
         )
@@ -263,8 +290,24 @@ def _commands(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
                     f"{fetch.name} then {spawn.name} of {_clip(found[0])}",
                 )
     hit = texts.search(indicators.PERSISTENCE)
-    if hit is not None:
+    if hit is not None and (spawn is not None or facts.called(*_WRITES)):
         yield finding("persistence", path, hit[2], _clip(hit[0].group(0)))
+
+
+_WRITES = (
+    "open",
+    "shutil.copy",
+    "shutil.copyfile",
+    "shutil.copy2",
+    "shutil.move",
+    "os.rename",
+    "os.replace",
+    ".write_text",
+    ".write_bytes",
+    "winreg.SetValueEx",
+    "_winreg.SetValueEx",
+    "winreg.CreateKey",
+)
 
 
 def _clipboard(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
@@ -282,16 +325,18 @@ def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
         reasons.append("getattr on builtins")
     if "__pyarmor__" in facts.names or "pyarmor_runtime" in facts.names:
         reasons.append("pyarmor")
+    if facts.escapes >= 200 and facts.escapes * 4 * 8 >= facts.max_line * 10:
+        reasons.append(f"{facts.escapes} escaped characters")
     names = [n for n in facts.names if len(n) > 1]
-    if len(names) >= 20:
-        odd = sum(1 for n in names if not n.isascii() or re.fullmatch(r"[Il1O0_]{6,}", n))
-        if odd * 3 >= len(names):
-            reasons.append("unreadable identifiers")
+    junk = [n for n in names if not n.isascii() or re.fullmatch(r"_{3,}|[Il1O0_]{6,}", n)]
+    if len(junk) >= 5 and len(junk) * 3 >= len(names):
+        reasons.append("unreadable identifiers")
+    early = role in (Role.INSTALL, Role.IMPORT, Role.PTH)
     if reasons:
-        yield finding("obfuscated", path, 1, ", ".join(reasons))
+        yield finding("obfuscated", path, 1, ", ".join(reasons), 8 if early else 4)
     for text, line in facts.strings:
         if len(text) >= 2048 and _opaque(text):
-            weight = 5 if role in (Role.INSTALL, Role.PTH) else 3
+            weight = 6 if role in (Role.INSTALL, Role.PTH) else 3
             yield finding("opaque-literal", path, line, f"{len(text)} opaque characters", weight)
             break
 
@@ -307,7 +352,7 @@ def _opaque(text: str) -> bool:
     return entropy > 4.0
 
 
-def _install_time(path: str, facts: Facts, network) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
+def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
     if network is not None:
         host = facts.called(*HOST_FACTS)
         if host is not None:
@@ -316,12 +361,41 @@ def _install_time(path: str, facts: Facts, network) -> Iterator[Finding]:  # typ
     spawn = facts.called(*PROCESS)
     if spawn is not None:
         yield finding("install-process", path, spawn.line, spawn.name)
-    writes = facts.called("open", "shutil.copy", "shutil.copyfile", "shutil.move", "os.rename")
-    if writes is not None:
+    if facts.called(*_WRITES) is not None:
         for text, line in facts.strings:
             if _WRITE_OUTSIDE.search(text):
                 yield finding("install-write", path, line, _clip(text))
                 break
+    address = texts.first(indicators.raw_ip_literal)
+    if address is not None:
+        yield finding("exfil-sink", path, address[1], f"raw IP address {address[0]}", 4)
+    requirements = _stealer_requirements(facts)
+    if requirements:
+        weight = min(4 + 2 * (len(requirements) - 1), 8)
+        yield finding("stealer-dependency", path, 0, ", ".join(requirements), weight)
+
+
+def _import_time(path: str, facts: Facts) -> Iterator[Finding]:
+    network = next((c for c in facts.calls if c.top and _is(c.name, NETWORK)), None)
+    if network is None:
+        return
+    host = next((c for c in facts.calls if c.top and _is(c.name, HOST_FACTS)), None)
+    if host is not None:
+        yield finding("phone-home", path, network.line, f"{host.name} and {network.name}")
+    yield finding("import-network", path, network.line, network.name)
+
+
+def _is(name: str, table: tuple[str, ...]) -> bool:
+    return any(name == t or (t.startswith(".") and name.endswith(t)) for t in table)
+
+
+def _stealer_requirements(facts: Facts) -> list[str]:
+    found = []
+    for text, _line in facts.strings:
+        name = re.split(r"[<>=!~;\[ ]", text.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        if name in indicators.STEALER_REQUIREMENTS and name not in found:
+            found.append(name)
+    return found
 
 
 def _clip(text: str, limit: int = 60) -> str:

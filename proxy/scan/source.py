@@ -63,6 +63,20 @@ NETWORK_READS = frozenset(
     }
 )
 EXEC_SINKS = frozenset({"exec", "eval", "compile", "execfile", "builtins.exec", "builtins.eval"})
+#: Calls that start a process: decoded data handed to one is run as surely as by ``exec``.
+PROCESS_SINKS = frozenset(
+    {
+        "subprocess.Popen",
+        "subprocess.call",
+        "subprocess.run",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "os.system",
+        "os.popen",
+        "os.startfile",
+    }
+)
+_ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|[0-7]{3})")
 _MAX_DECODE = 256 * 1024
 _ESCAPES = re.compile(r"\\x[0-9a-fA-F]{2}")
 
@@ -72,6 +86,7 @@ class Call:
     name: str
     line: int
     args: tuple[str, ...] = ()  # the string literals among its arguments, in order
+    top: bool = False  # runs when the module runs (module level, or a function it calls)
 
 
 @dataclass(slots=True)
@@ -97,6 +112,7 @@ class Facts:
     statements: int = 0  # top-level statements other than imports, docstrings, __all__...
     definitions: int = 0  # functions and classes anywhere
     builtins_getattr: int = 0  # getattr(__builtins__, ...) and friends
+    escapes: int = 0  # \\x41 and \\101 escapes in the source text
     max_line: int = 0
 
     def called(self, *names: str) -> Call | None:
@@ -131,10 +147,13 @@ class _Collector:
         self.alias: dict[str, str] = {}
         self.tainted: dict[str, str] = {}  # name -> "decoded" | "network"
         self._assigns: list[tuple[list[str], ast.AST]] = []
+        self._call_nodes: list[ast.Call] = []
 
     def collect(self, tree: ast.Module, text: str) -> Facts:
         facts = self.facts
         facts.max_line = text.count("\n") + 1
+        if "\\" in text:
+            facts.escapes = len(_ESCAPE.findall(text))
         nodes = list(ast.walk(tree))
         for node in nodes:
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -146,10 +165,14 @@ class _Collector:
         for node in nodes:
             if isinstance(node, ast.Call):
                 name = self._call(node)
-                if name in EXEC_SINKS or (
-                    name in ("__import__", "importlib.import_module")
-                    and node.args
-                    and not isinstance(node.args[0], ast.Constant)
+                if (
+                    name in EXEC_SINKS
+                    or name in PROCESS_SINKS
+                    or (
+                        name in ("__import__", "importlib.import_module")
+                        and node.args
+                        and not isinstance(node.args[0], ast.Constant)
+                    )
                 ):
                     pending.append((name, node))
             elif isinstance(node, ast.Constant):
@@ -168,8 +191,15 @@ class _Collector:
         if pending:
             self._taint(nodes)
             for name, node in pending:
-                feed = self._feed(node.args[0]) if node.args else "other"
+                if name in PROCESS_SINKS:
+                    feeds = {self._feed(arg) for arg in node.args}
+                    feed = next((f for f in ("network", "decoded") if f in feeds), "other")
+                else:
+                    feed = self._feed(node.args[0]) if node.args else "other"
                 facts.sinks.append(ExecSink(name, feed, node.lineno))
+        top = _runs_on_load(tree)
+        for call, node in zip(facts.calls, self._call_nodes, strict=True):
+            call.top = id(node) in top
         return facts
 
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
@@ -202,7 +232,17 @@ class _Collector:
         literals = tuple(
             a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
         )
+        if name.startswith(("subprocess.", "os.")) and node.args:
+            # A command is often a list: ["sh", "-c", "curl ... | sh"].
+            literals += tuple(
+                sub.value
+                for arg in node.args
+                if isinstance(arg, ast.List | ast.Tuple)
+                for sub in arg.elts
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+            )
         facts.calls.append(Call(name, node.lineno, literals))
+        self._call_nodes.append(node)
         if name == "getattr" and node.args:
             target = node.args[0]
             if self.qual(target) in ("__builtins__", "builtins") or (
@@ -284,6 +324,49 @@ class _Collector:
         if isinstance(node, ast.Constant):
             return "literal"
         return "other"
+
+
+def _runs_on_load(tree: ast.Module, depth: int = 3) -> set[int]:
+    """Ids of the calls that run when the module runs: module level (class bodies too, not
+    ``if __name__ == "__main__"``), and the bodies of module functions called from there."""
+    functions = {
+        node.name: node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    found: set[int] = set()
+    entered: set[str] = set()
+    frontier: list[ast.AST] = list(tree.body)
+    for _ in range(depth + 1):
+        following: list[ast.AST] = []
+        stack = frontier
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                continue
+            if isinstance(node, ast.If) and _is_main_guard(node.test):
+                stack.extend(node.orelse)
+                continue
+            if isinstance(node, ast.Call):
+                found.add(id(node))
+                func = node.func
+                if isinstance(func, ast.Name) and func.id in functions and func.id not in entered:
+                    entered.add(func.id)
+                    following.extend(functions[func.id].body)
+            stack.extend(ast.iter_child_nodes(node))
+        frontier = following
+        if not frontier:
+            break
+    return found
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
 
 
 def _assignment(node: ast.Assign | ast.AnnAssign | ast.NamedExpr) -> tuple[list[str], ast.AST]:
