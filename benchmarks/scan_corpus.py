@@ -113,7 +113,10 @@ def fetch_one(client: httpx.Client, item: Wanted, cache: Path) -> dict[str, str]
             return row | {"status": "too large"}
         digest = hashlib.sha256()
         partial = target.with_suffix(target.suffix + ".part")
-        with client.stream("GET", urljoin(str(response.url), chosen["url"])) as stream, partial.open("wb") as out:
+        with (
+            client.stream("GET", urljoin(str(response.url), chosen["url"])) as stream,
+            partial.open("wb") as out,
+        ):
             stream.raise_for_status()
             for chunk in stream.iter_bytes(1 << 20):
                 digest.update(chunk)

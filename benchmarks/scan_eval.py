@@ -168,7 +168,10 @@ def run(args: argparse.Namespace) -> dict:
     # spawn, not fork: a forked worker can inherit a lock held by another thread.
     with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         jobs = itertools.chain(
-            ((sample, _scan_bytes, (sample.name, data)) for sample, data in blobs(args.registry, mal)),
+            (
+                (sample, _scan_bytes, (sample.name, data))
+                for sample, data in blobs(args.registry, mal)
+            ),
             ((sample, _scan_path, (sample.name, sample.path)) for sample in legit),
         )
         for sample, (report, rss) in bounded_map(pool, jobs, window=4 * args.workers):
@@ -200,7 +203,9 @@ def summarize(results, policy, args, wall, peak_kib, n_mal, n_legit) -> dict:  #
     out: dict = {
         "rules_version": RULES_VERSION,
         "malware_set": (
-            f"added from {args.added_from}" if args.added_from else f"added before {args.added_before}"
+            f"added from {args.added_from}"
+            if args.added_from
+            else f"added before {args.added_before}"
         ),
         "legit_half": args.legit,
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -10,4 +10,12 @@ from .engine import scan_archive
 from .limits import ScanLimits, Unscannable
 from .rules import RULES, RULES_VERSION
 
-__all__ = ["RULES", "RULES_VERSION", "Finding", "ScanLimits", "ScanReport", "Unscannable", "scan_archive"]
+__all__ = [
+    "RULES",
+    "RULES_VERSION",
+    "Finding",
+    "ScanLimits",
+    "ScanReport",
+    "Unscannable",
+    "scan_archive",
+]

@@ -49,9 +49,7 @@ def archive_kind(head: bytes) -> str | None:
     return None
 
 
-def walk(
-    fileobj: BinaryIO, limits: ScanLimits, deadline: Deadline, want: Want
-) -> Iterator[Member]:
+def walk(fileobj: BinaryIO, limits: ScanLimits, deadline: Deadline, want: Want) -> Iterator[Member]:
     """Yield every member of the archive in ``fileobj`` (seekable, positioned at 0).
 
     Raises ``Unscannable`` when the archive is not one, is corrupt, or exceeds a cap.
@@ -68,7 +66,14 @@ def walk(
             yield from _walk_tar(fileobj, head, limits, deadline, want)
     except Unscannable:
         raise
-    except (tarfile.TarError, zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError) as exc:
+    except (
+        tarfile.TarError,
+        zipfile.BadZipFile,
+        zlib.error,
+        lzma.LZMAError,
+        EOFError,
+        OSError,
+    ) as exc:
         raise Unscannable(f"unreadable archive: {exc}") from exc
     except (ValueError, NotImplementedError, RuntimeError) as exc:
         # zipfile raises these for unsupported compression, encryption, bad headers.

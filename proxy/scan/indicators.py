@@ -52,6 +52,7 @@ class Indicator:
 def _ind(pattern: str, *anchors: str, flags: int = _I) -> Indicator:
     return Indicator(re.compile(pattern, flags), anchors)
 
+
 #: Where stolen data is sent: chat webhooks, paste and file drops, out-of-band test domains.
 SINKS: dict[str, Indicator] = {
     "discord webhook": _ind(r"discord(?:app)?\.com/api/webhooks/\d", "/api/webhooks/"),

@@ -22,7 +22,9 @@ from .rules import finding
 from .source import Facts
 
 _PLACEHOLDER_VERSION = re.compile(r"^(?:0+(?:\.0+)+|9{2,}(?:\.\d+)*|[1-9]\d{2,}(?:\.\d+)*)$")
-_FILENAME_VERSION = re.compile(r"-(\d[\w.!+]*?)(?:\.tar\.gz|\.tar\.bz2|\.tgz|\.zip|-py|-cp|\.whl|$)")
+_FILENAME_VERSION = re.compile(
+    r"-(\d[\w.!+]*?)(?:\.tar\.gz|\.tar\.bz2|\.tgz|\.zip|-py|-cp|\.whl|$)"
+)
 
 
 def read_metadata(text: str) -> dict[str, list[str]]:
@@ -54,7 +56,9 @@ def check_archive(
     if version and _PLACEHOLDER_VERSION.match(version):
         state = "no code" if not has_code else "with code"
         weight = 5 if not has_code else 2
-        yield finding("placeholder", metadata_path or filename, 0, f"version {version}, {state}", weight)
+        yield finding(
+            "placeholder", metadata_path or filename, 0, f"version {version}, {state}", weight
+        )
     elif not has_code and facts:
         yield finding("placeholder", metadata_path or filename, 0, "no module with code", 2)
     summary = " ".join(metadata.get("summary", []) + metadata.get("description", [])[:1])[:2000]

@@ -37,7 +37,11 @@ class Rule:
 RULES: dict[str, Rule] = {
     rule.name: rule
     for rule in (
-        Rule("decode-exec", 10, "decoded data (base64, hex, zlib, marshal, ...) run by exec or a process"),
+        Rule(
+            "decode-exec",
+            10,
+            "decoded data (base64, hex, zlib, marshal, ...) run by exec or a process",
+        ),
         Rule("download-exec", 10, "data from the network handed to exec/eval or a process"),
         Rule("download-run", 10, "a command that downloads and runs a program"),
         Rule("reverse-shell", 10, "connects a shell to a remote socket"),

@@ -499,7 +499,9 @@ def _lexical(text: str) -> Facts:
             if word in ("exec", "eval", "compile"):
                 feed = (
                     "decoded"
-                    if any(_matches(w, DECODERS) or w.split(".")[-1] in _LEX_DECODERS for w in words)
+                    if any(
+                        _matches(w, DECODERS) or w.split(".")[-1] in _LEX_DECODERS for w in words
+                    )
                     else "other"
                 )
                 facts.sinks.append(ExecSink(word, feed, line))

@@ -40,7 +40,9 @@ def test_too_many_members() -> None:
     archive = sdist({f"m{i}.txt": "x" for i in range(10)})
     report = scan_archive(archive, "demo-1.0.tar.gz", ScanLimits(max_members=5))
     assert report.incomplete is not None and "members" in report.incomplete
-    zipped = scan_archive(wheel({f"m{i}.txt": "x" for i in range(10)}), "d.whl", ScanLimits(max_members=5))
+    zipped = scan_archive(
+        wheel({f"m{i}.txt": "x" for i in range(10)}), "d.whl", ScanLimits(max_members=5)
+    )
     assert zipped.incomplete is not None and "members" in zipped.incomplete
 
 
@@ -50,7 +52,9 @@ def test_time_cap() -> None:
 
 
 def test_archive_size_cap() -> None:
-    report = scan_archive(sdist({"setup.py": "x = 1\n"}), "demo-1.0.tar.gz", ScanLimits(max_archive=10))
+    report = scan_archive(
+        sdist({"setup.py": "x = 1\n"}), "demo-1.0.tar.gz", ScanLimits(max_archive=10)
+    )
     assert report.incomplete is not None and "archive is" in report.incomplete
 
 
@@ -83,7 +87,10 @@ def test_path_traversal_members_are_reported_and_never_read() -> None:
 def test_symlinks_are_not_followed() -> None:
     archive = tar_gz(
         {"demo-1.0/PKG-INFO": pkg_info(), "demo-1.0/demo/x.py": "x = 1\n"},
-        links={"demo-1.0/demo/__init__.py": "/etc/passwd", "demo-1.0/setup.py": "../../../etc/shadow"},
+        links={
+            "demo-1.0/demo/__init__.py": "/etc/passwd",
+            "demo-1.0/setup.py": "../../../etc/shadow",
+        },
     )
     report = scan_archive(archive, "demo-1.0.tar.gz")
     assert report.incomplete is None
@@ -95,7 +102,9 @@ def test_symlinks_are_not_followed() -> None:
 
 def test_oversized_source_is_read_lexically_from_its_start() -> None:
     source = "import base64\nexec(base64.b64decode('eA=='))\n" + "x = 1\n" * 50_000
-    report = scan_archive(sdist({"setup.py": source}), "demo-1.0.tar.gz", ScanLimits(max_source=4096))
+    report = scan_archive(
+        sdist({"setup.py": source}), "demo-1.0.tar.gz", ScanLimits(max_source=4096)
+    )
     assert report.incomplete is None
     assert "decode-exec" in {f.rule for f in report.findings}
 

@@ -228,7 +228,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("archive", "filename", "rule", "flagged"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("archive", "filename", "rule", "flagged"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_rule_fires(archive: bytes, filename: str, rule: str, flagged: bool) -> None:
     report = scan_archive(archive, filename)
     assert report.incomplete is None
@@ -260,7 +262,9 @@ def test_benign_pth_that_only_adds_paths_or_imports() -> None:
 
 def test_a_comment_that_mentions_a_webhook_is_not_a_finding() -> None:
     source = '"""Send alerts: see https://discord.com/api/webhooks/1/x for the format."""\nx = 1\n'
-    report = scan_archive(wheel({"demo/helpers/alerts.py": "# exec(b64decode(x))\nx = 1\n"}), "d.whl")
+    report = scan_archive(
+        wheel({"demo/helpers/alerts.py": "# exec(b64decode(x))\nx = 1\n"}), "d.whl"
+    )
     assert report.findings == ()
     docstring_only = scan_archive(wheel({"demo/__init__.py": source}), "d.whl")
     assert {f.rule for f in docstring_only.findings} <= {"exfil-sink"}
