@@ -126,6 +126,15 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
             *(".ssh", ".aws", "git-credentials", ".docker", ".kube", "gcloud"),
         ),
     ),
+    "system secrets": (
+        4,
+        _ind(
+            r"(?:/etc/shadow\b|/etc/passwd\b|serviceaccount/token|/proc/self/environ|"
+            r"169\.254\.169\.254/latest/meta-data/iam)",
+            *("/etc/shadow", "/etc/passwd", "serviceaccount/token", "/proc/self/environ"),
+            "169.254.169.254",
+        ),
+    ),
     "ftp client": (
         4,
         _ind(r"FileZilla[\\/\x00]+(?:recentservers|sitemanager)\.xml", "filezilla"),
@@ -155,6 +164,12 @@ REVERSE_SHELL = _ind(
     r"(?:/dev/tcp/\S|\bbash\s+-i\s*>&|\b(?:nc|ncat|netcat)(?:\.exe)?\s+(?:-\w+\s+)*-e\s|"
     r"pty\.spawn\(\s*['\"]/bin/(?:ba)?sh|socket\.socket\([^\n]{0,200}dup2)",
     *("/dev/tcp/", "bash -i", "nc ", "ncat ", "netcat", "pty.spawn", "dup2"),
+)
+#: A download written to a file by a command (run by a process call beside it).
+FETCH_TO_FILE = _ind(
+    r"(?:curl|wget)(?:\.exe)?\s[^\n]{0,200}?(?:\s-o|\s-O|--output(?:-document)?)\s|"
+    r"Invoke-WebRequest[^\n]{0,200}-OutFile|certutil(?:\.exe)?\s+-urlcache",
+    *("curl", "wget", "invoke-webrequest", "certutil"),
 )
 EXECUTABLE_URL = re.compile(r"https?://[^\s'\"]+\.(?:exe|scr|msi|bat|vbs|ps1|dll|jar)\b", _I)
 

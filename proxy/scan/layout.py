@@ -117,7 +117,7 @@ def _top_level(path: str, wheel: bool) -> bool:
     parts = path.split("/")
     if len(parts) == 1:
         return wheel and parts[0].endswith(_SOURCE)
-    return len(parts) == 2 and parts[1] == "__init__.py" and parts[0].isidentifier()
+    return len(parts) == 2 and parts[1] == "__init__.py"
 
 
 def _module_of(path: str) -> str:

@@ -22,7 +22,7 @@ from pipgate.policies.scan import Finding
 
 from . import indicators
 from .layout import Role
-from .source import Facts
+from .source import Call, Facts
 
 REVISION = 2
 
@@ -54,6 +54,7 @@ RULES: dict[str, Rule] = {
         Rule("phone-home", 6, "code run at install or import sends host facts (user, host) out"),
         Rule("install-network", 6, "install-time code uses the network"),
         Rule("import-network", 5, "importing the package uses the network"),
+        Rule("import-process", 4, "importing the package starts a process"),
         Rule("install-process", 2, "install-time code starts processes"),
         Rule("install-write", 3, "install-time code writes outside the build directory"),
         Rule("persistence", 5, "installs itself to run at login or on a schedule"),
@@ -210,8 +211,8 @@ def check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _obfuscation(path, facts, role)
     if role is Role.INSTALL:
         yield from _install_time(path, facts, network, texts)
-    elif role in (Role.IMPORT, Role.PTH):
-        yield from _import_time(path, facts)
+    else:
+        yield from _import_time(path, facts, role)
 
 
 def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
@@ -280,8 +281,17 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
         yield finding("download-run", path, hit[2], _clip(command), 10 if strong else 4)
     else:
         fetch = facts.called(
-            "urllib.request.urlretrieve", "urllib.urlretrieve", "requests.get", "wget.download"
+            "urllib.request.urlretrieve",
+            "urllib.urlretrieve",
+            "requests.get",
+            "wget.download",
+            "urllib.request.urlopen",
+            "urllib.urlopen",
+            "urllib2.urlopen",
         )
+        if fetch is None:
+            hit = texts.search(indicators.FETCH_TO_FILE)
+            fetch = Call(_clip(hit[0].group(0), 30), hit[2]) if hit is not None else None
         if spawn is not None and fetch is not None:
             found = texts.first(
                 lambda t: bool(indicators.EXECUTABLE_URL.search(t) or _EXECUTABLE_FILE.search(t))
@@ -358,9 +368,9 @@ def _opaque(text: str) -> bool:
 
 def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
     if network is not None:
-        host = facts.called(*HOST_FACTS)
+        host = _host_facts(facts)
         if host is not None:
-            yield finding("phone-home", path, network.line, f"{host.name} and {network.name}")
+            yield finding("phone-home", path, network.line, f"{host} and {network.name}")
         yield finding("install-network", path, network.line, network.name)
     spawn = facts.called(*PROCESS)
     if spawn is not None:
@@ -379,14 +389,30 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
         yield finding("stealer-dependency", path, 0, ", ".join(requirements), weight)
 
 
-def _import_time(path: str, facts: Facts) -> Iterator[Finding]:
+def _import_time(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
+    """What a module does the moment it is imported (module level, and the functions it
+    calls from there)."""
+    if role in (Role.IMPORT, Role.PTH):
+        spawn = next((c for c in facts.calls if c.top and _is(c.name, PROCESS)), None)
+        if spawn is not None:
+            yield finding("import-process", path, spawn.line, spawn.name)
     network = next((c for c in facts.calls if c.top and _is(c.name, NETWORK)), None)
     if network is None:
         return
-    host = next((c for c in facts.calls if c.top and _is(c.name, HOST_FACTS)), None)
+    host = _host_facts(facts, top=True)
     if host is not None:
-        yield finding("phone-home", path, network.line, f"{host.name} and {network.name}")
+        yield finding("phone-home", path, network.line, f"{host} and {network.name}")
     yield finding("import-network", path, network.line, network.name)
+
+
+def _host_facts(facts: Facts, top: bool = False) -> str | None:
+    """A host fact the code reads (called, or passed along as ``try_call(os.uname)``)."""
+    call = next(
+        (c for c in facts.calls if (c.top or not top) and _is(c.name, HOST_FACTS)), None
+    )
+    if call is not None:
+        return call.name
+    return next((name for name in HOST_FACTS if name in facts.refs), None)
 
 
 def _is(name: str, table: tuple[str, ...]) -> bool:

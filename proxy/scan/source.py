@@ -113,6 +113,8 @@ class Facts:
     definitions: int = 0  # functions and classes anywhere
     builtins_getattr: int = 0  # getattr(__builtins__, ...) and friends
     escapes: int = 0  # \\x41 and \\101 escapes in the source text
+    refs: set[str] = field(default_factory=set)  # dotted names referred to (os.uname)
+    code_literals: list[tuple[str, int]] = field(default_factory=list)  # strings, not docstrings
     max_line: int = 0
 
     def called(self, *names: str) -> Call | None:
@@ -124,16 +126,48 @@ class Facts:
         return None
 
 
-def read_source(text: str) -> Facts:
-    """The facts of ``text``; never raises for bad input (falls back as described above)."""
+def read_source(text: str, *, nested: int = 2) -> Facts:
+    """The facts of ``text``; never raises for bad input (falls back as described above).
+
+    Python source hidden in a string literal (a payload written to a file and run, a
+    ``python -c`` argument, a literal decoded statically) is read too, ``nested`` levels
+    deep, and its facts are merged in at the line of the literal.
+    """
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return _lexical(text)
     try:
-        return _Collector().collect(tree, text)
+        facts = _Collector().collect(tree, text)
     except RecursionError:
         return _lexical(text)
+    if nested > 0:
+        _merge_nested(facts, nested)
+    return facts
+
+
+_CODE_HINT = re.compile(r"(?:^|[;\n])\s*(?:import |from \S+ import |exec\(|eval\()")
+_MAX_NESTED = 512 * 1024
+
+
+def _merge_nested(facts: Facts, nested: int) -> None:
+    budget = _MAX_NESTED
+    for text, line in [*facts.code_literals, *facts.decoded]:
+        if len(text) < 24 or len(text) > budget or not _CODE_HINT.search(text):
+            continue
+        try:
+            ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        budget -= len(text)
+        inner = read_source(text, nested=nested - 1)
+        for call in inner.calls:
+            facts.calls.append(Call(call.name, line, call.args, False))
+        facts.sinks += [ExecSink(s.sink, s.feed, line) for s in inner.sinks]
+        facts.strings += [(value, line) for value, _ in inner.strings]
+        facts.decoded += [(value, line) for value, _ in inner.decoded]
+        facts.refs |= inner.refs
+        facts.builtins_getattr += inner.builtins_getattr
 
 
 # -- ast -----------------------------------------------------------------------------------
@@ -155,13 +189,27 @@ class _Collector:
         if "\\" in text:
             facts.escapes = len(_ESCAPE.findall(text))
         nodes = list(ast.walk(tree))
+        rebinds = []
         for node in nodes:
             if isinstance(node, ast.Import | ast.ImportFrom):
                 self._import(node)
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Name | ast.Attribute)
+                and all(isinstance(t, ast.Name) for t in node.targets)
+            ):
+                rebinds.append(node)
+        for node in rebinds:
+            # `run = exec; run(payload)`: the new name is the builtin it is bound to.
+            target = self.qual(node.value)
+            if target in EXEC_SINKS or target in PROCESS_SINKS:
+                for name in node.targets:
+                    self.alias[name.id] = target  # type: ignore[union-attr]
         for node in tree.body:
             if not _is_inert(node):
                 facts.statements += 1
         pending: list[tuple[str, ast.Call]] = []
+        docstrings = _docstrings(nodes)
         for node in nodes:
             if isinstance(node, ast.Call):
                 name = self._call(node)
@@ -177,12 +225,18 @@ class _Collector:
                     pending.append((name, node))
             elif isinstance(node, ast.Constant):
                 value = node.value
-                if isinstance(value, str):
-                    facts.strings.append((value, node.lineno))
-                elif isinstance(value, bytes):
-                    facts.strings.append((value.decode("latin-1"), node.lineno))
+                if isinstance(value, str | bytes) and id(node) not in docstrings:
+                    # Docstrings are prose: a path or URL mentioned there is documentation.
+                    text = value if isinstance(value, str) else value.decode("latin-1")
+                    facts.strings.append((text, node.lineno))
+                    if len(text) >= 24:
+                        facts.code_literals.append((text, node.lineno))
             elif isinstance(node, ast.Name):
                 facts.names.setdefault(node.id, node.lineno)
+            elif isinstance(node, ast.Attribute):
+                name = self.qual(node)
+                if name and not name.startswith("."):
+                    facts.refs.add(name)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 facts.definitions += 1
                 facts.names.setdefault(node.name, node.lineno)
@@ -324,6 +378,17 @@ class _Collector:
         if isinstance(node, ast.Constant):
             return "literal"
         return "other"
+
+
+def _docstrings(nodes: list[ast.AST]) -> set[int]:
+    """Ids of the docstring constants (their examples are prose, not code)."""
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                found.add(id(body[0].value))
+    return found
 
 
 def _runs_on_load(tree: ast.Module, depth: int = 3) -> set[int]:

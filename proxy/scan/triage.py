@@ -48,13 +48,36 @@ def _any(*found: indicators.Indicator):  # type: ignore[no-untyped-def]
     return lambda text, low, lower: any(i.search(text, low) for i in found)
 
 
+_NETWORK = (b"requests.", b"urlopen", b"urllib", b"http.client", b"socket", b"httpx", b"dns.")
+_SPAWN = (b"subprocess", b"os.system", b"startfile", b"popen")
+
+
+def _phones(text: str, low: str, lower: bytes) -> bool:
+    return any(token in lower for token in _NETWORK)
+
+
+def _drops(text: str, low: str, lower: bytes) -> bool:
+    fetch = any(token in lower for token in (*_NETWORK, b"curl", b"wget", b"invoke-webrequest"))
+    return fetch and any(token in lower for token in _SPAWN)
+
+
 _CREDENTIALS = tuple(indicator for _, indicator in indicators.CREDENTIALS.values())
 
 #: (lower-case byte substrings, the check to run where one occurs). Only files where a
 #: check passes are parsed. Few tokens, because each costs one pass over every module byte.
 _TRIAGE = (
     ((b"exec(", b"eval(", b"__import__("), _exec_chain),
-    ((b"pyarmor",), lambda text, low, lower: True),
+    (
+        (b"pyarmor", b"dup2", b"/bin/sh", b"/bin/bash", b"pty.spawn", b"/dev/tcp", b"ngrok"),
+        lambda text, low, lower: True,
+    ),
+    (
+        (b"rentry", b"pastebin", b"paste.ee", b"pipedream", b"oast.", b"burpcollab", b"dnslog"),
+        lambda text, low, lower: True,
+    ),
+    ((b"getuser", b"gethostname", b"getlogin", b"platform.node", b"os.uname"), _phones),
+    ((b".exe",), _drops),
+    ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount", b"/proc/self/environ"), _phones),
     ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
     ((b"webhook", b"api.telegram"), _any(*indicators.SINKS.values())),
     (
