@@ -113,6 +113,8 @@ def malware(registry: Path, before: str | None, since: str | None) -> list[Sampl
 
 
 def legitimate(cache: Path, half: str) -> list[Sample]:
+    if half == "none":
+        return []
     rows = [r for r in read_manifest(cache) if r["status"] == "ok"]
     return [
         Sample(r["group"], r["filename"], path=str(cache / "files" / r["filename"]))
@@ -289,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--added-before", default="2025-01-01", help="development set (default)")
     when.add_argument("--added-from", help="held-out set: run once, after tuning is frozen")
-    parser.add_argument("--legit", choices=["tune", "report", "all"], default="tune")
+    parser.add_argument("--legit", choices=["tune", "report", "all", "none"], default="tune")
     parser.add_argument("--registry", type=Path, default=REGISTRY)
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--limit", type=int, default=0, help="an even sample of N malware")

@@ -31,12 +31,15 @@ from .source import Facts, read_source
 from .triage import worth_parsing
 
 DEFAULT_LIMITS = ScanLimits()
+#: Install- and import-time files up to this size are always parsed; larger ones (a
+#: generated 1 MB ``__init__.py``) only when triage sees something worth a parse.
+_EARLY_PARSE = 256 * 1024
 
 _EXECUTABLE = re.compile(r"\.(?:exe|scr|vbs|msi)$", re.I)
 _LAUNCHER = re.compile(r"(?:^|/)(?:cli|gui|t|w)(?:-?(?:32|64))?(?:-arm(?:64)?)?\.exe$", re.I)
 #: Directories an installation never runs: findings there are about tests and examples.
 _INERT = re.compile(
-    r"(?:^|/)(?:tests?|testing|docs?|examples?|benchmarks?|\.github|\.evergreen|\.ci)/"
+    r"(?:^|/)_?(?:tests?|testing|docs?|examples?|benchmarks?|\.github|\.evergreen|\.ci)/"
     r"|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
 )
 
@@ -142,7 +145,11 @@ class _Scan:
             early = depth <= 1 or (
                 base == "__init__.py" and (depth == 2 or (depth == 3 and "/src/" in path))
             )
-        return early or (not _INERT.search(path) and worth_parsing(member.data))
+        if early and len(member.data) <= _EARLY_PARSE:
+            return True
+        if early:
+            return worth_parsing(member.data, runs_early=True)
+        return not _INERT.search(path) and worth_parsing(member.data)
 
     def judge(self, deadline: Deadline) -> Iterator[Finding]:
         yield from self.early

@@ -190,8 +190,27 @@ def finding(rule: str, path: str, line: int, detail: str, weight: float | None =
     return Finding(rule, RULES[rule].weight if weight is None else weight, path, line, detail)
 
 
+#: Rules that mean the same wherever the code sits; the others weigh less in a module that
+#: neither installing nor importing the package runs (``MODULE_FACTOR``).
+UNAMBIGUOUS = frozenset({"decode-exec", "download-exec", "reverse-shell", "clipboard-swap"})
+MODULE_FACTOR = 0.6
+
+
 def check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     """Findings for one Python file in its role (install-time, import-time, ...)."""
+    found = _check_python(path, role, facts)
+    if role is not Role.MODULE:
+        yield from found
+        return
+    for item in found:
+        if item.rule in UNAMBIGUOUS:
+            yield item
+        else:
+            weight = round(item.weight * MODULE_FACTOR, 2)
+            yield Finding(item.rule, weight, item.file, item.line, item.detail)
+
+
+def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _exec_chains(path, facts)
     texts = Texts([*facts.strings, *facts.decoded])
     sink = _sink(path, texts, role)
@@ -217,7 +236,7 @@ def check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
 
 def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
     for sink in facts.sinks:
-        if sink.feed == "decoded":
+        if sink.feed in ("decoded", "payload"):
             yield finding("decode-exec", path, sink.line, f"decoded data into {sink.sink}")
             return
         if sink.feed == "network":
@@ -339,7 +358,11 @@ def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
         reasons.append("getattr on builtins")
     if "__pyarmor__" in facts.names or "pyarmor_runtime" in facts.names:
         reasons.append("pyarmor")
-    if facts.escapes >= 200 and facts.escapes * 4 * 8 >= facts.max_line * 10:
+    if (
+        facts.escapes >= 200
+        and facts.escapes * 4 * 8 >= facts.max_line * 10
+        and not path.endswith("_pb2.py")  # protobuf descriptors are escaped bytes
+    ):
         reasons.append(f"{facts.escapes} escaped characters")
     names = [n for n in facts.names if len(n) > 1]
     junk = [n for n in names if not n.isascii() or re.fullmatch(r"_{3,}|[Il1O0_]{6,}", n)]

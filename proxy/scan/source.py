@@ -19,6 +19,7 @@ import io
 import re
 import tokenize
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 #: Calls that turn an opaque literal into bytes or text.
@@ -91,8 +92,8 @@ class Call:
 
 @dataclass(slots=True)
 class ExecSink:
-    """An ``exec``-like call and what feeds it: ``decoded``, ``network``, ``file``,
-    ``literal`` or ``other``."""
+    """An ``exec``-like call and what feeds it: ``decoded`` (``payload`` when decoded from a
+    literal in the file), ``network``, ``file``, ``literal`` or ``other``."""
 
     sink: str
     feed: str
@@ -147,13 +148,22 @@ def read_source(text: str, *, nested: int = 2) -> Facts:
 
 
 _CODE_HINT = re.compile(r"(?:^|[;\n])\s*(?:import |from \S+ import |exec\(|eval\()")
-_MAX_NESTED = 512 * 1024
+#: Only hidden code that does something worth hiding is read (each read costs a parse).
+_DANGER_HINT = re.compile(
+    r"exec|eval|socket|subprocess|urlopen|requests|system|b64decode|dup2|Popen|decrypt|marshal"
+)
+_MAX_NESTED = 128 * 1024
 
 
 def _merge_nested(facts: Facts, nested: int) -> None:
     budget = _MAX_NESTED
     for text, line in [*facts.code_literals, *facts.decoded]:
-        if len(text) < 24 or len(text) > budget or not _CODE_HINT.search(text):
+        if (
+            len(text) < 24
+            or len(text) > budget
+            or not _CODE_HINT.search(text)
+            or not _DANGER_HINT.search(text)
+        ):
             continue
         try:
             ast.parse(text)
@@ -179,7 +189,8 @@ class _Collector:
     def __init__(self) -> None:
         self.facts = Facts()
         self.alias: dict[str, str] = {}
-        self.tainted: dict[str, str] = {}  # name -> "decoded" | "network"
+        self.tainted: dict[str, str] = {}  # name -> "decoded" | "payload" | "network"
+        self.literals: set[str] = set()  # names bound to a string or bytes literal
         self._assigns: list[tuple[list[str], ast.AST]] = []
         self._call_nodes: list[ast.Call] = []
 
@@ -188,66 +199,76 @@ class _Collector:
         facts.max_line = text.count("\n") + 1
         if "\\" in text:
             facts.escapes = len(_ESCAPE.findall(text))
-        nodes = list(ast.walk(tree))
+        nodes = _walk(tree)
         rebinds = []
         for node in nodes:
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                self._import(node)
+            kind = type(node)
+            if kind is ast.Import or kind is ast.ImportFrom:
+                self._import(node)  # type: ignore[arg-type]
             elif (
-                isinstance(node, ast.Assign)
-                and isinstance(node.value, ast.Name | ast.Attribute)
-                and all(isinstance(t, ast.Name) for t in node.targets)
+                kind is ast.Assign
+                and type(node.value) in (ast.Name, ast.Attribute)  # type: ignore[attr-defined]
+                and all(type(t) is ast.Name for t in node.targets)  # type: ignore[attr-defined]
             ):
                 rebinds.append(node)
         for node in rebinds:
             # `run = exec; run(payload)`: the new name is the builtin it is bound to.
-            target = self.qual(node.value)
+            target = self.qual(node.value)  # type: ignore[attr-defined]
             if target in EXEC_SINKS or target in PROCESS_SINKS:
-                for name in node.targets:
-                    self.alias[name.id] = target  # type: ignore[union-attr]
+                for name in node.targets:  # type: ignore[attr-defined]
+                    self.alias[name.id] = target
         for node in tree.body:
             if not _is_inert(node):
                 facts.statements += 1
         pending: list[tuple[str, ast.Call]] = []
         docstrings = _docstrings(nodes)
+        strings, code_literals, names = facts.strings, facts.code_literals, facts.names
         for node in nodes:
-            if isinstance(node, ast.Call):
-                name = self._call(node)
+            kind = type(node)
+            if kind is ast.Name:
+                if node.id not in names:  # type: ignore[attr-defined]
+                    names[node.id] = node.lineno  # type: ignore[attr-defined]
+            elif kind is ast.Constant:
+                value = node.value  # type: ignore[attr-defined]
+                if type(value) in (str, bytes) and id(node) not in docstrings:
+                    # Docstrings are prose: a path or URL mentioned there is documentation.
+                    text = value if type(value) is str else value.decode("latin-1")
+                    strings.append((text, node.lineno))  # type: ignore[attr-defined]
+                    if len(text) >= 24:
+                        code_literals.append((text, node.lineno))  # type: ignore[attr-defined]
+            elif kind is ast.Call:
+                name = self._call(node)  # type: ignore[arg-type]
                 if (
                     name in EXEC_SINKS
                     or name in PROCESS_SINKS
                     or (
                         name in ("__import__", "importlib.import_module")
-                        and node.args
-                        and not isinstance(node.args[0], ast.Constant)
+                        and node.args  # type: ignore[attr-defined]
+                        and type(node.args[0]) is not ast.Constant  # type: ignore[attr-defined]
                     )
                 ):
-                    pending.append((name, node))
-            elif isinstance(node, ast.Constant):
-                value = node.value
-                if isinstance(value, str | bytes) and id(node) not in docstrings:
-                    # Docstrings are prose: a path or URL mentioned there is documentation.
-                    text = value if isinstance(value, str) else value.decode("latin-1")
-                    facts.strings.append((text, node.lineno))
-                    if len(text) >= 24:
-                        facts.code_literals.append((text, node.lineno))
-            elif isinstance(node, ast.Name):
-                facts.names.setdefault(node.id, node.lineno)
-            elif isinstance(node, ast.Attribute):
-                name = self.qual(node)
-                if name and not name.startswith("."):
-                    facts.refs.add(name)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    pending.append((name, node))  # type: ignore[arg-type]
+            elif kind is ast.Attribute:
+                if node.attr in _HOST_ATTRS:  # type: ignore[attr-defined]
+                    name = self.qual(node)
+                    if name and not name.startswith("."):
+                        facts.refs.add(name)
+            elif kind in _DEFINITIONS:
                 facts.definitions += 1
-                facts.names.setdefault(node.name, node.lineno)
-            elif isinstance(node, ast.Assign | ast.AnnAssign | ast.NamedExpr):
-                self._assigns.append(_assignment(node))
+                names.setdefault(node.name, node.lineno)  # type: ignore[attr-defined]
+            elif kind in _ASSIGNMENTS:
+                targets, value = _assignment(node)  # type: ignore[arg-type]
+                self._assigns.append((targets, value))
+                if type(value) is ast.Constant and type(value.value) in (str, bytes):  # type: ignore[attr-defined]
+                    self.literals.update(targets)
         if pending:
-            self._taint(nodes)
+            self._taint(nodes, [node for _, node in pending])
             for name, node in pending:
                 if name in PROCESS_SINKS:
+                    # A process fed decoded *runtime* data is everyday code; one fed a
+                    # payload written into the file (decoded from a literal) is not.
                     feeds = {self._feed(arg) for arg in node.args}
-                    feed = next((f for f in ("network", "decoded") if f in feeds), "other")
+                    feed = "decoded" if "payload" in feeds else "other"
                 else:
                     feed = self._feed(node.args[0]) if node.args else "other"
                 facts.sinks.append(ExecSink(name, feed, node.lineno))
@@ -309,25 +330,39 @@ class _Collector:
                 facts.decoded.append((decoded, node.lineno))
         return name
 
-    def _taint(self, nodes: list[ast.AST]) -> None:
-        # Two passes reach a name assigned from a name assigned from a decoder.
-        assigns = list(self._assigns)
-        for node in nodes:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-                body = node.body if isinstance(node, ast.Lambda) else None
-                if body is not None:
-                    continue  # a lambda is tainted through the name it is assigned to
-                for sub in ast.walk(node):
-                    if isinstance(sub, ast.Return) and sub.value is not None:
-                        assigns.append(([node.name], sub.value))
-        for _ in range(2):
-            for targets, value in assigns:
-                if not targets:
-                    continue
+    def _taint(self, nodes: list[ast.AST], sinks: list[ast.Call]) -> None:
+        """Mark the names that carry decoded or downloaded data into ``sinks``.
+
+        Only names the sinks' arguments use are followed (two assignments back, and the
+        return values of functions called there), so a large module with one ``exec`` costs
+        a few sub-walks, not one per assignment.
+        """
+        needed = {n.id for call in sinks for arg in call.args for n in _names(arg)}
+        if not needed:
+            return
+        functions = {
+            node.name: node
+            for node in nodes
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        for _ in range(3):
+            relevant = [(t, v) for t, v in self._assigns if needed.intersection(t)]
+            for name in needed & functions.keys():
+                relevant += [
+                    ([name], sub.value)
+                    for sub in ast.walk(functions[name])
+                    if isinstance(sub, ast.Return) and sub.value is not None
+                ]
+            grown = set(needed)
+            for targets, value in relevant:
                 feed = self._feed(value)
-                if feed in ("decoded", "network"):
+                if feed in ("decoded", "payload", "network"):
                     for target in targets:
                         self.tainted[target] = feed
+                grown |= {n.id for n in _names(value)}
+            if grown == needed:
+                break
+            needed = grown
 
     def qual(self, node: ast.AST) -> str:
         """The dotted name of an expression, resolved through imports ('' when unknown)."""
@@ -360,8 +395,11 @@ class _Collector:
         for sub in ast.walk(node):
             if isinstance(sub, ast.Call):
                 name = self.qual(sub.func)
-                if _matches(name, DECODERS) or _is_char_join(sub, self):
-                    kinds.add("decoded")
+                if _matches(name, DECODERS):
+                    constant = bool(sub.args) and self._constant(sub.args[0])
+                    kinds.add("payload" if constant else "decoded")
+                elif _is_char_join(sub, self):
+                    kinds.add("payload")
                 elif _matches(name, NETWORK_READS):
                     kinds.add("network")
                 elif name in ("open", "io.open", "codecs.open") or name.endswith(
@@ -372,12 +410,68 @@ class _Collector:
                     kinds.add(self.tainted[name])
             elif isinstance(sub, ast.Name) and sub.id in self.tainted:
                 kinds.add(self.tainted[sub.id])
-        for kind in ("network", "decoded", "file"):
+        for kind in ("network", "payload", "decoded", "file"):
             if kind in kinds:
                 return kind
         if isinstance(node, ast.Constant):
             return "literal"
         return "other"
+
+    def _constant(self, node: ast.AST) -> bool:
+        """Whether ``node`` is data written into the file: a literal, a name bound to one,
+        or such data reversed, encoded or decoded again (``b64decode(PAYLOAD[::-1])``)."""
+        for _ in range(8):
+            if isinstance(node, ast.Constant | ast.JoinedStr):
+                return True
+            if isinstance(node, ast.Name):
+                return node.id in self.literals
+            if isinstance(node, ast.Subscript):
+                node = node.value
+            elif (
+                isinstance(node, ast.Call)
+                and node.args
+                and _matches(self.qual(node.func), DECODERS)
+            ):
+                node = node.args[0]
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("encode", "decode", "strip", "replace")
+            ):
+                node = node.func.value
+            else:
+                return False
+        return False
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.NamedExpr)
+#: Attributes read as host facts when referred to, not only called (``try_call(os.uname)``).
+_HOST_ATTRS = frozenset({"uname", "getuser", "gethostname", "node", "getlogin", "getnode"})
+
+
+def _walk(root: ast.AST) -> list[ast.AST]:
+    """Every node under ``root``, breadth first (``ast.walk``, without its generators)."""
+    out = [root]
+    index = 0
+    while index < len(out):
+        node = out[index]
+        index += 1
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, ast.AST):
+                out.append(value)
+            elif type(value) is list:
+                out.extend(item for item in value if isinstance(item, ast.AST))
+    return out
+
+
+def _names(node: ast.AST) -> Iterator[ast.Name]:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Name):
+            yield sub
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+            yield sub.func
 
 
 def _docstrings(nodes: list[ast.AST]) -> set[int]:

@@ -68,24 +68,24 @@ _CREDENTIALS = tuple(indicator for _, indicator in indicators.CREDENTIALS.values
 _TRIAGE = (
     ((b"exec(", b"eval(", b"__import__("), _exec_chain),
     (
-        (b"pyarmor", b"dup2", b"/bin/sh", b"/bin/bash", b"pty.spawn", b"/dev/tcp", b"ngrok"),
+        (b"pyarmor", b"dup2", b"pty.spawn", b"/dev/tcp", b"ngrok"),
         lambda text, low, lower: True,
     ),
     (
-        (b"rentry", b"pastebin", b"paste.ee", b"pipedream", b"oast.", b"burpcollab", b"dnslog"),
+        (b"rentry", b"paste", b"pipedream", b"oast", b"dnslog"),
         lambda text, low, lower: True,
     ),
     ((b"getuser", b"gethostname", b"getlogin", b"platform.node", b"os.uname"), _phones),
     ((b".exe",), _drops),
-    ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount", b"/proc/self/environ"), _phones),
+    ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token"), _phones),
     ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
-    ((b"webhook", b"api.telegram"), _any(*indicators.SINKS.values())),
+    ((b"webhook", b"telegram"), _any(*indicators.SINKS.values())),
     (
-        (b"login data", b"leveldb", b"dqw4w9wgxcq", b"roblosecurity", b"cryptunprotectdata"),
+        (b"login data", b"leveldb", b"roblosecurity"),
         lambda text, low, lower: True,
     ),
-    ((b"cookies", b"tdata", b"wallet", b"local state"), _any(*_CREDENTIALS)),
-    ((b"powershell", b"| sh", b"|sh", b"chmod +x"), _any(indicators.DOWNLOAD_RUN)),
+    ((b"cookies", b"tdata", b"wallet"), _any(*_CREDENTIALS)),
+    ((b"powershell", b"| sh", b"|sh", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),
     ((b"currentversion", b"start menu", b"crontab", b"bashrc"), _any(indicators.PERSISTENCE)),
     (
         (b"clipboard", b"pyperclip"),
@@ -94,9 +94,16 @@ _TRIAGE = (
 )
 
 
-def worth_parsing(data: bytes) -> bool:
-    """Whether a Python file's bytes show anything a rule could find in it."""
+#: What code run at install or import time may do that a rule judges by where it runs.
+_EARLY = (*_NETWORK, *_SPAWN)
+
+
+def worth_parsing(data: bytes, *, runs_early: bool = False) -> bool:
+    """Whether a Python file's bytes show anything a rule could find in it; for a file run
+    at install or import time (``runs_early``), also any network or process use."""
     lower = data.lower()
+    if runs_early and any(token in lower for token in _EARLY):
+        return True
     text = low = None
     for tokens, check in _TRIAGE:
         if any(token in lower for token in tokens):
