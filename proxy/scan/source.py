@@ -457,8 +457,8 @@ def _walk(root: ast.AST) -> list[ast.AST]:
     while index < len(out):
         node = out[index]
         index += 1
-        for field in node._fields:
-            value = getattr(node, field, None)
+        for attribute in node._fields:
+            value = getattr(node, attribute, None)
             if isinstance(value, ast.AST):
                 out.append(value)
             elif type(value) is list:
