@@ -51,7 +51,8 @@ RULES: dict[str, Rule] = {
         Rule("credential-read", 6, "reads a credential store (browser, Discord, wallet, keys)"),
         Rule("credential-exfil", 6, "reads credentials and sends data out from the same file"),
         Rule("exfil-sink", 6, "a known exfiltration sink (chat webhook, request catcher, raw IP)"),
-        Rule("phone-home", 6, "code run at install or import sends host facts (user, host) out"),
+        Rule("phone-home", 7, "code run at install or import sends host facts (user, host) out"),
+        Rule("hidden-install", 6, "install-time code installs other packages or looks up DNS"),
         Rule("install-network", 6, "install-time code uses the network"),
         Rule("import-network", 5, "importing the package uses the network"),
         Rule("import-process", 4, "importing the package starts a process"),
@@ -192,7 +193,9 @@ def finding(rule: str, path: str, line: int, detail: str, weight: float | None =
 
 #: Rules that mean the same wherever the code sits; the others weigh less in a module that
 #: neither installing nor importing the package runs (``MODULE_FACTOR``).
-UNAMBIGUOUS = frozenset({"decode-exec", "download-exec", "reverse-shell", "clipboard-swap"})
+UNAMBIGUOUS = frozenset(
+    {"decode-exec", "download-exec", "reverse-shell", "clipboard-swap", "phone-home"}
+)
 MODULE_FACTOR = 0.6
 
 
@@ -398,6 +401,17 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
     spawn = facts.called(*PROCESS)
     if spawn is not None:
         yield finding("install-process", path, spawn.line, spawn.name)
+        for call in facts.calls:
+            if not _is(call.name, PROCESS):
+                continue
+            command = " ".join(call.args)
+            match = _HIDDEN_INSTALL.search(command) or (
+                "install" in call.args and call.name.startswith("pip") and call
+            )
+            if match:
+                what = match.group(0) if isinstance(match, re.Match) else "pip install"
+                yield finding("hidden-install", path, call.line, _clip(what))
+                break
     if facts.called(*_WRITES) is not None:
         for text, line in facts.strings:
             if _WRITE_OUTSIDE.search(text):
@@ -449,6 +463,14 @@ def _stealer_requirements(facts: Facts) -> list[str]:
         if name in indicators.STEALER_REQUIREMENTS and name not in found:
             found.append(name)
     return found
+
+
+#: Commands install-time code has no business running: installing other packages (a
+#: dependency hidden from the metadata) or DNS look-ups (a beacon).
+_HIDDEN_INSTALL = re.compile(
+    r"\bpip3?(?:\.exe)?\s+install\s+\S|-m\s+pip\s+install\s+\S|\b(?:dig|nslookup)\s+\S+\.\S+",
+    re.I,
+)
 
 
 def _clip(text: str, limit: int = 60) -> str:
