@@ -190,6 +190,8 @@ async def _advisories(settings: Any, *, download: bool) -> Any:
                 err=True,
             )
     return feeds.snapshot()
+
+
 @main.command("scan")
 @click.argument(
     "archives",

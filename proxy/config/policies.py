@@ -40,12 +40,12 @@ from pipgate.policies.exemptions import Exemption
 from pipgate.policies.malicious import MaliciousPolicy
 from pipgate.policies.release_age import ReleaseAgePolicy
 from pipgate.policies.rules import RuleSet, parse_rule
+from pipgate.policies.scan import ScanPolicy
 from pipgate.policies.severity import Severity
 from pipgate.policies.vulnerabilities import VulnerabilitiesPolicy
 from pipgate.proxy.config.settings import Duration, deep_merge
 
 log = logging.getLogger("pipgate")
-from pipgate.policies.scan import ScanPolicy
 
 # -- field types -------------------------------------------------------------------------------
 
@@ -307,6 +307,8 @@ class VulnerabilitiesSettings(_FeedSettings):
         if self.mode != "off" and self.feed is None:
             raise ValueError(f"mode is {self.mode!r} but no feed is set")
         return self
+
+
 def _to_size(value: Any) -> int:
     from .settings import parse_size
 
