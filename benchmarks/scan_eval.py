@@ -19,7 +19,8 @@ Figures: recall (share of malicious archives quarantined or blocked by the defau
 policy), flag rate on legitimate files (popular and long tail apart), hits per rule on each
 side, scan time per archive (median, p99, max; measured inside the scan, as the proxy would
 spend it) and the peak memory of the scanning processes. ``--write`` stores them in
-``benchmarks/results/scan_eval.{json,md}``.
+``benchmarks/results/scan_eval.{json,md}`` (``--name`` for another name: the development
+run is kept as ``scan_eval_dev``).
 """
 
 from __future__ import annotations
@@ -298,15 +299,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--show-misses", type=int, default=0)
     parser.add_argument("--show-flags", type=int, default=0)
-    parser.add_argument("--write", action="store_true", help="write benchmarks/results/scan_eval.*")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/results/NAME.*")
+    parser.add_argument("--name", default="scan_eval", help="results file name (no suffix)")
     args = parser.parse_args(argv)
     data = run(args)
     text = markdown(data)
     print(text)
     if args.write:
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "scan_eval.json").write_text(json.dumps(data, indent=2) + "\n")
-        (RESULTS / "scan_eval.md").write_text(text)
+        (RESULTS / f"{args.name}.json").write_text(json.dumps(data, indent=2) + "\n")
+        (RESULTS / f"{args.name}.md").write_text(text)
     return 0
 
 
