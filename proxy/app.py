@@ -42,6 +42,9 @@ from pipgate.proxy.services import Recorder, Services
 from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers, State
 from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
 from pipgate.proxy.urls import redact
+from pipgate.proxy.config.policies import build_scan_policy
+from pipgate.proxy.files.scan import FileScan, scans_directory
+from pipgate.proxy.files.scan_verdicts import ScanVerdicts
 
 log = logging.getLogger("pipgate")
 
@@ -130,6 +133,14 @@ def build_gates(
     return gates
 
 
+def build_file_scan(settings: Settings, store: FileStore) -> FileScan:
+    """The content scan: one report per file (caps from the default index's
+    ``[policies.scan]``), judged by each index's scan policy."""
+    tables = {index: validate_policies(settings, index).scan for index in settings.index_names}
+    verdicts = ScanVerdicts(scans_directory(settings.cache.data_dir), tables["default"].limits())
+    return FileScan(verdicts, {index: build_scan_policy(t) for index, t in tables.items()}, store)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -176,11 +187,13 @@ def create_app(
             if has_metadata:
                 pages.metadata_changed(project)
 
+        file_scan = build_file_scan(settings, store)
         downloads = Downloads(
             store,
             upstream,
             on_committed=committed,
             on_bytes=lambda direction, n: metrics.bytes.labels(direction).inc(n),
+            verify=file_scan.verify if file_scan.active else None,
         )
         decision_log = DecisionLog(
             data_dir / "decisions.jsonl", on_error=lambda store: storage_error(store).inc()
@@ -219,6 +232,7 @@ def create_app(
             intel=feeds,
             slots=slots,
         )
+        services.extras["file_scan"] = file_scan
         app.state.services = services
         quarantine.attach(app, services, review)
         log.info(

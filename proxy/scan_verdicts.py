@@ -63,6 +63,10 @@ class ScanVerdicts:
         report exists; keep and return the report."""
         return await self._once(sha256, lambda: scan_archive(path, filename, self.limits))
 
+    async def scan_bytes(self, sha256: str, filename: str, data: bytes) -> ScanReport:
+        """Like ``scan_path`` for a file held in memory."""
+        return await self._once(sha256, lambda: scan_archive(data, filename, self.limits))  # type: ignore[no-any-return]
+
     async def scan_stored(self, sha256: str, filename: str, open_stored) -> ScanReport | None:  # type: ignore[no-untyped-def]
         """Like ``scan_path`` for a file in the store: ``open_stored()`` gives a readable,
         seekable handle or ``None`` (evicted: then ``None``)."""
@@ -124,7 +128,9 @@ def as_json(report: ScanReport) -> dict[str, object]:
 
 def from_json(data: dict) -> ScanReport:
     findings = tuple(
-        Finding(str(f["rule"]), float(f["weight"]), str(f["file"]), int(f["line"]), str(f["detail"]))
+        Finding(
+            str(f["rule"]), float(f["weight"]), str(f["file"]), int(f["line"]), str(f["detail"])
+        )
         for f in data.get("findings", [])
     )
     return ScanReport(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -19,7 +19,9 @@ from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from pipgate.policies.decision import Decision
 from pipgate.policies.engine import Verdict
+from pipgate.policies.scan import ScanReport
 from pipgate.policies.names import BadProjectName, project_name
 from pipgate.proxy.errors import (
     FileNotListed,
@@ -46,6 +48,7 @@ from pipgate.proxy.index.pages import RenderedPage, refusal_status, status_reaso
 from pipgate.proxy.index.render import JSON_V1, NotAcceptable, Page, negotiate, render, render_index
 from pipgate.proxy.models import DistFile, Project
 from pipgate.proxy.services import Services
+from pipgate.proxy.scan.rules import RULES_VERSION
 
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
 #: Cold files up to this size are downloaded and verified before the response starts;
@@ -303,12 +306,39 @@ async def project_file(request: Request) -> Response:
     svc.recorder.file(gate, name, filename, verdict, client)
     if not verdict.allowed:
         return _refusal(verdict, f"file {filename!r}")
+
+    async def scan_refusal(report: ScanReport | None = None) -> Response | None:
+        """A refusal when the file's content scan objects (None otherwise); a dry-run
+        objection is recorded and becomes the warning header instead. ``report``: one
+        made here (a file served unstored); else the stored file's."""
+        nonlocal verdict
+        if report is None:
+            objection = await _scan_objection(svc, gate, file)
+        else:
+            objection = svc.extras["file_scan"].decide(gate.index, report)  # type: ignore[attr-defined]
+        if objection is None:
+            return None
+        held = Verdict(objection, (objection,))
+        if objection.dry_run:
+            verdict = Verdict(verdict.decision, (*verdict.observed, objection))
+            svc.recorder.file(gate, name, filename, Verdict(verdict.decision, (objection,)), client)
+            return None
+        limited = over_hold_limit(svc, gate, client)
+        if limited is not None:
+            return limited
+        svc.recorder.file(gate, name, filename, held, client)
+        return _refusal(held, f"file {filename!r}")
+
     if subresource == ".metadata":
+        # The metadata of a flagged file is harmless; the file itself is refused.
         response = await _metadata(request, svc, name, file)
     elif subresource == ".provenance":
         response = await _provenance(svc, file)
     else:
-        response = await _file(request, svc, name, file)
+        refused = await scan_refusal()
+        if refused is not None:
+            return refused
+        response = await _file(request, svc, name, file, scan_refusal)
     warning = next((d for d in verdict.observed if d.dry_run), None)
     if warning is not None:
         # Served despite an objection not enforced (dry-run, or vulnerabilities' "warn").
@@ -352,25 +382,83 @@ def _refusal(verdict: Verdict, what: str) -> Response:
     )
 
 
-async def _file(request: Request, svc: Services, project: str, file: DistFile) -> Response:
+async def _scan_objection(svc: Services, gate: Gate, file: DistFile) -> Decision | None:
+    """The scan policy's objection to a stored file, scanning it now if its report is
+    missing or stale; ``None`` for a file not stored yet (its download scans it)."""
+    scan = svc.extras.get("file_scan")
+    if scan is None or not scan.active:  # type: ignore[attr-defined]
+        return None
+    sha256 = file.sha256 or await to_thread.run_sync(svc.store.sha256_for_url, file.url)
+    if sha256 is None or not await to_thread.run_sync(svc.store.__contains__, sha256):
+        return None
+    report = await scan.report(sha256, file.filename)  # type: ignore[attr-defined]
+    return scan.decide(gate.index, report)  # type: ignore[attr-defined,no-any-return]
+
+
+#: Asked once a file's scan report exists: a refusal, or None to serve the file.
+ScanRefusal = Callable[..., Awaitable[Response | None]]
+
+
+def _unstored_check(
+    svc: Services, file: DistFile, scan_refusal: ScanRefusal | None
+) -> Callable[[bytes], Awaitable[Response | None]] | None:
+    """For a file served unstored: scan the verified bytes in memory, then judge them."""
+    scan = svc.extras.get("file_scan")
+    if scan_refusal is None or scan is None or not scan.active:  # type: ignore[attr-defined]
+        return None
+
+    async def check(data: bytes) -> Response | None:
+        if len(data) > UNSTORED_SCAN_LIMIT:
+            report = ScanReport(
+                RULES_VERSION,
+                0.0,
+                incomplete="too large to scan in memory while the file store is full",
+            )
+        else:
+            digest = hashlib.sha256(data).hexdigest()
+            report = await scan.scan_bytes(digest, file.filename, data)  # type: ignore[attr-defined]
+        return await scan_refusal(report)
+
+    return check
+
+
+class ScanRefusedMidStream(Exception):
+    """A streamed file's scan objected after its response started: the body is cut short
+    before the last byte, so the client never holds the file whole."""
+
+
+async def _file(
+    request: Request,
+    svc: Services,
+    project: str,
+    file: DistFile,
+    scan_refusal: ScanRefusal | None = None,
+) -> Response:
     """A file body holds a download slot (``download_slots.py``) until it ends; over a
-    cap the request gets 503 with ``Retry-After``."""
+    cap the request gets 503 with ``Retry-After``. ``scan_refusal`` is asked once the
+    file's content scan has a report (a refusal, or None to serve it)."""
     slot = svc.slots.acquire(client_of(request)) if request.method == "GET" else None
     try:
-        response = await _file_response(request, svc, project, file, slot)
+        response = await _file_response(request, svc, project, file, slot, scan_refusal)
     except BaseException:
         if slot is not None:
             slot.release()
         raise
     if slot is not None and not isinstance(response, PacedResponse):
-        slot.release()  # no body to send (304, 416): the slot is not needed
+        slot.release()  # no body to send (304, 416, a refusal): the slot is not needed
     return response
 
 
 async def _file_response(
-    request: Request, svc: Services, project: str, file: DistFile, slot: Slot | None
+    request: Request,
+    svc: Services,
+    project: str,
+    file: DistFile,
+    slot: Slot | None,
+    scan_refusal: ScanRefusal | None = None,
 ) -> Response:
     on_close = slot.release if slot is not None else None
+    unstored_check = _unstored_check(svc, file, scan_refusal)
     sha256 = file.sha256 or await to_thread.run_sync(svc.store.sha256_for_url, file.url)
     if sha256 is not None:
         response = await serve_stored(
@@ -380,7 +468,7 @@ async def _file_response(
             svc.metrics.cache.labels("file", "hit").inc()
             return response
     if not await to_thread.run_sync(svc.store.has_room, file.size):
-        return await _unstored(request, svc, file, on_close)
+        return await _unstored(request, svc, file, on_close, unstored_check)
     svc.metrics.cache.labels("file", "miss").inc()
     download = svc.downloads.start(project, file.filename, file.url, file.sha256, file.size)
     try:
@@ -388,6 +476,10 @@ async def _file_response(
             # Small files are verified whole before the first byte goes out, so a
             # corrupt or truncated upstream answer becomes a clean 502 with a reason.
             await download.wait_until_done()
+            if scan_refusal is not None:
+                refused = await scan_refusal()
+                if refused is not None:
+                    return refused
             handle = await download.open_verified()
             if handle is not None:
                 response = serve_handle(
@@ -402,7 +494,7 @@ async def _file_response(
                 return response
         await download.wait_for_headers()
     except StorageError:
-        return await _unstored(request, svc, file, on_close)
+        return await _unstored(request, svc, file, on_close, unstored_check)
     headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "miss"}
     if sha256:
         headers["ETag"] = f'"{sha256}"'
@@ -413,17 +505,38 @@ async def _file_response(
         return Response(status_code=200, headers=headers)
 
     async def body() -> AsyncIterator[bytes | bytearray]:
+        held_back: bytes | bytearray = b""
         async for chunk in download.follow(CHUNK):
-            svc.metrics.bytes.labels("served").inc(len(chunk))
-            yield chunk
+            if held_back:
+                svc.metrics.bytes.labels("served").inc(len(held_back))
+                yield held_back
+            held_back = chunk
+        # follow() ends once the download is done, which is after its content scan.
+        if scan_refusal is not None and await scan_refusal() is not None:
+            raise ScanRefusedMidStream(f"{file.filename!r} was held by its content scan")
+        if held_back:
+            svc.metrics.bytes.labels("served").inc(len(held_back))
+            yield held_back
 
     return PacedResponse(body(), headers=headers, on_close=on_close)
 
 
+#: The largest file served unstored (the disk is full) that is scanned in memory first;
+#: a larger one is held as unscannable while the scan is on.
+UNSTORED_SCAN_LIMIT = 64 * 1024 * 1024
+
+
 async def _unstored(
-    request: Request, svc: Services, file: DistFile, on_close: Callable[[], None] | None
+    request: Request,
+    svc: Services,
+    file: DistFile,
+    on_close: Callable[[], None] | None,
+    scan_refusal: Callable[[bytes], Awaitable[Response | None]] | None = None,
 ) -> Response:
-    """A cold file the disk cannot take: streamed from upstream, checked on the way."""
+    """A cold file the disk cannot take: streamed from upstream, checked on the way.
+
+    With the content scan on, the verified file is first gathered in memory (up to
+    ``UNSTORED_SCAN_LIMIT``) and scanned: no file reaches a client before its report."""
     svc.metrics.cache.labels("file", "unstored").inc()
     headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "unstored"}
     if file.sha256:
@@ -438,6 +551,20 @@ async def _unstored(
     )
     if size is not None:
         headers["Content-Length"] = str(size)
+    if scan_refusal is not None:
+        gathered = bytearray()
+        try:
+            async for chunk in chunks:
+                gathered += chunk
+                if len(gathered) > UNSTORED_SCAN_LIMIT:
+                    break
+        finally:
+            await chunks.aclose()
+        refused = await scan_refusal(bytes(gathered))
+        if refused is not None:
+            return refused
+        svc.metrics.bytes.labels("served").inc(len(gathered))
+        return Response(bytes(gathered), headers=headers)
 
     async def body() -> AsyncIterator[bytes | bytearray]:
         try:

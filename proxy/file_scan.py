@@ -1,0 +1,65 @@
+"""The content scan's say on serving a file: each index's scan policy over one report.
+
+A file is scanned when it first enters the store (``verify`` runs between the download's
+hash check and its commit, so no client receives the file whole before its report
+exists) and, lazily, when a stored file has no report made by the current rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from pipgate.policies.decision import Decision, Mode
+from pipgate.policies.scan import ScanPolicy, ScanReport
+
+from .downloads import Download
+from .errors import UpstreamError
+from .file_store import FileStore
+from .scan_verdicts import ScanVerdicts
+
+
+class FileScan:
+    """Scan reports (``verdicts``) judged by the policy of each index (``None``: off)."""
+
+    def __init__(
+        self, verdicts: ScanVerdicts, policies: Mapping[str, ScanPolicy | None], store: FileStore
+    ) -> None:
+        self.verdicts = verdicts
+        self.policies = dict(policies)
+        self.store = store
+
+    @property
+    def active(self) -> bool:
+        return any(policy is not None for policy in self.policies.values())
+
+    async def verify(self, download: Download) -> UpstreamError | None:
+        """The ``Downloads`` hook: scan the verified temporary file before it is committed.
+
+        Never fails the download: a file the scan flags is still stored (it is refused
+        where it is served, per index, and a reviewer may release it)."""
+        if self.active and download.sha256:
+            await self.verdicts.scan_path(download.sha256, download.filename, download.temp_path)
+        return None
+
+    async def report(self, sha256: str, filename: str) -> ScanReport | None:
+        """The current report on a stored file (scanning it now if it has none), or
+        ``None`` when the file is not in the store (the download will scan it)."""
+        if not self.active:
+            return None
+        return await self.verdicts.scan_stored(sha256, filename, lambda: self.store.open(sha256))
+
+    def decide(self, index: str, report: ScanReport | None) -> Decision | None:
+        """The objection of ``index``'s scan policy to ``report`` (a dry-run one marked as
+        such), or ``None`` when it has none."""
+        policy = self.policies.get(index)
+        if policy is None or report is None:
+            return None
+        decision = policy.decide(report)
+        if decision.allowed:
+            return None
+        return decision.as_dry_run() if policy.mode is Mode.DRY_RUN else decision
+
+
+def scans_directory(data_dir: Path) -> Path:
+    return data_dir / "scans"
