@@ -183,11 +183,13 @@ def create_app(
         )
         pages = PageRenderer(store)
 
+        file_scan = build_file_scan(settings, store)
+
         def committed(project: str, filename: str, sha256: str, has_metadata: bool) -> None:
-            if has_metadata:
+            # A page lists a file its scan flagged as held: render it again.
+            if has_metadata or file_scan.is_flagged(sha256):
                 pages.metadata_changed(project)
 
-        file_scan = build_file_scan(settings, store)
         downloads = Downloads(
             store,
             upstream,
@@ -233,6 +235,9 @@ def create_app(
             slots=slots,
         )
         services.extras["file_scan"] = file_scan
+        if file_scan.active:
+            for gate in gates.values():
+                gate.scan_check = file_scan.check
         app.state.services = services
         quarantine.attach(app, services, review)
         log.info(

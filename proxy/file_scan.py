@@ -16,6 +16,7 @@ from pipgate.policies.scan import ScanPolicy, ScanReport
 from .downloads import Download
 from .errors import UpstreamError
 from .file_store import FileStore
+from .models import DistFile
 from .scan_verdicts import ScanVerdicts
 
 
@@ -28,6 +29,9 @@ class FileScan:
         self.verdicts = verdicts
         self.policies = dict(policies)
         self.store = store
+        #: Reports with findings or not finished, by sha256: what pages and ``check`` see
+        #: without I/O. Filled as files are scanned or served (after a restart, lazily).
+        self.flagged: dict[str, ScanReport] = {}
 
     @property
     def active(self) -> bool:
@@ -39,15 +43,34 @@ class FileScan:
         Never fails the download: a file the scan flags is still stored (it is refused
         where it is served, per index, and a reviewer may release it)."""
         if self.active and download.sha256:
-            await self.verdicts.scan_path(download.sha256, download.filename, download.temp_path)
+            report = await self.verdicts.scan_path(
+                download.sha256, download.filename, download.temp_path
+            )
+            self._note(download.sha256, report)
         return None
+
+    def is_flagged(self, sha256: str) -> bool:
+        return sha256 in self.flagged
+
+    def check(self, index: str, file: DistFile) -> Decision | None:
+        """``decide`` from a report already in memory (for pages: no I/O, no scan)."""
+        report = self.flagged.get(file.sha256 or "")
+        return self.decide(index, report) if report is not None else None
+
+    def _note(self, sha256: str, report: ScanReport | None) -> None:
+        if report is not None and (report.findings or report.incomplete):
+            if len(self.flagged) >= 100_000:
+                self.flagged.clear()
+            self.flagged[sha256] = report
 
     async def report(self, sha256: str, filename: str) -> ScanReport | None:
         """The current report on a stored file (scanning it now if it has none), or
         ``None`` when the file is not in the store (the download will scan it)."""
         if not self.active:
             return None
-        return await self.verdicts.scan_stored(sha256, filename, lambda: self.store.open(sha256))
+        report = await self.verdicts.scan_stored(sha256, filename, lambda: self.store.open(sha256))
+        self._note(sha256, report)
+        return report
 
     def decide(self, index: str, report: ScanReport | None) -> Decision | None:
         """The objection of ``index``'s scan policy to ``report`` (a dry-run one marked as

@@ -44,6 +44,11 @@ def test_decode_and_exec_setup_py_is_held_on_first_request_with_the_rule_named(
     with start_proxy(upstream_url) as proxy:
         result = run_pip(proxy.index_url, "glimmer-tools", target=tmp_path / "t")
         again = httpx.get(f"{proxy.url}/files/glimmer-tools/{SDIST}")
+        page = httpx.get(
+            f"{proxy.index_url}glimmer-tools/",
+            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+        ).json()
+        second = run_pip(proxy.index_url, "glimmer-tools", target=tmp_path / "t2")
         decisions = [
             json.loads(line)
             for line in (proxy.data_dir / "decisions.jsonl").read_text().splitlines()
@@ -53,6 +58,8 @@ def test_decode_and_exec_setup_py_is_held_on_first_request_with_the_rule_named(
     assert "403" in output and "decode-exec" in output and "setup.py:3" in output, output
     assert not (tmp_path / "t" / "glimmer_tools").exists()
     assert again.status_code == 403  # the stored file is refused on every later request
+    assert page["files"] == []  # pages hold what the scan flagged, like any held file
+    assert second.returncode != 0
     assert again.headers["X-Pipgate-Policy"] == "scan"
     assert "decode-exec" in again.text
     held = [d for d in decisions if d.get("policy") == "scan"]
