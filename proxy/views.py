@@ -318,7 +318,9 @@ async def project_file(request: Request) -> Response:
             objection = svc.extras["file_scan"].decide(gate.index, report)  # type: ignore[attr-defined]
         if objection is None:
             return None
-        held = Verdict(objection, (objection,))
+        held = gate.reviewed(name, file, Verdict(objection, (objection,)))
+        if held.allowed and not objection.dry_run:
+            return None  # a reviewer released it
         if objection.dry_run:
             verdict = Verdict(verdict.decision, (*verdict.observed, objection))
             svc.recorder.file(gate, name, filename, Verdict(verdict.decision, (objection,)), client)
