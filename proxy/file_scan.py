@@ -49,6 +49,14 @@ class FileScan:
             self._note(download.sha256, report)
         return None
 
+    async def scan_bytes(self, sha256: str, filename: str, data: bytes) -> ScanReport | None:
+        """Scan a verified file held in memory (served unstored: the disk is full)."""
+        if not self.active:
+            return None
+        report = await self.verdicts.scan_bytes(sha256, filename, data)
+        self._note(sha256, report)
+        return report
+
     def is_flagged(self, sha256: str) -> bool:
         return sha256 in self.flagged
 

@@ -155,7 +155,12 @@ def _read(path: Path) -> ScanReport | None:
 
 
 def _write(path: Path, report: ScanReport) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Keep ``report`` on disk; a full or read-only disk keeps it in memory only."""
     temp = path.with_suffix(f".{os.getpid()}.tmp")
-    temp.write_text(json.dumps(as_json(report)), encoding="utf-8")
-    os.replace(temp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(json.dumps(as_json(report)), encoding="utf-8")
+        os.replace(temp, path)
+    except OSError as exc:
+        log.warning("could not keep scan report %s: %s", path.name, exc)
+        temp.unlink(missing_ok=True)

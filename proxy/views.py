@@ -21,8 +21,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from pipgate.policies.decision import Decision
 from pipgate.policies.engine import Verdict
-from pipgate.policies.scan import ScanReport
 from pipgate.policies.names import BadProjectName, project_name
+from pipgate.policies.scan import ScanReport
 from pipgate.proxy.errors import (
     FileNotListed,
     IntegrityError,
@@ -391,7 +391,7 @@ async def _scan_objection(svc: Services, gate: Gate, file: DistFile) -> Decision
     if scan is None or not scan.active:  # type: ignore[attr-defined]
         return None
     sha256 = file.sha256 or await to_thread.run_sync(svc.store.sha256_for_url, file.url)
-    if sha256 is None or not await to_thread.run_sync(svc.store.__contains__, sha256):
+    if sha256 is None:
         return None
     report = await scan.report(sha256, file.filename)  # type: ignore[attr-defined]
     return scan.decide(gate.index, report)  # type: ignore[attr-defined,no-any-return]

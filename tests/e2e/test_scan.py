@@ -11,6 +11,7 @@ import json
 import httpx
 
 from tests.e2e.conftest import run_pip
+from tests.e2e.test_full_disk import COLD_WHEEL, fill, small_disk  # noqa: F401  (a fixture)
 from tests.support.archives import pkg_info, sdist
 from tests.support.fake_upstream import DEFAULT_UPLOAD_TIME, FakeFile, FakeProject
 
@@ -78,3 +79,23 @@ def test_ordinary_packages_install_and_each_file_is_scanned_once(
     assert second.returncode == 0, second.stderr
     fetched = [p for p, n in upstream.hits.items() if "/files/" in p or p.endswith((".whl", ".gz"))]
     assert scanned == len(fetched) >= 1
+
+
+def test_a_flagged_file_served_unstored_on_a_full_disk_is_still_refused(
+    upstream,
+    upstream_url,
+    start_proxy,
+    small_disk,  # noqa: F811
+):
+    upstream.add(_evil_project())
+    config = {"cache": {"min_free_space": "1MB"}}
+    with start_proxy(upstream_url, config=config, data_dir=small_disk / "data") as proxy:
+        with httpx.Client(timeout=30) as client:
+            assert client.get(f"{proxy.index_url}glimmer-tools/").status_code == 200
+            fill(small_disk)
+            refused = client.get(f"{proxy.url}/files/glimmer-tools/{SDIST}")
+            served = client.get(f"{proxy.url}/files/demo-dep/{COLD_WHEEL}")
+    assert refused.status_code == 403, refused.text
+    assert "decode-exec" in refused.text
+    assert served.status_code == 200
+    assert served.headers["x-pipgate-cache"] == "unstored"
