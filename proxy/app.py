@@ -22,11 +22,13 @@ from starlette.routing import BaseRoute, Route
 
 from pipgate.proxy import reason_phrase, views
 from pipgate.proxy.config.corpus import CorpusError, load_bundled_names, load_corpus
-from pipgate.proxy.config.policies import Intel, build_policy_set
+from pipgate.proxy.config.policies import Intel, build_policy_set, build_scan_policy
 from pipgate.proxy.config.settings import Settings, validate_policies
 from pipgate.proxy.errors import PipgateError
 from pipgate.proxy.files.downloads import Downloads
 from pipgate.proxy.files.memory import Trimmer
+from pipgate.proxy.files.scan import FileScan, scans_directory
+from pipgate.proxy.files.scan_verdicts import ScanVerdicts
 from pipgate.proxy.files.slots import DownloadSlots
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import Gate
@@ -42,9 +44,6 @@ from pipgate.proxy.services import Recorder, Services
 from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers, State
 from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
 from pipgate.proxy.urls import redact
-from pipgate.proxy.config.policies import build_scan_policy
-from pipgate.proxy.files.scan import FileScan, scans_directory
-from pipgate.proxy.files.scan_verdicts import ScanVerdicts
 
 log = logging.getLogger("pipgate")
 

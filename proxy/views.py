@@ -47,8 +47,8 @@ from pipgate.proxy.index.cache import PageResult
 from pipgate.proxy.index.pages import RenderedPage, refusal_status, status_reason
 from pipgate.proxy.index.render import JSON_V1, NotAcceptable, Page, negotiate, render, render_index
 from pipgate.proxy.models import DistFile, Project
-from pipgate.proxy.services import Services
 from pipgate.proxy.scan.rules import RULES_VERSION
+from pipgate.proxy.services import Services
 
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
 #: Cold files up to this size are downloaded and verified before the response starts;

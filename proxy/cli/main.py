@@ -208,8 +208,8 @@ def scan(archives: tuple[Path, ...], config: str | None, index: str, output: str
     Exit status: 0 when every file is allowed, 1 when one is quarantined or blocked,
     2 on a usage or configuration error.
     """
-    from .scan_cli import exit_status, render, scan_files
-    from .settings import validate_policies
+    from pipgate.proxy.cli.scan import exit_status, render, scan_files
+    from pipgate.proxy.config.settings import validate_policies
 
     settings = _settings_or_exit(config, {})
     if index not in settings.index_names:

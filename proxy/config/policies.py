@@ -354,7 +354,7 @@ class ScanSettings(_Table):
 
     def limits(self) -> Any:
         """The engine's ``ScanLimits`` for these settings."""
-        from .scan.limits import ScanLimits
+        from pipgate.proxy.scan.limits import ScanLimits
 
         return ScanLimits(
             max_archive=self.max_archive,

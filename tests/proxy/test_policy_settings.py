@@ -417,7 +417,7 @@ def test_example_configuration_is_valid(stub_typosquat: None) -> None:
 )
 def test_scan_policy_built_from_its_mode(mode: str, expected: tuple) -> None:
     from pipgate.policies.scan import Finding, ScanReport
-    from pipgate.proxy.policy_settings import build_scan_policy
+    from pipgate.proxy.config.policies import build_scan_policy
 
     policy = build_scan_policy(PolicySettings.model_validate({"scan": {"mode": mode}}).scan)
     assert policy is not None
@@ -426,7 +426,7 @@ def test_scan_policy_built_from_its_mode(mode: str, expected: tuple) -> None:
 
 
 def test_scan_off_builds_no_policy_and_limits_follow_settings() -> None:
-    from pipgate.proxy.policy_settings import build_scan_policy
+    from pipgate.proxy.config.policies import build_scan_policy
 
     settings = PolicySettings.model_validate(
         {"scan": {"mode": "off", "max_source": "1MiB", "timeout": "2s"}}

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from pipgate.proxy.cli import main
+from pipgate.proxy.cli.main import main
 from tests.support.archives import pkg_info, sdist, wheel
 
 EVIL_SETUP = 'import base64\nexec(base64.b64decode("cHJpbnQoMSk="))\n'

@@ -6,8 +6,8 @@ import asyncio
 import hashlib
 import json
 
+from pipgate.proxy.files.scan_verdicts import ScanVerdicts
 from pipgate.proxy.scan import RULES_VERSION, ScanLimits
-from pipgate.proxy.scan_verdicts import ScanVerdicts
 from tests.support.archives import sdist
 
 EVIL = sdist({"setup.py": "import base64\nexec(base64.b64decode('eA=='))\n"})

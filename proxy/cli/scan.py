@@ -14,9 +14,8 @@ from typing import Any
 
 from pipgate.policies.decision import Action, Decision
 from pipgate.policies.scan import ScanPolicy, ScanReport
-
-from .policy_settings import ScanSettings, build_scan_policy
-from .scan import scan_archive
+from pipgate.proxy.config.policies import ScanSettings, build_scan_policy
+from pipgate.proxy.scan import scan_archive
 
 
 def scan_files(

@@ -20,8 +20,7 @@ from typing import BinaryIO
 from anyio import CapacityLimiter, to_thread
 
 from pipgate.policies.scan import Finding, ScanReport
-
-from .scan import RULES_VERSION, ScanLimits, scan_archive
+from pipgate.proxy.scan import RULES_VERSION, ScanLimits, scan_archive
 
 log = logging.getLogger("pipgate.scan")
 

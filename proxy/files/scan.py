@@ -12,12 +12,11 @@ from pathlib import Path
 
 from pipgate.policies.decision import Decision, Mode
 from pipgate.policies.scan import ScanPolicy, ScanReport
-
-from .downloads import Download
-from .errors import UpstreamError
-from .file_store import FileStore
-from .models import DistFile
-from .scan_verdicts import ScanVerdicts
+from pipgate.proxy.errors import UpstreamError
+from pipgate.proxy.files.downloads import Download
+from pipgate.proxy.files.scan_verdicts import ScanVerdicts
+from pipgate.proxy.files.store import FileStore
+from pipgate.proxy.models import DistFile
 
 
 class FileScan:
