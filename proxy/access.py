@@ -35,6 +35,7 @@ from pipgate.policies.decision import ALLOW, Decision
 from pipgate.policies.engine import ALLOWED, Verdict
 from pipgate.policies.subjects import ProjectFacts
 from pipgate.proxy.errors import FileNotListed, PipgateError, TooManyRefusals, UnknownIndex
+from pipgate.proxy.files.scan import FileScan
 from pipgate.proxy.gate import Gate, ProjectView, facts_of
 from pipgate.proxy.index.cache import CachedPage, PageResult
 from pipgate.proxy.models import DistFile, Project
@@ -129,7 +130,8 @@ class ProjectAccess:
     """Judges projects and files for every index (see the module docstring).
 
     ``recorder`` is ``None`` where nothing is recorded (``policy check`` beside a
-    data directory); ``limiter`` slows clients that are refused too often.
+    data directory); ``limiter`` slows clients that are refused too often; ``scan``
+    is the content scan, whose reports the gates read (``Gate.scan_check``).
     """
 
     def __init__(
@@ -137,6 +139,7 @@ class ProjectAccess:
         gates: Mapping[str, Gate],
         fetch: Fetch,
         *,
+        scan: FileScan | None = None,
         recorder: Recorder | None = None,
         limiter: ClientBuckets | None = None,
         on_limited: Callable[[str], None] = lambda index: None,
@@ -144,6 +147,7 @@ class ProjectAccess:
     ) -> None:
         self.gates = gates
         self._fetch = fetch
+        self._scan = scan
         self._recorder = recorder
         self._limiter = limiter
         self._on_limited = on_limited
@@ -251,10 +255,11 @@ class ProjectAccess:
         return PageDecision(decision, view)
 
     async def file(
-        self, index: str, name: NormalizedName, filename: str, client: str
+        self, index: str, name: NormalizedName, filename: str, client: str, *, content: bool = False
     ) -> FileDecision:
         """A file of a project for a request, recorded; ``FileNotListed`` when the
-        project's page has no such file."""
+        project's page has no such file. ``content``: the file's bytes are wanted, so a
+        stored file without a current content-scan report is scanned first."""
         decision = await self.project(index, name, client)
         if not decision.allowed:
             return FileDecision(decision, None, decision.verdict)
@@ -262,11 +267,32 @@ class ProjectAccess:
         if file is None:
             raise FileNotListed(f"project {name!r} has no file {filename!r}")
         verdict = decision.gate.judge_file(name, file)
+        if verdict.allowed and content and await self._scan_stored(file):
+            verdict = decision.gate.judge_file(name, file)
         if not verdict.allowed:
             self._slow_down(decision.gate, client)
         if self._recorder is not None:
             self._recorder.file(decision.gate, name, filename, verdict, client)
         return FileDecision(decision, file, verdict)
+
+    async def recheck(self, decision: FileDecision, client: str) -> FileDecision:
+        """``decision`` judged again once its file's content scan has a report (after its
+        download, or a scan in memory); recorded when the answer changed."""
+        assert decision.file is not None
+        project = decision.project
+        verdict = project.gate.judge_file(project.name, decision.file)
+        if verdict == decision.verdict:
+            return decision
+        if not verdict.allowed:
+            self._slow_down(project.gate, client)
+        if self._recorder is not None:
+            self._recorder.file(project.gate, project.name, decision.file.filename, verdict, client)
+        return FileDecision(project, decision.file, verdict)
+
+    def forget(self, name: str) -> None:
+        """Judge ``name``'s pages again on their next request (a file of it was flagged)."""
+        for key in [key for key in self._views if key[1] == name]:
+            del self._views[key]
 
     # -- policy check --------------------------------------------------------------------------
 
@@ -317,6 +343,17 @@ class ProjectAccess:
             f"too many refused requests from {client}; try again in {seconds} s",
             retry_after=seconds,
         )
+
+    async def _scan_stored(self, file: DistFile) -> bool:
+        """Give a stored file a report by the current rules (scanning it now if it has
+        none); false when the scan is off or the file is not stored (its download scans it)."""
+        if self._scan is None:
+            return False
+        store = self._scan.store
+        sha256 = file.sha256 or await to_thread.run_sync(store.sha256_for_url, file.url)
+        if sha256 is None:
+            return False
+        return await self._scan.report(sha256, file.filename) is not None
 
     def _remember_facts(self, name: NormalizedName, facts: ProjectFacts | None) -> None:
         if facts is None:

@@ -23,11 +23,13 @@ from starlette.routing import BaseRoute, Route
 from pipgate.proxy import reason_phrase, views
 from pipgate.proxy.access import ProjectAccess
 from pipgate.proxy.config.corpus import CorpusError, load_bundled_names, load_corpus
-from pipgate.proxy.config.policies import Intel, build_policy_set
+from pipgate.proxy.config.policies import Intel, build_policy_set, build_scan_policy
 from pipgate.proxy.config.settings import Settings, validate_policies
 from pipgate.proxy.errors import PipgateError
 from pipgate.proxy.files.downloads import Downloads
 from pipgate.proxy.files.memory import Trimmer
+from pipgate.proxy.files.scan import FileScan, scans_directory
+from pipgate.proxy.files.scan_verdicts import ScanVerdicts
 from pipgate.proxy.files.slots import DownloadSlots
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import Gate
@@ -133,6 +135,14 @@ def build_gates(
     return gates
 
 
+def build_file_scan(settings: Settings, store: FileStore) -> FileScan:
+    """The content scan: one report per file (caps from the default index's
+    ``[policies.scan]``), judged by each index's scan policy."""
+    tables = {index: validate_policies(settings, index).scan for index in settings.index_names}
+    verdicts = ScanVerdicts(scans_directory(settings.cache.data_dir), tables["default"].limits())
+    return FileScan(verdicts, {index: build_scan_policy(t) for index, t in tables.items()}, store)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -175,16 +185,20 @@ def create_app(
             on_error=lambda store: storage_error(store).inc(),
         )
         pages = PageRenderer(store)
+        file_scan = build_file_scan(settings, store)
 
         def committed(project: str, filename: str, sha256: str, has_metadata: bool) -> None:
             if has_metadata:
                 pages.metadata_changed(project)
+            if file_scan.is_flagged(sha256):
+                access.forget(project)  # judged again: the file is now held
 
         downloads = Downloads(
             store,
             upstream,
             on_committed=committed,
             on_bytes=lambda direction, n: metrics.bytes.labels(direction).inc(n),
+            verify=file_scan.verify if file_scan.active else None,
         )
         decision_log = DecisionLog(
             data_dir / "decisions.jsonl", on_error=lambda store: storage_error(store).inc()
@@ -209,11 +223,15 @@ def create_app(
                 settings, names, clock, overrides=review.overrides, intel=feeds.snapshot()
             )
         )
+        if file_scan.active:
+            for gate in gates.values():
+                gate.scan_check = file_scan.check
         recorder = Recorder(decision_log, metrics, clock=clock)
         admin = settings.admin
         access = ProjectAccess(
             gates,
             index_cache.get,
+            scan=file_scan if file_scan.active else None,
             recorder=recorder,
             limiter=ClientBuckets(admin.hold_limit / 60, admin.hold_burst)
             if admin.hold_limit > 0
@@ -236,6 +254,7 @@ def create_app(
             review=review,
             tokens=tokens,
             intel=feeds,
+            scan=file_scan,
         )
         app.state.pipgate = state
         quarantine.attach(state)

@@ -16,7 +16,7 @@ from typing import Protocol
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from pipgate.policies.decision import Action
+from pipgate.policies.decision import Action, Decision
 from pipgate.policies.engine import PolicySet, Verdict, recheck_at
 from pipgate.policies.subjects import FileSubject, ProjectFacts, ProjectSubject
 from pipgate.proxy.models import DistFile, Project
@@ -90,6 +90,9 @@ class Gate:
         self._policies_version = 0
         self.clock = clock
         self.overrides: Overrides = overrides or NoOverrides()
+        #: The content scan's objection to a file, from reports already made (no I/O);
+        #: set by the app when the scan is on.
+        self.scan_check: Callable[[str, DistFile], Decision | None] | None = None
 
     @property
     def policies(self) -> PolicySet:
@@ -158,7 +161,25 @@ class Gate:
     def judge_file(self, project: NormalizedName, file: DistFile) -> Verdict:
         now = self.clock()
         verdict = self.policies.judge_file(self._subject(project, file), now)
+        verdict = self._with_scan(file, verdict)
         return self.overrides.file(self.index, self._subject(project, file), verdict, now)
+
+    def reviewed(self, project: NormalizedName, file: DistFile, verdict: Verdict) -> Verdict:
+        """``verdict`` after reviewer overrides (a released file stays released)."""
+        subject = self._subject(project, file)
+        return self.overrides.file(self.index, subject, verdict, self.clock())
+
+    def _with_scan(self, file: DistFile, verdict: Verdict) -> Verdict:
+        """``verdict`` with the content scan's objection to ``file``, if a report has one
+        (before reviewer overrides, so a reviewer can release a flagged file)."""
+        if self.scan_check is None:
+            return verdict
+        objection = self.scan_check(self.index, file)
+        if objection is None:
+            return verdict
+        if objection.dry_run or not verdict.allowed:
+            return Verdict(verdict.decision, (*verdict.observed, objection))
+        return Verdict(objection, (*verdict.observed, objection))
 
     def view(self, project: Project) -> ProjectView:
         """Judge the project and each of its files."""
@@ -173,7 +194,9 @@ class Gate:
         judge, override = self.policies.judge_file, self.overrides.file
         for file in project.files:
             subject = self._subject(project.name, file)
-            file_verdict = override(self.index, subject, judge(subject, now), now)
+            file_verdict = override(
+                self.index, subject, self._with_scan(file, judge(subject, now)), now
+            )
             if file_verdict.action is Action.ALLOW:
                 shown.append(file)
                 if file_verdict.observed:

@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 from pipgate.proxy.access import ProjectAccess
 from pipgate.proxy.config.settings import Settings, format_size
 from pipgate.proxy.files.downloads import Downloads
+from pipgate.proxy.files.scan import FileScan
 from pipgate.proxy.files.slots import DownloadSlots
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import Gate
@@ -55,6 +56,8 @@ class AppState:
     tokens: TokenBook
     #: The advisory feeds of the malicious and vulnerabilities policies.
     intel: IntelFeeds | None
+    #: The content scan of distribution files (``scan.active`` false when it is off).
+    scan: FileScan
 
     def readiness_problems(self) -> list[str]:
         """What keeps this proxy from serving (blocking: call in a thread)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from pipgate.policies.engine import Verdict
 from pipgate.policies.names import BadProjectName, project_name
+from pipgate.proxy.access import FileDecision, ProjectAccess
 from pipgate.proxy.errors import (
     FileNotListed,
     IntegrityError,
@@ -249,19 +251,24 @@ async def project_file(request: Request) -> Response:
     for suffix in _SUBRESOURCES:
         if requested.endswith(suffix):
             filename, subresource = requested[: -len(suffix)], suffix
-    state = state_of(request)
-    decision = await state.access.file(index_of(request), name, filename, client_of(request))
+    state, client = state_of(request), client_of(request)
+    decision = await state.access.file(
+        index_of(request), name, filename, client, content=not subresource
+    )
     if decision.file is None:
         return _refusal(decision.verdict, f"project {name!r}")
     if not decision.allowed:
         return _refusal(decision.verdict, f"file {filename!r}")
     file = decision.file
     if subresource == ".metadata":
+        # The metadata of a file is served without scanning it: the file is what runs.
         response = await _metadata(request, state, name, file)
     elif subresource == ".provenance":
         response = await _provenance(state, file)
     else:
-        response = await _file(request, state, name, file)
+        check = ScanCheck(state.access, decision, client)
+        response = await _file(request, state, name, file, check)
+        decision = check.decision
     warning = next((d for d in decision.verdict.observed if d.dry_run), None)
     if warning is not None:
         # Served despite an objection not enforced (dry-run, or vulnerabilities' "warn").
@@ -284,23 +291,57 @@ def _refusal(verdict: Verdict, what: str) -> Response:
     )
 
 
-async def _file(request: Request, state: AppState, project: str, file: DistFile) -> Response:
+@dataclass
+class ScanCheck:
+    """Asked once a file being served has its content-scan report (its download scanned
+    it, or it was scanned in memory): a refusal, or ``None`` to serve the file."""
+
+    access: ProjectAccess
+    decision: FileDecision
+    client: str
+
+    async def __call__(self) -> Response | None:
+        self.decision = await self.access.recheck(self.decision, self.client)
+        if self.decision.allowed:
+            return None
+        assert self.decision.file is not None
+        return _refusal(self.decision.verdict, f"file {self.decision.file.filename!r}")
+
+
+class ScanRefusedMidStream(Exception):
+    """A streamed file's scan objected after its response started: the body is cut short
+    before the last byte, so the client never holds the file whole."""
+
+
+#: The largest file served unstored (the disk is full) that is scanned in memory first;
+#: a larger one is held as unscannable while the scan is on.
+UNSTORED_SCAN_LIMIT = 64 * 1024 * 1024
+
+
+async def _file(
+    request: Request, state: AppState, project: str, file: DistFile, check: ScanCheck
+) -> Response:
     """A file body holds a download slot (``download_slots.py``) until it ends; over a
     cap the request gets 503 with ``Retry-After``."""
     slot = state.slots.acquire(client_of(request)) if request.method == "GET" else None
     try:
-        response = await _file_response(request, state, project, file, slot)
+        response = await _file_response(request, state, project, file, slot, check)
     except BaseException:
         if slot is not None:
             slot.release()
         raise
     if slot is not None and not isinstance(response, PacedResponse):
-        slot.release()  # no body to send (304, 416): the slot is not needed
+        slot.release()  # no body to send (304, 416, a refusal): the slot is not needed
     return response
 
 
 async def _file_response(
-    request: Request, state: AppState, project: str, file: DistFile, slot: Slot | None
+    request: Request,
+    state: AppState,
+    project: str,
+    file: DistFile,
+    slot: Slot | None,
+    check: ScanCheck,
 ) -> Response:
     on_close = slot.release if slot is not None else None
     sha256 = file.sha256 or await to_thread.run_sync(state.store.sha256_for_url, file.url)
@@ -312,14 +353,17 @@ async def _file_response(
             state.metrics.cache.labels("file", "hit").inc()
             return response
     if not await to_thread.run_sync(state.store.has_room, file.size):
-        return await _unstored(request, state, file, on_close)
+        return await _unstored(request, state, file, on_close, check)
     state.metrics.cache.labels("file", "miss").inc()
     download = state.downloads.start(project, file.filename, file.url, file.sha256, file.size)
     try:
         if file.size is not None and file.size <= WHOLE_BEFORE_SENDING:
-            # Small files are verified whole before the first byte goes out, so a
-            # corrupt or truncated upstream answer becomes a clean 502 with a reason.
+            # Small files are verified (and scanned) whole before the first byte goes out,
+            # so a corrupt, truncated or flagged file becomes a clean refusal with a reason.
             await download.wait_until_done()
+            refused = await check()
+            if refused is not None:
+                return refused
             handle = await download.open_verified()
             if handle is not None:
                 response = serve_handle(
@@ -334,7 +378,7 @@ async def _file_response(
                 return response
         await download.wait_for_headers()
     except StorageError:
-        return await _unstored(request, state, file, on_close)
+        return await _unstored(request, state, file, on_close, check)
     headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "miss"}
     if sha256:
         headers["ETag"] = f'"{sha256}"'
@@ -345,17 +389,33 @@ async def _file_response(
         return Response(status_code=200, headers=headers)
 
     async def body() -> AsyncIterator[bytes | bytearray]:
+        held_back: bytes | bytearray = b""
         async for chunk in download.follow(CHUNK):
-            state.metrics.bytes.labels("served").inc(len(chunk))
-            yield chunk
+            if held_back:
+                state.metrics.bytes.labels("served").inc(len(held_back))
+                yield held_back
+            held_back = chunk
+        # follow() ends once the download is done, which is after its content scan.
+        if await check() is not None:
+            raise ScanRefusedMidStream(f"{file.filename!r} was held by its content scan")
+        if held_back:
+            state.metrics.bytes.labels("served").inc(len(held_back))
+            yield held_back
 
     return PacedResponse(body(), headers=headers, on_close=on_close)
 
 
 async def _unstored(
-    request: Request, state: AppState, file: DistFile, on_close: Callable[[], None] | None
+    request: Request,
+    state: AppState,
+    file: DistFile,
+    on_close: Callable[[], None] | None,
+    check: ScanCheck,
 ) -> Response:
-    """A cold file the disk cannot take: streamed from upstream, checked on the way."""
+    """A cold file the disk cannot take: streamed from upstream, checked on the way.
+
+    With the content scan on, the verified file is first gathered in memory (up to
+    ``UNSTORED_SCAN_LIMIT``) and scanned: no file reaches a client before its report."""
     state.metrics.cache.labels("file", "unstored").inc()
     headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "unstored"}
     if file.sha256:
@@ -370,6 +430,28 @@ async def _unstored(
     )
     if size is not None:
         headers["Content-Length"] = str(size)
+    if state.scan.active:
+        gathered = bytearray()
+        try:
+            async for chunk in chunks:
+                gathered += chunk
+                if len(gathered) > UNSTORED_SCAN_LIMIT:
+                    break
+        finally:
+            await chunks.aclose()
+        if len(gathered) > UNSTORED_SCAN_LIMIT:
+            state.scan.note_unscannable(
+                file.sha256 or hashlib.sha256(gathered).hexdigest(),
+                "too large to scan in memory while the file store is full",
+            )
+        else:
+            digest = hashlib.sha256(gathered).hexdigest()
+            await state.scan.scan_bytes(digest, file.filename, bytes(gathered))
+        refused = await check()
+        if refused is not None:
+            return refused
+        state.metrics.bytes.labels("served").inc(len(gathered))
+        return Response(bytes(gathered), headers=headers)
 
     async def body() -> AsyncIterator[bytes | bytearray]:
         try:

@@ -196,6 +196,33 @@ async def _advisories(settings: Any, *, download: bool) -> Any:
     return feeds.snapshot()
 
 
+@main.command("scan")
+@click.argument(
+    "archives",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option("--config", type=click.Path(), help="TOML configuration file.")
+@click.option("--index", default="default", show_default=True, help="Named index to judge for.")
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
+def scan(archives: tuple[Path, ...], config: str | None, index: str, output: str) -> None:
+    """Scan wheels and sdists statically, as the proxy would, and print the verdicts.
+
+    Exit status: 0 when every file is allowed, 1 when one is quarantined or blocked,
+    2 on a usage or configuration error.
+    """
+    from pipgate.proxy.cli.scan import exit_status, render, scan_files
+    from pipgate.proxy.config.settings import validate_policies
+
+    settings = _settings_or_exit(config, {})
+    if index not in settings.index_names:
+        raise click.UsageError(f"no index named {index!r}; configured: {settings.index_names}")
+    results = scan_files(list(archives), validate_policies(settings, index).scan)
+    click.echo(render(results, output))
+    sys.exit(exit_status(results))
+
+
 register_review_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover

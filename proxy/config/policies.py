@@ -40,6 +40,7 @@ from pipgate.policies.exemptions import Exemption
 from pipgate.policies.malicious import MaliciousPolicy
 from pipgate.policies.release_age import ReleaseAgePolicy
 from pipgate.policies.rules import RuleSet, parse_rule
+from pipgate.policies.scan import ScanPolicy
 from pipgate.policies.severity import Severity
 from pipgate.policies.vulnerabilities import VulnerabilitiesPolicy
 from pipgate.proxy.config.settings import Duration, deep_merge
@@ -308,6 +309,63 @@ class VulnerabilitiesSettings(_FeedSettings):
         return self
 
 
+def _to_size(value: Any) -> int:
+    from .settings import parse_size
+
+    return parse_size(value)
+
+
+#: A size: ``"64MiB"``, ``"2GB"`` or an integer of bytes.
+Size = Annotated[int, BeforeValidator(_to_size), Field(gt=0)]
+
+
+class ScanSettings(_Table):
+    """``[policies.scan]``: a static content scan of every distribution file."""
+
+    mode: Literal["quarantine", "block", "dry-run", "off"] = Field(
+        "quarantine",
+        description="quarantine: files scoring quarantine_at or more are held for review; "
+        "block: they are refused; dry-run: only logged; off: no scan.",
+    )
+    quarantine_at: float = Field(10.0, gt=0, description="Score at which a file is held.")
+    block_at: float | None = Field(
+        None,
+        gt=0,
+        description="Score at which a file is blocked outright (unset: never, a reviewer decides).",
+    )
+    unscannable: Literal["quarantine", "block", "allow"] = Field(
+        "quarantine",
+        description="What happens to a file that cannot be scanned within the caps.",
+    )
+    max_archive: Size = Field(4 * 1024**3, description="Largest archive scanned.")
+    max_members: int = Field(200_000, gt=0, description="Most entries in one archive.")
+    max_unpacked: Size = Field(2 * 1024**3, description="Most bytes decompressed per archive.")
+    max_ratio: float = Field(200.0, gt=1, description="Largest decompression ratio.")
+    max_source: Size = Field(2 * 1024**2, description="Largest Python file parsed.")
+    timeout: Duration = Field(timedelta(seconds=30), description="Wall time per archive.")
+
+    @field_validator("block_at", mode="after")
+    @classmethod
+    def _not_below_quarantine(cls, value: float | None, info: Any) -> float | None:
+        floor = info.data.get("quarantine_at")
+        if value is not None and floor is not None and value < floor:
+            raise ValueError(f"block_at ({value:g}) must not be below quarantine_at ({floor:g})")
+        return value
+
+    def limits(self) -> Any:
+        """The engine's ``ScanLimits`` for these settings."""
+        from pipgate.proxy.scan.limits import ScanLimits
+
+        return ScanLimits(
+            max_archive=self.max_archive,
+            max_members=self.max_members,
+            max_unpacked=self.max_unpacked,
+            max_ratio=self.max_ratio,
+            max_source=self.max_source,
+            timeout=self.timeout.total_seconds(),
+        )
+
+
 class PolicySettings(_Table):
     """The whole ``[policies]`` table of one index."""
 
@@ -317,6 +375,7 @@ class PolicySettings(_Table):
     dependency_confusion: DependencyConfusionSettings = DependencyConfusionSettings()
     malicious: MaliciousSettings = MaliciousSettings()
     vulnerabilities: VulnerabilitiesSettings = VulnerabilitiesSettings()
+    scan: ScanSettings = ScanSettings()
 
     def merged(self, override: Mapping[str, Any]) -> PolicySettings:
         """These settings with ``override`` (a raw ``[policies]``-shaped table) deep-merged in."""
@@ -433,6 +492,23 @@ def in_order(policies: Sequence[Policy]) -> tuple[Policy, ...]:
     """``policies`` sorted by ``POLICY_ORDER`` (unknown names last, in their order)."""
     rank = {name: i for i, name in enumerate(POLICY_ORDER)}
     return tuple(sorted(policies, key=lambda p: rank.get(p.name, len(rank))))
+
+
+def build_scan_policy(settings: ScanSettings) -> ScanPolicy | None:
+    """The scan policy ``settings`` configure; ``None`` when its mode is ``off``.
+
+    In ``block`` mode a file that reaches ``quarantine_at`` is blocked (as is one that
+    reaches ``block_at`` in any mode).
+    """
+    if settings.mode == "off":
+        return None
+    threshold = settings.quarantine_at
+    return ScanPolicy(
+        quarantine_at=threshold,
+        block_at=threshold if settings.mode == "block" else settings.block_at,
+        unscannable=_ACTIONS[settings.unscannable],
+        mode=Mode.DRY_RUN if settings.mode == "dry-run" else Mode.ENFORCE,
+    )
 
 
 _INDEXES: dict[tuple[str, ...], Any] = {}

@@ -22,7 +22,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -149,6 +149,8 @@ class Download:
 
 
 Notify = Callable[[str, int], None]
+#: Checks a downloaded, hash-verified file before it is committed; an error fails it.
+Verify = Callable[["Download"], Awaitable["UpstreamError | None"]]
 
 
 class Downloads:
@@ -161,6 +163,7 @@ class Downloads:
         *,
         on_committed: Callable[[str, str, str, bool], None] | None = None,
         on_bytes: Notify | None = None,
+        verify: Verify | None = None,
     ) -> None:
         self._store = store
         self._upstream = upstream
@@ -169,6 +172,7 @@ class Downloads:
         self._lingering: list[tuple[float, Download]] = []
         self._on_committed = on_committed or (lambda project, filename, sha256, meta: None)
         self._on_bytes = on_bytes or (lambda outcome, n: None)
+        self._verify = verify
         self.started = 0
 
     def start(
@@ -200,6 +204,10 @@ class Downloads:
         error: UpstreamError | StorageError | None = None
         try:
             error = await self._fetch(download, url, what)
+            if error is None and self._verify is not None:
+                # Before the commit and before followers get the last byte: no client
+                # receives a file whole until its content scan has a report.
+                error = await self._verify(download)
             if error is None:
                 sha256 = str(download.sha256)
                 try:

@@ -120,7 +120,7 @@ class HoldIntake:
         *,
         by_name: bool = False,
     ) -> None:
-        """The recorder listener (``services.HoldListener``)."""
+        """The recorder listener (``observe.recorder.HoldListener``)."""
         hold = Hold(
             index,
             project,

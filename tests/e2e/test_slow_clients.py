@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from tests.support.archives import wheel
 from tests.support.fake_upstream import FakeFile, FakeProject, create_fake_upstream
 
 FILENAME = "bulk_data-1.0-py3-none-any.whl"
@@ -24,7 +25,9 @@ PER_DOWNLOAD = 128 * 1024
 
 @pytest.fixture
 def upstream():  # type: ignore[no-untyped-def]
-    data = random.Random(8).randbytes(SIZE)
+    # A real wheel (the content scan holds what is not an archive): one stored,
+    # incompressible member of about SIZE bytes.
+    data = wheel({"bulk_data/blob.bin": random.Random(8).randbytes(SIZE)}, name="bulk_data")
     return create_fake_upstream([FakeProject("bulk-data", [FakeFile.from_bytes(FILENAME, data)])])
 
 

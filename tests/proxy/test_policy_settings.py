@@ -135,6 +135,10 @@ VALID = [
         "dependency_confusion.internal",
         ("Acme_*",),
     ),
+    ({"scan": {"mode": "dry-run"}}, "scan.mode", "dry-run"),
+    ({"scan": {"quarantine_at": 7.5, "block_at": 20}}, "scan.block_at", 20),
+    ({"scan": {"max_unpacked": "512MiB"}}, "scan.max_unpacked", 512 * 1024**2),
+    ({"scan": {"timeout": "5s"}}, "scan.timeout", timedelta(seconds=5)),
 ]
 
 
@@ -195,6 +199,11 @@ INVALID = [
         "not allowed here",
     ),
     ({"dependency_confusion": {"mode": "block"}}, "dependency_confusion.mode", "'enforce'"),
+    ({"scan": {"mode": "enforce"}}, "scan.mode", "'quarantine', 'block', 'dry-run' or 'off'"),
+    ({"scan": {"quarantine_at": 0}}, "scan.quarantine_at", "greater than 0"),
+    ({"scan": {"quarantine_at": 10, "block_at": 5}}, "scan.block_at", "must not be below"),
+    ({"scan": {"max_unpacked": "lots"}}, "scan.max_unpacked", "expected a size"),
+    ({"scan": {"unscannable": "ignore"}}, "scan.unscannable", "'quarantine', 'block' or 'allow'"),
 ]
 
 
@@ -396,6 +405,35 @@ def test_example_configuration_is_valid(stub_typosquat: None) -> None:
             "typosquat",
             "release-age",
         )
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("quarantine", (Action.QUARANTINE, None, Mode.ENFORCE)),
+        ("block", (Action.BLOCK, 10.0, Mode.ENFORCE)),
+        ("dry-run", (Action.QUARANTINE, None, Mode.DRY_RUN)),
+    ],
+)
+def test_scan_policy_built_from_its_mode(mode: str, expected: tuple) -> None:
+    from pipgate.policies.scan import Finding, ScanReport
+    from pipgate.proxy.config.policies import build_scan_policy
+
+    policy = build_scan_policy(PolicySettings.model_validate({"scan": {"mode": mode}}).scan)
+    assert policy is not None
+    flagged = ScanReport("1", 10.0, (Finding("decode-exec", 10, "setup.py", 1, "x"),))
+    assert (policy.decide(flagged).action, policy.block_at, policy.mode) == expected
+
+
+def test_scan_off_builds_no_policy_and_limits_follow_settings() -> None:
+    from pipgate.proxy.config.policies import build_scan_policy
+
+    settings = PolicySettings.model_validate(
+        {"scan": {"mode": "off", "max_source": "1MiB", "timeout": "2s"}}
+    ).scan
+    assert build_scan_policy(settings) is None
+    limits = settings.limits()
+    assert (limits.max_source, limits.timeout) == (1024**2, 2.0)
 
 
 def test_example_documents_every_key() -> None:

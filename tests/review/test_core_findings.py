@@ -265,9 +265,11 @@ def test_a_file_served_with_a_content_encoding_is_stored_as_sent(tmp_path):
     """Apache's classic ``AddEncoding x-gzip .gz`` labels a .tar.gz ``Content-Encoding:
     gzip``. The index's sha256 and size are of the bytes as sent; httpx decoded them,
     so a good file was refused (502). pip asks for ``identity`` and reads raw bytes too."""
-    import gzip
+    from tests.support.archives import pkg_info
+    from tests.support.archives import sdist as tar_gz
 
-    sdist = gzip.compress(b"a tar archive" * 100)
+    # A real .tar.gz: the content scan holds a file that is not an archive.
+    sdist = tar_gz({"PKG-INFO": pkg_info(), "demo/__init__.py": "x = 1\n"})
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:

@@ -1,0 +1,21 @@
+"""Static content scan of distribution files: archive walking, Python analysis, rules.
+
+``scan_archive(path_or_fileobj, filename) -> ScanReport`` is the entry point; the report is
+judged by ``pipgate.policies.scan.ScanPolicy``.
+"""
+
+from pipgate.policies.scan import Finding, ScanReport
+
+from .engine import scan_archive
+from .limits import ScanLimits, Unscannable
+from .rules import RULES, RULES_VERSION
+
+__all__ = [
+    "RULES",
+    "RULES_VERSION",
+    "Finding",
+    "ScanLimits",
+    "ScanReport",
+    "Unscannable",
+    "scan_archive",
+]

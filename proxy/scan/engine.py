@@ -1,0 +1,190 @@
+"""``scan_archive``: one distribution file in, one ``ScanReport`` out.
+
+The archive is read from memory or a stream (a path is opened read-only); nothing is
+extracted, written, imported, built or run. Python is parsed with ``ast`` only. Within the
+caps of ``ScanLimits``; beyond them the report is ``incomplete`` (and the policy holds it).
+The report is a pure function of the bytes, the filename's kind and ``RULES_VERSION``, so
+it may be cached by ``(sha256, rules_version)``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from pipgate.policies.scan import Finding, ScanReport
+
+from . import layout
+from .archive import Member, walk
+from .layout import Role
+from .limits import Deadline, ScanLimits, Unscannable
+from .metadata import check_archive, read_metadata
+from .pth import check_pth
+from .rules import RULES_VERSION, check_python, finding
+from .scoring import ordered, score
+from .source import Facts, read_source
+from .triage import worth_parsing
+
+DEFAULT_LIMITS = ScanLimits()
+#: Install- and import-time files up to this size are always parsed; larger ones (a
+#: generated 1 MB ``__init__.py``) only when triage sees something worth a parse.
+_EARLY_PARSE = 256 * 1024
+
+_EXECUTABLE = re.compile(r"\.(?:exe|scr|vbs|msi)$", re.I)
+_LAUNCHER = re.compile(r"(?:^|/)(?:cli|gui|t|w)(?:-?(?:32|64))?(?:-arm(?:64)?)?\.exe$", re.I)
+#: Directories an installation never runs: findings there are about tests and examples.
+_INERT = re.compile(
+    r"(?:^|/)_?(?:tests?|testing|docs?|examples?|benchmarks?|\.github|\.evergreen|\.ci)/"
+    r"|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+)
+
+
+def scan_archive(
+    source: str | os.PathLike[str] | BinaryIO | bytes,
+    filename: str | None = None,
+    limits: ScanLimits = DEFAULT_LIMITS,
+) -> ScanReport:
+    """Scan one wheel, sdist or egg. ``filename`` (the distribution's name, for its kind and
+    version) defaults to the path's name. Never raises for bad archive content."""
+    started = time.perf_counter()
+    if isinstance(source, bytes):
+        return _scan(io.BytesIO(source), filename or "archive", limits, started)
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        with path.open("rb") as handle:
+            return _scan(handle, filename or path.name, limits, started)
+    return _scan(source, filename or getattr(source, "name", "archive"), limits, started)
+
+
+def _scan(fileobj: BinaryIO, filename: str, limits: ScanLimits, started: float) -> ScanReport:
+    deadline = Deadline(limits.timeout)
+    scan = _Scan(filename, limits)
+    try:
+        size = fileobj.seek(0, io.SEEK_END)
+        fileobj.seek(0)
+        if size > limits.max_archive:
+            raise Unscannable(f"archive is {size} bytes; the limit is {limits.max_archive}")
+        for member in walk(fileobj, limits, deadline, layout.wanted):
+            scan.take(member)
+        findings = list(scan.judge(deadline))
+    except Unscannable as exc:
+        return ScanReport(
+            RULES_VERSION,
+            0.0,
+            incomplete=str(exc),
+            files_read=scan.files_read,
+            bytes_read=scan.bytes_read,
+            seconds=time.perf_counter() - started,
+        )
+    kept = ordered(findings)
+    return ScanReport(
+        RULES_VERSION,
+        score(kept),
+        kept,
+        files_read=scan.files_read,
+        bytes_read=scan.bytes_read,
+        seconds=time.perf_counter() - started,
+    )
+
+
+class _Scan:
+    """The state of one scan: what the walk kept, then the judgement of it."""
+
+    def __init__(self, filename: str, limits: ScanLimits) -> None:
+        self.filename = filename
+        self.limits = limits
+        self.wheel = layout.is_wheel(filename)
+        self.paths: list[str] = []
+        self.texts: dict[str, str] = {}  # raw member path -> text kept for analysis
+        self.early: list[Finding] = []
+        self.files_read = 0
+        self.bytes_read = 0
+        self.unparsed_code = 0  # Python files not kept for analysis (nothing suspicious)
+        self._kept = 0
+
+    def take(self, member: Member) -> None:
+        self.paths.append(member.path)
+        if member.unsafe in ("absolute path", "path traversal"):
+            self.early.append(finding("unsafe-member", member.path, 0, member.unsafe))
+            return
+        if member.data is None:
+            if (
+                not self.wheel
+                and _EXECUTABLE.search(member.path)
+                and not _LAUNCHER.search(member.path)
+            ):
+                self.early.append(finding("bundled-executable", member.path, 0, "bundled"))
+            return
+        self.files_read += 1
+        self.bytes_read += len(member.data)
+        if not self._worth_keeping(member):
+            if member.size > 512:
+                self.unparsed_code += 1
+            return
+        self._kept += len(member.data)
+        if self._kept > self.limits.max_kept:
+            raise Unscannable(f"more than {self.limits.max_kept} bytes of source to analyse")
+        self.texts[member.path] = member.data.decode("utf-8", "replace")
+
+    def _worth_keeping(self, member: Member) -> bool:
+        path = member.path
+        if not path.endswith((".py", ".pyw")):
+            return True  # .pth, metadata, scripts: small and always read
+        depth = path.count("/")
+        base = path.rsplit("/", 1)[-1]
+        if self.wheel:
+            early = depth == 0 or (depth == 1 and base == "__init__.py")
+        else:
+            # Under the root directory: setup.py and its neighbours (install time), the
+            # top-level package's __init__ (import time); also right for root-less sdists.
+            early = depth <= 1 or (
+                base == "__init__.py" and (depth == 2 or (depth == 3 and "/src/" in path))
+            )
+        if early and len(member.data) <= _EARLY_PARSE:
+            return True
+        if early:
+            return worth_parsing(member.data, runs_early=True)
+        return not _INERT.search(path) and worth_parsing(member.data)
+
+    def judge(self, deadline: Deadline) -> Iterator[Finding]:
+        yield from self.early
+        root = layout.strip_root(self.paths, self.wheel)
+        texts = {path[len(root) :]: text for path, text in self.texts.items()}
+        facts: dict[str, Facts] = {}
+        for path, text in texts.items():
+            if path.endswith((".py", ".pyw")) or layout._DATA_SCRIPT.match(path):
+                deadline.check()
+                facts[path] = read_source(text)
+        metadata_path = _first(texts, ("PKG-INFO", "METADATA"))
+        roles = layout.roles(
+            {
+                **{p: f.local_imports for p, f in facts.items()},
+                **{p: set() for p in texts if p.endswith(".pth")},
+            },
+            wheel=self.wheel,
+            pyproject=texts.get("pyproject.toml"),
+            entry_points=texts.get(_first(texts, ("entry_points.txt",)) or ""),
+        )
+        for path, role in roles.items():
+            deadline.check()
+            if role is Role.MODULE and _INERT.search(path):
+                continue
+            if role is Role.PTH:
+                yield from check_pth(path, texts[path])
+            else:
+                yield from check_python(path, role, facts[path])
+        metadata = read_metadata(texts[metadata_path]) if metadata_path else {}
+        yield from check_archive(
+            self.filename, metadata, facts, roles, metadata_path or "", self.unparsed_code > 0
+        )
+
+
+def _first(texts: dict[str, str], names: tuple[str, ...]) -> str | None:
+    """The shallowest member whose base name is one of ``names``."""
+    found = [p for p in texts if p.rsplit("/", 1)[-1] in names]
+    return min(found, key=lambda p: (p.count("/"), p)) if found else None

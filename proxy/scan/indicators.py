@@ -1,0 +1,226 @@
+"""String indicators: what a literal in a package says about where data goes or comes from.
+
+Each table maps a category to one compiled pattern, matched against string literals (and
+literals decoded statically). Categories are what findings name, so a reason reads
+``exfil-sink (discord webhook)``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_I = re.IGNORECASE
+
+
+_WINDOW = 400  # characters either side of an anchor that a match may span
+_PER_ANCHOR = 64  # occurrences of one anchor tried before giving up on it
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """A pattern, and lower-case substrings of which every match contains one.
+
+    The pattern runs only in windows around the anchors' occurrences: a substring search
+    is far cheaper than a case-insensitive alternation over a whole file. ``lower`` must be
+    ``text.lower()`` (same length for the texts this sees; a mismatch only costs a miss).
+    """
+
+    pattern: re.Pattern[str]
+    anchors: tuple[str, ...]
+
+    def search(self, text: str, lower: str) -> re.Match[str] | None:
+        best: re.Match[str] | None = None
+        for anchor in self.anchors:
+            start = lower.find(anchor)
+            tries = 0
+            while start >= 0 and tries < _PER_ANCHOR:
+                tries += 1
+                if best is not None and start >= best.start():
+                    break
+                match = self.pattern.search(
+                    text, max(0, start - _WINDOW), start + len(anchor) + _WINDOW
+                )
+                if match is not None:
+                    if best is None or match.start() < best.start():
+                        best = match
+                    break
+                start = lower.find(anchor, start + 1)
+        return best
+
+
+def _ind(pattern: str, *anchors: str, flags: int = _I) -> Indicator:
+    return Indicator(re.compile(pattern, flags), anchors)
+
+
+#: Where stolen data is sent: chat webhooks, paste and file drops, out-of-band test domains.
+SINKS: dict[str, Indicator] = {
+    "discord webhook": _ind(r"discord(?:app)?\.com/api/webhooks/\d", "/api/webhooks/"),
+    "telegram bot": _ind(r"api\.telegram\.org/bot", "api.telegram.org"),
+    "slack webhook": _ind(r"hooks\.slack\.com/services/", "hooks.slack.com"),
+    "paste site": _ind(
+        r"\b(?:pastebin\.com/raw|paste\.ee/r|hastebin\.com|termbin\.com|0x0\.st|transfer\.sh|"
+        r"file\.io|gofile\.io|anonfiles\.com|paste\.c-net\.org|rentry\.co)",
+        *("pastebin", "paste.ee", "hastebin", "termbin", "0x0.st", "transfer.sh", "file.io"),
+        *("gofile", "anonfiles", "paste.c-net", "rentry"),
+    ),
+    "request catcher": _ind(
+        r"\b(?:webhook\.site|requestbin|pipedream\.net|ngrok\.io|ngrok-free\.app|"
+        r"burpcollaborator\.net|oastify\.com|interact\.sh|interactsh|"
+        r"oast\.(?:fun|pro|live|site|online|me)|dnslog\.cn|ceye\.io|canarytokens\.com|"
+        r"trycloudflare\.com|serveo\.net|localtunnel\.me|beeceptor\.com|requestcatcher\.com)",
+        *("webhook.site", "requestbin", "pipedream", "ngrok", "burpcollaborator", "oastify"),
+        *("interact", "oast.", "dnslog", "ceye.io", "canarytokens", "trycloudflare", "serveo"),
+        *("localtunnel", "beeceptor", "requestcatcher"),
+    ),
+}
+RAW_IP_URL = _ind(r"\b(?:https?|ftp|tcp)://(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?", "://")
+_LOCAL_IP = re.compile(r"^(?:127\.|0\.|10\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.)")
+
+#: Credential stores, with the weight a read of each carries.
+CREDENTIALS: dict[str, tuple[float, Indicator]] = {
+    "browser profile": (
+        6,
+        _ind(
+            r"(?:(?:^|[\\/\x00'\"])(?:Login Data|Web Data|Local State|Cookies|Network[\\/\x00]+Cookies)"
+            r"(?:$|[\\/\x00'\"])|User Data[\\/\x00]+Default|BraveSoftware|Opera Software|"
+            r"Yandex[\\/\x00]*YandexBrowser|Mozilla[\\/\x00]*Firefox[\\/\x00]*Profiles|"
+            r"\blogins\.json|\bkey4\.db|\bcookies\.sqlite|CryptUnprotectData|browser_cookie3)",
+            *("login data", "web data", "local state", "cookies", "user data", "bravesoftware"),
+            *("opera software", "yandexbrowser", "firefox", "logins.json", "key4.db"),
+            *("cryptunprotectdata", "browser_cookie3"),
+            flags=0,
+        ),
+    ),
+    "discord token": (
+        6,
+        _ind(
+            r"(?:discord(?:canary|ptb)?[\\/\x00]+Local Storage|Local Storage[\\/\x00]+leveldb|"
+            r"dQw4w9WgXcQ|\[\\w-\]\{24\}|mfa\\\.\[)",
+            *("local storage", "dqw4w9wgxcq", r"[\w-]{24}", "mfa\\."),
+        ),
+    ),
+    "telegram session": (5, _ind(r"Telegram Desktop[\\/\x00]+tdata|[\\/\x00]tdata\b", "tdata")),
+    "crypto wallet": (
+        5,
+        _ind(
+            r"(?:wallet\.dat|Exodus[\\/\x00]+exodus\.wallet|Electrum[\\/\x00]+wallets|Ethereum[\\/\x00]+keystore|"
+            r"nkbihfbeogaeaoehlefnkodbefgpgknn|atomic[\\/\x00]+Local Storage|Coinomi|Guarda[\\/]|"
+            r"com\.liberty\.jaxx|Armory[\\/])",
+            *("wallet", "ethereum", "nkbihfbeogaeaoehlefnkodbefgpgknn", "local storage"),
+            *("coinomi", "guarda", "jaxx", "armory"),
+        ),
+    ),
+    "game account": (
+        4,
+        _ind(
+            r"(?:ROBLOSECURITY|loginusers\.vdf|\bssfn|launcher_accounts\.json)",
+            *("roblosecurity", "loginusers", "ssfn", "launcher_accounts"),
+        ),
+    ),
+    "ssh or cloud key": (
+        3,
+        _ind(
+            r"(?:\.ssh[\\/\x00]+id_(?:rsa|ed25519|ecdsa|dsa)|\.aws[\\/\x00]+credentials|\.git-credentials|"
+            r"\.docker[\\/\x00]+config\.json|\.kube[\\/\x00]+config|gcloud[\\/\x00]+credentials)",
+            *(".ssh", ".aws", "git-credentials", ".docker", ".kube", "gcloud"),
+        ),
+    ),
+    "system secrets": (
+        4,
+        _ind(
+            r"(?:/etc/shadow\b|/etc/passwd\b|serviceaccount/token|/proc/self/environ|"
+            r"169\.254\.169\.254/latest/meta-data/iam)",
+            *("/etc/shadow", "/etc/passwd", "serviceaccount/token", "/proc/self/environ"),
+            "169.254.169.254",
+        ),
+    ),
+    "ftp client": (
+        4,
+        _ind(r"FileZilla[\\/\x00]+(?:recentservers|sitemanager)\.xml", "filezilla"),
+    ),
+}
+
+#: Shell commands that fetch and run something.
+DOWNLOAD_RUN = _ind(
+    r"(?:powershell[^\n]{0,80}?(?:-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|"
+    r"-w(?:indowstyle)?\s+hidden|iex\b|invoke-expression|invoke-webrequest|\biwr\b|"
+    r"downloadstring|downloadfile|start-process)|"
+    r"(?:curl|wget)\s[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|"
+    r"(?:curl|wget)\s[^\n;]{0,300}(?:&&|;)\s*chmod\s\+x|"
+    r"certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|mshta(?:\.exe)?\s+https?:|"
+    r"Invoke-WebRequest[^\n]{0,200}-OutFile|New-Object\s+Net\.WebClient|"
+    r"base64\s+(?:-d|--decode)[^\n]{0,40}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b)",
+    *("powershell", "curl", "wget", "certutil", "bitsadmin", "mshta", "invoke-webrequest"),
+    *("net.webclient", "base64"),
+)
+HIDDEN_POWERSHELL = re.compile(
+    r"-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|-w(?:indowstyle)?\s+hidden|"
+    r"downloadstring|downloadfile|net\.webclient",
+    _I,
+)
+#: A shell wired to a socket.
+REVERSE_SHELL = _ind(
+    r"(?:/dev/tcp/\S|\bbash\s+-i\s*>&|\b(?:nc|ncat|netcat)(?:\.exe)?\s+(?:-\w+\s+)*-e\s|"
+    r"pty\.spawn\(\s*['\"]/bin/(?:ba)?sh|socket\.socket\([^\n]{0,200}dup2)",
+    *("/dev/tcp/", "bash -i", "nc ", "ncat ", "netcat", "pty.spawn", "dup2"),
+)
+#: A download written to a file by a command (run by a process call beside it).
+FETCH_TO_FILE = _ind(
+    r"(?:curl|wget)(?:\.exe)?\s[^\n]{0,200}?(?:\s-o|\s-O|--output(?:-document)?)\s|"
+    r"Invoke-WebRequest[^\n]{0,200}-OutFile|certutil(?:\.exe)?\s+-urlcache",
+    *("curl", "wget", "invoke-webrequest", "certutil"),
+)
+EXECUTABLE_URL = re.compile(r"https?://[^\s'\"]+\.(?:exe|scr|msi|bat|vbs|ps1|dll|jar)\b", _I)
+
+PERSISTENCE = _ind(
+    r"(?:Start Menu[\\/\x00]+Programs[\\/\x00]+Startup|CurrentVersion[\\/\x00]+Run(?:Once)?\b|"
+    r"\bschtasks(?:\.exe)?\s+/create|\breg(?:\.exe)?\s+add\s|crontab\s+-|/etc/cron|"
+    r"/etc/rc\.local|Library/LaunchAgents|\.config/autostart|systemd/user|"
+    r"\.bashrc|\.zshrc|\.bash_profile)",
+    *("startup", "currentversion", "schtasks", "reg add", "reg.exe add", "crontab"),
+    *("/etc/cron", "rc.local"),
+    *("launchagents", "autostart", "systemd/user", "bashrc", "zshrc", "bash_profile"),
+)
+
+CRYPTO_ADDRESS = _ind(
+    r"(?:\bbc1[ac-hj-np-z02-9]{25,87}\b|\b[13][a-km-zA-HJ-NP-Z1-9]{25,34}\b|\b0x[a-fA-F0-9]{40}\b|\bT[1-9A-HJ-NP-Za-km-z]{33}\b|"
+    r"\^?\(?bc1\|\[13\]|0x\[a-fA-F0-9\]\{40\})",
+    *("bc1", "0x", "[13]"),
+    flags=0,
+)
+
+PLACEHOLDER_TEXT = re.compile(
+    r"(?:\bdummy\b|placeholder|dependency[ -]confusion|security research|bug ?bounty|"
+    r"\bpoc\b|proof of concept|this package is a|name squat|reserved)",
+    _I,
+)
+
+#: Requirements that show up in stealers far more than anywhere else.
+STEALER_REQUIREMENTS = frozenset(
+    {"browser-cookie3", "discordwebhook", "robloxpy", "discord-webhook", "pycryptodomex-stealer"}
+)
+
+
+_IP_LITERAL = re.compile(r"^\s*(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?\s*$")
+
+
+def raw_ip_literal(text: str) -> bool:
+    """Whether ``text`` is just a public IPv4 address (optionally with a port)."""
+    match = _IP_LITERAL.match(text) if len(text) < 24 else None
+    if match is None:
+        return False
+    address = match.group(1)
+    if _LOCAL_IP.match(address) or address.startswith(("255.", "224.", "8.8.", "1.1.1.")):
+        return False
+    parts = address.split(".")
+    return all(int(p) <= 255 for p in parts) and parts[0] != "0"
+
+
+def raw_ip(text: str) -> str | None:
+    """The first public raw IP address in a URL in ``text``, if any."""
+    for match in RAW_IP_URL.pattern.finditer(text):
+        address = match.group(1)
+        if not _LOCAL_IP.match(address) and all(int(p) <= 255 for p in address.split(".")):
+            return address
+    return None

@@ -1,0 +1,199 @@
+"""What runs when: the role of each file of a wheel or an sdist.
+
+- ``INSTALL``: runs when the sdist is built or installed: ``setup.py``, the in-tree build
+  backend named in ``pyproject.toml`` (``backend-path``), and the project's own modules
+  either of them imports;
+- ``PTH``: a ``.pth`` file, whose ``import`` lines run at every interpreter start;
+- ``IMPORT``: runs on ``import``: top-level modules and package ``__init__.py`` files, and
+  the project's modules they import (followed a few levels deep);
+- ``SCRIPT``: ``*.data/scripts/*`` and the modules entry points name;
+- ``MODULE``: any other Python file (runs only when something calls into it).
+
+Paths are relative to the distribution root: an sdist's ``name-version/`` directory is
+stripped, and so is a wheel's ``*.data/purelib/`` or ``platlib/``.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+
+_SOURCE = (".py", ".pyw")
+METADATA_NAMES = frozenset(
+    {"PKG-INFO", "METADATA", "entry_points.txt", "pyproject.toml", "setup.cfg", "requires.txt"}
+)
+_DATA_LIB = re.compile(r"^[^/]+\.data/(?:purelib|platlib)/")
+_DATA_SCRIPT = re.compile(r"^[^/]+\.data/scripts/")
+_ENTRY = re.compile(r"^\s*[^=#\[\s][^=]*=\s*([A-Za-z_][\w.]*)\s*(?::|$)", re.M)
+
+
+class Role(enum.Enum):
+    INSTALL = "install"
+    PTH = "pth"
+    IMPORT = "import"
+    SCRIPT = "script"
+    MODULE = "module"
+
+
+def wanted(path: str, size: int = 0) -> bool:
+    """Whether the walk should read a member: Python sources, ``.pth`` and metadata files."""
+    base = path.rsplit("/", 1)[-1]
+    return (
+        base.endswith((*_SOURCE, ".pth"))
+        or base in METADATA_NAMES
+        or bool(_DATA_SCRIPT.match(path))
+    )
+
+
+def is_wheel(filename: str) -> bool:
+    return filename.lower().endswith((".whl", ".egg"))
+
+
+def strip_root(paths: Iterable[str], wheel: bool) -> str:
+    """The prefix shared by every member of an sdist (``name-1.0/``), or ``''``."""
+    if wheel:
+        return ""
+    firsts = {p.split("/", 1)[0] for p in paths if p}
+    if len(firsts) == 1:
+        (first,) = firsts
+        if all("/" in p for p in paths if p and p != first):
+            return first + "/"
+    return ""
+
+
+def roles(
+    sources: Mapping[str, set[str]],
+    *,
+    wheel: bool,
+    pyproject: str | None = None,
+    entry_points: str | None = None,
+) -> dict[str, Role]:
+    """The role of each Python (or ``.pth``) file.
+
+    ``sources`` maps each root-relative path to the names it imports (``Facts.local_imports``,
+    empty for unparsed files); ``pyproject`` and ``entry_points`` are those files' text.
+    """
+    modules = {_module_of(path): path for path in sources if path.endswith(_SOURCE)}
+    result: dict[str, Role] = {}
+    for path in sources:
+        if path.endswith(".pth"):
+            result[path] = Role.PTH
+        elif _DATA_SCRIPT.match(path):
+            result[path] = Role.SCRIPT
+    install: list[str] = []
+    if not wheel:
+        if "setup.py" in sources:
+            install.append("setup.py")
+        install += _backend_paths(pyproject, modules)
+    _follow(install, sources, modules, result, Role.INSTALL)
+    imported = [
+        path
+        for path in sources
+        if path.endswith(_SOURCE)
+        and (
+            _top_level(_lib_path(path), wheel)
+            or (not wheel and path.startswith("src/") and _top_level(path[4:], wheel))
+        )
+        and path != "setup.py"
+    ]
+    _follow(imported, sources, modules, result, Role.IMPORT)
+    if entry_points:
+        for module in _ENTRY.findall(entry_points):
+            path = modules.get(module)
+            if path is not None and path not in result:
+                result[path] = Role.SCRIPT
+    for path in sources:
+        result.setdefault(path, Role.MODULE)
+    return result
+
+
+def _lib_path(path: str) -> str:
+    return _DATA_LIB.sub("", path, count=1)
+
+
+def _top_level(path: str, wheel: bool) -> bool:
+    parts = path.split("/")
+    if len(parts) == 1:
+        return wheel and parts[0].endswith(_SOURCE)
+    return len(parts) == 2 and parts[1] == "__init__.py"
+
+
+def _module_of(path: str) -> str:
+    path = _lib_path(path)
+    if path.startswith("src/"):
+        path = path[4:]
+    stem = path.rsplit(".", 1)[0]
+    if stem.endswith("/__init__"):
+        stem = stem[: -len("/__init__")]
+    return stem.replace("/", ".")
+
+
+def _backend_paths(pyproject: str | None, modules: Mapping[str, str]) -> list[str]:
+    if not pyproject:
+        return []
+    try:
+        system = tomllib.loads(pyproject).get("build-system", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
+        return []
+    backend = system.get("build-backend")
+    if not isinstance(backend, str) or not system.get("backend-path"):
+        return []
+    module = backend.split(":", 1)[0].strip()
+    found = []
+    for prefix in system.get("backend-path") or []:
+        if not isinstance(prefix, str):
+            continue
+        prefix = prefix.strip("./")
+        candidate = f"{prefix}.{module}" if prefix else module
+        path = modules.get(candidate.replace("/", "."))
+        if path is not None:
+            found.append(path)
+    if not found and module in modules:
+        found.append(modules[module])
+    return found
+
+
+def _follow(
+    start: list[str],
+    sources: Mapping[str, set[str]],
+    modules: Mapping[str, str],
+    result: dict[str, Role],
+    role: Role,
+    depth: int = 3,
+) -> None:
+    """Give ``role`` to ``start`` and to the project's modules they import, ``depth`` deep."""
+    frontier = [p for p in start if p not in result]
+    for level in range(depth + 1):
+        following = []
+        for path in frontier:
+            if path in result:
+                continue
+            result[path] = role
+            if level == depth:
+                continue
+            package = _module_of(path)
+            if not path.endswith("__init__.py"):
+                package = package.rpartition(".")[0]
+            for name in sources.get(path, ()):
+                target = _resolve(name, package, modules)
+                if target is not None and target not in result:
+                    following.append(target)
+        frontier = following
+
+
+def _resolve(name: str, package: str, modules: Mapping[str, str]) -> str | None:
+    if name.startswith("."):
+        level = len(name) - len(name.lstrip("."))
+        base = package.split(".") if package else []
+        base = base[: len(base) - (level - 1)] if level > 1 else base
+        rest = name[level:]
+        full = ".".join([*base, rest] if rest else base)
+    else:
+        full = name
+    while full:
+        if full in modules:
+            return modules[full]
+        full = full.rpartition(".")[0]
+    return None

@@ -1,0 +1,92 @@
+"""What an archive says about itself: version, summary, requirements, and whether it has code.
+
+A dependency-confusion placeholder claims a name and carries nothing: a ``0.0.0`` or
+``99.x``/``9999.x`` version, no module with code in it, a summary that calls it a dummy,
+and often an install hook that only phones home (which the Python rules see).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from email.parser import HeaderParser
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from pipgate.policies.scan import Finding
+
+from . import indicators
+from .layout import Role
+from .rules import finding
+from .source import Facts
+
+_PLACEHOLDER_VERSION = re.compile(r"^(?:0+(?:\.0+)+|9{2,}(?:\.\d+)*|[1-9]\d{2,}(?:\.\d+)*)$")
+_FILENAME_VERSION = re.compile(
+    r"-(\d[\w.!+]*?)(?:\.tar\.gz|\.tar\.bz2|\.tgz|\.zip|-py|-cp|\.whl|$)"
+)
+
+
+def read_metadata(text: str) -> dict[str, list[str]]:
+    """The headers of a ``PKG-INFO``/``METADATA`` file (repeated headers kept), lenient."""
+    message = HeaderParser().parsestr(text)
+    headers: dict[str, list[str]] = {}
+    for key, value in message.items():
+        headers.setdefault(key.lower(), []).append(str(value))
+    return headers
+
+
+def check_archive(
+    filename: str,
+    metadata: Mapping[str, list[str]],
+    facts: Mapping[str, Facts],
+    roles: Mapping[str, Role],
+    metadata_path: str,
+    more_code: bool = False,
+) -> Iterator[Finding]:
+    """Archive-level findings: placeholder versions and text, empty packages, stealer deps.
+
+    ``more_code`` says the archive has Python files with code that were not analysed.
+    """
+    version = (metadata.get("version") or [""])[0].strip() or _version_from(filename)
+    has_code = more_code or any(
+        (f.statements or f.definitions) and roles.get(path) is not Role.INSTALL
+        for path, f in facts.items()
+    )
+    if version and _PLACEHOLDER_VERSION.match(version):
+        state = "no code" if not has_code else "with code"
+        weight = 5 if not has_code else 2
+        yield finding(
+            "placeholder", metadata_path or filename, 0, f"version {version}, {state}", weight
+        )
+    elif not has_code and facts:
+        yield finding("placeholder", metadata_path or filename, 0, "no module with code", 2)
+    summary = " ".join(metadata.get("summary", []) + metadata.get("description", [])[:1])[:2000]
+    match = indicators.PLACEHOLDER_TEXT.search(summary)
+    if match and not has_code:
+        yield finding("placeholder-text", metadata_path, 0, f"says {match.group(0)!r}", 5)
+    for requirement in metadata.get("requires-dist", []):
+        try:
+            name = canonicalize_name(Requirement(requirement).name)
+        except InvalidRequirement:
+            continue
+        if name in indicators.STEALER_REQUIREMENTS:
+            yield finding("stealer-dependency", metadata_path, 0, name)
+            break
+
+
+def requirements_from_setup(facts: Facts) -> list[str]:
+    """String literals of ``setup.py`` that read as requirement names (``install_requires``)."""
+    names = []
+    for text, _line in facts.strings:
+        if 1 < len(text) < 80 and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:[<>=!~ ].*)?", text):
+            try:
+                names.append(canonicalize_name(Requirement(text).name))
+            except InvalidRequirement:
+                continue
+    return names
+
+
+def _version_from(filename: str) -> str:
+    match = _FILENAME_VERSION.search(filename.rsplit("/", 1)[-1])
+    return match.group(1) if match else ""

@@ -1,0 +1,477 @@
+"""The named rules, their weights, and the checks that raise them from one file's facts.
+
+A weight says how much one rule, alone, says about a file; a file is flagged when the sum
+over distinct rules (``scoring.score``) reaches the policy's threshold (10 by default). So
+strong evidence (decoded data handed to ``exec``) flags on its own, and weak signals that
+legitimate packages show every day (``subprocess`` in ``setup.py``, ``base64`` use, a
+network library) stay far below it unless they come together.
+
+``RULES_VERSION`` changes whenever a rule or weight does, so cached verdicts are redone.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pipgate.policies.scan import Finding
+
+from . import indicators
+from .layout import Role
+from .source import Call, Facts
+
+REVISION = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    weight: float
+    summary: str
+
+
+RULES: dict[str, Rule] = {
+    rule.name: rule
+    for rule in (
+        Rule(
+            "decode-exec",
+            10,
+            "decoded data (base64, hex, zlib, marshal, ...) run by exec or a process",
+        ),
+        Rule("download-exec", 10, "data from the network handed to exec/eval or a process"),
+        Rule("download-run", 10, "a command that downloads and runs a program"),
+        Rule("reverse-shell", 10, "connects a shell to a remote socket"),
+        Rule("pth-exec", 10, "a .pth line that runs more than an import"),
+        Rule("pth-import", 2, "a .pth line that imports a module at every interpreter start"),
+        Rule("clipboard-swap", 10, "reads the clipboard next to crypto-currency addresses"),
+        Rule("credential-read", 6, "reads a credential store (browser, Discord, wallet, keys)"),
+        Rule("credential-exfil", 6, "reads credentials and sends data out from the same file"),
+        Rule("exfil-sink", 6, "a known exfiltration sink (chat webhook, request catcher, raw IP)"),
+        Rule("phone-home", 7, "code run at install or import sends host facts (user, host) out"),
+        Rule("hidden-install", 6, "install-time code installs other packages or looks up DNS"),
+        Rule("install-network", 6, "install-time code uses the network"),
+        Rule("import-network", 5, "importing the package uses the network"),
+        Rule("import-process", 4, "importing the package starts a process"),
+        Rule("install-process", 2, "install-time code starts processes"),
+        Rule("install-write", 3, "install-time code writes outside the build directory"),
+        Rule("persistence", 5, "installs itself to run at login or on a schedule"),
+        Rule("obfuscated", 4, "code hidden behind dynamic builtins, escape soup or junk names"),
+        Rule("opaque-literal", 3, "a long opaque literal (encoded or encrypted data)"),
+        Rule("placeholder", 5, "a payload-less placeholder: 0.0.0/99.x version, empty package"),
+        Rule("placeholder-text", 5, "describes itself as a dummy or placeholder"),
+        Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
+        Rule("unsafe-member", 6, "an archive member with an absolute or '..' path"),
+        Rule("bundled-executable", 2, "ships a Windows executable"),
+    )
+}
+RULES_VERSION = (
+    f"{REVISION}."
+    + hashlib.sha256(repr(sorted((r.name, r.weight) for r in RULES.values())).encode()).hexdigest()[
+        :8
+    ]
+)
+
+NETWORK = (
+    "requests.get",
+    "requests.post",
+    "requests.put",
+    "requests.request",
+    "requests.Session",
+    "urllib.request.urlopen",
+    "urllib.request.urlretrieve",
+    "urllib.request.Request",
+    "urllib.urlopen",
+    "urllib.urlretrieve",
+    "urllib2.urlopen",
+    "http.client.HTTPSConnection",
+    "http.client.HTTPConnection",
+    "httplib.HTTPConnection",
+    "httplib.HTTPSConnection",
+    "socket.socket",
+    "socket.create_connection",
+    "httpx.get",
+    "httpx.post",
+    "httpx.Client",
+    "aiohttp.ClientSession",
+    "urllib3.PoolManager",
+    "dns.resolver.resolve",
+    "dns.resolver.query",
+    "smtplib.SMTP",
+    "ftplib.FTP",
+    "discord_webhook.DiscordWebhook",
+    "discordwebhook.Discord",
+    "pycurl.Curl",
+    "wget.download",
+    "socket.gethostbyname",
+    "socket.getaddrinfo",
+)
+PROCESS = (
+    "subprocess.Popen",
+    "subprocess.call",
+    "subprocess.run",
+    "subprocess.check_call",
+    "subprocess.check_output",
+    "subprocess.getoutput",
+    "subprocess.getstatusoutput",
+    "os.system",
+    "os.popen",
+    "os.startfile",
+    "os.execv",
+    "os.execl",
+    "os.execvp",
+    "os.spawnl",
+    "os.spawnv",
+    "pty.spawn",
+    "commands.getoutput",
+    "pip.main",
+    "pip._internal.main",
+    "pip._internal.cli.main.main",
+)
+HOST_FACTS = (
+    "getpass.getuser",
+    "socket.gethostname",
+    "platform.node",
+    "os.getlogin",
+    "platform.uname",
+    "os.uname",
+    "uuid.getnode",
+)
+CLIPBOARD = (
+    "pyperclip.paste",
+    "pyperclip.copy",
+    "win32clipboard.GetClipboardData",
+    "win32clipboard.SetClipboardData",
+    "clipboard.paste",
+    ".clipboard_get",
+    ".clipboard_append",
+)
+_EXECUTABLE_FILE = re.compile(r"\.(?:exe|scr|bat|vbs|ps1|cmd|msi)$", re.I)
+_WRITE_OUTSIDE = re.compile(
+    r"(?:^~[\\/]|APPDATA|USERPROFILE|LOCALAPPDATA|^/etc/|^/usr/(?:local/)?bin|^/tmp/|ProgramData)",
+    re.I,
+)
+
+
+class Texts:
+    """The string literals of one file joined into one text, so each pattern runs once."""
+
+    __slots__ = ("_lines", "_starts", "_values", "lower", "text")
+
+    def __init__(self, items: list[tuple[str, int]]) -> None:
+        self._values = [value for value, _ in items]
+        self._lines = [line for _, line in items]
+        self._starts: list[int] = []
+        position = 0
+        for value in self._values:
+            self._starts.append(position)
+            position += len(value) + 1
+        self.text = "\x00".join(self._values)
+        self.lower = self.text.lower()
+
+    def search(self, indicator: indicators.Indicator) -> tuple[re.Match[str], str, int] | None:
+        """The first match, the literal it is in, and that literal's line."""
+        match = indicator.search(self.text, self.lower)
+        if match is None:
+            return None
+        index = bisect.bisect_right(self._starts, match.start()) - 1
+        return match, self._values[index], self._lines[index]
+
+    def first(self, predicate) -> tuple[str, int] | None:  # type: ignore[no-untyped-def]
+        for value, line in zip(self._values, self._lines, strict=True):
+            if predicate(value):
+                return value, line
+        return None
+
+
+def finding(rule: str, path: str, line: int, detail: str, weight: float | None = None) -> Finding:
+    return Finding(rule, RULES[rule].weight if weight is None else weight, path, line, detail)
+
+
+#: Rules that mean the same wherever the code sits; the others weigh less in a module that
+#: neither installing nor importing the package runs (``MODULE_FACTOR``).
+UNAMBIGUOUS = frozenset(
+    {"decode-exec", "download-exec", "reverse-shell", "clipboard-swap", "phone-home"}
+)
+MODULE_FACTOR = 0.6
+
+
+def check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
+    """Findings for one Python file in its role (install-time, import-time, ...)."""
+    found = _check_python(path, role, facts)
+    if role is not Role.MODULE:
+        yield from found
+        return
+    for item in found:
+        if item.rule in UNAMBIGUOUS:
+            yield item
+        else:
+            weight = round(item.weight * MODULE_FACTOR, 2)
+            yield Finding(item.rule, weight, item.file, item.line, item.detail)
+
+
+def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
+    yield from _exec_chains(path, facts)
+    texts = Texts([*facts.strings, *facts.decoded])
+    sink = _sink(path, texts, role)
+    if sink is not None:
+        yield sink
+    credential = _credentials(path, texts)
+    network = facts.called(*NETWORK)
+    if credential is not None:
+        yield credential
+        if network is not None or (sink is not None and sink.weight >= 6):
+            yield finding(
+                "credential-exfil", path, credential.line, credential.detail, credential.weight
+            )
+    yield from _commands(path, texts, facts, role)
+    yield from _reverse_shell(path, texts, facts)
+    yield from _clipboard(path, texts, facts)
+    yield from _obfuscation(path, facts, role)
+    if role is Role.INSTALL:
+        yield from _install_time(path, facts, network, texts)
+    else:
+        yield from _import_time(path, facts, role)
+
+
+def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
+    for sink in facts.sinks:
+        if sink.feed in ("decoded", "payload"):
+            yield finding("decode-exec", path, sink.line, f"decoded data into {sink.sink}")
+            return
+        if sink.feed == "network":
+            yield finding("download-exec", path, sink.line, f"network data into {sink.sink}")
+            return
+
+
+def _reverse_shell(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
+    hit = texts.search(indicators.REVERSE_SHELL)
+    if hit is not None:
+        yield finding("reverse-shell", path, hit[2], _clip(hit[0].group(0)))
+        return
+    dup = facts.called("os.dup2")
+    if dup is not None and facts.called(".connect") and facts.called("socket.socket"):
+        yield finding("reverse-shell", path, dup.line, "socket connected to stdin/stdout")
+
+
+_SINK_WEIGHTS = {"request catcher": 7, "paste site": 4}
+
+
+def _sink(path: str, texts: Texts, role: Role) -> Finding | None:
+    for category, pattern in indicators.SINKS.items():
+        hit = texts.search(pattern)
+        if hit is not None:
+            return finding("exfil-sink", path, hit[2], category, _SINK_WEIGHTS.get(category, 6))
+    hit = texts.search(indicators.RAW_IP_URL)
+    if hit is not None:
+        found = texts.first(indicators.raw_ip)
+        if found is not None:
+            weight = 5 if role in (Role.INSTALL, Role.PTH) else 3
+            address = indicators.raw_ip(found[0])
+            return finding("exfil-sink", path, found[1], f"raw IP URL {address}", weight)
+    return None
+
+
+def _credentials(path: str, texts: Texts) -> Finding | None:
+    hits: list[tuple[float, int, str]] = []
+    for category, (weight, pattern) in indicators.CREDENTIALS.items():
+        hit = texts.search(pattern)
+        if hit is not None:
+            hits.append((weight, hit[2], category))
+    if not hits:
+        return None
+    hits.sort(key=lambda item: -item[0])
+    weight = min(hits[0][0] + (len(hits) - 1), 9)
+    return finding("credential-read", path, hits[0][1], ", ".join(h[2] for h in hits), weight)
+
+
+def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Finding]:
+    spawn = facts.called(*PROCESS)
+    hit = texts.search(indicators.DOWNLOAD_RUN)
+    if hit is not None:
+        # A command in a message ("to install, run: curl ... | sh") is advice; one handed
+        # to a process, hidden or encoded, or anywhere in install-time code, is an action.
+        command = hit[0].group(0)
+        strong = (
+            role is Role.INSTALL
+            or bool(indicators.HIDDEN_POWERSHELL.search(command))
+            or any(hit[1] in call.args for call in facts.calls if _is(call.name, PROCESS))
+        )
+        yield finding("download-run", path, hit[2], _clip(command), 10 if strong else 4)
+    else:
+        fetch = facts.called(
+            "urllib.request.urlretrieve",
+            "urllib.urlretrieve",
+            "requests.get",
+            "wget.download",
+            "urllib.request.urlopen",
+            "urllib.urlopen",
+            "urllib2.urlopen",
+        )
+        if fetch is None:
+            hit = texts.search(indicators.FETCH_TO_FILE)
+            fetch = Call(_clip(hit[0].group(0), 30), hit[2]) if hit is not None else None
+        if spawn is not None and fetch is not None:
+            found = texts.first(
+                lambda t: bool(indicators.EXECUTABLE_URL.search(t) or _EXECUTABLE_FILE.search(t))
+            )
+            if found is not None:
+                yield finding(
+                    "download-run",
+                    path,
+                    found[1],
+                    f"{fetch.name} then {spawn.name} of {_clip(found[0])}",
+                )
+    hit = texts.search(indicators.PERSISTENCE)
+    if hit is not None and (spawn is not None or facts.called(*_WRITES)):
+        yield finding("persistence", path, hit[2], _clip(hit[0].group(0)))
+
+
+_WRITES = (
+    "open",
+    "shutil.copy",
+    "shutil.copyfile",
+    "shutil.copy2",
+    "shutil.move",
+    "os.rename",
+    "os.replace",
+    ".write_text",
+    ".write_bytes",
+    "winreg.SetValueEx",
+    "_winreg.SetValueEx",
+    "winreg.CreateKey",
+)
+
+
+def _clipboard(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
+    clip = facts.called(*CLIPBOARD)
+    if clip is None:
+        return
+    found = texts.first(lambda text: bool(indicators.CRYPTO_ADDRESS.pattern.search(text)))
+    if found is not None:
+        yield finding("clipboard-swap", path, clip.line, f"{clip.name} beside {_clip(found[0])}")
+
+
+def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
+    reasons = []
+    if facts.builtins_getattr:
+        reasons.append("getattr on builtins")
+    if "__pyarmor__" in facts.names or "pyarmor_runtime" in facts.names:
+        reasons.append("pyarmor")
+    if (
+        facts.escapes >= 200
+        and facts.escapes * 4 * 8 >= facts.max_line * 10
+        and not path.endswith("_pb2.py")  # protobuf descriptors are escaped bytes
+    ):
+        reasons.append(f"{facts.escapes} escaped characters")
+    names = [n for n in facts.names if len(n) > 1]
+    junk = [n for n in names if not n.isascii() or re.fullmatch(r"_{3,}|[Il1O0_]{6,}", n)]
+    if len(junk) >= 5 and len(junk) * 3 >= len(names):
+        reasons.append("unreadable identifiers")
+    early = role in (Role.INSTALL, Role.IMPORT, Role.PTH)
+    if reasons:
+        yield finding("obfuscated", path, 1, ", ".join(reasons), 8 if early else 4)
+    for text, line in facts.strings:
+        if len(text) >= 2048 and _opaque(text):
+            weight = 6 if role in (Role.INSTALL, Role.PTH) else 3
+            yield finding("opaque-literal", path, line, f"{len(text)} opaque characters", weight)
+            break
+
+
+def _opaque(text: str) -> bool:
+    sample = text[:8192]
+    if any(c.isspace() for c in sample[:2048]):
+        return False
+    counts: dict[str, int] = {}
+    for c in sample:
+        counts[c] = counts.get(c, 0) + 1
+    entropy = -sum(n / len(sample) * math.log2(n / len(sample)) for n in counts.values())
+    return entropy > 4.0
+
+
+def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
+    if network is not None:
+        host = _host_facts(facts)
+        if host is not None:
+            yield finding("phone-home", path, network.line, f"{host} and {network.name}")
+        yield finding("install-network", path, network.line, network.name)
+    spawn = facts.called(*PROCESS)
+    if spawn is not None:
+        yield finding("install-process", path, spawn.line, spawn.name)
+        for call in facts.calls:
+            if not _is(call.name, PROCESS):
+                continue
+            command = " ".join(call.args)
+            match = _HIDDEN_INSTALL.search(command) or (
+                "install" in call.args and call.name.startswith("pip") and call
+            )
+            if match:
+                what = match.group(0) if isinstance(match, re.Match) else "pip install"
+                yield finding("hidden-install", path, call.line, _clip(what))
+                break
+    if facts.called(*_WRITES) is not None:
+        for text, line in facts.strings:
+            if _WRITE_OUTSIDE.search(text):
+                yield finding("install-write", path, line, _clip(text))
+                break
+    address = texts.first(indicators.raw_ip_literal)
+    if address is not None:
+        yield finding("exfil-sink", path, address[1], f"raw IP address {address[0]}", 4)
+    requirements = _stealer_requirements(facts)
+    if requirements:
+        weight = min(4 + 2 * (len(requirements) - 1), 8)
+        yield finding("stealer-dependency", path, 0, ", ".join(requirements), weight)
+
+
+def _import_time(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
+    """What a module does the moment it is imported (module level, and the functions it
+    calls from there)."""
+    if role in (Role.IMPORT, Role.PTH):
+        spawn = next((c for c in facts.calls if c.top and _is(c.name, PROCESS)), None)
+        if spawn is not None:
+            yield finding("import-process", path, spawn.line, spawn.name)
+    network = next((c for c in facts.calls if c.top and _is(c.name, NETWORK)), None)
+    if network is None:
+        return
+    host = _host_facts(facts, top=True)
+    if host is not None:
+        yield finding("phone-home", path, network.line, f"{host} and {network.name}")
+    yield finding("import-network", path, network.line, network.name)
+
+
+def _host_facts(facts: Facts, top: bool = False) -> str | None:
+    """A host fact the code reads (called, or passed along as ``try_call(os.uname)``)."""
+    call = next((c for c in facts.calls if (c.top or not top) and _is(c.name, HOST_FACTS)), None)
+    if call is not None:
+        return call.name
+    return next((name for name in HOST_FACTS if name in facts.refs), None)
+
+
+def _is(name: str, table: tuple[str, ...]) -> bool:
+    return any(name == t or (t.startswith(".") and name.endswith(t)) for t in table)
+
+
+def _stealer_requirements(facts: Facts) -> list[str]:
+    found = []
+    for text, _line in facts.strings:
+        name = re.split(r"[<>=!~;\[ ]", text.strip(), maxsplit=1)[0].lower().replace("_", "-")
+        if name in indicators.STEALER_REQUIREMENTS and name not in found:
+            found.append(name)
+    return found
+
+
+#: Commands install-time code has no business running: installing other packages (a
+#: dependency hidden from the metadata) or DNS look-ups (a beacon).
+_HIDDEN_INSTALL = re.compile(
+    r"(?:\bpip3?(?:\.exe)?|-m\s+pip)\s+install\s+(?:-\S+\s+)*[A-Za-z]|"
+    r"\b(?:dig|nslookup)\s+\S+\.\S+",
+    re.I,
+)
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

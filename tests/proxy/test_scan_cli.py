@@ -1,0 +1,87 @@
+"""``pipgate scan`` through click's runner: formats, exit status, configuration."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from pipgate.proxy.cli.main import main
+from tests.support.archives import pkg_info, sdist, wheel
+
+EVIL_SETUP = 'import base64\nexec(base64.b64decode("cHJpbnQoMSk="))\n'
+
+
+def _files(tmp_path):  # type: ignore[no-untyped-def]
+    good = tmp_path / "good-1.0-py3-none-any.whl"
+    good.write_bytes(wheel({"good/__init__.py": "def f():\n    return 1\n"}, name="good"))
+    evil = tmp_path / "evil-1.0.tar.gz"
+    evil.write_bytes(sdist({"PKG-INFO": pkg_info("evil"), "setup.py": EVIL_SETUP}, "evil-1.0"))
+    return good, evil
+
+
+def test_json_one_object_per_archive_and_exit_1_when_one_is_held(tmp_path) -> None:
+    good, evil = _files(tmp_path)
+    result = CliRunner().invoke(main, ["scan", "--format", "json", str(good), str(evil)])
+    assert result.exit_code == 1, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [(r["file"], r["action"]) for r in rows] == [
+        (str(good), "allow"),
+        (str(evil), "quarantine"),
+    ]
+    finding = rows[1]["findings"][0]
+    assert finding == {
+        "rule": "decode-exec",
+        "weight": 10,
+        "file": "setup.py",
+        "line": 2,
+        "detail": "decoded data into exec",
+    }
+    assert rows[1]["score"] >= 10 and "decode-exec" in rows[1]["reason"]
+
+
+def test_text_and_exit_0_when_all_allowed(tmp_path) -> None:
+    good, _ = _files(tmp_path)
+    result = CliRunner().invoke(main, ["scan", str(good)])
+    assert result.exit_code == 0
+    assert result.output.startswith("good-1.0-py3-none-any.whl: allow (score 0)")
+
+
+def test_text_lists_findings(tmp_path) -> None:
+    _, evil = _files(tmp_path)
+    result = CliRunner().invoke(main, ["scan", str(evil)])
+    assert result.exit_code == 1
+    assert "decode-exec" in result.output and "setup.py:2" in result.output
+
+
+def test_configured_thresholds_and_modes(tmp_path) -> None:
+    _, evil = _files(tmp_path)
+    config = tmp_path / "p.toml"
+    config.write_text('[policies.scan]\nmode = "block"\n')
+    result = CliRunner().invoke(
+        main, ["scan", "--config", str(config), "--format", "json", str(evil)]
+    )
+    assert json.loads(result.output)["action"] == "block"
+    config.write_text("[policies.scan]\nquarantine_at = 50\n")
+    result = CliRunner().invoke(main, ["scan", "--config", str(config), str(evil)])
+    assert result.exit_code == 0
+
+
+def test_unscannable_file_is_held(tmp_path) -> None:
+    junk = tmp_path / "junk-1.0.tar.gz"
+    junk.write_bytes(b"not an archive")
+    result = CliRunner().invoke(main, ["scan", "--format", "json", str(junk)])
+    assert result.exit_code == 1
+    row = json.loads(result.output)
+    assert row["action"] == "quarantine" and "not a zip or tar" in row["incomplete"]
+
+
+def test_usage_errors_exit_2(tmp_path) -> None:
+    assert CliRunner().invoke(main, ["scan"]).exit_code == 2
+    assert CliRunner().invoke(main, ["scan", str(tmp_path / "missing.whl")]).exit_code == 2
+    good, _ = _files(tmp_path)
+    assert CliRunner().invoke(main, ["scan", "--index", "nope", str(good)]).exit_code == 2
+    config = tmp_path / "bad.toml"
+    config.write_text('[policies.scan]\nmode = "loud"\n')
+    result = CliRunner().invoke(main, ["scan", "--config", str(config), str(good)])
+    assert result.exit_code != 0 and "scan.mode" in result.output

@@ -1,0 +1,35 @@
+"""A file the content scan flagged is queued for review, and a release serves it again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.test_scan import SDIST, _evil_project
+from tests.quarantine.conftest import Proxy
+from tests.support.fake_upstream import FakeUpstream, create_fake_upstream, standard_projects
+
+
+@pytest.fixture
+def upstream(dists_dir: Path) -> FakeUpstream:
+    fake = create_fake_upstream(standard_projects(dists_dir))
+    fake.add(_evil_project())
+    return fake
+
+
+def test_flagged_file_is_queued_and_a_release_serves_it(proxy: Proxy) -> None:
+    url = f"{proxy.url}/files/glimmer-tools/{SDIST}"
+    assert httpx.get(url).status_code == 403
+    with proxy.client() as api:
+        listed = api.get("/quarantine", params={"state": "quarantined", "project": "glimmer-tools"})
+        entries = listed.json()["entries"]
+        assert [(e["policy"], e["file"]) for e in entries] == [("scan", SDIST)]
+        assert "decode-exec" in entries[0]["reason"] and "setup.py:3" in entries[0]["reason"]
+        released = api.post(
+            f"/quarantine/{entries[0]['id']}/release",
+            json={"scope": "file", "reason": "a test fixture, read by hand"},
+        )
+        assert released.status_code == 200, released.text
+    assert httpx.get(url).status_code == 200
