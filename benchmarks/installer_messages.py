@@ -662,7 +662,7 @@ def _pyproject(template: str, url: str) -> str:
     return template.format(major=sys.version_info.major, minor=sys.version_info.minor, url=url)
 
 
-def _command(
+def client_command(
     client: str,
     requirement: str,
     url: str,
@@ -801,7 +801,7 @@ def run_one(
             notes["warm_up"] = _warm_up(client, scenario, warm_url, work, index)
         run_dir = work / "run"
         second = f"{base_url}/{OPEN.name}/simple/" if scenario.second_index else None
-        argv, env, cwd = _command(
+        argv, env, cwd = client_command(
             client,
             scenario.requirement,
             url,
@@ -854,7 +854,7 @@ def run_one(
 def _warm_up(client: str, scenario: Scenario, url: str, work: Path, index: Index) -> dict:
     """Install ``scenario.requirement`` while everything is allowed, keeping the cache."""
     run_dir = work / "warm-up"
-    argv, env, cwd = _command(client, scenario.requirement, url, "", work, run_dir, True)
+    argv, env, cwd = client_command(client, scenario.requirement, url, "", work, run_dir, True)
     index.allow_all = True
     try:
         done = subprocess.run(

@@ -41,7 +41,12 @@ from pipgate.proxy.files.slots import Slot
 from pipgate.proxy.files.store import extract_wheel_metadata
 from pipgate.proxy.headers import weighted
 from pipgate.proxy.index.cache import PageResult
-from pipgate.proxy.index.pages import RenderedPage, refusal_status, status_reason
+from pipgate.proxy.index.pages import (
+    PROJECT_REFUSED,
+    RenderedPage,
+    refusal_status,
+    status_reason,
+)
 from pipgate.proxy.index.render import JSON_V1, NotAcceptable, Page, negotiate, render, render_index
 from pipgate.proxy.models import DistFile, Project
 from pipgate.proxy.state import AppState, state_of
@@ -129,7 +134,12 @@ async def project_page(request: Request) -> Response:
         page = Page(Project(name, ()), (), "quarantined", status_reason(verdict.decision))
         body = render(page, media_type)
         return _page_response(
-            request, refusal_status(verdict.decision), media_type, body, None, verdict
+            request,
+            refusal_status(verdict.decision, PROJECT_REFUSED),
+            media_type,
+            body,
+            None,
+            verdict,
         )
     result = decision.project.page
     assert result is not None

@@ -20,7 +20,7 @@ from pipgate.policies.decision import Decision
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import ProjectView
 from pipgate.proxy.index.render import Page, render, shown_files
-from pipgate.proxy.models import Project, parse_version
+from pipgate.proxy.models import DistFile, Project, parse_version
 from pipgate.proxy.reason_phrase import Status
 
 GZIP_MIN = 1024
@@ -39,12 +39,25 @@ class RenderedPage:
     built_from: tuple[object, ...]
 
 
-def refusal_status(decision: Decision) -> Status:
-    """403 with the decision as its reason phrase:
+#: A refused file (or its ``.metadata``): every installer prints a 403's reason phrase.
+FILE_REFUSED = 403
+#: A refused project page: uv and poetry print a 451's reason phrase (a 403 makes them
+#: blame credentials), and poetry does not fall through to another source
+#: (docs/installer-messages.md). pip shows any page error only with ``-vv``.
+PROJECT_REFUSED = 451
+
+
+def refusal_status(decision: Decision, code: int = FILE_REFUSED) -> Status:
+    """``code`` with the decision as its reason phrase:
     ``Quarantine by release-age: uploaded 2 h ago; ...``."""
     return Status(
-        403, f"{str(decision.action).capitalize()} by {decision.policy}: {decision.reason}"
+        code, f"{str(decision.action).capitalize()} by {decision.policy}: {decision.reason}"
     )
+
+
+def hold_as_yanked(decision: Decision) -> str:
+    """The PEP 592 yanked reason that carries a hold to the person at the terminal."""
+    return f"pipgate: {decision.action.past} by policy {decision.policy!r}: {decision.reason}"
 
 
 def status_reason(decision: Decision) -> str:
@@ -101,25 +114,54 @@ class PageRenderer:
         decision = view.verdict.decision
         if not view.verdict.allowed:
             page = Page(project, (), status="quarantined", status_reason=status_reason(decision))
-            status: int = refusal_status(decision)
+            status: int = refusal_status(decision, PROJECT_REFUSED)
             return _finish(status, media_type, render(page, media_type), view, built_from)
+        listed = self._listed(project, view)
         extracted = {}
-        for f in view.shown:
+        for f in listed:
             if not f.core_metadata and f.filename.endswith(".whl") and f.sha256:
                 digest = self._store.metadata_hash(f.sha256)
                 if digest:
                     extracted[f.filename] = {"sha256": digest}
         page = Page(
-            _without_held_versions(project, view),
-            shown_files(project, view.shown, metadata_hashes=extracted),
+            _without_held_versions(project, view, listed),
+            shown_files(project, listed, metadata_hashes=extracted),
         )
         return _finish(200, media_type, render(page, media_type), view, built_from)
 
+    def _listed(self, project: Project, view: ProjectView) -> list[DistFile]:
+        """The files the page lists: those shown, and those held by release age that
+        no client can have from pipgate yet, as yanked with the hold as the reason.
 
-def _without_held_versions(project: Project, view: ProjectView) -> Project:
-    """``project`` whose PEP 700 ``versions`` omit releases whose every file is held,
-    so a page never tells of a release it withholds."""
-    shown = {f.version for f in view.shown}
+        A yanked file is chosen only by an exact pin (PEP 592), so an unpinned install
+        still gets the newest allowed release, while ``pip install demo==2.0`` is sent
+        to the file, which refuses with the reason (and uv prints the yanked reason even
+        for a range). A file the store has (served before, perhaps cached by a client
+        that would install it without asking) stays off the page, as does every other
+        hold: listing it could let such a cache install it.
+        """
+        yanked = {
+            f.filename: hold_as_yanked(v.decision)
+            for f, v in view.held
+            if v.decision.policy == "release-age"
+            and v.decision.available_at is not None
+            and not f.yanked
+            and not (f.sha256 and f.sha256 in self._store)
+        }
+        if not yanked:
+            return list(view.shown)
+        shown = {f.filename for f in view.shown}
+        return [
+            f if f.filename in shown else replace(f, yanked=yanked[f.filename])
+            for f in project.files
+            if f.filename in shown or f.filename in yanked
+        ]
+
+
+def _without_held_versions(project: Project, view: ProjectView, listed: list[DistFile]) -> Project:
+    """``project`` whose PEP 700 ``versions`` omit releases none of whose files the page
+    lists, so a page never tells of a release it withholds without saying why."""
+    shown = {f.version for f in listed}
     held = {f.version for f, _ in view.held} - shown
     if not held:
         return project

@@ -105,7 +105,7 @@ def test_a_full_disk_answers_every_request_and_fails_readiness_until_freed(
         "cached file": 200,
         "new file": 200,
         "metadata": 200,
-        "held": 403,
+        "held": 451,
     }
     assert "free in data directory" in full["readyz"].text
     assert "min_free_space is 1MB" in full["readyz"].text

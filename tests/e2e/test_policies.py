@@ -10,6 +10,7 @@ import pytest
 
 from tests.e2e.conftest import installed, run_pip, run_uv
 from tests.support.fake_upstream import FakeProject, _release
+from tests.support.markup import listed, offered
 
 JSON = "application/vnd.pypi.simple.v1+json"
 NEW_WHEEL = "demo_pkg-1.1.0-py3-none-any.whl"
@@ -40,7 +41,7 @@ def _decisions(proxy) -> list[dict]:
 # -- release age ----------------------------------------------------------------------------------
 
 
-def test_young_release_is_absent_and_pip_gets_the_previous_one(
+def test_young_release_is_listed_yanked_with_its_hold_and_pip_gets_the_previous_one(
     upstream_url, start_proxy, fresh_release, tmp_path
 ):
     with start_proxy(upstream_url) as proxy:
@@ -50,15 +51,23 @@ def test_young_release_is_absent_and_pip_gets_the_previous_one(
         pinned = run_pip(proxy.index_url, "demo-pkg==1.1.0", target=tmp_path / "pinned")
         uv_pinned = run_uv(proxy.index_url, "demo-pkg==1.1.0", target=tmp_path / "uv")
         decisions = _decisions(proxy)
-    filenames = {f["filename"] for f in page["files"]}
-    assert NEW_WHEEL not in filenames and NEW_SDIST not in filenames
-    assert NEW_WHEEL not in html
-    assert "demo_pkg-1.0.0-py3-none-any.whl" in filenames
-    assert page["versions"] == ["1.0.0"]  # PEP 700 does not tell of the held release
+    # Listed only as yanked (PEP 592), the hold as the reason: no unpinned install picks
+    # it, an exact pin is sent to the file, which refuses with the reason.
+    for listing in (listed(page), listed(html)):
+        assert {NEW_WHEEL, NEW_SDIST} <= set(listing)
+        for held_file in (NEW_WHEEL, NEW_SDIST):
+            reason = listing[held_file]
+            assert reason and "'release-age'" in reason and "available from" in reason
+        installable = {name for name, yanked in listing.items() if yanked is None}
+        assert "demo_pkg-1.0.0-py3-none-any.whl" in installable
+        assert not {NEW_WHEEL, NEW_SDIST} & installable
+    assert page["versions"] == ["1.0.0", "1.1.0"]  # its files are listed (yanked)
     assert latest.returncode == 0, latest.stderr
     assert "demo-pkg==1.0.0" in installed(tmp_path / "latest")
     assert pinned.returncode != 0
+    assert "Quarantine by release-age" in pinned.stderr + pinned.stdout
     assert uv_pinned.returncode != 0
+    assert "release-age" in uv_pinned.stderr
     held = [d for d in decisions if d["file"] == NEW_WHEEL]
     assert held and held[0]["policy"] == "release-age" and held[0]["action"] == "quarantine"
     assert "minimum age is 7 d" in held[0]["reason"]
@@ -93,8 +102,8 @@ def test_release_appears_by_itself_when_it_comes_of_age(
         before = httpx.get(f"{proxy.index_url}demo-pkg/?format=json").json()
         now[0] += timedelta(days=7, minutes=1)
         after = httpx.get(f"{proxy.index_url}demo-pkg/?format=json").json()
-    assert NEW_WHEEL not in {f["filename"] for f in before["files"]}
-    assert NEW_WHEEL in {f["filename"] for f in after["files"]}
+    assert NEW_WHEEL not in offered(before)
+    assert NEW_WHEEL in offered(after)
     assert upstream.hits["/simple/demo-pkg/"] == 1  # no refetch was needed
 
 
@@ -135,7 +144,9 @@ def test_typosquat_is_refused_on_every_path_and_spelling(
             response = httpx.get(
                 proxy.url + path, headers={"Accept": accept}, follow_redirects=True
             )
-            assert response.status_code == 403, (path, accept)
+            # A refused project page is a 451 (uv and poetry print its reason), a file 403.
+            expected = 451 if path.startswith("/simple/") else 403
+            assert response.status_code == expected, (path, accept)
             assert "typosquat" in response.reason_phrase
             assert "colorama" in response.reason_phrase
 
@@ -144,7 +155,7 @@ def test_typosquat_page_carries_pep_792_quarantined_status(upstream_url, start_p
     with start_proxy(upstream_url) as proxy:
         page = httpx.get(f"{proxy.index_url}coloarma/", headers={"Accept": JSON})
         html = httpx.get(f"{proxy.index_url}coloarma/")
-    assert page.status_code == html.status_code == 403
+    assert page.status_code == html.status_code == 451
     status = page.json()["project-status"]
     assert status["status"] == "quarantined"
     assert "imitates popular project 'colorama'" in status["reason"]
@@ -160,7 +171,8 @@ def test_pip_and_uv_cannot_install_a_typosquat(upstream_url, start_proxy, typosq
         metrics = httpx.get(f"{proxy.url}/metrics").text
     assert pip.returncode != 0 and uv.returncode != 0
     assert not installed(tmp_path / "pip")
-    assert "403" in uv.stderr
+    # uv prints the reason phrase of a 451 (of a 403 it only blames the credentials).
+    assert "451" in uv.stderr and "imitates popular project 'colorama'" in uv.stderr
     assert 'policy="typosquat"' in metrics
 
 
@@ -184,7 +196,7 @@ def test_allowlist_block_mode_with_version_specifiers(upstream_url, start_proxy,
         unlisted = httpx.get(f"{proxy.index_url}demo-yanked/")
         page = httpx.get(f"{proxy.index_url}demo-pkg/?format=json").json()
         pip = run_pip(proxy.index_url, "demo-pkg", target=tmp_path / "t")
-    assert unlisted.status_code == 403
+    assert unlisted.status_code == 451
     assert "allowlist" in unlisted.reason_phrase
     assert {f["filename"].split("-")[1] for f in page["files"]} == {"1.0.0.tar.gz", "1.0.0"}
     assert pip.returncode == 0, pip.stderr
@@ -196,7 +208,7 @@ def test_internal_names_are_never_requested_upstream(upstream, upstream_url, sta
     with start_proxy(upstream_url, config=config) as proxy:
         page = httpx.get(f"{proxy.index_url}demo-pkg/")
         file = httpx.get(f"{proxy.url}/files/demo-pkg/{NEW_WHEEL}")
-    assert page.status_code == file.status_code == 403
+    assert (page.status_code, file.status_code) == (451, 403)
     assert "internal project name" in page.reason_phrase
     assert upstream.hits["/simple/demo-pkg/"] == 0
 
@@ -208,7 +220,7 @@ def test_named_index_applies_its_own_policies_over_one_cache(upstream, upstream_
         strict = httpx.get(f"{proxy.url}/strict/simple/demo-pkg/?format=json").json()
         strict_file = httpx.get(f"{proxy.url}/strict/files/demo-pkg/{NEW_WHEEL}")
     assert len(relaxed["files"]) == 4
-    assert strict["files"] == []
+    assert offered(strict) == set()
     assert strict_file.status_code == 403
     assert upstream.hits["/simple/demo-pkg/"] == 1
 

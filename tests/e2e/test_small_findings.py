@@ -36,7 +36,7 @@ def test_root_index_lists_only_what_a_client_may_install(
     with start_proxy(upstream_url, config=config) as proxy:
         assert http.get(f"{proxy.index_url}demo-pkg/").status_code == 200
         assert http.get(f"{proxy.index_url}demo-dep/").status_code == 200
-        assert http.get(f"{proxy.index_url}coloarma/").status_code == 403  # typosquat
+        assert http.get(f"{proxy.index_url}coloarma/").status_code == 451  # typosquat
         upstream.reset_hits()
 
         assert _listed(http, proxy.index_url) == {"demo-pkg", "demo-dep"}

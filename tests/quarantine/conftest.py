@@ -19,6 +19,7 @@ from pipgate.proxy.config.settings import deep_merge, load_settings
 from pipgate.proxy.quarantine.auth import hash_token
 from tests.e2e.conftest import RunningProxy
 from tests.support.fake_upstream import FakeUpstream, create_fake_upstream, standard_projects
+from tests.support.markup import offered
 from tests.support.servers import client_env, run_app
 
 ADMIN = "pg_test-admin-token"
@@ -38,6 +39,12 @@ def upstream(dists_dir: Path) -> FakeUpstream:
         if f"-{FRESH_VERSION}" in file.filename:
             file.upload_time = datetime.now(UTC) - timedelta(hours=1)
     return fake
+
+
+def fresh_offered(page: str) -> bool:
+    """Whether a demo-pkg page offers the fresh release to an unpinned install (a held
+    release may be listed, but only as yanked, the hold as its reason)."""
+    return any(f"-{FRESH_VERSION}" in name for name in offered(page))
 
 
 class Proxy(RunningProxy):

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from pipgate.policies.rules import parse_rule
 from pipgate.proxy.cli.main import main
 from tests.quarantine.conftest import FRESH_VERSION, Proxy
+from tests.support.markup import offered
 
 
 @pytest.mark.parametrize(
@@ -33,7 +34,7 @@ def test_matches_every_name(rule: str, everything: bool) -> None:
 
 def test_api_refuses_allowing_everything_unless_confirmed(proxy: Proxy) -> None:
     fresh = f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl"
-    assert fresh not in httpx.get(f"{proxy.index_url}demo-pkg/").text
+    assert fresh not in offered(httpx.get(f"{proxy.index_url}demo-pkg/").text)
     with proxy.client() as api:
         for rule in ("*", "?*"):
             refused = api.post("/lists/allow/add", json={"rule": rule, "reason": "yolo"})
@@ -43,14 +44,14 @@ def test_api_refuses_allowing_everything_unless_confirmed(proxy: Proxy) -> None:
         not_bool = {"rule": "*", "reason": "yolo", "everything": "yes"}
         assert api.post("/lists/allow/add", json=not_bool).status_code == 400
         assert api.get("/lists/allow").json()["rules"] == []
-        assert fresh not in httpx.get(f"{proxy.index_url}demo-pkg/").text
+        assert fresh not in offered(httpx.get(f"{proxy.index_url}demo-pkg/").text)
 
         assert api.post("/lists/deny/add", json={"rule": "*", "reason": "lockdown"}).is_success
         assert api.post("/lists/deny/remove", json={"rule": "*"}).is_success
         assert api.post("/lists/allow/add", json={"rule": "acme-*", "reason": "ours"}).is_success
         confirmed = {"rule": "*", "reason": "incident drill", "everything": True}
         assert api.post("/lists/allow/add", json=confirmed).status_code == 201
-    assert fresh in httpx.get(f"{proxy.index_url}demo-pkg/").text
+    assert fresh in offered(httpx.get(f"{proxy.index_url}demo-pkg/").text)
 
 
 def test_cli_needs_the_everything_flag(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy
+from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy, fresh_offered
+from tests.support.markup import offered
 from tests.support.servers import run_app
 
 
@@ -22,7 +23,7 @@ def hold_fresh_release(proxy: Proxy) -> list[dict[str, Any]]:
     """Ask for demo-pkg's page so its fresh release is held; return its entries."""
     page = httpx.get(f"{proxy.index_url}demo-pkg/")
     assert page.status_code == 200
-    assert FRESH_VERSION not in page.text
+    assert not fresh_offered(page.text)
     with proxy.client() as api:
         return api.get("/quarantine", params={"project": "demo-pkg"}).json()["entries"]
 
@@ -69,7 +70,7 @@ def test_release_shows_on_the_very_next_page(proxy: Proxy) -> None:
     wheel = next(e for e in entries if e["file"].endswith(".whl"))
     with proxy.client() as api:
         api.post(f"/quarantine/{wheel['id']}/release", json={"reason": "ok"}).raise_for_status()
-    page = httpx.get(f"{proxy.index_url}demo-pkg/").text
+    page = offered(httpx.get(f"{proxy.index_url}demo-pkg/").text)
     assert wheel["file"] in page
     assert f"demo_pkg-{FRESH_VERSION}.tar.gz" not in page  # file scope: the sdist stays held
 
@@ -112,9 +113,9 @@ def test_lists_decisions_stats_and_openapi(proxy: Proxy) -> None:
             == 409
         )
         assert [r["rule"] for r in api.get("/lists/allow").json()["rules"]] == ["demo-pkg"]
-        assert FRESH_VERSION in httpx.get(f"{proxy.index_url}demo-pkg/").text
+        assert fresh_offered(httpx.get(f"{proxy.index_url}demo-pkg/").text)
         assert api.post("/lists/allow/remove", json={"rule": "demo-pkg"}).status_code == 200
-        assert FRESH_VERSION not in httpx.get(f"{proxy.index_url}demo-pkg/").text
+        assert not fresh_offered(httpx.get(f"{proxy.index_url}demo-pkg/").text)
 
         found = api.get("/decisions", params={"q": "minimum age"}).json()["decisions"]
         assert found and all(d["policy"] == "release-age" for d in found)

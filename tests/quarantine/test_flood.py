@@ -62,12 +62,12 @@ def test_invented_names_are_counted_not_queued(
         with start_proxy(upstream_url, config=config) as proxy, httpx.Client() as client:
             upstream.reset_hits()
             for n in range(SPAM):
-                assert client.get(f"{proxy.url}/simple/acme-spam-{n}/").status_code == 403
-                assert client.get(f"{proxy.url}/strict/simple/spam-{n}/").status_code == 403
+                assert client.get(f"{proxy.url}/simple/acme-spam-{n}/").status_code == 451
+                assert client.get(f"{proxy.url}/strict/simple/spam-{n}/").status_code == 451
             assert sum(upstream.hits.values()) == 0
             # A project that exists (its page is cached) still gets its request-access entry.
             assert client.get(f"{proxy.url}/simple/demo-dep/").status_code == 200
-            assert client.get(f"{proxy.url}/strict/simple/demo-dep/").status_code == 403
+            assert client.get(f"{proxy.url}/strict/simple/demo-dep/").status_code == 451
             with proxy.client() as api:
                 listed = api.get("/quarantine").json()
                 aggregates = api.get("/aggregates").json()["aggregates"]
@@ -136,14 +136,14 @@ def test_a_client_refused_too_often_gets_429(
     with start_proxy(upstream_url, config=config) as proxy, httpx.Client() as client:
         spammer = {"X-Forwarded-For": "203.0.113.9"}
         for n in range(5):
-            assert client.get(f"{proxy.url}/simple/acme-{n}/", headers=spammer).status_code == 403
+            assert client.get(f"{proxy.url}/simple/acme-{n}/", headers=spammer).status_code == 451
         limited = client.get(f"{proxy.url}/files/acme-x/acme_x-1.0.tar.gz", headers=spammer)
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
         assert "too many refused requests from 203.0.113.9" in limited.text
         # What is served is not limited, nor are other clients.
         assert client.get(f"{proxy.url}/simple/demo-dep/", headers=spammer).status_code == 200
         other = {"X-Forwarded-For": "198.51.100.7"}
-        assert client.get(f"{proxy.url}/simple/acme-0/", headers=other).status_code == 403
+        assert client.get(f"{proxy.url}/simple/acme-0/", headers=other).status_code == 451
         metrics = client.get(f"{proxy.url}/metrics").text
     assert 'pipgate_holds_rate_limited_total{index="default"} 1.0' in metrics
 

@@ -48,3 +48,39 @@ def markup_of(body: bytes | str) -> Markup:
     parser.feed(body.decode() if isinstance(body, bytes) else body)
     parser.close()
     return parser
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.files: dict[str, str | None] = {}
+        self._open: str | bool | None = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            values = dict(attrs)
+            self._open = values.get("data-yanked") if "data-yanked" in values else None
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not False and data.strip():
+            self.files[data.strip()] = self._open  # type: ignore[assignment]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a":
+            self._open = False
+
+
+def listed(page: str | dict) -> dict[str, str | bool | None]:
+    """The files a Simple API page lists, each with its yanked reason (``None``: not
+    yanked); ``page`` is an HTML body or a parsed PEP 691 JSON page."""
+    if isinstance(page, dict):
+        return {f["filename"]: f.get("yanked") or None for f in page["files"]}
+    parser = _Anchors()
+    parser.feed(page)
+    parser.close()
+    return parser.files
+
+
+def offered(page: str | dict) -> set[str]:
+    """The files a page offers an unpinned install: listed and not yanked (PEP 592)."""
+    return {name for name, yanked in listed(page).items() if yanked is None}
