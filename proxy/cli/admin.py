@@ -130,20 +130,8 @@ def _backend(ctx: click.Context) -> Backend:
     return Remote(url, token)
 
 
-def _target_options(group: click.Group) -> click.Group:
-    """``--url``, ``--token`` and ``--data-dir`` on a command group."""
-    callback = group.callback
-
-    @click.pass_context
-    def remember(
-        ctx: click.Context, url: str | None, token: str | None, data_dir: Path | None, **kwargs: Any
-    ) -> None:
-        ctx.ensure_object(dict)["target"] = (url, token, data_dir)
-        if callback is not None:
-            callback(**kwargs)
-
-    group.callback = remember
-    group.params += [
+def _target_params() -> list[click.Parameter]:
+    return [
         click.Option(["--url"], envvar="PIPGATE_URL", help="Base URL of a running pipgate."),
         click.Option(["--token"], envvar="PIPGATE_TOKEN", help="Admin token (PIPGATE_TOKEN)."),
         click.Option(
@@ -152,6 +140,33 @@ def _target_options(group: click.Group) -> click.Group:
             help="Work on this data directory instead of a server.",
         ),
     ]
+
+
+def _remembering(callback: Callable[..., Any] | None) -> Callable[..., Any]:
+    """``callback`` that first keeps ``--url``, ``--token`` and ``--data-dir`` for
+    ``_backend``; given on a sub-command, they win over the group's."""
+
+    @click.pass_context
+    def remember(
+        ctx: click.Context, url: str | None, token: str | None, data_dir: Path | None, **kwargs: Any
+    ) -> Any:
+        target = ctx.ensure_object(dict).get("target", (None, None, None))
+        given = (url, token, data_dir)
+        ctx.obj["target"] = tuple(mine or theirs for mine, theirs in zip(given, target, strict=True))
+        return ctx.invoke(callback, **kwargs) if callback is not None else None
+
+    return remember
+
+
+def _target_options(group: click.Group) -> click.Group:
+    """``--url``, ``--token`` and ``--data-dir`` on a command group and on each of its
+    commands, so both ``pipgate quarantine --data-dir D list`` and ``pipgate quarantine
+    list --data-dir D`` work (call after the commands are defined)."""
+    for command in (group, *group.commands.values()):
+        if any(p.name == "data_dir" for p in command.params):
+            continue
+        command.callback = _remembering(command.callback)
+        command.params += _target_params()
     return group
 
 
@@ -176,7 +191,6 @@ _reason_option = click.option("--reason", "-r", required=True, help="Why (kept i
 # -- quarantine ---------------------------------------------------------------------------
 
 
-@_target_options
 @click.group()
 def quarantine() -> None:
     """Review what pipgate holds."""
@@ -186,7 +200,7 @@ def _entry_line(e: dict[str, Any]) -> str:
     what = e["file"] or "(project)"
     return (
         f"{e['id']:>5}  {e['state']:<11} {e['project']:<24} {e['version'] or '-':<10} "
-        f"{what:<44} {e['policy']:<14} {e['request_count']:>5}  {e['reason'][:60]}"
+        f"{what:<44} {e['policy']:<14} {e['request_count']:>5}  {e['reason']}"
     )
 
 
@@ -318,7 +332,6 @@ def _list_group(kind: str) -> click.Group:
         help="The index (default: every index)" if kind == "deny" else "The index.",
     )
 
-    @_target_options
     @click.group(
         kind,
         help=f"The runtime {kind} list (kept in the data directory, "
@@ -388,7 +401,6 @@ deny = _list_group("deny")
 # -- decisions ----------------------------------------------------------------------------
 
 
-@_target_options
 @click.group()
 def decisions() -> None:
     """The decision log."""
@@ -453,5 +465,6 @@ def token_hash(secret: str | None, new: bool, name: str, scope: str) -> None:
 
 
 def register(main: click.Group) -> None:
-    for command in (quarantine, allow, deny, decisions, token):
-        main.add_command(command)
+    for group in (quarantine, allow, deny, decisions):
+        main.add_command(_target_options(group))
+    main.add_command(token)

@@ -105,3 +105,23 @@ def test_token_hash() -> None:
     new = CliRunner().invoke(main, ["token", "hash", "--new"])
     token = next(line for line in new.output.splitlines() if line.startswith("token: "))[7:]
     assert hash_token(token) in new.output
+
+
+def test_the_target_options_work_after_the_sub_command_too(proxy: Proxy) -> None:
+    httpx.get(f"{proxy.index_url}demo-pkg/")
+    with proxy.client() as api:
+        assert api.get("/quarantine").json()["total"] >= 1  # the holds are written
+    runner = CliRunner()
+    before = runner.invoke(main, ["quarantine", "--data-dir", str(proxy.data_dir), "list"])
+    after = runner.invoke(main, ["quarantine", "list", "--data-dir", str(proxy.data_dir)])
+    assert before.exit_code == after.exit_code == 0, (before.output, after.output)
+    assert before.output == after.output and "demo_pkg-1.1.0" in after.output
+
+
+def test_the_list_shows_each_reason_whole(proxy: Proxy) -> None:
+    httpx.get(f"{proxy.index_url}demo-pkg/")
+    with proxy.client() as api:
+        reason = api.get("/quarantine").json()["entries"][0]["reason"]
+    assert len(reason) > 60
+    listing = CliRunner().invoke(main, ["quarantine", "list", "--data-dir", str(proxy.data_dir)])
+    assert reason in listing.output
