@@ -152,7 +152,9 @@ def _remembering(callback: Callable[..., Any] | None) -> Callable[..., Any]:
     ) -> Any:
         target = ctx.ensure_object(dict).get("target", (None, None, None))
         given = (url, token, data_dir)
-        ctx.obj["target"] = tuple(mine or theirs for mine, theirs in zip(given, target, strict=True))
+        ctx.obj["target"] = tuple(
+            mine or theirs for mine, theirs in zip(given, target, strict=True)
+        )
         return ctx.invoke(callback, **kwargs) if callback is not None else None
 
     return remember
