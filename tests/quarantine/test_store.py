@@ -16,6 +16,8 @@ from pipgate.policies.subjects import FileSubject
 from pipgate.proxy.models import version_of
 from pipgate.proxy.quarantine.review import Review, parse_until
 from pipgate.proxy.quarantine.store import Hold, ReviewError
+from pipgate.proxy.storage.postgres import PostgresDatabase
+from pipgate.proxy.storage.schema import migrate
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 AGE = Decision(
@@ -40,9 +42,15 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def review(tmp_path: Path, clock: Clock) -> Review:
-    r = Review(tmp_path, clock=clock)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def review(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Review:
+    """The review of ``tmp_path`` on the embedded SQLite store, and on PostgreSQL."""
+    database = None
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_schema_url")
+        migrate(url)
+        database = PostgresDatabase(url)
+    r = Review(tmp_path, clock=clock, database=database)
     yield r
     r.close()
 
@@ -176,6 +184,8 @@ def test_other_index_is_untouched(review: Review) -> None:
 
 
 def test_audit_is_append_only_and_mirrored(review: Review, tmp_path: Path) -> None:
+    if review.store.dialect.name != "sqlite":
+        pytest.skip("SQLite's triggers; PostgreSQL's are tested in tests/storage")
     review.decide("release", index="default", project="demo", reason="ok", actor="alice")
     review.list_add("deny", index="default", rule="evil", reason="malware", actor="bob")
     records = review.store.audit()
