@@ -154,6 +154,13 @@ class PostgresDatabase:
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             yield PgTx(connection)
 
+    @contextmanager
+    def write_free(self) -> Iterator[Tx]:
+        """Statements that commit one by one, not serialised with other writers: for
+        tables where each statement is atomic on its own (leases, pages, facts)."""
+        with self._unavailable_as_error("written"), self.pool.connection() as connection:
+            yield PgTx(connection)
+
     def ping(self) -> None:
         """One round trip; raises ``StoreUnavailable`` when it fails."""
         with self.read() as tx:
