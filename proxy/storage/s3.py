@@ -107,7 +107,7 @@ class S3Blobs:
 
         try:
             meta = await self._obs.head_async(self._store, key)
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):
             return None
         except Exception as exc:
             raise self._unavailable(exc, f"answer for {key}") from exc
@@ -118,7 +118,7 @@ class S3Blobs:
 
         try:
             result = await self._obs.get_async(self._store, key)
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):
             raise BlobMissing(f"no blob {key} in {self.label}") from None
         except Exception as exc:
             raise self._unavailable(exc, f"read {key}") from exc
@@ -146,7 +146,7 @@ class S3Blobs:
                 chunk_size=PART_SIZE,
                 max_concurrency=4,
             )
-        except (AlreadyExistsError, PreconditionError):
+        except (AlreadyExistsError, PreconditionError, FileExistsError):
             return  # the same bytes, stored by another replica first
         except Exception as exc:
             raise self._unavailable(exc, f"store {key}") from exc
@@ -156,7 +156,7 @@ class S3Blobs:
 
         try:
             return bytes(self._obs.get(self._store, key).bytes())
-        except NotFoundError:
+        except (NotFoundError, FileNotFoundError):
             return None
         except Exception as exc:
             raise self._unavailable(exc, f"read {key}") from exc
@@ -166,7 +166,7 @@ class S3Blobs:
 
         try:
             self._obs.put(self._store, key, data, mode="create")
-        except (AlreadyExistsError, PreconditionError):
+        except (AlreadyExistsError, PreconditionError, FileExistsError):
             return
         except Exception as exc:
             raise self._unavailable(exc, f"store {key}") from exc
@@ -186,7 +186,7 @@ class S3Blobs:
             try:
                 await self._obs.put_async(self._store, key, data, mode="create")
                 return [f"{self.label}: a second write of {key} was accepted (no If-None-Match)"]
-            except (AlreadyExistsError, PreconditionError):
+            except (AlreadyExistsError, PreconditionError, FileExistsError):
                 pass
             back = await self._obs.get_async(self._store, key)
             if bytes(await back.bytes_async()) != data:
