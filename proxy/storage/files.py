@@ -41,7 +41,13 @@ class SharedFileStore(FileStore):
         keep_free: Callable[[int], int] = lambda total: 0,
         on_error: Callable[[str], None] | None = None,
     ) -> None:
-        super().__init__(directory, size_limit=size_limit, keep_free=keep_free, on_error=on_error)
+        super().__init__(
+            directory,
+            size_limit=size_limit,
+            keep_free=keep_free,
+            on_error=on_error,
+            shared_directory=True,
+        )
         self.facts = facts
         self.blobs = blobs
         self._no_metadata: dict[str, float] = {}

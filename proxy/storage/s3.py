@@ -21,7 +21,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from pipgate.proxy.errors import StoreUnavailable
@@ -133,7 +133,7 @@ class S3Blobs:
 
         return size, chunks()
 
-    async def put_file(self, key: str, path: Path, *, size: int) -> None:
+    async def put_file(self, key: str, path: Path | BinaryIO, *, size: int) -> None:
         from obstore.exceptions import AlreadyExistsError, PreconditionError
 
         try:
