@@ -28,7 +28,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.harness import (  # noqa: E402
+from benchmarks.harness import (
     PYTHON,
     RESULTS,
     fake_upstream_dir,
@@ -37,10 +37,10 @@ from benchmarks.harness import (  # noqa: E402
     markdown_table,
     measure,
 )
-from tests.support.fake_upstream import BENCH_LIBS, bench_projects, create_fake_upstream  # noqa: E402
-from tests.support.postgres import PostgresServer  # noqa: E402
-from tests.support.seaweed import BUCKET, SeaweedFS  # noqa: E402
-from tests.support.servers import run_process  # noqa: E402
+from tests.support.fake_upstream import BENCH_LIBS, bench_projects, create_fake_upstream
+from tests.support.postgres import PostgresServer
+from tests.support.seaweed import BUCKET, SeaweedFS
+from tests.support.servers import run_process
 
 SMALL = "/simple/bench-small/"
 HUGE = "/simple/bench-huge/"

@@ -184,8 +184,6 @@ def test_other_index_is_untouched(review: Review) -> None:
 
 
 def test_audit_is_append_only_and_mirrored(review: Review, tmp_path: Path) -> None:
-    if review.store.dialect.name != "sqlite":
-        pytest.skip("SQLite's triggers; PostgreSQL's are tested in tests/storage")
     review.decide("release", index="default", project="demo", reason="ok", actor="alice")
     review.list_add("deny", index="default", rule="evil", reason="malware", actor="bob")
     records = review.store.audit()
@@ -195,6 +193,18 @@ def test_audit_is_append_only_and_mirrored(review: Review, tmp_path: Path) -> No
     ]
     lines = [orjson.loads(x) for x in (tmp_path / "audit.jsonl").read_bytes().splitlines()]
     assert [x["action"] for x in lines] == ["release", "deny-add"]
+    if review.store.dialect.name == "postgresql":
+        import psycopg
+
+        for statement in (
+            "DELETE FROM audit",
+            "UPDATE audit SET actor = 'mallory'",
+            "TRUNCATE audit",
+        ):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                with review.store.database.write() as tx:
+                    tx.execute(statement)
+        return
     db = sqlite3.connect(tmp_path / "quarantine.sqlite3")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         db.execute("DELETE FROM audit")
