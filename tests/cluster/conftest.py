@@ -8,7 +8,6 @@ this process, so tests read its request counts and change its files directly.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -29,6 +28,7 @@ from tests.support.fake_upstream import (
     FakeFile,
     FakeProject,
     FakeUpstream,
+    _wheel,
     create_fake_upstream,
     standard_projects,
 )
@@ -164,11 +164,11 @@ class Cluster:
         return sum(n for path, n in self.upstream.hits.items() if path.endswith("/" + filename))
 
 
-def big_project() -> FakeProject:
-    data = hashlib.sha256(b"big").digest() * (BIG_SIZE // 32)
+def big_project(dists_dir: Path) -> FakeProject:
+    """A real wheel of about ``BIG_SIZE`` bytes (the content scan reads it as one)."""
+    path = _wheel(dists_dir, "big-pkg", "1.0.0", size_padding=BIG_SIZE)
     return FakeProject(
-        "big-pkg",
-        [FakeFile.from_bytes(BIG_FILE, data, upload_time=datetime(2024, 1, 1, tzinfo=UTC))],
+        "big-pkg", [FakeFile.from_path(path, upload_time=datetime(2024, 1, 1, tzinfo=UTC))]
     )
 
 
@@ -188,7 +188,7 @@ def cluster(
     name = "c_" + os.urandom(5).hex()
     database_url = postgres_server.create_database(name)
     prefix = f"c-{os.urandom(5).hex()}"
-    upstream = create_fake_upstream([*standard_projects(dists_dir), big_project()])
+    upstream = create_fake_upstream([*standard_projects(dists_dir), big_project(dists_dir)])
     upstream.slow_chunk_size = 256 * 1024
     upstream.slow_chunk_delay = 0.1
     for file in upstream.project("demo-pkg").files:

@@ -12,7 +12,6 @@ import httpx
 
 from tests.cluster.conftest import (
     BIG_FILE,
-    BIG_SIZE,
     FRESH_VERSION,
     Cluster,
     get_json,
@@ -141,7 +140,7 @@ def test_kill_9_of_the_lease_holder_mid_stream(cluster: Cluster) -> None:
                 assert outcome == (200, expected.sha256), (url, outcome)
         key = f"{cluster.prefix}/files/{expected.sha256[:2]}/{expected.sha256}"
         big = {k: v for k, v in cluster.objects().items() if "/files/" in k and v > (1 << 20)}
-        assert big == {key: BIG_SIZE}
+        assert big == {key: expected.size}
     finally:
         cluster.upstream.file_modes.pop(BIG_FILE, None)
         cluster.start(a)
