@@ -160,6 +160,12 @@ def create_app(
         data_dir = settings.cache.data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         storage_error = metrics.storage_errors.labels  # (store) -> counter
+        # Shared stores ([storage] database): data_dir becomes this replica's L1 cache.
+        cluster = None
+        if settings.storage.shared:
+            from pipgate.proxy.storage.cluster import open_cluster  # psycopg only when used
+
+            cluster = await to_thread.run_sync(open_cluster, settings.storage, metrics)
         upstream = UpstreamClient(
             UpstreamConfig.from_settings(settings.upstream),
             transport=transport,
@@ -177,8 +183,10 @@ def create_app(
             refresh_backoff=settings.cache.refresh_backoff.total_seconds(),
             on_result=lambda result: metrics.cache.labels("page", result).inc(),
             on_storage_error=lambda store: storage_error(store).inc(),
+            shared=cluster.pages if cluster else None,
+            leases=cluster.leases if cluster else None,
         )
-        store = FileStore(
+        store = (cluster.file_store if cluster else FileStore)(
             data_dir,
             size_limit=settings.cache.max_size,
             keep_free=settings.cache.min_free_bytes,
@@ -199,6 +207,7 @@ def create_app(
             on_committed=committed,
             on_bytes=lambda direction, n: metrics.bytes.labels(direction).inc(n),
             verify=file_scan.verify if file_scan.active else None,
+            cluster=cluster.shared_files if cluster else None,
         )
         decision_log = DecisionLog(
             data_dir / "decisions.jsonl", on_error=lambda store: storage_error(store).inc()
@@ -216,7 +225,9 @@ def create_app(
             on_refused=lambda limit: metrics.downloads_refused.labels(limit).inc(),
         )
         names = corpus if corpus is not None else await load_corpus_names(settings)
-        review = quarantine.open_review(settings, clock)
+        review = quarantine.open_review(
+            settings, clock, database=cluster.database if cluster else None
+        )
         feeds = await intel.open_feeds(settings, clock=clock, metrics=metrics)
         gates = await to_thread.run_sync(
             lambda: build_gates(
@@ -255,6 +266,7 @@ def create_app(
             tokens=tokens,
             intel=feeds,
             scan=file_scan,
+            cluster=cluster,
         )
         app.state.pipgate = state
         quarantine.attach(state)
@@ -266,6 +278,8 @@ def create_app(
         )
         refresher = asyncio.create_task(refresh_corpus(settings, state, clock))
         intel_task = await intel.start(state)
+        if cluster is not None:
+            cluster.start(review.refresh_if_changed)
         try:
             yield {KEY: state}
         finally:
@@ -278,6 +292,8 @@ def create_app(
             await upstream.aclose()
             review.close()
             state.close()
+            if cluster is not None:
+                await cluster.aclose()
 
     app = Starlette(
         routes=routes(),

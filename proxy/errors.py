@@ -12,8 +12,17 @@
     │   ├── IntegrityError          502  file bytes do not match the index's hash
     │   └── OriginRefused           502  a URL or redirect outside the allowed origins
     ├── StorageError                503  the data directory refused a write nothing can do without
+    │   └── StoreUnavailable        503  a store cannot be used now: disk full, database or object
+    │                                    store down (with Retry-After); nothing was done
     ├── TooManyDownloads            503  a download cap is reached (with Retry-After)
-    └── TooManyRefusals             429  a client refused too often lately (with Retry-After)
+    ├── TooManyRefusals             429  a client refused too often lately (with Retry-After)
+    └── ReviewError                 400  a review action that cannot be done (bad input)
+        ├── NotFound                404  no such entry, rule or session
+        ├── Conflict                409  already so (a rule already on the list)
+        └── UnsupportedMediaType    415  an admin API body that is not JSON
+
+The storage layer raises these without knowing HTTP; the views, the admin API and the
+console answer ``status_code`` (this table is the only place that says which).
 
 A policy refusal is not an error: views answer it with a 403 of its own.
 Every message names the thing it is about (project, file, URL without credentials).
@@ -90,6 +99,35 @@ class OriginRefused(UpstreamError):
 
 class StorageError(PipgateError):
     status_code = 503
+
+
+class StoreUnavailable(StorageError):
+    """A store cannot be used now (disk full, read-only, locked; PostgreSQL or the object
+    store unreachable). Nothing was done; the same request may succeed later."""
+
+    status_code = 503
+
+    @property
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": "30"}
+
+
+class ReviewError(PipgateError):
+    """A review action that cannot be done; the message says why."""
+
+    status_code = 400
+
+
+class NotFound(ReviewError):
+    status_code = 404
+
+
+class Conflict(ReviewError):
+    status_code = 409
+
+
+class UnsupportedMediaType(ReviewError):
+    status_code = 415
 
 
 class TooManyDownloads(PipgateError):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
 
@@ -33,6 +33,9 @@ from pipgate.proxy.quarantine.auth import TokenBook
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.upstream.circuit import State
 from pipgate.proxy.upstream.client import UpstreamClient
+
+if TYPE_CHECKING:
+    from pipgate.proxy.storage.cluster import Cluster
 
 KEY = "pipgate"
 
@@ -58,6 +61,8 @@ class AppState:
     intel: IntelFeeds | None
     #: The content scan of distribution files (``scan.active`` false when it is off).
     scan: FileScan
+    #: The shared stores, when this process is a replica (``[storage] database``).
+    cluster: Cluster | None = None
 
     def readiness_problems(self) -> list[str]:
         """What keeps this proxy from serving (blocking: call in a thread)."""
@@ -79,11 +84,14 @@ class AppState:
                     f"(min_free_space is {self.settings.cache.min_free_space}); "
                     "caches and logs cannot be written"
                 )
+        if self.cluster is not None:
+            problems += self.cluster.health.problems()
         return problems
 
     def readiness_notes(self) -> list[str]:
         """What is degraded but still served: an upstream whose circuit is open."""
-        return [b.describe() for b in self.upstream.breakers if b.state is not State.CLOSED]
+        notes = [b.describe() for b in self.upstream.breakers if b.state is not State.CLOSED]
+        return notes + (self.cluster.health.notes() if self.cluster is not None else [])
 
     def close(self) -> None:
         self.index_cache.close()

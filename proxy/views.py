@@ -28,6 +28,7 @@ from pipgate.proxy.errors import (
     InvalidProjectName,
     PipgateError,
     StorageError,
+    StoreUnavailable,
 )
 from pipgate.proxy.files.downloads import open_unstored
 from pipgate.proxy.files.response import CHUNK, PacedResponse
@@ -387,6 +388,8 @@ async def _file_response(
                 response.headers["X-Pipgate-Cache"] = "miss"
                 return response
         await download.wait_for_headers()
+    except StoreUnavailable:
+        raise  # a shared store is down: 503, never a file that bypassed the stores
     except StorageError:
         return await _unstored(request, state, file, on_close, check)
     headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "miss"}

@@ -113,11 +113,11 @@ class Local:
         return self._run(lambda: self.review.list_remove(parts[1], **fields, actor=self.actor))
 
     def _run(self, call: Callable[[], Any]) -> Any:
-        from pipgate.proxy.quarantine.store import ReviewError
+        from pipgate.proxy.errors import ReviewError, StoreUnavailable
 
         try:
             return call()
-        except ReviewError as exc:
+        except (ReviewError, StoreUnavailable) as exc:
             raise click.ClickException(str(exc)) from exc
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from pipgate.proxy.cli.admin import register as register_review_commands
+from pipgate.proxy.cli.storage import register as register_storage_commands
 from pipgate.proxy.config.settings import SettingsError, load_settings
 from pipgate.proxy.observe.log_format import configure_logging
 
@@ -45,6 +46,13 @@ def main() -> None:
 @click.option("--config", type=click.Path(), help="TOML configuration file.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]))
 @click.option("--log-format", type=click.Choice(["text", "json"]), help="Default text.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes serving one port; more than one needs [storage] database (PostgreSQL).",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -53,6 +61,7 @@ def serve(
     config: str | None,
     log_level: str | None,
     log_format: str | None,
+    workers: int,
 ) -> None:
     """Start the proxy."""
     import uvicorn
@@ -74,6 +83,17 @@ def serve(
     settings = _settings_or_exit(config, overrides)
     configure_logging(settings.server.log_level, settings.server.log_format)
     limit_arenas()  # before uvicorn's and anyio's threads: see memory.py
+    if workers > 1:
+        if not settings.storage.shared:
+            raise ConfigurationError(
+                f'--workers {workers} needs [storage] database = "postgresql://...": the '
+                "processes must share decisions, leases and pages, and the embedded SQLite "
+                "store belongs to one process. Run one process, or configure PostgreSQL."
+            )
+        from pipgate.proxy.cli.worker import run_workers
+
+        run_workers(settings, config, overrides, workers)
+        return
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -224,6 +244,7 @@ def scan(archives: tuple[Path, ...], config: str | None, index: str, output: str
 
 
 register_review_commands(main)
+register_storage_commands(main)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -35,6 +35,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from pipgate.policies.durations import duration_spec, parse_duration
@@ -306,6 +307,58 @@ class AdminSettings(_Section):
         return value
 
 
+class StorageSettings(_Section):
+    """``[storage]``: where state and files live. Unset: SQLite and diskcache in the data
+    directory (one process). Set: shared stores, and ``data_dir`` is this replica's L1 cache."""
+
+    database: str | None = Field(
+        None,
+        description="postgresql://user@host:port/dbname: quarantine, rules, audit, sessions, "
+        "decision log, shared pages and leases. The password may come from PGPASSWORD.",
+    )
+    blobs: str | None = Field(
+        None,
+        description="s3://bucket/prefix: distribution files and metadata. Endpoint, region and "
+        "credentials from AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, "
+        "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE's static keys).",
+    )
+    migrate: Literal["auto", "off"] = Field(
+        "auto",
+        description="auto: bring the database schema up to date at start-up (safe with many "
+        "replicas starting at once); off: only check it ('pipgate migrate' does it).",
+    )
+    lease_ttl: Duration = Field(
+        timedelta(seconds=10),
+        description="How long a replica's claim on a cold file or page lasts without renewal; "
+        "a crashed replica's download is taken over after at most this.",
+    )
+    pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per process.")
+    advertise_url: str | None = Field(
+        None, description="This replica's own URL, recorded with its leases (for operators)."
+    )
+
+    @field_validator("database")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("database must be a postgresql://user@host:port/dbname URL")
+        return value
+
+    @field_validator("blobs")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^?#]*)?", value):
+            raise ValueError("blobs must be s3://bucket or s3://bucket/prefix")
+        return value.rstrip("/")
+
+    @property
+    def shared(self) -> bool:
+        """Whether this process shares its state with others (PostgreSQL)."""
+        return self.database is not None
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
@@ -313,9 +366,19 @@ class Settings(_Section):
     policies: dict[str, Any] = Field(default_factory=dict)
     indexes: dict[str, IndexSettings] = Field(default_factory=dict)
     admin: AdminSettings = AdminSettings()
+    storage: StorageSettings = StorageSettings()
     source: str = "defaults"
     #: Where each key set by a file, variable or flag came from, for error messages.
     _origins: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _blobs_need_a_database(self) -> Settings:
+        if self.storage.blobs and not self.storage.database:
+            raise ValueError(
+                "storage.blobs (S3) needs storage.database (PostgreSQL): replicas that share "
+                "files must share what was decided about them"
+            )
+        return self
 
     @field_validator("indexes")
     @classmethod

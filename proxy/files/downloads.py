@@ -23,19 +23,24 @@ import logging
 import os
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import httpx
 from anyio import to_thread
 
-from pipgate.proxy.errors import IntegrityError, StorageError, UpstreamError
+from pipgate.proxy.errors import IntegrityError, StorageError, UpstreamError, UpstreamTimeout
 from pipgate.proxy.files.reads import read_at
 from pipgate.proxy.files.store import FileStore, extract_wheel_metadata
 from pipgate.proxy.observe.disk import STORAGE_ERRORS
+from pipgate.proxy.storage.blobs import BlobStore, file_key
 from pipgate.proxy.upstream.client import UpstreamClient, translate
 from pipgate.proxy.urls import redact
+
+if TYPE_CHECKING:
+    from pipgate.proxy.storage.leases import Lease, Leases
 
 log = logging.getLogger("pipgate.downloads")
 
@@ -43,6 +48,24 @@ log = logging.getLogger("pipgate.downloads")
 CHUNK = 256 * 1024
 #: Seconds a finished download keeps its bytes readable for late followers.
 LINGER = 5.0
+#: Longest wait between two looks for a file another replica is fetching.
+MAX_POLL = 0.25
+
+#: What a download reads: ``(announced size or None, chunks)``.
+Source = tuple[int | None, AsyncIterator[bytes]]
+
+
+@dataclass(frozen=True)
+class SharedFiles:
+    """The shared stores a download uses in a cluster (``Downloads(cluster=...)``)."""
+
+    leases: Leases
+    #: The object store; ``None`` when processes share one data directory instead.
+    blobs: BlobStore | None
+    #: First wait between two looks for a file another replica is fetching.
+    poll: float = 0.05
+    #: Longest wait for another replica's download before answering 504.
+    wait_limit: float = 600.0
 
 
 @dataclass(eq=False)
@@ -164,8 +187,12 @@ class Downloads:
         on_committed: Callable[[str, str, str, bool], None] | None = None,
         on_bytes: Notify | None = None,
         verify: Verify | None = None,
+        cluster: SharedFiles | None = None,
     ) -> None:
+        """``cluster``: the shared stores, when this process is one of several replicas
+        (see ``_obtain_shared``); ``None``: the embedded default."""
         self._store = store
+        self._cluster = cluster
         self._upstream = upstream
         self._inflight: dict[str, Download] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -203,15 +230,30 @@ class Downloads:
         what = f"file {download.filename!r}"
         error: UpstreamError | StorageError | None = None
         try:
-            error = await self._fetch(download, url, what)
-            if error is None and self._verify is not None:
+            if self._cluster is None:
+                error, source = (
+                    await self._fetch(download, self._from_upstream(url, what), what),
+                    "upstream",
+                )
+            else:
+                error, source = await self._obtain_shared(download, url, what)
+            scanned = self._cluster is not None and source == "upstream"  # under the lease
+            if error is None and source != "store" and not scanned and self._verify is not None:
                 # Before the commit and before followers get the last byte: no client
                 # receives a file whole until its content scan has a report.
                 error = await self._verify(download)
-            if error is None:
+            if error is None and source == "store":
+                download.stored = True  # another process of this data directory stored it
+            elif error is None:
                 sha256 = str(download.sha256)
                 try:
-                    has_metadata = await to_thread.run_sync(self._commit, download, sha256, url)
+                    has_metadata = await to_thread.run_sync(
+                        self._commit,
+                        download,
+                        sha256,
+                        url,
+                        source == "upstream" and self._cluster is None,
+                    )
                 except STORAGE_ERRORS as exc:
                     # Verified but not kept: followers read it through the download.
                     log.warning("could not store %s (%s); serving it unstored", what, exc)
@@ -245,8 +287,32 @@ class Downloads:
             download._close_reader()
         self._lingering.clear()
 
-    async def _fetch(self, download: Download, url: str, what: str) -> UpstreamError | None:
-        """Fetch into the temporary file; raises ``StorageError`` when the disk refuses it."""
+    @asynccontextmanager
+    async def _from_upstream(self, url: str, what: str) -> AsyncIterator[Source]:
+        async with self._upstream.stream(url, what) as response:
+            announced = response.headers.get("content-length")
+
+            async def chunks() -> AsyncIterator[bytes]:
+                try:
+                    async for chunk in _as_sent(response):
+                        yield chunk
+                except httpx.HTTPError as exc:
+                    raise translate(exc, what, url) from exc
+
+            yield (int(announced) if announced and announced.isdigit() else None), chunks()
+
+    async def _fetch(
+        self,
+        download: Download,
+        source: AbstractAsyncContextManager[Source],
+        what: str,
+        *,
+        expected: str | None = None,
+        counted_as: str = "upstream",
+    ) -> UpstreamError | None:
+        """Fetch ``source`` into the temporary file, checking size and sha256 (``expected``,
+        else the index's); raises ``StorageError`` when the disk refuses it."""
+        expected = expected or download.expected_sha256
         digest = hashlib.sha256()
         written = 0
         try:
@@ -261,18 +327,17 @@ class Downloads:
             out.close()
             raise StorageError(f"cannot read back {what} from {download.temp_path}: {exc}") from exc
         with out:
-            async with self._upstream.stream(url, what) as response:
-                announced = response.headers.get("content-length")
-                if announced and announced.isdigit():
-                    if download.size is not None and int(announced) != download.size:
+            async with source as (announced, chunks):
+                if announced is not None:
+                    if download.size is not None and announced != download.size:
                         return IntegrityError(
-                            f"upstream announced {announced} bytes for {what}; "
+                            f"{counted_as} announced {announced} bytes for {what}; "
                             f"the index says {download.size}"
                         )
-                    download.size = int(announced)
+                    download.size = announced
                 download.headers_ready.set()
                 try:
-                    async for chunk in _as_sent(response):
+                    async for chunk in chunks:
                         digest.update(chunk)
                         try:
                             await to_thread.run_sync(_write_and_flush, out, chunk)
@@ -281,37 +346,153 @@ class Downloads:
                                 f"cannot write {what} to {download.temp_path.parent}: {exc}"
                             ) from exc
                         written += len(chunk)
-                        self._on_bytes("upstream", len(chunk))
+                        self._on_bytes(counted_as, len(chunk))
                         await download._advance(written)
-                except httpx.HTTPError as exc:
-                    return translate(exc, what, url)
+                except UpstreamError as exc:
+                    return exc
         if download.size is not None and written != download.size:
             return IntegrityError(
-                f"upstream sent {written} of {download.size} bytes for {what} (truncated)"
+                f"{counted_as} sent {written} of {download.size} bytes for {what} (truncated)"
             )
         actual = digest.hexdigest()
-        if download.expected_sha256 and actual != download.expected_sha256:
+        if expected and actual != expected:
             return IntegrityError(
-                f"sha256 of {what} from upstream is {actual}; the index says "
-                f"{download.expected_sha256}; not stored"
+                f"sha256 of {what} from {counted_as} is {actual}; the index says "
+                f"{expected}; not stored"
             )
         download.sha256 = actual
         return None
 
-    def _commit(self, download: Download, sha256: str, url: str) -> bool:
-        """Store the verified file (and a wheel's METADATA); true if metadata was stored.
+    def _commit(self, download: Download, sha256: str, url: str, facts: bool = True) -> bool:
+        """Store the verified file (and, with ``facts``, a wheel's METADATA and the hash of
+        an unhashed URL); true if metadata was stored.
 
         A file the index lists without a hash is kept under the hash it arrived
-        with (trust on first use), and its URL remembered, so it is fetched once."""
+        with (trust on first use), and its URL remembered, so it is fetched once.
+        In a cluster the facts are published under the lease (``_publish``)."""
         metadata = None
-        if download.filename.endswith(".whl"):
+        if facts and download.filename.endswith(".whl"):
             metadata = extract_wheel_metadata(download.temp_path)
         # Followers hold open handles; on POSIX the bytes stay readable after the move.
         self._store.commit(sha256, download.temp_path)
         stored_metadata = metadata is not None and self._store.put_metadata(sha256, metadata)
-        if download.expected_sha256 is None:
+        if facts and download.expected_sha256 is None:
             self._store.remember_url(url, sha256)
-        return stored_metadata
+        return stored_metadata or (not facts and self._store.metadata_hash(sha256) is not None)
+
+    # -- in a cluster ------------------------------------------------------------------------
+
+    async def _obtain_shared(
+        self, download: Download, url: str, what: str
+    ) -> tuple[UpstreamError | StorageError | None, str]:
+        """Fill ``download`` from the shared stores, or from upstream under the cluster's
+        lease so that one replica fetches it; returns ``(error, source)``, the source being
+        ``blobs`` (the object store), ``store`` (this data directory, written by another
+        process) or ``upstream``.
+
+        The others wait: they look for the object every ``poll`` seconds (a little
+        longer each time) and try the lease again, which is free once its holder
+        finished (the object is there then) or crashed (its lease expired)."""
+        cluster = self._cluster
+        assert cluster is not None
+        key = "file:" + (download.expected_sha256 or hashlib.sha256(url.encode()).hexdigest())
+        delay = cluster.poll
+        deadline = time.monotonic() + cluster.wait_limit
+        while True:
+            found = await self._from_shared(download, url, what)
+            if found is not None:
+                return found
+            lease = await to_thread.run_sync(cluster.leases.acquire, key)
+            if lease is not None:
+                renewing = asyncio.create_task(self._renew(lease))
+                try:
+                    found = await self._from_shared(download, url, what)  # stored meanwhile?
+                    if found is not None:
+                        return found
+                    error = await self._fetch(download, self._from_upstream(url, what), what)
+                    if error is None and self._verify is not None:
+                        error = await self._verify(download)  # scanned before it is shared
+                    if error is None:
+                        await self._publish(download, url)
+                    return error, "upstream"
+                finally:
+                    renewing.cancel()
+                    try:
+                        await to_thread.run_sync(cluster.leases.release, lease)
+                    except StorageError as exc:  # it expires by itself
+                        log.warning("could not release the lease of %s: %s", what, exc)
+            if time.monotonic() > deadline:
+                return UpstreamTimeout(
+                    f"{what} has been fetched by another replica for more than "
+                    f"{cluster.wait_limit:g} s; try again"
+                ), "upstream"
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, MAX_POLL)
+
+    async def _from_shared(
+        self, download: Download, url: str, what: str
+    ) -> tuple[UpstreamError | StorageError | None, str] | None:
+        """The file from the object store or this data directory, if it is there."""
+        cluster = self._cluster
+        assert cluster is not None
+        sha256 = download.expected_sha256 or await to_thread.run_sync(
+            self._store.sha256_for_url, url
+        )
+        if sha256 is None:
+            return None
+        handle = await to_thread.run_sync(self._store.open, sha256)
+        if handle is not None:
+            with handle:
+                download.reader = os.dup(handle.fileno())
+                size = os.fstat(handle.fileno()).st_size
+            download.size, download.sha256 = size, sha256
+            download.headers_ready.set()
+            await download._advance(size)
+            return None, "store"
+        if cluster.blobs is None or await cluster.blobs.head(file_key(sha256)) is None:
+            return None
+        source = _from_blob(cluster.blobs, file_key(sha256))
+        error = await self._fetch(download, source, what, expected=sha256, counted_as="blobs")
+        return error, "blobs"
+
+    async def _publish(self, download: Download, url: str) -> None:
+        """Under the lease: the verified file into the object store, then its facts (the
+        hash of an unhashed URL, a wheel's METADATA), so a replica that sees the lease
+        free finds everything."""
+        cluster = self._cluster
+        assert cluster is not None and download.sha256 is not None
+        sha256 = download.sha256
+        if cluster.blobs is not None:
+            await cluster.blobs.put_file(
+                file_key(sha256), download.temp_path, size=download.written
+            )
+        if download.filename.endswith(".whl"):
+            metadata = await to_thread.run_sync(extract_wheel_metadata, download.temp_path)
+            if metadata is not None:
+                await to_thread.run_sync(self._store.put_metadata, sha256, metadata)
+        if download.expected_sha256 is None:
+            await to_thread.run_sync(self._store.remember_url, url, sha256)
+
+    async def _renew(self, lease: Lease) -> None:
+        cluster = self._cluster
+        assert cluster is not None
+        while True:
+            await asyncio.sleep(cluster.leases.ttl / 3)
+            try:
+                if not await to_thread.run_sync(cluster.leases.renew, lease):
+                    log.warning("lost the lease %s; another replica may fetch it too", lease.key)
+                    return
+            except StorageError as exc:
+                log.warning("could not renew the lease %s: %s", lease.key, exc)
+
+
+@asynccontextmanager
+async def _from_blob(blobs: BlobStore, key: str) -> AsyncIterator[Source]:
+    size, chunks = await blobs.stream(key)
+    try:
+        yield size, chunks
+    finally:
+        await chunks.aclose()  # type: ignore[attr-defined]
 
 
 async def open_unstored(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import time
 import uuid
@@ -44,9 +45,16 @@ class FileStore:
         size_limit: int,
         keep_free: Callable[[int], int] = lambda total: 0,
         on_error: Callable[[str], None] | None = None,
+        shared_directory: bool = False,
     ) -> None:
+        """``shared_directory``: other processes use ``directory`` too (``serve --workers``),
+        so each keeps its temporary files in ``tmp/<pid>`` and removes only its own and
+        those of processes that no longer exist."""
         self.directory = directory
         self.tmp_dir = directory / "tmp"
+        if shared_directory:
+            _remove_orphans(self.tmp_dir)
+            self.tmp_dir = self.tmp_dir / str(os.getpid())
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._cache = diskcache.Cache(
@@ -183,6 +191,24 @@ def _peek(cache: diskcache.Cache, key: str, *, read: bool) -> Any:
         return cache._disk.fetch(mode, filename, value, read)
     except OSError:
         return None
+
+
+def _remove_orphans(tmp_dir: Path) -> None:
+    """Remove what the processes that are gone left in ``tmp_dir`` (files and pid folders)."""
+    if not tmp_dir.is_dir():
+        return
+    for child in tmp_dir.iterdir():
+        if child.is_dir() and child.name.isdigit():
+            try:
+                os.kill(int(child.name), 0)
+                continue  # alive
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                continue
+            shutil.rmtree(child, ignore_errors=True)
+        elif child.is_file():
+            child.unlink(missing_ok=True)
 
 
 def _url_key(url: str) -> str:

@@ -26,15 +26,25 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import diskcache
 from anyio import to_thread
 from packaging.utils import NormalizedName
 
-from pipgate.proxy.errors import UpstreamError, UpstreamNotFound, UpstreamUnavailable
+from pipgate.proxy.errors import (
+    StoreUnavailable,
+    UpstreamError,
+    UpstreamNotFound,
+    UpstreamUnavailable,
+)
 from pipgate.proxy.models import Project
 from pipgate.proxy.observe.disk import STORAGE_ERRORS
 from pipgate.proxy.upstream.client import NotModified, UpstreamClient
+
+if TYPE_CHECKING:
+    from pipgate.proxy.storage.leases import Leases
+    from pipgate.proxy.storage.pages import PageState
 
 log = logging.getLogger("pipgate.cache")
 
@@ -76,8 +86,18 @@ class IndexCache:
         clock: Callable[[], float] = time.time,
         on_result: Callable[[str], None] | None = None,
         on_storage_error: Callable[[str], None] | None = None,
+        shared: PageState | None = None,
+        leases: Leases | None = None,
+        lease_wait: float = 60.0,
     ) -> None:
-        self._disk = diskcache.Cache(str(directory), eviction_policy="none")
+        """``shared`` and ``leases``: pages shared with other replicas through PostgreSQL
+        (``_refresh_shared``); memory is then this replica's L1 and nothing is on disk."""
+        self._shared = shared
+        self._leases = leases
+        self._lease_wait = lease_wait
+        self._disk = (
+            diskcache.Cache(str(directory), eviction_policy="none") if shared is None else None
+        )
         self._upstream = upstream
         self._ttl = ttl
         self._negative_ttl = negative_ttl
@@ -96,7 +116,8 @@ class IndexCache:
         self._on_storage_error = on_storage_error or (lambda store: None)
 
     def close(self) -> None:
-        self._disk.close()
+        if self._disk is not None:
+            self._disk.close()
 
     async def get(self, name: NormalizedName) -> PageResult:
         """The page for ``name``: cached if fresh, else from upstream (see module doc).
@@ -166,10 +187,14 @@ class IndexCache:
     def _load(self, name: str) -> CachedPage | None:
         """The persisted page, or ``None``; an unreadable entry (a crash, an older
         pipgate's format) is dropped and refetched, never an error for the client."""
+        if self._shared is not None:
+            page = self._shared.load(name)
+            return page if isinstance(page, CachedPage) else None
         if name in self._tombstones:
             if not self._delete(name):
                 return None
             self._tombstones.discard(name)
+        assert self._disk is not None
         try:
             page = self._disk.get(name)
         except Exception:  # unpickling can raise almost anything
@@ -179,6 +204,56 @@ class IndexCache:
         return page if isinstance(page, CachedPage) else None
 
     async def _refresh(self, name: NormalizedName, cached: CachedPage | None) -> PageResult:
+        if self._shared is None:
+            return await self._fetch(name, cached)
+        try:
+            return await self._refresh_shared(name, cached)
+        except StoreUnavailable as exc:
+            if cached is None:
+                raise
+            return self._stale(cached, str(exc))
+
+    async def _refresh_shared(self, name: NormalizedName, cached: CachedPage | None) -> PageResult:
+        """One replica fetches from upstream (under the lease ``page:<name>``); the others
+        wait for the page it stores, or its 404. After ``lease_wait`` without either (a
+        holder that hangs), a replica fetches by itself."""
+        assert self._shared is not None and self._leases is not None
+        delay, deadline = 0.05, time.monotonic() + self._lease_wait
+        while True:
+            stored = await to_thread.run_sync(self._shared.load, name)
+            if isinstance(stored, CachedPage) and self._clock() - stored.fetched_at < self._ttl:
+                self._remember(name, stored)
+                self._failed.pop(name, None)
+                self._on_result("shared")
+                return PageResult(stored)
+            missing = await to_thread.run_sync(self._shared.missing, name)
+            if missing is not None and self._clock() < missing.until:
+                self._memory.pop(name, None)
+                self._remember_not_found(name, missing.message, share=False)
+                self._on_result("not-found")
+                raise UpstreamNotFound(missing.message)
+            base = stored if isinstance(stored, CachedPage) else cached
+            lease = await to_thread.run_sync(self._leases.acquire, "page:" + name)
+            if lease is not None:
+                try:
+                    again = await to_thread.run_sync(self._shared.load, name)
+                    if isinstance(again, CachedPage) and (
+                        self._clock() - again.fetched_at < self._ttl
+                    ):
+                        self._remember(name, again)
+                        return PageResult(again)
+                    return await self._fetch(name, base)
+                finally:
+                    try:
+                        await to_thread.run_sync(self._leases.release, lease)
+                    except StoreUnavailable as exc:  # it expires by itself
+                        log.warning("could not release the lease of page %r: %s", name, exc)
+            if time.monotonic() > deadline:
+                return await self._fetch(name, base)
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+
+    async def _fetch(self, name: NormalizedName, cached: CachedPage | None) -> PageResult:
         try:
             fetched = await self._upstream.get_project(
                 name,
@@ -226,9 +301,14 @@ class IndexCache:
         self._on_result("miss")
         return PageResult(page)
 
-    def _remember_not_found(self, name: str, message: str) -> None:
+    def _remember_not_found(self, name: str, message: str, *, share: bool = True) -> None:
         """Remember a 404; lapsed entries are pruned, so random names cannot grow it forever."""
         now = self._clock()
+        if share and self._shared is not None:
+            try:
+                self._shared.mark_missing(name, now + self._negative_ttl, message)
+            except StoreUnavailable as exc:
+                log.warning("could not share that %r is missing upstream: %s", name, exc)
         self._negative.pop(name, None)
         self._negative[name] = (now + self._negative_ttl, message)
         if len(self._negative) > NEGATIVE_ENTRIES:
@@ -242,6 +322,16 @@ class IndexCache:
         await to_thread.run_sync(self._persist, name, page)
 
     def _persist(self, name: str, page: CachedPage) -> None:
+        if self._shared is not None:
+            try:
+                self._shared.store(
+                    name, page, fetched_at=page.fetched_at, revision=page.revision, etag=page.etag
+                )
+            except StoreUnavailable as exc:  # served from memory meanwhile
+                log.warning("could not share the page of %r: %s", name, exc)
+                self._on_storage_error("state")
+            return
+        assert self._disk is not None
         try:
             self._disk.set(name, page)
         except STORAGE_ERRORS as exc:
@@ -250,6 +340,14 @@ class IndexCache:
             self._on_storage_error("index")
 
     def _delete(self, name: str) -> bool:
+        if self._shared is not None:
+            try:
+                self._shared.delete(name)
+            except StoreUnavailable as exc:
+                log.warning("could not delete the shared page of %r: %s", name, exc)
+                return False
+            return True
+        assert self._disk is not None
         try:
             self._disk.delete(name)
         except STORAGE_ERRORS as exc:
@@ -276,7 +374,9 @@ class IndexCache:
         upstream request). Blocking: call in a thread."""
         if name in self._negative:
             return False
-        return name in self._memory or name in self._disk
+        if self._shared is not None:
+            return name in self._memory or self._shared.exists(name)
+        return name in self._memory or name in self._disk  # type: ignore[operator]
 
     def cached(self, name: str) -> CachedPage | None:
         """The cached page of ``name`` however old, without asking upstream, or ``None``.
@@ -286,7 +386,8 @@ class IndexCache:
 
     def known_projects(self) -> list[str]:
         """Names with a cached page (on disk or in memory). Blocking: call in a thread."""
-        return sorted(set(self._disk.iterkeys()) | set(self._memory))
+        stored = self._shared.names() if self._shared is not None else self._disk.iterkeys()  # type: ignore[union-attr]
+        return sorted(set(stored) | set(self._memory))
 
 
 __all__ = ["CachedPage", "IndexCache", "PageResult", "UpstreamUnavailable"]

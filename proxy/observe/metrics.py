@@ -90,6 +90,26 @@ class Metrics:
             ["upstream"],
             registry=self.registry,
         )
+        self.store_up = Gauge(
+            "pipgate_store_up",
+            "Whether each shared store answers (1) or not (0): state (PostgreSQL), blobs (S3). "
+            "Absent with the embedded default.",
+            ["store"],
+            registry=self.registry,
+        )
+        self.store_failures = Counter(
+            "pipgate_store_unavailable_total",
+            "Probes of a shared store that failed, by store.",
+            ["store"],
+            registry=self.registry,
+        )
+        self.upstream_fetches = Counter(
+            "pipgate_shared_fetches_total",
+            "Cold files and pages by where this replica got them: upstream (it held the lease), "
+            "blobs (the object store), shared (a page another replica stored).",
+            ["kind", "source"],
+            registry=self.registry,
+        )
         self.circuit_transitions = Counter(
             "pipgate_upstream_circuit_transitions_total",
             "Circuit breaker state changes, by upstream origin and the state entered.",

@@ -21,10 +21,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from pipgate.proxy.errors import ReviewError, StoreUnavailable, UnsupportedMediaType
 from pipgate.proxy.quarantine.auth import Principal, TokenBook, session_view
 from pipgate.proxy.quarantine.decisions import search
 from pipgate.proxy.quarantine.review import Review
-from pipgate.proxy.quarantine.store import ALL_INDEXES, MAX_REASON, STATES, ReviewError
+from pipgate.proxy.quarantine.store import ALL_INDEXES, MAX_REASON, STATES
 from pipgate.proxy.state import state_of
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
@@ -67,20 +68,12 @@ def requires(scope: str) -> Callable[[Handler], Callable[[Request], Awaitable[Re
                 )
             try:
                 return await handler(request, principal)
-            except ReviewError as exc:
-                return error(exc.status, str(exc), **_retry_after(exc.status))
+            except (ReviewError, StoreUnavailable) as exc:
+                return error(exc.status_code, str(exc), **exc.response_headers)
 
         return endpoint
 
     return decorate
-
-
-def _retry_after(status: int) -> dict[str, str]:
-    return {"Retry-After": "30"} if status == 503 else {}
-
-
-class UnsupportedMediaType(ReviewError):
-    status = 415
 
 
 async def _body(request: Request) -> dict[str, Any]:

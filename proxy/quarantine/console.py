@@ -120,7 +120,7 @@ def action(handler: Action, *, scope: str = "admin") -> Callable[[Request], Awai
         back = _safe_next(str(form.get("next") or ""))
         try:
             notice = await handler(request, principal, form)
-        except ReviewError as exc:
+        except (ReviewError, StoreUnavailable) as exc:
             notice = f"Not done: {exc}"
         joiner = "&" if "?" in back else "?"
         return RedirectResponse(f"{back}{joiner}{urlencode({'notice': notice})}", status_code=303)

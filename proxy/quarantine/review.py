@@ -31,6 +31,7 @@ from pipgate.proxy.quarantine.store import (
     StoreUnavailable,
 )
 from pipgate.proxy.quarantine.webhook import Webhook
+from pipgate.proxy.storage.sql import Database
 
 log = logging.getLogger("pipgate.quarantine")
 
@@ -102,10 +103,15 @@ class Review:
         webhook_url: str | None = None,
         webhook_retries: int = 3,
         webhook_interval: float = 60.0,
+        database: Database | None = None,
     ) -> None:
+        """``database``: the shared state store (PostgreSQL); by default the SQLite file
+        of ``data_dir``. ``audit.jsonl`` is written to ``data_dir`` either way."""
         data_dir.mkdir(parents=True, exist_ok=True)
         self.clock = clock
-        self.store = QuarantineStore(data_dir / DB_NAME, audit_log=data_dir / AUDIT_NAME)
+        self.store = QuarantineStore(
+            database or data_dir / DB_NAME, audit_log=data_dir / AUDIT_NAME
+        )
         self.overrides = ReviewOverrides(clock)
         self._revision = -1
         # One reload at a time: a slow reload finishing after a newer one would put

@@ -67,7 +67,7 @@ class SessionStore:
             db.execute("DELETE FROM sessions WHERE coalesce(ended_at, expires) < ?", (now - KEEP,))
             session_id = db.execute(
                 "INSERT INTO sessions (secret_sha256, name, token, csrf, client, user_agent, "
-                "created, last_seen, expires) VALUES (?,?,?,?,?,?,?,?,?)",
+                "created, last_seen, expires) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
                 (
                     secret_hash(secret),
                     name,
@@ -79,8 +79,8 @@ class SessionStore:
                     now,
                     now + self.ttl,
                 ),
-            ).lastrowid
-        found = self.get(int(session_id or 0))
+            ).fetchone()[0]
+        found = self.get(int(session_id))
         assert found is not None
         return secret, found
 

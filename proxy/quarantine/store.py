@@ -49,7 +49,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from pipgate.policies.rules import parse_rule
+from pipgate.proxy.errors import Conflict, NotFound, ReviewError, StoreUnavailable
 from pipgate.proxy.models import version_of
+from pipgate.proxy.storage.sql import Database, SQLiteDatabase, Tx
 
 log = logging.getLogger("pipgate.quarantine")
 
@@ -137,26 +139,6 @@ CREATE TABLE IF NOT EXISTS traffic (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
-
-
-class ReviewError(Exception):
-    """An action that cannot be done; the message says why. ``status`` is for HTTP."""
-
-    status = 400
-
-
-class NotFound(ReviewError):
-    status = 404
-
-
-class Conflict(ReviewError):
-    status = 409
-
-
-class StoreUnavailable(ReviewError):
-    """The database cannot be written now (disk full, read-only, I/O error, locked)."""
-
-    status = 503
 
 
 _ENTRIES_V2 = """
@@ -274,22 +256,6 @@ MIGRATIONS: tuple[tuple[int, Any], ...] = (
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
-_UNAVAILABLE = (
-    "SQLITE_FULL",
-    "SQLITE_IOERR",
-    "SQLITE_READONLY",
-    "SQLITE_BUSY",
-    "SQLITE_LOCKED",
-    "SQLITE_CANTOPEN",
-    "SQLITE_NOMEM",
-)
-
-
-def _unavailable(exc: sqlite3.DatabaseError) -> bool:
-    """Whether ``exc`` is the disk or the database refusing, not a mistake in a query."""
-    return str(getattr(exc, "sqlite_errorname", "")).startswith(_UNAVAILABLE)
-
-
 def valid_id(value: object) -> bool:
     """Whether ``value`` can be the id of a row (route converters pass any int)."""
     return isinstance(value, int) and 0 < value <= MAX_ID
@@ -335,33 +301,36 @@ def normalize_version(text: str) -> str:
 
 
 class QuarantineStore:
-    def __init__(self, path: Path, *, audit_log: Path | None = None) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """The quarantine tables in ``database``: a path (SQLite, migrated here on open) or a
+    ``Database`` (PostgreSQL, migrated by ``storage.schema.migrate`` before use)."""
+
+    def __init__(self, database: Path | Database, *, audit_log: Path | None = None) -> None:
+        if isinstance(database, Path):
+            database = SQLiteDatabase(database)
+        self.database = database
+        self.dialect = database.dialect
+        self.path = getattr(database, "path", None)
         self._audit_log = audit_log
         #: Audit records may be missing from the JSONL mirror (see ``_mirror_audit``).
         self._audit_pending = True
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            path, timeout=10.0, isolation_level=None, check_same_thread=False
-        )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._lock:
-            self._db.executescript(_SCHEMA)
-            self._migrate()
-        # After the migrations: a table rebuild must not meet foreign key checks.
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._mirror_audit()
+        if isinstance(database, SQLiteDatabase):
+            with database.lock:
+                database.connection.executescript(_SCHEMA)
+                self._migrate()
+            # After the migrations: a table rebuild must not meet foreign key checks.
+            database.connection.execute("PRAGMA foreign_keys=ON")
+        try:
+            self._mirror_audit()
+        except StoreUnavailable as exc:  # PostgreSQL down at start: the next write catches up
+            log.warning("audit.jsonl not brought up to date: %s", exc)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self.database.close()
 
     def schema_version(self) -> int:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        with self.database.read() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         return int(row[0]) if row else 1
 
     def _migrate(self) -> None:
@@ -376,48 +345,30 @@ class QuarantineStore:
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
                     (version,),
                 )
-                log.info("quarantine store %s migrated to schema version %d", self.path, version)
+                log.info(
+                    "quarantine store %s migrated to schema version %d",
+                    self.database.label,
+                    version,
+                )
 
     @contextmanager
-    def _write(self, *, mirror: bool = True) -> Iterator[sqlite3.Connection]:
+    def _write(self, *, mirror: bool = True) -> Iterator[Tx]:
         """One write transaction. A refused write raises ``StoreUnavailable``, rolled back.
 
         After COMMIT (never before) new audit records are appended to ``audit.jsonl``.
         """
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._db
-                except BaseException:
-                    if self._db.in_transaction:
-                        self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-            except sqlite3.DatabaseError as exc:
-                # A failed COMMIT may leave the transaction open (SQLITE_BUSY) or not.
-                if self._db.in_transaction:
-                    try:
-                        self._db.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        log.warning("rollback failed after %s", exc)
-                if not _unavailable(exc):
-                    raise
-                raise StoreUnavailable(
-                    f"the quarantine store {str(self.path)!r} cannot be written now: {exc}"
-                ) from exc
-            if mirror and self._audit_pending:
-                self._mirror_audit()
+        with self.database.write() as db:
+            yield db
+        if mirror and self._audit_pending:
+            self._mirror_audit()
 
     def transaction(self) -> Any:
         """``with store.transaction() as db:``: one write transaction (see ``_write``)."""
         return self._write()
 
-    @contextmanager
-    def reading(self) -> Iterator[sqlite3.Connection]:
-        """The connection, for reads, under the store's lock."""
-        with self._lock:
-            yield self._db
+    def reading(self) -> Any:
+        """``with store.reading() as db:``: a connection for reads."""
+        return self.database.read()
 
     def _mirror_audit(self) -> None:
         """Append the committed audit records ``audit.jsonl`` lacks.
@@ -430,15 +381,19 @@ class QuarantineStore:
         if self._audit_log is None:
             return
         try:
-            with self._lock, self._audit_log.open("a+b") as handle:
+            with (
+                self._lock,
+                self._audit_log.open("a+b") as handle,
+                self.database.read() as db,
+            ):
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 last = _last_mirrored(handle)
                 if last is None:
-                    row = self._db.execute(
+                    row = db.execute(
                         "SELECT value FROM meta WHERE key = 'audit_mirrored'"
                     ).fetchone()
                     last = int(row[0]) if row else 0
-                rows = self._db.execute(
+                rows = db.execute(
                     "SELECT * FROM audit WHERE id > ? ORDER BY id", (last,)
                 ).fetchall()
                 if rows:
@@ -462,7 +417,7 @@ class QuarantineStore:
                     created.append(entry_id)
         return [e for e in (self.entry(i) for i in created) if e is not None]
 
-    def _record_one(self, db: sqlite3.Connection, hold: Hold) -> int | None:
+    def _record_one(self, db: Tx, hold: Hold) -> int | None:
         when = hold.when.timestamp()
         file = hold.file or ""
         if hold.policy == REVIEW:
@@ -483,7 +438,8 @@ class QuarantineStore:
             version = version_of(file) if file else None
             cursor = db.execute(
                 "INSERT INTO entries (idx, project, file, version, policy, action, reason, "
-                "available_at, first_requested, last_requested) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "available_at, first_requested, last_requested) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "RETURNING id",
                 (
                     hold.index,
                     hold.project,
@@ -497,7 +453,7 @@ class QuarantineStore:
                     when,
                 ),
             )
-            entry_id = int(cursor.lastrowid or 0)
+            entry_id = int(cursor.fetchone()[0])
             self._seen(db, entry_id, hold.client, when)
             return entry_id
         reopen = row["state"] in ("released", "expired") and (
@@ -512,16 +468,16 @@ class QuarantineStore:
         self._seen(db, row["id"], hold.client, when)
         return None
 
-    def _seen(self, db: sqlite3.Connection, entry_id: int, client: str, when: float) -> None:
+    def _seen(self, db: Tx, entry_id: int, client: str, when: float) -> None:
         db.execute(
             "UPDATE entries SET request_count = request_count + 1, "
-            "last_requested = max(last_requested, ?) WHERE id = ?",
+            f"last_requested = {self.dialect.greatest}(last_requested, ?) WHERE id = ?",
             (when, entry_id),
         )
         db.execute(
             "INSERT INTO clients (entry_id, client, count, last_seen) VALUES (?, ?, 1, ?) "
-            "ON CONFLICT (entry_id, client) DO UPDATE SET count = count + 1, "
-            "last_seen = max(last_seen, excluded.last_seen)",
+            "ON CONFLICT (entry_id, client) DO UPDATE SET count = clients.count + 1, "
+            f"last_seen = {self.dialect.greatest}(clients.last_seen, excluded.last_seen)",
             (entry_id, client, when),
         )
 
@@ -532,7 +488,7 @@ class QuarantineStore:
         with self._write() as db:
             db.executemany(
                 "INSERT INTO traffic (hour, idx, kind, count) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (hour, idx, kind) DO UPDATE SET count = count + excluded.count",
+                "ON CONFLICT (hour, idx, kind) DO UPDATE SET count = traffic.count + excluded.count",
                 [(h, i, k, n) for (h, i, k), n in counts.items()],
             )
 
@@ -555,7 +511,7 @@ class QuarantineStore:
                 db.execute(
                     "INSERT INTO aggregates (hour, idx, policy, action, requests, samples, reason) "
                     "VALUES (?,?,?,?,?,?,?) ON CONFLICT (hour, idx, policy, action) DO UPDATE "
-                    "SET requests = requests + excluded.requests, samples = excluded.samples, "
+                    "SET requests = aggregates.requests + excluded.requests, samples = excluded.samples, "
                     "reason = excluded.reason",
                     (*key, count, orjson.dumps(kept[:AGGREGATE_SAMPLES]).decode(), reason),
                 )
@@ -563,8 +519,8 @@ class QuarantineStore:
     def aggregates(self, now: datetime, *, hours: int = 24) -> list[dict[str, Any]]:
         """Aggregate rows of the last ``hours`` hours, newest first, most requests first."""
         first = int(now.timestamp()) // 3600 - hours + 1
-        with self._lock:
-            rows = self._db.execute(
+        with self.database.read() as db:
+            rows = db.execute(
                 "SELECT * FROM aggregates WHERE hour >= ? ORDER BY hour DESC, requests DESC",
                 (first,),
             ).fetchall()
@@ -614,26 +570,26 @@ class QuarantineStore:
             where.append("project LIKE ?")
             args.append(f"%{canonicalize_name(project)}%")
         clause = (" WHERE " + " AND ".join(where)) if where else ""
-        with self._lock:
-            total = self._db.execute(f"SELECT count(*) FROM entries{clause}", args).fetchone()[0]
-            rows = self._db.execute(
+        with self.database.read() as db:
+            total = db.execute(f"SELECT count(*) FROM entries{clause}", args).fetchone()[0]
+            rows = db.execute(
                 f"SELECT * FROM entries{clause} ORDER BY last_requested DESC, id DESC "
                 "LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
-            return [self._entry_json(row) for row in rows], int(total)
+            return [self._entry_json(db, row) for row in rows], int(total)
 
     def entry(self, entry_id: int) -> dict[str, Any] | None:
         if not valid_id(entry_id):
             return None
-        with self._lock:
-            row = self._db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
+        with self.database.read() as db:
+            row = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
             if row is None:
                 return None
-            entry = self._entry_json(row)
+            entry = self._entry_json(db, row)
             entry["clients"] = [
                 {"client": c["client"], "count": c["count"], "last_seen": iso(c["last_seen"])}
-                for c in self._db.execute(
+                for c in db.execute(
                     "SELECT * FROM clients WHERE entry_id = ? ORDER BY last_seen DESC LIMIT ?",
                     (entry_id, MAX_CLIENTS_SHOWN),
                 )
@@ -641,10 +597,10 @@ class QuarantineStore:
             entry["history"] = self.audit(entry_id=entry_id)
             return entry
 
-    def _entry_json(self, row: sqlite3.Row) -> dict[str, Any]:
+    def _entry_json(self, db: Tx, row: Any) -> dict[str, Any]:
         clients = [
             c[0]
-            for c in self._db.execute(
+            for c in db.execute(
                 "SELECT client FROM clients WHERE entry_id = ? ORDER BY count DESC LIMIT 5",
                 (row["id"],),
             )
@@ -680,8 +636,8 @@ class QuarantineStore:
         if index:
             where.append("idx IN (?, ?)")
             args += [index, ALL_INDEXES]
-        with self._lock:
-            rows = self._db.execute(
+        with self.database.read() as db:
+            rows = db.execute(
                 f"SELECT * FROM rules WHERE {' AND '.join(where)} ORDER BY id", args
             ).fetchall()
         return [
@@ -702,8 +658,8 @@ class QuarantineStore:
         ]
 
     def rules_revision(self) -> int:
-        with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()
+        with self.database.read() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()
         return int(row[0]) if row else 0
 
     def audit(
@@ -714,10 +670,10 @@ class QuarantineStore:
         if entry_id is not None and not valid_id(entry_id):
             return []
         if entry_id is not None:
-            where = " WHERE json_extract(detail, '$.entry') = ? OR ? IN (SELECT value FROM json_each(detail, '$.entries'))"
+            where = f" WHERE {self.dialect.audit_about_entry}"
             args = [entry_id, entry_id]
-        with self._lock:
-            rows = self._db.execute(
+        with self.database.read() as db:
+            rows = db.execute(
                 f"SELECT * FROM audit{where} ORDER BY id DESC LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
@@ -740,20 +696,21 @@ class QuarantineStore:
         last = int(now.timestamp()) // 3600
         first = last - hours + 1
         series = {h: {"served": 0, "quarantine": 0, "block": 0} for h in range(first, last + 1)}
-        with self._lock:
-            for row in self._db.execute(
-                "SELECT hour, kind, sum(count) AS n FROM traffic WHERE hour >= ? GROUP BY hour, kind",
+        with self.database.read() as db:
+            for row in db.execute(
+                "SELECT hour, kind, CAST(sum(count) AS BIGINT) AS n FROM traffic WHERE hour >= ? GROUP BY hour, kind",
                 (first,),
             ):
                 if row["hour"] in series and row["kind"] in series[row["hour"]]:
                     series[row["hour"]][row["kind"]] = row["n"]
             states = {s: 0 for s in STATES}
-            for row in self._db.execute("SELECT state, count(*) FROM entries GROUP BY state"):
+            for row in db.execute("SELECT state, count(*) FROM entries GROUP BY state"):
                 states[row[0]] = row[1]
             top_held = [
                 {"index": r["idx"], "project": r["project"], "requests": r["n"], "entries": r["e"]}
-                for r in self._db.execute(
-                    "SELECT idx, project, sum(request_count) AS n, count(*) AS e FROM entries "
+                for r in db.execute(
+                    "SELECT idx, project, CAST(sum(request_count) AS BIGINT) AS n, count(*) AS e "
+                    "FROM entries "
                     "WHERE state = 'quarantined' GROUP BY idx, project ORDER BY n DESC LIMIT ?",
                     (top,),
                 )
@@ -813,14 +770,14 @@ class QuarantineStore:
             db.execute(
                 "UPDATE rules SET removed_at = ?, removed_by = ? WHERE removed_at IS NULL "
                 f"AND kind IN ('release', 'reject') {where_index}AND project = ? "
-                "AND version IS ? AND file IS ?",
+                f"AND version {self.dialect.same} ? AND file {self.dialect.same} ?",
                 (stamp, actor, *([] if index == ALL_INDEXES else [index]), name, version, file),
             )
             rule_id = db.execute(
                 "INSERT INTO rules (idx, kind, project, version, file, until, reason, actor, "
-                "created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                "created_at) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
                 (index, kind, name, version, file, _ts(until), reason, actor, stamp),
-            ).lastrowid
+            ).fetchone()[0]
             covered = self._covered(db, index, name, version, file)
             self._set_state(
                 db,
@@ -940,9 +897,9 @@ class QuarantineStore:
                 raise Conflict(f"{parsed.text!r} is already on the {kind} list of {_where(index)}")
             rule_id = db.execute(
                 "INSERT INTO rules (idx, kind, project, rule, reason, actor, created_at) "
-                "VALUES (?,?,?,?,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?) RETURNING id",
                 (index, kind, parsed.pattern, parsed.text, reason, actor, stamp),
-            ).lastrowid
+            ).fetchone()[0]
             covered = [
                 row["id"]
                 for row in self._entries_of(db, index)
@@ -1023,7 +980,7 @@ class QuarantineStore:
 
     def _covered(
         self,
-        db: sqlite3.Connection,
+        db: Tx,
         index: str,
         project: str,
         version: str | None,
@@ -1042,9 +999,7 @@ class QuarantineStore:
             args.append(version)
         return [row[0] for row in db.execute(query, args)]
 
-    def _entries_of(
-        self, db: sqlite3.Connection, index: str, state: str | None = None
-    ) -> list[sqlite3.Row]:
+    def _entries_of(self, db: Tx, index: str, state: str | None = None) -> list[Any]:
         """Entries of ``index`` (every index for ``ALL_INDEXES``), optionally in ``state``."""
         where, args = [], []
         if index != ALL_INDEXES:
@@ -1058,7 +1013,7 @@ class QuarantineStore:
 
     def _set_state(
         self,
-        db: sqlite3.Connection,
+        db: Tx,
         ids: list[int],
         state: str,
         actor: str,
@@ -1074,7 +1029,7 @@ class QuarantineStore:
 
     def _audit(
         self,
-        db: sqlite3.Connection,
+        db: Tx,
         stamp: float,
         actor: str,
         action: str,
@@ -1094,11 +1049,14 @@ class QuarantineStore:
     #: ``_audit`` for the store's other tables (sessions): in the caller's transaction.
     audit_record = _audit
 
-    def _bump(self, db: sqlite3.Connection) -> None:
-        db.execute(
+    def _bump(self, db: Tx) -> None:
+        """A new rules revision; on PostgreSQL every replica is told on COMMIT (``changes``)."""
+        revision = db.execute(
             "INSERT INTO meta (key, value) VALUES ('rules', 1) "
-            "ON CONFLICT (key) DO UPDATE SET value = value + 1"
-        )
+            "ON CONFLICT (key) DO UPDATE SET value = meta.value + 1 RETURNING value"
+        ).fetchone()[0]
+        if self.dialect.notify:
+            db.execute(self.dialect.notify, (f'{{"kind":"rules","revision":{int(revision)}}}',))
 
 
 def _where(index: str) -> str:
@@ -1110,7 +1068,7 @@ def applies_to(index: str) -> str:
     return "all indexes" if index == ALL_INDEXES else f"index {index}"
 
 
-def _audit_line(row: sqlite3.Row) -> dict[str, Any]:
+def _audit_line(row: Any) -> dict[str, Any]:
     return {
         "audit_id": row["id"],
         "time": iso(row["time"]),

@@ -23,6 +23,7 @@ from pipgate.proxy.quarantine import api, console
 from pipgate.proxy.quarantine.auth import PackageAuth, TokenBook
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.state import AppState, state_of
+from pipgate.proxy.storage.sql import Database
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -51,10 +52,14 @@ def install(app: Starlette, settings: Settings, tokens: TokenBook) -> None:
         app.add_middleware(PackageAuth, tokens=tokens)
 
 
-def open_review(settings: Settings, clock: Callable[[], datetime]) -> Review:
+def open_review(
+    settings: Settings, clock: Callable[[], datetime], *, database: Database | None = None
+) -> Review:
+    """The review of the data directory's SQLite store, or of ``database`` (PostgreSQL)."""
     return Review(
         settings.cache.data_dir,
         clock=clock,
+        database=database,
         webhook_url=settings.admin.webhook_url,
         webhook_retries=settings.admin.webhook_retries,
         webhook_interval=settings.admin.webhook_interval.total_seconds(),

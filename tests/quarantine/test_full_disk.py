@@ -94,7 +94,7 @@ def test_a_refused_action_leaves_nothing_behind_and_holds_wait(small_disk: Path)
         with disk_full(small_disk, database):
             with pytest.raises(StoreUnavailable, match="disk is full") as refused:
                 review.decide("reject", project="demo", reason="malware", actor="alice")
-            assert refused.value.status == 503
+            assert refused.value.status_code == 503
             review.intake("default", "held-while-full", None, SQUAT, "10.0.0.7", NOW)
             with pytest.raises(StoreUnavailable):
                 review.intake.drain()

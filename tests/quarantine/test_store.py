@@ -16,6 +16,8 @@ from pipgate.policies.subjects import FileSubject
 from pipgate.proxy.models import version_of
 from pipgate.proxy.quarantine.review import Review, parse_until
 from pipgate.proxy.quarantine.store import Hold, ReviewError
+from pipgate.proxy.storage.postgres import PostgresDatabase
+from pipgate.proxy.storage.schema import migrate
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 AGE = Decision(
@@ -40,9 +42,15 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def review(tmp_path: Path, clock: Clock) -> Review:
-    r = Review(tmp_path, clock=clock)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def review(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Review:
+    """The review of ``tmp_path`` on the embedded SQLite store, and on PostgreSQL."""
+    database = None
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_schema_url")
+        migrate(url)
+        database = PostgresDatabase(url)
+    r = Review(tmp_path, clock=clock, database=database)
     yield r
     r.close()
 
@@ -185,6 +193,18 @@ def test_audit_is_append_only_and_mirrored(review: Review, tmp_path: Path) -> No
     ]
     lines = [orjson.loads(x) for x in (tmp_path / "audit.jsonl").read_bytes().splitlines()]
     assert [x["action"] for x in lines] == ["release", "deny-add"]
+    if review.store.dialect.name == "postgresql":
+        import psycopg
+
+        for statement in (
+            "DELETE FROM audit",
+            "UPDATE audit SET actor = 'mallory'",
+            "TRUNCATE audit",
+        ):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                with review.store.database.write() as tx:
+                    tx.execute(statement)
+        return
     db = sqlite3.connect(tmp_path / "quarantine.sqlite3")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         db.execute("DELETE FROM audit")

@@ -181,3 +181,26 @@ def s3_location(seaweedfs: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> S3Loca
         credentials=seaweedfs.credentials,
         env=env,
     )
+
+
+#: The database that ``postgres_schema_url`` makes its schemas in (one per session).
+_SCHEMA_DATABASE = "pipgate_schemas"
+
+
+@pytest.fixture(scope="session")
+def _schema_database(postgres_server: PostgresServer) -> str:
+    return postgres_server.create_database(_SCHEMA_DATABASE)
+
+
+@pytest.fixture
+def postgres_schema_url(postgres_server: PostgresServer, _schema_database: str) -> Iterator[str]:
+    """A URL whose connections see only an empty schema of their own (``search_path``):
+    a fresh "database" for one test in ~10 ms, where ``postgres_url`` takes ~1 s."""
+    if not postgres_server.running:
+        postgres_server.start()
+    schema = "s_" + os.urandom(6).hex()
+    postgres_server.psql(f"CREATE SCHEMA {schema}", database=_SCHEMA_DATABASE)
+    yield f"{_schema_database}?options=-csearch_path%3D{schema}"
+    if not postgres_server.running:
+        postgres_server.start()
+    postgres_server.psql(f"DROP SCHEMA {schema} CASCADE", database=_SCHEMA_DATABASE)

@@ -1,0 +1,157 @@
+"""The shared stores of one replica, built from ``[storage]`` (``open_cluster``).
+
+Used only when ``[storage] database`` is set; the embedded default never builds
+one. Start-up migrates the schema (``migrate = "auto"``) or checks it (``off``);
+a database that cannot be reached at start does not stop the replica: /readyz
+says so (503) and the probe task keeps trying, migrating once it answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from anyio import to_thread
+
+from pipgate.proxy.config.settings import StorageSettings
+from pipgate.proxy.errors import StoreUnavailable
+from pipgate.proxy.files.downloads import SharedFiles
+from pipgate.proxy.observe.metrics import Metrics
+from pipgate.proxy.storage.blobs import BlobStore
+from pipgate.proxy.storage.changes import ChangeListener
+from pipgate.proxy.storage.facts import FileFacts
+from pipgate.proxy.storage.files import SharedFileStore
+from pipgate.proxy.storage.health import StoreHealth, StoreStatus
+from pipgate.proxy.storage.leases import Leases, holder_id
+from pipgate.proxy.storage.pages import PageState
+from pipgate.proxy.storage.postgres import PostgresDatabase
+from pipgate.proxy.storage.schema import SchemaState, migrate, schema_state
+
+log = logging.getLogger("pipgate.storage")
+
+#: Seconds between two probes of each store.
+PROBE_EVERY = 1.0
+
+
+@dataclass
+class Cluster:
+    settings: StorageSettings
+    database: PostgresDatabase
+    blobs: BlobStore | None
+    leases: Leases
+    pages: PageState
+    facts: FileFacts
+    health: StoreHealth
+    metrics: Metrics
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    listener: ChangeListener | None = None
+
+    @property
+    def shared_files(self) -> SharedFiles:
+        return SharedFiles(self.leases, self.blobs)
+
+    def file_store(self, directory: Path, **options: Any) -> SharedFileStore:
+        """The data directory's file store as this replica's L1."""
+        return SharedFileStore(directory, facts=self.facts, blobs=self.blobs, **options)
+
+    def ensure_schema(self) -> None:
+        """Migrate (``auto``) or check (``off``) the schema; records the outcome in
+        ``health``. Blocking."""
+        url = str(self.settings.database)
+        try:
+            if self.settings.migrate == "auto":
+                migrate(url)
+            state: SchemaState = schema_state(url)
+        except StoreUnavailable as exc:
+            self.health.state.update(exc)
+            self.health.schema_problem = str(exc)
+            return
+        self.health.schema_problem = state.problem()
+        if self.health.schema_problem:
+            log.error("%s", self.health.schema_problem)
+
+    def start(self, on_rules_changed: Callable[[], None]) -> None:
+        """Start the probes and the change listener (on the running event loop)."""
+        self.listener = ChangeListener(
+            str(self.settings.database),
+            on_change=lambda change: on_rules_changed() if change.get("kind") == "rules" else None,
+            on_resync=on_rules_changed,
+        )
+        self._tasks = [
+            asyncio.create_task(self.listener.run()),
+            asyncio.create_task(self._probe()),
+        ]
+
+    async def _probe(self) -> None:
+        while True:
+            await self.probe_once()
+            await asyncio.sleep(PROBE_EVERY)
+
+    async def probe_once(self) -> None:
+        if self.health.schema_problem is not None and self.health.state.up is not True:
+            await to_thread.run_sync(self.ensure_schema)
+        error: Exception | None = None
+        try:
+            await to_thread.run_sync(self.database.ping)
+        except StoreUnavailable as exc:
+            error = exc
+        if self.health.state.update(error) and error is None and self.health.schema_problem:
+            await to_thread.run_sync(self.ensure_schema)
+        self._report(self.health.state, error)
+        if self.blobs is not None and self.health.blobs is not None:
+            error = None
+            try:
+                await self.blobs.ping()
+            except StoreUnavailable as exc:
+                error = exc
+            self.health.blobs.update(error)
+            self._report(self.health.blobs, error)
+
+    def _report(self, status: StoreStatus, error: Exception | None) -> None:
+        self.metrics.store_up.labels(status.name).set(0 if error else 1)
+        if error:
+            self.metrics.store_failures.labels(status.name).inc()
+
+    async def aclose(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await to_thread.run_sync(self.database.close)
+
+
+def open_cluster(settings: StorageSettings, metrics: Metrics) -> Cluster:
+    """The shared stores of ``settings`` (blocking: migrates or checks the schema)."""
+    assert settings.database is not None
+    database = PostgresDatabase(settings.database, max_size=settings.pool_size)
+    blobs: BlobStore | None = None
+    if settings.blobs:
+        from pipgate.proxy.storage.s3 import S3Blobs
+
+        blobs = S3Blobs(settings.blobs)
+    health = StoreHealth(
+        StoreStatus("state", database.label),
+        StoreStatus("blobs", settings.blobs) if settings.blobs else None,
+    )
+    cluster = Cluster(
+        settings=settings,
+        database=database,
+        blobs=blobs,
+        leases=Leases(
+            database,
+            ttl=settings.lease_ttl.total_seconds(),
+            holder=holder_id(),
+            url=settings.advertise_url or "",
+        ),
+        pages=PageState(database),
+        facts=FileFacts(database),
+        health=health,
+        metrics=metrics,
+    )
+    cluster.ensure_schema()
+    if health.schema_problem is None:
+        health.state.update(None)
+    return cluster

@@ -1,0 +1,289 @@
+"""PostgreSQL's schema and its migrations, safe when several replicas start at once.
+
+``MIGRATIONS`` is ordered: ``(version, min_reader, sql)``. Version 1 is the whole
+schema of this release: the quarantine tables exactly as SQLite's migrations
+leave them (``quarantine.store``, its version 4), with PostgreSQL's types
+(identity columns, ``double precision`` times, an append-only trigger on
+``audit``), and the tables replicas share (pages, file facts, leases, the
+decision log). Later versions only add (expand), and drop in a later release
+(contract), so old and new replicas can run side by side during a rolling
+upgrade; ``min_reader`` is the oldest code version that may still use the
+schema, and a replica whose code is older refuses to start.
+
+``migrate`` runs on one dedicated connection (never a pooled one: the lock is
+held by the session) under ``pg_advisory_lock``: replicas that start together
+queue on the lock and each one after the first finds nothing to do, so the
+database is migrated exactly once. Each step commits with its
+``schema_version`` row; a crashed migrator's lock goes with its connection, and
+PostgreSQL's transactional DDL leaves no half-applied step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+
+import psycopg
+
+from pipgate.proxy.errors import StoreUnavailable
+from pipgate.proxy.storage.postgres import MIGRATION_LOCK, UNAVAILABLE, connect_kwargs, describe
+from pipgate.proxy.urls import redact
+
+log = logging.getLogger("pipgate.storage")
+
+_V1 = """
+CREATE TABLE entries (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    idx text NOT NULL,
+    project text NOT NULL,
+    file text NOT NULL DEFAULT '',
+    version text,
+    policy text NOT NULL,
+    action text NOT NULL,
+    reason text NOT NULL,
+    available_at double precision,
+    first_requested double precision NOT NULL,
+    last_requested double precision NOT NULL,
+    request_count bigint NOT NULL DEFAULT 0,
+    state text NOT NULL DEFAULT 'quarantined',
+    changed_by text,
+    changed_at double precision,
+    change_reason text,
+    until double precision,
+    UNIQUE (idx, project, file, policy)
+);
+CREATE INDEX entries_state ON entries (state, last_requested);
+CREATE INDEX entries_project ON entries (project);
+CREATE TABLE clients (
+    entry_id bigint NOT NULL REFERENCES entries (id),
+    client text NOT NULL,
+    count bigint NOT NULL,
+    last_seen double precision NOT NULL,
+    PRIMARY KEY (entry_id, client)
+);
+CREATE TABLE rules (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    idx text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('release', 'reject', 'allow', 'deny')),
+    project text NOT NULL,
+    version text,
+    file text,
+    rule text,
+    until double precision,
+    reason text NOT NULL,
+    actor text NOT NULL,
+    created_at double precision NOT NULL,
+    removed_at double precision,
+    removed_by text
+);
+CREATE INDEX rules_active ON rules (removed_at, idx, project);
+CREATE TABLE audit (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    time double precision NOT NULL,
+    actor text NOT NULL,
+    action text NOT NULL,
+    idx text NOT NULL,
+    target text NOT NULL,
+    reason text NOT NULL,
+    detail text NOT NULL
+);
+CREATE FUNCTION pipgate_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+    FOR EACH ROW EXECUTE FUNCTION pipgate_audit_append_only();
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+    FOR EACH STATEMENT EXECUTE FUNCTION pipgate_audit_append_only();
+CREATE TABLE traffic (
+    hour bigint NOT NULL,
+    idx text NOT NULL,
+    kind text NOT NULL,
+    count bigint NOT NULL,
+    PRIMARY KEY (hour, idx, kind)
+);
+CREATE TABLE meta (key text PRIMARY KEY, value bigint NOT NULL);
+CREATE TABLE aggregates (
+    hour bigint NOT NULL,
+    idx text NOT NULL,
+    policy text NOT NULL,
+    action text NOT NULL,
+    requests bigint NOT NULL,
+    samples text NOT NULL,
+    reason text NOT NULL,
+    PRIMARY KEY (hour, idx, policy, action)
+);
+CREATE TABLE sessions (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    secret_sha256 text NOT NULL UNIQUE,
+    name text NOT NULL,
+    token text NOT NULL,
+    csrf text NOT NULL,
+    client text NOT NULL,
+    user_agent text NOT NULL,
+    created double precision NOT NULL,
+    last_seen double precision NOT NULL,
+    expires double precision NOT NULL,
+    ended_at double precision,
+    ended_by text,
+    end_reason text
+);
+CREATE INDEX sessions_name ON sessions (name, ended_at);
+
+-- Shared by replicas: parsed project pages (pickled ``Project``) and upstream 404s.
+CREATE TABLE pages (
+    name text PRIMARY KEY,
+    fetched_at double precision NOT NULL,
+    etag text,
+    last_modified text,
+    revision bigint NOT NULL,
+    body bytea NOT NULL
+);
+CREATE TABLE missing_pages (
+    name text PRIMARY KEY,
+    until double precision NOT NULL,
+    message text NOT NULL
+);
+-- 'url:<sha256 of URL>' -> sha256 of the bytes; 'metadata-sha256:<file sha256>' -> hash.
+CREATE TABLE file_facts (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE leases (
+    key text PRIMARY KEY,
+    holder text NOT NULL,
+    holder_url text NOT NULL,
+    expires_at timestamptz NOT NULL,
+    started_at timestamptz NOT NULL
+);
+CREATE TABLE decisions (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    time text NOT NULL,
+    client text NOT NULL,
+    idx text NOT NULL,
+    project text NOT NULL,
+    file text,
+    policy text NOT NULL,
+    action text NOT NULL,
+    mode text NOT NULL,
+    reason text NOT NULL,
+    available_at text
+);
+CREATE INDEX decisions_project ON decisions (project, id);
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    #: The oldest code version (``SCHEMA_VERSION``) that can work with this schema.
+    min_reader: int
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, 1, _V1),)
+#: The schema version this code writes and needs.
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+_VERSION_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version integer PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now(),
+    applied_by text NOT NULL,
+    min_reader integer NOT NULL
+)
+"""
+
+
+class SchemaError(StoreUnavailable):
+    """The database's schema does not fit this code (behind it, or too new for it)."""
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    #: The newest version applied (0: an empty database).
+    version: int
+    #: The oldest code version the database still accepts.
+    min_reader: int
+
+    def problem(self) -> str | None:
+        """Why this code cannot use the database as it is, or ``None``."""
+        if self.version < SCHEMA_VERSION:
+            return (
+                f"the database schema is at version {self.version}; this pipgate needs "
+                f"{SCHEMA_VERSION}: run 'pipgate migrate' (or set [storage] migrate = \"auto\")"
+            )
+        if self.min_reader > SCHEMA_VERSION:
+            return (
+                f"the database schema (version {self.version}) needs pipgate code of schema "
+                f"version {self.min_reader} or newer; this one is {SCHEMA_VERSION}: upgrade it"
+            )
+        return None
+
+
+def _who() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _connect(url: str) -> psycopg.Connection[object]:
+    try:
+        return psycopg.connect(url, **connect_kwargs("pipgate-migrate"))  # type: ignore[arg-type]
+    except UNAVAILABLE as exc:
+        raise StoreUnavailable(
+            f"cannot connect to PostgreSQL {redact(url)}: {describe(exc)}"
+        ) from exc
+
+
+def _state(connection: psycopg.Connection[object]) -> SchemaState:
+    exists = connection.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:  # type: ignore[index]
+        return SchemaState(0, 0)
+    row = connection.execute(
+        "SELECT coalesce(max(version), 0), coalesce(max(min_reader), 0) FROM schema_version"
+    ).fetchone()
+    return SchemaState(int(row[0]), int(row[1]))  # type: ignore[index]
+
+
+def schema_state(url: str) -> SchemaState:
+    """The database's schema version, without changing anything."""
+    with _connect(url) as connection:
+        try:
+            return _state(connection)
+        except UNAVAILABLE as exc:
+            raise StoreUnavailable(f"PostgreSQL {redact(url)}: {describe(exc)}") from exc
+
+
+def migrate(url: str, *, applied_by: str | None = None) -> list[int]:
+    """Bring the database up to ``SCHEMA_VERSION``; returns the versions this call applied.
+
+    Raises ``SchemaError`` when the database is newer than this code can use, and
+    ``StoreUnavailable`` when PostgreSQL cannot be reached.
+    """
+    who = applied_by or _who()
+    applied: list[int] = []
+    with _connect(url) as connection:
+        try:
+            connection.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            try:
+                connection.execute(_VERSION_TABLE)
+                state = _state(connection)
+                if state.min_reader > SCHEMA_VERSION:
+                    raise SchemaError(str(state.problem()))
+                for step in MIGRATIONS:
+                    if step.version <= state.version:
+                        continue
+                    with connection.transaction():
+                        connection.execute(step.sql)  # type: ignore[arg-type]
+                        connection.execute(
+                            "INSERT INTO schema_version (version, applied_by, min_reader) "
+                            "VALUES (%s, %s, %s)",
+                            (step.version, who, step.min_reader),
+                        )
+                    applied.append(step.version)
+                    log.info(
+                        "PostgreSQL %s migrated to schema version %d", redact(url), step.version
+                    )
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+        except UNAVAILABLE as exc:
+            raise StoreUnavailable(
+                f"migrating PostgreSQL {redact(url)} failed: {describe(exc)}"
+            ) from exc
+    return applied

@@ -1,0 +1,295 @@
+"""Three pipgate replicas (``pipgate serve`` processes) on one PostgreSQL and one SeaweedFS.
+
+``cluster`` is module-scoped: the replicas, their database and their bucket prefix
+are shared by the tests of a module, which use files and projects of their own
+(so one test's cold file is not another's warm one). The fake upstream runs in
+this process, so tests read its request counts and change its files directly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from pipgate.proxy.quarantine.auth import hash_token
+from tests.support.fake_upstream import (
+    FakeFile,
+    FakeProject,
+    FakeUpstream,
+    _wheel,
+    create_fake_upstream,
+    standard_projects,
+)
+from tests.support.ports import free_port
+from tests.support.postgres import PostgresServer
+from tests.support.seaweed import BUCKET, SeaweedFS
+from tests.support.servers import RunningProcess, run_process
+
+ADMIN = "cluster-admin-token"
+#: demo-pkg 1.1.0 is one hour old: held by the 7-day release age until released.
+FRESH_VERSION = "1.1.0"
+#: A file large enough to be killed mid-stream, served slowly (about 2.5 s).
+BIG_FILE = "big_pkg-1.0.0-py3-none-any.whl"
+BIG_SIZE = 6 << 20
+
+
+def config_toml(upstream_url: str, database: str, blobs: str) -> str:
+    return f"""
+[upstream]
+url = "{upstream_url}"
+timeout = "10s"
+retries = 0
+
+[server]
+access_log = false
+log_level = "warning"
+
+[storage]
+database = "{database}"
+blobs = "{blobs}"
+lease_ttl = "2s"
+
+[policies.typosquat]
+mode = "off"
+
+[[admin.tokens]]
+name = "alice"
+sha256 = "{hash_token(ADMIN)}"
+scope = "admin"
+"""
+
+
+@dataclass
+class Replica:
+    name: str
+    port: int
+    data_dir: Path
+    process: RunningProcess | None = None
+    stack: ExitStack = field(default_factory=ExitStack)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def index_url(self) -> str:
+        return f"{self.url}/simple/"
+
+    def admin(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=f"{self.url}/-/admin",
+            headers={"Authorization": f"Bearer {ADMIN}"},
+            timeout=10,
+            trust_env=False,
+        )
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.popen.pid
+
+
+@dataclass
+class Cluster:
+    upstream: FakeUpstream
+    upstream_url: str
+    postgres: PostgresServer
+    database_url: str
+    seaweedfs: SeaweedFS
+    blobs_url: str
+    prefix: str
+    config: Path
+    env: dict[str, str]
+    replicas: list[Replica]
+
+    def argv(self, replica: Replica) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "pipgate.proxy.cli.main",
+            "serve",
+            "--config",
+            str(self.config),
+            "--port",
+            str(replica.port),
+            "--data-dir",
+            str(replica.data_dir),
+        ]
+
+    def start(self, replica: Replica) -> None:
+        replica.stack = ExitStack()
+        replica.process = replica.stack.enter_context(
+            run_process(self.argv(replica), f"{replica.url}/readyz", env=self.env, timeout=60)
+        )
+
+    def stop(self, replica: Replica) -> None:
+        replica.stack.close()
+        replica.process = None
+
+    def kill(self, replica: Replica) -> None:
+        """``kill -9``: no shutdown, no lease released."""
+        assert replica.process is not None
+        os.kill(replica.pid, signal.SIGKILL)
+        replica.process.popen.wait(10)
+        replica.stack.close()
+        replica.process = None
+
+    def objects(self) -> dict[str, int]:
+        """Every object under this cluster's prefix, with its size."""
+        response = self.seaweedfs.request(
+            "GET", f"/{BUCKET}", query={"list-type": "2", "prefix": self.prefix}
+        )
+        assert response.status == 200, response.body[:300]
+        import re
+
+        text = response.body.decode()
+        keys = re.findall(r"<Key>([^<]+)</Key>", text)
+        sizes = [int(s) for s in re.findall(r"<Size>(\d+)</Size>", text)]
+        return dict(zip(keys, sizes, strict=True))
+
+    def file_hits(self, filename: str) -> int:
+        """Upstream GETs of ``filename`` (not its .metadata)."""
+        return sum(n for path, n in self.upstream.hits.items() if path.endswith("/" + filename))
+
+
+def big_project(dists_dir: Path) -> FakeProject:
+    """A real wheel of about ``BIG_SIZE`` bytes (the content scan reads it as one)."""
+    path = _wheel(dists_dir, "big-pkg", "1.0.0", size_padding=BIG_SIZE)
+    return FakeProject(
+        "big-pkg", [FakeFile.from_path(path, upload_time=datetime(2024, 1, 1, tzinfo=UTC))]
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    postgres_server: PostgresServer,
+    seaweedfs: SeaweedFS,
+    dists_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cluster]:
+    """Three replicas started with one config naming PostgreSQL and an S3 bucket."""
+    if not postgres_server.running:
+        postgres_server.start()
+    if not seaweedfs.running:
+        seaweedfs.start()
+    root = tmp_path_factory.mktemp("cluster")
+    name = "c_" + os.urandom(5).hex()
+    database_url = postgres_server.create_database(name)
+    prefix = f"c-{os.urandom(5).hex()}"
+    upstream = create_fake_upstream([*standard_projects(dists_dir), big_project(dists_dir)])
+    upstream.slow_chunk_size = 256 * 1024
+    upstream.slow_chunk_delay = 0.1
+    for file in upstream.project("demo-pkg").files:
+        if f"-{FRESH_VERSION}" in file.filename:
+            file.upload_time = datetime.now(UTC) - timedelta(hours=1)
+    with upstream.serve() as base:
+        upstream_url = base
+        config = root / "pipgate.toml"
+        blobs_url = f"s3://{BUCKET}/{prefix}"
+        config.write_text(config_toml(upstream_url, database_url, blobs_url))
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPGATE_", "AWS_"))}
+        env.update(seaweedfs.env())
+        replicas = [Replica(label, free_port(), root / label) for label in ("a", "b", "c")]
+        found = Cluster(
+            upstream,
+            upstream_url,
+            postgres_server,
+            database_url,
+            seaweedfs,
+            blobs_url,
+            prefix,
+            config,
+            env,
+            replicas,
+        )
+        try:
+            for replica in replicas:
+                found.start(replica)
+            yield found
+        finally:
+            for replica in replicas:
+                found.stop(replica)
+            if not postgres_server.running:
+                postgres_server.start()
+            postgres_server.drop_database(name)
+
+
+@contextmanager
+def timed() -> Iterator[list[float]]:
+    started = time.monotonic()
+    box: list[float] = []
+    yield box
+    box.append(time.monotonic() - started)
+
+
+def pip_install(
+    replica: Replica, *requirements: str, target: Path
+) -> subprocess.CompletedProcess[str]:
+    from tests.support.servers import client_env
+
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-cache-dir",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "--index-url",
+            replica.index_url,
+            "--target",
+            str(target),
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        env=client_env(),
+        timeout=120,
+    )
+
+
+def uv_install(
+    replica: Replica, *requirements: str, target: Path
+) -> subprocess.CompletedProcess[str]:
+    from tests.e2e.conftest import UV
+    from tests.support.servers import client_env
+
+    return subprocess.run(
+        [
+            str(UV),
+            "pip",
+            "install",
+            "--no-cache",
+            "--no-deps",
+            "--index-url",
+            replica.index_url,
+            "--target",
+            str(target),
+            "--python",
+            sys.executable,
+            *requirements,
+        ],
+        capture_output=True,
+        text=True,
+        env=client_env(),
+        timeout=120,
+    )
+
+
+def get_json(client: httpx.Client, path: str, **params: Any) -> Any:
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()

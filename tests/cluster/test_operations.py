@@ -1,0 +1,165 @@
+"""Operating the shared stores: start-up migrations, the storage commands, --workers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pipgate.policies.decision import Action, Decision
+from pipgate.proxy.quarantine.review import Review
+from pipgate.proxy.quarantine.store import Hold
+from tests.support.ports import free_port
+from tests.support.postgres import PostgresServer
+from tests.support.servers import run_process
+
+PIPGATE = [sys.executable, "-m", "pipgate.proxy.cli.main"]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPGATE_", "AWS_"))}
+    env.update(extra)
+    return env
+
+
+def test_two_replicas_starting_at_once_migrate_an_empty_database_once(
+    postgres_server: PostgresServer, postgres_url: str, tmp_path: Path
+) -> None:
+    env = _env(PIPGATE_STORAGE__DATABASE=postgres_url, PIPGATE_UPSTREAM="http://127.0.0.1:9/")
+    ports = [free_port(), free_port()]
+    with ExitStack() as stack:
+        # Both start before either is ready: they meet at the migration lock.
+        starting = [
+            subprocess.Popen(
+                [*PIPGATE, "serve", "--port", str(p), "--data-dir", str(tmp_path / str(p))],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+            )
+            for p in ports
+        ]
+        for popen in starting:
+            stack.callback(popen.wait, 10)
+            stack.callback(popen.terminate)
+        for port in ports:
+            stack.enter_context(
+                run_process(
+                    [sys.executable, "-c", "import time; time.sleep(60)"],
+                    f"http://127.0.0.1:{port}/readyz",
+                )
+            )
+    name = postgres_url.rsplit("/", 1)[1]
+    rows = postgres_server.psql(
+        "SELECT version, applied_by FROM schema_version ORDER BY version", database=name
+    ).splitlines()
+    assert len(rows) == 1 and rows[0].startswith("1|"), rows
+
+
+def test_migrate_and_storage_check_commands(postgres_url: str, s3_location, tmp_path: Path) -> None:
+    env = _env(
+        PIPGATE_STORAGE__DATABASE=postgres_url,
+        PIPGATE_STORAGE__BLOBS=s3_location.url,
+        **s3_location.env,
+    )
+    first = subprocess.run([*PIPGATE, "migrate"], env=env, capture_output=True, text=True)
+    assert first.returncode == 0 and "applied schema versions 1" in first.stdout, first.stderr
+    again = subprocess.run([*PIPGATE, "migrate"], env=env, capture_output=True, text=True)
+    assert "already at version 1" in again.stdout, again.stderr
+    check = subprocess.run([*PIPGATE, "storage", "check"], env=env, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    assert "schema version 1" in check.stdout and "write-once" in check.stdout
+    wrong = subprocess.run(
+        [*PIPGATE, "storage", "check"],
+        env={**env, "AWS_SECRET_ACCESS_KEY": "wrong"},
+        capture_output=True,
+        text=True,
+    )
+    assert wrong.returncode == 1 and s3_location.url in wrong.stderr
+
+
+def test_storage_import_moves_quarantine_history(
+    postgres_url: str, s3_location, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    single = tmp_path / "single"
+    review = Review(single, clock=lambda: now)
+    held = Decision(Action.QUARANTINE, "typosquat", "looks like requests")
+    review.store.record(
+        [
+            Hold(
+                "default",
+                "reqeusts",
+                None,
+                "typosquat",
+                "quarantine",
+                held.reason,
+                None,
+                "1.2.3.4",
+                now,
+            )
+        ]
+    )
+    review.decide("reject", project="reqeusts", reason="typosquat confirmed", actor="alice")
+    review.close()
+    env = _env(
+        PIPGATE_STORAGE__DATABASE=postgres_url,
+        PIPGATE_STORAGE__BLOBS=s3_location.url,
+        **s3_location.env,
+    )
+    moved = subprocess.run(
+        [*PIPGATE, "storage", "import", "--from-data-dir", str(single)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert "1 entries" in moved.stdout and "1 rules" in moved.stdout
+    from pipgate.proxy.storage.postgres import PostgresDatabase
+
+    shared = Review(
+        tmp_path / "replica", clock=lambda: now, database=PostgresDatabase(postgres_url)
+    )
+    try:
+        entries, total = shared.entries()
+        assert total == 1 and entries[0]["state"] == "rejected"
+        assert [r["kind"] for r in shared.store.rules()] == ["reject"]
+        assert [a["action"] for a in shared.store.audit()] == ["reject"]
+    finally:
+        shared.close()
+    twice = subprocess.run(
+        [*PIPGATE, "storage", "import", "--from-data-dir", str(single)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert twice.returncode == 1 and "already holds quarantine history" in twice.stderr
+
+
+def test_workers_are_refused_on_the_embedded_default(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [*PIPGATE, "serve", "--workers", "2", "--data-dir", str(tmp_path)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert refused.returncode == 2
+    assert "--workers 2 needs [storage] database" in refused.stderr
+
+
+@pytest.mark.slow
+def test_two_workers_share_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = _env(PIPGATE_STORAGE__DATABASE=postgres_url, PIPGATE_UPSTREAM="http://127.0.0.1:9/")
+    argv = [*PIPGATE, "serve", "--workers", "2", "--port", str(port), "--data-dir", str(tmp_path)]
+    with run_process(argv, f"http://127.0.0.1:{port}/readyz", env=env, timeout=60) as running:
+        ready = httpx.get(f"{running.url}", trust_env=False)
+        assert ready.status_code == 200 and "ready" in ready.text
