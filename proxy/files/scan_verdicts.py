@@ -80,20 +80,20 @@ class ScanVerdicts:
         return await self._once(sha256, scan)
 
     async def _once(self, sha256: str, scan) -> ScanReport | None:  # type: ignore[no-untyped-def]
-        report = await to_thread.run_sync(self.known, sha256)
-        if report is not None:
-            return report
+        # Claimed before the first await, so concurrent callers share one look-up and scan.
         running = self._inflight.get(sha256)
         if running is not None:
             return await asyncio.shield(running)
         future: asyncio.Future[ScanReport] = asyncio.get_running_loop().create_future()
         self._inflight[sha256] = future
         try:
-            report = await to_thread.run_sync(scan, limiter=self._limiter)
-            if report is not None:
-                self.scanned += 1
-                self._remember(sha256, report)
-                await to_thread.run_sync(_write, self._path(sha256), report)
+            report = await to_thread.run_sync(self.known, sha256)
+            if report is None:
+                report = await to_thread.run_sync(scan, limiter=self._limiter)
+                if report is not None:
+                    self.scanned += 1
+                    self._remember(sha256, report)
+                    await to_thread.run_sync(_write, self._path(sha256), report)
             future.set_result(report)  # type: ignore[arg-type]
             return report
         except BaseException as exc:

@@ -145,7 +145,7 @@ def test_the_matrix_marks_a_held_file_installed_from_a_cache() -> None:
 
 
 def test_uv_is_isolated_from_this_machine(tmp_path: Path) -> None:
-    argv, env, _ = im._command(
+    argv, env, _ = im.client_command(
         "uv", "demo", "http://i/simple/", "", tmp_path, tmp_path / "r", False
     )
     assert "--no-cache" in argv and argv[argv.index("--index-url") + 1] == "http://i/simple/"

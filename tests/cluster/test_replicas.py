@@ -92,7 +92,7 @@ def test_rejected_on_b_is_refused_on_a_by_pip_and_uv(cluster: Cluster, tmp_path:
     status = 200
     while status == 200 and time.monotonic() - started < 1.0:
         status = httpx.get(f"{a.url}/simple/demo-yanked/", trust_env=False).status_code
-    assert status == 403
+    assert status == 451  # a refused project page
     assert pip_install(a, "demo-yanked==1.0.0", target=tmp_path / "pip").returncode != 0
     assert uv_install(a, "demo-yanked==1.0.0", target=tmp_path / "uv").returncode != 0
 
