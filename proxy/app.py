@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from pipgate.proxy import reason_phrase, views
+from pipgate.proxy import holds, reason_phrase, views
 from pipgate.proxy.access import ProjectAccess
 from pipgate.proxy.config.corpus import CorpusError, load_bundled_names, load_corpus
 from pipgate.proxy.config.policies import Intel, build_policy_set, build_scan_policy
@@ -66,6 +66,7 @@ def routes() -> list[BaseRoute]:
             Route(f"{prefix}/simple/{{project}}/", views.project_page, methods=methods),
             Route(f"{prefix}/simple/{{project}}", views.project_page, methods=methods),
             Route(f"{prefix}/files/{{project}}/{{filename}}", views.project_file, methods=methods),
+            Route(f"{prefix}/holds/{{project}}", holds.project_holds, methods=["GET"]),
         ]
     return [
         Route("/", views.root, methods=methods),

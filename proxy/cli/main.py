@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from pipgate.proxy.cli.admin import register as register_review_commands
+from pipgate.proxy.cli.warm import warm as warm_command
 from pipgate.proxy.config.settings import SettingsError, load_settings
 from pipgate.proxy.observe.log_format import configure_logging
 
@@ -224,6 +225,7 @@ def scan(archives: tuple[Path, ...], config: str | None, index: str, output: str
 
 
 register_review_commands(main)
+main.add_command(warm_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
