@@ -460,10 +460,9 @@ async def use(request: Request) -> Response:
     it tells only what ``/`` tells, in the form each tool wants)."""
     from pipgate.proxy.snippets import snippets
 
-    services = request.app.state.services
-    settings = services.settings
+    settings = state_of(request).settings
     base = str(request.base_url)
-    hosted = getattr(services, "hosted_indexes", frozenset())
+    hosted = set(settings.hosted_indexes())
     indexes = [
         (
             name,
