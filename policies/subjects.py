@@ -15,7 +15,6 @@ from typing import Literal
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-
 #: Where a project is served from (see the module docstring).
 Origin = Literal["public", "private", "hosted"]
 

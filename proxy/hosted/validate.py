@@ -66,11 +66,10 @@ def parse_filename(filename: str) -> tuple[NormalizedName, Version, str]:
 def check_distribution(path: Path, filename: str) -> Distribution:
     """Check the file at ``path`` uploaded as ``filename`` and return what it is."""
     project, version, kind = parse_filename(filename)
-    raw = (
-        _wheel_metadata(path, filename)
-        if kind == "bdist_wheel"
-        else _sdist_metadata(path, filename)
-    )
+    if kind == "bdist_wheel":
+        raw = _wheel_metadata(path, filename, project, version)
+    else:
+        raw = _sdist_metadata(path, filename)
     try:
         metadata = Metadata.from_email(raw, validate=True)
     except (ExceptionGroup, InvalidMetadata, ValueError) as exc:
