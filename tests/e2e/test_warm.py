@@ -48,7 +48,7 @@ def test_warm_resolves_fetches_and_reports_holds(
         first = warm(proxy, "-r", str(requirements))
         upstream.reset_hits()
         again = warm(proxy, "-r", str(requirements), "--format", "json")
-        store = proxy.services.store
+        store = proxy.state.store
         stored = {name: upstream.file(name).sha256 in store for name in (*RESOLVED, *NEW)}
 
     assert first.returncode == 0, first.stdout + first.stderr
