@@ -14,7 +14,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +199,7 @@ async def _resolved(
     report: Report,
 ) -> list[Any]:
     """The files of every pinned release, filtered by ``targets``; holds go to ``report``."""
-    from pipgate.proxy.warm.fetch import Hold, held_newer
+    from pipgate.proxy.warm.fetch import Hold, PipgateUnavailable, held_newer
     from pipgate.proxy.warm.resolve import ResolveError, direct_names, resolve
     from pipgate.proxy.warm.targets import wanted
 
@@ -212,10 +212,15 @@ async def _resolved(
         report.problems.append(str(exc))
         # Say which of the names asked for pipgate holds: usually why uv found nothing.
         for name in direct_names(inputs, all_extras=all_extras):
-            verdict, held = await gate.holds(name)
+            try:
+                verdict, held = await gate.holds(name)
+            except PipgateUnavailable as exc:
+                report.problems.append(str(exc))
+                continue
             if verdict.get("action", "allow") != "allow":
                 report.holds.append(_project_hold(name, verdict))
-            report.holds += [h for h in held_newer(name, "0", held)]
+            # Every held release may be why: the requirement may pin one of them.
+            report.holds += [replace(h, needed=True) for h in held_newer(name, "0", held)]
         return []
     files: list[Any] = []
 

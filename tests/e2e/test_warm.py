@@ -48,6 +48,9 @@ def test_warm_resolves_fetches_and_reports_holds(
         first = warm(proxy, "-r", str(requirements))
         upstream.reset_hits()
         again = warm(proxy, "-r", str(requirements), "--format", "json")
+        pinned = tmp_path / "pinned.txt"
+        pinned.write_text("demo-pkg==1.1.0\n")
+        failed = warm(proxy, "-r", str(pinned), "--format", "json")
         store = proxy.state.store
         stored = {name: upstream.file(name).sha256 in store for name in (*RESOLVED, *NEW)}
 
@@ -71,6 +74,13 @@ def test_warm_resolves_fetches_and_reports_holds(
         ("1.1.0", "release-age", False)
     ]
     assert not any(upstream.hits[upstream.file_path(name)] for name in RESOLVED)
+    # Pinning the held release: uv cannot resolve, and the report says which hold is why.
+    assert failed.returncode == 1
+    explained = json.loads(failed.stdout)
+    assert "uv could not resolve" in explained["problems"][0]
+    assert [(h["version"], h["policy"], h["needed"]) for h in explained["held"]] == [
+        ("1.1.0", "release-age", True)
+    ]
 
 
 def test_warm_per_target_and_a_lock_that_names_a_held_file(
