@@ -349,13 +349,15 @@ class ProjectAccess:
         (a typosquat taken down upstream is still one)."""
         gate = self.gate(index)
         offline = _offline(gate, name, version)
-        if not online or not gate.before_fetch(name).allowed:
+        if not online or not self._may_be_served(gate, name):
             return offline
         try:
             decision = await self.judge(index, name)
         except PipgateError as exc:
             note = "; ".join(filter(None, [offline.note, f"upstream: {exc}"]))
             return CheckResult(offline.name, offline.version, offline.decision, note=note)
+        if decision.page is None:  # an internal name no hosted or private source has
+            return CheckResult(name, str(version) if version else None, decision.verdict.decision)
         wanted = version or _newest(decision.project)
         text = str(wanted) if wanted else None
         if not decision.allowed:
@@ -370,6 +372,17 @@ class ProjectAccess:
         return CheckResult(name, text, chosen, files_held=len(held), files_total=total)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _may_be_served(self, gate: Gate, name: NormalizedName) -> bool:
+        """Whether a request could get past the name: its verdict allows it, or it is
+        refused only as coming from the public index and the index has private sources."""
+        if gate.before_fetch(name).allowed:
+            return True
+        return bool(
+            self.router is not None
+            and self.router.has_private(gate.index)
+            and gate.before_fetch(name, "private").allowed
+        )
 
     def _slow_down(self, gate: Gate, client: str) -> None:
         """Raise ``TooManyRefusals`` when ``client`` has been refused too often lately

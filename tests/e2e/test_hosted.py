@@ -19,8 +19,14 @@ from tests.support.servers import client_env
 
 TWINE = Path(sys.executable).with_name("twine")
 TOKEN = "pg_test-upload-token"
+READER = "pg_test-read-token"
 CONFIG = {
-    "admin": {"tokens": [{"name": "ci", "sha256": hash_token(TOKEN), "scope": "upload"}]},
+    "admin": {
+        "tokens": [
+            {"name": "ci", "sha256": hash_token(TOKEN), "scope": "upload"},
+            {"name": "rita", "sha256": hash_token(READER), "scope": "read"},
+        ]
+    },
     "indexes": {
         "corp": {
             "hosted": True,
@@ -210,6 +216,11 @@ def test_internal_names_resolve_only_from_hosted_and_private_sources(
             listing = {
                 p["name"] for p in httpx.get(proxy.index_url, headers=json_).json()["projects"]
             }
+            checked = httpx.get(
+                f"{proxy.url}/-/admin/check",
+                params={"requirement": ["acme-lib", "acme-other"], "online": "1"},
+                headers={"Authorization": f"Bearer {READER}"},
+            ).json()["results"]
 
     assert pip.returncode == 0, pip.stderr
     assert installed(tmp_path / "pip") == {"acme-lib==1.0.0", "acme-util==2.0.0"}
@@ -222,6 +233,11 @@ def test_internal_names_resolve_only_from_hosted_and_private_sources(
     # A private source that fails fails the request: no falling through to PyPI.
     assert zeta.status_code == 502
     assert {"acme-lib", "acme-util", "corp-tool"} <= listing
+    # policy check --online --url gives the server's own answer for internal names too.
+    assert [(r["name"], r["action"], r["policy"]) for r in checked] == [
+        ("acme-lib", "allow", "default"),
+        ("acme-other", "block", "dependency-confusion"),
+    ]
     assert not [r.path for r in impostor.requests if "acme" in r.path or "zeta" in r.path]
     assert impostor.hits["/simple/corp-tool/"] == 0
     assert mirror.hits["/simple/acme-util/"] >= 1
