@@ -157,6 +157,13 @@ class UpstreamSettings(_Section):
         description="A private index (another devpi, Artifactory ...): internal names may "
         "be served from it (dependency confusion guards only the public one).",
     )
+    username: str | None = Field(
+        None, description="HTTP basic auth user, sent to this upstream's origin only."
+    )
+    password: str | None = Field(
+        None,
+        description="Its password (PIPGATE_UPSTREAMS__<NAME>__PASSWORD keeps it out of files).",
+    )
 
     @field_validator("url")
     @classmethod
