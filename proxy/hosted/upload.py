@@ -90,6 +90,8 @@ async def upload(request: Request) -> Response:
             size, digests = received
             dist = await to_thread.run_sync(check_distribution, temp, filename)
             _check_form(form, filename, dist, digests)
+            # Judged like any file: the content scan's report is there before it is served.
+            await svc.scan.scan_path(digests["sha256"], filename, temp)
             metadata = dist.metadata if dist.kind == "bdist_wheel" else None
             record = HostedFile(
                 index=index,

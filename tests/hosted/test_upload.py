@@ -47,6 +47,11 @@ def client(tmp_path):
             "indexes": {
                 "corp": {"hosted": True, "upload": ["ci"]},
                 "tiny": {"hosted": True, "upload": ["*"], "max_upload_size": "100B"},
+                "own": {
+                    "hosted": True,
+                    "upload": ["*"],
+                    "policies": {"release_age": {"exempt_hosted": True}},
+                },
             },
         },
     )
@@ -191,3 +196,22 @@ def test_upload_then_no_overwrite_and_one_sdist_per_release(client, built):
 def test_invalid_index_sources_and_upload_lists(indexes, message):
     with pytest.raises(SettingsError, match=message):
         load_settings(None, environ={}, overrides={"indexes": indexes, "admin": {"tokens": TOKENS}})
+
+
+def test_an_upload_is_content_scanned_like_any_file(client):
+    """The scan reads the upload before it is served: inert text, never run."""
+    from tests.e2e.test_scan import EVIL_SETUP
+    from tests.support.archives import pkg_info, sdist
+
+    filename = "glimmer_tools-1.0.0.tar.gz"
+    data = sdist(
+        {"PKG-INFO": pkg_info("glimmer-tools", "1.0.0", "Tools"), "setup.py": EVIL_SETUP},
+        root="glimmer_tools-1.0.0",
+    )
+    stored = post(client, "/own/", filename, data, name="glimmer-tools", version="1.0.0")
+    fetched = client.get(f"/own/files/glimmer-tools/{filename}")
+    assert stored.status_code == 200, stored.text
+    assert fetched.status_code == 403
+    assert fetched.headers["x-pipgate-policy"] == "scan" and "decode-exec" in fetched.text
+    # Kept, as a flagged download is: a reviewer may release it.
+    assert client.app.state.pipgate.hosted.projects("own") == ["glimmer-tools"]
