@@ -2,9 +2,11 @@
 
 If ``acme-utils`` lives on a private index, anyone can upload ``acme-utils``
 99.0 to PyPI, and a resolver that sees both indexes may pick the public one.
-This policy blocks the configured internal names and patterns on an index
-whose upstream is public, by name alone, so such a name is never even
-requested upstream. Files are checked too: a pinned file URL must not bypass it.
+This policy blocks the configured internal names and patterns when they would
+come from the public index, by name alone, so such a name is never even
+requested there. Files are checked too: a pinned file URL must not bypass it.
+The same names from a hosted index or a private upstream (``origin``) are
+allowed: that is where internal projects live.
 """
 
 from __future__ import annotations
@@ -44,9 +46,13 @@ class DependencyConfusionPolicy:
         self._decide = lru_cache(maxsize=16_384)(self._decide_name)
 
     def check_project(self, subject: ProjectSubject, now: datetime) -> Decision:
+        if subject.origin != "public":
+            return _PRIVATE
         return self._decide(subject.name)
 
     def check_file(self, subject: FileSubject, now: datetime) -> Decision:
+        if subject.origin != "public":
+            return _PRIVATE
         return self._decide(subject.project)
 
     def _decide_name(self, name: NormalizedName) -> Decision:
@@ -66,3 +72,4 @@ class DependencyConfusionPolicy:
 
 
 _NOT_INTERNAL = Decision(Action.ALLOW, NAME, "not an internal project name")
+_PRIVATE = Decision(Action.ALLOW, NAME, "served from a hosted index or a private upstream")

@@ -34,6 +34,8 @@ class ReleaseAgePolicy:
       ``QUARANTINE``, indefinitely): unknown is not old.
     - ``exempt`` rules (names, globs, or versions such as ``urllib3==2.2.2``)
       switch all three checks off for the files they match.
+    - ``exempt_hosted``: files uploaded to pipgate itself (origin ``hosted``) are
+      not held; the organisation's own releases need no cooling-off.
 
     Project checks always allow. ``check_file`` never calls the clock; ``now``
     must be timezone-aware like the upload times.
@@ -51,6 +53,7 @@ class ReleaseAgePolicy:
         exempt: Iterable[ProjectRule | str] = (),
         unknown_upload_time: Action = Action.QUARANTINE,
         mode: Mode = Mode.ENFORCE,
+        exempt_hosted: bool = False,
     ) -> None:
         if min_age < timedelta(0):
             raise ValueError(f"release-age: min_age must not be negative, got {min_age!r}")
@@ -61,6 +64,8 @@ class ReleaseAgePolicy:
         self.exempt = exempt if isinstance(exempt, RuleSet) else RuleSet(exempt)
         self.unknown_upload_time = Action(unknown_upload_time)
         self.mode = mode
+        self.exempt_hosted = exempt_hosted
+        self._hosted = Decision(Action.ALLOW, NAME, "uploaded to this pipgate (exempt_hosted)")
         self._min_age_text = format_duration(min_age)
         self._project_allow = Decision(Action.ALLOW, NAME, "release age is judged per file")
         self._old_enough = Decision(Action.ALLOW, NAME, f"older than {self._min_age_text}")
@@ -80,6 +85,8 @@ class ReleaseAgePolicy:
         return self._project_allow
 
     def check_file(self, subject: FileSubject, now: datetime) -> Decision:
+        if self.exempt_hosted and subject.origin == "hosted":
+            return self._hosted
         uploaded = subject.upload_time
         if uploaded is None:
             if self._unknown.allowed:

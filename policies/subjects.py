@@ -1,12 +1,22 @@
-"""What policies judge: a project (by name, with what upstream says of it) and a file."""
+"""What policies judge: a project (by name, with what upstream says of it) and a file.
+
+``origin`` says where the project comes from: ``public`` (the public index, PyPI
+or a mirror of it), ``private`` (an upstream the operator marked private: another
+devpi, Artifactory ...) or ``hosted`` (uploaded to pipgate itself). Subjects judged
+before any source is asked carry the origin they would be fetched from.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
+
+#: Where a project is served from (see the module docstring).
+Origin = Literal["public", "private", "hosted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +39,7 @@ class ProjectSubject:
     name: NormalizedName
     index: str = "default"
     facts: ProjectFacts | None = None
+    origin: Origin = "public"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +56,4 @@ class FileSubject:
     upload_time: datetime | None
     sha256: str | None = None
     index: str = "default"
+    origin: Origin = "public"

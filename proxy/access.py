@@ -8,7 +8,9 @@ running server). The steps are always the same, in this order:
 1. the name, already normalized (``policies.names.project_name``);
 2. the index's gate judges the name before upstream is asked (allowlist,
    denylist, internal names, known malware, reviewer rules by name);
-3. the cached or upstream page;
+3. the page of the first of the index's sources that has the project (``routing``:
+   a hosted index, a private upstream, the public one; internal names are looked
+   up only in hosted and private sources), or the cached or upstream page;
 4. the gate judges the project with the page's facts, then each file;
 5. the decision is recorded (decision log, metrics, the review queue) and a
    client refused too often is slowed down (``TooManyRefusals``).
@@ -33,14 +35,21 @@ from packaging.version import Version
 
 from pipgate.policies.decision import ALLOW, Decision
 from pipgate.policies.engine import ALLOWED, Verdict
-from pipgate.policies.subjects import ProjectFacts
-from pipgate.proxy.errors import FileNotListed, PipgateError, TooManyRefusals, UnknownIndex
+from pipgate.policies.subjects import Origin, ProjectFacts
+from pipgate.proxy.errors import (
+    FileNotListed,
+    PipgateError,
+    TooManyRefusals,
+    UnknownIndex,
+    UpstreamNotFound,
+)
 from pipgate.proxy.files.scan import FileScan
 from pipgate.proxy.gate import Gate, ProjectView, facts_of
 from pipgate.proxy.index.cache import CachedPage, PageResult
 from pipgate.proxy.models import DistFile, Project
 from pipgate.proxy.observe.recorder import Recorder
 from pipgate.proxy.rate_limit import ClientBuckets
+from pipgate.proxy.routing import Found, Router, Source
 
 #: Fetches a project page: the index cache in the server, upstream itself in the CLI.
 Fetch = Callable[[NormalizedName], Awaitable[PageResult]]
@@ -55,6 +64,12 @@ class ProjectDecision:
     name: NormalizedName
     verdict: Verdict
     page: PageResult | None
+    #: The source that has the project (``None``: the one upstream, without a router).
+    source: Source | None = None
+
+    @property
+    def origin(self) -> Origin:
+        return self.source.origin if self.source is not None else "public"
 
     @property
     def allowed(self) -> bool:
@@ -80,7 +95,8 @@ class PageDecision:
     @property
     def built_from(self) -> tuple[object, ...]:
         assert self.project.page is not None
-        return (self.project.page.page.revision, self.project.gate.generation)
+        project = self.project
+        return (project.page.page.revision, project.gate.generation, project.origin)  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -132,6 +148,7 @@ class ProjectAccess:
     ``recorder`` is ``None`` where nothing is recorded (``policy check`` beside a
     data directory); ``limiter`` slows clients that are refused too often; ``scan``
     is the content scan, whose reports the gates read (``Gate.scan_check``).
+    ``router`` gives each index its sources; without it every project comes from ``fetch``.
     """
 
     def __init__(
@@ -140,6 +157,7 @@ class ProjectAccess:
         fetch: Fetch,
         *,
         scan: FileScan | None = None,
+        router: Router | None = None,
         recorder: Recorder | None = None,
         limiter: ClientBuckets | None = None,
         on_limited: Callable[[str], None] = lambda index: None,
@@ -148,6 +166,7 @@ class ProjectAccess:
         self.gates = gates
         self._fetch = fetch
         self._scan = scan
+        self.router = router
         self._recorder = recorder
         self._limiter = limiter
         self._on_limited = on_limited
@@ -166,23 +185,45 @@ class ProjectAccess:
 
     # -- judging (records nothing) ----------------------------------------------------------
 
+    async def locate(self, gate: Gate, name: NormalizedName) -> ProjectDecision:
+        """Steps 2-3: the verdict on the name, and (when it allows) the page of the
+        source that has the project. An internal name refused as coming from the public
+        index is looked up in the hosted and private sources; found in none, it keeps
+        that refusal (the public index is never asked)."""
+        public = gate.before_fetch(name)
+        if self.router is None:
+            if not public.allowed:
+                return ProjectDecision(gate, name, public, None)
+            return ProjectDecision(gate, name, public, await self._fetch(name))
+        if public.allowed:
+            return _found(gate, name, public, await self.router.find(gate.index, name))
+        if not self.router.has_private(gate.index):
+            return ProjectDecision(gate, name, public, None)
+        private = gate.before_fetch(name, "private")
+        if not private.allowed:
+            return ProjectDecision(gate, name, private, None)
+        try:
+            found = await self.router.find(gate.index, name, public=False)
+        except UpstreamNotFound:
+            return ProjectDecision(gate, name, public, None)
+        return _found(gate, name, private, found)
+
     async def judge(self, index: str, name: NormalizedName) -> ProjectDecision:
         """Steps 2-4 for the project: the name, then the page's facts."""
-        gate = self.gate(index)
-        early = gate.before_fetch(name)
-        if not early.allowed:
-            return ProjectDecision(gate, name, early, None)
-        page = await self._fetch(name)
-        facts = facts_of(page.page.project)
+        located = await self.locate(self.gate(index), name)
+        if located.page is None:
+            return located
+        facts = facts_of(located.project)
         self._remember_facts(name, facts)
-        return ProjectDecision(gate, name, gate.judge_facts(name, facts), page)
+        verdict = located.gate.judge_facts(name, facts, located.origin)
+        return ProjectDecision(located.gate, name, verdict, located.page, located.source)
 
     async def view(self, decision: ProjectDecision) -> ProjectView:
         """Every file of an allowed project judged (cached while nothing it depends on changed)."""
         assert decision.page is not None
         gate, cached = decision.gate, decision.page.page
         key = (gate.index, decision.name)
-        built_from = (cached.revision, gate.generation)
+        built_from = (cached.revision, gate.generation, decision.origin)
         found = self._views.get(key)
         now = gate.clock()
         if found is not None and found[0] == built_from:
@@ -190,7 +231,7 @@ class ProjectAccess:
             if view.recheck_at is None or now < view.recheck_at:
                 self._views.move_to_end(key)
                 return view
-        view = await to_thread.run_sync(gate.view, cached.project)
+        view = await to_thread.run_sync(gate.view, cached.project, decision.origin)
         self._views[key] = (built_from, view)
         self._views.move_to_end(key)
         while len(self._views) > self._capacity:
@@ -202,24 +243,26 @@ class ProjectAccess:
         the judged page when the project is allowed, else each file judged on its own."""
         project = decision.project
         if not decision.allowed:
-            judge = decision.gate.judge_file
+            judge, origin = decision.gate.judge_file, decision.origin
             return await to_thread.run_sync(
-                lambda: [(f, judge(project.name, f)) for f in project.files]
+                lambda: [(f, judge(project.name, f, origin)) for f in project.files]
             )
         view = await self.view(decision)
         verdicts = {f.filename: v for f, v in (*view.held, *view.dry_run)}
         return [(f, verdicts.get(f.filename, ALLOWED)) for f in project.files]
 
-    def listable(self, index: str, name: NormalizedName) -> bool:
+    def listable(self, index: str, name: NormalizedName, origin: Origin = "public") -> bool:
         """Whether ``/simple/`` may list ``name`` on ``index``, without asking upstream:
-        the name-only policies allow it and, when its page was judged lately, the
-        project verdict from that page's facts does too. Blocking-free; any thread."""
+        the name-only policies allow it (as served from a source of ``origin``) and,
+        when its page was judged lately, the project verdict from that page's facts does
+        too. Blocking-free; any thread."""
         gate = self.gate(index)
-        if not gate.before_fetch(name).allowed:
+        if not gate.before_fetch(name, origin).allowed:
             return False
         facts = self._facts.get(name)
-        verdict = gate.judge_facts(name, facts) if facts is not None else gate.judge_name(name)
-        return verdict.allowed
+        if facts is not None:
+            return gate.judge_facts(name, facts, origin).allowed
+        return gate.judge_name(name, origin).allowed
 
     # -- serving (records) -----------------------------------------------------------------
 
@@ -237,17 +280,16 @@ class ProjectAccess:
     async def page(self, index: str, name: NormalizedName, client: str) -> PageDecision:
         """A project page for a request: the project and, when it is allowed, every file."""
         gate = self.gate(index)
-        early = gate.before_fetch(name)
-        if not early.allowed:
+        decision = await self.locate(gate, name)
+        if decision.page is None:
+            early = decision.verdict
             self._slow_down(gate, client)
             if self._recorder is not None:
                 self._recorder.project(gate, name, early, client, by_name=True)
-            return PageDecision(ProjectDecision(gate, name, early, None), None)
-        page = await self._fetch(name)
-        decision = ProjectDecision(gate, name, early, page)
+            return PageDecision(decision, None)
         view = await self.view(decision)
         self._remember_facts(name, view.facts)
-        decision = ProjectDecision(gate, name, view.verdict, page)
+        decision = ProjectDecision(gate, name, view.verdict, decision.page, decision.source)
         if not view.verdict.allowed:
             self._slow_down(gate, client)
         if self._recorder is not None:
@@ -266,9 +308,9 @@ class ProjectAccess:
         file = decision.project.file(filename)
         if file is None:
             raise FileNotListed(f"project {name!r} has no file {filename!r}")
-        verdict = decision.gate.judge_file(name, file)
+        verdict = decision.gate.judge_file(name, file, decision.origin)
         if verdict.allowed and content and await self._scan_stored(file):
-            verdict = decision.gate.judge_file(name, file)
+            verdict = decision.gate.judge_file(name, file, decision.origin)
         if not verdict.allowed:
             self._slow_down(decision.gate, client)
         if self._recorder is not None:
@@ -280,7 +322,7 @@ class ProjectAccess:
         download, or a scan in memory); recorded when the answer changed."""
         assert decision.file is not None
         project = decision.project
-        verdict = project.gate.judge_file(project.name, decision.file)
+        verdict = project.gate.judge_file(project.name, decision.file, project.origin)
         if verdict == decision.verdict:
             return decision
         if not verdict.allowed:
@@ -307,13 +349,15 @@ class ProjectAccess:
         (a typosquat taken down upstream is still one)."""
         gate = self.gate(index)
         offline = _offline(gate, name, version)
-        if not online or not gate.before_fetch(name).allowed:
+        if not online or not self._may_be_served(gate, name):
             return offline
         try:
             decision = await self.judge(index, name)
         except PipgateError as exc:
             note = "; ".join(filter(None, [offline.note, f"upstream: {exc}"]))
             return CheckResult(offline.name, offline.version, offline.decision, note=note)
+        if decision.page is None:  # an internal name no hosted or private source has
+            return CheckResult(name, str(version) if version else None, decision.verdict.decision)
         wanted = version or _newest(decision.project)
         text = str(wanted) if wanted else None
         if not decision.allowed:
@@ -328,6 +372,17 @@ class ProjectAccess:
         return CheckResult(name, text, chosen, files_held=len(held), files_total=total)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _may_be_served(self, gate: Gate, name: NormalizedName) -> bool:
+        """Whether a request could get past the name: its verdict allows it, or it is
+        refused only as coming from the public index and the index has private sources."""
+        if gate.before_fetch(name).allowed:
+            return True
+        return bool(
+            self.router is not None
+            and self.router.has_private(gate.index)
+            and gate.before_fetch(name, "private").allowed
+        )
 
     def _slow_down(self, gate: Gate, client: str) -> None:
         """Raise ``TooManyRefusals`` when ``client`` has been refused too often lately
@@ -362,6 +417,10 @@ class ProjectAccess:
         self._facts.move_to_end(name)
         while len(self._facts) > self._capacity:
             self._facts.popitem(last=False)
+
+
+def _found(gate: Gate, name: NormalizedName, early: Verdict, found: Found) -> ProjectDecision:
+    return ProjectDecision(gate, name, early, found.page_result(gate.clock()), found.source)
 
 
 def _offline(gate: Gate, name: NormalizedName, version: Version | None) -> CheckResult:

@@ -20,11 +20,16 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from pipgate.proxy import reason_phrase, views
+from pipgate.proxy import holds, reason_phrase, views
 from pipgate.proxy.access import ProjectAccess
 from pipgate.proxy.config.corpus import CorpusError, load_bundled_names, load_corpus
 from pipgate.proxy.config.policies import Intel, build_policy_set, build_scan_policy
-from pipgate.proxy.config.settings import Settings, validate_policies
+from pipgate.proxy.config.settings import (
+    PUBLIC_UPSTREAM,
+    Settings,
+    UpstreamSettings,
+    validate_policies,
+)
 from pipgate.proxy.errors import PipgateError
 from pipgate.proxy.files.downloads import Downloads
 from pipgate.proxy.files.memory import Trimmer
@@ -33,6 +38,8 @@ from pipgate.proxy.files.scan_verdicts import ScanVerdicts
 from pipgate.proxy.files.slots import DownloadSlots
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import Gate
+from pipgate.proxy.hosted.store import LocalHostedStore
+from pipgate.proxy.hosted.upload import upload
 from pipgate.proxy.index.cache import IndexCache
 from pipgate.proxy.index.pages import PageRenderer
 from pipgate.proxy.intel import wiring as intel
@@ -42,6 +49,7 @@ from pipgate.proxy.observe.metrics import Metrics
 from pipgate.proxy.observe.recorder import Recorder
 from pipgate.proxy.quarantine import wiring as quarantine
 from pipgate.proxy.rate_limit import ClientBuckets
+from pipgate.proxy.routing import HostedSource, Router, UpstreamSource
 from pipgate.proxy.security_headers import SecurityHeaders
 from pipgate.proxy.state import KEY, AppState
 from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers, State
@@ -66,9 +74,12 @@ def routes() -> list[BaseRoute]:
             Route(f"{prefix}/simple/{{project}}/", views.project_page, methods=methods),
             Route(f"{prefix}/simple/{{project}}", views.project_page, methods=methods),
             Route(f"{prefix}/files/{{project}}/{{filename}}", views.project_file, methods=methods),
+            Route(f"{prefix}/holds/{{project}}", holds.project_holds, methods=["GET"]),
         ]
     return [
         Route("/", views.root, methods=methods),
+        Route("/", upload, methods=["POST"]),
+        Route("/{index}/", upload, methods=["POST"]),
         Route("/healthz", views.healthz, methods=methods),
         Route("/readyz", views.readyz, methods=methods),
         Route("/metrics", views.metrics, methods=["GET"]),
@@ -224,6 +235,30 @@ def create_app(
             on_change=downloads_changed,
             on_refused=lambda limit: metrics.downloads_refused.labels(limit).inc(),
         )
+        default_source = UpstreamSource(
+            PUBLIC_UPSTREAM,
+            "private" if settings.upstream.private else "public",
+            upstream,
+            index_cache,
+            downloads,
+        )
+        extra_sources = {
+            name: _upstream_source(name, own, settings, metrics, transport, store, committed)
+            for name, own in settings.upstreams.items()
+        }
+        hosted = LocalHostedStore(data_dir / "hosted") if settings.hosted_indexes() else None
+        router = Router(
+            {
+                index: tuple(
+                    default_source
+                    if source == PUBLIC_UPSTREAM
+                    else extra_sources.get(source) or HostedSource(source)
+                    for source in settings.sources_of(index)
+                )
+                for index in settings.index_names
+            },
+            hosted,
+        )
         names = corpus if corpus is not None else await load_corpus_names(settings)
         review = quarantine.open_review(
             settings, clock, database=cluster.database if cluster else None
@@ -243,6 +278,7 @@ def create_app(
             gates,
             index_cache.get,
             scan=file_scan if file_scan.active else None,
+            router=router,
             recorder=recorder,
             limiter=ClientBuckets(admin.hold_limit / 60, admin.hold_burst)
             if admin.hold_limit > 0
@@ -267,6 +303,9 @@ def create_app(
             intel=feeds,
             scan=file_scan,
             cluster=cluster,
+            router=router,
+            hosted=hosted,
+            clock=clock,
         )
         app.state.pipgate = state
         quarantine.attach(state)
@@ -287,9 +326,10 @@ def create_app(
             intel_task.cancel()
             await feeds.aclose()
             trimmer.close()
-            await downloads.wait_idle()
-            downloads.close()
-            await upstream.aclose()
+            for source in router.upstream_sources():
+                await source.downloads.wait_idle()
+                source.downloads.close()
+                await source.upstream.aclose()
             review.close()
             state.close()
             if cluster is not None:
@@ -304,6 +344,47 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=metrics, enabled=settings.server.access_log)
     return app
+
+
+def _upstream_source(
+    name: str,
+    own: UpstreamSettings,
+    settings: Settings,
+    metrics: Metrics,
+    transport: httpx.AsyncBaseTransport | None,
+    store: FileStore,
+    committed: Callable[[str, str, str, bool], None],
+) -> UpstreamSource:
+    """An ``[upstreams.<name>]`` source: its client, its page cache, its downloads
+    (into the one file store: files are stored by hash, whoever served them)."""
+    storage_error = metrics.storage_errors.labels
+    client = UpstreamClient(
+        UpstreamConfig.from_settings(own),
+        transport=transport,
+        observe=metrics.observe_upstream,
+        refused=lambda reason: metrics.upstream_refused.labels(reason).inc(),
+        breakers=breakers(settings, metrics),
+    )
+    cache = settings.cache
+    index_cache = IndexCache(
+        cache.data_dir / f"index-{name}",
+        client,
+        ttl=cache.index_ttl.total_seconds(),
+        negative_ttl=cache.negative_ttl.total_seconds(),
+        memory_pages=cache.memory_pages,
+        revalidate_wait=cache.revalidate_wait.total_seconds(),
+        refresh_backoff=cache.refresh_backoff.total_seconds(),
+        on_result=lambda result: metrics.cache.labels("page", result).inc(),
+        on_storage_error=lambda store: storage_error(store).inc(),
+    )
+    downloads = Downloads(
+        store,
+        client,
+        on_committed=committed,
+        on_bytes=lambda direction, n: metrics.bytes.labels(direction).inc(n),
+    )
+    origin = "private" if own.private else "public"
+    return UpstreamSource(name, origin, client, index_cache, downloads)
 
 
 def breakers(settings: Settings, metrics: Metrics) -> Breakers:

@@ -18,7 +18,7 @@ from packaging.version import Version
 
 from pipgate.policies.decision import Action, Decision
 from pipgate.policies.engine import PolicySet, Verdict, recheck_at
-from pipgate.policies.subjects import FileSubject, ProjectFacts, ProjectSubject
+from pipgate.policies.subjects import FileSubject, Origin, ProjectFacts, ProjectSubject
 from pipgate.proxy.models import DistFile, Project
 
 
@@ -60,6 +60,8 @@ class ProjectView:
     recheck_at: datetime | None
     #: What the project verdict was judged from, to judge the project again without its page.
     facts: ProjectFacts | None = None
+    #: Where the project was served from.
+    origin: Origin = "public"
 
 
 def facts_of(project: Project) -> ProjectFacts:
@@ -109,21 +111,22 @@ class Gate:
         """Changes whenever a decision could change for reasons other than time."""
         return (self._policies_version, self.overrides.generation)
 
-    def before_fetch(self, name: NormalizedName) -> Verdict:
-        """Judge a name before upstream is asked (allowlist, denylist, internal names)."""
+    def before_fetch(self, name: NormalizedName, origin: Origin = "public") -> Verdict:
+        """Judge a name before a source is asked (allowlist, denylist, internal names),
+        as it would be served from a source of ``origin``."""
         now = self.clock()
         verdict = self.policies.judge_project(
-            ProjectSubject(name, self.index), now, before_fetch=True
+            ProjectSubject(name, self.index, origin=origin), now, before_fetch=True
         )
         return self.overrides.project(self.index, name, verdict, now)
 
-    def judge_project(self, project: Project) -> Verdict:
-        return self.judge_facts(project.name, facts_of(project))
+    def judge_project(self, project: Project, origin: Origin = "public") -> Verdict:
+        return self.judge_facts(project.name, facts_of(project), origin)
 
-    def judge_name(self, name: NormalizedName) -> Verdict:
+    def judge_name(self, name: NormalizedName, origin: Origin = "public") -> Verdict:
         """Judge a project by its name alone, every policy speaking (a typosquat check
         without upstream facts is the strict one): what is known before any page."""
-        return self.judge_facts(name, None)
+        return self.judge_facts(name, None, origin)
 
     def judge_offline(
         self, name: NormalizedName, version: Version | None
@@ -152,21 +155,29 @@ class Gate:
                     notes.append(f"{policy.name}: {note}")
         return verdict, notes
 
-    def judge_facts(self, name: NormalizedName, facts: ProjectFacts | None) -> Verdict:
-        """Judge a project from what its upstream page says (``facts_of``)."""
+    def judge_facts(
+        self, name: NormalizedName, facts: ProjectFacts | None, origin: Origin = "public"
+    ) -> Verdict:
+        """Judge a project from what its page says (``facts_of``), as served from a
+        source of ``origin``."""
         now = self.clock()
-        verdict = self.policies.judge_project(ProjectSubject(name, self.index, facts), now)
+        verdict = self.policies.judge_project(ProjectSubject(name, self.index, facts, origin), now)
         return self.overrides.project(self.index, name, verdict, now)
 
-    def judge_file(self, project: NormalizedName, file: DistFile) -> Verdict:
+    def judge_file(
+        self, project: NormalizedName, file: DistFile, origin: Origin = "public"
+    ) -> Verdict:
         now = self.clock()
-        verdict = self.policies.judge_file(self._subject(project, file), now)
+        subject = self._subject(project, file, origin)
+        verdict = self.policies.judge_file(subject, now)
         verdict = self._with_scan(file, verdict)
-        return self.overrides.file(self.index, self._subject(project, file), verdict, now)
+        return self.overrides.file(self.index, subject, verdict, now)
 
-    def reviewed(self, project: NormalizedName, file: DistFile, verdict: Verdict) -> Verdict:
+    def reviewed(
+        self, project: NormalizedName, file: DistFile, verdict: Verdict, origin: Origin = "public"
+    ) -> Verdict:
         """``verdict`` after reviewer overrides (a released file stays released)."""
-        subject = self._subject(project, file)
+        subject = self._subject(project, file, origin)
         return self.overrides.file(self.index, subject, verdict, self.clock())
 
     def _with_scan(self, file: DistFile, verdict: Verdict) -> Verdict:
@@ -181,19 +192,19 @@ class Gate:
             return Verdict(verdict.decision, (*verdict.observed, objection))
         return Verdict(objection, (*verdict.observed, objection))
 
-    def view(self, project: Project) -> ProjectView:
-        """Judge the project and each of its files."""
+    def view(self, project: Project, origin: Origin = "public") -> ProjectView:
+        """Judge the project and each of its files, as served from a source of ``origin``."""
         facts = facts_of(project)
-        verdict = self.judge_facts(project.name, facts)
+        verdict = self.judge_facts(project.name, facts, origin)
         if not verdict.allowed:
-            return ProjectView(verdict, (), (), (), recheck_at([verdict]), facts)
+            return ProjectView(verdict, (), (), (), recheck_at([verdict]), facts, origin)
         now = self.clock()
         shown: list[DistFile] = []
         held: list[tuple[DistFile, Verdict]] = []
         dry_run: list[tuple[DistFile, Verdict]] = []
         judge, override = self.policies.judge_file, self.overrides.file
         for file in project.files:
-            subject = self._subject(project.name, file)
+            subject = self._subject(project.name, file, origin)
             file_verdict = override(
                 self.index, subject, self._with_scan(file, judge(subject, now)), now
             )
@@ -210,9 +221,12 @@ class Gate:
             tuple(dry_run),
             recheck_at([verdict, *(v for _, v in held), *(v for _, v in dry_run)]),
             facts,
+            origin,
         )
 
-    def _subject(self, project: NormalizedName, file: DistFile) -> FileSubject:
+    def _subject(
+        self, project: NormalizedName, file: DistFile, origin: Origin = "public"
+    ) -> FileSubject:
         return FileSubject(
             project=project,
             filename=file.filename,
@@ -220,4 +234,5 @@ class Gate:
             upload_time=file.upload_time,
             sha256=file.sha256,
             index=self.index,
+            origin=origin,
         )

@@ -10,7 +10,9 @@ a field like any other.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
@@ -22,6 +24,7 @@ from pipgate.proxy.files.scan import FileScan
 from pipgate.proxy.files.slots import DownloadSlots
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import Gate
+from pipgate.proxy.hosted.store import HostedStore
 from pipgate.proxy.index.cache import IndexCache
 from pipgate.proxy.index.pages import PageRenderer
 from pipgate.proxy.intel.feeds import IntelFeeds
@@ -31,6 +34,7 @@ from pipgate.proxy.observe.metrics import Metrics
 from pipgate.proxy.observe.recorder import Recorder
 from pipgate.proxy.quarantine.auth import TokenBook
 from pipgate.proxy.quarantine.review import Review
+from pipgate.proxy.routing import Router
 from pipgate.proxy.upstream.circuit import State
 from pipgate.proxy.upstream.client import UpstreamClient
 
@@ -38,6 +42,10 @@ if TYPE_CHECKING:
     from pipgate.proxy.storage.cluster import Cluster
 
 KEY = "pipgate"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,11 @@ class AppState:
     scan: FileScan
     #: The shared stores, when this process is a replica (``[storage] database``).
     cluster: Cluster | None = None
+    #: Each index's sources (``routing.py``), shared with ``access``.
+    router: Router | None = None
+    #: The projects uploaded to hosted indexes, if any index is hosted.
+    hosted: HostedStore | None = None
+    clock: Callable[[], datetime] = _utc_now
 
     def readiness_problems(self) -> list[str]:
         """What keeps this proxy from serving (blocking: call in a thread)."""
@@ -95,6 +108,11 @@ class AppState:
 
     def close(self) -> None:
         self.index_cache.close()
+        for source in self.router.upstream_sources() if self.router else ():
+            if source.index_cache is not self.index_cache:
+                source.index_cache.close()
+        if self.hosted is not None:
+            self.hosted.close()
         self.store.close()
         self.decision_log.close()
 

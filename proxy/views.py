@@ -21,6 +21,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from pipgate.policies.engine import Verdict
 from pipgate.policies.names import BadProjectName, project_name
+from pipgate.policies.subjects import Origin
 from pipgate.proxy.access import FileDecision, ProjectAccess
 from pipgate.proxy.errors import (
     FileNotListed,
@@ -50,6 +51,7 @@ from pipgate.proxy.index.pages import (
 )
 from pipgate.proxy.index.render import JSON_V1, NotAcceptable, Page, negotiate, render, render_index
 from pipgate.proxy.models import DistFile, Project
+from pipgate.proxy.routing import HostedSource, UpstreamSource
 from pipgate.proxy.state import AppState, state_of
 
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
@@ -99,21 +101,33 @@ def index_prefix(request: Request) -> str:
 
 
 async def simple_index(request: Request) -> Response:
-    """The projects this proxy knows (cached or configured) and a client may install from
-    this index, never all of upstream (``ProjectAccess.listable``; no upstream request)."""
+    """The projects this proxy knows (cached, configured or hosted) and a client may install
+    from this index, never all of upstream (``ProjectAccess.listable``; no upstream
+    request). A name is judged as coming from the first of the index's sources that has it."""
     state = state_of(request)
     index = index_of(request)
     media_type = _media_type(request)
     if isinstance(media_type, Response):
         return media_type
     configured = state.settings.indexes.get(index)
+    sources = state.router.sources(index) if state.router else (_default_source(state),)
 
     def installable() -> list[str]:
-        names = set(state.index_cache.known_projects())
-        if configured:
-            names |= set(configured.projects)
+        origins: dict[str, Origin] = {}
+        for source in sources:
+            if isinstance(source, HostedSource):
+                assert state.hosted is not None
+                known: list[str] = list(state.hosted.projects(source.name))
+            else:
+                known = source.index_cache.known_projects()
+            for name in known:
+                origins.setdefault(name, source.origin)
+        for name in configured.projects if configured else ():
+            origins.setdefault(name, "public")
         listable = state.access.listable
-        return [name for name in sorted(names) if listable(index, NormalizedName(name))]
+        return [
+            name for name in sorted(origins) if listable(index, NormalizedName(name), origins[name])
+        ]
 
     body = render_index(await to_thread.run_sync(installable), media_type)
     return _page_response(request, 200, media_type, body, None, None)
@@ -270,16 +284,20 @@ async def project_file(request: Request) -> Response:
         return _refusal(decision.verdict, f"project {name!r}")
     if not decision.allowed:
         return _refusal(decision.verdict, f"file {filename!r}")
-    file = decision.file
-    if subresource == ".metadata":
-        # The metadata of a file is served without scanning it: the file is what runs.
-        response = await _metadata(request, state, name, file)
-    elif subresource == ".provenance":
-        response = await _provenance(state, file)
+    file, source = decision.file, decision.project.source
+    if isinstance(source, HostedSource):
+        response = await _hosted_file(request, state, file, subresource)
     else:
-        check = ScanCheck(state.access, decision, client)
-        response = await _file(request, state, name, file, check)
-        decision = check.decision
+        upstream = source if source is not None else _default_source(state)
+        if subresource == ".metadata":
+            # The metadata of a file is served without scanning it: the file is what runs.
+            response = await _metadata(request, state, upstream, name, file)
+        elif subresource == ".provenance":
+            response = await _provenance(upstream, file)
+        else:
+            check = ScanCheck(state.access, decision, client)
+            response = await _file(request, state, upstream, name, file, check)
+            decision = check.decision
     warning = next((d for d in decision.verdict.observed if d.dry_run), None)
     if warning is not None:
         # Served despite an objection not enforced (dry-run, or vulnerabilities' "warn").
@@ -329,14 +347,61 @@ class ScanRefusedMidStream(Exception):
 UNSTORED_SCAN_LIMIT = 64 * 1024 * 1024
 
 
+def _default_source(state: AppState) -> UpstreamSource:
+    """The ``[upstream]`` as a source (for an app built without a router)."""
+    return UpstreamSource("pypi", "public", state.upstream, state.index_cache, state.downloads)
+
+
+async def _hosted_file(
+    request: Request, state: AppState, file: DistFile, subresource: str
+) -> Response:
+    """A file uploaded to a hosted index, or its PEP 658 metadata; never from upstream."""
+    hosted = state.hosted
+    assert hosted is not None and file.sha256 is not None
+    if subresource == ".metadata":
+        body = await to_thread.run_sync(hosted.get_metadata, file.sha256)
+        if body is None:
+            raise FileNotListed(f"no metadata is available for {file.filename!r}")
+        return Response(body, media_type="application/octet-stream")
+    if subresource:
+        raise FileNotListed(f"no provenance is available for {file.filename!r}")
+    slot = state.slots.acquire(client_of(request)) if request.method == "GET" else None
+    try:
+        response = await serve_stored(
+            request,
+            hosted,  # type: ignore[arg-type]  # only its open() is used
+            file.sha256,
+            file.filename,
+            state.metrics,
+            on_close=slot.release if slot is not None else None,
+        )
+    except BaseException:
+        if slot is not None:
+            slot.release()
+        raise
+    if response is None:
+        if slot is not None:
+            slot.release()
+        raise StorageError(f"hosted file {file.filename!r} is missing from the data directory")
+    if slot is not None and not isinstance(response, PacedResponse):
+        slot.release()
+    response.headers["X-Pipgate-Cache"] = "hosted"
+    return response
+
+
 async def _file(
-    request: Request, state: AppState, project: str, file: DistFile, check: ScanCheck
+    request: Request,
+    state: AppState,
+    source: UpstreamSource,
+    project: str,
+    file: DistFile,
+    check: ScanCheck,
 ) -> Response:
     """A file body holds a download slot (``download_slots.py``) until it ends; over a
     cap the request gets 503 with ``Retry-After``."""
     slot = state.slots.acquire(client_of(request)) if request.method == "GET" else None
     try:
-        response = await _file_response(request, state, project, file, slot, check)
+        response = await _file_response(request, state, source, project, file, slot, check)
     except BaseException:
         if slot is not None:
             slot.release()
@@ -349,6 +414,7 @@ async def _file(
 async def _file_response(
     request: Request,
     state: AppState,
+    source: UpstreamSource,
     project: str,
     file: DistFile,
     slot: Slot | None,
@@ -364,9 +430,9 @@ async def _file_response(
             state.metrics.cache.labels("file", "hit").inc()
             return response
     if not await to_thread.run_sync(state.store.has_room, file.size):
-        return await _unstored(request, state, file, on_close, check)
+        return await _unstored(request, state, source, file, on_close, check)
     state.metrics.cache.labels("file", "miss").inc()
-    download = state.downloads.start(project, file.filename, file.url, file.sha256, file.size)
+    download = source.downloads.start(project, file.filename, file.url, file.sha256, file.size)
     try:
         if file.size is not None and file.size <= WHOLE_BEFORE_SENDING:
             # Small files are verified (and scanned) whole before the first byte goes out,
@@ -391,7 +457,7 @@ async def _file_response(
     except StoreUnavailable:
         raise  # a shared store is down: 503, never a file that bypassed the stores
     except StorageError:
-        return await _unstored(request, state, file, on_close, check)
+        return await _unstored(request, state, source, file, on_close, check)
     headers = {"Content-Type": content_type_of(file.filename), "X-Pipgate-Cache": "miss"}
     if sha256:
         headers["ETag"] = f'"{sha256}"'
@@ -421,6 +487,7 @@ async def _file_response(
 async def _unstored(
     request: Request,
     state: AppState,
+    source: UpstreamSource,
     file: DistFile,
     on_close: Callable[[], None] | None,
     check: ScanCheck,
@@ -439,7 +506,7 @@ async def _unstored(
             headers["Content-Length"] = str(file.size)
         return Response(status_code=200, headers=headers)
     size, chunks = await open_unstored(
-        state.upstream, file.url, file.filename, file.sha256, file.size, chunk_size=CHUNK
+        source.upstream, file.url, file.filename, file.sha256, file.size, chunk_size=CHUNK
     )
     if size is not None:
         headers["Content-Length"] = str(size)
@@ -477,7 +544,9 @@ async def _unstored(
     return PacedResponse(body(), headers=headers, on_close=on_close)
 
 
-async def _metadata(request: Request, state: AppState, project: str, file: DistFile) -> Response:
+async def _metadata(
+    request: Request, state: AppState, source: UpstreamSource, project: str, file: DistFile
+) -> Response:
     """PEP 658 metadata: from the store (kept from upstream or extracted from the
     cached wheel), else from upstream, verified against the advertised hash and kept."""
     expected = file.core_metadata.get("sha256") if isinstance(file.core_metadata, dict) else None
@@ -488,12 +557,12 @@ async def _metadata(request: Request, state: AppState, project: str, file: DistF
     if not file.core_metadata and file.sha256 and file.filename.endswith(".whl"):
         # A page may advertise metadata extracted from the cached wheel after the store
         # evicted it: extract it again (from the wheel, fetched again if evicted too).
-        body = await _metadata_from_wheel(state, project, file, file.sha256)
+        body = await _metadata_from_wheel(state, source, project, file, file.sha256)
         if body is not None:
             return Response(body, media_type="application/octet-stream")
     if not file.core_metadata:
         raise FileNotListed(f"no metadata is available for {file.filename!r}")
-    body = await state.upstream.get_bytes(file.url + ".metadata", f"metadata of {file.filename!r}")
+    body = await source.upstream.get_bytes(file.url + ".metadata", f"metadata of {file.filename!r}")
     if expected and hashlib.sha256(body).hexdigest() != expected:
         raise IntegrityError(f"metadata of {file.filename!r} from upstream does not match its hash")
     if file.sha256:
@@ -502,11 +571,11 @@ async def _metadata(request: Request, state: AppState, project: str, file: DistF
 
 
 async def _metadata_from_wheel(
-    state: AppState, project: str, file: DistFile, sha256: str
+    state: AppState, source: UpstreamSource, project: str, file: DistFile, sha256: str
 ) -> bytes | None:
     handle = await to_thread.run_sync(state.store.open, sha256)
     if handle is None:
-        download = state.downloads.start(project, file.filename, file.url, file.sha256, file.size)
+        download = source.downloads.start(project, file.filename, file.url, file.sha256, file.size)
         try:
             await download.wait_until_done()
         except StorageError:
@@ -523,10 +592,10 @@ async def _metadata_from_wheel(
     return body
 
 
-async def _provenance(state: AppState, file: DistFile) -> Response:
+async def _provenance(source: UpstreamSource, file: DistFile) -> Response:
     if not file.provenance:
         raise FileNotListed(f"no provenance is available for {file.filename!r}")
-    body = await state.upstream.get_bytes(file.provenance, f"provenance of {file.filename!r}")
+    body = await source.upstream.get_bytes(file.provenance, f"provenance of {file.filename!r}")
     return Response(body, media_type="application/json")
 
 

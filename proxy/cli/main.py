@@ -15,6 +15,7 @@ import click
 
 from pipgate.proxy.cli.admin import register as register_review_commands
 from pipgate.proxy.cli.storage import register as register_storage_commands
+from pipgate.proxy.cli.warm import warm as warm_command
 from pipgate.proxy.config.settings import SettingsError, load_settings
 from pipgate.proxy.observe.log_format import configure_logging
 
@@ -245,6 +246,7 @@ def scan(archives: tuple[Path, ...], config: str | None, index: str, output: str
 
 register_review_commands(main)
 register_storage_commands(main)
+main.add_command(warm_command)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -128,6 +128,9 @@ class ReleaseAgeSettings(_Table):
     unknown_upload_time: Literal["quarantine", "allow", "block"] = Field(
         "quarantine", description="What happens to a file whose upload time is unknown."
     )
+    exempt_hosted: bool = Field(
+        False, description="Files uploaded to a hosted index of this pipgate are never held."
+    )
 
 
 class TyposquatSettings(_Table):
@@ -452,6 +455,7 @@ def build_policy_set(
                 exempt=age.exempt,
                 unknown_upload_time=_ACTIONS[age.unknown_upload_time],
                 mode=_MODES[age.mode],
+                exempt_hosted=age.exempt_hosted,
             )
         )
     return PolicySet(in_order(policies))

@@ -42,6 +42,9 @@ from pipgate.policies.durations import duration_spec, parse_duration
 from pipgate.policies.names import BadProjectName, project_name
 from pipgate.proxy.upstream.origins import default_file_hosts, parse_origin
 
+#: The name of the ``[upstream]`` table among an index's ``sources``.
+PUBLIC_UPSTREAM = "pypi"
+
 
 class SettingsError(ValueError):
     """Configuration that cannot be used; the message names the source and the key."""
@@ -149,6 +152,18 @@ class UpstreamSettings(_Section):
     breaker_max_backoff: Duration = Field(
         timedelta(minutes=5), description="The back-off doubles per failed probe up to this."
     )
+    private: bool = Field(
+        False,
+        description="A private index (another devpi, Artifactory ...): internal names may "
+        "be served from it (dependency confusion guards only the public one).",
+    )
+    username: str | None = Field(
+        None, description="HTTP basic auth user, sent to this upstream's origin only."
+    )
+    password: str | None = Field(
+        None,
+        description="Its password (PIPGATE_UPSTREAMS__<NAME>__PASSWORD keeps it out of files).",
+    )
 
     @field_validator("url")
     @classmethod
@@ -168,6 +183,14 @@ class UpstreamSettings(_Section):
     def effective_file_hosts(self) -> tuple[str, ...]:
         """``file_hosts``, or its default for this upstream."""
         return self.file_hosts if self.file_hosts is not None else default_file_hosts(self.url)
+
+
+class PrivateUpstreamSettings(UpstreamSettings):
+    """``[upstreams.<name>]``: another index an index may take projects from (its
+    ``sources``); private unless said otherwise. Credentials go in the URL
+    (``https://user:password@host/simple/``; never logged)."""
+
+    private: bool = Field(True, description="Internal names may be served from it.")
 
 
 class CacheSettings(_Section):
@@ -228,6 +251,28 @@ class IndexSettings(_Section):
     projects: list[str] = Field(
         default_factory=list, description="Names listed on /simple/ even before first use."
     )
+    hosted: bool = Field(
+        False,
+        description="Accept uploads (twine, uv publish) at /<name>/ and serve them; "
+        "its projects come first among its sources.",
+    )
+    upload: tuple[str, ...] = Field(
+        (),
+        description="Names of the tokens (scope upload or admin) that may upload here; "
+        "'*': every such token.",
+    )
+    max_upload_size: int = Field(100 * 10**6, description="Largest file accepted ('100MB').")
+    sources: tuple[str, ...] | None = Field(
+        None,
+        description="Where projects come from, in order; the first that has a name serves "
+        "it, alone: hosted index names, 'pypi' (the [upstream]) and [upstreams.<name>]. "
+        "Default: this index if hosted, then 'pypi'.",
+    )
+
+    @field_validator("max_upload_size", mode="before")
+    @classmethod
+    def _upload_size(cls, value: Any) -> int:
+        return parse_size(value)
 
     @field_validator("projects")
     @classmethod
@@ -245,9 +290,10 @@ class AdminToken(_Section):
         min_length=1, description="Who acts with this token (shown in the audit log)."
     )
     sha256: str = Field(description="Hex SHA-256 of the token.")
-    scope: Literal["admin", "read", "install"] = Field(
+    scope: Literal["admin", "read", "install", "upload"] = Field(
         "read",
-        description="admin: review and act; read: list and show; install: package routes only.",
+        description="admin: review and act; read: list and show; install: package routes only; "
+        "upload: package routes and uploads to the hosted indexes that list it.",
     )
 
     @field_validator("sha256")
@@ -362,6 +408,7 @@ class StorageSettings(_Section):
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     upstream: UpstreamSettings = UpstreamSettings()
+    upstreams: dict[str, PrivateUpstreamSettings] = Field(default_factory=dict)
     cache: CacheSettings = CacheSettings()
     policies: dict[str, Any] = Field(default_factory=dict)
     indexes: dict[str, IndexSettings] = Field(default_factory=dict)
@@ -390,9 +437,52 @@ class Settings(_Section):
                 raise ValueError(f"index name {name!r} is reserved")
         return value
 
+    @model_validator(mode="after")
+    def _sources(self) -> Settings:
+        tokens = {t.name: t.scope for t in self.admin.tokens}
+        for name in self.upstreams:
+            if name == PUBLIC_UPSTREAM or name in self.indexes:
+                raise ValueError(
+                    f"upstreams.{name}: the name is taken "
+                    + ("by [upstream]" if name == PUBLIC_UPSTREAM else f"by index {name!r}")
+                )
+        for name in self.index_names:
+            own = self.indexes.get(name) or IndexSettings()
+            for source in self.sources_of(name):
+                if source == PUBLIC_UPSTREAM or source in self.upstreams:
+                    continue
+                target = self.indexes.get(source)
+                if target is None or not target.hosted:
+                    raise ValueError(
+                        f"indexes.{name}.sources: {source!r} is neither a hosted index, "
+                        f"{PUBLIC_UPSTREAM!r} nor an [upstreams.<name>] table"
+                    )
+            if len(set(self.sources_of(name))) != len(self.sources_of(name)):
+                raise ValueError(f"indexes.{name}.sources names a source twice")
+            if own.upload and not own.hosted:
+                raise ValueError(f"indexes.{name}.upload: index {name!r} is not hosted")
+            for token in own.upload:
+                if token != "*" and tokens.get(token) not in ("upload", "admin"):
+                    raise ValueError(
+                        f"indexes.{name}.upload: no token named {token!r} with scope "
+                        "'upload' or 'admin' in [admin] tokens"
+                    )
+        return self
+
     @property
     def index_names(self) -> list[str]:
         return ["default", *(n for n in self.indexes if n != "default")]
+
+    def sources_of(self, index: str) -> tuple[str, ...]:
+        """The ordered sources of ``index`` (its ``sources``, or the default)."""
+        own = self.indexes.get(index)
+        if own is not None and own.sources is not None:
+            return own.sources
+        hosted = (index,) if own is not None and own.hosted else ()
+        return (*hosted, PUBLIC_UPSTREAM)
+
+    def hosted_indexes(self) -> list[str]:
+        return [name for name in self.index_names if (i := self.indexes.get(name)) and i.hosted]
 
     def index_policies(self, index: str) -> dict[str, Any]:
         """The policy table for ``index``: ``[policies]`` deep-merged with its own."""
@@ -528,6 +618,9 @@ def _describe(exc: ValidationError, origins: Mapping[Path_, str], *prefixes: Pat
     lines = []
     for error in exc.errors():
         loc = tuple(str(part) for part in error["loc"])
+        if not loc:  # a check across sections (index sources, upload tokens)
+            lines.append(f"invalid configuration: {error['msg'].removeprefix('Value error, ')}")
+            continue
         origin, key = "defaults", loc
         for prefix in prefixes or ((),):
             found = _origin_of((*prefix, *loc), origins)

@@ -49,6 +49,15 @@ class FileScan:
             self._note(download.sha256, report)
         return None
 
+    async def scan_path(self, sha256: str, filename: str, path: Path) -> ScanReport | None:
+        """Scan a verified file on disk that is not a download (an upload to a hosted
+        index): like a download, a flagged file is still kept and refused where served."""
+        if not self.active:
+            return None
+        report = await self.verdicts.scan_path(sha256, filename, path)
+        self._note(sha256, report)
+        return report
+
     async def scan_bytes(self, sha256: str, filename: str, data: bytes) -> ScanReport | None:
         """Scan a verified file held in memory (served unstored: the disk is full)."""
         if not self.active:

@@ -3,7 +3,9 @@
 Tokens are configured as the SHA-256 of the secret (``pipgate token hash``);
 a presented token is hashed and compared with ``hmac.compare_digest`` against
 every configured digest. Scopes: ``admin`` acts, ``read`` lists and shows,
-``install`` only fetches packages (when ``[admin] package_auth`` is on).
+``install`` only fetches packages (when ``[admin] package_auth`` is on),
+``upload`` fetches packages and uploads to the hosted indexes whose ``upload``
+list names it (``admin`` tokens too, where listed).
 
 A console session is server-side (``sessions.SessionStore``, in the quarantine
 store): the cookie holds only a random session id, HttpOnly, SameSite=Strict
@@ -41,7 +43,7 @@ log = logging.getLogger("pipgate.quarantine")
 
 SESSION_COOKIE = "pipgate_session"
 LOGIN_COOKIE = "pipgate_login"
-_RANK = {"install": 0, "read": 1, "admin": 2}
+_RANK = {"install": 0, "upload": 0, "read": 1, "admin": 2}
 
 
 def hash_token(token: str) -> str:
@@ -62,6 +64,8 @@ class Principal:
     session: int | None = None
 
     def can(self, scope: str) -> bool:
+        if scope == "upload":  # beside the review ranks: it neither reads nor acts
+            return self.scope in ("upload", "admin")
         return _RANK[self.scope] >= _RANK[scope]
 
 

@@ -455,8 +455,32 @@ async def _end_session(request: Request, principal: Principal, form: dict[str, A
 end_session = action(_end_session, scope="read")
 
 
+async def use(request: Request) -> Response:
+    """How to use each index: installer snippets with its URL filled in (no login:
+    it tells only what ``/`` tells, in the form each tool wants)."""
+    from pipgate.proxy.snippets import snippets
+
+    settings = state_of(request).settings
+    base = str(request.base_url)
+    hosted = set(settings.hosted_indexes())
+    indexes = [
+        (
+            name,
+            snippets(
+                base,
+                name,
+                needs_token=settings.admin.package_auth,
+                hosted=name in hosted,
+            ),
+        )
+        for name in settings.index_names
+    ]
+    return _render(request, await session_of(request), "use.html", indexes=indexes)
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route("/use", use, methods=["GET"]),
         Route("/", queue, methods=["GET"]),
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login, methods=["POST"]),

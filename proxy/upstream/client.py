@@ -32,6 +32,7 @@ from pipgate.proxy.errors import (
 from pipgate.proxy.index.parse import PageParseError, parse_html_page, parse_json_page
 from pipgate.proxy.models import Project
 from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers
+from pipgate.proxy.upstream.credentials import credentials_auth
 from pipgate.proxy.upstream.origins import Origins
 from pipgate.proxy.urls import ensure_trailing_slash, redact
 
@@ -57,6 +58,10 @@ class UpstreamConfig:
     #: Origins files may come from besides the upstream's own; ``None``: the default
     #: (``origins.default_file_hosts``).
     file_hosts: tuple[str, ...] | None = None
+    #: Basic-auth credentials for the upstream's origin only (``credentials.py``); the
+    #: URL's own userinfo when unset.
+    username: str | None = None
+    password: str | None = None
 
     @classmethod
     def from_settings(cls, upstream: UpstreamSettings) -> UpstreamConfig:
@@ -68,6 +73,8 @@ class UpstreamConfig:
             retries=upstream.retries,
             backoff=upstream.backoff.total_seconds(),
             file_hosts=upstream.effective_file_hosts,
+            username=upstream.username,
+            password=upstream.password,
         )
 
 
@@ -116,6 +123,7 @@ class UpstreamClient:
             follow_redirects=True,
             trust_env=True,
             event_hooks={"request": [self._check_origin]},
+            auth=credentials_auth(config.url, config.username, config.password),
         )
 
     async def _check_origin(self, request: httpx.Request) -> None:

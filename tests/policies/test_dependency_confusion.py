@@ -75,3 +75,16 @@ def test_file_with_unknown_version_is_judged_by_name() -> None:
 def test_invalid_internal_names(internal: list[str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         DependencyConfusionPolicy(internal)
+
+
+@pytest.mark.parametrize(
+    ("origin", "action"),
+    [("public", Action.BLOCK), ("private", Action.ALLOW), ("hosted", Action.ALLOW)],
+)
+def test_internal_names_are_served_only_from_hosted_or_private_sources(origin, action) -> None:
+    name = NormalizedName("acme-utils")
+    project = POLICY.check_project(ProjectSubject(name, origin=origin), NOW)
+    file = POLICY.check_file(
+        FileSubject(name, "acme_utils-1.0.tar.gz", Version("1.0"), NOW, origin=origin), NOW
+    )
+    assert project.action is file.action is action

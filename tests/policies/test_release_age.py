@@ -181,3 +181,27 @@ def test_exemptions(
 def test_invalid_configuration(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ReleaseAgePolicy(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("exempt_hosted", "origin", "allowed"),
+    [
+        (True, "hosted", True),
+        (True, "private", False),
+        (True, "public", False),
+        (False, "hosted", False),
+    ],
+)
+def test_exempt_hosted_lifts_the_hold_only_for_files_uploaded_here(exempt_hosted, origin, allowed):
+    policy = ReleaseAgePolicy(exempt_hosted=exempt_hosted)
+    subject = FileSubject(
+        NormalizedName("acme-lib"),
+        "acme_lib-1.0.tar.gz",
+        Version("1.0"),
+        ago(hours=1),
+        origin=origin,
+    )
+    decision = policy.check_file(subject, NOW)
+    assert decision.allowed is allowed
+    if allowed:
+        assert decision.reason == "uploaded to this pipgate (exempt_hosted)"

@@ -392,9 +392,11 @@ def example_tables() -> dict[str, dict[str, Any]]:
 
 def test_example_configuration_is_valid(stub_typosquat: None) -> None:
     tables = example_tables()
-    assert set(tables) == {"default", "strict"}
+    assert set(tables) == {"default", "strict", "corp"}
     default = PolicySettings.model_validate(tables["default"])
     strict = PolicySettings.model_validate(tables["strict"])
+    corp = PolicySettings.model_validate(tables["corp"])
+    assert (corp.release_age.exempt_hosted, default.release_age.exempt_hosted) == (True, False)
     assert (default.allowlist.mode, default.release_age.min_age) == ("off", timedelta(days=7))
     assert (strict.allowlist.mode, strict.release_age.min_age) == ("block", timedelta(days=14))
     assert strict.dependency_confusion == default.dependency_confusion

@@ -120,3 +120,43 @@ async def test_get_bytes_enforces_a_limit():
 )
 def test_redact(url, shown):
     assert redact(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "config"),
+    [
+        ("https://up.example/simple", {"username": "pipgate", "password": "s3cret"}),
+        ("https://pipgate:s3cret@up.example/simple", {}),
+    ],
+)
+async def test_credentials_go_to_the_upstream_origin_only(url, config):
+    """A private upstream's page links its files absolutely, without credentials: they
+    get the upstream's credentials; a file host of another origin never sees them."""
+    page = (
+        b'{"meta": {"api-version": "1.1"}, "name": "demo", "files": ['
+        b'{"filename": "demo-1.0.tar.gz", "url": "https://up.example/files/demo-1.0.tar.gz", "hashes": {}},'
+        b'{"filename": "demo-1.0-py3-none-any.whl", "url": "https://cdn.example/demo-1.0-py3-none-any.whl", "hashes": {}}]}'
+    )
+    seen = {}
+
+    def handler(request):
+        seen[request.url.host + request.url.path] = request.headers.get("authorization")
+        if request.url.path.endswith("/demo/"):
+            return httpx.Response(
+                200, content=page, headers={"content-type": "application/vnd.pypi.simple.v1+json"}
+            )
+        return httpx.Response(200, content=b"x")
+
+    cfg = UpstreamConfig(
+        url=url, backoff=0, file_hosts=("https://up.example", "https://cdn.example"), **config
+    )
+    upstream = UpstreamClient(cfg, transport=httpx.MockTransport(handler))
+    fetched = await upstream.get_project("demo")
+    for file in fetched.project.files:
+        await upstream.get_bytes(file.url, file.filename)
+    basic = "Basic cGlwZ2F0ZTpzM2NyZXQ="  # pipgate:s3cret
+    assert seen == {
+        "up.example/simple/demo/": basic,
+        "up.example/files/demo-1.0.tar.gz": basic,
+        "cdn.example/demo-1.0-py3-none-any.whl": None,
+    }
