@@ -19,5 +19,8 @@ ensure_venv() {
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e "$spec"
   # An install with an extra also satisfies a plain one.
-  { echo "$want"; [ -n "$extra" ] && echo "$(sha256sum pyproject.toml | cut -d' ' -f1) "; } > "$stamp"
+  echo "$want" > "$stamp"
+  if [ -n "$extra" ]; then
+    echo "$(sha256sum pyproject.toml | cut -d' ' -f1) " >> "$stamp"
+  fi
 }
