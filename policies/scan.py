@@ -9,7 +9,6 @@ I/O, no clock; the report carries everything the decision needs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -140,8 +139,3 @@ def describe(report: ScanReport, limit: int = 3) -> str:
         + "; ".join(parts)
         + (f"; +{more} more" if more else "")
     )
-
-
-def rules_named(findings: Sequence[Finding]) -> tuple[str, ...]:
-    """The distinct rule names of ``findings``, in order of first appearance."""
-    return tuple(dict.fromkeys(f.rule for f in findings))

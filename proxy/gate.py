@@ -173,13 +173,6 @@ class Gate:
         verdict = self._with_scan(file, verdict)
         return self.overrides.file(self.index, subject, verdict, now)
 
-    def reviewed(
-        self, project: NormalizedName, file: DistFile, verdict: Verdict, origin: Origin = "public"
-    ) -> Verdict:
-        """``verdict`` after reviewer overrides (a released file stays released)."""
-        subject = self._subject(project, file, origin)
-        return self.overrides.file(self.index, subject, verdict, self.clock())
-
     def _with_scan(self, file: DistFile, verdict: Verdict) -> Verdict:
         """``verdict`` with the content scan's objection to ``file``, if a report has one
         (before reviewer overrides, so a reviewer can release a flagged file)."""

@@ -7,7 +7,7 @@ PEP 503 HTML. Upstream pages of either format parse into it (``parse``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, lru_cache
 
@@ -52,9 +52,6 @@ class DistFile:
     def version(self) -> Version | None:
         """The version in the filename, or ``None`` when it cannot be parsed."""
         return version_of(self.filename)
-
-    def with_core_metadata(self, value: CoreMetadata) -> DistFile:
-        return replace(self, core_metadata=value)
 
 
 @dataclass(frozen=True)

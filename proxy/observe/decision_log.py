@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -123,9 +123,3 @@ def read_decisions(path: Path) -> Iterator[dict[str, object]]:
                 yield orjson.loads(line)
             except orjson.JSONDecodeError:
                 log.warning("skipping an unreadable line in %s", path)
-
-
-def tail(entries: Iterable[dict[str, object]], count: int) -> list[dict[str, object]]:
-    from collections import deque
-
-    return list(deque(entries, maxlen=count))
