@@ -267,13 +267,13 @@ class ProjectAccess:
     # -- serving (records) -----------------------------------------------------------------
 
     async def project(self, index: str, name: NormalizedName, client: str) -> ProjectDecision:
-        """The project decision for a request, recorded."""
+        """The project decision for a request for one of its files, recorded."""
         decision = await self.judge(index, name)
         if not decision.allowed:
             self._slow_down(decision.gate, client)
         if self._recorder is not None:
             self._recorder.project(
-                decision.gate, name, decision.verdict, client, by_name=decision.by_name
+                decision.gate, name, decision.verdict, client, page=False, by_name=decision.by_name
             )
         return decision
 
@@ -285,7 +285,7 @@ class ProjectAccess:
             early = decision.verdict
             self._slow_down(gate, client)
             if self._recorder is not None:
-                self._recorder.project(gate, name, early, client, by_name=True)
+                self._recorder.project(gate, name, early, client, page=True, by_name=True)
             return PageDecision(decision, None)
         view = await self.view(decision)
         self._remember_facts(name, view.facts)

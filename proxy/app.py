@@ -165,6 +165,7 @@ def create_app(
     reason_phrase.install()
     metrics = Metrics()
     tokens = quarantine.token_book(settings)
+    templates = quarantine.templates()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, AppState]]:
@@ -302,6 +303,7 @@ def create_app(
             tokens=tokens,
             intel=feeds,
             scan=file_scan,
+            templates=templates,
             cluster=cluster,
             router=router,
             hosted=hosted,

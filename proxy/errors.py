@@ -16,13 +16,16 @@
     │                                    store down (with Retry-After); nothing was done
     ├── TooManyDownloads            503  a download cap is reached (with Retry-After)
     ├── TooManyRefusals             429  a client refused too often lately (with Retry-After)
-    └── ReviewError                 400  a review action that cannot be done (bad input)
-        ├── NotFound                404  no such entry, rule or session
-        ├── Conflict                409  already so (a rule already on the list)
-        └── UnsupportedMediaType    415  an admin API body that is not JSON
+    ├── ReviewError                 400  a review action that cannot be done (bad input)
+    │   ├── NotFound                404  no such entry, rule or session
+    │   ├── Conflict                409  already so (a rule already on the list)
+    │   └── UnsupportedMediaType    415  an admin API body that is not JSON
+    └── AdminApiError                    (the CLI) a running pipgate's admin API refused
+                                         (401, 403, ...) or could not be reached
 
 The storage layer raises these without knowing HTTP; the views, the admin API and the
-console answer ``status_code`` (this table is the only place that says which).
+console answer ``status_code`` (this table is the only place that says which), and the
+CLI's HTTP client turns an answer back into the same exception (``from_status``).
 
 A policy refusal is not an error: views answer it with a 403 of its own.
 Every message names the thing it is about (project, file, URL without credentials).
@@ -139,3 +142,26 @@ class TooManyRefusals(PipgateError):
     too often lately is asked to slow down (``[admin] hold_limit``) instead."""
 
     status_code = 429
+
+
+class AdminApiError(PipgateError):
+    """What the CLI's HTTP client raises for an admin API answer no other error names
+    (no or wrong token, scope too small) and when the server cannot be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        #: The answer's status; ``None`` when no answer came.
+        self.status = status
+
+
+#: The errors an admin API answer names by its status (the others: ``AdminApiError``).
+_BY_STATUS: dict[int, type[PipgateError]] = {
+    cls.status_code: cls
+    for cls in (ReviewError, NotFound, Conflict, UnsupportedMediaType, StoreUnavailable)
+}
+
+
+def from_status(status: int, message: str) -> PipgateError:
+    """The error an admin API answer of ``status`` stands for, with ``message``."""
+    cls = _BY_STATUS.get(status)
+    return cls(message) if cls is not None else AdminApiError(message, status=status)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import HTTPConnection
+from starlette.templating import Jinja2Templates
 
 from pipgate.proxy.access import ProjectAccess
 from pipgate.proxy.config.settings import Settings, format_size
@@ -44,10 +45,6 @@ if TYPE_CHECKING:
 KEY = "pipgate"
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class AppState:
     settings: Settings
@@ -69,13 +66,16 @@ class AppState:
     intel: IntelFeeds | None
     #: The content scan of distribution files (``scan.active`` false when it is off).
     scan: FileScan
+    #: The console's templates (``quarantine.console.build_templates``).
+    templates: Jinja2Templates
+    #: The one clock of this proxy (UTC); tests inject their own.
+    clock: Callable[[], datetime]
     #: The shared stores, when this process is a replica (``[storage] database``).
     cluster: Cluster | None = None
     #: Each index's sources (``routing.py``), shared with ``access``.
     router: Router | None = None
     #: The projects uploaded to hosted indexes, if any index is hosted.
     hosted: HostedStore | None = None
-    clock: Callable[[], datetime] = _utc_now
 
     def readiness_problems(self) -> list[str]:
         """What keeps this proxy from serving (blocking: call in a thread)."""

@@ -3,131 +3,53 @@
 They work against a running server (``--url`` and ``--token``, or
 ``PIPGATE_URL`` and ``PIPGATE_TOKEN``) through the admin API, or directly on
 a data directory (``--data-dir``); a server using that directory picks the
-change up within a second.
+change up within a second. Either way the commands call one interface
+(``quarantine.client.ReviewClient``) and print the same typed values the same way.
 """
 
 from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import click
-import httpx
 import orjson
 
-
-class Backend(Protocol):
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any: ...
-
-    def post(self, path: str, body: dict[str, Any]) -> Any: ...
+if TYPE_CHECKING:
+    from pipgate.proxy.quarantine.client import ReviewClient
+    from pipgate.proxy.quarantine.records import Entry, EntryDetail, Rule
 
 
-class Remote:
-    """The admin API of a running pipgate."""
+@contextmanager
+def _client(ctx: click.Context) -> Iterator[ReviewClient]:
+    """The review the command talks to; its errors become the command's error message."""
+    from pipgate.proxy.errors import PipgateError
+    from pipgate.proxy.quarantine.client import LocalReview, RemoteReview
 
-    def __init__(self, url: str, token: str | None) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._client = httpx.Client(
-            base_url=url.rstrip("/") + "/-/admin", headers=headers, timeout=30, trust_env=False
-        )
-
-    def _check(self, response: httpx.Response) -> Any:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {"error": response.text.strip()}
-        if response.status_code >= 400:
-            message = body.get("error") if isinstance(body, dict) else response.text
-            raise click.ClickException(f"{response.request.url}: {response.status_code}: {message}")
-        return body
-
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        clean = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            return self._check(self._client.get(path, params=clean))
-        except httpx.HTTPError as exc:
-            raise click.ClickException(f"cannot reach {self._client.base_url}: {exc}") from exc
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        try:
-            return self._check(self._client.post(path, json=body))
-        except httpx.HTTPError as exc:
-            raise click.ClickException(f"cannot reach {self._client.base_url}: {exc}") from exc
-
-
-class Local:
-    """The quarantine store of a data directory, used in place of the API."""
-
-    def __init__(self, data_dir: Path) -> None:
-        from pipgate.proxy.quarantine.review import Review
-
-        if not data_dir.is_dir():
-            raise click.ClickException(f"data directory {str(data_dir)!r} does not exist")
-        self.data_dir = data_dir
-        self.review = Review(data_dir, clock=lambda: datetime.now(UTC))
-        self.actor = f"{getpass.getuser()}@local"
-
-    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        from pipgate.proxy.quarantine.decisions import search
-
-        params = {k: v for k, v in (params or {}).items() if v is not None}
-        parts = path.strip("/").split("/")
-        if parts == ["quarantine"]:
-            entries, total = self._run(lambda: self.review.entries(**params))
-            return {"entries": entries, "total": total}
-        if parts[0] == "quarantine":
-            return self._entry(int(parts[1]))
-        if parts[0] == "lists":
-            return {"rules": self.review.store.rules(kind=parts[1], **params)}
-        return {"decisions": search(self.data_dir / "decisions.jsonl", **params)}
-
-    def _entry(self, entry_id: int) -> Any:
-        entry = self.review.entry(entry_id)
-        if entry is None:
-            raise click.ClickException(f"no quarantine entry {entry_id}")
-        return entry
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        parts = path.strip("/").split("/")
-        reason = str(body.get("reason") or "")
-        if parts[0] == "quarantine":
-            kind = parts[2]
-            fields = {"scope": body.get("scope", "file"), "reason": reason, "actor": self.actor}
-            if kind == "release":
-                fields["until"] = body.get("until")
-            else:
-                fields["index"] = body.get("index")
-            return self._run(lambda: getattr(self.review, kind)(int(parts[1]), **fields))
-        fields = {"index": body.get("index"), "rule": body["rule"], "reason": reason}
-        if parts[2] == "add":
-            everything = bool(body.get("everything"))
-            return self._run(
-                lambda: self.review.list_add(
-                    parts[1], **fields, actor=self.actor, everything=everything
-                )
-            )
-        return self._run(lambda: self.review.list_remove(parts[1], **fields, actor=self.actor))
-
-    def _run(self, call: Callable[[], Any]) -> Any:
-        from pipgate.proxy.errors import ReviewError, StoreUnavailable
-
-        try:
-            return call()
-        except (ReviewError, StoreUnavailable) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-
-def _backend(ctx: click.Context) -> Backend:
     url, token, data_dir = (ctx.obj or {}).get("target", (None, None, None))
-    if data_dir is not None:
-        return Local(Path(data_dir))
-    if not url:
+    if data_dir is None and not url:
         raise click.UsageError("say where pipgate is: --url (PIPGATE_URL) or --data-dir")
-    return Remote(url, token)
+    try:
+        client: ReviewClient = (
+            LocalReview(
+                Path(data_dir),
+                clock=lambda: datetime.now(UTC),
+                actor=f"{getpass.getuser()}@local",
+            )
+            if data_dir is not None
+            else RemoteReview(url, token)
+        )
+        try:
+            yield client
+        finally:
+            client.close()
+    except PipgateError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _target_params() -> list[click.Parameter]:
@@ -144,7 +66,7 @@ def _target_params() -> list[click.Parameter]:
 
 def _remembering(callback: Callable[..., Any] | None) -> Callable[..., Any]:
     """``callback`` that first keeps ``--url``, ``--token`` and ``--data-dir`` for
-    ``_backend``; given on a sub-command, they win over the group's."""
+    ``_client``; given on a sub-command, they win over the group's."""
 
     @click.pass_context
     def remember(
@@ -173,8 +95,11 @@ def _target_options(group: click.Group) -> click.Group:
 
 
 def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    """``data`` (typed values) as text, or with ``--json`` in the admin API's JSON."""
     if as_json:
-        sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+        from pipgate.proxy.quarantine.serialize import to_json
+
+        sys.stdout.buffer.write(orjson.dumps(to_json(data), option=orjson.OPT_INDENT_2) + b"\n")
     else:
         click.echo(text(data))
 
@@ -182,12 +107,16 @@ def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 _scope_option = click.option(
     "--scope",
-    type=click.Choice(["file", "version", "project"]),
-    default="file",
-    show_default=True,
-    help="What the decision covers.",
+    type=click.Choice(["version", "project", "file"]),
+    help="What the decision covers: by default what the entry holds (its version, or the "
+    "project); 'file' with --file for one of its files.",
 )
+_file_option = click.option("--file", help="Decide on this one file of the entry only.")
 _reason_option = click.option("--reason", "-r", required=True, help="Why (kept in the audit log).")
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
 
 
 # -- quarantine ---------------------------------------------------------------------------
@@ -195,14 +124,19 @@ _reason_option = click.option("--reason", "-r", required=True, help="Why (kept i
 
 @click.group()
 def quarantine() -> None:
-    """Review what pipgate holds."""
+    """Review what pipgate holds: one entry per held version (or project) and policy."""
 
 
-def _entry_line(e: dict[str, Any]) -> str:
-    what = e["file"] or "(project)"
+def _files(entry: Entry) -> str:
+    if not entry.files:
+        return "(project)"
+    return entry.files[0].file if len(entry.files) == 1 else f"{len(entry.files)} files"
+
+
+def _entry_line(e: Entry) -> str:
     return (
-        f"{e['id']:>5}  {e['state']:<11} {e['project']:<24} {e['version'] or '-':<10} "
-        f"{what:<44} {e['policy']:<14} {e['request_count']:>5}  {e['reason']}"
+        f"{e.id:>5}  {e.state:<11} {e.project:<24} {e.version or '-':<10} "
+        f"{_files(e):<44} {e.policy:<14} {e.views:>5} {e.requests:>5}  {e.reason}"
     )
 
 
@@ -216,18 +150,62 @@ def _entry_line(e: dict[str, Any]) -> str:
 @_json_option
 @click.pass_context
 def quarantine_list(ctx: click.Context, as_json: bool, **filters: Any) -> None:
-    """List entries, most recently requested first."""
-    data = _backend(ctx).get("/quarantine", filters)
+    """List entries, most recently asked for first (views: page views that withheld the
+    version; dl: downloads of its files)."""
+    from pipgate.proxy.quarantine.records import EntryQuery
 
-    def table(d: dict[str, Any]) -> str:
+    with _client(ctx) as review:
+        page = review.entries(EntryQuery(**filters))
+
+    def table(d: Any) -> str:
         head = (
-            f"{'id':>5}  {'state':<11} {'project':<24} {'version':<10} {'file':<44} "
-            f"{'policy':<14} {'reqs':>5}  reason"
+            f"{'id':>5}  {'state':<11} {'project':<24} {'version':<10} {'files':<44} "
+            f"{'policy':<14} {'views':>5} {'dl':>5}  reason"
         )
-        rows = [_entry_line(e) for e in d["entries"]]
-        return "\n".join([head, *rows, f"({len(rows)} of {d['total']})"])
+        rows = [_entry_line(e) for e in d.entries]
+        return "\n".join([head, *rows, f"({len(rows)} of {d.total})"])
 
-    _emit(data, as_json, table)
+    _emit(page, as_json, table)
+
+
+def _entry_text(e: EntryDetail) -> str:
+    facts = {
+        "id": e.id,
+        "state": e.state,
+        "index": e.index,
+        "project": e.project,
+        "version": e.version,
+        "policy": e.policy,
+        "action": e.action,
+        "reason": e.reason,
+        "available_at": e.available_at,
+        "first_requested": e.first_requested,
+        "last_requested": e.last_requested,
+        "views": e.views,
+        "downloads": e.requests,
+        "changed_by": e.changed_by,
+        "changed_at": e.changed_at,
+        "change_reason": e.change_reason,
+        "until": e.until,
+    }
+    lines = [
+        f"{k:>16}: {_when(v) if isinstance(v, datetime) else v}"
+        for k, v in facts.items()
+        if v is not None
+    ]
+    if e.files:
+        lines += ["", f"files ({len(e.files)}):"] + [
+            f"  {f.file}  {f.state}  downloads {f.requests}"
+            + (f", last {_when(f.last_requested)}" if f.last_requested else "")
+            for f in e.files
+        ]
+    lines += ["", "clients:"] + [
+        f"  {c.client}  x{c.count}  last {_when(c.last_seen)}" for c in e.clients
+    ]
+    lines += ["", "history:"] + [
+        f"  {_when(h.time)}  {h.actor}  {h.action}: {h.reason}" for h in e.history
+    ]
+    return "\n".join(lines)
 
 
 @quarantine.command("show")
@@ -235,68 +213,44 @@ def quarantine_list(ctx: click.Context, as_json: bool, **filters: Any) -> None:
 @_json_option
 @click.pass_context
 def quarantine_show(ctx: click.Context, entry: int, as_json: bool) -> None:
-    """Show one entry: what, why, who asked, and its history."""
-    data = _backend(ctx).get(f"/quarantine/{entry}")
+    """Show one entry: what, why, its files, who asked, and its history."""
+    with _client(ctx) as review:
+        found = review.entry(entry)
+    _emit(found, as_json, _entry_text)
 
-    def text(e: dict[str, Any]) -> str:
-        keys = (
-            "id",
-            "state",
-            "index",
-            "project",
-            "version",
-            "file",
-            "policy",
-            "action",
-            "reason",
-            "available_at",
-            "first_requested",
-            "last_requested",
-            "request_count",
-            "changed_by",
-            "changed_at",
-            "change_reason",
-            "until",
-        )
-        lines = [f"{k:>16}: {e[k]}" for k in keys if e.get(k) is not None]
-        lines += ["", "clients:"] + [
-            f"  {c['client']}  x{c['count']}  last {c['last_seen']}" for c in e.get("clients", [])
-        ]
-        lines += ["", "history:"] + [
-            f"  {h['time']}  {h['actor']}  {h['action']}: {h['reason']}"
-            for h in e.get("history", [])
-        ]
-        return "\n".join(lines)
 
-    _emit(data, as_json, text)
+def _decided(verb: str, rule: Rule) -> str:
+    until = f" until {_when(rule.until)}" if rule.until else ""
+    return f"{verb} {rule.target}{_on(rule.index)}{until} (rule {rule.id})"
 
 
 @quarantine.command("release")
 @click.argument("entry", type=int)
 @_scope_option
+@_file_option
 @click.option("--until", help="Release until a date (2026-07-01), datetime or duration (30d).")
 @_reason_option
 @_json_option
 @click.pass_context
 def quarantine_release(
-    ctx: click.Context, entry: int, scope: str, until: str | None, reason: str, as_json: bool
+    ctx: click.Context,
+    entry: int,
+    scope: str | None,
+    file: str | None,
+    until: str | None,
+    reason: str,
+    as_json: bool,
 ) -> None:
-    """Release an entry's file, version or project."""
-    body = {"scope": scope, "until": until, "reason": reason}
-    rule = _backend(ctx).post(f"/quarantine/{entry}/release", body)
-    _emit(
-        rule,
-        as_json,
-        lambda r: (
-            f"released {_target(r)} (rule {r['id']})"
-            + (f" until {r['until']}" if r.get("until") else "")
-        ),
-    )
+    """Release what an entry holds (its version), on the entry's index."""
+    with _client(ctx) as review:
+        rule = review.release(entry, scope=scope, file=file, until=until, reason=reason)
+    _emit(rule, as_json, lambda r: _decided("released", r))
 
 
 @quarantine.command("reject")
 @click.argument("entry", type=int)
 @_scope_option
+@_file_option
 @click.option(
     "--index",
     help="Reject only on this index (the entry's own); by default on every index.",
@@ -305,21 +259,60 @@ def quarantine_release(
 @_json_option
 @click.pass_context
 def quarantine_reject(
-    ctx: click.Context, entry: int, scope: str, index: str | None, reason: str, as_json: bool
+    ctx: click.Context,
+    entry: int,
+    scope: str | None,
+    file: str | None,
+    index: str | None,
+    reason: str,
+    as_json: bool,
 ) -> None:
-    """Reject an entry: it stays blocked on every index (or --index), with your reason."""
-    rule = _backend(ctx).post(
-        f"/quarantine/{entry}/reject", {"scope": scope, "index": index, "reason": reason}
-    )
-    _emit(rule, as_json, lambda r: f"rejected {_target(r)}{_on(r['index'])} (rule {r['id']})")
+    """Reject what an entry holds: it stays blocked on every index (or --index), with your
+    reason."""
+    with _client(ctx) as review:
+        rule = review.reject(entry, scope=scope, file=file, index=index, reason=reason)
+    _emit(rule, as_json, lambda r: _decided("rejected", r))
+
+
+@quarantine.command("decide")
+@click.argument("kind", type=click.Choice(["release", "reject"]))
+@click.argument("project")
+@click.option("--version", help="Only this version.")
+@click.option("--file", help="Only this file.")
+@click.option(
+    "--index", help="The index (default: 'default' for a release, every index for a reject)."
+)
+@click.option("--until", help="Release until a date (2026-07-01), datetime or duration (30d).")
+@_reason_option
+@_json_option
+@click.pass_context
+def quarantine_decide(
+    ctx: click.Context,
+    kind: str,
+    project: str,
+    version: str | None,
+    file: str | None,
+    index: str | None,
+    until: str | None,
+    reason: str,
+    as_json: bool,
+) -> None:
+    """Release or reject a project, version or file by name (it need not be held yet)."""
+    with _client(ctx) as review:
+        rule = review.decide(
+            kind,
+            project=project,
+            version=version,
+            file=file,
+            index=index,
+            until=until,
+            reason=reason,
+        )
+    _emit(rule, as_json, lambda r: _decided("released" if kind == "release" else "rejected", r))
 
 
 def _on(index: str) -> str:
     return " on every index" if index == "*" else f" on index {index!r}"
-
-
-def _target(rule: dict[str, Any]) -> str:
-    return " ".join(p for p in (rule["project"], rule.get("version"), rule.get("file")) if p)
 
 
 # -- allow / deny -------------------------------------------------------------------------
@@ -356,11 +349,11 @@ def _list_group(kind: str) -> click.Group:
         ctx: click.Context, rule: str, index: str | None, reason: str, everything: bool
     ) -> None:
         """Add RULE: a name, a glob (acme-*) or name==version."""
-        body: dict[str, Any] = {"rule": rule, "index": index, "reason": reason}
-        if everything:
-            body["everything"] = True
-        added = _backend(ctx).post(f"/lists/{kind}/add", body)
-        click.echo(f"added {added['rule']!r} to the {kind} list{_on(added['index'])}")
+        with _client(ctx) as review:
+            added = review.list_add(
+                kind, rule=rule, index=index, reason=reason, everything=everything
+            )
+        click.echo(f"added {added.rule!r} to the {kind} list{_on(added.index)}")
 
     @group.command("remove")
     @click.argument("rule")
@@ -369,10 +362,9 @@ def _list_group(kind: str) -> click.Group:
     @click.pass_context
     def remove(ctx: click.Context, rule: str, index: str | None, reason: str) -> None:
         """Remove RULE."""
-        removed = _backend(ctx).post(
-            f"/lists/{kind}/remove", {"rule": rule, "index": index, "reason": reason}
-        )
-        click.echo(f"removed {rule!r} from the {kind} list{_on(removed['index'])}")
+        with _client(ctx) as review:
+            removed = review.list_remove(kind, rule=rule, index=index, reason=reason)
+        click.echo(f"removed {rule!r} from the {kind} list{_on(removed.index)}")
 
     @group.command("list")
     @click.option("--index")
@@ -380,14 +372,15 @@ def _list_group(kind: str) -> click.Group:
     @click.pass_context
     def show(ctx: click.Context, index: str | None, as_json: bool) -> None:
         """Show the list."""
-        data = _backend(ctx).get(f"/lists/{kind}", {"index": index})
+        with _client(ctx) as review:
+            rules = review.rules(kind=kind, index=index)
         _emit(
-            data,
+            rules,
             as_json,
-            lambda d: (
+            lambda found: (
                 "\n".join(
-                    f"{r['index']:<10} {r['rule']:<30} {r['actor']:<12} {r['created_at']}  {r['reason']}"
-                    for r in d["rules"]
+                    f"{r.index:<10} {r.rule:<30} {r.actor:<12} {_when(r.created_at)}  {r.reason}"
+                    for r in found
                 )
                 or f"the {kind} list is empty"
             ),
@@ -418,10 +411,13 @@ def decisions() -> None:
 @click.pass_context
 def decisions_tail(ctx: click.Context, as_json: bool, **filters: Any) -> None:
     """The newest decisions, oldest of them first."""
-    data = _backend(ctx).get("/decisions", filters)
-    data["decisions"].reverse()
+    from pipgate.proxy.quarantine.decisions import DecisionQuery
+
+    with _client(ctx) as review:
+        found = review.decisions(DecisionQuery(**filters))
+    found.reverse()
     _emit(
-        data,
+        {"decisions": found},
         as_json,
         lambda d: (
             "\n".join(

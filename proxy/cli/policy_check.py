@@ -75,7 +75,8 @@ def check_here(
 
     async def run() -> list[CheckResult]:
         upstream = UpstreamClient(UpstreamConfig.from_settings(settings.upstream))
-        access = ProjectAccess(gates, upstream_fetch(upstream.get_project, _now_seconds))
+        fetch = upstream_fetch(upstream.get_project, lambda: clock().timestamp())
+        access = ProjectAccess(gates, fetch)
         try:
             return [
                 await access.check(index, name, version, online=online)
@@ -133,7 +134,3 @@ def text_line(result: CheckResult) -> str:
     note = f" [{result.note}]" if result.note else ""
     d = result.decision
     return f"{label}: {d.action} ({d.policy}) {d.reason}{held}{note}"
-
-
-def _now_seconds() -> float:
-    return datetime.now(UTC).timestamp()

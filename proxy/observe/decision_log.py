@@ -4,7 +4,9 @@ Fields: time, client, index, project, file, policy, action, reason, mode
 (``enforce`` or ``dry-run``), and ``available_at`` for holds that lapse.
 A page that withholds the same file on every request is logged once per
 ``repeat_after`` for each client, so the log stays readable; the metrics
-count every occurrence. A line the disk refuses (full) is lost, never the
+count every occurrence. Pages and file requests are thinned apart: a request
+for a file a page withheld moments before is logged (and reaches the review
+queue as a download of that file). A line the disk refuses (full) is lost, never the
 request: it is counted in ``failed`` and by ``on_error`` (metrics), reported in
 the server log at most once a minute, and the hold still reaches the quarantine
 intake. A line cut short by a full disk is ended before the next one, so
@@ -39,7 +41,7 @@ class DecisionLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("ab", buffering=0)
         self._lock = threading.Lock()
-        self._recent: dict[tuple[str, ...], float] = {}
+        self._recent: dict[tuple[str | bool, ...], float] = {}
         self._repeat_after = repeat_after
         #: Lines that could not be written.
         self.failed = 0
@@ -59,10 +61,12 @@ class DecisionLog:
         decision: Decision,
         client: str,
         now: datetime,
+        page: bool = False,
     ) -> bool:
-        """Append one line unless the same line was recorded recently; true if it was
-        not a repeat (even when the disk refused the line: the decision still stands)."""
-        key = (index, project, file or "", decision.policy, str(decision.action), client)
+        """Append one line unless the same line was recorded recently for the same kind
+        of request (``page``: a project page; else a file); true if it was not a repeat
+        (even when the disk refused the line: the decision still stands)."""
+        key = (index, project, file or "", decision.policy, str(decision.action), client, page)
         mono = time.monotonic()
         last = self._recent.get(key)
         if last is not None and mono - last < self._repeat_after:

@@ -10,7 +10,8 @@ withholds the same files on every request costs the queue nothing more.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -21,22 +22,32 @@ from pipgate.proxy.observe.decision_log import DecisionLog
 from pipgate.proxy.observe.metrics import Metrics
 
 
-class HoldListener(Protocol):
-    """Told of each hold: (index, project, filename or None, decision, client, now).
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A hold a request met: the file (``None``: the project itself) and the decision."""
 
-    ``by_name`` is true for a refusal decided by name alone, before upstream was
-    asked: whether such a project exists at all is unknown.
+    filename: str | None
+    decision: Decision
+
+
+class HoldListener(Protocol):
+    """Told once per request of the holds it met: (index, project, held, client, now).
+
+    ``page`` is true for a project page (it withholds files, or is refused), false
+    for a request for a file or its metadata. ``by_name`` is true for a refusal
+    decided by name alone, before upstream was asked: whether such a project
+    exists at all is unknown.
     """
 
     def __call__(
         self,
         index: str,
         project: str,
-        filename: str | None,
-        decision: Decision,
+        held: Sequence[Held],
         client: str,
         now: datetime,
         *,
+        page: bool,
         by_name: bool = False,
     ) -> None: ...
 
@@ -55,36 +66,61 @@ class Recorder:
         self.listeners: list[HoldListener] = []
 
     def project(
-        self, gate: Gate, name: str, verdict: Verdict, client: str, *, by_name: bool = False
+        self,
+        gate: Gate,
+        name: str,
+        verdict: Verdict,
+        client: str,
+        *,
+        page: bool,
+        by_name: bool = False,
     ) -> None:
-        """A project verdict; ``by_name``: decided before upstream was asked."""
-        self._record(gate.index, name, [(None, verdict)], client, by_name=by_name)
+        """A project verdict, for its page (``page``) or for one of its files;
+        ``by_name``: decided before upstream was asked."""
+        self._record(gate.index, name, [(None, verdict)], client, page=page, by_name=by_name)
 
     def file(self, gate: Gate, name: str, filename: str, verdict: Verdict, client: str) -> None:
-        self._record(gate.index, name, [(filename, verdict)], client)
+        self._record(gate.index, name, [(filename, verdict)], client, page=False)
 
     def view(self, gate: Gate, name: str, view: ProjectView, client: str) -> None:
         """A whole page: the project's verdict, every held file and every dry-run objection."""
         judged: list[Judged] = [(None, view.verdict)]
         judged += [(f.filename, v) for f, v in (*view.held, *view.dry_run)]
-        self._record(gate.index, name, judged, client)
+        self._record(gate.index, name, judged, client, page=True)
 
     def _record(
-        self, index: str, name: str, judged: Iterable[Judged], client: str, *, by_name: bool = False
+        self,
+        index: str,
+        name: str,
+        judged: Iterable[Judged],
+        client: str,
+        *,
+        page: bool,
+        by_name: bool = False,
     ) -> None:
         tally: Counter[tuple[str, str, str]] = Counter()
+        held: list[Held] = []
         now = None
         for filename, verdict in judged:
             for d in verdict.observed:
                 tally[(d.policy, str(d.action), "dry-run" if d.dry_run else "enforce")] += 1
                 now = now or self._clock()
                 written = self._log.record(
-                    index=index, project=name, file=filename, decision=d, client=client, now=now
+                    index=index,
+                    project=name,
+                    file=filename,
+                    decision=d,
+                    client=client,
+                    now=now,
+                    page=page,
                 )
                 # Only what really held something: not dry-run objections, nor ones an
                 # explicit allow overrode.
                 if written and not verdict.allowed and not d.dry_run:
-                    for listener in self.listeners:
-                        listener(index, name, filename, d, client, now, by_name=by_name)
+                    held.append(Held(filename, d))
+        if held:
+            assert now is not None
+            for listener in self.listeners:
+                listener(index, name, held, client, now, page=page, by_name=by_name)
         for (policy, action, mode), count in tally.items():
             self._metrics.decisions.labels(index, policy, action, mode).inc(count)

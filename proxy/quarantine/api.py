@@ -3,7 +3,12 @@
 ``read`` tokens may list and show; ``admin`` tokens may also act. Errors are
 ``{"error": message}`` with 400 (bad input), 401 (no or wrong token), 403
 (scope too small), 404, 409, or 503 with ``Retry-After`` when the store cannot
-be written (disk full): nothing was done, try again.
+be written (disk full): nothing was done, try again. Statuses come from the
+exception raised (``errors.py``); bodies are the records in ``serialize``'s shape.
+
+A queue entry is a held version (its files inside) or project: releasing or
+rejecting an entry decides its version (or the project) by default; ``scope``
+``file`` with ``file`` decides one of its files, ``project`` the whole project.
 
 ``index`` in a body is a configured index or ``*`` (every index). Omitted, a
 reject and a deny-list entry apply on every index, a release and an allow-list
@@ -21,11 +26,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from pipgate.proxy.errors import ReviewError, StoreUnavailable, UnsupportedMediaType
+from pipgate.proxy.errors import NotFound, PipgateError, ReviewError, UnsupportedMediaType
 from pipgate.proxy.quarantine.auth import Principal, TokenBook, session_view
 from pipgate.proxy.quarantine.decisions import search
+from pipgate.proxy.quarantine.records import ALL_INDEXES, MAX_REASON, STATES, EntryQuery
 from pipgate.proxy.quarantine.review import Review
-from pipgate.proxy.quarantine.store import ALL_INDEXES, MAX_REASON, STATES
+from pipgate.proxy.quarantine.serialize import to_json
 from pipgate.proxy.state import state_of
 
 Handler = Callable[[Request, Principal], Awaitable[Response]]
@@ -68,7 +74,7 @@ def requires(scope: str) -> Callable[[Handler], Callable[[Request], Awaitable[Re
                 )
             try:
                 return await handler(request, principal)
-            except (ReviewError, StoreUnavailable) as exc:
+            except PipgateError as exc:
                 return error(exc.status_code, str(exc), **exc.response_headers)
 
         return endpoint
@@ -163,18 +169,16 @@ async def list_entries(request: Request, principal: Principal) -> Response:
     state = q.get("state")
     if state and state not in STATES:
         raise ReviewError(f"unknown state {state!r}; choose from {', '.join(STATES)}")
-    limit, offset = _int(request, "limit", 50, 500), _int(request, "offset", 0, 10**9)
-    entries, total = await to_thread.run_sync(
-        lambda: review_of(request).entries(
-            state=state,
-            index=q.get("index"),
-            project=q.get("project"),
-            policy=q.get("policy"),
-            limit=limit,
-            offset=offset,
-        )
+    query = EntryQuery(
+        state=state,
+        index=q.get("index"),
+        project=q.get("project"),
+        policy=q.get("policy"),
+        limit=_int(request, "limit", 50, 500),
+        offset=_int(request, "offset", 0, 10**9),
     )
-    return JSONResponse({"entries": entries, "total": total, "limit": limit, "offset": offset})
+    page = await to_thread.run_sync(review_of(request).entries, query)
+    return JSONResponse(to_json(page))
 
 
 @requires("read")
@@ -182,26 +186,23 @@ async def show_entry(request: Request, principal: Principal) -> Response:
     entry_id = request.path_params["entry"]
     entry = await to_thread.run_sync(review_of(request).entry, entry_id)
     if entry is None:
-        return error(404, f"no quarantine entry {entry_id}")
-    return JSONResponse(entry)
+        raise NotFound(f"no quarantine entry {entry_id}")
+    return JSONResponse(to_json(entry))
 
 
 @requires("read")
 async def list_rules(request: Request, principal: Principal) -> Response:
     kind = request.path_params.get("kind") or request.query_params.get("kind")
-    rules = await to_thread.run_sync(
-        lambda: review_of(request).store.rules(kind=kind, index=request.query_params.get("index"))
-    )
-    return JSONResponse({"rules": rules})
+    index = request.query_params.get("index")
+    rules = await to_thread.run_sync(lambda: review_of(request).rules(kind=kind, index=index))
+    return JSONResponse({"rules": to_json(rules)})
 
 
 @requires("read")
 async def audit(request: Request, principal: Principal) -> Response:
     limit, offset = _int(request, "limit", 100, 1000), _int(request, "offset", 0, 10**9)
-    records = await to_thread.run_sync(
-        lambda: review_of(request).store.audit(limit=limit, offset=offset)
-    )
-    return JSONResponse({"audit": records})
+    records = await to_thread.run_sync(lambda: review_of(request).audit(limit=limit, offset=offset))
+    return JSONResponse({"audit": to_json(records)})
 
 
 @requires("read")
@@ -228,7 +229,7 @@ async def decisions(request: Request, principal: Principal) -> Response:
 @requires("read")
 async def stats(request: Request, principal: Principal) -> Response:
     hours = max(1, _int(request, "hours", 48, 24 * 90))
-    return JSONResponse(await to_thread.run_sync(review_of(request).stats, hours))
+    return JSONResponse(to_json(await to_thread.run_sync(review_of(request).stats, hours)))
 
 
 @requires("read")
@@ -238,7 +239,7 @@ async def aggregates(request: Request, principal: Principal) -> Response:
     index, policy and action, with a count and sample names."""
     hours = max(1, _int(request, "hours", 24, 24 * 90))
     rows = await to_thread.run_sync(review_of(request).aggregates, hours)
-    return JSONResponse({"aggregates": rows})
+    return JSONResponse({"aggregates": to_json(rows)})
 
 
 # -- acting -------------------------------------------------------------------------------
@@ -250,13 +251,14 @@ async def release(request: Request, principal: Principal) -> Response:
     rule = await to_thread.run_sync(
         lambda: review_of(request).release(
             request.path_params["entry"],
-            scope=_text(body, "scope", "file"),
+            scope=_text(body, "scope"),
+            file=_text(body, "file"),
             until=_text(body, "until"),
             reason=_reason(body),
             actor=principal.name,
         )
     )
-    return JSONResponse(rule)
+    return JSONResponse(to_json(rule))
 
 
 @requires("admin")
@@ -265,13 +267,14 @@ async def reject(request: Request, principal: Principal) -> Response:
     rule = await to_thread.run_sync(
         lambda: review_of(request).reject(
             request.path_params["entry"],
-            scope=_text(body, "scope", "file"),
+            scope=_text(body, "scope"),
+            file=_text(body, "file"),
             index=index_of(request, _text(body, "index")),
             reason=_reason(body),
             actor=principal.name,
         )
     )
-    return JSONResponse(rule)
+    return JSONResponse(to_json(rule))
 
 
 @requires("admin")
@@ -293,7 +296,7 @@ async def decide(request: Request, principal: Principal) -> Response:
             actor=principal.name,
         )
     )
-    return JSONResponse(rule)
+    return JSONResponse(to_json(rule))
 
 
 @requires("admin")
@@ -314,7 +317,7 @@ async def list_add(request: Request, principal: Principal) -> Response:
             everything=everything,
         )
     )
-    return JSONResponse(rule, status_code=201)
+    return JSONResponse(to_json(rule), status_code=201)
 
 
 @requires("admin")
@@ -331,7 +334,7 @@ async def list_remove(request: Request, principal: Principal) -> Response:
             actor=principal.name,
         )
     )
-    return JSONResponse(removed)
+    return JSONResponse(to_json(removed))
 
 
 @requires("read")
@@ -344,7 +347,7 @@ async def list_sessions(request: Request, principal: Principal) -> Response:
     name = q.get("name") if principal.can("admin") else principal.name
     ended = q.get("ended", "").lower() in ("1", "true", "yes")
     found = await to_thread.run_sync(lambda: store.list(name=name, ended=ended))
-    return JSONResponse({"sessions": [session_view(s, principal) for s in found]})
+    return JSONResponse({"sessions": to_json([session_view(s, principal) for s in found])})
 
 
 @requires("read")
@@ -354,15 +357,13 @@ async def end_session(request: Request, principal: Principal) -> Response:
     assert store is not None
     session_id = request.path_params["session"]
     session = await to_thread.run_sync(store.get, session_id)
-    if session is None or not (principal.can("admin") or session["name"] == principal.name):
-        return error(
-            404, f"no session {session_id}" + ("" if principal.can("admin") else " of yours")
-        )
+    if session is None or not (principal.can("admin") or session.name == principal.name):
+        raise NotFound(f"no session {session_id}" + ("" if principal.can("admin") else " of yours"))
     reason = request.query_params.get("reason") or "revoked through the API"
     ended = await to_thread.run_sync(
         lambda: store.end(session_id, by=principal.name, reason=reason[:MAX_REASON])
     )
-    return JSONResponse(session_view(ended, principal))
+    return JSONResponse(to_json(session_view(ended, principal)))
 
 
 async def openapi(request: Request) -> Response:

@@ -29,15 +29,16 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipgate.proxy.config.settings import AdminToken
+from pipgate.proxy.errors import StoreUnavailable
+from pipgate.proxy.quarantine.records import ListedSession, Session
 from pipgate.proxy.quarantine.sessions import SessionStore
-from pipgate.proxy.quarantine.store import QuarantineStore, StoreUnavailable
+from pipgate.proxy.quarantine.store import QuarantineStore
 
 log = logging.getLogger("pipgate.quarantine")
 
@@ -135,11 +136,12 @@ class TokenBook:
     def from_session(self, cookie: str | None) -> Principal | None:
         if not cookie or self.sessions is None:
             return None
-        session = self.sessions.find(cookie, self._fingerprint)
-        if session is None:
+        found = self.sessions.find(cookie, self._fingerprint)
+        if found is None:
             return None
-        token = next(t for t in self._tokens if t.name == session["name"])
-        return Principal(token.name, token.scope, session["csrf"], session["id"])
+        session, csrf = found
+        token = next(t for t in self._tokens if t.name == session.name)
+        return Principal(token.name, token.scope, csrf, session.id)
 
     def end_session(self, cookie: str | None) -> None:
         if cookie and self.sessions is not None:
@@ -153,9 +155,10 @@ class TokenBook:
         return hashlib.sha256(b"pipgate-session:" + token.sha256.encode()).hexdigest()[:32]
 
 
-def session_view(session: dict[str, Any], principal: Principal) -> dict[str, Any]:
+def session_view(session: Session, principal: Principal) -> ListedSession:
     """A session as listed to ``principal`` (marks the caller's own)."""
-    return session | {"current": session["id"] == principal.session}
+    fields = {name: getattr(session, name) for name in Session.__dataclass_fields__}
+    return ListedSession(**fields, current=session.id == principal.session)
 
 
 def csrf_ok(principal: Principal, submitted: str | None) -> bool:

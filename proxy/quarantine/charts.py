@@ -62,7 +62,7 @@ def bar_chart(items: Sequence[tuple[str, int]], *, width: int = 760, bar: int = 
     peak = max(v for _, v in items) or 1
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="most requested held projects" xmlns="http://www.w3.org/2000/svg">'
+        f'aria-label="most asked-for held projects" xmlns="http://www.w3.org/2000/svg">'
     ]
     for i, (name, value) in enumerate(items):
         y = 4 + i * bar

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from pipgate.policies.names import BadProjectName, project_name
-from pipgate.proxy.errors import PipgateError
+from pipgate.proxy.errors import PipgateError, ReviewError, StoreUnavailable
 from pipgate.proxy.quarantine.api import index_of, review_of, tokens_of
 from pipgate.proxy.quarantine.auth import (
     LOGIN_COOKIE,
@@ -34,22 +35,32 @@ from pipgate.proxy.quarantine.auth import (
 )
 from pipgate.proxy.quarantine.charts import bar_chart, line_chart
 from pipgate.proxy.quarantine.decisions import search
-from pipgate.proxy.quarantine.store import STATES, ReviewError, StoreUnavailable
+from pipgate.proxy.quarantine.records import STATES, EntryQuery, Rule
+from pipgate.proxy.quarantine.serialize import utc_text
 from pipgate.proxy.state import state_of
 from pipgate.proxy.views import client_of
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 PREFIX = "/-/ui"
 #: Console forms are a few short fields; anything bigger is refused (400) while parsing.
 FORM_LIMITS: dict[str, Any] = {"max_files": 0, "max_fields": 16, "max_part_size": 32 * 1024}
 Page = Callable[[Request, Principal], Awaitable[Response]]
+PAST = {"release": "released", "reject": "rejected"}
 
 
-def _when(value: str | None) -> str:
-    return value.replace("T", " ").removesuffix("Z")[:16] if value else "-"
+def when(value: datetime | str | None) -> str:
+    """A time as the console shows it: ``2026-03-01 12:00`` (UTC), ``-`` for none."""
+    if value is None or value == "":
+        return "-"
+    text = utc_text(value) if isinstance(value, datetime) else value
+    return text.replace("T", " ").removesuffix("Z")[:16]
 
 
-TEMPLATES.env.filters["when"] = _when
+def build_templates() -> Jinja2Templates:
+    """The console's templates (built by the app factory, kept on its state)."""
+    templates = Jinja2Templates(directory=TEMPLATES_DIR)
+    templates.env.filters["when"] = when
+    return templates
 
 
 def _render(
@@ -57,7 +68,8 @@ def _render(
 ) -> Response:
     status = context.pop("status", 200)
     context |= {"user": principal, "notice": request.query_params.get("notice"), "prefix": PREFIX}
-    return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+    templates = state_of(request).templates
+    return templates.TemplateResponse(request, template, context, status_code=status)
 
 
 def _safe_next(target: str | None) -> str:
@@ -217,30 +229,30 @@ async def logout(request: Request) -> Response:
 async def queue(request: Request, principal: Principal) -> Response:
     q = request.query_params
     state = q.get("state", "quarantined")
-    filters = {
-        "state": state if state in STATES else None,
-        "index": q.get("index") or None,
-        "project": q.get("project") or None,
-        "policy": q.get("policy") or None,
-    }
     try:
         offset = min(max(0, int(q.get("offset", 0))), 10**9)
     except ValueError:
         offset = 0
-    review = review_of(request)
-    entries, total = await to_thread.run_sync(
-        lambda: review.entries(**filters, limit=50, offset=offset)
+    query = EntryQuery(
+        state=state if state in STATES else None,
+        index=q.get("index") or None,
+        project=q.get("project") or None,
+        policy=q.get("policy") or None,
+        limit=50,
+        offset=offset,
     )
+    review = review_of(request)
+    found = await to_thread.run_sync(review.entries, query)
     aggregates = await to_thread.run_sync(review.aggregates, 24) if not offset else []
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return _render(
         request,
         principal,
         "queue.html",
-        entries=entries,
+        entries=found.entries,
         aggregates=aggregates,
-        total=total,
-        filters=filters,
+        total=found.total,
+        filters=query,
         state=state,
         states=STATES,
         offset=offset,
@@ -267,10 +279,9 @@ async def project(request: Request, principal: Principal) -> Response:
     access = state_of(request).access
     if index not in access.gates:
         return _render(request, principal, "error.html", message=f"No index {index!r}.", status=404)
-    entries, _ = await to_thread.run_sync(
-        lambda: review_of(request).entries(index=index, project=name, limit=500)
-    )
-    entries = [e for e in entries if e["project"] == name]
+    query = EntryQuery(index=index, project=name, limit=500)
+    found = await to_thread.run_sync(review_of(request).entries, query)
+    entries = [e for e in found.entries if e.project == name]
     shown: dict[str, Any] = {
         "name": name,
         "index": index,
@@ -291,7 +302,7 @@ async def project(request: Request, principal: Principal) -> Response:
         files = await access.file_verdicts(decision)
         files.sort(key=lambda fv: (fv[0].upload_time is None, fv[0].upload_time), reverse=True)
         shown["files"] = files
-        shown["by_file"] = {e["file"]: e for e in entries if e["file"]}
+        shown["by_file"] = {f.file: e for e in entries for f in e.files}
     return _render(request, principal, "project.html", **shown)
 
 
@@ -315,11 +326,11 @@ async def decisions(request: Request, principal: Principal) -> Response:
 @page
 async def stats(request: Request, principal: Principal) -> Response:
     data = await to_thread.run_sync(review_of(request).stats, 48)
-    labels = [h["hour"][11:16] for h in data["hours"]]
-    series = {k: [h[k] for h in data["hours"]] for k in ("served", "quarantined", "blocked")}
+    labels = [when(h.hour)[11:16] for h in data.hours]
+    series = {k: [getattr(h, k) for h in data.hours] for k in ("served", "quarantined", "blocked")}
     top = [
-        (f"{t['project']}" + ("" if t["index"] == "default" else f" ({t['index']})"), t["requests"])
-        for t in data["top_held"]
+        (t.project + ("" if t.index == "default" else f" ({t.index})"), t.views + t.requests)
+        for t in data.top_held
     ]
     return _render(
         request,
@@ -328,14 +339,14 @@ async def stats(request: Request, principal: Principal) -> Response:
         over_time=line_chart(labels, series),
         top=bar_chart(top),
         totals={k: sum(v) for k, v in series.items()},
-        states=data["states"],
+        states=data.states,
     )
 
 
 @page
 async def lists(request: Request, principal: Principal) -> Response:
-    store = review_of(request).store
-    rules, audit = await to_thread.run_sync(lambda: (store.rules(), store.audit(limit=50)))
+    review = review_of(request)
+    rules, audit = await to_thread.run_sync(lambda: (review.rules(), review.audit(limit=50)))
     return _render(
         request,
         principal,
@@ -364,7 +375,8 @@ async def decide_entry(request: Request, principal: Principal, form: dict[str, A
         raise ReviewError("choose release or reject")
     entry_id = request.path_params["entry"]
     fields: dict[str, Any] = {
-        "scope": str(form.get("scope") or "file"),
+        "scope": str(form.get("scope") or "") or None,
+        "file": str(form.get("file") or "") or None,
         "reason": _reason(form),
         "actor": principal.name,
     }
@@ -373,8 +385,7 @@ async def decide_entry(request: Request, principal: Principal, form: dict[str, A
     else:
         fields["index"] = index_of(request, str(form.get("reject_on") or "") or None)
     rule = await to_thread.run_sync(lambda: getattr(review_of(request), kind)(entry_id, **fields))
-    target = " ".join(p for p in (rule["project"], rule["version"], rule["file"]) if p)
-    return f"{kind}d {target}" + _on(rule["index"])
+    return _done(kind, rule)
 
 
 @action
@@ -396,8 +407,11 @@ async def decide_target(request: Request, principal: Principal, form: dict[str, 
             actor=principal.name,
         )
     )
-    target = " ".join(p for p in (rule["project"], rule["version"], rule["file"]) if p)
-    return f"{kind}d {target}" + _on(rule["index"])
+    return _done(kind, rule)
+
+
+def _done(kind: str, rule: Rule) -> str:
+    return f"{PAST[kind]} {rule.target}" + _on(rule.index)
 
 
 def _on(index: str) -> str:
@@ -415,13 +429,13 @@ async def list_change(request: Request, principal: Principal, form: dict[str, An
                 kind, index=index, rule=rule, reason=_reason(form), actor=principal.name
             )
         )
-        return f"added {rule!r} to the {kind} list" + _on(added["index"])
+        return f"added {rule!r} to the {kind} list" + _on(added.index)
     removed = await to_thread.run_sync(
         lambda: review_of(request).list_remove(
             kind, index=index, rule=rule, reason=str(form.get("reason") or ""), actor=principal.name
         )
     )
-    return f"removed {rule!r} from the {kind} list" + _on(removed["index"])
+    return f"removed {rule!r} from the {kind} list" + _on(removed.index)
 
 
 @page
@@ -445,11 +459,11 @@ async def _end_session(request: Request, principal: Principal, form: dict[str, A
     assert store is not None
     session_id = request.path_params["session"]
     session = await to_thread.run_sync(store.get, session_id)
-    if session is None or not (principal.can("admin") or session["name"] == principal.name):
+    if session is None or not (principal.can("admin") or session.name == principal.name):
         raise ReviewError(f"no session {session_id} of yours")
     reason = str(form.get("reason") or "").strip() or "ended from the console"
     await to_thread.run_sync(lambda: store.end(session_id, by=principal.name, reason=reason))
-    return f"ended session {session_id} of {session['name']}"
+    return f"ended session {session_id} of {session.name}"
 
 
 end_session = action(_end_session, scope="read")

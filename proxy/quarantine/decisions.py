@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,3 +67,20 @@ def search(
         if len(found) >= limit:
             break
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionQuery:
+    """A search of the decision log: ``q`` anywhere, the other fields exactly."""
+
+    q: str | None = None
+    limit: int = 100
+    index: str | None = None
+    project: str | None = None
+    policy: str | None = None
+    action: str | None = None
+    mode: str | None = None
+    client: str | None = None
+
+    def fields(self) -> dict[str, str | None]:
+        return {name: getattr(self, name) for name in FIELDS}

@@ -61,7 +61,15 @@ def _op(
 
 _STR = {"type": "string"}
 _STR_OR_NULL = {"type": ["string", "null"]}
+_INT = {"type": "integer"}
+_TIME = {"type": "string", "format": "date-time"}
+_TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _KIND_LIST = _path("kind", "string") | {"schema": {"type": "string", "enum": ["allow", "deny"]}}
+_STATE = {"enum": ["quarantined", "released", "rejected", "expired"]}
+_RULES = {
+    "type": "object",
+    "properties": {"rules": {"type": "array", "items": {"$ref": "#/components/schemas/Rule"}}},
+}
 
 SCHEMA: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -69,7 +77,8 @@ SCHEMA: dict[str, Any] = {
         "title": "pipgate admin API",
         "version": "1",
         "description": "Review what pipgate holds: list, show, release, reject; runtime "
-        "allow and deny lists; the decision log; stats. Every action is audited.",
+        "allow and deny lists; the decision log; stats. Every action is audited. A queue "
+        "entry is one held version (its files inside) or project, per index and policy.",
     },
     "servers": [{"url": "/-/admin"}],
     "security": [{"bearer": []}],
@@ -77,7 +86,8 @@ SCHEMA: dict[str, Any] = {
         "/whoami": {"get": _op("The token's name and scope")},
         "/quarantine": {
             "get": _op(
-                "List quarantine entries, most recently requested first",
+                "List quarantine entries (held versions, or projects), most recently asked "
+                "for first",
                 params=[
                     _query("state", "quarantined | released | rejected | expired"),
                     _query("index", "Index name"),
@@ -99,14 +109,15 @@ SCHEMA: dict[str, Any] = {
         },
         "/quarantine/{entry}": {
             "get": _op(
-                "One entry with its clients and history",
+                "One entry with its files, clients and history",
                 params=[_path("entry")],
-                result=_ref("Entry"),
+                result=_ref("EntryDetail"),
             )
         },
         "/quarantine/{entry}/release": {
             "post": _op(
-                "Release the entry's file, version or project (optionally until a date)",
+                "Release what the entry holds on its index: its version (or the project), "
+                "one of its files ('file'), or the whole project (optionally until a date)",
                 scope="admin",
                 params=[_path("entry")],
                 body="Release",
@@ -115,7 +126,8 @@ SCHEMA: dict[str, Any] = {
         },
         "/quarantine/{entry}/reject": {
             "post": _op(
-                "Reject: keep it blocked with the reviewer's reason",
+                "Reject what the entry holds (its version, one of its files, or the project): "
+                "keep it blocked with the reviewer's reason",
                 scope="admin",
                 params=[_path("entry")],
                 body="Reject",
@@ -141,9 +153,12 @@ SCHEMA: dict[str, Any] = {
                     _query("kind", "release | reject | allow | deny"),
                     _query("index", "Index name"),
                 ],
+                result=_RULES,
             )
         },
-        "/lists/{kind}": {"get": _op("The runtime allow or deny list", params=[_KIND_LIST])},
+        "/lists/{kind}": {
+            "get": _op("The runtime allow or deny list", params=[_KIND_LIST], result=_RULES)
+        },
         "/lists/{kind}/add": {
             "post": _op(
                 "Add a rule (name, glob, name==version) to the runtime allow or deny list",
@@ -159,6 +174,7 @@ SCHEMA: dict[str, Any] = {
                 scope="admin",
                 params=[_KIND_LIST],
                 body="ListRule",
+                result=_ref("RemovedRule"),
             )
         },
         "/audit": {
@@ -168,6 +184,10 @@ SCHEMA: dict[str, Any] = {
                     _query("limit", "At most 1000 (100)", "integer"),
                     _query("offset", "Skip", "integer"),
                 ],
+                result={
+                    "type": "object",
+                    "properties": {"audit": {"type": "array", "items": _ref("AuditRecord")}},
+                },
             )
         },
         "/decisions": {
@@ -187,8 +207,10 @@ SCHEMA: dict[str, Any] = {
         },
         "/stats": {
             "get": _op(
-                "Hourly served/quarantined/blocked counts and top held projects",
+                "Hourly counts of files served and of requests that met a hold or a block, "
+                "entries by state, and the held projects asked for most",
                 params=[_query("hours", "Hours back (48)", "integer")],
+                result=_ref("Stats"),
             )
         },
         "/aggregates": {
@@ -224,27 +246,132 @@ SCHEMA: dict[str, Any] = {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": {
             "Error": {"type": "object", "properties": {"error": _STR}},
+            "HeldFile": {
+                "type": "object",
+                "description": "A file an entry holds",
+                "properties": {
+                    "file": _STR,
+                    "reason": _STR,
+                    "available_at": _TIME_OR_NULL,
+                    "requests": {
+                        "type": "integer",
+                        "description": "Requests for the file or its metadata (page views "
+                        "do not count)",
+                    },
+                    "first_held": _TIME,
+                    "last_requested": _TIME_OR_NULL,
+                    "state": _STATE,
+                },
+            },
             "Entry": {
                 "type": "object",
+                "description": "One held version (with its files) or project (no version, "
+                "no files) on one index, held by one policy",
                 "properties": {
-                    "id": {"type": "integer"},
+                    "id": _INT,
                     "index": _STR,
                     "project": _STR,
                     "version": _STR_OR_NULL,
-                    "file": _STR_OR_NULL,
                     "policy": _STR,
                     "action": {"enum": ["quarantine", "block"]},
                     "reason": _STR,
-                    "available_at": _STR_OR_NULL,
-                    "first_requested": _STR,
-                    "last_requested": _STR,
-                    "request_count": {"type": "integer"},
+                    "available_at": _TIME_OR_NULL,
+                    "first_requested": _TIME,
+                    "last_requested": _TIME,
+                    "views": {
+                        "type": "integer",
+                        "description": "Page views that withheld it (or refused the project)",
+                    },
+                    "requests": {
+                        "type": "integer",
+                        "description": "Requests for its files or their metadata",
+                    },
+                    "files": {"type": "array", "items": _ref("HeldFile")},
                     "top_clients": {"type": "array", "items": _STR},
-                    "state": {"enum": ["quarantined", "released", "rejected", "expired"]},
+                    "state": _STATE,
                     "changed_by": _STR_OR_NULL,
-                    "changed_at": _STR_OR_NULL,
+                    "changed_at": _TIME_OR_NULL,
                     "change_reason": _STR_OR_NULL,
-                    "until": _STR_OR_NULL,
+                    "until": _TIME_OR_NULL,
+                },
+            },
+            "EntryDetail": {
+                "allOf": [
+                    _ref("Entry"),
+                    {
+                        "type": "object",
+                        "properties": {
+                            "clients": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "client": _STR,
+                                        "count": _INT,
+                                        "last_seen": _TIME,
+                                    },
+                                },
+                            },
+                            "history": {"type": "array", "items": _ref("AuditRecord")},
+                        },
+                    },
+                ]
+            },
+            "AuditRecord": {
+                "type": "object",
+                "properties": {
+                    "id": _INT,
+                    "time": _TIME,
+                    "actor": _STR,
+                    "action": _STR,
+                    "index": _STR,
+                    "target": _STR,
+                    "reason": _STR,
+                    "detail": {
+                        "type": "object",
+                        "description": "rule, scope, applies_to, until, entry, entries (ids "
+                        "of the entries it covered), ...",
+                    },
+                },
+            },
+            "RemovedRule": {
+                "type": "object",
+                "properties": {
+                    "removed": _INT,
+                    "index": _STR,
+                    "rule": _STR,
+                    "kind": {"enum": ["allow", "deny"]},
+                },
+            },
+            "Stats": {
+                "type": "object",
+                "properties": {
+                    "hours": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "hour": _TIME,
+                                "served": _INT,
+                                "quarantined": _INT,
+                                "blocked": _INT,
+                            },
+                        },
+                    },
+                    "states": {"type": "object", "additionalProperties": _INT},
+                    "top_held": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "index": _STR,
+                                "project": _STR,
+                                "views": _INT,
+                                "requests": _INT,
+                                "entries": _INT,
+                            },
+                        },
+                    },
                 },
             },
             "Rule": {
@@ -257,10 +384,10 @@ SCHEMA: dict[str, Any] = {
                     "version": _STR_OR_NULL,
                     "file": _STR_OR_NULL,
                     "rule": _STR_OR_NULL,
-                    "until": _STR_OR_NULL,
+                    "until": _TIME_OR_NULL,
                     "reason": _STR,
                     "actor": _STR,
-                    "created_at": _STR,
+                    "created_at": _TIME,
                 },
             },
             "Session": {
@@ -284,7 +411,15 @@ SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["reason"],
                 "properties": {
-                    "scope": {"enum": ["file", "version", "project"], "default": "file"},
+                    "scope": {
+                        "enum": ["version", "file", "project"],
+                        "description": "Default: what the entry holds (its version, or the "
+                        "project); 'file' needs 'file'",
+                    },
+                    "file": {
+                        "type": "string",
+                        "description": "One of the entry's files (implies scope 'file')",
+                    },
                     "until": {
                         "type": "string",
                         "description": "2026-07-01, an ISO datetime or a duration (30d)",
@@ -296,7 +431,15 @@ SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["reason"],
                 "properties": {
-                    "scope": {"enum": ["file", "version", "project"], "default": "file"},
+                    "scope": {
+                        "enum": ["version", "file", "project"],
+                        "description": "Default: what the entry holds (its version, or the "
+                        "project); 'file' needs 'file'",
+                    },
+                    "file": {
+                        "type": "string",
+                        "description": "One of the entry's files (implies scope 'file')",
+                    },
                     "index": {
                         "type": "string",
                         "description": "'*' (the default): reject on every index; the entry's "

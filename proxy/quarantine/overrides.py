@@ -26,10 +26,9 @@ when a timed release lapses, which makes cached pages rebuild.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -37,7 +36,8 @@ from pipgate.policies.decision import Action, Decision, strictest
 from pipgate.policies.engine import Verdict
 from pipgate.policies.rules import ProjectRule, parse_rule
 from pipgate.policies.subjects import FileSubject
-from pipgate.proxy.quarantine.store import ALL_INDEXES, REVIEW
+from pipgate.proxy.quarantine import records
+from pipgate.proxy.quarantine.records import ALL_INDEXES, REVIEW
 
 #: Objections no reviewer rule lifts (see the module docstring).
 UNRELEASABLE_POLICIES = frozenset({"dependency-confusion", "malicious"})
@@ -52,7 +52,9 @@ def releasable(decision: Decision) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
+class CompiledRule:
+    """A stored rule made ready for lookups: its version and list rule parsed."""
+
     id: int
     index: str
     kind: str
@@ -65,25 +67,24 @@ class Rule:
     actor: str
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Rule:
-        until = row["until"]
+    def of(cls, stored: records.Rule) -> CompiledRule:
         version = None
-        if row["version"]:
+        if stored.version:
             try:
-                version = Version(row["version"])
+                version = Version(stored.version)
             except InvalidVersion:
                 version = None
         return cls(
-            id=row["id"],
-            index=row["index"],
-            kind=row["kind"],
-            project=row["project"],
+            id=stored.id,
+            index=stored.index,
+            kind=stored.kind,
+            project=stored.project,
             version=version,
-            file=row["file"],
-            rule=parse_rule(row["rule"]) if row["rule"] else None,
-            until=datetime.fromisoformat(until) if until else None,
-            reason=row["reason"],
-            actor=row["actor"],
+            file=stored.file,
+            rule=parse_rule(stored.rule) if stored.rule else None,
+            until=stored.until,
+            reason=stored.reason,
+            actor=stored.actor,
         )
 
     def active(self, now: datetime) -> bool:
@@ -126,19 +127,19 @@ class Rule:
 
 
 class _Snapshot:
-    def __init__(self, rules: Iterable[Rule], now: datetime) -> None:
+    def __init__(self, rules: Iterable[CompiledRule], now: datetime) -> None:
         self.rules = tuple(r for r in rules if r.active(now))
-        self.by_project: dict[tuple[str, str], list[Rule]] = {}
-        self.lists: dict[str, list[Rule]] = {}
+        self.by_project: dict[tuple[str, str], list[CompiledRule]] = {}
+        self.lists: dict[str, list[CompiledRule]] = {}
         for rule in self.rules:
             if rule.rule is not None and rule.rule.is_glob:
                 self.lists.setdefault(rule.index, []).append(rule)
             else:
                 self.by_project.setdefault((rule.index, rule.project), []).append(rule)
         self.next_lapse = min((r.until for r in self.rules if r.until is not None), default=None)
-        self._relevant: dict[tuple[str, str], tuple[Rule, ...]] = {}
+        self._relevant: dict[tuple[str, str], tuple[CompiledRule, ...]] = {}
 
-    def relevant(self, index: str, name: str) -> tuple[Rule, ...]:
+    def relevant(self, index: str, name: str) -> tuple[CompiledRule, ...]:
         key = (index, name)
         found = self._relevant.get(key)
         if found is None:
@@ -159,16 +160,16 @@ class _Snapshot:
 
 
 class ReviewOverrides:
-    """The ``Overrides`` of every gate; ``load`` replaces the rules (rows of ``QuarantineStore.rules``)."""
+    """The ``Overrides`` of every gate; ``load`` replaces the rules (those in force)."""
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
-        self._rules: tuple[Rule, ...] = ()
+        self._rules: tuple[CompiledRule, ...] = ()
         self._generation = 0
         self._snapshot = _Snapshot((), clock())
 
-    def load(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        self._rules = tuple(Rule.from_row(row) for row in rows)
+    def load(self, rules: Iterable[records.Rule]) -> None:
+        self._rules = tuple(CompiledRule.of(rule) for rule in rules)
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -217,12 +218,12 @@ class ReviewOverrides:
         return verdict
 
 
-def _blocked(rule: Rule) -> Verdict:
+def _blocked(rule: CompiledRule) -> Verdict:
     decision = rule.decision()
     return Verdict(decision, (decision,))
 
 
-def _released(verdict: Verdict, rule: Rule) -> Verdict:
+def _released(verdict: Verdict, rule: CompiledRule) -> Verdict:
     kept = tuple(d for d in verdict.observed if d.dry_run or not releasable(d))
     enforced = [d for d in kept if not d.dry_run]
     if enforced:

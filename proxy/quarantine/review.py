@@ -3,7 +3,8 @@
 It owns the store, the overrides every gate consults, the intake fed by the
 recorder and the optional webhook. Each action writes the store (rule, entry
 states and audit record in one transaction) and reloads the overrides at
-once, so the very next request, cached pages included, sees it.
+once, so the very next request, cached pages included, sees it. It takes and
+returns typed values (``records``); JSON is the API's business (``serialize``).
 
 Where an action names no index: a reject and a deny-list entry apply on every
 index (``*``); a release and an allow-list entry apply on ``default`` (a
@@ -19,17 +20,25 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 from pipgate.policies.durations import parse_duration
+from pipgate.proxy.errors import ReviewError, StoreUnavailable
+from pipgate.proxy.quarantine.actions import Actions
 from pipgate.proxy.quarantine.intake import HoldIntake
 from pipgate.proxy.quarantine.overrides import ReviewOverrides
-from pipgate.proxy.quarantine.store import (
+from pipgate.proxy.quarantine.records import (
     ALL_INDEXES,
-    QuarantineStore,
-    ReviewError,
-    StoreUnavailable,
+    AggregateRow,
+    AuditRecord,
+    Entry,
+    EntryDetail,
+    EntryPage,
+    EntryQuery,
+    RemovedRule,
+    Rule,
+    Stats,
 )
+from pipgate.proxy.quarantine.store import QuarantineStore
 from pipgate.proxy.quarantine.webhook import Webhook
 from pipgate.proxy.storage.sql import Database
 
@@ -88,7 +97,7 @@ def load_overrides(data_dir: Path, clock: Callable[[], datetime]) -> ReviewOverr
     store = QuarantineStore(path, audit_log=data_dir / AUDIT_NAME)
     try:
         overrides = ReviewOverrides(clock)
-        overrides.load(store.rules())
+        overrides.load(store.rules.active())
         return overrides
     finally:
         store.close()
@@ -112,6 +121,7 @@ class Review:
         self.store = QuarantineStore(
             database or data_dir / DB_NAME, audit_log=data_dir / AUDIT_NAME
         )
+        self.actions = Actions(self.store)
         self.overrides = ReviewOverrides(clock)
         self._revision = -1
         # One reload at a time: a slow reload finishing after a newer one would put
@@ -138,15 +148,15 @@ class Review:
 
     def refresh(self) -> None:
         with self._refresh_lock:
-            revision = self.store.rules_revision()
-            self.overrides.load(self.store.rules())
+            revision = self.store.rules.revision()
+            self.overrides.load(self.store.rules.active())
             self._revision = revision
 
     def refresh_if_changed(self) -> None:
-        if self.store.rules_revision() != self._revision:
+        if self.store.rules.revision() != self._revision:
             self.refresh()
 
-    def _created(self, entry: dict[str, Any]) -> None:
+    def _created(self, entry: Entry) -> None:
         if self.webhook is not None:
             self.webhook.notify(entry)
 
@@ -161,22 +171,33 @@ class Review:
         except StoreUnavailable as exc:
             log.warning("reading the quarantine without the newest holds: %s", exc)
 
-    def entries(self, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+    def entries(self, query: EntryQuery | None = None) -> EntryPage:
         self._catch_up()
-        return self.store.entries(**filters)
+        return self.store.entries.page(query or EntryQuery())
 
-    def entry(self, entry_id: int) -> dict[str, Any] | None:
+    def entry(self, entry_id: int) -> EntryDetail | None:
+        """One entry with its clients and history; ``None`` if there is no such entry."""
         self._catch_up()
-        return self.store.entry(entry_id)
+        entry = self.store.entries.get(entry_id)
+        if entry is None:
+            return None
+        return self.store.entries.detail(entry, self.store.audit.about_entry(entry_id))
 
-    def stats(self, hours: int = 48) -> dict[str, Any]:
+    def rules(self, *, kind: str | None = None, index: str | None = None) -> list[Rule]:
+        """Rules in force, oldest first; ``index``: those that apply there."""
+        return self.store.rules.active(kind=kind, index=index)
+
+    def audit(self, *, limit: int = 100, offset: int = 0) -> list[AuditRecord]:
+        return self.store.audit.records(limit=limit, offset=offset)
+
+    def stats(self, hours: int = 48) -> Stats:
         self._catch_up()
         return self.store.stats(self.clock(), hours=hours)
 
-    def aggregates(self, hours: int = 24) -> list[dict[str, Any]]:
+    def aggregates(self, hours: int = 24) -> list[AggregateRow]:
         """Holds counted rather than queued (see ``intake``), newest hour first."""
         self._catch_up()
-        return self.store.aggregates(self.clock(), hours=hours)
+        return self.store.traffic.aggregates(self.clock(), hours=hours)
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -184,17 +205,21 @@ class Review:
         self,
         entry_id: int,
         *,
-        scope: str = "file",
+        scope: str | None = None,
+        file: str | None = None,
         until: str | None = None,
         reason: str,
         actor: str,
-    ) -> dict[str, Any]:
+    ) -> Rule:
+        """Release what an entry holds on its index: its version (or the project), one of
+        its files (``file``), or the whole project (``scope="project"``)."""
         now = self.clock()
         self.intake.drain()
-        rule = self.store.decide_entry(
+        rule = self.actions.decide_entry(
             "release",
             entry_id,
             scope=scope,
+            file=file,
             until=parse_until(until, now),
             reason=reason,
             actor=actor,
@@ -207,17 +232,19 @@ class Review:
         self,
         entry_id: int,
         *,
-        scope: str = "file",
+        scope: str | None = None,
+        file: str | None = None,
         index: str | None = None,
         reason: str,
         actor: str,
-    ) -> dict[str, Any]:
-        """Reject an entry's target on every index, or on ``index`` (the entry's) only."""
+    ) -> Rule:
+        """Reject what an entry holds on every index, or on ``index`` (the entry's) only."""
         self.intake.drain()
-        rule = self.store.decide_entry(
+        rule = self.actions.decide_entry(
             "reject",
             entry_id,
             scope=scope,
+            file=file,
             index=index,
             reason=reason,
             actor=actor,
@@ -237,11 +264,11 @@ class Review:
         until: str | None = None,
         reason: str,
         actor: str,
-    ) -> dict[str, Any]:
+    ) -> Rule:
         """Release or reject a target that need not have an entry yet."""
         now = self.clock()
         self.intake.drain()
-        rule = self.store.decide(
+        rule = self.actions.decide(
             kind,
             index=index or default_index(kind),
             project=project,
@@ -264,9 +291,9 @@ class Review:
         reason: str,
         actor: str,
         everything: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Rule:
         self.intake.drain()
-        added = self.store.list_add(
+        added = self.actions.list_add(
             kind,
             index=index or default_index(kind),
             rule=rule,
@@ -280,8 +307,8 @@ class Review:
 
     def list_remove(
         self, kind: str, *, index: str | None = None, rule: str, reason: str, actor: str
-    ) -> dict[str, Any]:
-        removed = self.store.list_remove(
+    ) -> RemovedRule:
+        removed = self.actions.list_remove(
             kind,
             index=index or default_index(kind),
             rule=rule,

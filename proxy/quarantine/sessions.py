@@ -20,14 +20,9 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pipgate.proxy.quarantine.store import (
-    ALL_INDEXES,
-    NotFound,
-    QuarantineStore,
-    StoreUnavailable,
-    iso,
-    valid_id,
-)
+from pipgate.proxy.errors import NotFound, StoreUnavailable
+from pipgate.proxy.quarantine.records import ALL_INDEXES, Session, from_timestamp, valid_id
+from pipgate.proxy.quarantine.store import QuarantineStore
 
 log = logging.getLogger("pipgate.quarantine")
 
@@ -56,14 +51,12 @@ class SessionStore:
         self.idle = idle
         self._clock = clock
 
-    def create(
-        self, name: str, token: str, *, client: str, user_agent: str
-    ) -> tuple[str, dict[str, Any]]:
+    def create(self, name: str, token: str, *, client: str, user_agent: str) -> tuple[str, Session]:
         """A new session for token ``name`` (``token``: its fingerprint); returns
         the secret for the cookie and the session."""
         secret = secrets.token_urlsafe(32)
         now = self._clock()
-        with self._store.transaction() as db:
+        with self._store.write() as db:
             db.execute("DELETE FROM sessions WHERE coalesce(ended_at, expires) < ?", (now - KEEP,))
             session_id = db.execute(
                 "INSERT INTO sessions (secret_sha256, name, token, csrf, client, user_agent, "
@@ -84,14 +77,16 @@ class SessionStore:
         assert found is not None
         return secret, found
 
-    def find(self, secret: str, token_of: Callable[[str], str | None]) -> dict[str, Any] | None:
-        """The live session of cookie value ``secret``, or ``None``.
+    def find(
+        self, secret: str, token_of: Callable[[str], str | None]
+    ) -> tuple[Session, str] | None:
+        """The live session of cookie value ``secret`` and its CSRF token, or ``None``.
 
         ``token_of(name)`` is the fingerprint of the token configured under
         ``name`` now (``None``: no such token); a session of another token ends.
         """
         now = self._clock()
-        with self._store.reading() as db:
+        with self._store.read() as db:
             row = db.execute(
                 "SELECT * FROM sessions WHERE secret_sha256 = ? AND ended_at IS NULL",
                 (secret_hash(secret),),
@@ -103,20 +98,20 @@ class SessionStore:
             return None
         if now - row["last_seen"] >= TOUCH_EVERY:
             try:
-                with self._store.transaction() as db:
+                with self._store.write() as db:
                     db.execute("UPDATE sessions SET last_seen = ? WHERE id = ?", (now, row["id"]))
             except StoreUnavailable as exc:  # the session still works; it may idle out sooner
                 log.warning("cannot note that session %d was used: %s", row["id"], exc)
-        return self._json(row, now) | {"csrf": row["csrf"]}
+        return self._session(row, now), row["csrf"]
 
-    def get(self, session_id: int) -> dict[str, Any] | None:
+    def get(self, session_id: int) -> Session | None:
         if not valid_id(session_id):
             return None
-        with self._store.reading() as db:
+        with self._store.read() as db:
             row = db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        return None if row is None else self._json(row, self._clock())
+        return None if row is None else self._session(row, self._clock())
 
-    def list(self, *, name: str | None = None, ended: bool = False) -> list[dict[str, Any]]:
+    def list(self, *, name: str | None = None, ended: bool = False) -> list[Session]:
         """Sessions, newest first: live ones, and with ``ended`` also those that ended."""
         where, args = [], []
         if name:
@@ -127,25 +122,25 @@ class SessionStore:
             where += ["ended_at IS NULL", "expires > ?", "last_seen + ? > ?"]
             args += [now, self.idle, now]
         clause = (" WHERE " + " AND ".join(where)) if where else ""
-        with self._store.reading() as db:
+        with self._store.read() as db:
             rows = db.execute(f"SELECT * FROM sessions{clause} ORDER BY id DESC", args).fetchall()
-        return [self._json(row, now) for row in rows]
+        return [self._session(row, now) for row in rows]
 
-    def end(self, session_id: int, *, by: str, reason: str, audit: bool = True) -> dict[str, Any]:
+    def end(self, session_id: int, *, by: str, reason: str, audit: bool = True) -> Session:
         """End a session (revoke it); audited unless it is a logout."""
         session = self.get(session_id)
         if session is None:
             raise NotFound(f"no session {session_id}")
-        if session["ended_at"] is not None:
+        if session.ended_at is not None:
             return session
-        self._end(session_id, by=by, reason=reason, audit=audit, name=session["name"])
+        self._end(session_id, by=by, reason=reason, audit=audit, name=session.name)
         ended = self.get(session_id)
         assert ended is not None
         return ended
 
     def end_secret(self, secret: str, *, reason: str) -> None:
         """End the session of a cookie value (logout); unknown values are ignored."""
-        with self._store.reading() as db:
+        with self._store.read() as db:
             row = db.execute(
                 "SELECT id, name FROM sessions WHERE secret_sha256 = ? AND ended_at IS NULL",
                 (secret_hash(secret),),
@@ -155,7 +150,7 @@ class SessionStore:
 
     def end_unconfigured(self, tokens: Mapping[str, str]) -> int:
         """End the sessions whose token (``{name: fingerprint}``) is no longer configured."""
-        with self._store.reading() as db:
+        with self._store.read() as db:
             rows = db.execute(
                 "SELECT id, name, token FROM sessions WHERE ended_at IS NULL"
             ).fetchall()
@@ -174,38 +169,38 @@ class SessionStore:
         name: str = "",
     ) -> None:
         now = self._clock()
-        with self._store.transaction() as db:
+        with self._store.write() as db:
             db.execute(
                 "UPDATE sessions SET ended_at = ?, ended_by = ?, end_reason = ? "
                 "WHERE id = ? AND ended_at IS NULL",
                 (now, by, reason, session_id),
             )
             if audit:
-                self._store.audit_record(
+                self._store.audit.append(
                     db,
-                    now,
-                    by,
-                    "session-end",
-                    ALL_INDEXES,
-                    f"session {session_id} of {name}",
-                    reason,
-                    {"session": session_id},
+                    stamp=now,
+                    actor=by,
+                    action="session-end",
+                    index=ALL_INDEXES,
+                    target=f"session {session_id} of {name}",
+                    reason=reason,
+                    detail={"session": session_id},
                 )
 
-    def _json(self, row: Any, now: float) -> dict[str, Any]:
+    def _session(self, row: Any, now: float) -> Session:
         idle_until = row["last_seen"] + self.idle
         live = row["ended_at"] is None and row["expires"] > now and idle_until > now
-        return {
-            "id": row["id"],
-            "name": row["name"],
-            "client": row["client"],
-            "user_agent": row["user_agent"],
-            "created": iso(row["created"]),
-            "last_seen": iso(row["last_seen"]),
-            "expires": iso(min(row["expires"], idle_until)),
-            "active": live,
-            "ended_at": iso(row["ended_at"]),
-            "ended_by": row["ended_by"],
-            "end_reason": row["end_reason"]
+        return Session(
+            id=int(row["id"]),
+            name=row["name"],
+            client=row["client"],
+            user_agent=row["user_agent"],
+            created=from_timestamp(row["created"]),  # type: ignore[arg-type]
+            last_seen=from_timestamp(row["last_seen"]),  # type: ignore[arg-type]
+            expires=from_timestamp(min(row["expires"], idle_until)),  # type: ignore[arg-type]
+            active=live,
+            ended_at=from_timestamp(row["ended_at"]),
+            ended_by=row["ended_by"],
+            end_reason=row["end_reason"]
             or (None if live else "expired" if row["expires"] <= now else "idle"),
-        }
+        )

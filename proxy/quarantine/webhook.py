@@ -1,5 +1,8 @@
 """Webhook messages about new quarantine entries, batched and rate-limited, from a thread.
 
+An entry is a held version (with all its files) or project, so a release with 172
+wheels is one entry and one line of a message, not 172.
+
 At most one message per ``interval``: the first new entry after a quiet
 interval is announced within ``GATHER`` seconds (with the entries that came
 along with it), the ones that follow within the interval are gathered into
@@ -8,7 +11,7 @@ listed). So a flood of entries costs the reviewers' chat one message per
 interval, and memory stays bounded whatever the number of entries.
 
 The body has a ``text`` field (what Slack and Mattermost incoming webhooks
-show) plus the entries themselves. Failures (connection errors, 429, 5xx) are
+show) plus the entries themselves (as the admin API shows them). Failures (connection errors, 429, 5xx) are
 retried ``retries`` times with exponential backoff, then given up: a dead
 endpoint never holds memory or requests hostage.
 """
@@ -23,6 +26,8 @@ from typing import Any
 import httpx
 
 from pipgate.policies.decision import Action
+from pipgate.proxy.quarantine.records import Entry
+from pipgate.proxy.quarantine.serialize import to_json
 
 log = logging.getLogger("pipgate.webhook")
 
@@ -40,28 +45,34 @@ def _escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _line(entry: dict[str, Any]) -> str:
-    what = _escape(entry["file"] or f"project {entry['project']}")
-    where = "" if entry["index"] == "default" else f" on index {_escape(entry['index'])}"
+def _line(entry: Entry) -> str:
+    if entry.version:
+        count = len(entry.files)
+        what = f"{entry.project} {entry.version} ({count} file{'' if count == 1 else 's'})"
+    elif entry.files:  # files whose version is unknown
+        what = ", ".join(f.file for f in entry.files[:3]) + (" …" if len(entry.files) > 3 else "")
+    else:
+        what = f"project {entry.project}"
+    where = "" if entry.index == "default" else f" on index {_escape(entry.index)}"
     try:
-        action = Action[str(entry["action"]).upper()].past
+        action = Action[entry.action.upper()].past
     except KeyError:
-        action = _escape(entry["action"])
-    return f"{action} {what}{where} ({_escape(entry['policy'])}): {_escape(entry['reason'])}"
+        action = _escape(entry.action)
+    return f"{action} {_escape(what)}{where} ({_escape(entry.policy)}): {_escape(entry.reason)}"
 
 
-def message(entries: list[dict[str, Any]], count: int | None = None) -> dict[str, Any]:
+def message(entries: list[Entry], count: int | None = None) -> dict[str, Any]:
     """One message about ``count`` new entries (default: ``len(entries)``), listing ``entries``."""
     count = len(entries) if count is None else count
     if count == 1 and entries:
         entry = entries[0]
-        clients = _escape(", ".join(entry.get("top_clients") or []) or "-")
+        clients = _escape(", ".join(entry.top_clients) or "-")
         text = (
             f":lock: pipgate {_line(entry)}. Requested by {clients}. "
-            f"Review it with `pipgate quarantine show {entry['id']}`."
+            f"Review it with `pipgate quarantine show {entry.id}`."
         )
     else:
-        lines = [f"• {_line(e)} (entry {e['id']})" for e in entries]
+        lines = [f"• {_line(e)} (entry {e.id})" for e in entries]
         more = count - len(entries)
         if more > 0:
             lines.append(f"… and {more} more")
@@ -70,7 +81,12 @@ def message(entries: list[dict[str, Any]], count: int | None = None) -> dict[str
             + "\n".join(lines)
             + "\nReview them with `pipgate quarantine list`."
         )
-    return {"text": text, "event": "quarantine.created", "count": count, "entries": entries}
+    return {
+        "text": text,
+        "event": "quarantine.created",
+        "count": count,
+        "entries": to_json(entries),
+    }
 
 
 class Webhook:
@@ -90,7 +106,7 @@ class Webhook:
         self._interval = interval
         self._client = httpx.Client(timeout=timeout, transport=transport)
         self._changed = threading.Condition()
-        self._listed: list[dict[str, Any]] = []
+        self._listed: list[Entry] = []
         self._count = 0
         self._first_at = 0.0
         self._closing = False
@@ -99,7 +115,7 @@ class Webhook:
         self._thread = threading.Thread(target=self._run, name="pipgate-webhook", daemon=True)
         self._thread.start()
 
-    def notify(self, entry: dict[str, Any]) -> None:
+    def notify(self, entry: Entry) -> None:
         """Announce a new entry with the next message; never blocks."""
         with self._changed:
             if not self._count:

@@ -1,7 +1,7 @@
 """How quarantine review plugs into the app: a few calls from ``app.py``.
 
-``token_book`` and ``install`` (in ``create_app``) make the token book and add
-the package-auth and traffic middleware; ``open_review`` and ``attach`` (in the
+``token_book``, ``templates`` and ``install`` (in ``create_app``) make the token
+book and the console's templates and add the package-auth and traffic middleware; ``open_review`` and ``attach`` (in the
 lifespan) build the ``Review`` whose overrides the gates take, feed it the
 recorder's holds and keep console sessions in its store.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipgate.proxy.config.settings import Settings
@@ -44,6 +45,10 @@ def token_book(settings: Settings) -> TokenBook:
         ttl=admin.session_ttl.total_seconds(),
         idle=admin.session_idle.total_seconds(),
     )
+
+
+def templates() -> Jinja2Templates:
+    return console.build_templates()
 
 
 def install(app: Starlette, settings: Settings, tokens: TokenBook) -> None:

@@ -3,7 +3,7 @@
 A write that changes what the gate decides (a rule, an entry's state, the runtime
 lists) bumps the rules revision and sends ``{"kind": "rules", "revision": N}``
 on channel ``pipgate_changes`` in the same transaction, delivered on COMMIT
-(``QuarantineStore._bump``). Each replica listens on a connection of its own and
+(``quarantine.rules.RuleRepository.bump``). Each replica listens on a connection of its own and
 reloads its overrides, which rebuilds every cached rendered page on its next
 request.
 

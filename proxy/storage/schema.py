@@ -1,14 +1,16 @@
 """PostgreSQL's schema and its migrations, safe when several replicas start at once.
 
-``MIGRATIONS`` is ordered: ``(version, min_reader, sql)``. Version 1 is the whole
-schema of this release: the quarantine tables exactly as SQLite's migrations
-leave them (``quarantine.store``, its version 4), with PostgreSQL's types
-(identity columns, ``double precision`` times, an append-only trigger on
-``audit``), and the tables replicas share (pages, file facts, leases, the
-decision log). Later versions only add (expand), and drop in a later release
-(contract), so old and new replicas can run side by side during a rolling
-upgrade; ``min_reader`` is the oldest code version that may still use the
-schema, and a replica whose code is older refuses to start.
+``MIGRATIONS`` is ordered: ``(version, min_reader, sql)``. Version 1 is the
+schema of the first release: the quarantine tables as SQLite's migrations left
+them at their version 4, with PostgreSQL's types (identity columns, ``double
+precision`` times, an append-only trigger on ``audit``), and the tables replicas
+share (pages, file facts, leases, the decision log). Version 2 groups the queue
+as SQLite's version 5 does (``quarantine.migrations.REGROUP``: one entry per
+held version with its files inside); old replicas cannot read that, so its
+``min_reader`` is 2: stop them before migrating. Otherwise versions only add
+(expand), and drop in a later release (contract), so old and new replicas can run
+side by side during a rolling upgrade; ``min_reader`` is the oldest code version
+that may still use the schema, and a replica whose code is older refuses to start.
 
 ``migrate`` runs on one dedicated connection (never a pooled one: the lock is
 held by the session) under ``pg_advisory_lock``: replicas that start together
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 import psycopg
 
 from pipgate.proxy.errors import StoreUnavailable
+from pipgate.proxy.quarantine.migrations import REGROUP
 from pipgate.proxy.storage.postgres import MIGRATION_LOCK, UNAVAILABLE, connect_kwargs, describe
 from pipgate.proxy.urls import redact
 
@@ -178,7 +181,64 @@ class Migration:
     sql: str
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, 1, _V1),)
+_GROUPED_TABLES = """
+CREATE TABLE entries_grouped (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    idx text NOT NULL,
+    project text NOT NULL,
+    version text NOT NULL DEFAULT '',
+    policy text NOT NULL,
+    action text NOT NULL,
+    reason text NOT NULL,
+    available_at double precision,
+    first_requested double precision NOT NULL,
+    last_requested double precision NOT NULL,
+    views bigint NOT NULL DEFAULT 0,
+    requests bigint NOT NULL DEFAULT 0,
+    state text NOT NULL DEFAULT 'quarantined',
+    changed_by text,
+    changed_at double precision,
+    change_reason text,
+    until double precision,
+    UNIQUE (idx, project, version, policy)
+);
+CREATE TABLE entry_files (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    entry_id bigint NOT NULL REFERENCES entries_grouped (id),
+    file text NOT NULL,
+    reason text NOT NULL,
+    available_at double precision,
+    requests bigint NOT NULL DEFAULT 0,
+    first_held double precision NOT NULL,
+    last_requested double precision,
+    state text NOT NULL DEFAULT 'quarantined',
+    changed_at double precision,
+    UNIQUE (entry_id, file)
+);
+CREATE TABLE entry_aliases (
+    legacy_id bigint PRIMARY KEY,
+    entry_id bigint NOT NULL
+);
+CREATE TABLE clients_grouped (
+    entry_id bigint NOT NULL REFERENCES entries_grouped (id),
+    client text NOT NULL,
+    count bigint NOT NULL,
+    last_seen double precision NOT NULL,
+    PRIMARY KEY (entry_id, client)
+);
+-- New entries never take an id an entry had before: audit records name those.
+SELECT setval(pg_get_serial_sequence('entries_grouped', 'id'), greatest(last, 1), last > 0)
+FROM (SELECT greatest(
+    coalesce(pg_sequence_last_value(pg_get_serial_sequence('entries', 'id')::regclass), 0),
+    coalesce((SELECT max(id) FROM entries), 0)) AS last) s;
+"""
+_V2 = (
+    _GROUPED_TABLES
+    + ";\n".join(statement.format(overriding="OVERRIDING SYSTEM VALUE") for statement in REGROUP)
+    + ";\n"
+)
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, 1, _V1), Migration(2, 2, _V2))
 #: The schema version this code writes and needs.
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -8,9 +8,9 @@ a cursor whose rows answer both ``row["column"]`` and ``row[0]``. New rows give
 their id with ``RETURNING id`` (both engines), never ``lastrowid``.
 
 What differs between the engines is here and only here (``Dialect``): the
-placeholder, the scalar ``max``, null-safe equality and reading the audit
+placeholder, the scalar ``max`` and reading the audit
 ``detail`` JSON. Schemas differ too (identity columns, ``double precision``,
-triggers): each engine has its own migrations (``quarantine.store`` for SQLite,
+triggers): each engine has its own migrations (``quarantine.migrations`` for SQLite,
 ``storage.schema`` for PostgreSQL), kept to the same tables and columns.
 
 Why not SQLAlchemy Core: the queries were written for SQLite and needed five
@@ -45,9 +45,8 @@ class Dialect:
     name: str
     #: The scalar maximum of two values (``max(a, b)`` / ``greatest(a, b)``).
     greatest: str
-    #: Equality that is true for two NULLs.
-    same: str
-    #: ``WHERE`` clause of audit records about one entry; takes the id twice.
+    #: ``WHERE`` clause of the audit records about one entry (naming its id, or an id one
+    #: of its files had before entries were grouped); takes the entry's id four times.
     audit_about_entry: str
     #: A statement that tells other processes of a change (one parameter), if any.
     notify: str | None = None
@@ -59,19 +58,23 @@ class Dialect:
 SQLITE = Dialect(
     name="sqlite",
     greatest="max",
-    same="IS",
     audit_about_entry=(
-        "json_extract(detail, '$.entry') = ? "
-        "OR ? IN (SELECT value FROM json_each(detail, '$.entries'))"
+        "json_extract(detail, '$.entry') IN "
+        "(SELECT ? UNION SELECT legacy_id FROM entry_aliases WHERE entry_id = ?) "
+        "OR EXISTS (SELECT 1 FROM json_each(detail, '$.entries') j WHERE j.value IN "
+        "(SELECT ? UNION SELECT legacy_id FROM entry_aliases WHERE entry_id = ?))"
     ),
 )
 POSTGRES = Dialect(
     name="postgresql",
     greatest="greatest",
-    same="IS NOT DISTINCT FROM",
     audit_about_entry=(
-        "(detail::jsonb ->> 'entry') = (?)::text "
-        "OR (detail::jsonb -> 'entries') @> to_jsonb((?)::bigint)"
+        "(detail::jsonb ->> 'entry')::bigint IN "
+        "(SELECT (?)::bigint UNION SELECT legacy_id FROM entry_aliases WHERE entry_id = ?) "
+        "OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(CASE WHEN "
+        "jsonb_typeof(detail::jsonb -> 'entries') = 'array' THEN detail::jsonb -> 'entries' "
+        "ELSE '[]'::jsonb END) AS j (value) WHERE j.value::bigint IN "
+        "(SELECT (?)::bigint UNION SELECT legacy_id FROM entry_aliases WHERE entry_id = ?))"
     ),
     notify="SELECT pg_notify('pipgate_changes', ?)",
 )

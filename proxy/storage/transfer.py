@@ -1,9 +1,10 @@
 """``pipgate storage import --from-data-dir DIR``: a single-node data directory into the
 shared stores, so scaling out loses no quarantine history.
 
-Copied: the quarantine database (entries, their clients, rules and runtime lists,
-the audit log, traffic, aggregates, console sessions and the rules revision) with
-their ids, so audit records still name the right rules and entries; the decision
+Copied: the quarantine database (entries with their files, former ids and clients,
+rules and runtime lists, the audit log, traffic, aggregates, console sessions and
+the rules revision) with their ids, so audit records still name the right rules and
+entries, and no id is handed out again; the decision
 log (``decisions.jsonl``); and, with ``[storage] blobs``, every stored file and
 METADATA (each hash checked again on the way) with the facts kept about them.
 
@@ -29,8 +30,18 @@ from pipgate.proxy.storage.postgres import PostgresDatabase
 from pipgate.proxy.storage.schema import migrate
 
 #: Tables copied as they are, ids included (identity columns are set explicitly).
-TABLES = ("entries", "clients", "rules", "audit", "traffic", "aggregates", "sessions")
-IDENTITY = ("entries", "rules", "audit", "sessions")
+TABLES = (
+    "entries",
+    "entry_files",
+    "entry_aliases",
+    "clients",
+    "rules",
+    "audit",
+    "traffic",
+    "aggregates",
+    "sessions",
+)
+IDENTITY = ("entries", "entry_files", "rules", "audit", "sessions")
 
 
 def _copy_state(source: Path, database: PostgresDatabase) -> dict[str, int]:
@@ -64,9 +75,14 @@ def _copy_state(source: Path, database: PostgresDatabase) -> dict[str, int]:
                     )
                 counts[table] = len(rows)
             for table in IDENTITY:
+                # SQLite's high-water mark: ids of removed or rolled-back rows stay used.
+                row = sqlite.execute(
+                    "SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)
+                ).fetchone()
                 tx.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
+                    f"greatest(coalesce((SELECT max(id) FROM {table}), 0), ?) + 1, false)",
+                    (int(row[0]) if row else 0,),
                 )
             revision = sqlite.execute("SELECT value FROM meta WHERE key = 'rules'").fetchone()
             if revision:

@@ -12,8 +12,9 @@ import httpx
 import pytest
 
 from pipgate.policies.decision import Action, Decision
+from pipgate.proxy.quarantine.records import Hold
 from pipgate.proxy.quarantine.review import Review
-from pipgate.proxy.quarantine.store import Hold
+from pipgate.proxy.storage.schema import SCHEMA_VERSION
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.servers import run_process
@@ -60,7 +61,9 @@ def test_two_replicas_starting_at_once_migrate_an_empty_database_once(
     rows = postgres_server.psql(
         "SELECT version, applied_by FROM schema_version ORDER BY version", database=name
     ).splitlines()
-    assert len(rows) == 1 and rows[0].startswith("1|"), rows
+    versions = [str(v) for v in range(1, SCHEMA_VERSION + 1)]
+    assert [row.split("|")[0] for row in rows] == versions, rows
+    assert len({row.split("|")[1] for row in rows}) == 1, rows  # all by one replica
 
 
 def test_migrate_and_storage_check_commands(postgres_url: str, s3_location, tmp_path: Path) -> None:
@@ -70,12 +73,14 @@ def test_migrate_and_storage_check_commands(postgres_url: str, s3_location, tmp_
         **s3_location.env,
     )
     first = subprocess.run([*PIPGATE, "migrate"], env=env, capture_output=True, text=True)
-    assert first.returncode == 0 and "applied schema versions 1" in first.stdout, first.stderr
+    versions = ", ".join(str(v) for v in range(1, SCHEMA_VERSION + 1))
+    assert first.returncode == 0, first.stderr
+    assert f"applied schema versions {versions}" in first.stdout
     again = subprocess.run([*PIPGATE, "migrate"], env=env, capture_output=True, text=True)
-    assert "already at version 1" in again.stdout, again.stderr
+    assert f"already at version {SCHEMA_VERSION}" in again.stdout, again.stderr
     check = subprocess.run([*PIPGATE, "storage", "check"], env=env, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    assert "schema version 1" in check.stdout and "write-once" in check.stdout
+    assert f"schema version {SCHEMA_VERSION}" in check.stdout and "write-once" in check.stdout
     wrong = subprocess.run(
         [*PIPGATE, "storage", "check"],
         env={**env, "AWS_SECRET_ACCESS_KEY": "wrong"},
@@ -94,17 +99,19 @@ def test_storage_import_moves_quarantine_history(
     held = Decision(Action.QUARANTINE, "typosquat", "looks like requests")
     review.store.record(
         [
-            Hold(
-                "default",
-                "reqeusts",
-                None,
-                "typosquat",
-                "quarantine",
-                held.reason,
-                None,
-                "1.2.3.4",
-                now,
-            )
+            [
+                Hold(
+                    "default",
+                    "reqeusts",
+                    None,
+                    "typosquat",
+                    "quarantine",
+                    held.reason,
+                    None,
+                    "1.2.3.4",
+                    now,
+                )
+            ]
         ]
     )
     review.decide("reject", project="reqeusts", reason="typosquat confirmed", actor="alice")
@@ -128,10 +135,15 @@ def test_storage_import_moves_quarantine_history(
         tmp_path / "replica", clock=lambda: now, database=PostgresDatabase(postgres_url)
     )
     try:
-        entries, total = shared.entries()
-        assert total == 1 and entries[0]["state"] == "rejected"
-        assert [r["kind"] for r in shared.store.rules()] == ["reject"]
-        assert [a["action"] for a in shared.store.audit()] == ["reject"]
+        page = shared.entries()
+        assert page.total == 1 and page.entries[0].state == "rejected"
+        assert [r.kind for r in shared.rules()] == ["reject"]
+        assert [a.action for a in shared.audit()] == ["reject"]
+        assert shared.entry(page.entries[0].id).history[0].action == "reject"
+        (new,) = shared.store.record(
+            [[Hold("default", "other", None, "typosquat", "quarantine", "x", None, "1.2.3.4", now)]]
+        )
+        assert new.id > page.entries[0].id
     finally:
         shared.close()
     twice = subprocess.run(

@@ -10,6 +10,7 @@ import pytest
 
 from pipgate.proxy.quarantine.webhook import message
 from tests.support.fake_upstream import FakeProject, _release
+from tests.support.review_records import entry_of
 
 JSON = "application/vnd.pypi.simple.v1+json"
 
@@ -60,17 +61,14 @@ def test_refusals_say_blocked_not_blockd(http, upstream_url, start_proxy):
         refused = http.get(f"{proxy.url}/files/demo-dep/demo_dep-0.1.0.tar.gz")
     assert refused.status_code == 403
     assert "project 'demo-dep' is blocked by policy 'allowlist'" in refused.text
-    text = message(
-        [
-            {
-                "id": 7,
-                "index": "default",
-                "project": "evil",
-                "file": None,
-                "action": "block",
-                "policy": "allowlist",
-                "reason": "on the denylist",
-            }
-        ]
-    )["text"]
+    held = entry_of(
+        id=7,
+        project="evil",
+        version=None,
+        files=(),
+        action="block",
+        policy="allowlist",
+        reason="on the denylist",
+    )
+    text = message([held])["text"]
     assert "pipgate blocked project evil" in text

@@ -11,6 +11,7 @@ from pipgate.policies.decision import Action, Decision
 from pipgate.policies.engine import Verdict
 from pipgate.policies.subjects import FileSubject
 from pipgate.proxy.quarantine.overrides import ReviewOverrides
+from pipgate.proxy.quarantine.records import Rule
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 MALWARE = Decision(Action.BLOCK, "malicious", "demo 1.0 is known malware: MAL-2025-1")
@@ -20,19 +21,23 @@ SUBJECT = FileSubject("demo", "demo-1.0-py3-none-any.whl", Version("1.0"), None)
 
 def overrides(kind: str, rule: str | None = None) -> ReviewOverrides:
     loaded = ReviewOverrides(lambda: NOW)
-    row = {
-        "id": 1,
-        "index": "default",
-        "kind": kind,
-        "project": "demo",
-        "version": None,
-        "file": None,
-        "rule": rule,
-        "until": None,
-        "reason": "looked fine",
-        "actor": "alice",
-    }
-    loaded.load([row])
+    loaded.load(
+        [
+            Rule(
+                id=1,
+                index="default",
+                kind=kind,
+                project="demo",
+                version=None,
+                file=None,
+                rule=rule,
+                until=None,
+                reason="looked fine",
+                actor="alice",
+                created_at=NOW,
+            )
+        ]
+    )
     return loaded
 
 

@@ -18,14 +18,30 @@ from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy, fresh
 from tests.support.markup import offered
 from tests.support.servers import run_app
 
+WHEEL = f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl"
+SDIST = f"demo_pkg-{FRESH_VERSION}.tar.gz"
+
 
 def hold_fresh_release(proxy: Proxy) -> list[dict[str, Any]]:
-    """Ask for demo-pkg's page so its fresh release is held; return its entries."""
+    """Ask for demo-pkg's page so its fresh release is held; return its entries (one: the
+    fresh version, with its wheel and sdist inside)."""
     page = httpx.get(f"{proxy.index_url}demo-pkg/")
     assert page.status_code == 200
     assert not fresh_offered(page.text)
     with proxy.client() as api:
         return api.get("/quarantine", params={"project": "demo-pkg"}).json()["entries"]
+
+
+def test_a_held_release_is_one_entry_and_downloads_count_on_their_file(proxy: Proxy) -> None:
+    (entry,) = hold_fresh_release(proxy)
+    assert (entry["version"], entry["views"], entry["requests"]) == (FRESH_VERSION, 1, 0)
+    assert [f["file"] for f in entry["files"]] == [WHEEL, SDIST]
+    refused = httpx.get(f"{proxy.url}/files/demo-pkg/{WHEEL}")
+    assert refused.status_code == 403
+    with proxy.client() as api:
+        shown = api.get(f"/quarantine/{entry['id']}").json()
+    assert (shown["views"], shown["requests"]) == (1, 1)
+    assert {f["file"]: f["requests"] for f in shown["files"]} == {WHEEL: 1, SDIST: 0}
 
 
 ENDPOINTS = [
@@ -65,21 +81,39 @@ def test_package_routes_need_no_admin_credentials(proxy: Proxy) -> None:
     assert httpx.get(f"{proxy.index_url}demo-pkg/").status_code == 200
 
 
-def test_release_shows_on_the_very_next_page(proxy: Proxy) -> None:
-    entries = hold_fresh_release(proxy)
-    wheel = next(e for e in entries if e["file"].endswith(".whl"))
+def test_releasing_an_entry_releases_its_version_on_the_very_next_page(proxy: Proxy) -> None:
+    (entry,) = hold_fresh_release(proxy)
     with proxy.client() as api:
-        api.post(f"/quarantine/{wheel['id']}/release", json={"reason": "ok"}).raise_for_status()
+        rule = api.post(f"/quarantine/{entry['id']}/release", json={"reason": "ok"}).json()
+        assert (rule["version"], rule["file"], rule["index"]) == (FRESH_VERSION, None, "default")
+        assert api.get(f"/quarantine/{entry['id']}").json()["state"] == "released"
     page = offered(httpx.get(f"{proxy.index_url}demo-pkg/").text)
-    assert wheel["file"] in page
-    assert f"demo_pkg-{FRESH_VERSION}.tar.gz" not in page  # file scope: the sdist stays held
+    assert WHEEL in page and SDIST in page
+
+
+def test_one_file_of_an_entry_can_be_released(proxy: Proxy) -> None:
+    (entry,) = hold_fresh_release(proxy)
+    with proxy.client() as api:
+        body = {"scope": "file", "file": WHEEL, "reason": "ok"}
+        api.post(f"/quarantine/{entry['id']}/release", json=body).raise_for_status()
+        shown = api.get(f"/quarantine/{entry['id']}").json()
+    assert shown["state"] == "quarantined"  # the sdist is still held
+    assert {f["file"]: f["state"] for f in shown["files"]} == {
+        WHEEL: "released",
+        SDIST: "quarantined",
+    }
+    page = offered(httpx.get(f"{proxy.index_url}demo-pkg/").text)
+    assert WHEEL in page
+    assert SDIST not in page
 
 
 def test_reject_keeps_it_blocked_with_the_reason(proxy: Proxy) -> None:
-    wheel = next(e for e in hold_fresh_release(proxy) if e["file"].endswith(".whl"))
+    (entry,) = hold_fresh_release(proxy)
     with proxy.client() as api:
-        api.post(f"/quarantine/{wheel['id']}/reject", json={"reason": "malware"}).raise_for_status()
-    refused = httpx.get(f"{proxy.url}/files/demo-pkg/{wheel['file']}")
+        api.post(
+            f"/quarantine/{entry['id']}/reject", json={"file": WHEEL, "reason": "malware"}
+        ).raise_for_status()
+    refused = httpx.get(f"{proxy.url}/files/demo-pkg/{WHEEL}")
     assert refused.status_code == 403
     assert "rejected by alice: malware" in refused.text
     assert refused.headers["x-pipgate-policy"] == "review"
@@ -89,7 +123,8 @@ def test_filters_pagination_and_errors(proxy: Proxy) -> None:
     hold_fresh_release(proxy)
     with proxy.client() as api:
         page = api.get("/quarantine", params={"limit": 1}).json()
-        assert len(page["entries"]) == 1 and page["total"] == 2
+        assert len(page["entries"]) == 1 and page["total"] == 1
+        assert api.get("/quarantine", params={"offset": 1}).json()["entries"] == []
         assert api.get("/quarantine", params={"policy": "typosquat"}).json()["total"] == 0
         assert api.get("/quarantine", params={"state": "bogus"}).status_code == 400
         assert api.get("/quarantine/999").status_code == 404
@@ -122,8 +157,14 @@ def test_lists_decisions_stats_and_openapi(proxy: Proxy) -> None:
         assert api.get("/decisions", params={"project": "nothing"}).json()["decisions"] == []
 
         stats = api.get("/stats", params={"hours": 3}).json()
-        assert len(stats["hours"]) == 3 and stats["hours"][-1]["quarantined"] >= 2
-        assert stats["top_held"][0]["project"] == "demo-pkg"
+        assert len(stats["hours"]) == 3 and stats["hours"][-1]["quarantined"] == 1
+        assert stats["top_held"][0] == {
+            "index": "default",
+            "project": "demo-pkg",
+            "views": 1,
+            "requests": 0,
+            "entries": 1,
+        }
         assert [a["action"] for a in api.get("/audit").json()["audit"]] == [
             "allow-remove",
             "allow-add",
@@ -138,14 +179,14 @@ def test_state_survives_a_restart(
 ) -> None:
     data_dir = tmp_path / "kept"
     with start_proxy(upstream_url, data_dir=data_dir) as proxy:
-        wheel = next(e for e in hold_fresh_release(proxy) if e["file"].endswith(".whl"))
+        (entry,) = hold_fresh_release(proxy)
         with proxy.client() as api:
-            api.post(f"/quarantine/{wheel['id']}/release", json={"reason": "ok"}).raise_for_status()
+            api.post(f"/quarantine/{entry['id']}/release", json={"reason": "ok"}).raise_for_status()
     with start_proxy(upstream_url, data_dir=data_dir) as proxy:
         with proxy.client() as api:
-            again = api.get(f"/quarantine/{wheel['id']}").json()
+            again = api.get(f"/quarantine/{entry['id']}").json()
         assert again["state"] == "released" and again["changed_by"] == "alice"
-        assert wheel["file"] in httpx.get(f"{proxy.index_url}demo-pkg/").text
+        assert WHEEL in httpx.get(f"{proxy.index_url}demo-pkg/").text
 
 
 def test_package_auth_accepts_basic_and_bearer(
@@ -181,13 +222,11 @@ def test_webhook_gets_the_new_entries_in_one_message_with_retries(
             hold_fresh_release(proxy)
             httpx.get(f"{proxy.index_url}demo-pkg/")  # a repeat makes no new entries
             assert done.wait(10)
-    (message,) = received  # the page's two holds, announced together
-    assert message["count"] == 2 and attempts["n"] == 2
-    assert {e["file"] for e in message["entries"]} == {
-        f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl",
-        f"demo_pkg-{FRESH_VERSION}.tar.gz",
-    }
-    assert message["text"].count("quarantined demo_pkg") == 2 and "release-age" in message["text"]
+    (message,) = received  # the held version: one entry, one message
+    assert message["count"] == 1 and attempts["n"] == 2
+    (entry,) = message["entries"]
+    assert [f["file"] for f in entry["files"]] == [WHEEL, SDIST]
+    assert f"quarantined demo-pkg {FRESH_VERSION} (2 files) (release-age)" in message["text"]
 
 
 def test_entry_ids_beyond_64_bits_are_not_found(proxy: Proxy) -> None:

@@ -74,9 +74,9 @@ def test_log_in_release_with_one_click_then_pip_installs(
     driver.find_element(By.CSS_SELECTOR, ".login button[type=submit]").click()
     # A click returns before the next page has loaded: wait for it (bounded).
     queue_rows = (By.CSS_SELECTOR, "table.queue tbody tr[id^=entry-]")
-    WebDriverWait(driver, 15).until(lambda d: len(d.find_elements(*queue_rows)) >= 2)
-    rows = driver.find_elements(*queue_rows)
-    assert len(rows) == 2, driver.page_source
+    WebDriverWait(driver, 15).until(lambda d: d.find_elements(*queue_rows))
+    (row,) = driver.find_elements(*queue_rows)  # the held version, its wheel and sdist inside
+    assert "2 files" in row.text, driver.page_source
     # The console's Content-Security-Policy lets its stylesheet in (and nothing breaks).
     header = driver.find_element(By.CSS_SELECTOR, "header")
     assert header.value_of_css_property("background-color") == "rgba(20, 32, 46, 1)"
@@ -88,12 +88,11 @@ def test_log_in_release_with_one_click_then_pip_installs(
     assert driver.save_screenshot(str(screenshot))
     assert screenshot.stat().st_size > 10_000
 
-    wheel_row = next(r for r in rows if ".whl" in r.text)
-    wheel_row.find_element(By.NAME, "reason").send_keys("reviewed upstream diff")
-    wheel_row.find_element(By.CSS_SELECTOR, "button.release").click()
+    row.find_element(By.NAME, "reason").send_keys("reviewed upstream diff")
+    row.find_element(By.CSS_SELECTOR, "button.release").click()
     WebDriverWait(driver, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".notice"))
     notice = driver.find_element(By.CSS_SELECTOR, ".notice").text
-    assert notice.startswith("released demo-pkg"), notice
+    assert notice.startswith(f"released demo-pkg {FRESH_VERSION}"), notice
 
     installed = pip_install(proxy.index_url, requirement, tmp_path / "after")
     assert installed.returncode == 0, installed.stdout + installed.stderr

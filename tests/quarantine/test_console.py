@@ -73,6 +73,30 @@ def test_release_in_one_click_then_the_page_shows_it(proxy: Proxy) -> None:
     )
 
 
+def test_the_entry_page_lists_its_files_and_decides_one(proxy: Proxy) -> None:
+    (entry,) = hold_fresh_release(proxy)
+    wheel = f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl"
+    httpx.get(f"{proxy.url}/files/demo-pkg/{wheel}")  # one download of the wheel
+    with logged_in(proxy) as ui:
+        page = ui.get(f"/entries/{entry['id']}").text
+        assert "1 page views, 1 downloads" in page
+        rows = re.findall(
+            r'<tr id="file-\d+"><td class="file">([^<]+)</td><td class="num">(\d+)<', page
+        )
+        assert rows == [(wheel, "1"), (f"demo_pkg-{FRESH_VERSION}.tar.gz", "0")]
+        form = {"kind": "reject", "scope": "file", "file": wheel, "reject_on": "*"}
+        done = ui.post(
+            f"/entries/{entry['id']}/decide",
+            data=form | {"reason": "bad wheel", "csrf": csrf_of(page), "next": "/-/ui/"},
+        )
+        assert (
+            f"notice=rejected+demo-pkg+{FRESH_VERSION}+{wheel}+on+every+index"
+            in (done.headers["location"])
+        )
+        assert 'class="state rejected">rejected' in ui.get(f"/entries/{entry['id']}").text
+    assert httpx.get(f"{proxy.url}/files/demo-pkg/{wheel}").status_code == 403
+
+
 def test_csrf_is_checked_on_every_state_change(proxy: Proxy) -> None:
     entries = hold_fresh_release(proxy)
     with logged_in(proxy) as ui:

@@ -15,19 +15,17 @@ def test_pip_fails_then_release_via_api_then_pip_succeeds(proxy: Proxy, tmp_path
     with proxy.client() as api:
         listed = api.get("/quarantine", params={"state": "quarantined", "project": "demo-pkg"})
         assert listed.status_code == 200, listed.text
-        entries = [e for e in listed.json()["entries"] if e["version"] == FRESH_VERSION]
-        assert {e["policy"] for e in entries} == {"release-age"}
-        wheel = next(e for e in entries if e["file"].endswith(".whl"))
-        assert wheel["request_count"] >= 1 and wheel["top_clients"] == ["127.0.0.1"]
+        (entry,) = [e for e in listed.json()["entries"] if e["version"] == FRESH_VERSION]
+        assert entry["policy"] == "release-age" and len(entry["files"]) == 2
+        assert entry["views"] >= 1 and entry["top_clients"] == ["127.0.0.1"]
 
         released = api.post(
-            f"/quarantine/{wheel['id']}/release",
-            json={"scope": "version", "reason": "reviewed the diff"},
+            f"/quarantine/{entry['id']}/release", json={"reason": "reviewed the diff"}
         )
         assert released.status_code == 200, released.text
         assert released.json()["actor"] == "alice"
 
-        shown = api.get(f"/quarantine/{wheel['id']}").json()
+        shown = api.get(f"/quarantine/{entry['id']}").json()
         assert shown["state"] == "released" and shown["changed_by"] == "alice"
         assert shown["history"][0]["action"] == "release"
 

@@ -8,6 +8,7 @@ often gets 429.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,7 @@ from starlette.routing import Route
 from pipgate.proxy.quarantine.webhook import MAX_LISTED, Webhook
 from pipgate.proxy.rate_limit import ClientBuckets
 from tests.support.fake_upstream import FakeUpstream
+from tests.support.review_records import entry_of
 from tests.support.servers import run_app
 
 SPAM = 60
@@ -100,23 +102,15 @@ def logged_in_page(proxy: Any) -> Any:
 
 def test_webhook_messages_are_batched_and_rate_limited() -> None:
     hook = Hook()
-    entry = {
-        "index": "default",
-        "project": "demo",
-        "file": None,
-        "action": "quarantine",
-        "policy": "typosquat",
-        "reason": "looks like requests",
-        "top_clients": ["10.0.0.1"],
-    }
+    entry = entry_of(version=None, files=(), policy="typosquat", reason="looks like requests")
     with run_app(hook.app) as hook_url:
         webhook = Webhook(f"{hook_url}/hook", interval=3600)
         try:
             for n in range(500):
-                webhook.notify(entry | {"id": n, "project": f"spam-{n}"})
+                webhook.notify(dataclasses.replace(entry, id=n, project=f"spam-{n}"))
             hook.wait_for(1)
             for n in range(500, 503):  # within the interval: held back for the next message
-                webhook.notify(entry | {"id": n})
+                webhook.notify(dataclasses.replace(entry, id=n))
         finally:
             webhook.close()  # sends what waits, once
     counts = [m["count"] for m in hook.messages]

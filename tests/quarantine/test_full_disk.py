@@ -22,12 +22,15 @@ import httpx
 import orjson
 import pytest
 
+from pipgate.proxy.errors import StoreUnavailable
+from pipgate.proxy.observe.recorder import Held
 from pipgate.proxy.quarantine.intake import HoldIntake
+from pipgate.proxy.quarantine.records import EntryQuery
 from pipgate.proxy.quarantine.review import Review
-from pipgate.proxy.quarantine.store import QuarantineStore, StoreUnavailable
+from pipgate.proxy.quarantine.store import QuarantineStore
 from tests.quarantine.conftest import FRESH_VERSION
 from tests.quarantine.test_console import log_in
-from tests.quarantine.test_store import NOW, SQUAT, Clock, hold
+from tests.quarantine.test_store import NOW, SQUAT, Clock, hold, record
 
 
 @pytest.fixture
@@ -89,27 +92,29 @@ def test_a_refused_action_leaves_nothing_behind_and_holds_wait(small_disk: Path)
     clock = Clock()
     review = Review(small_disk, clock=clock)
     try:
-        review.store.record([hold()])
+        record(review, hold())
         database = small_disk / "quarantine.sqlite3"
         with disk_full(small_disk, database):
             with pytest.raises(StoreUnavailable, match="disk is full") as refused:
                 review.decide("reject", project="demo", reason="malware", actor="alice")
             assert refused.value.status_code == 503
-            review.intake("default", "held-while-full", None, SQUAT, "10.0.0.7", NOW)
+            review.intake(
+                "default", "held-while-full", [Held(None, SQUAT)], "10.0.0.7", NOW, page=True
+            )
             with pytest.raises(StoreUnavailable):
                 review.intake.drain()
             assert review.intake.pending == 1
-            entries, total = review.entries()  # reads still work
-            assert total == 1 and entries[0]["state"] == "quarantined"
-            assert review.store.rules() == [] and review.store.audit() == []
+            page = review.entries()  # reads still work
+            assert page.total == 1 and page.entries[0].state == "quarantined"
+            assert review.rules() == [] and review.audit() == []
         assert audit_lines(small_disk) == []  # no record of what was never done
 
         review.intake.drain()
         assert review.intake.pending == 0
-        assert {e["project"] for e in review.entries()[0]} == {"demo", "held-while-full"}
+        assert {e.project for e in review.entries().entries} == {"demo", "held-while-full"}
         rule = review.decide("reject", project="demo", reason="malware", actor="alice")
         (line,) = audit_lines(small_disk)
-        assert (line["rule"], line["action"], line["audit_id"]) == (rule["id"], "reject", 1)
+        assert (line["rule"], line["action"], line["audit_id"]) == (rule.id, "reject", 1)
     finally:
         review.close()
 
@@ -128,11 +133,13 @@ def test_the_writer_thread_keeps_failed_batches_and_retries(small_disk: Path) ->
     try:
         with disk_full(small_disk, small_disk / "quarantine.sqlite3"):
             for n in range(4):
-                intake("default", f"held-{n}", None, SQUAT, "10.0.0.7", NOW)
+                intake("default", f"held-{n}", [Held(None, SQUAT)], "10.0.0.7", NOW, page=True)
             wait_until(lambda: intake.pending == 4)  # taken off the queue, not written
         wait_until(lambda: intake.pending == 0)
         assert intake.dropped == 0
-        assert {e["project"] for e in store.entries()[0]} == {f"held-{n}" for n in range(4)}
+        assert {e.project for e in store.entries.page(EntryQuery()).entries} == {
+            f"held-{n}" for n in range(4)
+        }
     finally:
         intake.close()
         store.close()
@@ -174,12 +181,9 @@ def test_admin_actions_on_a_full_disk_are_503_and_holds_wait_for_room(
             for n in range(40):
                 asked = ui.get(held, headers={"X-Forwarded-For": f"10.0.0.{n}"})
                 assert asked.status_code == 403, asked.text
-        (entry,) = [
-            e
-            for e in api.get("/quarantine", params={"project": "demo-pkg"}).json()["entries"]
-            if e["file"].endswith(".whl")
-        ]
-        assert entry["request_count"] >= 40  # every hold reached the queue once there was room
+        (entry,) = api.get("/quarantine", params={"project": "demo-pkg"}).json()["entries"]
+        wheel = next(f for f in entry["files"] if f["file"].endswith(".whl"))
+        assert wheel["requests"] >= 40  # every hold reached the queue once there was room
         done = api.post("/decide/reject", json={"project": "demo-pkg", "reason": "x"})
         assert done.status_code == 200, done.text
         assert [x["rule"] for x in audit_lines(data_dir)] == [done.json()["id"]]

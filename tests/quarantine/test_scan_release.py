@@ -24,12 +24,14 @@ def test_flagged_file_is_queued_and_a_release_serves_it(proxy: Proxy) -> None:
     assert httpx.get(url).status_code == 403
     with proxy.client() as api:
         listed = api.get("/quarantine", params={"state": "quarantined", "project": "glimmer-tools"})
-        entries = listed.json()["entries"]
-        assert [(e["policy"], e["file"]) for e in entries] == [("scan", SDIST)]
-        assert "decode-exec" in entries[0]["reason"] and "setup.py:3" in entries[0]["reason"]
+        (entry,) = listed.json()["entries"]
+        assert (entry["policy"], [f["file"] for f in entry["files"]]) == ("scan", [SDIST])
+        (held,) = entry["files"]
+        assert "decode-exec" in held["reason"] and "setup.py:3" in held["reason"]
+        assert held["requests"] == 1
         released = api.post(
-            f"/quarantine/{entries[0]['id']}/release",
-            json={"scope": "file", "reason": "a test fixture, read by hand"},
+            f"/quarantine/{entry['id']}/release",
+            json={"scope": "file", "file": SDIST, "reason": "a test fixture, read by hand"},
         )
         assert released.status_code == 200, released.text
     assert httpx.get(url).status_code == 200

@@ -18,12 +18,12 @@ import pytest
 
 from pipgate.policies.decision import Action
 from pipgate.policies.engine import ALLOWED
-from pipgate.proxy.quarantine import store as store_module
+from pipgate.proxy.errors import ReviewError
+from pipgate.proxy.quarantine import migrations
 from pipgate.proxy.quarantine.review import Review
-from pipgate.proxy.quarantine.store import ReviewError
 from tests.quarantine.conftest import ADMIN, Proxy
 from tests.quarantine.test_console import csrf_of, logged_in
-from tests.quarantine.test_store import NOW, Clock, hold, subject
+from tests.quarantine.test_store import NOW, Clock, hold, record, subject
 
 OLD_WHEEL = "demo_pkg-1.0.0-py3-none-any.whl"
 DEP_WHEEL = "demo_dep-0.2.0-py3-none-any.whl"
@@ -52,8 +52,8 @@ def test_rejects_and_deny_rules_apply_on_every_index_unless_scoped(two_indexes: 
         )
         assert rule.status_code == 200, rule.text
         assert rule.json()["index"] == "*"
-        (record,) = api.get("/audit").json()["audit"]
-        assert record["index"] == "*" and record["detail"]["applies_to"] == "all indexes"
+        (audited,) = api.get("/audit").json()["audit"]
+        assert audited["index"] == "*" and audited["detail"]["applies_to"] == "all indexes"
         body = {"project": "demo-dep", "index": "strict", "reason": "not for CI"}
         assert api.post("/decide/reject", json=body).json()["index"] == "strict"
         assert api.get("/audit").json()["audit"][0]["detail"]["applies_to"] == "index strict"
@@ -85,19 +85,19 @@ def test_rejects_and_deny_rules_apply_on_every_index_unless_scoped(two_indexes: 
 
 
 def test_rejecting_an_entry_is_global_by_default(review: Review) -> None:
-    review.store.record([hold(), hold(project="other", file="other-1.0-py3-none-any.whl")])
-    demo, other = sorted(review.entries()[0], key=lambda e: e["project"])
-    rule = review.reject(demo["id"], scope="project", reason="malware", actor="alice")
-    assert rule["index"] == "*"
+    record(review, hold(), hold(project="other", file="other-1.0-py3-none-any.whl"))
+    demo, other = sorted(review.entries().entries, key=lambda e: e.project)
+    rule = review.reject(demo.id, scope="project", reason="malware", actor="alice")
+    assert rule.index == "*"
     for index in ("default", "strict"):
         assert review.overrides.file(index, subject(), ALLOWED, NOW).action is Action.BLOCK
-    scoped = review.reject(other["id"], index="default", reason="not here", actor="alice")
-    assert scoped["index"] == "default"
+    scoped = review.reject(other.id, index="default", reason="not here", actor="alice")
+    assert scoped.index == "default"
     other_file = subject("other-1.0-py3-none-any.whl", "other")
     assert review.overrides.file("default", other_file, ALLOWED, NOW).action is Action.BLOCK
     assert review.overrides.file("strict", other_file, ALLOWED, NOW).allowed
     with pytest.raises(ReviewError, match="belongs to index 'default'"):
-        review.reject(other["id"], index="strict", reason="x", actor="alice")
+        review.reject(other.id, index="strict", reason="x", actor="alice")
 
 
 def test_the_newest_decision_wins_between_global_and_scoped(review: Review) -> None:
@@ -108,7 +108,7 @@ def test_the_newest_decision_wins_between_global_and_scoped(review: Review) -> N
     # A later global reject replaces the per-index release.
     review.decide("reject", project="demo", reason="malware after all", actor="alice")
     assert not review.overrides.file("strict", subject(), ALLOWED, NOW).allowed
-    assert [r["kind"] for r in review.store.rules()] == ["reject"]
+    assert [r.kind for r in review.rules()] == ["reject"]
 
 
 def test_console_rejects_on_every_index_by_default(two_indexes: Proxy) -> None:
@@ -144,7 +144,7 @@ def test_cli_reject_of_an_entry(tmp_path: Path) -> None:
     from tests.quarantine.test_cli import run
 
     review = Review(tmp_path, clock=lambda: datetime.now(UTC))
-    review.store.record([hold(), hold(project="other", file="other-1.0-py3-none-any.whl")])
+    record(review, hold(), hold(project="other", file="other-1.0-py3-none-any.whl"))
     review.close()
     data = ["quarantine", "--data-dir", str(tmp_path)]
     everywhere = run(*data, "reject", "1", "-r", "malware")
@@ -159,7 +159,7 @@ def test_cli_reject_of_an_entry(tmp_path: Path) -> None:
 def old_database(path: Path) -> None:
     """A quarantine database as the first schema left it: a scoped reject, rule id 2."""
     db = sqlite3.connect(path)
-    db.executescript(store_module._SCHEMA)
+    db.executescript(migrations.SCHEMA_V1)
     db.execute(
         "INSERT INTO rules (id, idx, kind, project, reason, actor, created_at) "
         "VALUES (1, 'default', 'deny', 'x', 'r', 'a', 0), "
@@ -179,9 +179,9 @@ def test_an_old_database_is_migrated_and_keeps_its_meaning(tmp_path: Path) -> No
     (tmp_path / "audit.jsonl").write_text('{"action": "reject", "rule": 2}\n')
     review = Review(tmp_path, clock=Clock())
     try:
-        assert review.store.schema_version() == store_module.SCHEMA_VERSION
-        (_deny, reject) = review.store.rules()
-        assert (reject["id"], reject["index"], reject["kind"]) == (2, "default", "reject")
+        assert review.store.schema_version() == migrations.SCHEMA_VERSION
+        (_deny, reject) = review.rules()
+        assert (reject.id, reject.index, reject.kind) == (2, "default", "reject")
         assert not review.overrides.file("default", subject(), ALLOWED, NOW).allowed
         assert review.overrides.file("strict", subject(), ALLOWED, NOW).allowed
         # The old last line had no id: the records before the migration are not repeated.
@@ -198,7 +198,7 @@ def test_an_old_database_is_migrated_and_keeps_its_meaning(tmp_path: Path) -> No
     again = Review(tmp_path, clock=Clock())
     try:
         rule = again.decide("reject", project="demo", reason="again", actor="bob")
-        assert rule["id"] == 4
+        assert rule.id == 4
     finally:
         again.close()
 

@@ -13,9 +13,10 @@ from packaging.utils import canonicalize_name
 from pipgate.policies.decision import Action, Decision
 from pipgate.policies.engine import Verdict
 from pipgate.policies.subjects import FileSubject
+from pipgate.proxy.errors import ReviewError
 from pipgate.proxy.models import version_of
+from pipgate.proxy.quarantine.records import Entry, EntryQuery, Hold
 from pipgate.proxy.quarantine.review import Review, parse_until
-from pipgate.proxy.quarantine.store import Hold, ReviewError
 from pipgate.proxy.storage.postgres import PostgresDatabase
 from pipgate.proxy.storage.schema import migrate
 
@@ -61,10 +62,30 @@ def hold(
     d: Decision = AGE,
     client: str = "10.0.0.1",
     when: datetime = NOW,
+    *,
+    page: bool = False,
 ) -> Hold:
     return Hold(
-        "default", project, file, d.policy, str(d.action), d.reason, d.available_at, client, when
+        "default",
+        project,
+        file,
+        d.policy,
+        str(d.action),
+        d.reason,
+        d.available_at,
+        client,
+        when,
+        page=page,
     )
+
+
+def record(review: Review, *holds: Hold) -> list[Entry]:
+    """Each hold as a request of its own; returns the entries they created."""
+    return review.store.record([[h] for h in holds])
+
+
+def entries(review: Review, **query: object) -> list[Entry]:
+    return list(review.entries(EntryQuery(**query)).entries)  # type: ignore[arg-type]
 
 
 def subject(filename: str = "demo-1.0-py3-none-any.whl", project: str = "demo") -> FileSubject:
@@ -72,42 +93,128 @@ def subject(filename: str = "demo-1.0-py3-none-any.whl", project: str = "demo") 
 
 
 def test_holds_become_entries_counted_per_client(review: Review) -> None:
-    created = review.store.record([hold(), hold(client="10.0.0.2"), hold()])
-    assert [e["file"] for e in created] == ["demo-1.0-py3-none-any.whl"]
-    (entry,), total = review.entries()
-    assert total == 1
-    assert entry["request_count"] == 3 and entry["version"] == "1.0"
-    assert entry["top_clients"] == ["10.0.0.1", "10.0.0.2"]
-    assert entry["state"] == "quarantined" and entry["policy"] == "release-age"
+    created = record(review, hold(), hold(client="10.0.0.2"), hold())
+    assert [e.version for e in created] == ["1.0"]
+    page = review.entries()
+    (entry,) = page.entries
+    assert page.total == 1
+    assert (entry.requests, entry.views, entry.version) == (3, 0, "1.0")
+    assert [(f.file, f.requests) for f in entry.files] == [("demo-1.0-py3-none-any.whl", 3)]
+    assert entry.top_clients == ("10.0.0.1", "10.0.0.2")
+    assert entry.state == "quarantined" and entry.policy == "release-age"
+
+
+def test_an_entry_keeps_the_latest_reason_and_each_file_its_own(review: Review) -> None:
+    later = Decision(Action.QUARANTINE, "release-age", "uploaded 2 h ago", AGE.available_at)
+    record(review, hold(), hold(file="demo-1.0.tar.gz", d=later))
+    (entry,) = entries(review)
+    assert entry.reason == "uploaded 2 h ago"
+    assert [f.reason for f in entry.files] == ["uploaded 1 h ago", "uploaded 2 h ago"]
+
+
+WHEELS = [
+    f"demo-1.0-cp{py}-cp{py}-{platform}.whl"
+    for py in ("310", "311", "312", "313")
+    for platform in (
+        "manylinux_2_17_x86_64",
+        "manylinux_2_17_aarch64",
+        "musllinux_1_1_x86_64",
+        "macosx_11_0_arm64",
+        "win_amd64",
+        "win_arm64",
+    )
+]
+
+
+def test_a_release_with_many_wheels_is_one_entry(review: Review) -> None:
+    page_view = [hold(file=w, page=True) for w in [*WHEELS, "demo-1.0.tar.gz"]]
+    created = review.store.record([page_view, [hold(file="demo-2.0-py3-none-any.whl")]])
+    assert [(e.version, len(e.files)) for e in created] == [("1.0", 25), ("2.0", 1)]
+    (entry,) = entries(review, project="demo", policy="release-age", limit=1, offset=1)
+    assert entry.version == "1.0" and entry.files[-1].file == "demo-1.0.tar.gz"
+    assert review.entries().total == 2
+
+
+def test_a_page_view_is_a_view_of_the_version_not_a_request_of_each_file(
+    review: Review,
+) -> None:
+    page_view = [hold(file=w, page=True) for w in WHEELS]
+    review.store.record([page_view, page_view, page_view])
+    (entry,) = entries(review)
+    assert entry.views == 3 and entry.requests == 0
+    assert {f.requests for f in entry.files} == {0}
+    clients = review.entry(entry.id).clients
+    assert [(c.client, c.count) for c in clients] == [("10.0.0.1", 3)]
+
+
+def test_a_download_counts_on_its_file(review: Review) -> None:
+    review.store.record([[hold(file=w, page=True) for w in WHEELS]])
+    linux, arm = WHEELS[0], WHEELS[5]
+    record(review, hold(file=linux), hold(file=linux, client="10.0.0.2"))
+    (entry,) = entries(review)
+    counts = {f.file: f.requests for f in entry.files}
+    assert counts[linux] == 2 and counts[arm] == 0 and sum(counts.values()) == 2
+    assert (entry.views, entry.requests) == (1, 2)
+    assert entry.file(linux).last_requested == NOW and entry.file(arm).last_requested is None
+
+
+def test_a_hold_of_the_project_is_one_entry_with_views_and_requests(review: Review) -> None:
+    record(review, hold(file=None, d=SQUAT, page=True), hold(file=None, d=SQUAT))
+    (entry,) = entries(review)
+    assert (entry.version, entry.files, entry.scope) == (None, (), "project")
+    assert (entry.views, entry.requests) == (1, 1)
 
 
 def test_age_hold_expires_when_it_comes_of_age(review: Review, clock: Clock) -> None:
-    review.store.record([hold()])
+    record(review, hold(), hold(file="demo-1.0.tar.gz"))
     clock.now = NOW + timedelta(days=8)
-    (entry,), _ = review.entries()
-    assert entry["state"] == "expired" and entry["changed_by"] == "pipgate"
+    (entry,) = entries(review)
+    assert entry.state == "expired" and entry.changed_by == "pipgate"
+    assert {f.state for f in entry.files} == {"expired"}
+
+
+def test_an_unknown_age_keeps_the_version_held(review: Review, clock: Clock) -> None:
+    unknown = Decision(Action.QUARANTINE, "release-age", "no upload time")
+    record(review, hold(), hold(file="demo-1.0.tar.gz", d=unknown))
+    (entry,) = entries(review)
+    assert entry.available_at is None
+    clock.now = NOW + timedelta(days=8)
+    (entry,) = entries(review)
+    assert entry.state == "quarantined"
+    assert {f.file: f.state for f in entry.files} == {
+        "demo-1.0-py3-none-any.whl": "expired",
+        "demo-1.0.tar.gz": "quarantined",
+    }
 
 
 @pytest.mark.parametrize(
-    ("scope", "rule_target", "released"),
+    ("scope", "file", "rule_target", "released"),
     [
-        ("file", ("demo", "1.0", "demo-1.0-py3-none-any.whl"), {"demo-1.0-py3-none-any.whl"}),
-        ("version", ("demo", "1.0", None), {"demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz"}),
+        (
+            "file",
+            "demo-1.0-py3-none-any.whl",
+            ("demo", "1.0", "demo-1.0-py3-none-any.whl"),
+            {"demo-1.0-py3-none-any.whl"},
+        ),
+        (None, None, ("demo", "1.0", None), {"demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz"}),
         (
             "project",
+            None,
             ("demo", None, None),
             {"demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "demo-2.0-py3-none-any.whl"},
         ),
     ],
 )
-def test_release_scopes(review: Review, scope: str, rule_target: tuple, released: set[str]) -> None:
+def test_release_scopes(
+    review: Review, scope: str | None, file: str | None, rule_target: tuple, released: set[str]
+) -> None:
     files = ["demo-1.0-py3-none-any.whl", "demo-1.0.tar.gz", "demo-2.0-py3-none-any.whl"]
-    review.store.record([hold(file=f) for f in files])
-    first = review.entries()[0][-1]
-    assert first["file"] == files[0]
+    record(review, *(hold(file=f) for f in files))
+    first = entries(review, limit=1, offset=1)[0]
+    assert first.version == "1.0"
     generation = review.overrides.generation
-    rule = review.release(first["id"], scope=scope, reason="looked fine", actor="alice")
-    assert (rule["project"], rule["version"], rule["file"]) == rule_target
+    rule = review.release(first.id, scope=scope, file=file, reason="looked fine", actor="alice")
+    assert (rule.project, rule.version, rule.file) == rule_target
     assert review.overrides.generation > generation
     for f in files:
         verdict = review.overrides.file("default", subject(f), HELD, NOW)
@@ -115,20 +222,80 @@ def test_release_scopes(review: Review, scope: str, rule_target: tuple, released
         if f in released:
             assert verdict.decision.policy == "review" and "alice" in verdict.decision.reason
             assert verdict.observed == ()
-    states = {e["file"]: e["state"] for e in review.entries()[0]}
+    states = {f.file: f.state for e in entries(review) for f in e.files}
     assert {f for f, s in states.items() if s == "released"} == released
+    # The entry is decided once none of its files is held any more.
+    assert review.entry(first.id).state == ("quarantined" if file else "released")
+
+
+def test_releasing_the_last_held_file_decides_the_entry(review: Review) -> None:
+    record(review, hold(), hold(file="demo-1.0.tar.gz"))
+    (entry,) = entries(review)
+    review.release(entry.id, file="demo-1.0.tar.gz", reason="ok", actor="alice")
+    assert review.entry(entry.id).state == "quarantined"
+    review.reject(entry.id, file="demo-1.0-py3-none-any.whl", reason="bad", actor="alice")
+    decided = review.entry(entry.id)
+    assert decided.state == "rejected"
+    assert {f.file: f.state for f in decided.files} == {
+        "demo-1.0.tar.gz": "released",
+        "demo-1.0-py3-none-any.whl": "rejected",
+    }
+    assert [h.action for h in decided.history] == ["reject", "release"]
+
+
+def test_a_new_file_of_a_decided_version_reopens_it(review: Review, clock: Clock) -> None:
+    record(review, hold())
+    (entry,) = entries(review)
+    review.release(entry.id, until="1d", reason="trial", actor="alice")
+    clock.now = NOW + timedelta(days=2)
+    record(review, hold(file="demo-1.0.tar.gz", when=clock.now))
+    reopened = review.entry(entry.id)
+    assert reopened.state == "quarantined" and reopened.until is None
+    assert {f.file: f.state for f in reopened.files} == {
+        "demo-1.0-py3-none-any.whl": "released",
+        "demo-1.0.tar.gz": "quarantined",
+    }
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda r, e: r.release(e, scope="file", reason="x", actor="a"), "name one of its files"),
+        (lambda r, e: r.release(e, file="nope.whl", reason="x", actor="a"), "no file 'nope.whl'"),
+        (
+            lambda r, e: r.release(e, scope="version", file="x", reason="x", actor="a"),
+            "only with scope 'file'",
+        ),
+    ],
+)
+def test_file_decisions_name_a_file_of_the_entry(review: Review, call, message: str) -> None:
+    record(review, hold(), hold(file="demo-1.0.tar.gz"))
+    (entry,) = entries(review)
+    with pytest.raises(ReviewError, match=message):
+        call(review, entry.id)
 
 
 def test_reject_blocks_with_the_reviewers_reason_even_when_policies_allow(review: Review) -> None:
-    review.store.record([hold()])
-    entry = review.entries()[0][0]
-    review.reject(entry["id"], reason="typosquat of our lib", actor="alice")
+    record(review, hold())
+    (entry,) = entries(review)
+    review.reject(entry.id, reason="typosquat of our lib", actor="alice")
     verdict = review.overrides.file(
         "default", subject(), Verdict(Decision(Action.ALLOW, "x", "ok")), NOW
     )
     assert verdict.action is Action.BLOCK
     assert verdict.decision.reason == "rejected by alice: typosquat of our lib"
-    assert review.entry(entry["id"])["state"] == "rejected"
+    assert review.entry(entry.id).state == "rejected"
+
+
+def test_reviewer_blocks_are_counted_on_the_entries_they_stand_for(review: Review) -> None:
+    record(review, hold())
+    (entry,) = entries(review)
+    review.reject(entry.id, reason="bad", actor="alice")
+    blocked = Decision(Action.BLOCK, "review", "rejected by alice: bad")
+    record(review, hold(d=blocked), hold(d=blocked, page=True), hold(file="other.whl", d=blocked))
+    again = review.entry(entry.id)
+    assert (again.views, again.requests, again.files[0].requests) == (1, 2, 2)
+    assert review.entries().total == 1
 
 
 def test_most_specific_decision_wins(review: Review) -> None:
@@ -140,10 +307,22 @@ def test_most_specific_decision_wins(review: Review) -> None:
     ).allowed
 
 
+def test_a_decision_replaces_the_earlier_ones_inside_it(review: Review) -> None:
+    wheel = "demo-1.0-py3-none-any.whl"
+    review.decide("release", project="demo", version="1.0", file=wheel, reason="ok", actor="a")
+    review.decide("release", project="demo", file="demo-1.0.tar.gz", reason="ok", actor="a")
+    review.decide("reject", index="default", project="demo", version="1.0", reason="no", actor="b")
+    assert not review.overrides.file("default", subject(wheel), HELD, NOW).allowed
+    assert not review.overrides.file("default", subject("demo-1.0.tar.gz"), HELD, NOW).allowed
+    assert [(r.kind, r.version, r.file) for r in review.rules()] == [("reject", "1.0", None)]
+    review.decide("release", project="demo", version="1.0", file=wheel, reason="ok", actor="a")
+    assert review.overrides.file("default", subject(wheel), HELD, NOW).allowed
+
+
 def test_release_until_lapses_and_reopens_the_entry(review: Review, clock: Clock) -> None:
-    review.store.record([hold(d=SQUAT)])
-    entry = review.entries()[0][0]
-    review.release(entry["id"], until="1d", reason="trial", actor="alice")
+    record(review, hold(d=SQUAT))
+    (entry,) = entries(review)
+    review.release(entry.id, until="1d", reason="trial", actor="alice")
     assert review.overrides.file("default", subject(), Verdict(SQUAT, (SQUAT,)), NOW).allowed
     generation = review.overrides.generation
     clock.now = NOW + timedelta(days=1, seconds=1)
@@ -151,8 +330,8 @@ def test_release_until_lapses_and_reopens_the_entry(review: Review, clock: Clock
     assert not review.overrides.file(
         "default", subject(), Verdict(SQUAT, (SQUAT,)), clock.now
     ).allowed
-    review.store.record([hold(d=SQUAT, when=clock.now)])
-    assert review.entry(entry["id"])["state"] == "quarantined"
+    record(review, hold(d=SQUAT, when=clock.now))
+    assert review.entry(entry.id).state == "quarantined"
 
 
 @pytest.mark.parametrize("kept", [CONFUSION, DENIED], ids=["dependency-confusion", "denylist"])
@@ -163,17 +342,19 @@ def test_a_release_never_lifts_protected_blocks(review: Review, kept: Decision) 
 
 
 def test_runtime_lists(review: Review) -> None:
-    review.store.record([hold(project="acme-x", file="acme_x-1.0-py3-none-any.whl")])
+    record(review, hold(project="acme-x", file="acme_x-1.0-py3-none-any.whl"))
     review.list_add("allow", index="default", rule="acme-*", reason="ours", actor="alice")
     acme = subject("acme_x-1.0-py3-none-any.whl", "acme-x")
     assert review.overrides.file("default", acme, HELD, NOW).allowed
     assert review.overrides.project("default", "acme-x", Verdict(SQUAT, (SQUAT,)), NOW).allowed
-    assert review.entries()[0][0]["state"] == "released"
+    (entry,) = entries(review)
+    assert entry.state == "released" and entry.files[0].state == "released"
     review.list_add("deny", index="default", rule="acme-x==1.0", reason="bad build", actor="bob")
     assert review.overrides.file("default", acme, HELD, NOW).action is Action.BLOCK
     assert review.overrides.project("default", "acme-x", HELD, NOW).allowed  # versioned deny
     review.list_remove("deny", index="default", rule="acme-x==1.0", reason="fixed", actor="bob")
     assert review.overrides.file("default", acme, HELD, NOW).allowed
+    assert entries(review)[0].state == "quarantined"  # what the deny rejected is held again
     with pytest.raises(ReviewError, match="already on the allow list"):
         review.list_add("allow", index="default", rule="acme-*", reason="again", actor="alice")
 
@@ -186,14 +367,11 @@ def test_other_index_is_untouched(review: Review) -> None:
 def test_audit_is_append_only_and_mirrored(review: Review, tmp_path: Path) -> None:
     review.decide("release", index="default", project="demo", reason="ok", actor="alice")
     review.list_add("deny", index="default", rule="evil", reason="malware", actor="bob")
-    records = review.store.audit()
-    assert [(r["actor"], r["action"]) for r in records] == [
-        ("bob", "deny-add"),
-        ("alice", "release"),
-    ]
+    records = review.audit()
+    assert [(r.actor, r.action) for r in records] == [("bob", "deny-add"), ("alice", "release")]
     lines = [orjson.loads(x) for x in (tmp_path / "audit.jsonl").read_bytes().splitlines()]
     assert [x["action"] for x in lines] == ["release", "deny-add"]
-    if review.store.dialect.name == "postgresql":
+    if review.store.database.dialect.name == "postgresql":
         import psycopg
 
         for statement in (
@@ -214,11 +392,11 @@ def test_audit_is_append_only_and_mirrored(review: Review, tmp_path: Path) -> No
 
 def test_state_survives_reopening(tmp_path: Path, clock: Clock) -> None:
     first = Review(tmp_path, clock=clock)
-    first.store.record([hold()])
+    record(first, hold())
     first.release(1, reason="ok", actor="alice")
     first.close()
     second = Review(tmp_path, clock=clock)
-    assert second.entry(1)["state"] == "released"
+    assert second.entry(1).state == "released"
     assert second.overrides.file("default", subject(), HELD, NOW).allowed
     second.close()
 
@@ -242,6 +420,7 @@ def test_parse_until(text: str | None, expected: datetime | None) -> None:
     ("call", "message"),
     [
         (lambda r: r.release(99, reason="x", actor="a"), "no quarantine entry 99"),
+        (lambda r: r.release(2**64, reason="x", actor="a"), "no quarantine entry"),
         (
             lambda r: r.decide("release", index="default", project="demo", reason=" ", actor="a"),
             "needs a reason",

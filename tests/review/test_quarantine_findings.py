@@ -60,29 +60,25 @@ def test_webhook_text_escapes_untrusted_fields() -> None:
     # The client address can come from X-Forwarded-For: a requester must not be able to
     # ping @channel or plant a disguised link in the reviewers' chat.
     from pipgate.proxy.quarantine.webhook import message
+    from tests.support.review_records import entry_of
 
-    entry = {
-        "id": 1,
-        "index": "default",
-        "project": "demo-pkg",
-        "file": "demo_pkg-1.0.whl",
-        "action": "quarantine",
-        "policy": "release-age",
-        "reason": "too <new>",
-        "top_clients": ["<!channel> <https://evil.example|approve here>"],
-    }
+    entry = entry_of(
+        project="demo-pkg",
+        reason="too <new>",
+        top_clients=("<!channel> <https://evil.example|approve here>",),
+    )
     text = message([entry])["text"]
     assert "<!channel>" not in text and "<https://evil" not in text
     assert "&lt;!channel&gt;" in text
-    assert message([entry])["entries"][0]["top_clients"] == entry["top_clients"]  # unchanged
+    assert message([entry])["entries"][0]["top_clients"] == list(entry.top_clients)  # unchanged
 
 
 def test_an_until_too_far_away_is_a_400_not_a_crash(proxy: Proxy) -> None:
-    wheel = next(e for e in hold_fresh_release(proxy) if e["file"].endswith(".whl"))
+    (entry,) = hold_fresh_release(proxy)
     with proxy.client() as api:
         for until in ("99999999999w", "9999-12-31T23:59:59-14:00"):
             response = api.post(
-                f"/quarantine/{wheel['id']}/release", json={"reason": "x", "until": until}
+                f"/quarantine/{entry['id']}/release", json={"reason": "x", "until": until}
             )
             assert response.status_code in (200, 400), (until, response.text)
             assert "error" in response.json() or response.json()["until"]
@@ -138,17 +134,17 @@ def test_a_slow_reload_cannot_put_older_rules_back(tmp_path: Path) -> None:
     from pipgate.proxy.quarantine.review import Review
 
     review = Review(tmp_path, clock=lambda: datetime.now(UTC))
-    real_rules = review.store.rules
+    real_rules = review.store.rules.active
     entered, go = threading.Event(), threading.Event()
 
-    def rules(**kwargs: Any) -> list[dict[str, Any]]:
-        rows = real_rules(**kwargs)
+    def rules(**kwargs: Any) -> list[Any]:
+        found = real_rules(**kwargs)
         if threading.current_thread().name == "slow-reload":
             entered.set()
             go.wait(5)
-        return rows
+        return found
 
-    review.store.rules = rules  # type: ignore[method-assign]
+    review.store.rules.active = rules  # type: ignore[method-assign]
     try:
         slow = threading.Thread(target=review.refresh, name="slow-reload")
         slow.start()
