@@ -66,10 +66,12 @@ class ProjectView:
 
 def facts_of(project: Project) -> ProjectFacts:
     uploads = [f.upload_time for f in project.files if f.upload_time is not None]
-    versions = {f.version for f in project.files if f.version is not None}
+    releases = len(project.versions) or len(
+        {f.version for f in project.files if f.version is not None}
+    )
     return ProjectFacts(
         first_upload=min(uploads, default=None),
-        release_count=len(project.versions) or len(versions),
+        release_count=releases,
         file_count=len(project.files),
     )
 
