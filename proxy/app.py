@@ -208,7 +208,7 @@ def create_app(
 
         def committed(project: str, filename: str, sha256: str, has_metadata: bool) -> None:
             if has_metadata:
-                pages.metadata_changed(project)
+                pages.metadata_changed(project, sha256)
             if file_scan.is_flagged(sha256):
                 access.forget(project)  # judged again: the file is now held
 

@@ -81,6 +81,15 @@ class SharedFileStore(FileStore):
             self._no_metadata[sha256] = time.monotonic() + NEGATIVE_FOR
         return found
 
+    def metadata_hashes(self, sha256s: list[str]) -> dict[str, str]:
+        """``metadata_hash`` of many: this replica's store in batches, then the shared
+        facts for the rest (each remembered as missing for ``NEGATIVE_FOR``)."""
+        found = super().metadata_hashes(sha256s)
+        for sha256 in sha256s:
+            if sha256 not in found and (digest := self.metadata_hash(sha256)) is not None:
+                found[sha256] = digest
+        return found
+
     def get_metadata(self, sha256: str) -> bytes | None:
         found = super().get_metadata(sha256)
         if found is not None or self.blobs is None:
