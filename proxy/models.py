@@ -46,6 +46,9 @@ class DistFile:
     #: ``version`` once asked for, ``False`` before (not a field of the page: never
     #: compared or shown).
     _version: Version | bool | None = field(default=False, init=False, repr=False, compare=False)
+    #: ``upload_time`` as PEP 691 writes it (``2024-01-01T00:00:00.000000Z``), when the
+    #: page gave it so (then it is that text, byte for byte): rendering need not format it.
+    upload_time_text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def sha256(self) -> str | None:

@@ -95,7 +95,7 @@ def serve(
 
         run_workers(settings, config, overrides, workers)
         return
-    app = create_app(settings)
+    app = create_app(settings, freeze_gc=True)
     uvicorn.run(
         app,
         host=settings.server.host,

@@ -50,4 +50,4 @@ def app() -> Starlette:
     given = json.loads(os.environ[_ENV])
     settings = load_settings(given["config"], overrides=given["overrides"])
     configure_logging(settings.server.log_level, settings.server.log_format)
-    return create_app(settings)
+    return create_app(settings, freeze_gc=True)

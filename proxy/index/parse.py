@@ -129,18 +129,26 @@ def _json_file(entry: Any, resolve: _Resolver) -> DistFile | None:
     requires_python = get("requires-python")
     metadata = get("core-metadata", get("dist-info-metadata"))
     gpg = get("gpg-sig")
-    return DistFile(
+    uploaded = get("upload-time")
+    f = DistFile(
         filename,
         resolve(url),  # "<file>.metadata" must not follow a "#..."
         _hashes(hashes) if isinstance(hashes, dict) else {},
         requires_python if isinstance(requires_python, str) else None,
         yanked if yanked is False else _yanked(yanked),
         size if type(size) is int and size >= 0 else None,
-        _datetime(get("upload-time")),
+        _datetime(uploaded),
         metadata if metadata is False else _core_metadata(metadata),
         gpg if isinstance(gpg, bool) else None,
         resolve.join(provenance) if isinstance(provenance, str) else None,
     )
+    if f.upload_time is not None and _CANONICAL_TIME.fullmatch(uploaded):
+        object.__setattr__(f, "upload_time_text", uploaded)
+    return f
+
+
+#: An upload time exactly as ``render`` writes one: such text is kept and written as is.
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
 def parse_html_page(body: bytes, page_url: str, name: NormalizedName) -> Project:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import quote
 
 import orjson
@@ -72,9 +73,9 @@ def negotiate(accept: str | None, format_override: str | None = None) -> str:
     return best[2]
 
 
-@dataclass(frozen=True)
-class ShownFile:
-    """A file as the client sees it: the upstream entry plus what the proxy can serve."""
+class ShownFile(NamedTuple):
+    """A file as the client sees it: the upstream entry plus what the proxy can serve
+    (a tuple: a large page makes 10,000 of them)."""
 
     file: DistFile
     url: str
@@ -173,7 +174,7 @@ def _json_entry(shown: ShownFile) -> bytes:
     if f.size is not None:
         entry["size"] = f.size
     if f.upload_time is not None:
-        entry["upload-time"] = upload_time_text(f.upload_time)
+        entry["upload-time"] = f.upload_time_text or upload_time_text(f.upload_time)
     if shown.metadata_available:
         metadata: object = shown.metadata_hashes or True
         entry["core-metadata"] = metadata
