@@ -32,6 +32,7 @@ from pipgate.proxy.errors import (
     StoreUnavailable,
 )
 from pipgate.proxy.files.downloads import open_unstored
+from pipgate.proxy.files.parts import WHOLE_BEFORE_SENDING, upstream_part, wanted_part
 from pipgate.proxy.files.response import CHUNK, PacedResponse
 from pipgate.proxy.files.serving import (
     FILE_CACHE_CONTROL,
@@ -55,9 +56,6 @@ from pipgate.proxy.routing import HostedSource, UpstreamSource
 from pipgate.proxy.state import AppState, state_of
 
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
-#: Cold files up to this size are downloaded and verified before the response starts;
-#: larger ones stream to the client as they arrive (the last byte waits for the hash).
-WHOLE_BEFORE_SENDING = 4 << 20
 
 
 def client_of(request: Request) -> str:
@@ -429,6 +427,11 @@ async def _file_response(
         if response is not None:
             state.metrics.cache.labels("file", "hit").inc()
             return response
+    part = wanted_part(request.headers, file.size, f'"{sha256}"' if sha256 else None)
+    if part is not None and request.method == "GET":
+        response = await _part(request, state, file, sha256, part, on_close)
+        if response is not None:
+            return response
     if not await to_thread.run_sync(state.store.has_room, file.size):
         return await _unstored(request, state, source, file, on_close, check)
     state.metrics.cache.labels("file", "miss").inc()
@@ -482,6 +485,55 @@ async def _file_response(
             yield held_back
 
     return PacedResponse(body(), headers=headers, on_close=on_close)
+
+
+async def _part(
+    request: Request,
+    state: AppState,
+    file: DistFile,
+    sha256: str | None,
+    part: tuple[int, int] | str,
+    on_close: Callable[[], None] | None,
+) -> Response | None:
+    """A range of a large file not stored yet (``parts.py``): from the download under
+    way when it has the bytes, else from upstream; ``None`` to serve it as usual."""
+    assert file.size is not None
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Type": content_type_of(file.filename),
+        "X-Pipgate-Cache": "miss",
+    }
+    if sha256:
+        headers["ETag"] = f'"{sha256}"'
+        headers["Cache-Control"] = FILE_CACHE_CONTROL
+    if not isinstance(part, tuple):  # past the end
+        return Response(
+            status_code=416, headers={**headers, "Content-Range": f"bytes */{file.size}"}
+        )
+    first, last = part
+    download = state.downloads.in_progress(file.url, file.sha256)
+    if download is not None and download.has_part(last):
+        chunks: AsyncIterator[bytes | bytearray] = download.part(first, last, CHUNK)
+    else:
+        found = await upstream_part(
+            state.upstream, file.url, f"file {file.filename!r}", part, file.size, CHUNK
+        )
+        if found is None:
+            return None
+        chunks = found
+    state.metrics.cache.labels("file", "part").inc()
+    headers["Content-Range"] = f"bytes {first}-{last}/{file.size}"
+    headers["Content-Length"] = str(last - first + 1)
+
+    async def body() -> AsyncIterator[bytes | bytearray]:
+        try:
+            async for chunk in chunks:
+                state.metrics.bytes.labels("served").inc(len(chunk))
+                yield chunk
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+
+    return PacedResponse(body(), status_code=206, headers=headers, on_close=on_close)
 
 
 async def _unstored(

@@ -233,20 +233,26 @@ class UpstreamClient:
         )
 
     @asynccontextmanager
-    async def stream(self, url: str, what: str) -> AsyncIterator[httpx.Response]:
+    async def stream(
+        self, url: str, what: str, *, part: tuple[int, int] | None = None
+    ) -> AsyncIterator[httpx.Response]:
         """Open a streaming GET of ``url`` (a file, ``.metadata`` or provenance).
 
         Yields a 200 response whose body has not been read (read it with ``aiter_raw``:
         the bytes are never content-decoded for hashing). ``what`` names the
-        thing in error messages (``"file 'demo-1.0.tar.gz'"``).
+        thing in error messages (``"file 'demo-1.0.tar.gz'"``). With ``part``, the
+        inclusive byte range ``(first, last)`` is asked for: the response is then a 206
+        (check its ``Content-Range``) or a 200 with the whole body (a server that
+        ignores ranges).
         """
+        headers = {"Accept-Encoding": "identity"}
+        if part is not None:
+            headers["Range"] = f"bytes={part[0]}-{part[1]}"
 
         async def attempt() -> httpx.Response:
             # Bytes as the server stores them: hashes and sizes in the index are of those
             # (pip does the same), even where a server labels a .tar.gz Content-Encoding: gzip.
-            request = self._client.build_request(
-                "GET", url, headers={"Accept-Encoding": "identity"}
-            )
+            request = self._client.build_request("GET", url, headers=headers)
             response = await self._client.send(request, stream=True)
             if response.status_code in RETRY_STATUSES:
                 await response.aclose()
@@ -256,7 +262,7 @@ class UpstreamClient:
         try:
             if response.status_code in (404, 410):
                 raise UpstreamNotFound(f"upstream has no {what} ({redact(url)})")
-            if response.status_code != 200:
+            if response.status_code != 200 and not (part and response.status_code == 206):
                 raise UpstreamUnavailable(
                     f"upstream answered {response.status_code} for {what} ({redact(url)})"
                 )
