@@ -14,11 +14,16 @@ import orjson
 import pytest
 
 from pipgate.proxy.files.store import FileStore
-from pipgate.proxy.index import codec, json_pieces
+from pipgate.proxy.index import json_pieces
 from pipgate.proxy.index.cache import CachedPage
 from pipgate.proxy.index.parse import _Resolver, parse_json_page
 from pipgate.proxy.models import DistFile, Project
-from tests.proxy.test_caches import JSON, Upstream, cache, clock  # noqa: F401 (a fixture)
+from tests.proxy.test_caches import JSON, Upstream, cache
+
+@pytest.fixture
+def clock():  # type: ignore[no-untyped-def]
+    return [1000.0]
+
 
 # -- JSON in pieces ------------------------------------------------------------------------
 
