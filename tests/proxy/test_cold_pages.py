@@ -20,6 +20,7 @@ from pipgate.proxy.index.parse import _Resolver, parse_json_page
 from pipgate.proxy.models import DistFile, Project
 from tests.proxy.test_caches import JSON, Upstream, cache
 
+
 @pytest.fixture
 def clock():  # type: ignore[no-untyped-def]
     return [1000.0]
