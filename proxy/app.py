@@ -56,6 +56,7 @@ from pipgate.proxy.state import KEY, AppState
 from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers, State
 from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
 from pipgate.proxy.urls import redact
+from pipgate.proxy.warm import WarmPages
 
 log = logging.getLogger("pipgate")
 
@@ -162,10 +163,12 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     corpus: list[str] | None = None,
     freeze_gc: bool = False,
+    warm_path: bool = True,
 ) -> Starlette:
     """The proxy as an ASGI app. ``clock``, ``transport`` and ``corpus`` are for tests;
     ``freeze_gc`` (for ``pipgate serve``) moves what start-up built out of the
-    garbage collector's reach (``gc.freeze``)."""
+    garbage collector's reach (``gc.freeze``); ``warm_path`` answers cached pages without
+    the framework (``warm.py``; off only to compare the two in tests)."""
     reason_phrase.install()
     metrics = Metrics()
     tokens = quarantine.token_book(settings)
@@ -351,6 +354,8 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={PipgateError: views.error_response, 500: _internal_error},
     )
+    if warm_path:
+        app.add_middleware(WarmPages)  # innermost: behind authentication, logs and headers
     quarantine.install(app, settings, tokens)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=metrics, enabled=settings.server.access_log)

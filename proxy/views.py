@@ -212,6 +212,34 @@ def _page_response(
     *,
     rendered: RenderedPage | None = None,
 ) -> Response:
+    headers = request.headers
+    return RawResponse(
+        *page_answer(
+            request.method,
+            headers.get("accept-encoding"),
+            headers.get("if-none-match"),
+            status,
+            media_type,
+            body,
+            result,
+            verdict,
+            rendered,
+        )
+    )
+
+
+def page_answer(
+    method: str,
+    accept_encoding: str | None,
+    if_none_match: str | None,
+    status: int,
+    media_type: str,
+    body: bytes,
+    result: PageResult | None,
+    verdict: Verdict | None,
+    rendered: RenderedPage | None,
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A page's status, raw headers and body (the warm path sends the same, ``warm.py``)."""
     headers = {
         "Vary": "Accept, Accept-Encoding",
         "Cache-Control": PAGE_CACHE_CONTROL,
@@ -224,20 +252,35 @@ def _page_response(
         headers["X-Pipgate-Stale"] = f"upstream unavailable; copy from {since.isoformat()}"
         headers["Warning"] = '110 pipgate "Response is Stale"'
     gzipped = rendered.gzipped if rendered is not None else None
-    use_gzip = gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
+    use_gzip = gzipped is not None and accepts_gzip(accept_encoding)
     if rendered is not None:
         # Each encoding is its own representation, with its own validator.
         etag = rendered.etag[:-1] + '-gz"' if use_gzip else rendered.etag
         headers["ETag"] = etag
-        if status == 200 and _etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers=_without_content_type(headers))
+        if status == 200 and _etag_matches(if_none_match, etag):
+            return 304, _raw(_without_content_type(headers)), b""
     if use_gzip:
         headers["Content-Encoding"] = "gzip"
         body = gzipped  # type: ignore[assignment]
-    if request.method == "HEAD":
+    if method == "HEAD":
         headers["Content-Length"] = str(len(body))
-        return Response(status_code=status, headers=headers)
-    return Response(body, status_code=status, headers=headers)
+        return status, _raw(headers), b""
+    headers["Content-Length"] = str(len(body))
+    return status, _raw(headers), body
+
+
+def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+class RawResponse(Response):
+    """A response whose headers are given as they are sent (``page_answer``)."""
+
+    def __init__(self, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status_code = status
+        self.body = body
+        self.raw_headers = raw_headers
+        self.background = None
 
 
 def _without_content_type(headers: dict[str, str]) -> dict[str, str]:
