@@ -444,6 +444,8 @@ class Options:
     connections: int = 16
     use_wrk: bool | None = None
     pip_install: bool = True
+    #: Simultaneous ``pip install bench-app`` runs (pipgate and nginx only; 0: none).
+    concurrent_installs: int = 50
 
 
 def file_url_of(client: httpx.Client, page_url: str, filename: str) -> str:
@@ -552,6 +554,41 @@ def pip_install(server: Server, workdir: Path) -> tuple[float, int]:
     return elapsed, len(list(target.glob("*.dist-info")))
 
 
+def concurrent_pip_installs(server: Server, workdir: Path, count: int) -> float:
+    """Seconds for ``count`` simultaneous ``pip install bench-app`` through ``server``."""
+    argv = [
+        str(PYTHON),
+        "-m",
+        "pip",
+        "install",
+        "--no-cache-dir",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--quiet",
+        "--index-url",
+        server.index_url,
+        APP,
+    ]
+    began = time.perf_counter()
+    runs = [
+        subprocess.Popen(
+            [*argv, "--target", str(workdir / f"pip-many-{n}")],
+            env=client_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(count)
+    ]
+    failed = [run.communicate()[1] for run in runs if run.wait() != 0]
+    elapsed = time.perf_counter() - began
+    if failed:
+        raise RuntimeError(
+            f"{len(failed)} of {count} pip installs through {server.name} failed:\n"
+            + failed[0].decode(errors="replace")[-2000:]
+        )
+    return elapsed
+
+
 def one_round(
     system: System, fixture: Fixture, workdir: Path, options: Options
 ) -> dict[str, float]:
@@ -607,6 +644,14 @@ def one_round(
         if options.pip_install:
             try:
                 figures["pip_install_s"], figures["pip_projects"] = pip_install(server, workdir)
+            except RuntimeError as exc:
+                print(exc, file=sys.stderr)
+                figures["errors"] += 1
+        if options.concurrent_installs and system.name in ("pipgate", "nginx"):
+            try:
+                figures["pip_many_s"] = concurrent_pip_installs(
+                    server, workdir, options.concurrent_installs
+                )
             except RuntimeError as exc:
                 print(exc, file=sys.stderr)
                 figures["errors"] += 1
@@ -708,6 +753,7 @@ ROWS = (
     ("cold_s", "8 concurrent cold requests: all done (s)", "{:.2f}", False),
     ("pip_install_s", "pip install bench-app, warm (s)", "{:.2f}", False),
     ("pip_projects", "pip install bench-app: projects installed", "{:.0f}", None),
+    ("pip_many_s", "50 concurrent pip install bench-app, all done (s)", "{:.1f}", False),
     ("peak_rss_mb", "peak memory, VmHWM (MB)", "{:.0f}", False),
 )
 
@@ -778,6 +824,59 @@ def targets(figures: Mapping[str, Mapping[str, float]]) -> list[list[str]]:
     return rows
 
 
+def nginx_targets(figures: Mapping[str, Mapping[str, float]]) -> list[list[str]]:
+    """Issue 15: pipgate beside nginx serving the same bytes, in the same run."""
+    p, n = figures.get("pipgate", {}), figures.get("nginx", {})
+    rows: list[list[str]] = []
+
+    def row(label: str, value: float | None, goal: str, met: bool | None, fmt: str) -> None:
+        shown = fmt.format(value) if value is not None else "n/a"
+        verdict = "not measured" if met is None else "met" if met else "**missed**"
+        rows.append([label, shown, goal, verdict])
+
+    def share(key: str) -> float | None:
+        return p[key] / n[key] if p.get(key) and n.get(key) else None
+
+    for key, label, goal in (
+        ("small_rps", "warm small page requests/s, share of nginx's", 0.25),
+        ("huge_rps", "warm 10,000-file page requests/s, share of nginx's", 0.60),
+        ("file_mb_s", "warm 30 MB wheel MB/s, share of nginx's", 0.90),
+    ):
+        value = share(key)
+        row(label, value, f">= {goal:.0%}", None if value is None else value >= goal, "{:.0%}")
+    p99 = (
+        p["small_p99_ms"] / n["small_p99_ms"]
+        if p.get("small_p99_ms") and n.get("small_p99_ms")
+        else None
+    )
+    row(
+        "warm small page p99, times nginx's",
+        p99,
+        "<= 5x",
+        None if p99 is None else p99 <= 5,
+        "{:.1f}x",
+    )
+    start = p.get("cold_start_s")
+    row(
+        "start-up to a served page (s)",
+        start,
+        "< 1 s",
+        None if start is None else start < 1,
+        "{:.2f}",
+    )
+    many = (
+        p["pip_many_s"] / n["pip_many_s"] if p.get("pip_many_s") and n.get("pip_many_s") else None
+    )
+    row(
+        "50 concurrent pip installs, times nginx's",
+        many,
+        "<= 1.1x",
+        None if many is None else many <= 1.1,
+        "{:.2f}x",
+    )
+    return rows
+
+
 def report(result: Run, rounds: int, options: Options) -> str:
     figures = result.figures()
     names = result.systems
@@ -822,6 +921,10 @@ def report(result: Run, rounds: int, options: Options) -> str:
         "nginx: 1 worker, static files, sendfile, no access log.",
         "",
         markdown_table(header, rows),
+        "",
+        "## Targets beside nginx (issue 15)",
+        "",
+        markdown_table(["Target", "pipgate", "Goal", "Result"], nginx_targets(figures)),
         "",
         "## Targets (issue 5)",
         "",
@@ -886,6 +989,12 @@ def main(argv: list[str] | None = None) -> int:
         help="smoke run: tiny fixture set, one round, 1-second loads, no pip install",
     )
     parser.add_argument("--no-chart", action="store_true")
+    parser.add_argument(
+        "--concurrent-installs",
+        type=int,
+        default=50,
+        help="simultaneous pip installs through pipgate and nginx (0: skip)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -900,7 +1009,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     rounds = 1 if args.quick else args.rounds
-    options = Options(seconds=1.0 if args.quick else args.seconds, pip_install=not args.quick)
+    options = Options(
+        seconds=1.0 if args.quick else args.seconds,
+        pip_install=not args.quick,
+        concurrent_installs=0 if args.quick else args.concurrent_installs,
+    )
     began = time.perf_counter()
     result = run(systems, rounds=rounds, options=options, size="tiny" if args.quick else "full")
     out = args.out if not args.quick or args.out != RESULTS else WORK / "quick"
