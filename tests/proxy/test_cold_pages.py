@@ -240,3 +240,35 @@ def test_metadata_hashes_in_batches_match_one_by_one(tmp_path, monkeypatch):
     found = store.metadata_hashes(digests)
     assert found == {d: store.metadata_hash(d) for d in digests if store.metadata_hash(d)}
     assert len(found) == 5
+
+
+# -- a wheel downloaded ----------------------------------------------------------------------
+
+
+async def test_a_page_is_rendered_again_only_when_extracted_metadata_changes_it(tmp_path):
+    from datetime import UTC, datetime
+
+    from pipgate.policies.engine import PolicySet
+    from pipgate.proxy.gate import Gate
+    from pipgate.proxy.index.pages import PageRenderer
+
+    with_metadata = DistFile(
+        "demo-1.0-py3-none-any.whl", "https://up/a", {"sha256": "a" * 64}, core_metadata=True
+    )
+    without = DistFile("demo-2.0-py3-none-any.whl", "https://up/b", {"sha256": "b" * 64})
+    project = Project("demo", (with_metadata, without), ("1.0", "2.0"))
+    gate = Gate("default", PolicySet(), clock=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    store = FileStore(tmp_path, size_limit=1 << 30)
+    pages = PageRenderer(store)
+    view = gate.view(project)
+    json = "application/vnd.pypi.simple.v1+json"
+    first = await pages.page("default", project, view, (1, gate.generation), json)
+    store.put_metadata("a" * 64, b"Metadata-Version: 2.1\nName: demo\n")
+    pages.metadata_changed("demo", "a" * 64)  # upstream advertised it: the page stands
+    assert pages.rendered("default", "demo", view, (1, gate.generation), json) is first
+    store.put_metadata("b" * 64, b"Metadata-Version: 2.1\nName: demo\n")
+    pages.metadata_changed("demo", "b" * 64)  # now the page can advertise it
+    assert pages.rendered("default", "demo", view, (1, gate.generation), json) is None
+    again = await pages.page("default", project, view, (1, gate.generation), json)
+    entry = orjson.loads(again.body)["files"][1]
+    assert entry["core-metadata"] == {"sha256": store.metadata_hash("b" * 64)}
