@@ -311,7 +311,7 @@ class ProjectAccess:
         return PageDecision(decision, view)
 
     def served_warm(self, gate: Gate, name: NormalizedName, view: ProjectView, client: str) -> None:
-        """What ``page`` records of an allowed page (the warm path answers with ``judged``'s
+        """What ``page`` records of an allowed page (the fast path answers with ``judged``'s
         view and calls this, so both paths record alike)."""
         self._remember_facts(name, view.facts)
         if self._recorder is not None:

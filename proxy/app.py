@@ -32,6 +32,7 @@ from pipgate.proxy.config.settings import (
     validate_policies,
 )
 from pipgate.proxy.errors import PipgateError
+from pipgate.proxy.fast_path import PageFastPath
 from pipgate.proxy.files.downloads import Downloads
 from pipgate.proxy.files.memory import Trimmer
 from pipgate.proxy.files.scan import FileScan, scans_directory
@@ -56,7 +57,6 @@ from pipgate.proxy.state import KEY, AppState
 from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers, State
 from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
 from pipgate.proxy.urls import redact
-from pipgate.proxy.warm import WarmPages
 
 log = logging.getLogger("pipgate")
 
@@ -163,12 +163,12 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     corpus: list[str] | None = None,
     freeze_gc: bool = False,
-    warm_path: bool = True,
+    fast_path: bool = True,
 ) -> Starlette:
     """The proxy as an ASGI app. ``clock``, ``transport`` and ``corpus`` are for tests;
     ``freeze_gc`` (for ``pipgate serve``) moves what start-up built out of the
-    garbage collector's reach (``gc.freeze``); ``warm_path`` answers cached pages without
-    the framework (``warm.py``; off only to compare the two in tests)."""
+    garbage collector's reach (``gc.freeze``); ``fast_path`` answers cached pages without
+    the framework (``fast_path.py``; off only to compare the two in tests)."""
     reason_phrase.install()
     metrics = Metrics()
     tokens = quarantine.token_book(settings)
@@ -354,8 +354,8 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={PipgateError: views.error_response, 500: _internal_error},
     )
-    if warm_path:
-        app.add_middleware(WarmPages)  # innermost: behind authentication, logs and headers
+    if fast_path:
+        app.add_middleware(PageFastPath)  # innermost: behind authentication, logs and headers
     quarantine.install(app, settings, tokens)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=metrics, enabled=settings.server.access_log)

@@ -239,7 +239,7 @@ def page_answer(
     verdict: Verdict | None,
     rendered: RenderedPage | None,
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """A page's status, raw headers and body (the warm path sends the same, ``warm.py``)."""
+    """A page's status, raw headers and body (the fast path sends the same, ``fast_path.py``)."""
     headers = {
         "Vary": "Accept, Accept-Encoding",
         "Cache-Control": PAGE_CACHE_CONTROL,

@@ -230,7 +230,7 @@ class IndexCache:
 
     def fresh(self, name: str, *, count: bool = True) -> PageResult | None:
         """``get``'s answer when it is a page in memory within its TTL (counted as a hit
-        unless ``count`` is false: the warm path counts it with ``hit`` once it answers),
+        unless ``count`` is false: the fast path counts it with ``hit`` once it answers),
         else ``None``: no disk, no upstream, no waiting."""
         cached = self._memory.get(name)
         if cached is None or self._clock() - cached.fetched_at >= self._ttl:

@@ -188,7 +188,7 @@ class PageRenderer:
         media_type: str,
     ) -> RenderedPage | None:
         """``page``'s answer when the page is rendered already and still current, else
-        ``None`` (no thread, no waiting: the warm path asks this)."""
+        ``None`` (no thread, no waiting: the fast path asks this)."""
         key = (index, name, media_type)
         cached = self._cache.get(key)
         if (

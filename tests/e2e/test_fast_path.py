@@ -1,4 +1,4 @@
-"""The warm path (``warm.py``) answers a cached page exactly as the application does:
+"""The fast path (``fast_path.py``) answers a cached page exactly as the application does:
 the same status, headers, body, metrics and decision records, on every variant of a
 page request; and it leaves everything it cannot answer to the application."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pipgate.proxy import warm
+from pipgate.proxy import fast_path
 from pipgate.proxy.app import create_app
 from pipgate.proxy.config.settings import deep_merge, load_settings
 from tests.e2e.conftest import TEST_CORPUS
@@ -21,7 +21,7 @@ from tests.support.servers import run_uvicorn
 #: A day after demo-pkg 1.1.0 was uploaded: its files are held by the 7-day release age.
 NOW = datetime(2024, 3, 11, tzinfo=UTC)
 JSON = "application/vnd.pypi.simple.v1+json"
-_ANSWER = warm._answer
+_ANSWER = fast_path._answer
 PIP = f"{JSON}, application/vnd.pypi.simple.v1+html; q=0.1, text/html; q=0.01"
 
 
@@ -53,7 +53,7 @@ def _normalized(response: httpx.Response) -> tuple[int, list[tuple[str, str]], b
     return response.status_code, headers, response.content
 
 
-def _run(upstream_url: str, data_dir: Path, warm_path: bool, monkeypatch) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _run(upstream_url: str, data_dir: Path, fast: bool, monkeypatch) -> dict[str, object]:  # type: ignore[no-untyped-def]
     answered: list[str] = []
     original = _ANSWER
 
@@ -63,14 +63,14 @@ def _run(upstream_url: str, data_dir: Path, warm_path: bool, monkeypatch) -> dic
             answered.append(scope["path"])
         return answer
 
-    monkeypatch.setattr(warm, "_answer", counting)
+    monkeypatch.setattr(fast_path, "_answer", counting)
     config = {
         "upstream": {"url": upstream_url, "timeout": "3s", "retries": 1, "backoff": "10ms"},
         "cache": {"data_dir": str(data_dir)},
         "indexes": {"strict": {"policies": {"release_age": {"min_age": "2000d"}}}},
     }
     settings = load_settings(None, environ={}, overrides=deep_merge({}, config))
-    app = create_app(settings, clock=lambda: NOW, corpus=TEST_CORPUS, warm_path=warm_path)
+    app = create_app(settings, clock=lambda: NOW, corpus=TEST_CORPUS, fast_path=fast)
     responses = []
     with run_uvicorn(app) as served, httpx.Client(timeout=10) as client:
         for round_ in range(3):  # the first round fills the caches
@@ -91,7 +91,7 @@ def _run(upstream_url: str, data_dir: Path, warm_path: bool, monkeypatch) -> dic
     return {"responses": responses, "metrics": counters, "answered": answered}
 
 
-def test_the_warm_path_answers_as_the_application_does(upstream, tmp_path, monkeypatch, caplog):
+def test_the_fast_path_answers_as_the_application_does(upstream, tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.INFO, logger="pipgate.access")
     with upstream.serve() as url:
         plain = _run(url, tmp_path / "plain", False, monkeypatch)
@@ -100,7 +100,7 @@ def test_the_warm_path_answers_as_the_application_does(upstream, tmp_path, monke
         fast = _run(url, tmp_path / "fast", True, monkeypatch)
         fast_log = _log_lines(caplog)
     assert plain["answered"] == []
-    assert len(fast["answered"]) > 100  # most warm requests took the warm path
+    assert len(fast["answered"]) > 100  # most warm requests took the fast path
     assert fast["responses"] == plain["responses"]
     assert fast["metrics"] == plain["metrics"]
     assert fast_log == plain_log

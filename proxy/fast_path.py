@@ -1,9 +1,9 @@
-"""The warm path: a project page whose bytes and verdict are cached, answered in pure ASGI.
+"""The fast path: a project page whose bytes and verdict are cached, answered in pure ASGI.
 
 Most requests an index sees are for pages already fetched, judged and rendered. For
 those, ``project_page`` costs little, but Starlette's routing, ``Request`` and
 ``Response`` objects and the exception layers around it cost several times more.
-``WarmPages`` sits inside the middleware that every response passes (access log,
+``PageFastPath`` sits inside the middleware that every response passes (access log,
 security headers, request id, package authentication) and answers a page request
 itself when everything it depends on is cached and current:
 
@@ -36,7 +36,7 @@ from pipgate.proxy.state import KEY, AppState
 from pipgate.proxy.views import page_answer
 
 
-class WarmPages:
+class PageFastPath:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
