@@ -237,3 +237,21 @@ def test_a_parsed_page_renders_as_the_reference():
         page = Page(project, shown_files(project, project.files))
         assert render_json(page) == reference_json(page)
         assert render_html(page) == reference_html(page)
+
+
+def test_a_file_listed_as_yanked_gets_a_piece_of_its_own():
+    """A release held by release age is listed yanked with the hold as its reason: the
+    same filename, another piece."""
+    from dataclasses import replace
+
+    project = PROJECTS[0]
+    fragments = Fragments()
+    plain = Page(project, shown_files(project, project.files))
+    render_json(plain, fragments)
+    render_html(plain, fragments)
+    held = [
+        replace(f, yanked="pipgate: quarantined by policy 'release-age'") for f in project.files
+    ]
+    listed = Page(project, shown_files(project, held))
+    assert render_json(listed, fragments) == reference_json(listed)
+    assert render_html(listed, fragments) == reference_html(listed)
