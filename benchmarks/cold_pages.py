@@ -47,6 +47,7 @@ from benchmarks.harness import (
     markdown_table,
     percentile,
     pipgate_argv,
+    storage_for,
 )
 from tests.support.servers import run_process
 
@@ -226,9 +227,10 @@ def run(
     with (
         run_process(argv, url_line_prefix="FAKE_UPSTREAM_URL=", cwd=REPO, timeout=300) as up,
         tempfile.TemporaryDirectory(prefix="pipgate-cold-run-") as tmp,
+        storage_for(workers) as storage,
     ):
         config = Path(tmp, "pipgate.toml")
-        config.write_text(POLICIES_DEFAULT)
+        config.write_text(POLICIES_DEFAULT + storage)
         port = free_port()
         command = pipgate_argv(up.url, Path(tmp, "data"), config, port)
         if workers:

@@ -82,7 +82,7 @@ PINS = {
 }
 SMALL, HUGE, WHEEL, APP = "bench-small", "bench-huge", "big-wheel", "bench-app"
 COLD_CLIENTS = 8
-ALL_SYSTEMS = ("pipgate", "proxpi", "devpi-server", "nginx")
+ALL_SYSTEMS = ("pipgate", "pipgate-w2", "proxpi", "devpi-server", "nginx")
 
 
 # -- the fixture set ----------------------------------------------------------------------
@@ -166,6 +166,9 @@ class System:
     def prepare(self, fixture: Fixture, work: Path) -> None:
         """Once per run, before the first round."""
 
+    def close(self) -> None:
+        """Once per run, after the last round (or a failure)."""
+
     @contextmanager
     def start(self, fixture: Fixture, workdir: Path) -> Iterator[Server]:
         raise NotImplementedError
@@ -204,6 +207,48 @@ class Pipgate(System):
         config.write_text(POLICIES_DEFAULT)
         port = free_port()
         argv = pipgate_argv(fixture.url, workdir / "data", config, port)
+        with launched(self.name, argv, f"http://127.0.0.1:{port}/simple/", cwd=workdir) as server:
+            yield server
+
+
+class PipgateWorkers(Pipgate):
+    """``pipgate serve --workers 2``: both cores, sharing decisions, leases and pages
+    through a PostgreSQL of its own (a throw-away cluster, a fresh database per round)."""
+
+    name = "pipgate-w2"
+    workers = 2
+
+    def missing(self) -> str | None:
+        from tests.support.postgres import PostgresUnavailable, find_binaries
+
+        try:
+            find_binaries()
+        except PostgresUnavailable as exc:
+            return f"--workers needs PostgreSQL: {exc}"
+        return None
+
+    def prepare(self, fixture: Fixture, work: Path) -> None:
+        from tests.support.postgres import PostgresServer
+
+        self.postgres = PostgresServer.create()
+        self.rounds = 0
+
+    def close(self) -> None:
+        postgres = getattr(self, "postgres", None)
+        if postgres is not None:
+            postgres.close()
+
+    @contextmanager
+    def start(self, fixture: Fixture, workdir: Path) -> Iterator[Server]:
+        self.rounds += 1
+        database = f"bench{self.rounds}"
+        self.postgres.create_database(database)
+        config = workdir / "pipgate.toml"
+        url = self.postgres.url_for(database)
+        config.write_text(f'{POLICIES_DEFAULT}\n[storage]\ndatabase = "{url}"\n')
+        port = free_port()
+        argv = pipgate_argv(fixture.url, workdir / "data", config, port)
+        argv += ["--workers", str(self.workers)]
         with launched(self.name, argv, f"http://127.0.0.1:{port}/simple/", cwd=workdir) as server:
             yield server
 
@@ -429,6 +474,7 @@ http {{
 
 SYSTEM_TYPES: dict[str, Callable[[], System]] = {
     "pipgate": Pipgate,
+    "pipgate-w2": PipgateWorkers,
     "proxpi": Proxpi,
     "devpi-server": Devpi,
     "nginx": Nginx,
@@ -647,7 +693,7 @@ def one_round(
             except RuntimeError as exc:
                 print(exc, file=sys.stderr)
                 figures["errors"] += 1
-        if options.concurrent_installs and system.name in ("pipgate", "nginx"):
+        if options.concurrent_installs and system.name in ("pipgate", "pipgate-w2", "nginx"):
             try:
                 figures["pip_many_s"] = concurrent_pip_installs(
                     server, workdir, options.concurrent_installs
@@ -712,26 +758,42 @@ def run(
         fake_upstream(size) as fixture,
     ):
         work = Path(tmp)
-        for system in chosen:
-            log(f"preparing {system.name}")
-            system.prepare(fixture, work)
-            result.versions[system.name] = system.version
-        for number in range(rounds):
-            order = chosen[number % len(chosen) :] + chosen[: number % len(chosen)]
-            figures: dict[str, dict[str, float]] = {}
-            for system in order:
-                began = time.perf_counter()
-                workdir = work / f"round{number}" / system.name
-                workdir.mkdir(parents=True)
-                figures[system.name] = one_round(system, fixture, workdir, options)
-                log(
-                    f"round {number + 1}/{rounds}: {system.name} done in {time.perf_counter() - began:.1f} s"
-                )
-            result.rounds.append(figures)
+        try:
+            for system in chosen:
+                log(f"preparing {system.name}")
+                system.prepare(fixture, work)
+                result.versions[system.name] = system.version
+            _rounds(chosen, fixture, work, rounds, options, result, log)
+        finally:
+            for system in chosen:
+                system.close()
     result.machine = machine_line()
     use_wrk = wrk_available() if options.use_wrk is None else options.use_wrk
     result.tool = "wrk" if use_wrk else "httpx (asyncio, keep-alive)"
     return result
+
+
+def _rounds(
+    chosen: Sequence[System],
+    fixture: Fixture,
+    work: Path,
+    rounds: int,
+    options: Options,
+    result: Run,
+    log: Callable[[str], None],
+) -> None:
+    for number in range(rounds):
+        order = chosen[number % len(chosen) :] + chosen[: number % len(chosen)]
+        figures: dict[str, dict[str, float]] = {}
+        for system in order:
+            began = time.perf_counter()
+            workdir = work / f"round{number}" / system.name
+            workdir.mkdir(parents=True)
+            figures[system.name] = one_round(system, fixture, workdir, options)
+            log(
+                f"round {number + 1}/{rounds}: {system.name} done in {time.perf_counter() - began:.1f} s"
+            )
+        result.rounds.append(figures)
 
 
 # -- reporting ----------------------------------------------------------------------------
@@ -824,9 +886,11 @@ def targets(figures: Mapping[str, Mapping[str, float]]) -> list[list[str]]:
     return rows
 
 
-def nginx_targets(figures: Mapping[str, Mapping[str, float]]) -> list[list[str]]:
-    """Issue 15: pipgate beside nginx serving the same bytes, in the same run."""
-    p, n = figures.get("pipgate", {}), figures.get("nginx", {})
+def nginx_targets(
+    figures: Mapping[str, Mapping[str, float]], system: str = "pipgate"
+) -> list[list[str]]:
+    """Issue 15: ``system`` beside nginx serving the same bytes, in the same run."""
+    p, n = figures.get(system, {}), figures.get("nginx", {})
     rows: list[list[str]] = []
 
     def row(label: str, value: float | None, goal: str, met: bool | None, fmt: str) -> None:
@@ -924,8 +988,15 @@ def report(result: Run, rounds: int, options: Options) -> str:
         "",
         "## Targets beside nginx (issue 15)",
         "",
-        markdown_table(["Target", "pipgate", "Goal", "Result"], nginx_targets(figures)),
-        "",
+        *(
+            line
+            for name in ("pipgate", "pipgate-w2")
+            if name in figures
+            for line in (
+                markdown_table(["Target", name, "Goal", "Result"], nginx_targets(figures, name)),
+                "",
+            )
+        ),
         "## Targets (issue 5)",
         "",
         markdown_table(["Target", "pipgate", "Goal", "Result"], targets(figures)),

@@ -46,6 +46,7 @@ from benchmarks.harness import (
     machine_line,
     markdown_table,
     pipgate_argv,
+    storage_for,
 )
 from tests.support.servers import client_env, run_process
 
@@ -144,13 +145,15 @@ def uv(command: str, index: str, work: Path) -> float:
 @contextmanager
 def pipgate(upstream: str, data_dir: Path, workers: int | None) -> Iterator[str]:
     config = data_dir.parent / f"{data_dir.name}.toml"
-    config.write_text(POLICIES_DEFAULT)
-    port = free_port()
-    command = pipgate_argv(upstream, data_dir, config, port)
-    if workers:
-        command += ["--workers", str(workers)]
-    with run_process(command, f"http://127.0.0.1:{port}/readyz", cwd=data_dir.parent, timeout=60):
-        yield f"http://127.0.0.1:{port}/simple/"
+    with storage_for(workers) as storage:
+        config.write_text(POLICIES_DEFAULT + storage)
+        port = free_port()
+        command = pipgate_argv(upstream, data_dir, config, port)
+        if workers:
+            command += ["--workers", str(workers)]
+        ready = f"http://127.0.0.1:{port}/readyz"
+        with run_process(command, ready, cwd=data_dir.parent, timeout=60):
+            yield f"http://127.0.0.1:{port}/simple/"
 
 
 def run(rounds: int, workers: int | None) -> dict[str, object]:
