@@ -207,7 +207,16 @@ def profiled(pid: int, out: Path | None) -> Iterator[None]:
         yield
         return
     spy = PYTHON.with_name("py-spy")
-    argv = [str(spy), "record", "--pid", str(pid), "--subprocesses", "--format", "raw"]
+    argv = [
+        str(spy),
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--format",
+        "raw",
+        *(["--idle"] if os.environ.get("PIPGATE_SPY_IDLE") else []),
+    ]
     recorder = subprocess.Popen([*argv, "-o", str(out), "--rate", "250"], stdout=subprocess.DEVNULL)
     time.sleep(1.0)  # attached
     try:
