@@ -19,7 +19,13 @@ PANELS = (
     ("pip_install_s", "pip install bench-app (24 projects), s", False),
     ("peak_rss_mb", "Peak memory (VmHWM), MB", False),
 )
-COLOURS = {"pipgate": "#2a7ab9", "proxpi": "#e08a2b", "devpi-server": "#6b9e3a", "nginx": "#999999"}
+COLOURS = {
+    "pipgate": "#2a7ab9",
+    "pipgate-w2": "#1b4f7a",
+    "proxpi": "#e08a2b",
+    "devpi-server": "#6b9e3a",
+    "nginx": "#999999",
+}
 
 
 def draw(data: dict, out: Path) -> None:

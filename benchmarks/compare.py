@@ -82,7 +82,7 @@ PINS = {
 }
 SMALL, HUGE, WHEEL, APP = "bench-small", "bench-huge", "big-wheel", "bench-app"
 COLD_CLIENTS = 8
-ALL_SYSTEMS = ("pipgate", "proxpi", "devpi-server", "nginx")
+ALL_SYSTEMS = ("pipgate", "pipgate-w2", "proxpi", "devpi-server", "nginx")
 
 
 # -- the fixture set ----------------------------------------------------------------------
@@ -166,6 +166,9 @@ class System:
     def prepare(self, fixture: Fixture, work: Path) -> None:
         """Once per run, before the first round."""
 
+    def close(self) -> None:
+        """Once per run, after the last round (or a failure)."""
+
     @contextmanager
     def start(self, fixture: Fixture, workdir: Path) -> Iterator[Server]:
         raise NotImplementedError
@@ -204,6 +207,48 @@ class Pipgate(System):
         config.write_text(POLICIES_DEFAULT)
         port = free_port()
         argv = pipgate_argv(fixture.url, workdir / "data", config, port)
+        with launched(self.name, argv, f"http://127.0.0.1:{port}/simple/", cwd=workdir) as server:
+            yield server
+
+
+class PipgateWorkers(Pipgate):
+    """``pipgate serve --workers 2``: both cores, sharing decisions, leases and pages
+    through a PostgreSQL of its own (a throw-away cluster, a fresh database per round)."""
+
+    name = "pipgate-w2"
+    workers = 2
+
+    def missing(self) -> str | None:
+        from tests.support.postgres import PostgresUnavailable, find_binaries
+
+        try:
+            find_binaries()
+        except PostgresUnavailable as exc:
+            return f"--workers needs PostgreSQL: {exc}"
+        return None
+
+    def prepare(self, fixture: Fixture, work: Path) -> None:
+        from tests.support.postgres import PostgresServer
+
+        self.postgres = PostgresServer.create()
+        self.rounds = 0
+
+    def close(self) -> None:
+        postgres = getattr(self, "postgres", None)
+        if postgres is not None:
+            postgres.close()
+
+    @contextmanager
+    def start(self, fixture: Fixture, workdir: Path) -> Iterator[Server]:
+        self.rounds += 1
+        database = f"bench{self.rounds}"
+        self.postgres.create_database(database)
+        config = workdir / "pipgate.toml"
+        url = self.postgres.url_for(database)
+        config.write_text(f'{POLICIES_DEFAULT}\n[storage]\ndatabase = "{url}"\n')
+        port = free_port()
+        argv = pipgate_argv(fixture.url, workdir / "data", config, port)
+        argv += ["--workers", str(self.workers)]
         with launched(self.name, argv, f"http://127.0.0.1:{port}/simple/", cwd=workdir) as server:
             yield server
 
@@ -429,6 +474,7 @@ http {{
 
 SYSTEM_TYPES: dict[str, Callable[[], System]] = {
     "pipgate": Pipgate,
+    "pipgate-w2": PipgateWorkers,
     "proxpi": Proxpi,
     "devpi-server": Devpi,
     "nginx": Nginx,
@@ -444,6 +490,8 @@ class Options:
     connections: int = 16
     use_wrk: bool | None = None
     pip_install: bool = True
+    #: Simultaneous ``pip install bench-app`` runs (pipgate and nginx only; 0: none).
+    concurrent_installs: int = 50
 
 
 def file_url_of(client: httpx.Client, page_url: str, filename: str) -> str:
@@ -552,6 +600,41 @@ def pip_install(server: Server, workdir: Path) -> tuple[float, int]:
     return elapsed, len(list(target.glob("*.dist-info")))
 
 
+def concurrent_pip_installs(server: Server, workdir: Path, count: int) -> float:
+    """Seconds for ``count`` simultaneous ``pip install bench-app`` through ``server``."""
+    argv = [
+        str(PYTHON),
+        "-m",
+        "pip",
+        "install",
+        "--no-cache-dir",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--quiet",
+        "--index-url",
+        server.index_url,
+        APP,
+    ]
+    began = time.perf_counter()
+    runs = [
+        subprocess.Popen(
+            [*argv, "--target", str(workdir / f"pip-many-{n}")],
+            env=client_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for n in range(count)
+    ]
+    failed = [run.communicate()[1] for run in runs if run.wait() != 0]
+    elapsed = time.perf_counter() - began
+    if failed:
+        raise RuntimeError(
+            f"{len(failed)} of {count} pip installs through {server.name} failed:\n"
+            + failed[0].decode(errors="replace")[-2000:]
+        )
+    return elapsed
+
+
 def one_round(
     system: System, fixture: Fixture, workdir: Path, options: Options
 ) -> dict[str, float]:
@@ -607,6 +690,14 @@ def one_round(
         if options.pip_install:
             try:
                 figures["pip_install_s"], figures["pip_projects"] = pip_install(server, workdir)
+            except RuntimeError as exc:
+                print(exc, file=sys.stderr)
+                figures["errors"] += 1
+        if options.concurrent_installs and system.name in ("pipgate", "pipgate-w2", "nginx"):
+            try:
+                figures["pip_many_s"] = concurrent_pip_installs(
+                    server, workdir, options.concurrent_installs
+                )
             except RuntimeError as exc:
                 print(exc, file=sys.stderr)
                 figures["errors"] += 1
@@ -667,26 +758,42 @@ def run(
         fake_upstream(size) as fixture,
     ):
         work = Path(tmp)
-        for system in chosen:
-            log(f"preparing {system.name}")
-            system.prepare(fixture, work)
-            result.versions[system.name] = system.version
-        for number in range(rounds):
-            order = chosen[number % len(chosen) :] + chosen[: number % len(chosen)]
-            figures: dict[str, dict[str, float]] = {}
-            for system in order:
-                began = time.perf_counter()
-                workdir = work / f"round{number}" / system.name
-                workdir.mkdir(parents=True)
-                figures[system.name] = one_round(system, fixture, workdir, options)
-                log(
-                    f"round {number + 1}/{rounds}: {system.name} done in {time.perf_counter() - began:.1f} s"
-                )
-            result.rounds.append(figures)
+        try:
+            for system in chosen:
+                log(f"preparing {system.name}")
+                system.prepare(fixture, work)
+                result.versions[system.name] = system.version
+            _rounds(chosen, fixture, work, rounds, options, result, log)
+        finally:
+            for system in chosen:
+                system.close()
     result.machine = machine_line()
     use_wrk = wrk_available() if options.use_wrk is None else options.use_wrk
     result.tool = "wrk" if use_wrk else "httpx (asyncio, keep-alive)"
     return result
+
+
+def _rounds(
+    chosen: Sequence[System],
+    fixture: Fixture,
+    work: Path,
+    rounds: int,
+    options: Options,
+    result: Run,
+    log: Callable[[str], None],
+) -> None:
+    for number in range(rounds):
+        order = chosen[number % len(chosen) :] + chosen[: number % len(chosen)]
+        figures: dict[str, dict[str, float]] = {}
+        for system in order:
+            began = time.perf_counter()
+            workdir = work / f"round{number}" / system.name
+            workdir.mkdir(parents=True)
+            figures[system.name] = one_round(system, fixture, workdir, options)
+            log(
+                f"round {number + 1}/{rounds}: {system.name} done in {time.perf_counter() - began:.1f} s"
+            )
+        result.rounds.append(figures)
 
 
 # -- reporting ----------------------------------------------------------------------------
@@ -708,6 +815,7 @@ ROWS = (
     ("cold_s", "8 concurrent cold requests: all done (s)", "{:.2f}", False),
     ("pip_install_s", "pip install bench-app, warm (s)", "{:.2f}", False),
     ("pip_projects", "pip install bench-app: projects installed", "{:.0f}", None),
+    ("pip_many_s", "50 concurrent pip install bench-app, all done (s)", "{:.1f}", False),
     ("peak_rss_mb", "peak memory, VmHWM (MB)", "{:.0f}", False),
 )
 
@@ -778,6 +886,61 @@ def targets(figures: Mapping[str, Mapping[str, float]]) -> list[list[str]]:
     return rows
 
 
+def nginx_targets(
+    figures: Mapping[str, Mapping[str, float]], system: str = "pipgate"
+) -> list[list[str]]:
+    """Issue 15: ``system`` beside nginx serving the same bytes, in the same run."""
+    p, n = figures.get(system, {}), figures.get("nginx", {})
+    rows: list[list[str]] = []
+
+    def row(label: str, value: float | None, goal: str, met: bool | None, fmt: str) -> None:
+        shown = fmt.format(value) if value is not None else "n/a"
+        verdict = "not measured" if met is None else "met" if met else "**missed**"
+        rows.append([label, shown, goal, verdict])
+
+    def share(key: str) -> float | None:
+        return p[key] / n[key] if p.get(key) and n.get(key) else None
+
+    for key, label, goal in (
+        ("small_rps", "warm small page requests/s, share of nginx's", 0.25),
+        ("huge_rps", "warm 10,000-file page requests/s, share of nginx's", 0.60),
+        ("file_mb_s", "warm 30 MB wheel MB/s, share of nginx's", 0.90),
+    ):
+        value = share(key)
+        row(label, value, f">= {goal:.0%}", None if value is None else value >= goal, "{:.0%}")
+    p99 = (
+        p["small_p99_ms"] / n["small_p99_ms"]
+        if p.get("small_p99_ms") and n.get("small_p99_ms")
+        else None
+    )
+    row(
+        "warm small page p99, times nginx's",
+        p99,
+        "<= 5x",
+        None if p99 is None else p99 <= 5,
+        "{:.1f}x",
+    )
+    start = p.get("cold_start_s")
+    row(
+        "start-up to a served page (s)",
+        start,
+        "< 1 s",
+        None if start is None else start < 1,
+        "{:.2f}",
+    )
+    many = (
+        p["pip_many_s"] / n["pip_many_s"] if p.get("pip_many_s") and n.get("pip_many_s") else None
+    )
+    row(
+        "50 concurrent pip installs, times nginx's",
+        many,
+        "<= 1.1x",
+        None if many is None else many <= 1.1,
+        "{:.2f}x",
+    )
+    return rows
+
+
 def report(result: Run, rounds: int, options: Options) -> str:
     figures = result.figures()
     names = result.systems
@@ -823,6 +986,17 @@ def report(result: Run, rounds: int, options: Options) -> str:
         "",
         markdown_table(header, rows),
         "",
+        "## Targets beside nginx (issue 15)",
+        "",
+        *(
+            line
+            for name in ("pipgate", "pipgate-w2")
+            if name in figures
+            for line in (
+                markdown_table(["Target", name, "Goal", "Result"], nginx_targets(figures, name)),
+                "",
+            )
+        ),
         "## Targets (issue 5)",
         "",
         markdown_table(["Target", "pipgate", "Goal", "Result"], targets(figures)),
@@ -886,6 +1060,12 @@ def main(argv: list[str] | None = None) -> int:
         help="smoke run: tiny fixture set, one round, 1-second loads, no pip install",
     )
     parser.add_argument("--no-chart", action="store_true")
+    parser.add_argument(
+        "--concurrent-installs",
+        type=int,
+        default=50,
+        help="simultaneous pip installs through pipgate and nginx (0: skip)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -900,7 +1080,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     rounds = 1 if args.quick else args.rounds
-    options = Options(seconds=1.0 if args.quick else args.seconds, pip_install=not args.quick)
+    options = Options(
+        seconds=1.0 if args.quick else args.seconds,
+        pip_install=not args.quick,
+        concurrent_installs=0 if args.quick else args.concurrent_installs,
+    )
     began = time.perf_counter()
     result = run(systems, rounds=rounds, options=options, size="tiny" if args.quick else "full")
     out = args.out if not args.quick or args.out != RESULTS else WORK / "quick"

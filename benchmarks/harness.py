@@ -316,6 +316,19 @@ def run_pipgate(upstream: str, workdir: Path, policies: str) -> Iterator[Running
         yield proc
 
 
+@contextmanager
+def storage_for(workers: int | None) -> Iterator[str]:
+    """The ``[storage]`` table ``pipgate serve --workers N`` needs (its processes share
+    state through PostgreSQL): a throw-away cluster for the block; ``""`` for one process."""
+    if not workers or workers < 2:
+        yield ""
+        return
+    from tests.support.postgres import PostgresServer
+
+    with PostgresServer.create() as postgres:
+        yield f'\n[storage]\ndatabase = "{postgres.url}"\n'
+
+
 def fetch_ok(client: httpx.Client, url: str, headers: Mapping[str, str] | None = None) -> bytes:
     response = client.get(url, headers=dict(headers or {}))
     if response.status_code != 200:

@@ -1164,4 +1164,7 @@ class TyposquatPolicy:
 
     def check_file(self, subject: FileSubject, now: datetime) -> Decision:
         """Always allows: names are judged per project."""
-        return Decision(Action.ALLOW, self.name, "judged per project, not per file")
+        return _PER_PROJECT
+
+
+_PER_PROJECT = Decision(Action.ALLOW, TyposquatPolicy.name, "judged per project, not per file")

@@ -222,20 +222,32 @@ class ProjectAccess:
         """Every file of an allowed project judged (cached while nothing it depends on changed)."""
         assert decision.page is not None
         gate, cached = decision.gate, decision.page.page
+        view = self.judged(gate, decision.name, cached.revision, decision.origin)
+        if view is not None:
+            return view
         key = (gate.index, decision.name)
         built_from = (cached.revision, gate.generation, decision.origin)
-        found = self._views.get(key)
-        now = gate.clock()
-        if found is not None and found[0] == built_from:
-            view = found[1]
-            if view.recheck_at is None or now < view.recheck_at:
-                self._views.move_to_end(key)
-                return view
         view = await to_thread.run_sync(gate.view, cached.project, decision.origin)
         self._views[key] = (built_from, view)
         self._views.move_to_end(key)
         while len(self._views) > self._capacity:
             self._views.popitem(last=False)
+        return view
+
+    def judged(
+        self, gate: Gate, name: NormalizedName, revision: int, origin: object
+    ) -> ProjectView | None:
+        """The cached view of revision ``revision`` of ``name``'s page from a source of
+        ``origin`` on ``gate``'s index while it holds (same generation, no hold lapsed
+        since), else ``None``."""
+        key = (gate.index, name)
+        found = self._views.get(key)
+        if found is None or found[0] != (revision, gate.generation, origin):
+            return None
+        view = found[1]
+        if view.recheck_at is not None and gate.clock() >= view.recheck_at:
+            return None
+        self._views.move_to_end(key)
         return view
 
     async def file_verdicts(self, decision: ProjectDecision) -> list[tuple[DistFile, Verdict]]:
@@ -288,13 +300,22 @@ class ProjectAccess:
                 self._recorder.project(gate, name, early, client, page=True, by_name=True)
             return PageDecision(decision, None)
         view = await self.view(decision)
-        self._remember_facts(name, view.facts)
         decision = ProjectDecision(gate, name, view.verdict, decision.page, decision.source)
         if not view.verdict.allowed:
+            self._remember_facts(name, view.facts)
             self._slow_down(gate, client)
+            if self._recorder is not None:
+                self._recorder.view(gate, name, view, client)
+        else:
+            self.served_warm(gate, name, view, client)
+        return PageDecision(decision, view)
+
+    def served_warm(self, gate: Gate, name: NormalizedName, view: ProjectView, client: str) -> None:
+        """What ``page`` records of an allowed page (the fast path answers with ``judged``'s
+        view and calls this, so both paths record alike)."""
+        self._remember_facts(name, view.facts)
         if self._recorder is not None:
             self._recorder.view(gate, name, view, client)
-        return PageDecision(decision, view)
 
     async def file(
         self, index: str, name: NormalizedName, filename: str, client: str, *, content: bool = False

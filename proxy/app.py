@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ from pipgate.proxy.config.settings import (
     validate_policies,
 )
 from pipgate.proxy.errors import PipgateError
+from pipgate.proxy.fast_path import PageFastPath
 from pipgate.proxy.files.downloads import Downloads
 from pipgate.proxy.files.memory import Trimmer
 from pipgate.proxy.files.scan import FileScan, scans_directory
@@ -160,8 +162,13 @@ def create_app(
     clock: Clock = utc_now,
     transport: httpx.AsyncBaseTransport | None = None,
     corpus: list[str] | None = None,
+    freeze_gc: bool = False,
+    fast_path: bool = True,
 ) -> Starlette:
-    """The proxy as an ASGI app. ``clock``, ``transport`` and ``corpus`` are for tests."""
+    """The proxy as an ASGI app. ``clock``, ``transport`` and ``corpus`` are for tests;
+    ``freeze_gc`` (for ``pipgate serve``) moves what start-up built out of the
+    garbage collector's reach (``gc.freeze``); ``fast_path`` answers cached pages without
+    the framework (``fast_path.py``; off only to compare the two in tests)."""
     reason_phrase.install()
     metrics = Metrics()
     tokens = quarantine.token_book(settings)
@@ -209,7 +216,7 @@ def create_app(
 
         def committed(project: str, filename: str, sha256: str, has_metadata: bool) -> None:
             if has_metadata:
-                pages.metadata_changed(project)
+                pages.metadata_changed(project, sha256)
             if file_scan.is_flagged(sha256):
                 access.forget(project)  # judged again: the file is now held
 
@@ -321,6 +328,12 @@ def create_app(
         intel_task = await intel.start(state)
         if cluster is not None:
             cluster.start(review.refresh_if_changed)
+        if freeze_gc:
+            # What start-up built (the typosquat index, the corpus, modules) lives as long
+            # as the process: kept out of every later full collection, which otherwise
+            # walks all of it and holds the GIL meanwhile (50-100 ms per cold page).
+            gc.collect()
+            gc.freeze()
         try:
             yield {KEY: state}
         finally:
@@ -330,6 +343,7 @@ def create_app(
             trimmer.close()
             for source in router.upstream_sources():
                 await source.downloads.wait_idle()
+                await source.index_cache.flush()
                 source.downloads.close()
                 await source.upstream.aclose()
             review.close()
@@ -342,6 +356,8 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={PipgateError: views.error_response, 500: _internal_error},
     )
+    if fast_path:
+        app.add_middleware(PageFastPath)  # innermost: behind authentication, logs and headers
     quarantine.install(app, settings, tokens)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, metrics=metrics, enabled=settings.server.access_log)

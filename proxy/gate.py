@@ -65,11 +65,22 @@ class ProjectView:
 
 
 def facts_of(project: Project) -> ProjectFacts:
+    """What the project's page says of it (worked out once per page: a file request
+    of a 10,000-file project asks for it every time)."""
+    memo = project.__dict__.get("_facts")
+    if memo is None:
+        memo = project.__dict__["_facts"] = _facts_of(project)
+    return memo  # type: ignore[no-any-return]
+
+
+def _facts_of(project: Project) -> ProjectFacts:
     uploads = [f.upload_time for f in project.files if f.upload_time is not None]
-    versions = {f.version for f in project.files if f.version is not None}
+    releases = len(project.versions) or len(
+        {f.version for f in project.files if f.version is not None}
+    )
     return ProjectFacts(
         first_upload=min(uploads, default=None),
-        release_count=len(project.versions) or len(versions),
+        release_count=releases,
         file_count=len(project.files),
     )
 

@@ -43,6 +43,12 @@ class DistFile:
     core_metadata: CoreMetadata = False
     gpg_sig: bool | None = None
     provenance: str | None = None
+    #: ``version`` once asked for, ``False`` before (not a field of the page: never
+    #: compared or shown).
+    _version: Version | bool | None = field(default=False, init=False, repr=False, compare=False)
+    #: ``upload_time`` as PEP 691 writes it (``2024-01-01T00:00:00.000000Z``), when the
+    #: page gave it so (then it is that text, byte for byte): rendering need not format it.
+    upload_time_text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def sha256(self) -> str | None:
@@ -50,8 +56,13 @@ class DistFile:
 
     @property
     def version(self) -> Version | None:
-        """The version in the filename, or ``None`` when it cannot be parsed."""
-        return version_of(self.filename)
+        """The version in the filename, or ``None`` when it cannot be parsed (parsed once:
+        a page is judged file by file, and its filename never changes)."""
+        version = self._version
+        if version is False:
+            version = version_of(self.filename)
+            object.__setattr__(self, "_version", version)
+        return version  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from pipgate.proxy.errors import (
     StoreUnavailable,
 )
 from pipgate.proxy.files.downloads import open_unstored
+from pipgate.proxy.files.parts import WHOLE_BEFORE_SENDING, upstream_part, wanted_part
 from pipgate.proxy.files.response import CHUNK, PacedResponse
 from pipgate.proxy.files.serving import (
     FILE_CACHE_CONTROL,
@@ -55,9 +56,6 @@ from pipgate.proxy.routing import HostedSource, UpstreamSource
 from pipgate.proxy.state import AppState, state_of
 
 PAGE_CACHE_CONTROL = "max-age=0, must-revalidate"
-#: Cold files up to this size are downloaded and verified before the response starts;
-#: larger ones stream to the client as they arrive (the last byte waits for the hash).
-WHOLE_BEFORE_SENDING = 4 << 20
 
 
 def client_of(request: Request) -> str:
@@ -214,6 +212,34 @@ def _page_response(
     *,
     rendered: RenderedPage | None = None,
 ) -> Response:
+    headers = request.headers
+    return RawResponse(
+        *page_answer(
+            request.method,
+            headers.get("accept-encoding"),
+            headers.get("if-none-match"),
+            status,
+            media_type,
+            body,
+            result,
+            verdict,
+            rendered,
+        )
+    )
+
+
+def page_answer(
+    method: str,
+    accept_encoding: str | None,
+    if_none_match: str | None,
+    status: int,
+    media_type: str,
+    body: bytes,
+    result: PageResult | None,
+    verdict: Verdict | None,
+    rendered: RenderedPage | None,
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A page's status, raw headers and body (the fast path sends the same, ``fast_path.py``)."""
     headers = {
         "Vary": "Accept, Accept-Encoding",
         "Cache-Control": PAGE_CACHE_CONTROL,
@@ -226,20 +252,35 @@ def _page_response(
         headers["X-Pipgate-Stale"] = f"upstream unavailable; copy from {since.isoformat()}"
         headers["Warning"] = '110 pipgate "Response is Stale"'
     gzipped = rendered.gzipped if rendered is not None else None
-    use_gzip = gzipped is not None and accepts_gzip(request.headers.get("accept-encoding"))
+    use_gzip = gzipped is not None and accepts_gzip(accept_encoding)
     if rendered is not None:
         # Each encoding is its own representation, with its own validator.
         etag = rendered.etag[:-1] + '-gz"' if use_gzip else rendered.etag
         headers["ETag"] = etag
-        if status == 200 and _etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers=_without_content_type(headers))
+        if status == 200 and _etag_matches(if_none_match, etag):
+            return 304, _raw(_without_content_type(headers)), b""
     if use_gzip:
         headers["Content-Encoding"] = "gzip"
         body = gzipped  # type: ignore[assignment]
-    if request.method == "HEAD":
+    if method == "HEAD":
         headers["Content-Length"] = str(len(body))
-        return Response(status_code=status, headers=headers)
-    return Response(body, status_code=status, headers=headers)
+        return status, _raw(headers), b""
+    headers["Content-Length"] = str(len(body))
+    return status, _raw(headers), body
+
+
+def _raw(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+class RawResponse(Response):
+    """A response whose headers are given as they are sent (``page_answer``)."""
+
+    def __init__(self, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status_code = status
+        self.body = body
+        self.raw_headers = raw_headers
+        self.background = None
 
 
 def _without_content_type(headers: dict[str, str]) -> dict[str, str]:
@@ -429,6 +470,11 @@ async def _file_response(
         if response is not None:
             state.metrics.cache.labels("file", "hit").inc()
             return response
+    part = wanted_part(request.headers, file.size, f'"{sha256}"' if sha256 else None)
+    if part is not None and request.method == "GET":
+        response = await _part(request, state, file, sha256, part, on_close)
+        if response is not None:
+            return response
     if not await to_thread.run_sync(state.store.has_room, file.size):
         return await _unstored(request, state, source, file, on_close, check)
     state.metrics.cache.labels("file", "miss").inc()
@@ -482,6 +528,55 @@ async def _file_response(
             yield held_back
 
     return PacedResponse(body(), headers=headers, on_close=on_close)
+
+
+async def _part(
+    request: Request,
+    state: AppState,
+    file: DistFile,
+    sha256: str | None,
+    part: tuple[int, int] | str,
+    on_close: Callable[[], None] | None,
+) -> Response | None:
+    """A range of a large file not stored yet (``parts.py``): from the download under
+    way when it has the bytes, else from upstream; ``None`` to serve it as usual."""
+    assert file.size is not None
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Type": content_type_of(file.filename),
+        "X-Pipgate-Cache": "miss",
+    }
+    if sha256:
+        headers["ETag"] = f'"{sha256}"'
+        headers["Cache-Control"] = FILE_CACHE_CONTROL
+    if not isinstance(part, tuple):  # past the end
+        return Response(
+            status_code=416, headers={**headers, "Content-Range": f"bytes */{file.size}"}
+        )
+    first, last = part
+    download = state.downloads.in_progress(file.url, file.sha256)
+    if download is not None and download.has_part(last):
+        chunks: AsyncIterator[bytes | bytearray] = download.part(first, last, CHUNK)
+    else:
+        found = await upstream_part(
+            state.upstream, file.url, f"file {file.filename!r}", part, file.size, CHUNK
+        )
+        if found is None:
+            return None
+        chunks = found
+    state.metrics.cache.labels("file", "part").inc()
+    headers["Content-Range"] = f"bytes {first}-{last}/{file.size}"
+    headers["Content-Length"] = str(last - first + 1)
+
+    async def body() -> AsyncIterator[bytes | bytearray]:
+        try:
+            async for chunk in chunks:
+                state.metrics.bytes.labels("served").inc(len(chunk))
+                yield chunk
+        finally:
+            await chunks.aclose()  # type: ignore[attr-defined]
+
+    return PacedResponse(body(), status_code=206, headers=headers, on_close=on_close)
 
 
 async def _unstored(

@@ -19,6 +19,12 @@ from pipgate.proxy.cli.warm import warm as warm_command
 from pipgate.proxy.config.settings import SettingsError, load_settings
 from pipgate.proxy.observe.log_format import configure_logging
 
+#: Seconds a thread holds the GIL while another waits (CPython's default is 5 ms): pages
+#: are parsed and rendered in worker threads, and a request on the event loop waits for
+#: them at most this long each time (measured: warm p50 1.9 ms instead of 4.9 ms while a
+#: 10,000-file page is processed; 0.5 ms gained nothing more).
+SWITCH_INTERVAL = 0.001
+
 
 class ConfigurationError(click.ClickException):
     """A configuration that cannot be used: exit status 2, like any usage error."""
@@ -84,6 +90,7 @@ def serve(
     settings = _settings_or_exit(config, overrides)
     configure_logging(settings.server.log_level, settings.server.log_format)
     limit_arenas()  # before uvicorn's and anyio's threads: see memory.py
+    sys.setswitchinterval(SWITCH_INTERVAL)
     if workers > 1:
         if not settings.storage.shared:
             raise ConfigurationError(
@@ -95,7 +102,7 @@ def serve(
 
         run_workers(settings, config, overrides, workers)
         return
-    app = create_app(settings)
+    app = create_app(settings, freeze_gc=True)
     uvicorn.run(
         app,
         host=settings.server.host,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,11 @@ def run_workers(settings: Settings, config: str | None, overrides: dict[str, Any
 def app() -> Starlette:
     """The app of one worker (uvicorn's factory)."""
     from pipgate.proxy.app import create_app
+    from pipgate.proxy.cli.main import SWITCH_INTERVAL
     from pipgate.proxy.observe.log_format import configure_logging
 
+    sys.setswitchinterval(SWITCH_INTERVAL)
     given = json.loads(os.environ[_ENV])
     settings = load_settings(given["config"], overrides=given["overrides"])
     configure_logging(settings.server.log_level, settings.server.log_format)
-    return create_app(settings)
+    return create_app(settings, freeze_gc=True)

@@ -137,6 +137,30 @@ class Download:
         if reader is not None:
             os.close(reader)
 
+    def has_part(self, last: int) -> bool:
+        """Whether bytes up to offset ``last`` (inclusive) are written and may be handed
+        out now: never the file's last byte before the download is verified."""
+        return self.error is None and not self.done and last < self.written - 1
+
+    async def part(
+        self, first: int, last: int, chunk_size: int = CHUNK
+    ) -> AsyncIterator[bytes | bytearray]:
+        """Bytes ``first`` to ``last`` (inclusive) of the file, which ``has_part`` said
+        are written; read through a descriptor of its own (the download may end meanwhile)."""
+        fd = self._dup()
+        if fd is None:
+            raise IntegrityError(f"{self.filename!r} is no longer being downloaded")
+        try:
+            offset = first
+            while offset <= last:
+                chunk = await read_at(fd, offset, min(chunk_size, last + 1 - offset))
+                if not chunk:
+                    raise IntegrityError(f"{self.filename!r} ended before byte {offset}")
+                offset += len(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
+
     async def follow(self, chunk_size: int = CHUNK) -> AsyncIterator[bytes | bytearray]:
         """The file's bytes from the start, as they arrive, ``chunk_size`` at a time;
         raises if the download fails."""
@@ -201,6 +225,10 @@ class Downloads:
         self._on_bytes = on_bytes or (lambda outcome, n: None)
         self._verify = verify
         self.started = 0
+
+    def in_progress(self, url: str, sha256: str | None) -> Download | None:
+        """The download of that file under way, if any (``start`` would join it)."""
+        return self._inflight.get(sha256 or url)
 
     def start(
         self, project: str, filename: str, url: str, sha256: str | None, size: int | None

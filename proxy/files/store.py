@@ -169,6 +169,23 @@ class FileStore:
         value = self._get(_META_HASH + sha256)
         return value if isinstance(value, str) else None
 
+    def metadata_hashes(self, sha256s: list[str]) -> dict[str, str]:
+        """``metadata_hash`` of many wheels at once: sha256 -> hash for those that have
+        one. A page of 10,000 wheels is a few queries, not 10,000 (reads are not
+        recorded for LRU eviction: a page only asks whether the metadata is there)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(sha256s), _BATCH):
+            keys = [_META_HASH + sha256 for sha256 in sha256s[start : start + _BATCH]]
+            try:
+                values = _peek_many(self._cache, keys)
+            except STORAGE_ERRORS as exc:
+                self._failed("read", exc, "metadata")
+                return found
+            for key, value in values.items():
+                if isinstance(value, str):
+                    found[key[len(_META_HASH) :]] = value
+        return found
+
     def volume(self) -> int:
         return int(self._cache.volume())
 
@@ -209,6 +226,29 @@ def _remove_orphans(tmp_dir: Path) -> None:
             shutil.rmtree(child, ignore_errors=True)
         elif child.is_file():
             child.unlink(missing_ok=True)
+
+
+#: Keys asked for in one query (SQLite allows 32,766 parameters; keep statements short).
+_BATCH = 500
+
+
+def _peek_many(cache: diskcache.Cache, keys: list[str]) -> dict[str, Any]:
+    """``_peek`` of many string keys in one query: key -> value for those present."""
+    if not keys:
+        return {}
+    marks = ",".join("?" * len(keys))
+    rows = cache._sql(
+        f"SELECT key, mode, filename, value FROM Cache WHERE raw = 1 AND key IN ({marks})"
+        " AND (expire_time IS NULL OR expire_time > ?)",
+        (*keys, time.time()),
+    ).fetchall()
+    found = {}
+    for key, mode, filename, value in rows:
+        try:
+            found[key] = cache._disk.fetch(mode, filename, value, False)
+        except OSError:
+            continue
+    return found
 
 
 def _url_key(url: str) -> str:

@@ -19,8 +19,10 @@ kept in memory and the error counted (``on_storage_error``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
+import operator
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -38,9 +40,10 @@ from pipgate.proxy.errors import (
     UpstreamNotFound,
     UpstreamUnavailable,
 )
+from pipgate.proxy.index import codec
 from pipgate.proxy.models import Project
 from pipgate.proxy.observe.disk import STORAGE_ERRORS
-from pipgate.proxy.upstream.client import NotModified, UpstreamClient
+from pipgate.proxy.upstream.client import NotModified, RawPage, UpstreamClient
 
 if TYPE_CHECKING:
     from pipgate.proxy.storage.leases import Leases
@@ -54,13 +57,64 @@ NEGATIVE_ENTRIES = 1024
 
 @dataclass
 class CachedPage:
-    """A page with its validators. ``revision`` changes whenever the content does."""
+    """A page with its validators. ``revision`` changes whenever the content does.
+    ``source`` is a digest of the bytes it was parsed from (an identical answer from
+    upstream is not parsed again)."""
 
     project: Project
     fetched_at: float
     etag: str | None
     last_modified: str | None
     revision: int
+    source: bytes | None = None
+
+    def encode(self) -> bytes:
+        """The page as ``codec`` bytes, for the disk or the shared store (CPU work: call
+        it in a thread)."""
+        return codec.encode(
+            self.project,
+            {
+                "fetched_at": self.fetched_at,
+                "etag": self.etag,
+                "last_modified": self.last_modified,
+                "revision": self.revision,
+                "source": self.source.hex() if self.source is not None else None,
+            },
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> CachedPage:
+        """What ``encode`` wrote; ``ValueError`` for anything else."""
+        project, extra = codec.decode(data)
+        try:
+            source = extra["source"]
+            return cls(
+                project,
+                float(extra["fetched_at"]),
+                extra["etag"],
+                extra["last_modified"],
+                int(extra["revision"]),
+                bytes.fromhex(source) if source is not None else None,
+            )
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"cached page is damaged: {exc!r}") from exc
+
+    @classmethod
+    def read(cls, stored: object) -> CachedPage | None:
+        """A stored page: ``codec`` bytes, or the ``CachedPage`` an older pipgate pickled
+        (diskcache and the shared store unpickle it); ``ValueError`` if damaged."""
+        if isinstance(stored, bytes):
+            return cls.decode(stored)
+        return stored if isinstance(stored, CachedPage) else None
+
+
+def source_digest(raw: RawPage) -> bytes:
+    """What a page's content depends on: its bytes, its type and the URL relative file
+    URLs are resolved against (blake2b lets go of the GIL: fine in a thread)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (raw.url.encode(), b"\0", raw.content_type.encode(), b"\0", raw.body):
+        digest.update(part)
+    return digest.digest()
 
 
 @dataclass(frozen=True)
@@ -105,6 +159,8 @@ class IndexCache:
         self._memory_pages = memory_pages
         self._negative: dict[str, tuple[float, str]] = {}
         self._inflight: dict[str, tuple[asyncio.Task[PageResult], float]] = {}
+        #: The latest write of each page under way (``_store``).
+        self._persisting: dict[str, asyncio.Task[None]] = {}
         self._revalidate_wait = revalidate_wait
         self._refresh_backoff = refresh_backoff
         #: Pages whose last refresh failed: (no refresh before, why).
@@ -126,6 +182,9 @@ class IndexCache:
         ``UpstreamTimeout``/``UpstreamUnavailable`` when upstream fails and
         nothing is cached.
         """
+        fresh = self.fresh(name)
+        if fresh is not None:
+            return fresh
         now = self._clock()
         cached = self._memory.get(name)
         if cached is None:
@@ -169,10 +228,32 @@ class IndexCache:
             f"{self._revalidate_wait:g} s; refreshing in the background",
         )
 
+    def fresh(self, name: str, *, count: bool = True) -> PageResult | None:
+        """``get``'s answer when it is a page in memory within its TTL (counted as a hit
+        unless ``count`` is false: the fast path counts it with ``hit`` once it answers),
+        else ``None``: no disk, no upstream, no waiting."""
+        cached = self._memory.get(name)
+        if cached is None or self._clock() - cached.fetched_at >= self._ttl:
+            return None
+        self._memory.move_to_end(name)
+        if count:
+            self.hit()
+        return PageResult(cached)
+
+    def hit(self) -> None:
+        """Count a page served from memory."""
+        self._on_result("hit")
+
     async def wait_idle(self) -> None:
-        """Wait for every refresh in flight (used in tests)."""
-        while self._inflight:
-            await asyncio.wait([task for task, _ in list(self._inflight.values())])
+        """Wait for every refresh in flight and every write (tests, shutdown)."""
+        while self._inflight or self._persisting:
+            tasks = [task for task, _ in self._inflight.values()]
+            await asyncio.wait([*tasks, *self._persisting.values()])
+
+    async def flush(self) -> None:
+        """Wait for the writes under way (at shutdown: the pages survive a restart)."""
+        while self._persisting:
+            await asyncio.wait(list(self._persisting.values()))
 
     def _stale(self, cached: CachedPage, reason: str) -> PageResult:
         self._on_result("stale")
@@ -188,20 +269,28 @@ class IndexCache:
         """The persisted page, or ``None``; an unreadable entry (a crash, an older
         pipgate's format) is dropped and refetched, never an error for the client."""
         if self._shared is not None:
-            page = self._shared.load(name)
-            return page if isinstance(page, CachedPage) else None
+            return self._shared_page(name)
         if name in self._tombstones:
             if not self._delete(name):
                 return None
             self._tombstones.discard(name)
         assert self._disk is not None
         try:
-            page = self._disk.get(name)
+            return CachedPage.read(self._disk.get(name))
         except Exception:  # unpickling can raise almost anything
             log.warning("dropping unreadable cached page for %r", name, exc_info=True)
             self._delete(name)
             return None
-        return page if isinstance(page, CachedPage) else None
+
+    def _shared_page(self, name: str) -> CachedPage | None:
+        """The page the shared store holds, or ``None`` (also when unreadable: another
+        pipgate version wrote it, and it is fetched again). Blocking."""
+        assert self._shared is not None
+        try:
+            return CachedPage.read(self._shared.load(name))
+        except ValueError:
+            log.warning("ignoring an unreadable shared page of %r", name, exc_info=True)
+            return None
 
     async def _refresh(self, name: NormalizedName, cached: CachedPage | None) -> PageResult:
         if self._shared is None:
@@ -220,7 +309,7 @@ class IndexCache:
         assert self._shared is not None and self._leases is not None
         delay, deadline = 0.05, time.monotonic() + self._lease_wait
         while True:
-            stored = await to_thread.run_sync(self._shared.load, name)
+            stored = await to_thread.run_sync(self._shared_page, name)
             if isinstance(stored, CachedPage) and self._clock() - stored.fetched_at < self._ttl:
                 self._remember(name, stored)
                 self._failed.pop(name, None)
@@ -236,7 +325,7 @@ class IndexCache:
             lease = await to_thread.run_sync(self._leases.acquire, "page:" + name)
             if lease is not None:
                 try:
-                    again = await to_thread.run_sync(self._shared.load, name)
+                    again = await to_thread.run_sync(self._shared_page, name)
                     if isinstance(again, CachedPage) and (
                         self._clock() - again.fetched_at < self._ttl
                     ):
@@ -253,13 +342,24 @@ class IndexCache:
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, 0.25)
 
+    async def _upstream_page(
+        self, name: NormalizedName, cached: CachedPage | None
+    ) -> tuple[RawPage, Project, bytes]:
+        """Upstream's page of ``name``, parsed in a worker thread unless it is the very
+        page ``cached`` was parsed from; raises what ``fetch_page`` and ``parse`` raise."""
+        raw = await self._upstream.fetch_page(
+            name,
+            etag=cached.etag if cached else None,
+            last_modified=cached.last_modified if cached else None,
+        )
+        source = await to_thread.run_sync(source_digest, raw)
+        if cached is not None and cached.source == source:
+            return raw, cached.project, source
+        return raw, await to_thread.run_sync(raw.parse), source
+
     async def _fetch(self, name: NormalizedName, cached: CachedPage | None) -> PageResult:
         try:
-            fetched = await self._upstream.get_project(
-                name,
-                etag=cached.etag if cached else None,
-                last_modified=cached.last_modified if cached else None,
-            )
+            raw, project, source = await self._upstream_page(name, cached)
         except NotModified:
             if cached is None:  # a 304 to a request without validators: a broken upstream
                 self._on_result("error")
@@ -290,11 +390,12 @@ class IndexCache:
         # A page with no cached copy (new, or dropped after a 404) starts from a
         # revision no earlier copy of it had, so no page rendered from that copy is reused.
         revision = (cached.revision + 1) if cached else time.time_ns()
-        if cached is not None and cached.project == fetched.project:
-            revision = cached.revision
-        page = CachedPage(
-            fetched.project, self._clock(), fetched.etag, fetched.last_modified, revision
-        )
+        if cached is not None and (
+            cached.project is project
+            or await to_thread.run_sync(operator.eq, cached.project, project)
+        ):
+            revision, project = cached.revision, cached.project
+        page = CachedPage(project, self._clock(), raw.etag, raw.last_modified, revision, source)
         self._negative.pop(name, None)
         self._failed.pop(name, None)
         await self._store(name, page)
@@ -318,14 +419,35 @@ class IndexCache:
                 del self._negative[next(iter(self._negative))]
 
     async def _store(self, name: str, page: CachedPage) -> None:
+        """Keep ``page`` in memory now and write it in the background (after the write
+        before it, if any): the request that fetched it is not kept waiting."""
         self._remember(name, page)
-        await to_thread.run_sync(self._persist, name, page)
+        before = self._persisting.get(name)
+
+        async def persist() -> None:
+            if before is not None:
+                await asyncio.wait([before])
+            await to_thread.run_sync(self._persist, name, page)
+
+        task = asyncio.create_task(persist())
+        self._persisting[name] = task
+        task.add_done_callback(lambda done: self._persisted(name, done))
+
+    def _persisted(self, name: str, task: asyncio.Task[None]) -> None:
+        if self._persisting.get(name) is task:
+            del self._persisting[name]
+        if not task.cancelled():
+            task.exception()  # _persist reports its own failures
 
     def _persist(self, name: str, page: CachedPage) -> None:
         if self._shared is not None:
             try:
                 self._shared.store(
-                    name, page, fetched_at=page.fetched_at, revision=page.revision, etag=page.etag
+                    name,
+                    page.encode(),
+                    fetched_at=page.fetched_at,
+                    revision=page.revision,
+                    etag=page.etag,
                 )
             except StoreUnavailable as exc:  # served from memory meanwhile
                 log.warning("could not share the page of %r: %s", name, exc)
@@ -333,7 +455,7 @@ class IndexCache:
             return
         assert self._disk is not None
         try:
-            self._disk.set(name, page)
+            self._disk.set(name, page.encode())
         except STORAGE_ERRORS as exc:
             # Served from memory meanwhile; the page is written again at its next refresh.
             log.warning("could not write the cached page of %r to disk: %s", name, exc)
@@ -366,6 +488,9 @@ class IndexCache:
         """Drop the cached page; one whose disk copy cannot be deleted yet is never read back."""
         self._memory.pop(name, None)
         self._failed.pop(name, None)
+        writing = self._persisting.get(name)
+        if writing is not None:  # a write still under way must not bring it back
+            await asyncio.wait([writing])
         if not await to_thread.run_sync(self._delete, name):
             self._tombstones.add(name)
 

@@ -11,6 +11,7 @@ Relative file URLs are resolved against the page URL. Legacy key names
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -21,6 +22,7 @@ import orjson
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
+from pipgate.proxy.index import json_pieces
 from pipgate.proxy.models import CoreMetadata, DistFile, Project, Yanked
 
 
@@ -30,12 +32,12 @@ class PageParseError(ValueError):
 
 def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project:
     try:
-        data = orjson.loads(body)
+        data = json_pieces.loads(body)  # a large page in pieces: the GIL is let go between
     except orjson.JSONDecodeError as exc:
         raise PageParseError(f"project page for {name!r} is not valid JSON: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise PageParseError(f"project page for {name!r} has no 'files' list")
-    files = _first_of_each(_lenient(_json_file, entry, page_url) for entry in data["files"])
+    files = _json_files(data["files"], page_url)
     versions = data.get("versions")
     status = data.get("project-status")
     status = status if isinstance(status, dict) else {}
@@ -48,6 +50,21 @@ def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project
         tracks=_str_tuple(data.get("tracks")),
         alternate_locations=_str_tuple(data.get("alternate-locations")),
     )
+
+
+def _json_files(entries: list[Any], page_url: str) -> tuple[DistFile, ...]:
+    """The usable entries, each filename once (see ``_first_of_each``). The hot loop of a
+    cold page: 10,000 entries are common, so it avoids work per entry where it can."""
+    seen: dict[str, DistFile] = {}
+    resolve = _Resolver(page_url)
+    for entry in entries:
+        try:
+            f = _json_file(entry, resolve)
+        except ValueError:  # urljoin/urlsplit: "Invalid IPv6 URL" and the like
+            continue
+        if f is not None and f.filename not in seen:
+            seen[f.filename] = f
+    return tuple(seen.values())
 
 
 def _first_of_each(files: Iterable[DistFile | None]) -> tuple[DistFile, ...]:
@@ -70,26 +87,68 @@ def _lenient(
         return None
 
 
-def _json_file(entry: Any, page_url: str) -> DistFile | None:
+#: An absolute http(s) URL that ``urljoin`` and ``urldefrag`` return unchanged: a host,
+#: printable ASCII without spaces, and nothing they split off or normalise (``#``, ``?``,
+#: ``;``) nor brackets (an IPv6 host, which they validate).
+_PLAIN_URL = re.compile(r"https?://[!-.0-~][!-~]*")
+_NOT_PLAIN = re.compile(r"[#?;\[\]]")
+
+
+class _Resolver:
+    """``urldefrag(urljoin(page_url, url))[0]``, without the work for a plain absolute URL
+    (what PyPI's pages hold): that is returned as it is."""
+
+    __slots__ = ("page_url",)
+
+    def __init__(self, page_url: str) -> None:
+        self.page_url = page_url
+
+    def __call__(self, url: str) -> str:
+        if _PLAIN_URL.fullmatch(url) and not _NOT_PLAIN.search(url):
+            return url
+        return urldefrag(urljoin(self.page_url, url))[0]
+
+    def join(self, url: str) -> str:
+        """``urljoin(page_url, url)`` (a fragment kept)."""
+        if _PLAIN_URL.fullmatch(url) and not _NOT_PLAIN.search(url):
+            return url
+        return urljoin(self.page_url, url)
+
+
+def _json_file(entry: Any, resolve: _Resolver) -> DistFile | None:
     if not isinstance(entry, dict):
         return None
-    filename, url = entry.get("filename"), entry.get("url")
+    get = entry.get
+    filename, url = get("filename"), get("url")
     if not isinstance(filename, str) or not isinstance(url, str) or not _safe_filename(filename):
         return None
-    hashes = entry.get("hashes")
-    provenance = entry.get("provenance")
-    return DistFile(
-        filename=filename,
-        url=urldefrag(urljoin(page_url, url))[0],  # "<file>.metadata" must not follow a "#..."
-        hashes=_hashes(hashes) if isinstance(hashes, dict) else {},
-        requires_python=_str_or_none(entry.get("requires-python")),
-        yanked=_yanked(entry.get("yanked", False)),
-        size=entry["size"] if type(entry.get("size")) is int and entry["size"] >= 0 else None,
-        upload_time=_datetime(entry.get("upload-time")),
-        core_metadata=_core_metadata(entry.get("core-metadata", entry.get("dist-info-metadata"))),
-        gpg_sig=entry.get("gpg-sig") if isinstance(entry.get("gpg-sig"), bool) else None,
-        provenance=urljoin(page_url, provenance) if isinstance(provenance, str) else None,
+    hashes = get("hashes")
+    provenance = get("provenance")
+    size = get("size")
+    yanked = get("yanked", False)
+    requires_python = get("requires-python")
+    metadata = get("core-metadata", get("dist-info-metadata"))
+    gpg = get("gpg-sig")
+    uploaded = get("upload-time")
+    f = DistFile(
+        filename,
+        resolve(url),  # "<file>.metadata" must not follow a "#..."
+        _hashes(hashes) if isinstance(hashes, dict) else {},
+        requires_python if isinstance(requires_python, str) else None,
+        yanked if yanked is False else _yanked(yanked),
+        size if type(size) is int and size >= 0 else None,
+        _datetime(uploaded),
+        metadata if metadata is False else _core_metadata(metadata),
+        gpg if isinstance(gpg, bool) else None,
+        resolve.join(provenance) if isinstance(provenance, str) else None,
     )
+    if f.upload_time is not None and _CANONICAL_TIME.fullmatch(uploaded):
+        object.__setattr__(f, "upload_time_text", uploaded)
+    return f
+
+
+#: An upload time exactly as ``render`` writes one: such text is kept and written as is.
+_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
 def parse_html_page(body: bytes, page_url: str, name: NormalizedName) -> Project:
@@ -190,7 +249,7 @@ def _safe_filename(filename: str) -> bool:
 #: Hash names accepted from upstream: the ones ``hashlib`` guarantees (PEP 503), lower-cased.
 #: Any other key is dropped, so a page cannot smuggle text into a hash name.
 HASH_NAMES = frozenset(hashlib.algorithms_guaranteed)
-_HEX = frozenset("0123456789abcdefABCDEF")
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 def _hashes(raw: Mapping[Any, Any]) -> dict[str, str]:
@@ -198,7 +257,7 @@ def _hashes(raw: Mapping[Any, Any]) -> dict[str, str]:
     hashes = {}
     for algo, digest in raw.items():
         name = algo.lower() if isinstance(algo, str) else None
-        if name in HASH_NAMES and isinstance(digest, str) and digest and _HEX.issuperset(digest):
+        if name in HASH_NAMES and isinstance(digest, str) and _HEX.fullmatch(digest):
             hashes[name] = digest.lower()
     return hashes
 

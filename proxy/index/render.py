@@ -9,8 +9,11 @@ Every value written into HTML, text or attribute, passes through ``escape_html``
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import quote
 
 import orjson
@@ -70,9 +73,9 @@ def negotiate(accept: str | None, format_override: str | None = None) -> str:
     return best[2]
 
 
-@dataclass(frozen=True)
-class ShownFile:
-    """A file as the client sees it: the upstream entry plus what the proxy can serve."""
+class ShownFile(NamedTuple):
+    """A file as the client sees it: the upstream entry plus what the proxy can serve
+    (a tuple: a large page makes 10,000 of them)."""
 
     file: DistFile
     url: str
@@ -93,7 +96,13 @@ class Page:
 
 def file_url(project: str, filename: str) -> str:
     """A file's URL relative to its project page (``/<index>/simple/<project>/``)."""
+    if _UNQUOTED.fullmatch(filename):  # what ``quote`` leaves as it is: most filenames
+        return f"../../files/{project}/{filename}"
     return f"../../files/{project}/{quote(filename)}"
+
+
+#: Characters ``quote`` never escapes (its ``safe="/"``; a filename holds no ``/``).
+_UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
 def shown_files(
@@ -125,46 +134,104 @@ def _status(page: Page) -> tuple[str | None, str | None]:
     return page.project.status, page.project.status_reason
 
 
-def render_json(page: Page) -> bytes:
-    entries = []
-    for shown in page.files:
-        f = shown.file
-        entry: dict[str, object] = {
-            "filename": f.filename,
-            "url": shown.url + (f"#sha256={f.sha256}" if f.sha256 else ""),
-            "hashes": dict(f.hashes),
-        }
-        if f.requires_python is not None:
-            entry["requires-python"] = f.requires_python
-        if f.yanked:
-            entry["yanked"] = f.yanked
-        if f.size is not None:
-            entry["size"] = f.size
-        if f.upload_time is not None:
-            entry["upload-time"] = f.upload_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        if shown.metadata_available:
-            metadata: object = shown.metadata_hashes or True
-            entry["core-metadata"] = metadata
-            entry["dist-info-metadata"] = metadata
-        if f.gpg_sig is not None:
-            entry["gpg-sig"] = f.gpg_sig
-        if shown.provenance_url:
-            entry["provenance"] = shown.provenance_url
-        entries.append(entry)
-    body: dict[str, object] = {
-        "meta": {"api-version": API_VERSION},
-        "name": page.project.name,
-        "files": entries,
-        "versions": list(page.project.versions),
-    }
+def render_json(page: Page, fragments: Fragments | None = None) -> bytes:
+    """PEP 691 JSON, byte for byte ``orjson.dumps`` of the page's document, assembled
+    from per-file pieces (``fragments``: kept by the caller to reuse them)."""
+    fragments = fragments if fragments is not None else Fragments()
+    head = {"meta": {"api-version": API_VERSION}, "name": page.project.name}
+    rest: dict[str, object] = {"versions": list(page.project.versions)}
     status, reason = _status(page)
     if status:
-        body["project-status"] = {"status": status, **({"reason": reason} if reason else {})}
+        rest["project-status"] = {"status": status, **({"reason": reason} if reason else {})}
     if page.project.tracks:
-        body["tracks"] = list(page.project.tracks)
+        rest["tracks"] = list(page.project.tracks)
     if page.project.alternate_locations:
-        body["alternate-locations"] = list(page.project.alternate_locations)
-    return orjson.dumps(body)
+        rest["alternate-locations"] = list(page.project.alternate_locations)
+    entry = fragments.json
+    return b"".join(
+        (
+            orjson.dumps(head)[:-1],
+            b',"files":[',
+            b",".join([entry(shown) for shown in page.files]),
+            b"],",
+            orjson.dumps(rest)[1:],
+        )
+    )
+
+
+def _json_entry(shown: ShownFile) -> bytes:
+    f = shown.file
+    sha256 = f.hashes.get("sha256")
+    entry: dict[str, object] = {
+        "filename": f.filename,
+        "url": shown.url + ("#sha256=" + sha256 if sha256 else ""),
+        "hashes": dict(f.hashes),
+    }
+    if f.requires_python is not None:
+        entry["requires-python"] = f.requires_python
+    if f.yanked:
+        entry["yanked"] = f.yanked
+    if f.size is not None:
+        entry["size"] = f.size
+    if f.upload_time is not None:
+        entry["upload-time"] = f.upload_time_text or upload_time_text(f.upload_time)
+    if shown.metadata_available:
+        metadata: object = shown.metadata_hashes or True
+        entry["core-metadata"] = metadata
+        entry["dist-info-metadata"] = metadata
+    if f.gpg_sig is not None:
+        entry["gpg-sig"] = f.gpg_sig
+    if shown.provenance_url:
+        entry["provenance"] = shown.provenance_url
+    return orjson.dumps(entry)
+
+
+def upload_time_text(moment: datetime) -> str:
+    """``moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` (its own wall-clock time, whatever
+    its offset), by the quicker ``isoformat`` where the two agree."""
+    text = moment.isoformat(timespec="microseconds")
+    if len(text) == 32 and text[-6] in "+-" and moment.year >= 1000:
+        return text[:-6] + "Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Fragments:
+    """Each file's piece of a project's renderings, made once and then reused.
+
+    A page is rendered again when something other than its files changes (a wheel's
+    metadata extracted, another index, a held release come of age): then only the
+    pieces are joined. A piece depends on the ``ShownFile`` alone, so it is keyed by
+    the file and what the proxy can serve of it; keep one ``Fragments`` per project
+    page (its files are fixed), never across pages.
+    """
+
+    def __init__(self) -> None:
+        self._json: dict[tuple[str, object, bool, object], bytes] = {}
+        self._html: dict[tuple[str, object, bool, object], str] = {}
+
+    @staticmethod
+    def _key(shown: ShownFile) -> tuple[str, object, bool, object]:
+        hashes = shown.metadata_hashes
+        return (
+            shown.file.filename,
+            shown.file.yanked,  # a held release is listed as yanked with the hold's reason
+            shown.metadata_available,
+            tuple(hashes.items()) if hashes else None,
+        )
+
+    def json(self, shown: ShownFile) -> bytes:
+        key = self._key(shown)
+        piece = self._json.get(key)
+        if piece is None:
+            piece = self._json[key] = _json_entry(shown)
+        return piece
+
+    def html(self, shown: ShownFile) -> str:
+        key = self._key(shown)
+        piece = self._html.get(key)
+        if piece is None:
+            piece = self._html[key] = _html_entry(shown)
+        return piece
 
 
 def escape_html(value: str) -> str:
@@ -194,7 +261,8 @@ def _metadata_value(hashes: Mapping[str, str] | None) -> str:
     return f"{algo}={hashes[algo]}"
 
 
-def render_html(page: Page) -> bytes:
+def render_html(page: Page, fragments: Fragments | None = None) -> bytes:
+    fragments = fragments if fragments is not None else Fragments()
     name = page.project.name
     status, reason = _status(page)
     lines = ["<!DOCTYPE html>", "<html>", "<head>", _meta("pypi:repository-version", API_VERSION)]
@@ -208,27 +276,34 @@ def render_html(page: Page) -> bytes:
     lines.append(_element("h1", (), f"Links for {name}"))
     if status and status != "active" and reason:
         lines.append(_element("p", (), f"{status}: {reason}"))
-    for shown in page.files:
-        f = shown.file
-        attrs = [("href", shown.url + (f"#sha256={f.sha256}" if f.sha256 else ""))]
-        if f.requires_python is not None:
-            attrs.append(("data-requires-python", f.requires_python))
-        if f.yanked:
-            attrs.append(("data-yanked", f.yanked if isinstance(f.yanked, str) else ""))
-        if shown.metadata_available:
-            value = _metadata_value(shown.metadata_hashes)
-            attrs += [("data-core-metadata", value), ("data-dist-info-metadata", value)]
-        if f.gpg_sig is not None:
-            attrs.append(("data-gpg-sig", "true" if f.gpg_sig else "false"))
-        if shown.provenance_url:
-            attrs.append(("data-provenance", shown.provenance_url))
-        lines.append(_element("a", attrs, f.filename) + "<br>")
+    entry = fragments.html
+    lines += [entry(shown) for shown in page.files]
     lines += ["</body>", "</html>", ""]
     return "\n".join(lines).encode()
 
 
-def render(page: Page, media_type: str) -> bytes:
-    return render_json(page) if media_type == JSON_V1 else render_html(page)
+def _html_entry(shown: ShownFile) -> str:
+    f = shown.file
+    sha256 = f.hashes.get("sha256")
+    attrs = [("href", shown.url + ("#sha256=" + sha256 if sha256 else ""))]
+    if f.requires_python is not None:
+        attrs.append(("data-requires-python", f.requires_python))
+    if f.yanked:
+        attrs.append(("data-yanked", f.yanked if isinstance(f.yanked, str) else ""))
+    if shown.metadata_available:
+        value = _metadata_value(shown.metadata_hashes)
+        attrs += [("data-core-metadata", value), ("data-dist-info-metadata", value)]
+    if f.gpg_sig is not None:
+        attrs.append(("data-gpg-sig", "true" if f.gpg_sig else "false"))
+    if shown.provenance_url:
+        attrs.append(("data-provenance", shown.provenance_url))
+    return _element("a", attrs, f.filename) + "<br>"
+
+
+def render(page: Page, media_type: str, fragments: Fragments | None = None) -> bytes:
+    if media_type == JSON_V1:
+        return render_json(page, fragments)
+    return render_html(page, fragments)
 
 
 def render_index(names: Iterable[str], media_type: str) -> bytes:

@@ -81,6 +81,29 @@ class SharedFileStore(FileStore):
             self._no_metadata[sha256] = time.monotonic() + NEGATIVE_FOR
         return found
 
+    def metadata_hashes(self, sha256s: list[str]) -> dict[str, str]:
+        """``metadata_hash`` of many: this replica's store in batches, then the shared
+        facts for the rest in batches (those missing remembered for ``NEGATIVE_FOR``)."""
+        found = super().metadata_hashes(sha256s)
+        now = time.monotonic()
+        wanted = [s for s in sha256s if s not in found and self._no_metadata.get(s, 0.0) <= now]
+        if not wanted:
+            return found
+        try:
+            shared = self.facts.get_many(["metadata-sha256:" + s for s in wanted])
+        except StoreUnavailable as exc:
+            log.warning("metadata hashes unknown for now: %s", exc)
+            return found
+        if len(self._no_metadata) > 100_000:
+            self._no_metadata.clear()
+        for sha256 in wanted:
+            digest = shared.get("metadata-sha256:" + sha256)
+            if digest is None:
+                self._no_metadata[sha256] = now + NEGATIVE_FOR
+            else:
+                found[sha256] = digest
+        return found
+
     def get_metadata(self, sha256: str) -> bytes | None:
         found = super().get_metadata(sha256)
         if found is not None or self.blobs is None:

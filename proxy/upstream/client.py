@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
+from anyio import to_thread
 from packaging.utils import NormalizedName
 
 from pipgate.proxy import __version__
@@ -87,6 +88,33 @@ class FetchedPage:
     last_modified: str | None
 
 
+@dataclass(frozen=True)
+class RawPage:
+    """A project page as upstream sent it, not parsed yet: parsing a large page is CPU
+    work for a worker thread (``parse``). ``url`` is where it came from (after redirects;
+    relative file URLs are resolved against it), ``requested`` the URL asked for."""
+
+    name: NormalizedName
+    body: bytes
+    content_type: str
+    url: str
+    requested: str
+    etag: str | None
+    last_modified: str | None
+
+    def parse(self) -> Project:
+        """The page as a ``Project``; ``UpstreamUnavailable`` if it is not a usable page.
+        CPU-bound (about 5 µs a file): call it in a worker thread for a large page."""
+        try:
+            if self.content_type.endswith("json"):
+                return parse_json_page(self.body, self.url, self.name)
+            return parse_html_page(self.body, self.url, self.name)
+        except PageParseError as exc:
+            raise UpstreamUnavailable(
+                f"upstream sent an unusable page: {exc} ({redact(self.requested)})"
+            ) from exc
+
+
 class NotModified(Exception):
     """Upstream answered 304: the cached page is still current."""
 
@@ -147,11 +175,20 @@ class UpstreamClient:
     async def get_project(
         self, name: NormalizedName, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchedPage:
-        """Fetch and parse ``name``'s page, JSON preferred.
+        """Fetch and parse ``name``'s page, JSON preferred (``fetch_page``, then ``parse``
+        in a worker thread)."""
+        raw = await self.fetch_page(name, etag=etag, last_modified=last_modified)
+        project = await to_thread.run_sync(raw.parse)
+        return FetchedPage(project, raw.etag, raw.last_modified)
+
+    async def fetch_page(
+        self, name: NormalizedName, *, etag: str | None = None, last_modified: str | None = None
+    ) -> RawPage:
+        """Fetch ``name``'s page, JSON preferred, without parsing it.
 
         Raises ``NotModified`` on a 304 to the given validators,
         ``UpstreamNotFound`` on 404/410, ``UpstreamTimeout`` or
-        ``UpstreamUnavailable`` when no usable page could be had.
+        ``UpstreamUnavailable`` when no page could be had.
         """
         url = self.project_url(name)
         headers = {"Accept": PAGE_ACCEPT}
@@ -185,35 +222,37 @@ class UpstreamClient:
                 f"upstream answered {response.status_code} for project {name!r} ({redact(url)})"
             )
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-        page_url = str(response.url)
-        try:
-            if content_type.endswith("json"):
-                project = parse_json_page(body, page_url, name)
-            else:
-                project = parse_html_page(body, page_url, name)
-        except PageParseError as exc:
-            raise UpstreamUnavailable(
-                f"upstream sent an unusable page: {exc} ({redact(url)})"
-            ) from exc
-        return FetchedPage(
-            project, response.headers.get("etag"), response.headers.get("last-modified")
+        return RawPage(
+            name,
+            body,
+            content_type,
+            str(response.url),
+            url,
+            response.headers.get("etag"),
+            response.headers.get("last-modified"),
         )
 
     @asynccontextmanager
-    async def stream(self, url: str, what: str) -> AsyncIterator[httpx.Response]:
+    async def stream(
+        self, url: str, what: str, *, part: tuple[int, int] | None = None
+    ) -> AsyncIterator[httpx.Response]:
         """Open a streaming GET of ``url`` (a file, ``.metadata`` or provenance).
 
         Yields a 200 response whose body has not been read (read it with ``aiter_raw``:
         the bytes are never content-decoded for hashing). ``what`` names the
-        thing in error messages (``"file 'demo-1.0.tar.gz'"``).
+        thing in error messages (``"file 'demo-1.0.tar.gz'"``). With ``part``, the
+        inclusive byte range ``(first, last)`` is asked for: the response is then a 206
+        (check its ``Content-Range``) or a 200 with the whole body (a server that
+        ignores ranges).
         """
+        headers = {"Accept-Encoding": "identity"}
+        if part is not None:
+            headers["Range"] = f"bytes={part[0]}-{part[1]}"
 
         async def attempt() -> httpx.Response:
             # Bytes as the server stores them: hashes and sizes in the index are of those
             # (pip does the same), even where a server labels a .tar.gz Content-Encoding: gzip.
-            request = self._client.build_request(
-                "GET", url, headers={"Accept-Encoding": "identity"}
-            )
+            request = self._client.build_request("GET", url, headers=headers)
             response = await self._client.send(request, stream=True)
             if response.status_code in RETRY_STATUSES:
                 await response.aclose()
@@ -223,7 +262,7 @@ class UpstreamClient:
         try:
             if response.status_code in (404, 410):
                 raise UpstreamNotFound(f"upstream has no {what} ({redact(url)})")
-            if response.status_code != 200:
+            if response.status_code != 200 and not (part and response.status_code == 206):
                 raise UpstreamUnavailable(
                     f"upstream answered {response.status_code} for {what} ({redact(url)})"
                 )

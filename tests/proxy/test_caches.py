@@ -148,6 +148,7 @@ async def test_concurrent_misses_share_one_request_and_persist(tmp_path, clock):
     results = await asyncio.gather(*(pages.get("demo") for _ in range(10)))
     assert len(upstream.calls) == 1
     assert len({id(r.page) for r in results}) == 1
+    await pages.wait_idle()  # written to disk in the background
     pages.close()
     reopened = cache(tmp_path, upstream, clock)
     await reopened.get("demo")

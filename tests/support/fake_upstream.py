@@ -384,11 +384,17 @@ class _BodyResponse:
         data = self.data
         if self.mode == "corrupt":
             data = bytes(b ^ 0x55 for b in data) if len(data) < 1 << 16 else _xor_fast(data)
-        headers = [
-            (b"content-type", self.content_type.encode()),
-            (b"content-length", str(len(data)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        status, size = 200, len(data)
+        headers = [(b"content-type", self.content_type.encode())]
+        part = _byte_range(dict(scope["headers"]).get(b"range", b""), size)
+        if part is not None and self.upstream.ranges is not False:
+            first, last = part
+            if self.upstream.ranges == "wrong":  # a server that answers another part
+                first, last = max(0, first - 1), max(0, last - 1)
+            data, status = data[first : last + 1], 206
+            headers.append((b"content-range", f"bytes {first}-{last}/{size}".encode()))
+        headers.append((b"content-length", str(len(data)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         if self.mode == "truncate":
             await send(
                 {"type": "http.response.body", "body": data[: len(data) // 2], "more_body": True}
@@ -408,6 +414,20 @@ class _BodyResponse:
             await send({"type": "http.response.body", "body": b""})
             return
         await send({"type": "http.response.body", "body": data})
+
+
+def _byte_range(header: bytes, size: int) -> tuple[int, int] | None:
+    """The inclusive part a single ``bytes=first-last`` / ``bytes=-n`` range asks for."""
+    text = header.decode("latin-1").strip()
+    if not text.startswith("bytes=") or "," in text:
+        return None
+    first, _, last = text[6:].partition("-")
+    try:
+        if not first:
+            return max(size - int(last), 0), size - 1
+        return int(first), min(int(last), size - 1) if last else size - 1
+    except ValueError:
+        return None
 
 
 def _xor_fast(data: bytes) -> bytes:
@@ -440,6 +460,9 @@ class FakeUpstream:
     - ``raw_pages[name]``: ``(content_type, body)`` served as the page of project ``name``
       (normalized) as is, in place of the rendered one: a hostile or odd upstream page.
     - ``redirects[path]``: a request for URL path ``path`` is answered ``302 Location:`` value.
+    - ``ranges``: a file request with a single ``Range`` gets that part (206), as PyPI's CDN
+      answers; ``False``: the whole file (a server that ignores ranges); ``"wrong"``: a
+      part one byte earlier than asked.
 
     ``projects`` maps normalized names to ``FakeProject`` and may be changed while serving.
     """
@@ -473,6 +496,7 @@ class FakeUpstream:
         self.slow_chunk_delay = slow_chunk_delay
         self.raw_pages: dict[str, tuple[str, bytes]] = {}
         self.redirects: dict[str, str] = {}
+        self.ranges: bool | str = True
         self._lock = threading.Lock()
         self._hits: Counter[str] = Counter()
         self._requests: list[SeenRequest] = []
