@@ -436,8 +436,9 @@ async def _file_response(
     try:
         if file.size is not None and file.size <= WHOLE_BEFORE_SENDING:
             # Small files are verified (and scanned) whole before the first byte goes out,
-            # so a corrupt, truncated or flagged file becomes a clean refusal with a reason.
-            await download.wait_until_done()
+            # so a corrupt, truncated or flagged file becomes a clean refusal with a reason;
+            # not kept yet, maybe (answered from the download while it is stored).
+            await download.wait_until_verified()
             refused = await check()
             if refused is not None:
                 return refused

@@ -42,8 +42,9 @@ class BlobStore(Protocol):
         """The blob's size, or ``None`` when there is none. Raises ``StoreUnavailable``."""
         ...
 
-    async def stream(self, key: str) -> tuple[int, AsyncIterator[bytes]]:
-        """``(size, chunks)``; raises ``BlobMissing`` or ``StoreUnavailable``."""
+    async def stream(self, key: str, *, start: int = 0) -> tuple[int, AsyncIterator[bytes]]:
+        """``(size of the whole blob, chunks from byte start on)`` in one request (no
+        separate look first); raises ``BlobMissing`` or ``StoreUnavailable``."""
         ...
 
     async def put_file(self, key: str, path: Path, *, size: int) -> None:

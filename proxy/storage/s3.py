@@ -113,11 +113,12 @@ class S3Blobs:
             raise self._unavailable(exc, f"answer for {key}") from exc
         return int(meta["size"])
 
-    async def stream(self, key: str) -> tuple[int, AsyncIterator[bytes]]:
+    async def stream(self, key: str, *, start: int = 0) -> tuple[int, AsyncIterator[bytes]]:
         from obstore.exceptions import NotFoundError
 
+        options: dict[str, Any] = {"range": {"offset": start}} if start else {}
         try:
-            result = await self._obs.get_async(self._store, key)
+            result = await self._obs.get_async(self._store, key, options=options)  # type: ignore[arg-type]
         except (NotFoundError, FileNotFoundError):
             raise BlobMissing(f"no blob {key} in {self.label}") from None
         except Exception as exc:

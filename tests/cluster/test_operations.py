@@ -14,6 +14,7 @@ import pytest
 from pipgate.policies.decision import Action, Decision
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.quarantine.store import Hold
+from pipgate.proxy.storage.schema import SCHEMA_VERSION
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.servers import run_process
@@ -60,7 +61,9 @@ def test_two_replicas_starting_at_once_migrate_an_empty_database_once(
     rows = postgres_server.psql(
         "SELECT version, applied_by FROM schema_version ORDER BY version", database=name
     ).splitlines()
-    assert len(rows) == 1 and rows[0].startswith("1|"), rows
+    versions = [row.split("|") for row in rows]
+    assert [int(v) for v, _ in versions] == list(range(1, SCHEMA_VERSION + 1)), rows
+    assert len({who for _, who in versions}) == 1, rows  # one replica migrated, once
 
 
 def test_migrate_and_storage_check_commands(postgres_url: str, s3_location, tmp_path: Path) -> None:
@@ -70,12 +73,12 @@ def test_migrate_and_storage_check_commands(postgres_url: str, s3_location, tmp_
         **s3_location.env,
     )
     first = subprocess.run([*PIPGATE, "migrate"], env=env, capture_output=True, text=True)
-    assert first.returncode == 0 and "applied schema versions 1" in first.stdout, first.stderr
+    assert first.returncode == 0 and "applied schema versions 1, 2" in first.stdout, first.stderr
     again = subprocess.run([*PIPGATE, "migrate"], env=env, capture_output=True, text=True)
-    assert "already at version 1" in again.stdout, again.stderr
+    assert f"already at version {SCHEMA_VERSION}" in again.stdout, again.stderr
     check = subprocess.run([*PIPGATE, "storage", "check"], env=env, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    assert "schema version 1" in check.stdout and "write-once" in check.stdout
+    assert f"schema version {SCHEMA_VERSION}" in check.stdout and "write-once" in check.stdout
     wrong = subprocess.run(
         [*PIPGATE, "storage", "check"],
         env={**env, "AWS_SECRET_ACCESS_KEY": "wrong"},

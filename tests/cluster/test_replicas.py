@@ -42,7 +42,16 @@ def test_eight_cold_requests_over_three_replicas_cost_one_upstream_get(cluster: 
     assert {hashlib.sha256(body).hexdigest() for _, body in results} == {expected.sha256}
     assert cluster.file_hits(filename) - before == 1
     key = f"{cluster.prefix}/files/{expected.sha256[:2]}/{expected.sha256}"
-    assert cluster.objects()[key] == expected.size
+    assert _stored(cluster, key) == expected.size
+
+
+def _stored(cluster: Cluster, key: str) -> int | None:
+    """The size of object ``key`` once it is there (clients are answered before the
+    upload ends), or ``None`` after a few seconds."""
+    deadline = time.monotonic() + 10
+    while (size := cluster.objects().get(key)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return size
 
 
 def test_held_on_a_listed_and_released_on_b_installed_through_c_within_a_second(
@@ -138,12 +147,21 @@ def test_kill_9_of_the_lease_holder_mid_stream(cluster: Cluster) -> None:
                 assert url.startswith(a.url), f"{url}: {outcome!r}"  # A's own client: cut off
             else:
                 assert outcome == (200, expected.sha256), (url, outcome)
+        # Clients are answered before the upload ends: wait for the object.
         key = f"{cluster.prefix}/files/{expected.sha256[:2]}/{expected.sha256}"
-        big = {k: v for k, v in cluster.objects().items() if "/files/" in k and v > (1 << 20)}
+        big = _big_objects(cluster)
+        deadline = time.monotonic() + 10
+        while not big and time.monotonic() < deadline:
+            time.sleep(0.05)
+            big = _big_objects(cluster)
         assert big == {key: expected.size}
     finally:
         cluster.upstream.file_modes.pop(BIG_FILE, None)
         cluster.start(a)
+
+
+def _big_objects(cluster: Cluster) -> dict[str, int]:
+    return {k: v for k, v in cluster.objects().items() if "/files/" in k and v > (1 << 20)}
 
 
 def test_postgresql_restarted_under_load(cluster: Cluster) -> None:
