@@ -40,7 +40,7 @@ from pipgate.proxy.files.scan_verdicts import ScanVerdicts
 from pipgate.proxy.files.slots import DownloadSlots
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import Gate
-from pipgate.proxy.hosted.store import LocalHostedStore
+from pipgate.proxy.hosted.store import HostedStore, LocalHostedStore
 from pipgate.proxy.hosted.upload import upload
 from pipgate.proxy.index.cache import IndexCache
 from pipgate.proxy.index.pages import PageRenderer
@@ -263,7 +263,15 @@ def create_app(
             )
             for name, own in settings.upstreams.items()
         }
-        hosted = LocalHostedStore(data_dir / "hosted") if settings.hosted_indexes() else None
+        hosted: HostedStore | None = None
+        if settings.hosted_indexes():
+            if cluster is not None and cluster.blobs is not None:
+                from pipgate.proxy.storage.hosted import SharedHostedStore
+
+                hosted = shared_hosted = SharedHostedStore(cluster.database, cluster.blobs, store)
+                cluster.watch("hosted", shared_hosted.refresh)
+            else:
+                hosted = LocalHostedStore(data_dir / "hosted")
         router = Router(
             {
                 index: tuple(

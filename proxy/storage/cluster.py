@@ -56,6 +56,7 @@ class Cluster:
     peers: Peers
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     listener: ChangeListener | None = None
+    _watchers: dict[str, list[Callable[[], object]]] = field(default_factory=dict)
     _swept: float = 0.0
 
     @property
@@ -90,12 +91,34 @@ class Cluster:
         except StoreUnavailable as exc:
             log.warning("cannot read the cluster's peer secret yet: %s", exc)
 
+    def watch(self, kind: str, reload: Callable[[], object]) -> None:
+        """Call ``reload`` (blocking) when another replica announces a change of ``kind``,
+        after the listener reconnects, and once a second from the probe task (a
+        back-up for notifications lost while disconnected: make it cheap when
+        nothing changed)."""
+        self._watchers.setdefault(kind, []).append(reload)
+
+    def _changed(self, change: dict[str, Any]) -> None:
+        for reload in self._watchers.get(str(change.get("kind")), []):
+            self._reload(reload)
+
+    def _resync(self) -> None:
+        for reloads in self._watchers.values():
+            for reload in reloads:
+                self._reload(reload)
+
+    @staticmethod
+    def _reload(reload: Callable[[], object]) -> None:
+        try:
+            reload()
+        except StoreUnavailable as exc:
+            log.warning("could not reload after a change: %s", exc)
+
     def start(self, on_rules_changed: Callable[[], None]) -> None:
         """Start the probes and the change listener (on the running event loop)."""
+        self.watch("rules", on_rules_changed)
         self.listener = ChangeListener(
-            str(self.settings.database),
-            on_change=lambda change: on_rules_changed() if change.get("kind") == "rules" else None,
-            on_resync=on_rules_changed,
+            str(self.settings.database), on_change=self._changed, on_resync=self._resync
         )
         self._tasks = [
             asyncio.create_task(self.listener.run()),
@@ -121,6 +144,10 @@ class Cluster:
         if error is None and self.health.schema_problem is None:
             if self.peers.secret is None:
                 await to_thread.run_sync(self._read_secret)
+            for kind, reloads in self._watchers.items():
+                if kind != "rules":  # the intake thread compares the rules revision already
+                    for reload in reloads:
+                        await to_thread.run_sync(self._reload, reload)
             if time.monotonic() - self._swept > SWEEP_EVERY:
                 self._swept = time.monotonic()
                 try:
