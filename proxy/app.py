@@ -46,7 +46,7 @@ from pipgate.proxy.index.cache import IndexCache
 from pipgate.proxy.index.pages import PageRenderer
 from pipgate.proxy.intel import wiring as intel
 from pipgate.proxy.observe.access_log import AccessLog
-from pipgate.proxy.observe.decision_log import DecisionLog
+from pipgate.proxy.observe.decision_log import DecisionLog, DecisionSink
 from pipgate.proxy.observe.metrics import Metrics
 from pipgate.proxy.observe.recorder import Recorder
 from pipgate.proxy.quarantine import wiring as quarantine
@@ -235,9 +235,17 @@ def create_app(
             verify=file_scan.verify if file_scan.active else None,
             cluster=cluster.shared_files if cluster else None,
         )
-        decision_log = DecisionLog(
-            data_dir / "decisions.jsonl", on_error=lambda store: storage_error(store).inc()
-        )
+        decision_log: DecisionSink
+        if cluster is not None:  # every replica's decisions in one table
+            from pipgate.proxy.storage.decisions import SharedDecisionLog
+
+            decision_log = SharedDecisionLog(
+                cluster.database, on_error=lambda store: storage_error(store).inc()
+            )
+        else:
+            decision_log = DecisionLog(
+                data_dir / "decisions.jsonl", on_error=lambda store: storage_error(store).inc()
+            )
         trimmer = Trimmer()
 
         def downloads_changed(open_now: int) -> None:

@@ -3,7 +3,10 @@
 They work against a running server (``--url`` and ``--token``, or
 ``PIPGATE_URL`` and ``PIPGATE_TOKEN``) through the admin API, or directly on
 a data directory (``--data-dir``); a server using that directory picks the
-change up within a second.
+change up within a second. A replica's data directory is only its cache: when
+the configuration (``PIPGATE_CONFIG``, ``PIPGATE_STORAGE__DATABASE``) names a
+``[storage] database``, ``--data-dir`` works on that shared database instead,
+as the replicas do.
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ class Local:
         if not data_dir.is_dir():
             raise click.ClickException(f"data directory {str(data_dir)!r} does not exist")
         self.data_dir = data_dir
-        self.review = Review(data_dir, clock=lambda: datetime.now(UTC))
+        self.database = _shared_database()
+        self.review = Review(data_dir, clock=lambda: datetime.now(UTC), database=self.database)
         self.actor = f"{getpass.getuser()}@local"
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -83,6 +87,10 @@ class Local:
             return self._entry(int(parts[1]))
         if parts[0] == "lists":
             return {"rules": self.review.store.rules(kind=parts[1], **params)}
+        if self.database is not None:
+            from pipgate.proxy.storage.decisions import search_table
+
+            return {"decisions": self._run(lambda: search_table(self.database, **params))}
         return {"decisions": search(self.data_dir / "decisions.jsonl", **params)}
 
     def _entry(self, entry_id: int) -> Any:
@@ -119,6 +127,21 @@ class Local:
             return call()
         except (ReviewError, StoreUnavailable) as exc:
             raise click.ClickException(str(exc)) from exc
+
+
+def _shared_database() -> Any:
+    """The configured ``[storage] database`` (a ``PostgresDatabase``), or ``None``."""
+    from pipgate.proxy.config.settings import SettingsError, load_settings
+
+    try:
+        url = load_settings().storage.database
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if url is None:
+        return None
+    from pipgate.proxy.storage.postgres import PostgresDatabase
+
+    return PostgresDatabase(url, max_size=2, application="pipgate-cli")
 
 
 def _backend(ctx: click.Context) -> Backend:

@@ -23,7 +23,6 @@ from starlette.routing import BaseRoute, Route
 
 from pipgate.proxy.errors import ReviewError, StoreUnavailable, UnsupportedMediaType
 from pipgate.proxy.quarantine.auth import Principal, TokenBook, session_view
-from pipgate.proxy.quarantine.decisions import search
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.quarantine.store import ALL_INDEXES, MAX_REASON, STATES
 from pipgate.proxy.state import state_of
@@ -208,10 +207,9 @@ async def audit(request: Request, principal: Principal) -> Response:
 async def decisions(request: Request, principal: Principal) -> Response:
     q = request.query_params
     limit = _int(request, "limit", 100, 1000)
-    path = state_of(request).decision_log.path
+    decision_log = state_of(request).decision_log
     entries = await to_thread.run_sync(
-        lambda: search(
-            path,
+        lambda: decision_log.search(
             q=q.get("q"),
             limit=limit,
             index=q.get("index"),

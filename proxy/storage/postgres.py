@@ -161,6 +161,17 @@ class PostgresDatabase:
         with self._unavailable_as_error("written"), self.pool.connection() as connection:
             yield PgTx(connection)
 
+    @contextmanager
+    def batch(self) -> Iterator[Tx]:
+        """One transaction not serialised with other writers: many rows of a table
+        that only ever gets inserts (the decision log), committed together."""
+        with (
+            self._unavailable_as_error("written"),
+            self.pool.connection() as connection,
+            connection.transaction(),
+        ):
+            yield PgTx(connection)
+
     def ping(self) -> None:
         """One round trip; raises ``StoreUnavailable`` when it fails."""
         with self.read() as tx:

@@ -102,7 +102,9 @@ def _copy_decisions(source: Path, database: PostgresDatabase) -> int:
                 entry = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue
-            batch.append((*(entry.get(k) or "" for k in fields), entry.get("available_at")))
+            values = [entry.get(k) or "" for k in fields]
+            values[fields.index("file")] = entry.get("file") or None  # a project: no file
+            batch.append((*values, entry.get("available_at")))
             if len(batch) >= 1000:
                 flush()
                 total += len(batch)
