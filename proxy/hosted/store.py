@@ -144,6 +144,10 @@ class LocalHostedStore:
         rows = self._rows("SELECT DISTINCT project FROM files WHERE idx = ?", (index,))
         return sorted(NormalizedName(row["project"]) for row in rows)
 
+    def indexes(self) -> list[str]:
+        """The indexes with at least one upload."""
+        return sorted(str(r["idx"]) for r in self._rows("SELECT DISTINCT idx FROM files", ()))
+
     def records(self, index: str) -> list[HostedFile]:
         """Every upload record of ``index``, oldest first."""
         return [record_of(r) for r in self._rows("SELECT * FROM files WHERE idx = ?", (index,))]

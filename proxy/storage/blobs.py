@@ -58,7 +58,7 @@ class BlobStore(Protocol):
         """Upload a verified file, write-once (an existing key is success)."""
         ...
 
-    def put_path(self, key: str, path: Path, *, size: int) -> None:
+    def put_path(self, key: str, path: Path | BinaryIO, *, size: int) -> None:
         """``put_file`` for a worker thread (blocking)."""
         ...
 

@@ -46,7 +46,7 @@ from pipgate.proxy.observe.disk import STORAGE_ERRORS
 from pipgate.proxy.storage.blobs import BlobStore, hosted_key
 
 if TYPE_CHECKING:
-    from pipgate.proxy.files.store import FileStore
+    from pipgate.proxy.storage.files import SharedFileStore
     from pipgate.proxy.storage.postgres import PostgresDatabase
 
 log = logging.getLogger("pipgate.hosted")
@@ -81,7 +81,8 @@ def row_values(record: HostedFile) -> tuple[object, ...]:
 class SharedHostedStore:
     """``HostedStore`` on PostgreSQL and the object store; see the module docstring."""
 
-    def __init__(self, database: PostgresDatabase, blobs: BlobStore, l1: FileStore) -> None:
+    def __init__(self, database: PostgresDatabase, blobs: BlobStore, l1: SharedFileStore) -> None:
+        """``l1``: this replica's file store, which also shares METADATA with the cluster."""
         self._database = database
         self._blobs = blobs
         self._l1 = l1

@@ -152,7 +152,7 @@ class S3Blobs:
         except Exception as exc:
             raise self._unavailable(exc, f"store {key}") from exc
 
-    def put_path(self, key: str, path: Path, *, size: int) -> None:
+    def put_path(self, key: str, path: Path | BinaryIO, *, size: int) -> None:
         from obstore.exceptions import AlreadyExistsError, PreconditionError
 
         try:
