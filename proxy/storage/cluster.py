@@ -77,7 +77,7 @@ class Cluster:
             state: SchemaState = schema_state(url)
         except StoreUnavailable as exc:
             self.health.state.update(exc)
-            self.health.schema_problem = str(exc)
+            self.health.schema_problem = f"the state store's schema is not checked yet: {exc}"
             return
         self.health.schema_problem = state.problem()
         if self.health.schema_problem:

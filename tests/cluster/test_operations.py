@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,34 @@ def test_two_replicas_starting_at_once_migrate_an_empty_database_once(
     versions = [row.split("|") for row in rows]
     assert [int(v) for v, _ in versions] == list(range(1, SCHEMA_VERSION + 1)), rows
     assert len({who for _, who in versions}) == 1, rows  # one replica migrated, once
+
+
+def test_a_replica_started_without_postgresql_is_unready_until_it_has_migrated_it(
+    postgres_server: PostgresServer, postgres_url: str, tmp_path: Path
+) -> None:
+    env = _env(PIPGATE_STORAGE__DATABASE=postgres_url, PIPGATE_UPSTREAM="http://127.0.0.1:9/")
+    port = free_port()
+    argv = [*PIPGATE, "serve", "--port", str(port), "--data-dir", str(tmp_path / "l1")]
+    postgres_server.stop()
+    try:
+        with run_process(argv, f"http://127.0.0.1:{port}/healthz", env=env, timeout=60):
+            ready = f"http://127.0.0.1:{port}/readyz"
+            unready = httpx.get(ready, trust_env=False)
+            assert unready.status_code == 503, unready.text
+            assert "schema is not checked yet: cannot connect to PostgreSQL" in unready.text
+            page = httpx.get(f"http://127.0.0.1:{port}/simple/demo-pkg/", trust_env=False)
+            assert page.status_code == 503, page.text  # nothing judged without the rules
+            postgres_server.start()
+            deadline = time.monotonic() + 30  # it keeps trying (every second)
+            while (answer := httpx.get(ready, trust_env=False)).status_code != 200:
+                assert time.monotonic() < deadline, answer.text
+                time.sleep(0.1)
+    finally:
+        if not postgres_server.running:
+            postgres_server.start()
+    name = postgres_url.rsplit("/", 1)[1]
+    versions = postgres_server.psql("SELECT version FROM schema_version", database=name).split()
+    assert versions == [str(v) for v in range(1, SCHEMA_VERSION + 1)]
 
 
 def test_migrate_and_storage_check_commands(postgres_url: str, s3_location, tmp_path: Path) -> None:
