@@ -78,6 +78,7 @@ class Cluster:
         except StoreUnavailable as exc:
             self.health.state.update(exc)
             self.health.schema_problem = f"the state store's schema is not checked yet: {exc}"
+            self.database.unreached = not self.health.state.reached
             return
         self.health.schema_problem = state.problem()
         if self.health.schema_problem:
