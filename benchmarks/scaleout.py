@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -40,7 +41,14 @@ from benchmarks.harness import (
     markdown_table,
     measure,
 )
-from tests.support.fake_upstream import BENCH_LIBS, bench_projects, create_fake_upstream
+from tests.support.fake_upstream import (
+    BENCH_LIBS,
+    FakeFile,
+    FakeProject,
+    _wheel,
+    bench_projects,
+    create_fake_upstream,
+)
 from tests.support.postgres import PostgresServer
 from tests.support.seaweed import BUCKET, SeaweedFS
 from tests.support.servers import run_process
@@ -48,6 +56,22 @@ from tests.support.servers import run_process
 SMALL = "/simple/bench-small/"
 HUGE = "/simple/bench-huge/"
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
+
+
+#: Cold files measured per setup (the median of few is noise on a shared machine).
+COLD_FILES = 32
+
+
+def cold_projects(dists: Path) -> list[FakeProject]:
+    """120 small projects of one wheel each, asked for once each (built once, reused)."""
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    return [
+        FakeProject(
+            f"cold-{i:03d}",
+            [FakeFile.from_path(_wheel(dists, f"cold-{i:03d}", "1.0.0"), upload_time=when)],
+        )
+        for i in range(120)
+    ]
 
 
 def config(upstream: str, storage: dict[str, str] | None) -> str:
@@ -154,15 +178,16 @@ def main() -> int:
     parser.add_argument("--cold-only", action="store_true", help="only the cold files")
     args = parser.parse_args()
     dists = fake_upstream_dir() / "v1"
-    upstream = create_fake_upstream(bench_projects(dists))
+    upstream = create_fake_upstream([*bench_projects(dists), *cold_projects(dists)])
     wheels = [
         f.filename
         for lib in BENCH_LIBS
         for f in upstream.project(lib).files
         if f.filename.endswith(".whl")
     ]
-    # 40 wheels: 8 cold files for each of the 5 setups.
-    batches = iter([wheels[i : i + 8] for i in range(0, len(wheels), 8)])
+    wheels += [p.files[0].filename for n, p in upstream.projects.items() if n.startswith("cold-")]
+    # 40 + 120 wheels: 32 cold files for each of the 5 setups.
+    batches = iter([wheels[i : i + COLD_FILES] for i in range(0, len(wheels), COLD_FILES)])
     rows = []
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPGATE_", "AWS_"))}
     with ExitStack() as stack:

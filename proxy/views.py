@@ -486,7 +486,7 @@ async def _file_response(
                 state.metrics.bytes.labels("served").inc(len(held_back))
                 yield held_back
             held_back = chunk
-        # follow() ends once the download is done, which is after its content scan.
+        # follow() ends once the download is verified, which is after its content scan.
         if await check() is not None:
             raise ScanRefusedMidStream(f"{file.filename!r} was held by its content scan")
         if held_back:
