@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import time
@@ -11,11 +12,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from packaging.utils import NormalizedName
 
 from pipgate.policies.decision import Action, Decision
+from pipgate.proxy.hosted.store import HostedFile, LocalHostedStore
+from pipgate.proxy.observe.decision_log import DecisionLog
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.quarantine.store import Hold
 from pipgate.proxy.storage.schema import SCHEMA_VERSION
+from tests.support.dists import build_wheel
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.servers import run_process
@@ -141,6 +146,30 @@ def test_storage_import_moves_quarantine_history(
     )
     review.decide("reject", project="reqeusts", reason="typosquat confirmed", actor="alice")
     review.close()
+    decisions = DecisionLog(single / "decisions.jsonl")
+    decisions.record(
+        index="default", project="reqeusts", file=None, decision=held, client="1.2.3.4", now=now
+    )
+    decisions.close()
+    wheel = build_wheel(tmp_path / "dist", "acme-lib", "1.0.0")
+    hosted = LocalHostedStore(single / "hosted")
+    temp = hosted.new_temp_path()
+    temp.write_bytes(wheel.read_bytes())
+    upload = HostedFile(
+        index="corp",
+        project=NormalizedName("acme-lib"),
+        filename=wheel.name,
+        version="1.0.0",
+        sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        size=wheel.stat().st_size,
+        requires_python=None,
+        metadata_sha256=None,
+        uploaded_at=now,
+        uploader="ci",
+        client="1.2.3.4",
+    )
+    hosted.add(upload, temp, b"Metadata-Version: 2.1\nName: acme-lib\n")
+    hosted.close()
     env = _env(
         PIPGATE_STORAGE__DATABASE=postgres_url,
         PIPGATE_STORAGE__BLOBS=s3_location.url,
@@ -154,16 +183,33 @@ def test_storage_import_moves_quarantine_history(
     )
     assert moved.returncode == 0, moved.stderr
     assert "1 entries" in moved.stdout and "1 rules" in moved.stdout
+    assert "decision log: 1 lines" in moved.stdout
+    assert "hosted indexes: 1 files copied" in moved.stdout
+    from pipgate.proxy.storage.decisions import search_table
+    from pipgate.proxy.storage.facts import FileFacts
+    from pipgate.proxy.storage.files import SharedFileStore
+    from pipgate.proxy.storage.hosted import SharedHostedStore
     from pipgate.proxy.storage.postgres import PostgresDatabase
+    from pipgate.proxy.storage.s3 import S3Blobs
 
-    shared = Review(
-        tmp_path / "replica", clock=lambda: now, database=PostgresDatabase(postgres_url)
-    )
+    database = PostgresDatabase(postgres_url)
+    shared = Review(tmp_path / "replica", clock=lambda: now, database=database)
     try:
         entries, total = shared.entries()
         assert total == 1 and entries[0]["state"] == "rejected"
         assert [r["kind"] for r in shared.store.rules()] == ["reject"]
         assert [a["action"] for a in shared.store.audit()] == ["reject"]
+        assert [(d["project"], d["file"]) for d in search_table(database)] == [("reqeusts", None)]
+        blobs = S3Blobs(s3_location.url)
+        l1 = SharedFileStore(
+            tmp_path / "l1", facts=FileFacts(database), blobs=blobs, size_limit=10**8
+        )
+        replica = SharedHostedStore(database, blobs, l1)
+        page = replica.project("corp", NormalizedName("acme-lib"))
+        assert page is not None and [f.filename for f in page.project.files] == [wheel.name]
+        with replica.open(upload.sha256) as handle:
+            assert handle.read() == wheel.read_bytes()
+        assert replica.get_metadata(upload.sha256) == b"Metadata-Version: 2.1\nName: acme-lib\n"
     finally:
         shared.close()
     twice = subprocess.run(
