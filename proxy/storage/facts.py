@@ -23,16 +23,6 @@ class FileFacts:
             row = tx.execute("SELECT value FROM file_facts WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def get_many(self, keys: list[str]) -> dict[str, str]:
-        """``get`` of many keys in one round trip: key -> value for those known."""
-        if not keys:
-            return {}
-        with self._database.read() as tx:
-            rows = tx.execute(
-                "SELECT key, value FROM file_facts WHERE key = ANY(?)", (list(keys),)
-            ).fetchall()
-        return {str(row[0]): str(row[1]) for row in rows}
-
     def put(self, key: str, value: str) -> None:
         with self._database.write_free() as tx:
             tx.execute(

@@ -271,13 +271,3 @@ def test_a_hosted_upload_on_one_replica_is_served_by_another(
     with pytest.raises(FileExists, match="was uploaded to index 'corp'"):
         c.add(_upload("corp", "acme_lib-1.0-py3-none-any.whl", data), again, None)
     assert c.open("0" * 64) is None
-
-
-def test_facts_of_many_files_are_read_in_one_query(database) -> None:
-    facts = FileFacts(database)
-    for i in range(3):
-        facts.put(f"metadata-sha256:{i}", f"hash-{i}")
-    assert facts.get_many([f"metadata-sha256:{i}" for i in range(5)]) == {
-        f"metadata-sha256:{i}": f"hash-{i}" for i in range(3)
-    }
-    assert facts.get_many([]) == {}
