@@ -224,6 +224,9 @@ def test_kill_9_of_the_lease_holder_mid_stream(cluster: Cluster) -> None:
                 assert url.startswith(a.url), f"{url}: {outcome!r}"  # A's own client: cut off
             else:
                 assert outcome == (200, expected.sha256), (url, outcome)
+        # B and C streamed from A; one of them took the lease over and fetched the rest,
+        # the other streamed from it: upstream was asked twice in all.
+        assert cluster.file_hits(BIG_FILE) == 2
         # Clients are answered before the upload ends: wait for the object.
         key = f"{cluster.prefix}/files/{expected.sha256[:2]}/{expected.sha256}"
         assert _stored(cluster, key) == expected.size
