@@ -15,12 +15,14 @@ from tests.cluster.conftest import (
     FRESH_VERSION,
     PRIVATE_FILE,
     SLOW_FILE,
+    UPLOADER,
     Cluster,
     get_json,
     pip_install,
     twine_upload,
     uv_install,
 )
+from tests.support.archives import pkg_info, sdist
 from tests.support.dists import build_wheel
 
 
@@ -189,6 +191,45 @@ def test_uploaded_through_a_installed_through_c(cluster: Cluster, tmp_path: Path
     )
     again = twine_upload(f"{c.url}/corp/", wheel)  # the index is one: C knows the file
     assert again.returncode != 0 and "409" in again.stdout + again.stderr
+
+
+EVIL_SETUP = """\
+import base64
+from setuptools import setup
+exec(base64.b64decode("cHJpbnQoJ3B3bmVkJyk="))
+setup(name="acme-evil", version="1.0.0")
+"""
+
+
+def test_an_upload_the_scan_flags_on_a_is_refused_by_c_too(cluster: Cluster) -> None:
+    """C has no report of A's scan of the upload: it scans the file before serving it."""
+    a, _, c = cluster.replicas
+    data = sdist(
+        {"PKG-INFO": pkg_info("acme-evil", "1.0.0"), "setup.py": EVIL_SETUP},
+        root="acme_evil-1.0.0",
+    )
+    filename = "acme_evil-1.0.0.tar.gz"
+    uploaded = httpx.post(
+        f"{a.url}/corp/",
+        auth=("__token__", UPLOADER),
+        data={
+            ":action": "file_upload",
+            "name": "acme-evil",
+            "version": "1.0.0",
+            "filetype": "sdist",
+            "sha256_digest": hashlib.sha256(data).hexdigest(),
+        },
+        files={"content": (filename, data, "application/gzip")},
+        trust_env=False,
+    )
+    assert uploaded.status_code == 200, uploaded.text  # kept, refused where served
+    deadline = time.monotonic() + 5
+    refused = httpx.get(f"{c.url}/corp/files/acme-evil/{filename}", trust_env=False)
+    while refused.status_code == 404 and time.monotonic() < deadline:  # C learns of it
+        time.sleep(0.05)
+        refused = httpx.get(f"{c.url}/corp/files/acme-evil/{filename}", trust_env=False)
+    assert refused.status_code == 403, refused.text
+    assert refused.headers["X-Pipgate-Policy"] == "scan" and "decode-exec" in refused.text
 
 
 def test_kill_9_of_the_lease_holder_mid_stream(cluster: Cluster) -> None:
