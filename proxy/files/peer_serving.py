@@ -4,9 +4,10 @@
 ``N`` on: from the download in progress as they arrive (``Download.follow``: the
 last byte only once the file is verified and scanned, as for any client), or
 from this replica's store once it is kept. Only replicas may ask: the request
-carries the cluster's secret, else 403 (this route serves files without judging
-them: the follower's own request was judged). 404 when this replica has neither
-the download nor the file (the follower then looks in the shared store).
+carries a token made with the cluster's secret for this replica's own address and
+this file, else 403 (this route serves files without judging them: the
+follower's own request was judged). 404 when this replica has neither the
+download nor the file (the follower then looks in the shared store).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from starlette.responses import PlainTextResponse, Response
 from pipgate.proxy.errors import PipgateError
 from pipgate.proxy.files.response import CHUNK, PacedResponse, read_chunks
 from pipgate.proxy.state import state_of
-from pipgate.proxy.storage.peers import SECRET_HEADER, SIZE_HEADER
+from pipgate.proxy.storage.peers import SIZE_HEADER, TOKEN_HEADER, token
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -33,13 +34,13 @@ async def peer_download(request: Request) -> Response:
     peers = cluster.peers if cluster is not None else None
     if peers is None or peers.secret is None:
         return PlainTextResponse("pipgate: not a replica of a cluster\n", status_code=404)
-    given = request.headers.get(SECRET_HEADER, "")
-    if not hmac.compare_digest(given.encode(), peers.secret.encode()):
-        return PlainTextResponse("pipgate: replicas only\n", status_code=403)
     sha256 = request.path_params["sha256"]
     offset_text = request.query_params.get("offset", "0")
     if not _SHA256.fullmatch(sha256) or not offset_text.isdigit():
         return PlainTextResponse("pipgate: want a sha256 and an offset\n", status_code=400)
+    expected = token(peers.secret, peers.own_url, sha256)
+    if not hmac.compare_digest(request.headers.get(TOKEN_HEADER, "").encode(), expected.encode()):
+        return PlainTextResponse("pipgate: replicas only\n", status_code=403)
     offset = int(offset_text)
     sources = state.router.upstream_sources() if state.router is not None else []
     downloads = {id(d): d for d in (state.downloads, *(s.downloads for s in sources))}

@@ -12,11 +12,16 @@ is verified whole on arrival, like any other source.
 The route serves files without judging them (the follower's own request was
 judged): only replicas may use it. They prove it with the cluster's secret, made
 once by the migration that created the table and read from PostgreSQL at
-start-up (``cluster_secrets``, name ``peer``), sent in ``SECRET_HEADER``.
+start-up (``cluster_secrets``, name ``peer``), never sent as it is: the request
+carries ``TOKEN_HEADER``, an HMAC of the holder's own address and the file's
+sha256 under the secret. The holder checks it against its *own* address, so a
+token seen on the wire opens that one file on that one replica, nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -34,8 +39,8 @@ if TYPE_CHECKING:
 
 #: The internal route (``files/peer_serving.py``).
 PEER_ROUTE = "/-/internal/downloads/{sha256}"
-#: The cluster's secret, proving the request comes from a replica.
-SECRET_HEADER = "X-Pipgate-Peer-Secret"
+#: Proves the request comes from a replica (``token``).
+TOKEN_HEADER = "X-Pipgate-Peer-Token"
 #: The whole file's size (the body is what follows the offset asked for).
 SIZE_HEADER = "X-Pipgate-File-Size"
 #: Bytes read from a peer at a time.
@@ -64,6 +69,12 @@ def own_url(settings: Settings) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{settings.server.port}"
+
+
+def token(secret: str, holder_url: str, sha256: str) -> str:
+    """What a follower sends ``holder_url`` to stream the file ``sha256`` from it."""
+    message = f"{holder_url.rstrip('/')}\n{sha256}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def read_secret(database: PostgresDatabase) -> str | None:
@@ -100,7 +111,10 @@ class Peers:
             "GET",
             url,
             params={"offset": str(offset)},
-            headers={SECRET_HEADER: self.secret, "Accept-Encoding": "identity"},
+            headers={
+                TOKEN_HEADER: token(self.secret, holder_url, sha256),
+                "Accept-Encoding": "identity",
+            },
         )
         try:
             response = await self._client.send(request, stream=True)

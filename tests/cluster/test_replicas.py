@@ -158,6 +158,11 @@ def test_a_slow_cold_file_streams_to_a_client_of_a_replica_that_does_not_fetch_i
     finally:
         cluster.upstream.file_modes.pop(SLOW_FILE, None)
     assert cluster.file_hits(SLOW_FILE) == 1
+    # The replicas' route serves files unjudged: nobody else may use it.
+    internal = f"{cluster.replicas[0].url}/-/internal/downloads/{expected.sha256}"
+    for headers in ({}, {"X-Pipgate-Peer-Token": "0" * 64}):
+        refused = httpx.get(internal, headers=headers, trust_env=False)
+        assert refused.status_code == 403 and refused.content != b"", refused.text
 
 
 def test_a_private_upstream_file_is_fetched_once_for_the_cluster(cluster: Cluster) -> None:

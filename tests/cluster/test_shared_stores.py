@@ -23,6 +23,7 @@ from pipgate.proxy.storage.facts import FileFacts
 from pipgate.proxy.storage.files import SharedFileStore
 from pipgate.proxy.storage.hosted import SharedHostedStore
 from pipgate.proxy.storage.leases import Leases
+from pipgate.proxy.storage.peers import token
 from pipgate.proxy.storage.postgres import PostgresDatabase
 from pipgate.proxy.storage.s3 import S3Blobs
 from pipgate.proxy.storage.schema import migrate
@@ -271,3 +272,12 @@ def test_a_hosted_upload_on_one_replica_is_served_by_another(
     with pytest.raises(FileExists, match="was uploaded to index 'corp'"):
         c.add(_upload("corp", "acme_lib-1.0-py3-none-any.whl", data), again, None)
     assert c.open("0" * 64) is None
+
+
+def test_a_peer_token_opens_one_file_on_one_replica() -> None:
+    """The token is bound to the holder's own address and to the file."""
+    a = token("s3cret", "http://10.0.0.1:8080", SHA)
+    assert a == token("s3cret", "http://10.0.0.1:8080/", SHA)
+    assert a != token("s3cret", "http://10.0.0.2:8080", SHA)
+    assert a != token("s3cret", "http://10.0.0.1:8080", "0" * 64)
+    assert a != token("other", "http://10.0.0.1:8080", SHA)
