@@ -136,7 +136,8 @@ def test_a_slow_cold_file_streams_to_a_client_of_a_replica_that_does_not_fetch_i
     """B streams the file from A, which fetches it, as it arrives: B's client has bytes
     long before the file is whole (pip gives up after 15 s without any), and upstream
     is asked once."""
-    cluster.upstream.file_modes[SLOW_FILE] = "slow"  # ~2.5 s from upstream
+    cluster.upstream.file_modes[SLOW_FILE] = "slow"
+    delay, cluster.upstream.slow_chunk_delay = cluster.upstream.slow_chunk_delay, 0.2  # ~5 s
     expected = cluster.upstream.file(SLOW_FILE)
 
     def fetch(replica_index: int, read_timeout: float) -> tuple[int, str]:
@@ -151,12 +152,13 @@ def test_a_slow_cold_file_streams_to_a_client_of_a_replica_that_does_not_fetch_i
             deadline = time.monotonic() + 10
             while cluster.file_hits(SLOW_FILE) == 0 and time.monotonic() < deadline:
                 time.sleep(0.02)
-            # Waiting for the object store would leave B silent for seconds.
-            second = pool.submit(fetch, 1, 1.0)
+            # Waiting for the object store would leave B silent for about 5 s.
+            second = pool.submit(fetch, 1, 2.0)
             assert second.result() == (200, expected.sha256)
             assert first.result() == (200, expected.sha256)
     finally:
         cluster.upstream.file_modes.pop(SLOW_FILE, None)
+        cluster.upstream.slow_chunk_delay = delay
     assert cluster.file_hits(SLOW_FILE) == 1
     # The replicas' route serves files unjudged: nobody else may use it.
     internal = f"{cluster.replicas[0].url}/-/internal/downloads/{expected.sha256}"
