@@ -7,7 +7,10 @@ spread round robin over the replicas: one wrk per replica, run together) and p50
 file never fetched: median over a few files, each asked of a different replica than the
 page); and upstream GETs per cold file. Results: benchmarks/results/scaleout.{md,json}.
 
-    .venv/bin/python benchmarks/scaleout.py [--seconds 3]
+    .venv/bin/python benchmarks/scaleout.py [--seconds 3] [--cold-only]
+
+``--cold-only`` measures only the cold files (no wrk runs) and prints the table
+without writing the results files.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -37,7 +41,14 @@ from benchmarks.harness import (
     markdown_table,
     measure,
 )
-from tests.support.fake_upstream import BENCH_LIBS, bench_projects, create_fake_upstream
+from tests.support.fake_upstream import (
+    BENCH_LIBS,
+    FakeFile,
+    FakeProject,
+    _wheel,
+    bench_projects,
+    create_fake_upstream,
+)
 from tests.support.postgres import PostgresServer
 from tests.support.seaweed import BUCKET, SeaweedFS
 from tests.support.servers import run_process
@@ -45,6 +56,22 @@ from tests.support.servers import run_process
 SMALL = "/simple/bench-small/"
 HUGE = "/simple/bench-huge/"
 JSON = {"Accept": "application/vnd.pypi.simple.v1+json"}
+
+
+#: Cold files measured per setup (the median of few is noise on a shared machine).
+COLD_FILES = 32
+
+
+def cold_projects(dists: Path) -> list[FakeProject]:
+    """120 small projects of one wheel each, asked for once each (built once, reused)."""
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    return [
+        FakeProject(
+            f"cold-{i:03d}",
+            [FakeFile.from_path(_wheel(dists, f"cold-{i:03d}", "1.0.0"), upload_time=when)],
+        )
+        for i in range(120)
+    ]
 
 
 def config(upstream: str, storage: dict[str, str] | None) -> str:
@@ -96,15 +123,27 @@ def together(
     return sum(load.rps for load in loads), sum(load.errors for load in loads)
 
 
-def run_setup(name: str, urls: list[str], upstream, seconds: float, cold_files: list[str]) -> dict:
+def run_setup(
+    name: str,
+    urls: list[str],
+    upstream,
+    seconds: float,
+    cold_files: list[str],
+    *,
+    cold_only: bool = False,
+) -> dict:
     with httpx.Client(timeout=60, trust_env=False) as client:
-        for url in urls:
-            for path in (SMALL, HUGE):
-                client.get(url + path, headers=JSON).raise_for_status()
-        small_p50 = measure(urls[0] + SMALL, headers=JSON, connections=1, seconds=seconds).p50_ms
-        huge_p50 = measure(urls[0] + HUGE, headers=JSON, connections=1, seconds=seconds).p50_ms
-        small_rps, e1 = together(urls, SMALL, seconds)
-        huge_rps, e2 = together(urls, HUGE, seconds)
+        small_p50 = huge_p50 = small_rps = huge_rps = e1 = e2 = 0.0
+        if not cold_only:
+            for url in urls:
+                for path in (SMALL, HUGE):
+                    client.get(url + path, headers=JSON).raise_for_status()
+            small_p50 = measure(
+                urls[0] + SMALL, headers=JSON, connections=1, seconds=seconds
+            ).p50_ms
+            huge_p50 = measure(urls[0] + HUGE, headers=JSON, connections=1, seconds=seconds).p50_ms
+            small_rps, e1 = together(urls, SMALL, seconds)
+            huge_rps, e2 = together(urls, HUGE, seconds)
         cold = []
         before = sum(upstream.hits.values())
         for i, filename in enumerate(cold_files):
@@ -129,22 +168,26 @@ def run_setup(name: str, urls: list[str], upstream, seconds: float, cold_files: 
         "cold_file_p50_ms": round(statistics.median(cold), 1),
         "upstream_gets_per_cold_file": round(file_gets / len(cold_files), 2),
         "errors": e1 + e2,
+        "cold_files_ms": [round(ms, 1) for ms in cold],
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--cold-only", action="store_true", help="only the cold files")
     args = parser.parse_args()
     dists = fake_upstream_dir() / "v1"
-    upstream = create_fake_upstream(bench_projects(dists))
+    upstream = create_fake_upstream([*bench_projects(dists), *cold_projects(dists)])
     wheels = [
         f.filename
         for lib in BENCH_LIBS
         for f in upstream.project(lib).files
         if f.filename.endswith(".whl")
     ]
-    batches = iter([wheels[i : i + 4] for i in range(0, len(wheels), 4)])
+    wheels += [p.files[0].filename for n, p in upstream.projects.items() if n.startswith("cold-")]
+    # 40 + 120 wheels: 32 cold files for each of the 5 setups.
+    batches = iter([wheels[i : i + COLD_FILES] for i in range(0, len(wheels), COLD_FILES)])
     rows = []
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPGATE_", "AWS_"))}
     with ExitStack() as stack:
@@ -152,7 +195,14 @@ def main() -> int:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pipgate-scaleout-")))
         with replicas(base, work / "single", 1, None, env) as urls:
             rows.append(
-                run_setup("single node (embedded)", urls, upstream, args.seconds, next(batches))
+                run_setup(
+                    "single node (embedded)",
+                    urls,
+                    upstream,
+                    args.seconds,
+                    next(batches),
+                    cold_only=args.cold_only,
+                )
             )
         pg = stack.enter_context(PostgresServer.create())
         s3 = stack.enter_context(SeaweedFS.create())
@@ -164,8 +214,16 @@ def main() -> int:
                 f", --workers {workers}" if workers > 1 else ""
             )
             with replicas(base, work / f"r{n}w{workers}", n, storage, env, workers) as urls:
-                rows.append(run_setup(name, urls, upstream, args.seconds, next(batches)))
+                rows.append(
+                    run_setup(
+                        name, urls, upstream, args.seconds, next(batches), cold_only=args.cold_only
+                    )
+                )
             print(rows[-1], flush=True)
+    if args.cold_only:
+        for row in rows:
+            print(row["setup"], "cold file p50 ms", row["cold_file_p50_ms"], row["cold_files_ms"])
+        return 0
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "scaleout.json").write_text(json.dumps(rows, indent=2) + "\n")
     headers = [
@@ -178,7 +236,7 @@ def main() -> int:
         "upstream GETs per cold file",
         "errors",
     ]
-    table = markdown_table(headers, [list(r.values()) for r in rows])
+    table = markdown_table(headers, [[r[k] for k in list(r)[: len(headers)]] for r in rows])
     (RESULTS / "scaleout.md").write_text(
         "# Scale-out on one machine (issue 10)\n\n"
         + machine_line()

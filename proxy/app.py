@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import httpx
 from anyio import to_thread
@@ -35,18 +36,19 @@ from pipgate.proxy.errors import PipgateError
 from pipgate.proxy.fast_path import PageFastPath
 from pipgate.proxy.files.downloads import Downloads
 from pipgate.proxy.files.memory import Trimmer
+from pipgate.proxy.files.peer_serving import peer_download
 from pipgate.proxy.files.scan import FileScan, scans_directory
 from pipgate.proxy.files.scan_verdicts import ScanVerdicts
 from pipgate.proxy.files.slots import DownloadSlots
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import Gate
-from pipgate.proxy.hosted.store import LocalHostedStore
+from pipgate.proxy.hosted.store import HostedStore, LocalHostedStore
 from pipgate.proxy.hosted.upload import upload
 from pipgate.proxy.index.cache import IndexCache
 from pipgate.proxy.index.pages import PageRenderer
 from pipgate.proxy.intel import wiring as intel
 from pipgate.proxy.observe.access_log import AccessLog
-from pipgate.proxy.observe.decision_log import DecisionLog
+from pipgate.proxy.observe.decision_log import DecisionLog, DecisionSink
 from pipgate.proxy.observe.metrics import Metrics
 from pipgate.proxy.observe.recorder import Recorder
 from pipgate.proxy.quarantine import wiring as quarantine
@@ -54,9 +56,13 @@ from pipgate.proxy.rate_limit import ClientBuckets
 from pipgate.proxy.routing import HostedSource, Router, UpstreamSource
 from pipgate.proxy.security_headers import SecurityHeaders
 from pipgate.proxy.state import KEY, AppState
+from pipgate.proxy.storage.peers import PEER_ROUTE, own_url
 from pipgate.proxy.upstream.circuit import BreakerConfig, Breakers, State
 from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
 from pipgate.proxy.urls import redact
+
+if TYPE_CHECKING:
+    from pipgate.proxy.storage.cluster import Cluster
 
 log = logging.getLogger("pipgate")
 
@@ -85,6 +91,7 @@ def routes() -> list[BaseRoute]:
         Route("/healthz", views.healthz, methods=methods),
         Route("/readyz", views.readyz, methods=methods),
         Route("/metrics", views.metrics, methods=["GET"]),
+        Route(PEER_ROUTE, peer_download, methods=["GET"]),
         *page_routes,
         *quarantine.routes(),
     ]
@@ -184,7 +191,15 @@ def create_app(
         if settings.storage.shared:
             from pipgate.proxy.storage.cluster import open_cluster  # psycopg only when used
 
-            cluster = await to_thread.run_sync(open_cluster, settings.storage, metrics)
+            cluster = await to_thread.run_sync(
+                functools.partial(
+                    open_cluster,
+                    settings.storage,
+                    metrics,
+                    own_url=own_url(settings),
+                    peer_timeout=settings.upstream.timeout.total_seconds(),
+                )
+            )
         upstream = UpstreamClient(
             UpstreamConfig.from_settings(settings.upstream),
             transport=transport,
@@ -228,9 +243,17 @@ def create_app(
             verify=file_scan.verify if file_scan.active else None,
             cluster=cluster.shared_files if cluster else None,
         )
-        decision_log = DecisionLog(
-            data_dir / "decisions.jsonl", on_error=lambda store: storage_error(store).inc()
-        )
+        decision_log: DecisionSink
+        if cluster is not None:  # every replica's decisions in one table
+            from pipgate.proxy.storage.decisions import SharedDecisionLog
+
+            decision_log = SharedDecisionLog(
+                cluster.database, on_error=lambda store: storage_error(store).inc()
+            )
+        else:
+            decision_log = DecisionLog(
+                data_dir / "decisions.jsonl", on_error=lambda store: storage_error(store).inc()
+            )
         trimmer = Trimmer()
 
         def downloads_changed(open_now: int) -> None:
@@ -251,10 +274,20 @@ def create_app(
             downloads,
         )
         extra_sources = {
-            name: _upstream_source(name, own, settings, metrics, transport, store, committed)
+            name: _upstream_source(
+                name, own, settings, metrics, transport, store, committed, file_scan, cluster
+            )
             for name, own in settings.upstreams.items()
         }
-        hosted = LocalHostedStore(data_dir / "hosted") if settings.hosted_indexes() else None
+        hosted: HostedStore | None = None
+        if settings.hosted_indexes():
+            if cluster is not None and cluster.blobs is not None:
+                from pipgate.proxy.storage.hosted import SharedHostedStore
+
+                hosted = shared_hosted = SharedHostedStore(cluster.database, cluster.blobs, store)
+                cluster.watch("hosted", shared_hosted.refresh)
+            else:
+                hosted = LocalHostedStore(data_dir / "hosted")
         router = Router(
             {
                 index: tuple(
@@ -372,9 +405,13 @@ def _upstream_source(
     transport: httpx.AsyncBaseTransport | None,
     store: FileStore,
     committed: Callable[[str, str, str, bool], None],
+    file_scan: FileScan,
+    cluster: Cluster | None,
 ) -> UpstreamSource:
     """An ``[upstreams.<name>]`` source: its client, its page cache, its downloads
-    (into the one file store: files are stored by hash, whoever served them)."""
+    (into the one file store: files are stored by hash, whoever served them). In a
+    cluster, its pages and files are shared like the public upstream's: one fetch per
+    page (within ``index_ttl``) and per file across the replicas."""
     storage_error = metrics.storage_errors.labels
     client = UpstreamClient(
         UpstreamConfig.from_settings(own),
@@ -394,12 +431,17 @@ def _upstream_source(
         refresh_backoff=cache.refresh_backoff.total_seconds(),
         on_result=lambda result: metrics.cache.labels("page", result).inc(),
         on_storage_error=lambda store: storage_error(store).inc(),
+        shared=cluster.pages.scoped(name) if cluster else None,
+        leases=cluster.leases.scoped(name) if cluster else None,
     )
     downloads = Downloads(
         store,
         client,
         on_committed=committed,
         on_bytes=lambda direction, n: metrics.bytes.labels(direction).inc(n),
+        # Scanned before any client has it whole, as the public upstream's files are.
+        verify=file_scan.verify if file_scan.active else None,
+        cluster=cluster.shared_files if cluster else None,
     )
     origin = "private" if own.private else "public"
     return UpstreamSource(name, origin, client, index_cache, downloads)

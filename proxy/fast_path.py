@@ -15,7 +15,7 @@ itself when everything it depends on is cached and current:
   the project allowed (a refusal, its rate limit and its recording go the usual way);
 - the page rendered from that view, metadata epoch unchanged (``PageRenderer.rendered``).
 
-Anything else (another route, a query string, a name to redirect, an unknown index, an
+Anything else (an error of pipgate's own, another route, a query string, a name to redirect, an unknown index, an
 ``Accept`` it cannot serve) is handed to the application. What it records and sends
 is what ``project_page`` would: the same status, headers (``views.page_answer``), body,
 cache metric and decision records.
@@ -29,6 +29,7 @@ from packaging.utils import NormalizedName
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipgate.policies.names import BadProjectName, project_name
+from pipgate.proxy.errors import PipgateError
 from pipgate.proxy.index.cache import IndexCache
 from pipgate.proxy.index.render import NotAcceptable, negotiate
 from pipgate.proxy.routing import UpstreamSource
@@ -46,7 +47,10 @@ class PageFastPath:
             and scope["method"] in ("GET", "HEAD")
             and not scope.get("query_string")
         ):
-            answer = _answer(scope)
+            try:
+                answer = _answer(scope)
+            except PipgateError:  # the usual way answers it (a 503 for a store down, ...)
+                answer = None
             if answer is not None:
                 status, headers, body = answer
                 await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -29,7 +29,7 @@ from pipgate.proxy.hosted.store import HostedStore
 from pipgate.proxy.index.cache import IndexCache
 from pipgate.proxy.index.pages import PageRenderer
 from pipgate.proxy.intel.feeds import IntelFeeds
-from pipgate.proxy.observe.decision_log import DecisionLog
+from pipgate.proxy.observe.decision_log import DecisionSink
 from pipgate.proxy.observe.disk import space_of
 from pipgate.proxy.observe.metrics import Metrics
 from pipgate.proxy.observe.recorder import Recorder
@@ -58,7 +58,7 @@ class AppState:
     access: ProjectAccess
     metrics: Metrics
     recorder: Recorder
-    decision_log: DecisionLog
+    decision_log: DecisionSink
     slots: DownloadSlots
     review: Review
     tokens: TokenBook

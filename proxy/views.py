@@ -327,7 +327,9 @@ async def project_file(request: Request) -> Response:
         return _refusal(decision.verdict, f"file {filename!r}")
     file, source = decision.file, decision.project.source
     if isinstance(source, HostedSource):
-        response = await _hosted_file(request, state, file, subresource)
+        check = ScanCheck(state.access, decision, client)
+        response = await _hosted_file(request, state, file, subresource, check)
+        decision = check.decision
     else:
         upstream = source if source is not None else _default_source(state)
         if subresource == ".metadata":
@@ -394,18 +396,27 @@ def _default_source(state: AppState) -> UpstreamSource:
 
 
 async def _hosted_file(
-    request: Request, state: AppState, file: DistFile, subresource: str
+    request: Request, state: AppState, file: DistFile, subresource: str, check: ScanCheck
 ) -> Response:
-    """A file uploaded to a hosted index, or its PEP 658 metadata; never from upstream."""
+    """A file uploaded to a hosted index, or its PEP 658 metadata; never from upstream.
+
+    The upload was scanned where it arrived; a replica (or rules) without that report
+    scans the file before serving it, as it would a download."""
     hosted = state.hosted
     assert hosted is not None and file.sha256 is not None
+    sha256 = file.sha256
     if subresource == ".metadata":
-        body = await to_thread.run_sync(hosted.get_metadata, file.sha256)
+        body = await to_thread.run_sync(hosted.get_metadata, sha256)
         if body is None:
             raise FileNotListed(f"no metadata is available for {file.filename!r}")
         return Response(body, media_type="application/octet-stream")
     if subresource:
         raise FileNotListed(f"no provenance is available for {file.filename!r}")
+    if state.scan.active and request.method == "GET":
+        report = await state.scan.report(sha256, file.filename, lambda: hosted.open(sha256))
+        refused = await check() if report is not None else None
+        if refused is not None:
+            return refused
     slot = state.slots.acquire(client_of(request)) if request.method == "GET" else None
     try:
         response = await serve_stored(
@@ -482,8 +493,9 @@ async def _file_response(
     try:
         if file.size is not None and file.size <= WHOLE_BEFORE_SENDING:
             # Small files are verified (and scanned) whole before the first byte goes out,
-            # so a corrupt, truncated or flagged file becomes a clean refusal with a reason.
-            await download.wait_until_done()
+            # so a corrupt, truncated or flagged file becomes a clean refusal with a reason;
+            # not kept yet, maybe (answered from the download while it is stored).
+            await download.wait_until_verified()
             refused = await check()
             if refused is not None:
                 return refused
@@ -520,7 +532,7 @@ async def _file_response(
                 state.metrics.bytes.labels("served").inc(len(held_back))
                 yield held_back
             held_back = chunk
-        # follow() ends once the download is done, which is after its content scan.
+        # follow() ends once the download is verified, which is after its content scan.
         if await check() is not None:
             raise ScanRefusedMidStream(f"{file.filename!r} was held by its content scan")
         if held_back:

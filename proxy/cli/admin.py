@@ -3,7 +3,10 @@
 They work against a running server (``--url`` and ``--token``, or
 ``PIPGATE_URL`` and ``PIPGATE_TOKEN``) through the admin API, or directly on
 a data directory (``--data-dir``); a server using that directory picks the
-change up within a second. Either way the commands call one interface
+change up within a second. A replica's data directory is only its cache: when
+the configuration (``PIPGATE_CONFIG``, ``PIPGATE_STORAGE__DATABASE``) names a
+``[storage] database``, ``--data-dir`` works on that shared database instead,
+as the replicas do. Either way the commands call one interface
 (``quarantine.client.ReviewClient``) and print the same typed values the same way.
 """
 
@@ -25,6 +28,21 @@ if TYPE_CHECKING:
     from pipgate.proxy.quarantine.records import Entry, EntryDetail, Rule
 
 
+def _shared_database() -> Any:
+    """The configured ``[storage] database`` (a ``PostgresDatabase``), or ``None``."""
+    from pipgate.proxy.config.settings import SettingsError, load_settings
+
+    try:
+        url = load_settings().storage.database
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if url is None:
+        return None
+    from pipgate.proxy.storage.postgres import PostgresDatabase
+
+    return PostgresDatabase(url, max_size=2, application="pipgate-cli")
+
+
 @contextmanager
 def _client(ctx: click.Context) -> Iterator[ReviewClient]:
     """The review the command talks to; its errors become the command's error message."""
@@ -40,6 +58,7 @@ def _client(ctx: click.Context) -> Iterator[ReviewClient]:
                 Path(data_dir),
                 clock=lambda: datetime.now(UTC),
                 actor=f"{getpass.getuser()}@local",
+                database=_shared_database(),
             )
             if data_dir is not None
             else RemoteReview(url, token)

@@ -380,7 +380,11 @@ class StorageSettings(_Section):
     )
     pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per process.")
     advertise_url: str | None = Field(
-        None, description="This replica's own URL, recorded with its leases (for operators)."
+        None,
+        description="Where the other replicas reach this one (http://10.0.0.7:8080): they "
+        "stream a cold file this replica is fetching from it rather than wait for the object "
+        "store. Default: the [server] host and port, for 0.0.0.0 the address the host name "
+        "resolves to (the pod's or container's).",
     )
 
     @field_validator("database")

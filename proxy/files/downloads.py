@@ -3,9 +3,12 @@
 The first request for a cold file starts a ``Download`` in a task of its own
 (a client hanging up does not stop it). Bytes are hashed as they arrive and
 written to a temporary file; every request for the same file follows that
-file as it grows. A follower never receives the last byte before the hash
-has been checked, so a corrupt or truncated download never reaches a client
-whole. Only a verified file is committed to the store.
+file as it grows. A follower never receives the last byte before the file is
+``verified`` (size and hash checked, content scan done), so a corrupt, truncated
+or unscanned download never reaches a client whole. Only a verified file is
+committed to the store; clients are answered from the verified temporary file
+while that happens (in a cluster: the upload to the object store and the
+facts), so keeping a file never delays its first client.
 
 Followers read through a descriptor the download opens on its temporary file
 and keeps for ``LINGER`` seconds after it ends, so a follower that comes late
@@ -18,6 +21,7 @@ from upstream instead (``open_unstored``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -26,21 +30,29 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import httpx
 from anyio import to_thread
 
-from pipgate.proxy.errors import IntegrityError, StorageError, UpstreamError, UpstreamTimeout
+from pipgate.proxy.errors import (
+    IntegrityError,
+    StorageError,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
 from pipgate.proxy.files.reads import read_at
 from pipgate.proxy.files.store import FileStore, extract_wheel_metadata
 from pipgate.proxy.observe.disk import STORAGE_ERRORS
-from pipgate.proxy.storage.blobs import BlobStore, file_key
+from pipgate.proxy.storage.blobs import BlobMissing, BlobStore, file_key
+from pipgate.proxy.storage.peers import PeerUnavailable
 from pipgate.proxy.upstream.client import UpstreamClient, translate
 from pipgate.proxy.urls import redact
 
 if TYPE_CHECKING:
     from pipgate.proxy.storage.leases import Lease, Leases
+    from pipgate.proxy.storage.peers import Peers
 
 log = logging.getLogger("pipgate.downloads")
 
@@ -62,6 +74,8 @@ class SharedFiles:
     leases: Leases
     #: The object store; ``None`` when processes share one data directory instead.
     blobs: BlobStore | None
+    #: Streams a file from the replica holding its lease (``None``: wait for the store).
+    peers: Peers | None = None
     #: First wait between two looks for a file another replica is fetching.
     poll: float = 0.05
     #: Longest wait for another replica's download before answering 504.
@@ -80,23 +94,36 @@ class Download:
     written: int = 0
     sha256: str | None = None
     error: UpstreamError | StorageError | None = None
+    #: Size and hash checked and the content scan done: the bytes may go out whole.
+    verified: bool = False
+    #: Finished: verified and kept (or not), or failed.
     done: bool = False
     #: Whether the verified file went into the store.
     stored: bool = False
+    #: Whether it went into the cluster's shared store (by this replica, under the lease).
+    published: bool = False
     store: FileStore | None = None
     #: A read-only descriptor on the temporary file (its bytes outlive the file's name).
     reader: int | None = None
     headers_ready: asyncio.Event = field(default_factory=asyncio.Event)
     _progress: asyncio.Condition = field(default_factory=asyncio.Condition)
+    #: The sha256 of the bytes written so far (a download may resume from another source).
+    _digest: Any = field(default_factory=hashlib.sha256)
 
     async def _advance(self, written: int) -> None:
         async with self._progress:
             self.written = written
             self._progress.notify_all()
 
+    async def _verified(self) -> None:
+        async with self._progress:
+            self.verified = True
+            self._progress.notify_all()
+
     async def _finish(self, error: UpstreamError | StorageError | None) -> None:
         async with self._progress:
             self.error = error
+            self.verified = error is None
             self.done = True
             self.headers_ready.set()
             self._progress.notify_all()
@@ -114,10 +141,18 @@ class Download:
         if self.error is not None:
             raise self.error
 
+    async def wait_until_verified(self) -> None:
+        """Return once the file is verified (it may still be being stored); raises the
+        download's failure, if any."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.verified or self.done)
+        if self.error is not None:
+            raise self.error
+
     async def open_verified(self) -> BinaryIO | None:
-        """A handle on the finished, verified file (from the download while it
-        lingers, else from the store), or ``None``."""
-        if self.sha256 is None or self.error is not None:
+        """A handle on the verified file (from the download while it runs or lingers,
+        else from the store), or ``None``."""
+        if not self.verified or self.sha256 is None or self.error is not None:
             return None
         fd = self._dup()
         if fd is not None:
@@ -161,19 +196,21 @@ class Download:
         finally:
             os.close(fd)
 
-    async def follow(self, chunk_size: int = CHUNK) -> AsyncIterator[bytes | bytearray]:
-        """The file's bytes from the start, as they arrive, ``chunk_size`` at a time;
-        raises if the download fails."""
-        offset = 0
+    async def follow(
+        self, chunk_size: int = CHUNK, *, start: int = 0
+    ) -> AsyncIterator[bytes | bytearray]:
+        """The file's bytes from ``start``, as they arrive, ``chunk_size`` at a time
+        (the last one once verified); raises if the download fails."""
+        offset = start
         fd: int | None = None
         try:
             while True:
                 async with self._progress:
-                    while not self.done and self.written - 1 <= offset:
+                    while not (self.verified or self.done) and self.written - 1 <= offset:
                         await self._progress.wait()
                     if self.error is not None:
                         raise self.error
-                    limit = self.written if self.done else self.written - 1
+                    limit = self.written if self.verified else self.written - 1
                 if fd is None:
                     fd = self._dup()
                 if fd is None:  # came after the linger: the store has it, or nobody
@@ -188,7 +225,7 @@ class Download:
                         break
                     offset += len(chunk)
                     yield chunk
-                if self.done and offset >= self.written:
+                if self.verified and offset >= self.written:
                     return
         finally:
             if fd is not None:
@@ -254,9 +291,21 @@ class Downloads:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    def for_peer(self, sha256: str) -> Download | None:
+        """The download of the file ``sha256`` under way or lingering (its bytes still
+        readable), for another replica that streams it from this one."""
+        found = self._inflight.get(sha256)
+        if found is not None:
+            return found
+        for _, lingering in self._lingering:
+            if lingering.sha256 == sha256 and lingering.reader is not None:
+                return lingering
+        return None
+
     async def _run(self, download: Download, project: str, url: str) -> None:
         what = f"file {download.filename!r}"
         error: UpstreamError | StorageError | None = None
+        held: _Held | None = None
         try:
             if self._cluster is None:
                 error, source = (
@@ -264,36 +313,26 @@ class Downloads:
                     "upstream",
                 )
             else:
-                error, source = await self._obtain_shared(download, url, what)
-            scanned = self._cluster is not None and source == "upstream"  # under the lease
-            if error is None and source != "store" and not scanned and self._verify is not None:
+                error, source, held = await self._obtain_shared(download, url, what)
+            if error is None and source != "store" and self._verify is not None:
                 # Before the commit and before followers get the last byte: no client
                 # receives a file whole until its content scan has a report.
                 error = await self._verify(download)
-            if error is None and source == "store":
-                download.stored = True  # another process of this data directory stored it
-            elif error is None:
-                sha256 = str(download.sha256)
-                try:
-                    has_metadata = await to_thread.run_sync(
-                        self._commit,
-                        download,
-                        sha256,
-                        url,
-                        source == "upstream" and self._cluster is None,
-                    )
-                except STORAGE_ERRORS as exc:
-                    # Verified but not kept: followers read it through the download.
-                    log.warning("could not store %s (%s); serving it unstored", what, exc)
-                else:
-                    download.stored = True
-                    self._on_committed(project, download.filename, sha256, has_metadata)
+            if error is None:
+                await download._verified()  # clients get it whole now, while it is kept
+                await self._keep(download, project, url, source, held)
         except (UpstreamError, StorageError) as exc:
-            error = exc
+            if not download.verified:
+                error = exc
+            else:  # clients have it whole: only keeping it failed
+                log.warning("could not keep %s: %s", what, exc)
         except Exception as exc:  # never leave waiters hanging
             log.exception("download of %s failed", redact(url))
-            error = IntegrityError(f"could not fetch {what}: {exc}")
+            if not download.verified:
+                error = IntegrityError(f"could not fetch {what}: {exc}")
         finally:
+            if held is not None:
+                await held.release(self._cluster, stored=download.published, what=what)
             self._inflight.pop(download.key, None)
             download.temp_path.unlink(missing_ok=True)
             if error is None:
@@ -302,6 +341,38 @@ class Downloads:
             else:
                 download._close_reader()
             await download._finish(error)
+
+    async def _keep(
+        self, download: Download, project: str, url: str, source: str, held: _Held | None
+    ) -> None:
+        """Keep the verified file: this replica's store, and in a cluster the shared ones
+        when it came from upstream (``held``: under the lease)."""
+        if source == "store":
+            download.stored = True  # another process of this data directory stored it
+            return
+        sha256 = str(download.sha256)
+        if held is not None:
+            try:
+                await self._publish(download, url)  # before the commit moves the temp file
+            except StorageError as exc:
+                # Served and kept here; another replica fetches it again when it needs it.
+                log.warning("could not share %s with the cluster: %s", download.filename, exc)
+        try:
+            has_metadata = await to_thread.run_sync(
+                self._commit,
+                download,
+                sha256,
+                url,
+                source == "upstream" and self._cluster is None,
+            )
+        except STORAGE_ERRORS as exc:
+            # Verified but not kept: followers read it through the download.
+            log.warning("could not store %s (%s); serving it unstored", download.filename, exc)
+        else:
+            download.stored = True
+            if held is not None and self._cluster is not None and self._cluster.blobs is None:
+                download.published = True  # the shared data directory is the shared store
+            self._on_committed(project, download.filename, sha256, has_metadata)
 
     def _prune_lingering(self) -> None:
         now = time.monotonic()
@@ -316,13 +387,21 @@ class Downloads:
         self._lingering.clear()
 
     @asynccontextmanager
-    async def _from_upstream(self, url: str, what: str) -> AsyncIterator[Source]:
+    async def _from_upstream(self, url: str, what: str, offset: int = 0) -> AsyncIterator[Source]:
+        """The file from upstream; from ``offset`` on when a download resumes (the bytes
+        before it are read and dropped: the hash of the whole file is checked anyway)."""
         async with self._upstream.stream(url, what) as response:
             announced = response.headers.get("content-length")
 
             async def chunks() -> AsyncIterator[bytes]:
+                skip = offset
                 try:
                     async for chunk in _as_sent(response):
+                        if skip:
+                            dropped = min(skip, len(chunk))
+                            chunk, skip = chunk[dropped:], skip - dropped
+                            if not chunk:
+                                continue
                         yield chunk
                 except httpx.HTTPError as exc:
                     raise translate(exc, what, url) from exc
@@ -338,22 +417,36 @@ class Downloads:
         expected: str | None = None,
         counted_as: str = "upstream",
     ) -> UpstreamError | None:
-        """Fetch ``source`` into the temporary file, checking size and sha256 (``expected``,
-        else the index's); raises ``StorageError`` when the disk refuses it."""
-        expected = expected or download.expected_sha256
-        digest = hashlib.sha256()
-        written = 0
+        """Fetch ``source`` into the temporary file (after what it holds already: a source
+        starts at ``download.written``), then check size and sha256 (``expected``, else the
+        index's); raises ``StorageError`` when the disk refuses it."""
+        error = await self._receive(download, source, what, counted_as)
+        return error or self._check(download, what, expected, counted_as)
+
+    async def _receive(
+        self,
+        download: Download,
+        source: AbstractAsyncContextManager[Source],
+        what: str,
+        counted_as: str,
+    ) -> UpstreamError | None:
+        """Append what ``source`` sends to the temporary file, hashing it; returns the
+        source's failure (what arrived before it is kept, so another source can go on)."""
         try:
-            out = download.temp_path.open("wb")
+            out = download.temp_path.open("ab" if download.written else "wb")
         except OSError as exc:
             raise StorageError(
                 f"cannot write {what} to {download.temp_path.parent}: {exc}"
             ) from exc
-        try:
-            download.reader = os.open(download.temp_path, os.O_RDONLY)
-        except OSError as exc:
-            out.close()
-            raise StorageError(f"cannot read back {what} from {download.temp_path}: {exc}") from exc
+        if download.reader is None:
+            try:
+                download.reader = os.open(download.temp_path, os.O_RDONLY)
+            except OSError as exc:
+                out.close()
+                raise StorageError(
+                    f"cannot read back {what} from {download.temp_path}: {exc}"
+                ) from exc
+        written = download.written
         with out:
             async with source as (announced, chunks):
                 if announced is not None:
@@ -366,7 +459,7 @@ class Downloads:
                 download.headers_ready.set()
                 try:
                     async for chunk in chunks:
-                        digest.update(chunk)
+                        download._digest.update(chunk)
                         try:
                             await to_thread.run_sync(_write_and_flush, out, chunk)
                         except OSError as exc:
@@ -378,11 +471,19 @@ class Downloads:
                         await download._advance(written)
                 except UpstreamError as exc:
                     return exc
-        if download.size is not None and written != download.size:
+        return None
+
+    def _check(
+        self, download: Download, what: str, expected: str | None, counted_as: str
+    ) -> UpstreamError | None:
+        """Size and sha256 of everything received; sets ``download.sha256`` when they match."""
+        expected = expected or download.expected_sha256
+        if download.size is not None and download.written != download.size:
             return IntegrityError(
-                f"{counted_as} sent {written} of {download.size} bytes for {what} (truncated)"
+                f"{counted_as} sent {download.written} of {download.size} bytes for {what} "
+                "(truncated)"
             )
-        actual = digest.hexdigest()
+        actual = download._digest.hexdigest()
         if expected and actual != expected:
             return IntegrityError(
                 f"sha256 of {what} from {counted_as} is {actual}; the index says "
@@ -412,55 +513,77 @@ class Downloads:
 
     async def _obtain_shared(
         self, download: Download, url: str, what: str
-    ) -> tuple[UpstreamError | StorageError | None, str]:
-        """Fill ``download`` from the shared stores, or from upstream under the cluster's
-        lease so that one replica fetches it; returns ``(error, source)``, the source being
-        ``blobs`` (the object store), ``store`` (this data directory, written by another
-        process) or ``upstream``.
+    ) -> tuple[UpstreamError | StorageError | None, str, _Held | None]:
+        """Fill ``download`` from the shared stores, from the replica fetching it, or from
+        upstream under the cluster's lease so that one replica fetches it; returns
+        ``(error, source, lease held)``, the source being ``blobs`` (the object store),
+        ``store`` (this data directory, written by another process), ``peer`` (streamed
+        from the lease holder) or ``upstream`` (then the lease is held until the file is
+        kept: see ``_run``).
 
-        The others wait: they look for the object every ``poll`` seconds (a little
-        longer each time) and try the lease again, which is free once its holder
-        finished (the object is there then) or crashed (its lease expired)."""
+        Before the upstream fetch this costs one look in the object store (a GET that
+        reads the file when it is there) and one claim of the lease, which says when it
+        loses who holds it or that the file was just stored (then look again). A
+        replica that loses streams the file from the holder, as it arrives, hashing it
+        itself; if the holder goes away mid-file (crashed), it goes on from where it was
+        with whatever comes next: the object store, another holder, or the lease and
+        upstream. Without a holder to stream from (no address, an unhashed file) it
+        looks for the object every ``poll`` seconds (a little longer each time)."""
         cluster = self._cluster
         assert cluster is not None
         key = "file:" + (download.expected_sha256 or hashlib.sha256(url.encode()).hexdigest())
         delay = cluster.poll
         deadline = time.monotonic() + cluster.wait_limit
+        over_marker = False
         while True:
             found = await self._from_shared(download, url, what)
             if found is not None:
-                return found
-            lease = await to_thread.run_sync(cluster.leases.acquire, key)
-            if lease is not None:
-                renewing = asyncio.create_task(self._renew(lease))
+                return (*found, None)
+            claim = await to_thread.run_sync(
+                functools.partial(cluster.leases.claim, key, over_marker=over_marker)
+            )
+            if claim.lease is not None:
+                held = _Held(claim.lease, asyncio.create_task(self._renew(claim.lease)))
                 try:
-                    found = await self._from_shared(download, url, what)  # stored meanwhile?
-                    if found is not None:
-                        return found
-                    error = await self._fetch(download, self._from_upstream(url, what), what)
-                    if error is None and self._verify is not None:
-                        error = await self._verify(download)  # scanned before it is shared
-                    if error is None:
-                        await self._publish(download, url)
-                    return error, "upstream"
-                finally:
-                    renewing.cancel()
-                    try:
-                        await to_thread.run_sync(cluster.leases.release, lease)
-                    except StorageError as exc:  # it expires by itself
-                        log.warning("could not release the lease of %s: %s", what, exc)
+                    error = await self._fetch(
+                        download, self._from_upstream(url, what, download.written), what
+                    )
+                except BaseException:
+                    await held.release(cluster, stored=False, what=what)
+                    raise
+                return error, "upstream", held
+            if claim.stored:
+                # Stored since our look: look again. Stored but missing from the store
+                # (deleted by hand): the next claim takes the lease over the marker.
+                over_marker = True
+                continue
+            over_marker = False
+            if claim.holder_url and cluster.peers is not None and download.expected_sha256:
+                before = download.written
+                error = await self._from_holder(download, claim.holder_url, what)
+                if error is None:
+                    return None, "peer", None
+                if error is not _INTERRUPTED:
+                    return error, "peer", None
+                if download.written > before:  # it was moving: wait anew for what comes next
+                    deadline = time.monotonic() + cluster.wait_limit
             if time.monotonic() > deadline:
-                return UpstreamTimeout(
-                    f"{what} has been fetched by another replica for more than "
-                    f"{cluster.wait_limit:g} s; try again"
-                ), "upstream"
+                return (
+                    UpstreamTimeout(
+                        f"{what} has been fetched by another replica for more than "
+                        f"{cluster.wait_limit:g} s; try again"
+                    ),
+                    "upstream",
+                    None,
+                )
             await asyncio.sleep(delay)
             delay = min(delay * 1.5, MAX_POLL)
 
     async def _from_shared(
         self, download: Download, url: str, what: str
     ) -> tuple[UpstreamError | StorageError | None, str] | None:
-        """The file from the object store or this data directory, if it is there."""
+        """The file from this data directory or the object store, if it is there (from
+        where the download is: it may have part of the file already)."""
         cluster = self._cluster
         assert cluster is not None
         sha256 = download.expected_sha256 or await to_thread.run_sync(
@@ -468,25 +591,50 @@ class Downloads:
         )
         if sha256 is None:
             return None
-        handle = await to_thread.run_sync(self._store.open, sha256)
-        if handle is not None:
-            with handle:
-                download.reader = os.dup(handle.fileno())
-                size = os.fstat(handle.fileno()).st_size
-            download.size, download.sha256 = size, sha256
-            download.headers_ready.set()
-            await download._advance(size)
-            return None, "store"
-        if cluster.blobs is None or await cluster.blobs.head(file_key(sha256)) is None:
+        if download.written == 0:
+            handle = await to_thread.run_sync(self._store.open, sha256)
+            if handle is not None:
+                with handle:
+                    download.reader = os.dup(handle.fileno())
+                    size = os.fstat(handle.fileno()).st_size
+                download.size, download.sha256 = size, sha256
+                download.headers_ready.set()
+                await download._advance(size)
+                return None, "store"
+        if cluster.blobs is None:
             return None
-        source = _from_blob(cluster.blobs, file_key(sha256))
+        try:
+            size, chunks = await cluster.blobs.stream(file_key(sha256), start=download.written)
+        except BlobMissing:
+            return None
+        source = _opened(size, chunks)
         error = await self._fetch(download, source, what, expected=sha256, counted_as="blobs")
         return error, "blobs"
+
+    async def _from_holder(
+        self, download: Download, holder_url: str, what: str
+    ) -> UpstreamError | None:
+        """Stream the file from the replica holding its lease; ``_INTERRUPTED`` when that
+        replica stopped answering before the end (try the stores and the lease again)."""
+        cluster = self._cluster
+        assert cluster is not None and cluster.peers is not None
+        sha256 = str(download.expected_sha256)
+        source = cluster.peers.stream(holder_url, sha256, download.written, what)
+        try:
+            error = await self._receive(download, source, what, "peer")
+        except PeerUnavailable as exc:
+            error = exc
+        if error is None:
+            error = self._check(download, what, None, "peer")
+            if error is None or download.size is None or download.written >= download.size:
+                return error  # whole (or whole and wrong: the holder verified it, so do not)
+        log.info("streaming %s from %s stopped: %s", what, holder_url, error)
+        return _INTERRUPTED
 
     async def _publish(self, download: Download, url: str) -> None:
         """Under the lease: the verified file into the object store, then its facts (the
         hash of an unhashed URL, a wheel's METADATA), so a replica that sees the lease
-        free finds everything."""
+        free finds everything. Its clients are served meanwhile (see ``_run``)."""
         cluster = self._cluster
         assert cluster is not None and download.sha256 is not None
         sha256 = download.sha256
@@ -494,6 +642,7 @@ class Downloads:
             await cluster.blobs.put_file(
                 file_key(sha256), download.temp_path, size=download.written
             )
+            download.published = True
         if download.filename.endswith(".whl"):
             metadata = await to_thread.run_sync(extract_wheel_metadata, download.temp_path)
             if metadata is not None:
@@ -514,9 +663,31 @@ class Downloads:
                 log.warning("could not renew the lease %s: %s", lease.key, exc)
 
 
+#: ``_from_holder``: the holder stopped before the end; look elsewhere and go on.
+_INTERRUPTED = UpstreamUnavailable("the replica fetching the file stopped answering")
+
+
+@dataclass
+class _Held:
+    """A file lease this replica holds, renewed until it is released."""
+
+    lease: Lease
+    renewing: asyncio.Task[None]
+
+    async def release(self, cluster: SharedFiles | None, *, stored: bool, what: str) -> None:
+        self.renewing.cancel()
+        assert cluster is not None
+        try:
+            await to_thread.run_sync(
+                functools.partial(cluster.leases.release, self.lease, stored=stored)
+            )
+        except StorageError as exc:  # it expires by itself
+            log.warning("could not release the lease of %s: %s", what, exc)
+
+
 @asynccontextmanager
-async def _from_blob(blobs: BlobStore, key: str) -> AsyncIterator[Source]:
-    size, chunks = await blobs.stream(key)
+async def _opened(size: int, chunks: AsyncIterator[bytes]) -> AsyncIterator[Source]:
+    """A blob already opened (``BlobStore.stream``) as a download's source."""
     try:
         yield size, chunks
     finally:

@@ -7,8 +7,9 @@ exists) and, lazily, when a stored file has no report made by the current rules.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 from pipgate.policies.decision import Decision, Mode
 from pipgate.policies.scan import ScanPolicy, ScanReport
@@ -85,12 +86,16 @@ class FileScan:
                 self.flagged.clear()
             self.flagged[sha256] = report
 
-    async def report(self, sha256: str, filename: str) -> ScanReport | None:
+    async def report(
+        self, sha256: str, filename: str, opener: Callable[[], BinaryIO | None] | None = None
+    ) -> ScanReport | None:
         """The current report on a stored file (scanning it now if it has none), or
-        ``None`` when the file is not in the store (the download will scan it)."""
+        ``None`` when the file is not in the store (the download will scan it).
+        ``opener``: where the file is when not in the file store (a hosted file)."""
         if not self.active:
             return None
-        report = await self.verdicts.scan_stored(sha256, filename, lambda: self.store.open(sha256))
+        opener = opener or (lambda: self.store.open(sha256))
+        report = await self.verdicts.scan_stored(sha256, filename, opener)
         self._note(sha256, report)
         return report
 

@@ -4,7 +4,10 @@
 records (one row per file, with who uploaded it, from where and when) in SQLite
 and the bytes and PEP 658 metadata in a ``FileStore`` of their own, both under
 ``<data_dir>/hosted/``. That store never evicts: hosted files are the only copy.
-Every method blocks on disk: call them from a worker thread.
+With shared stores (``[storage]`` database and blobs) ``storage.hosted.SharedHostedStore``
+keeps the records in PostgreSQL and the files in the object store instead, so every
+replica serves what was uploaded to any of them.
+Every method blocks (disk, database): call them from a worker thread.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -70,15 +73,24 @@ class HostedProject:
 
 
 class HostedStore(Protocol):
-    def project(self, index: str, name: NormalizedName) -> HostedProject | None: ...
+    """Blocking; a store that cannot be used now raises ``StoreUnavailable``."""
+
+    def project(self, index: str, name: NormalizedName) -> HostedProject | None:
+        """The project's page on ``index``, or ``None`` when nothing of it was uploaded."""
+        ...
 
     def projects(self, index: str) -> list[NormalizedName]: ...
 
-    def add(self, record: HostedFile, temp_path: Path, metadata: bytes | None) -> None: ...
+    def add(self, record: HostedFile, temp_path: Path, metadata: bytes | None) -> None:
+        """Keep a verified upload (the file at ``temp_path``, moved or copied) and its
+        record; raises ``FileExists`` for a name (or sdist of a release) already there."""
+        ...
 
     def new_temp_path(self) -> Path: ...
 
-    def open(self, sha256: str) -> BinaryIO | None: ...
+    def open(self, sha256: str) -> BinaryIO | None:
+        """An open handle on the uploaded file (the caller closes it), or ``None``."""
+        ...
 
     def get_metadata(self, sha256: str) -> bytes | None: ...
 
@@ -126,21 +138,19 @@ class LocalHostedStore:
 
     def project(self, index: str, name: NormalizedName) -> HostedProject | None:
         rows = self._rows("SELECT * FROM files WHERE idx = ? AND project = ?", (index, name))
-        if not rows:
-            return None
-        files = [_record(row) for row in rows]
-        versions = sorted({f.version for f in files}, key=Version)  # validated at upload
-        project = Project(name, tuple(f.as_dist_file() for f in files), tuple(versions))
-        # Negative: never equal to a revision of an upstream copy of the same name.
-        return HostedProject(project, -max(row["id"] for row in rows))
+        return hosted_project(name, rows)
 
     def projects(self, index: str) -> list[NormalizedName]:
         rows = self._rows("SELECT DISTINCT project FROM files WHERE idx = ?", (index,))
         return sorted(NormalizedName(row["project"]) for row in rows)
 
+    def indexes(self) -> list[str]:
+        """The indexes with at least one upload."""
+        return sorted(str(r["idx"]) for r in self._rows("SELECT DISTINCT idx FROM files", ()))
+
     def records(self, index: str) -> list[HostedFile]:
         """Every upload record of ``index``, oldest first."""
-        return [_record(r) for r in self._rows("SELECT * FROM files WHERE idx = ?", (index,))]
+        return [record_of(r) for r in self._rows("SELECT * FROM files WHERE idx = ?", (index,))]
 
     def add(self, record: HostedFile, temp_path: Path, metadata: bytes | None) -> None:
         """Keep the verified file at ``temp_path`` (moved into the store) and its record.
@@ -152,22 +162,11 @@ class LocalHostedStore:
         is_sdist = not record.filename.endswith(".whl")
         with self._lock:
             existing = self._db.execute(
-                "SELECT filename, uploaded_at FROM files WHERE idx = ? AND (filename = ?"
-                " OR (project = ? AND version = ? AND is_sdist = 1 AND ?))",
+                EXISTING.format(table="files"),
                 (record.index, record.filename, record.project, record.version, is_sdist),
             ).fetchone()
             if existing is not None:
-                same = existing[0] == record.filename
-                raise FileExists(
-                    f"File already exists: {existing[0]!r} was uploaded to index "
-                    f"{record.index!r} at {existing[1][:19].replace('T', ' ')} UTC"
-                    + (
-                        ""
-                        if same
-                        else f"; a release has one sdist, so {record.filename!r} is refused"
-                    )
-                    + "; a published file is never replaced: upload a new version"
-                )
+                raise file_exists(record, existing[0], existing[1])
             if record.sha256 not in self.blobs:
                 self.blobs.commit(record.sha256, temp_path)
             else:
@@ -208,7 +207,39 @@ class LocalHostedStore:
             return cursor.fetchall()
 
 
-def _record(row: sqlite3.Row) -> HostedFile:
+#: Finds a file of the same name, or an sdist of the same release (parameters: index,
+#: filename, project, version, whether the new file is an sdist).
+EXISTING = (
+    "SELECT filename, uploaded_at FROM {table} WHERE idx = ? AND (filename = ? "
+    "OR (project = ? AND version = ? AND is_sdist AND ?))"
+)
+
+
+def file_exists(record: HostedFile, filename: str, uploaded_at: str) -> FileExists:
+    """Why ``record`` is refused: ``filename`` (uploaded at ``uploaded_at``) is there."""
+    same = filename == record.filename
+    return FileExists(
+        f"File already exists: {filename!r} was uploaded to index "
+        f"{record.index!r} at {uploaded_at[:19].replace('T', ' ')} UTC"
+        + ("" if same else f"; a release has one sdist, so {record.filename!r} is refused")
+        + "; a published file is never replaced: upload a new version"
+    )
+
+
+def hosted_project(name: NormalizedName, rows: Iterable[Any]) -> HostedProject | None:
+    """The page of a hosted project from its file rows (``None`` without any)."""
+    rows = list(rows)
+    if not rows:
+        return None
+    files = [record_of(row) for row in rows]
+    versions = sorted({f.version for f in files}, key=Version)  # validated at upload
+    project = Project(name, tuple(f.as_dist_file() for f in files), tuple(versions))
+    # Negative: never equal to a revision of an upstream copy of the same name.
+    return HostedProject(project, -max(row["id"] for row in rows))
+
+
+def record_of(row: Any) -> HostedFile:
+    """A file row (SQLite or PostgreSQL) as a ``HostedFile``."""
     return HostedFile(
         index=row["idx"],
         project=NormalizedName(row["project"]),

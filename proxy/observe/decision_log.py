@@ -11,6 +11,11 @@ request: it is counted in ``failed`` and by ``on_error`` (metrics), reported in
 the server log at most once a minute, and the hold still reaches the quarantine
 intake. A line cut short by a full disk is ended before the next one, so
 readers skip just that line.
+
+``DecisionLog`` is the embedded default (``decisions.jsonl`` in the data directory);
+replicas on PostgreSQL write the same entries to its ``decisions`` table instead
+(``storage.decisions.SharedDecisionLog``), so every replica reads all of them.
+Both are a ``DecisionSink``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 import orjson
 
@@ -28,8 +34,92 @@ from pipgate.policies.decision import Decision
 
 log = logging.getLogger("pipgate.decisions")
 
+#: The text fields of an entry that filters (``search``) may name.
+FIELDS = ("index", "project", "policy", "action", "mode", "client")
+
+
+class DecisionSink(Protocol):
+    """Where decisions are written and read back (newest first)."""
+
+    def record(
+        self,
+        *,
+        index: str,
+        project: str,
+        file: str | None,
+        decision: Decision,
+        client: str,
+        now: datetime,
+        page: bool = False,
+    ) -> bool:
+        """Write one entry unless the same one was written recently for the same kind of
+        request (``page``: a project page; else a file); true if it was not a
+        repeat (even when it could not be written: the decision still stands). Never
+        raises for a store that refuses; never blocks on one."""
+        ...
+
+    def search(
+        self, *, q: str | None = None, limit: int = 100, **fields: str | None
+    ) -> list[dict[str, Any]]:
+        """Entries newest first. ``q`` matches any text (case-insensitive); ``fields``
+        (``project=``, ``policy=``, ...; see ``FIELDS``) must match exactly. Blocking."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def decision_entry(
+    *, index: str, project: str, file: str | None, decision: Decision, client: str, now: datetime
+) -> dict[str, Any]:
+    """One entry of the decision log, as ``decisions.jsonl`` has it."""
+    entry: dict[str, Any] = {
+        "time": now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "client": client,
+        "index": index,
+        "project": project,
+        "file": file,
+        "policy": decision.policy,
+        "action": str(decision.action),
+        "mode": "dry-run" if decision.dry_run else "enforce",
+        "reason": decision.reason,
+    }
+    if decision.available_at is not None:
+        entry["available_at"] = decision.available_at.astimezone(UTC).isoformat()
+    return entry
+
+
+class Repeats:
+    """Thins out repeats: the same entry for the same client once per ``repeat_after``."""
+
+    def __init__(self, repeat_after: float) -> None:
+        self._recent: dict[tuple[str | bool, ...], float] = {}
+        self._repeat_after = repeat_after
+
+    def first(
+        self,
+        index: str,
+        project: str,
+        file: str | None,
+        decision: Decision,
+        client: str,
+        page: bool = False,
+    ) -> bool:
+        """Whether this entry was not seen within ``repeat_after`` for the same kind of
+        request (``page``: a project page; else a file), and note it now."""
+        key = (index, project, file or "", decision.policy, str(decision.action), client, page)
+        mono = time.monotonic()
+        last = self._recent.get(key)
+        if last is not None and mono - last < self._repeat_after:
+            return False
+        if len(self._recent) > 100_000:
+            self._recent.clear()
+        self._recent[key] = mono
+        return True
+
 
 class DecisionLog:
+    """The decision log in ``decisions.jsonl`` (a ``DecisionSink``)."""
+
     def __init__(
         self,
         path: Path,
@@ -41,8 +131,7 @@ class DecisionLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._handle = path.open("ab", buffering=0)
         self._lock = threading.Lock()
-        self._recent: dict[tuple[str | bool, ...], float] = {}
-        self._repeat_after = repeat_after
+        self._repeats = Repeats(repeat_after)
         #: Lines that could not be written.
         self.failed = 0
         self._reported = -60.0
@@ -66,31 +155,22 @@ class DecisionLog:
         """Append one line unless the same line was recorded recently for the same kind
         of request (``page``: a project page; else a file); true if it was not a repeat
         (even when the disk refused the line: the decision still stands)."""
-        key = (index, project, file or "", decision.policy, str(decision.action), client, page)
-        mono = time.monotonic()
-        last = self._recent.get(key)
-        if last is not None and mono - last < self._repeat_after:
+        if not self._repeats.first(index, project, file, decision, client, page):
             return False
-        if len(self._recent) > 100_000:
-            self._recent.clear()
-        self._recent[key] = mono
-        entry = {
-            "time": now.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            "client": client,
-            "index": index,
-            "project": project,
-            "file": file,
-            "policy": decision.policy,
-            "action": str(decision.action),
-            "mode": "dry-run" if decision.dry_run else "enforce",
-            "reason": decision.reason,
-        }
-        if decision.available_at is not None:
-            entry["available_at"] = decision.available_at.astimezone(UTC).isoformat()
+        entry = decision_entry(
+            index=index, project=project, file=file, decision=decision, client=client, now=now
+        )
         line = orjson.dumps(entry) + b"\n"
         with self._lock:
-            self._append(line, mono)
+            self._append(line, time.monotonic())
         return True
+
+    def search(
+        self, *, q: str | None = None, limit: int = 100, **fields: str | None
+    ) -> list[dict[str, Any]]:
+        from pipgate.proxy.quarantine.decisions import search
+
+        return search(self.path, q=q, limit=limit, **fields)
 
     def _append(self, line: bytes, mono: float) -> None:
         if self._torn:

@@ -1,7 +1,7 @@
 """Where non-allow decisions go: the decision log, the metrics and the hold listeners.
 
 Metrics count every decision of every request. The decision log is written by
-``DecisionLog.record``, which is the one place repeats are thinned out (the same
+``DecisionSink.record``, which is the one place repeats are thinned out (the same
 line for the same client at most once per ``repeat_after``); a hold listener (the
 review queue) hears of a hold only when its line was written, so a page that
 withholds the same files on every request costs the queue nothing more.
@@ -18,7 +18,7 @@ from typing import Protocol
 from pipgate.policies.decision import Decision
 from pipgate.policies.engine import Verdict
 from pipgate.proxy.gate import Gate, ProjectView
-from pipgate.proxy.observe.decision_log import DecisionLog
+from pipgate.proxy.observe.decision_log import DecisionSink
 from pipgate.proxy.observe.metrics import Metrics
 
 
@@ -58,7 +58,7 @@ Judged = tuple[str | None, Verdict]
 
 class Recorder:
     def __init__(
-        self, log: DecisionLog, metrics: Metrics, *, clock: Callable[[], datetime]
+        self, log: DecisionSink, metrics: Metrics, *, clock: Callable[[], datetime]
     ) -> None:
         self._log = log
         self._metrics = metrics

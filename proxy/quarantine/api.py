@@ -28,7 +28,6 @@ from starlette.routing import BaseRoute, Route
 
 from pipgate.proxy.errors import NotFound, PipgateError, ReviewError, UnsupportedMediaType
 from pipgate.proxy.quarantine.auth import Principal, TokenBook, session_view
-from pipgate.proxy.quarantine.decisions import search
 from pipgate.proxy.quarantine.records import ALL_INDEXES, MAX_REASON, STATES, EntryQuery
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.quarantine.serialize import to_json
@@ -209,10 +208,9 @@ async def audit(request: Request, principal: Principal) -> Response:
 async def decisions(request: Request, principal: Principal) -> Response:
     q = request.query_params
     limit = _int(request, "limit", 100, 1000)
-    path = state_of(request).decision_log.path
+    decision_log = state_of(request).decision_log
     entries = await to_thread.run_sync(
-        lambda: search(
-            path,
+        lambda: decision_log.search(
             q=q.get("q"),
             limit=limit,
             index=q.get("index"),

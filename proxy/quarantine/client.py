@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 
@@ -30,6 +30,9 @@ from pipgate.proxy.quarantine.records import (
     Rule,
 )
 from pipgate.proxy.quarantine.serialize import from_json, to_json
+
+if TYPE_CHECKING:
+    from pipgate.proxy.storage.postgres import PostgresDatabase
 
 T = TypeVar("T")
 
@@ -81,17 +84,29 @@ class ReviewClient(Protocol):
 class LocalReview:
     """The review store of a data directory, in this process."""
 
-    def __init__(self, data_dir: Path, *, clock: Callable[[], datetime], actor: str) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        clock: Callable[[], datetime],
+        actor: str,
+        database: PostgresDatabase | None = None,
+    ) -> None:
+        """``database``: the cluster's shared state store, which then holds the queue,
+        the rules and the decision log (``data_dir`` keeps only ``audit.jsonl``)."""
         from pipgate.proxy.quarantine.review import Review
 
         if not data_dir.is_dir():
             raise ReviewError(f"data directory {str(data_dir)!r} does not exist")
-        self._review = Review(data_dir, clock=clock)
+        self._review = Review(data_dir, clock=clock, database=database)
+        self._database = database
         self._decision_log = data_dir / "decisions.jsonl"
         self._actor = actor
 
     def close(self) -> None:
         self._review.close()
+        if self._database is not None:
+            self._database.close()
 
     def entries(self, query: EntryQuery) -> EntryPage:
         return self._review.entries(query)
@@ -154,6 +169,10 @@ class LocalReview:
         )
 
     def decisions(self, query: DecisionQuery) -> list[dict[str, Any]]:
+        if self._database is not None:
+            from pipgate.proxy.storage.decisions import search_table
+
+            return search_table(self._database, q=query.q, limit=query.limit, **query.fields())
         return search(self._decision_log, q=query.q, limit=query.limit, **query.fields())
 
 

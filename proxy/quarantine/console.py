@@ -34,7 +34,6 @@ from pipgate.proxy.quarantine.auth import (
     session_view,
 )
 from pipgate.proxy.quarantine.charts import bar_chart, line_chart
-from pipgate.proxy.quarantine.decisions import search
 from pipgate.proxy.quarantine.records import STATES, EntryQuery, Rule
 from pipgate.proxy.quarantine.serialize import utc_text
 from pipgate.proxy.state import state_of
@@ -309,9 +308,9 @@ async def project(request: Request, principal: Principal) -> Response:
 @page
 async def decisions(request: Request, principal: Principal) -> Response:
     q = request.query_params
-    path = state_of(request).decision_log.path
+    decision_log = state_of(request).decision_log
     found = await to_thread.run_sync(
-        lambda: search(path, q=q.get("q"), limit=200, action=q.get("action") or None)
+        lambda: decision_log.search(q=q.get("q"), limit=200, action=q.get("action") or None)
     )
     return _render(
         request,

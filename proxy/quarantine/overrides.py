@@ -36,6 +36,7 @@ from pipgate.policies.decision import Action, Decision, strictest
 from pipgate.policies.engine import Verdict
 from pipgate.policies.rules import ProjectRule, parse_rule
 from pipgate.policies.subjects import FileSubject
+from pipgate.proxy.errors import StoreUnavailable
 from pipgate.proxy.quarantine import records
 from pipgate.proxy.quarantine.records import ALL_INDEXES, REVIEW
 
@@ -160,17 +161,31 @@ class _Snapshot:
 
 
 class ReviewOverrides:
-    """The ``Overrides`` of every gate; ``load`` replaces the rules (those in force)."""
+    """The ``Overrides`` of every gate; ``load`` replaces the rules (those in force).
+
+    Until the first ``load`` nothing is judged: ``project`` and ``file`` raise
+    ``StoreUnavailable`` (a replica that started while its database was down must not
+    serve what a reviewer rejected; it answers 503 until the rules are read)."""
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
         self._rules: tuple[CompiledRule, ...] = ()
         self._generation = 0
         self._snapshot = _Snapshot((), clock())
+        #: Whether the rules were read at least once.
+        self.loaded = False
 
     def load(self, rules: Iterable[records.Rule]) -> None:
         self._rules = tuple(CompiledRule.of(rule) for rule in rules)
         self._rebuild()
+        self.loaded = True
+
+    def _require_loaded(self) -> None:
+        if not self.loaded:
+            raise StoreUnavailable(
+                "the reviewer rules have not been read yet (the state store has not "
+                "answered since start-up)"
+            )
 
     def _rebuild(self) -> None:
         self._snapshot = _Snapshot(self._rules, self._clock())
@@ -184,6 +199,7 @@ class ReviewOverrides:
         return self._generation
 
     def project(self, index: str, name: str, verdict: Verdict, now: datetime) -> Verdict:
+        self._require_loaded()
         rules = self._snapshot.relevant(index, name)
         if not rules:
             return verdict
@@ -201,6 +217,7 @@ class ReviewOverrides:
         return verdict
 
     def file(self, index: str, subject: FileSubject, verdict: Verdict, now: datetime) -> Verdict:
+        self._require_loaded()
         rules = self._snapshot.relevant(index, subject.project)
         if not rules:
             return verdict

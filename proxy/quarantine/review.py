@@ -127,7 +127,14 @@ class Review:
         # One reload at a time: a slow reload finishing after a newer one would put
         # stale rules back (the intake thread reloads too).
         self._refresh_lock = threading.Lock()
-        self.refresh()
+        try:
+            self.refresh()
+        except StoreUnavailable as exc:
+            if database is None:
+                raise
+            # A replica starts without its database: it answers 503 (the overrides are
+            # not loaded) and reads the rules on the intake's next tick once it can.
+            log.error("reviewer rules not read at start-up: %s", exc)
         self.webhook = (
             Webhook(webhook_url, retries=webhook_retries, interval=webhook_interval)
             if webhook_url

@@ -27,6 +27,8 @@ class StoreStatus:
     up: bool | None = None
     since: float = field(default_factory=time.time)
     reason: str = ""
+    #: Whether the store answered at least once since start-up.
+    reached: bool = False
 
     def update(self, error: Exception | None) -> bool:
         """Record a probe; true when the state changed."""
@@ -45,6 +47,7 @@ class StoreStatus:
                 "" if up else f": {reason}",
             )
         self.up, self.reason = up, reason
+        self.reached = self.reached or up
         return changed
 
     def describe(self) -> str | None:

@@ -7,6 +7,10 @@ serves them all, with the same revision (the same ETag everywhere). Upstream
 
 The page is pickled, as the embedded diskcache does; a row that cannot be read
 back (another pipgate version) is ignored and fetched again. Blocking: call in a thread.
+
+The public upstream's pages are keyed by project name; each private upstream
+(``[upstreams.<name>]``) has its own, ``scoped(name)``: ``<name>/<project>`` (a
+project name has no ``/``), so the same name on two upstreams never shares a row.
 """
 
 from __future__ import annotations
@@ -30,13 +34,20 @@ class Missing:
 
 
 class PageState:
-    def __init__(self, database: PostgresDatabase) -> None:
+    def __init__(self, database: PostgresDatabase, *, prefix: str = "") -> None:
         self._database = database
+        self._prefix = prefix
+
+    def scoped(self, upstream: str) -> PageState:
+        """The pages of the private upstream ``upstream``."""
+        return PageState(self._database, prefix=f"{upstream}/")
 
     def load(self, name: str) -> object | None:
         """The stored page object of ``name`` (a ``CachedPage``), or ``None``."""
         with self._database.read() as tx:
-            row = tx.execute("SELECT body FROM pages WHERE name = ?", (name,)).fetchone()
+            row = tx.execute(
+                "SELECT body FROM pages WHERE name = ?", (self._prefix + name,)
+            ).fetchone()
         if row is None:
             return None
         try:
@@ -55,26 +66,36 @@ class PageState:
                 "VALUES (?, ?, ?, NULL, ?, ?) ON CONFLICT (name) DO UPDATE SET "
                 "fetched_at = excluded.fetched_at, etag = excluded.etag, "
                 "revision = excluded.revision, body = excluded.body",
-                (name, fetched_at, etag, revision, body),
+                (self._prefix + name, fetched_at, etag, revision, body),
             )
-            tx.execute("DELETE FROM missing_pages WHERE name = ?", (name,))
+            tx.execute("DELETE FROM missing_pages WHERE name = ?", (self._prefix + name,))
 
     def delete(self, name: str) -> None:
         with self._database.write_free() as tx:
-            tx.execute("DELETE FROM pages WHERE name = ?", (name,))
+            tx.execute("DELETE FROM pages WHERE name = ?", (self._prefix + name,))
 
     def exists(self, name: str) -> bool:
         with self._database.read() as tx:
-            return tx.execute("SELECT 1 FROM pages WHERE name = ?", (name,)).fetchone() is not None
+            found = tx.execute("SELECT 1 FROM pages WHERE name = ?", (self._prefix + name,))
+            return found.fetchone() is not None
 
     def names(self) -> list[str]:
         with self._database.read() as tx:
-            return [str(row[0]) for row in tx.execute("SELECT name FROM pages ORDER BY name")]
+            if self._prefix:
+                rows = tx.execute(
+                    "SELECT substr(name, ?) FROM pages WHERE left(name, ?) = ? ORDER BY name",
+                    (len(self._prefix) + 1, len(self._prefix), self._prefix),
+                )
+            else:
+                rows = tx.execute(
+                    "SELECT name FROM pages WHERE strpos(name, '/') = 0 ORDER BY name"
+                )
+            return [str(row[0]) for row in rows]
 
     def missing(self, name: str) -> Missing | None:
         with self._database.read() as tx:
             row = tx.execute(
-                "SELECT until, message FROM missing_pages WHERE name = ?", (name,)
+                "SELECT until, message FROM missing_pages WHERE name = ?", (self._prefix + name,)
             ).fetchone()
         return None if row is None else Missing(float(row[0]), str(row[1]))
 
@@ -84,6 +105,6 @@ class PageState:
                 "INSERT INTO missing_pages (name, until, message) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET until = excluded.until, "
                 "message = excluded.message",
-                (name, until, message),
+                (self._prefix + name, until, message),
             )
-            tx.execute("DELETE FROM pages WHERE name = ?", (name,))
+            tx.execute("DELETE FROM pages WHERE name = ?", (self._prefix + name,))

@@ -126,6 +126,14 @@ class PostgresDatabase:
             name="pipgate",
         )
         self.pool.open(wait=False)
+        #: Set while the database has not been reached since start-up: callers then learn
+        #: it at once rather than each waiting ``timeout`` (a replica starting without
+        #: its database, see ``storage.cluster``); cleared once it answers.
+        self.unreached = False
+
+    @property
+    def _wait(self) -> float | None:
+        return 0.05 if self.unreached else None
 
     def close(self) -> None:
         self.pool.close(timeout=2.0)
@@ -141,14 +149,14 @@ class PostgresDatabase:
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        with self._unavailable_as_error("read"), self.pool.connection() as connection:
+        with self._unavailable_as_error("read"), self.pool.connection(self._wait) as connection:
             yield PgTx(connection)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
         with (
             self._unavailable_as_error("written"),
-            self.pool.connection() as connection,
+            self.pool.connection(self._wait) as connection,
             connection.transaction(),
         ):
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
@@ -158,13 +166,26 @@ class PostgresDatabase:
     def write_free(self) -> Iterator[Tx]:
         """Statements that commit one by one, not serialised with other writers: for
         tables where each statement is atomic on its own (leases, pages, facts)."""
-        with self._unavailable_as_error("written"), self.pool.connection() as connection:
+        with self._unavailable_as_error("written"), self.pool.connection(self._wait) as connection:
+            yield PgTx(connection)
+
+    @contextmanager
+    def batch(self) -> Iterator[Tx]:
+        """One transaction not serialised with other writers: many rows of a table
+        that only ever gets inserts (the decision log), committed together."""
+        with (
+            self._unavailable_as_error("written"),
+            self.pool.connection(self._wait) as connection,
+            connection.transaction(),
+        ):
             yield PgTx(connection)
 
     def ping(self) -> None:
-        """One round trip; raises ``StoreUnavailable`` when it fails."""
-        with self.read() as tx:
-            tx.execute("SELECT 1").fetchone()
+        """One round trip (waiting for a connection as long as ever, even while
+        ``unreached``); raises ``StoreUnavailable`` when it fails, else clears ``unreached``."""
+        with self._unavailable_as_error("read"), self.pool.connection() as connection:
+            connection.execute("SELECT 1").fetchone()
+        self.unreached = False
 
 
 def _first_line(exc: BaseException) -> str:

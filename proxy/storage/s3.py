@@ -113,11 +113,12 @@ class S3Blobs:
             raise self._unavailable(exc, f"answer for {key}") from exc
         return int(meta["size"])
 
-    async def stream(self, key: str) -> tuple[int, AsyncIterator[bytes]]:
+    async def stream(self, key: str, *, start: int = 0) -> tuple[int, AsyncIterator[bytes]]:
         from obstore.exceptions import NotFoundError
 
+        options: dict[str, Any] = {"range": {"offset": start}} if start else {}
         try:
-            result = await self._obs.get_async(self._store, key)
+            result = await self._obs.get_async(self._store, key, options=options)  # type: ignore[arg-type]
         except (NotFoundError, FileNotFoundError):
             raise BlobMissing(f"no blob {key} in {self.label}") from None
         except Exception as exc:
@@ -150,6 +151,39 @@ class S3Blobs:
             return  # the same bytes, stored by another replica first
         except Exception as exc:
             raise self._unavailable(exc, f"store {key}") from exc
+
+    def put_path(self, key: str, path: Path | BinaryIO, *, size: int) -> None:
+        from obstore.exceptions import AlreadyExistsError, PreconditionError
+
+        try:
+            self._obs.put(
+                self._store,
+                key,
+                path,
+                mode="create",
+                use_multipart=size > PART_SIZE,
+                chunk_size=PART_SIZE,
+                max_concurrency=4,
+            )
+        except (AlreadyExistsError, PreconditionError, FileExistsError):
+            return
+        except Exception as exc:
+            raise self._unavailable(exc, f"store {key}") from exc
+
+    def read_into(self, key: str, out: BinaryIO) -> int | None:
+        from obstore.exceptions import NotFoundError
+
+        try:
+            result = self._obs.get(self._store, key)
+            size = 0
+            for chunk in result.stream(min_chunk_size=READ_CHUNK):
+                out.write(chunk)
+                size += len(chunk)
+        except (NotFoundError, FileNotFoundError):
+            return None
+        except Exception as exc:
+            raise self._unavailable(exc, f"read {key}") from exc
+        return size
 
     def get_bytes(self, key: str) -> bytes | None:
         from obstore.exceptions import NotFoundError

@@ -9,7 +9,9 @@ as SQLite's version 5 does (``quarantine.migrations.REGROUP``: one entry per
 held version with its files inside); old replicas cannot read that, so its
 ``min_reader`` is 2: stop them before migrating. Otherwise versions only add
 (expand), and drop in a later release (contract), so old and new replicas can run
-side by side during a rolling upgrade; ``min_reader`` is the oldest code version
+side by side during a rolling upgrade (version 3 adds stored-file markers to
+leases, the cluster's peer secret, made once under the lock in the migrating
+transaction, and hosted files); ``min_reader`` is the oldest code version
 that may still use the schema, and a replica whose code is older refuses to start.
 
 ``migrate`` runs on one dedicated connection (never a pooled one: the lock is
@@ -24,7 +26,9 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -172,6 +176,42 @@ CREATE TABLE decisions (
 CREATE INDEX decisions_project ON decisions (project, id);
 """
 
+# Version 3 (expand only: replicas of version 2 keep working beside it).
+_V3 = """
+-- A file lease whose holder stored the file stays as a marker (stored, expired) for a
+-- while, so a replica that looked in the bucket a moment before it was stored learns it
+-- from its claim and looks again, instead of fetching from upstream a second time.
+ALTER TABLE leases ADD COLUMN stored boolean NOT NULL DEFAULT false;
+-- Secrets the replicas share (``peer``: followers streaming from a lease holder).
+CREATE TABLE cluster_secrets (name text PRIMARY KEY, value text NOT NULL);
+-- Hosted indexes: one row per uploaded file (the bytes are in the blob store).
+CREATE TABLE hosted_files (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    idx text NOT NULL,
+    project text NOT NULL,
+    filename text NOT NULL,
+    version text NOT NULL,
+    is_sdist boolean NOT NULL,
+    sha256 text NOT NULL,
+    size bigint NOT NULL,
+    requires_python text,
+    metadata_sha256 text,
+    uploaded_at text NOT NULL,
+    uploader text NOT NULL,
+    client text NOT NULL,
+    UNIQUE (idx, filename)
+);
+CREATE INDEX hosted_files_by_project ON hosted_files (idx, project);
+"""
+
+
+def _seed_v3(connection: psycopg.Connection[object]) -> None:
+    connection.execute(
+        "INSERT INTO cluster_secrets (name, value) VALUES ('peer', %s) "
+        "ON CONFLICT (name) DO NOTHING",
+        (secrets.token_urlsafe(32),),
+    )
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -179,6 +219,8 @@ class Migration:
     #: The oldest code version (``SCHEMA_VERSION``) that can work with this schema.
     min_reader: int
     sql: str
+    #: Rows made in the same transaction, with values only Python makes (secrets).
+    seed: Callable[[psycopg.Connection[object]], None] | None = None
 
 
 _GROUPED_TABLES = """
@@ -238,7 +280,11 @@ _V2 = (
     + ";\n"
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, 1, _V1), Migration(2, 2, _V2))
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, 1, _V1),
+    Migration(2, 2, _V2),
+    Migration(3, 2, _V3, _seed_v3),
+)
 #: The schema version this code writes and needs.
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -331,6 +377,8 @@ def migrate(url: str, *, applied_by: str | None = None) -> list[int]:
                         continue
                     with connection.transaction():
                         connection.execute(step.sql)  # type: ignore[arg-type]
+                        if step.seed is not None:
+                            step.seed(connection)
                         connection.execute(
                             "INSERT INTO schema_version (version, applied_by, min_reader) "
                             "VALUES (%s, %s, %s)",

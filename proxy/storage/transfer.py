@@ -6,7 +6,10 @@ rules and runtime lists, the audit log, traffic, aggregates, console sessions an
 the rules revision) with their ids, so audit records still name the right rules and
 entries, and no id is handed out again; the decision
 log (``decisions.jsonl``); and, with ``[storage] blobs``, every stored file and
-METADATA (each hash checked again on the way) with the facts kept about them.
+METADATA (each hash checked again on the way) with the facts kept about them, and
+the hosted indexes (``hosted/``: each uploaded file, hash checked, into the blob
+store's ``hosted/`` prefix, its METADATA, and its upload record, oldest first; a
+file an index already has in the database is left as it is there).
 
 The target database must hold no quarantine history yet (this is a move, not a
 merge: ids would collide). Stop the pipgate that uses the directory first.
@@ -118,7 +121,9 @@ def _copy_decisions(source: Path, database: PostgresDatabase) -> int:
                 entry = orjson.loads(line)
             except orjson.JSONDecodeError:
                 continue
-            batch.append((*(entry.get(k) or "" for k in fields), entry.get("available_at")))
+            values = [entry.get(k) or "" for k in fields]
+            values[fields.index("file")] = entry.get("file") or None  # a project: no file
+            batch.append((*values, entry.get("available_at")))
             if len(batch) >= 1000:
                 flush()
                 total += len(batch)
@@ -178,6 +183,60 @@ async def _copy_files(source: Path, storage: StorageSettings, database: Postgres
     )
 
 
+def _copy_hosted(source: Path, storage: StorageSettings, database: PostgresDatabase) -> str:
+    from pipgate.proxy.hosted.store import LocalHostedStore
+    from pipgate.proxy.storage.blobs import hosted_key
+    from pipgate.proxy.storage.facts import FileFacts
+    from pipgate.proxy.storage.hosted import _INSERT, row_values
+    from pipgate.proxy.storage.s3 import S3Blobs
+
+    assert storage.blobs is not None
+    directory = source / "hosted"
+    if not (directory / "hosted.sqlite3").exists():
+        return "hosted indexes: none in the data directory"
+    blobs = S3Blobs(storage.blobs)
+    facts = FileFacts(database)
+    local = LocalHostedStore(directory)
+    copied = kept = 0
+    missing: list[str] = []
+    try:
+        records = [record for index in local.indexes() for record in local.records(index)]
+        records.sort(key=lambda r: r.uploaded_at)
+        for record in records:
+            handle = local.open(record.sha256)
+            if handle is None:
+                missing.append(record.filename)
+                continue
+            with handle:
+                digest = hashlib.file_digest(handle, "sha256").hexdigest()  # type: ignore[arg-type]
+                if digest != record.sha256:
+                    missing.append(record.filename)
+                    continue
+                handle.seek(0)
+                blobs.put_path(hosted_key(record.sha256), handle, size=record.size)
+            metadata = local.get_metadata(record.sha256)
+            if metadata is not None:
+                blobs.put_bytes(metadata_key(record.sha256), metadata)
+                facts.put("metadata-sha256:" + record.sha256, hashlib.sha256(metadata).hexdigest())
+            with database.write() as tx:
+                inserted = tx.execute(
+                    _INSERT + " ON CONFLICT (idx, filename) DO NOTHING RETURNING id",
+                    row_values(record),
+                ).fetchone()
+            if inserted is None:
+                kept += 1
+            else:
+                copied += 1
+    finally:
+        local.close()
+    summary = f"hosted indexes: {copied} files copied to {storage.blobs}"
+    if kept:
+        summary += f", {kept} already there"
+    if missing:
+        summary += f"; {len(missing)} missing or damaged, left out: {', '.join(missing[:10])}"
+    return summary
+
+
 async def import_data_dir(
     source: Path, storage: StorageSettings, *, echo: Callable[[str], None]
 ) -> str:
@@ -192,6 +251,7 @@ async def import_data_dir(
         echo(f"decision log: {decisions} lines")
         if storage.blobs:
             echo(await _copy_files(source, storage, database))
+            echo(await to_thread.run_sync(_copy_hosted, source, storage, database))
         else:
             echo("files: not copied ([storage] blobs is not set; they stay in the data directory)")
     finally:

@@ -38,11 +38,17 @@ from tests.support.seaweed import BUCKET, SeaweedFS
 from tests.support.servers import RunningProcess, run_process
 
 ADMIN = "cluster-admin-token"
+#: May upload to the hosted index ``corp``.
+UPLOADER = "cluster-upload-token"
 #: demo-pkg 1.1.0 is one hour old: held by the 7-day release age until released.
 FRESH_VERSION = "1.1.0"
 #: A file large enough to be killed mid-stream, served slowly (about 2.5 s).
 BIG_FILE = "big_pkg-1.0.0-py3-none-any.whl"
 BIG_SIZE = 6 << 20
+#: Another, for a client of a replica that does not fetch it (streamed past 4 MB).
+SLOW_FILE = "slow_pkg-1.0.0-py3-none-any.whl"
+#: Only ever asked for through the private upstream ``mirror`` (index ``corp``).
+PRIVATE_FILE = "private_pkg-1.0.0-py3-none-any.whl"
 
 
 def config_toml(upstream_url: str, database: str, blobs: str) -> str:
@@ -56,6 +62,11 @@ retries = 0
 access_log = false
 log_level = "warning"
 
+[upstreams.mirror]
+url = "{upstream_url}"
+timeout = "10s"
+retries = 0
+
 [storage]
 database = "{database}"
 blobs = "{blobs}"
@@ -64,10 +75,21 @@ lease_ttl = "2s"
 [policies.typosquat]
 mode = "off"
 
+[indexes.corp]
+hosted = true
+upload = ["ci"]
+sources = ["corp", "mirror"]
+policies.release_age.exempt_hosted = true
+
 [[admin.tokens]]
 name = "alice"
 sha256 = "{hash_token(ADMIN)}"
 scope = "admin"
+
+[[admin.tokens]]
+name = "ci"
+sha256 = "{hash_token(UPLOADER)}"
+scope = "upload"
 """
 
 
@@ -164,11 +186,11 @@ class Cluster:
         return sum(n for path, n in self.upstream.hits.items() if path.endswith("/" + filename))
 
 
-def big_project(dists_dir: Path) -> FakeProject:
-    """A real wheel of about ``BIG_SIZE`` bytes (the content scan reads it as one)."""
-    path = _wheel(dists_dir, "big-pkg", "1.0.0", size_padding=BIG_SIZE)
+def big_project(dists_dir: Path, name: str = "big-pkg", size: int = BIG_SIZE) -> FakeProject:
+    """A real wheel of about ``size`` bytes (the content scan reads it as one)."""
+    path = _wheel(dists_dir, name, "1.0.0", size_padding=size)
     return FakeProject(
-        "big-pkg", [FakeFile.from_path(path, upload_time=datetime(2024, 1, 1, tzinfo=UTC))]
+        name, [FakeFile.from_path(path, upload_time=datetime(2024, 1, 1, tzinfo=UTC))]
     )
 
 
@@ -188,7 +210,14 @@ def cluster(
     name = "c_" + os.urandom(5).hex()
     database_url = postgres_server.create_database(name)
     prefix = f"c-{os.urandom(5).hex()}"
-    upstream = create_fake_upstream([*standard_projects(dists_dir), big_project(dists_dir)])
+    upstream = create_fake_upstream(
+        [
+            *standard_projects(dists_dir),
+            big_project(dists_dir),
+            big_project(dists_dir, "slow-pkg"),
+            big_project(dists_dir, "private-pkg", 0),
+        ]
+    )
     upstream.slow_chunk_size = 256 * 1024
     upstream.slow_chunk_delay = 0.1
     for file in upstream.project("demo-pkg").files:
@@ -234,8 +263,33 @@ def timed() -> Iterator[list[float]]:
     box.append(time.monotonic() - started)
 
 
+def twine_upload(url: str, *files: Path) -> subprocess.CompletedProcess[str]:
+    from tests.support.servers import client_env
+
+    return subprocess.run(
+        [
+            str(Path(sys.executable).with_name("twine")),
+            "upload",
+            "--non-interactive",
+            "--disable-progress-bar",
+            "--repository-url",
+            url,
+            *map(str, files),
+        ],
+        env=client_env(
+            TWINE_USERNAME="__token__",
+            TWINE_PASSWORD=UPLOADER,
+            NO_COLOR="1",
+            PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def pip_install(
-    replica: Replica, *requirements: str, target: Path
+    replica: Replica, *requirements: str, target: Path, index: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     from tests.support.servers import client_env
 
@@ -249,7 +303,7 @@ def pip_install(
             "--no-deps",
             "--disable-pip-version-check",
             "--index-url",
-            replica.index_url,
+            f"{replica.url}/{index}/simple/" if index else replica.index_url,
             "--target",
             str(target),
             *requirements,

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
+import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from packaging.utils import NormalizedName
 
 from pipgate.policies.decision import Action, Decision
+from pipgate.proxy.hosted.store import HostedFile, LocalHostedStore
+from pipgate.proxy.observe.decision_log import DecisionLog
 from pipgate.proxy.quarantine.records import Hold
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.storage.schema import SCHEMA_VERSION
+from tests.support.dists import build_wheel
 from tests.support.ports import free_port
 from tests.support.postgres import PostgresServer
 from tests.support.servers import run_process
@@ -61,9 +67,37 @@ def test_two_replicas_starting_at_once_migrate_an_empty_database_once(
     rows = postgres_server.psql(
         "SELECT version, applied_by FROM schema_version ORDER BY version", database=name
     ).splitlines()
-    versions = [str(v) for v in range(1, SCHEMA_VERSION + 1)]
-    assert [row.split("|")[0] for row in rows] == versions, rows
-    assert len({row.split("|")[1] for row in rows}) == 1, rows  # all by one replica
+    versions = [row.split("|") for row in rows]
+    assert [int(v) for v, _ in versions] == list(range(1, SCHEMA_VERSION + 1)), rows
+    assert len({who for _, who in versions}) == 1, rows  # one replica migrated, once
+
+
+def test_a_replica_started_without_postgresql_is_unready_until_it_has_migrated_it(
+    postgres_server: PostgresServer, postgres_url: str, tmp_path: Path
+) -> None:
+    env = _env(PIPGATE_STORAGE__DATABASE=postgres_url, PIPGATE_UPSTREAM="http://127.0.0.1:9/")
+    port = free_port()
+    argv = [*PIPGATE, "serve", "--port", str(port), "--data-dir", str(tmp_path / "l1")]
+    postgres_server.stop()
+    try:
+        with run_process(argv, f"http://127.0.0.1:{port}/healthz", env=env, timeout=60):
+            ready = f"http://127.0.0.1:{port}/readyz"
+            unready = httpx.get(ready, trust_env=False)
+            assert unready.status_code == 503, unready.text
+            assert "schema is not checked yet: cannot connect to PostgreSQL" in unready.text
+            page = httpx.get(f"http://127.0.0.1:{port}/simple/demo-pkg/", trust_env=False)
+            assert page.status_code == 503, page.text  # nothing judged without the rules
+            postgres_server.start()
+            deadline = time.monotonic() + 30  # it keeps trying (every second)
+            while (answer := httpx.get(ready, trust_env=False)).status_code != 200:
+                assert time.monotonic() < deadline, answer.text
+                time.sleep(0.1)
+    finally:
+        if not postgres_server.running:
+            postgres_server.start()
+    name = postgres_url.rsplit("/", 1)[1]
+    versions = postgres_server.psql("SELECT version FROM schema_version", database=name).split()
+    assert versions == [str(v) for v in range(1, SCHEMA_VERSION + 1)]
 
 
 def test_migrate_and_storage_check_commands(postgres_url: str, s3_location, tmp_path: Path) -> None:
@@ -116,6 +150,30 @@ def test_storage_import_moves_quarantine_history(
     )
     review.decide("reject", project="reqeusts", reason="typosquat confirmed", actor="alice")
     review.close()
+    decisions = DecisionLog(single / "decisions.jsonl")
+    decisions.record(
+        index="default", project="reqeusts", file=None, decision=held, client="1.2.3.4", now=now
+    )
+    decisions.close()
+    wheel = build_wheel(tmp_path / "dist", "acme-lib", "1.0.0")
+    hosted = LocalHostedStore(single / "hosted")
+    temp = hosted.new_temp_path()
+    temp.write_bytes(wheel.read_bytes())
+    upload = HostedFile(
+        index="corp",
+        project=NormalizedName("acme-lib"),
+        filename=wheel.name,
+        version="1.0.0",
+        sha256=hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        size=wheel.stat().st_size,
+        requires_python=None,
+        metadata_sha256=None,
+        uploaded_at=now,
+        uploader="ci",
+        client="1.2.3.4",
+    )
+    hosted.add(upload, temp, b"Metadata-Version: 2.1\nName: acme-lib\n")
+    hosted.close()
     env = _env(
         PIPGATE_STORAGE__DATABASE=postgres_url,
         PIPGATE_STORAGE__BLOBS=s3_location.url,
@@ -129,11 +187,17 @@ def test_storage_import_moves_quarantine_history(
     )
     assert moved.returncode == 0, moved.stderr
     assert "1 entries" in moved.stdout and "1 rules" in moved.stdout
+    assert "decision log: 1 lines" in moved.stdout
+    assert "hosted indexes: 1 files copied" in moved.stdout
+    from pipgate.proxy.storage.decisions import search_table
+    from pipgate.proxy.storage.facts import FileFacts
+    from pipgate.proxy.storage.files import SharedFileStore
+    from pipgate.proxy.storage.hosted import SharedHostedStore
     from pipgate.proxy.storage.postgres import PostgresDatabase
+    from pipgate.proxy.storage.s3 import S3Blobs
 
-    shared = Review(
-        tmp_path / "replica", clock=lambda: now, database=PostgresDatabase(postgres_url)
-    )
+    database = PostgresDatabase(postgres_url)
+    shared = Review(tmp_path / "replica", clock=lambda: now, database=database)
     try:
         page = shared.entries()
         assert page.total == 1 and page.entries[0].state == "rejected"
@@ -144,6 +208,17 @@ def test_storage_import_moves_quarantine_history(
             [[Hold("default", "other", None, "typosquat", "quarantine", "x", None, "1.2.3.4", now)]]
         )
         assert new.id > page.entries[0].id
+        assert [(d["project"], d["file"]) for d in search_table(database)] == [("reqeusts", None)]
+        blobs = S3Blobs(s3_location.url)
+        l1 = SharedFileStore(
+            tmp_path / "l1", facts=FileFacts(database), blobs=blobs, size_limit=10**8
+        )
+        replica = SharedHostedStore(database, blobs, l1)
+        hosted = replica.project("corp", NormalizedName("acme-lib"))
+        assert hosted is not None and [f.filename for f in hosted.project.files] == [wheel.name]
+        with replica.open(upload.sha256) as handle:
+            assert handle.read() == wheel.read_bytes()
+        assert replica.get_metadata(upload.sha256) == b"Metadata-Version: 2.1\nName: acme-lib\n"
     finally:
         shared.close()
     twice = subprocess.run(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.support.servers import wait_until_stored
+
 JSON = "application/vnd.pypi.simple.v1+json"
 HTML = "application/vnd.pypi.simple.v1+html"
 
@@ -119,6 +121,7 @@ def test_file_etag_range_head_and_cache_control(proxy, upstream):
     assert whole.status_code == 200
     body = upstream.file(name).read()
     assert whole.content == body
+    wait_until_stored(url)
     warm = httpx.get(url)
     assert warm.headers["x-pipgate-cache"] == "hit"
     assert warm.headers["etag"] == f'"{upstream.file(name).sha256}"'

@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.archives import wheel
 from tests.support.fake_upstream import FakeFile, FakeProject, create_fake_upstream
+from tests.support.servers import wait_until_stored
 
 FILENAME = "bulk_data-1.0-py3-none-any.whl"
 SIZE = 8 << 20
@@ -38,7 +39,7 @@ def file_url(proxy) -> str:  # type: ignore[no-untyped-def]
 def warm(url: str) -> bytes:
     first = httpx.get(url, timeout=30)
     assert first.status_code == 200, first.text
-    assert httpx.head(url).headers["x-pipgate-cache"] == "hit"
+    wait_until_stored(url)
     return first.content
 
 

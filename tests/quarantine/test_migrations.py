@@ -88,7 +88,7 @@ def migrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Review]
         with database.write() as tx:
             fill(tx, "OVERRIDING SYSTEM VALUE")
         database.close()
-        assert schema.migrate(url) == [2]
+        assert schema.migrate(url) == list(range(2, schema.SCHEMA_VERSION + 1))
         database = PostgresDatabase(url)
     review = Review(tmp_path, clock=Clock(), database=database)
     yield review

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -423,7 +424,14 @@ def test_metadata_the_page_advertises_is_served_after_the_store_evicted_it(tmp_p
     json_v1 = {"Accept": "application/vnd.pypi.simple.v1+json"}
     with app_with(tmp_path, handler) as client:
         assert client.get(f"/files/demo/{name}").content == wheel
-        listed = client.get("/simple/demo/", headers=json_v1).json()["files"][0]
+        # The client has the file once it is verified; it is kept (its metadata
+        # extracted) just after, and the page advertises the metadata from then on.
+        deadline = time.monotonic() + 10
+        while "core-metadata" not in (
+            listed := client.get("/simple/demo/", headers=json_v1).json()["files"][0]
+        ):
+            assert time.monotonic() < deadline, listed
+            time.sleep(0.01)
         assert listed["core-metadata"] == {"sha256": hashlib.sha256(metadata).hexdigest()}
         store = client.app.state.pipgate.store
         store._cache.delete("metadata:" + hashlib.sha256(wheel).hexdigest())  # LRU eviction

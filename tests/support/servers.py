@@ -243,3 +243,15 @@ def client_env(base: Mapping[str, str] | None = None, **overrides: str) -> dict[
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", UV_NO_CONFIG="1")
     env.update(overrides)
     return env
+
+
+def wait_until_stored(url: str, timeout: float = 10.0) -> None:
+    """Return once pipgate answers ``url`` (a file) from its store.
+
+    A client is answered as soon as the downloaded file is verified; the file is kept
+    (moved into the store, metadata extracted) just after, so a request that follows at
+    once may still be served from the download."""
+    deadline = time.monotonic() + timeout
+    while (seen := httpx.head(url).headers.get("x-pipgate-cache")) != "hit":
+        assert time.monotonic() < deadline, f"{url} is not stored: x-pipgate-cache {seen}"
+        time.sleep(0.01)
