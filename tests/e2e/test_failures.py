@@ -8,7 +8,7 @@ import hashlib
 import httpx
 import pytest
 
-from tests.e2e.conftest import installed, run_pip
+from tests.support.installers import installed, run_pip
 
 WHEEL = "demo_pkg-1.1.0-py3-none-any.whl"
 

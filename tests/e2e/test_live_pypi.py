@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.conftest import installed, run_pip, run_uv
+from tests.support.installers import installed, run_pip, run_uv
 
 pytestmark = pytest.mark.live
 PYPI = "https://pypi.org/simple/"

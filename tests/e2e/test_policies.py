@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.e2e.conftest import installed, run_pip, run_uv
 from tests.support.fake_upstream import FakeProject, _release
+from tests.support.installers import installed, run_pip, run_uv
 from tests.support.markup import listed, offered
 
 JSON = "application/vnd.pypi.simple.v1+json"
