@@ -77,6 +77,21 @@ def test_webhook_text_escapes_untrusted_fields() -> None:
     assert message([entry])["entries"][0]["top_clients"] == entry["top_clients"]  # unchanged
 
 
+def test_webhook_text_says_blocked() -> None:
+    from pipgate.proxy.quarantine.webhook import message
+
+    entry = {
+        "id": 7,
+        "index": "default",
+        "project": "evil",
+        "file": None,
+        "action": "block",
+        "policy": "allowlist",
+        "reason": "on the denylist",
+    }
+    assert "pipgate blocked project evil" in message([entry])["text"]
+
+
 def test_an_until_too_far_away_is_a_400_not_a_crash(proxy: Proxy) -> None:
     wheel = next(e for e in hold_fresh_release(proxy) if e["file"].endswith(".whl"))
     with proxy.client() as api:
