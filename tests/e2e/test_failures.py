@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 
 import httpx
 import pytest
 
+from tests.support.archives import wheel
+from tests.support.fake_upstream import FakeFile, FakeProject
 from tests.support.installers import installed, run_pip
 
 WHEEL = "demo_pkg-1.1.0-py3-none-any.whl"
+LARGE_WHEEL = "bulk_data-1.0-py3-none-any.whl"
 
 
 def _file_url(proxy, project: str, filename: str) -> str:
@@ -105,23 +109,29 @@ def test_bad_file_bytes_are_never_stored_or_installed(
     assert installed(tmp_path / "good") == {"demo-pkg==1.1.0"}
 
 
-def test_a_large_corrupt_file_never_reaches_a_client_whole(
-    upstream, upstream_url, start_proxy, monkeypatch
-):
-    from pipgate.proxy import views
+def test_a_large_corrupt_file_never_reaches_a_client_whole(upstream, upstream_url, start_proxy):
+    from pipgate.proxy.views import WHOLE_BEFORE_SENDING
 
-    monkeypatch.setattr(views, "WHOLE_BEFORE_SENDING", 0)  # stream even this small file
-    upstream.file_modes[WHEEL] = "corrupt"
+    # Larger than what is verified whole before sending: streamed as it arrives.
+    data = wheel(
+        {"bulk_data/blob.bin": random.Random(8).randbytes(WHOLE_BEFORE_SENDING + 4096)},
+        name="bulk_data",
+    )
+    upstream.add(FakeProject("bulk-data", [FakeFile.from_bytes(LARGE_WHEEL, data)]))
+    upstream.file_modes[LARGE_WHEEL] = "corrupt"
+    received: list[bytes] = []
+
+    def read_all(response: httpx.Response) -> None:
+        received.extend(response.iter_bytes())
+
     with start_proxy(upstream_url) as proxy:
-        received = b""
-        try:
-            with httpx.stream("GET", _file_url(proxy, "demo-pkg", WHEEL)) as response:
-                for chunk in response.iter_bytes():
-                    received += chunk
-        except httpx.TransportError:
-            pass
-    # A streamed file's last byte is held back until its hash is verified.
-    assert len(received) < upstream.file(WHEEL).size
+        with httpx.stream("GET", _file_url(proxy, "bulk-data", LARGE_WHEEL)) as response:
+            assert response.status_code == 200  # the first bytes went out before the hash
+            # A streamed file's last byte is held back until its hash is verified: the
+            # response ends short, never whole.
+            with pytest.raises(httpx.RemoteProtocolError):
+                read_all(response)
+    assert 0 < len(b"".join(received)) < len(data)
 
 
 def test_concurrent_cold_requests_share_one_upstream_download(upstream, upstream_url, start_proxy):
