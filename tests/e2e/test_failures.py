@@ -15,6 +15,8 @@ from tests.support.installers import installed, run_pip
 
 WHEEL = "demo_pkg-1.1.0-py3-none-any.whl"
 LARGE_WHEEL = "bulk_data-1.0-py3-none-any.whl"
+#: Upstream timeout of the tests whose upstream hangs (each try waits this long).
+SHORT_TIMEOUT = "1s"
 
 
 def _file_url(proxy, project: str, filename: str) -> str:
@@ -23,7 +25,8 @@ def _file_url(proxy, project: str, filename: str) -> str:
 
 @pytest.mark.parametrize("mode", ["5xx", "timeout", "garbage"])
 def test_cached_page_is_served_stale_when_upstream_fails(upstream, upstream_url, start_proxy, mode):
-    with start_proxy(upstream_url, config={"cache": {"index_ttl": 0}}) as proxy:
+    config = {"cache": {"index_ttl": 0}, "upstream": {"timeout": SHORT_TIMEOUT}}
+    with start_proxy(upstream_url, config=config) as proxy:
         fresh = httpx.get(f"{proxy.index_url}demo-pkg/?format=json")
         assert fresh.status_code == 200
         assert "x-pipgate-stale" not in fresh.headers
@@ -43,7 +46,7 @@ def test_uncached_project_gets_a_clear_gateway_error(
 ):
     upstream.hang_seconds = 10
     upstream.mode = mode
-    with start_proxy(upstream_url) as proxy:
+    with start_proxy(upstream_url, config={"upstream": {"timeout": SHORT_TIMEOUT}}) as proxy:
         response = httpx.get(f"{proxy.index_url}demo-pkg/", timeout=30)
         upstream.heal()
     assert response.status_code == status
