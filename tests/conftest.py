@@ -1,15 +1,17 @@
-"""Suite-wide options: ``--live`` opts in to tests against the real PyPI."""
+"""Suite-wide options (``--live`` opts in to tests against the real PyPI) and plugins."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-#: Real PostgreSQL and SeaweedFS for the scale-out tests (started only when a test needs one).
-pytest_plugins = ["tests.support.fixtures_storage"]
+pytest_plugins = [
+    # The shared fixtures: fake upstream, pipgate on a port or in process, clocks, disks.
+    "tests.support.fixtures",
+    # Real PostgreSQL and SeaweedFS for the scale-out tests (started only when a test needs one).
+    "tests.support.fixtures_storage",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,16 +25,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "live" in item.keywords:
             item.add_marker(skip)
-
-
-@pytest.fixture(scope="session")
-def dists_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the fake upstream's real wheels and sdists are built, once per session."""
-    return tmp_path_factory.mktemp("dists")
-
-
-@pytest.fixture
-def upstream_url(upstream) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """Serve the test's ``upstream`` fixture (a FakeUpstream) on a real port."""
-    with upstream.serve() as url:
-        yield url

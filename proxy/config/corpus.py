@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -74,28 +74,34 @@ def load_bundled_words() -> Iterator[str]:
     return (m.group() for m in _WORD_LINE.finditer(text))
 
 
-def _read_bundled_bytes(filename: str) -> bytes:
+def read_bundled_bytes(filename: str) -> bytes:
+    """The bytes of ``filename`` shipped in ``proxy/data``."""
     return resources.files("pipgate.proxy.data").joinpath(filename).read_bytes()
 
 
-def load_bundled_index() -> typosquat.TyposquatIndex:
+ReadBundled = Callable[[str], bytes]
+
+
+def load_bundled_index(read: ReadBundled = read_bundled_bytes) -> typosquat.TyposquatIndex:
     """The prebuilt typosquat index of the bundled corpus and word list.
 
     Raises ``CorpusError`` if it is missing or was built for another version
-    of the matcher; the caller then builds the index itself.
+    of the matcher; the caller then builds the index itself. ``read`` reads a
+    shipped file by name.
     """
     source = f"bundled typosquat index {BUNDLED_INDEX}"
     try:
-        return typosquat.TyposquatIndex.from_bytes(_read_bundled_bytes(BUNDLED_INDEX))
+        return typosquat.TyposquatIndex.from_bytes(read(BUNDLED_INDEX))
     except (OSError, typosquat.IndexFormatError) as exc:
         raise CorpusError(f"cannot read {source}: {exc}") from exc
 
 
-def load_bundled_snapshot() -> Snapshot:
-    """The bundled snapshot of PyPI around the protected names (``policies/typosquat_snapshot.py``)."""
+def load_bundled_snapshot(read: ReadBundled = read_bundled_bytes) -> Snapshot:
+    """The bundled snapshot of PyPI around the protected names (``policies/typosquat_snapshot.py``);
+    ``read`` reads a shipped file by name."""
     source = f"bundled snapshot {BUNDLED_SNAPSHOT}"
     try:
-        return Snapshot.from_bytes(_read_bundled_bytes(BUNDLED_SNAPSHOT))
+        return Snapshot.from_bytes(read(BUNDLED_SNAPSHOT))
     except (OSError, SnapshotError) as exc:
         raise CorpusError(f"cannot read {source}: {exc}") from exc
 

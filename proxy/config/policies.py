@@ -15,6 +15,7 @@ into validated settings.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
@@ -42,7 +43,18 @@ from pipgate.policies.release_age import ReleaseAgePolicy
 from pipgate.policies.rules import RuleSet, parse_rule
 from pipgate.policies.scan import ScanPolicy
 from pipgate.policies.severity import Severity
+from pipgate.policies.typosquat import TyposquatIndex, TyposquatPolicy
+from pipgate.policies.typosquat_score import Thresholds
+from pipgate.policies.typosquat_snapshot import Snapshot
 from pipgate.policies.vulnerabilities import VulnerabilitiesPolicy
+from pipgate.proxy.config.corpus import (
+    CorpusError,
+    ReadBundled,
+    load_bundled_index,
+    load_bundled_snapshot,
+    load_bundled_words,
+    read_bundled_bytes,
+)
 from pipgate.proxy.config.settings import Duration, deep_merge
 
 log = logging.getLogger("pipgate")
@@ -402,13 +414,18 @@ POLICY_ORDER = (
 
 
 def build_policy_set(
-    settings: PolicySettings, *, typosquat_names: Sequence[str], intel: Intel | None = None
+    settings: PolicySettings,
+    *,
+    typosquat_names: Sequence[str],
+    intel: Intel | None = None,
+    typosquat_data: TyposquatData | None = None,
 ) -> PolicySet:
     """The policies ``settings`` enable, in ``POLICY_ORDER``.
 
     ``typosquat_names`` is the ranked corpus (most popular first). The typosquat
     index protects, in rank order: ``typosquat.protect``, the internal names of
-    dependency confusion, the corpus, then the allowlist's plain names.
+    dependency confusion, the corpus, then the allowlist's plain names; it comes
+    from ``typosquat_data`` (the process's ``SHARED_TYPOSQUAT_DATA`` by default).
     ``intel`` holds the advisory indexes loaded from the feeds (see
     ``build_intel_policies``).
 
@@ -444,7 +461,8 @@ def build_policy_set(
             *typosquat_names,
             *allow.names,
         ]
-        policies.append(_typosquat_policy(typosquat, names))
+        data = SHARED_TYPOSQUAT_DATA if typosquat_data is None else typosquat_data
+        policies.append(_typosquat_policy(typosquat, names, data))
 
     age = settings.release_age
     if age.mode != "off":
@@ -515,59 +533,68 @@ def build_scan_policy(settings: ScanSettings) -> ScanPolicy | None:
     )
 
 
-_INDEXES: dict[tuple[str, ...], Any] = {}
-_SNAPSHOT: list[Any] = []
+class TyposquatData:
+    """The typosquat index of a list of protected names and the bundled snapshot of PyPI,
+    each built or read once and shared by every policy set built with this object.
 
-
-def typosquat_index(names: Sequence[str]) -> Any:
-    """The typosquat index protecting ``names`` (ranked), shared by every caller.
-
-    The bundled corpus has a prebuilt index (loaded in milliseconds); any other
-    list of names is indexed here (most of a second), and its two-edit table
-    on the first check that needs it.
+    An index is a few MiB: policy sets that protect the same names (named indexes, a
+    corpus refresh that changed nothing) share one, and only the latest list of names
+    is kept. The bundled corpus has a prebuilt index (loaded in milliseconds); any
+    other list of names is indexed here (most of a second), and its two-edit table on
+    the first check that needs it. ``read_bundled`` reads a file shipped with pipgate
+    by name (``corpus.read_bundled_bytes``).
     """
-    from pipgate.policies.typosquat import TyposquatIndex
-    from pipgate.proxy.config.corpus import CorpusError, load_bundled_index, load_bundled_words
 
-    key = tuple(dict.fromkeys(canonicalize_name(name) for name in names))
-    index = _INDEXES.get(key)
-    if index is None:
-        # Indexes that protect the same names share one index (a few MiB).
-        _INDEXES.clear()
+    def __init__(self, read_bundled: ReadBundled = read_bundled_bytes) -> None:
+        self._read = read_bundled
+        self._lock = threading.Lock()
+        self._names: tuple[str, ...] | None = None
+        self._index: TyposquatIndex | None = None
+        self._snapshot: list[Snapshot | None] = []
+
+    def index(self, names: Sequence[str]) -> TyposquatIndex:
+        """The index protecting ``names``, most popular first (duplicates count once)."""
+        key = tuple(dict.fromkeys(canonicalize_name(name) for name in names))
+        with self._lock:
+            if self._index is None or self._names != key:
+                self._index = self._build(key)
+                self._names = key
+            return self._index
+
+    def _build(self, names: tuple[str, ...]) -> TyposquatIndex:
         try:
-            index = load_bundled_index()
+            prebuilt: TyposquatIndex | None = load_bundled_index(self._read)
         except CorpusError as exc:
             log.warning("%s; building the typosquat index instead", exc)
-            index = None
-        if index is None or tuple(index.names) != key:
-            index = TyposquatIndex.build(key, words=load_bundled_words())
-        _INDEXES[key] = index
-    return index
+            prebuilt = None
+        if prebuilt is not None and tuple(prebuilt.names) == names:
+            return prebuilt
+        return TyposquatIndex.build(names, words=load_bundled_words())
+
+    def snapshot(self) -> Snapshot | None:
+        """The bundled snapshot of PyPI; ``None`` (logged once) if it cannot be read."""
+        with self._lock:
+            if not self._snapshot:
+                try:
+                    self._snapshot.append(load_bundled_snapshot(self._read))
+                except CorpusError as exc:
+                    log.error("%s; judging typosquats without it", exc)
+                    self._snapshot.append(None)
+            return self._snapshot[0]
 
 
-def typosquat_snapshot() -> Any:
-    """The bundled snapshot of PyPI, read once; ``None`` (logged) if it cannot be read."""
-    from pipgate.proxy.config.corpus import CorpusError, load_bundled_snapshot
-
-    if not _SNAPSHOT:
-        try:
-            _SNAPSHOT.append(load_bundled_snapshot())
-        except CorpusError as exc:
-            log.error("%s; judging typosquats without it", exc)
-            _SNAPSHOT.append(None)
-    return _SNAPSHOT[0]
+#: The process's typosquat data: every app and corpus refresh in it shares one index.
+SHARED_TYPOSQUAT_DATA = TyposquatData()
 
 
-def _typosquat_policy(settings: TyposquatSettings, names: Sequence[str]) -> Policy:
-    # Looked up at call time so tests can stand in a recording double for the policy.
-    from pipgate.policies.typosquat import TyposquatPolicy
-    from pipgate.policies.typosquat_score import Thresholds
-
+def _typosquat_policy(
+    settings: TyposquatSettings, names: Sequence[str], data: TyposquatData
+) -> Policy:
     return TyposquatPolicy(
-        typosquat_index(names),
+        data.index(names),
         action=_ACTIONS[settings.action],
         mode=_MODES[settings.mode],
         exempt=list(settings.exempt),
-        snapshot=typosquat_snapshot() if settings.snapshot else None,
+        snapshot=data.snapshot() if settings.snapshot else None,
         thresholds=Thresholds(settings.threshold, settings.block_threshold),
     )

@@ -84,23 +84,31 @@ def test_each_representation_lists_what_it_claims(
     assert page.get("project-status", {}).get("status") == project_status
 
 
+HELD_FILE = "pipgate: file 'demo-2.0-py3-none-any.whl' is quarantined by policy 'release-age'"
+HELD_PROJECT = "pipgate: project 'coloarma' is quarantined by policy 'typosquat'"
+
+
 @pytest.mark.parametrize(
-    ("rep", "path", "status"),
+    ("rep", "path", "status", "refusal"),
     [
-        ("v-yanked", "demo/demo-2.0-py3-none-any.whl", 403),
-        ("v-yanked", "demo/demo-2.0-py3-none-any.whl.metadata", 403),
-        ("v-yanked-meta", "demo/demo-2.0-py3-none-any.whl.metadata", 200),
-        ("v-yanked-meta", "demo/demo-2.0-py3-none-any.whl", 403),
-        ("v-yanked", "demo/demo-1.0-py3-none-any.whl", 200),
-        ("p-200-listed", "coloarma/coloarma-1.0-py3-none-any.whl.metadata", 403),
+        ("v-yanked", "demo/demo-2.0-py3-none-any.whl", 403, HELD_FILE),
+        ("v-yanked", "demo/demo-2.0-py3-none-any.whl.metadata", 403, HELD_FILE),
+        ("v-yanked-meta", "demo/demo-2.0-py3-none-any.whl.metadata", 200, None),
+        ("v-yanked-meta", "demo/demo-2.0-py3-none-any.whl", 403, HELD_FILE),
+        ("v-yanked", "demo/demo-1.0-py3-none-any.whl", 200, None),
+        ("p-200-listed", "coloarma/coloarma-1.0-py3-none-any.whl.metadata", 403, HELD_PROJECT),
     ],
 )
-def test_held_files_refuse_with_the_decision(client: TestClient, rep, path, status) -> None:
+def test_held_files_refuse_with_the_decision(
+    client: TestClient, rep, path, status, refusal
+) -> None:
     response = client.get(f"/{rep}/files/{path}")
     assert response.status_code == status
-    if status == 403:
+    if refusal is None:
+        assert "X-Pipgate-Action" not in response.headers
+    else:
         assert response.headers["X-Pipgate-Action"] == "quarantine"
-        assert "pipgate: file" in response.text or "pipgate: project" in response.text
+        assert response.text.startswith(refusal), response.text
 
 
 def test_the_open_index_and_the_warm_up_hold_nothing(client: TestClient, index: im.Index) -> None:

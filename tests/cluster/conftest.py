@@ -318,7 +318,7 @@ def pip_install(
 def uv_install(
     replica: Replica, *requirements: str, target: Path
 ) -> subprocess.CompletedProcess[str]:
-    from tests.e2e.conftest import UV
+    from tests.support.installers import UV
     from tests.support.servers import client_env
 
     return subprocess.run(

@@ -314,11 +314,19 @@ def test_postgresql_restarted_under_load(cluster: Cluster) -> None:
                             seen.append((path, -1))
                             raise AssertionError(f"{replica.url}{path}: {exc!r}") from exc
 
+    def answered(count: int) -> None:
+        """Wait until the load has had ``count`` more answers (a round is 12 per thread)."""
+        wanted = len(seen) + count
+        deadline = time.monotonic() + 30
+        while len(seen) < wanted and not any(run.done() for run in runs):
+            assert time.monotonic() < deadline, f"the load had only {len(seen)} answers"
+            time.sleep(0.01)
+
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         runs = [pool.submit(load) for _ in range(2)]
-        time.sleep(0.5)
+        answered(24)  # under way on every replica
         cluster.postgres.restart()
-        time.sleep(1.5)
+        answered(48)  # and going on after the restart
         stop.set()
         for run in runs:
             run.result()

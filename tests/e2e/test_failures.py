@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import installed, run_pip
+from tests.support.archives import wheel
+from tests.support.fake_upstream import FakeFile, FakeProject
+from tests.support.installers import installed, run_pip
 
 WHEEL = "demo_pkg-1.1.0-py3-none-any.whl"
+LARGE_WHEEL = "bulk_data-1.0-py3-none-any.whl"
+#: Upstream timeout of the tests whose upstream hangs (each try waits this long).
+SHORT_TIMEOUT = "1s"
 
 
 def _file_url(proxy, project: str, filename: str) -> str:
@@ -19,7 +25,8 @@ def _file_url(proxy, project: str, filename: str) -> str:
 
 @pytest.mark.parametrize("mode", ["5xx", "timeout", "garbage"])
 def test_cached_page_is_served_stale_when_upstream_fails(upstream, upstream_url, start_proxy, mode):
-    with start_proxy(upstream_url, config={"cache": {"index_ttl": 0}}) as proxy:
+    config = {"cache": {"index_ttl": 0}, "upstream": {"timeout": SHORT_TIMEOUT}}
+    with start_proxy(upstream_url, config=config) as proxy:
         fresh = httpx.get(f"{proxy.index_url}demo-pkg/?format=json")
         assert fresh.status_code == 200
         assert "x-pipgate-stale" not in fresh.headers
@@ -39,7 +46,7 @@ def test_uncached_project_gets_a_clear_gateway_error(
 ):
     upstream.hang_seconds = 10
     upstream.mode = mode
-    with start_proxy(upstream_url) as proxy:
+    with start_proxy(upstream_url, config={"upstream": {"timeout": SHORT_TIMEOUT}}) as proxy:
         response = httpx.get(f"{proxy.index_url}demo-pkg/", timeout=30)
         upstream.heal()
     assert response.status_code == status
@@ -105,23 +112,29 @@ def test_bad_file_bytes_are_never_stored_or_installed(
     assert installed(tmp_path / "good") == {"demo-pkg==1.1.0"}
 
 
-def test_a_large_corrupt_file_never_reaches_a_client_whole(
-    upstream, upstream_url, start_proxy, monkeypatch
-):
-    from pipgate.proxy import views
+def test_a_large_corrupt_file_never_reaches_a_client_whole(upstream, upstream_url, start_proxy):
+    from pipgate.proxy.views import WHOLE_BEFORE_SENDING
 
-    monkeypatch.setattr(views, "WHOLE_BEFORE_SENDING", 0)  # stream even this small file
-    upstream.file_modes[WHEEL] = "corrupt"
+    # Larger than what is verified whole before sending: streamed as it arrives.
+    data = wheel(
+        {"bulk_data/blob.bin": random.Random(8).randbytes(WHOLE_BEFORE_SENDING + 4096)},
+        name="bulk_data",
+    )
+    upstream.add(FakeProject("bulk-data", [FakeFile.from_bytes(LARGE_WHEEL, data)]))
+    upstream.file_modes[LARGE_WHEEL] = "corrupt"
+    received: list[bytes] = []
+
+    def read_all(response: httpx.Response) -> None:
+        received.extend(response.iter_bytes())
+
     with start_proxy(upstream_url) as proxy:
-        received = b""
-        try:
-            with httpx.stream("GET", _file_url(proxy, "demo-pkg", WHEEL)) as response:
-                for chunk in response.iter_bytes():
-                    received += chunk
-        except httpx.TransportError:
-            pass
-    # A streamed file's last byte is held back until its hash is verified.
-    assert len(received) < upstream.file(WHEEL).size
+        with httpx.stream("GET", _file_url(proxy, "bulk-data", LARGE_WHEEL)) as response:
+            assert response.status_code == 200  # the first bytes went out before the hash
+            # A streamed file's last byte is held back until its hash is verified: the
+            # response ends short, never whole.
+            with pytest.raises(httpx.RemoteProtocolError):
+                read_all(response)
+    assert 0 < len(b"".join(received)) < len(data)
 
 
 def test_concurrent_cold_requests_share_one_upstream_download(upstream, upstream_url, start_proxy):

@@ -15,7 +15,7 @@ import pytest
 from pipgate.proxy import fast_path
 from pipgate.proxy.app import create_app
 from pipgate.proxy.config.settings import deep_merge, load_settings
-from tests.e2e.conftest import TEST_CORPUS
+from tests.support.proxies import TEST_CORPUS
 from tests.support.servers import run_uvicorn
 
 #: A day after demo-pkg 1.1.0 was uploaded: its files are held by the 7-day release age.

@@ -4,60 +4,18 @@ failed writes are counted, ``/readyz`` says why it is not ready, and all recover
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
-import pytest
 
 from pipgate.policies.decision import Action, Decision
 from pipgate.proxy.observe.decision_log import DecisionLog, read_decisions
+from tests.support.disks import fill
 from tests.support.fake_upstream import FakeFile, FakeProject
 
 CACHED_WHEEL = "demo_pkg-1.1.0-py3-none-any.whl"
 COLD_WHEEL = "demo_dep-0.2.0-py3-none-any.whl"
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """An 8 MB tmpfs, unmounted afterwards; skipped where mounting is not permitted."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs to fill needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(directory: Path) -> Path:
-    """Write zeros into ``directory`` until the disk refuses; return the file."""
-    filler = directory / "filler"
-    with filler.open("wb", buffering=0) as out:
-        try:
-            while True:
-                out.write(bytes(64 * 1024))
-        except OSError:
-            pass
-    with filler.open("ab", buffering=0) as out:  # and the last few bytes
-        try:
-            while True:
-                out.write(b"\0")
-        except OSError:
-            pass
-    return filler
 
 
 def counter(metrics: str, name: str, **labels: str) -> float:

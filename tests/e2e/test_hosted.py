@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from pipgate.proxy.quarantine.auth import hash_token
-from tests.e2e.conftest import UV, installed, run_pip, run_uv
 from tests.support.dists import build_sdist, build_wheel
 from tests.support.fake_upstream import FakeFile, FakeProject, create_fake_upstream
+from tests.support.installers import UV, installed, run_pip, run_uv
 from tests.support.servers import client_env
 
 TWINE = Path(sys.executable).with_name("twine")

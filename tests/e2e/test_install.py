@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.e2e.conftest import installed, run_pip, run_uv
+from tests.support.installers import installed, run_pip, run_uv
 
 
 def test_pip_installs_a_project_and_its_dependency(upstream, upstream_url, start_proxy, tmp_path):

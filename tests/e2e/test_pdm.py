@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import installed
+from tests.support.installers import installed
 from tests.support.servers import client_env
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.e2e.conftest import installed, run_pip, run_uv
 from tests.support.fake_upstream import FakeProject, _release
+from tests.support.installers import installed, run_pip, run_uv
 from tests.support.markup import listed, offered
 
 JSON = "application/vnd.pypi.simple.v1+json"
@@ -267,3 +267,11 @@ def test_decision_log_names_the_address_the_trusted_proxy_saw(upstream_url, star
         httpx.get(f"{proxy.index_url}coloarma/", headers={"X-Forwarded-For": "6.6.6.6, 10.1.2.3"})
         decisions = _decisions(proxy)
     assert {d["client"] for d in decisions} == {"10.1.2.3"}
+
+
+def test_refusals_say_blocked_not_blockd(http, upstream_url, start_proxy):
+    config = {"policies": {"allowlist": {"deny": ["demo-dep"]}}}
+    with start_proxy(upstream_url, config=config) as proxy:
+        refused = http.get(f"{proxy.url}/files/demo-dep/demo_dep-0.1.0.tar.gz")
+    assert refused.status_code == 403
+    assert "project 'demo-dep' is blocked by policy 'allowlist'" in refused.text

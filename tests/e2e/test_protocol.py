@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 
+from tests.support.fake_upstream import FakeProject, _release
 from tests.support.servers import wait_until_stored
 
 JSON = "application/vnd.pypi.simple.v1+json"
 HTML = "application/vnd.pypi.simple.v1+html"
-
-
-@pytest.fixture
-def proxy(upstream_url, start_proxy):
-    with start_proxy(upstream_url) as running:
-        yield running
 
 
 @pytest.mark.parametrize(
@@ -146,6 +143,38 @@ def test_root_index_lists_known_projects_only(proxy):
     listing = httpx.get(f"{proxy.index_url}", headers={"Accept": JSON}).json()
     assert listing["projects"] == [{"name": "demo-pkg"}]
     assert 'href="demo-pkg/"' in httpx.get(proxy.index_url).text
+
+
+def test_root_index_lists_only_what_a_client_may_install(
+    http, upstream, upstream_url, start_proxy, dists_dir
+):
+    uploaded = datetime.now(UTC) - timedelta(days=1)
+    upstream.add(
+        FakeProject("coloarma", _release(dists_dir, "coloarma", "0.4.6", uploaded=uploaded))
+    )
+    config = {"indexes": {"strict": {"policies": {"allowlist": {"deny": ["demo-dep"]}}}}}
+    with start_proxy(upstream_url, config=config) as proxy:
+        assert http.get(f"{proxy.index_url}demo-pkg/").status_code == 200
+        assert http.get(f"{proxy.index_url}demo-dep/").status_code == 200
+        assert http.get(f"{proxy.index_url}coloarma/").status_code == 451  # typosquat
+        upstream.reset_hits()
+
+        assert _listed(http, proxy.index_url) == {"demo-pkg", "demo-dep"}
+        # demo-dep is denied on the strict index
+        assert _listed(http, f"{proxy.url}/strict/simple/") == {"demo-pkg"}
+        html = http.get(proxy.index_url).text
+        assert "demo-pkg" in html and "coloarma" not in html
+
+        # A decision changed since the pages were rendered (here: the policies were swapped
+        # in again): the held project is judged again from its page's facts, still unlisted.
+        gate = proxy.state.gates["default"]
+        gate.policies = gate.policies
+        assert _listed(http, proxy.index_url) == {"demo-pkg", "demo-dep"}
+        assert upstream.requests == []  # listing never asks upstream
+
+
+def _listed(http: httpx.Client, url: str) -> set[str]:
+    return {p["name"] for p in http.get(url, headers={"Accept": JSON}).json()["projects"]}
 
 
 def test_operations_endpoints(proxy):

@@ -10,38 +10,20 @@ import json
 
 import httpx
 
-from tests.e2e.conftest import run_pip
-from tests.e2e.test_full_disk import COLD_WHEEL, fill, small_disk  # noqa: F401  (a fixture)
-from tests.support.archives import pkg_info, sdist
-from tests.support.fake_upstream import DEFAULT_UPLOAD_TIME, FakeFile, FakeProject
+from tests.support.disks import fill
+from tests.support.installers import run_pip
+from tests.support.scan_samples import GLIMMER_SDIST as SDIST
+from tests.support.scan_samples import glimmer_tools
 
-EVIL_SETUP = """\
-import base64
-from setuptools import setup
-exec(base64.b64decode("cHJpbnQoJ3B3bmVkJyk="))
-setup(name="glimmer-tools", version="1.0.0")
-"""
-SDIST = "glimmer_tools-1.0.0.tar.gz"
-
-
-def _evil_project() -> FakeProject:
-    data = sdist(
-        {
-            "PKG-INFO": pkg_info("glimmer-tools", "1.0.0", "Tools"),
-            "setup.py": EVIL_SETUP,
-            "glimmer_tools/__init__.py": "def shine():\n    return 1\n",
-        },
-        root="glimmer_tools-1.0.0",
-    )
-    return FakeProject(
-        "glimmer-tools", [FakeFile.from_bytes(SDIST, data, upload_time=DEFAULT_UPLOAD_TIME)]
-    )
+COLD_WHEEL = "demo_dep-0.2.0-py3-none-any.whl"
+# tests/quarantine/test_scan_release.py imports these two from here.
+_evil_project = glimmer_tools
 
 
 def test_decode_and_exec_setup_py_is_held_on_first_request_with_the_rule_named(
     upstream, upstream_url, start_proxy, tmp_path
 ):
-    upstream.add(_evil_project())
+    upstream.add(glimmer_tools())
     with start_proxy(upstream_url) as proxy:
         result = run_pip(proxy.index_url, "glimmer-tools", target=tmp_path / "t")
         again = httpx.get(f"{proxy.url}/files/glimmer-tools/{SDIST}")
@@ -85,9 +67,9 @@ def test_a_flagged_file_served_unstored_on_a_full_disk_is_still_refused(
     upstream,
     upstream_url,
     start_proxy,
-    small_disk,  # noqa: F811
+    small_disk,
 ):
-    upstream.add(_evil_project())
+    upstream.add(glimmer_tools())
     config = {"cache": {"min_free_space": "1MB"}}
     with start_proxy(upstream_url, config=config, data_dir=small_disk / "data") as proxy:
         with httpx.Client(timeout=30) as client:

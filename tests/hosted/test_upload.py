@@ -202,8 +202,8 @@ def test_invalid_index_sources_and_upload_lists(indexes, message):
 
 def test_an_upload_is_content_scanned_like_any_file(client):
     """The scan reads the upload before it is served: inert text, never run."""
-    from tests.e2e.test_scan import EVIL_SETUP
     from tests.support.archives import pkg_info, sdist
+    from tests.support.scan_samples import EVIL_SETUP
 
     filename = "glimmer_tools-1.0.0.tar.gz"
     data = sdist(

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 
 from pipgate.proxy.intel.wiring import PURGE_CLIENT
-from tests.e2e.conftest import installed, run_pip
-from tests.intel.conftest import GHSA_ID, MAL_ID
-from tests.quarantine.test_console import logged_in
+from tests.intel.feed_records import GHSA_ID, MAL_ID
+from tests.support.console import logged_in
+from tests.support.installers import installed, run_pip
 from tests.support.osv_records import record, write_dir
 
 JSON = "application/vnd.pypi.simple.v1+json"

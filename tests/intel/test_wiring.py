@@ -13,8 +13,7 @@ from pipgate.proxy.config.policies import build_policy_set
 from pipgate.proxy.config.settings import load_settings, validate_policies
 from pipgate.proxy.gate import Gate
 from pipgate.proxy.intel import wiring
-from tests.policies.test_advisories import index_of
-from tests.support.osv_records import record
+from tests.support.osv_records import index_of, record
 
 FEED = "/feeds/osv"
 

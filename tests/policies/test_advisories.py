@@ -10,14 +10,7 @@ from packaging.version import Version
 from pipgate.policies.advisories import MALICIOUS, VULNERABILITIES, AdvisoryIndex
 from pipgate.policies.osv import BadRecord, FeedReader, read_record
 from pipgate.policies.severity import Severity
-from tests.support.osv_records import record
-
-
-def index_of(*records: dict[str, Any], kind: str = VULNERABILITIES) -> AdvisoryIndex:
-    reader = FeedReader([kind])
-    for number, data in enumerate(records):
-        reader.add(data, where=f"r{number}.json", fingerprint=repr(data).encode())
-    return reader.indexes()[kind]
+from tests.support.osv_records import index_of, record
 
 
 def ids(index: AdvisoryIndex, name: str, version: str) -> list[str]:

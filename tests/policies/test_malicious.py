@@ -5,28 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from packaging.version import Version
 
 from pipgate.policies.advisories import MALICIOUS, VULNERABILITIES
 from pipgate.policies.decision import Action
 from pipgate.policies.engine import PolicySet
 from pipgate.policies.exemptions import Exemption
 from pipgate.policies.malicious import MaliciousPolicy, raw_version
-from pipgate.policies.subjects import FileSubject, ProjectSubject
-from tests.policies.test_advisories import index_of
-from tests.support.osv_records import record
+from pipgate.policies.subjects import ProjectSubject
+from tests.support.osv_records import file_subject as file
+from tests.support.osv_records import index_of, record
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
-
-
-def file(name: str, version: str | None, filename: str | None = None) -> FileSubject:
-    parsed = Version(version) if version else None
-    return FileSubject(
-        name,  # type: ignore[arg-type]
-        filename or f"{name.replace('-', '_')}-{version}-py3-none-any.whl",
-        parsed,
-        None,
-    )
 
 
 @pytest.fixture

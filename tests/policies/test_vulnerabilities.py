@@ -12,9 +12,8 @@ from pipgate.policies.exemptions import Exemption
 from pipgate.policies.severity import Severity
 from pipgate.policies.subjects import ProjectSubject
 from pipgate.policies.vulnerabilities import VulnerabilitiesPolicy
-from tests.policies.test_advisories import index_of
-from tests.policies.test_malicious import file
-from tests.support.osv_records import record
+from tests.support.osv_records import file_subject as file
+from tests.support.osv_records import index_of, record
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 CRITICAL = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"

@@ -6,7 +6,6 @@ from typing import Any
 import httpx
 import pytest
 
-import pipgate.proxy.config.corpus as corpus_module
 from pipgate.policies.decision import Action
 from pipgate.policies.subjects import ProjectSubject
 from pipgate.policies.typosquat import TyposquatIndex, TyposquatPolicy
@@ -149,12 +148,16 @@ def test_bundled_structures_judge_names() -> None:
         (load_bundled_snapshot, "pypi-snapshot.bin", "bundled snapshot pypi-snapshot.bin"),
     ],
 )
-def test_damaged_bundled_data_is_a_corpus_error(
-    monkeypatch: pytest.MonkeyPatch, loader: Any, filename: str, message: str
-) -> None:
-    monkeypatch.setattr(corpus_module, "_read_bundled_bytes", lambda name: b"garbage")
+def test_damaged_bundled_data_is_a_corpus_error(loader: Any, filename: str, message: str) -> None:
+    read: list[str] = []
+
+    def garbage(name: str) -> bytes:
+        read.append(name)
+        return b"garbage"
+
     with pytest.raises(CorpusError, match=message):
-        loader()
+        loader(garbage)
+    assert read == [filename]
 
 
 def test_read_corpus_file(tmp_path: Path) -> None:

@@ -143,3 +143,28 @@ def test_accepts_gzip(header, gzip):
     from pipgate.proxy.views import accepts_gzip
 
     assert accepts_gzip(header) is gzip
+
+
+def test_a_reason_with_control_characters_makes_safe_headers():
+    """A reviewer's reason typed in a textarea arrives with CRLF line breaks; only
+    ``\\n`` was replaced, so ``\\r`` reached the X-Pipgate-Reason header (h11 refuses
+    the response; httptools writes it raw: a header split)."""
+    from pipgate.policies.engine import Verdict
+    from pipgate.proxy.views import _decision_headers
+
+    decision = Decision(Action.BLOCK, "review", "rejected by ana: bad\r\nX-Evil: 1\x00\x7f")
+    headers = _decision_headers(Verdict(decision, (decision,)))
+    assert "rejected by ana: bad" in headers["X-Pipgate-Reason"]
+    for value in headers.values():
+        assert all(32 <= ord(c) < 127 or 160 <= ord(c) < 256 or c == "\t" for c in value), value
+
+
+def test_replacing_an_index_policies_always_changes_its_generation():
+    """``generation`` used ``id(policies)``: a new PolicySet allocated where a freed one
+    lived has the same id, so pages rendered under the old policies were reused."""
+    gate = Gate("default", PolicySet(()), clock=lambda: NOW)
+    seen = {gate.generation}
+    for _ in range(50):
+        gate.policies = PolicySet(())
+        assert gate.generation not in seen
+        seen.add(gate.generation)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import httpx
 import orjson
 import pytest
 
@@ -20,6 +21,7 @@ from pipgate.proxy.index.render import (
     shown_files,
 )
 from pipgate.proxy.models import DistFile, Project, version_of
+from tests.support.mock_upstream import JSON, app_on_mock_upstream, json_entry, json_page
 
 PAGE = "https://files.example/simple/demo/"
 SHA = "a" * 64
@@ -213,3 +215,68 @@ def test_render_html_escapes_attributes_and_carries_status():
     assert 'data-yanked="why &lt;b&gt;"' in html
     assert '<meta name="pypi:project-status-reason" content="held &lt;x&gt;">' in html
     assert "https://up/x" not in html
+
+
+# -- upstream pages through the whole app --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        # one entry with an unparseable URL must drop that entry, not the page
+        (
+            "application/vnd.pypi.simple.v1+json",
+            json_page(
+                [
+                    {"filename": "demo-0.9.tar.gz", "url": "http://[broken/demo-0.9.tar.gz"},
+                    json_entry("demo-1.0.tar.gz", b"x"),
+                ]
+            ),
+        ),
+        (
+            "text/html",
+            b'<a href="http://[broken/demo-0.9.tar.gz">d</a>'
+            b'<a href="https://files.example/demo-1.0.tar.gz">d</a>',
+        ),
+        # an unparseable provenance URL drops its entry too
+        (
+            "text/html",
+            b'<a href="https://files.example/demo-0.9.tar.gz" data-provenance="http://[x/p">d</a>'
+            b'<a href="https://files.example/demo-1.0.tar.gz">d</a>',
+        ),
+    ],
+)
+def test_an_entry_with_an_invalid_url_is_skipped_not_a_500(tmp_path, content_type, body):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": content_type})
+
+    no_age = {"policies": {"release_age": {"mode": "off"}}}  # HTML pages carry no upload times
+    with app_on_mock_upstream(tmp_path, handler, **no_age) as client:
+        response = client.get(
+            "/simple/demo/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+        )
+    assert response.status_code == 200, response.text
+    assert [f["filename"] for f in response.json()["files"]] == ["demo-1.0.tar.gz"]
+
+
+def test_json_file_urls_lose_their_fragment_so_metadata_is_fetched_from_the_right_url(tmp_path):
+    """A JSON page whose file URL carries ``#sha256=...`` made the PEP 658 URL
+    ``<file>#sha256=...metadata``: the wheel itself was fetched as its metadata."""
+    wheel, metadata = b"PK wheel bytes", b"Metadata-Version: 2.1\nName: demo\n"
+    listed = json_entry("demo-1.0-py3-none-any.whl", wheel, **{"core-metadata": True})
+    listed["url"] += "#sha256=" + listed["hashes"]["sha256"]
+    fetched: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/simple/"):
+            return httpx.Response(200, content=json_page([listed]), headers=JSON)
+        fetched.append(request.url.path)
+        if request.url.path.endswith(".metadata"):
+            return httpx.Response(200, content=metadata)
+        return httpx.Response(200, content=wheel)
+
+    with app_on_mock_upstream(tmp_path, handler) as client:
+        response = client.get("/files/demo/demo-1.0-py3-none-any.whl.metadata")
+    assert response.status_code == 200, response.text
+    assert response.content == metadata
+    assert fetched == ["/demo-1.0-py3-none-any.whl.metadata"]

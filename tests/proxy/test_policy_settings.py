@@ -8,13 +8,13 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 from pydantic import ValidationError
 
-import pipgate.policies.typosquat as typosquat_module
 from pipgate.policies.allowlist import AllowlistPolicy
 from pipgate.policies.decision import Action, Mode
 from pipgate.policies.dependency_confusion import DependencyConfusionPolicy
 from pipgate.policies.release_age import ReleaseAgePolicy
 from pipgate.policies.subjects import FileSubject, ProjectSubject
-from pipgate.proxy.config.policies import PolicySettings, build_policy_set
+from pipgate.policies.typosquat import TyposquatPolicy
+from pipgate.proxy.config.policies import PolicySettings, TyposquatData, build_policy_set
 from pipgate.proxy.config.settings import deep_merge as merge
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -22,66 +22,34 @@ EXAMPLE = Path(__file__).parents[2] / "deploy" / "pipgate.example.toml"
 CORPUS = ["requests", "numpy", "django", "colorama"]
 
 
-class StubTyposquat:
-    """Records what the builder passes; stands in for ``policies.typosquat.TyposquatPolicy``."""
-
-    name = "typosquat"
-    needs_facts = True
-    overrides = frozenset()
-
-    def __init__(
-        self,
-        index: Any,
-        *,
-        action: Action,
-        mode: Mode,
-        exempt: list[str],
-        snapshot: Any = None,
-        thresholds: Any = None,
-    ) -> None:
-        self.index, self.action, self.mode, self.exempt = index, action, mode, exempt
-        self.snapshot, self.thresholds = snapshot, thresholds
-
-    def check_project(self, subject: ProjectSubject, now: datetime) -> Any:
-        raise NotImplementedError
-
-    check_file = check_project
+@pytest.fixture(scope="module")
+def typosquat_data() -> TyposquatData:
+    """This module's own typosquat indexes (nothing shared with other tests)."""
+    return TyposquatData()
 
 
-class StubIndex:
-    @classmethod
-    def build(cls, names: Any, *, words: Any = ()) -> list[str]:
-        return list(names)
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Any:
-        raise typosquat_module.IndexFormatError("a stub has no prebuilt index")
-
-
-@pytest.fixture
-def stub_typosquat(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(typosquat_module, "TyposquatPolicy", StubTyposquat, raising=False)
-    monkeypatch.setattr(typosquat_module, "TyposquatIndex", StubIndex)
-
-
-def build(raw: dict[str, Any]) -> Any:
-    return build_policy_set(PolicySettings.model_validate(raw), typosquat_names=CORPUS)
+def build(raw: dict[str, Any], data: TyposquatData) -> Any:
+    return build_policy_set(
+        PolicySettings.model_validate(raw), typosquat_names=CORPUS, typosquat_data=data
+    )
 
 
 # -- defaults and valid values ---------------------------------------------------------------
 
 
-def test_secure_defaults(stub_typosquat: None) -> None:
+def test_secure_defaults(typosquat_data: TyposquatData) -> None:
     settings = PolicySettings()
-    policies = build_policy_set(settings, typosquat_names=CORPUS)
+    policies = build({}, typosquat_data)
     assert policies.names == ("typosquat", "release-age")
     typosquat, age = policies.policies
+    assert isinstance(typosquat, TyposquatPolicy)
     assert (typosquat.action, typosquat.mode, typosquat.exempt) == (
         Action.QUARANTINE,
         Mode.ENFORCE,
-        [],
+        frozenset(),
     )
-    assert typosquat.index == CORPUS
+    assert typosquat.index.names == CORPUS
+    assert typosquat.snapshot is not None
     assert isinstance(age, ReleaseAgePolicy)
     assert (age.min_age, age.cutoff, age.mode) == (timedelta(days=7), None, Mode.ENFORCE)
     assert age.unknown_upload_time is Action.QUARANTINE
@@ -301,12 +269,12 @@ BUILDS = [
 
 @pytest.mark.parametrize(("raw", "names"), BUILDS)
 def test_builder_order_and_omission(
-    stub_typosquat: None, raw: dict, names: tuple[str, ...]
+    typosquat_data: TyposquatData, raw: dict, names: tuple[str, ...]
 ) -> None:
-    assert build(raw).names == names
+    assert build(raw, typosquat_data).names == names
 
 
-def test_builder_passes_every_setting(stub_typosquat: None) -> None:
+def test_builder_passes_every_setting(typosquat_data: TyposquatData) -> None:
     built = build(
         {
             "dependency_confusion": {"mode": "dry-run", "internal": ["acme-*", "Secret_Lib"]},
@@ -332,7 +300,8 @@ def test_builder_passes_every_setting(stub_typosquat: None) -> None:
                 "exempt": ["urllib3==2.2.2"],
                 "unknown_upload_time": "block",
             },
-        }
+        },
+        typosquat_data,
     )
     confusion, allowlist, typosquat, age = built.policies
     assert isinstance(confusion, DependencyConfusionPolicy)
@@ -342,14 +311,15 @@ def test_builder_passes_every_setting(stub_typosquat: None) -> None:
     assert (allowlist.unlisted, allowlist.mode) == (Action.QUARANTINE, Mode.DRY_RUN)
     assert allowlist.overrides == frozenset({"release-age"})
     assert [r.text for r in allowlist.deny] == ["evil-*"]
+    assert isinstance(typosquat, TyposquatPolicy)
     assert (typosquat.action, typosquat.mode, typosquat.exempt) == (
         Action.BLOCK,
         Mode.DRY_RUN,
-        ["colourama"],
+        frozenset({"colourama"}),
     )
     # protect, internal names, corpus, then the allowlist's plain names (each once,
     # at its first rank); globs never
-    assert typosquat.index == [
+    assert typosquat.index.names == [
         "our-sdk",
         "secret-lib",
         "requests",
@@ -370,11 +340,12 @@ def test_builder_passes_every_setting(stub_typosquat: None) -> None:
     ("mode", "unlisted"),
     [("off", Action.ALLOW), ("block", Action.BLOCK), ("quarantine", Action.QUARANTINE)],
 )
-def test_allowlist_modes(stub_typosquat: None, mode: str, unlisted: Action) -> None:
+def test_allowlist_modes(typosquat_data: TyposquatData, mode: str, unlisted: Action) -> None:
     raw = {"allowlist": {"mode": mode, "deny": ["evil"]}, "typosquat": {"mode": "off"}}
-    (allowlist, _age) = build(raw).policies
+    policies = build(raw, typosquat_data)
+    (allowlist, _age) = policies.policies
     assert allowlist.unlisted is unlisted
-    verdict = build(raw).judge_project(ProjectSubject(NormalizedName("flask")), NOW)
+    verdict = policies.judge_project(ProjectSubject(NormalizedName("flask")), NOW)
     assert verdict.action is unlisted
 
 
@@ -390,7 +361,7 @@ def example_tables() -> dict[str, dict[str, Any]]:
     return tables
 
 
-def test_example_configuration_is_valid(stub_typosquat: None) -> None:
+def test_example_configuration_is_valid(typosquat_data: TyposquatData) -> None:
     tables = example_tables()
     assert set(tables) == {"default", "strict", "corp"}
     default = PolicySettings.model_validate(tables["default"])
@@ -401,7 +372,8 @@ def test_example_configuration_is_valid(stub_typosquat: None) -> None:
     assert (strict.allowlist.mode, strict.release_age.min_age) == ("block", timedelta(days=14))
     assert strict.dependency_confusion == default.dependency_confusion
     for settings in (default, strict):
-        assert build_policy_set(settings, typosquat_names=CORPUS).names == (
+        built = build_policy_set(settings, typosquat_names=CORPUS, typosquat_data=typosquat_data)
+        assert built.names == (
             "dependency-confusion",
             "allowlist",
             "typosquat",
@@ -449,10 +421,12 @@ def test_example_documents_every_key() -> None:
 # -- with the real typosquat policy ----------------------------------------------------------
 
 
-def test_real_typosquat_policy_is_built() -> None:
-    if not hasattr(typosquat_module, "TyposquatPolicy"):
-        pytest.skip("policies.typosquat.TyposquatPolicy is not written yet")
-    built = build_policy_set(PolicySettings(), typosquat_names=["requests", "numpy", "django"])
+def test_real_typosquat_policy_is_built(typosquat_data: TyposquatData) -> None:
+    built = build_policy_set(
+        PolicySettings(),
+        typosquat_names=["requests", "numpy", "django"],
+        typosquat_data=typosquat_data,
+    )
     typosquat = built.policies[0]
     assert (typosquat.name, typosquat.mode) == ("typosquat", Mode.ENFORCE)
     old = FileSubject(
@@ -462,43 +436,49 @@ def test_real_typosquat_policy_is_built() -> None:
         NOW - timedelta(days=400),
     )
     assert built.judge_file(old, NOW).allowed
+    squat = built.judge_project(ProjectSubject(NormalizedName("reqeusts")), NOW)
+    assert (squat.action, squat.decision.policy) == (Action.QUARANTINE, "typosquat")
 
 
 def test_the_bundled_corpus_uses_the_prebuilt_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipgate.proxy.config.policies as module
+    from pipgate.policies.typosquat import TyposquatIndex
     from pipgate.proxy.config.corpus import load_bundled_names
 
-    monkeypatch.setattr(module, "_INDEXES", {})
     built: list[int] = []
-    real = typosquat_module.TyposquatIndex.build
+    real = TyposquatIndex.build
 
     def counting_build(names: Any, *, words: Any = ()) -> Any:
         built.append(1)
         return real(names, words=words)
 
-    monkeypatch.setattr(typosquat_module.TyposquatIndex, "build", counting_build)
+    monkeypatch.setattr(TyposquatIndex, "build", counting_build)
+    data = TyposquatData()
     names = load_bundled_names()
-    index = module.typosquat_index([*names, "requests"])  # a duplicate changes nothing
+    index = data.index([*names, "requests"])  # a duplicate changes nothing
     assert index.names == names and built == []
+    assert data.index(names) is index  # the same names: the same index
     # any other list of names is indexed afresh
-    assert module.typosquat_index(["our-sdk", *names[:50]]).names[0] == "our-sdk"
+    assert data.index(["our-sdk", *names[:50]]).names[0] == "our-sdk"
     assert built == [1]
 
 
-def test_unreadable_shipped_data_falls_back(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    import pipgate.proxy.config.corpus as corpus_module
-    import pipgate.proxy.config.policies as module
-
-    monkeypatch.setattr(module, "_INDEXES", {})
-    monkeypatch.setattr(module, "_SNAPSHOT", [])
-    monkeypatch.setattr(corpus_module, "_read_bundled_bytes", lambda name: b"garbage")
-    index = module.typosquat_index(["requests", "numpy"])
+def test_unreadable_shipped_data_falls_back(caplog: pytest.LogCaptureFixture) -> None:
+    data = TyposquatData(read_bundled=lambda name: b"garbage")
+    index = data.index(["requests", "numpy"])
     assert index.names == ["requests", "numpy"]
-    assert module.typosquat_snapshot() is None
+    assert data.snapshot() is None
     assert "bundled snapshot pypi-snapshot.bin" in caplog.text
-    policy = build_policy_set(PolicySettings(), typosquat_names=["requests", "numpy"]).policies[0]
+    policy = build_policy_set(
+        PolicySettings(), typosquat_names=["requests", "numpy"], typosquat_data=data
+    ).policies[0]
     assert policy.snapshot is None
     verdict = policy.check_project(ProjectSubject(NormalizedName("reqeusts")), NOW)
     assert verdict.action is Action.QUARANTINE
+
+
+def test_policy_sets_built_with_other_data_share_nothing() -> None:
+    """Each ``TyposquatData`` owns its index: one built for a test is never another's."""
+    first, second = TyposquatData(), TyposquatData()
+    names = ["requests", "numpy"]
+    assert first.index(names) is not second.index(names)
+    assert first.index(names) is first.index(names)

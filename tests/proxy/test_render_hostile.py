@@ -1,4 +1,4 @@
-"""Issue 8, finding 3: nothing an upstream page says becomes markup in a served page.
+"""parse.py and render.py on hostile pages: nothing upstream says becomes markup in a served page.
 
 Hostile text in every field that reaches HTML goes through ``parse`` (which keeps only
 known hash names) and ``render_html`` (which escapes every value); the result holds

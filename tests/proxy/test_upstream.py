@@ -8,6 +8,7 @@ import pytest
 from pipgate.proxy.errors import UpstreamNotFound, UpstreamTimeout, UpstreamUnavailable
 from pipgate.proxy.upstream.client import NotModified, UpstreamClient, UpstreamConfig
 from pipgate.proxy.urls import redact
+from tests.support.mock_upstream import app_on_mock_upstream
 
 JSON_PAGE = b'{"meta": {"api-version": "1.1"}, "name": "demo", "files": [{"filename": "demo-1.0.tar.gz", "url": "demo-1.0.tar.gz", "hashes": {}}]}'
 
@@ -160,3 +161,32 @@ async def test_credentials_go_to_the_upstream_origin_only(url, config):
         "up.example/files/demo-1.0.tar.gz": basic,
         "cdn.example/demo-1.0-py3-none-any.whl": None,
     }
+
+
+def test_a_304_to_an_unconditional_request_is_a_502_not_a_500(tmp_path):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(304)
+
+    with app_on_mock_upstream(tmp_path, handler) as app:
+        response = app.get("/simple/demo/")
+    assert response.status_code == 502, response.text
+
+
+async def test_a_huge_project_page_is_refused_not_read_whole_into_memory():
+    chunks = [0]
+
+    async def endless():
+        while chunks[0] < 10_000:  # ~2.5 GB if nothing stops reading
+            chunks[0] += 1
+            yield b"<a>" + b"x" * (256 * 1024) + b"</a>"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=endless(), headers={"content-type": "text/html"})
+
+    upstream = UpstreamClient(
+        UpstreamConfig(url="https://up.example/simple/", retries=0, backoff=0, page_limit=1 << 20),
+        transport=httpx.MockTransport(handler),
+    )
+    with pytest.raises(UpstreamUnavailable, match="larger than"):
+        await upstream.get_project("demo")
+    assert chunks[0] < 10

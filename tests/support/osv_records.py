@@ -4,6 +4,8 @@
 ``versions=`` and ``ranges=`` narrow it (``ranges=[("0", "2.0")]`` is one
 ECOSYSTEM range introduced at 0 and fixed in 2.0; a third element gives
 ``last_affected`` instead of ``fixed``).
+``index_of(*records)`` reads records into the ``AdvisoryIndex`` a policy judges with;
+``file_subject`` is the file of a version the policies are asked about.
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from pipgate.policies.advisories import VULNERABILITIES, AdvisoryIndex
+from pipgate.policies.osv import FeedReader
+from pipgate.policies.subjects import FileSubject
 
 Range = tuple[str, str | None] | tuple[str, str | None, str]
 
@@ -87,3 +96,21 @@ def zip_bytes(
         for member, content in (extra or {}).items():
             archive.writestr(member, content)
     return buffer.getvalue()
+
+
+def index_of(*records: dict[str, Any], kind: str = VULNERABILITIES) -> AdvisoryIndex:
+    """The ``kind`` index of a feed holding ``records``."""
+    reader = FeedReader([kind])
+    for number, data in enumerate(records):
+        reader.add(data, where=f"r{number}.json", fingerprint=repr(data).encode())
+    return reader.indexes()[kind]
+
+
+def file_subject(name: str, version: str | None, filename: str | None = None) -> FileSubject:
+    """A file of ``name`` ``version`` (a wheel unless ``filename`` says otherwise)."""
+    return FileSubject(
+        NormalizedName(name),
+        filename or f"{name.replace('-', '_')}-{version}-py3-none-any.whl",
+        Version(version) if version else None,
+        None,
+    )

@@ -8,8 +8,10 @@ answers before yielding and stop it on exit, even when the body raised.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -59,6 +61,68 @@ class ServedApp:
     server: uvicorn.Server
 
 
+class PromptServer(uvicorn.Server):
+    """uvicorn's server, stopping as soon as it can: tests start and stop hundreds.
+
+    uvicorn looks at ``should_exit`` every 0.1 s, and when stopping pauses 0.1 s for
+    connections to close, then polls connections and tasks every 0.1 s. Here
+    ``stop()`` wakes the main loop at once and those waits poll every 5 ms; the steps
+    of stopping (stop listening, shut connections, wait for them and their tasks up
+    to ``timeout_graceful_shutdown`` then cancel, the lifespan's shutdown) are uvicorn's.
+    """
+
+    _POLL = 0.005
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    def stop(self) -> None:
+        """Ask the server to stop (from any thread)."""
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:  # the loop has already closed
+                pass
+
+    async def main_loop(self) -> None:
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            try:
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+            except TimeoutError:
+                pass
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()
+        try:
+            await asyncio.wait_for(self._settled(), timeout=self.config.timeout_graceful_shutdown)
+        except TimeoutError:
+            for task in self.server_state.tasks:
+                task.cancel(msg="Task cancelled, timeout graceful shutdown exceeded")
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+    async def _settled(self) -> None:
+        while self.server_state.connections or self.server_state.tasks:
+            await asyncio.sleep(self._POLL)
+        for server in self.servers:
+            await server.wait_closed()
+
+
 @contextmanager
 def run_uvicorn(
     app: ASGIApp,
@@ -78,13 +142,13 @@ def run_uvicorn(
         timeout_graceful_shutdown=1,
         access_log=False,
     )
-    server = uvicorn.Server(config)
+    server = PromptServer(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{host}:{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
+            server.stop()
             thread.join(5)
             raise RuntimeError(f"uvicorn did not start on {host}:{port}")
         time.sleep(0.005)
@@ -92,7 +156,7 @@ def run_uvicorn(
     try:
         yield ServedApp(f"http://{_url_host(host)}:{bound}", server)
     finally:
-        server.should_exit = True
+        server.stop()
         thread.join(10)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import hashlib
@@ -9,6 +10,7 @@ import io
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -453,6 +455,46 @@ def test_run_app_binds_a_real_port(http: httpx.Client) -> None:
         assert http.get(base).text == "ok"
     with pytest.raises(httpx.ConnectError):
         http.get(base)
+
+
+def test_run_app_stops_with_its_lifespan_and_cuts_off_a_hanging_request(
+    http: httpx.Client,
+) -> None:
+    lifespan: list[str] = []
+    hanging = threading.Event()
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                lifespan.append(message["type"])
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        if scope["path"] == "/hang":
+            hanging.set()
+            await asyncio.sleep(60)  # a request that never ends
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    outcome: list[object] = []
+
+    def hang(base: str) -> None:
+        try:
+            outcome.append(httpx.get(base + "/hang", timeout=30))
+        except httpx.HTTPError as exc:
+            outcome.append(exc)
+
+    with run_app(app) as base:
+        assert http.get(base).text == "ok"  # an idle keep-alive connection stays open
+        client = threading.Thread(target=hang, args=(base,))
+        client.start()
+        assert hanging.wait(5)
+    client.join(30)
+    assert lifespan == ["lifespan.startup", "lifespan.shutdown"]
+    # Cut off after the graceful second: uvicorn answers what never started answering 500.
+    (cut_off,) = outcome
+    assert isinstance(cut_off, httpx.Response) and cut_off.status_code == 500, cut_off
 
 
 def test_cli_serves_the_standard_scenario(http: httpx.Client, tmp_path: Path) -> None:
