@@ -426,7 +426,7 @@ class ProjectAccess:
         if self._scan is None:
             return False
         store = self._scan.store
-        sha256 = file.sha256 or await to_thread.run_sync(store.sha256_for_url, file.url)
+        sha256 = file.sha256 or await store.threads.run(store.sha256_for_url, file.url)
         if sha256 is None:
             return False
         return await self._scan.report(sha256, file.filename) is not None

@@ -419,9 +419,12 @@ async def _hosted_file(
             return refused
     slot = state.slots.acquire(client_of(request)) if request.method == "GET" else None
     try:
-        response = await serve_stored(
+        handle = await to_thread.run_sync(hosted.open, file.sha256)
+        if handle is None:
+            raise StorageError(f"hosted file {file.filename!r} is missing from the data directory")
+        response = serve_handle(
             request,
-            hosted,  # type: ignore[arg-type]  # only its open() is used
+            handle,
             file.sha256,
             file.filename,
             state.metrics,
@@ -431,10 +434,6 @@ async def _hosted_file(
         if slot is not None:
             slot.release()
         raise
-    if response is None:
-        if slot is not None:
-            slot.release()
-        raise StorageError(f"hosted file {file.filename!r} is missing from the data directory")
     if slot is not None and not isinstance(response, PacedResponse):
         slot.release()
     response.headers["X-Pipgate-Cache"] = "hosted"
@@ -473,7 +472,7 @@ async def _file_response(
     check: ScanCheck,
 ) -> Response:
     on_close = slot.release if slot is not None else None
-    sha256 = file.sha256 or await to_thread.run_sync(state.store.sha256_for_url, file.url)
+    sha256 = file.sha256 or await state.store.threads.run(state.store.sha256_for_url, file.url)
     if sha256 is not None:
         response = await serve_stored(
             request, state.store, sha256, file.filename, state.metrics, on_close=on_close
@@ -486,7 +485,7 @@ async def _file_response(
         response = await _part(request, state, file, sha256, part, on_close)
         if response is not None:
             return response
-    if not await to_thread.run_sync(state.store.has_room, file.size):
+    if not await state.store.threads.run(state.store.has_room, file.size):
         return await _unstored(request, state, source, file, on_close, check)
     state.metrics.cache.labels("file", "miss").inc()
     download = source.downloads.start(project, file.filename, file.url, file.sha256, file.size)
@@ -658,7 +657,7 @@ async def _metadata(
     cached wheel), else from upstream, verified against the advertised hash and kept."""
     expected = file.core_metadata.get("sha256") if isinstance(file.core_metadata, dict) else None
     if file.sha256:
-        body = await to_thread.run_sync(state.store.get_metadata, file.sha256)
+        body = await state.store.threads.run(state.store.get_metadata, file.sha256)
         if body is not None and (expected is None or hashlib.sha256(body).hexdigest() == expected):
             return Response(body, media_type="application/octet-stream")
     if not file.core_metadata and file.sha256 and file.filename.endswith(".whl"):
@@ -673,14 +672,14 @@ async def _metadata(
     if expected and hashlib.sha256(body).hexdigest() != expected:
         raise IntegrityError(f"metadata of {file.filename!r} from upstream does not match its hash")
     if file.sha256:
-        await to_thread.run_sync(state.store.put_metadata, file.sha256, body)
+        await state.store.threads.run(state.store.put_metadata, file.sha256, body)
     return Response(body, media_type="application/octet-stream")
 
 
 async def _metadata_from_wheel(
     state: AppState, source: UpstreamSource, project: str, file: DistFile, sha256: str
 ) -> bytes | None:
-    handle = await to_thread.run_sync(state.store.open, sha256)
+    handle = await state.store.threads.run(state.store.open, sha256)
     if handle is None:
         download = source.downloads.start(project, file.filename, file.url, file.sha256, file.size)
         try:
@@ -695,7 +694,7 @@ async def _metadata_from_wheel(
     finally:
         handle.close()
     if body is not None:
-        await to_thread.run_sync(state.store.put_metadata, sha256, body)
+        await state.store.threads.run(state.store.put_metadata, sha256, body)
     return body
 
 

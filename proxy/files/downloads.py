@@ -158,7 +158,7 @@ class Download:
         if fd is not None:
             return os.fdopen(fd, "rb")
         if self.stored and self.store is not None:
-            return await to_thread.run_sync(self.store.open, self.sha256)
+            return await self.store.threads.run(self.store.open, self.sha256)
         return None
 
     def _dup(self) -> int | None:
@@ -358,7 +358,7 @@ class Downloads:
                 # Served and kept here; another replica fetches it again when it needs it.
                 log.warning("could not share %s with the cluster: %s", download.filename, exc)
         try:
-            has_metadata = await to_thread.run_sync(
+            has_metadata = await self._store.threads.run(
                 self._commit,
                 download,
                 sha256,
@@ -586,13 +586,13 @@ class Downloads:
         where the download is: it may have part of the file already)."""
         cluster = self._cluster
         assert cluster is not None
-        sha256 = download.expected_sha256 or await to_thread.run_sync(
+        sha256 = download.expected_sha256 or await self._store.threads.run(
             self._store.sha256_for_url, url
         )
         if sha256 is None:
             return None
         if download.written == 0:
-            handle = await to_thread.run_sync(self._store.open, sha256)
+            handle = await self._store.threads.run(self._store.open, sha256)
             if handle is not None:
                 with handle:
                     download.reader = os.dup(handle.fileno())
@@ -646,9 +646,9 @@ class Downloads:
         if download.filename.endswith(".whl"):
             metadata = await to_thread.run_sync(extract_wheel_metadata, download.temp_path)
             if metadata is not None:
-                await to_thread.run_sync(self._store.put_metadata, sha256, metadata)
+                await self._store.threads.run(self._store.put_metadata, sha256, metadata)
         if download.expected_sha256 is None:
-            await to_thread.run_sync(self._store.remember_url, url, sha256)
+            await self._store.threads.run(self._store.remember_url, url, sha256)
 
     async def _renew(self, lease: Lease) -> None:
         cluster = self._cluster

@@ -16,7 +16,6 @@ import hmac
 import os
 import re
 
-from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
@@ -55,7 +54,7 @@ async def peer_download(request: Request) -> Response:
             headers[SIZE_HEADER] = str(download.size)
             headers["Content-Length"] = str(max(download.size - offset, 0))
         return PacedResponse(download.follow(CHUNK, start=offset), headers=headers)
-    handle = await to_thread.run_sync(state.store.open, sha256)
+    handle = await state.store.threads.run(state.store.open, sha256)
     if handle is None:
         return PlainTextResponse(f"pipgate: no file {sha256} here\n", status_code=404)
     size = os.fstat(handle.fileno()).st_size

@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from typing import BinaryIO
 
-from anyio import to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -67,7 +66,7 @@ async def serve_stored(
 
     ``on_close`` runs when a body response ends (see ``PacedResponse``); answers
     without a body (HEAD, 304, 416) leave it to the caller."""
-    handle = await to_thread.run_sync(store.open, sha256)
+    handle = await store.threads.run(store.open, sha256)
     if handle is None:
         return None
     return serve_handle(request, handle, sha256, filename, metrics, on_close=on_close)

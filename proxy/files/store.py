@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import diskcache
 
-from pipgate.proxy.observe.disk import STORAGE_ERRORS, CleanDisk, space_of
+from pipgate.proxy.observe.disk import STORAGE_ERRORS, CleanDisk, DiskThreads, space_of
 
 log = logging.getLogger("pipgate.store")
 
@@ -35,6 +35,9 @@ _META = "metadata:"
 _META_HASH = "metadata-sha256:"
 #: A wheel's METADATA larger than this (inflated) is not extracted (a zip bomb, not metadata).
 METADATA_LIMIT = 16 << 20
+#: Threads for the store's blocking calls. A replica's store also asks PostgreSQL and
+#: the object store (``SharedFileStore``), so a few more than the disk needs.
+STORE_THREADS = 8
 
 
 class FileStore:
@@ -66,8 +69,12 @@ class FileStore:
         )
         self._keep_free = keep_free
         self._on_error = on_error or (lambda store: None)
+        #: The threads to call this store's blocking methods on (``await
+        #: store.threads.run(store.open, sha256)``): a fixed few SQLite connections.
+        self.threads = DiskThreads("store", STORE_THREADS)
 
     def close(self) -> None:
+        self.threads.close()
         self._cache.close()
 
     def new_temp_path(self) -> Path:

@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import diskcache
 from anyio import to_thread
@@ -42,7 +42,7 @@ from pipgate.proxy.errors import (
 )
 from pipgate.proxy.index import codec
 from pipgate.proxy.models import Project
-from pipgate.proxy.observe.disk import STORAGE_ERRORS
+from pipgate.proxy.observe.disk import STORAGE_ERRORS, DiskThreads
 from pipgate.proxy.upstream.client import NotModified, RawPage, UpstreamClient
 
 if TYPE_CHECKING:
@@ -50,6 +50,8 @@ if TYPE_CHECKING:
     from pipgate.proxy.storage.pages import PageState
 
 log = logging.getLogger("pipgate.cache")
+
+T = TypeVar("T")
 
 #: At most this many upstream 404s are remembered (the oldest are forgotten first).
 NEGATIVE_ENTRIES = 1024
@@ -152,6 +154,8 @@ class IndexCache:
         self._disk = (
             diskcache.Cache(str(directory), eviction_policy="none") if shared is None else None
         )
+        #: The threads that read and write ``_disk`` (a fixed few SQLite connections).
+        self._disk_threads = DiskThreads("pages", 2) if self._disk is not None else None
         self._upstream = upstream
         self._ttl = ttl
         self._negative_ttl = negative_ttl
@@ -172,8 +176,17 @@ class IndexCache:
         self._on_storage_error = on_storage_error or (lambda store: None)
 
     def close(self) -> None:
+        if self._disk_threads is not None:
+            self._disk_threads.close()
         if self._disk is not None:
             self._disk.close()
+
+    async def _in_store_thread(self, call: Callable[..., T], *args: Any) -> T:
+        """``call`` (``_load``, ``_persist``, ``_delete``) on the disk's own threads, or
+        on anyio's for the shared store (PostgreSQL)."""
+        if self._disk_threads is None:
+            return await to_thread.run_sync(call, *args)
+        return await self._disk_threads.run(call, *args)
 
     async def get(self, name: NormalizedName) -> PageResult:
         """The page for ``name``: cached if fresh, else from upstream (see module doc).
@@ -188,7 +201,7 @@ class IndexCache:
         now = self._clock()
         cached = self._memory.get(name)
         if cached is None:
-            cached = await to_thread.run_sync(self._load, name)
+            cached = await self._in_store_thread(self._load, name)
             if name in self._memory:  # stored while we read the disk: that copy is newer
                 cached = self._memory[name]
             elif cached is not None and name in self._negative:
@@ -427,7 +440,7 @@ class IndexCache:
         async def persist() -> None:
             if before is not None:
                 await asyncio.wait([before])
-            await to_thread.run_sync(self._persist, name, page)
+            await self._in_store_thread(self._persist, name, page)
 
         task = asyncio.create_task(persist())
         self._persisting[name] = task
@@ -491,7 +504,7 @@ class IndexCache:
         writing = self._persisting.get(name)
         if writing is not None:  # a write still under way must not bring it back
             await asyncio.wait([writing])
-        if not await to_thread.run_sync(self._delete, name):
+        if not await self._in_store_thread(self._delete, name):
             self._tombstones.add(name)
 
     def has_page(self, name: str) -> bool:
