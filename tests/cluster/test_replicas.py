@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.cluster.conftest import (
+from tests.support.archives import pkg_info, sdist
+from tests.support.cluster import (
     BIG_FILE,
     FRESH_VERSION,
     PRIVATE_FILE,
@@ -22,7 +23,6 @@ from tests.cluster.conftest import (
     twine_upload,
     uv_install,
 )
-from tests.support.archives import pkg_info, sdist
 from tests.support.dists import build_wheel
 
 

@@ -16,8 +16,6 @@ from tests.support.scan_samples import GLIMMER_SDIST as SDIST
 from tests.support.scan_samples import glimmer_tools
 
 COLD_WHEEL = "demo_dep-0.2.0-py3-none-any.whl"
-# tests/quarantine/test_scan_release.py imports these two from here.
-_evil_project = glimmer_tools
 
 
 def test_decode_and_exec_setup_py_is_held_on_first_request_with_the_rule_named(

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.intel.feed_records import MALWARE, VULNERABILITY
 from tests.support.fake_upstream import (
     FakeProject,
     FakeUpstream,
@@ -17,6 +16,7 @@ from tests.support.fake_upstream import (
     create_fake_upstream,
     standard_projects,
 )
+from tests.support.feed_records import MALWARE, VULNERABILITY
 from tests.support.osv_records import write_dir
 from tests.support.proxies import ProxyOptions
 

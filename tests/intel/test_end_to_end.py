@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 
 from pipgate.proxy.intel.wiring import PURGE_CLIENT
-from tests.intel.feed_records import GHSA_ID, MAL_ID
 from tests.support.console import logged_in
+from tests.support.feed_records import GHSA_ID, MAL_ID
 from tests.support.installers import installed, run_pip
 from tests.support.osv_records import record, write_dir
 

@@ -11,7 +11,7 @@ from pipgate.policies.advisories import MALICIOUS, VULNERABILITIES
 from pipgate.proxy.config.settings import load_settings
 from pipgate.proxy.intel.feeds import FeedSpec, IntelFeeds, feed_specs
 from pipgate.proxy.observe.metrics import Metrics
-from tests.intel.feed_server import FeedServer
+from tests.support.feed_server import FeedServer
 from tests.support.osv_records import record, write_dir, zip_bytes
 
 V1 = [record("MAL-2025-1", "evil-pkg")]

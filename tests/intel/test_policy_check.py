@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from pipgate.policies.advisories import MALICIOUS
 from pipgate.proxy.cli.main import main
 from pipgate.proxy.intel.feeds import FeedSpec, IntelFeeds
-from tests.intel.feed_records import GHSA_ID, MAL_ID, MALWARE, VULNERABILITY
-from tests.intel.feed_server import FeedServer
+from tests.support.feed_records import GHSA_ID, MAL_ID, MALWARE, VULNERABILITY
+from tests.support.feed_server import FeedServer
 from tests.support.osv_records import record, write_dir, zip_bytes
 
 

@@ -13,41 +13,17 @@ import pytest
 from pipgate.proxy.errors import IntegrityError, UpstreamNotFound, UpstreamUnavailable
 from pipgate.proxy.files.downloads import Downloads, open_unstored
 from pipgate.proxy.files.store import FileStore, extract_wheel_metadata
-from pipgate.proxy.index.cache import IndexCache
-from pipgate.proxy.upstream.client import UpstreamClient, UpstreamConfig
-from tests.support.mock_upstream import app_on_mock_upstream, json_entry, json_page
-
-PAGE = b'{"meta": {"api-version": "1.1"}, "name": "demo", "files": []}'
-JSON = {"content-type": "application/vnd.pypi.simple.v1+json"}
-
-
-class Upstream:
-    """A scripted upstream: ``answers`` per path, each a callable or a response."""
-
-    def __init__(self) -> None:
-        self.calls: list[httpx.Request] = []
-        self.page = lambda request: httpx.Response(
-            200, content=PAGE, headers={**JSON, "etag": '"1"'}
-        )
-        self.file_body = b"x" * 1000
-        self.file_gate: asyncio.Event | None = None
-        self.page_gate: asyncio.Event | None = None
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.calls.append(request)
-        if request.url.path.startswith("/simple/"):
-            if self.page_gate is not None:
-                await self.page_gate.wait()
-            return self.page(request)
-        if self.file_gate is not None:
-            await self.file_gate.wait()
-        return httpx.Response(200, content=self.file_body)
-
-    def client(self) -> UpstreamClient:
-        return UpstreamClient(
-            UpstreamConfig(url="https://up.example/simple/", retries=0, backoff=0),
-            transport=httpx.MockTransport(self),
-        )
+from tests.support.mock_upstream import (
+    EMPTY_PAGE as PAGE,
+)
+from tests.support.mock_upstream import (
+    JSON,
+    ScriptedUpstream,
+    app_on_mock_upstream,
+    index_cache,
+    json_entry,
+    json_page,
+)
 
 
 @pytest.fixture
@@ -56,15 +32,9 @@ def clock():
     return now
 
 
-def cache(tmp_path, upstream: Upstream, clock, **kw) -> IndexCache:
-    return IndexCache(
-        tmp_path / "index", upstream.client(), ttl=60, negative_ttl=10, clock=lambda: clock[0], **kw
-    )
-
-
 async def test_fresh_page_is_served_from_cache_then_revalidated(tmp_path, clock):
-    upstream = Upstream()
-    pages = cache(tmp_path, upstream, clock)
+    upstream = ScriptedUpstream()
+    pages = index_cache(tmp_path, upstream, clock)
     first = await pages.get("demo")
     await pages.get("demo")
     assert len(upstream.calls) == 1
@@ -78,8 +48,8 @@ async def test_fresh_page_is_served_from_cache_then_revalidated(tmp_path, clock)
 
 
 async def test_stale_copy_when_upstream_fails_and_error_when_nothing_cached(tmp_path, clock):
-    upstream = Upstream()
-    pages = cache(tmp_path, upstream, clock)
+    upstream = ScriptedUpstream()
+    pages = index_cache(tmp_path, upstream, clock)
     await pages.get("demo")
     clock[0] += 61
     upstream.page = lambda request: httpx.Response(503)
@@ -91,8 +61,8 @@ async def test_stale_copy_when_upstream_fails_and_error_when_nothing_cached(tmp_
 
 
 async def test_past_its_ttl_a_page_is_served_stale_while_one_refresh_waits(tmp_path, clock):
-    upstream = Upstream()
-    pages = cache(tmp_path, upstream, clock, revalidate_wait=0.05)
+    upstream = ScriptedUpstream()
+    pages = index_cache(tmp_path, upstream, clock, revalidate_wait=0.05)
     first = await pages.get("demo")
     clock[0] += 61
     upstream.page_gate = asyncio.Event()  # upstream takes its time
@@ -115,8 +85,8 @@ async def test_past_its_ttl_a_page_is_served_stale_while_one_refresh_waits(tmp_p
 
 
 async def test_after_a_failed_refresh_upstream_is_not_asked_for_refresh_backoff(tmp_path, clock):
-    upstream = Upstream()
-    pages = cache(tmp_path, upstream, clock, refresh_backoff=30)
+    upstream = ScriptedUpstream()
+    pages = index_cache(tmp_path, upstream, clock, refresh_backoff=30)
     await pages.get("demo")
     clock[0] += 61
     upstream.page = lambda request: httpx.Response(503)
@@ -130,8 +100,8 @@ async def test_after_a_failed_refresh_upstream_is_not_asked_for_refresh_backoff(
 
 
 async def test_upstream_404_is_remembered_and_drops_the_cached_copy(tmp_path, clock):
-    upstream = Upstream()
-    pages = cache(tmp_path, upstream, clock)
+    upstream = ScriptedUpstream()
+    pages = index_cache(tmp_path, upstream, clock)
     await pages.get("demo")
     clock[0] += 61
     upstream.page = lambda request: httpx.Response(404)
@@ -145,14 +115,14 @@ async def test_upstream_404_is_remembered_and_drops_the_cached_copy(tmp_path, cl
 
 
 async def test_concurrent_misses_share_one_request_and_persist(tmp_path, clock):
-    upstream = Upstream()
-    pages = cache(tmp_path, upstream, clock)
+    upstream = ScriptedUpstream()
+    pages = index_cache(tmp_path, upstream, clock)
     results = await asyncio.gather(*(pages.get("demo") for _ in range(10)))
     assert len(upstream.calls) == 1
     assert len({id(r.page) for r in results}) == 1
     await pages.wait_idle()  # written to disk in the background
     pages.close()
-    reopened = cache(tmp_path, upstream, clock)
+    reopened = index_cache(tmp_path, upstream, clock)
     await reopened.get("demo")
     assert len(upstream.calls) == 1
     assert reopened.known_projects() == ["demo"]
@@ -187,7 +157,7 @@ def test_extract_wheel_metadata(tmp_path):
 
 
 async def test_single_flight_download_verifies_and_stores_once(tmp_path):
-    upstream = Upstream()
+    upstream = ScriptedUpstream()
     upstream.file_gate = asyncio.Event()
     store = FileStore(tmp_path, size_limit=10**6)
     committed = []
@@ -215,7 +185,7 @@ async def test_single_flight_download_verifies_and_stores_once(tmp_path):
     ("sha", "size", "message"), [("0" * 64, 1000, "sha256"), (None, 999, "999")]
 )
 async def test_mismatched_download_is_refused_and_not_stored(tmp_path, sha, size, message):
-    upstream = Upstream()
+    upstream = ScriptedUpstream()
     store = FileStore(tmp_path, size_limit=10**6)
     downloads = Downloads(store, upstream.client())
     download = downloads.start("demo", "demo-1.0.tar.gz", "https://up.example/f", sha, size)
@@ -230,14 +200,14 @@ async def test_an_unreadable_cached_page_is_refetched_not_an_error(tmp_path, clo
 
     with diskcache.Cache(str(tmp_path / "index")) as disk:
         disk.set("demo", {"written by": "an older pipgate"})
-    upstream = Upstream()
-    result = await cache(tmp_path, upstream, clock).get("demo")
+    upstream = ScriptedUpstream()
+    result = await index_cache(tmp_path, upstream, clock).get("demo")
     assert result.page.project.name == "demo"
     assert len(upstream.calls) == 1
 
 
 async def test_a_file_listed_without_a_hash_is_kept_under_the_hash_it_arrived_with(tmp_path):
-    upstream = Upstream()
+    upstream = ScriptedUpstream()
     store = FileStore(tmp_path, size_limit=10**6)
     downloads = Downloads(store, upstream.client())
     url = "https://user:secret@up.example/f"
@@ -257,7 +227,7 @@ class FullStore(FileStore):
 
 
 async def test_a_verified_file_the_store_refuses_is_still_served_whole(tmp_path):
-    upstream = Upstream()
+    upstream = ScriptedUpstream()
     downloads = Downloads(FullStore(tmp_path, size_limit=10**6), upstream.client())
     sha = hashlib.sha256(upstream.file_body).hexdigest()
     download = downloads.start("demo", "demo-1.0.tar.gz", "https://up.example/f", sha, 1000)
@@ -270,7 +240,7 @@ async def test_a_verified_file_the_store_refuses_is_still_served_whole(tmp_path)
 
 
 async def test_a_file_the_disk_cannot_take_is_streamed_unstored_and_still_checked(tmp_path):
-    upstream = Upstream()
+    upstream = ScriptedUpstream()
     client = upstream.client()
     good = hashlib.sha256(upstream.file_body).hexdigest()
     size, chunks = await open_unstored(
@@ -293,7 +263,7 @@ async def test_a_file_the_disk_cannot_take_is_streamed_unstored_and_still_checke
 
 
 async def test_a_late_follower_gets_the_bytes_even_when_the_store_evicted_them(tmp_path):
-    upstream = Upstream()
+    upstream = ScriptedUpstream()
     store = FileStore(tmp_path, size_limit=100)  # smaller than the file: evicted at once
     downloads = Downloads(store, upstream.client())
     sha = hashlib.sha256(upstream.file_body).hexdigest()
@@ -318,13 +288,13 @@ async def test_a_late_follower_gets_the_bytes_even_when_the_store_evicted_them(t
 async def test_an_unparseable_html_page_is_a_502_and_a_cached_copy_is_served_stale(
     tmp_path, clock, body
 ):
-    upstream = Upstream()
+    upstream = ScriptedUpstream()
     good = upstream.page
 
     def broken(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=body, headers={"content-type": "text/html"})
 
-    pages = cache(tmp_path, upstream, clock)
+    pages = index_cache(tmp_path, upstream, clock)
     upstream.page = broken
     with pytest.raises(UpstreamUnavailable):
         await pages.get("other")
@@ -367,8 +337,8 @@ async def test_a_page_loaded_from_disk_while_a_404_drops_it_is_not_resurrected(t
     an upstream failure served that page stale: a takedown undone."""
     import threading
 
-    upstream = Upstream()
-    pages = cache(tmp_path, upstream, clock)
+    upstream = ScriptedUpstream()
+    pages = index_cache(tmp_path, upstream, clock)
     release, loading = threading.Event(), threading.Event()
     real_load = pages._load
     calls = []
@@ -403,9 +373,9 @@ async def test_a_page_loaded_from_disk_while_a_404_drops_it_is_not_resurrected(t
 async def test_upstream_404s_for_many_names_do_not_grow_memory_without_bound(tmp_path, clock):
     from pipgate.proxy.index.cache import NEGATIVE_ENTRIES
 
-    upstream = Upstream()
+    upstream = ScriptedUpstream()
     upstream.page = lambda request: httpx.Response(404)
-    pages = cache(tmp_path, upstream, clock)
+    pages = index_cache(tmp_path, upstream, clock)
     for n in range(NEGATIVE_ENTRIES + 200):
         clock[0] += 1  # each entry has lapsed long before the last request
         with pytest.raises(UpstreamNotFound):
@@ -420,10 +390,10 @@ async def test_a_failed_page_fetch_nobody_waits_for_is_not_an_unretrieved_except
     failed, asyncio logged 'Task exception was never retrieved'."""
     import gc
 
-    upstream = Upstream()
+    upstream = ScriptedUpstream()
     upstream.page = lambda request: httpx.Response(503)
     upstream.page_gate = asyncio.Event()  # upstream answers only once the client has gone
-    pages = cache(tmp_path, upstream, clock)
+    pages = index_cache(tmp_path, upstream, clock)
     loop = asyncio.get_running_loop()
     problems: list[dict] = []
     loop.set_exception_handler(lambda loop, context: problems.append(context))

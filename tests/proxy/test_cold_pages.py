@@ -18,7 +18,7 @@ from pipgate.proxy.index import json_pieces
 from pipgate.proxy.index.cache import CachedPage
 from pipgate.proxy.index.parse import _Resolver, parse_json_page
 from pipgate.proxy.models import DistFile, Project
-from tests.proxy.test_caches import JSON, Upstream, cache
+from tests.support.mock_upstream import JSON, ScriptedUpstream, index_cache
 
 
 @pytest.fixture
@@ -177,15 +177,15 @@ def test_a_damaged_on_disk_page_is_refused(cut):
 
 
 async def test_a_page_written_by_an_older_pipgate_or_damaged_is_fetched_again(tmp_path, clock):
-    upstream = Upstream()
-    pages = cache(tmp_path, upstream, clock)
+    upstream = ScriptedUpstream()
+    pages = index_cache(tmp_path, upstream, clock)
     await pages.get("demo")
     await pages.wait_idle()
     legacy = pickle.dumps(CachedPage(Project("demo", ()), clock[0], '"1"', None, 3))
     pages._disk.set("demo", pickle.loads(legacy))  # as an older pipgate pickled it
     pages._disk.set("other", b"pipgate-page/1\n\x00\x00")  # cut short
     pages.close()
-    reopened = cache(tmp_path, upstream, clock)
+    reopened = index_cache(tmp_path, upstream, clock)
     assert (await reopened.get("demo")).page.revision == 3
     assert len(upstream.calls) == 1
     upstream.page = lambda request: httpx.Response(200, content=PAGE_OTHER, headers=JSON)
@@ -200,9 +200,9 @@ PAGE_OTHER = b'{"name": "other", "files": []}'
 
 
 async def test_an_identical_upstream_answer_is_not_parsed_again(tmp_path, clock, monkeypatch):
-    upstream = Upstream()
+    upstream = ScriptedUpstream()
     upstream.page = lambda request: httpx.Response(200, content=BODY, headers=JSON)
-    pages = cache(tmp_path, upstream, clock)
+    pages = index_cache(tmp_path, upstream, clock)
     first = (await pages.get("demo")).page
     parsed = []
     monkeypatch.setattr(

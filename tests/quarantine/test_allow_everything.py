@@ -11,8 +11,9 @@ from click.testing import CliRunner
 
 from pipgate.policies.rules import parse_rule
 from pipgate.proxy.cli.main import main
-from tests.quarantine.conftest import FRESH_VERSION, Proxy
+from tests.support.fresh_release import FRESH_VERSION
 from tests.support.markup import offered
+from tests.support.proxies import RunningProxy as Proxy
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,9 @@
-"""The admin API on a real port: auth, scopes, listing, actions, restart, webhook."""
+"""The admin API: auth, scopes, listing, actions, restart, webhook (on a real port), and
+hostile requests and bad input (in process: nothing there needs a socket)."""
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,22 +16,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy, fresh_offered
+from tests.support.console import csrf_of, logged_in
+from tests.support.fresh_release import (
+    FRESH_VERSION,
+    SDIST,
+    WHEEL,
+    fresh_offered,
+    hold_fresh_release,
+)
 from tests.support.markup import offered
+from tests.support.proxies import ADMIN, READER, InProcessProxy
+from tests.support.proxies import RunningProxy as Proxy
 from tests.support.servers import run_app
-
-WHEEL = f"demo_pkg-{FRESH_VERSION}-py3-none-any.whl"
-SDIST = f"demo_pkg-{FRESH_VERSION}.tar.gz"
-
-
-def hold_fresh_release(proxy: Proxy) -> list[dict[str, Any]]:
-    """Ask for demo-pkg's page so its fresh release is held; return its entries (one: the
-    fresh version, with its wheel and sdist inside)."""
-    page = httpx.get(f"{proxy.index_url}demo-pkg/")
-    assert page.status_code == 200
-    assert not fresh_offered(page.text)
-    with proxy.client() as api:
-        return api.get("/quarantine", params={"project": "demo-pkg"}).json()["entries"]
 
 
 def test_a_held_release_is_one_entry_and_downloads_count_on_their_file(proxy: Proxy) -> None:
@@ -230,8 +228,6 @@ def test_webhook_gets_the_new_entries_in_one_message_with_retries(
 
 
 def test_entry_ids_beyond_64_bits_are_not_found(proxy: Proxy) -> None:
-    from tests.quarantine.test_console import csrf_of, logged_in
-
     huge = "99999999999999999999"  # the route converter passes it; SQLite cannot bind it
     with proxy.client() as api:
         assert api.get(f"/quarantine/{huge}").status_code == 404
@@ -244,3 +240,79 @@ def test_entry_ids_beyond_64_bits_are_not_found(proxy: Proxy) -> None:
         form = {"kind": "reject", "reason": "x", "csrf": csrf_of(ui.get("/lists").text)}
         done = ui.post(f"/entries/{huge}/decide", data=form)
         assert done.status_code == 303 and "no+quarantine+entry" in done.headers["location"]
+
+
+def test_package_auth_covers_indexes_named_like_open_paths(
+    start_proxy_in_process: Callable[..., Any],
+) -> None:
+    # "/metrics", "/healthz" and "/readyz" are open; an index whose name merely starts
+    # with those letters (metrics-team, healthzone) must not be.
+    config = {
+        "admin": {"package_auth": True},
+        "indexes": {"metrics-team": {}, "healthzone": {}, "readyz2": {}},
+    }
+    with start_proxy_in_process(config=config) as proxy:
+        http = proxy.http
+        for index in ("metrics-team", "healthzone", "readyz2"):
+            for path in (f"/{index}/simple/demo-pkg/", f"/{index}/simple/"):
+                assert http.get(path).status_code == 401, path
+            assert http.get(f"/{index}/simple/demo-pkg/", auth=("x", ADMIN)).status_code == 200
+        for open_path in ("/healthz", "/readyz", "/metrics"):
+            assert http.get(open_path).status_code == 200
+
+
+def test_admin_api_refuses_a_cross_site_form_post(proxy_in_process: InProcessProxy) -> None:
+    # A browser can send a text/plain form whose body is valid JSON, with no preflight.
+    # The API must only act on application/json (which needs a CORS preflight).
+    body = '{"rule": "evil-*", "reason": "x", "pad": "="}'
+    with proxy_in_process.client() as api:
+        refused = api.post("/lists/allow/add", content=body, headers={"Content-Type": "text/plain"})
+        assert refused.status_code == 415
+        assert api.get("/lists/allow").json()["rules"] == []
+        assert api.post("/lists/allow/add", json={"rule": "ok-*", "reason": "x"}).status_code == 201
+
+
+def test_admin_api_takes_no_ambient_basic_credentials(proxy_in_process: InProcessProxy) -> None:
+    # A browser replays cached HTTP basic credentials (package_auth's realm) on its own;
+    # the admin API is documented as bearer-only and must not accept them.
+    basic = "Basic " + base64.b64encode(f"x:{ADMIN}".encode()).decode()
+    with proxy_in_process.at("/-/admin", headers={"Authorization": basic}) as api:
+        assert api.get("/whoami").status_code == 401
+        assert api.post("/lists/deny/add", json={"rule": "x", "reason": "x"}).status_code == 401
+    with proxy_in_process.client() as api:
+        assert api.get("/whoami").status_code == 200  # the same token as a bearer
+
+
+def test_an_until_too_far_away_is_a_400_not_a_crash(proxy_in_process: InProcessProxy) -> None:
+    (entry,) = hold_fresh_release(proxy_in_process)
+    with proxy_in_process.client() as api:
+        for until, error in [
+            ("99999999999w", "'until' '99999999999w' is neither a date"),
+            ("9999-12-31T23:59:59-14:00", "is out of range: at most 100 years from now"),
+        ]:
+            response = api.post(
+                f"/quarantine/{entry['id']}/release", json={"reason": "x", "until": until}
+            )
+            assert response.status_code == 400, (until, response.text)
+            assert error in response.json()["error"]
+        assert api.get(f"/quarantine/{entry['id']}").json()["state"] == "quarantined"
+
+
+def test_wrong_json_types_are_a_400_not_a_crash(proxy_in_process: InProcessProxy) -> None:
+    with proxy_in_process.client() as api:
+        for path, body in [
+            ("/lists/allow/add", {"rule": "x", "reason": "x", "index": {"a": 1}}),
+            ("/decide/release", {"project": "demo-pkg", "reason": "x", "version": 1}),
+            ("/decide/release", {"project": "demo-pkg", "reason": "x", "file": ["a"]}),
+            ("/decide/release", {"project": "demo-pkg", "reason": "x", "until": 5}),
+            ("/lists/deny/remove", {"rule": "x", "index": 3}),
+        ]:
+            response = api.post(path, json=body)
+            assert response.status_code == 400, (path, body, response.status_code)
+
+
+def test_reasons_are_bounded(proxy_in_process: InProcessProxy) -> None:
+    with proxy_in_process.client() as api:
+        response = api.post("/lists/deny/add", json={"rule": "evil", "reason": "x" * 1_000_000})
+        assert response.status_code == 400
+        assert api.get("/audit").json()["audit"] == []

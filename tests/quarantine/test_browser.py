@@ -13,7 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.quarantine.conftest import ADMIN, FRESH_VERSION, Proxy, pip_install
+from tests.support.fresh_release import FRESH_VERSION
+from tests.support.installers import run_pip
+from tests.support.proxies import ADMIN
+from tests.support.proxies import RunningProxy as Proxy
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 #: The README's screenshot; refreshed only when PIPGATE_UPDATE_SCREENSHOT=1, so a test run
@@ -65,7 +68,10 @@ def test_log_in_release_with_one_click_then_pip_installs(
 
     driver = browser  # type: ignore[assignment]
     requirement = f"demo-pkg=={FRESH_VERSION}"
-    assert pip_install(proxy.index_url, requirement, tmp_path / "before").returncode != 0
+    assert (
+        run_pip(proxy.index_url, "--no-deps", requirement, target=tmp_path / "before").returncode
+        != 0
+    )
     httpx.get(f"{proxy.index_url}demo-yanked/")  # more traffic for the charts
 
     driver.get(f"{proxy.url}/-/ui/")
@@ -94,7 +100,7 @@ def test_log_in_release_with_one_click_then_pip_installs(
     notice = driver.find_element(By.CSS_SELECTOR, ".notice").text
     assert notice.startswith(f"released demo-pkg {FRESH_VERSION}"), notice
 
-    installed = pip_install(proxy.index_url, requirement, tmp_path / "after")
+    installed = run_pip(proxy.index_url, "--no-deps", requirement, target=tmp_path / "after")
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
     driver.get(f"{proxy.url}/-/ui/stats")  # the inline SVG charts

@@ -10,13 +10,11 @@ from click.testing import CliRunner
 
 from pipgate.proxy.cli.main import main
 from pipgate.proxy.quarantine.auth import hash_token
-from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy
-from tests.quarantine.test_api import SDIST, WHEEL, hold_fresh_release
+from tests.support.cli import run
+from tests.support.fresh_release import FRESH_VERSION, SDIST, WHEEL, hold_fresh_release
 from tests.support.markup import offered
-
-
-def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(main, list(args), env=env or {}, input=input, catch_exceptions=False)
+from tests.support.proxies import ADMIN, READER
+from tests.support.proxies import RunningProxy as Proxy
 
 
 def test_against_a_running_server(proxy: Proxy) -> None:

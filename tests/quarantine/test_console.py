@@ -3,40 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpx
 import pytest
 
-from tests.quarantine.conftest import ADMIN, FRESH_VERSION, READER, Proxy
-from tests.quarantine.test_api import hold_fresh_release
-
-
-def log_in(client: httpx.Client, token: str = ADMIN, **headers: str) -> httpx.Response:
-    """Fill in the login form as a browser does (its double-submit token included)."""
-    form = client.get("/login", headers=headers)
-    return client.post(
-        "/login",
-        data={"token": token, "next": "/-/ui/", "csrf": csrf_of(form.text)},
-        headers=headers,
-    )
-
-
-@contextmanager
-def logged_in(proxy: Proxy, token: str = ADMIN) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{proxy.url}/-/ui", timeout=10) as client:
-        response = log_in(client, token)
-        assert response.status_code == 303, response.text
-        cookie = response.headers["set-cookie"].lower()
-        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/-/" in cookie
-        yield client
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
+from tests.support.console import csrf_of, log_in, logged_in
+from tests.support.fresh_release import FRESH_VERSION, hold_fresh_release
+from tests.support.proxies import ADMIN, READER, InProcessProxy
+from tests.support.proxies import RunningProxy as Proxy
 
 
 def test_pages_need_a_login(proxy: Proxy) -> None:
@@ -180,3 +154,26 @@ def test_session_cookie_is_secure_when_configured(start_proxy, upstream_url, sec
     assert response.status_code == 303
     session = next(c for c in response.headers.get_list("set-cookie") if "pipgate_session" in c)
     assert ("secure" in session.lower()) is secure
+
+
+def test_console_survives_hostile_offsets_and_cookies(proxy_in_process: InProcessProxy) -> None:
+    with proxy_in_process.at("/-/ui") as ui:
+        # A cookie the browser holds (latin-1) that is not ASCII must not crash the check.
+        hostile = {"Cookie": "pipgate_session=abc.\u00e9\u00e9".encode("latin-1")}
+        assert ui.get("/", headers=hostile).status_code == 303  # to the login form
+        assert log_in(ui).status_code == 303
+        assert ui.get("/", params={"offset": str(10**30)}).status_code == 200
+        forged = ui.post("/lists/deny/add", data={"rule": "x", "reason": "x", "csrf": "\u00e9"})
+        assert forged.status_code == 403
+
+
+def test_login_form_is_bounded(proxy_in_process: InProcessProxy) -> None:
+    # Unauthenticated: the login form must not buffer megabytes of fields.
+    with proxy_in_process.at("/-/ui") as ui:
+        response = ui.post("/login", data={"token": "x" * (2 << 20)})
+        assert response.status_code == 400
+        assert "Field exceeded maximum size" in response.text
+        many = {f"f{i}": "x" for i in range(500)}
+        response = ui.post("/login", data=many | {"token": "x"})
+        assert response.status_code == 400
+        assert "Too many fields" in response.text

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.quarantine.conftest import FRESH_VERSION, Proxy, pip_install
+from tests.support.fresh_release import FRESH_VERSION
+from tests.support.installers import run_pip
+from tests.support.proxies import RunningProxy as Proxy
 
 
 def test_pip_fails_then_release_via_api_then_pip_succeeds(proxy: Proxy, tmp_path: Path) -> None:
     requirement = f"demo-pkg=={FRESH_VERSION}"
-    refused = pip_install(proxy.index_url, requirement, tmp_path / "first")
+    refused = run_pip(proxy.index_url, "--no-deps", requirement, target=tmp_path / "first")
     assert refused.returncode != 0, refused.stdout
 
     with proxy.client() as api:
@@ -29,6 +31,6 @@ def test_pip_fails_then_release_via_api_then_pip_succeeds(proxy: Proxy, tmp_path
         assert shown["state"] == "released" and shown["changed_by"] == "alice"
         assert shown["history"][0]["action"] == "release"
 
-    installed = pip_install(proxy.index_url, requirement, tmp_path / "second")
+    installed = run_pip(proxy.index_url, "--no-deps", requirement, target=tmp_path / "second")
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert list((tmp_path / "second").glob(f"demo_pkg-{FRESH_VERSION}.dist-info"))

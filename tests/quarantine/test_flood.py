@@ -90,7 +90,7 @@ def test_invented_names_are_counted_not_queued(
 def logged_in_page(proxy: Any) -> Any:
     from contextlib import contextmanager
 
-    from tests.quarantine.test_console import logged_in
+    from tests.support.console import logged_in
 
     @contextmanager
     def page() -> Any:

@@ -28,9 +28,10 @@ from pipgate.proxy.quarantine.intake import HoldIntake
 from pipgate.proxy.quarantine.records import EntryQuery
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.quarantine.store import QuarantineStore
-from tests.quarantine.conftest import FRESH_VERSION
-from tests.quarantine.test_console import log_in
-from tests.quarantine.test_store import NOW, SQUAT, Clock, hold, record
+from tests.support.clocks import Clock
+from tests.support.console import log_in
+from tests.support.fresh_release import FRESH_VERSION
+from tests.support.review_records import NOW, SQUAT, hold, record
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def audit_lines(data_dir: Path) -> list[dict[str, Any]]:
 
 
 def test_a_refused_action_leaves_nothing_behind_and_holds_wait(small_disk: Path) -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     review = Review(small_disk, clock=clock)
     try:
         record(review, hold())
@@ -128,7 +129,7 @@ def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
 
 def test_the_writer_thread_keeps_failed_batches_and_retries(small_disk: Path) -> None:
     store = QuarantineStore(small_disk / "quarantine.sqlite3")
-    intake = HoldIntake(store, clock=Clock(), interval=0.01)
+    intake = HoldIntake(store, clock=Clock(NOW), interval=0.01)
     intake.start()
     try:
         with disk_full(small_disk, small_disk / "quarantine.sqlite3"):
@@ -146,7 +147,7 @@ def test_the_writer_thread_keeps_failed_batches_and_retries(small_disk: Path) ->
 
 
 def test_a_line_cut_short_in_the_mirror_is_completed(tmp_path: Path) -> None:
-    review = Review(tmp_path, clock=Clock())
+    review = Review(tmp_path, clock=Clock(NOW))
     try:
         review.decide("reject", project="demo", reason="malware", actor="alice")
         with (tmp_path / "audit.jsonl").open("ab") as handle:

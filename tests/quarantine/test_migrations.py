@@ -15,7 +15,8 @@ from pipgate.proxy.quarantine.records import EntryQuery
 from pipgate.proxy.quarantine.review import Review
 from pipgate.proxy.storage import schema
 from pipgate.proxy.storage.postgres import PostgresDatabase
-from tests.quarantine.test_store import SQUAT, Clock, hold, record
+from tests.support.clocks import Clock
+from tests.support.review_records import NOW, SQUAT, hold, record
 
 #: (id, project, file, version, policy, state, request_count, changed_at). Ids 1, 2 and 6
 #: become one entry (id 1); id 5 was handed out once and rolled back.
@@ -90,7 +91,7 @@ def migrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Review]
         database.close()
         assert schema.migrate(url) == list(range(2, schema.SCHEMA_VERSION + 1))
         database = PostgresDatabase(url)
-    review = Review(tmp_path, clock=Clock(), database=database)
+    review = Review(tmp_path, clock=Clock(NOW), database=database)
     yield review
     review.close()
 

@@ -7,15 +7,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_scan import SDIST, _evil_project
-from tests.quarantine.conftest import Proxy
 from tests.support.fake_upstream import FakeUpstream, create_fake_upstream, standard_projects
+from tests.support.proxies import RunningProxy as Proxy
+from tests.support.scan_samples import GLIMMER_SDIST as SDIST
+from tests.support.scan_samples import glimmer_tools
 
 
 @pytest.fixture
 def upstream(dists_dir: Path) -> FakeUpstream:
     fake = create_fake_upstream(standard_projects(dists_dir))
-    fake.add(_evil_project())
+    fake.add(glimmer_tools())
     return fake
 
 

@@ -21,9 +21,12 @@ from pipgate.policies.engine import ALLOWED
 from pipgate.proxy.errors import ReviewError
 from pipgate.proxy.quarantine import migrations
 from pipgate.proxy.quarantine.review import Review
-from tests.quarantine.conftest import ADMIN, Proxy
-from tests.quarantine.test_console import csrf_of, logged_in
-from tests.quarantine.test_store import NOW, Clock, hold, record, subject
+from tests.support.cli import run
+from tests.support.clocks import Clock
+from tests.support.console import csrf_of, logged_in
+from tests.support.proxies import ADMIN
+from tests.support.proxies import RunningProxy as Proxy
+from tests.support.review_records import NOW, hold, record, subject
 
 OLD_WHEEL = "demo_pkg-1.0.0-py3-none-any.whl"
 DEP_WHEEL = "demo_dep-0.2.0-py3-none-any.whl"
@@ -126,8 +129,6 @@ def test_console_rejects_on_every_index_by_default(two_indexes: Proxy) -> None:
 
 
 def test_cli_deny_and_reject_default_to_every_index(two_indexes: Proxy) -> None:
-    from tests.quarantine.test_cli import run
-
     env = {"PIPGATE_URL": two_indexes.url, "PIPGATE_TOKEN": ADMIN}
     denied = run("deny", "add", "demo-pkg", "-r", "malware", env=env)
     assert denied.exit_code == 0 and "on every index" in denied.output
@@ -141,8 +142,6 @@ def test_cli_deny_and_reject_default_to_every_index(two_indexes: Proxy) -> None:
 
 
 def test_cli_reject_of_an_entry(tmp_path: Path) -> None:
-    from tests.quarantine.test_cli import run
-
     review = Review(tmp_path, clock=lambda: datetime.now(UTC))
     record(review, hold(), hold(project="other", file="other-1.0-py3-none-any.whl"))
     review.close()
@@ -177,7 +176,7 @@ def old_database(path: Path) -> None:
 def test_an_old_database_is_migrated_and_keeps_its_meaning(tmp_path: Path) -> None:
     old_database(tmp_path / "quarantine.sqlite3")
     (tmp_path / "audit.jsonl").write_text('{"action": "reject", "rule": 2}\n')
-    review = Review(tmp_path, clock=Clock())
+    review = Review(tmp_path, clock=Clock(NOW))
     try:
         assert review.store.schema_version() == migrations.SCHEMA_VERSION
         (_deny, reject) = review.rules()
@@ -195,7 +194,7 @@ def test_an_old_database_is_migrated_and_keeps_its_meaning(tmp_path: Path) -> No
     db.execute("DELETE FROM rules WHERE id = 3")
     db.commit()
     db.close()
-    again = Review(tmp_path, clock=Clock())
+    again = Review(tmp_path, clock=Clock(NOW))
     try:
         rule = again.decide("reject", project="demo", reason="again", actor="bob")
         assert rule.id == 4
@@ -205,6 +204,6 @@ def test_an_old_database_is_migrated_and_keeps_its_meaning(tmp_path: Path) -> No
 
 @pytest.fixture
 def review(tmp_path: Path) -> Iterator[Review]:
-    r = Review(tmp_path, clock=Clock())
+    r = Review(tmp_path, clock=Clock(NOW))
     yield r
     r.close()

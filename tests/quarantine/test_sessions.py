@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 
-from tests.quarantine.conftest import ADMIN, READER, TOKENS, Proxy
-from tests.quarantine.test_console import csrf_of, log_in, logged_in
-from tests.quarantine.test_store import Clock
+from tests.support.clocks import Clock
+from tests.support.console import csrf_of, log_in, logged_in
+from tests.support.proxies import ADMIN, READER, TOKENS
+from tests.support.proxies import RunningProxy as Proxy
+from tests.support.review_records import NOW
 
 SESSION = "pipgate_session"
 
@@ -72,7 +74,7 @@ def api_sessions(proxy: Proxy) -> list[dict[str, Any]]:
 def test_an_idle_session_ends_and_a_used_one_lasts_until_its_ttl(
     start_proxy: Callable[..., Any], upstream_url: str
 ) -> None:
-    clock = Clock()
+    clock = Clock(NOW)
     clock.now = datetime.now(UTC)
     config = {"admin": {"session_idle": "30m", "session_ttl": "2h"}}
     with start_proxy(upstream_url, config=config, clock=clock) as proxy:

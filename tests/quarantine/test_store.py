@@ -3,44 +3,33 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
-from packaging.utils import canonicalize_name
 
 from pipgate.policies.decision import Action, Decision
-from pipgate.policies.engine import Verdict
-from pipgate.policies.subjects import FileSubject
+from pipgate.policies.engine import ALLOWED, Verdict
 from pipgate.proxy.errors import ReviewError
-from pipgate.proxy.models import version_of
-from pipgate.proxy.quarantine.records import Entry, EntryQuery, Hold
+from pipgate.proxy.quarantine.records import Entry, EntryQuery
 from pipgate.proxy.quarantine.review import Review, parse_until
 from pipgate.proxy.storage.postgres import PostgresDatabase
 from pipgate.proxy.storage.schema import migrate
+from tests.support.clocks import Clock
+from tests.support.review_records import AGE, NOW, SQUAT, hold, record, subject
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-AGE = Decision(
-    Action.QUARANTINE, "release-age", "uploaded 1 h ago", available_at=NOW + timedelta(days=7)
-)
-SQUAT = Decision(Action.QUARANTINE, "typosquat", "looks like requests")
 CONFUSION = Decision(Action.BLOCK, "dependency-confusion", "internal name")
 DENIED = Decision(Action.BLOCK, "allowlist", "'evil' is on the denylist (entry 'evil')")
 HELD = Verdict(AGE, (AGE,))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> Clock[datetime]:
+    """A clock standing at ``NOW`` until the test moves it."""
+    return Clock(NOW)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -56,40 +45,8 @@ def review(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Revi
     r.close()
 
 
-def hold(
-    project: str = "demo",
-    file: str | None = "demo-1.0-py3-none-any.whl",
-    d: Decision = AGE,
-    client: str = "10.0.0.1",
-    when: datetime = NOW,
-    *,
-    page: bool = False,
-) -> Hold:
-    return Hold(
-        "default",
-        project,
-        file,
-        d.policy,
-        str(d.action),
-        d.reason,
-        d.available_at,
-        client,
-        when,
-        page=page,
-    )
-
-
-def record(review: Review, *holds: Hold) -> list[Entry]:
-    """Each hold as a request of its own; returns the entries they created."""
-    return review.store.record([[h] for h in holds])
-
-
 def entries(review: Review, **query: object) -> list[Entry]:
     return list(review.entries(EntryQuery(**query)).entries)  # type: ignore[arg-type]
-
-
-def subject(filename: str = "demo-1.0-py3-none-any.whl", project: str = "demo") -> FileSubject:
-    return FileSubject(canonicalize_name(project), filename, version_of(filename), NOW)
 
 
 def test_holds_become_entries_counted_per_client(review: Review) -> None:
@@ -461,3 +418,39 @@ def test_parse_until(text: str | None, expected: datetime | None) -> None:
 def test_invalid_actions(review: Review, call, message: str) -> None:
     with pytest.raises(ReviewError, match=message):
         call(review)
+
+
+def test_a_slow_reload_cannot_put_older_rules_back(tmp_path: Path) -> None:
+    # The intake thread and an action both reload the overrides; the one that read the
+    # rules first must not be the one that finishes last.
+
+    review = Review(tmp_path, clock=lambda: datetime.now(UTC))
+    real_rules = review.store.rules.active
+    entered, go = threading.Event(), threading.Event()
+
+    def rules(**kwargs: Any) -> list[Any]:
+        found = real_rules(**kwargs)
+        if threading.current_thread().name == "slow-reload":
+            entered.set()
+            go.wait(5)
+        return found
+
+    review.store.rules.active = rules  # type: ignore[method-assign]
+    try:
+        slow = threading.Thread(target=review.refresh, name="slow-reload")
+        slow.start()
+        assert entered.wait(5)
+        acting = threading.Thread(
+            target=lambda: review.list_add(
+                "deny", index="default", rule="evil", reason="malware", actor="alice"
+            )
+        )
+        acting.start()
+        acting.join(0.5)
+        go.set()
+        slow.join(5)
+        acting.join(5)
+        verdict = review.overrides.project("default", "evil", ALLOWED, datetime.now(UTC))
+        assert verdict.action is Action.BLOCK
+    finally:
+        review.close()

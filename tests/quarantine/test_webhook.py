@@ -37,3 +37,30 @@ def test_several_entries_are_listed_one_line_each() -> None:
         "• blocked project evil on index strict (typosquat): uploaded 1 h ago (entry 2)",
         "Review them with `pipgate quarantine list`.",
     ]
+
+
+def test_webhook_text_escapes_untrusted_fields() -> None:
+    # The client address can come from X-Forwarded-For: a requester must not be able to
+    # ping @channel or plant a disguised link in the reviewers' chat.
+    entry = entry_of(
+        project="demo-pkg",
+        reason="too <new>",
+        top_clients=("<!channel> <https://evil.example|approve here>",),
+    )
+    text = message([entry])["text"]
+    assert "<!channel>" not in text and "<https://evil" not in text
+    assert "&lt;!channel&gt;" in text
+    assert message([entry])["entries"][0]["top_clients"] == list(entry.top_clients)  # unchanged
+
+
+def test_webhook_text_says_blocked() -> None:
+    entry = entry_of(
+        id=7,
+        project="evil",
+        version=None,
+        files=(),
+        action="block",
+        policy="allowlist",
+        reason="on the denylist",
+    )
+    assert "pipgate blocked project evil" in message([entry])["text"]

@@ -17,7 +17,12 @@
 - ``small_disk``: an 8 MiB tmpfs to fill (skipped where it cannot be mounted).
 
 Helpers that are not fixtures live beside this module: ``installers`` (real pip and
-uv), ``proxies``, ``clocks``, ``disks``, ``fake_upstream``, ``servers``.
+uv), ``proxies``, ``clocks``, ``disks``, ``fake_upstream``, ``servers``, ``console``
+(logging in to the console), ``cli`` (the ``pipgate`` command in process),
+``fresh_release`` and ``review_records`` (what quarantine review holds), ``cluster``,
+``mock_upstream``, ``feed_records`` and ``feed_server``. Tests import helpers from here,
+never from a conftest or another test module; a folder's ``conftest.py`` only overrides
+``upstream`` or ``proxy_options`` or adds fixtures of its own.
 """
 
 from __future__ import annotations
