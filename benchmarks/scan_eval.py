@@ -263,6 +263,15 @@ def summarize(results, prints, policy, args, wall, peak_kib) -> dict:  # type: i
         out["splits"] = splits(mal, labels, args)
     if args.show_misses and mal:
         show_misses(mal, labels, args)
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as handle:
+            for group, rows in groups.items():
+                for index, (sample, report, flagged) in enumerate(rows):
+                    label = labels[index] if group == "malware" else -1
+                    handle.write(
+                        f"{group}\t{sample.name}\t{sample.added}\t{label}\t{int(flagged)}\t"
+                        f"{report.score}\t{report.seconds:.4f}\t{report.summary(8)}\n"
+                    )
     if args.show_flags:
         for group in ("popular", "tail"):
             for sample, report, flagged in groups.get(group, []):
@@ -406,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-misses", type=int, default=0)
     parser.add_argument("--misses-from", choices=["train", "validation", "all"], default="train")
     parser.add_argument("--show-flags", type=int, default=0)
+    parser.add_argument("--dump", type=Path, help="write one TSV row per archive here")
     parser.add_argument("--write", action="store_true", help="write benchmarks/results/NAME.*")
     parser.add_argument("--name", default="scan_eval", help="results file name (no suffix)")
     args = parser.parse_args(argv)

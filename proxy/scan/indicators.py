@@ -121,9 +121,17 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
     "ssh or cloud key": (
         3,
         _ind(
-            r"(?:\.ssh[\\/\x00]+id_(?:rsa|ed25519|ecdsa|dsa)|\.aws[\\/\x00]+credentials|\.git-credentials|"
+            r"(?:\.ssh[\\/\x00]+id_(?:rsa|ed25519|ecdsa|dsa)|\.ssh[\\/]?(?:\x00|$)|"
+            r"\.aws[\\/\x00]+credentials|\.git-credentials|"
             r"\.docker[\\/\x00]+config\.json|\.kube[\\/\x00]+config|gcloud[\\/\x00]+credentials)",
             *(".ssh", ".aws", "git-credentials", ".docker", ".kube", "gcloud"),
+        ),
+    ),
+    "shell history or secrets file": (
+        3,
+        _ind(
+            r"(?:\.(?:bash|zsh|sh|psql|mysql|python)_history\b|(?:^|[\\/\x00])\.(?:netrc|pgpass|npmrc|pypirc)\b)",
+            *("_history", ".netrc", ".pgpass", ".npmrc", ".pypirc"),
         ),
     ),
     "system secrets": (
@@ -158,6 +166,12 @@ HIDDEN_POWERSHELL = re.compile(
     r"-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|-w(?:indowstyle)?\s+hidden|"
     r"downloadstring|downloadfile|net\.webclient",
     _I,
+)
+#: A command that uploads a file or data to a server.
+UPLOAD_COMMAND = _ind(
+    r"\bcurl(?:\.exe)?\s[^\n]{0,200}?(?:\s(?:-F|--form|-T|--upload-file)\s*['\"]?[\w@]|"
+    r"\s(?:--data(?:-binary)?|-d)\s+['\"]?@)",
+    "curl",
 )
 #: A shell wired to a socket.
 REVERSE_SHELL = _ind(

@@ -75,6 +75,32 @@ def check_archive(
             break
 
 
+#: Commands people type every day; a package that installs one of these names as its own
+#: console script runs its code instead of the real one.
+_SYSTEM_COMMANDS = (
+    "pip|pip3|python|python3|sudo|su|ls|cd|cp|mv|rm|cat|ssh|scp|git|curl|wget|bash|sh|zsh|"
+    "apt|apt-get|yum|dnf|brew|npm|node|powershell|cmd|explorer|whoami|passwd|chmod|ps|kill"
+)
+_HIJACK = re.compile(
+    rf"^\s*[\"']?((?:{_SYSTEM_COMMANDS})(?:\d+(?:\.\d+)?)?)[\"']?\s*=\s*[\"']?[A-Za-z_][\w.]*\s*:",
+    re.M,
+)
+
+
+def check_commands(name: str, sources: Mapping[str, str], where: str) -> Iterator[Finding]:
+    """``command-hijack``: a console script named like a system command (``pip``,
+    ``sudo``, ``ls``) that the project itself is not. ``sources`` are the texts that declare
+    entry points (``entry_points.txt``, ``setup.cfg``, ``pyproject.toml``, ``setup.py``'s
+    string literals joined by newlines), by path."""
+    own = canonicalize_name(name) if name else ""
+    for path, text in sources.items():
+        for match in _HIJACK.finditer(text):
+            command = match.group(1)
+            if canonicalize_name(command) != own:
+                yield finding("command-hijack", path or where, 0, f"installs a {command!r} command")
+                return
+
+
 def requirements_from_setup(facts: Facts) -> list[str]:
     """String literals of ``setup.py`` that read as requirement names (``install_requires``)."""
     names = []

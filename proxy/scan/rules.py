@@ -44,6 +44,7 @@ RULES: dict[str, Rule] = {
         ),
         Rule("download-exec", 10, "data from the network handed to exec/eval or a process"),
         Rule("download-run", 10, "a command that downloads and runs a program"),
+        Rule("drop-run", 10, "writes downloaded, decoded or embedded bytes to a file, then runs it"),
         Rule("reverse-shell", 10, "connects a shell to a remote socket"),
         Rule("pth-exec", 10, "a .pth line that runs more than an import"),
         Rule("pth-import", 2, "a .pth line that imports a module at every interpreter start"),
@@ -64,6 +65,8 @@ RULES: dict[str, Rule] = {
         Rule("placeholder", 5, "a payload-less placeholder: 0.0.0/99.x version, empty package"),
         Rule("placeholder-text", 5, "describes itself as a dummy or placeholder"),
         Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
+        Rule("command-hijack", 8, "installs a command named like a system one (pip, sudo, ls)"),
+        Rule("embedded-executable", 6, "a Windows, Linux or macOS executable inside a literal"),
         Rule("unsafe-member", 6, "an archive member with an absolute or '..' path"),
         Rule("bundled-executable", 2, "ships a Windows executable"),
     )
@@ -194,7 +197,7 @@ def finding(rule: str, path: str, line: int, detail: str, weight: float | None =
 #: Rules that mean the same wherever the code sits; the others weigh less in a module that
 #: neither installing nor importing the package runs (``MODULE_FACTOR``).
 UNAMBIGUOUS = frozenset(
-    {"decode-exec", "download-exec", "reverse-shell", "clipboard-swap", "phone-home"}
+    {"decode-exec", "download-exec", "drop-run", "reverse-shell", "clipboard-swap", "phone-home"}
 )
 MODULE_FACTOR = 0.6
 
@@ -215,15 +218,19 @@ def check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
 
 def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _exec_chains(path, facts)
+    yield from _flows(path, facts, role)
     texts = Texts([*facts.strings, *facts.decoded])
     sink = _sink(path, texts, role)
     if sink is not None:
         yield sink
     credential = _credentials(path, texts)
     network = facts.called(*NETWORK)
+    upload = _upload(path, texts, facts)
+    if upload is not None:
+        yield upload
     if credential is not None:
         yield credential
-        if network is not None or (sink is not None and sink.weight >= 6):
+        if network is not None or upload is not None or (sink is not None and sink.weight >= 6):
             yield finding(
                 "credential-exfil", path, credential.line, credential.detail, credential.weight
             )
@@ -245,6 +252,31 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
         if sink.feed == "network":
             yield finding("download-exec", path, sink.line, f"network data into {sink.sink}")
             return
+
+
+def _flows(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
+    """Data followed from where it comes from to where it goes: downloaded, decoded or
+    embedded bytes written to a file that is then run; host facts, the environment or a
+    credential store's content sent out."""
+    for drop in facts.drops:
+        what = ", ".join(sorted(drop.kinds))
+        yield finding("drop-run", path, drop.line, f"writes {what} data, then {drop.runner}")
+        break
+    if facts.embedded:
+        kind, line = facts.embedded[0]
+        yield finding("embedded-executable", path, line, kind)
+    runs = role in (Role.INSTALL, Role.PTH)
+    stolen = next((s for s in facts.sends if s.kinds & {"env", "credential"}), None)
+    if stolen is not None:
+        what = " and ".join(sorted(stolen.kinds & {"env", "credential"}))
+        weight = 10 if runs or (role is Role.IMPORT and stolen.top) else 8
+        yield finding(
+            "credential-exfil", path, stolen.line, f"{what} sent by {stolen.name}", weight
+        )
+    beacon = next((s for s in facts.sends if "host" in s.kinds), None)
+    if beacon is not None:
+        weight = 10 if runs or (role is Role.IMPORT and beacon.top) else 3
+        yield finding("phone-home", path, beacon.line, f"host facts sent by {beacon.name}", weight)
 
 
 def _reverse_shell(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
@@ -273,6 +305,14 @@ def _sink(path: str, texts: Texts, role: Role) -> Finding | None:
             address = indicators.raw_ip(found[0])
             return finding("exfil-sink", path, found[1], f"raw IP URL {address}", weight)
     return None
+
+
+def _upload(path: str, texts: Texts, facts: Facts) -> Finding | None:
+    """A command that uploads files (``curl -F file=@...``) beside a call that runs it."""
+    hit = texts.search(indicators.UPLOAD_COMMAND)
+    if hit is None or facts.called(*PROCESS) is None:
+        return None
+    return finding("exfil-sink", path, hit[2], f"command-line upload: {_clip(hit[0].group(0))}")
 
 
 def _credentials(path: str, texts: Texts) -> Finding | None:
