@@ -5,10 +5,9 @@ obfuscated ``setup.py`` copied under hundreds of names). Counted per sample, a r
 catches one campaign looks like a big step; counted per campaign it is one. So the evaluation
 groups samples into clusters and reports recall both ways.
 
-Each sample's *fingerprint* is taken from the code that runs by itself: ``setup.py`` and an
-in-tree build backend, ``.pth`` files, top-level modules and package ``__init__.py`` files,
-entry-point scripts, and the project modules those import (``layout.roles``); an archive
-without such code falls back to all its Python. That code is tokenized (comments and layout
+Each sample's *fingerprint* is taken from the code that runs by itself, found by its place
+alone: ``setup.py``, ``.pth`` files, top-level modules and package ``__init__.py`` files; an
+archive without such code falls back to all its Python. That code is tokenized (comments and layout
 dropped, string literals and numbers replaced by ``S`` and ``N``, so the package name, the
 version, a webhook URL or a re-encoded payload do not tell copies apart) and read two ways:
 
@@ -36,16 +35,13 @@ from dataclasses import dataclass
 
 from pipgate.proxy.scan import ScanLimits, layout
 from pipgate.proxy.scan.archive import walk
-from pipgate.proxy.scan.layout import Role
 from pipgate.proxy.scan.limits import Deadline, Unscannable
-from pipgate.proxy.scan.source import read_source
 
 BINS = 64
 BANDS = 16  # of 4 bins each
 NEAR = 0.7
 SHINGLE = 5
 _LIMITS = ScanLimits(max_source=512 * 1024, timeout=20.0)
-_EARLY = (Role.INSTALL, Role.IMPORT, Role.PTH, Role.SCRIPT)
 _KEEP = frozenset(keyword.kwlist) | frozenset(dir(builtins))
 _WORD = re.compile(r"[A-Za-z_]\w*|[^\sA-Za-z_\d]")
 _MAX_CODE = 1024 * 1024
@@ -69,39 +65,46 @@ def fingerprint(data: bytes, filename: str) -> Fingerprint:
 
 
 def _early_code(data: bytes, filename: str) -> list[str]:
+    """The text of the files that run by themselves, by their place alone (kept apart from
+    the scanner's own ``layout``, so that changes to the engine never move the clusters)."""
     wheel = layout.is_wheel(filename)
     texts: dict[str, str] = {}
     paths: list[str] = []
-    for member in walk(io.BytesIO(data), _LIMITS, Deadline(_LIMITS.timeout), layout.wanted):
+    for member in walk(io.BytesIO(data), _LIMITS, Deadline(_LIMITS.timeout), _wanted):
         paths.append(member.path)
-        base = member.path.rsplit("/", 1)[-1]
-        if member.data is not None and (
-            base.endswith((".py", ".pyw", ".pth")) or base in ("pyproject.toml", "entry_points.txt")
-        ):
+        if member.data is not None:
             texts[member.path] = member.data.decode("utf-8", "replace")
     root = layout.strip_root(paths, wheel)
     texts = {p[len(root) :]: t for p, t in texts.items()}
-    sources = {
-        p: (read_source(t, nested=0).local_imports if p.endswith((".py", ".pyw")) else set())
-        for p, t in texts.items()
-        if p.endswith((".py", ".pyw", ".pth"))
-    }
-    roles = layout.roles(
-        sources,
-        wheel=wheel,
-        pyproject=texts.get("pyproject.toml"),
-        entry_points=next((t for p, t in texts.items() if p.endswith("entry_points.txt")), None),
-    )
-    early = sorted(
-        (_EARLY.index(role), p.count("/"), p) for p, role in roles.items() if role in _EARLY
-    )
-    code = [texts[p] for _, _, p in early if texts[p].strip()]
+    early = sorted((_rank(p, wheel), p) for p in texts if _rank(p, wheel) < 9)
+    code = [texts[p] for _, p in early if texts[p].strip()]
     if not code:
-        code = [texts[p] for p in sorted(sources) if texts[p].strip()]
+        code = [texts[p] for p in sorted(texts) if texts[p].strip()]
     if not code:
         kinds = sorted({p.rsplit(".", 1)[-1] for p in paths if "." in p.rsplit("/", 1)[-1]})
         code = ["no python " + " ".join(kinds)]
     return code
+
+
+def _wanted(path: str, size: int) -> bool:
+    return path.endswith((".py", ".pyw", ".pth"))
+
+
+def _rank(path: str, wheel: bool) -> int:
+    """0 ``setup.py``, 1 ``.pth``, 2 top-level package ``__init__.py``, 3 top-level module;
+    9 anything else."""
+    parts = path.split("/")
+    if not wheel and path == "setup.py":
+        return 0
+    if path.endswith(".pth"):
+        return 1
+    if parts[0] == "src" and not wheel:
+        parts = parts[1:]
+    if len(parts) == 2 and parts[1] == "__init__.py":
+        return 2
+    if len(parts) == 1 and (wheel or path.startswith("src/")):
+        return 3
+    return 9
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:

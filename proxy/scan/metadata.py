@@ -96,7 +96,7 @@ def check_commands(name: str, sources: Mapping[str, str], where: str) -> Iterato
     for path, text in sources.items():
         for match in _HIJACK.finditer(text):
             command = match.group(1)
-            if canonicalize_name(command) != own:
+            if canonicalize_name(command.rstrip("0123456789.")) != own:
                 yield finding("command-hijack", path or where, 0, f"installs a {command!r} command")
                 return
 

@@ -44,7 +44,9 @@ RULES: dict[str, Rule] = {
         ),
         Rule("download-exec", 10, "data from the network handed to exec/eval or a process"),
         Rule("download-run", 10, "a command that downloads and runs a program"),
-        Rule("drop-run", 10, "writes downloaded, decoded or embedded bytes to a file, then runs it"),
+        Rule(
+            "drop-run", 10, "writes downloaded, decoded or embedded bytes to a file, then runs it"
+        ),
         Rule("reverse-shell", 10, "connects a shell to a remote socket"),
         Rule("pth-exec", 10, "a .pth line that runs more than an import"),
         Rule("pth-import", 2, "a .pth line that imports a module at every interpreter start"),

@@ -173,7 +173,9 @@ def read_source(text: str, *, nested: int = 2) -> Facts:
     return facts
 
 
-_PY2 = re.compile(r"^[ \t]*(?:print[ \t]+[^\s(=]|exec[ \t]+[^\s(=]|except[^:\n]*,[ \t]*\w+[ \t]*:)", re.M)
+_PY2 = re.compile(
+    r"^[ \t]*(?:print[ \t]+[^\s(=]|exec[ \t]+[^\s(=]|except[^:\n]*,[ \t]*\w+[ \t]*:)", re.M
+)
 _PY2_REWRITES = (
     (re.compile(r"^([ \t]*)print[ \t]*>>[ \t]*[\w.]+[ \t]*,?(.*)$", re.M), r"\1print(\2)"),
     (re.compile(r"^([ \t]*)print(?:[ \t]+([^\s(=].*?))?[ \t]*$", re.M), r"\1print(\2)"),
@@ -307,6 +309,16 @@ class _Collector:
                 rebinds.append(node)
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 self.functions.setdefault(node.name, node)  # type: ignore[attr-defined]
+                arguments = node.args  # type: ignore[attr-defined]
+                for arg in (
+                    *arguments.posonlyargs,
+                    *arguments.args,
+                    *arguments.kwonlyargs,
+                    arguments.vararg,
+                    arguments.kwarg,
+                ):
+                    if arg is not None:
+                        self.assigned.add((id(node), arg.arg))
         self._sockets = "socket" in facts.imports or "socket" in self.alias.values()
         for node in rebinds:
             # `run = exec; run(payload)`: the new name is the builtin it is bound to.
@@ -379,7 +391,11 @@ class _Collector:
                 self._assigns.append((targets, value, scope))
                 for target in targets:
                     self.assigned.add((scope, target))
-                if type(value) is ast.Constant and type(value.value) in (str, bytes):  # type: ignore[attr-defined]
+                if (
+                    (kind is ast.Assign or kind is ast.AnnAssign)
+                    and type(value) is ast.Constant
+                    and type(value.value) in (str, bytes)
+                ):  # type: ignore[attr-defined]
                     literal = value.value  # type: ignore[attr-defined]
                     text = literal if type(literal) is str else literal.decode("latin-1")
                     for target in targets:
@@ -390,11 +406,11 @@ class _Collector:
             elif kind is ast.With or kind is ast.AsyncWith:
                 for item in node.items:  # type: ignore[attr-defined]
                     call = item.context_expr
-                    if (
-                        type(call) is ast.Call
-                        and type(item.optional_vars) is ast.Name
-                        and self._opens_for_writing(call)
-                    ):
+                    if type(item.optional_vars) is not ast.Name:
+                        continue
+                    self.assigned.add((scope, item.optional_vars.id))
+                    self._assigns.append(([item.optional_vars.id], call, scope))
+                    if type(call) is ast.Call and self._opens_for_writing(call):
                         self._handles[(scope, item.optional_vars.id)] = call.args[0]
         if pending or (self._sends and self._sources) or (self._writes and self._runs):
             self._taint(pending)
@@ -509,6 +525,8 @@ class _Collector:
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and sub.id not in _PATH_NOISE and sub.id not in self.alias:
                 owner = scope if (scope, sub.id) in self.assigned else 0
+                if (owner, sub.id) not in self.assigned:
+                    continue  # a builtin or an import: says nothing about which file
                 keys.add(f"{owner}:{sub.id}")
                 literal = self.literals.get((owner, sub.id))
                 if literal is not None and len(literal) >= 5:
@@ -989,7 +1007,15 @@ def embedded_executable(text: str) -> str | None:
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.NamedExpr)
+_ASSIGNMENTS = (
+    ast.Assign,
+    ast.AnnAssign,
+    ast.AugAssign,
+    ast.NamedExpr,
+    ast.For,
+    ast.AsyncFor,
+    ast.comprehension,
+)
 #: Attributes read as host facts when referred to, not only called (``try_call(os.uname)``).
 _HOST_ATTRS = frozenset({"uname", "getuser", "gethostname", "node", "getlogin", "getnode"})
 
@@ -1080,12 +1106,26 @@ def _is_main_guard(test: ast.expr) -> bool:
     )
 
 
-def _assignment(node: ast.Assign | ast.AnnAssign | ast.NamedExpr) -> tuple[list[str], ast.AST]:
+def _assignment(node: ast.AST) -> tuple[list[str], ast.AST]:
+    """The names an assignment-like node binds, and the expression they get data from
+    (``for x in ITER`` binds ``x`` from ``ITER``)."""
     if isinstance(node, ast.Assign):
-        return [t.id for t in node.targets if isinstance(t, ast.Name)], node.value
-    target = [node.target.id] if isinstance(node.target, ast.Name) else []
-    value = node.value if node.value is not None else ast.Constant(None)
+        return [n for t in node.targets for n in _target_names(t)], node.value
+    if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+        return _target_names(node.target), node.iter
+    target = _target_names(node.target)  # type: ignore[attr-defined]
+    value = node.value if node.value is not None else ast.Constant(None)  # type: ignore[attr-defined]
     return target, value
+
+
+def _target_names(target: ast.AST) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Tuple | ast.List):
+        return [n for item in target.elts for n in _target_names(item)]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return []
 
 
 def _matches(name: str, table: frozenset[str]) -> bool:
