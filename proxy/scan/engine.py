@@ -38,10 +38,37 @@ _EARLY_PARSE = 256 * 1024
 _EXECUTABLE = re.compile(r"\.(?:exe|scr|vbs|msi)$", re.I)
 _LAUNCHER = re.compile(r"(?:^|/)(?:cli|gui|t|w)(?:-?(?:32|64))?(?:-arm(?:64)?)?\.exe$", re.I)
 #: Directories an installation never runs: findings there are about tests and examples.
-_INERT = re.compile(
-    r"(?:^|/)_?(?:tests?|testing|docs?|examples?|benchmarks?|\.github|\.evergreen|\.ci)/"
-    r"|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+_INERT_WORDS = frozenset(
+    {
+        "test",
+        "tests",
+        "testing",
+        "doc",
+        "docs",
+        "example",
+        "examples",
+        "benchmark",
+        "benchmarks",
+        ".github",
+        ".evergreen",
+        ".ci",
+    }
 )
+_INERT_FILE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
+_WORDS = re.compile(r"[\s-]+")
+
+
+def inert(path: str) -> bool:
+    """Whether a module lies where nothing an installation runs lives: a directory named
+    (or made of words such as) ``tests``, ``docs``, ``examples`` (``manual tests/``,
+    ``_test-data/``), or a test file (``test_x.py``, ``conftest.py``)."""
+    if _INERT_FILE.search(path):
+        return True
+    for part in path.split("/")[:-1]:
+        words = _WORDS.split(part.lower().lstrip("_"))
+        if not _INERT_WORDS.isdisjoint(words):
+            return True
+    return False
 
 
 def scan_archive(
@@ -162,7 +189,7 @@ class _Scan:
             return True
         if early:
             return worth_parsing(member.data, runs_early=True)
-        return not _INERT.search(path) and worth_parsing(member.data)
+        return not inert(path) and worth_parsing(member.data)
 
     def judge(self, deadline: Deadline) -> Iterator[Finding]:
         yield from self.early
@@ -184,9 +211,10 @@ class _Scan:
             entry_points=texts.get(_first(texts, ("entry_points.txt",)) or ""),
             top_level=texts.get(_first(texts, ("top_level.txt",)) or ""),
         )
+        _mark_early_calls(facts, roles)
         for path, role in roles.items():
             deadline.check()
-            if role is Role.MODULE and _INERT.search(path):
+            if role is Role.MODULE and inert(path):
                 continue
             if role is Role.PTH:
                 yield from check_pth(path, texts[path])
@@ -209,6 +237,31 @@ class _Scan:
             declared["setup.py"] = "\n".join(text for text, _ in facts["setup.py"].strings)
         name = (metadata.get("name") or [""])[0] or layout.project_name(self.filename)
         yield from check_commands(name, declared, metadata_path or self.filename)
+
+
+def _mark_early_calls(facts: dict[str, Facts], roles: dict[str, Role]) -> None:
+    """Calls inside functions that code run at install or import time calls in another of
+    the project's modules (``from .core import main; main()``) run then too: mark them
+    ``top``. Functions are matched by module and function name, a few calls deep."""
+    early = (Role.INSTALL, Role.IMPORT, Role.PTH)
+    for _ in range(3):
+        called: set[tuple[str, str]] = set()
+        for path, role in roles.items():
+            if role not in early or path not in facts:
+                continue
+            for call in facts[path].calls:
+                if call.top or role is Role.INSTALL:
+                    head, _, function = call.name.rpartition(".")
+                    if head and function:
+                        called.add((head.rsplit(".", 1)[-1], function))
+        marked = False
+        for path, found in facts.items():
+            module = layout.module_of(path).rsplit(".", 1)[-1]
+            for call in found.calls:
+                if not call.top and call.within and (module, call.within) in called:
+                    call.top = marked = True
+        if not marked:
+            return
 
 
 def _first(texts: dict[str, str], names: tuple[str, ...]) -> str | None:

@@ -104,8 +104,9 @@ def roles(
         if "setup.py" in sources:
             install.append("setup.py")
         install += _backend_paths(pyproject, modules)
-    _follow(install, sources, modules, result, Role.INSTALL)
-    imported = [
+    # setup.py and the build backend run whole; the modules they import run as on import.
+    _follow(install, sources, modules, result, Role.INSTALL, depth=0)
+    imported = [target for path in install for target in imports_of(path, sources, modules)] + [
         path
         for path in sources
         if path.endswith(_SOURCE)
@@ -191,17 +192,29 @@ def _follow(
             result[path] = role
             if level == depth:
                 continue
-            package = _module_of(path)
-            if not path.endswith("__init__.py"):
-                package = package.rpartition(".")[0]
-            for name in sources.get(path, ()):
-                target = _resolve(name, package, modules)
-                if target is None and not name.startswith(".") and package:
-                    # Python 2's implicit relative import (`import sibling` in a package).
-                    target = _resolve("." + name, package, modules)
-                if target is not None and target not in result:
-                    following.append(target)
+            following += [t for t in imports_of(path, sources, modules) if t not in result]
         frontier = following
+
+
+def imports_of(path: str, sources: Mapping[str, set[str]], modules: Mapping[str, str]) -> list[str]:
+    """The project's own modules ``path`` imports."""
+    package = _module_of(path)
+    if not path.endswith("__init__.py"):
+        package = package.rpartition(".")[0]
+    found = []
+    for name in sources.get(path, ()):
+        target = _resolve(name, package, modules)
+        if target is None and not name.startswith(".") and package:
+            # Python 2's implicit relative import (`import sibling` in a package).
+            target = _resolve("." + name, package, modules)
+        if target is not None and target != path:
+            found.append(target)
+    return found
+
+
+def module_of(path: str) -> str:
+    """The dotted module name of a root-relative path (``src/pkg/mod.py``: ``pkg.mod``)."""
+    return _module_of(path)
 
 
 def _resolve(name: str, package: str, modules: Mapping[str, str]) -> str | None:

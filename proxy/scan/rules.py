@@ -357,15 +357,22 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
             hit = texts.search(indicators.FETCH_TO_FILE)
             fetch = Call(_clip(hit[0].group(0), 30), hit[2]) if hit is not None else None
         if spawn is not None and fetch is not None:
+            run = {a for call in facts.calls if _is(call.name, PROCESS) for a in call.args}
             found = texts.first(
-                lambda t: bool(indicators.EXECUTABLE_URL.search(t) or _EXECUTABLE_FILE.search(t))
+                lambda t: bool(
+                    indicators.EXECUTABLE_URL.search(t) or (t in run and _EXECUTABLE_FILE.search(t))
+                )
             )
             if found is not None:
+                # A download checked against a pinned digest is a build fetching a known
+                # artefact (a compiler, a library), not a payload that can change.
                 yield finding(
                     "download-run",
                     path,
                     found[1],
-                    f"{fetch.name} then {spawn.name} of {_clip(found[0])}",
+                    f"{fetch.name} then {spawn.name} of {_clip(found[0])}"
+                    + (" (digest verified)" if facts.verifies_digest else ""),
+                    3 if facts.verifies_digest else 10,
                 )
     hit = texts.search(indicators.PERSISTENCE)
     if hit is not None and (spawn is not None or facts.called(*_WRITES)):
@@ -439,7 +446,11 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
         host = _host_facts(facts)
         if host is not None:
             yield finding("phone-home", path, network.line, f"{host} and {network.name}")
-        yield finding("install-network", path, network.line, network.name)
+        if facts.verifies_digest:
+            detail = f"{network.name} (digest verified)"
+            yield finding("install-network", path, network.line, detail, 3)
+        else:
+            yield finding("install-network", path, network.line, network.name)
     spawn = facts.called(*PROCESS)
     if spawn is not None:
         yield finding("install-process", path, spawn.line, spawn.name)

@@ -88,6 +88,7 @@ class Call:
     line: int
     args: tuple[str, ...] = ()  # the string literals among its arguments, in order
     top: bool = False  # runs when the module runs (module level, or a function it calls)
+    within: str = ""  # the function it is in ('' at module level)
 
 
 @dataclass(slots=True)
@@ -140,6 +141,7 @@ class Facts:
     sends: list[Send] = field(default_factory=list)
     drops: list[Drop] = field(default_factory=list)
     embedded: list[tuple[str, int]] = field(default_factory=list)  # (executable kind, line)
+    verifies_digest: bool = False  # compares a hash digest (a pinned download, verified)
     max_line: int = 0
 
     def called(self, *names: str) -> Call | None:
@@ -289,6 +291,8 @@ class _Collector:
         self._sources = False  # host facts, the environment, credentials: worth a flow check
         self._sockets = False
         self._decode_budget = _MAX_DECODE
+        self._function_names: dict[int, str] = {}
+        self._digests = False
 
     def collect(self, tree: ast.Module, text: str) -> Facts:
         facts = self.facts
@@ -309,6 +313,7 @@ class _Collector:
                 rebinds.append(node)
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 self.functions.setdefault(node.name, node)  # type: ignore[attr-defined]
+                self._function_names[id(node)] = node.name  # type: ignore[attr-defined]
                 arguments = node.args  # type: ignore[attr-defined]
                 for arg in (
                     *arguments.posonlyargs,
@@ -331,6 +336,7 @@ class _Collector:
                 facts.statements += 1
         pending: list[tuple[str, ast.Call, int]] = []
         docstrings = _docstrings(nodes)
+        development = self._development_only(nodes) if "argv" in text else set()
         strings, code_literals, names = facts.strings, facts.code_literals, facts.names
         for node, scope in zip(nodes, scopes, strict=True):
             kind = type(node)
@@ -364,7 +370,9 @@ class _Collector:
                             self._decode_budget -= len(text)
                             facts.decoded.append((hidden, node.lineno))  # type: ignore[attr-defined]
             elif kind is ast.Call:
-                name = self._call(node)  # type: ignore[arg-type]
+                if development and id(node) in development:
+                    continue
+                name = self._call(node, scope)  # type: ignore[arg-type]
                 if (
                     name in EXEC_SINKS
                     or name in PROCESS_SINKS
@@ -412,6 +420,17 @@ class _Collector:
                     self._assigns.append(([item.optional_vars.id], call, scope))
                     if type(call) is ast.Call and self._opens_for_writing(call):
                         self._handles[(scope, item.optional_vars.id)] = call.args[0]
+        if self._digests:
+            digests = {
+                target
+                for targets, value, _ in self._assigns
+                if _has_digest(value, self)
+                for target in targets
+            }
+            facts.verifies_digest = any(
+                type(node) is ast.Compare and _compares_digest(node, self, digests)
+                for node in nodes
+            )
         if pending or (self._sends and self._sources) or (self._writes and self._runs):
             self._taint(pending)
         for name, node, scope in pending:
@@ -447,6 +466,38 @@ class _Collector:
         if self._writes and self._runs:
             self._drops()
         return facts
+
+    def _development_only(self, nodes: list[ast.AST]) -> set[int]:
+        """Ids of the nodes that run only for a development command of ``setup.py``
+        (``if sys.argv[-1] == "publish":``), and of the functions only they call."""
+        argv = {
+            target
+            for node in nodes
+            if type(node) is ast.Assign and self._is_argv(node.value)  # type: ignore[attr-defined]
+            for target in _assignment(node)[0]
+        }
+        found: set[int] = set()
+        for node in nodes:
+            if type(node) is ast.If and _development_test(node.test, self, argv):  # type: ignore[attr-defined]
+                for statement in node.body:  # type: ignore[attr-defined]
+                    found.update(id(sub) for sub in ast.walk(statement))
+        if not found:
+            return found
+        sites: dict[str, list[int]] = {}
+        for node in nodes:
+            if type(node) is ast.Call and type(node.func) is ast.Name:  # type: ignore[attr-defined]
+                sites.setdefault(node.func.id, []).append(id(node))  # type: ignore[attr-defined]
+        for _ in range(2):
+            for name, function in self.functions.items():
+                calls = sites.get(name)
+                if calls and all(c in found for c in calls) and id(function) not in found:
+                    found.update(id(sub) for sub in ast.walk(function))
+        return found
+
+    def _is_argv(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Subscript):
+            node = node.value
+        return self.qual(node) == "sys.argv"
 
     # -- what each call is -----------------------------------------------------------------
 
@@ -773,7 +824,7 @@ class _Collector:
             if alias.name != "*":
                 self.alias[alias.asname or alias.name] = full
 
-    def _call(self, node: ast.Call) -> str:
+    def _call(self, node: ast.Call, scope: int = 0) -> str:
         facts = self.facts
         name = self.qual(node.func)
         literals = tuple(
@@ -788,8 +839,11 @@ class _Collector:
                 for sub in arg.elts
                 if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
             )
-        facts.calls.append(Call(name, node.lineno, literals))
+        within = self._function_names.get(scope, "") if scope else ""
+        facts.calls.append(Call(name, node.lineno, literals, within=within))
         self._call_nodes.append(node)
+        if name.endswith((".hexdigest", ".digest", ".compare_digest")):
+            self._digests = True
         if name == "getattr" and node.args:
             target = node.args[0]
             if self.qual(target) in ("__builtins__", "builtins") or (
@@ -1103,6 +1157,75 @@ def _is_main_guard(test: ast.expr) -> bool:
         and isinstance(test.left, ast.Name)
         and test.left.id == "__name__"
         and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
+
+
+#: ``setup.py`` commands an installer runs; any other (``publish``, ``coverage``, ``test``)
+#: runs only when a developer types it.
+_INSTALL_COMMANDS = frozenset(
+    {
+        "install",
+        "build",
+        "build_ext",
+        "build_py",
+        "build_clib",
+        "build_scripts",
+        "bdist",
+        "bdist_wheel",
+        "bdist_egg",
+        "egg_info",
+        "dist_info",
+        "develop",
+        "editable_wheel",
+        "install_lib",
+        "install_scripts",
+        "install_data",
+        "install_egg_info",
+        "install_headers",
+    }
+)
+_COMMAND_WORD = re.compile(r"[a-z][a-z_-]*")
+
+
+def _has_digest(node: ast.AST, collector: _Collector) -> bool:
+    return any(
+        isinstance(sub, ast.Call) and collector.qual(sub.func).endswith((".hexdigest", ".digest"))
+        for sub in ast.walk(node)
+    )
+
+
+def _compares_digest(node: ast.Compare, collector: _Collector, digests: set[str]) -> bool:
+    """``hashlib.sha256(data).hexdigest() != expected`` and the like (also through a name
+    the digest was assigned to)."""
+    return any(
+        _has_digest(operand, collector)
+        or any(isinstance(sub, ast.Name) and sub.id in digests for sub in ast.walk(operand))
+        for operand in (node.left, *node.comparators)
+    )
+
+
+def _development_test(test: ast.AST, collector: _Collector, argv: set[str]) -> bool:
+    """``sys.argv[-1] == "publish"``, ``"coverage" in sys.argv``, ``cmd in ("release", ...)``
+    (``cmd`` from ``sys.argv``): true only when no literal compared is an install command."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        return all(_development_test(v, collector, argv) for v in test.values)
+    if not isinstance(test, ast.Compare) or not all(
+        isinstance(op, ast.Eq | ast.In) for op in test.ops
+    ):
+        return False
+    operands = [test.left, *test.comparators]
+    if not any(
+        collector._is_argv(o) or (isinstance(o, ast.Name) and o.id in argv) for o in operands
+    ):
+        return False
+    words = [
+        sub.value
+        for o in operands
+        for sub in ast.walk(o)
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+    ]
+    return bool(words) and all(
+        _COMMAND_WORD.fullmatch(w) and w not in _INSTALL_COMMANDS for w in words
     )
 
 
