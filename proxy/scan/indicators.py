@@ -74,6 +74,12 @@ SINKS: dict[str, Indicator] = {
         *("localtunnel", "beeceptor", "requestcatcher"),
     ),
 }
+#: Services that log the address of whoever opens a link (a beacon that needs no server).
+IP_LOGGER = _ind(
+    r"\b(?:iplogger\.(?:org|com|ru|co|info)|grabify\.link|2no\.co|yip\.su|ipgrabber\.ru|"
+    r"blasze\.(?:com|tk)|iplis\.ru|ezstat\.ru)",
+    *("iplogger", "grabify", "2no.co", "yip.su", "ipgrabber", "blasze", "iplis", "ezstat"),
+)
 RAW_IP_URL = _ind(r"\b(?:https?|ftp|tcp)://(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?", "://")
 _LOCAL_IP = re.compile(r"^(?:127\.|0\.|10\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.)")
 
@@ -154,7 +160,8 @@ DOWNLOAD_RUN = _ind(
     r"(?:powershell[^\n]{0,80}?(?:-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|"
     r"-w(?:indowstyle)?\s+hidden|iex\b|invoke-expression|invoke-webrequest|\biwr\b|"
     r"downloadstring|downloadfile|start-process)|"
-    r"(?:curl|wget)\s[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|"
+    r"(?:curl|wget)\s[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|perl|ruby|php|node|"
+    r"python[23]?(?:\.\d+)?)\b|"
     r"(?:curl|wget)\s[^\n;]{0,300}(?:&&|;)\s*chmod\s\+x|"
     r"certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|mshta(?:\.exe)?\s+https?:|"
     r"Invoke-WebRequest[^\n]{0,200}-OutFile|New-Object\s+Net\.WebClient|"
@@ -184,6 +191,25 @@ FETCH_TO_FILE = _ind(
     r"(?:curl|wget)(?:\.exe)?\s[^\n]{0,200}?(?:\s-o|\s-O|--output(?:-document)?)\s|"
     r"Invoke-WebRequest[^\n]{0,200}-OutFile|certutil(?:\.exe)?\s+-urlcache",
     *("curl", "wget", "invoke-webrequest", "certutil"),
+)
+#: A command that fetches something from a server (its use is network use).
+FETCH_COMMAND = _ind(
+    r"(?:\b(?:curl|wget)(?:\.exe)?\s[^\n]{0,200}?(?:https?|ftp)://|Invoke-WebRequest|"
+    r"Invoke-RestMethod|\biwr\s|\bnslookup\s+\S+\.\S+)",
+    *("curl", "wget", "invoke-webrequest", "invoke-restmethod", "iwr ", "nslookup"),
+)
+#: A cryptocurrency miner: its name, a mining pool protocol or its command line.
+MINER = _ind(
+    r"(?:stratum\+(?:tcp|ssl|tls)://|\bxmrig\b|\bsupportxmr\.com|\bnanopool\.org|\bminexmr\.com|"
+    r"\bmoneroocean\.stream|\bhashvault\.pro|--donate-level|\bcpuminer\b|\bnbminer\b|\bt-rex\b.*-a\s)",
+    *("stratum+", "xmrig", "supportxmr", "nanopool", "minexmr", "moneroocean", "hashvault"),
+    *("--donate-level", "cpuminer", "nbminer", "t-rex"),
+)
+#: A file name a Windows user's temporary or profile directory holds a program under.
+TEMP_EXECUTABLE = re.compile(
+    r"(?:^|[\\/%])(?:Temp|Tmp|AppData|LocalAppData|Roaming|Local|ProgramData|Startup|Public)%?"
+    r"[\\/](?:[^\x00]*[\\/])?[^\\/\x00]+\.(?:exe|scr|bat|vbs|ps1|cmd|msi)$",
+    _I,
 )
 EXECUTABLE_URL = re.compile(r"https?://[^\s'\"]+\.(?:exe|scr|msi|bat|vbs|ps1|dll|jar)\b", _I)
 

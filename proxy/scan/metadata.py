@@ -94,11 +94,51 @@ def check_commands(name: str, sources: Mapping[str, str], where: str) -> Iterato
     string literals joined by newlines), by path."""
     own = canonicalize_name(name) if name else ""
     for path, text in sources.items():
-        for match in _HIJACK.finditer(text):
+        for match in _HIJACK.finditer(_script_declarations(path, text)):
             command = match.group(1)
             if canonicalize_name(command.rstrip("0123456789.")) != own:
                 yield finding("command-hijack", path or where, 0, f"installs a {command!r} command")
                 return
+
+
+_SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+_SCRIPT_SECTIONS = frozenset(
+    {
+        "console_scripts",
+        "gui_scripts",
+        "project.scripts",
+        "project.gui-scripts",
+        "tool.poetry.scripts",
+    }
+)
+
+
+def _script_declarations(path: str, text: str) -> str:
+    """The lines of ``text`` that declare commands: the ``console_scripts``/``gui_scripts``
+    groups (``[project.scripts]`` in ``pyproject.toml``), not other entry-point groups (a
+    ``python = ...`` extractor plug-in installs no command)."""
+    if path.endswith("setup.py"):
+        return text if ("console_scripts" in text or "gui_scripts" in text) else ""
+    kept: list[str] = []
+    section = ""
+    in_key = False  # setup.cfg: inside `console_scripts =` and its indented lines
+    for line in text.splitlines():
+        header = _SECTION.match(line)
+        if header:
+            section = header.group(1).strip().strip("\"'")
+            in_key = False
+            continue
+        if section in _SCRIPT_SECTIONS:
+            kept.append(line)
+        elif section == "options.entry_points":
+            if line[:1].strip():
+                key, _, value = line.partition("=")
+                in_key = key.strip() in ("console_scripts", "gui_scripts")
+                if in_key and value.strip():
+                    kept.append(value)
+            elif in_key:
+                kept.append(line)
+    return "\n".join(kept)
 
 
 def requirements_from_setup(facts: Facts) -> list[str]:

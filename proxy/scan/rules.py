@@ -24,7 +24,7 @@ from . import indicators
 from .layout import Role
 from .source import Call, Facts
 
-REVISION = 2
+REVISION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,7 @@ RULES: dict[str, Rule] = {
             "drop-run", 10, "writes downloaded, decoded or embedded bytes to a file, then runs it"
         ),
         Rule("reverse-shell", 10, "connects a shell to a remote socket"),
+        Rule("cryptominer", 10, "starts or downloads a cryptocurrency miner"),
         Rule("pth-exec", 10, "a .pth line that runs more than an import"),
         Rule("pth-import", 2, "a .pth line that imports a module at every interpreter start"),
         Rule("clipboard-swap", 10, "reads the clipboard next to crypto-currency addresses"),
@@ -238,6 +239,7 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
             )
     yield from _commands(path, texts, facts, role)
     yield from _reverse_shell(path, texts, facts)
+    yield from _miner(path, texts, facts)
     yield from _clipboard(path, texts, facts)
     yield from _obfuscation(path, facts, role)
     if role is Role.INSTALL:
@@ -291,6 +293,13 @@ def _reverse_shell(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
         yield finding("reverse-shell", path, dup.line, "socket connected to stdin/stdout")
 
 
+def _miner(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
+    """A miner's name, pool or command line beside a call that starts a process."""
+    hit = texts.search(indicators.MINER)
+    if hit is not None and facts.called(*PROCESS, "os.startfile") is not None:
+        yield finding("cryptominer", path, hit[2], _clip(hit[0].group(0)))
+
+
 _SINK_WEIGHTS = {"request catcher": 7, "paste site": 4}
 
 
@@ -299,6 +308,9 @@ def _sink(path: str, texts: Texts, role: Role) -> Finding | None:
         hit = texts.search(pattern)
         if hit is not None:
             return finding("exfil-sink", path, hit[2], category, _SINK_WEIGHTS.get(category, 6))
+    hit = texts.search(indicators.IP_LOGGER)
+    if hit is not None:
+        return finding("exfil-sink", path, hit[2], f"IP logger {_clip(hit[0].group(0), 30)}", 7)
     hit = texts.search(indicators.RAW_IP_URL)
     if hit is not None:
         found = texts.first(indicators.raw_ip)
@@ -345,13 +357,10 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
         yield finding("download-run", path, hit[2], _clip(command), 10 if strong else 4)
     else:
         fetch = facts.called(
-            "urllib.request.urlretrieve",
-            "urllib.urlretrieve",
+            ".urlretrieve",  # by its last name: a mistyped or aliased module still fetches
             "requests.get",
             "wget.download",
-            "urllib.request.urlopen",
-            "urllib.urlopen",
-            "urllib2.urlopen",
+            ".urlopen",
         )
         if fetch is None:
             hit = texts.search(indicators.FETCH_TO_FILE)
@@ -360,7 +369,9 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
             run = {a for call in facts.calls if _is(call.name, PROCESS) for a in call.args}
             found = texts.first(
                 lambda t: bool(
-                    indicators.EXECUTABLE_URL.search(t) or (t in run and _EXECUTABLE_FILE.search(t))
+                    indicators.EXECUTABLE_URL.search(t)
+                    or (t in run and _EXECUTABLE_FILE.search(t))
+                    or indicators.TEMP_EXECUTABLE.search(t)
                 )
             )
             if found is not None:
@@ -442,6 +453,11 @@ def _opaque(text: str) -> bool:
 
 
 def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
+    if network is None and facts.called(*PROCESS) is not None:
+        # `os.system("curl https://...")` uses the network as surely as `urlopen`.
+        hit = texts.search(indicators.FETCH_COMMAND)
+        if hit is not None:
+            network = Call(_clip(hit[0].group(0), 30), hit[2])
     if network is not None:
         host = _host_facts(facts)
         if host is not None:

