@@ -140,6 +140,7 @@ PROCESS = (
 HOST_FACTS = (
     "getpass.getuser",
     "socket.gethostname",
+    "socket.getfqdn",
     "platform.node",
     "os.getlogin",
     "platform.uname",

