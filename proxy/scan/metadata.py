@@ -18,10 +18,12 @@ from pipgate.policies.scan import Finding
 
 from . import indicators
 from .layout import Role
-from .rules import finding
+from .rules import NETWORK, finding
 from .source import Facts
 
-_PLACEHOLDER_VERSION = re.compile(r"^(?:0+(?:\.0+)+|9{2,}(?:\.\d+)*|[1-9]\d{2,}(?:\.\d+)*)$")
+_PLACEHOLDER_VERSION = re.compile(
+    r"^(?!(?:19|20)\d\d(?:\.\d+)+$)(?:0+(?:\.0+)+|9{2,}(?:\.\d+)*|[1-9]\d{2,}(?:\.\d+)*)$"
+)  # not a calendar version (2026.9.1)
 _FILENAME_VERSION = re.compile(
     r"-(\d[\w.!+]*?)(?:\.tar\.gz|\.tar\.bz2|\.tgz|\.zip|-py|-cp|\.whl|$)"
 )
@@ -60,7 +62,14 @@ def check_archive(
             "placeholder", metadata_path or filename, 0, f"version {version}, {state}", weight
         )
     elif not has_code and facts:
-        yield finding("placeholder", metadata_path or filename, 0, "no module with code", 2)
+        # With no code of its own, a package whose install uses the network exists for
+        # that call: a beacon.
+        beacon = any(
+            roles.get(path) is Role.INSTALL and f.called(*NETWORK) is not None
+            for path, f in facts.items()
+        )
+        detail = "no module with code" + ("; its install uses the network" if beacon else "")
+        yield finding("placeholder", metadata_path or filename, 0, detail, 4 if beacon else 2)
     summary = " ".join(metadata.get("summary", []) + metadata.get("description", [])[:1])[:2000]
     match = indicators.PLACEHOLDER_TEXT.search(summary)
     if match and not has_code:

@@ -634,3 +634,36 @@ def test_getattr_of_builtins_by_a_runtime_name_is_not_obfuscation() -> None:
     assert scan_archive(wheel({"demo/__init__.py": lookup}), "d.whl").findings == ()
     found = scan_archive(wheel({"demo/__init__.py": hidden}), "d.whl").findings
     assert "obfuscated" in {f.rule for f in found}
+
+
+def test_a_file_no_import_can_name_is_not_judged() -> None:
+    """``bootstrap-buildout.py`` (a developer's bootstrap that downloads and runs code)
+    cannot be imported, and nothing in the package runs it."""
+    archive = _sdist(
+        "from setuptools import setup\nsetup()\n",
+        "def f():\n    return 1\n",
+        **{"bootstrap-buildout.py": DOWNLOAD_EXEC, "bench/run.py": DOWNLOAD_EXEC},
+    )
+    assert scan_archive(archive, "demo-1.0.tar.gz").findings == ()
+
+
+def test_a_calendar_version_is_not_a_placeholder_version() -> None:
+    def placeholder(version: str) -> bool:
+        archive = sdist(
+            {"PKG-INFO": pkg_info("demo", version), "demo/__init__.py": "def f():\n    return 1\n"},
+            root=f"demo-{version}",
+        )
+        found = scan_archive(archive, f"demo-{version}.tar.gz").findings
+        return "placeholder" in {f.rule for f in found}
+
+    assert not placeholder("2026.9.1")
+    assert placeholder("99.0.0")
+
+
+def test_an_empty_package_whose_install_uses_the_network_is_a_beacon() -> None:
+    beacon = "import urllib.request\nfrom setuptools import setup\nurllib.request.urlopen('https://collect.example/')\nsetup()\n"
+    report = scan_archive(_sdist(beacon), "demo-1.0.tar.gz")
+    assert {"install-network", "placeholder"} <= {f.rule for f in report.findings}
+    assert not POLICY.decide(report).allowed
+    with_code = scan_archive(_sdist(beacon, "def f():\n    return 1\n"), "demo-1.0.tar.gz")
+    assert POLICY.decide(with_code).allowed
