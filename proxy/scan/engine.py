@@ -217,7 +217,7 @@ class _Scan:
         _mark_early_calls(facts, roles)
         for path, role in roles.items():
             deadline.check()
-            if role is Role.MODULE and (inert(path) or not layout.importable(path)):
+            if role is Role.MODULE and inert(path):
                 continue
             if role is Role.PTH:
                 yield from check_pth(path, texts[path])

@@ -128,17 +128,6 @@ def roles(
     return result
 
 
-def importable(path: str) -> bool:
-    """Whether a root-relative ``.py`` path can be imported at all: a file or directory
-    whose name is not an identifier (``bootstrap-buildout.py``, ``my project - copy/``) runs
-    only when something names it explicitly, which the code that does so shows."""
-    parts = _lib_path(path).split("/")
-    if parts[0] == "src" and len(parts) > 1:
-        parts = parts[1:]
-    stem = parts[-1].rsplit(".", 1)[0]
-    return all(part.isidentifier() for part in (*parts[:-1], stem))
-
-
 def _lib_path(path: str) -> str:
     return _DATA_LIB.sub("", path, count=1)
 
