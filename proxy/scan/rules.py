@@ -434,7 +434,10 @@ def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
         reasons.append("unreadable identifiers")
     early = role in (Role.INSTALL, Role.IMPORT, Role.PTH)
     if reasons:
-        yield finding("obfuscated", path, 1, ", ".join(reasons), 8 if early else 4)
+        # Code packed by pyarmor runs encrypted bytecode: what it does at install or
+        # import cannot be read at all, so it is held for a person to judge.
+        weight = (10 if "pyarmor" in reasons else 8) if early else 4
+        yield finding("obfuscated", path, 1, ", ".join(reasons), weight)
     for text, line in facts.strings:
         if len(text) >= 2048 and _opaque(text):
             weight = 6 if role in (Role.INSTALL, Role.PTH) else 3

@@ -665,3 +665,14 @@ def test_an_empty_package_whose_install_uses_the_network_is_a_beacon() -> None:
     assert not POLICY.decide(report).allowed
     with_code = scan_archive(_sdist(beacon, "def f():\n    return 1\n"), "demo-1.0.tar.gz")
     assert POLICY.decide(with_code).allowed
+
+
+def test_pyarmor_packed_code_that_runs_on_import_is_held() -> None:
+    packed = "from pytransform import pyarmor_runtime\npyarmor_runtime()\n__pyarmor__(__name__, __file__, b'PYARMOR')\n"
+    early = scan_archive(wheel({"demo/__init__.py": packed}), "d.whl")
+    assert "obfuscated" in {f.rule for f in early.findings}
+    assert not POLICY.decide(early).allowed
+    deep = scan_archive(
+        wheel({"demo/__init__.py": "x = 1\n", "demo/extra/packed.py": packed}), "d.whl"
+    )
+    assert POLICY.decide(deep).allowed
