@@ -183,8 +183,9 @@ UPLOAD_COMMAND = _ind(
 #: A shell wired to a socket.
 REVERSE_SHELL = _ind(
     r"(?:/dev/tcp/\S|\bbash\s+-i\s*>&|\b(?:nc|ncat|netcat)(?:\.exe)?\s+(?:-\w+\s+)*-e\s|"
-    r"pty\.spawn\(\s*['\"]/bin/(?:ba)?sh|socket\.socket\([^\n]{0,200}dup2)",
-    *("/dev/tcp/", "bash -i", "nc ", "ncat ", "netcat", "pty.spawn", "dup2"),
+    r"pty\.spawn\(\s*['\"]/bin/(?:ba)?sh|socket\.socket\([^\n]{0,200}dup2|"
+    r"Net\.Sockets\.TCPClient\([^\n]{0,400}\.GetStream\(\))",
+    *("/dev/tcp/", "bash -i", "nc ", "ncat ", "netcat", "pty.spawn", "dup2", "tcpclient"),
 )
 #: A download written to a file by a command (run by a process call beside it).
 FETCH_TO_FILE = _ind(

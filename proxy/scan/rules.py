@@ -57,6 +57,7 @@ RULES: dict[str, Rule] = {
         Rule("exfil-sink", 6, "a known exfiltration sink (chat webhook, request catcher, raw IP)"),
         Rule("phone-home", 7, "code run at install or import sends host facts (user, host) out"),
         Rule("hidden-install", 6, "install-time code installs other packages or looks up DNS"),
+        Rule("destructive", 8, "install-time code shuts the machine down or deletes a home"),
         Rule("install-network", 6, "install-time code uses the network"),
         Rule("import-network", 5, "importing the package uses the network"),
         Rule("import-process", 4, "importing the package starts a process"),
@@ -157,6 +158,9 @@ CLIPBOARD = (
     ".clipboard_append",
 )
 _EXECUTABLE_FILE = re.compile(r"\.(?:exe|scr|bat|vbs|ps1|cmd|msi)$", re.I)
+_PROGRAM_FILE = re.compile(
+    r"[\w\\/.-]\.(?:js|vbs|vbe|bat|cmd|ps1|exe|dll|lnk|scr|desktop|plist|service)$", re.I
+)
 _WRITE_OUTSIDE = re.compile(
     r"(?:^~[\\/]|APPDATA|USERPROFILE|LOCALAPPDATA|^/etc/|^/usr/(?:local/)?bin|^/tmp/|ProgramData)",
     re.I,
@@ -485,10 +489,22 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
                 what = match.group(0) if isinstance(match, re.Match) else "pip install"
                 yield finding("hidden-install", path, call.line, _clip(what))
                 break
+        for call in facts.calls:
+            if _is(call.name, PROCESS):
+                hit = next((m for a in call.args if (m := _DESTRUCTIVE.search(a))), None)
+                if hit is not None:
+                    yield finding("destructive", path, call.line, _clip(hit.group(0)))
+                    break
     if facts.called(*_WRITES) is not None:
         for text, line in facts.strings:
             if _WRITE_OUTSIDE.search(text):
-                yield finding("install-write", path, line, _clip(text))
+                # A program, script or launcher written there runs later, outside pip.
+                program = texts.first(lambda t: bool(_PROGRAM_FILE.search(t)))
+                if program is not None:
+                    detail = f"{_clip(text, 30)} and {_clip(program[0], 30)}"
+                    yield finding("install-write", path, line, detail, 6)
+                else:
+                    yield finding("install-write", path, line, _clip(text))
                 break
     address = texts.first(indicators.raw_ip_literal)
     if address is not None:
@@ -541,6 +557,15 @@ def _stealer_requirements(facts: Facts) -> list[str]:
 _HIDDEN_INSTALL = re.compile(
     r"(?:\bpip3?(?:\.exe)?|-m\s+pip)\s+install\s+(?:-\S+\s+)*[A-Za-z]|"
     r"\b(?:dig|nslookup)\s+\S+\.\S+",
+    re.I,
+)
+
+
+#: Commands that take the machine down or wipe the user's files.
+_DESTRUCTIVE = re.compile(
+    r"^\s*(?:sudo\s+)?(?:shutdown|poweroff|reboot|halt)\b|"
+    r"\brm\s+-(?:rf|fr)\s+(?:--no-preserve-root\s+)?(?:/|~|\$HOME)/?\*?(?:\s|$)|"
+    r"\bformat\s+c:|\bdel\s+/[fsq]\s.*[A-Z]:\\\*",
     re.I,
 )
 

