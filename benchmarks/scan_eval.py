@@ -45,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.scan_clusters import Fingerprint, clusters, fingerprint, macro_recall  # noqa: E402
 from benchmarks.scan_corpus import CACHE, read_manifest, split_of  # noqa: E402
 from pipgate.policies.scan import ScanPolicy, ScanReport  # noqa: E402
 from pipgate.proxy.scan import RULES_VERSION, scan_archive  # noqa: E402
@@ -62,6 +63,7 @@ class Sample:
     name: str  # registry path or filename
     blob: str | None = None  # git blob id (malware)
     path: str | None = None  # file path (legitimate)
+    added: str = ""  # YYYY-MM-DD the registry added it (malware)
 
 
 def dated_paths(registry: Path) -> dict[str, str]:
@@ -109,7 +111,7 @@ def malware(registry: Path, before: str | None, since: str | None) -> list[Sampl
         if date is None or not path.endswith(ARCHIVES):
             continue
         if (before and date < before) or (since and date >= since):
-            samples.append(Sample("malware", path, blob=meta.split()[2]))
+            samples.append(Sample("malware", path, blob=meta.split()[2], added=date))
     return sorted(samples, key=lambda s: s.name)
 
 
@@ -145,16 +147,22 @@ def blobs(registry: Path, samples: list[Sample]) -> Iterator[tuple[Sample, bytes
         git.stdin.close()
 
 
-def _scan_bytes(item: tuple[str, bytes]) -> tuple[ScanReport, int]:
+def _scan_bytes(item: tuple[str, bytes]) -> tuple[ScanReport, float, int, Fingerprint]:
     name, data = item
-    report = scan_archive(data, name.rsplit("/", 1)[-1])
-    return report, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    filename = name.rsplit("/", 1)[-1]
+    cpu = time.process_time()
+    report = scan_archive(data, filename)
+    cpu = time.process_time() - cpu
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return report, cpu, rss, fingerprint(data, filename)
 
 
-def _scan_path(item: tuple[str, str]) -> tuple[ScanReport, int]:
+def _scan_path(item: tuple[str, str]) -> tuple[ScanReport, float, int, None]:
     name, path = item
+    cpu = time.process_time()
     report = scan_archive(path, name)
-    return report, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu = time.process_time() - cpu
+    return report, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, None
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -165,7 +173,8 @@ def run(args: argparse.Namespace) -> dict:
     if args.limit:
         step = max(1, len(mal) // args.limit)
         mal = mal[::step][: args.limit]
-    results: list[tuple[Sample, ScanReport]] = []
+    results: list[tuple[Sample, ScanReport, float]] = []
+    prints: list[Fingerprint] = []
     peak_kib = 0
     started = time.perf_counter()
     # spawn, not fork: a forked worker can inherit a lock held by another thread.
@@ -177,11 +186,13 @@ def run(args: argparse.Namespace) -> dict:
             ),
             ((sample, _scan_path, (sample.name, sample.path)) for sample in legit),
         )
-        for sample, (report, rss) in bounded_map(pool, jobs, window=4 * args.workers):
-            results.append((sample, report))
+        for sample, (report, cpu, rss, sketch) in bounded_map(pool, jobs, window=4 * args.workers):
+            results.append((sample, report, cpu))
+            if sketch is not None:
+                prints.append(sketch)
             peak_kib = max(peak_kib, rss)
     wall = time.perf_counter() - started
-    return summarize(results, policy, args, wall, peak_kib, len(mal), len(legit))
+    return summarize(results, prints, policy, args, wall, peak_kib)
 
 
 def bounded_map(pool, jobs, window):  # type: ignore[no-untyped-def]
@@ -198,11 +209,13 @@ def bounded_map(pool, jobs, window):  # type: ignore[no-untyped-def]
         yield key0, future.result()
 
 
-def summarize(results, policy, args, wall, peak_kib, n_mal, n_legit) -> dict:  # type: ignore[no-untyped-def]
+def summarize(results, prints, policy, args, wall, peak_kib) -> dict:  # type: ignore[no-untyped-def]
     groups: dict[str, list[tuple[Sample, ScanReport, bool]]] = {}
-    for sample, report in results:
+    cpus: dict[str, list[float]] = {}
+    for sample, report, cpu in results:
         flagged = not policy.decide(report).allowed
         groups.setdefault(sample.group, []).append((sample, report, flagged))
+        cpus.setdefault(sample.group, []).append(cpu)
     out: dict = {
         "rules_version": RULES_VERSION,
         "malware_set": (
@@ -220,6 +233,7 @@ def summarize(results, policy, args, wall, peak_kib, n_mal, n_legit) -> dict:  #
     }
     for group, rows in groups.items():
         times = sorted(r.seconds for _, r, _ in rows)
+        cpu = sorted(cpus[group])
         hits = Counter(rule for _, r, _ in rows for rule in {f.rule for f in r.findings})
         flagged = [s.name for s, _, f in rows if f]
         out["groups"][group] = {
@@ -230,19 +244,97 @@ def summarize(results, policy, args, wall, peak_kib, n_mal, n_legit) -> dict:  #
             "median_ms": round(1000 * statistics.median(times), 1),
             "p99_ms": round(1000 * times[min(len(times) - 1, int(0.99 * len(times)))], 1),
             "max_ms": round(1000 * times[-1], 1),
+            "cpu_median_ms": round(1000 * statistics.median(cpu), 1),
+            "cpu_p99_ms": round(1000 * cpu[min(len(cpu) - 1, int(0.99 * len(cpu)))], 1),
+            "cpu_max_ms": round(1000 * cpu[-1], 1),
             "rule_hits": dict(hits.most_common()),
             "flagged_names": flagged if group != "malware" else [],
+            "incomplete_names": [s.name for s, r, _ in rows if r.incomplete]
+            if group != "malware"
+            else [],
+            "slowest": [
+                [s.name, round(1000 * r.seconds, 1)]
+                for s, r, _ in sorted(rows, key=lambda row: -row[1].seconds)[:5]
+            ],
         }
-    if args.show_misses and "malware" in groups:
-        misses = [(s, r) for s, r, f in groups["malware"] if not f]
-        for sample, report in misses[: args.show_misses]:
-            print(f"MISS {sample.name} {report.score} {report.summary()}", file=sys.stderr)
+    mal = groups.get("malware", [])
+    labels = clusters(prints) if mal else []
+    if mal:
+        out["splits"] = splits(mal, labels, args)
+    if args.show_misses and mal:
+        show_misses(mal, labels, args)
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as handle:
+            for group, rows in groups.items():
+                for index, (sample, report, flagged) in enumerate(rows):
+                    label = labels[index] if group == "malware" else -1
+                    handle.write(
+                        f"{group}\t{sample.name}\t{sample.added}\t{label}\t{int(flagged)}\t"
+                        f"{report.score}\t{report.seconds:.4f}\t{report.summary(8)}\n"
+                    )
     if args.show_flags:
         for group in ("popular", "tail"):
             for sample, report, flagged in groups.get(group, []):
                 if flagged or (args.show_flags > 1 and report.findings):
                     print(f"FLAG {group} {sample.name} {report.summary(6)}", file=sys.stderr)
     return out
+
+
+def splits(rows, labels, args) -> dict:  # type: ignore[no-untyped-def]
+    """Recall per sample and per cluster on the whole set and, for development, on its
+    out-of-time halves: *train* (added before ``--split-at``) and *validation* (after),
+    and validation restricted to clusters with no member in train (new campaigns)."""
+    everything = list(range(len(rows)))
+    if args.added_from:
+        parts = {"held-out": everything}
+    else:
+        train = [i for i in everything if rows[i][0].added < args.split_at]
+        seen = {labels[i] for i in train}
+        validation = [i for i in everything if rows[i][0].added >= args.split_at]
+        parts = {
+            "development": everything,
+            f"train (added before {args.split_at})": train,
+            f"validation (added from {args.split_at})": validation,
+            "validation, new clusters only": [i for i in validation if labels[i] not in seen],
+        }
+    out = {}
+    for name, picked in parts.items():
+        flagged = [rows[i][2] for i in picked]
+        macro, count = macro_recall([labels[i] for i in picked], flagged)
+        caught = {labels[i] for i in picked if rows[i][2]}
+        out[name] = {
+            "samples": len(picked),
+            "flagged": sum(flagged),
+            "recall": round(100 * sum(flagged) / len(picked), 2) if picked else 0.0,
+            "clusters": count,
+            "macro_recall": round(100 * macro, 2),
+            "clusters_touched": round(100 * len(caught) / count, 2) if count else 0.0,
+        }
+    return out
+
+
+def show_misses(rows, labels, args) -> None:  # type: ignore[no-untyped-def]
+    """One missed sample per cluster (largest clusters first) from ``--misses-from``."""
+    sizes = Counter(labels)
+    missed = Counter(labels[i] for i, row in enumerate(rows) if not row[2])
+    chosen = []
+    seen = set()
+    for index, (sample, report, flagged) in enumerate(rows):
+        if flagged or labels[index] in seen:
+            continue
+        if args.misses_from == "train" and sample.added >= args.split_at:
+            continue
+        if args.misses_from == "validation" and sample.added < args.split_at:
+            continue
+        seen.add(labels[index])
+        label = labels[index]
+        chosen.append((missed[label], sizes[label], sample, report))
+    chosen.sort(key=lambda item: (-item[0], item[2].name))
+    for misses, size, sample, report in chosen[: args.show_misses]:
+        print(
+            f"MISS [{misses}/{size}] {sample.name} {sample.added} {report.summary(5)}",
+            file=sys.stderr,
+        )
 
 
 def markdown(data: dict) -> str:
@@ -262,10 +354,30 @@ def markdown(data: dict) -> str:
         f"({pop.get('flagged', 0)}/{pop.get('archives', 0)}) | {GUARDDOG['flag_rate_popular']}% |",
         f"| flagged, long-tail projects | {tail.get('flag_rate', 0)}% "
         f"({tail.get('flagged', 0)}/{tail.get('archives', 0)}) | |",
-        f"| scan time per archive, median / p99 (malware) | {mal.get('median_ms')} / {mal.get('p99_ms')} ms | ~2 s |",
-        f"| scan time per archive, median / p99 (popular) | {pop.get('median_ms')} / {pop.get('p99_ms')} ms | ~2 s |",
+        f"| scan time per archive, median / p99 (malware) | {mal.get('median_ms')} / {mal.get('p99_ms')} ms "
+        f"(CPU {mal.get('cpu_median_ms')} / {mal.get('cpu_p99_ms')} ms) | ~2 s |",
+        f"| scan time per archive, median / p99 / max (popular) | {pop.get('median_ms')} / {pop.get('p99_ms')} / "
+        f"{pop.get('max_ms')} ms (CPU {pop.get('cpu_median_ms')} / {pop.get('cpu_p99_ms')} / "
+        f"{pop.get('cpu_max_ms')} ms) | ~2 s |",
         f"| peak memory of a scanning process | {data['peak_rss_mib']} MiB | |",
         "",
+    ]
+    if data.get("splits"):
+        lines += [
+            "Recall per sample and per campaign cluster (samples grouped by their install- and "
+            "import-time code, `benchmarks/scan_clusters.py`; *per cluster* is the mean over "
+            "clusters of the share flagged; *touched*: clusters with at least one flagged):",
+            "",
+            "| malware | samples | recall per sample | clusters | recall per cluster | touched |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, row in data["splits"].items():
+            lines.append(
+                f"| {name} | {row['samples']} | **{row['recall']}%** ({row['flagged']}) | "
+                f"{row['clusters']} | **{row['macro_recall']}%** | {row['clusters_touched']}% |"
+            )
+        lines.append("")
+    lines += [
         "Hits per rule (archives with at least one finding of the rule):",
         "",
         "| rule | malware | popular | long tail |",
@@ -292,13 +404,18 @@ def main(argv: list[str] | None = None) -> int:
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--added-before", default="2025-01-01", help="development set (default)")
     when.add_argument("--added-from", help="held-out set: run once, after tuning is frozen")
+    parser.add_argument(
+        "--split-at", default="2024-01-01", help="out-of-time split of the development set"
+    )
     parser.add_argument("--legit", choices=["tune", "report", "all", "none"], default="tune")
     parser.add_argument("--registry", type=Path, default=REGISTRY)
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--limit", type=int, default=0, help="an even sample of N malware")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--show-misses", type=int, default=0)
+    parser.add_argument("--misses-from", choices=["train", "validation", "all"], default="train")
     parser.add_argument("--show-flags", type=int, default=0)
+    parser.add_argument("--dump", type=Path, help="write one TSV row per archive here")
     parser.add_argument("--write", action="store_true", help="write benchmarks/results/NAME.*")
     parser.add_argument("--name", default="scan_eval", help="results file name (no suffix)")
     args = parser.parse_args(argv)

@@ -22,8 +22,9 @@ from typing import BinaryIO
 
 from .limits import Deadline, ScanLimits, Unscannable
 
-#: ``want(path, size)``: should the walk read this member's bytes?
-Want = Callable[[str, int], bool]
+#: ``want(path, size)``: how many of this member's bytes the walk should read (``0`` or
+#: ``False``: none; ``True``: up to ``max_source``).
+Want = Callable[[str, int], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,16 +118,16 @@ def _walk_zip(
             mode = info.external_attr >> 16
             if unsafe is None and stat.S_ISLNK(mode):
                 unsafe = "symbolic link"
-            if unsafe is not None or not want(path, info.file_size):
+            cap = _cap(want(path, info.file_size), limits) if unsafe is None else 0
+            if not cap:
                 yield Member(path, info.file_size, unsafe=unsafe)
                 continue
             with archive.open(info) as stream:
-                data = stream.read(limits.max_source + 1)
+                data = stream.read(cap + 1)
             unpacked += len(data)
             if unpacked > limits.max_unpacked:
                 raise Unscannable(f"more than {limits.max_unpacked} bytes unpacked")
-            truncated = len(data) > limits.max_source
-            yield Member(path, info.file_size, data[: limits.max_source], truncated)
+            yield Member(path, info.file_size, data[:cap], len(data) > cap)
 
 
 class _Inflating(io.RawIOBase):
@@ -230,10 +231,16 @@ def _walk_tar(
                     unsafe = "link"
                 elif not info.isreg():
                     unsafe = "special file"
-            if unsafe is not None or not want(path, info.size):
+            cap = _cap(want(path, info.size), limits) if unsafe is None else 0
+            if not cap:
                 yield Member(path, info.size, unsafe=unsafe)
                 continue
             member = archive.extractfile(info)
-            data = member.read(limits.max_source + 1) if member is not None else b""
-            truncated = len(data) > limits.max_source
-            yield Member(path, info.size, data[: limits.max_source], truncated)
+            data = member.read(cap + 1) if member is not None else b""
+            yield Member(path, info.size, data[:cap], len(data) > cap)
+
+
+def _cap(wanted: int, limits: ScanLimits) -> int:
+    if wanted is True:
+        return limits.max_source
+    return min(int(wanted), limits.max_entry_source)

@@ -23,7 +23,7 @@ from . import layout
 from .archive import Member, walk
 from .layout import Role
 from .limits import Deadline, ScanLimits, Unscannable
-from .metadata import check_archive, read_metadata
+from .metadata import check_archive, check_commands, read_metadata
 from .pth import check_pth
 from .rules import RULES_VERSION, check_python, finding
 from .scoring import ordered, score
@@ -38,10 +38,40 @@ _EARLY_PARSE = 256 * 1024
 _EXECUTABLE = re.compile(r"\.(?:exe|scr|vbs|msi)$", re.I)
 _LAUNCHER = re.compile(r"(?:^|/)(?:cli|gui|t|w)(?:-?(?:32|64))?(?:-arm(?:64)?)?\.exe$", re.I)
 #: Directories an installation never runs: findings there are about tests and examples.
-_INERT = re.compile(
-    r"(?:^|/)_?(?:tests?|testing|docs?|examples?|benchmarks?|\.github|\.evergreen|\.ci)/"
-    r"|(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$"
+_INERT_WORDS = frozenset(
+    {
+        "test",
+        "tests",
+        "testing",
+        "doc",
+        "docs",
+        "example",
+        "examples",
+        "bench",
+        "benchmark",
+        "benchmarks",
+        "tutorial",
+        "tutorials",
+        ".github",
+        ".evergreen",
+        ".ci",
+    }
 )
+_INERT_FILE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
+_WORDS = re.compile(r"[\s-]+")
+
+
+def inert(path: str) -> bool:
+    """Whether a module lies where nothing an installation runs lives: a directory named
+    (or made of words such as) ``tests``, ``docs``, ``examples`` (``manual tests/``,
+    ``_test-data/``), or a test file (``test_x.py``, ``conftest.py``)."""
+    if _INERT_FILE.search(path):
+        return True
+    for part in path.split("/")[:-1]:
+        words = _WORDS.split(part.lower().lstrip("_"))
+        if not _INERT_WORDS.isdisjoint(words):
+            return True
+    return False
 
 
 def scan_archive(
@@ -69,7 +99,7 @@ def _scan(fileobj: BinaryIO, filename: str, limits: ScanLimits, started: float) 
         fileobj.seek(0)
         if size > limits.max_archive:
             raise Unscannable(f"archive is {size} bytes; the limit is {limits.max_archive}")
-        for member in walk(fileobj, limits, deadline, layout.wanted):
+        for member in walk(fileobj, limits, deadline, scan.want):
             scan.take(member)
         findings = list(scan.judge(deadline))
     except Unscannable as exc:
@@ -107,6 +137,28 @@ class _Scan:
         self.unparsed_code = 0  # Python files not kept for analysis (nothing suspicious)
         self._kept = 0
 
+    def want(self, path: str, size: int) -> int:
+        """How much of a member to read: what may run early is read further."""
+        if not layout.wanted(path, size):
+            return 0
+        if path.endswith((".py", ".pyw")) and self._early(path):
+            return self.limits.max_entry_source
+        return self.limits.max_source
+
+    def _early(self, path: str) -> bool:
+        """Whether a Python file may run at install or import time, by its place alone:
+        ``setup.py`` and its neighbours, top-level modules (also under ``src/``) and the
+        top-level packages' ``__init__.py`` (right for root-less sdists too)."""
+        depth = path.count("/")
+        base = path.rsplit("/", 1)[-1]
+        if self.wheel:
+            return depth == 0 or (depth == 1 and base == "__init__.py")
+        return (
+            depth <= 1
+            or (depth == 2 and "/src/" in path)
+            or (base == "__init__.py" and (depth == 2 or (depth == 3 and "/src/" in path)))
+        )
+
     def take(self, member: Member) -> None:
         self.paths.append(member.path)
         if member.unsafe in ("absolute path", "path traversal"):
@@ -135,21 +187,12 @@ class _Scan:
         path = member.path
         if not path.endswith((".py", ".pyw")):
             return True  # .pth, metadata, scripts: small and always read
-        depth = path.count("/")
-        base = path.rsplit("/", 1)[-1]
-        if self.wheel:
-            early = depth == 0 or (depth == 1 and base == "__init__.py")
-        else:
-            # Under the root directory: setup.py and its neighbours (install time), the
-            # top-level package's __init__ (import time); also right for root-less sdists.
-            early = depth <= 1 or (
-                base == "__init__.py" and (depth == 2 or (depth == 3 and "/src/" in path))
-            )
+        early = self._early(path)
         if early and len(member.data) <= _EARLY_PARSE:
             return True
         if early:
             return worth_parsing(member.data, runs_early=True)
-        return not _INERT.search(path) and worth_parsing(member.data)
+        return not inert(path) and worth_parsing(member.data)
 
     def judge(self, deadline: Deadline) -> Iterator[Finding]:
         yield from self.early
@@ -169,10 +212,12 @@ class _Scan:
             wheel=self.wheel,
             pyproject=texts.get("pyproject.toml"),
             entry_points=texts.get(_first(texts, ("entry_points.txt",)) or ""),
+            top_level=texts.get(_first(texts, ("top_level.txt",)) or ""),
         )
+        _mark_early_calls(facts, roles)
         for path, role in roles.items():
             deadline.check()
-            if role is Role.MODULE and _INERT.search(path):
+            if role is Role.MODULE and inert(path):
                 continue
             if role is Role.PTH:
                 yield from check_pth(path, texts[path])
@@ -182,6 +227,44 @@ class _Scan:
         yield from check_archive(
             self.filename, metadata, facts, roles, metadata_path or "", self.unparsed_code > 0
         )
+        declared = {
+            path: texts[path]
+            for path in (
+                _first(texts, ("entry_points.txt",)),
+                _first(texts, ("setup.cfg",)),
+                _first(texts, ("pyproject.toml",)),
+            )
+            if path
+        }
+        if "setup.py" in facts:
+            declared["setup.py"] = "\n".join(text for text, _ in facts["setup.py"].strings)
+        name = (metadata.get("name") or [""])[0] or layout.project_name(self.filename)
+        yield from check_commands(name, declared, metadata_path or self.filename)
+
+
+def _mark_early_calls(facts: dict[str, Facts], roles: dict[str, Role]) -> None:
+    """Calls inside functions that code run at install or import time calls in another of
+    the project's modules (``from .core import main; main()``) run then too: mark them
+    ``top``. Functions are matched by module and function name, a few calls deep."""
+    early = (Role.INSTALL, Role.IMPORT, Role.PTH)
+    for _ in range(3):
+        called: set[tuple[str, str]] = set()
+        for path, role in roles.items():
+            if role not in early or path not in facts:
+                continue
+            for call in facts[path].calls:
+                if call.top or role is Role.INSTALL:
+                    head, _, function = call.name.rpartition(".")
+                    if head and function:
+                        called.add((head.rsplit(".", 1)[-1], function))
+        marked = False
+        for path, found in facts.items():
+            module = layout.module_of(path).rsplit(".", 1)[-1]
+            for call in found.calls:
+                if not call.top and call.within and (module, call.within) in called:
+                    call.top = marked = True
+        if not marked:
+            return
 
 
 def _first(texts: dict[str, str], names: tuple[str, ...]) -> str | None:

@@ -74,6 +74,12 @@ SINKS: dict[str, Indicator] = {
         *("localtunnel", "beeceptor", "requestcatcher"),
     ),
 }
+#: Services that log the address of whoever opens a link (a beacon that needs no server).
+IP_LOGGER = _ind(
+    r"\b(?:iplogger\.(?:org|com|ru|co|info)|grabify\.link|2no\.co|yip\.su|ipgrabber\.ru|"
+    r"blasze\.(?:com|tk)|iplis\.ru|ezstat\.ru)",
+    *("iplogger", "grabify", "2no.co", "yip.su", "ipgrabber", "blasze", "iplis", "ezstat"),
+)
 RAW_IP_URL = _ind(r"\b(?:https?|ftp|tcp)://(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?", "://")
 _LOCAL_IP = re.compile(r"^(?:127\.|0\.|10\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.)")
 
@@ -121,9 +127,17 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
     "ssh or cloud key": (
         3,
         _ind(
-            r"(?:\.ssh[\\/\x00]+id_(?:rsa|ed25519|ecdsa|dsa)|\.aws[\\/\x00]+credentials|\.git-credentials|"
+            r"(?:\.ssh[\\/\x00]+id_(?:rsa|ed25519|ecdsa|dsa)|\.ssh[\\/]?(?:\x00|$)|"
+            r"\.aws[\\/\x00]+credentials|\.git-credentials|"
             r"\.docker[\\/\x00]+config\.json|\.kube[\\/\x00]+config|gcloud[\\/\x00]+credentials)",
             *(".ssh", ".aws", "git-credentials", ".docker", ".kube", "gcloud"),
+        ),
+    ),
+    "shell history or secrets file": (
+        3,
+        _ind(
+            r"(?:\.(?:bash|zsh|sh|psql|mysql|python)_history\b|(?:^|[\\/\x00])\.(?:netrc|pgpass|npmrc|pypirc)\b)",
+            *("_history", ".netrc", ".pgpass", ".npmrc", ".pypirc"),
         ),
     ),
     "system secrets": (
@@ -146,7 +160,8 @@ DOWNLOAD_RUN = _ind(
     r"(?:powershell[^\n]{0,80}?(?:-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|"
     r"-w(?:indowstyle)?\s+hidden|iex\b|invoke-expression|invoke-webrequest|\biwr\b|"
     r"downloadstring|downloadfile|start-process)|"
-    r"(?:curl|wget)\s[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|"
+    r"(?:curl|wget)\s[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|perl|ruby|php|node|"
+    r"python[23]?(?:\.\d+)?)\b|"
     r"(?:curl|wget)\s[^\n;]{0,300}(?:&&|;)\s*chmod\s\+x|"
     r"certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|mshta(?:\.exe)?\s+https?:|"
     r"Invoke-WebRequest[^\n]{0,200}-OutFile|New-Object\s+Net\.WebClient|"
@@ -159,17 +174,43 @@ HIDDEN_POWERSHELL = re.compile(
     r"downloadstring|downloadfile|net\.webclient",
     _I,
 )
+#: A command that uploads a file or data to a server.
+UPLOAD_COMMAND = _ind(
+    r"\bcurl(?:\.exe)?\s[^\n]{0,200}?(?:\s(?:-F|--form|-T|--upload-file)\s*['\"]?[\w@]|"
+    r"\s(?:--data(?:-binary)?|-d)\s+['\"]?@)",
+    "curl",
+)
 #: A shell wired to a socket.
 REVERSE_SHELL = _ind(
     r"(?:/dev/tcp/\S|\bbash\s+-i\s*>&|\b(?:nc|ncat|netcat)(?:\.exe)?\s+(?:-\w+\s+)*-e\s|"
-    r"pty\.spawn\(\s*['\"]/bin/(?:ba)?sh|socket\.socket\([^\n]{0,200}dup2)",
-    *("/dev/tcp/", "bash -i", "nc ", "ncat ", "netcat", "pty.spawn", "dup2"),
+    r"pty\.spawn\(\s*['\"]/bin/(?:ba)?sh|socket\.socket\([^\n]{0,200}dup2|"
+    r"Net\.Sockets\.TCPClient\([^\n]{0,400}\.GetStream\(\))",
+    *("/dev/tcp/", "bash -i", "nc ", "ncat ", "netcat", "pty.spawn", "dup2", "tcpclient"),
 )
 #: A download written to a file by a command (run by a process call beside it).
 FETCH_TO_FILE = _ind(
     r"(?:curl|wget)(?:\.exe)?\s[^\n]{0,200}?(?:\s-o|\s-O|--output(?:-document)?)\s|"
     r"Invoke-WebRequest[^\n]{0,200}-OutFile|certutil(?:\.exe)?\s+-urlcache",
     *("curl", "wget", "invoke-webrequest", "certutil"),
+)
+#: A command that fetches something from a server (its use is network use).
+FETCH_COMMAND = _ind(
+    r"(?:\b(?:curl|wget)(?:\.exe)?\s[^\n]{0,200}?(?:https?|ftp)://|Invoke-WebRequest|"
+    r"Invoke-RestMethod|\biwr\s|\bnslookup\s+\S+\.\S+)",
+    *("curl", "wget", "invoke-webrequest", "invoke-restmethod", "iwr ", "nslookup"),
+)
+#: A cryptocurrency miner: its name, a mining pool protocol or its command line.
+MINER = _ind(
+    r"(?:stratum\+(?:tcp|ssl|tls)://|\bxmrig\b|\bsupportxmr\.com|\bnanopool\.org|\bminexmr\.com|"
+    r"\bmoneroocean\.stream|\bhashvault\.pro|--donate-level|\bcpuminer\b|\bnbminer\b|\bt-rex\b.*-a\s)",
+    *("stratum+", "xmrig", "supportxmr", "nanopool", "minexmr", "moneroocean", "hashvault"),
+    *("--donate-level", "cpuminer", "nbminer", "t-rex"),
+)
+#: A file name a Windows user's temporary or profile directory holds a program under.
+TEMP_EXECUTABLE = re.compile(
+    r"(?:^|[\\/%])(?:Temp|Tmp|AppData|LocalAppData|Roaming|Local|ProgramData|Startup|Public)%?"
+    r"[\\/](?:[^\x00]*[\\/])?[^\\/\x00]+\.(?:exe|scr|bat|vbs|ps1|cmd|msi)$",
+    _I,
 )
 EXECUTABLE_URL = re.compile(r"https?://[^\s'\"]+\.(?:exe|scr|msi|bat|vbs|ps1|dll|jar)\b", _I)
 

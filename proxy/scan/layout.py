@@ -22,7 +22,15 @@ from collections.abc import Iterable, Mapping
 
 _SOURCE = (".py", ".pyw")
 METADATA_NAMES = frozenset(
-    {"PKG-INFO", "METADATA", "entry_points.txt", "pyproject.toml", "setup.cfg", "requires.txt"}
+    {
+        "PKG-INFO",
+        "METADATA",
+        "entry_points.txt",
+        "pyproject.toml",
+        "setup.cfg",
+        "requires.txt",
+        "top_level.txt",
+    }
 )
 _DATA_LIB = re.compile(r"^[^/]+\.data/(?:purelib|platlib)/")
 _DATA_SCRIPT = re.compile(r"^[^/]+\.data/scripts/")
@@ -51,6 +59,12 @@ def is_wheel(filename: str) -> bool:
     return filename.lower().endswith((".whl", ".egg"))
 
 
+def project_name(filename: str) -> str:
+    """The project name a distribution's filename starts with (``demo_pkg-1.0.tar.gz``)."""
+    base = filename.rsplit("/", 1)[-1]
+    return re.split(r"-\d", base, maxsplit=1)[0]
+
+
 def strip_root(paths: Iterable[str], wheel: bool) -> str:
     """The prefix shared by every member of an sdist (``name-1.0/``), or ``''``."""
     if wheel:
@@ -69,12 +83,15 @@ def roles(
     wheel: bool,
     pyproject: str | None = None,
     entry_points: str | None = None,
+    top_level: str | None = None,
 ) -> dict[str, Role]:
     """The role of each Python (or ``.pth``) file.
 
     ``sources`` maps each root-relative path to the names it imports (``Facts.local_imports``,
-    empty for unparsed files); ``pyproject`` and ``entry_points`` are those files' text.
+    empty for unparsed files); ``pyproject``, ``entry_points`` and ``top_level`` (an sdist's
+    ``*.egg-info/top_level.txt``) are those files' text.
     """
+    top_names = set((top_level or "").split())
     modules = {_module_of(path): path for path in sources if path.endswith(_SOURCE)}
     result: dict[str, Role] = {}
     for path in sources:
@@ -87,14 +104,16 @@ def roles(
         if "setup.py" in sources:
             install.append("setup.py")
         install += _backend_paths(pyproject, modules)
-    _follow(install, sources, modules, result, Role.INSTALL)
-    imported = [
+    # setup.py and the build backend run whole; the modules they import run as on import.
+    _follow(install, sources, modules, result, Role.INSTALL, depth=0)
+    imported = [target for path in install for target in imports_of(path, sources, modules)] + [
         path
         for path in sources
         if path.endswith(_SOURCE)
         and (
             _top_level(_lib_path(path), wheel)
-            or (not wheel and path.startswith("src/") and _top_level(path[4:], wheel))
+            or (not wheel and path.startswith("src/") and _top_level(path[4:], True))
+            or (not wheel and "/" not in path and path.rsplit(".", 1)[0] in top_names)
         )
         and path != "setup.py"
     ]
@@ -173,14 +192,29 @@ def _follow(
             result[path] = role
             if level == depth:
                 continue
-            package = _module_of(path)
-            if not path.endswith("__init__.py"):
-                package = package.rpartition(".")[0]
-            for name in sources.get(path, ()):
-                target = _resolve(name, package, modules)
-                if target is not None and target not in result:
-                    following.append(target)
+            following += [t for t in imports_of(path, sources, modules) if t not in result]
         frontier = following
+
+
+def imports_of(path: str, sources: Mapping[str, set[str]], modules: Mapping[str, str]) -> list[str]:
+    """The project's own modules ``path`` imports."""
+    package = _module_of(path)
+    if not path.endswith("__init__.py"):
+        package = package.rpartition(".")[0]
+    found = []
+    for name in sources.get(path, ()):
+        target = _resolve(name, package, modules)
+        if target is None and not name.startswith(".") and package:
+            # Python 2's implicit relative import (`import sibling` in a package).
+            target = _resolve("." + name, package, modules)
+        if target is not None and target != path:
+            found.append(target)
+    return found
+
+
+def module_of(path: str) -> str:
+    """The dotted module name of a root-relative path (``src/pkg/mod.py``: ``pkg.mod``)."""
+    return _module_of(path)
 
 
 def _resolve(name: str, package: str, modules: Mapping[str, str]) -> str | None:

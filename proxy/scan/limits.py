@@ -18,6 +18,8 @@ class ScanLimits:
       bytes have been decompressed (small archives of text compress well and are fine);
     - ``max_source``: bytes of one file read for analysis (a larger one is analysed
       lexically from its first ``max_source`` bytes);
+    - ``max_entry_source``: the same for a file that may run at install or import time
+      (``setup.py``, a top-level module): payloads hide behind megabytes of padding;
     - ``max_kept``: bytes of source kept in memory for analysis, all files together;
     - ``timeout``: seconds of wall time for the whole scan.
     """
@@ -28,6 +30,7 @@ class ScanLimits:
     max_ratio: float = 200.0
     ratio_floor: int = 64 * 1024**2
     max_source: int = 2 * 1024**2
+    max_entry_source: int = 16 * 1024**2
     max_kept: int = 64 * 1024**2
     timeout: float = 30.0
 

@@ -18,10 +18,12 @@ from pipgate.policies.scan import Finding
 
 from . import indicators
 from .layout import Role
-from .rules import finding
+from .rules import NETWORK, finding
 from .source import Facts
 
-_PLACEHOLDER_VERSION = re.compile(r"^(?:0+(?:\.0+)+|9{2,}(?:\.\d+)*|[1-9]\d{2,}(?:\.\d+)*)$")
+_PLACEHOLDER_VERSION = re.compile(
+    r"^(?!(?:19|20)\d\d(?:\.\d+)+$)(?:0+(?:\.0+)+|9{2,}(?:\.\d+)*|[1-9]\d{2,}(?:\.\d+)*)$"
+)  # not a calendar version (2026.9.1)
 _FILENAME_VERSION = re.compile(
     r"-(\d[\w.!+]*?)(?:\.tar\.gz|\.tar\.bz2|\.tgz|\.zip|-py|-cp|\.whl|$)"
 )
@@ -60,7 +62,14 @@ def check_archive(
             "placeholder", metadata_path or filename, 0, f"version {version}, {state}", weight
         )
     elif not has_code and facts:
-        yield finding("placeholder", metadata_path or filename, 0, "no module with code", 2)
+        # With no code of its own, a package whose install uses the network exists for
+        # that call: a beacon.
+        beacon = any(
+            roles.get(path) is Role.INSTALL and f.called(*NETWORK) is not None
+            for path, f in facts.items()
+        )
+        detail = "no module with code" + ("; its install uses the network" if beacon else "")
+        yield finding("placeholder", metadata_path or filename, 0, detail, 4 if beacon else 2)
     summary = " ".join(metadata.get("summary", []) + metadata.get("description", [])[:1])[:2000]
     match = indicators.PLACEHOLDER_TEXT.search(summary)
     if match and not has_code:
@@ -73,6 +82,72 @@ def check_archive(
         if name in indicators.STEALER_REQUIREMENTS:
             yield finding("stealer-dependency", metadata_path, 0, name)
             break
+
+
+#: Commands people type every day; a package that installs one of these names as its own
+#: console script runs its code instead of the real one.
+_SYSTEM_COMMANDS = (
+    "pip|pip3|python|python3|sudo|su|ls|cd|cp|mv|rm|cat|ssh|scp|git|curl|wget|bash|sh|zsh|"
+    "apt|apt-get|yum|dnf|brew|npm|node|powershell|cmd|explorer|whoami|passwd|chmod|ps|kill"
+)
+_HIJACK = re.compile(
+    rf"^\s*[\"']?((?:{_SYSTEM_COMMANDS})(?:\d+(?:\.\d+)?)?)[\"']?\s*=\s*[\"']?[A-Za-z_][\w.]*\s*:",
+    re.M,
+)
+
+
+def check_commands(name: str, sources: Mapping[str, str], where: str) -> Iterator[Finding]:
+    """``command-hijack``: a console script named like a system command (``pip``,
+    ``sudo``, ``ls``) that the project itself is not. ``sources`` are the texts that declare
+    entry points (``entry_points.txt``, ``setup.cfg``, ``pyproject.toml``, ``setup.py``'s
+    string literals joined by newlines), by path."""
+    own = canonicalize_name(name) if name else ""
+    for path, text in sources.items():
+        for match in _HIJACK.finditer(_script_declarations(path, text)):
+            command = match.group(1)
+            if canonicalize_name(command.rstrip("0123456789.")) != own:
+                yield finding("command-hijack", path or where, 0, f"installs a {command!r} command")
+                return
+
+
+_SECTION = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+_SCRIPT_SECTIONS = frozenset(
+    {
+        "console_scripts",
+        "gui_scripts",
+        "project.scripts",
+        "project.gui-scripts",
+        "tool.poetry.scripts",
+    }
+)
+
+
+def _script_declarations(path: str, text: str) -> str:
+    """The lines of ``text`` that declare commands: the ``console_scripts``/``gui_scripts``
+    groups (``[project.scripts]`` in ``pyproject.toml``), not other entry-point groups (a
+    ``python = ...`` extractor plug-in installs no command)."""
+    if path.endswith("setup.py"):
+        return text if ("console_scripts" in text or "gui_scripts" in text) else ""
+    kept: list[str] = []
+    section = ""
+    in_key = False  # setup.cfg: inside `console_scripts =` and its indented lines
+    for line in text.splitlines():
+        header = _SECTION.match(line)
+        if header:
+            section = header.group(1).strip().strip("\"'")
+            in_key = False
+            continue
+        if section in _SCRIPT_SECTIONS:
+            kept.append(line)
+        elif section == "options.entry_points":
+            if line[:1].strip():
+                key, _, value = line.partition("=")
+                in_key = key.strip() in ("console_scripts", "gui_scripts")
+                if in_key and value.strip():
+                    kept.append(value)
+            elif in_key:
+                kept.append(line)
+    return "\n".join(kept)
 
 
 def requirements_from_setup(facts: Facts) -> list[str]:

