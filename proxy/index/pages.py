@@ -276,9 +276,11 @@ class PageRenderer:
         filename -> its hashes. Asked of the store once per wheel and revision (in
         batches), then remembered until ``metadata_changed``."""
         wanted = [
-            (f.sha256, f.filename)
+            (sha256, f.filename)
             for f in listed
-            if not f.core_metadata and f.sha256 and f.filename.endswith(".whl")
+            if not f.core_metadata
+            and f.filename.endswith(".whl")
+            and (sha256 := f.hashes.get("sha256"))
         ]
         now = time.monotonic()
         with pieces.lock:
