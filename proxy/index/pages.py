@@ -293,11 +293,14 @@ class PageRenderer:
         unknown = list({sha256 for sha256, _ in wanted if sha256 not in known})
         if unknown:
             found = self._store.metadata_hashes(unknown)
-            fresh: dict[str, str | float] = {sha256: found.get(sha256, now) for sha256 in unknown}
-            known.update(fresh)
+            fresh: dict[str, str | float] = dict.fromkeys(unknown, now)
+            fresh.update(found)
             with pieces.lock:
                 if pieces.generation == generation:
                     pieces.metadata.update(fresh)
+            if not found and not any(isinstance(value, str) for value in known.values()):
+                return {}  # a page's first rendering, and the store has none of them
+            known.update(fresh)
         return {
             filename: {"sha256": digest}
             for sha256, filename in wanted
