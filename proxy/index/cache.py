@@ -55,10 +55,6 @@ T = TypeVar("T")
 
 #: At most this many upstream 404s are remembered (the oldest are forgotten first).
 NEGATIVE_ENTRIES = 1024
-#: Seconds a page's write to the local disk waits (unless ``flush`` hurries it): encoding
-#: a large page takes the GIL for 5-15 ms, which the rendering of that very page, and the
-#: request waiting for it, should not share.
-WRITE_DELAY = 0.25
 
 
 @dataclass
@@ -169,7 +165,6 @@ class IndexCache:
         self._inflight: dict[str, tuple[asyncio.Task[PageResult], float]] = {}
         #: The latest write of each page under way (``_store``).
         self._persisting: dict[str, asyncio.Task[None]] = {}
-        self._hurry = asyncio.Event()
         self._revalidate_wait = revalidate_wait
         self._refresh_backoff = refresh_backoff
         #: Pages whose last refresh failed: (no refresh before, why).
@@ -265,26 +260,13 @@ class IndexCache:
     async def wait_idle(self) -> None:
         """Wait for every refresh in flight and every write (tests, shutdown)."""
         while self._inflight or self._persisting:
-            self._hurry.set()
             tasks = [task for task, _ in self._inflight.values()]
             await asyncio.wait([*tasks, *self._persisting.values()])
-        self._hurry = asyncio.Event()
 
     async def flush(self) -> None:
         """Wait for the writes under way (at shutdown: the pages survive a restart)."""
         while self._persisting:
-            self._hurry.set()
             await asyncio.wait(list(self._persisting.values()))
-        self._hurry = asyncio.Event()
-
-    async def _settle(self) -> None:
-        """``WRITE_DELAY``, or less when ``flush`` or ``wait_idle`` asks for the writes."""
-        hurry = self._hurry
-        if not hurry.is_set():
-            try:
-                await asyncio.wait_for(hurry.wait(), WRITE_DELAY)
-            except TimeoutError:
-                pass
 
     def _stale(self, cached: CachedPage, reason: str) -> PageResult:
         self._on_result("stale")
@@ -458,8 +440,6 @@ class IndexCache:
         async def persist() -> None:
             if before is not None:
                 await asyncio.wait([before])
-            if self._shared is None:  # other replicas wait for a shared page: not delayed
-                await self._settle()
             await self._in_store_thread(self._persist, name, page)
 
         task = asyncio.create_task(persist())
