@@ -65,6 +65,8 @@ if TYPE_CHECKING:
     from pipgate.proxy.storage.cluster import Cluster
 
 log = logging.getLogger("pipgate")
+#: ``gc.set_threshold`` of ``pipgate serve`` (see ``create_app``'s ``freeze_gc``).
+GC_THRESHOLDS = (10_000, 10, 10)
 
 Clock = Callable[[], datetime]
 
@@ -174,7 +176,7 @@ def create_app(
 ) -> Starlette:
     """The proxy as an ASGI app. ``clock``, ``transport`` and ``corpus`` are for tests;
     ``freeze_gc`` (for ``pipgate serve``) moves what start-up built out of the
-    garbage collector's reach (``gc.freeze``); ``fast_path`` answers cached pages without
+    garbage collector's reach (``gc.freeze``) and collects less often (``GC_THRESHOLDS``); ``fast_path`` answers cached pages without
     the framework (``fast_path.py``; off only to compare the two in tests)."""
     reason_phrase.install()
     metrics = Metrics()
@@ -367,6 +369,12 @@ def create_app(
             # walks all of it and holds the GIL meanwhile (50-100 ms per cold page).
             gc.collect()
             gc.freeze()
+            # A cold 10,000-file page allocates ~200,000 objects: at the default
+            # thresholds (700, 10, 10) that is ~300 young collections and a full one
+            # walking every cached page almost each time (~35 ms of GIL per cold page,
+            # stalls of 30-50 ms for everyone else). Fewer, larger young collections
+            # halve that (benchmarks/results/cold_pages.md).
+            gc.set_threshold(*GC_THRESHOLDS)
         try:
             yield {KEY: state}
         finally:

@@ -90,8 +90,8 @@ def _lenient(
 #: An absolute http(s) URL that ``urljoin`` and ``urldefrag`` return unchanged: a host,
 #: printable ASCII without spaces, and nothing they split off or normalise (``#``, ``?``,
 #: ``;``) nor brackets (an IPv6 host, which they validate).
-_PLAIN_URL = re.compile(r"https?://[!-.0-~][!-~]*")
-_NOT_PLAIN = re.compile(r"[#?;\[\]]")
+#: (One pattern: printable ASCII but ``#?;[]``, and no ``/`` right after the scheme.)
+_PLAIN_URL = re.compile(r'https?://[!"$-.0-:<->@-Z\\^-~][!"$-:<->@-Z\\^-~]*')
 
 
 class _Resolver:
@@ -104,13 +104,13 @@ class _Resolver:
         self.page_url = page_url
 
     def __call__(self, url: str) -> str:
-        if _PLAIN_URL.fullmatch(url) and not _NOT_PLAIN.search(url):
+        if _PLAIN_URL.fullmatch(url):
             return url
         return urldefrag(urljoin(self.page_url, url))[0]
 
     def join(self, url: str) -> str:
         """``urljoin(page_url, url)`` (a fragment kept)."""
-        if _PLAIN_URL.fullmatch(url) and not _NOT_PLAIN.search(url):
+        if _PLAIN_URL.fullmatch(url):
             return url
         return urljoin(self.page_url, url)
 
@@ -130,6 +130,10 @@ def _json_file(entry: Any, resolve: _Resolver) -> DistFile | None:
     metadata = get("core-metadata", get("dist-info-metadata"))
     gpg = get("gpg-sig")
     uploaded = get("upload-time")
+    if uploaded.__class__ is str and _CANONICAL_TIME.fullmatch(uploaded):
+        when, text = _canonical_datetime(uploaded), uploaded  # the usual form: no copy
+    else:
+        when, text = _datetime(uploaded), None
     f = DistFile(
         filename,
         resolve(url),  # "<file>.metadata" must not follow a "#..."
@@ -137,14 +141,23 @@ def _json_file(entry: Any, resolve: _Resolver) -> DistFile | None:
         requires_python if isinstance(requires_python, str) else None,
         yanked if yanked is False else _yanked(yanked),
         size if type(size) is int and size >= 0 else None,
-        _datetime(uploaded),
+        when,
         metadata if metadata is False else _core_metadata(metadata),
         gpg if isinstance(gpg, bool) else None,
         resolve.join(provenance) if isinstance(provenance, str) else None,
     )
-    if f.upload_time is not None and _CANONICAL_TIME.fullmatch(uploaded):
-        object.__setattr__(f, "upload_time_text", uploaded)
+    if when is not None and text is not None:
+        object.__setattr__(f, "upload_time_text", text)
     return f
+
+
+def _canonical_datetime(value: str) -> datetime | None:
+    """``_datetime(value)`` for ``value`` in ``_CANONICAL_TIME``'s form (one ``Z``, at
+    its end)."""
+    try:
+        return datetime.fromisoformat(value[:-1] + "+00:00")
+    except ValueError:  # a month 13 and the like
+        return None
 
 
 #: An upload time exactly as ``render`` writes one: such text is kept and written as is.
@@ -250,10 +263,15 @@ def _safe_filename(filename: str) -> bool:
 #: Any other key is dropped, so a page cannot smuggle text into a hash name.
 HASH_NAMES = frozenset(hashlib.algorithms_guaranteed)
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_LOWER_HEX = re.compile(r"[0-9a-f]+")
 
 
 def _hashes(raw: Mapping[Any, Any]) -> dict[str, str]:
     """The known hash names of ``raw`` with their hex digests, both lower-cased."""
+    if len(raw) == 1:  # what PyPI gives: a lower-case sha256 alone, kept as it is
+        digest = raw.get("sha256")
+        if digest.__class__ is str and _LOWER_HEX.fullmatch(digest):
+            return {"sha256": digest}
     hashes = {}
     for algo, digest in raw.items():
         name = algo.lower() if isinstance(algo, str) else None

@@ -216,6 +216,10 @@ class ReviewOverrides:
                 return _released(verdict, rule)
         return verdict
 
+    def judges_files(self, index: str, name: str) -> bool:
+        self._require_loaded()
+        return bool(self._snapshot.relevant(index, name))
+
     def file(self, index: str, subject: FileSubject, verdict: Verdict, now: datetime) -> Verdict:
         self._require_loaded()
         rules = self._snapshot.relevant(index, subject.project)

@@ -3,6 +3,7 @@ pipgate 0.x made: the reference below is that renderer, kept verbatim as the slo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
@@ -14,6 +15,8 @@ from pipgate.proxy.index.render import (
     Fragments,
     Page,
     _element,
+    _json_entry,
+    _json_entry_dumped,
     _meta,
     _metadata_value,
     _status,
@@ -255,3 +258,54 @@ def test_a_file_listed_as_yanked_gets_a_piece_of_its_own():
     listed = Page(project, shown_files(project, held))
     assert render_json(listed, fragments) == reference_json(listed)
     assert render_html(listed, fragments) == reference_html(listed)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"filename": 'demo-1.0"x.tar.gz'},
+        {"filename": "demo-1.0\\x.tar.gz"},
+        {"filename": "démo-1.0.tar.gz"},
+        {"filename": "demo-1.0\x7f.tar.gz"},
+        {"requires_python": ">=3.8\n"},
+        {"requires_python": None, "size": None, "upload_time": None},
+        {"yanked": True},
+        {"yanked": 'bad "release"'},
+        {"yanked": "schlecht für dich"},
+        {"size": 2**63},
+        {"size": 2**63 - 1},
+        {"gpg_sig": True},
+        {"gpg_sig": False},
+        {"hashes": {}},
+        {"hashes": {"md5": "cd" * 16, "sha256": SHA}},
+        {"upload_time": datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))},
+        {"provenance": "https://up.example/p"},
+    ],
+)
+@pytest.mark.parametrize("metadata", [None, {}, {"sha256": SHA}, {"sha256": 'x"y'}])
+def test_a_written_entry_is_what_orjson_writes(changes, metadata):
+    """The direct writing of a file's entry (``_json_entry``) gives the bytes of the
+    dumped one for plain texts, and falls back to it for anything else."""
+    base = DistFile(
+        "demo-1.0.tar.gz",
+        "https://up.example/demo-1.0.tar.gz",
+        {"sha256": SHA},
+        ">=3.8",
+        size=1234,
+        upload_time=datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    )
+    f = replace(base, **changes)
+    (shown,) = shown_files(Project("demo", (f,)), [f])
+    if metadata is not None:
+        shown = shown._replace(metadata_available=True, metadata_hashes=metadata)
+    try:
+        expected = _json_entry_dumped(shown)
+    except orjson.JSONEncodeError:
+        expected = None
+    if expected is None:
+        with pytest.raises(orjson.JSONEncodeError):
+            _json_entry(shown)
+    else:
+        assert _json_entry(shown) == expected
+        assert orjson.loads(expected)["filename"] == f.filename
