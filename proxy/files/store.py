@@ -13,6 +13,7 @@ failure is reported to ``on_error`` for the metrics.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -22,7 +23,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import diskcache
 
@@ -34,10 +35,27 @@ _FILE = "file:"
 _META = "metadata:"
 _META_HASH = "metadata-sha256:"
 #: A wheel's METADATA larger than this (inflated) is not extracted (a zip bomb, not metadata).
+T = TypeVar("T")
+
 METADATA_LIMIT = 16 << 20
 #: Threads for the store's blocking calls. A replica's store also asks PostgreSQL and
 #: the object store (``SharedFileStore``), so a few more than the disk needs.
 STORE_THREADS = 8
+
+
+def _closing_off_its_threads(method: Callable[..., T]) -> Callable[..., T]:
+    """``method`` of a ``FileStore``, closing the calling thread's SQLite connection
+    afterwards unless the thread is one of the store's own (see ``DiskThreads``)."""
+
+    @functools.wraps(method)
+    def call(self: FileStore, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            if not self.threads.own_current_thread():
+                self._cache.close()
+
+    return call
 
 
 class FileStore:
@@ -80,6 +98,7 @@ class FileStore:
     def new_temp_path(self) -> Path:
         return self.tmp_dir / f"{uuid.uuid4().hex}.part"
 
+    @_closing_off_its_threads
     def open(self, sha256: str) -> BinaryIO | None:
         """An open handle on the stored file, or ``None``. The caller closes it.
 
@@ -91,6 +110,7 @@ class FileStore:
             return None
         return handle  # type: ignore[no-any-return]
 
+    @_closing_off_its_threads
     def has_room(self, size: int | None) -> bool:
         """Whether the disk can take a download of ``size`` bytes (twice: the
         temporary file, then its copy in the store) and still keep free the
@@ -115,9 +135,11 @@ class FileStore:
         log.warning("file store could not %s: %s", what, exc)
         self._on_error(store)
 
+    @_closing_off_its_threads
     def __contains__(self, sha256: str) -> bool:
         return (_FILE + sha256) in self._cache
 
+    @_closing_off_its_threads
     def commit(self, sha256: str, temp_path: Path) -> None:
         """Move a verified temporary file into the store (the temp file is removed).
 
@@ -131,6 +153,7 @@ class FileStore:
             raise
         temp_path.unlink(missing_ok=True)
 
+    @_closing_off_its_threads
     def delete(self, sha256: str) -> bool:
         """Remove a stored file and the metadata kept for it; true if the file was stored.
 
@@ -142,6 +165,7 @@ class FileStore:
         self._cache.delete(_META_HASH + sha256)
         return found
 
+    @_closing_off_its_threads
     def remember_url(self, url: str, sha256: str) -> bool:
         """Record that ``url`` (listed upstream without a hash) had these bytes;
         false if the disk refused (the file is then fetched again next time)."""
@@ -152,15 +176,18 @@ class FileStore:
             return False
         return True
 
+    @_closing_off_its_threads
     def sha256_for_url(self, url: str) -> str | None:
         """The sha256 recorded for an unhashed upstream ``url``, if any."""
         value = self._get(_url_key(url))
         return value if isinstance(value, str) else None
 
+    @_closing_off_its_threads
     def get_metadata(self, sha256: str) -> bytes | None:
         value = self._get(_META + sha256)
         return value if isinstance(value, bytes) else None
 
+    @_closing_off_its_threads
     def put_metadata(self, sha256: str, metadata: bytes) -> bool:
         """Keep a file's METADATA; false if the disk refused (it is extracted again later)."""
         try:
@@ -171,11 +198,13 @@ class FileStore:
             return False
         return True
 
+    @_closing_off_its_threads
     def metadata_hash(self, sha256: str) -> str | None:
         """The sha256 of the METADATA extracted from the stored wheel ``sha256``, if any."""
         value = self._get(_META_HASH + sha256)
         return value if isinstance(value, str) else None
 
+    @_closing_off_its_threads
     def metadata_hashes(self, sha256s: list[str]) -> dict[str, str]:
         """``metadata_hash`` of many wheels at once: sha256 -> hash for those that have
         one. A page of 10,000 wheels is a few queries, not 10,000 (reads are not
@@ -193,6 +222,7 @@ class FileStore:
                     found[key[len(_META_HASH) :]] = value
         return found
 
+    @_closing_off_its_threads
     def volume(self) -> int:
         return int(self._cache.volume())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,7 +63,9 @@ class DiskThreads:
     while the thread lives. Called from anyio's shared worker threads (up to 40,
     idle ones only ending when a later call prunes them), a store came to hold as
     many connections as threads that ever touched it; on these threads it holds at
-    most ``workers``.
+    most ``workers``. A store called on another thread anyway (a page build asking for
+    metadata hashes, the scan opening a file) closes that thread's connection after the
+    call (``own_current_thread``).
 
     ``run`` cannot be cancelled half-way, like ``anyio.to_thread.run_sync``: a caller
     that is cancelled hears of it once the call has returned, so what it cleans up
@@ -70,7 +73,16 @@ class DiskThreads:
     """
 
     def __init__(self, name: str, workers: int) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"pipgate-{name}")
+        self._idents: set[int] = set()
+        self._pool = ThreadPoolExecutor(
+            max_workers=workers,
+            thread_name_prefix=f"pipgate-{name}",
+            initializer=lambda: self._idents.add(threading.get_ident()),
+        )
+
+    def own_current_thread(self) -> bool:
+        """Whether the calling thread is one of these."""
+        return threading.get_ident() in self._idents
 
     async def run(self, call: Callable[..., T], *args: Any) -> T:
         future = asyncio.wrap_future(self._pool.submit(call, *args))

@@ -70,3 +70,40 @@ async def test_a_cancelled_caller_hears_of_it_once_the_call_has_returned() -> No
         assert finished.is_set()  # what it worked on (a file being committed) is free now
     finally:
         threads.close()
+
+
+def open_wal_files_under(directory: Path) -> int:
+    """Open ``-wal`` files: one per live SQLite connection (a closed connection's
+    database descriptor may linger, kept by SQLite for its locks, and is reused)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            path = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        count += path.startswith(str(directory)) and path.endswith("-wal")
+    return count
+
+
+def test_a_store_called_on_other_threads_keeps_no_connection_in_them(tmp_path: Path) -> None:
+    store = FileStore(tmp_path, size_limit=10**8)
+    at_rest = open_wal_files_under(tmp_path)
+    called, leave = threading.Barrier(21), threading.Event()
+
+    def page_build() -> None:  # a worker thread that lives on after asking the store
+        store.metadata_hashes(["0" * 64])
+        assert "1" * 64 not in store
+        called.wait(5)
+        leave.wait(5)
+
+    workers = [threading.Thread(target=page_build) for _ in range(20)]
+    for worker in workers:
+        worker.start()
+    try:
+        called.wait(5)
+        assert open_wal_files_under(tmp_path) == at_rest == 1
+    finally:
+        leave.set()
+        for worker in workers:
+            worker.join()
+        store.close()
