@@ -8,7 +8,9 @@ source ("other"), and nginx (when installed) serving the very same bytes with
 sendfile. Each pipgate downloads the wheel once so it is in its store; then every
 round measures each server in turn with one keep-alive connection (``wrk -c1`` when
 installed) for ``--seconds``. The machine is shared, so the order alternates and the
-medians are what count; the load average is recorded with each round.
+medians are what count; the load average is recorded with each round. ``--hogs N``
+keeps N busy-looping processes running meanwhile, a loaded machine made repeatable
+(they are ended when the run ends).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,9 +46,7 @@ from tests.support.servers import run_process
 
 
 @contextmanager
-def pipgate_at(
-    upstream: str, workdir: Path, src: Path | None
-) -> Iterator[tuple[str, int]]:
+def pipgate_at(upstream: str, workdir: Path, src: Path | None) -> Iterator[tuple[str, int]]:
     """``pipgate serve`` (from ``src`` when given); yields the warm wheel's URL and the pid."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "pipgate.toml"
@@ -108,8 +109,20 @@ def cpu_seconds(pid: int) -> float:
             fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12]) * int(os.environ.get("SYS", "1"))
+        total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def cpu_hogs(count: int) -> Iterator[None]:
+    """``count`` processes spinning on a core each, for as long as the block runs."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
 
 
 def main() -> None:
@@ -118,6 +131,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--no-nginx", action="store_true")
+    parser.add_argument("--hogs", type=int, default=0, help="busy processes meanwhile")
     options = parser.parse_args()
 
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="pipgate-files-") as tmp:
@@ -133,6 +147,7 @@ def main() -> None:
         figures: dict[str, list[float]] = {name: [] for name in urls}
         cpu: dict[str, list[float]] = {name: [] for name in urls}
         names = list(urls)
+        stack.enter_context(cpu_hogs(options.hogs))
         for round_no in range(options.rounds):
             order = names if round_no % 2 == 0 else names[::-1]
             cells = []
@@ -149,7 +164,9 @@ def main() -> None:
             load1 = os.getloadavg()[0]
             print(f"round {round_no + 1}: {', '.join(cells)}; load {load1:.1f}", flush=True)
             time.sleep(0.5)
-        print(f"tool: {load.tool}, 1 connection, {options.seconds:.0f} s per run")
+        print(
+            f"tool: {load.tool}, 1 connection, {options.seconds:.0f} s per run, {options.hogs} hogs"
+        )
         for name, values in figures.items():
             line = f"{name}: median {statistics.median(values):,.0f} MB/s"
             line += f", server CPU {statistics.median(cpu[name]):.2f} s per GB"
