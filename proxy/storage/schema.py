@@ -176,42 +176,6 @@ CREATE TABLE decisions (
 CREATE INDEX decisions_project ON decisions (project, id);
 """
 
-# Version 3 (expand only: replicas of version 2 keep working beside it).
-_V3 = """
--- A file lease whose holder stored the file stays as a marker (stored, expired) for a
--- while, so a replica that looked in the bucket a moment before it was stored learns it
--- from its claim and looks again, instead of fetching from upstream a second time.
-ALTER TABLE leases ADD COLUMN stored boolean NOT NULL DEFAULT false;
--- Secrets the replicas share (``peer``: followers streaming from a lease holder).
-CREATE TABLE cluster_secrets (name text PRIMARY KEY, value text NOT NULL);
--- Hosted indexes: one row per uploaded file (the bytes are in the blob store).
-CREATE TABLE hosted_files (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    idx text NOT NULL,
-    project text NOT NULL,
-    filename text NOT NULL,
-    version text NOT NULL,
-    is_sdist boolean NOT NULL,
-    sha256 text NOT NULL,
-    size bigint NOT NULL,
-    requires_python text,
-    metadata_sha256 text,
-    uploaded_at text NOT NULL,
-    uploader text NOT NULL,
-    client text NOT NULL,
-    UNIQUE (idx, filename)
-);
-CREATE INDEX hosted_files_by_project ON hosted_files (idx, project);
-"""
-
-
-def _seed_v3(connection: psycopg.Connection[object]) -> None:
-    connection.execute(
-        "INSERT INTO cluster_secrets (name, value) VALUES ('peer', %s) "
-        "ON CONFLICT (name) DO NOTHING",
-        (secrets.token_urlsafe(32),),
-    )
-
 
 @dataclass(frozen=True)
 class Migration:
@@ -279,6 +243,43 @@ _V2 = (
     + ";\n".join(statement.format(overriding="OVERRIDING SYSTEM VALUE") for statement in REGROUP)
     + ";\n"
 )
+
+# Version 3 (expand only: replicas of version 2 keep working beside it).
+_V3 = """
+-- A file lease whose holder stored the file stays as a marker (stored, expired) for a
+-- while, so a replica that looked in the bucket a moment before it was stored learns it
+-- from its claim and looks again, instead of fetching from upstream a second time.
+ALTER TABLE leases ADD COLUMN stored boolean NOT NULL DEFAULT false;
+-- Secrets the replicas share (``peer``: followers streaming from a lease holder).
+CREATE TABLE cluster_secrets (name text PRIMARY KEY, value text NOT NULL);
+-- Hosted indexes: one row per uploaded file (the bytes are in the blob store).
+CREATE TABLE hosted_files (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    idx text NOT NULL,
+    project text NOT NULL,
+    filename text NOT NULL,
+    version text NOT NULL,
+    is_sdist boolean NOT NULL,
+    sha256 text NOT NULL,
+    size bigint NOT NULL,
+    requires_python text,
+    metadata_sha256 text,
+    uploaded_at text NOT NULL,
+    uploader text NOT NULL,
+    client text NOT NULL,
+    UNIQUE (idx, filename)
+);
+CREATE INDEX hosted_files_by_project ON hosted_files (idx, project);
+"""
+
+
+def _seed_v3(connection: psycopg.Connection[object]) -> None:
+    connection.execute(
+        "INSERT INTO cluster_secrets (name, value) VALUES ('peer', %s) "
+        "ON CONFLICT (name) DO NOTHING",
+        (secrets.token_urlsafe(32),),
+    )
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, 1, _V1),
