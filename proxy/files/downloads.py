@@ -270,12 +270,17 @@ class Downloads:
     def start(
         self, project: str, filename: str, url: str, sha256: str | None, size: int | None
     ) -> Download:
-        """The download of ``url``: the one in flight, or a new one."""
+        """The download of ``url``: the one in flight, one that ended moments ago and
+        lingers (a caller that looked in the store just before that download was kept
+        there gets its bytes, not a second upstream fetch), or a new one."""
         key = sha256 or url
         download = self._inflight.get(key)
         if download is not None:
             return download
         self._prune_lingering()
+        for _, lingering in self._lingering:
+            if key in (lingering.key, lingering.sha256) and lingering.reader is not None:
+                return lingering
         download = Download(
             key, filename, self._store.new_temp_path(), sha256, size, store=self._store
         )
@@ -297,6 +302,7 @@ class Downloads:
         found = self._inflight.get(sha256)
         if found is not None:
             return found
+        self._prune_lingering()
         for _, lingering in self._lingering:
             if lingering.sha256 == sha256 and lingering.reader is not None:
                 return lingering

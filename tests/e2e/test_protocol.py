@@ -188,3 +188,18 @@ def test_operations_endpoints(proxy):
     assert 'pipgate_cache_total{kind="page",result="miss"} 1.0' in metrics
     assert 'pipgate_cache_total{kind="page",result="hit"}' in metrics
     assert "pipgate_upstream_seconds_bucket" in metrics
+
+
+def test_a_request_that_misses_the_store_as_a_download_ends_gets_its_bytes(proxy, upstream):
+    """Clients get a file once it is verified and it is kept in the store just after: a
+    request that looked in the store in between follows that download (it lingers a few
+    seconds) instead of fetching the file a second time."""
+    name = "demo_pkg-1.0.0-py3-none-any.whl"
+    url = f"{proxy.url}/files/demo-pkg/{name}"
+    body = upstream.file(name).read()
+    assert httpx.get(url).content == body
+    wait_until_stored(url)
+    assert proxy.state.store.delete(upstream.file(name).sha256)  # as if not kept yet
+    again = httpx.get(url)
+    assert (again.status_code, again.content == body) == (200, True)
+    assert upstream.hits[upstream.file_path(name)] == 1
