@@ -54,6 +54,7 @@ from benchmarks.harness import (
     measure,
     median,
     memory_kb,
+    nginx_conf,
     pipgate_argv,
     wrk_available,
 )
@@ -437,36 +438,7 @@ class Nginx(System):
     @contextmanager
     def start(self, fixture: Fixture, workdir: Path) -> Iterator[Server]:
         port = free_port()
-        for sub in ("tmp", "logs"):
-            (workdir / sub).mkdir(parents=True, exist_ok=True)
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        temp = "\n".join(
-            f"  {kind}_temp_path {workdir}/tmp/{kind};"
-            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        conf = workdir / "nginx.conf"
-        conf.write_text(
-            f"""{user}worker_processes 1;
-daemon off;
-pid {workdir}/nginx.pid;
-error_log {workdir}/logs/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-{temp}
-  types {{ application/vnd.pypi.simple.v1+json json; application/zip whl; application/gzip gz; }}
-  default_type application/octet-stream;
-  server {{
-    listen 127.0.0.1:{port};
-    root {self.root};
-    index index.json;
-  }}
-}}
-"""
-        )
+        conf = nginx_conf(workdir, port, self.root)
         argv = [self.binary() or "nginx", "-p", str(workdir), "-c", str(conf)]
         with launched(self.name, argv, f"http://127.0.0.1:{port}/simple/", cwd=workdir) as server:
             yield server

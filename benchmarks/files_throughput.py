@@ -38,6 +38,7 @@ from benchmarks.harness import (
     fake_upstream_process,
     free_port,
     measure,
+    nginx_conf,
     pipgate_argv,
     process_tree,
 )
@@ -69,31 +70,8 @@ def nginx_serving(body: bytes, workdir: Path) -> Iterator[tuple[str, int]]:
     root = workdir / "root"
     root.mkdir(parents=True)
     (root / "wheel.whl").write_bytes(body)
-    for sub in ("tmp", "logs"):
-        (workdir / sub).mkdir()
     port = free_port()
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    conf = workdir / "nginx.conf"
-    conf.write_text(
-        f"""{user}worker_processes 1;
-daemon off;
-pid {workdir}/nginx.pid;
-error_log {workdir}/logs/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  client_body_temp_path {workdir}/tmp/body;
-  proxy_temp_path {workdir}/tmp/proxy;
-  fastcgi_temp_path {workdir}/tmp/fastcgi;
-  uwsgi_temp_path {workdir}/tmp/uwsgi;
-  scgi_temp_path {workdir}/tmp/scgi;
-  server {{ listen 127.0.0.1:{port}; root {root}; }}
-}}
-"""
-    )
+    conf = nginx_conf(workdir, port, root)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     url = f"http://127.0.0.1:{port}/wheel.whl"
     argv = [nginx, "-p", str(workdir), "-c", str(conf)]

@@ -366,3 +366,40 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def nginx_conf(workdir: Path, port: int, root: Path) -> Path:
+    """An nginx configuration in ``workdir`` (one worker, sendfile, no access log, its
+    temporary files and logs inside ``workdir``) serving ``root`` statically on
+    ``127.0.0.1:port``, with PEP 691 JSON for ``index.json``; returns its path."""
+    for sub in ("tmp", "logs"):
+        (workdir / sub).mkdir(parents=True, exist_ok=True)
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    temp = "\n".join(
+        f"  {kind}_temp_path {workdir}/tmp/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        f"""{user}worker_processes 1;
+daemon off;
+pid {workdir}/nginx.pid;
+error_log {workdir}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+{temp}
+  types {{ application/vnd.pypi.simple.v1+json json; application/zip whl; application/gzip gz; }}
+  default_type application/octet-stream;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    index index.json;
+  }}
+}}
+"""
+    )
+    return conf
