@@ -274,13 +274,9 @@ class Downloads:
         lingers (a caller that looked in the store just before that download was kept
         there gets its bytes, not a second upstream fetch), or a new one."""
         key = sha256 or url
-        download = self._inflight.get(key)
+        download = self._inflight.get(key) or self._lingering_of(key)
         if download is not None:
             return download
-        self._prune_lingering()
-        for _, lingering in self._lingering:
-            if key in (lingering.key, lingering.sha256) and lingering.reader is not None:
-                return lingering
         download = Download(
             key, filename, self._store.new_temp_path(), sha256, size, store=self._store
         )
@@ -299,12 +295,13 @@ class Downloads:
     def for_peer(self, sha256: str) -> Download | None:
         """The download of the file ``sha256`` under way or lingering (its bytes still
         readable), for another replica that streams it from this one."""
-        found = self._inflight.get(sha256)
-        if found is not None:
-            return found
+        return self._inflight.get(sha256) or self._lingering_of(sha256)
+
+    def _lingering_of(self, key: str) -> Download | None:
+        """The ended download of ``key`` (its URL or sha256) whose bytes are still readable."""
         self._prune_lingering()
         for _, lingering in self._lingering:
-            if lingering.sha256 == sha256 and lingering.reader is not None:
+            if key in (lingering.key, lingering.sha256) and lingering.reader is not None:
                 return lingering
         return None
 
