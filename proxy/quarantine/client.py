@@ -104,9 +104,7 @@ class LocalReview:
         self._actor = actor
 
     def close(self) -> None:
-        self._review.close()
-        if self._database is not None:
-            self._database.close()
+        self._review.close()  # and with it the database
 
     def entries(self, query: EntryQuery) -> EntryPage:
         return self._review.entries(query)
