@@ -1,29 +1,43 @@
-"""The on-disk form of a cached project page: compact, versioned, written in pieces.
+"""The on-disk form of a cached project page: compact, versioned, quick both ways.
 
 ``pickle`` of a 10,000-file page takes ~35 ms in one call that holds the GIL (and
 as long again to read back), so the event loop would answer nothing meanwhile. This
-form is a header and the files in frames of ``ROWS`` each, every frame one short
-``orjson`` call; it also does not depend on the classes' layout, so a pipgate that
-changes them still reads what an older one wrote (or drops it: ``decode`` raises
-``ValueError`` for anything it does not recognise, and the page is fetched again).
-
-Layout: ``MAGIC``, then frames, each a 4-byte big-endian length and an ``orjson``
-document: first the header (project fields and the caller's ``extra``), then lists
-of file rows in ``DistFile``'s field order.
+form (``MAGIC``) is the project's fields and the caller's ``extra`` as a MessagePack
+map, each file a map of ``DistFile``'s PEP 691 keys, written and read by ``msgspec``
+in a few milliseconds for 10,000 files. It does not depend on the classes' layout
+beyond those keys, so a pipgate that changes them still reads what an older one wrote
+(or drops it: ``decode`` raises ``ValueError`` for anything it does not recognise, as
+the earlier form, ``pipgate-page/1``, and the page is fetched again).
 """
 
 from __future__ import annotations
 
 import struct
-from datetime import datetime
 from typing import Any
 
-import orjson
+import msgspec
 from packaging.utils import NormalizedName
 
 from pipgate.proxy.models import DistFile, Project
 
-MAGIC = b"pipgate-page/1\n"
+MAGIC = b"pipgate-page/2\n"
+
+
+class _Stored(msgspec.Struct, gc=False):
+    """A page as ``MAGIC`` stores it."""
+
+    name: str
+    files: list[DistFile]
+    versions: tuple[str, ...]
+    status: str | None
+    status_reason: str | None
+    tracks: tuple[str, ...]
+    alternate_locations: tuple[str, ...]
+    extra: dict[str, Any]
+
+
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(_Stored)
 #: Files per frame: one ``orjson`` call each, well under a millisecond.
 ROWS = 1000
 _LENGTH = struct.Struct(">I")
@@ -31,78 +45,34 @@ _LENGTH = struct.Struct(">I")
 
 def encode(project: Project, extra: dict[str, Any]) -> bytes:
     """``project`` and ``extra`` (JSON values) as bytes (see module doc)."""
-    header = {
-        "name": project.name,
-        "versions": project.versions,
-        "status": project.status,
-        "status_reason": project.status_reason,
-        "tracks": project.tracks,
-        "alternate_locations": project.alternate_locations,
-        "files": len(project.files),
-        "extra": extra,
-    }
-    frames = [orjson.dumps(header)]
-    files = project.files
-    for start in range(0, len(files), ROWS):
-        frames.append(orjson.dumps([_row(f) for f in files[start : start + ROWS]]))
-    out = [MAGIC]
-    for frame in frames:
-        out += (_LENGTH.pack(len(frame)), frame)
-    return b"".join(out)
-
-
-def _row(f: DistFile) -> list[Any]:
-    return [
-        f.filename,
-        f.url,
-        f.hashes,
-        f.requires_python,
-        f.yanked,
-        f.size,
-        f.upload_time,  # RFC 3339 with its offset: orjson writes it, fromisoformat reads it
-        f.core_metadata,
-        f.gpg_sig,
-        f.provenance,
-    ]
+    stored = _Stored(
+        project.name,
+        list(project.files),
+        project.versions,
+        project.status,
+        project.status_reason,
+        project.tracks,
+        project.alternate_locations,
+        extra,
+    )
+    return MAGIC + _ENCODER.encode(stored)
 
 
 def decode(data: bytes) -> tuple[Project, dict[str, Any]]:
     """The project and ``extra`` that ``encode`` wrote; ``ValueError`` for anything else."""
     if not data.startswith(MAGIC):
         raise ValueError("not a cached page of this format")
-    frames = _frames(data, len(MAGIC))
     try:
-        header = orjson.loads(next(frames))
-        files: list[DistFile] = []
-        for frame in frames:
-            for row in orjson.loads(frame):
-                when = row[6]
-                row[6] = datetime.fromisoformat(when) if when is not None else None
-                files.append(DistFile(*row))
-    except (StopIteration, TypeError, IndexError, KeyError) as exc:
-        raise ValueError(f"cached page is damaged: {exc!r}") from exc
-    if len(files) != header["files"]:
-        raise ValueError(f"cached page lists {len(files)} of {header['files']} files")
+        stored = _DECODER.decode(memoryview(data)[len(MAGIC) :])
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"cached page is damaged: {exc}") from exc
     project = Project(
-        name=NormalizedName(header["name"]),
-        files=tuple(files),
-        versions=tuple(header["versions"]),
-        status=header["status"],
-        status_reason=header["status_reason"],
-        tracks=tuple(header["tracks"]),
-        alternate_locations=tuple(header["alternate_locations"]),
+        name=NormalizedName(stored.name),
+        files=tuple(stored.files),
+        versions=stored.versions,
+        status=stored.status,
+        status_reason=stored.status_reason,
+        tracks=stored.tracks,
+        alternate_locations=stored.alternate_locations,
     )
-    return project, header["extra"]
-
-
-def _frames(data: bytes, offset: int):  # type: ignore[no-untyped-def]
-    view = memoryview(data)
-    while offset < len(data):
-        if offset + 4 > len(data):
-            raise ValueError("cached page is cut short")
-        (length,) = _LENGTH.unpack_from(data, offset)
-        offset += 4
-        if offset + length > len(data):
-            raise ValueError("cached page is cut short")
-        yield view[offset : offset + length]
-        offset += length
+    return project, stored.extra

@@ -19,6 +19,7 @@ import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
+import msgspec
 from anyio import to_thread
 
 from pipgate.policies.decision import Decision
@@ -330,7 +331,7 @@ class PageRenderer:
             return list(view.shown)
         shown = {f.filename for f in view.shown}
         return [
-            f if f.filename in shown else replace(f, yanked=yanked[f.filename])
+            f if f.filename in shown else msgspec.structs.replace(f, yanked=yanked[f.filename])
             for f in project.files
             if f.filename in shown or f.filename in yanked
         ]

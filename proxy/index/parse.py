@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
+import msgspec
 import orjson
 from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
@@ -31,6 +32,10 @@ class PageParseError(ValueError):
 
 
 def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project:
+    page = _decoded(body)
+    if page is not None:
+        files = _checked_files(page.files, page_url)
+        return _project(name, files, page.versions, page.project_status, page.tracks, page.others)
     try:
         data = json_pieces.loads(body)  # a large page in pieces: the GIL is let go between
     except orjson.JSONDecodeError as exc:
@@ -38,8 +43,24 @@ def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise PageParseError(f"project page for {name!r} has no 'files' list")
     files = _json_files(data["files"], page_url)
-    versions = data.get("versions")
-    status = data.get("project-status")
+    return _project(
+        name,
+        files,
+        data.get("versions"),
+        data.get("project-status"),
+        data.get("tracks"),
+        data.get("alternate-locations"),
+    )
+
+
+def _project(
+    name: NormalizedName,
+    files: tuple[DistFile, ...],
+    versions: Any,
+    status: Any,
+    tracks: Any,
+    alternate_locations: Any,
+) -> Project:
     status = status if isinstance(status, dict) else {}
     return Project(
         name=name,
@@ -47,9 +68,129 @@ def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project
         versions=_versions(versions if isinstance(versions, list) else [], files),
         status=_str_or_none(status.get("status")),
         status_reason=_str_or_none(status.get("reason")),
-        tracks=_str_tuple(data.get("tracks")),
-        alternate_locations=_str_tuple(data.get("alternate-locations")),
+        tracks=_str_tuple(tracks),
+        alternate_locations=_str_tuple(alternate_locations),
     )
+
+
+# -- the usual page: decoded straight into ``DistFile``s, then checked as a whole ---------
+
+
+class _Page(msgspec.Struct):
+    """A PEP 691 page whose every file entry has the types ``DistFile`` declares; the
+    other keys are taken as they come and checked as the lenient parser checks them."""
+
+    files: list[DistFile]
+    versions: Any = None
+    project_status: Any = msgspec.field(default=None, name="project-status")
+    tracks: Any = None
+    others: Any = msgspec.field(default=None, name="alternate-locations")
+
+
+_PAGE = msgspec.json.Decoder(_Page)
+
+
+def _decoded(body: bytes) -> _Page | None:
+    """The page decoded in one pass, or ``None`` when it needs the lenient parser: an
+    entry with an attribute of another type (the lenient parser drops that attribute and
+    keeps the entry), an entry that is not an object or lacks a filename or URL (it is
+    skipped), a body that is not a JSON object (the error is the lenient parser's), or
+    files that give their metadata under the legacy key alone."""
+    try:
+        page = _PAGE.decode(body)
+    except msgspec.DecodeError:  # ValidationError included
+        return None
+    if b'"dist-info-metadata"' in body and body.count(b'"core-metadata"') < len(page.files):
+        return None
+    return page
+
+
+def _checked_files(files: list[DistFile], page_url: str) -> tuple[DistFile, ...]:
+    """``files`` as the lenient parser would make them: checked as a whole when they are
+    in the usual form (what PyPI sends: plain absolute URLs, one lower-case sha256, upload
+    times in UTC, distinct safe filenames), else file by file (``_normalized``)."""
+    if _usual(files):
+        return tuple(files)
+    resolve = _Resolver(page_url)
+    seen: dict[str, DistFile] = {}
+    for f in files:
+        try:
+            checked = _normalized(f, resolve)
+        except ValueError:  # urljoin/urlsplit: "Invalid IPv6 URL" and the like
+            continue
+        if checked is not None and checked.filename not in seen:
+            seen[checked.filename] = checked
+    return tuple(seen.values())
+
+
+def _usual(files: list[DistFile]) -> bool:
+    """Whether every file is in the usual form (see ``_checked_files``), checked a few
+    C-level passes over the whole list rather than a few Python steps per file."""
+    if not files:
+        return True
+    names = [f.filename for f in files]
+    distinct = set(names)
+    if (
+        len(distinct) != len(names)
+        or not distinct.isdisjoint(("", ".", ".."))
+        or not _printable_without_slashes(" ".join(names))
+    ):
+        return False
+    if not _PLAIN_URLS.fullmatch("\n".join([f.url for f in files])):
+        return False
+    provenances = [f.provenance for f in files if f.provenance is not None]
+    if provenances and not _PLAIN_URLS.fullmatch("\n".join(provenances)):
+        return False
+    if not _lone_sha256s([f.hashes for f in files]):
+        return False
+    metadata = [m for f in files if (m := f.core_metadata).__class__ is dict]
+    if metadata and not _lone_sha256s(metadata):
+        return False
+    if "" in {f.yanked for f in files}:
+        return False
+    zones = {t.tzinfo for f in files if (t := f.upload_time) is not None}
+    return zones <= {UTC}
+
+
+def _printable_without_slashes(text: str) -> bool:
+    if text.isascii():  # the usual case, by one C pass instead of a check per character
+        return not text.encode("ascii").translate(None, _PRINTABLE_ASCII_BUT_SLASHES)
+    return text.isprintable() and "/" not in text and "\\" not in text
+
+
+_PRINTABLE_ASCII_BUT_SLASHES = bytes(range(0x20, 0x7F)).translate(None, b"/\\")
+
+
+def _lone_sha256s(hashes: list[dict[str, str]]) -> bool:
+    """Whether each of ``hashes`` is one lower-case hex ``sha256`` and nothing else."""
+    digests = [h.get("sha256") for h in hashes]
+    if sum(map(len, hashes)) != len(hashes) or None in digests:
+        return False
+    if set(map(len, digests)) != {64}:  # type: ignore[arg-type]
+        return False
+    joined = "".join(digests)  # type: ignore[arg-type]
+    return joined.isascii() and not joined.encode("ascii").translate(None, b"0123456789abcdef")
+
+
+def _normalized(f: DistFile, resolve: _Resolver) -> DistFile | None:
+    """``f`` as the lenient parser makes an entry with these values, or ``None`` when it
+    cannot be served (an unsafe filename)."""
+    if not _safe_filename(f.filename):
+        return None
+    metadata = f.core_metadata
+    uploaded = f.upload_time
+    return msgspec.structs.replace(
+        f,
+        url=resolve(f.url),
+        hashes=_hashes(f.hashes),
+        yanked=f.yanked if f.yanked.__class__ is bool else _yanked(f.yanked),
+        upload_time=uploaded.astimezone(UTC) if uploaded is not None else None,
+        core_metadata=metadata if metadata.__class__ is bool else _core_metadata(metadata),
+        provenance=resolve.join(f.provenance) if f.provenance is not None else None,
+    )
+
+
+# -- any other page: entry by entry, dropping what cannot be used -------------------------
 
 
 def _json_files(entries: list[Any], page_url: str) -> tuple[DistFile, ...]:
@@ -92,6 +233,8 @@ def _lenient(
 #: ``;``) nor brackets (an IPv6 host, which they validate).
 #: (One pattern: printable ASCII but ``#?;[]``, and no ``/`` right after the scheme.)
 _PLAIN_URL = re.compile(r'https?://[!"$-.0-:<->@-Z\\^-~][!"$-:<->@-Z\\^-~]*')
+#: Lines of ``_PLAIN_URL``s (checking a page's URLs in one call).
+_PLAIN_URLS = re.compile(rf"{_PLAIN_URL.pattern}(?:\n{_PLAIN_URL.pattern})*")
 
 
 class _Resolver:
@@ -131,10 +274,10 @@ def _json_file(entry: Any, resolve: _Resolver) -> DistFile | None:
     gpg = get("gpg-sig")
     uploaded = get("upload-time")
     if uploaded.__class__ is str and _CANONICAL_TIME.fullmatch(uploaded):
-        when, text = _canonical_datetime(uploaded), uploaded  # the usual form: no copy
+        when = _canonical_datetime(uploaded)
     else:
-        when, text = _datetime(uploaded), None
-    f = DistFile(
+        when = _datetime(uploaded)
+    return DistFile(
         filename,
         resolve(url),  # "<file>.metadata" must not follow a "#..."
         _hashes(hashes) if isinstance(hashes, dict) else {},
@@ -146,9 +289,6 @@ def _json_file(entry: Any, resolve: _Resolver) -> DistFile | None:
         gpg if isinstance(gpg, bool) else None,
         resolve.join(provenance) if isinstance(provenance, str) else None,
     )
-    if when is not None and text is not None:
-        object.__setattr__(f, "upload_time_text", text)
-    return f
 
 
 def _canonical_datetime(value: str) -> datetime | None:
@@ -160,7 +300,7 @@ def _canonical_datetime(value: str) -> datetime | None:
         return None
 
 
-#: An upload time exactly as ``render`` writes one: such text is kept and written as is.
+#: An upload time as PyPI writes one (UTC, with microseconds): read without the general work.
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 
 
@@ -307,7 +447,7 @@ def _datetime(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _str_or_none(value: Any) -> str | None:

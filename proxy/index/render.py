@@ -12,10 +12,10 @@ import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import NamedTuple
+from datetime import UTC, datetime
 from urllib.parse import quote
 
+import msgspec
 import orjson
 
 from pipgate.proxy.headers import weighted
@@ -73,15 +73,36 @@ def negotiate(accept: str | None, format_override: str | None = None) -> str:
     return best[2]
 
 
-class ShownFile(NamedTuple):
-    """A file as the client sees it: the upstream entry plus what the proxy can serve
-    (a tuple: a large page makes 10,000 of them)."""
+class ShownFile(
+    msgspec.Struct,
+    frozen=True,
+    gc=False,
+    omit_defaults=True,
+    rename={
+        "requires_python": "requires-python",
+        "upload_time": "upload-time",
+        "core_metadata": "core-metadata",
+        "dist_info_metadata": "dist-info-metadata",
+        "gpg_sig": "gpg-sig",
+    },
+):
+    """A file as the client sees it: PEP 691's file object, field for field (encoded
+    as it is: unset optional fields are left out), with the URLs the proxy serves it
+    under. ``url`` is relative to the page and carries the ``#sha256=`` fragment;
+    ``core_metadata`` (and its legacy twin) is ``True``, the metadata's hashes, or
+    ``False`` when the proxy cannot serve the file's ``.metadata``."""
 
-    file: DistFile
+    filename: str
     url: str
-    metadata_available: bool
-    metadata_hashes: dict[str, str] | None
-    provenance_url: str | None
+    hashes: dict[str, str]
+    requires_python: str | None = None
+    yanked: bool | str = False
+    size: int | None = None
+    upload_time: datetime | None = None
+    core_metadata: bool | dict[str, str] = False
+    dist_info_metadata: bool | dict[str, str] = False
+    gpg_sig: bool | None = None
+    provenance: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +124,7 @@ def file_url(project: str, filename: str) -> str:
 
 #: Characters ``quote`` never escapes (its ``safe="/"``; a filename holds no ``/``).
 _UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]+")
+_UNQUOTED_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-"
 
 
 def shown_files(
@@ -113,27 +135,44 @@ def shown_files(
 ) -> list[ShownFile]:
     """Attach proxy URLs to ``files``. ``metadata_hashes`` maps filenames whose
     ``.metadata`` the proxy extracted itself to the hashes of that metadata."""
+    files = list(files)
     extracted = metadata_hashes or {}
-    shown = []
-    # A loop over every file of a page (10,000 are common): ``file_url`` inlined, and
-    # each ``ShownFile`` made as the tuple it is.
     prefix = f"../../files/{project.name}/"
-    unquoted, make = _UNQUOTED.fullmatch, tuple.__new__
+    # A loop over every file of a page (10,000 are common): the filenames ``quote``
+    # leaves as they are (usually all of them) are found in one pass beforehand.
+    names = "".join([f.filename for f in files])
+    plain = names.isascii() and not names.encode("ascii").translate(None, _UNQUOTED_BYTES)
+    shown = []
     for f in files:
         filename = f.filename
-        url = prefix + (filename if unquoted(filename) else quote(filename))
+        url = prefix + (filename if plain or _UNQUOTED.fullmatch(filename) else quote(filename))
         metadata = f.core_metadata
-        if metadata:
-            available, hashes = True, metadata if isinstance(metadata, dict) else None
-        elif filename in extracted:
-            available, hashes = True, extracted[filename]
-        else:
-            available, hashes = False, None
-        provenance = url + ".provenance" if f.provenance else None
+        if not metadata and filename in extracted:
+            metadata = extracted[filename] or True
+        hashes = f.hashes
+        sha256 = hashes.get("sha256")
+        uploaded = f.upload_time
         shown.append(
-            make(ShownFile, (f, url, available, dict(hashes) if hashes else None, provenance))
+            ShownFile(
+                filename,
+                url + "#sha256=" + sha256 if sha256 else url,
+                hashes,
+                f.requires_python,
+                f.yanked or False,  # "" is not yanked (PEP 592's reason is a non-empty text)
+                f.size,
+                uploaded if uploaded is None or uploaded.tzinfo is UTC else _in_utc(uploaded),
+                metadata,
+                metadata,
+                f.gpg_sig,
+                url + ".provenance" if f.provenance else None,
+            )
         )
     return shown
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """PEP 700: an upload time is written in UTC (a time without a zone is taken as UTC)."""
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _status(page: Page) -> tuple[str | None, str | None]:
@@ -142,10 +181,12 @@ def _status(page: Page) -> tuple[str | None, str | None]:
     return page.project.status, page.project.status_reason
 
 
-def render_json(page: Page, fragments: Fragments | None = None) -> bytes:
-    """PEP 691 JSON, byte for byte ``orjson.dumps`` of the page's document, assembled
-    from per-file pieces (``fragments``: kept by the caller to reuse them)."""
-    fragments = fragments if fragments is not None else Fragments()
+_FILES = msgspec.json.Encoder()
+
+
+def render_json(page: Page) -> bytes:
+    """PEP 691 JSON: the page's document with its files encoded in one pass
+    (``ShownFile``)."""
     head = {"meta": {"api-version": API_VERSION}, "name": page.project.name}
     rest: dict[str, object] = {"versions": list(page.project.versions)}
     status, reason = _status(page)
@@ -155,147 +196,37 @@ def render_json(page: Page, fragments: Fragments | None = None) -> bytes:
         rest["tracks"] = list(page.project.tracks)
     if page.project.alternate_locations:
         rest["alternate-locations"] = list(page.project.alternate_locations)
-    entry = fragments.json
     return b"".join(
         (
             orjson.dumps(head)[:-1],
-            b',"files":[',
-            b",".join([entry(shown) for shown in page.files]),
-            b"],",
+            b',"files":',
+            _FILES.encode(page.files),
+            b",",
             orjson.dumps(rest)[1:],
         )
     )
 
 
-def _json_entry(shown: ShownFile) -> bytes:
-    """One file's object: ``orjson.dumps`` of the entry ``_json_entry_dumped`` makes,
-    byte for byte, written directly for the usual shape (one sha256, texts that need
-    no escaping): quicker, and only strings are made, so the garbage collector has
-    nothing to track (a list or tuple per file would cost more than it saves)."""
-    f = shown.file
-    hashes = f.hashes
-    sha256 = hashes.get("sha256")
-    if sha256 is None or len(hashes) != 1:
-        return _json_entry_dumped(shown)
-    url = shown.url + "#sha256=" + sha256
-    text = '{"filename":"' + f.filename + '","url":"' + url
-    text += '","hashes":{"sha256":"' + sha256 + '"}'
-    checked = f.filename + url  # every text written, to be checked at the end
-    requires_python = f.requires_python
-    if requires_python is not None:
-        text += ',"requires-python":"' + requires_python + '"'
-        checked += requires_python
-    yanked = f.yanked
-    if yanked:
-        if yanked is True:
-            text += ',"yanked":true'
-        elif yanked.__class__ is str:
-            text += ',"yanked":"' + yanked + '"'
-            checked += yanked
-        else:
-            return _json_entry_dumped(shown)
-    size = f.size
-    if size is not None:
-        if size.__class__ is not int or not 0 <= size < 1 << 63:
-            return _json_entry_dumped(shown)
-        text += ',"size":' + str(size)
-    if f.upload_time is not None:
-        uploaded = f.upload_time_text or upload_time_text(f.upload_time)
-        text += ',"upload-time":"' + uploaded + '"'
-        checked += uploaded
-    if shown.metadata_available:
-        metadata = shown.metadata_hashes
-        if not metadata:
-            text += ',"core-metadata":true,"dist-info-metadata":true'
-        elif len(metadata) == 1 and "sha256" in metadata:
-            value = '{"sha256":"' + metadata["sha256"] + '"}'
-            text += ',"core-metadata":' + value + ',"dist-info-metadata":' + value
-            checked += metadata["sha256"]
-        else:
-            return _json_entry_dumped(shown)
-    gpg_sig = f.gpg_sig
-    if gpg_sig is not None:
-        if gpg_sig is True:
-            text += ',"gpg-sig":true'
-        elif gpg_sig is False:
-            text += ',"gpg-sig":false'
-        else:
-            return _json_entry_dumped(shown)
-    if shown.provenance_url:
-        text += ',"provenance":"' + shown.provenance_url + '"'
-        checked += shown.provenance_url
-    if checked.isascii() and checked.isprintable() and '"' not in checked and "\\" not in checked:
-        return (text + "}").encode()
-    return _json_entry_dumped(shown)
-
-
-def _json_entry_dumped(shown: ShownFile) -> bytes:
-    """``_json_entry`` by ``orjson.dumps``: for any entry, whatever its texts hold."""
-    f = shown.file
-    sha256 = f.hashes.get("sha256")
-    entry: dict[str, object] = {
-        "filename": f.filename,
-        "url": shown.url + ("#sha256=" + sha256 if sha256 else ""),
-        "hashes": dict(f.hashes),
-    }
-    if f.requires_python is not None:
-        entry["requires-python"] = f.requires_python
-    if f.yanked:
-        entry["yanked"] = f.yanked
-    if f.size is not None:
-        entry["size"] = f.size
-    if f.upload_time is not None:
-        entry["upload-time"] = f.upload_time_text or upload_time_text(f.upload_time)
-    if shown.metadata_available:
-        metadata: object = shown.metadata_hashes or True
-        entry["core-metadata"] = metadata
-        entry["dist-info-metadata"] = metadata
-    if f.gpg_sig is not None:
-        entry["gpg-sig"] = f.gpg_sig
-    if shown.provenance_url:
-        entry["provenance"] = shown.provenance_url
-    return orjson.dumps(entry)
-
-
-def upload_time_text(moment: datetime) -> str:
-    """``moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` (its own wall-clock time, whatever
-    its offset), by the quicker ``isoformat`` where the two agree."""
-    text = moment.isoformat(timespec="microseconds")
-    if len(text) == 32 and text[-6] in "+-" and moment.year >= 1000:
-        return text[:-6] + "Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 class Fragments:
-    """Each file's piece of a project's renderings, made once and then reused.
+    """Each file's piece of a project's HTML renderings, made once and then reused.
 
     A page is rendered again when something other than its files changes (a wheel's
     metadata extracted, another index, a held release come of age): then only the
-    pieces are joined. A piece depends on the ``ShownFile`` alone, so it is keyed by
-    the file and what the proxy can serve of it; keep one ``Fragments`` per project
-    page (its files are fixed), never across pages.
+    pieces are joined. A piece depends on the ``ShownFile`` alone; keep one
+    ``Fragments`` per project page (its files are fixed), never across pages.
     """
 
     def __init__(self) -> None:
-        self._json: dict[tuple[str, object, bool, object], bytes] = {}
-        self._html: dict[tuple[str, object, bool, object], str] = {}
+        self._html: dict[tuple[str, object, object], str] = {}
 
     @staticmethod
-    def _key(shown: ShownFile) -> tuple[str, object, bool, object]:
-        hashes = shown.metadata_hashes
+    def _key(shown: ShownFile) -> tuple[str, object, object]:
+        metadata = shown.core_metadata
         return (
-            shown.file.filename,
-            shown.file.yanked,  # a held release is listed as yanked with the hold's reason
-            shown.metadata_available,
-            tuple(hashes.items()) if hashes else None,
+            shown.filename,
+            shown.yanked,  # a held release is listed as yanked with the hold's reason
+            tuple(metadata.items()) if isinstance(metadata, dict) else metadata,
         )
-
-    def json(self, shown: ShownFile) -> bytes:
-        key = self._key(shown)
-        piece = self._json.get(key)
-        if piece is None:
-            piece = self._json[key] = _json_entry(shown)
-        return piece
 
     def html(self, shown: ShownFile) -> str:
         key = self._key(shown)
@@ -354,26 +285,25 @@ def render_html(page: Page, fragments: Fragments | None = None) -> bytes:
 
 
 def _html_entry(shown: ShownFile) -> str:
-    f = shown.file
-    sha256 = f.hashes.get("sha256")
-    attrs = [("href", shown.url + ("#sha256=" + sha256 if sha256 else ""))]
-    if f.requires_python is not None:
-        attrs.append(("data-requires-python", f.requires_python))
-    if f.yanked:
-        attrs.append(("data-yanked", f.yanked if isinstance(f.yanked, str) else ""))
-    if shown.metadata_available:
-        value = _metadata_value(shown.metadata_hashes)
+    attrs = [("href", shown.url)]
+    if shown.requires_python is not None:
+        attrs.append(("data-requires-python", shown.requires_python))
+    if shown.yanked:
+        attrs.append(("data-yanked", shown.yanked if isinstance(shown.yanked, str) else ""))
+    metadata = shown.core_metadata
+    if metadata:
+        value = _metadata_value(metadata if isinstance(metadata, dict) else None)
         attrs += [("data-core-metadata", value), ("data-dist-info-metadata", value)]
-    if f.gpg_sig is not None:
-        attrs.append(("data-gpg-sig", "true" if f.gpg_sig else "false"))
-    if shown.provenance_url:
-        attrs.append(("data-provenance", shown.provenance_url))
-    return _element("a", attrs, f.filename) + "<br>"
+    if shown.gpg_sig is not None:
+        attrs.append(("data-gpg-sig", "true" if shown.gpg_sig else "false"))
+    if shown.provenance:
+        attrs.append(("data-provenance", shown.provenance))
+    return _element("a", attrs, shown.filename) + "<br>"
 
 
 def render(page: Page, media_type: str, fragments: Fragments | None = None) -> bytes:
     if media_type == JSON_V1:
-        return render_json(page, fragments)
+        return render_json(page)
     return render_html(page, fragments)
 
 

@@ -1,11 +1,12 @@
-"""The per-file rendering (``Fragments``) makes exactly the bytes the plain renderer of
-pipgate 0.x made: the reference below is that renderer, kept verbatim as the slow path."""
+"""The renderings make exactly the bytes of a plain reference renderer (below): the JSON
+document ``orjson`` writes of the files as shown, and the HTML of pipgate 0.x, whose
+per-file pieces (``Fragments``) are kept and reused."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
+import msgspec
 import orjson
 import pytest
 
@@ -15,8 +16,6 @@ from pipgate.proxy.index.render import (
     Fragments,
     Page,
     _element,
-    _json_entry,
-    _json_entry_dumped,
     _meta,
     _metadata_value,
     _status,
@@ -24,38 +23,41 @@ from pipgate.proxy.index.render import (
     render_html,
     render_json,
     shown_files,
-    upload_time_text,
 )
 from pipgate.proxy.models import DistFile, Project
 
 SHA = "ab" * 32
 
 
+def pep700_time(moment: datetime) -> str:
+    """PEP 700's ``yyyy-mm-ddThh:mm:ss[.ffffff]Z``, in UTC (a time without a zone is UTC)."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.replace(tzinfo=None).isoformat() + "Z"
+
+
 def reference_json(page: Page) -> bytes:
     entries = []
     for shown in page.files:
-        f = shown.file
         entry: dict[str, object] = {
-            "filename": f.filename,
-            "url": shown.url + (f"#sha256={f.sha256}" if f.sha256 else ""),
-            "hashes": dict(f.hashes),
+            "filename": shown.filename,
+            "url": shown.url,
+            "hashes": dict(shown.hashes),
         }
-        if f.requires_python is not None:
-            entry["requires-python"] = f.requires_python
-        if f.yanked:
-            entry["yanked"] = f.yanked
-        if f.size is not None:
-            entry["size"] = f.size
-        if f.upload_time is not None:
-            entry["upload-time"] = f.upload_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        if shown.metadata_available:
-            metadata: object = shown.metadata_hashes or True
-            entry["core-metadata"] = metadata
-            entry["dist-info-metadata"] = metadata
-        if f.gpg_sig is not None:
-            entry["gpg-sig"] = f.gpg_sig
-        if shown.provenance_url:
-            entry["provenance"] = shown.provenance_url
+        if shown.requires_python is not None:
+            entry["requires-python"] = shown.requires_python
+        if shown.yanked:
+            entry["yanked"] = shown.yanked
+        if shown.size is not None:
+            entry["size"] = shown.size
+        if shown.upload_time is not None:
+            entry["upload-time"] = pep700_time(shown.upload_time)
+        if shown.core_metadata:
+            entry["core-metadata"] = shown.core_metadata
+            entry["dist-info-metadata"] = shown.core_metadata
+        if shown.gpg_sig is not None:
+            entry["gpg-sig"] = shown.gpg_sig
+        if shown.provenance:
+            entry["provenance"] = shown.provenance
         entries.append(entry)
     body: dict[str, object] = {
         "meta": {"api-version": API_VERSION},
@@ -88,20 +90,20 @@ def reference_html(page: Page) -> bytes:
     if status and status != "active" and reason:
         lines.append(_element("p", (), f"{status}: {reason}"))
     for shown in page.files:
-        f = shown.file
-        attrs = [("href", shown.url + (f"#sha256={f.sha256}" if f.sha256 else ""))]
-        if f.requires_python is not None:
-            attrs.append(("data-requires-python", f.requires_python))
-        if f.yanked:
-            attrs.append(("data-yanked", f.yanked if isinstance(f.yanked, str) else ""))
-        if shown.metadata_available:
-            value = _metadata_value(shown.metadata_hashes)
+        attrs = [("href", shown.url)]
+        if shown.requires_python is not None:
+            attrs.append(("data-requires-python", shown.requires_python))
+        if shown.yanked:
+            attrs.append(("data-yanked", shown.yanked if isinstance(shown.yanked, str) else ""))
+        if shown.core_metadata:
+            metadata = shown.core_metadata
+            value = _metadata_value(metadata if isinstance(metadata, dict) else None)
             attrs += [("data-core-metadata", value), ("data-dist-info-metadata", value)]
-        if f.gpg_sig is not None:
-            attrs.append(("data-gpg-sig", "true" if f.gpg_sig else "false"))
-        if shown.provenance_url:
-            attrs.append(("data-provenance", shown.provenance_url))
-        lines.append(_element("a", attrs, f.filename) + "<br>")
+        if shown.gpg_sig is not None:
+            attrs.append(("data-gpg-sig", "true" if shown.gpg_sig else "false"))
+        if shown.provenance:
+            attrs.append(("data-provenance", shown.provenance))
+        lines.append(_element("a", attrs, shown.filename) + "<br>")
     lines += ["</body>", "</html>", ""]
     return "\n".join(lines).encode()
 
@@ -109,7 +111,7 @@ def reference_html(page: Page) -> bytes:
 def _files() -> list[DistFile]:
     when = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
     odd = [
-        datetime(2024, 1, 1, tzinfo=UTC),  # microseconds 0: still .000000
+        datetime(2024, 1, 1, tzinfo=UTC),  # microseconds 0: no fraction (PEP 700)
         datetime(2024, 1, 1, 10, 0, tzinfo=timezone(timedelta(hours=2))),
         datetime(2024, 1, 1, 10, 0, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
         datetime(2024, 1, 1, 10, 0, tzinfo=timezone(timedelta(seconds=30))),
@@ -158,41 +160,82 @@ PROJECTS = [
 
 @pytest.mark.parametrize("project", PROJECTS)
 @pytest.mark.parametrize("status", [None, ("quarantined", "held by <x>"), ("quarantined", None)])
-def test_fragment_rendering_matches_the_reference(project, status):
+def test_rendering_matches_the_reference(project, status):
     extracted = {project.files[0].filename: {"sha256": "cd" * 32}} if project.files else {}
     shown = shown_files(project, project.files, metadata_hashes=extracted)
     page = Page(project, shown, *(status or (None, None)))
     fragments = Fragments()
     for _ in range(2):  # fresh pieces, then the kept ones
-        assert render_json(page, fragments) == reference_json(page)
+        assert render_json(page) == reference_json(page)
         assert render_html(page, fragments) == reference_html(page)
-        assert orjson.loads(render_json(page, fragments))  # and it is JSON
+        assert orjson.loads(render_json(page))  # and it is JSON
+
+
+def test_shown_files_are_what_the_client_is_told():
+    """Each listed file as PEP 691 shows it: the proxy's URL with the sha256 fragment,
+    metadata the proxy extracted when upstream offered none, the proxy's provenance
+    URL, the upload time in UTC; upstream's URLs never."""
+    wheel = DistFile(
+        "demo-1.0-py3-none-any.whl",
+        "https://up/demo.whl",
+        {"sha256": SHA},
+        ">=3.9",
+        "old",
+        12,
+        datetime(2024, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))),
+        provenance="https://up/demo.whl.provenance",
+    )
+    sdist = DistFile("demo 1.0.tar.gz", "https://up/demo.tar.gz", {}, core_metadata=True)
+    project = Project("demo", (wheel, sdist))
+    extracted = {wheel.filename: {"sha256": "cd" * 32}}
+    shown_wheel, shown_sdist = shown_files(project, project.files, metadata_hashes=extracted)
+    assert shown_wheel.url == f"../../files/demo/{wheel.filename}#sha256={SHA}"
+    assert shown_wheel.core_metadata == shown_wheel.dist_info_metadata == {"sha256": "cd" * 32}
+    assert shown_wheel.provenance == f"../../files/demo/{wheel.filename}.provenance"
+    assert shown_wheel.upload_time == datetime(2024, 1, 1, 10, tzinfo=UTC)
+    assert shown_wheel.upload_time.tzinfo is UTC
+    assert (shown_wheel.yanked, shown_wheel.size, shown_wheel.requires_python) == (
+        "old",
+        12,
+        ">=3.9",
+    )
+    assert shown_sdist.url == "../../files/demo/demo%201.0.tar.gz"
+    assert shown_sdist.core_metadata is True and shown_sdist.provenance is None
+    assert shown_files(project, [wheel])[0].core_metadata is False  # nothing extracted
+    assert "https://up" not in render_json(Page(project, [shown_wheel, shown_sdist])).decode()
 
 
 def test_kept_pieces_follow_what_the_proxy_can_serve():
     project = PROJECTS[0]
     fragments = Fragments()
     plain = Page(project, shown_files(project, project.files))
-    render_json(plain, fragments)
+    render_html(plain, fragments)
     wheel = project.files[0].filename  # no core-metadata upstream
     later = Page(project, shown_files(project, project.files, metadata_hashes={wheel: None}))
-    assert render_json(later, fragments) == reference_json(later) != reference_json(plain)
+    assert render_json(later) == reference_json(later) != reference_json(plain)
     assert render_html(later, fragments) == reference_html(later) != reference_html(plain)
 
 
 @pytest.mark.parametrize(
-    "moment",
+    ("moment", "text"),
     [
-        datetime(2024, 1, 1, tzinfo=UTC),
-        datetime(2024, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
-        datetime(2024, 1, 1, 10, tzinfo=timezone(timedelta(hours=14))),
-        datetime(2024, 1, 1, 10, tzinfo=timezone(timedelta(hours=-1, seconds=-1))),
-        datetime(1, 1, 1, tzinfo=UTC),
-        datetime(2024, 1, 1),
+        (datetime(2024, 1, 1, tzinfo=UTC), "2024-01-01T00:00:00Z"),
+        (datetime(2024, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), "2024-12-31T23:59:59.999999Z"),
+        (datetime(2024, 1, 1, 10, tzinfo=timezone(timedelta(hours=14))), "2023-12-31T20:00:00Z"),
+        (
+            datetime(2024, 1, 1, 10, 0, 0, 5, tzinfo=timezone(timedelta(hours=-1))),
+            "2024-01-01T11:00:00.000005Z",
+        ),
+        (datetime(999, 1, 1, tzinfo=UTC), "0999-01-01T00:00:00Z"),
+        (datetime(2024, 1, 1), "2024-01-01T00:00:00Z"),
     ],
 )
-def test_upload_time_text_is_strftime(moment):
-    assert upload_time_text(moment) == moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def test_upload_times_are_written_as_pep_700_says(moment, text):
+    """``yyyy-mm-ddThh:mm:ss.ffffffZ`` in UTC, the fraction left out when it is zero
+    (PEP 700 makes it optional)."""
+    f = DistFile("demo-1.0.tar.gz", "https://up/x", {}, upload_time=moment)
+    page = Page(Project("demo", (f,)), shown_files(Project("demo", (f,)), [f]))
+    assert orjson.loads(render_json(page))["files"][0]["upload-time"] == text
 
 
 @pytest.mark.parametrize(
@@ -202,11 +245,14 @@ def test_file_url_quotes_like_quote(filename):
     from urllib.parse import quote
 
     assert file_url("demo", filename) == f"../../files/demo/{quote(filename)}"
+    f = DistFile(filename, "https://up/x", {})
+    (shown,) = shown_files(Project("demo", (f,)), [f])
+    assert shown.url == f"../../files/demo/{quote(filename)}"
 
 
 TIMES = [
     "2024-01-01T00:00:00Z",
-    "2024-01-01T00:00:00.123456Z",  # kept as upstream wrote it
+    "2024-01-01T00:00:00.123456Z",
     "2024-01-01T00:00:00.123456+00:00",
     "2024-01-01T02:00:00.000001+02:00",
     "2024-13-01T00:00:00.000000Z",  # not a date: dropped
@@ -245,18 +291,16 @@ def test_a_parsed_page_renders_as_the_reference():
 def test_a_file_listed_as_yanked_gets_a_piece_of_its_own():
     """A release held by release age is listed yanked with the hold as its reason: the
     same filename, another piece."""
-    from dataclasses import replace
-
     project = PROJECTS[0]
     fragments = Fragments()
     plain = Page(project, shown_files(project, project.files))
-    render_json(plain, fragments)
     render_html(plain, fragments)
     held = [
-        replace(f, yanked="pipgate: quarantined by policy 'release-age'") for f in project.files
+        msgspec.structs.replace(f, yanked="pipgate: quarantined by policy 'release-age'")
+        for f in project.files
     ]
     listed = Page(project, shown_files(project, held))
-    assert render_json(listed, fragments) == reference_json(listed)
+    assert render_json(listed) == reference_json(listed)
     assert render_html(listed, fragments) == reference_html(listed)
 
 
@@ -273,7 +317,6 @@ def test_a_file_listed_as_yanked_gets_a_piece_of_its_own():
         {"yanked": True},
         {"yanked": 'bad "release"'},
         {"yanked": "schlecht für dich"},
-        {"size": 2**63},
         {"size": 2**63 - 1},
         {"gpg_sig": True},
         {"gpg_sig": False},
@@ -281,12 +324,13 @@ def test_a_file_listed_as_yanked_gets_a_piece_of_its_own():
         {"hashes": {"md5": "cd" * 16, "sha256": SHA}},
         {"upload_time": datetime(2024, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))},
         {"provenance": "https://up.example/p"},
+        {"core_metadata": True},
+        {"core_metadata": {"sha256": 'x"y'}},
     ],
 )
-@pytest.mark.parametrize("metadata", [None, {}, {"sha256": SHA}, {"sha256": 'x"y'}])
-def test_a_written_entry_is_what_orjson_writes(changes, metadata):
-    """The direct writing of a file's entry (``_json_entry``) gives the bytes of the
-    dumped one for plain texts, and falls back to it for anything else."""
+def test_an_entry_is_written_as_orjson_writes_it(changes):
+    """Texts that need escaping, numbers, flags and hashes: the files' encoding gives
+    the bytes ``orjson`` gives for the same document."""
     base = DistFile(
         "demo-1.0.tar.gz",
         "https://up.example/demo-1.0.tar.gz",
@@ -295,17 +339,8 @@ def test_a_written_entry_is_what_orjson_writes(changes, metadata):
         size=1234,
         upload_time=datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
     )
-    f = replace(base, **changes)
-    (shown,) = shown_files(Project("demo", (f,)), [f])
-    if metadata is not None:
-        shown = shown._replace(metadata_available=True, metadata_hashes=metadata)
-    try:
-        expected = _json_entry_dumped(shown)
-    except orjson.JSONEncodeError:
-        expected = None
-    if expected is None:
-        with pytest.raises(orjson.JSONEncodeError):
-            _json_entry(shown)
-    else:
-        assert _json_entry(shown) == expected
-        assert orjson.loads(expected)["filename"] == f.filename
+    f = msgspec.structs.replace(base, **changes)
+    project = Project("demo", (f,))
+    page = Page(project, shown_files(project, [f]))
+    assert render_json(page) == reference_json(page)
+    assert orjson.loads(render_json(page))["files"][0]["filename"] == f.filename
