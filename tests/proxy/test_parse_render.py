@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import msgspec
 import orjson
 import pytest
 
@@ -280,3 +281,92 @@ def test_json_file_urls_lose_their_fragment_so_metadata_is_fetched_from_the_righ
     assert response.status_code == 200, response.text
     assert response.content == metadata
     assert fetched == ["/demo-1.0-py3-none-any.whl.metadata"]
+
+
+def _pypi_entry(i: int) -> dict[str, object]:
+    """A file entry as PyPI writes one."""
+    return {
+        "filename": f"demo-1.{i}-py3-none-any.whl",
+        "url": f"https://files.example/packages/ab/cd/demo-1.{i}-py3-none-any.whl",
+        "hashes": {"sha256": f"{i:x}" * 64},
+        "requires-python": ">=3.9",
+        "yanked": False,
+        "size": 1000 + i,
+        "upload-time": f"2024-01-0{i + 1}T10:00:00.12345{i}Z",
+        "core-metadata": {"sha256": "e" * 64},
+        "data-dist-info-metadata": {"sha256": "e" * 64},
+        "dist-info-metadata": {"sha256": "e" * 64},
+        "provenance": None,
+    }
+
+
+VARIANTS = [
+    {},
+    {"url": "../../packages/demo-1.1-py3-none-any.whl"},
+    {"url": "https://files.example/demo-1.1-py3-none-any.whl#sha256=00"},
+    {"url": "https://files.example/demo?x=1"},
+    {"url": "https://[::1/x"},
+    {"hashes": {"sha256": "A" * 64}},
+    {"hashes": {"md5": "0" * 32, "sha256": "a" * 64}},
+    {"hashes": {}},
+    {"hashes": {"sha256": "abc"}},
+    {"hashes": {"sha256": "not-hex!"}},
+    {"yanked": ""},
+    {"yanked": "broken"},
+    {"yanked": True},
+    {"upload-time": "2024-01-01T10:00:00.000001+02:00"},
+    {"upload-time": "2024-01-01T10:00:00"},
+    {"upload-time": "2024-13-01T10:00:00.000000Z"},
+    {"upload-time": None},
+    {"core-metadata": {"sha256": "E" * 64}},
+    {"core-metadata": {"md5": "0" * 32}},
+    {"core-metadata": True},
+    {"core-metadata": {"sha256": "zz"}},
+    {"provenance": "../../provenance/demo"},
+    {"provenance": "https://files.example/provenance/demo"},
+    {"filename": "demo-1.0-py3-none-any.whl"},  # listed twice: the first entry wins
+    {"filename": "../demo-1.1.tar.gz"},
+    {"filename": "demo 1.1.tar.gz"},
+    {"filename": "démo-1.1.tar.gz"},
+    {"filename": "demo-1.1\x7f.tar.gz"},
+    {"filename": ""},
+    {"size": -1},
+    {"size": "10"},
+    {"size": 2**64 - 1},
+    {"gpg-sig": "yes"},
+    {"gpg-sig": True},
+    {"requires-python": 3},
+    {"url": None},
+]
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[str(v) for v in VARIANTS])
+def test_the_one_pass_decoding_gives_what_the_lenient_parser_gives(variant):
+    """A page decoded in one pass and checked as a whole (``_decoded``, ``_checked_files``)
+    is exactly the page the entry-by-entry parser makes, whatever one entry holds."""
+    from pipgate.proxy.index import parse
+
+    entries = [_pypi_entry(i) for i in range(3)]
+    entries[1].update(variant)
+    body = orjson.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": entries})
+    expected = parse._json_files(orjson.loads(body)["files"], PAGE)
+    files = parse_json_page(body, PAGE, "demo").files
+    assert files == expected
+    # and field for field as written (equal times may differ in their zone)
+    assert msgspec.json.encode(files) == msgspec.json.encode(expected)
+
+
+def test_a_usual_page_is_decoded_in_one_pass():
+    """PyPI's form takes the one-pass path (else the test above would compare the
+    lenient parser with itself), and legacy-only metadata keys do not."""
+    from pipgate.proxy.index import parse
+
+    entries = [_pypi_entry(i) for i in range(3)]
+    body = orjson.dumps({"name": "demo", "files": entries})
+    page = parse._decoded(body)
+    assert page is not None and parse._usual(page.files)
+    for entry in entries:
+        del entry["core-metadata"]
+    legacy = orjson.dumps({"name": "demo", "files": entries})
+    assert parse._decoded(legacy) is None
+    assert parse_json_page(legacy, PAGE, "demo").files[0].core_metadata == {"sha256": "e" * 64}
