@@ -83,9 +83,7 @@ def facts_of(project: Project) -> ProjectFacts:
 
 def _facts_of(project: Project) -> ProjectFacts:
     uploads = [f.upload_time for f in project.files if f.upload_time is not None]
-    releases = len(project.versions) or len(
-        {f.version for f in project.files if f.version is not None}
-    )
+    releases = len(project.versions) or len(set(project.file_versions) - {None})
     return ProjectFacts(
         first_upload=min(uploads, default=None),
         release_count=releases,
@@ -220,11 +218,11 @@ class Gate:
         override = self.overrides.file if self.overrides.judges_files(index, name) else None
         with_scan = self._with_scan if self.scan_check is not None else None
         allow = Action.ALLOW
-        for file in project.files:
+        for file, version in zip(project.files, project.file_versions, strict=True):
             subject = FileSubject(
                 name,
                 file.filename,
-                file.version,
+                version,
                 file.upload_time,
                 file.hashes.get("sha256"),
                 index,

@@ -81,6 +81,12 @@ class Project:
     alternate_locations: tuple[str, ...] = ()
 
     @cached_property
+    def file_versions(self) -> tuple[Version | None, ...]:
+        """Each file's ``version``, in ``files``' order (worked out once per page: a
+        page is judged file by file, and judged again when a policy or time changes)."""
+        return tuple([version_of(f.filename) for f in self.files])
+
+    @cached_property
     def files_by_name(self) -> dict[str, DistFile]:
         return {f.filename: f for f in self.files}
 
@@ -88,13 +94,11 @@ class Project:
         return self.files_by_name.get(filename)
 
 
-@lru_cache(maxsize=1 << 17)
 def version_of(filename: str) -> Version | None:
     """The version encoded in a wheel or sdist filename, or ``None``.
 
     Files of one release share one ``Version`` object: a 10,000-file page has
-    a few hundred versions, and pages are judged file by file (remembered per
-    filename: ``DistFile.version`` asks for it each time).
+    a few hundred versions (see ``Project.file_versions``).
     """
     if filename.endswith(".whl"):
         parts = filename.split("-")
