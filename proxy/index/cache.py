@@ -112,8 +112,9 @@ class CachedPage:
 
 def source_digest(raw: RawPage) -> bytes:
     """What a page's content depends on: its bytes, its type and the URL relative file
-    URLs are resolved against (blake2b lets go of the GIL: fine in a thread)."""
-    digest = hashlib.blake2b(digest_size=16)
+    URLs are resolved against (sha256 lets go of the GIL: fine in a thread; and it has
+    the CPU's own instructions, quicker than blake2b)."""
+    digest = hashlib.sha256()
     for part in (raw.url.encode(), b"\0", raw.content_type.encode(), b"\0", raw.body):
         digest.update(part)
     return digest.digest()

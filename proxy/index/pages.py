@@ -10,17 +10,15 @@ that comes of age at ``recheck_at``). A warm page costs a dictionary lookup.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import hashlib
-import struct
 import threading
 import time
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import msgspec
 from anyio import to_thread
+from isal import igzip
 
 from pipgate.policies.decision import Decision
 from pipgate.proxy.files.store import FileStore
@@ -30,7 +28,8 @@ from pipgate.proxy.models import DistFile, Project, parse_version
 from pipgate.proxy.reason_phrase import Status
 
 GZIP_MIN = 1024
-GZIP_FAST_FROM = 512 * 1024
+#: ISA-L's level 1 of 0-3: its quickest that still matches strings (level 0 only codes them).
+GZIP_LEVEL = 1
 #: Seconds a wheel found without extracted metadata is believed so (``Pieces``).
 NO_METADATA_FOR = 30.0
 
@@ -77,50 +76,21 @@ def status_reason(decision: Decision) -> str:
 def _finish(
     status: int, media_type: str, body: bytes, view: ProjectView, built_from: tuple[object, ...]
 ) -> RenderedPage:
-    # zlib and blake2b let go of the GIL on a large body: the event loop runs meanwhile.
-    # A large page is compressed at level 1: half the time of level 5 (13 ms for a
-    # 10,000-file page, 7 on two cores) for a body 13% larger, and it is the cold
-    # request that waits.
-    if len(body) >= GZIP_FAST_FROM:
-        gzipped, etag = _gzip_and_etag_in_two(body)
-        return RenderedPage(status, media_type, body, gzipped, etag, view, built_from)
-    gzipped = gzip.compress(body, compresslevel=5, mtime=0) if len(body) >= GZIP_MIN else None
-    return RenderedPage(status, media_type, body, gzipped, _etag(body), view, built_from)
+    return RenderedPage(status, media_type, body, gzipped(body), _etag(body), view, built_from)
+
+
+def gzipped(body: bytes) -> bytes | None:
+    """``body`` as one gzip member (``None`` when too small to be worth it), by ISA-L:
+    a 10,000-file page (4 MB) takes 2-3 ms at its level 1, against 12 ms for zlib's
+    level 1, and comes out smaller; the GIL is let go meanwhile."""
+    if len(body) < GZIP_MIN:
+        return None
+    return igzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def _etag(body: bytes) -> str:
-    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
-
-
-#: A gzip member's header as ``gzip.compress(..., mtime=0)`` writes it at level 1.
-_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x04\x03"
-
-
-def _gzip_and_etag_in_two(body: bytes) -> tuple[bytes, str]:
-    """``gzip.compress(body, 1)`` and the ETag of a large body, on two cores: each half
-    of the body is deflated on its own thread (zlib and blake2b let go of the GIL), the
-    first ending at a byte boundary without closing the stream (as pigz does), so the
-    two make one gzip member every client reads as usual."""
-    view = memoryview(body)
-    half = len(body) // 2
-    first: list[object] = []
-
-    def first_half() -> None:
-        deflate = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
-        first.append(deflate.compress(view[:half]) + deflate.flush(zlib.Z_SYNC_FLUSH))
-        first.append(_etag(body))
-
-    helper = threading.Thread(target=first_half, name="pipgate-gzip")
-    helper.start()
-    deflate = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
-    second = deflate.compress(view[half:]) + deflate.flush()
-    trailer = struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF)
-    helper.join()
-    if len(first) != 2:  # the helper failed (out of memory): do it all here
-        return gzip.compress(body, compresslevel=1, mtime=0), _etag(body)
-    head, etag = first
-    assert isinstance(head, bytes) and isinstance(etag, str)
-    return b"".join((_GZIP_HEADER, head, second, trailer)), etag
+    # sha256 has the CPU's own instructions here: quicker than blake2b on a large page
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
 class Pieces:
@@ -340,6 +310,8 @@ class PageRenderer:
 def _without_held_versions(project: Project, view: ProjectView, listed: list[DistFile]) -> Project:
     """``project`` whose PEP 700 ``versions`` omit releases none of whose files the page
     lists, so a page never tells of a release it withholds without saying why."""
+    if not view.held:
+        return project
     shown = {f.version for f in listed}
     held = {f.version for f, _ in view.held} - shown
     if not held:
