@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Protocol, runtime_checkable
 
 from .decision import ALLOW, Action, Decision, Mode, strictest
@@ -26,7 +27,9 @@ class Policy(Protocol):
     upstream facts (first upload, release count); the proxy asks the others
     before it contacts upstream, so a blocked name is never requested there.
     ``overrides`` names the policies whose objections an explicit allow from
-    this policy cancels.
+    this policy cancels. A policy whose ``check_file`` always answers a plain allow
+    (it judges projects only) may say so with a class attribute ``judges_files =
+    False``: files are then judged without asking it.
     """
 
     name: str
@@ -100,8 +103,14 @@ class PolicySet:
             if not (before_fetch and policy.needs_facts)
         )
 
+    @cached_property
+    def _file_judges(self) -> tuple[Policy, ...]:
+        """The policies whose ``check_file`` can say more than a plain allow: a policy
+        that judges projects only says so with ``judges_files = False``."""
+        return tuple(p for p in self.policies if getattr(p, "judges_files", True))
+
     def judge_file(self, subject: FileSubject, now: datetime) -> Verdict:
-        decisions = [(policy, policy.check_file(subject, now)) for policy in self.policies]
+        decisions = [(policy, policy.check_file(subject, now)) for policy in self._file_judges]
         for policy, decision in decisions:
             if decision.action is not Action.ALLOW or (decision.explicit and policy.overrides):
                 return combine(decisions)

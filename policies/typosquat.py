@@ -1107,6 +1107,7 @@ class TyposquatPolicy:
 
     name = "typosquat"
     needs_facts = True
+    judges_files = False  # see ``check_file``
     overrides: frozenset[str] = frozenset()
 
     def __init__(

@@ -197,3 +197,21 @@ def test_allowlist_overrides_release_age(
     )
     verdict = policies.judge_file(young, NOW)
     assert (verdict.action, verdict.decision.policy) == (action, winner)
+
+
+@dataclass
+class ProjectsOnly(Fixed):
+    """A policy that judges projects only, and says so (``judges_files = False``)."""
+
+    judges_files: bool = False
+
+    def check_file(self, subject: FileSubject, now: datetime) -> Decision:
+        raise AssertionError("a policy that judges projects only was asked about a file")
+
+
+def test_a_policy_that_judges_projects_only_is_not_asked_about_files():
+    policies = PolicySet((ProjectsOnly("names", Q), Fixed("age", A)))
+    assert policies.judge_file(SUBJECT, NOW) is ALLOWED
+    held = PolicySet((ProjectsOnly("names", A), Fixed("age", Q)))
+    assert held.judge_file(SUBJECT, NOW).decision.policy == "age"
+    assert held.judge_project(ProjectSubject(NormalizedName("demo")), NOW).decision.policy == "age"

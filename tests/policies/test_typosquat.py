@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from pipgate.policies.decision import Action, Mode
 from pipgate.policies.engine import Policy
@@ -526,3 +527,13 @@ def test_index_contains_normalized_names_and_ranks() -> None:
     assert len(index) == 2
     assert index.rank("baz") == 2
     assert index.names == ["foo-bar", "baz"]
+
+
+@pytest.mark.parametrize("name", ["reqeusts", "requests", "coloarma", "my-own-thing"])
+def test_files_are_never_judged_by_name_so_the_engine_may_skip_asking(name):
+    """``judges_files = False`` holds: whatever the name, a file gets a plain allow
+    (the project was judged already), so ``PolicySet`` need not ask per file."""
+    assert POLICY.judges_files is False
+    subject = FileSubject(NormalizedName(name), f"{name}-1.0.tar.gz", Version("1.0"), NOW)
+    decision = POLICY.check_file(subject, NOW)
+    assert decision.action is Action.ALLOW and not decision.explicit
