@@ -18,9 +18,12 @@ also raises the usual error for a body that is not JSON.
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
+
+D = TypeVar("D")
 
 #: Bodies smaller than this are decoded whole (a few milliseconds at most).
 WHOLE_BELOW = 256 * 1024
@@ -38,18 +41,37 @@ def loads(body: bytes) -> Any:
     """``orjson.loads(body)``, in pieces when ``body`` is a large page (see module doc)."""
     if len(body) < WHOLE_BELOW:
         return orjson.loads(body)
+    split = split_files(body, _orjson_array, _orjson_document)
+    if split is None:
+        return orjson.loads(body)
+    entries, document = split
+    document["files"] = entries
+    return document
+
+
+def split_files(
+    body: bytes,
+    decode_array: Callable[[bytes], list[Any] | None],
+    decode_document: Callable[[bytes], D | None],
+) -> tuple[list[Any], D] | None:
+    """The entries of ``body``'s top-level ``files`` array, decoded a piece at a time,
+    and the document around the array, or ``None`` when ``body`` cannot be split so (then
+    decode it whole). ``decode_array`` decodes a JSON array (``None``: not valid JSON, so
+    the cut was not between entries); ``decode_document`` decodes the document with an
+    empty ``files`` array (``None``: not such a document). Whatever else they raise
+    goes to the caller."""
     start = _files_array_start(body)
     if start is None:
-        return orjson.loads(body)
+        return None
     entries: list[Any] = []
     position = start
     while True:
         cut = _BETWEEN_ENTRIES.search(body, position + PIECE)
         if cut is None:
             break
-        piece = _decoded_array(body, position, cut.start() + 1)
+        piece = decode_array(b"[" + body[position : cut.start() + 1] + b"]")
         if piece is None:  # the cut fell inside a string or a nested value: try the next
-            cut = _next_valid_cut(body, position, cut.end())
+            cut = _next_valid_cut(body, position, cut.end(), decode_array)
             if cut is None:
                 break
             piece, end = cut
@@ -57,12 +79,29 @@ def loads(body: bytes) -> Any:
             end = cut.end() - 1
         entries += piece
         position = end  # at the "{" of the next entry
-    rest = _last_piece(body, position, start)
+    rest = _last_piece(body, position, start, decode_array, decode_document)
     if rest is None:
-        return orjson.loads(body)
+        return None
     piece, document = rest
     entries += piece
-    document["files"] = entries
+    return entries, document
+
+
+def _orjson_array(text: bytes) -> list[Any] | None:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, list) else None
+
+
+def _orjson_document(text: bytes) -> dict[str, Any] | None:
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(document, dict) or document.get("files") != []:
+        return None
     return document
 
 
@@ -109,44 +148,37 @@ def _escaped(body: bytes, quote: int) -> bool:
     return run % 2 == 1
 
 
-def _decoded_array(body: bytes, start: int, end: int) -> list[Any] | None:
-    try:
-        value = orjson.loads(b"[" + body[start:end] + b"]")
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, list) else None
-
-
-def _next_valid_cut(body: bytes, start: int, after: int) -> tuple[list[Any], int] | None:
+def _next_valid_cut(
+    body: bytes, start: int, after: int, decode_array: Callable[[bytes], list[Any] | None]
+) -> tuple[list[Any], int] | None:
     """The entries from ``start`` up to the first later cut that decodes, and where the
     next piece starts; ``None`` when no later cut does."""
     for cut in _BETWEEN_ENTRIES.finditer(body, after):
-        piece = _decoded_array(body, start, cut.start() + 1)
+        piece = decode_array(b"[" + body[start : cut.start() + 1] + b"]")
         if piece is not None:
             return piece, cut.end() - 1
     return None
 
 
 def _last_piece(
-    body: bytes, start: int, array_start: int
-) -> tuple[list[Any], dict[str, Any]] | None:
+    body: bytes,
+    start: int,
+    array_start: int,
+    decode_array: Callable[[bytes], list[Any] | None],
+    decode_document: Callable[[bytes], D | None],
+) -> tuple[list[Any], D] | None:
     """The entries from ``start`` to the end of the array, and the document around the
     array (decoded with ``"files": []``), or ``None``."""
     tail = body.rfind(b"]")
     for end in _array_ends(body, start, tail):
-        piece = _decoded_array(body, start, end)
+        piece = decode_array(b"[" + body[start:end] + b"]")
         if piece is None:
             continue
         outside = body[:array_start] + body[end:]
         if outside.count(_FILES_KEY) != 1:
-            return None  # "files" twice: orjson keeps the last; decode it whole
-        try:
-            document = orjson.loads(outside)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(document, dict) or document.get("files") != []:
-            return None
-        return piece, document
+            return None  # "files" twice: a decoder keeps the last; decode it whole
+        document = decode_document(outside)
+        return None if document is None else (piece, document)
     return None
 
 

@@ -196,15 +196,24 @@ def render_json(page: Page) -> bytes:
         rest["tracks"] = list(page.project.tracks)
     if page.project.alternate_locations:
         rest["alternate-locations"] = list(page.project.alternate_locations)
-    return b"".join(
-        (
-            orjson.dumps(head)[:-1],
-            b',"files":',
-            _FILES.encode(page.files),
-            b",",
-            orjson.dumps(rest)[1:],
-        )
-    )
+    out = bytearray(orjson.dumps(head)[:-1] + b',"files":')
+    files = page.files
+    if not files:
+        out += b"[]"
+    # Written ``ENCODED_AT_ONCE`` files at a time (each call holds the GIL), each lot
+    # over the "]" the previous one ended with, which then becomes a ",".
+    for start in range(0, len(files), ENCODED_AT_ONCE):
+        at = len(out) - 1 if start else len(out)
+        _FILES.encode_into(files[start : start + ENCODED_AT_ONCE], out, at)
+        if start:
+            out[at] = 0x2C  # ","
+    out += b","
+    out += orjson.dumps(rest)[1:]
+    return bytes(out)
+
+
+#: Files encoded in one call: ~0.2 ms.
+ENCODED_AT_ONCE = 1000
 
 
 class Fragments:

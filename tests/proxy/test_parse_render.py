@@ -292,7 +292,7 @@ def _pypi_entry(i: int) -> dict[str, object]:
         "requires-python": ">=3.9",
         "yanked": False,
         "size": 1000 + i,
-        "upload-time": f"2024-01-0{i + 1}T10:00:00.12345{i}Z",
+        "upload-time": f"2024-01-{i + 1:02d}T10:00:00.12345{i}Z",
         "core-metadata": {"sha256": "e" * 64},
         "data-dist-info-metadata": {"sha256": "e" * 64},
         "dist-info-metadata": {"sha256": "e" * 64},
@@ -370,3 +370,26 @@ def test_a_usual_page_is_decoded_in_one_pass():
     legacy = orjson.dumps({"name": "demo", "files": entries})
     assert parse._decoded(legacy) is None
     assert parse_json_page(legacy, PAGE, "demo").files[0].core_metadata == {"sha256": "e" * 64}
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [{}, {"yanked": ""}, {"size": "10"}, {"url": "../../x/demo.whl"}, {"filename": "a\\b"}],
+    ids=["usual", "empty yanked", "size as text", "relative url", "backslash"],
+)
+def test_a_large_page_decoded_in_pieces_gives_what_the_lenient_parser_gives(variant):
+    """Above ``WHOLE_BELOW`` the ``files`` array is decoded a piece at a time; an odd
+    entry deep inside a piece is mended or sent to the lenient parser, as on a small
+    page."""
+    from pipgate.proxy.index import json_pieces, parse
+
+    entries = [_pypi_entry(i % 10) | {"filename": f"demo-{i}.tar.gz"} for i in range(1500)]
+    entries[777].update(variant)
+    body = orjson.dumps({"meta": {"api-version": "1.1"}, "name": "demo", "files": entries})
+    assert len(body) > json_pieces.WHOLE_BELOW + json_pieces.PIECE
+    expected = parse._json_files(orjson.loads(body)["files"], PAGE)
+    files = parse_json_page(body, PAGE, "demo").files
+    assert msgspec.json.encode(files) == msgspec.json.encode(expected)
+    # only a value of another type sends the page to the lenient parser; the others are
+    # decoded in pieces and mended file by file
+    assert (parse._decoded(body) is None) == (variant == {"size": "10"})

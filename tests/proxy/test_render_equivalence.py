@@ -13,6 +13,7 @@ import pytest
 from pipgate.proxy.index.parse import parse_html_page, parse_json_page
 from pipgate.proxy.index.render import (
     API_VERSION,
+    ENCODED_AT_ONCE,
     Fragments,
     Page,
     _element,
@@ -344,3 +345,16 @@ def test_an_entry_is_written_as_orjson_writes_it(changes):
     page = Page(project, shown_files(project, [f]))
     assert render_json(page) == reference_json(page)
     assert orjson.loads(render_json(page))["files"][0]["filename"] == f.filename
+
+
+@pytest.mark.parametrize("count", [0, 1, ENCODED_AT_ONCE, ENCODED_AT_ONCE + 1, 2500])
+def test_files_written_in_lots_make_one_document(count):
+    """Files are encoded ``ENCODED_AT_ONCE`` at a time into one array."""
+    files = tuple(
+        DistFile(f"demo-{i}.tar.gz", f"https://up/{i}", {"sha256": SHA}, size=i)
+        for i in range(count)
+    )
+    project = Project("demo", files, ("1.0",))
+    page = Page(project, shown_files(project, files))
+    assert render_json(page) == reference_json(page)
+    assert [f["size"] for f in orjson.loads(render_json(page))["files"]] == list(range(count))
