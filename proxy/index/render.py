@@ -196,20 +196,15 @@ def render_json(page: Page) -> bytes:
         rest["tracks"] = list(page.project.tracks)
     if page.project.alternate_locations:
         rest["alternate-locations"] = list(page.project.alternate_locations)
-    out = bytearray(orjson.dumps(head)[:-1] + b',"files":')
     files = page.files
-    if not files:
-        out += b"[]"
-    # Written ``ENCODED_AT_ONCE`` files at a time (each call holds the GIL), each lot
-    # over the "]" the previous one ended with, which then becomes a ",".
+    # ``ENCODED_AT_ONCE`` files a call (each holds the GIL), all joined in one copy
+    parts: list[bytes | memoryview] = [orjson.dumps(head)[:-1], b',"files":[']
     for start in range(0, len(files), ENCODED_AT_ONCE):
-        at = len(out) - 1 if start else len(out)
-        _FILES.encode_into(files[start : start + ENCODED_AT_ONCE], out, at)
         if start:
-            out[at] = 0x2C  # ","
-    out += b","
-    out += orjson.dumps(rest)[1:]
-    return bytes(out)
+            parts.append(b",")
+        parts.append(memoryview(_FILES.encode(files[start : start + ENCODED_AT_ONCE]))[1:-1])
+    parts += (b"],", orjson.dumps(rest)[1:])
+    return b"".join(parts)
 
 
 #: Files encoded in one call: ~0.2 ms.
