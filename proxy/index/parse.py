@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urldefrag, urljoin
 
 import msgspec
@@ -25,6 +25,9 @@ from packaging.version import InvalidVersion, Version
 
 from pipgate.proxy.index import json_pieces
 from pipgate.proxy.models import CoreMetadata, DistFile, Project, Yanked
+
+T = TypeVar("T")
+B = TypeVar("B")
 
 
 class PageParseError(ValueError):
@@ -143,16 +146,7 @@ def _checked_files(files: list[DistFile], page_url: str) -> tuple[DistFile, ...]
     times in UTC, distinct safe filenames), else file by file (``_normalized``)."""
     if _usual(files):
         return tuple(files)
-    resolve = _Resolver(page_url)
-    seen: dict[str, DistFile] = {}
-    for f in files:
-        try:
-            checked = _normalized(f, resolve)
-        except ValueError:  # urljoin/urlsplit: "Invalid IPv6 URL" and the like
-            continue
-        if checked is not None and checked.filename not in seen:
-            seen[checked.filename] = checked
-    return tuple(seen.values())
+    return _first_of_each(files, _normalized, _Resolver(page_url))
 
 
 def _usual(files: list[DistFile]) -> bool:
@@ -226,38 +220,26 @@ def _normalized(f: DistFile, resolve: _Resolver) -> DistFile | None:
 
 
 def _json_files(entries: list[Any], page_url: str) -> tuple[DistFile, ...]:
-    """The usable entries, each filename once (see ``_first_of_each``). The hot loop of a
-    cold page: 10,000 entries are common, so it avoids work per entry where it can."""
+    """The usable entries, each filename once (see ``_first_of_each``)."""
+    return _first_of_each(entries, _json_file, _Resolver(page_url))
+
+
+def _first_of_each(
+    items: Iterable[T], make: Callable[[T, B], DistFile | None], base: B
+) -> tuple[DistFile, ...]:
+    """``make(item, base)`` of each item that makes a file, each filename once: the first
+    entry wins and later ones are dropped, so the file a page advertises is the one that
+    is judged and served. An item whose URL cannot be parsed is skipped. (The hot loop of
+    a cold page that is not in the usual form: 10,000 entries are common.)"""
     seen: dict[str, DistFile] = {}
-    resolve = _Resolver(page_url)
-    for entry in entries:
+    for item in items:
         try:
-            f = _json_file(entry, resolve)
+            f = make(item, base)
         except ValueError:  # urljoin/urlsplit: "Invalid IPv6 URL" and the like
             continue
         if f is not None and f.filename not in seen:
             seen[f.filename] = f
     return tuple(seen.values())
-
-
-def _first_of_each(files: Iterable[DistFile | None]) -> tuple[DistFile, ...]:
-    """The usable entries, each filename once: the first entry wins and later ones are
-    dropped, so the file a page advertises is the one that is judged and served."""
-    seen: dict[str, DistFile] = {}
-    for f in files:
-        if f is not None:
-            seen.setdefault(f.filename, f)
-    return tuple(seen.values())
-
-
-def _lenient(
-    parse: Callable[[Any, str], DistFile | None], entry: Any, base: str
-) -> DistFile | None:
-    """One file entry, or ``None`` when it cannot be used (an unparseable URL)."""
-    try:
-        return parse(entry, base)
-    except ValueError:  # urljoin/urlsplit: "Invalid IPv6 URL" and the like
-        return None
 
 
 #: An absolute http(s) URL that ``urljoin`` and ``urldefrag`` return unchanged: a host,
@@ -353,7 +335,7 @@ def parse_html_page(body: bytes, page_url: str, name: NormalizedName) -> Project
         base = urljoin(page_url, parser.base_href) if parser.base_href else page_url
     except ValueError as exc:
         raise PageParseError(f"project page for {name!r} has an invalid <base href>") from exc
-    files = _first_of_each(_lenient(_html_file, attrs, base) for attrs in parser.anchors)
+    files = _first_of_each(parser.anchors, _html_file, base)
     return Project(
         name=name,
         files=files,
