@@ -4,10 +4,11 @@
 as long again to read back), so the event loop would answer nothing meanwhile. This
 form (``MAGIC``) is the project's fields and the caller's ``extra`` as a MessagePack
 map, each file a map of ``DistFile``'s PEP 691 keys in lots of ``LOT``, written and
-read by ``msgspec`` in a few milliseconds for 10,000 files, a lot a call. It does not depend on the classes' layout
-beyond those keys, so a pipgate that changes them still reads what an older one wrote
-(or drops it: ``decode`` raises ``ValueError`` for anything it does not recognise, as
-the earlier form, ``pipgate-page/1``, and the page is fetched again).
+read by ``msgspec`` a lot a call (a few milliseconds for 10,000 files in all). It does
+not depend on the classes' layout beyond those keys, so a pipgate that changes them
+still reads what an older one wrote (or drops it: ``decode`` raises ``ValueError`` for
+anything it does not recognise, as the earlier form ``pipgate-page/1``, and the page is
+fetched again).
 """
 
 from __future__ import annotations

@@ -38,7 +38,9 @@ def parse_json_page(body: bytes, page_url: str, name: NormalizedName) -> Project
     page = _decoded(body)
     if page is not None:
         files = _checked_files(page.files, page_url)
-        return _project(name, files, page.versions, page.project_status, page.tracks, page.others)
+        return _project(
+            name, files, page.versions, page.project_status, page.tracks, page.locations
+        )
     try:
         data = json_pieces.loads(body)  # a large page in pieces: the GIL is let go between
     except orjson.JSONDecodeError as exc:
@@ -87,7 +89,7 @@ class _Page(msgspec.Struct):
     versions: Any = None
     project_status: Any = msgspec.field(default=None, name="project-status")
     tracks: Any = None
-    others: Any = msgspec.field(default=None, name="alternate-locations")
+    locations: Any = msgspec.field(default=None, name="alternate-locations")
 
 
 _PAGE = msgspec.json.Decoder(_Page)
