@@ -124,6 +124,7 @@ def file_url(project: str, filename: str) -> str:
 
 #: Characters ``quote`` never escapes (its ``safe="/"``; a filename holds no ``/``).
 _UNQUOTED = re.compile(r"[A-Za-z0-9_.~-]+")
+#: The same characters, to find in one pass whether a page's filenames are all made of them.
 _UNQUOTED_BYTES = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-"
 
 
@@ -185,8 +186,8 @@ _FILES = msgspec.json.Encoder()
 
 
 def render_json(page: Page) -> bytes:
-    """PEP 691 JSON: the page's document with its files encoded in one pass
-    (``ShownFile``)."""
+    """PEP 691 JSON: the page's document, its files (``ShownFile``) encoded by ``msgspec``
+    ``ENCODED_AT_ONCE`` at a time."""
     head = {"meta": {"api-version": API_VERSION}, "name": page.project.name}
     rest: dict[str, object] = {"versions": list(page.project.versions)}
     status, reason = _status(page)
