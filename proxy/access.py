@@ -227,7 +227,10 @@ class ProjectAccess:
             return view
         key = (gate.index, decision.name)
         built_from = (cached.revision, gate.generation, decision.origin)
-        view = await to_thread.run_sync(gate.view, cached.project, decision.origin)
+        if cached.project.small:  # cheaper here than a thread hop
+            view = gate.view(cached.project, decision.origin)
+        else:
+            view = await to_thread.run_sync(gate.view, cached.project, decision.origin)
         self._views[key] = (built_from, view)
         self._views.move_to_end(key)
         while len(self._views) > self._capacity:

@@ -366,6 +366,10 @@ class IndexCache:
             etag=cached.etag if cached else None,
             last_modified=cached.last_modified if cached else None,
         )
+        if raw.small:  # cheaper here than a thread hop
+            source = source_digest(raw)
+            unchanged = cached is not None and cached.source == source
+            return raw, cached.project if unchanged else raw.parse(), source  # type: ignore[union-attr]
         source = await to_thread.run_sync(source_digest, raw)
         if cached is not None and cached.source == source:
             return raw, cached.project, source

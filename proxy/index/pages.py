@@ -14,6 +14,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import msgspec
@@ -21,6 +22,7 @@ from anyio import to_thread
 from isal import igzip
 
 from pipgate.policies.decision import Decision
+from pipgate.policies.engine import Verdict
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import ProjectView
 from pipgate.proxy.index.render import Fragments, Page, render, shown_files
@@ -174,6 +176,9 @@ class PageRenderer:
         if building is not None and building[0] == built_from and building[1] is view:
             return await asyncio.shield(building[2])
         pieces = self._pieces_of(project.name, judged_from[0] if judged_from else None)
+        if project.small and not self._asks_the_store(view, pieces):
+            # cheaper here than a thread hop, and no I/O
+            return self._keep(key, self._build(project, view, media_type, built_from, pieces))
         build = asyncio.ensure_future(
             to_thread.run_sync(self._build, project, view, media_type, built_from, pieces)
         )
@@ -183,11 +188,25 @@ class PageRenderer:
         finally:
             if key in self._building and self._building[key][2] is build:
                 del self._building[key]
+        return self._keep(key, rendered)
+
+    def _keep(self, key: tuple[str, str, str], rendered: RenderedPage) -> RenderedPage:
         self._cache[key] = rendered
         self._cache.move_to_end(key)
         while len(self._cache) > self._capacity:
             self._cache.popitem(last=False)
         return rendered
+
+    def _asks_the_store(self, view: ProjectView, pieces: Pieces) -> bool:
+        """Whether rendering ``view`` would ask the store something (I/O): whether a file
+        held by release age may be listed (``_listed``), or a listed wheel without
+        upstream metadata is not known yet to have extracted metadata or not
+        (``_extracted``)."""
+        if any(_listable_hold(f, v) for f, v in view.held):
+            return True
+        with pieces.lock:
+            known = _known_metadata(pieces, time.monotonic())
+        return any(sha256 not in known for sha256, _ in _without_metadata(view.shown))
 
     def rendered(
         self,
@@ -246,21 +265,11 @@ class PageRenderer:
         """Listed wheels without upstream metadata whose METADATA the store extracted:
         filename -> its hashes. Asked of the store once per wheel and revision (in
         batches), then remembered until ``metadata_changed``."""
-        wanted = [
-            (sha256, f.filename)
-            for f in listed
-            if not f.core_metadata
-            and f.filename.endswith(".whl")
-            and (sha256 := f.hashes.get("sha256"))
-        ]
+        wanted = _without_metadata(listed)
         now = time.monotonic()
         with pieces.lock:
             generation = pieces.generation
-            known = {
-                sha256: value
-                for sha256, value in pieces.metadata.items()
-                if isinstance(value, str) or now - value < NO_METADATA_FOR
-            }
+            known = _known_metadata(pieces, now)
         unknown = list({sha256 for sha256, _ in wanted if sha256 not in known})
         if unknown:
             found = self._store.metadata_hashes(unknown)
@@ -292,10 +301,7 @@ class PageRenderer:
         yanked = {
             f.filename: hold_as_yanked(v.decision)
             for f, v in view.held
-            if v.decision.policy == "release-age"
-            and v.decision.available_at is not None
-            and not f.yanked
-            and not (f.sha256 and f.sha256 in self._store)
+            if _listable_hold(f, v) and not (f.sha256 and f.sha256 in self._store)
         }
         if not yanked:
             return list(view.shown)
@@ -305,6 +311,33 @@ class PageRenderer:
             for f in project.files
             if f.filename in shown or f.filename in yanked
         ]
+
+
+def _listable_hold(f: DistFile, verdict: Verdict) -> bool:
+    """A held file the page may list as yanked, unless the store has it (``_listed``)."""
+    decision = verdict.decision
+    return decision.policy == "release-age" and decision.available_at is not None and not f.yanked
+
+
+def _without_metadata(files: Iterable[DistFile]) -> list[tuple[str, str]]:
+    """(sha256, filename) of the wheels in ``files`` whose page gives no metadata."""
+    return [
+        (sha256, f.filename)
+        for f in files
+        if not f.core_metadata
+        and f.filename.endswith(".whl")
+        and (sha256 := f.hashes.get("sha256"))
+    ]
+
+
+def _known_metadata(pieces: Pieces, now: float) -> dict[str, str | float]:
+    """What ``pieces`` remember of wheels' extracted metadata and still believe (call
+    with ``pieces.lock`` held)."""
+    return {
+        sha256: value
+        for sha256, value in pieces.metadata.items()
+        if isinstance(value, str) or now - value < NO_METADATA_FOR
+    }
 
 
 def _without_held_versions(project: Project, view: ProjectView, listed: list[DistFile]) -> Project:

@@ -288,3 +288,80 @@ def test_a_page_is_one_gzip_member(size):
     assert reader.eof and not reader.unused_data
     assert gzip.decompress(packed) == body
     assert gzipped(body[: GZIP_MIN - 1]) is None
+
+
+async def test_a_small_page_is_rendered_without_a_worker_thread_unless_it_asks_the_store(
+    tmp_path, monkeypatch
+):
+    """A thread hop costs more than rendering a small page: it is rendered on the event
+    loop, the same bytes as in a thread, unless rendering asks the store (I/O: a wheel
+    whose metadata the store may have extracted), which stays in a thread."""
+    from anyio import to_thread
+
+    from pipgate.policies.engine import PolicySet
+    from pipgate.proxy import models
+    from pipgate.proxy.gate import Gate
+    from pipgate.proxy.index.pages import PageRenderer
+
+    hops: list[object] = []
+    real = to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        hops.append(func)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(to_thread, "run_sync", counted)
+    wheel = DistFile(
+        "demo-1.0-py3-none-any.whl", "https://up/a", {"sha256": "a" * 64}, core_metadata=True
+    )
+    sdist = DistFile("demo-1.0.tar.gz", "https://up/b", {"sha256": "b" * 64})
+    project = Project("demo", (wheel, sdist), ("1.0",))
+    gate = Gate("default", PolicySet(), clock=lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    view = gate.view(project)
+    json = "application/vnd.pypi.simple.v1+json"
+    inline = await PageRenderer(FileStore(tmp_path / "a", size_limit=1 << 30)).page(
+        "default", project, view, (1, gate.generation), json
+    )
+    assert hops == []
+    monkeypatch.setattr(models, "SMALL_PAGE_FILES", 0)  # as if it were large
+    threaded = await PageRenderer(FileStore(tmp_path / "b", size_limit=1 << 30)).page(
+        "default", project, view, (1, gate.generation), json
+    )
+    assert len(hops) == 1 and threaded.body == inline.body and threaded.etag == inline.etag
+    monkeypatch.setattr(models, "SMALL_PAGE_FILES", 200)
+    without = DistFile("demo-2.0-py3-none-any.whl", "https://up/c", {"sha256": "c" * 64})
+    asks = Project("demo", (wheel, sdist, without), ("1.0", "2.0"))
+    await PageRenderer(FileStore(tmp_path / "c", size_limit=1 << 30)).page(
+        "default", asks, gate.view(asks), (2, gate.generation), json
+    )
+    assert len(hops) == 2  # the wheel without upstream metadata: the store is asked
+
+
+async def test_a_small_page_is_parsed_without_a_worker_thread(tmp_path, clock, monkeypatch):
+    """Digesting and parsing a small page cost less than a thread hop; a large one's
+    are done in a worker thread."""
+    from anyio import to_thread
+
+    from pipgate.proxy.upstream.client import SMALL_JSON
+
+    hops: list[str] = []
+    real = to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):
+        hops.append(getattr(func, "__name__", repr(func)))
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(to_thread, "run_sync", counted)
+    entries = [{"filename": f"demo-{i}.tar.gz", "url": f"https://up/{i}"} for i in range(2000)]
+    large = orjson.dumps({"name": "large", "files": entries})
+    assert len(large) > SMALL_JSON > len(PAGE_OTHER)
+    upstream = ScriptedUpstream()
+    pages = index_cache(tmp_path, upstream, clock)
+    upstream.page = lambda request: httpx.Response(200, content=PAGE_OTHER, headers=JSON)
+    assert (await pages.get("other")).page.project.name == "other"
+    assert hops == []
+    upstream.page = lambda request: httpx.Response(200, content=large, headers=JSON)
+    assert len((await pages.get("large")).page.project.files) == 2000
+    assert hops == ["source_digest", "parse"]
+    await pages.wait_idle()
+    pages.close()
