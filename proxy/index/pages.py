@@ -25,7 +25,7 @@ from pipgate.policies.decision import Decision
 from pipgate.policies.engine import Verdict
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import ProjectView
-from pipgate.proxy.index.render import Fragments, Page, render, shown_files
+from pipgate.proxy.index.render import Fragments, Page, ShownFiles, render
 from pipgate.proxy.models import DistFile, Project, parse_version
 from pipgate.proxy.reason_phrase import Status
 
@@ -254,7 +254,7 @@ class PageRenderer:
         listed = self._listed(project, view)
         page = Page(
             _without_held_versions(project, view, listed),
-            shown_files(project, listed, metadata_hashes=self._extracted(listed, pieces)),
+            ShownFiles(project, listed, metadata_hashes=self._extracted(listed, pieces)),
         )
         body = render(page, media_type, pieces.fragments)
         return _finish(200, media_type, body, view, built_from)

@@ -164,10 +164,9 @@ def _usual(files: list[DistFile]) -> bool:
         or not _printable_without_slashes(" ".join(names))
     ):
         return False
-    if not _PLAIN_URLS.fullmatch("\n".join([f.url for f in files])):
+    if not _all_plain([f.url for f in files]):
         return False
-    provenances = [f.provenance for f in files if f.provenance is not None]
-    if provenances and not _PLAIN_URLS.fullmatch("\n".join(provenances)):
+    if not _all_plain([f.provenance for f in files if f.provenance is not None]):
         return False
     if not _lone_sha256s([f.hashes for f in files]):
         return False
@@ -178,6 +177,15 @@ def _usual(files: list[DistFile]) -> bool:
         return False
     zones = {t.tzinfo for f in files if (t := f.upload_time) is not None}
     return zones <= {UTC}
+
+
+def _all_plain(urls: list[str]) -> bool:
+    """Whether every one of ``urls`` is a ``_PLAIN_URL``: a thousand a regex call (one
+    call over a 10,000-file page's URLs holds the GIL over a millisecond)."""
+    return all(
+        _PLAIN_URLS.fullmatch("\n".join(urls[start : start + 1000]))
+        for start in range(0, len(urls), 1000)
+    )
 
 
 def _printable_without_slashes(text: str) -> bool:

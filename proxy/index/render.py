@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 from urllib.parse import quote
 
 import msgspec
@@ -169,6 +170,42 @@ def shown_files(
             )
         )
     return shown
+
+
+class ShownFiles(Sequence[ShownFile]):
+    """``shown_files(project, files, metadata_hashes=...)``, made a slice at a time when
+    asked for: a page of 10,000 files is encoded without 10,000 ``ShownFile``s alive at
+    once (made and freed in one go, they would hold the GIL for milliseconds)."""
+
+    def __init__(
+        self,
+        project: Project,
+        files: Sequence[DistFile],
+        *,
+        metadata_hashes: dict[str, dict[str, str] | None] | None = None,
+    ) -> None:
+        self._project = project
+        self._files = files
+        self._extracted = metadata_hashes
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    @overload
+    def __getitem__(self, index: int) -> ShownFile: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ShownFile]: ...
+
+    def __getitem__(self, index: int | slice) -> ShownFile | list[ShownFile]:
+        if isinstance(index, slice):
+            return shown_files(self._project, self._files[index], metadata_hashes=self._extracted)
+        (shown,) = shown_files(self._project, [self._files[index]], metadata_hashes=self._extracted)
+        return shown
+
+    def __iter__(self) -> Iterator[ShownFile]:
+        for start in range(0, len(self._files), ENCODED_AT_ONCE):
+            yield from self[start : start + ENCODED_AT_ONCE]
 
 
 def _in_utc(moment: datetime) -> datetime:

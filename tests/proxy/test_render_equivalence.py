@@ -16,6 +16,7 @@ from pipgate.proxy.index.render import (
     ENCODED_AT_ONCE,
     Fragments,
     Page,
+    ShownFiles,
     _element,
     _meta,
     _metadata_value,
@@ -358,3 +359,20 @@ def test_files_written_in_lots_make_one_document(count):
     page = Page(project, shown_files(project, files))
     assert render_json(page) == reference_json(page)
     assert [f["size"] for f in orjson.loads(render_json(page))["files"]] == list(range(count))
+
+
+def test_files_made_a_slice_at_a_time_render_as_the_list():
+    """``ShownFiles`` makes each ``ShownFile`` when a slice is asked for: the same
+    renderings, items and length as the list ``shown_files`` makes."""
+    files = tuple(
+        DistFile(f"demo-{i}-py3-none-any.whl", f"https://up/{i}", {"sha256": SHA}, size=i)
+        for i in range(2 * ENCODED_AT_ONCE + 3)
+    )
+    project = Project("demo", files, ("1.0",))
+    extracted = {files[5].filename: {"sha256": "cd" * 32}}
+    listed = shown_files(project, files, metadata_hashes=extracted)
+    lazy = ShownFiles(project, files, metadata_hashes=extracted)
+    assert len(lazy) == len(listed) and list(lazy) == listed
+    assert lazy[5] == listed[5] and lazy[-1] == listed[-1] and lazy[10:20] == listed[10:20]
+    assert render_json(Page(project, lazy)) == render_json(Page(project, listed))
+    assert render_html(Page(project, lazy)) == render_html(Page(project, listed))
