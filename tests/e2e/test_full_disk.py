@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from datetime import UTC, datetime
 
 import httpx
@@ -17,6 +18,20 @@ from tests.support.servers import wait_until_stored
 
 CACHED_WHEEL = "demo_pkg-1.1.0-py3-none-any.whl"
 COLD_WHEEL = "demo_dep-0.2.0-py3-none-any.whl"
+
+
+def settled_metrics(client: httpx.Client, url: str) -> str:
+    """``/metrics`` once the page writes' failures are all counted: a fetched page is
+    answered first and written in the background (a small one is answered without a
+    thread hop, so before its write is tried), and its failed write is counted then."""
+    seen: list[float] = []
+    deadline = time.monotonic() + 10
+    while True:
+        text = client.get(url).text
+        seen.append(counter(text, "pipgate_storage_errors_total", store="index"))
+        if (seen[-1] > 0 and seen[-4:] == [seen[-1]] * 4) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)
 
 
 def counter(metrics: str, name: str, **labels: str) -> float:
@@ -47,7 +62,7 @@ def test_a_full_disk_answers_every_request_and_fails_readiness_until_freed(
                 "metadata": client.get(f"{files}/demo-pkg/{CACHED_WHEEL}.metadata"),
                 "held": client.get(f"{proxy.url}/simple/coloarma/"),
             }
-            metrics = client.get(f"{proxy.url}/metrics").text
+            metrics = settled_metrics(client, f"{proxy.url}/metrics")
 
             filler.unlink()
             ready = client.get(f"{proxy.url}/readyz")
