@@ -2,20 +2,27 @@
 
 Parsing is the dear part of a scan (a large sdist carries tens of MB of Python), and a
 module can only raise a finding if its text shows what a rule looks for. So every file that
-install time does not run is first looked at as bytes: a handful of substring tests (memory
-speed), then, only where one hits, the rules' own patterns on the raw text. What passes both
-is parsed and judged properly; comments and docstrings that merely mention a webhook or
-``exec`` cost a parse, never a finding.
+install time does not run is first looked at as bytes: one regular expression finds whether
+any of a few dozen lower-case substrings occurs at all (most files: none, and that is the
+whole cost), then, only where one does, the substring tests of each check and the rules' own
+patterns on the raw text. What passes both is parsed and judged properly; comments and
+docstrings that merely mention a webhook or ``exec`` cost a parse, never a finding.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 from . import indicators
 
 _SINK_CALL = indicators.Indicator(
-    re.compile(r"\b(?:exec|eval)\s*\(|__import__\s*\(\s*[^'\"\s)]"), ("exec", "eval", "__import__")
+    # `model.eval()` and `cursor.exec(...)` are methods, not the builtins.
+    re.compile(
+        r"(?<![\w.])(?:exec|eval)\s*\(|\bbuiltins\.(?:exec|eval)\s*\(|"
+        r"__import__\s*\(\s*[^'\"\s)]"
+    ),
+    ("exec", "eval", "__import__"),
 )
 _DECODING = (
     b"b64decode",
@@ -38,6 +45,7 @@ _DECODING = (
 )
 _BUILTINS = re.compile(r"getattr\s*\(\s*(?:__builtins__|builtins|globals\s*\(\s*\))")
 _RAW_IP = re.compile(rb"://[1-9]")
+_WINDOWS_PROGRAM = re.compile(r"\.exe\b", re.I)
 
 
 def _exec_chain(text: str, low: str, lower: bytes) -> bool:
@@ -61,32 +69,55 @@ def _drops(text: str, low: str, lower: bytes) -> bool:
     return fetch and any(token in lower for token in _SPAWN)
 
 
+def _drops_program(text: str, low: str, lower: bytes) -> bool:
+    # `.exe` as a file name, not the start of `.execute(`.
+    return _drops(text, low, lower) and bool(_WINDOWS_PROGRAM.search(text))
+
+
+#: What a download piped into a shell pipes into (``indicators.DOWNLOAD_RUN`` says the rest).
+_PIPED = re.compile(r"\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|perl|ruby|php|node|python[23]?(?:\.\d+)?)\b")
+
+
+def _piped_download(text: str, low: str, lower: bytes) -> bool:
+    return bool(_PIPED.search(text)) and bool(indicators.DOWNLOAD_RUN.search(text, low))
+
+
+def _always(text: str, low: str, lower: bytes) -> bool:
+    return True
+
+
 _CREDENTIALS = tuple(indicator for _, indicator in indicators.CREDENTIALS.values())
+_SINKS = _any(*indicators.SINKS.values(), indicators.IP_LOGGER)
 
 #: (lower-case byte substrings, the check to run where one occurs). Only files where a
-#: check passes are parsed. Few tokens, because each costs one pass over every module byte.
+#: check passes are parsed.
 _TRIAGE = (
     ((b"exec(", b"eval(", b"__import__("), _exec_chain),
+    ((b"pyarmor", b"pty.spawn", b"/dev/tcp"), _always),
+    ((b"dup2",), lambda text, low, lower: b"socket" in lower),
     (
-        (b"pyarmor", b"dup2", b"pty.spawn", b"/dev/tcp", b"ngrok"),
-        lambda text, low, lower: True,
-    ),
-    (
-        (b"rentry", b"paste", b"pipedream", b"oast", b"dnslog"),
-        lambda text, low, lower: True,
+        # What the sink patterns look for (their anchors, or a longer part of them).
+        (
+            *(b"rentry.", b"pastebin", b"paste.ee", b"hastebin", b"termbin", b"0x0.st"),
+            *(b"transfer.sh", b"file.io", b"gofile", b"anonfiles.", b"paste.c-net"),
+            *(b"webhook", b"requestbin", b"pipedream", b"ngrok", b"burpcollaborator"),
+            *(b"oastify", b"interact.sh", b"oast.", b"dnslog", b"ceye.io"),
+            *(b"canarytokens", b"trycloudflare", b"serveo", b"localtunnel.", b"beeceptor"),
+            *(b"requestcatcher", b"telegram", b"hooks.slack"),
+            *(b"iplogger", b"grabify", b"2no.co", b"yip.su", b"ipgrabber", b"blasze"),
+            *(b"iplis.", b"ezstat"),
+        ),
+        _SINKS,
     ),
     ((b"getuser", b"gethostname", b"getlogin", b"platform.node", b"os.uname"), _phones),
-    ((b".exe",), _drops),
+    ((b".exe",), _drops_program),
     ((b".recv(", b"b64decode", b".write("), _drops),
     ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token"), _phones),
     ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
-    ((b"webhook", b"telegram"), _any(*indicators.SINKS.values())),
-    (
-        (b"login data", b"leveldb", b"roblosecurity"),
-        lambda text, low, lower: True,
-    ),
-    ((b"cookies", b"tdata", b"wallet"), _any(*_CREDENTIALS)),
-    ((b"powershell", b"| sh", b"|sh", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),
+    ((b"login data", b"leveldb", b"roblosecurity"), _any(*_CREDENTIALS)),
+    ((b"cookies", b"\"tdata", b"'tdata", b"/tdata", b"\\tdata", b"wallet"), _any(*_CREDENTIALS)),
+    ((b"powershell", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),
+    ((b"| sh", b"|sh", b"| bash", b"|bash", b"| sudo", b"|sudo"), _piped_download),
     ((b"currentversion", b"start menu", b"crontab", b"bashrc"), _any(indicators.PERSISTENCE)),
     (
         (b"clipboard", b"pyperclip"),
@@ -98,6 +129,76 @@ _TRIAGE = (
 #: What code run at install or import time may do that a rule judges by where it runs.
 _EARLY = (*_NETWORK, *_SPAWN)
 
+#: Bytes of lower-cased Python source from rarest to commonest (measured on large sdists);
+#: those not listed are commoner still.
+_RARITY = b"~&!%$<?^7965+*@|>3;{}48#2z\\`1/-xjk][q('\")=wv.bgy:,m"
+
+
+def _anchors() -> dict[int, tuple[bytes, ...]]:
+    """The ``_TRIAGE`` substrings by their rarest byte (``_RARITY``)."""
+    found: dict[int, list[bytes]] = {}
+    for token in sorted({token for group, _ in _TRIAGE for token in group}):
+        found.setdefault(token[_anchor_at(token)], []).append(token)
+    return {anchor: tuple(tokens) for anchor, tokens in found.items()}
+
+
+def _anchor_at(token: bytes) -> int:
+    return min(range(len(token)), key=lambda i: _rank(token[i]))
+
+
+def _rank(byte: int) -> int:
+    found = _RARITY.find(bytes((byte,)))
+    return found if found >= 0 else len(_RARITY)
+
+
+_BY_ANCHOR = _anchors()
+
+
+@functools.cache
+def _gate(skip: frozenset[int] = frozenset()) -> re.Pattern[bytes] | None:
+    """One pattern that matches where any ``_TRIAGE`` substring occurs (except those found
+    at a byte in ``skip``); ``None`` when nothing is left to look for.
+
+    Each alternative starts at a substring's rarest byte (what comes before it is checked by
+    a look-behind at the end), so the engine stops only at rare bytes: one pass over a file
+    costs about what two substring tests do, instead of one per substring.
+    """
+    alternatives = [
+        re.escape(bytes((anchor,))) + _after(tuple((t[_anchor_at(t) + 1 :], t) for t in tokens))
+        for anchor, tokens in _BY_ANCHOR.items()
+        if anchor not in skip
+    ]
+    return re.compile(b"|".join(alternatives)) if alternatives else None
+
+
+def _after(tails: tuple[tuple[bytes, bytes], ...]) -> bytes:
+    """The pattern for what follows an anchor: the tokens' tails as a trie of literals (so
+    a mismatch costs one byte compare), each ending in a look-behind for its whole token."""
+    branches = [b"(?<=" + re.escape(token) + b")" for tail, token in tails if not tail]
+    by_first: dict[int, list[tuple[bytes, bytes]]] = {}
+    for tail, token in tails:
+        if tail:
+            by_first.setdefault(tail[0], []).append((tail[1:], token))
+    branches += [re.escape(bytes((first,))) + _after(tuple(rest)) for first, rest in by_first.items()]
+    return branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
+
+
+def _present(lower: bytes) -> set[bytes]:
+    """The ``_TRIAGE`` substrings that occur in ``lower``: one search of the gate, then one
+    more from each match on, without the byte just found, until nothing more is."""
+    present: set[bytes] = set()
+    skip: frozenset[int] = frozenset()
+    start = 0
+    while (pattern := _gate(skip)) is not None:
+        match = pattern.search(lower, start)
+        if match is None:
+            break
+        anchor = lower[match.start()]
+        present.update(token for token in _BY_ANCHOR[anchor] if token in lower)
+        skip |= {anchor}
+        start = match.start() + 1
+    return present
+
 
 def worth_parsing(data: bytes, *, runs_early: bool = False) -> bool:
     """Whether a Python file's bytes show anything a rule could find in it; for a file run
@@ -105,13 +206,12 @@ def worth_parsing(data: bytes, *, runs_early: bool = False) -> bool:
     lower = data.lower()
     if runs_early and any(token in lower for token in _EARLY):
         return True
-    text = low = None
-    for tokens, check in _TRIAGE:
-        if any(token in lower for token in tokens):
-            if text is None:
-                text = data.decode("utf-8", "replace")
-                low = text.lower()
-            if check(text, low, lower):
+    present = _present(lower)
+    if present:
+        text = data.decode("utf-8", "replace")
+        low = text.lower()
+        for tokens, check in _TRIAGE:
+            if not present.isdisjoint(tokens) and check(text, low, lower):
                 return True
     if _RAW_IP.search(data):
         text = data.decode("utf-8", "replace")
