@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from . import tar
 from .limits import Deadline, ScanLimits, Unscannable
 
 #: ``want(path, size)``: how many of this member's bytes the walk should read (``0`` or
@@ -216,28 +217,99 @@ def _finished(inflater) -> bool:  # type: ignore[no-untyped-def]
 def _walk_tar(
     fileobj: BinaryIO, head: bytes, limits: ScanLimits, deadline: Deadline, want: Want
 ) -> Iterator[Member]:
+    """The members of a tar archive, read by ``tar.headers``; where it meets something it
+    leaves to ``tarfile``, the archive is read again by ``tarfile`` from the start and the
+    members already given are passed over."""
+    given = 0
+    try:
+        stream = io.BufferedReader(_Inflating(fileobj, head, limits, deadline), 64 * 1024)
+        for header in tar.headers(stream):
+            given += 1
+            member = _tar_member(
+                header.name,
+                header.size,
+                _tar_unsafe(header.type == b"2" or header.type == b"1", header.regular),
+                header.type == b"5",
+                header.read,
+                given,
+                limits,
+                deadline,
+                want,
+            )
+            if member is not None:
+                yield member
+        return
+    except tar.Broken as exc:
+        raise Unscannable(f"unreadable archive: {exc}") from None
+    except tar.Unusual:
+        pass
+    fileobj.seek(0)
+    yield from _walk_tarfile(fileobj, head, limits, deadline, want, skip=given)
+
+
+def _walk_tarfile(
+    fileobj: BinaryIO,
+    head: bytes,
+    limits: ScanLimits,
+    deadline: Deadline,
+    want: Want,
+    skip: int = 0,
+) -> Iterator[Member]:
     stream = io.BufferedReader(_Inflating(fileobj, head, limits, deadline), 64 * 1024)
     # Stream mode over bytes already decompressed by _Inflating: one pass, no seeking.
     with tarfile.open(fileobj=stream, mode="r|") as archive:
         for count, info in enumerate(archive, start=1):
-            deadline.check()
-            if count > limits.max_members:
-                raise Unscannable(f"more than {limits.max_members} members")
-            if info.isdir():
+            if count <= skip:
                 continue
-            path, unsafe = safe_path(info.name)
-            if unsafe is None:
-                if info.issym() or info.islnk():
-                    unsafe = "link"
-                elif not info.isreg():
-                    unsafe = "special file"
-            cap = _cap(want(path, info.size), limits) if unsafe is None else 0
-            if not cap:
-                yield Member(path, info.size, unsafe=unsafe)
-                continue
-            member = archive.extractfile(info)
-            data = member.read(cap + 1) if member is not None else b""
-            yield Member(path, info.size, data[:cap], len(data) > cap)
+
+            def read(limit: int, info: tarfile.TarInfo = info) -> bytes:
+                member = archive.extractfile(info)
+                return member.read(limit) if member is not None else b""
+
+            member = _tar_member(
+                info.name,
+                info.size,
+                _tar_unsafe(info.issym() or info.islnk(), info.isreg()),
+                info.isdir(),
+                read,
+                count,
+                limits,
+                deadline,
+                want,
+            )
+            if member is not None:
+                yield member
+
+
+def _tar_unsafe(link: bool, regular: bool) -> str | None:
+    if link:
+        return "link"
+    return None if regular else "special file"
+
+
+def _tar_member(
+    name: str,
+    size: int,
+    unsafe: str | None,
+    directory: bool,
+    read: Callable[[int], bytes],
+    count: int,
+    limits: ScanLimits,
+    deadline: Deadline,
+    want: Want,
+) -> Member | None:
+    deadline.check()
+    if count > limits.max_members:
+        raise Unscannable(f"more than {limits.max_members} members")
+    if directory:
+        return None
+    path, bad_name = safe_path(name)
+    unsafe = bad_name or unsafe
+    cap = _cap(want(path, size), limits) if unsafe is None else 0
+    if not cap:
+        return Member(path, size, unsafe=unsafe)
+    data = read(cap + 1)
+    return Member(path, size, data[:cap], len(data) > cap)
 
 
 def _cap(wanted: int, limits: ScanLimits) -> int:
