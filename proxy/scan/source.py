@@ -143,14 +143,36 @@ class Facts:
     embedded: list[tuple[str, int]] = field(default_factory=list)  # (executable kind, line)
     verifies_digest: bool = False  # compares a hash digest (a pinned download, verified)
     max_line: int = 0
+    # (number of calls indexed, name -> first position, last dotted part -> positions)
+    _index: tuple[int, dict[str, int], dict[str, list[int]]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     def called(self, *names: str) -> Call | None:
         """The first call to one of ``names`` (a leading dot matches any receiver)."""
-        for call in self.calls:
-            for name in names:
-                if call.name == name or (name.startswith(".") and call.name.endswith(name)):
-                    return call
-        return None
+        exact, by_last = self._calls_index()
+        first = len(self.calls)
+        for name in names:
+            if name.startswith("."):
+                for position in by_last.get(name.rsplit(".", 1)[-1], ()):
+                    if position >= first:
+                        break
+                    if self.calls[position].name.endswith(name):
+                        first = position
+                        break
+            else:
+                first = min(first, exact.get(name, first))
+        return self.calls[first] if first < len(self.calls) else None
+
+    def _calls_index(self) -> tuple[dict[str, int], dict[str, list[int]]]:
+        if self._index is None or self._index[0] != len(self.calls):
+            exact: dict[str, int] = {}
+            by_last: dict[str, list[int]] = {}
+            for position, call in enumerate(self.calls):
+                exact.setdefault(call.name, position)
+                by_last.setdefault(call.name.rsplit(".", 1)[-1], []).append(position)
+            self._index = (len(self.calls), exact, by_last)
+        return self._index[1], self._index[2]
 
 
 def read_source(text: str, *, nested: int = 2) -> Facts:
