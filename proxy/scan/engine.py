@@ -136,6 +136,10 @@ class _Scan:
         self.bytes_read = 0
         self.unparsed_code = 0  # Python files not kept for analysis (nothing suspicious)
         self._kept = 0
+        # Python files triage passed over, kept (while the package is small) in case code
+        # run at install or import imports them: raw member path -> bytes.
+        self.deferred: dict[str, bytes] = {}
+        self._deferred_bytes = 0
 
     def want(self, path: str, size: int) -> int:
         """How much of a member to read: what may run early is read further."""
@@ -177,11 +181,26 @@ class _Scan:
         if not self._worth_keeping(member):
             if member.size > 512:
                 self.unparsed_code += 1
+            self._defer(member)
             return
         self._kept += len(member.data)
         if self._kept > self.limits.max_kept:
             raise Unscannable(f"more than {self.limits.max_kept} bytes of source to analyse")
         self.texts[member.path] = member.data.decode("utf-8", "replace")
+
+    def _defer(self, member: Member) -> None:
+        """Keep a passed-over Python file of a small package until the walk is done."""
+        if self._deferred_bytes < 0 or not member.path.endswith((".py", ".pyw")):
+            return
+        if inert(member.path) or member.data is None or member.truncated:
+            return
+        self._deferred_bytes += len(member.data)
+        if self._deferred_bytes > _DEFERRED_BYTES:
+            # A large package: its modules are judged by triage alone (as they all were).
+            self.deferred.clear()
+            self._deferred_bytes = -1
+            return
+        self.deferred[member.path] = member.data
 
     def _worth_keeping(self, member: Member) -> bool:
         path = member.path
@@ -204,16 +223,28 @@ class _Scan:
                 deadline.check()
                 facts[path] = read_source(text)
         metadata_path = _first(texts, ("PKG-INFO", "METADATA"))
-        roles = layout.roles(
-            {
-                **{p: f.local_imports for p, f in facts.items()},
-                **{p: set() for p in texts if p.endswith(".pth")},
-            },
-            wheel=self.wheel,
-            pyproject=texts.get("pyproject.toml"),
-            entry_points=texts.get(_first(texts, ("entry_points.txt",)) or ""),
-            top_level=texts.get(_first(texts, ("top_level.txt",)) or ""),
-        )
+        deferred = {path[len(root) :]: data for path, data in self.deferred.items()}
+        for level in range(_FOLLOWED + 1):
+            roles = layout.roles(
+                {
+                    **{p: f.local_imports for p, f in facts.items()},
+                    **{p: set() for p in texts if p.endswith(".pth")},
+                },
+                wheel=self.wheel,
+                pyproject=texts.get("pyproject.toml"),
+                entry_points=texts.get(_first(texts, ("entry_points.txt",)) or ""),
+                top_level=texts.get(_first(texts, ("top_level.txt",)) or ""),
+            )
+            imported = _imported_early(roles, facts, deferred) if level < _FOLLOWED else []
+            if not imported:
+                break
+            for path in imported:
+                # A module setup.py or an __init__.py imports runs with it, however
+                # harmless its text looked to triage: read it properly.
+                deadline.check()
+                text = deferred.pop(path).decode("utf-8", "replace")
+                texts[path] = text
+                facts[path] = read_source(text)
         _mark_early_calls(facts, roles)
         for path, role in roles.items():
             deadline.check()
@@ -240,6 +271,30 @@ class _Scan:
             declared["setup.py"] = "\n".join(text for text, _ in facts["setup.py"].strings)
         name = (metadata.get("name") or [""])[0] or layout.project_name(self.filename)
         yield from check_commands(name, declared, metadata_path or self.filename)
+
+
+#: Bytes of passed-over Python kept for ``_imported_early``; a package with more is large
+#: and relies on triage alone.
+_DEFERRED_BYTES = 2 * 1024 * 1024
+#: Levels of imports followed from install- and import-time code into passed-over modules.
+_FOLLOWED = 2
+
+
+def _imported_early(
+    roles: dict[str, Role], facts: dict[str, Facts], deferred: dict[str, bytes]
+) -> list[str]:
+    """The passed-over modules that code run at install or import time imports."""
+    if not deferred:
+        return []
+    sources = {**{p: f.local_imports for p, f in facts.items()}, **{p: set() for p in deferred}}
+    modules = {layout.module_of(p): p for p in sources if p.endswith((".py", ".pyw"))}
+    found = []
+    for path, role in roles.items():
+        if role in (Role.INSTALL, Role.IMPORT) and path in facts:
+            for target in layout.imports_of(path, sources, modules):
+                if target in deferred and target not in found:
+                    found.append(target)
+    return found
 
 
 def _mark_early_calls(facts: dict[str, Facts], roles: dict[str, Role]) -> None:

@@ -62,6 +62,11 @@ RULES: dict[str, Rule] = {
         Rule("import-network", 5, "importing the package uses the network"),
         Rule("import-process", 4, "importing the package starts a process"),
         Rule("install-process", 2, "install-time code starts processes"),
+        Rule(
+            "install-python",
+            8,
+            "install-time code starts a Python interpreter on inline code, detached or hidden",
+        ),
         Rule("install-write", 3, "install-time code writes outside the build directory"),
         Rule("persistence", 5, "installs itself to run at login or on a schedule"),
         Rule("obfuscated", 4, "code hidden behind dynamic builtins, escape soup or junk names"),
@@ -489,6 +494,9 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
                 what = match.group(0) if isinstance(match, re.Match) else "pip install"
                 yield finding("hidden-install", path, call.line, _clip(what))
                 break
+        detached = next((c for c in facts.calls if _detached_python(c)), None)
+        if detached is not None:
+            yield finding("install-python", path, detached.line, _clip(" ".join(detached.args)))
         for call in facts.calls:
             if _is(call.name, PROCESS):
                 hit = next((m for a in call.args if (m := _DESTRUCTIVE.search(a))), None)
@@ -537,6 +545,36 @@ def _host_facts(facts: Facts, top: bool = False) -> str | None:
     if call is not None:
         return call.name
     return next((name for name in HOST_FACTS if name in facts.refs), None)
+
+
+_PYTHON = re.compile(r"^(?:.*[\\/])?(?:python[\d.]*w?|pythonw)(?:\.exe)?$", re.I)
+_INLINE = re.compile(
+    r"(?:^|\s|[\\/])python[\d.]*w?(?:\.exe)?\s+(?:-\w+\s+)*-c\s|(?:^|\s|[\\/])pythonw(?:\.exe)?\s",
+    re.I,
+)
+_DETACH_WORDS = re.compile(r"(?:^|\s)(?:nohup|start|setsid)\s|&\s*$|\bpythonw\b", re.I)
+_DETACH_KEYWORDS = frozenset({"start_new_session", "creationflags", "close_fds", "preexec_fn"})
+
+
+def _detached_python(call: Call) -> bool:
+    """A process call that starts Python on inline code (``python -c "..."``, ``pythonw``)
+    and does not wait for it (``Popen``, a detaching flag or shell word): code that runs
+    on after the install, where nobody sees it."""
+    if not _is(call.name, PROCESS):
+        return False
+    args = call.args
+    inline = any(_PYTHON.match(a) for a in args) and "-c" in args or any(
+        _INLINE.search(a) for a in args
+    )
+    windowless = any(_PYTHON.match(a) and a.lower().removesuffix(".exe").endswith("w") for a in args)
+    if not (inline or windowless):
+        return False
+    return (
+        call.name in ("subprocess.Popen", "os.startfile", "os.spawnl", "os.spawnv")
+        or not _DETACH_KEYWORDS.isdisjoint(call.keywords)
+        or any(_DETACH_WORDS.search(a) for a in args)
+        or windowless
+    )
 
 
 def _is(name: str, table: tuple[str, ...]) -> bool:

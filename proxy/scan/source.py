@@ -89,6 +89,7 @@ class Call:
     args: tuple[str, ...] = ()  # the string literals among its arguments, in order
     top: bool = False  # runs when the module runs (module level, or a function it calls)
     within: str = ""  # the function it is in ('' at module level)
+    keywords: tuple[str, ...] = ()  # the keyword arguments' names (process calls only)
 
 
 @dataclass(slots=True)
@@ -348,6 +349,9 @@ class _Collector:
                     if arg is not None:
                         self.assigned.add((id(node), arg.arg))
         self._sockets = "socket" in facts.imports or "socket" in self.alias.values()
+        # The environment reached by another name (`from os import environ`, `getattr(os,
+        # "environ")`, `self.env = os.environ`) is worth a flow check as much as `os.environ`.
+        self._sources = "environ" in text
         for node in rebinds:
             # `run = exec; run(payload)`: the new name is the builtin it is bound to.
             target = self.qual(node.value)  # type: ignore[attr-defined]
@@ -421,7 +425,7 @@ class _Collector:
                 targets, value = _assignment(node)  # type: ignore[arg-type]
                 self._assigns.append((targets, value, scope))
                 for target in targets:
-                    self.assigned.add((scope, target))
+                    self.assigned.add((0 if "." in target else scope, target))
                 if (
                     (kind is ast.Assign or kind is ast.AnnAssign)
                     and type(value) is ast.Constant
@@ -644,7 +648,9 @@ class _Collector:
         by_target: dict[tuple[int, str], list[tuple[ast.AST, int]]] = {}
         for targets, value, scope in self._assigns:
             for target in targets:
-                by_target.setdefault((scope, target), []).append((value, scope))
+                # `self.env = ...` is read in the class's other methods: module-wide.
+                key = (0 if "." in target else scope, target)
+                by_target.setdefault(key, []).append((value, scope))
         relevant: list[tuple[tuple[int, str], ast.AST, int]] = []
         seen: set[tuple[int, str]] = set()
         for _ in range(8):
@@ -692,7 +698,13 @@ class _Collector:
                 if found is not None:
                     kinds |= found
                     continue
+                if name == "getattr" and self.qual(sub) == "os.environ":
+                    kinds.add("env")
+                    continue
             elif kind is ast.Name:
+                if self.alias.get(sub.id) == "os.environ":  # type: ignore[attr-defined]
+                    kinds.add("env")
+                    continue
                 key = (self._owner(scope, sub.id), sub.id)  # type: ignore[attr-defined]
                 kinds |= self.tainted.get(key, frozenset())
                 literal = self.literals.get(key)
@@ -703,6 +715,9 @@ class _Collector:
                 if self.qual(sub) == "os.environ":
                     kinds.add("env")
                     continue
+                attribute = _attribute_name(sub)
+                if attribute is not None:
+                    kinds |= self.tainted.get((0, attribute), frozenset())
             elif kind is ast.Subscript:
                 if self.qual(sub.value) == "os.environ":  # type: ignore[attr-defined]
                     if _host_variable([sub.slice]):  # type: ignore[attr-defined]
@@ -877,17 +892,27 @@ class _Collector:
         literals = tuple(
             a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
         )
+        keywords: tuple[str, ...] = ()
         if name.startswith(("subprocess.", "os.")) and node.args:
-            # A command is often a list: ["sh", "-c", "curl ... | sh"].
+            # A command is often a list: ["sh", "-c", "curl ... | sh"]; the running
+            # interpreter (`sys.executable`) is a "python" there.
+            literals = tuple(
+                "python" if self.qual(arg) == "sys.executable" else arg.value
+                for arg in node.args
+                if self.qual(arg) == "sys.executable"
+                or (isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+            )
             literals += tuple(
-                sub.value
+                "python" if self.qual(sub) == "sys.executable" else sub.value
                 for arg in node.args
                 if isinstance(arg, ast.List | ast.Tuple)
                 for sub in arg.elts
-                if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+                if self.qual(sub) == "sys.executable"
+                or (isinstance(sub, ast.Constant) and isinstance(sub.value, str))
             )
+            keywords = tuple(k.arg for k in node.keywords if k.arg)
         within = self._function_names.get(scope, "") if scope else ""
-        facts.calls.append(Call(name, node.lineno, literals, within=within))
+        facts.calls.append(Call(name, node.lineno, literals, within=within, keywords=keywords))
         self._call_nodes.append(node)
         if name.endswith((".hexdigest", ".digest", ".compare_digest")):
             self._digests = True
@@ -1181,11 +1206,22 @@ def _walk_scoped(root: ast.AST) -> tuple[list[ast.AST], list[int]]:
 
 
 def _names(node: ast.AST) -> Iterator[ast.Name]:
+    """The names ``node`` reads (``self.env`` as one name, see ``_attribute_name``)."""
     for sub in ast.walk(node):
         if isinstance(sub, ast.Name):
             yield sub
         elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
             yield sub.func
+        elif isinstance(sub, ast.Attribute):
+            attribute = _attribute_name(sub)
+            if attribute is not None:
+                yield ast.Name(id=attribute)
+
+
+def _attribute_name(node: ast.Attribute) -> str | None:
+    """``self.env`` (an attribute of a plain name) as the name data flows through."""
+    value = node.value
+    return f"{value.id}.{node.attr}" if isinstance(value, ast.Name) else None
 
 
 def _docstrings(nodes: list[ast.AST]) -> set[int]:
@@ -1207,6 +1243,14 @@ def _runs_on_load(tree: ast.Module, depth: int = 3) -> set[int]:
         for node in tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     }
+    # `Reporter().send()`: a class made at module level runs its __init__, and a method
+    # called there runs too (by name: which object it is called on is not followed).
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    methods: dict[str, list[ast.AST]] = {}
+    for node in classes.values():
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                methods.setdefault(item.name, []).append(item)
     found: set[int] = set()
     entered: set[str] = set()
     frontier: list[ast.AST] = list(tree.body)
@@ -1226,6 +1270,15 @@ def _runs_on_load(tree: ast.Module, depth: int = 3) -> set[int]:
                 if isinstance(func, ast.Name) and func.id in functions and func.id not in entered:
                     entered.add(func.id)
                     following.extend(functions[func.id].body)
+                elif isinstance(func, ast.Name) and func.id in classes and func.id not in entered:
+                    entered.add(func.id)
+                    for item in classes[func.id].body:
+                        if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                            following.extend(item.body)
+                elif isinstance(func, ast.Attribute) and "." + func.attr not in entered:
+                    entered.add("." + func.attr)
+                    for method in methods.get(func.attr, ()):
+                        following.extend(method.body)  # type: ignore[attr-defined]
             stack.extend(ast.iter_child_nodes(node))
         frontier = following
         if not frontier:
@@ -1326,6 +1379,9 @@ def _assignment(node: ast.AST) -> tuple[list[str], ast.AST]:
 def _target_names(target: ast.AST) -> list[str]:
     if isinstance(target, ast.Name):
         return [target.id]
+    if isinstance(target, ast.Attribute):
+        attribute = _attribute_name(target)
+        return [attribute] if attribute is not None else []
     if isinstance(target, ast.Tuple | ast.List):
         return [n for item in target.elts for n in _target_names(item)]
     if isinstance(target, ast.Starred):
