@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from pipgate.policies.scan import Finding, ScanReport
 
-from . import layout
+from . import bundled, layout
 from .archive import Member, walk
 from .layout import Role
 from .limits import Deadline, ScanLimits, Unscannable
@@ -140,10 +140,15 @@ class _Scan:
         # run at install or import imports them: raw member path -> bytes.
         self.deferred: dict[str, bytes] = {}
         self._deferred_bytes = 0
+        # The heads of scripts and extension-less files of an sdist (``bundled``).
+        self.heads: dict[str, bytes] = {}
+        self._head_bytes = 0
 
     def want(self, path: str, size: int) -> int:
         """How much of a member to read: what may run early is read further."""
         if not layout.wanted(path, size):
+            if not self.wheel and self._head_bytes < bundled.TOTAL and bundled.wanted(path):
+                return bundled.HEAD
             return 0
         if path.endswith((".py", ".pyw")) and self._early(path):
             return self.limits.max_entry_source
@@ -176,8 +181,12 @@ class _Scan:
             ):
                 self.early.append(finding("bundled-executable", member.path, 0, "bundled"))
             return
-        self.files_read += 1
         self.bytes_read += len(member.data)
+        if not layout.wanted(member.path):
+            self.heads[member.path] = member.data
+            self._head_bytes += len(member.data)
+            return
+        self.files_read += 1
         if not self._worth_keeping(member):
             if member.size > 512:
                 self.unparsed_code += 1
@@ -246,6 +255,12 @@ class _Scan:
                 texts[path] = text
                 facts[path] = read_source(text)
         _mark_early_calls(facts, roles)
+        yield from bundled.check_runs(
+            facts,
+            roles,
+            {path[len(root) :]: head for path, head in self.heads.items()},
+            [path[len(root) :] for path in self.paths],
+        )
         for path, role in roles.items():
             deadline.check()
             if role is Role.MODULE and inert(path):

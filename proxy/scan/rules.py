@@ -63,6 +63,11 @@ RULES: dict[str, Rule] = {
         Rule("import-process", 4, "importing the package starts a process"),
         Rule("install-process", 2, "install-time code starts processes"),
         Rule(
+            "install-run-bundled",
+            8,
+            "install-time code runs a program, or a script that fetches or hides, from the archive",
+        ),
+        Rule(
             "install-python",
             8,
             "install-time code starts a Python interpreter on inline code, detached or hidden",

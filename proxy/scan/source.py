@@ -317,6 +317,9 @@ class _Collector:
         self._decode_budget = _MAX_DECODE
         self._function_names: dict[int, str] = {}
         self._digests = False
+        # Names bound to a path or command built from literals (``os.path.join(here,
+        # "post.sh")``): the literals, for what a process call runs.
+        self._built: dict[tuple[int, str], tuple[str, ...]] = {}
 
     def collect(self, tree: ast.Module, text: str) -> Facts:
         facts = self.facts
@@ -438,6 +441,10 @@ class _Collector:
                 elif type(value) is ast.Call and self._opens_for_writing(value):  # type: ignore[arg-type]
                     for target in targets:
                         self._handles.setdefault((scope, target), []).append(value.args[0])  # type: ignore[attr-defined]
+                elif type(value) in (ast.Call, ast.BinOp, ast.JoinedStr) and len(targets) == 1:
+                    built = _constants(value)
+                    if built:
+                        self._built[(scope, targets[0])] = built
             elif kind is ast.With or kind is ast.AsyncWith:
                 for item in node.items:  # type: ignore[attr-defined]
                     call = item.context_expr
@@ -911,6 +918,20 @@ class _Collector:
                 or (isinstance(sub, ast.Constant) and isinstance(sub.value, str))
             )
             keywords = tuple(k.arg for k in node.keywords if k.arg)
+            # What it runs may be a path built from pieces: its literals count as words.
+            nested = [
+                word
+                for arg in node.args
+                for sub in ast.walk(arg)
+                for word in (
+                    (sub.value,)
+                    if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+                    else self._built.get((self._owner(scope, sub.id), sub.id), ())
+                    if isinstance(sub, ast.Name)
+                    else ()
+                )
+            ]
+            literals += tuple(w for w in dict.fromkeys(nested[:32]) if w not in literals)
         within = self._function_names.get(scope, "") if scope else ""
         facts.calls.append(Call(name, node.lineno, literals, within=within, keywords=keywords))
         self._call_nodes.append(node)
@@ -1216,6 +1237,17 @@ def _names(node: ast.AST) -> Iterator[ast.Name]:
             attribute = _attribute_name(sub)
             if attribute is not None:
                 yield ast.Name(id=attribute)
+
+
+def _constants(node: ast.AST, limit: int = 8) -> tuple[str, ...]:
+    """The string literals in an expression (at most ``limit``)."""
+    found = []
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+            found.append(sub.value)
+            if len(found) == limit:
+                break
+    return tuple(found)
 
 
 def _attribute_name(node: ast.Attribute) -> str | None:
