@@ -17,11 +17,8 @@ import re
 from . import indicators
 
 _SINK_CALL = indicators.Indicator(
-    # `model.eval()` and `cursor.exec(...)` are methods, not the builtins.
-    re.compile(
-        r"(?<![\w.])(?:exec|eval)\s*\(|\bbuiltins\.(?:exec|eval)\s*\(|"
-        r"__import__\s*\(\s*[^'\"\s)]"
-    ),
+    # The builtins take an argument; `model.eval()` and `app.exec()` are methods.
+    re.compile(r"\b(?:exec|eval)\s*\(\s*[^\s)]|__import__\s*\(\s*[^'\"\s)]"),
     ("exec", "eval", "__import__"),
 )
 _DECODING = (
