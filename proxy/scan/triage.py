@@ -152,20 +152,22 @@ _BY_ANCHOR = _anchors()
 
 
 @functools.cache
-def _gate(skip: frozenset[int] = frozenset()) -> re.Pattern[bytes] | None:
-    """One pattern that matches where any ``_TRIAGE`` substring occurs (except those found
-    at a byte in ``skip``); ``None`` when nothing is left to look for.
+def _gate() -> re.Pattern[bytes]:
+    """One pattern that matches where any ``_TRIAGE`` substring occurs.
 
     Each alternative starts at a substring's rarest byte (what comes before it is checked by
     a look-behind at the end), so the engine stops only at rare bytes: one pass over a file
     costs about what two substring tests do, instead of one per substring.
     """
     alternatives = [
-        re.escape(bytes((anchor,))) + _after(tuple((t[_anchor_at(t) + 1 :], t) for t in tokens))
+        # The rest is looked at, not taken: a match is the one byte, hiding nothing after it.
+        re.escape(bytes((anchor,)))
+        + b"(?="
+        + _after(tuple((t[_anchor_at(t) + 1 :], t) for t in tokens))
+        + b")"
         for anchor, tokens in _BY_ANCHOR.items()
-        if anchor not in skip
     ]
-    return re.compile(b"|".join(alternatives)) if alternatives else None
+    return re.compile(b"|".join(alternatives))
 
 
 def _after(tails: tuple[tuple[bytes, bytes], ...]) -> bytes:
@@ -180,21 +182,21 @@ def _after(tails: tuple[tuple[bytes, bytes], ...]) -> bytes:
     return branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
 
 
+#: Matches of the gate looked at in one file; past them, the substrings are tested one by one.
+_MAX_MATCHES = 1000
+
+
 def _present(lower: bytes) -> set[bytes]:
-    """The ``_TRIAGE`` substrings that occur in ``lower``: one search of the gate, then one
-    more from each match on, without the byte just found, until nothing more is."""
-    present: set[bytes] = set()
-    skip: frozenset[int] = frozenset()
-    start = 0
-    while (pattern := _gate(skip)) is not None:
-        match = pattern.search(lower, start)
-        if match is None:
+    """The ``_TRIAGE`` substrings that occur in ``lower``. Where two are found at the same
+    byte a match names one, so each byte a match is at stands for all the substrings found
+    at that byte, which are then tested one by one."""
+    anchors: set[int] = set()
+    for count, match in enumerate(_gate().finditer(lower)):
+        if count == _MAX_MATCHES:
+            anchors = set(_BY_ANCHOR)
             break
-        anchor = lower[match.start()]
-        present.update(token for token in _BY_ANCHOR[anchor] if token in lower)
-        skip |= {anchor}
-        start = match.start() + 1
-    return present
+        anchors.add(lower[match.start()])
+    return {token for anchor in anchors for token in _BY_ANCHOR[anchor] if token in lower}
 
 
 def worth_parsing(data: bytes, *, runs_early: bool = False) -> bool:

