@@ -319,7 +319,7 @@ class _Collector:
         self._digests = False
         # Names bound to a path or command built from literals (``os.path.join(here,
         # "post.sh")``): the literals, for what a process call runs.
-        self._built: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._built: dict[tuple[int, str], ast.AST] = {}
 
     def collect(self, tree: ast.Module, text: str) -> Facts:
         facts = self.facts
@@ -442,9 +442,7 @@ class _Collector:
                     for target in targets:
                         self._handles.setdefault((scope, target), []).append(value.args[0])  # type: ignore[attr-defined]
                 elif type(value) in (ast.Call, ast.BinOp, ast.JoinedStr) and len(targets) == 1:
-                    built = _constants(value)
-                    if built:
-                        self._built[(scope, targets[0])] = built
+                    self._built[(scope, targets[0])] = value
             elif kind is ast.With or kind is ast.AsyncWith:
                 for item in node.items:  # type: ignore[attr-defined]
                     call = item.context_expr
@@ -926,7 +924,7 @@ class _Collector:
                 for word in (
                     (sub.value,)
                     if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
-                    else self._built.get((self._owner(scope, sub.id), sub.id), ())
+                    else _constants(self._built.get((self._owner(scope, sub.id), sub.id)))
                     if isinstance(sub, ast.Name)
                     else ()
                 )
@@ -1239,8 +1237,10 @@ def _names(node: ast.AST) -> Iterator[ast.Name]:
                 yield ast.Name(id=attribute)
 
 
-def _constants(node: ast.AST, limit: int = 8) -> tuple[str, ...]:
+def _constants(node: ast.AST | None, limit: int = 8) -> tuple[str, ...]:
     """The string literals in an expression (at most ``limit``)."""
+    if node is None:
+        return ()
     found = []
     for sub in ast.walk(node):
         if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
