@@ -27,7 +27,7 @@ from .metadata import check_archive, check_commands, read_metadata
 from .pth import check_pth
 from .rules import RULES_VERSION, check_python, finding
 from .scoring import ordered, score
-from .source import Facts, read_source
+from .source import Facts, local_imports, read_source
 from .triage import worth_parsing
 
 DEFAULT_LIMITS = ScanLimits()
@@ -248,12 +248,16 @@ class _Scan:
             if not imported:
                 break
             for path in imported:
-                # A module setup.py or an __init__.py imports runs with it, however
-                # harmless its text looked to triage: read it properly.
+                # A module setup.py or an __init__.py imports runs with it: what triage
+                # lets pass in such code (any network or process use) is read properly;
+                # from the others only the imports, to follow them further.
                 deadline.check()
-                text = deferred.pop(path).decode("utf-8", "replace")
-                texts[path] = text
-                facts[path] = read_source(text)
+                data = deferred.pop(path)
+                if worth_parsing(data, runs_early=True):
+                    texts[path] = data.decode("utf-8", "replace")
+                    facts[path] = read_source(texts[path])
+                else:
+                    facts[path] = Facts(local_imports=local_imports(data), statements=1)
         _mark_early_calls(facts, roles)
         yield from bundled.check_runs(
             facts,
@@ -290,7 +294,7 @@ class _Scan:
 
 #: Bytes of passed-over Python kept for ``_imported_early``; a package with more is large
 #: and relies on triage alone.
-_DEFERRED_BYTES = 2 * 1024 * 1024
+_DEFERRED_BYTES = 1024 * 1024
 #: Levels of imports followed from install- and import-time code into passed-over modules.
 _FOLLOWED = 2
 
