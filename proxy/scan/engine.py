@@ -253,7 +253,9 @@ class _Scan:
                 # from the others only the imports, to follow them further.
                 deadline.check()
                 data = deferred.pop(path)
-                if worth_parsing(data, runs_early=True):
+                if worth_parsing(data, runs_early=True) or (
+                    len(data) <= _EARLY_PARSE and _DYNAMIC.search(data)
+                ):
                     texts[path] = data.decode("utf-8", "replace")
                     facts[path] = read_source(texts[path])
                 else:
@@ -295,6 +297,12 @@ class _Scan:
 #: Bytes of passed-over Python kept for ``_imported_early``; a package with more is large
 #: and relies on triage alone.
 _DEFERRED_BYTES = 1024 * 1024
+#: Code that hides what it runs (dynamic imports and builtins, decoding, junk names): a
+#: module imported at install or import time that shows it is parsed.
+_DYNAMIC = re.compile(
+    rb"__import__|\b(?:eval|exec)\s*\(|globals\(\)|from builtins import \*|__builtins__|"
+    rb"\[::-1\]|bytes\(\[\d|\b[Il1O0_]{10,}\b|marshal|b64decode|decompress|fromhex|unhexlify"
+)
 #: Levels of imports followed from install- and import-time code into passed-over modules.
 _FOLLOWED = 2
 
