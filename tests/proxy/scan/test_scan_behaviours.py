@@ -186,3 +186,21 @@ def test_payload_in_a_module_that_install_or_import_imports(
     rules, held = _rules(sdist({"PKG-INFO": pkg_info(), **members}))
     assert held is flagged
     assert ("import-network" in rules or "install-network" in rules) is flagged
+
+
+JUNK_NAMES = """\
+lIlIlIlIlI = __import__('ssecorpbus'[::-1])
+IlIlIlIlIl = getattr(lIlIlIlIlI, 'Po' + 'pen')
+OOO0O0O0O0 = IlIlIlIlIl
+l1l1l1l1l1 = 'x'
+O0O0O0O0O0 = 'y'
+"""
+
+
+def test_an_imported_module_that_hides_its_code_is_read_as_import_time_code() -> None:
+    archive = sdist(
+        {"PKG-INFO": pkg_info(), "demo/__init__.py": "from .util import *\n", "demo/util.py": JUNK_NAMES}
+    )
+    report = scan_archive(archive, "demo-1.0.tar.gz")
+    hidden = [f for f in report.findings if f.rule == "obfuscated"]
+    assert hidden and hidden[0].file == "demo/util.py" and hidden[0].weight == 8
