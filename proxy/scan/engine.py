@@ -253,9 +253,7 @@ class _Scan:
                 # from the others only the imports, to follow them further.
                 deadline.check()
                 data = deferred.pop(path)
-                if worth_parsing(data, runs_early=True) or (
-                    len(data) <= _EARLY_PARSE and _DYNAMIC.search(data)
-                ):
+                if _runs_something(data):
                     texts[path] = data.decode("utf-8", "replace")
                     facts[path] = read_source(texts[path])
                 else:
@@ -303,6 +301,20 @@ _DYNAMIC = re.compile(
     rb"__import__|\b(?:eval|exec)\s*\(|globals\(\)|from builtins import \*|__builtins__|"
     rb"\[::-1\]|bytes\(\[\d|\b[Il1O0_]{10,}\b|marshal|b64decode|decompress|fromhex|unhexlify"
 )
+#: A call made at module level (``main()``, ``requests.post(...)``): code that runs when
+#: the module is imported, not only defined.
+_MODULE_CALL = re.compile(rb"^(?!(?:if|elif|while|for|with|return|print|assert)\b)[A-Za-z_][\w.]*\s*\(", re.M)
+
+
+def _runs_something(data: bytes) -> bool:
+    """Whether a module imported at install or import time is worth parsing although
+    triage passed it over: it hides code (``_DYNAMIC``), or it calls something at module
+    level and uses the network or processes."""
+    if len(data) <= _EARLY_PARSE and _DYNAMIC.search(data):
+        return True
+    return bool(_MODULE_CALL.search(data)) and worth_parsing(data, runs_early=True)
+
+
 #: Levels of imports followed from install- and import-time code into passed-over modules.
 _FOLLOWED = 2
 
