@@ -72,6 +72,35 @@ def check_runs(
                         return
 
 
+def run_by_python(
+    facts: Mapping[str, Facts], roles: Mapping[str, Role], members: list[str]
+) -> list[str]:
+    """The members (of ``members``, root-relative paths whose text can be had) that an
+    install-time process call runs with a Python interpreter (``[sys.executable, path]``,
+    ``os.system("python helper")``), not yet read as install code."""
+    by_name: dict[str, list[str]] = {}
+    for path in members:
+        by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
+    found: list[str] = []
+    for source, known in list(facts.items()):
+        if roles.get(source) is not Role.INSTALL:
+            continue
+        for call in known.calls:
+            if not _is_process(call.name):
+                continue
+            words = [w for arg in call.args for w in _WORD.findall(arg)]
+            if not any(_PYTHON_WORD.match(w) for w in words):
+                continue
+            for word in words:
+                for member in by_name.get(word, ()):
+                    if roles.get(member) is not Role.INSTALL and member not in found:
+                        found.append(member)
+    return found
+
+
+_PYTHON_WORD = re.compile(r"^python[\d.]*w?(?:\.exe)?$", re.I)
+
+
 def _is_process(name: str) -> bool:
     return name in PROCESS or name.startswith("subprocess.")
 

