@@ -308,13 +308,17 @@ _DYNAMIC = re.compile(
 )
 #: A call made at module level (``main()``, ``requests.post(...)``): code that runs when
 #: the module is imported, not only defined.
-_MODULE_CALL = re.compile(rb"^(?!(?:if|elif|while|for|with|return|print|assert)\b)[A-Za-z_][\w.]*\s*\(", re.M)
+_MODULE_CALL = re.compile(
+    rb"^(?!(?:if|elif|while|for|with|return|print|assert)\b)[A-Za-z_][\w.]*\s*\(|"
+    rb"^(?:from|import)\s+(?:setuptools|distutils)\.command\b",  # an install hook's module
+    re.M,
+)
 
 
 def _runs_something(data: bytes) -> bool:
     """Whether a module imported at install or import time is worth parsing although
     triage passed it over: it hides code (``_DYNAMIC``), or it calls something at module
-    level and uses the network or processes."""
+    level (or defines an install command) and uses the network or processes."""
     if len(data) <= _EARLY_PARSE and _DYNAMIC.search(data):
         return True
     return bool(_MODULE_CALL.search(data)) and worth_parsing(data, runs_early=True)

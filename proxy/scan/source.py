@@ -513,7 +513,7 @@ class _Collector:
                     "literal" if node.args and type(node.args[0]) is ast.Constant else "other"
                 )
             facts.sinks.append(ExecSink(name, feed, node.lineno))
-        top = _runs_on_load(tree)
+        top = _runs_on_load(tree, hooks=self._install_hooks(tree))
         for call, node in zip(facts.calls, self._call_nodes, strict=True):
             call.top = id(node) in top
         if self._sends and self._sources:
@@ -553,6 +553,21 @@ class _Collector:
                 if calls and all(c in found for c in calls) and id(function) not in found:
                     found.update(id(sub) for sub in ast.walk(function))
         return found
+
+    def _install_hooks(self, tree: ast.Module) -> tuple[ast.AST, ...]:
+        """The methods of this module's subclasses of setuptools' or distutils' commands
+        (``class PostInstall(install)``): the installer runs them."""
+        hooks = []
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and any(
+                self.qual(base).startswith(("setuptools.", "distutils.")) for base in node.bases
+            ):
+                hooks += [
+                    item
+                    for item in node.body
+                    if isinstance(item, ast.FunctionDef) and item.name in _HOOK_METHODS
+                ]
+        return tuple(hooks)
 
     def _is_argv(self, node: ast.AST) -> bool:
         if isinstance(node, ast.Subscript):
@@ -814,7 +829,9 @@ class _Collector:
             target = call.args[:1] if call.args else []
             if isinstance(call.func, ast.Attribute) and not call.args:
                 target = [call.func.value]
-            if any(_CREDENTIAL_HINT.search(w) for w in self._words(target, scope)):
+            words = self._words(target, scope)
+            # Path("/", "proc", "self", "environ") names the file its pieces spell.
+            if any(_CREDENTIAL_HINT.search(w) for w in (*words, "/".join(words))):
                 return frozenset({"credential"})
             return frozenset({"file"})
         if name in self.functions:
@@ -1084,7 +1101,7 @@ _CREDENTIAL_HINT = re.compile(
     r"\.ssh\b|\.aws\b|\.kube\b|\.docker[\\/]config|git-credentials|\.netrc|\.pypirc|\.npmrc|"
     r"_history\b|\.gnupg|\bid_(?:rsa|ed25519|ecdsa)\b|/etc/(?:passwd|shadow)|Login Data|"
     r"Local Storage|leveldb|Local State|\bCookies\b|\bwallet|keychain|\btdata\b|"
-    r"\.env\b|credentials(?:\.json)?\b",
+    r"\.env\b|credentials(?:\.json)?\b|proc/+self/+environ",
     re.I,
 )
 _FETCH_TO_PATH = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download"})
@@ -1109,6 +1126,7 @@ _RUNNERS = frozenset(
 )
 _PATH_NOISE = frozenset({"self", "cls", "__file__", "__name__"})
 _COMPREHENSIONS = (ast.ListComp, ast.GeneratorExp, ast.SetComp)
+_HOOK_METHODS = frozenset({"run", "__init__", "initialize_options", "finalize_options"})
 #: Text with a keyword or a common word between spaces reads as code or prose; a long
 #: literal without one, transformed and run, is a payload.
 _READABLE = re.compile(
@@ -1293,9 +1311,12 @@ def _docstrings(nodes: list[ast.AST]) -> set[int]:
     return found
 
 
-def _runs_on_load(tree: ast.Module, depth: int = 3) -> set[int]:
+def _runs_on_load(
+    tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = ()
+) -> set[int]:
     """Ids of the calls that run when the module runs: module level (class bodies too, not
-    ``if __name__ == "__main__"``), and the bodies of module functions called from there."""
+    ``if __name__ == "__main__"``), the bodies of module functions called from there, and
+    ``hooks`` (install command methods, which run when the module serves an install)."""
     functions = {
         node.name: node
         for node in tree.body
@@ -1311,7 +1332,7 @@ def _runs_on_load(tree: ast.Module, depth: int = 3) -> set[int]:
                 methods.setdefault(item.name, []).append(item)
     found: set[int] = set()
     entered: set[str] = set()
-    frontier: list[ast.AST] = list(tree.body)
+    frontier: list[ast.AST] = list(tree.body) + [s for hook in hooks for s in hook.body]  # type: ignore[attr-defined]
     for _ in range(depth + 1):
         following: list[ast.AST] = []
         stack = frontier

