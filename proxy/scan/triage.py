@@ -97,9 +97,9 @@ _TRIAGE = (
         (
             *(b"rentry.", b"pastebin", b"paste.ee", b"hastebin", b"termbin", b"0x0.st"),
             *(b"transfer.sh", b"file.io", b"gofile", b"anonfiles.", b"paste.c-net"),
-            *(b"webhook", b"requestbin", b"pipedream", b"ngrok", b"burpcollaborator"),
+            *(b"webhook", b"requestbin", b"pipedream.", b"ngrok", b"burpcollaborator"),
             *(b"oastify", b"interact.sh", b"oast.", b"dnslog", b"ceye.io"),
-            *(b"canarytokens", b"trycloudflare", b"serveo", b"localtunnel.", b"beeceptor"),
+            *(b"canarytokens", b"trycloudflare.", b"serveo.", b"localtunnel.", b"beeceptor"),
             *(b"requestcatcher", b"telegram", b"hooks.slack"),
             *(b"iplogger", b"grabify", b"2no.co", b"yip.su", b"ipgrabber", b"blasze"),
             *(b"iplis.", b"ezstat"),
@@ -127,9 +127,10 @@ _TRIAGE = (
 #: What code run at install or import time may do that a rule judges by where it runs.
 _EARLY = (*_NETWORK, *_SPAWN)
 
-#: Bytes of lower-cased Python source from rarest to commonest (measured on 150 sdists);
-#: those not listed are commoner still.
-_RARITY = b"^&~$;!%?<+@|798*6\\5>4z3}{jq`/#2][10-'kxwvb:y=)(gh.,fmu\"p_cdlionraste "
+#: Bytes of lower-cased Python source from rarest to commonest (measured on 150 sdists;
+#: ``.`` put early, so that substrings with a dot share it rather than each adding a common
+#: letter at which the gate must stop); those not listed are commoner still.
+_RARITY = b"^&~$;!%?<+@|798*6\\5>4z3}{jq`/#2][10.-'kxwvb:y=)(gh,fmu\"p_cdlionraste "
 
 
 def _anchors() -> dict[int, tuple[bytes, ...]]:
