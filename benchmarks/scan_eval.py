@@ -18,7 +18,8 @@ report on ``--legit report``.
 Figures: recall (share of malicious archives quarantined or blocked by the default scan
 policy), flag rate on legitimate files (popular and long tail apart), hits per rule on each
 side, scan time per archive (median, p99, max; measured inside the scan, as the proxy would
-spend it) and the peak memory of the scanning processes. ``--write`` stores them in
+spend it: ``--gc server``, the default, sets the garbage collector as ``pipgate serve`` does)
+and the peak memory of the scanning processes. ``--write`` stores them in
 ``benchmarks/results/scan_eval.{json,md}`` (``--name`` for another name: the development
 run is kept as ``scan_eval_dev``).
 """
@@ -26,6 +27,7 @@ run is kept as ``scan_eval_dev``).
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import multiprocessing
@@ -147,6 +149,18 @@ def blobs(registry: Path, samples: list[Sample]) -> Iterator[tuple[Sample, bytes
         git.stdin.close()
 
 
+def _worker_gc(mode: str) -> None:
+    """``server``: the garbage collector as ``pipgate serve`` sets it once started (what
+    start-up built frozen, ``GC_THRESHOLDS``), so scan times are the proxy's; ``default``:
+    Python's defaults (as ``pipgate scan`` runs)."""
+    if mode == "server":
+        from pipgate.proxy.app import GC_THRESHOLDS
+
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
+
+
 def _scan_bytes(item: tuple[str, bytes]) -> tuple[ScanReport, float, int, Fingerprint]:
     name, data = item
     filename = name.rsplit("/", 1)[-1]
@@ -178,7 +192,12 @@ def run(args: argparse.Namespace) -> dict:
     peak_kib = 0
     started = time.perf_counter()
     # spawn, not fork: a forked worker can inherit a lock held by another thread.
-    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        args.workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_gc,
+        initargs=(args.gc,),
+    ) as pool:
         jobs = itertools.chain(
             (
                 (sample, _scan_bytes, (sample.name, data))
@@ -226,6 +245,7 @@ def summarize(results, prints, policy, args, wall, peak_kib) -> dict:  # type: i
         "legit_half": args.legit,
         "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()} {platform.python_version()} {args.workers} workers",
+        "gc": args.gc,
         "wall_seconds": round(wall, 1),
         "peak_rss_mib": round(peak_kib / 1024, 1),
         "malware_blobs_missing": len(MISSING),
@@ -344,7 +364,12 @@ def markdown(data: dict) -> str:
         "# Content scan evaluation",
         "",
         f"Rules {data['rules_version']}; malware {data['malware_set']}; legitimate half "
-        f"`{data['legit_half']}`; {data['when']}; {data['machine']}.",
+        f"`{data['legit_half']}`; {data['when']}; {data['machine']}; garbage collector "
+        + (
+            "as `pipgate serve` sets it."
+            if data.get("gc", "default") == "server"
+            else "at Python's defaults."
+        ),
         "",
         "| | pipgate | GuardDog 3.2 (issue 14) |",
         "|---|---|---|",
@@ -412,6 +437,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=CACHE)
     parser.add_argument("--limit", type=int, default=0, help="an even sample of N malware")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--gc",
+        choices=["server", "default"],
+        default="server",
+        help="garbage collector settings of the scanning processes (server: as pipgate serve)",
+    )
     parser.add_argument("--show-misses", type=int, default=0)
     parser.add_argument("--misses-from", choices=["train", "validation", "all"], default="train")
     parser.add_argument("--show-flags", type=int, default=0)
