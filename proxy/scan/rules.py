@@ -24,7 +24,7 @@ from . import indicators
 from .layout import Role
 from .source import Call, Facts
 
-REVISION = 3
+REVISION = 4
 
 
 @dataclass(frozen=True, slots=True)
