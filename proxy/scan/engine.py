@@ -269,7 +269,9 @@ class _Scan:
             facts[path] = read_source(source)
             roles[path] = Role.INSTALL
         _mark_early_calls(facts, roles)
-        yield from bundled.check_runs(facts, roles, heads, [path[len(root) :] for path in self.paths])
+        yield from bundled.check_runs(
+            facts, roles, heads, [path[len(root) :] for path in self.paths]
+        )
         for path, role in roles.items():
             deadline.check()
             if role is Role.MODULE and inert(path):

@@ -568,10 +568,12 @@ def _detached_python(call: Call) -> bool:
     if not _is(call.name, PROCESS):
         return False
     args = call.args
-    inline = any(_PYTHON.match(a) for a in args) and "-c" in args or any(
+    inline = (any(_PYTHON.match(a) for a in args) and "-c" in args) or any(
         _INLINE.search(a) for a in args
     )
-    windowless = any(_PYTHON.match(a) and a.lower().removesuffix(".exe").endswith("w") for a in args)
+    windowless = any(
+        _PYTHON.match(a) and a.lower().removesuffix(".exe").endswith("w") for a in args
+    )
     if not (inline or windowless):
         return False
     return (

@@ -1311,9 +1311,7 @@ def _docstrings(nodes: list[ast.AST]) -> set[int]:
     return found
 
 
-def _runs_on_load(
-    tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = ()
-) -> set[int]:
+def _runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = ()) -> set[int]:
     """Ids of the calls that run when the module runs: module level (class bodies too, not
     ``if __name__ == "__main__"``), the bodies of module functions called from there, and
     ``hooks`` (install command methods, which run when the module serves an install)."""

@@ -166,7 +166,21 @@ def _parse(block: bytes) -> tuple[str, int, bytes, str]:
     kind = block[156:157]
     if kind == b"S":
         raise Unusual("a GNU sparse file")
-    if kind not in (b"0", b"\x00", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"x", b"g", b"L", b"K"):
+    if kind not in (
+        b"0",
+        b"\x00",
+        b"1",
+        b"2",
+        b"3",
+        b"4",
+        b"5",
+        b"6",
+        b"7",
+        b"x",
+        b"g",
+        b"L",
+        b"K",
+    ):
         raise Unusual(f"member type {kind!r}")
     name = _nts(block[0:100])
     linkname = _nts(block[157:257])
@@ -226,7 +240,9 @@ def _utf8(data: bytes) -> str:
         return data.decode("utf-8", _ERRORS)
 
 
-def _apply_pax(records: dict[str, str], name: str, size: int, linkname: str) -> tuple[str, int, str]:
+def _apply_pax(
+    records: dict[str, str], name: str, size: int, linkname: str
+) -> tuple[str, int, str]:
     for keyword, value in records.items():
         if keyword == "path":
             name = value.rstrip("/")

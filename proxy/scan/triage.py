@@ -72,7 +72,9 @@ def _drops_program(text: str, low: str, lower: bytes) -> bool:
 
 
 #: What a download piped into a shell pipes into (``indicators.DOWNLOAD_RUN`` says the rest).
-_PIPED = re.compile(r"\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|perl|ruby|php|node|python[23]?(?:\.\d+)?)\b")
+_PIPED = re.compile(
+    r"\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|perl|ruby|php|node|python[23]?(?:\.\d+)?)\b"
+)
 
 
 def _piped_download(text: str, low: str, lower: bytes) -> bool:
@@ -180,7 +182,9 @@ def _after(tails: tuple[tuple[bytes, bytes], ...]) -> bytes:
     for tail, token in tails:
         if tail:
             by_first.setdefault(tail[0], []).append((tail[1:], token))
-    branches += [re.escape(bytes((first,))) + _after(tuple(rest)) for first, rest in by_first.items()]
+    branches += [
+        re.escape(bytes((first,))) + _after(tuple(rest)) for first, rest in by_first.items()
+    ]
     return branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
 
 

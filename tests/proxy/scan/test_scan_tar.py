@@ -66,7 +66,9 @@ def _want(path: str, size: int) -> int:
 
 
 @pytest.mark.parametrize(
-    "fmt", [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT], ids=["pax", "gnu", "ustar"]
+    "fmt",
+    [tarfile.PAX_FORMAT, tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT],
+    ids=["pax", "gnu", "ustar"],
 )
 def test_same_members_as_tarfile(fmt: int) -> None:
     data = _tar(MEMBERS, fmt)  # ustar splits the long name into its prefix field
@@ -97,7 +99,12 @@ def test_what_it_leaves_to_tarfile_is_read_by_tarfile() -> None:
     )
     ours = _members(_walk_tar, data)
     assert ours == _members(_walk_tarfile, data)
-    assert [m[0] for m in ours] == ["demo-1.0/a.py", "demo-1.0/b.py", "demo-1.0/odd", "demo-1.0/c.py"]
+    assert [m[0] for m in ours] == [
+        "demo-1.0/a.py",
+        "demo-1.0/b.py",
+        "demo-1.0/odd",
+        "demo-1.0/c.py",
+    ]
 
 
 def test_a_bad_checksum_first_is_unreadable_later_ends_the_archive() -> None:
