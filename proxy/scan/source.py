@@ -1246,26 +1246,40 @@ _HOST_ATTRS = frozenset(
 
 def _walk_scoped(root: ast.AST) -> tuple[list[ast.AST], list[int]]:
     """Every node under ``root``, breadth first, with the id of the function it is in
-    (``0``: the module)."""
+    (``0``: the module). Expression contexts and operators (``Load``, ``Add``), which say
+    nothing here, are left out."""
     out = [root]
     scopes = [0]
     index = 0
     functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    children = _CHILD_FIELDS
     while index < len(out):
         node = out[index]
-        scope = id(node) if isinstance(node, functions) else scopes[index]
+        kind = type(node)
+        scope = id(node) if kind in functions else scopes[index]
         index += 1
-        for attribute in node._fields:
+        fields = children.get(kind)
+        if fields is None:
+            fields = children[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
+        for attribute in fields:
             value = getattr(node, attribute, None)
-            if isinstance(value, ast.AST):
-                out.append(value)
-                scopes.append(scope)
-            elif type(value) is list:
+            if type(value) is list:
                 for item in value:
                     if isinstance(item, ast.AST):
                         out.append(item)
                         scopes.append(scope)
+            elif isinstance(value, ast.AST):
+                out.append(value)
+                scopes.append(scope)
     return out, scopes
+
+
+#: Fields that never hold a node worth visiting: names, numbers, flags, contexts, operators.
+_LEAF_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "name", "asname", "arg", "module", "level", "kind"}
+    | {"conversion", "is_async", "type_comment"}
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
 
 
 def _names(node: ast.AST) -> Iterator[ast.Name]:
@@ -1303,9 +1317,10 @@ def _attribute_name(node: ast.Attribute) -> str | None:
 def _docstrings(nodes: list[ast.AST]) -> set[int]:
     """Ids of the docstring constants (their examples are prose, not code)."""
     found = set()
+    owners = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
     for node in nodes:
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = node.body
+        if type(node) in owners:
+            body = node.body  # type: ignore[attr-defined]
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                 found.add(id(body[0].value))
     return found
