@@ -87,6 +87,15 @@ def combine(decisions: Iterable[tuple[Policy, Decision]]) -> Verdict:
     return Verdict(winner, tuple(observed)) if observed or explicit else ALLOWED
 
 
+def _combined(decisions: list[tuple[Policy, Decision]]) -> Verdict:
+    """``combine(decisions)``, without its work when every decision is a plain allow (the
+    usual case, asked for every file of a page and every request for a warm page)."""
+    for policy, decision in decisions:
+        if decision.action is not Action.ALLOW or (decision.explicit and policy.overrides):
+            return combine(decisions)
+    return ALLOWED
+
+
 @dataclass(frozen=True)
 class PolicySet:
     """The policies of one index, asked in order."""
@@ -97,11 +106,12 @@ class PolicySet:
         self, subject: ProjectSubject, now: datetime, *, before_fetch: bool = False
     ) -> Verdict:
         """Judge a project. With ``before_fetch``, only policies that need no facts speak."""
-        return combine(
+        decisions = [
             (policy, policy.check_project(subject, now))
             for policy in self.policies
             if not (before_fetch and policy.needs_facts)
-        )
+        ]
+        return _combined(decisions)
 
     @cached_property
     def _file_judges(self) -> tuple[Policy, ...]:
@@ -110,11 +120,9 @@ class PolicySet:
         return tuple(p for p in self.policies if getattr(p, "judges_files", True))
 
     def judge_file(self, subject: FileSubject, now: datetime) -> Verdict:
-        decisions = [(policy, policy.check_file(subject, now)) for policy in self._file_judges]
-        for policy, decision in decisions:
-            if decision.action is not Action.ALLOW or (decision.explicit and policy.overrides):
-                return combine(decisions)
-        return ALLOWED  # what ``combine`` makes of plain allows, without its work per file
+        return _combined(
+            [(policy, policy.check_file(subject, now)) for policy in self._file_judges]
+        )
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -84,6 +84,8 @@ class Recorder:
 
     def view(self, gate: Gate, name: str, view: ProjectView, client: str) -> None:
         """A whole page: the project's verdict, every held file and every dry-run objection."""
+        if not (view.verdict.observed or view.held or view.dry_run):
+            return  # nothing to record: the usual warm page
         judged: list[Judged] = [(None, view.verdict)]
         judged += [(f.filename, v) for f, v in (*view.held, *view.dry_run)]
         self._record(gate.index, name, judged, client, page=True)
