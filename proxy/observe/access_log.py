@@ -16,7 +16,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pipgate.proxy.observe.log_format import escape_control
-from pipgate.proxy.observe.metrics import Metrics
+from pipgate.proxy.observe.metrics import Metrics, children
 
 log = logging.getLogger("pipgate.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -46,6 +46,7 @@ class AccessLog:
     def __init__(self, app: ASGIApp, metrics: Metrics, *, enabled: bool = True) -> None:
         self.app = app
         self.metrics = metrics
+        self._requests = children(metrics.requests)
         self.enabled = enabled
         # 16 hex digits, as uuid4().hex[:16] gave: a random half per process and a
         # counter (a uuid4 per request cost an os.urandom call, 6% of a warm page).
@@ -79,7 +80,7 @@ class AccessLog:
             await self.app(scope, receive, send_wrapper)
         finally:
             path = scope.get("path", "")
-            self.metrics.requests.labels(route_of(path), str(status)).inc()
+            self._requests(route_of(path), str(status)).inc()
             if self.enabled:
                 client = scope.get("client") or ("-", 0)
                 fields = {
