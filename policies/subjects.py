@@ -32,9 +32,9 @@ class ProjectFacts:
     file_count: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ProjectSubject:
-    """A project to judge. ``facts`` is ``None`` when upstream was not consulted."""
+class ProjectSubject(NamedTuple):
+    """A project to judge. ``facts`` is ``None`` when upstream was not consulted. (A
+    named tuple, as ``FileSubject``: one is made for every page request.)"""
 
     name: NormalizedName
     index: str = "default"
