@@ -21,6 +21,10 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+#: The largest ``size`` decoded in one pass (``msgspec`` bounds in 64 bits); a page with a
+#: larger one goes to the lenient parser, which keeps what ``orjson`` reads as an integer
+#: (up to 2**64 - 1; above, a size is dropped by both).
+LARGEST_SIZE = (1 << 63) - 1
 #: PEP 592: ``False``, ``True`` (yanked, no reason) or the reason.
 Yanked = bool | str
 #: PEP 658/714: ``False``, ``True`` (available, no hashes) or its hashes.
@@ -52,7 +56,7 @@ class DistFile(
     hashes: dict[str, str] = {}
     requires_python: str | None = None
     yanked: Yanked = False
-    size: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    size: Annotated[int, msgspec.Meta(ge=0, le=LARGEST_SIZE)] | None = None
     upload_time: Annotated[datetime, msgspec.Meta(tz=True)] | None = None
     core_metadata: CoreMetadata = False
     gpg_sig: bool | None = None

@@ -393,3 +393,20 @@ def test_a_large_page_decoded_in_pieces_gives_what_the_lenient_parser_gives(vari
     # only a value of another type sends the page to the lenient parser; the others are
     # decoded in pieces and mended file by file
     assert (parse._decoded(body) is None) == (variant == {"size": "10"})
+
+
+@pytest.mark.parametrize("size", [2**63 - 1, 2**63, 2**64 - 1, 2**64, 2**70])
+def test_a_huge_size_is_read_as_the_lenient_parser_reads_it(size):
+    """``orjson`` reads integers up to 2**64 - 1 (larger ones as floats, which are not
+    sizes); the one-pass decoding must agree on the bounds (``LARGEST_SIZE``)."""
+    import json
+
+    from pipgate.proxy.index import parse
+
+    entries = [_pypi_entry(i) for i in range(3)]
+    entries[1]["size"] = size
+    body = json.dumps({"name": "demo", "files": entries}).encode()
+    expected = parse._json_files(orjson.loads(body)["files"], PAGE)
+    files = parse_json_page(body, PAGE, "demo").files
+    assert msgspec.json.encode(files) == msgspec.json.encode(expected)
+    assert files[1].size == (size if size < 2**64 else None)
