@@ -410,3 +410,53 @@ def test_a_huge_size_is_read_as_the_lenient_parser_reads_it(size):
     files = parse_json_page(body, PAGE, "demo").files
     assert msgspec.json.encode(files) == msgspec.json.encode(expected)
     assert files[1].size == (size if size < 2**64 else None)
+
+
+ODD_VALUES = [
+    None, True, False, 0, -1, 2**63, 2**64, 1.5, "", "x", "../x", "https://[::1/", "a/b", "\x00", "é",
+    [], {}, {"sha256": "A" * 64}, {"md5": "0" * 32}, {"sha256": "zz"},
+    "2024-01-01T00:00:00", "2024-01-01T00:00:00+05:00", "2024-13-01T00:00:00Z",
+]  # fmt: skip
+ENTRY_KEYS = [
+    "filename", "url", "hashes", "requires-python", "yanked", "size", "upload-time",
+    "core-metadata", "dist-info-metadata", "gpg-sig", "provenance", "extra",
+]  # fmt: skip
+
+
+def test_both_parsers_agree_on_pages_mended_at_random():
+    """300 PyPI-like pages, each with up to three attributes replaced by odd values or
+    removed (and now and then an entry that is no object): the page read in one pass is
+    the page the lenient parser reads, or both refuse it."""
+    import json
+    import random
+
+    from pipgate.proxy.index import parse
+
+    rng = random.Random(20261130)
+    for _ in range(300):
+        count = rng.choice([3, 40])
+        entries: list[object] = [
+            _pypi_entry(i % 10) | {"filename": f"demo-{i}.tar.gz"} for i in range(count)
+        ]
+        for _ in range(rng.randint(1, 3)):
+            entry = entries[rng.randrange(count)]
+            if isinstance(entry, dict):
+                key = rng.choice(ENTRY_KEYS)
+                if rng.random() < 0.2:
+                    entry.pop(key, None)
+                else:
+                    entry[key] = rng.choice(ODD_VALUES)
+        if rng.random() < 0.05:
+            entries[rng.randrange(count)] = rng.choice(ODD_VALUES)
+        body = json.dumps({"name": "demo", "files": entries}).encode()
+        try:
+            files = parse_json_page(body, PAGE, "demo").files
+        except PageParseError:
+            files = None
+        try:
+            expected = parse._json_files(orjson.loads(body)["files"], PAGE)
+        except orjson.JSONDecodeError:
+            expected = None
+        assert (files is None) == (expected is None)
+        if files is not None:
+            assert msgspec.json.encode(files) == msgspec.json.encode(expected), body[:300]
