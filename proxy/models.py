@@ -21,9 +21,9 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-#: The largest ``size`` decoded in one pass (``msgspec`` bounds in 64 bits); a page with a
-#: larger one goes to the lenient parser, which keeps what ``orjson`` reads as an integer
-#: (up to 2**64 - 1; above, a size is dropped by both).
+#: The largest ``size`` a page may give (``msgspec``'s bounds are 64-bit signed; no file is
+#: that large): a larger one is dropped by either parser, and the cached form reads back
+#: every size it wrote.
 LARGEST_SIZE = (1 << 63) - 1
 #: PEP 592: ``False``, ``True`` (yanked, no reason) or the reason.
 Yanked = bool | str

@@ -24,7 +24,7 @@ from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 
 from pipgate.proxy.index import json_pieces
-from pipgate.proxy.models import CoreMetadata, DistFile, Project, Yanked
+from pipgate.proxy.models import LARGEST_SIZE, CoreMetadata, DistFile, Project, Yanked
 
 T = TypeVar("T")
 B = TypeVar("B")
@@ -307,7 +307,7 @@ def _json_file(entry: Any, resolve: _Resolver) -> DistFile | None:
         _hashes(hashes) if isinstance(hashes, dict) else {},
         requires_python if isinstance(requires_python, str) else None,
         yanked if yanked is False else _yanked(yanked),
-        size if type(size) is int and size >= 0 else None,
+        size if type(size) is int and 0 <= size <= LARGEST_SIZE else None,
         when,
         metadata if metadata is False else _core_metadata(metadata),
         gpg if isinstance(gpg, bool) else None,

@@ -9,6 +9,7 @@ import msgspec
 import orjson
 import pytest
 
+from pipgate.proxy.index import codec
 from pipgate.proxy.index.parse import PageParseError, parse_html_page, parse_json_page
 from pipgate.proxy.index.render import (
     HTML_V1,
@@ -21,7 +22,7 @@ from pipgate.proxy.index.render import (
     render_json,
     shown_files,
 )
-from pipgate.proxy.models import DistFile, Project, version_of
+from pipgate.proxy.models import LARGEST_SIZE, DistFile, Project, version_of
 from tests.support.mock_upstream import JSON, app_on_mock_upstream, json_entry, json_page
 
 PAGE = "https://files.example/simple/demo/"
@@ -397,8 +398,9 @@ def test_a_large_page_decoded_in_pieces_gives_what_the_lenient_parser_gives(vari
 
 @pytest.mark.parametrize("size", [2**63 - 1, 2**63, 2**64 - 1, 2**64, 2**70])
 def test_a_huge_size_is_read_as_the_lenient_parser_reads_it(size):
-    """``orjson`` reads integers up to 2**64 - 1 (larger ones as floats, which are not
-    sizes); the one-pass decoding must agree on the bounds (``LARGEST_SIZE``)."""
+    """Both parsers keep a size up to ``LARGEST_SIZE`` and drop a larger one (``orjson``
+    reads one of 2**64 or more as a float, ``msgspec`` bounds in 64 signed bits), and a
+    page cached with it reads back."""
     import json
 
     from pipgate.proxy.index import parse
@@ -409,7 +411,9 @@ def test_a_huge_size_is_read_as_the_lenient_parser_reads_it(size):
     expected = parse._json_files(orjson.loads(body)["files"], PAGE)
     files = parse_json_page(body, PAGE, "demo").files
     assert msgspec.json.encode(files) == msgspec.json.encode(expected)
-    assert files[1].size == (size if size < 2**64 else None)
+    assert files[1].size == (size if size <= LARGEST_SIZE else None)
+    project = Project("demo", files)
+    assert codec.decode(codec.encode(project, {}))[0] == project
 
 
 ODD_VALUES = [
