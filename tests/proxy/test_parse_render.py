@@ -430,7 +430,7 @@ ENTRY_KEYS = [
 def test_both_parsers_agree_on_pages_mended_at_random():
     """300 PyPI-like pages, each with up to three attributes replaced by odd values or
     removed (and now and then an entry that is no object): the page read in one pass is
-    the page the lenient parser reads, or both refuse it."""
+    the page the lenient parser reads, or both refuse it; its cached form reads back."""
     import json
     import random
 
@@ -464,3 +464,5 @@ def test_both_parsers_agree_on_pages_mended_at_random():
         assert (files is None) == (expected is None)
         if files is not None:
             assert msgspec.json.encode(files) == msgspec.json.encode(expected), body[:300]
+            project = Project("demo", files)  # and the cached form reads it back
+            assert codec.decode(codec.encode(project, {}))[0] == project
