@@ -162,12 +162,13 @@ DOWNLOAD_RUN = _ind(
     r"downloadstring|downloadfile|start-process)|"
     r"(?:curl|wget)\s[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|perl|ruby|php|node|"
     r"python[23]?(?:\.\d+)?)\b|"
-    r"(?:curl|wget)\s[^\n;]{0,300}(?:&&|;)\s*chmod\s\+x|"
+    # Fetched by any program (a renamed curl too), then made executable.
+    r"(?:(?:curl|wget)\s|(?:https?|ftp)://)[^\n;]{0,300}(?:&&|;)\s*chmod\s\+x|"
     r"certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|mshta(?:\.exe)?\s+https?:|"
     r"Invoke-WebRequest[^\n]{0,200}-OutFile|New-Object\s+Net\.WebClient|"
     r"base64\s+(?:-d|--decode)[^\n]{0,40}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b)",
     *("powershell", "curl", "wget", "certutil", "bitsadmin", "mshta", "invoke-webrequest"),
-    *("net.webclient", "base64"),
+    *("net.webclient", "base64", "chmod"),
 )
 HIDDEN_POWERSHELL = re.compile(
     r"-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|-w(?:indowstyle)?\s+hidden|"
@@ -176,7 +177,8 @@ HIDDEN_POWERSHELL = re.compile(
 )
 #: A command that uploads a file or data to a server.
 UPLOAD_COMMAND = _ind(
-    r"\bcurl(?:\.exe)?\s[^\n]{0,200}?(?:\s(?:-F|--form|-T|--upload-file)\s*['\"]?[\w@]|"
+    # (?=\s) then the lazy gap: the option may be the first word after `curl`.
+    r"\bcurl(?:\.exe)?(?=\s)[^\n]{0,200}?(?:\s(?-i:-F|--form|-T|--upload-file)(?:\s+|=)['\"]?[\w@]|"
     r"\s(?:--data(?:-binary)?|-d)\s+['\"]?@)",
     "curl",
 )
@@ -194,6 +196,11 @@ FETCH_TO_FILE = _ind(
     *("curl", "wget", "invoke-webrequest", "certutil"),
 )
 #: A command that fetches something from a server (its use is network use).
+#: Host facts a shell puts into a command line (``curl ...?u=$(whoami)``).
+SHELL_HOST_FACTS = re.compile(
+    r"\$\(\s*(?:whoami|hostname|id|uname\b[^)]*|pwd)\s*\)|`\s*(?:whoami|hostname|id|uname\b[^`]*)\s*`|"
+    r"\$\{?(?:USER|USERNAME|HOSTNAME|LOGNAME)\b|%(?:USERNAME|COMPUTERNAME|USERDOMAIN)%"
+)
 FETCH_COMMAND = _ind(
     r"(?:\b(?:curl|wget)(?:\.exe)?\s[^\n]{0,200}?(?:https?|ftp)://|Invoke-WebRequest|"
     r"Invoke-RestMethod|\biwr\s|\bnslookup\s+\S+\.\S+)",

@@ -24,7 +24,7 @@ from . import indicators
 from .layout import Role
 from .source import Call, Facts
 
-REVISION = 4
+REVISION = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +56,18 @@ RULES: dict[str, Rule] = {
         Rule("credential-exfil", 6, "reads credentials and sends data out from the same file"),
         Rule("exfil-sink", 6, "a known exfiltration sink (chat webhook, request catcher, raw IP)"),
         Rule("phone-home", 7, "code run at install or import sends host facts (user, host) out"),
-        Rule("hidden-install", 6, "install-time code installs other packages or looks up DNS"),
+        Rule(
+            "hidden-install",
+            6,
+            "install- or import-time code installs other packages or looks up DNS",
+        ),
         Rule("destructive", 8, "install-time code shuts the machine down or deletes a home"),
         Rule("install-network", 6, "install-time code uses the network"),
+        Rule(
+            "hidden-url",
+            6,
+            "uses the network and spells a URL only encoded (base64, hex, character codes)",
+        ),
         Rule("import-network", 5, "importing the package uses the network"),
         Rule("import-process", 4, "importing the package starts a process"),
         Rule("install-process", 2, "install-time code starts processes"),
@@ -70,7 +79,7 @@ RULES: dict[str, Rule] = {
         Rule(
             "install-python",
             8,
-            "install-time code starts a Python interpreter on inline code, detached or hidden",
+            "install- or import-time code starts Python on inline code, detached or hidden",
         ),
         Rule("install-write", 3, "install-time code writes outside the build directory"),
         Rule("persistence", 5, "installs itself to run at login or on a schedule"),
@@ -167,6 +176,7 @@ CLIPBOARD = (
     ".clipboard_get",
     ".clipboard_append",
 )
+_URL = re.compile(r"\s*(?:https?|wss?|ftp)://\w", re.I)
 _EXECUTABLE_FILE = re.compile(r"\.(?:exe|scr|bat|vbs|ps1|cmd|msi)$", re.I)
 _PROGRAM_FILE = re.compile(
     r"[\w\\/.-]\.(?:js|vbs|vbe|bat|cmd|ps1|exe|dll|lnk|scr|desktop|plist|service)$", re.I
@@ -236,13 +246,18 @@ def check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
 
 def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _exec_chains(path, facts)
-    yield from _flows(path, facts, role)
     texts = Texts([*facts.strings, *facts.decoded])
     sink = _sink(path, texts, role)
+    yield from _flows(path, facts, role, sink)
     if sink is not None:
         yield sink
     credential = _credentials(path, texts)
     network = facts.called(*NETWORK)
+    if network is not None:
+        hidden = next((d for d in facts.decoded if _URL.match(d[0])), None)
+        if hidden is not None:
+            # Nobody hides where their own code connects; a payload hides its server.
+            yield finding("hidden-url", path, hidden[1], _clip(hidden[0], 40))
     upload = _upload(path, texts, facts)
     if upload is not None:
         yield upload
@@ -273,7 +288,7 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
             return
 
 
-def _flows(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
+def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterator[Finding]:
     """Data followed from where it comes from to where it goes: downloaded, decoded or
     embedded bytes written to a file that is then run; host facts, the environment or a
     credential store's content sent out."""
@@ -295,6 +310,10 @@ def _flows(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
     beacon = next((s for s in facts.sends if "host" in s.kinds), None)
     if beacon is not None:
         weight = 10 if runs or (role is Role.IMPORT and beacon.top) else 3
+        if weight < 10 and sink is not None and sink.weight >= 6:
+            # Who and where the machine is, sent to a chat webhook or a request catcher:
+            # a beacon whichever code calls it.
+            weight = 10
         yield finding("phone-home", path, beacon.line, f"host facts sent by {beacon.name}", weight)
 
 
@@ -434,6 +453,8 @@ def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
     reasons = []
     if facts.builtins_getattr:
         reasons.append("getattr on builtins")
+    if facts.char_codes >= 2:
+        reasons.append(f"{facts.char_codes} strings spelled as character codes")
     if "__pyarmor__" in facts.names or "pyarmor_runtime" in facts.names:
         reasons.append("pyarmor")
     if (
@@ -478,6 +499,11 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
             network = Call(_clip(hit[0].group(0), 30), hit[2])
     if network is not None:
         host = _host_facts(facts)
+        if host is None:
+            # `curl https://...?u=$(whoami)`: the shell fills in the host facts it sends.
+            fetch = texts.search(indicators.FETCH_COMMAND)
+            shell = fetch and indicators.SHELL_HOST_FACTS.search(fetch[1])
+            host = shell.group(0) if shell else None
         if host is not None:
             yield finding("phone-home", path, network.line, f"{host} and {network.name}")
         if facts.verifies_digest:
@@ -488,20 +514,7 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
     spawn = facts.called(*PROCESS)
     if spawn is not None:
         yield finding("install-process", path, spawn.line, spawn.name)
-        for call in facts.calls:
-            if not _is(call.name, PROCESS):
-                continue
-            command = " ".join(call.args)
-            match = _HIDDEN_INSTALL.search(command) or (
-                "install" in call.args and call.name.startswith("pip") and call
-            )
-            if match:
-                what = match.group(0) if isinstance(match, re.Match) else "pip install"
-                yield finding("hidden-install", path, call.line, _clip(what))
-                break
-        detached = next((c for c in facts.calls if _detached_python(c)), None)
-        if detached is not None:
-            yield finding("install-python", path, detached.line, _clip(" ".join(detached.args)))
+        yield from _hidden_process(path, facts.calls)
         for call in facts.calls:
             if _is(call.name, PROCESS):
                 hit = next((m for a in call.args if (m := _DESTRUCTIVE.search(a))), None)
@@ -528,6 +541,25 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
         yield finding("stealer-dependency", path, 0, ", ".join(requirements), weight)
 
 
+def _hidden_process(path: str, calls: list[Call]) -> Iterator[Finding]:
+    """Process calls that install other packages or look up DNS (``hidden-install``), or
+    start a detached Python on inline code (``install-python``)."""
+    for call in calls:
+        if not _is(call.name, PROCESS):
+            continue
+        command = " ".join(call.args)
+        match = _HIDDEN_INSTALL.search(command) or (
+            "install" in call.args and call.name.startswith("pip") and call
+        )
+        if match:
+            what = match.group(0) if isinstance(match, re.Match) else "pip install"
+            yield finding("hidden-install", path, call.line, _clip(what))
+            break
+    detached = next((c for c in calls if _detached_python(c)), None)
+    if detached is not None:
+        yield finding("install-python", path, detached.line, _clip(" ".join(detached.args)))
+
+
 def _import_time(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
     """What a module does the moment it is imported (module level, and the functions it
     calls from there)."""
@@ -535,6 +567,9 @@ def _import_time(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
         spawn = next((c for c in facts.calls if c.top and _is(c.name, PROCESS)), None)
         if spawn is not None:
             yield finding("import-process", path, spawn.line, spawn.name)
+            # What installing may not do, importing may not either: install packages the
+            # metadata does not name, or start Python on hidden code that outlives the import.
+            yield from _hidden_process(path, [c for c in facts.calls if c.top])
     network = next((c for c in facts.calls if c.top and _is(c.name, NETWORK)), None)
     if network is None:
         return

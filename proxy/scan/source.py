@@ -136,6 +136,7 @@ class Facts:
     statements: int = 0  # top-level statements other than imports, docstrings, __all__...
     definitions: int = 0  # functions and classes anywhere
     builtins_getattr: int = 0  # getattr(__builtins__, ...) and friends
+    char_codes: int = 0  # strings spelled as character codes (''.join(map(chr, [...])))
     escapes: int = 0  # \\x41 and \\101 escapes in the source text
     refs: set[str] = field(default_factory=set)  # dotted names referred to (os.uname)
     code_literals: list[tuple[str, int]] = field(default_factory=list)  # strings, not docstrings
@@ -310,6 +311,7 @@ def _merge_nested(facts: Facts, nested: int) -> None:
         facts.decoded += [(value, line) for value, _ in inner.decoded]
         facts.refs |= inner.refs
         facts.builtins_getattr += inner.builtins_getattr
+        facts.char_codes += inner.char_codes
 
 
 # -- ast -----------------------------------------------------------------------------------
@@ -798,6 +800,15 @@ class _Collector:
             return frozenset({"decoded"}) | (inner & {"network", "payload"})
         if _is_char_join(call, self):
             return frozenset({"payload"})
+        if name in ("chr", "bytes", "bytearray") and call.args and _xors(call.args[0]):
+            # `chr(ord(c) ^ ord(k))`, `bytes(b ^ k for b in data)`: a cipher undone by hand;
+            # of a literal in the file (`for b in COMMAND`), a payload the file carries.
+            carried = any(
+                self._constant(sub.iter, scope)
+                for sub in ast.walk(call.args[0])
+                if isinstance(sub, ast.comprehension)
+            )
+            return frozenset({"payload" if carried else "decoded"})
         codec = _codec_decode(call)
         if codec is not None:
             # Python 2's ``"...".decode("base64")``: a decoder spelled as a method.
@@ -988,6 +999,13 @@ class _Collector:
             decoded = _decode_constant(name, node.args[0], self)
             if decoded:
                 facts.decoded.append((decoded, node.lineno))
+        elif node.args and _is_char_join(node, self):
+            spelled = _char_codes(node)
+            if spelled:
+                # A string spelled as character codes is one the author hid from readers:
+                # read what it says (a URL, a module, a builtin) like any literal.
+                facts.decoded.append((spelled, node.lineno))
+                facts.char_codes += 1
         return name
 
     def qual(self, node: ast.AST) -> str:
@@ -1500,6 +1518,27 @@ def _is_char_join(node: ast.Call, collector: _Collector) -> bool:
         if isinstance(inner, ast.Call) and collector.qual(inner.func) in ("bytes", "bytearray"):
             return bool(inner.args) and isinstance(inner.args[0], ast.List | ast.Tuple)
     return False
+
+
+def _xors(node: ast.AST) -> bool:
+    """Whether an expression XORs (``a ^ b``) anywhere in it."""
+    return any(
+        isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.BitXor) for sub in ast.walk(node)
+    )
+
+
+def _char_codes(node: ast.Call) -> str | None:
+    """The text of ``''.join(map(chr, [104, 105]))`` or ``bytes([104, 105]).decode()``: the
+    first list of integer literals in the call, each a character code; None otherwise."""
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.List | ast.Tuple) or len(sub.elts) < 2:
+            continue
+        codes = [e.value for e in sub.elts if isinstance(e, ast.Constant)]
+        if len(codes) != len(sub.elts) or len(codes) > _MAX_DECODE:
+            continue
+        if all(type(c) is int and 0 < c < 0x110000 for c in codes):
+            return "".join(map(chr, codes))
+    return None
 
 
 def _decode_constant(name: str, arg: ast.AST, collector: _Collector) -> str | None:

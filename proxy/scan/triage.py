@@ -42,6 +42,8 @@ _DECODING = (
 )
 _BUILTINS = re.compile(r"getattr\s*\(\s*(?:__builtins__|builtins|globals\s*\(\s*\))")
 _RAW_IP = re.compile(rb"://[1-9]")
+#: ``''.join(map(chr, [104, ...]))``, ``chr(c) for c in [104, ...]``: text spelled as codes.
+_CHAR_CODES = re.compile(r"chr\b[^\n]{0,40}?[\[(]\s*\d+\s*,\s*\d+\s*,\s*\d+")
 _WINDOWS_PROGRAM = re.compile(r"\.exe\b", re.I)
 
 
@@ -113,7 +115,11 @@ _TRIAGE = (
     ((b".recv(", b"b64decode", b".write("), _drops),
     ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token"), _phones),
     ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
+    ((b"chr(", b"chr,"), lambda text, low, lower: bool(_CHAR_CODES.search(text))),
     ((b"login data", b"leveldb", b"roblosecurity"), _any(*_CREDENTIALS)),
+    ((b"launcher_accounts", b"loginusers.vdf"), _any(*_CREDENTIALS)),
+    # "http" in base64 ("aHR0c") or hex: a URL the file spells only encoded.
+    ((b"ahr0c", b"68747470"), _phones),
     # Telegram's session folder is named beside "Telegram Desktop", or as a path part.
     ((b"cookies", b"/tdata", b"\\tdata", b"telegram", b"wallet"), _any(*_CREDENTIALS)),
     ((b"powershell", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),

