@@ -96,8 +96,8 @@ def _etag(body: bytes) -> str:
 
 
 class Pieces:
-    """What renderings of one revision of a project page share: each file's rendered
-    piece (``Fragments``) and which wheels the store holds extracted metadata of."""
+    """What renderings of one revision of a project page share: each file's HTML piece
+    (``Fragments``) and which wheels the store holds extracted metadata of."""
 
     def __init__(self, revision: object) -> None:
         self.revision = revision
@@ -127,9 +127,11 @@ class PageRenderer:
     """Renders and caches pages for every index (bounded LRU of rendered bodies).
 
     A page rendered again from the same revision of a project page (another index, a
-    new view, a wheel's metadata extracted) reuses each file's rendered piece and what
-    the store said of extracted metadata (``Pieces``). Concurrent requests for a page
-    being built wait for that one build."""
+    new view, a wheel's metadata extracted) reuses each file's HTML piece and what the
+    store said of extracted metadata (``Pieces``; JSON is encoded again, which costs less
+    than looking pieces up). A small page is rendered on the event loop when rendering
+    asks the store nothing; concurrent requests for a page being built in a worker
+    thread wait for that one build."""
 
     def __init__(self, store: FileStore, *, capacity: int = 512, projects: int = 64) -> None:
         self._store = store
