@@ -176,14 +176,15 @@ def snapshot_weight(snapshot: Snapshot, now: datetime) -> float:
     return max(0.0, min(1.0, 1 - months / SNAPSHOT_FADE_MONTHS))
 
 
-def score(
-    match: Match,
-    *,
-    now: datetime,
-    snapshot: Snapshot | None = None,
-    facts: ProjectFacts | None = None,
-) -> Score:
-    """Weigh ``match`` with the snapshot (if any) and upstream ``facts`` (if consulted)."""
+def name_score(match: Match) -> Score:
+    """Weigh ``match`` by the names alone: the edit, words, the target's popularity and
+    length. No snapshot, no upstream facts, no clock: the same name always scores the
+    same (the content scan's ``lookalike-name`` rule relies on it)."""
+    return Score(match, tuple(_name_parts(match)))
+
+
+def _name_parts(match: Match) -> list[Part]:
+    """The parts of a score that come from the names alone."""
     parts: list[Part] = []
     if match.strong:
         parts.append(Part("edit", STRONG_EDIT, match.detail))
@@ -208,7 +209,18 @@ def score(
             parts.append(Part("length", SHORT_POINTS, f"short target ({length} letters)"))
         elif length >= LONG_TARGET:
             parts.append(Part("length", LONG_POINTS, f"long target ({length} letters)"))
+    return parts
 
+
+def score(
+    match: Match,
+    *,
+    now: datetime,
+    snapshot: Snapshot | None = None,
+    facts: ProjectFacts | None = None,
+) -> Score:
+    """Weigh ``match`` with the snapshot (if any) and upstream ``facts`` (if consulted)."""
+    parts = _name_parts(match)
     age = _age(facts, now)
     if snapshot is not None:
         density = snapshot.density(match.target)

@@ -9,6 +9,7 @@ it may be cached by ``(sha256, rules_version)``.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -24,6 +25,7 @@ from .archive import Member, walk
 from .layout import Role
 from .limits import Deadline, ScanLimits, Unscannable
 from .metadata import check_archive, check_commands, read_metadata
+from .names import Lookalikes, bundled_lookalikes
 from .pth import check_pth
 from .rules import RULES_VERSION, check_python, finding
 from .scoring import ordered, score
@@ -78,22 +80,27 @@ def scan_archive(
     source: str | os.PathLike[str] | BinaryIO | bytes,
     filename: str | None = None,
     limits: ScanLimits = DEFAULT_LIMITS,
+    lookalikes: Lookalikes | None = None,
 ) -> ScanReport:
     """Scan one wheel, sdist or egg. ``filename`` (the distribution's name, for its kind and
-    version) defaults to the path's name. Never raises for bad archive content."""
+    version) defaults to the path's name. ``lookalikes`` judges the project's name
+    (default: the corpus shipped with pipgate). Never raises for bad archive content."""
     started = time.perf_counter()
+    scan = functools.partial(_scan, limits=limits, lookalikes=lookalikes or bundled_lookalikes())
     if isinstance(source, bytes):
-        return _scan(io.BytesIO(source), filename or "archive", limits, started)
+        return scan(io.BytesIO(source), filename or "archive", started=started)
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         with path.open("rb") as handle:
-            return _scan(handle, filename or path.name, limits, started)
-    return _scan(source, filename or getattr(source, "name", "archive"), limits, started)
+            return scan(handle, filename or path.name, started=started)
+    return scan(source, filename or getattr(source, "name", "archive"), started=started)
 
 
-def _scan(fileobj: BinaryIO, filename: str, limits: ScanLimits, started: float) -> ScanReport:
+def _scan(
+    fileobj: BinaryIO, filename: str, *, limits: ScanLimits, lookalikes: Lookalikes, started: float
+) -> ScanReport:
     deadline = Deadline(limits.timeout)
-    scan = _Scan(filename, limits)
+    scan = _Scan(filename, limits, lookalikes)
     try:
         size = fileobj.seek(0, io.SEEK_END)
         fileobj.seek(0)
@@ -125,9 +132,10 @@ def _scan(fileobj: BinaryIO, filename: str, limits: ScanLimits, started: float) 
 class _Scan:
     """The state of one scan: what the walk kept, then the judgement of it."""
 
-    def __init__(self, filename: str, limits: ScanLimits) -> None:
+    def __init__(self, filename: str, limits: ScanLimits, lookalikes: Lookalikes) -> None:
         self.filename = filename
         self.limits = limits
+        self.lookalikes = lookalikes
         self.wheel = layout.is_wheel(filename)
         self.paths: list[str] = []
         self.texts: dict[str, str] = {}  # raw member path -> text kept for analysis
@@ -297,6 +305,7 @@ class _Scan:
             declared["setup.py"] = "\n".join(text for text, _ in facts["setup.py"].strings)
         name = (metadata.get("name") or [""])[0] or layout.project_name(self.filename)
         yield from check_commands(name, declared, metadata_path or self.filename)
+        yield from self.lookalikes.check(name, metadata_path or self.filename)
 
 
 #: Bytes of passed-over Python kept for ``_imported_early``; a package with more is large

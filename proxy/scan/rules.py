@@ -87,6 +87,7 @@ RULES: dict[str, Rule] = {
         Rule("opaque-literal", 3, "a long opaque literal (encoded or encrypted data)"),
         Rule("placeholder", 5, "a payload-less placeholder: 0.0.0/99.x version, empty package"),
         Rule("placeholder-text", 5, "describes itself as a dummy or placeholder"),
+        Rule("lookalike-name", 4, "the project's name imitates a popular one (typo, look-alike)"),
         Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
         Rule("command-hijack", 8, "installs a command named like a system one (pip, sudo, ls)"),
         Rule("embedded-executable", 6, "a Windows, Linux or macOS executable inside a literal"),

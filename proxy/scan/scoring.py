@@ -19,6 +19,7 @@ ARCHIVE_RULES = frozenset(
     {
         "placeholder",
         "placeholder-text",
+        "lookalike-name",
         "stealer-dependency",
         "unsafe-member",
         "bundled-executable",

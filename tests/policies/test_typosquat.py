@@ -16,7 +16,7 @@ from pipgate.policies.typosquat import (
     _slips,
     near_keys,
 )
-from pipgate.policies.typosquat_score import Thresholds
+from pipgate.policies.typosquat_score import Thresholds, name_score, score
 from pipgate.policies.typosquat_snapshot import Density, Snapshot
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -537,3 +537,20 @@ def test_files_are_never_judged_by_name_so_the_engine_may_skip_asking(name):
     subject = FileSubject(NormalizedName(name), f"{name}-1.0.tar.gz", Version("1.0"), NOW)
     decision = POLICY.check_file(subject, NOW)
     assert decision.action is Action.ALLOW and not decision.explicit
+
+
+@pytest.mark.parametrize("name", ["reqeusts", "nunpy", "djnago", "python-requests", "flask-numpy"])
+def test_the_name_score_is_the_score_without_snapshot_facts_or_clock(name: str) -> None:
+    """``name_score`` is what ``score`` says from the names alone, whatever the day."""
+    assert INDEX.matches(name)
+    for match in INDEX.matches(name):
+        by_names = name_score(match)
+        assert by_names.parts == score(match, now=NOW).parts
+        assert by_names.parts == score(match, now=NOW + timedelta(days=4000)).parts
+        assert {part.signal for part in by_names.parts} <= {
+            "edit",
+            "slip",
+            "words",
+            "popularity",
+            "length",
+        }
