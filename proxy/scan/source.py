@@ -842,7 +842,9 @@ class _Collector:
                 target = [call.func.value]
             words = self._words(target, scope)
             # Path("/", "proc", "self", "environ") names the file its pieces spell.
-            if any(_CREDENTIAL_HINT.search(w) for w in (*words, "/".join(words))):
+            if any(_CREDENTIAL_HINT.search(w) for w in (*words, "/".join(words))) and not any(
+                _NOT_SECRET.search(w) for w in words
+            ):
                 return frozenset({"credential"})
             return frozenset({"file"})
         if name in self.functions:
@@ -1122,6 +1124,9 @@ _CREDENTIAL_HINT = re.compile(
     r"\.env\b|credentials(?:\.json)?\b|proc/+self/+environ",
     re.I,
 )
+#: What lives beside keys and is no secret: a public key (``id_rsa.pub``), the hosts and
+#: keys ``ssh`` trusts.
+_NOT_SECRET = re.compile(r"\.pub$|known_hosts|authorized_keys", re.I)
 _FETCH_TO_PATH = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download"})
 _RUNNERS = frozenset(
     {

@@ -73,6 +73,13 @@ def _drops_program(text: str, low: str, lower: bytes) -> bool:
     return _drops(text, low, lower) and bool(_WINDOWS_PROGRAM.search(text))
 
 
+_KEY_FOLDER = re.compile(r"""[~/\\'"]\.(?:ssh|aws)(?:['"/\\]|$)""", re.M)
+
+
+def _key_folder(text: str, low: str, lower: bytes) -> bool:
+    return _phones(text, low, lower) and bool(_KEY_FOLDER.search(text))
+
+
 #: What a download piped into a shell pipes into (``indicators.DOWNLOAD_RUN`` says the rest).
 _PIPED = re.compile(
     r"\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|perl|ruby|php|node|python[23]?(?:\.\d+)?)\b"
@@ -117,6 +124,9 @@ _TRIAGE = (
     ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
     ((b"chr(", b"chr,"), lambda text, low, lower: bool(_CHAR_CODES.search(text))),
     ((b"login data", b"leveldb", b"roblosecurity"), _any(*_CREDENTIALS)),
+    # The user's key folders named as paths (``"~/.ssh"``, ``home / ".aws"``) beside network
+    # use; the file names in them (``id_rsa``) are the credential patterns' own.
+    ((b".ssh", b".aws"), _key_folder),
     ((b"launcher_accounts", b"loginusers.vdf"), _any(*_CREDENTIALS)),
     # "http" in base64 ("aHR0c") or hex: a URL the file spells only encoded.
     ((b"ahr0c", b"68747470"), _phones),

