@@ -95,11 +95,15 @@ RULES: dict[str, Rule] = {
         Rule("bundled-executable", 2, "ships a Windows executable"),
     )
 }
+#: sha256 of the typosquat index shipped with pipgate (``proxy/data/typosquat-index.bin``),
+#: which ``lookalike-name`` judges names against: part of the rules, so a new corpus
+#: re-scans too. A test checks it against the shipped file.
+NAMES_CORPUS = "354fbcb4f231876dbb6911699567aeba6b694289aabe355752e5139dbdf038cf"
 RULES_VERSION = (
     f"{REVISION}."
-    + hashlib.sha256(repr(sorted((r.name, r.weight) for r in RULES.values())).encode()).hexdigest()[
-        :8
-    ]
+    + hashlib.sha256(
+        repr((sorted((r.name, r.weight) for r in RULES.values()), NAMES_CORPUS)).encode()
+    ).hexdigest()[:8]
 )
 
 NETWORK = (

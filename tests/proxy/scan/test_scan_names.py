@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from pipgate.policies.scan import ScanPolicy
 from pipgate.policies.typosquat import TyposquatIndex
-from pipgate.proxy.scan import scan_archive
+from pipgate.proxy.config.corpus import BUNDLED_INDEX, read_bundled_bytes
+from pipgate.proxy.scan import rules, scan_archive
 from pipgate.proxy.scan.names import Lookalikes, bundled_lookalikes
 from tests.support.archives import pkg_info, sdist
 
@@ -88,3 +91,10 @@ def test_the_default_judges_against_the_corpus_shipped_with_pipgate() -> None:
     report = scan_archive(_sdist("reqeusts"), "reqeusts-1.0.tar.gz")
     assert "lookalike-name" in {f.rule for f in report.findings}
     assert bundled_lookalikes() is bundled_lookalikes()  # read once per process
+
+
+def test_the_rules_version_names_the_shipped_corpus() -> None:
+    """A verdict is kept by the rules' version: a new corpus of popular names must change
+    it, so whoever rebuilds the corpus updates ``NAMES_CORPUS`` (and the version)."""
+    shipped = read_bundled_bytes(BUNDLED_INDEX)
+    assert hashlib.sha256(shipped).hexdigest() == rules.NAMES_CORPUS
