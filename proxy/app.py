@@ -39,6 +39,7 @@ from pipgate.proxy.files.memory import Trimmer
 from pipgate.proxy.files.peer_serving import peer_download
 from pipgate.proxy.files.scan import FileScan, scans_directory
 from pipgate.proxy.files.scan_verdicts import ScanVerdicts
+from pipgate.proxy.files.scan_workers import ScanWorkers
 from pipgate.proxy.files.slots import DownloadSlots
 from pipgate.proxy.files.store import FileStore
 from pipgate.proxy.gate import Gate
@@ -158,10 +159,16 @@ def build_gates(
 
 
 def build_file_scan(settings: Settings, store: FileStore) -> FileScan:
-    """The content scan: one report per file (caps from the default index's
-    ``[policies.scan]``), judged by each index's scan policy."""
+    """The content scan: one report per file (caps and worker processes from the default
+    index's ``[policies.scan]``), judged by each index's scan policy."""
     tables = {index: validate_policies(settings, index).scan for index in settings.index_names}
-    verdicts = ScanVerdicts(scans_directory(settings.cache.data_dir), tables["default"].limits())
+    default = tables["default"]
+    verdicts = ScanVerdicts(
+        scans_directory(settings.cache.data_dir),
+        default.limits(),
+        workers=ScanWorkers(default.workers) if default.workers else None,
+        temp_path=store.new_temp_path,
+    )
     return FileScan(verdicts, {index: build_scan_policy(t) for index, t in tables.items()}, store)
 
 
@@ -387,6 +394,7 @@ def create_app(
                 await source.index_cache.flush()
                 source.downloads.close()
                 await source.upstream.aclose()
+            await file_scan.verdicts.aclose()
             review.close()
             state.close()
             if cluster is not None:

@@ -358,6 +358,13 @@ class ScanSettings(_Table):
     max_ratio: float = Field(200.0, gt=1, description="Largest decompression ratio.")
     max_source: Size = Field(2 * 1024**2, description="Largest Python file parsed.")
     timeout: Duration = Field(timedelta(seconds=30), description="Wall time per archive.")
+    workers: int = Field(
+        1,
+        ge=0,
+        description="Worker processes that scan, started on the first scan (0: scan in a "
+        "thread of the server, where a scan holds up its other requests). The default "
+        "index's value applies.",
+    )
 
     @field_validator("block_at", mode="after")
     @classmethod

@@ -2,9 +2,17 @@
 
 A report is kept in memory and on disk (``<data_dir>/scans/ab/<sha256>.json``) with the
 version of the rules that made it; a report made by other rules is stale, so a rules
-upgrade re-scans each file lazily, the next time it is asked for. Scans run in worker
-threads (at most ``concurrency`` at once), never on the event loop, and concurrent requests
-for one file share one scan.
+upgrade re-scans each file lazily, the next time it is asked for. Concurrent requests for
+one file share one scan.
+
+Scans run in worker processes (``workers``, see ``scan_workers.py``), so a scan never holds
+the GIL the event loop needs; without ``workers``, in threads of this process (at most
+``concurrency`` at once), never on the event loop. A worker reads the file by its path: a
+stored file without one (an object store's stream) is first copied to ``temp_path()`` (a
+disk with no room for the copy: scanned from the stream in a thread), and a file held in
+memory is handed over as bytes. A worker that dies gives its file an ``incomplete``
+report (held as unscannable), kept in memory only: the death may have been the machine's
+doing (the out-of-memory killer, an operator), so a restart scans the file again.
 """
 
 from __future__ import annotations
@@ -13,14 +21,21 @@ import asyncio
 import json
 import logging
 import os
+import shutil
+import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import BinaryIO
 
 from anyio import CapacityLimiter, to_thread
 
 from pipgate.policies.scan import Finding, ScanReport
+from pipgate.proxy.files.scan_workers import ScanWorkers, WorkerDied
 from pipgate.proxy.scan import RULES_VERSION, ScanLimits, scan_archive
+
+#: Opens a stored file: a readable, seekable handle, or ``None`` (not stored).
+Opener = Callable[[], BinaryIO | None]
 
 log = logging.getLogger("pipgate.scan")
 
@@ -35,9 +50,15 @@ class ScanVerdicts:
         *,
         concurrency: int = 1,
         memory: int = 4096,
+        workers: ScanWorkers | None = None,
+        temp_path: Callable[[], Path] | None = None,
     ) -> None:
+        """``workers``: the processes that scan (``None``: threads of this process);
+        ``temp_path()``: where a stored file without a path is copied for them."""
         self.directory = directory
         self.limits = limits
+        self.workers = workers
+        self._temp_path = temp_path or (lambda: directory / "tmp" / f"{uuid.uuid4().hex}.part")
         self._memory: OrderedDict[str, ScanReport] = OrderedDict()
         self._memory_size = memory
         self._inflight: dict[str, asyncio.Future[ScanReport]] = {}
@@ -60,26 +81,66 @@ class ScanVerdicts:
     async def scan_path(self, sha256: str, filename: str, path: Path) -> ScanReport:
         """Scan the file at ``path`` (its bytes must hash to ``sha256``) unless a current
         report exists; keep and return the report."""
-        return await self._once(sha256, lambda: scan_archive(path, filename, self.limits))
+        return await self._once(sha256, lambda: self._scan(path, filename))  # type: ignore[return-value]
 
     async def scan_bytes(self, sha256: str, filename: str, data: bytes) -> ScanReport:
         """Like ``scan_path`` for a file held in memory."""
-        return await self._once(sha256, lambda: scan_archive(data, filename, self.limits))  # type: ignore[no-any-return]
+        return await self._once(sha256, lambda: self._scan(data, filename))  # type: ignore[return-value]
 
-    async def scan_stored(self, sha256: str, filename: str, open_stored) -> ScanReport | None:  # type: ignore[no-untyped-def]
+    async def scan_stored(
+        self, sha256: str, filename: str, open_stored: Opener
+    ) -> ScanReport | None:
         """Like ``scan_path`` for a file in the store: ``open_stored()`` gives a readable,
         seekable handle or ``None`` (evicted: then ``None``)."""
+        return await self._once(sha256, lambda: self._scan_stored(filename, open_stored))
 
-        def scan() -> ScanReport | None:
-            handle: BinaryIO | None = open_stored()
-            if handle is None:
-                return None
-            with handle:
-                return scan_archive(handle, filename, self.limits)
+    async def aclose(self) -> None:
+        """Stop the worker processes (after a running scan ends)."""
+        if self.workers is not None:
+            await to_thread.run_sync(self.workers.close)
 
-        return await self._once(sha256, scan)
+    async def _scan(self, source: Path | bytes, filename: str) -> ScanReport:
+        if self.workers is not None:
+            return await self.workers.scan(source, filename, self.limits)
+        return await to_thread.run_sync(
+            scan_archive, source, filename, self.limits, limiter=self._limiter
+        )
 
-    async def _once(self, sha256: str, scan) -> ScanReport | None:  # type: ignore[no-untyped-def]
+    async def _scan_stored(self, filename: str, open_stored: Opener) -> ScanReport | None:
+        handle = await to_thread.run_sync(open_stored)
+        if handle is None:
+            return None
+        try:
+            if self.workers is None:
+                return await self._in_thread(handle, filename)
+            path = await to_thread.run_sync(_local_path, handle)
+            if path is not None:
+                try:
+                    return await self.workers.scan(path, filename, self.limits)
+                except FileNotFoundError:
+                    pass  # evicted since it was opened: the open handle still reads it
+            temp = self._temp_path()
+            try:
+                await to_thread.run_sync(_copy, handle, temp)
+            except OSError as exc:
+                log.warning("scanning %s in this process: no copy for a worker: %s", filename, exc)
+                await to_thread.run_sync(temp.unlink, True)
+                return await self._in_thread(handle, filename)
+            try:
+                return await self.workers.scan(temp, filename, self.limits)
+            finally:
+                await to_thread.run_sync(temp.unlink, True)
+        finally:
+            handle.close()
+
+    async def _in_thread(self, handle: BinaryIO, filename: str) -> ScanReport:
+        return await to_thread.run_sync(
+            scan_archive, handle, filename, self.limits, limiter=self._limiter
+        )
+
+    async def _once(
+        self, sha256: str, scan: Callable[[], Awaitable[ScanReport | None]]
+    ) -> ScanReport | None:
         # Claimed before the first await, so concurrent callers share one look-up and scan.
         running = self._inflight.get(sha256)
         if running is not None:
@@ -89,11 +150,17 @@ class ScanVerdicts:
         try:
             report = await to_thread.run_sync(self.known, sha256)
             if report is None:
-                report = await to_thread.run_sync(scan, limiter=self._limiter)
-                if report is not None:
-                    self.scanned += 1
-                    self._remember(sha256, report)
-                    await to_thread.run_sync(_write, self._path(sha256), report)
+                try:
+                    report = await scan()
+                except WorkerDied as exc:
+                    log.error("%s", exc)
+                    report = ScanReport(RULES_VERSION, 0.0, incomplete=str(exc))
+                    self._remember(sha256, report)  # in memory only (module docstring)
+                else:
+                    if report is not None:
+                        self.scanned += 1
+                        self._remember(sha256, report)
+                        await to_thread.run_sync(_write, self._path(sha256), report)
             future.set_result(report)  # type: ignore[arg-type]
             return report
         except BaseException as exc:
@@ -141,6 +208,26 @@ def from_json(data: dict) -> ScanReport:
         int(data.get("bytes_read", 0)),
         float(data.get("seconds", 0.0)),
     )
+
+
+def _local_path(handle: BinaryIO) -> Path | None:
+    """The path ``handle`` reads, when it is a file on a local disk under its name."""
+    name = getattr(handle, "name", None)
+    if not isinstance(name, str):
+        return None
+    try:
+        if os.path.samestat(os.fstat(handle.fileno()), os.stat(name)):
+            return Path(os.path.abspath(name))
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a stream, a buffer), or no longer under its name
+    return None
+
+
+def _copy(handle: BinaryIO, target: Path) -> None:
+    handle.seek(0)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as out:
+        shutil.copyfileobj(handle, out, 1024 * 1024)
 
 
 def _read(path: Path) -> ScanReport | None:

@@ -107,6 +107,7 @@ VALID = [
     ({"scan": {"quarantine_at": 7.5, "block_at": 20}}, "scan.block_at", 20),
     ({"scan": {"max_unpacked": "512MiB"}}, "scan.max_unpacked", 512 * 1024**2),
     ({"scan": {"timeout": "5s"}}, "scan.timeout", timedelta(seconds=5)),
+    ({"scan": {"workers": 0}}, "scan.workers", 0),
 ]
 
 
@@ -172,6 +173,7 @@ INVALID = [
     ({"scan": {"quarantine_at": 10, "block_at": 5}}, "scan.block_at", "must not be below"),
     ({"scan": {"max_unpacked": "lots"}}, "scan.max_unpacked", "expected a size"),
     ({"scan": {"unscannable": "ignore"}}, "scan.unscannable", "'quarantine', 'block' or 'allow'"),
+    ({"scan": {"workers": -1}}, "scan.workers", "greater than or equal to 0"),
 ]
 
 

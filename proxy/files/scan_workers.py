@@ -1,0 +1,157 @@
+"""Worker processes for the content scan, so a scan never holds the server's GIL.
+
+The scan is pure Python and CPU-bound (a large sdist takes a second or more): in a thread
+of the server it would hold the GIL the event loop needs, and every warm request would
+wait behind it. ``ScanWorkers`` runs each scan in a pool of ``processes`` worker processes:
+
+- started by a fork server (``forkserver``; never ``fork``: the server runs threads and an
+  event loop), which imports the scan engine once, so a worker starts in milliseconds;
+- lazily, on the first scan: start-up stays fast and a server that scans nothing starts
+  no process;
+- at most ``processes`` scans are handed to the pool at once, so a worker that dies
+  (killed, out of memory) takes only the scans it was running with it: each raises
+  ``WorkerDied``, and the next scan starts a new pool;
+- a pool is retired (its workers finish what they run, then exit) after
+  ``recycle_after`` scans, or once a worker's peak memory passes ``recycle_rss`` bytes:
+  a process keeps the memory of the largest scan it made.
+
+This module is what a worker imports: the standard library and the scan engine only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import resource
+import signal
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from pipgate.policies.scan import ScanReport
+from pipgate.proxy.scan import ScanLimits, scan_archive
+
+log = logging.getLogger("pipgate.scan")
+
+#: Scans one worker pool makes before it is replaced by a fresh one.
+RECYCLE_AFTER = 200
+#: Peak resident memory of a worker past which its pool is replaced after the scan.
+RECYCLE_RSS = 1024 * 1024**2
+
+
+class WorkerDied(Exception):
+    """The worker process running a scan ended before answering (killed, out of memory)."""
+
+
+class ScanWorkers:
+    """A lazily started pool of ``processes`` scan worker processes (see module docstring)."""
+
+    def __init__(
+        self,
+        processes: int,
+        *,
+        recycle_after: int = RECYCLE_AFTER,
+        recycle_rss: int = RECYCLE_RSS,
+    ) -> None:
+        if processes < 1:
+            raise ValueError(f"scan workers need at least one process, not {processes}")
+        self.processes = processes
+        self.recycle_after = recycle_after
+        self.recycle_rss = recycle_rss
+        #: Pools started so far (a new one after a death or a retirement).
+        self.pools_started = 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_scans = 0
+        self._slots = asyncio.Semaphore(processes)
+        self._lock = threading.Lock()
+        self._closed = False
+
+    async def scan(self, source: Path | bytes, filename: str, limits: ScanLimits) -> ScanReport:
+        """``scan_archive(source, filename, limits)`` in a worker process. ``source`` is a
+        path the worker opens (a missing file raises ``FileNotFoundError`` here) or the
+        archive's bytes. Raises ``WorkerDied`` if the worker ends first."""
+        await self._slots.acquire()
+        try:
+            pool, future = self._submit(
+                str(source) if isinstance(source, Path) else source, filename, limits
+            )
+        except BaseException:
+            self._slots.release()
+            raise
+        loop = asyncio.get_running_loop()
+        # The slot is the worker's until its scan ends, even when the caller stops waiting.
+        future.add_done_callback(lambda _: _call_soon(loop, self._slots.release))
+        try:
+            report, peak_rss = await asyncio.wrap_future(future)
+        except BrokenProcessPool as exc:
+            self._retire(pool)
+            raise WorkerDied(
+                f"the scan's worker process ended before answering "
+                f"(killed, or out of memory) while scanning {filename}"
+            ) from exc
+        self._pool_scans += 1
+        if self._pool_scans >= self.recycle_after or peak_rss > self.recycle_rss:
+            self._retire(pool)
+        return report
+
+    def close(self) -> None:
+        """Stop the workers (blocks until a running scan ends); no scan after this."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(
+        self, source: str | bytes, filename: str, limits: ScanLimits
+    ) -> tuple[ProcessPoolExecutor, Future[tuple[ScanReport, int]]]:
+        for _ in range(2):  # a pool found broken is replaced once
+            pool = self._current()
+            try:
+                return pool, pool.submit(scan_in_worker, source, filename, limits)
+            except BrokenProcessPool:
+                self._retire(pool)
+        raise WorkerDied(f"no scan worker process could be started to scan {filename}")
+
+    def _current(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the scan workers are closed")
+            if self._pool is None:
+                context = multiprocessing.get_context("forkserver")
+                # Imported once by the fork server, inherited by every worker it forks.
+                context.set_forkserver_preload([__name__])
+                self._pool = ProcessPoolExecutor(
+                    self.processes, mp_context=context, initializer=_worker_started
+                )
+                self._pool_scans = 0
+                self.pools_started += 1
+            return self._pool
+
+    def _retire(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False)
+
+
+def scan_in_worker(
+    source: str | bytes, filename: str, limits: ScanLimits
+) -> tuple[ScanReport, int]:
+    """In a worker: the report, and the worker's peak resident memory in bytes."""
+    report = scan_archive(source if isinstance(source, bytes) else Path(source), filename, limits)
+    return report, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _worker_started() -> None:
+    # Ctrl-C reaches the whole process group: the server stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback) -> None:  # type: ignore[no-untyped-def]
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:  # the loop is closed: nobody waits for the slot any more
+        pass

@@ -1,0 +1,186 @@
+"""Scans in worker processes: off the server's GIL, surviving a worker's death."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pipgate.policies.scan import ScanPolicy
+from pipgate.proxy.files.scan_verdicts import ScanVerdicts
+from pipgate.proxy.files.scan_workers import ScanWorkers
+from pipgate.proxy.scan import ScanLimits
+from tests.support.archives import sdist, tar_gz
+
+EVIL = sdist({"setup.py": "import base64\nexec(base64.b64decode('eA=='))\n"})
+SHA = hashlib.sha256(EVIL).hexdigest()
+CLEAN = sdist({"setup.py": "from setuptools import setup\nsetup()\n"}, root="clean-1.0")
+
+
+def _slow_sdist() -> bytes:
+    """An sdist whose scan takes a while (a third of a second here): 600 modules that
+    its ``__init__`` imports, 26 MB of Python."""
+    body = "import os\nimport subprocess\n\n" + "".join(
+        f"def get_{i}(key):\n    if os.environ.get('DEBUG_{i}'):\n"
+        f"        return subprocess.run(['echo', key]).stdout\n    return {{'key': key}}\n\n"
+        for i in range(300)
+    )
+    members = {f"slow-1.0/slow/m{n}.py": body for n in range(600)}
+    members["slow-1.0/slow/__init__.py"] = "".join(f"from . import m{n}\n" for n in range(600))
+    members["slow-1.0/setup.py"] = "from setuptools import setup\nsetup()\n"
+    return tar_gz(members)
+
+
+def _verdicts(tmp_path: Path, workers: ScanWorkers | None) -> ScanVerdicts:
+    return ScanVerdicts(tmp_path / "scans", ScanLimits(), workers=workers)
+
+
+def _holders(path: Path) -> set[int]:
+    """This process and those of its children that have ``path`` open."""
+    pids = {os.getpid(), *(child.pid for child in multiprocessing.active_children())}
+    found = set()
+    for pid in pids:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == str(path):
+                    found.add(pid)
+            except OSError:
+                continue
+    return found
+
+
+def test_a_worker_that_dies_mid_scan_holds_its_file_and_the_next_scan_works(tmp_path) -> None:
+    slow = tmp_path / "slow-1.0.tar.gz"
+    slow.write_bytes(_slow_sdist())
+    archive = tmp_path / "demo-1.0.tar.gz"
+    archive.write_bytes(EVIL)
+    workers = ScanWorkers(1)
+    verdicts = _verdicts(tmp_path, workers)
+    killed: list[int] = []
+    scanning = threading.Event()
+
+    def kill_the_scanner() -> None:
+        scanning.wait(10)
+        deadline = time.monotonic() + 30
+        while not killed and time.monotonic() < deadline:
+            readers = _holders(slow)  # the worker holds the archive open while it scans it
+            killed.extend(readers)
+            for pid in readers:
+                os.kill(pid, signal.SIGKILL)
+            time.sleep(0.001)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        killer = threading.Thread(target=kill_the_scanner)
+        killer.start()
+        try:
+            scanning.set()
+            died = await verdicts.scan_path("f" * 64, slow.name, slow)
+        finally:
+            await asyncio.to_thread(killer.join)
+        after = await verdicts.scan_path(SHA, archive.name, archive)
+        return died, after
+
+    try:
+        died, after = asyncio.run(scenario())
+    finally:
+        workers.close()
+    assert len(killed) == 1 and killed[0] != os.getpid()  # the scan ran in another process
+    assert died.incomplete and "worker process ended" in died.incomplete, died
+    assert not ScanPolicy().decide(died).allowed  # held as unscannable, never passed
+    assert verdicts.known("f" * 64) is died  # remembered, so not scanned again now...
+    assert not (tmp_path / "scans" / "ff").exists()  # ...but not kept across a restart
+    assert after.score >= 10 and after.incomplete is None  # a fresh worker scanned it
+    assert workers.pools_started == 2
+
+
+def test_concurrent_requests_share_one_scan_in_a_worker(tmp_path) -> None:
+    workers = ScanWorkers(1)
+    verdicts = _verdicts(tmp_path, workers)
+    path = tmp_path / "demo-1.0.tar.gz"
+    path.write_bytes(EVIL)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        return await asyncio.gather(*(verdicts.scan_path(SHA, path.name, path) for _ in range(5)))
+
+    try:
+        reports = asyncio.run(scenario())
+    finally:
+        workers.close()
+    assert verdicts.scanned == 1 and workers.pools_started == 1
+    assert all(r == reports[0] for r in reports) and reports[0].score >= 10
+    assert (tmp_path / "scans" / SHA[:2] / f"{SHA}.json").exists()
+
+
+def _stream(tmp_path: Path) -> io.BufferedReader | io.BytesIO:
+    return io.BytesIO(EVIL)
+
+
+def _evicted(tmp_path: Path) -> io.BufferedReader | io.BytesIO:
+    path = tmp_path / "evicted"
+    path.write_bytes(EVIL)
+    handle = path.open("rb")
+    path.unlink()  # evicted after it was opened: the handle still reads it
+    return handle
+
+
+@pytest.mark.parametrize("opener", [_stream, _evicted])
+def test_a_stored_file_without_a_path_is_copied_for_the_worker(tmp_path, opener) -> None:
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    workers = ScanWorkers(1)
+    verdicts = ScanVerdicts(
+        tmp_path / "scans", ScanLimits(), workers=workers, temp_path=lambda: spill / "copy.part"
+    )
+    try:
+        report = asyncio.run(verdicts.scan_stored(SHA, "demo-1.0.tar.gz", lambda: opener(tmp_path)))
+    finally:
+        workers.close()
+    assert report is not None and report.score >= 10 and workers.pools_started == 1
+    assert list(spill.iterdir()) == []  # the copy is gone
+
+
+def test_bytes_are_scanned_in_a_worker(tmp_path) -> None:
+    workers = ScanWorkers(1)
+    try:
+        report = asyncio.run(_verdicts(tmp_path, workers).scan_bytes(SHA, "demo-1.0.tar.gz", EVIL))
+    finally:
+        workers.close()
+    assert report.score >= 10 and workers.pools_started == 1
+
+
+@pytest.mark.parametrize(
+    ("knobs", "pools"),
+    [({}, 1), ({"recycle_after": 2}, 2), ({"recycle_rss": 1}, 3)],
+)
+def test_workers_are_replaced_after_some_scans_or_much_memory(tmp_path, knobs, pools) -> None:
+    workers = ScanWorkers(1, **knobs)
+    limits = ScanLimits()
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        return [await workers.scan(data, "demo-1.0.tar.gz", limits) for data in (EVIL, CLEAN, EVIL)]
+
+    try:
+        reports = asyncio.run(scenario())
+    finally:
+        workers.close()
+    assert [r.score >= 10 for r in reports] == [True, False, True]
+    assert workers.pools_started == pools
+
+
+def test_closed_workers_scan_no_more(tmp_path) -> None:
+    workers = ScanWorkers(1)
+    workers.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        asyncio.run(workers.scan(EVIL, "demo-1.0.tar.gz", ScanLimits()))
