@@ -68,18 +68,17 @@ def test_a_worker_that_dies_mid_scan_holds_its_file_and_the_next_scan_works(tmp_
     archive.write_bytes(EVIL)
     workers = ScanWorkers(1)
     verdicts = _verdicts(tmp_path, workers)
-    killed: list[int] = []
+    readers: set[int] = set()
     scanning = threading.Event()
 
     def kill_the_scanner() -> None:
         scanning.wait(10)
         deadline = time.monotonic() + 30
-        while not killed and time.monotonic() < deadline:
-            readers = _holders(slow)  # the worker holds the archive open while it scans it
-            killed.extend(readers)
-            for pid in readers:
-                os.kill(pid, signal.SIGKILL)
+        while not readers and time.monotonic() < deadline:
+            readers.update(_holders(slow))  # the scan holds the archive open while it runs
             time.sleep(0.001)
+        for pid in readers - {os.getpid()}:
+            os.kill(pid, signal.SIGKILL)
 
     async def scenario():  # type: ignore[no-untyped-def]
         killer = threading.Thread(target=kill_the_scanner)
@@ -96,7 +95,7 @@ def test_a_worker_that_dies_mid_scan_holds_its_file_and_the_next_scan_works(tmp_
         died, after = asyncio.run(scenario())
     finally:
         workers.close()
-    assert len(killed) == 1 and killed[0] != os.getpid()  # the scan ran in another process
+    assert len(readers) == 1 and os.getpid() not in readers  # the scan ran in another process
     assert died.incomplete and "worker process ended" in died.incomplete, died
     assert not ScanPolicy().decide(died).allowed  # held as unscannable, never passed
     assert verdicts.known("f" * 64) is died  # remembered, so not scanned again now...
@@ -184,3 +183,29 @@ def test_closed_workers_scan_no_more(tmp_path) -> None:
     workers.close()
     with pytest.raises(RuntimeError, match="closed"):
         asyncio.run(workers.scan(EVIL, "demo-1.0.tar.gz", ScanLimits()))
+
+
+DEMO_WHEEL = "demo_pkg-1.0.0-py3-none-any.whl"
+
+
+def test_the_app_starts_scan_workers_on_the_first_scan_and_stops_them_at_exit(
+    start_proxy_in_process,
+) -> None:
+    with start_proxy_in_process() as proxy:
+        verdicts = proxy.state.scan.verdicts
+        assert verdicts.workers is not None and verdicts.workers.pools_started == 0  # none yet
+        before = {child.pid for child in multiprocessing.active_children()}
+        assert proxy.http.get("/simple/demo-pkg/").status_code == 200
+        response = proxy.http.get(f"/files/demo-pkg/{DEMO_WHEEL}")
+        started = {child.pid for child in multiprocessing.active_children()} - before
+        assert response.status_code == 200 and verdicts.scanned == 1
+        assert verdicts.workers.pools_started == 1 and started
+    assert not started & {child.pid for child in multiprocessing.active_children()}
+
+
+def test_workers_0_scans_in_a_thread_of_the_server(start_proxy_in_process) -> None:
+    with start_proxy_in_process(config={"policies": {"scan": {"workers": 0}}}) as proxy:
+        assert proxy.http.get("/simple/demo-pkg/").status_code == 200
+        response = proxy.http.get(f"/files/demo-pkg/{DEMO_WHEEL}")
+        verdicts = proxy.state.scan.verdicts
+    assert response.status_code == 200 and verdicts.scanned == 1 and verdicts.workers is None
