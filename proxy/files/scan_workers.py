@@ -15,7 +15,7 @@ wait behind it. ``ScanWorkers`` runs each scan in a pool of ``processes`` worker
   ``recycle_after`` scans, or once a worker's peak memory passes ``recycle_rss`` bytes:
   a process keeps the memory of the largest scan it made.
 
-This module is what a worker imports: the standard library and the scan engine only.
+This module is what a worker imports: the scan engine, anyio and the standard library.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+
+from anyio import to_thread
 
 from pipgate.policies.scan import ScanReport
 from pipgate.proxy.scan import ScanLimits, scan_archive
@@ -74,8 +76,11 @@ class ScanWorkers:
         archive's bytes. Raises ``WorkerDied`` if the worker ends first."""
         await self._slots.acquire()
         try:
-            pool, future = self._submit(
-                str(source) if isinstance(source, Path) else source, filename, limits
+            # In a thread (the event loop would wait for the start of the fork server
+            # and a worker otherwise: a fifth of a second on the first scan), finished
+            # even if the caller is cancelled meanwhile, so the slot goes with the scan.
+            pool, future = await to_thread.run_sync(
+                self._submit, str(source) if isinstance(source, Path) else source, filename, limits
             )
         except BaseException:
             self._slots.release()
