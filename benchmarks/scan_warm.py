@@ -49,7 +49,9 @@ from benchmarks.harness import (
     free_port,
     machine_line,
     markdown_table,
+    memory_kb,
     pipgate_argv,
+    process_tree,
 )
 from tests.support.servers import run_process
 
@@ -266,6 +268,10 @@ def run(archives: int, clients: int, synthetic: bool, scan_workers: int | None) 
         base = f"http://127.0.0.1:{port}"
         with run_process(command, f"{base}/readyz", cwd=tmp, timeout=60) as proc:
             figures = measure(f"{base}/simple/", base, files, clients)
+            tree = process_tree(proc.popen.pid)
+            figures["processes"] = len(tree)  # the server, and its scan workers and fork server
+            figures["rss_mb"] = round(memory_kb(proc.popen.pid, "VmRSS") / 1024)
+            figures["peak_rss_mb"] = round(memory_kb(proc.popen.pid, "VmHWM") / 1024)
             scans = _scans(Path(tmp, "data", "scans"))
             if len(scans) < len(files):
                 raise RuntimeError(
@@ -290,6 +296,10 @@ def report(figures: dict[str, Any], label: str) -> str:
         ["their scan time in pipgate (s)", ", ".join(f"{s:g}" for s in figures["scan_s"])],
         ["download phase (s), clients", f"{figures['download_phase_s']}, {figures['clients']}"],
         ["**scans per second**", f"**{figures['scans_per_s']}**"],
+        [
+            "pipgate's processes after the scans; their memory, now / peak (MB)",
+            f"{figures['processes']}; {figures['rss_mb']} / {figures['peak_rss_mb']}",
+        ],
         [
             "warm small page at rest: p50 / p99 / max (ms)",
             f"{rest.get('p50_ms')} / {rest.get('p99_ms')} / {rest.get('max_ms')} (n={rest['n']})",

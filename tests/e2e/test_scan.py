@@ -55,6 +55,8 @@ def test_ordinary_packages_install_and_each_file_is_scanned_once(
         first = run_pip(proxy.index_url, "demo-pkg==1.0.0", target=tmp_path / "one")
         second = run_pip(proxy.index_url, "demo-pkg==1.0.0", target=tmp_path / "two")
         scanned = proxy.state.scan.verdicts.scanned
+        workers = proxy.state.scan.verdicts.workers
+    assert workers is not None and workers.pools_started == 1  # in a worker process
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     fetched = [p for p, n in upstream.hits.items() if "/files/" in p or p.endswith((".whl", ".gz"))]
