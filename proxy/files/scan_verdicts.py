@@ -124,12 +124,12 @@ class ScanVerdicts:
                 await to_thread.run_sync(_copy, handle, temp)
             except OSError as exc:
                 log.warning("scanning %s in this process: no copy for a worker: %s", filename, exc)
-                await to_thread.run_sync(temp.unlink, True)
+                await to_thread.run_sync(_remove, temp)
                 return await self._in_thread(handle, filename)
             try:
                 return await self.workers.scan(temp, filename, self.limits)
             finally:
-                await to_thread.run_sync(temp.unlink, True)
+                await to_thread.run_sync(_remove, temp)
         finally:
             handle.close()
 
@@ -228,6 +228,13 @@ def _copy(handle: BinaryIO, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("wb") as out:
         shutil.copyfileobj(handle, out, 1024 * 1024)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:  # left to the store, which clears its temporary folder at start
+        log.warning("could not remove %s: %s", path, exc)
 
 
 def _read(path: Path) -> ScanReport | None:

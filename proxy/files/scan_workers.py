@@ -5,7 +5,7 @@ of the server it would hold the GIL the event loop needs, and every warm request
 wait behind it. ``ScanWorkers`` runs each scan in a pool of ``processes`` worker processes:
 
 - started by a fork server (``forkserver``; never ``fork``: the server runs threads and an
-  event loop), which imports the scan engine once, so a worker starts in milliseconds;
+  event loop), which imports the scan engine once for every worker it forks;
 - lazily, on the first scan: start-up stays fast and a server that scans nothing starts
   no process;
 - at most ``processes`` scans are handed to the pool at once, so a worker that dies
@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import resource
 import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -125,9 +124,17 @@ class ScanWorkers:
             if self._closed:
                 raise RuntimeError("the scan workers are closed")
             if self._pool is None:
-                context = multiprocessing.get_context("forkserver")
-                # Imported once by the fork server, inherited by every worker it forks.
-                context.set_forkserver_preload([__name__])
+                # Never ``fork``: this process runs threads and an event loop. ``spawn``
+                # where there is no fork server (Windows).
+                method = (
+                    "forkserver"
+                    if "forkserver" in multiprocessing.get_all_start_methods()
+                    else "spawn"
+                )
+                context = multiprocessing.get_context(method)
+                if method == "forkserver":
+                    # Imported once by the fork server, inherited by every worker it forks.
+                    context.set_forkserver_preload([__name__])
                 self._pool = ProcessPoolExecutor(
                     self.processes, mp_context=context, initializer=_worker_started
                 )
@@ -147,7 +154,16 @@ def scan_in_worker(
 ) -> tuple[ScanReport, int]:
     """In a worker: the report, and the worker's peak resident memory in bytes."""
     report = scan_archive(source if isinstance(source, bytes) else Path(source), filename, limits)
-    return report, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return report, _peak_rss()
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes (0 where it cannot be known)."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
 def _worker_started() -> None:

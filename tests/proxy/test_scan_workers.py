@@ -150,6 +150,22 @@ def test_a_stored_file_without_a_path_is_copied_for_the_worker(tmp_path, opener)
     assert list(spill.iterdir()) == []  # the copy is gone
 
 
+def test_a_stream_that_cannot_be_copied_is_scanned_in_a_thread(tmp_path) -> None:
+    (tmp_path / "full").write_bytes(b"")  # a file where the copy's folder would be
+    workers = ScanWorkers(1)
+    verdicts = ScanVerdicts(
+        tmp_path / "scans",
+        ScanLimits(),
+        workers=workers,
+        temp_path=lambda: tmp_path / "full" / "copy.part",
+    )
+    try:
+        report = asyncio.run(verdicts.scan_stored(SHA, "demo-1.0.tar.gz", lambda: io.BytesIO(EVIL)))
+    finally:
+        workers.close()
+    assert report is not None and report.score >= 10 and workers.pools_started == 0
+
+
 def test_bytes_are_scanned_in_a_worker(tmp_path) -> None:
     workers = ScanWorkers(1)
     try:
