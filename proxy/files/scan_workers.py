@@ -11,6 +11,7 @@ wait behind it. ``ScanWorkers`` runs each scan in a pool of ``processes`` worker
 - at most ``processes`` scans are handed to the pool at once, so a worker that dies
   (killed, out of memory) takes only the scans it was running with it: each raises
   ``WorkerDied``, and the next scan starts a new pool;
+- a worker ends itself when the server process is gone (killed: it could not stop it);
 - a pool is retired (its workers finish what they run, then exit) after
   ``recycle_after`` scans, or once a worker's peak memory passes ``recycle_rss`` bytes:
   a process keeps the memory of the largest scan it made.
@@ -23,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
 import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -169,6 +172,17 @@ def _peak_rss() -> int:
 def _worker_started() -> None:
     # Ctrl-C reaches the whole process group: the server stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A server that is killed (SIGKILL, the out-of-memory killer) cannot stop its
+    # workers: each ends itself when the server is gone, or it would wait for work
+    # forever, and keep the fork server alive with it.
+    server = multiprocessing.parent_process()
+    if server is not None:
+        threading.Thread(target=_exit_with, args=(server.sentinel,), daemon=True).start()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback) -> None:  # type: ignore[no-untyped-def]

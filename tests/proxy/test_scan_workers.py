@@ -7,7 +7,10 @@ import hashlib
 import io
 import multiprocessing
 import os
+import select
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -225,3 +228,38 @@ def test_workers_0_scans_in_a_thread_of_the_server(start_proxy_in_process) -> No
         response = proxy.http.get(f"/files/demo-pkg/{DEMO_WHEEL}")
         verdicts = proxy.state.scan.verdicts
     assert response.status_code == 200 and verdicts.scanned == 1 and verdicts.workers is None
+
+
+#: A stand-in for the server: starts a scan worker, says its pid, then waits to be killed.
+SERVER = """
+import asyncio, multiprocessing, sys
+from pipgate.proxy.files.scan_workers import ScanWorkers
+from pipgate.proxy.scan import ScanLimits
+from tests.support.archives import sdist
+
+workers = ScanWorkers(1)
+asyncio.run(workers.scan(sdist({"setup.py": "x = 1\\n"}), "demo-1.0.tar.gz", ScanLimits()))
+print(*(child.pid for child in multiprocessing.active_children()), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_workers_end_when_their_server_is_killed(tmp_path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+    )
+    try:
+        assert server.stdout is not None
+        (pid,) = map(int, server.stdout.readline().split())
+        worker = os.pidfd_open(pid)
+    finally:
+        server.kill()  # SIGKILL: the server cannot stop its workers itself
+        server.wait()
+    try:
+        ready, _, _ = select.select([worker], [], [], 30)  # readable once the worker ended
+    finally:
+        os.close(worker)
+    assert ready == [worker], f"scan worker {pid} outlived its killed server"
