@@ -22,6 +22,7 @@ This module is what a worker imports: the scan engine, anyio and the standard li
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -139,7 +140,10 @@ class ScanWorkers:
                     # Imported once by the fork server, inherited by every worker it forks.
                     context.set_forkserver_preload([__name__])
                 self._pool = ProcessPoolExecutor(
-                    self.processes, mp_context=context, initializer=_worker_started
+                    self.processes,
+                    mp_context=context,
+                    initializer=_worker_started,
+                    initargs=(gc.get_threshold(),),
                 )
                 self._pool_scans = 0
                 self.pools_started += 1
@@ -169,9 +173,14 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
 
 
-def _worker_started() -> None:
+def _worker_started(gc_thresholds: tuple[int, int, int]) -> None:
     # Ctrl-C reaches the whole process group: the server stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The garbage collector as the server runs it (``pipgate serve`` collects less often:
+    # a scan's syntax trees are many objects, 3-7% of a large sdist's scan at the
+    # defaults); what the worker imported lives as long as it does.
+    gc.freeze()
+    gc.set_threshold(*gc_thresholds)
     # A server that is killed (SIGKILL, the out-of-memory killer) cannot stop its
     # workers: each ends itself when the server is gone, or it would wait for work
     # forever, and keep the fork server alive with it.
