@@ -148,6 +148,7 @@ class _Scan:
         # run at install or import imports them: raw member path -> bytes.
         self.deferred: dict[str, bytes] = {}
         self._deferred_bytes = 0
+        self._inert_bytes = 0
         # The heads of scripts and extension-less files of an sdist (``bundled``).
         self.heads: dict[str, bytes] = {}
         self._head_bytes = 0
@@ -206,10 +207,17 @@ class _Scan:
         self.texts[member.path] = member.data.decode("utf-8", "replace")
 
     def _defer(self, member: Member) -> None:
-        """Keep a passed-over Python file of a small package until the walk is done."""
+        """Keep a passed-over Python file of a small package until the walk is done.
+        Tests and examples are kept on a budget of their own: they count only if code run
+        at install or import time imports them (a payload hidden in ``pkg/tests/``)."""
         if self._deferred_bytes < 0 or not member.path.endswith((".py", ".pyw")):
             return
-        if inert(member.path) or member.data is None or member.truncated:
+        if member.data is None or member.truncated:
+            return
+        if inert(member.path):
+            if self._inert_bytes + len(member.data) <= _DEFERRED_BYTES:
+                self._inert_bytes += len(member.data)
+                self.deferred[member.path] = member.data
             return
         self._deferred_bytes += len(member.data)
         if self._deferred_bytes > _DEFERRED_BYTES:
@@ -261,7 +269,8 @@ class _Scan:
                 # from the others only the imports, to follow them further.
                 deadline.check()
                 data = deferred.pop(path)
-                if _runs_something(data):
+                # A test module was never triaged (nothing runs tests); imported, it runs.
+                if _runs_something(data) or (inert(path) and worth_parsing(data, runs_early=True)):
                     texts[path] = data.decode("utf-8", "replace")
                     facts[path] = read_source(texts[path])
                 else:
@@ -350,8 +359,17 @@ def _imported_early(
     found = []
     for path, role in roles.items():
         if role in (Role.INSTALL, Role.IMPORT) and path in facts:
+            eager: set[str] | None = None
             for target in layout.imports_of(path, sources, modules):
                 if target in deferred and target not in found:
+                    if inert(target):
+                        # A test module counts only when importing the package imports
+                        # it (`def test(): from .tests import run` is a developer's call).
+                        if eager is None:
+                            only = {path: sources[path] - facts[path].lazy_imports}
+                            eager = set(layout.imports_of(path, {**sources, **only}, modules))
+                        if target not in eager:
+                            continue
                     found.append(target)
     return found
 

@@ -56,7 +56,12 @@ def _ind(pattern: str, *anchors: str, flags: int = _I) -> Indicator:
 #: Where stolen data is sent: chat webhooks, paste and file drops, out-of-band test domains.
 SINKS: dict[str, Indicator] = {
     "discord webhook": _ind(r"discord(?:app)?\.com/api/webhooks/\d", "/api/webhooks/"),
-    "telegram bot": _ind(r"api\.telegram\.org/bot", "api.telegram.org"),
+    # The API, or a bot's token (its owner's chat is where what the bot sends goes).
+    "telegram bot": _ind(
+        r"api\.telegram\.org/bot|(?<![\w:])\d{8,10}:AA[A-Za-z0-9_-]{33}(?![\w-])",
+        "api.telegram.org",
+        ":aa",
+    ),
     "slack webhook": _ind(r"hooks\.slack\.com/services/", "hooks.slack.com"),
     "paste site": _ind(
         r"\b(?:pastebin\.com/raw|paste\.ee/r|hastebin\.com|termbin\.com|0x0\.st|transfer\.sh|"
@@ -65,7 +70,7 @@ SINKS: dict[str, Indicator] = {
         *("gofile", "anonfiles", "paste.c-net", "rentry"),
     ),
     "request catcher": _ind(
-        r"\b(?:webhook\.site|requestbin|pipedream\.net|ngrok\.io|ngrok-free\.app|"
+        r"\b(?:webhook\.site|requestbin|pipedream\.net|ngrok(?:-free)?\.(?:io|app|dev)|"
         r"burpcollaborator\.net|oastify\.com|interact\.sh|interactsh|"
         r"oast\.(?:fun|pro|live|site|online|me)|dnslog\.cn|ceye\.io|canarytokens\.com|"
         r"trycloudflare\.com|serveo\.net|localtunnel\.me|beeceptor\.com|requestcatcher\.com)",
@@ -221,8 +226,11 @@ TEMP_EXECUTABLE = re.compile(
 )
 EXECUTABLE_URL = re.compile(r"https?://[^\s'\"]+\.(?:exe|scr|msi|bat|vbs|ps1|dll|jar)\b", _I)
 
+#: Between the pieces of a path: a separator, or the quotes and comma between the
+#: arguments of ``os.path.join("Start Menu", "Programs")`` in the raw text triage reads.
+_PIECES = r"(?:[\\/\x00]|['\"],\s*[rRuU]?['\"])+"
 PERSISTENCE = _ind(
-    r"(?:Start Menu[\\/\x00]+Programs[\\/\x00]+Startup|CurrentVersion[\\/\x00]+Run(?:Once)?\b|"
+    rf"(?:Start Menu{_PIECES}Programs{_PIECES}Startup|CurrentVersion{_PIECES}Run(?:Once)?\b|"
     r"\bschtasks(?:\.exe)?\s+/create|\breg(?:\.exe)?\s+add\s|crontab\s+-|/etc/cron|"
     r"/etc/rc\.local|Library/LaunchAgents|\.config/autostart|systemd/user|"
     r"\.bashrc|\.zshrc|\.bash_profile)",

@@ -22,9 +22,9 @@ from pipgate.policies.scan import Finding
 
 from . import indicators
 from .layout import Role
-from .source import Call, Facts
+from .source import SAVED_AS_PROGRAM, Call, Facts
 
-REVISION = 5
+REVISION = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,11 @@ RULES: dict[str, Rule] = {
         Rule("clipboard-swap", 10, "reads the clipboard next to crypto-currency addresses"),
         Rule("credential-read", 6, "reads a credential store (browser, Discord, wallet, keys)"),
         Rule("credential-exfil", 6, "reads credentials and sends data out from the same file"),
+        Rule(
+            "secret-exfil",
+            10,
+            "sends the secret half of a signing key to an address written into the code",
+        ),
         Rule("exfil-sink", 6, "a known exfiltration sink (chat webhook, request catcher, raw IP)"),
         Rule("phone-home", 7, "code run at install or import sends host facts (user, host) out"),
         Rule(
@@ -139,6 +144,12 @@ NETWORK = (
     "wget.download",
     "socket.gethostbyname",
     "socket.getaddrinfo",
+    # Clients of file drops and chat bots: where a stealer's loot goes without a URL.
+    "dropbox.Dropbox",
+    "telebot.TeleBot",
+    "telegram.Bot",
+    "discord.SyncWebhook.from_url",
+    "discord.Webhook.from_url",
 )
 PROCESS = (
     "subprocess.Popen",
@@ -230,7 +241,15 @@ def finding(rule: str, path: str, line: int, detail: str, weight: float | None =
 #: Rules that mean the same wherever the code sits; the others weigh less in a module that
 #: neither installing nor importing the package runs (``MODULE_FACTOR``).
 UNAMBIGUOUS = frozenset(
-    {"decode-exec", "download-exec", "drop-run", "reverse-shell", "clipboard-swap", "phone-home"}
+    {
+        "decode-exec",
+        "download-exec",
+        "drop-run",
+        "reverse-shell",
+        "clipboard-swap",
+        "phone-home",
+        "secret-exfil",
+    }
 )
 MODULE_FACTOR = 0.6
 
@@ -253,25 +272,32 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _exec_chains(path, facts)
     texts = Texts([*facts.strings, *facts.decoded])
     sink = _sink(path, texts, role)
+    network = facts.called(*NETWORK)
+    if sink is not None and sink.detail == "request catcher" and network is not None:
+        # An out-of-band catcher or a throw-away tunnel, and the code to reach it: nothing
+        # but a test of who runs the code, or a channel for what it takes, calls one.
+        sink = finding("exfil-sink", path, sink.line, "request catcher, reached", 10)
     yield from _flows(path, facts, role, sink)
     if sink is not None:
         yield sink
     credential = _credentials(path, texts)
-    network = facts.called(*NETWORK)
     if network is not None:
         hidden = next((d for d in facts.decoded if _URL.match(d[0])), None)
         if hidden is not None:
-            # Nobody hides where their own code connects; a payload hides its server.
-            yield finding("hidden-url", path, hidden[1], _clip(hidden[0], 40))
+            # Nobody hides where their own code connects; a payload hides its server (the
+            # more so a bare address, with no name to answer for it).
+            weight = 8 if indicators.raw_ip(hidden[0]) else None
+            yield finding("hidden-url", path, hidden[1], _clip(hidden[0], 40), weight)
     upload = _upload(path, texts, facts)
     if upload is not None:
         yield upload
     if credential is not None:
         yield credential
         if network is not None or upload is not None or (sink is not None and sink.weight >= 6):
-            yield finding(
-                "credential-exfil", path, credential.line, credential.detail, credential.weight
-            )
+            # Credential stores beside a command that uploads whole files (`curl -F
+            # file=@...`): the store itself goes out, not a token a client signs in with.
+            weight = max(credential.weight, 8) if upload is not None else credential.weight
+            yield finding("credential-exfil", path, credential.line, credential.detail, weight)
     yield from _commands(path, texts, facts, role)
     yield from _reverse_shell(path, texts, facts)
     yield from _miner(path, texts, facts)
@@ -297,7 +323,12 @@ def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterato
     """Data followed from where it comes from to where it goes: downloaded, decoded or
     embedded bytes written to a file that is then run; host facts, the environment or a
     credential store's content sent out."""
+    early = role in (Role.INSTALL, Role.PTH) or (
+        role is Role.IMPORT and any(c.top and _is(c.name, NETWORK) for c in facts.calls)
+    )
     for drop in facts.drops:
+        if drop.runner == SAVED_AS_PROGRAM and not early:
+            continue  # a tool that downloads a program when asked to
         what = ", ".join(sorted(drop.kinds))
         yield finding("drop-run", path, drop.line, f"writes {what} data, then {drop.runner}")
         break
@@ -309,9 +340,18 @@ def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterato
     if stolen is not None:
         what = " and ".join(sorted(stolen.kinds & {"env", "credential"}))
         weight = 10 if runs or (role is Role.IMPORT and stolen.top) else 8
+        if sink is not None and sink.weight >= 6:
+            # The environment or a credential store sent to a chat webhook or a request
+            # catcher: theft whichever code calls it (as host facts are, below).
+            weight = 10
         yield finding(
             "credential-exfil", path, stolen.line, f"{what} sent by {stolen.name}", weight
         )
+    secret = next((s for s in facts.sends if "key" in s.kinds and s.fixed), None)
+    if secret is not None:
+        # A signing secret signs requests where it is; nothing needs it sent in a body to
+        # an address the code carries, whoever calls the code.
+        yield finding("secret-exfil", path, secret.line, f"signing secret sent by {secret.name}")
     beacon = next((s for s in facts.sends if "host" in s.kinds), None)
     if beacon is not None:
         weight = 10 if runs or (role is Role.IMPORT and beacon.top) else 3
@@ -383,15 +423,28 @@ def _credentials(path: str, texts: Texts) -> Finding | None:
 
 def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Finding]:
     spawn = facts.called(*PROCESS)
+    persist = texts.search(indicators.PERSISTENCE)
+    if persist is not None and spawn is None and facts.called(*_WRITES) is None:
+        persist = None
     hit = texts.search(indicators.DOWNLOAD_RUN)
     if hit is not None:
         # A command in a message ("to install, run: curl ... | sh") is advice; one handed
-        # to a process, hidden or encoded, or anywhere in install-time code, is an action.
+        # to a process, hidden or encoded, anywhere in install-time code, or written into a
+        # file beside a place the system runs from (a shell rc file, a startup folder), is
+        # an action.
         command = hit[0].group(0)
         strong = (
             role is Role.INSTALL
+            or (
+                persist is not None
+                and any(hit[1] in c.args for c in facts.calls if c.name.endswith(".write"))
+            )
             or bool(indicators.HIDDEN_POWERSHELL.search(command))
-            or any(hit[1] in call.args for call in facts.calls if _is(call.name, PROCESS))
+            or any(
+                hit[1] in call.args or any(command in a for a in call.args)
+                for call in facts.calls
+                if _is(call.name, PROCESS)
+            )
         )
         yield finding("download-run", path, hit[2], _clip(command), 10 if strong else 4)
     else:
@@ -404,6 +457,16 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
         if fetch is None:
             hit = texts.search(indicators.FETCH_TO_FILE)
             fetch = Call(_clip(hit[0].group(0), 30), hit[2]) if hit is not None else None
+        if fetch is None and spawn is not None:
+            # A program handed a URL (`[curl, url, "-o", path]`) fetches it.
+            fetch = next(
+                (
+                    c
+                    for c in facts.calls
+                    if c.args and any(_URL.match(a) for a in c.args) and _is(c.name, PROCESS)
+                ),
+                None,
+            )
         if spawn is not None and fetch is not None:
             run = {a for call in facts.calls if _is(call.name, PROCESS) for a in call.args}
             found = texts.first(
@@ -424,9 +487,8 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
                     + (" (digest verified)" if facts.verifies_digest else ""),
                     3 if facts.verifies_digest else 10,
                 )
-    hit = texts.search(indicators.PERSISTENCE)
-    if hit is not None and (spawn is not None or facts.called(*_WRITES)):
-        yield finding("persistence", path, hit[2], _clip(hit[0].group(0)))
+    if persist is not None:
+        yield finding("persistence", path, persist[2], _clip(persist[0].group(0)))
 
 
 _WRITES = (
@@ -460,6 +522,8 @@ def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
         reasons.append("getattr on builtins")
     if facts.char_codes >= 2:
         reasons.append(f"{facts.char_codes} strings spelled as character codes")
+    if facts.lookalike_names >= 3:
+        reasons.append(f"{facts.lookalike_names} names spelled in look-alike letters")
     if "__pyarmor__" in facts.names or "pyarmor_runtime" in facts.names:
         reasons.append("pyarmor")
     if (
@@ -475,14 +539,26 @@ def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
     early = role in (Role.INSTALL, Role.IMPORT, Role.PTH)
     if reasons:
         # Code packed by pyarmor runs encrypted bytecode: what it does at install or
-        # import cannot be read at all, so it is held for a person to judge.
-        weight = (10 if "pyarmor" in reasons else 8) if early else 4
+        # import cannot be read at all, so it is held for a person to judge; so is
+        # hidden code that also runs code it builds (exec renamed, or fed computed data).
+        runs = facts.exec_aliases > 0 or any(
+            (s.sink in _CODE_SINKS and s.feed != "literal")
+            or (s.sink == "__import__" and s.feed in ("payload", "decoded"))
+            for s in facts.sinks
+        )
+        if runs:
+            reasons.append("runs code it builds")
+        weight = (10 if "pyarmor" in reasons or runs else 8) if early else 4
         yield finding("obfuscated", path, 1, ", ".join(reasons), weight)
     for text, line in facts.strings:
         if len(text) >= 2048 and _opaque(text):
             weight = 6 if role in (Role.INSTALL, Role.PTH) else 3
             yield finding("opaque-literal", path, line, f"{len(text)} opaque characters", weight)
             break
+
+
+_FILE_EXEC = frozenset({"exec", "eval", "builtins.exec", "execfile"})
+_CODE_SINKS = frozenset({"exec", "eval", "compile", "execfile", "builtins.exec", "builtins.eval"})
 
 
 def _opaque(text: str) -> bool:
@@ -578,6 +654,13 @@ def _import_time(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
     network = next((c for c in facts.calls if c.top and _is(c.name, NETWORK)), None)
     if network is None:
         return
+    if role is not Role.SCRIPT:
+        # Importing downloads, and runs a file as code: the download, saved first.
+        runs = {c.line for c in facts.calls if c.top and c.name in _FILE_EXEC}
+        sink = next((s for s in facts.sinks if s.feed == "file" and s.line in runs), None)
+        if sink is not None:
+            detail = f"{network.name}, then a file into {sink.sink}"
+            yield finding("download-exec", path, sink.line, detail)
     host = _host_facts(facts, top=True)
     if host is not None:
         yield finding("phone-home", path, network.line, f"{host} and {network.name}")

@@ -22,6 +22,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from . import indicators
+
 #: Calls that turn an opaque literal into bytes or text.
 DECODERS = frozenset(
     {
@@ -77,6 +79,14 @@ PROCESS_SINKS = frozenset(
         "os.startfile",
     }
 )
+#: Mathematical alphanumeric letters (U+1D400-U+1D7FF), which identifiers fold to ASCII.
+_MATH_LETTER = re.compile("[\U0001d400-\U0001d7ff]")
+#: Such a letter in a name used as code (before `=`, `(`, `.`, or after a `.`), not in text.
+_MATH_NAME = re.compile(
+    "[\\w\U0001d400-\U0001d7ff]*[\U0001d400-\U0001d7ff][\\w\U0001d400-\U0001d7ff]*"
+    "(?=\\s*[=(.\\[])|(?<=\\.)[\U0001d400-\U0001d7ff]"
+)
+_ESCAPED_IMPORT = re.compile(r"""__import__\(\s*[bru]?(['"])(?:\\x[0-9a-fA-F]{2})+\1""")
 _ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|[0-7]{3})")
 _MAX_DECODE = 256 * 1024
 _ESCAPES = re.compile(r"\\x[0-9a-fA-F]{2}")
@@ -111,6 +121,7 @@ class Send:
     kinds: frozenset[str]
     line: int
     top: bool = False
+    fixed: bool = False  # to an address written into the file (a literal, or one decoded)
 
 
 @dataclass(slots=True)
@@ -128,6 +139,7 @@ class Facts:
     parsed: bool = True
     imports: dict[str, int] = field(default_factory=dict)  # module -> first line
     local_imports: set[str] = field(default_factory=set)  # ".mod", "pkg.mod", "mod"
+    lazy_imports: set[str] = field(default_factory=set)  # of those, imported only in functions
     calls: list[Call] = field(default_factory=list)
     strings: list[tuple[str, int]] = field(default_factory=list)
     decoded: list[tuple[str, int]] = field(default_factory=list)  # literals decoded statically
@@ -138,6 +150,8 @@ class Facts:
     builtins_getattr: int = 0  # getattr(__builtins__, ...) and friends
     char_codes: int = 0  # strings spelled as character codes (''.join(map(chr, [...])))
     escapes: int = 0  # \\x41 and \\101 escapes in the source text
+    exec_aliases: int = 0  # exec/eval/compile/__import__ bound to another name
+    lookalike_names: int = 0  # identifiers spelled in look-alike letters (𝗿𝗲𝙦𝘂𝙚𝘀𝘁𝘀)
     refs: set[str] = field(default_factory=set)  # dotted names referred to (os.uname)
     code_literals: list[tuple[str, int]] = field(default_factory=list)  # strings, not docstrings
     sends: list[Send] = field(default_factory=list)
@@ -312,6 +326,7 @@ def _merge_nested(facts: Facts, nested: int) -> None:
         facts.refs |= inner.refs
         facts.builtins_getattr += inner.builtins_getattr
         facts.char_codes += inner.char_codes
+        facts.exec_aliases += inner.exec_aliases
 
 
 # -- ast -----------------------------------------------------------------------------------
@@ -341,6 +356,8 @@ class _Collector:
         # A file object's name -> the paths it was opened on (a name reused for several).
         self._handles: dict[tuple[int, str], list[ast.AST]] = {}
         self._sources = False  # host facts, the environment, credentials: worth a flow check
+        self._persist = False
+        self._programs = False  # a Windows program's file name: a download may be saved as one
         self._sockets = False
         self._decode_budget = _MAX_DECODE
         self._function_names: dict[int, str] = {}
@@ -351,21 +368,52 @@ class _Collector:
 
     def collect(self, tree: ast.Module, text: str) -> Facts:
         facts = self.facts
+        source = text  # (`text` is reused for each literal below)
         facts.max_line = text.count("\n") + 1
         if "\\" in text:
             facts.escapes = len(_ESCAPE.findall(text))
+            if "__import__" in text:
+                # `__import__('\x7a\x6c\x69\x62')`: a module named out of a reader's sight,
+                # to load what runs the hidden code (the decompressor, the builtins).
+                facts.exec_aliases += len(_ESCAPED_IMPORT.findall(text))
+        if not text.isascii() and _MATH_LETTER.search(text):
+            # Python folds these letters to ASCII (NFKC), so the names below read normally;
+            # only the text shows code spelled to slip past a reader or a scanner.
+            facts.lookalike_names = len(_MATH_NAME.findall(text))
         nodes, scopes = _walk_scoped(tree)
         rebinds = []
-        for node in nodes:
+        imported: list[ast.Assign] = []
+        eager: set[str] = set()
+        lazy: set[str] = set()
+        for node, scope in zip(nodes, scopes, strict=True):
             kind = type(node)
             if kind is ast.Import or kind is ast.ImportFrom:
+                # What this import adds, noted as eager (module level) or lazy (in a
+                # function: it runs when the function is called, not on import).
+                known, facts.local_imports = facts.local_imports, set()
                 self._import(node)  # type: ignore[arg-type]
-            elif (
-                kind is ast.Assign
-                and type(node.value) in (ast.Name, ast.Attribute)  # type: ignore[attr-defined]
-                and all(type(t) is ast.Name for t in node.targets)  # type: ignore[attr-defined]
+                (lazy if scope else eager).update(facts.local_imports)
+                known.update(facts.local_imports)
+                facts.local_imports = known
+            elif kind is ast.Assign and (
+                (
+                    type(node.value) in (ast.Name, ast.Attribute)  # type: ignore[attr-defined]
+                    and all(type(t) is ast.Name for t in node.targets)  # type: ignore[attr-defined]
+                )
+                or (
+                    type(node.value) is ast.Tuple  # type: ignore[attr-defined]
+                    and len(node.targets) == 1  # type: ignore[attr-defined]
+                    and type(node.targets[0]) is ast.Tuple  # type: ignore[attr-defined]
+                )
             ):
                 rebinds.append(node)
+            elif (
+                kind is ast.Assign
+                and type(node.value) is ast.Call  # type: ignore[attr-defined]
+                and len(node.targets) == 1  # type: ignore[attr-defined]
+                and type(node.targets[0]) is ast.Name  # type: ignore[attr-defined]
+            ):
+                imported.append(node)
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 self.functions.setdefault(node.name, node)  # type: ignore[attr-defined]
                 self._function_names[id(node)] = node.name  # type: ignore[attr-defined]
@@ -379,16 +427,32 @@ class _Collector:
                 ):
                     if arg is not None:
                         self.assigned.add((id(node), arg.arg))
+        for node in imported:
+            # `req = __import__("urllib.request")`: an import by another spelling.
+            module = _imported_by_call(node.value, self)  # type: ignore[arg-type]
+            if module is not None:
+                self.alias[node.targets[0].id] = module  # type: ignore[attr-defined]
+                facts.imports.setdefault(module, node.lineno)
+        facts.lazy_imports = lazy - eager
         self._sockets = "socket" in facts.imports or "socket" in self.alias.values()
         # The environment reached by another name (`from os import environ`, `getattr(os,
         # "environ")`, `self.env = os.environ`) is worth a flow check as much as `os.environ`.
         self._sources = "environ" in text
         for node in rebinds:
-            # `run = exec; run(payload)`: the new name is the builtin it is bound to.
-            target = self.qual(node.value)  # type: ignore[attr-defined]
-            if target in EXEC_SINKS or target in PROCESS_SINKS:
-                for name in node.targets:  # type: ignore[attr-defined]
-                    self.alias[name.id] = target
+            # `run = exec; run(payload)`, `a, b = exec, str`: the new name is the builtin it
+            # is bound to (also `g = globals`, `j = "".join`: the pieces obfuscators rename).
+            for name, value in _rebound(node):  # type: ignore[arg-type]
+                target = self.qual(value)
+                if (
+                    type(value) is ast.Attribute
+                    and value.attr == "join"
+                    and type(value.value) is ast.Constant
+                ):
+                    target = "str.join"
+                if target in EXEC_SINKS or target in PROCESS_SINKS or target in _RENAMED:
+                    self.alias[name] = target
+                    if target in _HIDES_CODE:
+                        facts.exec_aliases += 1
         for node in tree.body:
             if not _is_inert(node):
                 facts.statements += 1
@@ -482,6 +546,14 @@ class _Collector:
                         self._handles.setdefault((scope, item.optional_vars.id), []).append(
                             call.args[0]
                         )
+        if self._sends and not self._sources and _SECRET_HINT.search(source):
+            self._sources = True  # a signing secret, sent: worth a flow check
+        if self._writes:
+            # A place the system runs files from (a startup folder, a shell rc file, cron),
+            # or a program's name: what is written there is worth a flow check even if
+            # nothing runs it now.
+            self._persist = bool(_PERSIST_HINT.search(source))
+            self._programs = bool(_PROGRAM_NAME.search(source))
         if self._digests:
             digests = {
                 target
@@ -493,7 +565,11 @@ class _Collector:
                 type(node) is ast.Compare and _compares_digest(node, self, digests)
                 for node in nodes
             )
-        if pending or (self._sends and self._sources) or (self._writes and self._runs):
+        if (
+            pending
+            or (self._sends and self._sources)
+            or (self._writes and (self._runs or self._persist or self._programs))
+        ):
             self._taint(pending)
         for name, node, scope in pending:
             kinds: set[str] = set()
@@ -523,9 +599,32 @@ class _Collector:
                 kinds = set()
                 for arg in (*node.args, *(k.value for k in node.keywords)):
                     kinds |= self._kinds(arg, scope)
+                if kinds & _KEYS:
+                    # A key in the headers or auth of a request is how a client signs in
+                    # to its own service; one in the body is the key itself sent away.
+                    sent: set[str] = set()
+                    for arg in (
+                        *node.args,
+                        *(k.value for k in node.keywords if k.arg not in _AUTH_KEYWORDS),
+                    ):
+                        sent |= self._kinds(arg, scope) & _KEYS
+                    kinds -= _KEYS - sent
                 if kinds & _SENSITIVE:
-                    facts.sends.append(Send(name, frozenset(kinds), node.lineno, id(node) in top))
-        if self._writes and self._runs:
+                    url = next((k.value for k in node.keywords if k.arg == "url"), None)
+                    if url is None and node.args:
+                        url = node.args[0]
+                    # A key named in the code goes in a body to a literal address; one read
+                    # from the environment (AWS_SECRET_ACCESS_KEY) anywhere after a literal
+                    # host (a path or a query the code builds).
+                    fixed = url is not None and (
+                        self._constant(url, scope) or ("envkey" in kinds and _fixed_address(url))
+                    )
+                    if "envkey" in kinds:
+                        kinds.add("key")
+                    facts.sends.append(
+                        Send(name, frozenset(kinds), node.lineno, id(node) in top, fixed)
+                    )
+        if self._writes and (self._runs or self._persist or self._programs):
             self._drops()
         return facts
 
@@ -636,6 +735,29 @@ class _Collector:
             kinds &= _DROPPED
             if not kinds:
                 continue
+            if self._persist or self._programs:
+                words = [
+                    word
+                    for sub in ast.walk(path)
+                    for word in (
+                        (sub.value,)
+                        if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+                        else self._bound_words(sub.id, scope)
+                        if isinstance(sub, ast.Name)
+                        else ()
+                    )
+                ]
+                joined = "/".join(words)
+                place = indicators.PERSISTENCE.pattern.search(joined) or _PLANTED.search(joined)
+                if place is not None:
+                    # Written where the system runs it at the next login or shell: run
+                    # as surely as by a process call, only later.
+                    facts.drops.append(Drop(line, frozenset(kinds), f"left in {place.group(0)}"))
+                    return
+                if "network" in kinds and words and _PROGRAM_NAME.search(words[-1]):
+                    # A download saved as a Windows program: staged to run (judged by the
+                    # rules only where it happens as installing or importing runs).
+                    facts.drops.append(Drop(line, frozenset(kinds), SAVED_AS_PROGRAM))
             keys = self._path_keys(path, scope)
             if not keys:
                 continue
@@ -649,6 +771,23 @@ class _Collector:
                     facts.drops.append(Drop(line, frozenset(kinds), name))
                     return
 
+    def _bound_words(self, name: str, scope: int, depth: int = 2) -> tuple[str, ...]:
+        """The literals a name is bound to (a literal, or a path or command built of them
+        and of other such names, ``depth`` names deep)."""
+        key = (self._owner(scope, name), name)
+        literal = self.literals.get(key)
+        if literal is not None:
+            return (literal,)
+        built = self._built.get(key)
+        if built is None:
+            return ()
+        words = list(_constants(built))
+        if depth > 0:
+            for sub in ast.walk(built):
+                if isinstance(sub, ast.Name) and sub.id != name:
+                    words += self._bound_words(sub.id, scope, depth - 1)
+        return tuple(words)
+
     def _path_keys(self, node: ast.AST, scope: int, partial: bool = False) -> set[str]:
         """What identifies a path expression: its names (scoped: ``scope:name``) and its
         literal file names (``'name``); ``partial`` keeps whole literals (a command)."""
@@ -660,7 +799,7 @@ class _Collector:
                     continue  # a builtin or an import: says nothing about which file
                 keys.add(f"{owner}:{sub.id}")
                 literal = self.literals.get((owner, sub.id))
-                if literal is not None and len(literal) >= 5:
+                if literal is not None and len(literal) >= 4:
                     keys.add("'" + literal.replace("\\", "/").rsplit("/", 1)[-1])
             elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                 value = sub.value.replace("\\", "/")
@@ -668,7 +807,7 @@ class _Collector:
                     keys.add(value)
                 else:
                     base = value.rsplit("/", 1)[-1]
-                    if len(base) >= 5 and "." in base:
+                    if len(base) >= 4 and "." in base:
                         keys.add("'" + base)
         return keys
 
@@ -689,7 +828,7 @@ class _Collector:
                 for _, call, s in self._sends[:_MAX_FLOWS]
                 for a in (*call.args, *call.keywords)
             ]
-        if self._runs:
+        if self._runs or self._persist or self._programs:
             roots += [(d, s) for _, data, _, s in self._writes for d in data]
         frontier = {(self._owner(s, n.id), n.id) for root, s in roots for n in _names(root)}
         function_scopes = {name: id(node) for name, node in self.functions.items()}
@@ -755,6 +894,8 @@ class _Collector:
                     continue
                 key = (self._owner(scope, sub.id), sub.id)  # type: ignore[attr-defined]
                 kinds |= self.tainted.get(key, frozenset())
+                if _SECRET_NAME.match(sub.id):  # type: ignore[attr-defined]
+                    kinds.add("key")
                 literal = self.literals.get(key)
                 if literal is not None and len(literal) >= 64 and embedded_executable(literal):
                     kinds.add("embedded")
@@ -763,6 +904,9 @@ class _Collector:
                 if self.qual(sub) == "os.environ":
                     kinds.add("env")
                     continue
+                if _SECRET_NAME.match(sub.attr):  # type: ignore[attr-defined]
+                    kinds.add("key")
+                    continue
                 attribute = _attribute_name(sub)
                 if attribute is not None:
                     kinds |= self.tainted.get((0, attribute), frozenset())
@@ -770,7 +914,17 @@ class _Collector:
                 if self.qual(sub.value) == "os.environ":  # type: ignore[attr-defined]
                     if _host_variable([sub.slice]):  # type: ignore[attr-defined]
                         kinds.add("host")
+                    elif _secret_variable([sub.slice]):  # type: ignore[attr-defined]
+                        kinds.add("envkey")
                     continue  # one named variable: not the whole environment
+                index = sub.slice  # type: ignore[attr-defined]
+                if (
+                    type(index) is ast.Constant
+                    and type(index.value) is str
+                    and _SECRET_NAME.match(index.value)
+                ):
+                    kinds.add("key")  # creds["SecretAccessKey"]
+                    continue
                 step = getattr(sub.slice, "step", None)  # type: ignore[attr-defined]
                 if step is not None and self._opaque_source(sub.value, scope):  # type: ignore[attr-defined]
                     kinds.add("payload")  # a reversed literal
@@ -824,8 +978,10 @@ class _Collector:
             return frozenset({"host"})
         if name in ("os.getenv", "os.environ.get", "os.getenvb"):
             # One named variable: not the whole environment, but the user's or the
-            # machine's name is a host fact.
-            return frozenset({"host"}) if _host_variable(call.args[:1]) else frozenset()
+            # machine's name is a host fact, and a signing secret is a key.
+            if _host_variable(call.args[:1]):
+                return frozenset({"host"})
+            return frozenset({"envkey"}) if _secret_variable(call.args[:1]) else frozenset()
         if name in ("os.environ.copy", "os.environ.items", "os.environ.keys", "os.environ.values"):
             return frozenset({"env"})
         if name in _COMMAND_OUTPUT:
@@ -989,14 +1145,34 @@ class _Collector:
         within = self._function_names.get(scope, "") if scope else ""
         facts.calls.append(Call(name, node.lineno, literals, within=within, keywords=keywords))
         self._call_nodes.append(node)
+        if name.endswith((".Thread", ".Process", ".Timer")) and node.keywords:
+            # `Thread(target=os.system, args=("...",))` calls its target with its args.
+            passed = {k.arg: k.value for k in node.keywords if k.arg in ("target", "args")}
+            target = self.qual(passed["target"]) if "target" in passed else ""
+            if target in PROCESS_SINKS or target in EXEC_SINKS:
+                words = tuple(dict.fromkeys(self._words([passed.get("args", node)], scope)))
+                facts.calls.append(Call(target, node.lineno, words[:32], within=within))
+                self._call_nodes.append(node)
+                self._runs.append((target, node, scope))
         if name.endswith((".hexdigest", ".digest", ".compare_digest")):
             self._digests = True
         if name == "getattr" and len(node.args) >= 2 and self._hidden_name(node.args[1], scope):
             target = node.args[0]
+            if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Call):
+                target = target.value  # globals()["__builtins__"]
             if self.qual(target) in ("__builtins__", "builtins") or (
-                isinstance(target, ast.Call) and self.qual(target.func) == "globals"
+                isinstance(target, ast.Call) and self.qual(target.func) in ("globals", "vars")
             ):
                 facts.builtins_getattr += 1
+                spelled = node.args[1]
+                if isinstance(spelled, ast.Constant):
+                    hidden = spelled.value
+                elif isinstance(spelled, ast.Call) and _is_char_join(spelled, self):
+                    hidden = _char_codes(spelled)
+                else:
+                    hidden = None
+                if hidden in _HIDES_CODE:
+                    facts.exec_aliases += 1  # exec fetched by a name spelled out of sight
         if node.args and _matches(name, DECODERS):
             decoded = _decode_constant(name, node.args[0], self)
             if decoded:
@@ -1042,9 +1218,10 @@ class _Collector:
 #: ``credential`` (read from a credential store), ``host`` (user, host and directory names),
 #: ``env`` (the whole environment).
 SOURCE_KINDS = frozenset(
-    {"network", "payload", "decoded", "embedded", "file", "credential", "host", "env"}
+    {"network", "payload", "decoded", "embedded", "file", "credential", "host", "env", "key"}
+    | {"envkey"}
 )
-_SENSITIVE = frozenset({"host", "env", "credential"})
+_SENSITIVE = frozenset({"host", "env", "credential", "key", "envkey"})
 _DROPPED = frozenset({"network", "payload", "decoded", "embedded"})
 _MAX_FLOWS = 64
 _MAX_LITERAL = 64 * 1024
@@ -1098,6 +1275,28 @@ def _host_variable(args: list[ast.AST]) -> bool:
     )
 
 
+def _secret_variable(args: list[ast.AST]) -> bool:
+    return bool(
+        args
+        and isinstance(args[0], ast.Constant)
+        and isinstance(args[0].value, str)
+        and _SECRET_NAME.match(args[0].value)
+    )
+
+
+def _fixed_address(node: ast.AST) -> bool:
+    """A URL that starts with a literal address: ``"https://host/x/" + name``."""
+    while isinstance(node, ast.BinOp):
+        node = node.left
+    if isinstance(node, ast.JoinedStr) and node.values:
+        node = node.values[0]
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and bool(re.match(r"https?://[\w.-]+", node.value))
+    )
+
+
 def _codec_decode(call: ast.Call) -> str | None:
     """The codec of ``x.decode("base64")`` (and ``"hex"``, ``"zlib"``, ``"rot13"``), or None."""
     if not (isinstance(call.func, ast.Attribute) and call.func.attr == "decode" and call.args):
@@ -1127,6 +1326,23 @@ _CREDENTIAL_HINT = re.compile(
 #: What lives beside keys and is no secret: a public key (``id_rsa.pub``), the hosts and
 #: keys ``ssh`` trusts.
 _NOT_SECRET = re.compile(r"\.pub$|known_hosts|authorized_keys", re.I)
+#: A Windows program's file name (the end of a literal).
+_PROGRAM_NAME = re.compile(r"\.(?:exe|scr|msi|bat|vbs|ps1|cmd)\b(?=['\"]?$|['\"])", re.I | re.M)
+SAVED_AS_PROGRAM = "saved as a program"
+#: Where the interpreter picks up code by itself: a module or a .pth in site-packages.
+_PLANTED = re.compile(r"site-packages[\\/]|\.pth$", re.I)
+#: Where files run later by themselves (``indicators.PERSISTENCE`` judges it properly).
+_PERSIST_HINT = re.compile(
+    r"Startup|CurrentVersion|autostart|LaunchAgents|cron|rc\.local|systemd|bashrc|zshrc|"
+    r"bash_profile|\.profile\b|site-packages|\.pth\b",
+    re.I,
+)
+#: Names of the secret half of a cloud signing key (``aws_secret_access_key``,
+#: ``access_key_secret``, ``SecretKey``): it signs requests and is never sent anywhere.
+_SECRET_NAME = re.compile(r"^(?:\w*_)?(?:secret_?(?:access_?)?key|access_?key_?secret)$", re.I)
+_AUTH_KEYWORDS = frozenset({"headers", "auth", "cookies"})
+_KEYS = frozenset({"key", "envkey"})
+_SECRET_HINT = re.compile(r"secret_?(?:access_?)?key|access_?key_?secret", re.I)
 _FETCH_TO_PATH = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download"})
 _RUNNERS = frozenset(
     {
@@ -1189,6 +1405,10 @@ _SEND_METHODS = frozenset(
     }
 )
 _SEND_UNRESOLVED = frozenset({"post", "put", "urlopen", "sendmail", "send_message"})
+#: What chat-bot and file-drop clients send with, whatever the client is called.
+_SEND_ANYWHERE = frozenset(
+    {"send_message", "send_photo", "send_document", "sendMessage", "sendDocument", "files_upload"}
+)
 _SOCKET_SENDS = frozenset({"send", "sendall", "sendto", "connect"})
 _DNS_LOOKUPS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"})
 
@@ -1196,7 +1416,7 @@ _DNS_LOOKUPS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "so
 def _is_send(name: str, sockets: bool) -> bool:
     """Whether a call sends its arguments out (HTTP, sockets, DNS, mail)."""
     base = name.rsplit(".", 1)[-1]
-    if name in _DNS_LOOKUPS:
+    if name in _DNS_LOOKUPS or ("." in name and base in _SEND_ANYWHERE):
         return True
     if name.startswith(_SEND_MODULES):
         return base in _SEND_METHODS
@@ -1245,10 +1465,31 @@ def embedded_executable(text: str) -> str | None:
         return None
     for magic, kind in _EXECUTABLE_MAGIC:
         if raw.startswith(magic) and (
-            magic != b"MZ" or raw[2:4] in (b"\x90\x00", b"P\x00", b"\x00\x00", b"\x80\x00")
+            magic != b"MZ"
+            or raw[2:4] in (b"\x90\x00", b"P\x00", b"\x00\x00", b"\x80\x00")
+            or _pe_header(text[:1400].lstrip())
         ):
             return kind
     return None
+
+
+def _pe_header(head: str) -> bool:
+    """Whether a literal (hex or base64) that starts with ``MZ``, whatever its next bytes,
+    holds a DOS stub or a PE header where the ``MZ`` header points: a program, not text."""
+    hexed = _HEX_HEAD.match(head)
+    try:
+        if hexed:
+            encoded = hexed.group(0)
+            raw = binascii.unhexlify(encoded[: len(encoded) // 2 * 2])
+        else:
+            encoded = _BASE64_HEAD.match(head).group(0)  # type: ignore[union-attr]
+            raw = base64.b64decode(encoded[: len(encoded) // 4 * 4])
+    except (binascii.Error, ValueError, AttributeError):
+        return False
+    if b"program cannot be run" in raw:
+        return True
+    offset = int.from_bytes(raw[0x3C:0x40], "little") if len(raw) >= 0x40 else 0
+    return 0x40 <= offset < len(raw) - 4 and raw[offset : offset + 4] == b"PE\x00\x00"
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -1382,6 +1623,10 @@ def _runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] =
             if isinstance(node, ast.Call):
                 found.add(id(node))
                 func = node.func
+                for keyword in node.keywords:
+                    # `Thread(target=init).start()`: the target runs too.
+                    if keyword.arg == "target" and isinstance(keyword.value, ast.Name):
+                        func = keyword.value
                 if isinstance(func, ast.Name) and func.id in functions and func.id not in entered:
                     entered.add(func.id)
                     following.extend(functions[func.id].body)
@@ -1479,6 +1724,43 @@ def _development_test(test: ast.AST, collector: _Collector, argv: set[str]) -> b
     )
 
 
+#: Builtins obfuscators bind to other names, followed as aliases (``g = globals``).
+_RENAMED = frozenset({"globals", "vars", "getattr", "chr", "__import__", "str.join"})
+#: Builtins that run or load code: one bound to another name hides what runs.
+_HIDES_CODE = frozenset({"exec", "eval", "compile", "__import__"})
+
+
+def _imported_by_call(call: ast.Call, collector: _Collector) -> str | None:
+    """The module ``__import__("a.b")`` (``a``: what it returns) or ``import_module("a.b")``
+    (``a.b``) binds, for a literal name; None otherwise."""
+    if not call.args or not isinstance(call.args[0], ast.Constant):
+        return None
+    name = call.args[0].value
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+        return None
+    func = collector.qual(call.func)
+    if func == "__import__":
+        return name if len(call.args) > 3 or call.keywords else name.split(".")[0]
+    if func == "importlib.import_module":
+        return name
+    return None
+
+
+def _rebound(node: ast.Assign) -> list[tuple[str, ast.AST]]:
+    """The (name, value) pairs of ``a = b`` and ``a, c = b, d``."""
+    value = node.value
+    if type(value) is ast.Tuple:
+        (target,) = node.targets
+        if type(target) is not ast.Tuple or len(target.elts) != len(value.elts):
+            return []
+        return [
+            (t.id, v)
+            for t, v in zip(target.elts, value.elts, strict=True)
+            if type(t) is ast.Name and type(v) in (ast.Name, ast.Attribute)
+        ]
+    return [(t.id, value) for t in node.targets if type(t) is ast.Name]
+
+
 def _assignment(node: ast.AST) -> tuple[list[str], ast.AST]:
     """The names an assignment-like node binds, and the expression they get data from
     (``for x in ITER`` binds ``x`` from ``ITER``)."""
@@ -1514,7 +1796,10 @@ def _matches(name: str, table: frozenset[str]) -> bool:
 def _is_char_join(node: ast.Call, collector: _Collector) -> bool:
     """``''.join(chr(c) for c in [...])``, ``''.join(map(chr, [...]))``, ``bytes([...]).decode()``."""
     func = node.func
-    if isinstance(func, ast.Attribute) and func.attr == "join" and node.args:
+    joins = (isinstance(func, ast.Attribute) and func.attr == "join") or (
+        isinstance(func, ast.Name) and collector.alias.get(func.id) == "str.join"
+    )
+    if joins and node.args:
         for sub in ast.walk(node.args[0]):
             if isinstance(sub, ast.Name) and collector.alias.get(sub.id, sub.id) == "chr":
                 return True

@@ -42,6 +42,16 @@ _DECODING = (
 )
 _BUILTINS = re.compile(r"getattr\s*\(\s*(?:__builtins__|builtins|globals\s*\(\s*\))")
 _RAW_IP = re.compile(rb"://[1-9]")
+_SECRET_SENT = indicators.Indicator(
+    re.compile(
+        r"(?:secret_?(?:access_?)?key|access_?key_?secret)[\s\S]{0,300}?"
+        r"\b(?:post|get|put|urlopen|Request)\(\s*(?:url\s*=\s*)?(?:[rbuf]?['\"]https?://|base64\.|b64decode)",
+        re.I,
+    ),
+    ("secret_key", "secretkey", "key_secret", "secret_access_key"),
+)
+#: ``run = exec``, ``a, b = exec, str``: the builtin bound to another name.
+_RENAMED_EXEC = re.compile(r"=\s*(?:[\w.]+\s*,\s*)*(?:exec|eval)\s*(?:,|;|\)|$)", re.M)
 #: ``''.join(map(chr, [104, ...]))``, ``chr(c) for c in [104, ...]``: text spelled as codes.
 _CHAR_CODES = re.compile(r"chr\b[^\n]{0,40}?[\[(]\s*\d+\s*,\s*\d+\s*,\s*\d+")
 _WINDOWS_PROGRAM = re.compile(r"\.exe\b", re.I)
@@ -111,7 +121,7 @@ _TRIAGE = (
             *(b"webhook", b"requestbin", b"pipedream.", b"ngrok", b"burpcollaborator"),
             *(b"oastify", b"interact.sh", b"oast.", b"dnslog", b"ceye.io"),
             *(b"canarytokens", b"trycloudflare.", b"serveo.", b"localtunnel.", b"beeceptor"),
-            *(b"requestcatcher", b"telegram", b"hooks.slack"),
+            *(b"requestcatcher", b"telegram", b"telebot", b"hooks.slack"),
             *(b"iplogger", b"grabify", b"2no.co", b"yip.su", b"ipgrabber", b"blasze"),
             *(b"iplis.", b"ezstat"),
         ),
@@ -122,6 +132,10 @@ _TRIAGE = (
     ((b".recv(", b"b64decode", b".write("), _drops),
     ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token"), _phones),
     ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
+    (
+        (b"=exec", b"= exec", b",exec", b", exec", b"=eval", b"= eval", b",eval", b", eval"),
+        lambda text, low, lower: bool(_RENAMED_EXEC.search(text)),
+    ),
     ((b"chr(", b"chr,"), lambda text, low, lower: bool(_CHAR_CODES.search(text))),
     ((b"login data", b"leveldb", b"roblosecurity"), _any(*_CREDENTIALS)),
     # The user's key folders named as paths (``"~/.ssh"``, ``home / ".aws"``) beside network
@@ -135,6 +149,14 @@ _TRIAGE = (
     ((b"powershell", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),
     ((b"| sh", b"|sh", b"| bash", b"|bash", b"| sudo", b"|sudo"), _piped_download),
     ((b"currentversion", b"start menu", b"crontab", b"bashrc"), _any(indicators.PERSISTENCE)),
+    (
+        (b".config/autostart", b"library/launchagents", b"/etc/cron", b"/etc/rc.local"),
+        _any(indicators.PERSISTENCE),
+    ),
+    # `curl -F file=@path`: a command that uploads a file.
+    ((b"=@", b"-d @", b"--data-binary @"), _any(indicators.UPLOAD_COMMAND)),
+    # The secret half of a signing key, then a request to an address written in the code.
+    ((b"secret_key", b"secretkey", b"key_secret", b"secret_access_key"), _any(_SECRET_SENT)),
     (
         (b"clipboard", b"pyperclip"),
         lambda text, low, lower: bool(indicators.CRYPTO_ADDRESS.pattern.search(text)),
