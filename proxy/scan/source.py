@@ -1184,6 +1184,8 @@ class _Collector:
                 # read what it says (a URL, a module, a builtin) like any literal.
                 facts.decoded.append((spelled, node.lineno))
                 facts.char_codes += 1
+                if spelled in _HIDES_CODE:
+                    facts.exec_aliases += 1  # `exec` or `__import__` spelled out of sight
         return name
 
     def qual(self, node: ast.AST) -> str:

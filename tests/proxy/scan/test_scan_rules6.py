@@ -610,3 +610,24 @@ def test_base64_text_that_starts_with_mz_is_not_a_program() -> None:
         wheel({"demo/__init__.py": f"DATA = {text!r}\n"}), "demo-1.0-py3-none-any.whl"
     )
     assert not held and "embedded-executable" not in rules
+
+
+def test_a_code_running_builtin_spelled_as_character_codes_is_obfuscation_that_runs() -> None:
+    # `__builtins__` and `exec` spelled as codes, looked up with .get: no getattr anywhere.
+    source = (
+        "_ = ''.join\n"
+        "b = globals()[_([chr(c) for c in [95, 95, 98, 117, 105, 108, 116, 105, 110, 115, 95, 95]])]\n"
+        "run = b.get(_([chr(c) for c in [101, 120, 101, 99]]))\n"
+    )
+    rules, held = _report(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert held and rules["obfuscated"] == 10
+
+
+def test_other_words_spelled_as_character_codes_are_obfuscation_below_the_threshold() -> None:
+    source = (
+        "_ = ''.join\n"
+        "a = _([chr(c) for c in [104, 101, 108, 108, 111]])\n"
+        "b = _([chr(c) for c in [119, 111, 114, 108, 100]])\n"
+    )
+    rules, held = _report(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert not held and rules["obfuscated"] == 8
