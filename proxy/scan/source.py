@@ -304,7 +304,7 @@ _MAX_NESTED = 128 * 1024
 
 def _merge_nested(facts: Facts, nested: int) -> None:
     budget = _MAX_NESTED
-    for text, line in [*facts.code_literals, *facts.decoded]:
+    for text, line in [*facts.code_literals, *facts.decoded, *_written_piecewise(facts)]:
         if (
             len(text) < 24
             or len(text) > budget
@@ -324,9 +324,19 @@ def _merge_nested(facts: Facts, nested: int) -> None:
         facts.strings += [(value, line) for value, _ in inner.strings]
         facts.decoded += [(value, line) for value, _ in inner.decoded]
         facts.refs |= inner.refs
+        facts.drops += [Drop(line, d.kinds, d.runner) for d in inner.drops]
         facts.builtins_getattr += inner.builtins_getattr
         facts.char_codes += inner.char_codes
         facts.exec_aliases += inner.exec_aliases
+
+
+def _written_piecewise(facts: Facts) -> list[tuple[str, int]]:
+    """A program written into a file a line at a time (``f.write("import os\\n")`` ...):
+    the literals of the file's ``write`` calls joined, to be read like one literal."""
+    writes = [c for c in facts.calls if c.name.endswith(".write") and len(c.args) == 1]
+    if len(writes) < 3:
+        return []
+    return [("".join(c.args[0] for c in writes)[:_MAX_NESTED], writes[0].line)]
 
 
 # -- ast -----------------------------------------------------------------------------------
@@ -799,6 +809,10 @@ class _Collector:
                     continue  # a builtin or an import: says nothing about which file
                 keys.add(f"{owner}:{sub.id}")
                 literal = self.literals.get((owner, sub.id))
+                if literal is None:
+                    # A path built of pieces (`PATH + "/path.sh"`): its file name.
+                    pieces = _constants(self._built.get((owner, sub.id)))
+                    literal = pieces[-1] if pieces and "." in pieces[-1] else None
                 if literal is not None and len(literal) >= 4:
                     keys.add("'" + literal.replace("\\", "/").rsplit("/", 1)[-1])
             elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):

