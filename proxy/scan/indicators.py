@@ -79,6 +79,17 @@ SINKS: dict[str, Indicator] = {
         *("localtunnel", "beeceptor", "requestcatcher"),
     ),
 }
+#: A chat channel with its credentials written in: a Discord webhook's id and token, a
+#: Telegram bot's token, a Slack webhook's path. Whatever is sent there goes to whoever
+#: wrote it in (not a service the user configures).
+OWNED_CHANNEL = _ind(
+    r"discord(?:app)?\.com/api/webhooks/\d{17,20}/[\w-]{60,}|"
+    r"(?<![\w:])\d{8,10}:AA[A-Za-z0-9_-]{33}(?![\w-])|"
+    r"hooks\.slack\.com/services/T[A-Z0-9]{8,}/B[A-Z0-9]{8,}/(?!X{8})[A-Za-z0-9]{24}",
+    "/api/webhooks/",
+    ":aa",
+    "hooks.slack.com",
+)
 #: Services that log the address of whoever opens a link (a beacon that needs no server).
 IP_LOGGER = _ind(
     r"\b(?:iplogger\.(?:org|com|ru|co|info)|grabify\.link|2no\.co|yip\.su|ipgrabber\.ru|"

@@ -273,10 +273,19 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     texts = Texts([*facts.strings, *facts.decoded])
     sink = _sink(path, texts, role)
     network = facts.called(*NETWORK)
-    if sink is not None and sink.detail == "request catcher" and network is not None:
-        # An out-of-band catcher or a throw-away tunnel, and the code to reach it: nothing
-        # but a test of who runs the code, or a channel for what it takes, calls one.
-        sink = finding("exfil-sink", path, sink.line, "request catcher, reached", 10)
+    if sink is not None and network is not None:
+        if sink.detail == "request catcher":
+            # An out-of-band catcher or a throw-away tunnel, and the code to reach it:
+            # nothing but a test of who runs the code, or a channel for what it takes,
+            # calls one.
+            sink = finding("exfil-sink", path, sink.line, "request catcher, reached", 10)
+        else:
+            owned = texts.search(indicators.OWNED_CHANNEL)
+            if owned is not None:
+                # A webhook or bot whose credentials the code carries, and the code to send
+                # to it: what goes there goes to whoever wrote them in.
+                detail = f"{sink.detail} with its credentials, reached"
+                sink = finding("exfil-sink", path, owned[2], detail, 10)
     yield from _flows(path, facts, role, sink)
     if sink is not None:
         yield sink

