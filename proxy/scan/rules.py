@@ -349,9 +349,10 @@ def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterato
     if stolen is not None:
         what = " and ".join(sorted(stolen.kinds & {"env", "credential"}))
         weight = 10 if runs or (role is Role.IMPORT and stolen.top) else 8
-        if sink is not None and sink.weight >= 6:
+        if (sink is not None and sink.weight >= 6) or ("env" in stolen.kinds and stolen.host):
             # The environment or a credential store sent to a chat webhook or a request
-            # catcher: theft whichever code calls it (as host facts are, below).
+            # catcher, or the whole environment to an address the code carries: theft
+            # whichever code calls it (as host facts sent to a sink are, below).
             weight = 10
         yield finding(
             "credential-exfil", path, stolen.line, f"{what} sent by {stolen.name}", weight

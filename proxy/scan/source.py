@@ -122,6 +122,7 @@ class Send:
     line: int
     top: bool = False
     fixed: bool = False  # to an address written into the file (a literal, or one decoded)
+    host: bool = False  # to a URL that starts with a literal host (`"https://h/x/" + data`)
 
 
 @dataclass(slots=True)
@@ -626,13 +627,13 @@ class _Collector:
                     # A key named in the code goes in a body to a literal address; one read
                     # from the environment (AWS_SECRET_ACCESS_KEY) anywhere after a literal
                     # host (a path or a query the code builds).
-                    fixed = url is not None and (
-                        self._constant(url, scope) or ("envkey" in kinds and _fixed_address(url))
-                    )
+                    fixed = url is not None and self._constant(url, scope)
+                    host = url is not None and (fixed or _fixed_address(url))
+                    fixed = fixed or ("envkey" in kinds and host)
                     if "envkey" in kinds:
                         kinds.add("key")
                     facts.sends.append(
-                        Send(name, frozenset(kinds), node.lineno, id(node) in top, fixed)
+                        Send(name, frozenset(kinds), node.lineno, id(node) in top, fixed, host)
                     )
         if self._writes and (self._runs or self._persist or self._programs):
             self._drops()

