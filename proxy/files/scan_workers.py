@@ -116,11 +116,17 @@ class ScanWorkers:
         self, source: str | bytes, filename: str, limits: ScanLimits
     ) -> tuple[ProcessPoolExecutor, Future[tuple[ScanReport, int]]]:
         for _ in range(2):  # a pool found broken is replaced once
-            pool = self._current()
             try:
+                pool = self._current()
                 return pool, pool.submit(scan_in_worker, source, filename, limits)
             except BrokenProcessPool:
                 self._retire(pool)
+            except OSError as exc:
+                # No process could be started (out of file descriptors, memory or
+                # process slots): the file is held as unscannable, never a server error.
+                raise WorkerDied(
+                    f"no scan worker process could be started to scan {filename}: {exc}"
+                ) from exc
         raise WorkerDied(f"no scan worker process could be started to scan {filename}")
 
     def _current(self) -> ProcessPoolExecutor:

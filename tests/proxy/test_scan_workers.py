@@ -264,3 +264,35 @@ def test_workers_end_when_their_server_is_killed(tmp_path) -> None:
     finally:
         os.close(worker)
     assert ready == [worker], f"scan worker {pid} outlived its killed server"
+
+
+class _NoProcesses:
+    """A process pool that cannot start a process (the machine is out of descriptors)."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+    def submit(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(24, "Too many open files")
+
+    def shutdown(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+def test_a_worker_that_cannot_be_started_holds_the_file_as_unscannable(
+    tmp_path, monkeypatch
+) -> None:
+    """Not a server error: the file is held with the reason, kept in memory only (like a
+    worker's death: a restart scans it again)."""
+    monkeypatch.setattr("pipgate.proxy.files.scan_workers.ProcessPoolExecutor", _NoProcesses)
+    workers = ScanWorkers(1)
+    verdicts = _verdicts(tmp_path, workers)
+    try:
+        report = asyncio.run(verdicts.scan_bytes(SHA, "demo-1.0.tar.gz", EVIL))
+    finally:
+        workers.close()
+    assert report is not None and report.incomplete is not None
+    assert "no scan worker process could be started" in report.incomplete
+    assert "Too many open files" in report.incomplete
+    assert not ScanPolicy().decide(report).allowed
+    assert not (tmp_path / "scans" / SHA[:2] / f"{SHA}.json").exists()
