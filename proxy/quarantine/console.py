@@ -23,8 +23,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
+from pipgate.policies.engine import Verdict
 from pipgate.policies.names import BadProjectName, project_name
+from pipgate.policies.scan import NAME as SCAN_POLICY
 from pipgate.proxy.errors import PipgateError, ReviewError, StoreUnavailable
+from pipgate.proxy.files.scan import FileScan
+from pipgate.proxy.models import DistFile
 from pipgate.proxy.quarantine.api import index_of, review_of, tokens_of
 from pipgate.proxy.quarantine.auth import (
     LOGIN_COOKIE,
@@ -288,6 +292,7 @@ async def project(request: Request, principal: Principal) -> Response:
         "here": request.url.path,
         "files": [],
         "by_file": {},
+        "findings": {},
         "problem": None,
     }
     try:
@@ -302,7 +307,31 @@ async def project(request: Request, principal: Principal) -> Response:
         files.sort(key=lambda fv: (fv[0].upload_time is None, fv[0].upload_time), reverse=True)
         shown["files"] = files
         shown["by_file"] = {f.file: e for e in entries for f in e.files}
+        shown["findings"] = await _scan_findings(state_of(request).scan, files)
     return _render(request, principal, "project.html", **shown)
+
+
+async def _scan_findings(scan: FileScan, files: list[tuple[DistFile, Verdict]]) -> dict[str, Any]:
+    """The scan reports of the files the scan objects to, by filename: a reviewer sees every
+    finding (rule, weight, ``file:line``, detail), not only the heaviest three the reason
+    names. Reports come from memory or the report folder; none is made here."""
+    wanted = [
+        (f.filename, f.sha256)
+        for f, v in files
+        if v.decision.policy == SCAN_POLICY and f.sha256 and scan.active
+    ]
+    if not wanted:
+        return {}
+
+    def look_up() -> dict[str, Any]:
+        reports = {}
+        for filename, sha256 in wanted:
+            report = scan.flagged.get(sha256) or scan.verdicts.known(sha256)
+            if report is not None and report.findings:
+                reports[filename] = report
+        return reports
+
+    return await to_thread.run_sync(look_up)
 
 
 @page

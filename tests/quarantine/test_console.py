@@ -11,6 +11,7 @@ from tests.support.console import csrf_of, log_in, logged_in
 from tests.support.fresh_release import FRESH_VERSION, hold_fresh_release
 from tests.support.proxies import ADMIN, READER, InProcessProxy
 from tests.support.proxies import RunningProxy as Proxy
+from tests.support.scan_samples import GLIMMER_SDIST, glimmer_tools
 
 
 def test_pages_need_a_login(proxy: Proxy) -> None:
@@ -177,3 +178,21 @@ def test_login_form_is_bounded(proxy_in_process: InProcessProxy) -> None:
         response = ui.post("/login", data=many | {"token": "x"})
         assert response.status_code == 400
         assert "Too many fields" in response.text
+
+
+def test_project_page_shows_every_finding_of_a_file_the_scan_holds(upstream, proxy: Proxy) -> None:
+    """The reason names the heaviest three; a reviewer sees each finding with its weight,
+    ``file:line`` and detail."""
+    upstream.add(glimmer_tools())
+    refused = httpx.get(f"{proxy.url}/files/glimmer-tools/{GLIMMER_SDIST}")
+    with logged_in(proxy) as ui:
+        page = ui.get("/projects/default/glimmer-tools").text
+    assert refused.status_code == 403
+    shown = re.search(r'<details class="findings">.*?</details>', page, re.S)
+    assert shown is not None, page
+    rows = re.findall(
+        r"<tr><td><code>([\w-]+)</code></td><td>([\d.]+)</td><td[^>]*>([^<]+)</td>",
+        shown.group(0),
+    )
+    assert ("decode-exec", "10", "setup.py:3") in rows
+    assert len(rows) == shown.group(0).count("<tr><td><code>") >= 1
