@@ -183,8 +183,8 @@ def measure(upstream: str, pipgate: str, pages: int, files: int) -> dict[str, ob
         "own_ms": [round(o * 1000, 1) for o in own],
         "own_median_ms": round(statistics.median(own) * 1000, 1),
         "through_under_load_ms": [round(c * 1000, 1) for c in loaded_cold],
-        "warm_rest": _summary(rest),
-        "warm_during_cold": _summary(loaded),
+        "warm_rest": latency_summary(rest),
+        "warm_during_cold": latency_summary(loaded),
     }
 
 
@@ -201,7 +201,7 @@ def warm_loop(url: str, stop: Any, results: Any) -> None:
     results.put(warm)
 
 
-def _summary(latencies: list[float]) -> dict[str, float]:
+def latency_summary(latencies: list[float]) -> dict[str, float]:
     if not latencies:
         return {"n": 0}
     return {

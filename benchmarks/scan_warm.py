@@ -44,7 +44,7 @@ if __package__ in (None, ""):
 import httpx
 import orjson
 
-from benchmarks.cold_pages import PIP_HEADERS, SMALL, _summary, timed_get, warm_loop
+from benchmarks.cold_pages import PIP_HEADERS, SMALL, latency_summary, timed_get, warm_loop
 from benchmarks.harness import (
     POLICIES_DEFAULT,
     PYTHON,
@@ -249,8 +249,8 @@ def measure(pipgate: str, base: str, archives: list[tuple[str, str, int]], clien
         "download_phase_s": round(last - first, 2),
         "scans_per_s": round(len(archives) / (last - first), 2),
         "download_ms": sorted(round((e - s) * 1000) for s, e in busy),
-        "warm_rest": _summary(rest),
-        "warm_during_scans": _summary(loaded),
+        "warm_rest": latency_summary(rest),
+        "warm_during_scans": latency_summary(loaded),
     }
 
 
