@@ -102,9 +102,7 @@ class ScanVerdicts:
     async def _scan(self, source: Path | bytes, filename: str) -> ScanReport:
         if self.workers is not None:
             return await self.workers.scan(source, filename, self.limits)
-        return await to_thread.run_sync(
-            scan_archive, source, filename, self.limits, limiter=self._limiter
-        )
+        return await self._in_thread(source, filename)
 
     async def _scan_stored(self, filename: str, open_stored: Opener) -> ScanReport | None:
         handle = await to_thread.run_sync(open_stored)
@@ -133,9 +131,10 @@ class ScanVerdicts:
         finally:
             handle.close()
 
-    async def _in_thread(self, handle: BinaryIO, filename: str) -> ScanReport:
+    async def _in_thread(self, source: Path | bytes | BinaryIO, filename: str) -> ScanReport:
+        """Scan in a thread of this process (at most ``concurrency`` at once)."""
         return await to_thread.run_sync(
-            scan_archive, handle, filename, self.limits, limiter=self._limiter
+            scan_archive, source, filename, self.limits, limiter=self._limiter
         )
 
     async def _once(

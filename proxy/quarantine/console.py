@@ -315,10 +315,10 @@ async def _scan_findings(scan: FileScan, files: list[tuple[DistFile, Verdict]]) 
     """The scan reports of the files the scan objects to, by filename: a reviewer sees every
     finding (rule, weight, ``file:line``, detail), not only the heaviest three the reason
     names. Reports come from memory or the report folder; none is made here."""
+    if not scan.active:
+        return {}
     wanted = [
-        (f.filename, f.sha256)
-        for f, v in files
-        if v.decision.policy == SCAN_POLICY and f.sha256 and scan.active
+        (f.filename, f.sha256) for f, v in files if v.decision.policy == SCAN_POLICY and f.sha256
     ]
     if not wanted:
         return {}
