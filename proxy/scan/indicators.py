@@ -143,7 +143,8 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
     "ssh or cloud key": (
         3,
         _ind(
-            r"(?:\.ssh[\\/\x00]+id_(?:rsa|ed25519|ecdsa|dsa)(?!\.pub)|\.ssh[\\/]?(?:\x00|$)|"
+            r"(?:\.ssh[\\/\x00]+(?:id_(?:rsa|ed25519|ecdsa|dsa|\*)(?!\.pub)|\*(?:\x00|$))|"
+            r"\.ssh[\\/]?(?:\x00|$)|"
             r"\.aws[\\/\x00]+credentials|\.git-credentials|"
             r"\.docker[\\/\x00]+config\.json|\.kube[\\/\x00]+config|gcloud[\\/\x00]+credentials)",
             *(".ssh", ".aws", "git-credentials", ".docker", ".kube", "gcloud"),

@@ -24,7 +24,7 @@ from . import indicators
 from .layout import Role
 from .source import SAVED_AS_PROGRAM, Call, Facts
 
-REVISION = 6
+REVISION = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,8 @@ RULES: dict[str, Rule] = {
         Rule("pth-exec", 10, "a .pth line that runs more than an import"),
         Rule("pth-import", 2, "a .pth line that imports a module at every interpreter start"),
         Rule("clipboard-swap", 10, "reads the clipboard next to crypto-currency addresses"),
+        Rule("shellcode", 10, "allocates executable memory and copies or starts code in it"),
+        Rule("spyware", 10, "records keystrokes (8: captures the screen) beside network use"),
         Rule("credential-read", 6, "reads a credential store (browser, Discord, wallet, keys)"),
         Rule("credential-exfil", 6, "reads credentials and sends data out from the same file"),
         Rule(
@@ -248,6 +250,8 @@ UNAMBIGUOUS = frozenset(
         "reverse-shell",
         "clipboard-swap",
         "phone-home",
+        "spyware",
+        "shellcode",
         "secret-exfil",
     }
 )
@@ -271,7 +275,7 @@ def check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
 def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _exec_chains(path, facts)
     texts = Texts([*facts.strings, *facts.decoded])
-    sink = _sink(path, texts, role)
+    sink = _sink(path, texts, role) or _owned_account(path, facts)
     network = facts.called(*NETWORK)
     if sink is not None and network is not None:
         if sink.detail == "request catcher":
@@ -311,6 +315,8 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _reverse_shell(path, texts, facts)
     yield from _miner(path, texts, facts)
     yield from _clipboard(path, texts, facts)
+    yield from _spyware(path, facts)
+    yield from _shellcode(path, facts)
     yield from _obfuscation(path, facts, role)
     if role is Role.INSTALL:
         yield from _install_time(path, facts, network, texts)
@@ -407,6 +413,34 @@ def _sink(path: str, texts: Texts, role: Role) -> Finding | None:
             weight = 5 if role in (Role.INSTALL, Role.PTH) else 3
             address = indicators.raw_ip(found[0])
             return finding("exfil-sink", path, found[1], f"raw IP URL {address}", weight)
+    return None
+
+
+#: A chat bot's token as Discord issues it (the bot's id in base64, a time, an HMAC).
+_DISCORD_BOT_TOKEN = re.compile(r"[MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40}")
+_BOT_MODULES = frozenset({"discord", "nextcord", "disnake", "interactions"})
+#: What an example's mail password looks like, not a real one.
+_PLACEHOLDER_PASSWORD = re.compile(r"pass|your|xxx|\*\*\*|<|\{|example|changeme|secret", re.I)
+
+
+def _owned_account(path: str, facts: Facts) -> Finding | None:
+    """An account the code signs in to with credentials written in: a mail account
+    (``smtp.login("me@gmail.com", "app password")``), a Discord bot's token. What is sent
+    through it goes to whoever wrote them in, like a webhook's."""
+    if "smtplib" in facts.imports:
+        for call in facts.calls:
+            if (
+                call.name.endswith(".login")
+                and len(call.args) >= 2
+                and "@" in call.args[0]
+                and len(call.args[1]) >= 6
+                and not _PLACEHOLDER_PASSWORD.search(call.args[1])
+            ):
+                return finding("exfil-sink", path, call.line, "mail account with its password")
+    if not _BOT_MODULES.isdisjoint(name.split(".", 1)[0] for name in facts.imports):
+        for value, line in facts.strings:
+            if len(value) < 80 and _DISCORD_BOT_TOKEN.fullmatch(value):
+                return finding("exfil-sink", path, line, "Discord bot with its token")
     return None
 
 
@@ -524,6 +558,59 @@ def _clipboard(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
     found = texts.first(lambda text: bool(indicators.CRYPTO_ADDRESS.pattern.search(text)))
     if found is not None:
         yield finding("clipboard-swap", path, clip.line, f"{clip.name} beside {_clip(found[0])}")
+
+
+#: Calls that hook every key the user presses, system-wide.
+KEYBOARD_HOOKS = (
+    "pynput.keyboard.Listener",
+    "keyboard.on_press",
+    "keyboard.on_release",
+    "keyboard.hook",
+    "keyboard.on_press_key",
+    ".GetAsyncKeyState",
+    ".SetWindowsHookExA",
+    ".SetWindowsHookExW",
+    ".SetWindowsHookEx",
+)
+#: Calls that capture the screen.
+SCREEN_CAPTURES = (
+    "PIL.ImageGrab.grab",
+    "ImageGrab.grab",
+    "pyautogui.screenshot",
+    "pyscreenshot.grab",
+    "mss.mss",
+    "mss.mss.grab",
+)
+
+
+def _spyware(path: str, facts: Facts) -> Iterator[Finding]:
+    """A system-wide keyboard hook, or a screen capture, in a file that uses the network:
+    what the user types or sees, sent away. A hook alone is a hot-key library's everyday
+    work; one beside a request is a key logger whoever calls it."""
+    network = facts.called(*NETWORK) or next(iter(facts.sends), None)
+    if network is None:
+        return
+    hook = facts.called(*KEYBOARD_HOOKS)
+    if hook is not None:
+        yield finding("spyware", path, hook.line, f"keyboard hook {hook.name} and {network.name}")
+        return
+    capture = facts.called(*SCREEN_CAPTURES)
+    if capture is not None:
+        detail = f"screen capture {capture.name} and {network.name}"
+        yield finding("spyware", path, capture.line, detail, 8)
+
+
+def _shellcode(path: str, facts: Facts) -> Iterator[Finding]:
+    """Memory allocated (``VirtualAlloc``), then code copied into it or a thread started
+    there: machine code run from inside Python, the way loaders run a payload unseen."""
+    alloc = facts.called(".VirtualAlloc", ".VirtualAllocEx")
+    if alloc is None:
+        return
+    run = facts.called(
+        ".RtlMoveMemory", ".WriteProcessMemory", ".CreateThread", ".CreateRemoteThread"
+    )
+    if run is not None:
+        yield finding("shellcode", path, alloc.line, f"{alloc.name}, then {run.name}")
 
 
 def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:

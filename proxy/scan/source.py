@@ -77,6 +77,9 @@ PROCESS_SINKS = frozenset(
         "os.system",
         "os.popen",
         "os.startfile",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "asyncio.create_subprocess_shell",
     }
 )
 #: Mathematical alphanumeric letters (U+1D400-U+1D7FF), which identifiers fold to ASCII.
@@ -370,6 +373,8 @@ class _Collector:
         self._persist = False
         self._programs = False  # a Windows program's file name: a download may be saved as one
         self._sockets = False
+        self._remote: dict[str, frozenset[str]] = {}
+        self._clients: set[str] = set()
         self._decode_budget = _MAX_DECODE
         self._function_names: dict[int, str] = {}
         self._digests = False
@@ -445,7 +450,10 @@ class _Collector:
                 self.alias[node.targets[0].id] = module  # type: ignore[attr-defined]
                 facts.imports.setdefault(module, node.lineno)
         facts.lazy_imports = lazy - eager
-        self._sockets = "socket" in facts.imports or "socket" in self.alias.values()
+        modules = {name.split(".", 1)[0] for name in (*facts.imports, *self.alias.values())}
+        self._sockets = not modules.isdisjoint(_SOCKET_MODULES)
+        # What a chat bot is told, or a request a local server is sent: data from the network.
+        self._remote = _REMOTE_ATTRIBUTES if not modules.isdisjoint(_REMOTE_MODULES) else {}
         # The environment reached by another name (`from os import environ`, `getattr(os,
         # "environ")`, `self.env = os.environ`) is worth a flow check as much as `os.environ`.
         self._sources = "environ" in text
@@ -576,6 +584,14 @@ class _Collector:
                 type(node) is ast.Compare and _compares_digest(node, self, digests)
                 for node in nodes
             )
+        # Names bound to an HTTP client (`s = requests.Session()`, `with httpx.Client() as
+        # c`): what their `get`, `post` or `request` return comes from the network.
+        self._clients = {
+            target
+            for targets, value, _ in self._assigns
+            if type(value) is ast.Call and self.qual(value.func) in _CLIENT_TYPES  # type: ignore[attr-defined]
+            for target in targets
+        }
         if (
             pending
             or (self._sends and self._sources)
@@ -621,9 +637,7 @@ class _Collector:
                         sent |= self._kinds(arg, scope) & _KEYS
                     kinds -= _KEYS - sent
                 if kinds & _SENSITIVE:
-                    url = next((k.value for k in node.keywords if k.arg == "url"), None)
-                    if url is None and node.args:
-                        url = node.args[0]
+                    url = _url_of(node)
                     # A key named in the code goes in a body to a literal address; one read
                     # from the environment (AWS_SECRET_ACCESS_KEY) anywhere after a literal
                     # host (a path or a query the code builds).
@@ -888,49 +902,60 @@ class _Collector:
     def _kinds(self, node: ast.AST, scope: int) -> frozenset[str]:
         """The kinds of source data that flow into ``node`` (``SOURCE_KINDS``)."""
         kinds: set[str] = set()
-        stack = [node]
+        # Keys handed to a call that is not a mere encoding (``sign(tx, private_key)``,
+        # ``hmac.new(secret, ...)``) come out as what they made, not as the key.
+        derived: set[str] = set()
+        stack: list[tuple[ast.AST, bool]] = [(node, False)]
         budget = 400
         while stack and budget:
             budget -= 1
-            sub = stack.pop()
+            sub, deriving = stack.pop()
+            into = derived if deriving else kinds
             kind = type(sub)
             if kind is ast.Call:
                 name = self.qual(sub.func)  # type: ignore[attr-defined]
                 found = self._call_kinds(name, sub, scope)  # type: ignore[arg-type]
                 if found is not None:
-                    kinds |= found
+                    into |= found
                     continue
                 if name == "getattr" and self.qual(sub) == "os.environ":
-                    kinds.add("env")
+                    into.add("env")
+                    continue
+                if not deriving and not _carries_keys(name):
+                    stack.extend((child, True) for child in ast.iter_child_nodes(sub))
                     continue
             elif kind is ast.Name:
                 if self.alias.get(sub.id) == "os.environ":  # type: ignore[attr-defined]
-                    kinds.add("env")
+                    into.add("env")
                     continue
                 key = (self._owner(scope, sub.id), sub.id)  # type: ignore[attr-defined]
-                kinds |= self.tainted.get(key, frozenset())
+                into |= self.tainted.get(key, frozenset())
                 if _SECRET_NAME.match(sub.id):  # type: ignore[attr-defined]
-                    kinds.add("key")
+                    into.add("key")
                 literal = self.literals.get(key)
                 if literal is not None and len(literal) >= 64 and embedded_executable(literal):
-                    kinds.add("embedded")
+                    into.add("embedded")
                 continue
             elif kind is ast.Attribute:
-                if self.qual(sub) == "os.environ":
-                    kinds.add("env")
+                qual = self.qual(sub)
+                if qual == "os.environ":
+                    into.add("env")
+                    continue
+                if self._remote and _remote_attribute(qual, self._remote):
+                    into.add("network")
                     continue
                 if _SECRET_NAME.match(sub.attr):  # type: ignore[attr-defined]
-                    kinds.add("key")
+                    into.add("key")
                     continue
                 attribute = _attribute_name(sub)
                 if attribute is not None:
-                    kinds |= self.tainted.get((0, attribute), frozenset())
+                    into |= self.tainted.get((0, attribute), frozenset())
             elif kind is ast.Subscript:
                 if self.qual(sub.value) == "os.environ":  # type: ignore[attr-defined]
                     if _host_variable([sub.slice]):  # type: ignore[attr-defined]
-                        kinds.add("host")
+                        into.add("host")
                     elif _secret_variable([sub.slice]):  # type: ignore[attr-defined]
-                        kinds.add("envkey")
+                        into.add("envkey")
                     continue  # one named variable: not the whole environment
                 index = sub.slice  # type: ignore[attr-defined]
                 if (
@@ -938,24 +963,24 @@ class _Collector:
                     and type(index.value) is str
                     and _SECRET_NAME.match(index.value)
                 ):
-                    kinds.add("key")  # creds["SecretAccessKey"]
+                    into.add("key")  # creds["SecretAccessKey"]
                     continue
                 step = getattr(sub.slice, "step", None)  # type: ignore[attr-defined]
                 if step is not None and self._opaque_source(sub.value, scope):  # type: ignore[attr-defined]
-                    kinds.add("payload")  # a reversed literal
+                    into.add("payload")  # a reversed literal
             elif kind in _COMPREHENSIONS:
                 if any(self._opaque_source(g.iter, scope) for g in sub.generators):  # type: ignore[attr-defined]
-                    kinds.add("payload")  # a literal transformed character by character
+                    into.add("payload")  # a literal transformed character by character
             elif kind is ast.Constant and type(sub.value) in (str, bytes):  # type: ignore[attr-defined]
                 value = sub.value  # type: ignore[attr-defined]
                 text = value if type(value) is str else value.decode("latin-1")
                 if text == _NETWORK_MARK:
-                    kinds.add("network")
+                    into.add("network")
                 elif len(text) >= 64 and embedded_executable(text):
-                    kinds.add("embedded")
+                    into.add("embedded")
                 continue
-            stack.extend(ast.iter_child_nodes(sub))
-        return frozenset(kinds)
+            stack.extend((child, deriving) for child in ast.iter_child_nodes(sub))
+        return frozenset(kinds | (derived - _KEYS))
 
     def _call_kinds(self, name: str, call: ast.Call, scope: int) -> frozenset[str] | None:
         """What a call's result is, when the call itself is a source (``None``: look into
@@ -989,6 +1014,12 @@ class _Collector:
             self._sockets and name.endswith((".recv", ".recvfrom"))
         ):
             return frozenset({"network"})
+        if self._remote and name.endswith((".rfile.read", ".rfile.readline")):
+            return frozenset({"network"})
+        if self._clients:
+            client, _, method = name.rpartition(".")
+            if client in self._clients and method in _CLIENT_READS:
+                return frozenset({"network"})
         if name in _HOST_CALLS:
             return frozenset({"host"})
         if name in ("os.getenv", "os.environ.get", "os.getenvb"):
@@ -1297,8 +1328,51 @@ def _secret_variable(args: list[ast.AST]) -> bool:
         args
         and isinstance(args[0], ast.Constant)
         and isinstance(args[0].value, str)
-        and _SECRET_NAME.match(args[0].value)
+        and (_SECRET_NAME.match(args[0].value) or _CI_TOKEN.match(args[0].value))
     )
+
+
+#: Calls that pass a key through as it is (encode, join, serialise, copy).
+_KEY_CARRIERS = frozenset(
+    {"str", "repr", "bytes", "bytearray", "dict", "list", "tuple", "format", "json.dumps"}
+)
+_KEY_CARRYING_METHODS = (
+    ".encode",
+    ".decode",
+    ".hex",
+    ".format",
+    ".join",
+    ".strip",
+    ".upper",
+    ".lower",
+    ".copy",
+    "encode",
+    "b64encode",
+    "b32encode",
+    "b16encode",
+    "hexlify",
+    ".dumps",
+    ".get",
+)
+
+
+def _carries_keys(name: str) -> bool:
+    return name in _KEY_CARRIERS or name.endswith(_KEY_CARRYING_METHODS)
+
+
+def _url_of(call: ast.Call) -> ast.AST | None:
+    """The address a request call sends to: its ``url`` or first argument, or that of the
+    ``Request(...)`` it is handed (``urlopen(Request("https://h/", data=body))``)."""
+    url = next((k.value for k in call.keywords if k.arg == "url"), None)
+    if url is None and call.args:
+        url = call.args[0]
+    if (
+        isinstance(url, ast.Call)
+        and isinstance(url.func, ast.Attribute | ast.Name)
+        and (url.func.attr if isinstance(url.func, ast.Attribute) else url.func.id) == "Request"
+    ):
+        return _url_of(url)
+    return url
 
 
 def _fixed_address(node: ast.AST) -> bool:
@@ -1354,12 +1428,28 @@ _PERSIST_HINT = re.compile(
     r"bash_profile|\.profile\b|site-packages|\.pth\b",
     re.I,
 )
-#: Names of the secret half of a cloud signing key (``aws_secret_access_key``,
-#: ``access_key_secret``, ``SecretKey``): it signs requests and is never sent anywhere.
-_SECRET_NAME = re.compile(r"^(?:\w*_)?(?:secret_?(?:access_?)?key|access_?key_?secret)$", re.I)
+#: Names of a secret that signs and is never sent anywhere: the secret half of a cloud
+#: signing key (``aws_secret_access_key``, ``access_key_secret``, ``SecretKey``), a wallet's
+#: private key or recovery phrase (``private_key``, ``privateKey``, ``mnemonic``).
+_SECRET_NAME = re.compile(
+    r"^(?:\w*_)?(?:secret_?(?:access_?)?key|access_?key_?secret|private_?key|priv_?key|"
+    r"mnemonic|seed_?phrase|recovery_?phrase)$",
+    re.I,
+)
+#: Environment variables holding a CI or package registry's token: a build's publishing
+#: rights. Their services take them in headers; nothing sends one in a body.
+_CI_TOKEN = re.compile(
+    r"^(?:GITHUB_TOKEN|GH_TOKEN|GITLAB_TOKEN|CI_JOB_TOKEN|NPM_TOKEN|NODE_AUTH_TOKEN|"
+    r"PYPI_(?:API_)?TOKEN|TWINE_PASSWORD|AWS_SESSION_TOKEN|ACTIONS_RUNTIME_TOKEN|"
+    r"ACTIONS_ID_TOKEN_REQUEST_TOKEN|CIRCLE_TOKEN|TRAVIS_TOKEN|BUILDKITE_AGENT_ACCESS_TOKEN)$"
+)
 _AUTH_KEYWORDS = frozenset({"headers", "auth", "cookies"})
 _KEYS = frozenset({"key", "envkey"})
-_SECRET_HINT = re.compile(r"secret_?(?:access_?)?key|access_?key_?secret", re.I)
+_SECRET_HINT = re.compile(
+    r"secret_?(?:access_?)?key|access_?key_?secret|private_?key|mnemonic|seed_?phrase|"
+    r"GITHUB_TOKEN|GH_TOKEN|NPM_TOKEN|PYPI_(?:API_)?TOKEN|TWINE_PASSWORD",
+    re.I,
+)
 _FETCH_TO_PATH = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download"})
 _RUNNERS = frozenset(
     {
@@ -1373,6 +1463,8 @@ _RUNNERS = frozenset(
         "os.spawnl",
         "os.spawnv",
         "runpy.run_path",
+        "importlib.util.spec_from_file_location",
+        "importlib.machinery.SourceFileLoader",
         "subprocess.getoutput",
         "subprocess.getstatusoutput",
         "ctypes.CDLL",
@@ -1425,9 +1517,47 @@ _SEND_UNRESOLVED = frozenset({"post", "put", "urlopen", "sendmail", "send_messag
 #: What chat-bot and file-drop clients send with, whatever the client is called.
 _SEND_ANYWHERE = frozenset(
     {"send_message", "send_photo", "send_document", "sendMessage", "sendDocument", "files_upload"}
+    | {"sendmail"}
 )
 _SOCKET_SENDS = frozenset({"send", "sendall", "sendto", "connect"})
 _DNS_LOOKUPS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"})
+
+
+#: HTTP clients, and their calls that return a response.
+_CLIENT_TYPES = frozenset(
+    {
+        "requests.Session",
+        "requests.session",
+        "httpx.Client",
+        "httpx.AsyncClient",
+        "aiohttp.ClientSession",
+        "urllib3.PoolManager",
+        "urllib.request.build_opener",
+    }
+)
+_CLIENT_READS = frozenset({"get", "post", "request", "open", "urlopen"})
+#: Modules whose connections' ``recv`` returns what the other end sent.
+_SOCKET_MODULES = frozenset({"socket", "websocket", "websockets", "socketio"})
+#: Modules of chat bots and local servers: what they are told comes from the network.
+_REMOTE_MODULES = frozenset(
+    {
+        *("discord", "nextcord", "disnake", "interactions", "telebot", "telegram", "aiogram"),
+        *("pyrogram", "telethon", "http", "BaseHTTPServer", "socketserver", "SocketServer"),
+    }
+)
+#: Attribute names (their last two parts) that carry what a bot or server was sent.
+_REMOTE_ATTRIBUTES = {
+    "content": frozenset({"message", "msg", "ctx", "m"}),
+    "text": frozenset({"message", "msg", "m"}),
+    "path": frozenset({"self"}),
+}
+
+
+def _remote_attribute(qual: str, remote: dict[str, frozenset[str]]) -> bool:
+    """``message.content``, ``ctx.message.content``, a request handler's ``self.path``."""
+    head, _, last = qual.rpartition(".")
+    owners = remote.get(last)
+    return owners is not None and head.rsplit(".", 1)[-1] in owners
 
 
 def _is_send(name: str, sockets: bool) -> bool:

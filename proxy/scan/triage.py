@@ -104,6 +104,14 @@ def _always(text: str, low: str, lower: bytes) -> bool:
     return True
 
 
+def _spawns(text: str, low: str, lower: bytes) -> bool:
+    return any(token in lower for token in _SPAWN)
+
+
+#: A chat bot's token as Discord issues it (``rules._DISCORD_BOT_TOKEN``), quoted.
+_BOT_TOKEN = re.compile(r"['\"][MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40}['\"]")
+
+
 _CREDENTIALS = tuple(indicator for _, indicator in indicators.CREDENTIALS.values())
 _SINKS = _any(*indicators.SINKS.values(), indicators.IP_LOGGER)
 
@@ -129,7 +137,9 @@ _TRIAGE = (
     ),
     ((b"getuser", b"gethostname", b"getlogin", b"platform.node", b"os.uname"), _phones),
     ((b".exe",), _drops_program),
-    ((b".recv(", b"b64decode", b".write("), _drops),
+    ((b".recv(", b"b64decode", b".write(", b"urlretrieve"), _drops),
+    ((b"exec_module", b"run_path", b"sourcefileloader"), _phones),
+    ((b"virtualalloc",), _always),
     ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token"), _phones),
     ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
     (
@@ -147,6 +157,12 @@ _TRIAGE = (
     # Telegram's session folder is named beside "Telegram Desktop", or as a path part.
     ((b"cookies", b"/tdata", b"\\tdata", b"telegram", b"wallet"), _any(*_CREDENTIALS)),
     ((b"powershell", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),
+    (
+        (b"mshta", b"certutil", b"bitsadmin", b"regsvr32", b"rundll32"),
+        _any(indicators.DOWNLOAD_RUN),
+    ),
+    # The whole environment, taken whole, beside network use.
+    ((b"os.environ)", b"os.environ.copy()", b"os.environ.items()"), _phones),
     ((b"| sh", b"|sh", b"| bash", b"|bash", b"| sudo", b"|sudo"), _piped_download),
     ((b"currentversion", b"start menu", b"crontab", b"bashrc"), _any(indicators.PERSISTENCE)),
     (
@@ -157,6 +173,35 @@ _TRIAGE = (
     ((b"=@", b"-d @", b"--data-binary @"), _any(indicators.UPLOAD_COMMAND)),
     # The secret half of a signing key, then a request to an address written in the code.
     ((b"secret_key", b"secretkey", b"key_secret", b"secret_access_key"), _any(_SECRET_SENT)),
+    # Credential files and stores beside network use (read and sent from a function).
+    (
+        (b"git-credentials", b".pypirc", b".npmrc", b".netrc", b".pgpass", b"_history"),
+        _phones,
+    ),
+    (
+        (b".docker", b".kube", b"gcloud", b"/proc/self/environ", b"169.254.169.254"),
+        _phones,
+    ),
+    ((b"exodus", b"electrum", b"keystore", b"id_rsa", b"id_ed25519"), _phones),
+    # A CI or registry token, a wallet's private key or recovery phrase, beside network use.
+    ((b"github_token", b"gh_token", b"npm_token", b"pypi_token", b"pypi_api_token"), _phones),
+    ((b"twine_password", b"private_key", b"privatekey", b"mnemonic", b"seed_phrase"), _phones),
+    # What a chat bot is told or a local server is sent, and a process: a remote command.
+    ((b"message.content", b"message.text", b"self.path", b"rfile.read"), _spawns),
+    # Network use and a shell command: perhaps a command fetched from a server.
+    (
+        (b"shell=true", b"getoutput", b"check_output", b"os.system", b"os.popen", b"executable"),
+        _drops,
+    ),
+    # A mail account or a Discord bot, signed in to with credentials written in.
+    ((b"smtplib",), lambda text, low, lower: b".login(" in lower),
+    ((b"discord",), lambda text, low, lower: bool(_BOT_TOKEN.search(text))),
+    # Key loggers and screen grabbers beside network use.
+    (
+        (b"pynput", b"getasynckeystate", b"setwindowshookex", b"keyboard.on_", b"keyboard.hook"),
+        _phones,
+    ),
+    ((b"imagegrab", b"pyautogui.screenshot", b"pyscreenshot", b"mss.mss"), _phones),
     (
         (b"clipboard", b"pyperclip"),
         lambda text, low, lower: bool(indicators.CRYPTO_ADDRESS.pattern.search(text)),

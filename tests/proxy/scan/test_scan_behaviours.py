@@ -149,7 +149,8 @@ def test_the_environment_sent_out_under_another_name(source: str) -> None:
     assert held
 
 
-#: Nothing here that triage alone would parse: only network use and the environment.
+#: Only network use and the environment: held where it runs on import, not in a module
+#: nothing imports.
 QUIET_PAYLOAD = """\
 import os, urllib.request
 
@@ -189,7 +190,8 @@ def test_payload_in_a_module_that_install_or_import_imports(
 ) -> None:
     rules, held = _rules(sdist({"PKG-INFO": pkg_info(), **members}))
     assert held is flagged
-    assert ("import-network" in rules or "install-network" in rules) is flagged
+    if flagged:
+        assert "import-network" in rules or "install-network" in rules
 
 
 JUNK_NAMES = """\

