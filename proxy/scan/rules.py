@@ -22,7 +22,7 @@ from pipgate.policies.scan import Finding
 
 from . import indicators
 from .layout import Role
-from .source import SAVED_AS_PROGRAM, Call, Facts
+from .source import DNS_LOOKUPS, SAVED_AS_PROGRAM, Call, Facts
 
 REVISION = 7
 
@@ -374,6 +374,9 @@ def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterato
         if weight < 10 and sink is not None and sink.weight >= 6:
             # Who and where the machine is, sent to a chat webhook or a request catcher:
             # a beacon whichever code calls it.
+            weight = 10
+        if weight < 10 and beacon.fixed and beacon.name in DNS_LOOKUPS:
+            # Spelled into a name looked up under the code's own domain: a DNS tunnel.
             weight = 10
         yield finding("phone-home", path, beacon.line, f"host facts sent by {beacon.name}", weight)
 

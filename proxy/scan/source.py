@@ -644,6 +644,10 @@ class _Collector:
                     fixed = url is not None and self._constant(url, scope)
                     host = url is not None and (fixed or _fixed_address(url))
                     fixed = fixed or ("envkey" in kinds and host)
+                    if name in DNS_LOOKUPS and url is not None and _under_domain(url):
+                        # `hexlify(user) + ".x.example.com"`: data spelled into a name
+                        # looked up under a domain the code carries (a DNS tunnel).
+                        fixed = host = True
                     if "envkey" in kinds:
                         kinds.add("key")
                     facts.sends.append(
@@ -1360,6 +1364,24 @@ def _carries_keys(name: str) -> bool:
     return name in _KEY_CARRIERS or name.endswith(_KEY_CARRYING_METHODS)
 
 
+_DOMAIN_SUFFIX = re.compile(r"^\.?(?:[a-z0-9-]+\.)+[a-z]{2,}\.?$", re.I)
+
+
+def _under_domain(node: ast.AST) -> bool:
+    """A name built as ``data + ".some.domain"`` (or an f-string ending so)."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        tail = node.right
+    elif isinstance(node, ast.JoinedStr) and len(node.values) > 1:
+        tail = node.values[-1]
+    else:
+        return False
+    return (
+        isinstance(tail, ast.Constant)
+        and isinstance(tail.value, str)
+        and bool(_DOMAIN_SUFFIX.match(tail.value))
+    )
+
+
 def _url_of(call: ast.Call) -> ast.AST | None:
     """The address a request call sends to: its ``url`` or first argument, or that of the
     ``Request(...)`` it is handed (``urlopen(Request("https://h/", data=body))``)."""
@@ -1520,7 +1542,7 @@ _SEND_ANYWHERE = frozenset(
     | {"sendmail"}
 )
 _SOCKET_SENDS = frozenset({"send", "sendall", "sendto", "connect"})
-_DNS_LOOKUPS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"})
+DNS_LOOKUPS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"})
 
 
 #: HTTP clients, and their calls that return a response.
@@ -1563,7 +1585,7 @@ def _remote_attribute(qual: str, remote: dict[str, frozenset[str]]) -> bool:
 def _is_send(name: str, sockets: bool) -> bool:
     """Whether a call sends its arguments out (HTTP, sockets, DNS, mail)."""
     base = name.rsplit(".", 1)[-1]
-    if name in _DNS_LOOKUPS or ("." in name and base in _SEND_ANYWHERE):
+    if name in DNS_LOOKUPS or ("." in name and base in _SEND_ANYWHERE):
         return True
     if name.startswith(_SEND_MODULES):
         return base in _SEND_METHODS

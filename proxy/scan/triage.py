@@ -39,6 +39,10 @@ _DECODING = (
     b".content",
     b".text",
     b"[::-1]",
+    b"bytes([",
+    b"bytearray(",
+    b"urllib3",
+    b".data",
 )
 _BUILTINS = re.compile(r"getattr\s*\(\s*(?:__builtins__|builtins|globals\s*\(\s*\))")
 _RAW_IP = re.compile(rb"://[1-9]")

