@@ -842,6 +842,8 @@ class _Collector:
                     base = value.rsplit("/", 1)[-1]
                     if len(base) >= 4 and "." in base:
                         keys.add("'" + base)
+                    if "/" in value.strip("/"):
+                        keys.add(value)  # a whole path, met again whole where it is run
         return keys
 
     # -- data flow -------------------------------------------------------------------------

@@ -46,6 +46,22 @@ _DECODING = (
 )
 _BUILTINS = re.compile(r"getattr\s*\(\s*(?:__builtins__|builtins|globals\s*\(\s*\))")
 _RAW_IP = re.compile(rb"://[1-9]")
+#: A CI token, a private key or a recovery phrase named in a request's arguments, or
+#: shortly before one.
+_KEY_WORDS = (
+    r"private_?key|mnemonic|seed_?phrase|twine_password|(?:github|gh|npm|pypi(?:_api)?)_token"
+)
+_KEY_SENT = indicators.Indicator(
+    re.compile(
+        rf"(?:{_KEY_WORDS})[\s\S]{{0,300}}?\b(?:post|put|urlopen|Request|send|sendall)\(|"
+        rf"\b(?:post|put|urlopen|Request|send|sendall)\([^)]{{0,300}}?(?:{_KEY_WORDS})",
+        re.I,
+    ),
+    (
+        *("private_key", "privatekey", "mnemonic", "seed_phrase", "twine_password"),
+        *("github_token", "gh_token", "npm_token", "pypi_token", "pypi_api_token"),
+    ),
+)
 _SECRET_SENT = indicators.Indicator(
     re.compile(
         r"(?:secret_?(?:access_?)?key|access_?key_?secret)[\s\S]{0,300}?"
@@ -71,6 +87,9 @@ def _any(*found: indicators.Indicator):  # type: ignore[no-untyped-def]
 
 _NETWORK = (b"requests.", b"urlopen", b"urllib", b"http.client", b"socket", b"httpx", b"dns.")
 _SPAWN = (b"subprocess", b"os.system", b"startfile", b"popen")
+
+
+_DOWNLOADS = (b"urlretrieve", b"urlopen", b"requests.get", b".content", b"wget", b"curl")
 
 
 def _phones(text: str, low: str, lower: bytes) -> bool:
@@ -108,8 +127,31 @@ def _always(text: str, low: str, lower: bytes) -> bool:
     return True
 
 
-def _spawns(text: str, low: str, lower: bytes) -> bool:
-    return any(token in lower for token in _SPAWN)
+def _stores_and_phones(text: str, low: str, lower: bytes) -> bool:
+    return _phones(text, low, lower) and any(i.search(text, low) for i in _CREDENTIALS)
+
+
+def _downloads(text: str, low: str, lower: bytes) -> bool:
+    return any(token in lower for token in _DOWNLOADS)
+
+
+#: `dict(os.environ)`, `json.dumps(os.environ)`, `os.environ.items()`: all of it, as data.
+_WHOLE_ENVIRONMENT = re.compile(
+    r"(?:dict|str|repr|dumps|urlencode)\(\s*os\.environ\s*\)|os\.environ\.items\(\)"
+)
+_REQUEST = re.compile(r"\b(?:post|put|urlopen|Request|sendall|send|sendmail)\(")
+
+
+def _environment_sent(text: str, low: str, lower: bytes) -> bool:
+    return bool(_WHOLE_ENVIRONMENT.search(text)) and bool(_REQUEST.search(text))
+
+
+#: Chat bots' and local servers' modules (``source._REMOTE_MODULES``).
+_SERVES = (b"http.server", b"basehttp", b"socketserver", b"discord", b"telebot", b"telegram")
+
+
+def _serves_and_spawns(text: str, low: str, lower: bytes) -> bool:
+    return any(token in lower for token in _SERVES) and any(token in lower for token in _SPAWN)
 
 
 #: A chat bot's token as Discord issues it (``rules._DISCORD_BOT_TOKEN``), quoted.
@@ -142,7 +184,7 @@ _TRIAGE = (
     ((b"getuser", b"gethostname", b"getlogin", b"platform.node", b"os.uname"), _phones),
     ((b".exe",), _drops_program),
     ((b".recv(", b"b64decode", b".write(", b"urlretrieve"), _drops),
-    ((b"exec_module", b"run_path", b"sourcefileloader"), _phones),
+    ((b".exec_module", b"runpy.run_path", b".sourcefileloader"), _downloads),
     ((b"virtualalloc",), _always),
     ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token"), _phones),
     ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
@@ -162,11 +204,11 @@ _TRIAGE = (
     ((b"cookies", b"/tdata", b"\\tdata", b"telegram", b"wallet"), _any(*_CREDENTIALS)),
     ((b"powershell", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),
     (
-        (b"mshta", b"certutil", b"bitsadmin", b"regsvr32", b"rundll32"),
+        (b"mshta http", b"-urlcache", b"bitsadmin /", b"regsvr32", b"rundll32"),
         _any(indicators.DOWNLOAD_RUN),
     ),
-    # The whole environment, taken whole, beside network use.
-    ((b"os.environ)", b"os.environ.copy()", b"os.environ.items()"), _phones),
+    # The whole environment, taken whole, and a request.
+    ((b"os.environ)", b"os.environ.items()"), _environment_sent),
     ((b"| sh", b"|sh", b"| bash", b"|bash", b"| sudo", b"|sudo"), _piped_download),
     ((b"currentversion", b"start menu", b"crontab", b"bashrc"), _any(indicators.PERSISTENCE)),
     (
@@ -177,29 +219,28 @@ _TRIAGE = (
     ((b"=@", b"-d @", b"--data-binary @"), _any(indicators.UPLOAD_COMMAND)),
     # The secret half of a signing key, then a request to an address written in the code.
     ((b"secret_key", b"secretkey", b"key_secret", b"secret_access_key"), _any(_SECRET_SENT)),
-    # Credential files and stores beside network use (read and sent from a function).
+    # Credential files and stores named as paths, beside network use.
     (
         (b"git-credentials", b".pypirc", b".npmrc", b".netrc", b".pgpass", b"_history"),
-        _phones,
+        _stores_and_phones,
+    ),
+    ((b"/proc/self/environ", b"169.254.169.254"), _stores_and_phones),
+    # A CI or registry token, a wallet's private key or recovery phrase, next to a request.
+    (
+        (b"github_token", b"gh_token", b"npm_token", b"pypi_token", b"pypi_api_token"),
+        _any(_KEY_SENT),
     ),
     (
-        (b".docker", b".kube", b"gcloud", b"/proc/self/environ", b"169.254.169.254"),
-        _phones,
+        (b"twine_password", b"private_key", b"privatekey", b"mnemonic", b"seed_phrase"),
+        _any(_KEY_SENT),
     ),
-    ((b"exodus", b"electrum", b"keystore", b"id_rsa", b"id_ed25519"), _phones),
-    # A CI or registry token, a wallet's private key or recovery phrase, beside network use.
-    ((b"github_token", b"gh_token", b"npm_token", b"pypi_token", b"pypi_api_token"), _phones),
-    ((b"twine_password", b"private_key", b"privatekey", b"mnemonic", b"seed_phrase"), _phones),
     # What a chat bot is told or a local server is sent, and a process: a remote command.
-    ((b"message.content", b"message.text", b"self.path", b"rfile.read"), _spawns),
+    ((b"message.content", b"message.text", b"self.path", b"rfile.read"), _serves_and_spawns),
     # Network use and a shell command: perhaps a command fetched from a server.
-    (
-        (b"shell=true", b"getoutput", b"check_output", b"os.system", b"os.popen", b"executable"),
-        _drops,
-    ),
+    ((b"shell=true", b"getoutput", b"os.system", b"os.popen"), _drops),
     # A mail account or a Discord bot, signed in to with credentials written in.
     ((b"smtplib",), lambda text, low, lower: b".login(" in lower),
-    ((b"discord",), lambda text, low, lower: bool(_BOT_TOKEN.search(text))),
+    ((b"discord.",), lambda text, low, lower: bool(_BOT_TOKEN.search(text))),
     # Key loggers and screen grabbers beside network use.
     (
         (b"pynput", b"getasynckeystate", b"setwindowshookex", b"keyboard.on_", b"keyboard.hook"),
