@@ -210,10 +210,7 @@ _TRIAGE = (
     # Telegram's session folder is named beside "Telegram Desktop", or as a path part.
     ((b"cookies", b"/tdata", b"\\tdata", b"telegram", b"wallet"), _any(*_CREDENTIALS)),
     ((b"powershell", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),
-    (
-        (b"mshta http", b"-urlcache", b"bitsadmin /", b"regsvr32", b"rundll32"),
-        _any(indicators.DOWNLOAD_RUN),
-    ),
+    ((b"mshta http", b"bitsadmin /"), _any(indicators.DOWNLOAD_RUN)),
     # A walk of the user's home, documents or a drive, beside network use.
     ((b"os.walk", b".rglob(", b"glob.glob", b"glob.iglob"), _sweeps_and_phones),
     # The whole environment, taken whole, and a request.
@@ -230,10 +227,10 @@ _TRIAGE = (
     ((b"secret_key", b"secretkey", b"key_secret", b"secret_access_key"), _any(_SECRET_SENT)),
     # Credential files and stores named as paths, beside network use.
     (
-        (b"git-credentials", b".pypirc", b".npmrc", b".netrc", b".pgpass", b"_history"),
+        (b".git-credentials", b".pypirc", b".npmrc", b".netrc", b".pgpass", b"_history"),
         _stores_and_phones,
     ),
-    ((b"/proc/self/environ", b"169.254.169.254"), _stores_and_phones),
+    ((b"/proc/self/environ",), _stores_and_phones),
     # A CI or registry token, a wallet's private key or recovery phrase, next to a request.
     (
         (b"github_token", b"gh_token", b"npm_token", b"pypi_token", b"pypi_api_token"),
@@ -244,18 +241,16 @@ _TRIAGE = (
         _any(_KEY_SENT),
     ),
     # What a chat bot is told or a local server is sent, and a process: a remote command.
-    ((b"message.content", b"message.text", b"self.path", b"rfile.read"), _serves_and_spawns),
+    ((b"message.content", b"message.text", b"basehttprequesthandler"), _serves_and_spawns),
     # Network use and a shell command: perhaps a command fetched from a server.
-    ((b"shell=true", b"getoutput", b"os.system", b"os.popen"), _drops),
-    # A mail account or a Discord bot, signed in to with credentials written in.
-    ((b"smtplib",), lambda text, low, lower: b".login(" in lower),
+    ((b"getoutput", b"os.system", b"os.popen", b"subprocess.run(", b"check_output("), _drops),
+    # A Discord bot signed in to with its token written in.
     ((b"discord.",), lambda text, low, lower: bool(_BOT_TOKEN.search(text))),
     # Key loggers and screen grabbers beside network use.
-    (
-        (b"pynput", b"getasynckeystate", b"setwindowshookex", b"keyboard.on_", b"keyboard.hook"),
-        _phones,
-    ),
-    ((b"imagegrab", b"pyautogui.screenshot", b"pyscreenshot", b"mss.mss"), _phones),
+    ((b"pynput", b"getasynckeystate", b"setwindowshookex"), _phones),
+    ((b"imagegrab", b"pyscreenshot", b"pyautogui.screenshot"), _phones),
+    # A mail account signed in to with credentials written in.
+    ((b"smtplib",), lambda text, low, lower: b".login(" in lower),
     (
         (b"clipboard", b"pyperclip"),
         lambda text, low, lower: bool(indicators.CRYPTO_ADDRESS.pattern.search(text)),
@@ -290,6 +285,11 @@ def _rank(byte: int) -> int:
 
 
 _BY_ANCHOR = _anchors()
+#: Each anchor's substrings with the anchor's place in them.
+_AT_ANCHOR = {
+    anchor: tuple((token, _anchor_at(token)) for token in tokens)
+    for anchor, tokens in _BY_ANCHOR.items()
+}
 
 
 @functools.cache
@@ -330,16 +330,17 @@ _MAX_MATCHES = 1000
 
 
 def _present(lower: bytes) -> set[bytes]:
-    """The ``_TRIAGE`` substrings that occur in ``lower``. Where two are found at the same
-    byte a match names one, so each byte a match is at stands for all the substrings found
-    at that byte, which are then tested one by one."""
-    anchors: set[int] = set()
+    """The ``_TRIAGE`` substrings that occur in ``lower``. The gate matches at the anchor
+    byte of every occurrence; there, each substring with that anchor is compared in place."""
+    found: set[bytes] = set()
     for count, match in enumerate(_gate().finditer(lower)):
         if count == _MAX_MATCHES:
-            anchors = set(_BY_ANCHOR)
-            break
-        anchors.add(lower[match.start()])
-    return {token for anchor in anchors for token in _BY_ANCHOR[anchor] if token in lower}
+            return {token for tokens in _BY_ANCHOR.values() for token in tokens if token in lower}
+        at = match.start()
+        for token, offset in _AT_ANCHOR[lower[at]]:
+            if at >= offset and lower.startswith(token, at - offset):
+                found.add(token)
+    return found
 
 
 def worth_parsing(data: bytes, *, runs_early: bool = False) -> bool:
