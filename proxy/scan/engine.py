@@ -59,6 +59,8 @@ _INERT_WORDS = frozenset(
         ".ci",
     }
 )
+#: Top-level folders of an sdist that hold its developers' tools, not code it installs.
+_DEVELOPER_FOLDERS = frozenset({"scripts", "tools", "ci", "dev", "build_tools", "tasks", "utils"})
 _INERT_FILE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
 _WORDS = re.compile(r"[\s-]+")
 
@@ -74,6 +76,15 @@ def inert(path: str) -> bool:
         if not _INERT_WORDS.isdisjoint(words):
             return True
     return False
+
+
+def _developer_folders(paths: set[str]) -> set[str]:
+    """The sdist's top-level developer folders (``scripts/``, ``tools/``) that are no
+    package (no ``__init__.py`` of their own): nothing installs or imports their modules,
+    so what those do runs on the developers' machines, not the user's. Install-time code
+    that runs or imports one still makes it install code."""
+    found = {path.split("/", 1)[0] for path in paths if "/" in path}
+    return {folder for folder in found & _DEVELOPER_FOLDERS if f"{folder}/__init__.py" not in paths}
 
 
 def scan_archive(
@@ -289,9 +300,10 @@ class _Scan:
         yield from bundled.check_runs(
             facts, roles, heads, [path[len(root) :] for path in self.paths]
         )
+        tooling = set() if self.wheel else _developer_folders({p[len(root) :] for p in self.paths})
         for path, role in roles.items():
             deadline.check()
-            if role is Role.MODULE and inert(path):
+            if role is Role.MODULE and (inert(path) or path.split("/", 1)[0] in tooling):
                 continue
             if role is Role.PTH:
                 yield from check_pth(path, texts[path])

@@ -243,7 +243,18 @@ _TRIAGE = (
     # What a chat bot is told or a local server is sent, and a process: a remote command.
     ((b"message.content", b"message.text", b"basehttprequesthandler"), _serves_and_spawns),
     # Network use and a shell command: perhaps a command fetched from a server.
-    ((b"getoutput", b"os.system", b"os.popen", b"subprocess.run(", b"check_output("), _drops),
+    (
+        (
+            b"getoutput",
+            b"os.system",
+            b"os.popen",
+            b"subprocess.run(",
+            b"subprocess.popen(",
+            b"subprocess.call(",
+            b"check_output(",
+        ),
+        _drops,
+    ),
     # A Discord bot signed in to with its token written in.
     ((b"discord.",), lambda text, low, lower: bool(_BOT_TOKEN.search(text))),
     # Key loggers and screen grabbers beside network use.

