@@ -46,21 +46,16 @@ _DECODING = (
 )
 _BUILTINS = re.compile(r"getattr\s*\(\s*(?:__builtins__|builtins|globals\s*\(\s*\))")
 _RAW_IP = re.compile(rb"://[1-9]")
-#: A CI token, a private key or a recovery phrase named in a request's arguments, or
-#: shortly before one.
+#: A CI token, a private key or a recovery phrase named in a request's arguments. Anchored
+#: at the request (crypto libraries name private keys everywhere, and send nothing).
 _KEY_WORDS = (
     r"private_?key|mnemonic|seed_?phrase|twine_password|(?:github|gh|npm|pypi(?:_api)?)_token"
 )
 _KEY_SENT = indicators.Indicator(
     re.compile(
-        rf"(?:{_KEY_WORDS})[\s\S]{{0,300}}?\b(?:post|put|urlopen|Request|send|sendall)\(|"
-        rf"\b(?:post|put|urlopen|Request|send|sendall)\([^)]{{0,300}}?(?:{_KEY_WORDS})",
-        re.I,
+        rf"\b(?:post|put|urlopen|Request|send|sendall)\([^)]{{0,300}}?(?:{_KEY_WORDS})", re.I
     ),
-    (
-        *("private_key", "privatekey", "mnemonic", "seed_phrase", "twine_password"),
-        *("github_token", "gh_token", "npm_token", "pypi_token", "pypi_api_token"),
-    ),
+    ("post(", "put(", "urlopen(", "request(", "send("),
 )
 _SECRET_SENT = indicators.Indicator(
     re.compile(
