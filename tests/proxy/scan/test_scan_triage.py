@@ -32,6 +32,11 @@ def test_gate_finds_exactly_the_substrings_present(text: bytes) -> None:
     assert triage._present(text.lower()) == _brute(text.lower())
 
 
+def test_gate_past_its_match_budget_still_finds_every_substring() -> None:
+    text = b"f.write(x)\n" * (triage._MAX_MATCHES + 5) + b"url = 'https://pastebin.com/raw/x'"
+    assert triage._present(text) == _brute(text) == {b".write(", b"pastebin"}
+
+
 def test_gate_agrees_with_substring_tests_on_random_mixtures() -> None:
     pieces = [*TOKENS, b" ", b"x", b"(", b".", b"/", b"\n", b"ab", b"eval", b"hook"]
     rng = random.Random(14)
