@@ -245,10 +245,24 @@ PERSISTENCE = _ind(
     rf"(?:Start Menu{_PIECES}Programs{_PIECES}Startup|CurrentVersion{_PIECES}Run(?:Once)?\b|"
     r"\bschtasks(?:\.exe)?\s+/create|\breg(?:\.exe)?\s+add\s|crontab\s+-|/etc/cron|"
     r"/etc/rc\.local|Library/LaunchAgents|\.config/autostart|systemd/user|"
-    r"\.bashrc|\.zshrc|\.bash_profile)",
+    r"\.bashrc|\.zshrc|\.bash_profile|discord_desktop_core)",
     *("startup", "currentversion", "schtasks", "reg add", "reg.exe add", "crontab"),
     *("/etc/cron", "rc.local"),
     *("launchagents", "autostart", "systemd/user", "bashrc", "zshrc", "bash_profile"),
+    "discord_desktop_core",
+)
+
+#: Turning the machine's defences off: Defender's exclusions and real-time monitoring, the
+#: firewall, shadow copies, event logs; a UAC bypass through an auto-elevating program's
+#: registry key.
+DEFENSE_EVASION = _ind(
+    r"(?:Add-MpPreference\s+-Exclusion|Set-MpPreference\s+-Disable|DisableRealtimeMonitoring|"
+    r"DisableAntiSpyware|netsh\s+(?:adv)?firewall\s+set\s+\w+\s+(?:state\s+)?off|"
+    r"vssadmin(?:\.exe)?\s+delete\s+shadows|wevtutil(?:\.exe)?\s+cl\b|"
+    r"bcdedit[^\n]{0,40}recoveryenabled\s+no|ms-settings\\+shell\\+open\\+command|"
+    r"mscfile\\+shell\\+open\\+command)",
+    *("mppreference", "disablerealtimemonitoring", "disableantispyware", "netsh", "vssadmin"),
+    *("wevtutil", "bcdedit", "ms-settings", "mscfile"),
 )
 
 CRYPTO_ADDRESS = _ind(

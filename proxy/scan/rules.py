@@ -52,6 +52,11 @@ RULES: dict[str, Rule] = {
         Rule("pth-exec", 10, "a .pth line that runs more than an import"),
         Rule("pth-import", 2, "a .pth line that imports a module at every interpreter start"),
         Rule("clipboard-swap", 10, "reads the clipboard next to crypto-currency addresses"),
+        Rule(
+            "defense-evasion",
+            10,
+            "turns off Defender, the firewall, shadow copies or event logs, or bypasses UAC",
+        ),
         Rule("shellcode", 10, "allocates executable memory and copies or starts code in it"),
         Rule("spyware", 10, "records keystrokes (8: captures the screen) beside network use"),
         Rule("credential-read", 6, "reads a credential store (browser, Discord, wallet, keys)"),
@@ -252,6 +257,7 @@ UNAMBIGUOUS = frozenset(
         "phone-home",
         "spyware",
         "shellcode",
+        "defense-evasion",
         "secret-exfil",
     }
 )
@@ -317,6 +323,7 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _clipboard(path, texts, facts)
     yield from _spyware(path, facts)
     yield from _shellcode(path, facts)
+    yield from _defense_evasion(path, texts, facts)
     yield from _obfuscation(path, facts, role)
     if role is Role.INSTALL:
         yield from _install_time(path, facts, network, texts)
@@ -389,8 +396,12 @@ def _reverse_shell(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
     if hit is not None:
         yield finding("reverse-shell", path, hit[2], _clip(hit[0].group(0)))
         return
-    dup = facts.called("os.dup2")
-    if dup is not None and facts.called(".connect") and facts.called("socket.socket"):
+    if not (facts.called(".connect") and facts.called("socket.socket")):
+        return
+    dup = facts.called("os.dup2") or next(
+        (c for c in facts.calls if _is(c.name, PROCESS) and "stdin=fileno" in c.keywords), None
+    )
+    if dup is not None:
         yield finding("reverse-shell", path, dup.line, "socket connected to stdin/stdout")
 
 
@@ -424,6 +435,10 @@ def _sink(path: str, texts: Texts, role: Role) -> Finding | None:
 
 #: A chat bot's token as Discord issues it (the bot's id in base64, a time, an HMAC).
 _DISCORD_BOT_TOKEN = re.compile(r"[MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40}")
+#: Access tokens of accounts data can be sent to (a Slack bot's, a GitHub user's).
+_ACCOUNT_TOKEN = re.compile(
+    r"(?P<Slack>\bxox[bpa]-\d{6,}-[\w-]{20,})|(?P<GitHub>\bgh[pous]_[A-Za-z0-9]{36}\b|\bgithub_pat_\w{60,})"
+)
 _BOT_MODULES = frozenset({"discord", "nextcord", "disnake", "interactions"})
 #: What an example's mail password looks like, not a real one.
 _PLACEHOLDER_PASSWORD = re.compile(r"pass|your|xxx|\*\*\*|<|\{|example|changeme|secret", re.I)
@@ -443,10 +458,15 @@ def _owned_account(path: str, facts: Facts) -> Finding | None:
                 and not _PLACEHOLDER_PASSWORD.search(call.args[1])
             ):
                 return finding("exfil-sink", path, call.line, "mail account with its password")
-    if not _BOT_MODULES.isdisjoint(name.split(".", 1)[0] for name in facts.imports):
-        for value, line in facts.strings:
-            if len(value) < 80 and _DISCORD_BOT_TOKEN.fullmatch(value):
-                return finding("exfil-sink", path, line, "Discord bot with its token")
+    bots = not _BOT_MODULES.isdisjoint(name.split(".", 1)[0] for name in facts.imports)
+    for value, line in facts.strings:
+        if len(value) > 300:
+            continue
+        if bots and _DISCORD_BOT_TOKEN.fullmatch(value):
+            return finding("exfil-sink", path, line, "Discord bot with its token")
+        token = _ACCOUNT_TOKEN.search(value)
+        if token is not None:
+            return finding("exfil-sink", path, line, f"{token.lastgroup} token written in")
     return None
 
 
@@ -604,6 +624,24 @@ def _spyware(path: str, facts: Facts) -> Iterator[Finding]:
     if capture is not None:
         detail = f"screen capture {capture.name} and {network.name}"
         yield finding("spyware", path, capture.line, detail, 8)
+
+
+_REGISTRY_WRITES = (".CreateKey", ".CreateKeyEx", ".OpenKey", ".SetValueEx", ".SetValue")
+
+
+def _defense_evasion(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
+    """A command that turns the machine's defences off, handed to a process or a registry
+    write (not a message that mentions it)."""
+    hit = texts.search(indicators.DEFENSE_EVASION)
+    if hit is None:
+        return
+    command = hit[1]
+    for call in facts.calls:
+        if command in call.args and (
+            _is(call.name, PROCESS) or call.name.endswith(_REGISTRY_WRITES)
+        ):
+            yield finding("defense-evasion", path, hit[2], _clip(hit[0].group(0)))
+            return
 
 
 def _shellcode(path: str, facts: Facts) -> Iterator[Finding]:

@@ -1205,6 +1205,15 @@ class _Collector:
                 or (isinstance(sub, ast.Constant) and isinstance(sub.value, str))
             )
             keywords = tuple(k.arg for k in node.keywords if k.arg)
+            # A process whose standard streams are a connection's (`stdin=s.fileno()`).
+            keywords += tuple(
+                f"{k.arg}=fileno"
+                for k in node.keywords
+                if k.arg in ("stdin", "stdout", "stderr")
+                and isinstance(k.value, ast.Call)
+                and isinstance(k.value.func, ast.Attribute)
+                and k.value.func.attr == "fileno"
+            )
             # What it runs may be a path built from pieces: its literals count as words.
             nested = [
                 word
@@ -1496,7 +1505,7 @@ _PLANTED = re.compile(r"site-packages[\\/]|\.pth$", re.I)
 #: Where files run later by themselves (``indicators.PERSISTENCE`` judges it properly).
 _PERSIST_HINT = re.compile(
     r"Startup|CurrentVersion|autostart|LaunchAgents|cron|rc\.local|systemd|bashrc|zshrc|"
-    r"bash_profile|\.profile\b|site-packages|\.pth\b",
+    r"bash_profile|\.profile\b|site-packages|\.pth\b|discord_desktop_core",
     re.I,
 )
 #: Names of a secret that signs and is never sent anywhere: the secret half of a cloud

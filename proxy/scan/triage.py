@@ -252,6 +252,14 @@ _TRIAGE = (
     ),
     # A Discord bot signed in to with its token written in.
     ((b"discord.",), lambda text, low, lower: bool(_BOT_TOKEN.search(text))),
+    # Defences turned off.
+    (
+        (b"vssadmin", b"wevtutil", b"bcdedit", b"disablerealtimemonitoring", b"mppreference"),
+        _any(indicators.DEFENSE_EVASION),
+    ),
+    ((b"ms-settings", b"mscfile"), _any(indicators.DEFENSE_EVASION)),
+    # Slack and GitHub tokens written in, beside network use.
+    ((b"xoxb-", b"xoxp-", b"ghp_", b"github_pat_"), _phones),
     # Key loggers and screen grabbers beside network use.
     ((b"pynput", b"getasynckeystate", b"setwindowshookex"), _phones),
     ((b"imagegrab", b"pyscreenshot", b"pyautogui.screenshot"), _phones),

