@@ -51,16 +51,21 @@ def check_runs(
 ) -> Iterator[Finding]:
     """``install-run-bundled`` for each install-time process call that runs a member of
     the archive (by the file name its arguments spell) that is a program, or a script that
-    downloads and runs, opens a shell to a socket, mines, persists or sends to a sink.
+    downloads and runs, opens a shell to a socket, mines, persists or sends to a sink; and
+    for each import-time one that starts such a member hidden or detached from the user's
+    session (``creationflags``, ``start_new_session``, ``startupinfo``).
     ``heads`` are the root-relative members read by ``wanted``; ``paths`` all members."""
     by_name: dict[str, list[str]] = {}
     for path in paths:
         by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
     for source, found in facts.items():
-        if roles.get(source) is not Role.INSTALL:
+        role = roles.get(source)
+        if role is not Role.INSTALL and role is not Role.IMPORT:
             continue
         for call in found.calls:
             if not _is_process(call.name):
+                continue
+            if role is Role.IMPORT and not (call.top and _HIDDEN.intersection(call.keywords)):
                 continue
             for word in {w for arg in call.args for w in _WORD.findall(arg)}:
                 for member in by_name.get(word, ()):
@@ -98,6 +103,8 @@ def run_by_python(
     return found
 
 
+#: Process options that hide a program or detach it from the session that started it.
+_HIDDEN = frozenset({"creationflags", "start_new_session", "startupinfo", "preexec_fn"})
 _PYTHON_WORD = re.compile(r"^python[\d.]*w?(?:\.exe)?$", re.I)
 
 

@@ -167,7 +167,7 @@ class _Scan:
     def want(self, path: str, size: int) -> int:
         """How much of a member to read: what may run early is read further."""
         if not layout.wanted(path, size):
-            if not self.wheel and self._head_bytes < bundled.TOTAL and bundled.wanted(path):
+            if self._head_bytes < bundled.TOTAL and bundled.wanted(path):
                 return bundled.HEAD
             return 0
         if path.endswith((".py", ".pyw")) and self._early(path):

@@ -8,7 +8,8 @@ signed in to with credentials written in; a CI token or a wallet's private key s
 body; a key logger; credential files, the whole environment and the documents found
 walking the user's home sent from a function; a download run by ``mshta``; a shell on a
 socket's streams; Defender turned off; Discord's client injected with a download; a Slack
-token written in, the user's name sent with it. And what an
+token written in, the user's name sent with it; a program the wheel ships started hidden
+when the package is imported. And what an
 sdist keeps beside its package for its developers (``scripts/``) is not judged as code it
 installs.
 
@@ -559,4 +560,31 @@ def test_an_sdist_developer_folder_is_not_judged_as_installed_code(
 
     archive = sdist({"PKG-INFO": pkg_info(), "demo/__init__.py": "", **members})
     report = scan_archive(archive, "demo-1.0.tar.gz")
+    assert (not POLICY.decide(report).allowed) is held, report.findings
+
+
+PROGRAM = b"MZ" + b"\x90\x00" * 30 + b"This program cannot be run in DOS mode" + b"\x00" * 200
+
+
+@pytest.mark.parametrize(
+    ("init", "held"),
+    [
+        (
+            "import os, subprocess\n"
+            "subprocess.Popen([os.path.join(os.path.dirname(__file__), 'svc.exe')],"
+            " creationflags=0x08000000)\n",
+            True,
+        ),
+        (
+            "import os, subprocess\n"
+            "VERSION = subprocess.run([os.path.join(os.path.dirname(__file__), 'svc.exe'),"
+            " '--version'], capture_output=True).stdout\n",
+            False,
+        ),
+    ],
+    ids=["started hidden", "asked its version"],
+)
+def test_a_program_the_wheel_ships_started_hidden_on_import_is_held(init: str, held: bool) -> None:
+    archive = wheel({"demo/__init__.py": init, "demo/svc.exe": PROGRAM})
+    report = scan_archive(archive, "demo-1.0-py3-none-any.whl")
     assert (not POLICY.decide(report).allowed) is held, report.findings
