@@ -32,7 +32,7 @@ from anyio import CapacityLimiter, to_thread
 
 from pipgate.policies.scan import Finding, ScanReport
 from pipgate.proxy.files.scan_workers import ScanWorkers, WorkerDied
-from pipgate.proxy.scan import RULES_VERSION, ScanLimits, scan_archive
+from pipgate.proxy.scan import RULES_VERSION, SCANNER_ERROR, ScanLimits, scan_archive
 
 #: Opens a stored file: a readable, seekable handle, or ``None`` (not stored).
 Opener = Callable[[], BinaryIO | None]
@@ -159,7 +159,8 @@ class ScanVerdicts:
                     if report is not None:
                         self.scanned += 1
                         self._remember(sha256, report)
-                        await to_thread.run_sync(_write, self._path(sha256), report)
+                        if not (report.incomplete or "").startswith(SCANNER_ERROR):
+                            await to_thread.run_sync(_write, self._path(sha256), report)
             future.set_result(report)  # type: ignore[arg-type]
             return report
         except BaseException as exc:

@@ -6,13 +6,14 @@ judged by ``pipgate.policies.scan.ScanPolicy``.
 
 from pipgate.policies.scan import Finding, ScanReport
 
-from .engine import scan_archive
+from .engine import SCANNER_ERROR, scan_archive
 from .limits import ScanLimits, Unscannable
 from .rules import RULES, RULES_VERSION
 
 __all__ = [
     "RULES",
     "RULES_VERSION",
+    "SCANNER_ERROR",
     "Finding",
     "ScanLimits",
     "ScanReport",

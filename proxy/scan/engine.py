@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import os
 import re
 import time
@@ -37,6 +38,7 @@ DEFAULT_LIMITS = ScanLimits()
 #: generated 1 MB ``__init__.py``) only when triage sees something worth a parse.
 _EARLY_PARSE = 256 * 1024
 
+log = logging.getLogger(__name__)
 _EXECUTABLE = re.compile(r"\.(?:exe|scr|vbs|msi)$", re.I)
 _LAUNCHER = re.compile(r"(?:^|/)(?:cli|gui|t|w)(?:-?(?:32|64))?(?:-arm(?:64)?)?\.exe$", re.I)
 #: Directories an installation never runs: findings there are about tests and examples.
@@ -76,6 +78,11 @@ def inert(path: str) -> bool:
         if not _INERT_WORDS.isdisjoint(words):
             return True
     return False
+
+
+#: How ``ScanReport.incomplete`` begins when a defect of the scanner stopped it: such a
+#: verdict is not kept on disk, so a fixed scanner judges the file again.
+SCANNER_ERROR = "scanner error"
 
 
 def _developer_folders(paths: set[str]) -> set[str]:
@@ -125,6 +132,20 @@ def _scan(
             RULES_VERSION,
             0.0,
             incomplete=str(exc),
+            files_read=scan.files_read,
+            bytes_read=scan.bytes_read,
+            seconds=time.perf_counter() - started,
+        )
+    except OSError:
+        raise  # the store's file could not be read: not the archive's doing
+    except Exception as exc:
+        # A defect of the scanner that this archive brings out: the file is held (not
+        # passed, and no 500 for what an upload did), and the defect is logged.
+        log.exception("scanning %s failed", filename)
+        return ScanReport(
+            RULES_VERSION,
+            0.0,
+            incomplete=f"{SCANNER_ERROR} ({type(exc).__name__}: {exc})",
             files_read=scan.files_read,
             bytes_read=scan.bytes_read,
             seconds=time.perf_counter() - started,

@@ -375,6 +375,7 @@ class _Collector:
         self._sockets = False
         self._remote: dict[str, frozenset[str]] = {}
         self._clients: set[str] = set()
+        self._folds: dict[int, str | None] = {}
         self._decode_budget = _MAX_DECODE
         self._function_names: dict[int, str] = {}
         self._digests = False
@@ -557,6 +558,9 @@ class _Collector:
                         self._handles.setdefault((scope, target), []).append(path)
                 elif type(value) in (ast.Call, ast.BinOp, ast.JoinedStr) and len(targets) == 1:
                     self._built[(scope, targets[0])] = value
+                    folded = self._folded(value, scope, getattr(value, "lineno", 0))
+                    if folded is not None:
+                        self.literals.setdefault((scope, targets[0]), folded)
             elif kind is ast.With or kind is ast.AsyncWith:
                 for item in node.items:  # type: ignore[attr-defined]
                     call = item.context_expr
@@ -1083,6 +1087,25 @@ class _Collector:
             return frozenset(inner)
         return None
 
+    def _folded(self, node: ast.AST, scope: int, line: int) -> str | None:
+        """A string the code builds from literals (``"cu" + "rl ..."``, ``" ".join([...])``,
+        ``"{} {}".format(...)``, an f-string of names bound to literals): read like a
+        literal, so a command split to hide it is seen whole. Each is noted once."""
+        if type(node) not in _FOLDABLE:
+            return None
+        key = id(node)
+        if key in self._folds:
+            return self._folds[key]
+        text = _fold(node, lambda name: self.literals.get((self._owner(scope, name), name)))
+        if text is not None and len(text) < 4:
+            text = None
+        self._folds[key] = text
+        if text is not None and len(text) >= 8:
+            self.facts.strings.append((text, line))
+            if len(text) >= 24:
+                self.facts.code_literals.append((text, line))
+        return text
+
     def _sweeps_home(self, call: ast.Call, scope: int) -> bool:
         """Whether a directory walk starts at the user's home, their documents or a drive."""
         roots = [*call.args[:1]]
@@ -1184,7 +1207,10 @@ class _Collector:
         facts = self.facts
         name = self.qual(node.func)
         literals = tuple(
-            a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            a.value if isinstance(a, ast.Constant) else self._folded(a, scope, node.lineno)  # type: ignore[misc]
+            for a in node.args
+            if (isinstance(a, ast.Constant) and isinstance(a.value, str))
+            or (type(a) in _FOLDABLE and self._folded(a, scope, node.lineno) is not None)
         )
         keywords: tuple[str, ...] = ()
         if name.startswith(("subprocess.", "os.")) and node.args:
@@ -1195,6 +1221,17 @@ class _Collector:
                 for arg in node.args
                 if self.qual(arg) == "sys.executable"
                 or (isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+            )
+            # A command built from literals, here or in a name bound to one, is run whole.
+            literals += tuple(
+                text
+                for arg in node.args[:1]
+                for text in (
+                    self.literals.get((self._owner(scope, arg.id), arg.id))
+                    if isinstance(arg, ast.Name)
+                    else self._folded(arg, scope, node.lineno),
+                )
+                if text is not None
             )
             literals += tuple(
                 "python" if self.qual(sub) == "sys.executable" else sub.value
@@ -1416,6 +1453,79 @@ def _under_domain(node: ast.AST) -> bool:
         and isinstance(tail.value, str)
         and bool(_DOMAIN_SUFFIX.match(tail.value))
     )
+
+
+_FOLDABLE = (ast.BinOp, ast.JoinedStr, ast.Call)
+_MAX_FOLD = 4096
+
+
+def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[no-untyped-def]
+    """The text an expression of literals spells (``bound(name)``: a name's literal), or
+    ``None`` where any part is not a literal or the text grows past ``_MAX_FOLD``."""
+    kind = type(node)
+    if kind is ast.Constant:
+        return node.value if type(node.value) is str else None  # type: ignore[attr-defined]
+    if depth > 16:
+        return None
+    if kind is ast.Name:
+        return bound(node.id)  # type: ignore[attr-defined]
+    if kind is ast.BinOp:
+        op = type(node.op)  # type: ignore[attr-defined]
+        left = _fold(node.left, bound, depth + 1)  # type: ignore[attr-defined]
+        if left is None:
+            return None
+        if op is ast.Add:
+            right = _fold(node.right, bound, depth + 1)  # type: ignore[attr-defined]
+            text = None if right is None else left + right
+        elif op is ast.Mod:
+            right_node = node.right  # type: ignore[attr-defined]
+            items = right_node.elts if type(right_node) is ast.Tuple else [right_node]
+            parts = [_fold(item, bound, depth + 1) for item in items]
+            text = None if None in parts else _format(left.__mod__, tuple(parts))
+        else:
+            return None
+        return text if text is None or len(text) <= _MAX_FOLD else None
+    if kind is ast.JoinedStr:
+        pieces = []
+        for value in node.values:  # type: ignore[attr-defined]
+            if type(value) is ast.Constant:
+                pieces.append(str(value.value))
+            elif type(value) is ast.FormattedValue and value.format_spec is None:
+                piece = _fold(value.value, bound, depth + 1)
+                if piece is None:
+                    return None
+                pieces.append(piece)
+            else:
+                return None
+        text = "".join(pieces)
+        return text if len(text) <= _MAX_FOLD else None
+    if kind is ast.Call and type(node.func) is ast.Attribute and not node.keywords:  # type: ignore[attr-defined]
+        method = node.func.attr  # type: ignore[attr-defined]
+        if method not in ("join", "format"):
+            return None
+        head = _fold(node.func.value, bound, depth + 1)  # type: ignore[attr-defined]
+        if head is None:
+            return None
+        args = node.args  # type: ignore[attr-defined]
+        if method == "join":
+            if len(args) != 1 or type(args[0]) not in (ast.List, ast.Tuple):
+                return None
+            items = args[0].elts
+        else:
+            items = args
+        parts = [_fold(item, bound, depth + 1) for item in items]
+        if None in parts:
+            return None
+        text = head.join(parts) if method == "join" else _format(head.format, tuple(parts))
+        return text if text is None or len(text) <= _MAX_FOLD else None
+    return None
+
+
+def _format(apply, parts: tuple[str, ...]) -> str | None:  # type: ignore[no-untyped-def]
+    try:
+        return apply(*parts) if apply.__name__ == "format" else apply(parts)
+    except (ValueError, TypeError, IndexError, KeyError):
+        return None
 
 
 #: Directory walks (``.rglob`` and the like by their last name, on any path object).

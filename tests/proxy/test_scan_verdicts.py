@@ -63,3 +63,21 @@ def test_an_unreadable_report_file_is_ignored(tmp_path) -> None:
     target.parent.mkdir(parents=True)
     target.write_text("{not json")
     assert ScanVerdicts(tmp_path / "scans", ScanLimits()).known(SHA) is None
+
+
+def test_a_scanner_defects_verdict_holds_the_file_but_is_not_kept_on_disk(
+    tmp_path, monkeypatch
+) -> None:
+    from pipgate.proxy.scan import SCANNER_ERROR, engine
+
+    def broken(text: str) -> None:
+        raise KeyError("a defect")
+
+    monkeypatch.setattr(engine, "read_source", broken)
+    verdicts = ScanVerdicts(tmp_path / "scans", ScanLimits())  # scans in a thread
+    path = _file(tmp_path)
+    report = asyncio.run(verdicts.scan_path(SHA, path.name, path))
+    assert report is not None and (report.incomplete or "").startswith(SCANNER_ERROR)
+    assert verdicts.known(SHA) is report  # held while this process runs
+    assert not (tmp_path / "scans" / SHA[:2] / f"{SHA}.json").exists()
+    assert ScanVerdicts(tmp_path / "scans", ScanLimits()).known(SHA) is None  # a fixed scanner

