@@ -150,15 +150,23 @@ def _module_of(path: str) -> str:
 
 
 def _backend_paths(pyproject: str | None, modules: Mapping[str, str]) -> list[str]:
+    """The files a build from the sdist runs: an in-tree build backend (``backend-path``),
+    and the build hooks backends load from the project (hatch's custom hooks,
+    ``pdm_build.py``, poetry's build script)."""
     if not pyproject:
         return []
     try:
-        system = tomllib.loads(pyproject).get("build-system", {})
+        document = tomllib.loads(pyproject)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
         return []
+    system = document.get("build-system", {})
+    if not isinstance(system, dict):
+        return []
+    paths = set(modules.values())
+    hooks = [path for path in _build_hooks(document, system) if path in paths]
     backend = system.get("build-backend")
     if not isinstance(backend, str) or not system.get("backend-path"):
-        return []
+        return hooks
     module = backend.split(":", 1)[0].strip()
     found = []
     for prefix in system.get("backend-path") or []:
@@ -171,6 +179,40 @@ def _backend_paths(pyproject: str | None, modules: Mapping[str, str]) -> list[st
             found.append(path)
     if not found and module in modules:
         found.append(modules[module])
+    return found + hooks
+
+
+def _build_hooks(document: dict, system: dict) -> list[str]:  # type: ignore[type-arg]
+    """Root-relative paths of the hooks a build backend loads from the project."""
+    found: list[str] = []
+    tool = document.get("tool")
+    tool = tool if isinstance(tool, dict) else {}
+    hatch = tool.get("hatch")
+    if isinstance(hatch, dict):
+        # [tool.hatch.build.hooks.custom], [tool.hatch.build.targets.<t>.hooks.custom],
+        # [tool.hatch.metadata.hooks.custom]: `path`, by default hatch_build.py.
+        build = hatch.get("build") if isinstance(hatch.get("build"), dict) else {}
+        metadata = hatch.get("metadata") if isinstance(hatch.get("metadata"), dict) else {}
+        tables = [build.get("hooks"), metadata.get("hooks")]
+        targets = build.get("targets")
+        if isinstance(targets, dict):
+            tables += [t.get("hooks") for t in targets.values() if isinstance(t, dict)]
+        for hooks in tables:
+            custom = hooks.get("custom") if isinstance(hooks, dict) else None
+            if isinstance(custom, dict):
+                path = custom.get("path", "hatch_build.py")
+                if isinstance(path, str):
+                    found.append(path.strip("./"))
+    backend = system.get("build-backend")
+    if isinstance(backend, str) and backend.startswith("pdm."):
+        found.append("pdm_build.py")  # pdm-backend runs it when it is there
+    poetry = tool.get("poetry")
+    if isinstance(poetry, dict):
+        script = poetry.get("build")
+        if isinstance(script, dict):
+            script = script.get("script")
+        if isinstance(script, str):
+            found.append(script.strip("./"))
     return found
 
 

