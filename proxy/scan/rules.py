@@ -363,12 +363,12 @@ def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterato
         what = " and ".join(sorted(stolen.kinds & {"env", "credential"}))
         weight = 10 if runs or (role is Role.IMPORT and stolen.top) else 8
         if (sink is not None and sink.weight >= 6) or (
-            not stolen.kinds.isdisjoint({"env", "swept"}) and stolen.host
+            not stolen.kinds.isdisjoint({"env", "swept", "credential"}) and stolen.host
         ):
             # The environment or a credential store sent to a chat webhook or a request
-            # catcher, or the whole environment or the files found walking the user's home
-            # to an address the code carries: theft whichever code calls it (as host facts
-            # sent to a sink are, below).
+            # catcher, or to an address the code carries (the whole environment, a
+            # credential store, the files found walking the user's home): theft whichever
+            # code calls it (as host facts sent to a sink are, below).
             weight = 10
         yield finding(
             "credential-exfil", path, stolen.line, f"{what} sent by {stolen.name}", weight

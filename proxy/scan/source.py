@@ -1030,6 +1030,8 @@ class _Collector:
         if _matches(name, NETWORK_READS) or (
             self._sockets and name.endswith((".recv", ".recvfrom"))
         ):
+            if any(_METADATA_URL.search(word) for word in self._words(call.args[:1], scope)):
+                return frozenset({"network", "credential"})  # the machine's cloud credentials
             return frozenset({"network"})
         if self._remote and name.endswith((".rfile.read", ".rfile.readline")):
             return frozenset({"network"})
@@ -1053,13 +1055,17 @@ class _Collector:
                 return frozenset({"env"})
             if _HOST_COMMAND.search(command):
                 return frozenset({"host"})
-        if name in ("open", "io.open", "codecs.open") or name.endswith(
+        if name in _SECRET_READS:
+            return frozenset({"credential"})
+        if name in ("open", "io.open", "codecs.open", "sqlite3.connect") or name.endswith(
             (".read_text", ".read_bytes")
         ):
             target = call.args[:1] if call.args else []
             if isinstance(call.func, ast.Attribute) and not call.args:
                 target = [call.func.value]
             words = self._words(target, scope)
+            if target and isinstance(target[0], ast.Name) and not words:
+                words = list(self._bound_words(target[0].id, scope))  # a path built of pieces
             # Path("/", "proc", "self", "environ") names the file its pieces spell.
             if any(_CREDENTIAL_HINT.search(w) for w in (*words, "/".join(words))) and not any(
                 _NOT_SECRET.search(w) for w in words
@@ -1601,8 +1607,23 @@ _CREDENTIAL_HINT = re.compile(
     r"\.ssh\b|\.aws\b|\.kube\b|\.docker[\\/]config|git-credentials|\.netrc|\.pypirc|\.npmrc|"
     r"_history\b|\.gnupg|\bid_(?:rsa|ed25519|ecdsa)\b|/etc/(?:passwd|shadow)|Login Data|"
     r"Local Storage|leveldb|Local State|\bCookies\b|\bwallet|keychain|\btdata\b|"
-    r"\.env\b|credentials(?:\.json)?\b|proc/+self/+environ",
+    r"\.env\b|credentials(?:\.json)?\b|proc/+self/+environ|serviceaccount/token|"
+    r"Default[\\/]+History\b|metadata\.google\.internal|169\.254\.169\.254",
     re.I,
+)
+#: Addresses that hand out the machine's cloud credentials (AWS, GCP, Azure, Alibaba).
+_METADATA_URL = re.compile(
+    r"169\.254\.169\.254/(?:latest|metadata|computeMetadata)|metadata\.google\.internal|"
+    r"100\.100\.100\.200/latest|/metadata/identity/oauth2"
+)
+#: Calls that return a stored secret.
+_SECRET_READS = frozenset(
+    {
+        "keyring.get_password",
+        "keyring.get_credential",
+        "win32cred.CredRead",
+        "win32crypt.CryptUnprotectData",
+    }
 )
 #: What lives beside keys and is no secret: a public key (``id_rsa.pub``), the hosts and
 #: keys ``ssh`` trusts.

@@ -226,6 +226,11 @@ _TRIAGE = (
         _stores_and_phones,
     ),
     ((b"/proc/self/environ",), _stores_and_phones),
+    # The machine's cloud credentials asked of the metadata service; a stored secret.
+    ((b"/latest/meta-data", b"metadata.google.internal", b"/metadata/identity"), _phones),
+    ((b"keyring.get_", b"serviceaccount/token"), _phones),
+    # A secrets file (`.env`) opened beside network use.
+    ((b'".env"', b"'.env'"), _phones),
     # A CI or registry token, a wallet's private key or recovery phrase, next to a request.
     (
         (b"github_token", b"gh_token", b"npm_token", b"pypi_token", b"pypi_api_token"),
