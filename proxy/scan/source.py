@@ -635,16 +635,16 @@ class _Collector:
                 kinds = set()
                 for arg in (*node.args, *(k.value for k in node.keywords)):
                     kinds |= self._kinds(arg, scope)
-                if kinds & _KEYS:
-                    # A key in the headers or auth of a request is how a client signs in
-                    # to its own service; one in the body is the key itself sent away.
+                if kinds & _SIGN_INS:
+                    # A key or a stored secret in the headers or auth of a request is how a
+                    # client signs in to its own service; one in the body is sent away.
                     sent: set[str] = set()
                     for arg in (
                         *node.args,
                         *(k.value for k in node.keywords if k.arg not in _AUTH_KEYWORDS),
                     ):
-                        sent |= self._kinds(arg, scope) & _KEYS
-                    kinds -= _KEYS - sent
+                        sent |= self._kinds(arg, scope) & _SIGN_INS
+                    kinds -= _SIGN_INS - sent
                 if kinds & _SENSITIVE:
                     url = _url_of(node)
                     # A key named in the code goes in a body to a literal address; one read
@@ -1613,8 +1613,8 @@ _CREDENTIAL_HINT = re.compile(
 )
 #: Addresses that hand out the machine's cloud credentials (AWS, GCP, Azure, Alibaba).
 _METADATA_URL = re.compile(
-    r"169\.254\.169\.254/(?:latest|metadata|computeMetadata)|metadata\.google\.internal|"
-    r"100\.100\.100\.200/latest|/metadata/identity/oauth2"
+    r"/latest/meta-data/(?:iam|ram)/security-credentials|/latest/api/token|"
+    r"/computeMetadata/v1/instance/service-accounts/[^'\"]*token|/metadata/identity/oauth2/token"
 )
 #: Calls that return a stored secret.
 _SECRET_READS = frozenset(
@@ -1656,6 +1656,7 @@ _CI_TOKEN = re.compile(
 )
 _AUTH_KEYWORDS = frozenset({"headers", "auth", "cookies"})
 _KEYS = frozenset({"key", "envkey"})
+_SIGN_INS = _KEYS | {"credential"}
 _SECRET_HINT = re.compile(
     r"secret_?(?:access_?)?key|access_?key_?secret|private_?key|mnemonic|seed_?phrase|"
     r"GITHUB_TOKEN|GH_TOKEN|NPM_TOKEN|PYPI_(?:API_)?TOKEN|TWINE_PASSWORD",

