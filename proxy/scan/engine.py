@@ -85,13 +85,18 @@ def inert(path: str) -> bool:
 SCANNER_ERROR = "scanner error"
 
 
-def _developer_folders(paths: set[str]) -> set[str]:
-    """The sdist's top-level developer folders (``scripts/``, ``tools/``) that are no
-    package (no ``__init__.py`` of their own): nothing installs or imports their modules,
-    so what those do runs on the developers' machines, not the user's. Install-time code
-    that runs or imports one still makes it install code."""
-    found = {path.split("/", 1)[0] for path in paths if "/" in path}
-    return {folder for folder in found & _DEVELOPER_FOLDERS if f"{folder}/__init__.py" not in paths}
+def _developer_folders(paths: set[str], top_level: str | None) -> set[str]:
+    """The sdist's top-level folders that hold its developers' tools, not code it installs:
+    no package (no ``__init__.py`` of their own), and either not among the packages its
+    ``top_level.txt`` lists (when setuptools wrote one) or named like tools (``scripts/``,
+    ``tools/``). What their modules do runs on the developers' machines, not the user's;
+    install-time code that runs or imports one still makes it install code."""
+    folders = {path.split("/", 1)[0] for path in paths if "/" in path}
+    folders = {f for f in folders if f"{f}/__init__.py" not in paths and f != "src"}
+    if top_level is None:
+        return folders & _DEVELOPER_FOLDERS
+    installed = set(top_level.split())
+    return {f for f in folders if f not in installed and not f.endswith(".egg-info")}
 
 
 def scan_archive(
@@ -321,7 +326,14 @@ class _Scan:
         yield from bundled.check_runs(
             facts, roles, heads, [path[len(root) :] for path in self.paths]
         )
-        tooling = set() if self.wheel else _developer_folders({p[len(root) :] for p in self.paths})
+        tooling = (
+            set()
+            if self.wheel
+            else _developer_folders(
+                {p[len(root) :] for p in self.paths},
+                texts.get(_first(texts, ("top_level.txt",)) or ""),
+            )
+        )
         for path, role in roles.items():
             deadline.check()
             if role is Role.MODULE and (inert(path) or path.split("/", 1)[0] in tooling):

@@ -548,14 +548,20 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
             )
             if found is not None:
                 # A download checked against a pinned digest is a build fetching a known
-                # artefact (a compiler, a library), not a payload that can change.
+                # artefact (a compiler, a library), not a payload that can change. In the
+                # functions of an imported module (nothing of it runs on import), a download
+                # and a program run are what installers of tools do when asked (nodeenv):
+                # evidence, not proof.
+                weight = 3 if facts.verifies_digest else 10
+                if role in (Role.IMPORT, Role.MODULE, Role.SCRIPT) and not (fetch.top or spawn.top):
+                    weight = min(weight, 6)
                 yield finding(
                     "download-run",
                     path,
                     found[1],
                     f"{fetch.name} then {spawn.name} of {_clip(found[0])}"
                     + (" (digest verified)" if facts.verifies_digest else ""),
-                    3 if facts.verifies_digest else 10,
+                    weight,
                 )
     if persist is not None:
         yield finding("persistence", path, persist[2], _clip(persist[0].group(0)))
@@ -645,14 +651,15 @@ def _defense_evasion(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]
 
 
 def _shellcode(path: str, facts: Facts) -> Iterator[Finding]:
-    """Memory allocated (``VirtualAlloc``), then code copied into it or a thread started
-    there: machine code run from inside Python, the way loaders run a payload unseen."""
-    alloc = facts.called(".VirtualAlloc", ".VirtualAllocEx")
+    """Memory allocated in this process (``VirtualAlloc``), then code copied into it or a
+    thread started there: machine code run from inside Python, the way loaders run a payload
+    unseen."""
+    alloc = facts.called(".VirtualAlloc")
     if alloc is None:
         return
-    run = facts.called(
-        ".RtlMoveMemory", ".WriteProcessMemory", ".CreateThread", ".CreateRemoteThread"
-    )
+    # In this process: another's memory written (`VirtualAllocEx`, `WriteProcessMemory`,
+    # `CreateRemoteThread`) is also how debuggers attach.
+    run = facts.called(".RtlMoveMemory", ".CreateThread")
     if run is not None:
         yield finding("shellcode", path, alloc.line, f"{alloc.name}, then {run.name}")
 

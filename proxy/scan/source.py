@@ -614,10 +614,15 @@ class _Collector:
             if name in PROCESS_SINKS:
                 # A process fed decoded *runtime* data is everyday code; one fed a payload
                 # written into the file (decoded from a literal), or data from the
-                # network (a remote command), is not.
+                # network (a remote command), is not. Network data counts as the command
+                # (a command line, the program, code after `-c`), not as an argument (a
+                # URL `git clone` is given).
+                commanded: set[str] = set()
+                for part in _command_parts(node):
+                    commanded |= self._kinds(part, scope)
                 feed = (
                     "network"
-                    if "network" in kinds
+                    if "network" in commanded
                     else "decoded"
                     if "payload" in kinds
                     else "other"
@@ -922,6 +927,8 @@ class _Collector:
         # Keys handed to a call that is not a mere encoding (``sign(tx, private_key)``,
         # ``hmac.new(secret, ...)``) come out as what they made, not as the key.
         derived: set[str] = set()
+        named: list[ast.AST] = []  # inside path constructors
+        signing: list[ast.AST] = []  # in headers or auth
         stack: list[tuple[ast.AST, bool]] = [(node, False)]
         budget = 400
         while stack and budget:
@@ -937,6 +944,22 @@ class _Collector:
                     continue
                 if name == "getattr" and self.qual(sub) == "os.environ":
                     into.add("env")
+                    continue
+                if name in _PATH_CALLS:
+                    # A path named after downloaded text names a file; it is not the text.
+                    named.extend(ast.iter_child_nodes(sub))
+                    continue
+                if sub.keywords and not _AUTH_KEYWORDS.isdisjoint(k.arg for k in sub.keywords):  # type: ignore[attr-defined]
+                    # `Request(url, headers={"Authorization": token})`: a sign-in.
+                    signing.extend(k.value for k in sub.keywords if k.arg in _AUTH_KEYWORDS)  # type: ignore[attr-defined]
+                    stack.extend(
+                        (child, deriving)
+                        for child in (
+                            *sub.args,
+                            sub.func,
+                            *(k.value for k in sub.keywords if k.arg not in _AUTH_KEYWORDS),
+                        )  # type: ignore[attr-defined]
+                    )
                     continue
                 if not deriving and not _carries_keys(name):
                     stack.extend((child, True) for child in ast.iter_child_nodes(sub))
@@ -997,6 +1020,10 @@ class _Collector:
                     into.add("embedded")
                 continue
             stack.extend((child, deriving) for child in ast.iter_child_nodes(sub))
+        for part in named[:8]:
+            kinds |= self._kinds(part, scope) - {"network"}
+        for part in signing[:8]:
+            kinds |= self._kinds(part, scope) - _SIGN_INS
         return frozenset(kinds | (derived - _KEYS))
 
     def _call_kinds(self, name: str, call: ast.Call, scope: int) -> frozenset[str] | None:
@@ -1556,6 +1583,29 @@ def _temporary_path(handle: str) -> ast.AST:
     return ast.Attribute(ast.Name(handle, ast.Load()), "name", ast.Load())
 
 
+#: Options after which a program's next argument is code it runs.
+_CODE_FLAGS = frozenset({"-c", "/c", "/k", "-e", "-command", "-encodedcommand", "-enc"})
+
+
+def _command_parts(call: ast.Call) -> list[ast.AST]:
+    """What a process call runs: a command line whole, else the program and any argument
+    after a code option (``["sh", "-c", code]``) of a list; not the other arguments."""
+    if not call.args:
+        return []
+    first = call.args[0]
+    if not isinstance(first, ast.List | ast.Tuple):
+        return [first]
+    parts: list[ast.AST] = first.elts[:1]
+    for before, item in zip(first.elts, first.elts[1:], strict=False):
+        if (
+            isinstance(before, ast.Constant)
+            and isinstance(before.value, str)
+            and before.value.lower() in _CODE_FLAGS
+        ):
+            parts.append(item)
+    return parts
+
+
 def _url_of(call: ast.Call) -> ast.AST | None:
     """The address a request call sends to: its ``url`` or first argument, or that of the
     ``Request(...)`` it is handed (``urlopen(Request("https://h/", data=body))``)."""
@@ -1656,6 +1706,8 @@ _CI_TOKEN = re.compile(
 )
 _AUTH_KEYWORDS = frozenset({"headers", "auth", "cookies"})
 _KEYS = frozenset({"key", "envkey"})
+#: Calls that make a path of their arguments.
+_PATH_CALLS = frozenset({"pathlib.Path", "pathlib.PurePath", "os.path.join", "Path"})
 _SIGN_INS = _KEYS | {"credential"}
 _SECRET_HINT = re.compile(
     r"secret_?(?:access_?)?key|access_?key_?secret|private_?key|mnemonic|seed_?phrase|"
