@@ -62,7 +62,10 @@ _INERT_WORDS = frozenset(
     }
 )
 #: Top-level folders of an sdist that hold its developers' tools, not code it installs.
-_DEVELOPER_FOLDERS = frozenset({"scripts", "tools", "ci", "dev", "build_tools", "tasks", "utils"})
+_DEVELOPER_FOLDERS = frozenset(
+    {"scripts", "tools", "ci", "dev", "devtools", "build_tools", "tasks", "utils", "resources"}
+    | {"maint", "maintenance", "release", "hack"}
+)
 _INERT_FILE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
 _WORDS = re.compile(r"[\s-]+")
 
@@ -85,18 +88,13 @@ def inert(path: str) -> bool:
 SCANNER_ERROR = "scanner error"
 
 
-def _developer_folders(paths: set[str], top_level: str | None) -> set[str]:
-    """The sdist's top-level folders that hold its developers' tools, not code it installs:
-    no package (no ``__init__.py`` of their own), and either not among the packages its
-    ``top_level.txt`` lists (when setuptools wrote one) or named like tools (``scripts/``,
-    ``tools/``). What their modules do runs on the developers' machines, not the user's;
-    install-time code that runs or imports one still makes it install code."""
+def _developer_folders(paths: set[str]) -> set[str]:
+    """The sdist's top-level folders named for its developers' tools (``scripts/``,
+    ``tools/``) that are no package (no ``__init__.py`` of their own): nothing installs or
+    imports their modules, so what those do runs on the developers' machines, not the
+    user's. Install-time code that runs or imports one still makes it install code."""
     folders = {path.split("/", 1)[0] for path in paths if "/" in path}
-    folders = {f for f in folders if f"{f}/__init__.py" not in paths and f != "src"}
-    if top_level is None:
-        return folders & _DEVELOPER_FOLDERS
-    installed = set(top_level.split())
-    return {f for f in folders if f not in installed and not f.endswith(".egg-info")}
+    return {f for f in folders & _DEVELOPER_FOLDERS if f"{f}/__init__.py" not in paths}
 
 
 def scan_archive(
@@ -326,14 +324,7 @@ class _Scan:
         yield from bundled.check_runs(
             facts, roles, heads, [path[len(root) :] for path in self.paths]
         )
-        tooling = (
-            set()
-            if self.wheel
-            else _developer_folders(
-                {p[len(root) :] for p in self.paths},
-                texts.get(_first(texts, ("top_level.txt",)) or ""),
-            )
-        )
+        tooling = set() if self.wheel else _developer_folders({p[len(root) :] for p in self.paths})
         for path, role in roles.items():
             deadline.check()
             if role is Role.MODULE and (inert(path) or path.split("/", 1)[0] in tooling):

@@ -550,10 +550,14 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
                 # A download checked against a pinned digest is a build fetching a known
                 # artefact (a compiler, a library), not a payload that can change. In the
                 # functions of an imported module (nothing of it runs on import), a download
-                # and a program run are what installers of tools do when asked (nodeenv):
-                # evidence, not proof.
+                # and a program named in a run are what installers of tools do when asked
+                # (nodeenv): evidence, not proof; a program's own URL written in is not.
                 weight = 3 if facts.verifies_digest else 10
-                if role in (Role.IMPORT, Role.MODULE, Role.SCRIPT) and not (fetch.top or spawn.top):
+                if (
+                    role in (Role.IMPORT, Role.MODULE, Role.SCRIPT)
+                    and not (fetch.top or spawn.top)
+                    and not indicators.EXECUTABLE_URL.search(found[0])
+                ):
                     weight = min(weight, 6)
                 yield finding(
                     "download-run",
