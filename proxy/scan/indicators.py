@@ -90,6 +90,8 @@ OWNED_CHANNEL = _ind(
     ":aa",
     "hooks.slack.com",
 )
+#: A chat bot's token as Discord issues it (the bot's id in base64, a time, an HMAC).
+DISCORD_BOT_TOKEN = re.compile(r"[MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40}")
 #: Services that log the address of whoever opens a link (a beacon that needs no server).
 IP_LOGGER = _ind(
     r"\b(?:iplogger\.(?:org|com|ru|co|info)|grabify\.link|2no\.co|yip\.su|ipgrabber\.ru|"

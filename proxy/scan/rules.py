@@ -433,8 +433,6 @@ def _sink(path: str, texts: Texts, role: Role) -> Finding | None:
     return None
 
 
-#: A chat bot's token as Discord issues it (the bot's id in base64, a time, an HMAC).
-_DISCORD_BOT_TOKEN = re.compile(r"[MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40}")
 #: Access tokens of accounts data can be sent to (a Slack bot's, a GitHub user's).
 _ACCOUNT_TOKEN = re.compile(
     r"(?P<Slack>\bxox[bpa]-\d{6,}-[\w-]{20,})|(?P<GitHub>\bgh[pous]_[A-Za-z0-9]{36}\b|\bgithub_pat_\w{60,})"
@@ -462,7 +460,7 @@ def _owned_account(path: str, facts: Facts) -> Finding | None:
     for value, line in facts.strings:
         if len(value) > 300:
             continue
-        if bots and _DISCORD_BOT_TOKEN.fullmatch(value):
+        if bots and indicators.DISCORD_BOT_TOKEN.fullmatch(value):
             return finding("exfil-sink", path, line, "Discord bot with its token")
         token = _ACCOUNT_TOKEN.search(value)
         if token is not None:

@@ -156,10 +156,6 @@ def _serves_and_spawns(text: str, low: str, lower: bytes) -> bool:
     return any(token in lower for token in _SERVES) and any(token in lower for token in _SPAWN)
 
 
-#: A chat bot's token as Discord issues it (``rules._DISCORD_BOT_TOKEN``), quoted.
-_BOT_TOKEN = re.compile(r"['\"][MNO][\w-]{23,27}\.[\w-]{6}\.[\w-]{27,40}['\"]")
-
-
 _CREDENTIALS = tuple(indicator for _, indicator in indicators.CREDENTIALS.values())
 _SINKS = _any(*indicators.SINKS.values(), indicators.IP_LOGGER)
 
@@ -228,7 +224,7 @@ _TRIAGE = (
     ((b"/proc/self/environ",), _stores_and_phones),
     # The machine's cloud credentials asked of the metadata service; a stored secret.
     ((b"/latest/meta-data", b"metadata.google.internal", b"/metadata/identity"), _phones),
-    ((b"keyring.get_", b"serviceaccount/token"), _phones),
+    ((b"keyring.get_",), _phones),
     # A secrets file (`.env`) opened beside network use.
     ((b'".env"', b"'.env'"), _phones),
     # A CI or registry token, a wallet's private key or recovery phrase, next to a request.
@@ -256,7 +252,7 @@ _TRIAGE = (
         _drops,
     ),
     # A Discord bot signed in to with its token written in.
-    ((b"discord.",), lambda text, low, lower: bool(_BOT_TOKEN.search(text))),
+    ((b"discord.",), lambda text, low, lower: bool(indicators.DISCORD_BOT_TOKEN.search(text))),
     # Defences turned off.
     (
         (b"vssadmin", b"wevtutil", b"bcdedit", b"disablerealtimemonitoring", b"mppreference"),
