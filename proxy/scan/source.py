@@ -1239,11 +1239,14 @@ class _Collector:
     def _call(self, node: ast.Call, scope: int = 0) -> str:
         facts = self.facts
         name = self.qual(node.func)
+        # The string literals among its arguments, and the strings built from literals.
         literals = tuple(
-            a.value if isinstance(a, ast.Constant) else self._folded(a, scope, node.lineno)  # type: ignore[misc]
-            for a in node.args
-            if (isinstance(a, ast.Constant) and isinstance(a.value, str))
-            or (type(a) in _FOLDABLE and self._folded(a, scope, node.lineno) is not None)
+            text
+            for text in (
+                a.value if isinstance(a, ast.Constant) else self._folded(a, scope, node.lineno)
+                for a in node.args
+            )
+            if isinstance(text, str)
         )
         keywords: tuple[str, ...] = ()
         if name.startswith(("subprocess.", "os.")) and node.args:
