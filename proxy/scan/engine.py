@@ -63,7 +63,7 @@ _INERT_WORDS = frozenset(
 )
 #: Top-level folders of an sdist that hold its developers' tools, not code it installs.
 _DEVELOPER_FOLDERS = frozenset(
-    {"scripts", "tools", "ci", "dev", "devtools", "build_tools", "tasks", "utils", "resources"}
+    {"scripts", "tools", "ci", "dev", "devtools", "build_tools", "tasks", "resources"}
     | {"maint", "maintenance", "release", "hack"}
 )
 _INERT_FILE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
