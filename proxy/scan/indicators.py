@@ -69,6 +69,13 @@ SINKS: dict[str, Indicator] = {
         *("pastebin", "paste.ee", "hastebin", "termbin", "0x0.st", "transfer.sh", "file.io"),
         *("gofile", "anonfiles", "paste.c-net", "rentry"),
     ),
+    # A form or a script of someone's Google account, a realtime database: they store what
+    # is posted to them for whoever made them.
+    "form or script endpoint": _ind(
+        r"\b(?:script\.google\.com/macros/s/|docs\.google\.com/forms/d/[^\s'\"]*formResponse|"
+        r"[\w-]+\.firebaseio\.com|[\w-]+\.firebasedatabase\.app)",
+        *("script.google.com", "formresponse", "firebaseio.com", "firebasedatabase.app"),
+    ),
     "request catcher": _ind(
         r"\b(?:webhook\.site|requestbin|pipedream\.net|ngrok(?:-free)?\.(?:io|app|dev)|"
         r"burpcollaborator\.net|oastify\.com|interact\.sh|interactsh|"

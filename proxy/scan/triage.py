@@ -176,6 +176,7 @@ _TRIAGE = (
             *(b"requestcatcher", b"telegram", b"telebot", b"hooks.slack"),
             *(b"iplogger", b"grabify", b"2no.co", b"yip.su", b"ipgrabber", b"blasze"),
             *(b"iplis.", b"ezstat"),
+            *(b"script.google.com", b"formresponse", b"firebaseio.com", b"firebasedatabase.app"),
         ),
         _SINKS,
     ),

