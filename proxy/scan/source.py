@@ -552,10 +552,7 @@ class _Collector:
                         self.literals.setdefault((scope, target), text)
                 elif type(value) is ast.Call and self._opens_for_writing(value):  # type: ignore[arg-type]
                     for target in targets:
-                        path = (
-                            _temporary_path(target) if _is_temporary(self, value) else value.args[0]
-                        )  # type: ignore[attr-defined]
-                        self._handles.setdefault((scope, target), []).append(path)
+                        self._note_handle(value, target, scope)  # type: ignore[arg-type]
                 elif type(value) in (ast.Call, ast.BinOp, ast.JoinedStr) and len(targets) == 1:
                     self._built[(scope, targets[0])] = value
                     folded = self._folded(value, scope, getattr(value, "lineno", 0))
@@ -569,11 +566,7 @@ class _Collector:
                     self.assigned.add((scope, item.optional_vars.id))
                     self._assigns.append(([item.optional_vars.id], call, scope))
                     if type(call) is ast.Call and self._opens_for_writing(call):
-                        target = item.optional_vars.id
-                        path = (
-                            _temporary_path(target) if _is_temporary(self, call) else call.args[0]
-                        )
-                        self._handles.setdefault((scope, target), []).append(path)
+                        self._note_handle(call, item.optional_vars.id, scope)
         if self._sends and not self._sources and _SECRET_HINT.search(source):
             self._sources = True  # a signing secret, sent: worth a flow check
         if self._writes:
@@ -753,6 +746,15 @@ class _Collector:
                     self._writes.append((path, [node.args[0]], node.lineno, scope))
         if name in PROCESS_SINKS or name in _RUNNERS or name in EXEC_SINKS:
             self._runs.append((name, node, scope))
+
+    def _note_handle(self, call: ast.Call, handle: str, scope: int) -> None:
+        """``handle`` names a file ``call`` opened for writing: remember its path (for a
+        temporary file, ``handle.name``, which a run of it names)."""
+        if self.qual(call.func) in _TEMPORARY_FILES:
+            path: ast.AST = ast.Attribute(ast.Name(handle, ast.Load()), "name", ast.Load())
+        else:
+            path = call.args[0]
+        self._handles.setdefault((scope, handle), []).append(path)
 
     def _opens_for_writing(self, call: ast.Call) -> bool:
         name = self.qual(call.func)
@@ -1574,16 +1576,6 @@ _HOME_WORD = re.compile(
 )
 _HOME_CALLS = frozenset({"pathlib.Path.home", "Path.home", "os.path.expanduser"})
 _TEMPORARY_FILES = frozenset({"tempfile.NamedTemporaryFile"})
-
-
-def _is_temporary(collector: _Collector, call: ast.Call) -> bool:
-    return collector.qual(call.func) in _TEMPORARY_FILES
-
-
-def _temporary_path(handle: str) -> ast.AST:
-    """The path of a temporary file opened as ``handle``: ``handle.name``, which a run of it
-    names (its key is the handle's own name)."""
-    return ast.Attribute(ast.Name(handle, ast.Load()), "name", ast.Load())
 
 
 #: Options after which a program's next argument is code it runs.
