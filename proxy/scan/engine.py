@@ -25,7 +25,7 @@ from . import bundled, layout
 from .archive import Member, walk
 from .layout import Role
 from .limits import Deadline, ScanLimits, Unscannable
-from .metadata import check_archive, check_commands, read_metadata
+from .metadata import check_archive, check_commands, declares_requirements, read_metadata
 from .names import Lookalikes, bundled_lookalikes
 from .pth import check_pth
 from .rules import RULES_VERSION, check_python, finding
@@ -178,6 +178,7 @@ class _Scan:
         self.files_read = 0
         self.bytes_read = 0
         self.unparsed_code = 0  # Python files not kept for analysis (nothing suspicious)
+        self.passed_code = False  # whether one of those has a line of code
         self._kept = 0
         # Python files triage passed over, kept (while the package is small) in case code
         # run at install or import imports them: raw member path -> bytes.
@@ -234,6 +235,7 @@ class _Scan:
         if not self._worth_keeping(member):
             if member.size > 512:
                 self.unparsed_code += 1
+            self.passed_code = self.passed_code or _has_code(member.data)
             self._defer(member)
             return
         self._kept += len(member.data)
@@ -334,8 +336,24 @@ class _Scan:
             else:
                 yield from check_python(path, role, facts[path])
         metadata = read_metadata(texts[metadata_path]) if metadata_path else {}
+        name = (metadata.get("name") or [""])[0] or layout.project_name(self.filename)
         yield from check_archive(
-            self.filename, metadata, facts, roles, metadata_path or "", self.unparsed_code > 0
+            self.filename,
+            metadata,
+            facts,
+            roles,
+            metadata_path or "",
+            more_code=self.unparsed_code > 0,
+            content=self.passed_code
+            or layout.carries_content(p[len(root) :] for p in self.paths)
+            or any(  # a module that does not parse (Python 2) is still code
+                path.endswith((".py", ".pyw"))
+                and path.rsplit("/", 1)[-1] != "setup.py"
+                and _has_code(text.encode())
+                for path, text in texts.items()
+            ),
+            requirements=declares_requirements(metadata, texts),
+            known_name=self.lookalikes.popular(name),
         )
         declared = {
             path: texts[path]
@@ -348,7 +366,6 @@ class _Scan:
         }
         if "setup.py" in facts:
             declared["setup.py"] = "\n".join(text for text, _ in facts["setup.py"].strings)
-        name = (metadata.get("name") or [""])[0] or layout.project_name(self.filename)
         yield from check_commands(name, declared, metadata_path or self.filename)
         yield from self.lookalikes.check(name, metadata_path or self.filename)
 
@@ -369,6 +386,13 @@ _MODULE_CALL = re.compile(
     rb"^(?:from|import)\s+(?:setuptools|distutils)\.command\b",  # an install hook's module
     re.M,
 )
+
+
+def _has_code(data: bytes | None) -> bool:
+    """Whether Python source has a line that is not blank or a comment."""
+    return data is not None and any(
+        line.strip() and not line.lstrip().startswith(b"#") for line in data.splitlines()
+    )
 
 
 def _runs_something(data: bytes) -> bool:

@@ -192,7 +192,12 @@ DOWNLOAD_RUN = _ind(
     r"(?:(?:curl|wget)\s|(?:https?|ftp)://)[^\n;]{0,300}(?:&&|;)\s*chmod\s\+x|"
     r"certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|mshta(?:\.exe)?\s+https?:|"
     r"Invoke-WebRequest[^\n]{0,200}-OutFile|New-Object\s+Net\.WebClient|"
-    r"base64\s+(?:-d|--decode)[^\n]{0,40}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b)",
+    r"base64\s+(?:-d|--decode)[^\n]{0,40}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|"
+    # A download handed to a shell as its script (`bash -c "$(curl ...)"`, `eval $(wget
+    # ...)`), or saved, then run by a shell or an interpreter (`wget url -O f && bash f`).
+    r"(?:\b(?:ba|z|da)?sh\s+-c\s*|\beval\s+)['\"]?(?:\$\(|`)\s*(?:curl|wget)\s|"
+    r"(?:curl|wget)(?=[^\n;|&]{0,300}?(?:\s-o|\s-O|--output))\s[^\n;|&]{0,300}(?:&&|;)\s*"
+    r"(?:sudo\s+)?(?:(?:(?:ba|z|da)?sh|python[23]?|perl|node|nohup)\s|\./))",
     *("powershell", "curl", "wget", "certutil", "bitsadmin", "mshta", "invoke-webrequest"),
     *("net.webclient", "base64", "chmod"),
 )
@@ -254,8 +259,11 @@ PERSISTENCE = _ind(
     rf"(?:Start Menu{_PIECES}Programs{_PIECES}Startup|CurrentVersion{_PIECES}Run(?:Once)?\b|"
     r"\bschtasks(?:\.exe)?\s+/create|\breg(?:\.exe)?\s+add\s|crontab\s+-|/etc/cron|"
     r"/etc/rc\.local|Library/LaunchAgents|\.config/autostart|systemd/user|"
-    r"\.bashrc|\.zshrc|\.bash_profile|discord_desktop_core)",
+    r"\.bashrc|\.zshrc|\.bash_profile|discord_desktop_core|"
+    # A Windows service: started with the machine, as SYSTEM.
+    r"\bsc(?:\.exe)?\s+create\s+\S+\s[^\n]{0,40}?binPath=|\bNew-Service\s+-)",
     *("startup", "currentversion", "schtasks", "reg add", "reg.exe add", "crontab"),
+    *("sc create", "sc.exe create", "new-service"),
     *("/etc/cron", "rc.local"),
     *("launchagents", "autostart", "systemd/user", "bashrc", "zshrc", "bash_profile"),
     "discord_desktop_core",
@@ -315,3 +323,21 @@ def raw_ip(text: str) -> str | None:
         if not _LOCAL_IP.match(address) and all(int(p) <= 255 for p in address.split(".")):
             return address
     return None
+
+#: An installer's configuration (pip's, uv's, conda's, distutils'): an index written there
+#: serves every later install.
+INSTALLER_CONFIG = _ind(
+    r"(?:\bpip[/\\]+pip\.(?:conf|ini)\b|\bpip\.(?:conf|ini)\b|\.pydistutils\.cfg\b|"
+    r"\buv[/\\]+uv\.toml\b|\.condarc\b)",
+    *("pip.conf", "pip.ini", ".pydistutils.cfg", "uv.toml", ".condarc"),
+)
+#: An index (or a channel) named in such a configuration, or set by pip's own command.
+INDEX_SETTING = _ind(
+    r"(?:(?:extra[-_])?index[-_]url\s*=|\bchannels\s*:|"
+    r"\bpip3?\s+config\s+set\s+(?:global|user)\.(?:extra-)?index-url\s)",
+    "index-url", "index_url", "channels", "pip config", "pip3 config",
+)
+#: A public key written out whole (what `authorized_keys` lines hold).
+SSH_PUBLIC_KEY = re.compile(
+    r"(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+)\s+AAAA[A-Za-z0-9+/]{60,}={0,2}"
+)

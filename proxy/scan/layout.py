@@ -55,6 +55,30 @@ def wanted(path: str, size: int = 0) -> bool:
     )
 
 
+#: What an archive carries about itself rather than to install: documents and packaging
+#: files at its top, and its metadata folders.
+_ABOUT = re.compile(
+    r"^(?:[^/]+\.(?:dist|egg)-info/.*|"
+    r"(?:readme|licen[cs]e|copying|notice|authors|contributors|changelog|changes|history|"
+    r"manifest|setup|tox|requirements|\.git\w*)(?:[._-][\w.-]*)?|[^/]+\.(?:md|rst|txt|cfg|toml|in))$",
+    re.I,
+)
+
+
+def carries_content(paths: Iterable[str]) -> bool:
+    """Whether root-relative member ``paths`` name anything besides Python sources (which
+    their code judges), metadata, documents and packaging files: data, compiled code,
+    scripts, type stubs, ``.pth`` files."""
+    return any(
+        path
+        and not path.endswith("/")
+        and not path.endswith(_SOURCE)
+        and path.rsplit("/", 1)[-1] not in METADATA_NAMES
+        and not _ABOUT.match(path)
+        for path in paths
+    )
+
+
 def is_wheel(filename: str) -> bool:
     return filename.lower().endswith((".whl", ".egg"))
 

@@ -38,6 +38,39 @@ def read_metadata(text: str) -> dict[str, list[str]]:
     return headers
 
 
+#: A non-empty requirement list in ``setup.py``, ``pyproject.toml`` or ``requires.txt``
+#: (``install_requires=[...]``, ``dependencies = [...]``, a line naming a project).
+_DECLARED_REQUIREMENTS = re.compile(
+    r"\binstall_requires\s*=\s*(?!\[\s*\]|\(\s*\)|None\b)\S|"
+    r"^\s*dependencies\s*=\s*\[\s*[\"'][A-Za-z0-9]",
+    re.M,
+)
+
+
+def declares_requirements(metadata: Mapping[str, list[str]], texts: Mapping[str, str]) -> bool:
+    """Whether the archive names other projects to install with it (a meta-package's whole
+    purpose): ``Requires-Dist``, ``install_requires``, ``[project] dependencies`` or an
+    egg-info ``requires.txt``. ``texts`` are the root-relative member texts read."""
+    if metadata.get("requires-dist"):
+        return True
+    for path, text in texts.items():
+        base = path.rsplit("/", 1)[-1]
+        if base == "requires.txt" and ".egg-info/" in path:
+            # Unconditional requirements come first; `[extra]` sections after them.
+            first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+            if first and not first.startswith(("[", "#")):
+                return True
+        elif base in ("setup.py", "pyproject.toml", "setup.cfg"):
+            if base == "setup.cfg":
+                if re.search(r"^\s*install_requires\s*=\s*\S", text, re.M) or re.search(
+                    r"^\s*install_requires\s*=\s*\n[ \t]+\S", text, re.M
+                ):
+                    return True
+            elif _DECLARED_REQUIREMENTS.search(text):
+                return True
+    return False
+
+
 def check_archive(
     filename: str,
     metadata: Mapping[str, list[str]],
@@ -45,17 +78,33 @@ def check_archive(
     roles: Mapping[str, Role],
     metadata_path: str,
     more_code: bool = False,
+    content: bool = True,
+    requirements: bool = True,
+    known_name: bool = False,
 ) -> Iterator[Finding]:
     """Archive-level findings: placeholder versions and text, empty packages, stealer deps.
 
-    ``more_code`` says the archive has Python files with code that were not analysed.
+    ``more_code`` says the archive has Python files with code that were not analysed;
+    ``content`` that it carries code in any module but ``setup.py`` (a top-level module of
+    an sdist is both ``setup.py``'s neighbour and a module it installs), or files other than
+    Python, metadata and documents (data, compiled code, stubs); ``requirements`` that it names projects to install with it;
+    ``known_name`` that its name is one of the popular projects pipgate ships (whose empty
+    releases are retired projects' stubs: ``asyncio`` 4.0.0 says "do not install").
     """
     version = (metadata.get("version") or [""])[0].strip() or _version_from(filename)
     has_code = more_code or any(
         (f.statements or f.definitions) and roles.get(path) is not Role.INSTALL
         for path, f in facts.items()
     )
-    if version and _PLACEHOLDER_VERSION.match(version):
+    if not (has_code or content or requirements or known_name):
+        # Nothing to install but a name: no code, no data, nothing it brings along. Nobody
+        # needs such a file; it claims a name (a look-alike, a name an assistant invents,
+        # another organisation's internal one) for a payload to come, or tests who installs it.
+        detail = "nothing to install: no code, data or requirements"
+        if version and _PLACEHOLDER_VERSION.match(version):
+            detail += f"; version {version}"
+        yield finding("placeholder", metadata_path or filename, 0, detail, 10)
+    elif version and _PLACEHOLDER_VERSION.match(version):
         state = "no code" if not has_code else "with code"
         weight = 5 if not has_code else 2
         yield finding(

@@ -44,6 +44,11 @@ class Lookalikes:
         best = max(scores, key=lambda s: s.total, default=None)
         return best if best is not None and best.total >= self.threshold else None
 
+    def popular(self, name: str) -> bool:
+        """Whether ``name`` is itself one of the corpus's popular projects."""
+        normalized = canonicalize_name(name)
+        return bool(normalized) and normalized in self.index
+
     def check(self, name: str, where: str) -> Iterator[Finding]:
         """``lookalike-name`` when ``name`` imitates a popular project."""
         imitated = self.imitated(name)

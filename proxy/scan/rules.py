@@ -24,7 +24,7 @@ from . import indicators
 from .layout import Role
 from .source import DNS_LOOKUPS, SAVED_AS_PROGRAM, Call, Facts
 
-REVISION = 7
+REVISION = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,21 @@ RULES: dict[str, Rule] = {
             "install- or import-time code starts Python on inline code, detached or hidden",
         ),
         Rule("install-write", 3, "install-time code writes outside the build directory"),
-        Rule("persistence", 5, "installs itself to run at login or on a schedule"),
+        Rule(
+            "persistence",
+            5,
+            "installs itself to run at login, on a schedule or as a service (8 at install)",
+        ),
+        Rule(
+            "account-backdoor",
+            10,
+            "appends a public key written in the code to an account's SSH authorized_keys",
+        ),
+        Rule(
+            "index-hijack",
+            10,
+            "install- or import-time code points pip, uv or conda at another package index",
+        ),
         Rule("obfuscated", 4, "code hidden behind dynamic builtins, escape soup or junk names"),
         Rule("opaque-literal", 3, "a long opaque literal (encoded or encrypted data)"),
         Rule("placeholder", 5, "a payload-less placeholder: 0.0.0/99.x version, empty package"),
@@ -170,8 +184,10 @@ PROCESS = (
     "os.popen",
     "os.startfile",
     "os.execv",
+    "os.execve",
     "os.execl",
     "os.execvp",
+    "os.fexecve",
     "os.spawnl",
     "os.spawnv",
     "pty.spawn",
@@ -259,6 +275,7 @@ UNAMBIGUOUS = frozenset(
         "shellcode",
         "defense-evasion",
         "secret-exfil",
+        "account-backdoor",
     }
 )
 MODULE_FACTOR = 0.6
@@ -324,6 +341,9 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _spyware(path, facts)
     yield from _shellcode(path, facts)
     yield from _defense_evasion(path, texts, facts)
+    yield from _backdoor_key(path, texts, facts)
+    yield from _index_hijack(path, texts, facts)
+    yield from _fileless(path, texts, facts, network)
     yield from _obfuscation(path, facts, role)
     if role is Role.INSTALL:
         yield from _install_time(path, facts, network, texts)
@@ -384,6 +404,10 @@ def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterato
         if weight < 10 and sink is not None and sink.weight >= 6:
             # Who and where the machine is, sent to a chat webhook or a request catcher:
             # a beacon whichever code calls it.
+            weight = 10
+        if weight < 10 and beacon.fixed and sink is not None and sink.detail.startswith("raw IP"):
+            # Sent to a bare public address written in: no service with a name to answer
+            # for it collects them.
             weight = 10
         if weight < 10 and beacon.fixed and beacon.name in DNS_LOOKUPS:
             # Spelled into a name looked up under the code's own domain: a DNS tunnel.
@@ -566,7 +590,51 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
                     weight,
                 )
     if persist is not None:
-        yield finding("persistence", path, persist[2], _clip(persist[0].group(0)))
+        # Code that runs on `pip install` and makes something start with the machine has
+        # no user who asked for it.
+        weight = 8 if role in (Role.INSTALL, Role.PTH) else None
+        yield finding("persistence", path, persist[2], _clip(persist[0].group(0)), weight)
+
+
+def _backdoor_key(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
+    """A public key the code carries, written into ``authorized_keys``: whoever holds its
+    private half can log in as the user, whichever code wrote it."""
+    target = texts.first(lambda t: "authorized_keys" in t)
+    if target is None or facts.called(*_WRITES, *PROCESS) is None:
+        return
+    key = texts.first(lambda t: indicators.SSH_PUBLIC_KEY.search(t) is not None)
+    if key is not None:
+        yield finding("account-backdoor", path, key[1], "a public key into authorized_keys")
+
+
+def _index_hijack(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
+    """An index written into pip's (uv's, conda's) configuration, or set by ``pip config``:
+    every later install on the machine asks that index first."""
+    setting = texts.search(indicators.INDEX_SETTING)
+    if setting is None:
+        return
+    command = setting[0].group(0).lower().startswith(("pip ", "pip3 "))
+    if command and facts.called(*PROCESS) is not None:
+        yield finding("index-hijack", path, setting[2], _clip(setting[0].group(0)))
+    elif texts.search(indicators.INSTALLER_CONFIG) is not None and facts.called(*_WRITES):
+        yield finding("index-hijack", path, setting[2], "an index written into its configuration")
+
+
+#: Starting the program an in-memory file holds (``/proc/self/fd/N``, ``fexecve``).
+_MEMORY_RUNS = ("os.execv", "os.execve", "os.fexecve", "os.execl", "subprocess.Popen", "subprocess.run")
+
+
+def _fileless(path: str, texts: Texts, facts: Facts, network: Call | None) -> Iterator[Finding]:
+    """A download put into an anonymous in-memory file (``memfd_create``) and run from there:
+    a program that never touches the disk a virus scanner reads."""
+    memory = facts.called("os.memfd_create")
+    if memory is None or network is None:
+        return
+    runs = facts.called("os.fexecve") or (
+        facts.called(*_MEMORY_RUNS) if texts.first(lambda t: "/proc/self/fd" in t) else None
+    )
+    if runs is not None:
+        yield finding("drop-run", path, memory.line, f"a download run from memory by {runs.name}")
 
 
 _WRITES = (

@@ -208,6 +208,28 @@ _TRIAGE = (
     # The whole environment, taken whole, and a request.
     ((b"os.environ)", b"os.environ.items()"), _environment_sent),
     ((b"| sh", b"|sh", b"| bash", b"|bash", b"| sudo", b"|sudo"), _piped_download),
+    # A download handed to a shell as its script, or saved and then run by one.
+    (
+        (b"$(curl", b"$(wget", b"`curl", b"`wget", b"&& ./", b"; ./", b"&& nohup"),
+        _any(indicators.DOWNLOAD_RUN),
+    ),
+    (
+        (b"&& bash", b"&& sh ", b"; bash ", b"; sh ", b"&& python", b"&& perl", b"&& node"),
+        _any(indicators.DOWNLOAD_RUN),
+    ),
+    ((b"sc create", b"sc.exe create", b"new-service"), _any(indicators.PERSISTENCE)),
+    # An index written into an installer's configuration; a key into `authorized_keys`.
+    (
+        (b"pip.conf", b"pip.ini", b".pydistutils.cfg", b"uv.toml", b".condarc"),
+        _any(indicators.INDEX_SETTING),
+    ),
+    ((b"pip config set", b"pip3 config set"), _any(indicators.INDEX_SETTING)),
+    (
+        (b"authorized_keys",),
+        lambda text, low, lower: bool(indicators.SSH_PUBLIC_KEY.search(text)),
+    ),
+    # A program run from an in-memory file.
+    ((b"memfd_create",), _phones),
     ((b"currentversion", b"start menu", b"crontab", b"bashrc"), _any(indicators.PERSISTENCE)),
     (
         (b".config/autostart", b"library/launchagents", b"/etc/cron", b"/etc/rc.local"),

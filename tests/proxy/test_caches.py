@@ -467,6 +467,7 @@ def test_metadata_the_page_advertises_is_served_after_the_store_evicted_it(tmp_p
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("demo-1.0.dist-info/METADATA", metadata)
+        archive.writestr("demo/__init__.py", "def hello():\n    return 1\n")
     wheel = buffer.getvalue()
     name = "demo-1.0-py3-none-any.whl"
 

