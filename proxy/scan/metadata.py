@@ -18,7 +18,7 @@ from pipgate.policies.scan import Finding
 
 from . import indicators
 from .layout import Role
-from .rules import NETWORK, finding
+from .rules import NETWORK, PROCESS, finding
 from .source import Facts
 
 _PLACEHOLDER_VERSION = re.compile(
@@ -96,11 +96,25 @@ def check_archive(
         (f.statements or f.definitions) and roles.get(path) is not Role.INSTALL
         for path, f in facts.items()
     )
-    if not (has_code or content or requirements or known_name):
+    # What its install runs (a process, a request): with nothing to install, that is what
+    # the package is for.
+    hook = next(
+        (
+            call.name
+            for path, f in facts.items()
+            if roles.get(path) is Role.INSTALL
+            for call in (f.called(*NETWORK, *PROCESS),)
+            if call is not None
+        ),
+        None,
+    )
+    if not (has_code or content or (requirements and hook is None) or known_name):
         # Nothing to install but a name: no code, no data, nothing it brings along. Nobody
         # needs such a file; it claims a name (a look-alike, a name an assistant invents,
         # another organisation's internal one) for a payload to come, or tests who installs it.
         detail = "nothing to install: no code, data or requirements"
+        if requirements:
+            detail = f"nothing to install but requirements, and its install runs {hook}"
         if version and _PLACEHOLDER_VERSION.match(version):
             detail += f"; version {version}"
         yield finding("placeholder", metadata_path or filename, 0, detail, 10)

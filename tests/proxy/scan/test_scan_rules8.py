@@ -240,3 +240,19 @@ def test_who_runs_the_code_sent_to_a_bare_address_from_a_function_is_held() -> N
     named = beacon.replace("http://103.45.67.89/c", "https://telemetry.example.com/c")
     rules, held = _in_function(named)
     assert not held and rules["phone-home"] < 10
+
+
+def test_a_package_with_only_requirements_whose_install_runs_a_process_is_held() -> None:
+    hook = (
+        "import subprocess\nfrom setuptools import setup\nfrom setuptools.command.install import install\n"
+        "class Post(install):\n    def run(self):\n        install.run(self)\n"
+        "        subprocess.call(['sh', '-c', 'id'])\n"
+        "setup(name='acme-billing-core', version='1.0.0', install_requires=['requests'],\n"
+        "      cmdclass={'install': Post})\n"
+    )
+    archive = sdist(
+        {"setup.py": hook, "PKG-INFO": pkg_info("acme-billing-core", "1.0.0")},
+        root="acme-billing-core-1.0.0",
+    )
+    rules, held = _judge(archive, SDIST)
+    assert held and rules["placeholder"] == 10
