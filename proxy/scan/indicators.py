@@ -116,10 +116,13 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
             r"(?:(?:^|[\\/\x00'\"])(?:Login Data|Web Data|Local State|Cookies|Network[\\/\x00]+Cookies)"
             r"(?:$|[\\/\x00'\"])|User Data[\\/\x00]+Default|BraveSoftware|Opera Software|"
             r"Yandex[\\/\x00]*YandexBrowser|Mozilla[\\/\x00]*Firefox[\\/\x00]*Profiles|"
-            r"\blogins\.json|\bkey4\.db|\bcookies\.sqlite|CryptUnprotectData|browser_cookie3)",
+            r"\blogins\.json|\bkey4\.db|\bcookies\.sqlite|CryptUnprotectData|browser_cookie3|"
+            # A browser's history database (Chromium's `History`, Firefox's `places.sqlite`).
+            r"(?:[Cc]hrome|[Cc]hromium|Edge|BraveSoftware|Opera Software|Default)"
+            r"[\\/\x00](?:[\w .-]{1,30}[\\/\x00]){0,3}History(?:$|[\\/\x00'\"])|\bplaces\.sqlite)",
             *("login data", "web data", "local state", "cookies", "user data", "bravesoftware"),
             *("opera software", "yandexbrowser", "firefox", "logins.json", "key4.db"),
-            *("cryptunprotectdata", "browser_cookie3"),
+            *("cryptunprotectdata", "browser_cookie3", "history", "places.sqlite"),
             flags=0,
         ),
     ),

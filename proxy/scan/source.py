@@ -1364,15 +1364,26 @@ class _Collector:
                     return first.value
             if func == "getattr" and len(node.args) >= 2:
                 target, attr = node.args[0], node.args[1]
-                if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
+                spelled = _concatenated(attr)  # "ex" + "ec": a name written in pieces
+                if spelled is not None:
                     base = self.qual(target)
                     if base in ("__builtins__", "builtins"):
-                        return attr.value
-                    return f"{base}.{attr.value}" if base else f".{attr.value}"
+                        return spelled
+                    return f"{base}.{spelled}" if base else f".{spelled}"
             return f"{func}()" if func else ""
         if isinstance(node, ast.Subscript):
             return self.qual(node.value)
         return ""
+
+
+def _concatenated(node: ast.AST) -> str | None:
+    """A string literal, or literals joined by ``+``, as one string; ``None`` otherwise."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = _concatenated(node.left), _concatenated(node.right)
+        return left + right if left is not None and right is not None else None
+    return None
 
 
 #: What data can be, where it comes from: ``network`` (a response, a socket), ``payload``

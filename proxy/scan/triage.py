@@ -123,7 +123,7 @@ def _always(text: str, low: str, lower: bytes) -> bool:
 
 
 def _stores_and_phones(text: str, low: str, lower: bytes) -> bool:
-    return _phones(text, low, lower) and any(i.search(text, low) for i in _CREDENTIALS)
+    return _phones(text, low, lower) and _stores(text, low, lower)
 
 
 _HOME = (b"expanduser", b"path.home", b"userprofile", b"desktop", b"documents")
@@ -149,7 +149,10 @@ def _environment_sent(text: str, low: str, lower: bytes) -> bool:
 
 
 #: Chat bots' and local servers' modules (``source._REMOTE_MODULES``).
-_SERVES = (b"http.server", b"basehttp", b"socketserver", b"discord", b"telebot", b"telegram")
+_SERVES = (
+    *(b"http.server", b"basehttp", b"socketserver", b"discord", b"telebot", b"telegram"),
+    b"zulip",
+)
 
 
 def _serves_and_spawns(text: str, low: str, lower: bytes) -> bool:
@@ -157,6 +160,17 @@ def _serves_and_spawns(text: str, low: str, lower: bytes) -> bool:
 
 
 _CREDENTIALS = tuple(indicator for _, indicator in indicators.CREDENTIALS.values())
+#: Literals written as separate arguments (``join(appdata, "Exodus", "exodus.wallet")``):
+#: the parsed file's strings join them with NUL, which the credential patterns read as a
+#: path separator.
+_ARGUMENT_GAP = re.compile(r"""['"]\s*,\s*[rRuUbBfF]?['"]""")
+
+
+def _stores(text: str, low: str, lower: bytes) -> bool:
+    """A credential store named, also as a path given in pieces."""
+    joined = _ARGUMENT_GAP.sub("\x00", text)
+    joined_low = joined.lower()
+    return any(i.search(joined, joined_low) for i in _CREDENTIALS)
 _SINKS = _any(*indicators.SINKS.values(), indicators.IP_LOGGER)
 
 #: (lower-case byte substrings, the check to run where one occurs). Only files where a
@@ -186,21 +200,24 @@ _TRIAGE = (
     ((b".exec_module", b"runpy.run_path", b".sourcefileloader"), _downloads),
     ((b"virtualalloc",), _always),
     ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token"), _phones),
-    ((b"__builtins__",), lambda text, low, lower: bool(_BUILTINS.search(text))),
+    (
+        (b"__builtins__", b"getattr(builtins", b"getattr( builtins"),
+        lambda text, low, lower: bool(_BUILTINS.search(text)),
+    ),
     (
         (b"=exec", b"= exec", b",exec", b", exec", b"=eval", b"= eval", b",eval", b", eval"),
         lambda text, low, lower: bool(_RENAMED_EXEC.search(text)),
     ),
     ((b"chr(", b"chr,"), lambda text, low, lower: bool(_CHAR_CODES.search(text))),
-    ((b"login data", b"leveldb", b"roblosecurity"), _any(*_CREDENTIALS)),
+    ((b"login data", b"leveldb", b"roblosecurity"), _stores),
     # The user's key folders named as paths (``"~/.ssh"``, ``home / ".aws"``) beside network
     # use; the file names in them (``id_rsa``) are the credential patterns' own.
     ((b".ssh", b".aws"), _key_folder),
-    ((b"launcher_accounts", b"loginusers.vdf"), _any(*_CREDENTIALS)),
+    ((b"launcher_accounts", b"loginusers.vdf"), _stores),
     # "http" in base64 ("aHR0c") or hex: a URL the file spells only encoded.
     ((b"ahr0c", b"68747470"), _phones),
     # Telegram's session folder is named beside "Telegram Desktop", or as a path part.
-    ((b"cookies", b"/tdata", b"\\tdata", b"telegram", b"wallet"), _any(*_CREDENTIALS)),
+    ((b"cookies", b"/tdata", b"\\tdata", b"telegram", b"wallet"), _stores),
     ((b"powershell", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),
     ((b"mshta http", b"bitsadmin /"), _any(indicators.DOWNLOAD_RUN)),
     # A walk of the user's home, documents or a drive, beside network use.
@@ -260,7 +277,13 @@ _TRIAGE = (
         _any(_KEY_SENT),
     ),
     # What a chat bot is told or a local server is sent, and a process: a remote command.
-    ((b"message.content", b"message.text", b"basehttprequesthandler"), _serves_and_spawns),
+    (
+        (b"message.content", b"message.text", b"basehttprequesthandler", b"message_handler"),
+        _serves_and_spawns,
+    ),
+    ((b"telebot", b"zulip"), _serves_and_spawns),
+    # A browser's history database, beside network use.
+    ((b"/history", b"\\history", b'history"', b"history'", b"places.sqlite"), _stores_and_phones),
     # Network use and a shell command: perhaps a command fetched from a server.
     (
         (

