@@ -25,7 +25,13 @@ from . import bundled, layout
 from .archive import Member, walk
 from .layout import Role
 from .limits import Deadline, ScanLimits, Unscannable
-from .metadata import check_archive, check_commands, declares_requirements, read_metadata
+from .metadata import (
+    check_archive,
+    check_commands,
+    check_url_requirements,
+    declares_requirements,
+    read_metadata,
+)
 from .names import Lookalikes, bundled_lookalikes
 from .pth import check_pth
 from .rules import RULES_VERSION, check_python, finding
@@ -367,6 +373,7 @@ class _Scan:
         if "setup.py" in facts:
             declared["setup.py"] = "\n".join(text for text, _ in facts["setup.py"].strings)
         yield from check_commands(name, declared, metadata_path or self.filename)
+        yield from check_url_requirements(texts)
         yield from self.lookalikes.check(name, metadata_path or self.filename)
 
 

@@ -147,6 +147,39 @@ def check_archive(
             break
 
 
+#: A requirement named by URL (PEP 508 `name @ url`): pip fetches it from that address
+#: itself, never asking the index (nor a proxy in front of it) about it.
+_URL_REQUIREMENT = re.compile(
+    r"""(?:^|['"\s,\[]|Requires-Dist:\s*)[A-Za-z0-9][\w.-]*\s*(?:\[[^\]\n]*\]\s*)?@\s*"""
+    r"""((?:git\+|hg\+|svn\+|bzr\+)?(?:https?|ftp|file|ssh)://[^\s'",;\]]+)""",
+    re.M,
+)
+#: Forges whose VCS URLs developers pin to (a fork with a fix); an archive anywhere else
+#: is a file nobody reviews.
+_FORGES = re.compile(r"^(?:[\w+]+://)?(?:[^/@]*@)?(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)[/:]")
+
+
+def check_url_requirements(texts: Mapping[str, str]) -> Iterator[Finding]:
+    """``url-requirement``: a requirement by URL in ``setup.py``, ``setup.cfg``,
+    ``pyproject.toml``, an egg-info ``requires.txt`` or a wheel's ``METADATA`` (``texts``:
+    root-relative member texts). 10 for an address off the code forges, 6 on one."""
+    for path, text in texts.items():
+        base = path.rsplit("/", 1)[-1]
+        if base not in ("setup.py", "setup.cfg", "pyproject.toml", "requires.txt", "METADATA"):
+            continue
+        if base == "requires.txt" and ".egg-info/" not in path:
+            continue
+        if base in ("setup.py", "setup.cfg", "pyproject.toml") and "/" in path:
+            continue
+        match = _URL_REQUIREMENT.search(text)
+        if match is not None:
+            url = match.group(1)
+            line = text.count("\n", 0, match.start(1)) + 1
+            weight = 6 if _FORGES.match(url) else 10
+            yield finding("url-requirement", path, line, f"from {url[:80]}", weight)
+            return
+
+
 #: Commands people type every day; a package that installs one of these names as its own
 #: console script runs its code instead of the real one.
 _SYSTEM_COMMANDS = (

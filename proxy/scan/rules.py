@@ -115,6 +115,11 @@ RULES: dict[str, Rule] = {
         Rule("placeholder-text", 5, "describes itself as a dummy or placeholder"),
         Rule("lookalike-name", 4, "the project's name imitates a popular one (typo, look-alike)"),
         Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
+        Rule(
+            "url-requirement",
+            10,
+            "requires a project by URL (pip fetches it from there, past the index and pipgate)",
+        ),
         Rule("command-hijack", 8, "installs a command named like a system one (pip, sudo, ls)"),
         Rule("embedded-executable", 6, "a Windows, Linux or macOS executable inside a literal"),
         Rule("unsafe-member", 6, "an archive member with an absolute or '..' path"),

@@ -24,6 +24,7 @@ ARCHIVE_RULES = frozenset(
         "unsafe-member",
         "bundled-executable",
         "command-hijack",
+        "url-requirement",
     }
 )
 ELSEWHERE = 0.5

@@ -304,3 +304,31 @@ def test_a_history_folder_of_ones_own_and_a_method_in_pieces_are_not_findings() 
         "    return getattr(api, 'get_' + 'status')()\n"
     )
     assert not held and "credential-exfil" not in rules and "download-exec" not in rules
+
+
+def test_a_requirement_fetched_from_a_url_off_the_index_is_held() -> None:
+    setup = ", install_requires=['billing-helper @ https://files.example-cdn.com/bh-1.0.tar.gz']"
+    rules, held = _judge(_claim({"acme_billing_core/__init__.py": "X = 1\n"}, setup), SDIST)
+    assert held and rules["url-requirement"] == 10
+    metadata = (
+        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n"
+        "Requires-Dist: helper @ http://45.61.1.2/helper-1.0-py3-none-any.whl\n"
+    )
+    rules, held = _judge(
+        wheel({"demo/__init__.py": "X = 1\n"}, metadata=metadata), "demo-1.0-py3-none-any.whl"
+    )
+    assert held and rules["url-requirement"] == 10
+
+
+def test_a_fork_on_a_forge_is_weaker_and_a_home_page_is_no_requirement() -> None:
+    setup = ", install_requires=['lib @ git+https://github.com/someone/lib@v1.2']"
+    rules, held = _judge(_claim({"acme_billing_core/__init__.py": "X = 1\n"}, setup), SDIST)
+    assert not held and rules["url-requirement"] == 6
+    metadata = (
+        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nHome-page: https://example.com/demo\n"
+        "Author-email: Demo Team <team@example.com>\nRequires-Dist: requests>=2\n"
+    )
+    rules, held = _judge(
+        wheel({"demo/__init__.py": "X = 1\n"}, metadata=metadata), "demo-1.0-py3-none-any.whl"
+    )
+    assert not held and "url-requirement" not in rules
