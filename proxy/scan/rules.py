@@ -318,12 +318,12 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
                 # to it: what goes there goes to whoever wrote them in.
                 detail = f"{sink.detail} with its credentials, reached"
                 sink = finding("exfil-sink", path, owned[2], detail, 10)
-    yield from _flows(path, facts, role, sink)
+    hidden = next((d for d in facts.decoded if _URL.match(d[0])), None)
+    yield from _flows(path, facts, role, sink, hidden_url=hidden is not None)
     if sink is not None:
         yield sink
     credential = _credentials(path, texts)
     if network is not None:
-        hidden = next((d for d in facts.decoded if _URL.match(d[0])), None)
         if hidden is not None:
             # Nobody hides where their own code connects; a payload hides its server (the
             # more so a bare address, with no name to answer for it).
@@ -366,10 +366,13 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
             return
 
 
-def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterator[Finding]:
+def _flows(
+    path: str, facts: Facts, role: Role, sink: Finding | None, hidden_url: bool = False
+) -> Iterator[Finding]:
     """Data followed from where it comes from to where it goes: downloaded, decoded or
     embedded bytes written to a file that is then run; host facts, the environment or a
-    credential store's content sent out."""
+    credential store's content sent out. ``hidden_url``: the file spells a URL only
+    encoded (whatever it sends may go there, and nobody hides their own server)."""
     early = role in (Role.INSTALL, Role.PTH) or (
         role is Role.IMPORT and any(c.top and _is(c.name, NETWORK) for c in facts.calls)
     )
@@ -387,8 +390,10 @@ def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterato
     if stolen is not None:
         what = " and ".join(sorted(stolen.kinds & {"env", "credential"}))
         weight = 10 if runs or (role is Role.IMPORT and stolen.top) else 8
-        if (sink is not None and sink.weight >= 6) or (
-            not stolen.kinds.isdisjoint({"env", "swept", "credential"}) and stolen.host
+        if (
+            (sink is not None and sink.weight >= 6)
+            or (not stolen.kinds.isdisjoint({"env", "swept", "credential"}) and stolen.host)
+            or hidden_url
         ):
             # The environment or a credential store sent to a chat webhook or a request
             # catcher, or to an address the code carries (the whole environment, a
@@ -409,6 +414,10 @@ def _flows(path: str, facts: Facts, role: Role, sink: Finding | None) -> Iterato
         if weight < 10 and sink is not None and sink.weight >= 6:
             # Who and where the machine is, sent to a chat webhook or a request catcher:
             # a beacon whichever code calls it.
+            weight = 10
+        if weight < 10 and hidden_url:
+            # From a file that spells an address only encoded: a beacon that hides where it
+            # goes.
             weight = 10
         if weight < 10 and beacon.fixed and sink is not None and sink.detail.startswith("raw IP"):
             # Sent to a bare public address written in: no service with a name to answer

@@ -422,6 +422,13 @@ class _Collector:
                     and len(node.targets) == 1  # type: ignore[attr-defined]
                     and type(node.targets[0]) is ast.Tuple  # type: ignore[attr-defined]
                 )
+                or (
+                    # `cc = getattr(builtins, "ev" + "al")`: a builtin fetched by name.
+                    type(node.value) is ast.Call  # type: ignore[attr-defined]
+                    and type(node.value.func) is ast.Name  # type: ignore[attr-defined]
+                    and node.value.func.id == "getattr"  # type: ignore[attr-defined]
+                    and all(type(t) is ast.Name for t in node.targets)  # type: ignore[attr-defined]
+                )
             ):
                 rebinds.append(node)
             elif (
@@ -1031,6 +1038,13 @@ class _Collector:
     def _call_kinds(self, name: str, call: ast.Call, scope: int) -> frozenset[str] | None:
         """What a call's result is, when the call itself is a source (``None``: look into
         its arguments and receiver instead)."""
+        if _obscure_codec(call) is not None:
+            # Bytes decoded with a code page nobody writes in: hidden text (a payload when
+            # the bytes are the file's own).
+            receiver = call.func.value  # type: ignore[attr-defined]
+            if self._constant(receiver, scope):
+                return frozenset({"payload"})
+            return frozenset({"decoded"}) | (self._kinds(receiver, scope) & {"network", "payload"})
         if _matches(name, DECODERS):
             if call.args and self._constant(call.args[0], scope):
                 return frozenset({"payload"})
@@ -1376,10 +1390,47 @@ class _Collector:
         return ""
 
 
+#: Text encodings nobody writes Python source or data in: a literal decoded with one
+#: (``b'\x85\xa5\x81\x93'.decode('cp1026')`` is ``"eval"``) is text hidden from readers.
+_OBSCURE_CODECS = frozenset(
+    {
+        *("cp037", "cp273", "cp424", "cp500", "cp875", "cp1026", "cp1140", "ibm037", "ibm039"),
+        *("ibm273", "ibm424", "ibm500", "ibm875", "ibm1026", "ibm1140", "ebcdic_cp_us"),
+        *("ebcdic_cp_be", "ebcdic_cp_ch", "ebcdic_cp_he", "csibm037", "csibm500", "csibm1026"),
+        *("utf_7", "utf7", "u7"),
+    }
+)
+
+
+def _obscure_codec(call: ast.AST) -> str | None:
+    """The codec of ``x.decode("cp1026")`` (also ``encoding=``) when it is an obscure one."""
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)):
+        return None
+    if call.func.attr != "decode":
+        return None
+    named = call.args[0] if call.args else next(
+        (k.value for k in call.keywords if k.arg == "encoding"), None
+    )
+    if isinstance(named, ast.Constant) and isinstance(named.value, str):
+        codec = named.value.lower().replace("-", "_")
+        return codec if codec in _OBSCURE_CODECS else None
+    return None
+
+
 def _concatenated(node: ast.AST) -> str | None:
-    """A string literal, or literals joined by ``+``, as one string; ``None`` otherwise."""
+    """A string literal, literals joined by ``+``, or a bytes literal decoded with an obscure
+    codec, as one string; ``None`` otherwise."""
     if isinstance(node, ast.Constant):
         return node.value if isinstance(node.value, str) else None
+    codec = _obscure_codec(node)
+    if codec is not None:
+        raw = node.func.value  # type: ignore[attr-defined]
+        if isinstance(raw, ast.Constant) and isinstance(raw.value, bytes) and len(raw.value) < 256:
+            try:
+                return raw.value.decode(codec)
+            except (UnicodeDecodeError, LookupError):
+                return None
+        return None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = _concatenated(node.left), _concatenated(node.right)
         return left + right if left is not None and right is not None else None

