@@ -8,6 +8,7 @@ and often an install hook that only phones home (which the Python rules see).
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator, Mapping
 from email.parser import HeaderParser
 
@@ -160,24 +161,42 @@ _FORGES = re.compile(r"^(?:[\w+]+://)?(?:[^/@]*@)?(?:www\.)?(?:github\.com|gitla
 
 
 def check_url_requirements(texts: Mapping[str, str]) -> Iterator[Finding]:
-    """``url-requirement``: a requirement by URL in ``setup.py``, ``setup.cfg``,
-    ``pyproject.toml``, an egg-info ``requires.txt`` or a wheel's ``METADATA`` (``texts``:
-    root-relative member texts). 10 for an address off the code forges, 6 on one."""
-    for path, text in texts.items():
-        base = path.rsplit("/", 1)[-1]
-        if base not in ("setup.py", "setup.cfg", "pyproject.toml", "requires.txt", "METADATA"):
-            continue
-        if base == "requires.txt" and ".egg-info/" not in path:
-            continue
-        if base in ("setup.py", "setup.cfg", "pyproject.toml") and "/" in path:
-            continue
-        match = _URL_REQUIREMENT.search(text)
+    """``url-requirement``: a requirement by URL that installing the archive asks for: in
+    ``setup.py``, ``setup.cfg``, ``[project]`` of ``pyproject.toml``, the egg-info's
+    ``requires.txt``, or a ``Requires-Dist`` of the archive's own metadata (``texts``:
+    root-relative member texts). 10 for an address off the code forges; 4 on one; 2 for an
+    archive pinned by its digest (``#sha256=``)."""
+    for path, requirements in _requirement_texts(texts):
+        match = _URL_REQUIREMENT.search(requirements)
         if match is not None:
             url = match.group(1)
-            line = text.count("\n", 0, match.start(1)) + 1
-            weight = 6 if _FORGES.match(url) else 10
-            yield finding("url-requirement", path, line, f"from {url[:80]}", weight)
+            weight = 2 if "#sha256=" in url else 4 if _FORGES.match(url) else 10
+            yield finding("url-requirement", path, 0, f"from {url[:80]}", weight)
             return
+
+
+def _requirement_texts(texts: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """(path, the text of the requirements it declares) for each file that declares some."""
+    for path, text in texts.items():
+        base = path.rsplit("/", 1)[-1]
+        if base in ("setup.py", "setup.cfg") and "/" not in path:
+            yield path, text
+        elif base == "requires.txt" and ".egg-info/" in path and path.count("/") <= 2:
+            yield path, text
+        elif base in ("METADATA", "PKG-INFO") and path.count("/") <= 1:
+            headers = read_metadata(text.split("\n\n", 1)[0])
+            yield path, "\n".join(headers.get("requires-dist", []))
+        elif base == "pyproject.toml" and "/" not in path:
+            try:
+                project = tomllib.loads(text).get("project", {})
+            except (tomllib.TOMLDecodeError, AttributeError):
+                continue
+            if not isinstance(project, dict):
+                continue
+            declared = [*project.get("dependencies", [])]
+            for extra in (project.get("optional-dependencies") or {}).values():
+                declared += extra if isinstance(extra, list) else []
+            yield path, "\n".join(str(item) for item in declared)
 
 
 #: Commands people type every day; a package that installs one of these names as its own

@@ -323,7 +323,7 @@ def test_a_requirement_fetched_from_a_url_off_the_index_is_held() -> None:
 def test_a_fork_on_a_forge_is_weaker_and_a_home_page_is_no_requirement() -> None:
     setup = ", install_requires=['lib @ git+https://github.com/someone/lib@v1.2']"
     rules, held = _judge(_claim({"acme_billing_core/__init__.py": "X = 1\n"}, setup), SDIST)
-    assert not held and rules["url-requirement"] == 6
+    assert not held and rules["url-requirement"] == 4
     metadata = (
         "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\nHome-page: https://example.com/demo\n"
         "Author-email: Demo Team <team@example.com>\nRequires-Dist: requests>=2\n"
@@ -370,3 +370,21 @@ def test_who_runs_the_code_sent_to_an_address_spelled_only_encoded_is_held() -> 
     )
     rules, held = _in_function(plain)
     assert not held and rules["phone-home"] < 10
+
+
+def test_urls_outside_what_installing_asks_for_are_no_url_requirements() -> None:
+    # A README's example in the metadata's description; a development group; a pin.
+    metadata = (
+        "Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n\n"
+        "Benchmarks need a checkout:\n\n    tomli @ file:///home/foo/dev/tomli\n"
+    )
+    pyproject = (
+        "[project]\nname = 'demo'\nversion = '1.0'\n"
+        "dependencies = ['helper @ https://files.example-cdn.com/h-1.0.tar.gz#sha256=" + "0" * 64 + "']\n"
+        "[dependency-groups]\ndev = ['tool @ https://files.example-cdn.com/tool-2.0.tar.gz']\n"
+    )
+    archive = sdist(
+        {"PKG-INFO": metadata, "pyproject.toml": pyproject, "demo/__init__.py": "X = 1\n"}
+    )
+    rules, held = _judge(archive, "demo-1.0.tar.gz")
+    assert not held and rules["url-requirement"] == 2
