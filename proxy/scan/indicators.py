@@ -344,3 +344,8 @@ INDEX_SETTING = _ind(
 SSH_PUBLIC_KEY = re.compile(
     r"(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d+)\s+AAAA[A-Za-z0-9+/]{60,}={0,2}"
 )
+#: Forges whose VCS URLs developers pin to (a fork with a fix); an archive anywhere else
+#: is a file nobody reviews.
+FORGE_URL = re.compile(
+    r"^(?:[\w+]+://)?(?:[^/@]*@)?(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)[/:]"
+)

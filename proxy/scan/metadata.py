@@ -155,9 +155,6 @@ _URL_REQUIREMENT = re.compile(
     r"""((?:git\+|hg\+|svn\+|bzr\+)?(?:https?|ftp|file|ssh)://[^\s'",;\]]+)""",
     re.M,
 )
-#: Forges whose VCS URLs developers pin to (a fork with a fix); an archive anywhere else
-#: is a file nobody reviews.
-_FORGES = re.compile(r"^(?:[\w+]+://)?(?:[^/@]*@)?(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)[/:]")
 
 
 def check_url_requirements(texts: Mapping[str, str]) -> Iterator[Finding]:
@@ -170,7 +167,7 @@ def check_url_requirements(texts: Mapping[str, str]) -> Iterator[Finding]:
         match = _URL_REQUIREMENT.search(requirements)
         if match is not None:
             url = match.group(1)
-            weight = 2 if "#sha256=" in url else 4 if _FORGES.match(url) else 10
+            weight = 2 if "#sha256=" in url else 4 if indicators.FORGE_URL.match(url) else 10
             yield finding("url-requirement", path, 0, f"from {url[:80]}", weight)
             return
 
@@ -205,6 +202,7 @@ _SYSTEM_COMMANDS = (
     "pip|pip3|python|python3|sudo|su|ls|cd|cp|mv|rm|cat|ssh|scp|git|curl|wget|bash|sh|zsh|"
     "apt|apt-get|yum|dnf|brew|npm|node|powershell|cmd|explorer|whoami|passwd|chmod|ps|kill"
 )
+_TRUSTED_COMMANDS = frozenset({"pip", "python", "sudo", "su", "ssh", "scp", "git"})
 _HIJACK = re.compile(
     rf"^\s*[\"']?((?:{_SYSTEM_COMMANDS})(?:\d+(?:\.\d+)?)?)[\"']?\s*=\s*[\"']?[A-Za-z_][\w.]*\s*:",
     re.M,
@@ -221,7 +219,11 @@ def check_commands(name: str, sources: Mapping[str, str], where: str) -> Iterato
         for match in _HIJACK.finditer(_script_declarations(path, text)):
             command = match.group(1)
             if canonicalize_name(command.rstrip("0123456789.")) != own:
-                yield finding("command-hijack", path or where, 0, f"installs a {command!r} command")
+                # The installer, the interpreter, and the commands that take passwords or
+                # keys: whoever replaces one of them gets what the user types into it.
+                weight = 10 if command.rstrip("0123456789.") in _TRUSTED_COMMANDS else None
+                detail = f"installs a {command!r} command"
+                yield finding("command-hijack", path or where, 0, detail, weight)
                 return
 
 

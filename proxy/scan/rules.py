@@ -866,7 +866,13 @@ def _hidden_process(path: str, calls: list[Call]) -> Iterator[Finding]:
         )
         if match:
             what = match.group(0) if isinstance(match, re.Match) else "pip install"
-            yield finding("hidden-install", path, call.line, _clip(what))
+            url = _INSTALL_URL.search(command)
+            if url is not None and not indicators.FORGE_URL.match(url.group(1)):
+                # An archive from an address of its own: fetched past the index (and
+                # pipgate), by code nobody asked to install anything.
+                yield finding("hidden-install", path, call.line, f"pip install {url.group(1)[:60]}", 10)
+            else:
+                yield finding("hidden-install", path, call.line, _clip(what))
             break
     detached = next((c for c in calls if _detached_python(c)), None)
     if detached is not None:
@@ -959,6 +965,9 @@ _HIDDEN_INSTALL = re.compile(
     r"\b(?:dig|nslookup)\s+\S+\.\S+",
     re.I,
 )
+
+
+_INSTALL_URL = re.compile(r"\binstall\s+(?:-\S+\s+)*(?:\S+\s*@\s*)?((?:git\+)?(?:https?|ftp)://\S+)", re.I)
 
 
 #: Commands that take the machine down or wipe the user's files.

@@ -438,12 +438,12 @@ CASES = [
         wheel(
             {
                 "demo/__init__.py": "def main():\n    pass\n",
-                "demo-1.0.dist-info/entry_points.txt": "[console_scripts]\npip = demo:main\n",
+                "demo-1.0.dist-info/entry_points.txt": "[console_scripts]\nsudo = demo:main\n",
             }
         ),
         "demo-1.0-py3-none-any.whl",
         "command-hijack",
-        False,
+        True,  # since rules 8: `sudo`, `pip`, `python` and the like weigh 10
     ),
     (
         "command-line upload",

