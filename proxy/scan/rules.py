@@ -819,6 +819,10 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
             host = shell.group(0) if shell else None
         if host is not None:
             yield finding("phone-home", path, network.line, f"{host} and {network.name}")
+        else:
+            beacon = _bare_beacon(facts)
+            if beacon is not None:
+                yield _beacon_finding(path, beacon)
         if facts.verifies_digest:
             detail = f"{network.name} (digest verified)"
             yield finding("install-network", path, network.line, detail, 3)
@@ -852,6 +856,37 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
     if requirements:
         weight = min(4 + 2 * (len(requirements) - 1), 8)
         yield finding("stealer-dependency", path, 0, ", ".join(requirements), weight)
+
+
+#: Names a setup script may look up to see whether it is online.
+_WELL_KNOWN_HOSTS = re.compile(
+    r"^(?:localhost|(?:[\w-]+\.)*(?:pypi\.org|pythonhosted\.org|python\.org|github\.com|"
+    r"google\.com|cloudflare\.com|example\.(?:com|org|net)))\.?$",
+    re.I,
+)
+
+
+def _bare_beacon(facts: Facts) -> Call | None:
+    """A request or a DNS look-up made for its own sake: a look-up of a name the code
+    writes in, or a request to an address written in whose answer nothing reads. Either
+    tells the server's owner who installs the package (its address, its resolver), with
+    nothing sent."""
+    for call in facts.calls:
+        if call.name in DNS_LOOKUPS and call.args:
+            name = call.args[0]
+            if "." in name and not _WELL_KNOWN_HOSTS.match(name) and not indicators.raw_ip(name):
+                return call
+        elif call.discarded and _is(call.name, NETWORK) and call.args:
+            url = next((a for a in call.args if _URL.match(a)), None)
+            host = re.sub(r"^\s*\w+://(?:[^@/]*@)?([^/:?#]+).*$", r"\1", url or "", flags=re.S)
+            if url is not None and not _WELL_KNOWN_HOSTS.match(host):
+                return call
+    return None
+
+
+def _beacon_finding(path: str, call: Call) -> Finding:
+    what = "looks up" if call.name in DNS_LOOKUPS else "calls, ignoring the answer,"
+    return finding("phone-home", path, call.line, f"install {what} {_clip(call.args[0], 40)}", 8)
 
 
 def _hidden_process(path: str, calls: list[Call]) -> Iterator[Finding]:

@@ -103,6 +103,7 @@ class Call:
     top: bool = False  # runs when the module runs (module level, or a function it calls)
     within: str = ""  # the function it is in ('' at module level)
     keywords: tuple[str, ...] = ()  # the keyword arguments' names (process calls only)
+    discarded: bool = False  # a statement of its own: nothing reads what it returns
 
 
 @dataclass(slots=True)
@@ -379,6 +380,7 @@ class _Collector:
         self._decode_budget = _MAX_DECODE
         self._function_names: dict[int, str] = {}
         self._digests = False
+        self._discarded: set[int] = set()  # calls that are statements of their own
         # Names bound to a path or command built from literals (``os.path.join(here,
         # "post.sh")``): the literals, for what a process call runs.
         self._built: dict[tuple[int, str], ast.AST] = {}
@@ -484,6 +486,11 @@ class _Collector:
             if not _is_inert(node):
                 facts.statements += 1
         pending: list[tuple[str, ast.Call, int]] = []
+        self._discarded = {
+            id(n.value.value if type(n.value) is ast.Await else n.value)  # type: ignore[attr-defined]
+            for n in nodes
+            if type(n) is ast.Expr
+        }
         docstrings = _docstrings(nodes)
         development = self._development_only(nodes) if "argv" in text else set()
         strings, code_literals, names = facts.strings, facts.code_literals, facts.names
@@ -1318,7 +1325,10 @@ class _Collector:
             ]
             literals += tuple(w for w in dict.fromkeys(nested[:32]) if w not in literals)
         within = self._function_names.get(scope, "") if scope else ""
-        facts.calls.append(Call(name, node.lineno, literals, within=within, keywords=keywords))
+        discarded = id(node) in self._discarded
+        facts.calls.append(
+            Call(name, node.lineno, literals, within=within, keywords=keywords, discarded=discarded)
+        )
         self._call_nodes.append(node)
         if name.endswith((".Thread", ".Process", ".Timer")) and node.keywords:
             # `Thread(target=os.system, args=("...",))` calls its target with its args.

