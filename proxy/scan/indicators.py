@@ -349,3 +349,15 @@ SSH_PUBLIC_KEY = re.compile(
 FORGE_URL = re.compile(
     r"^(?:[\w+]+://)?(?:[^/@]*@)?(?:www\.)?(?:github\.com|gitlab\.com|bitbucket\.org)[/:]"
 )
+#: What stealers check to leave sandboxes and analysts alone: the user names of public
+#: malware sandboxes, analysis tools' and virtual machines' processes.
+ANALYSIS_NAMES = frozenset(
+    {
+        *("wdagutilityaccount", "abby", "peter wilson", "hmarc", "patex", "john-pc", "rdhj0cnfevzx"),
+        *("kecfmjgtmjxyrb", "frank", "8nl0colnq5bq", "lisa", "john", "george", "pxmduopvyx"),
+        *("httpdebuggerui", "wireshark", "fiddler", "vboxservice", "vboxtray", "vmtoolsd"),
+        *("vmwaretray", "vmwareuser", "ida64", "ollydbg", "pestudio", "x96dbg", "x32dbg"),
+        *("processhacker", "prl_cc", "prl_tools", "xenservice", "qemu-ga", "joeboxcontrol"),
+        *("ksdumperclient", "ksdumper", "joeboxserver", "df5serv", "vmsrvc", "vmusrvc"),
+    }
+)

@@ -59,6 +59,11 @@ RULES: dict[str, Rule] = {
         ),
         Rule("shellcode", 10, "allocates executable memory and copies or starts code in it"),
         Rule("spyware", 10, "records keystrokes (8: captures the screen) beside network use"),
+        Rule(
+            "anti-analysis",
+            8,
+            "lists sandbox user names and analysis tools' processes, to hide from them",
+        ),
         Rule("credential-read", 6, "reads a credential store (browser, Discord, wallet, keys)"),
         Rule("credential-exfil", 6, "reads credentials and sends data out from the same file"),
         Rule(
@@ -344,6 +349,7 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _miner(path, texts, facts)
     yield from _clipboard(path, texts, facts)
     yield from _spyware(path, facts)
+    yield from _anti_analysis(path, facts)
     yield from _shellcode(path, facts)
     yield from _defense_evasion(path, texts, facts)
     yield from _backdoor_key(path, texts, facts)
@@ -697,6 +703,20 @@ SCREEN_CAPTURES = (
     "mss.mss",
     "mss.mss.grab",
 )
+
+
+def _anti_analysis(path: str, facts: Facts) -> Iterator[Finding]:
+    """Five or more of the names stealers check to hide from sandboxes and analysts (the
+    sandboxes' user names, debuggers', sniffers' and virtual machines' processes): nothing
+    else needs to know whether ``WDAGUtilityAccount`` runs it or ``x96dbg`` is open."""
+    seen: dict[str, int] = {}
+    for text, line in facts.strings:
+        name = text.strip().lower().removesuffix(".exe")
+        if name in indicators.ANALYSIS_NAMES and name not in seen:
+            seen[name] = line
+    if len(seen) >= 5 and not {"wdagutilityaccount", "httpdebuggerui", "vboxservice"}.isdisjoint(seen):
+        first = min(seen.values())
+        yield finding("anti-analysis", path, first, ", ".join(sorted(seen)[:4]) + ", ...")
 
 
 def _spyware(path: str, facts: Facts) -> Iterator[Finding]:

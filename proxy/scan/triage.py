@@ -307,6 +307,13 @@ _TRIAGE = (
     ((b"ms-settings", b"mscfile"), _any(indicators.DEFENSE_EVASION)),
     # Slack and GitHub tokens written in, beside network use.
     ((b"xoxb-", b"xoxp-", b"ghp_", b"github_pat_"), _phones),
+    # Sandboxes' user names and analysis tools' processes, listed to hide from them.
+    (
+        (b"wdagutilityaccount", b"httpdebuggerui", b"vboxservice"),
+        lambda text, low, lower: sum(
+            name.encode() in lower for name in indicators.ANALYSIS_NAMES
+        ) >= 5,
+    ),
     # Key loggers and screen grabbers beside network use.
     ((b"pynput", b"getasynckeystate", b"setwindowshookex"), _phones),
     ((b"imagegrab", b"pyscreenshot", b"pyautogui.screenshot"), _phones),

@@ -447,3 +447,27 @@ def test_an_install_that_downloads_what_it_reads_or_checks_pypi_is_no_beacon() -
     archive = sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"})
     rules, held = _judge(archive, "demo-1.0.tar.gz")
     assert not held and "phone-home" not in rules
+
+
+ANTI_VM = """\
+import os, psutil, sys, requests
+USERS = ["WDAGUtilityAccount", "Abby", "Peter Wilson", "hmarc", "patex"]
+TOOLS = ["httpdebuggerui", "wireshark", "fiddler", "vboxservice", "vmtoolsd", "x96dbg"]
+if os.getlogin() in USERS:
+    sys.exit()
+for p in psutil.process_iter():
+    if p.name().lower().replace(".exe", "") in TOOLS:
+        p.kill()
+requests.get("https://api.example-cdn.net/v1/ready")
+"""
+
+
+def test_a_list_of_sandboxes_and_analysis_tools_to_hide_from_is_anti_analysis() -> None:
+    rules, held = _judge(wheel({"demo/__init__.py": ANTI_VM}), "demo-1.0-py3-none-any.whl")
+    assert held and rules["anti-analysis"] == 8
+
+
+def test_a_tool_that_knows_two_sniffers_is_not_anti_analysis() -> None:
+    source = "KNOWN = ['wireshark', 'fiddler', 'tcpdump']\n\ndef sniffers(names):\n    return [n for n in names if n in KNOWN]\n"
+    rules, held = _judge(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert not held and "anti-analysis" not in rules
