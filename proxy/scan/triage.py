@@ -234,7 +234,8 @@ _TRIAGE = (
         (b"&& bash", b"&& sh ", b"; bash ", b"; sh ", b"&& python", b"&& perl", b"&& node"),
         _any(indicators.DOWNLOAD_RUN),
     ),
-    ((b"sc create", b"sc.exe create", b"new-service"), _any(indicators.PERSISTENCE)),
+    # A Windows service (`sc create NAME binPath= ...`, `New-Service -...`).
+    ((b"binpath=", b"new-service"), _any(indicators.PERSISTENCE)),
     # An index written into an installer's configuration; a key into `authorized_keys`.
     (
         (b"pip.conf", b"pip.ini", b".pydistutils.cfg", b"uv.toml", b".condarc"),
