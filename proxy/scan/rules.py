@@ -886,12 +886,14 @@ _WELL_KNOWN_HOSTS = re.compile(
 )
 
 
-def _bare_beacon(facts: Facts) -> Call | None:
+def _bare_beacon(facts: Facts, top: bool = False) -> Call | None:
     """A request or a DNS look-up made for its own sake: a look-up of a name the code
     writes in, or a request to an address written in whose answer nothing reads. Either
     tells the server's owner who installs the package (its address, its resolver), with
     nothing sent."""
     for call in facts.calls:
+        if top and not call.top:
+            continue
         if call.name in DNS_LOOKUPS and call.args:
             name = call.args[0]
             if "." in name and not _WELL_KNOWN_HOSTS.match(name) and not indicators.raw_ip(name):
@@ -904,9 +906,9 @@ def _bare_beacon(facts: Facts) -> Call | None:
     return None
 
 
-def _beacon_finding(path: str, call: Call) -> Finding:
+def _beacon_finding(path: str, call: Call, when: str = "install") -> Finding:
     what = "looks up" if call.name in DNS_LOOKUPS else "calls, ignoring the answer,"
-    return finding("phone-home", path, call.line, f"install {what} {_clip(call.args[0], 40)}", 8)
+    return finding("phone-home", path, call.line, f"{when} {what} {_clip(call.args[0], 40)}", 8)
 
 
 def _hidden_process(path: str, calls: list[Call]) -> Iterator[Finding]:
@@ -957,6 +959,10 @@ def _import_time(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
     host = _host_facts(facts, top=True)
     if host is not None:
         yield finding("phone-home", path, network.line, f"{host} and {network.name}")
+    elif role in (Role.IMPORT, Role.PTH):
+        beacon = _bare_beacon(facts, top=True)
+        if beacon is not None:
+            yield _beacon_finding(path, beacon, "import")
     yield finding("import-network", path, network.line, network.name)
 
 

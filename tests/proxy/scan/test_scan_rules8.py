@@ -471,3 +471,12 @@ def test_a_tool_that_knows_two_sniffers_is_not_anti_analysis() -> None:
     source = "KNOWN = ['wireshark', 'fiddler', 'tcpdump']\n\ndef sniffers(names):\n    return [n for n in names if n in KNOWN]\n"
     rules, held = _judge(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
     assert not held and "anti-analysis" not in rules
+
+
+def test_an_import_that_calls_out_for_its_own_sake_is_a_beacon() -> None:
+    source = "import requests\nrequests.get('https://telemetry.acme-tools.io/imported?pkg=demo')\n"
+    rules, held = _judge(wheel({"demo/__init__.py": source}), "demo-1.0-py3-none-any.whl")
+    assert held and rules["phone-home"] == 8
+    reads = source.replace("requests.get(", "LATEST = requests.get(").rstrip() + ".json()\n"
+    rules, held = _judge(wheel({"demo/__init__.py": reads}), "demo-1.0-py3-none-any.whl")
+    assert not held and "phone-home" not in rules
