@@ -140,7 +140,15 @@ def placements(code: str) -> dict[str, tuple[bytes, str]]:
     wheel_name = "quietlib-1.0-py3-none-any.whl"
     return {
         "install": (
-            sdist({"setup.py": setup, "PKG-INFO": pkg_info("quietlib")}, root="quietlib-1.0"),
+            sdist(
+                {
+                    "setup.py": setup,
+                    "PKG-INFO": pkg_info("quietlib"),
+                    # Code of its own: an empty package is held for being empty (rules 8).
+                    "quietlib/__init__.py": "def version():\n    return '1.0'\n",
+                },
+                root="quietlib-1.0",
+            ),
             "quietlib-1.0.tar.gz",
         ),
         "import": (wheel({"quietlib/__init__.py": code}, name="quietlib"), wheel_name),

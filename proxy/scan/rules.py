@@ -362,7 +362,24 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
         yield from _import_time(path, facts, role)
 
 
+#: Files that hold data, not code: what `exec` runs from one was hidden there.
+_DATA_FILE = re.compile(
+    r"\.(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|xml|db|wav|mp3|ttf|woff2?)$", re.I
+)
+
+
 def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
+    for sink in facts.sinks:
+        if sink.feed == "file":
+            # `exec(open(join(here, "notes.txt")).read())`: the file's name on the line.
+            hidden = next(
+                (t for t, line in facts.strings if line == sink.line and _DATA_FILE.search(t)),
+                None,
+            )
+            if hidden is not None:
+                detail = f"a data file ({_clip(hidden, 40)}) run by {sink.sink}"
+                yield finding("decode-exec", path, sink.line, detail)
+                return
     for sink in facts.sinks:
         if sink.feed in ("decoded", "payload"):
             yield finding("decode-exec", path, sink.line, f"decoded data into {sink.sink}")

@@ -1396,8 +1396,22 @@ class _Collector:
                     return f"{base}.{spelled}" if base else f".{spelled}"
             return f"{func}()" if func else ""
         if isinstance(node, ast.Subscript):
+            key = _concatenated(node.slice)
+            if key is not None and self._is_builtins_table(node.value):
+                return key  # vars(__builtins__)["exec"], __builtins__.__dict__["ev" + "al"]
             return self.qual(node.value)
         return ""
+
+    def _is_builtins_table(self, node: ast.AST) -> bool:
+        """``__builtins__`` (a dict in imported modules), ``vars(builtins)``,
+        ``builtins.__dict__``, ``globals()["__builtins__"].__dict__``."""
+        if isinstance(node, ast.Call) and node.args and self.qual(node.func) == "vars":
+            node = node.args[0]
+        elif isinstance(node, ast.Attribute) and node.attr == "__dict__":
+            node = node.value
+        if isinstance(node, ast.Subscript):
+            return _concatenated(node.slice) in ("__builtins__", "builtins")
+        return self.qual(node) in ("__builtins__", "builtins")
 
 
 #: Text encodings nobody writes Python source or data in: a literal decoded with one

@@ -44,6 +44,12 @@ _DECODING = (
     b"urllib3",
     b".data",
 )
+#: `exec(open(join(here, "notes.txt")).read())`: a data file's content run as code.
+_EXEC_DATA_FILE = re.compile(
+    r"\b(?:exec|eval)\s*\([^\n]{0,200}\.(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|"
+    r"xml|db|wav|mp3|ttf|woff2?)['\"]",
+    re.I,
+)
 _BUILTINS = re.compile(r"getattr\s*\(\s*(?:__builtins__|builtins|globals\s*\(\s*\))")
 _RAW_IP = re.compile(rb"://[1-9]")
 #: A CI token, a private key or a recovery phrase named in a request's arguments. Anchored
@@ -177,6 +183,7 @@ _SINKS = _any(*indicators.SINKS.values(), indicators.IP_LOGGER)
 #: check passes are parsed.
 _TRIAGE = (
     ((b"exec(", b"eval(", b"__import__("), _exec_chain),
+    ((b"exec(", b"eval("), lambda text, low, lower: bool(_EXEC_DATA_FILE.search(text))),
     ((b"pyarmor", b"pty.spawn", b"/dev/tcp"), _always),
     ((b"dup2",), lambda text, low, lower: b"socket" in lower),
     (

