@@ -328,6 +328,7 @@ def raw_ip(text: str) -> str | None:
             return address
     return None
 
+
 #: An installer's configuration (pip's, uv's, conda's, distutils'): an index written there
 #: serves every later install.
 INSTALLER_CONFIG = _ind(
@@ -339,7 +340,11 @@ INSTALLER_CONFIG = _ind(
 INDEX_SETTING = _ind(
     r"(?:(?:extra[-_])?index[-_]url\s*=|\bchannels\s*:|"
     r"\bpip3?\s+config\s+set\s+(?:global|user)\.(?:extra-)?index-url\s)",
-    "index-url", "index_url", "channels", "pip config", "pip3 config",
+    "index-url",
+    "index_url",
+    "channels",
+    "pip config",
+    "pip3 config",
 )
 #: A public key written out whole (what `authorized_keys` lines hold).
 SSH_PUBLIC_KEY = re.compile(
@@ -354,7 +359,15 @@ FORGE_URL = re.compile(
 #: malware sandboxes, analysis tools' and virtual machines' processes.
 ANALYSIS_NAMES = frozenset(
     {
-        *("wdagutilityaccount", "abby", "peter wilson", "hmarc", "patex", "john-pc", "rdhj0cnfevzx"),
+        *(
+            "wdagutilityaccount",
+            "abby",
+            "peter wilson",
+            "hmarc",
+            "patex",
+            "john-pc",
+            "rdhj0cnfevzx",
+        ),
         *("kecfmjgtmjxyrb", "frank", "8nl0colnq5bq", "lisa", "john", "george", "pxmduopvyx"),
         *("httpdebuggerui", "wireshark", "fiddler", "vboxservice", "vboxtray", "vmtoolsd"),
         *("vmwaretray", "vmwareuser", "ida64", "ollydbg", "pestudio", "x96dbg", "x32dbg"),

@@ -176,9 +176,9 @@ def _requirement_texts(texts: Mapping[str, str]) -> Iterator[tuple[str, str]]:
     """(path, the text of the requirements it declares) for each file that declares some."""
     for path, text in texts.items():
         base = path.rsplit("/", 1)[-1]
-        if base in ("setup.py", "setup.cfg") and "/" not in path:
-            yield path, text
-        elif base == "requires.txt" and ".egg-info/" in path and path.count("/") <= 2:
+        if (base in ("setup.py", "setup.cfg") and "/" not in path) or (
+            base == "requires.txt" and ".egg-info/" in path and path.count("/") <= 2
+        ):
             yield path, text
         elif base in ("METADATA", "PKG-INFO") and path.count("/") <= 1:
             headers = read_metadata(text.split("\n\n", 1)[0])

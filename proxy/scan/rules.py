@@ -658,7 +658,14 @@ def _index_hijack(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
 
 
 #: Starting the program an in-memory file holds (``/proc/self/fd/N``, ``fexecve``).
-_MEMORY_RUNS = ("os.execv", "os.execve", "os.fexecve", "os.execl", "subprocess.Popen", "subprocess.run")
+_MEMORY_RUNS = (
+    "os.execv",
+    "os.execve",
+    "os.fexecve",
+    "os.execl",
+    "subprocess.Popen",
+    "subprocess.run",
+)
 
 
 def _fileless(path: str, texts: Texts, facts: Facts, network: Call | None) -> Iterator[Finding]:
@@ -731,7 +738,9 @@ def _anti_analysis(path: str, facts: Facts) -> Iterator[Finding]:
         name = text.strip().lower().removesuffix(".exe")
         if name in indicators.ANALYSIS_NAMES and name not in seen:
             seen[name] = line
-    if len(seen) >= 5 and not {"wdagutilityaccount", "httpdebuggerui", "vboxservice"}.isdisjoint(seen):
+    if len(seen) >= 5 and not {"wdagutilityaccount", "httpdebuggerui", "vboxservice"}.isdisjoint(
+        seen
+    ):
         first = min(seen.values())
         yield finding("anti-analysis", path, first, ", ".join(sorted(seen)[:4]) + ", ...")
 
@@ -944,7 +953,9 @@ def _hidden_process(path: str, calls: list[Call]) -> Iterator[Finding]:
             if url is not None and not indicators.FORGE_URL.match(url.group(1)):
                 # An archive from an address of its own: fetched past the index (and
                 # pipgate), by code nobody asked to install anything.
-                yield finding("hidden-install", path, call.line, f"pip install {url.group(1)[:60]}", 10)
+                yield finding(
+                    "hidden-install", path, call.line, f"pip install {url.group(1)[:60]}", 10
+                )
             else:
                 yield finding("hidden-install", path, call.line, _clip(what))
             break
@@ -1045,7 +1056,9 @@ _HIDDEN_INSTALL = re.compile(
 )
 
 
-_INSTALL_URL = re.compile(r"\binstall\s+(?:-\S+\s+)*(?:\S+\s*@\s*)?((?:git\+)?(?:https?|ftp)://\S+)", re.I)
+_INSTALL_URL = re.compile(
+    r"\binstall\s+(?:-\S+\s+)*(?:\S+\s*@\s*)?((?:git\+)?(?:https?|ftp)://\S+)", re.I
+)
 
 
 #: Commands that take the machine down or wipe the user's files.

@@ -1432,8 +1432,10 @@ def _obscure_codec(call: ast.AST) -> str | None:
         return None
     if call.func.attr != "decode":
         return None
-    named = call.args[0] if call.args else next(
-        (k.value for k in call.keywords if k.arg == "encoding"), None
+    named = (
+        call.args[0]
+        if call.args
+        else next((k.value for k in call.keywords if k.arg == "encoding"), None)
     )
     if isinstance(named, ast.Constant) and isinstance(named.value, str):
         codec = named.value.lower().replace("-", "_")

@@ -177,6 +177,8 @@ def _stores(text: str, low: str, lower: bytes) -> bool:
     joined = _ARGUMENT_GAP.sub("\x00", text)
     joined_low = joined.lower()
     return any(i.search(joined, joined_low) for i in _CREDENTIALS)
+
+
 _SINKS = _any(*indicators.SINKS.values(), indicators.IP_LOGGER)
 
 #: (lower-case byte substrings, the check to run where one occurs). Only files where a
@@ -318,9 +320,9 @@ _TRIAGE = (
     # Sandboxes' user names and analysis tools' processes, listed to hide from them.
     (
         (b"wdagutilityaccount", b"httpdebuggerui", b"vboxservice"),
-        lambda text, low, lower: sum(
-            name.encode() in lower for name in indicators.ANALYSIS_NAMES
-        ) >= 5,
+        lambda text, low, lower: (
+            sum(name.encode() in lower for name in indicators.ANALYSIS_NAMES) >= 5
+        ),
     ),
     # Key loggers and screen grabbers beside network use.
     ((b"pynput", b"getasynckeystate", b"setwindowshookex"), _phones),

@@ -14,19 +14,10 @@ import base64
 import pytest
 
 from pipgate.policies.scan import ScanPolicy
-from pipgate.proxy.scan import scan_archive
 from tests.support.archives import pkg_info, sdist, wheel
+from tests.support.scan import judge as _report
 
 POLICY = ScanPolicy()
-
-
-def _report(archive: bytes, filename: str) -> tuple[dict[str, float], bool]:
-    report = scan_archive(archive, filename)
-    assert report.incomplete is None
-    rules: dict[str, float] = {}
-    for item in report.findings:
-        rules[item.rule] = max(rules.get(item.rule, 0.0), item.weight)
-    return rules, not POLICY.decide(report).allowed
 
 
 def _package(members: dict[str, str]) -> bytes:

