@@ -351,13 +351,13 @@ class _Scan:
             metadata_path or "",
             more_code=self.unparsed_code > 0,
             content=self.passed_code
-            or layout.carries_content(p[len(root) :] for p in self.paths)
             or any(  # a module that does not parse (Python 2) is still code
                 path.endswith((".py", ".pyw"))
                 and path.rsplit("/", 1)[-1] != "setup.py"
                 and _has_code(text.encode())
                 for path, text in texts.items()
-            ),
+            )
+            or layout.carries_content(p[len(root) :] for p in self.paths),
             requirements=declares_requirements(metadata, texts),
             known_name=self.lookalikes.popular(name),
         )
