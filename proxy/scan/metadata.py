@@ -48,6 +48,10 @@ _DECLARED_REQUIREMENTS = re.compile(
 )
 
 
+#: ``install_requires =`` in ``setup.cfg`` with a value on its line or the next, indented.
+_CFG_REQUIREMENTS = re.compile(r"^\s*install_requires\s*=\s*(?:\S|\n[ \t]+\S)", re.M)
+
+
 def declares_requirements(metadata: Mapping[str, list[str]], texts: Mapping[str, str]) -> bool:
     """Whether the archive names other projects to install with it (a meta-package's whole
     purpose): ``Requires-Dist``, ``install_requires``, ``[project] dependencies`` or an
@@ -63,9 +67,7 @@ def declares_requirements(metadata: Mapping[str, list[str]], texts: Mapping[str,
                 return True
         elif base in ("setup.py", "pyproject.toml", "setup.cfg"):
             if base == "setup.cfg":
-                if re.search(r"^\s*install_requires\s*=\s*\S", text, re.M) or re.search(
-                    r"^\s*install_requires\s*=\s*\n[ \t]+\S", text, re.M
-                ):
+                if _CFG_REQUIREMENTS.search(text):
                     return True
             elif _DECLARED_REQUIREMENTS.search(text):
                 return True
@@ -98,16 +100,20 @@ def check_archive(
         for path, f in facts.items()
     )
     # What its install runs (a process, a request): with nothing to install, that is what
-    # the package is for.
-    hook = next(
-        (
-            call.name
-            for path, f in facts.items()
-            if roles.get(path) is Role.INSTALL
-            for call in (f.called(*NETWORK, *PROCESS),)
-            if call is not None
-        ),
-        None,
+    # the package is for (asked only of a package with nothing else).
+    hook = (
+        None
+        if has_code or content or known_name
+        else next(
+            (
+                call.name
+                for path, f in facts.items()
+                if roles.get(path) is Role.INSTALL
+                for call in (f.called(*NETWORK, *PROCESS),)
+                if call is not None
+            ),
+            None,
+        )
     )
     if not (has_code or content or (requirements and hook is None) or known_name):
         # Nothing to install but a name: no code, no data, nothing it brings along. Nobody

@@ -1444,22 +1444,17 @@ def _obscure_codec(call: ast.AST) -> str | None:
 
 
 def _concatenated(node: ast.AST) -> str | None:
-    """A string literal, literals joined by ``+``, or a bytes literal decoded with an obscure
-    codec, as one string; ``None`` otherwise."""
-    if isinstance(node, ast.Constant):
-        return node.value if isinstance(node.value, str) else None
+    """The text an expression of literals spells (``"ex" + "ec"``: ``_fold`` with no names
+    bound), or a bytes literal decoded with an obscure codec; ``None`` otherwise."""
     codec = _obscure_codec(node)
-    if codec is not None:
-        raw = node.func.value  # type: ignore[attr-defined]
-        if isinstance(raw, ast.Constant) and isinstance(raw.value, bytes) and len(raw.value) < 256:
-            try:
-                return raw.value.decode(codec)
-            except (UnicodeDecodeError, LookupError):
-                return None
-        return None
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _concatenated(node.left), _concatenated(node.right)
-        return left + right if left is not None and right is not None else None
+    if codec is None:
+        return _fold(node, lambda name: None)
+    raw = node.func.value  # type: ignore[attr-defined]
+    if isinstance(raw, ast.Constant) and isinstance(raw.value, bytes) and len(raw.value) < 256:
+        try:
+            return raw.value.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            return None
     return None
 
 

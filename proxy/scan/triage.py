@@ -236,11 +236,10 @@ _TRIAGE = (
     ((b"| sh", b"|sh", b"| bash", b"|bash", b"| sudo", b"|sudo"), _piped_download),
     # A download handed to a shell as its script, or saved and then run by one.
     (
-        (b"$(curl", b"$(wget", b"`curl", b"`wget", b"&& ./", b"; ./", b"&& nohup"),
-        _any(indicators.DOWNLOAD_RUN),
-    ),
-    (
-        (b"&& bash", b"&& sh ", b"; bash ", b"; sh ", b"&& python", b"&& perl", b"&& node"),
+        (
+            *(b"$(curl", b"$(wget", b"`curl", b"`wget", b"&& ./", b"; ./", b"&& nohup"),
+            *(b"&& bash", b"&& sh ", b"; bash ", b"; sh ", b"&& python", b"&& perl", b"&& node"),
+        ),
         _any(indicators.DOWNLOAD_RUN),
     ),
     # A Windows service (`sc create NAME binPath= ...`, `New-Service -...`).
