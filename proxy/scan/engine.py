@@ -329,6 +329,8 @@ class _Scan:
             facts[path] = read_source(source)
             roles[path] = Role.INSTALL
         _mark_early_calls(facts, roles)
+        entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
+        _mark_command_calls(facts, roles, layout.command_functions(entry_points))
         yield from bundled.check_runs(
             facts, roles, heads, [path[len(root) :] for path in self.paths]
         )
@@ -464,6 +466,23 @@ def _mark_early_calls(facts: dict[str, Facts], roles: dict[str, Role]) -> None:
                     call.top = marked = True
         if not marked:
             return
+
+
+def _mark_command_calls(
+    facts: dict[str, Facts], roles: dict[str, Role], commands: set[tuple[str, str]]
+) -> None:
+    """Calls in the function a console command names (``demo = demo.cli:main``) run
+    whenever the command does, as a script's module-level code does: mark them ``top`` in
+    the command's module (``Role.SCRIPT``). What they call elsewhere is not followed."""
+    for path, role in roles.items():
+        found = facts.get(path)
+        if role is not Role.SCRIPT or found is None:
+            continue
+        module = layout.module_of(path)
+        functions = {function for name, function in commands if name == module}
+        for call in found.calls:
+            if call.within in functions:
+                call.top = True
 
 
 def _first(texts: dict[str, str], names: tuple[str, ...]) -> str | None:

@@ -37,6 +37,24 @@ _DATA_SCRIPT = re.compile(r"^[^/]+\.data/scripts/")
 _ENTRY = re.compile(r"^\s*[^=#\[\s][^=]*=\s*([A-Za-z_][\w.]*)\s*(?::|$)", re.M)
 
 
+_COMMAND_GROUP = re.compile(r"^\s*\[\s*(?:console|gui)_scripts\s*\]\s*$")
+_COMMAND = re.compile(r"^\s*[^=#\[\s][^=]*=\s*([A-Za-z_][\w.]*)\s*:\s*([A-Za-z_]\w*)\s*(?:\[.*)?$")
+
+
+def command_functions(entry_points: str) -> set[tuple[str, str]]:
+    """The ``(module, function)`` each console or GUI command of ``entry_points.txt`` runs
+    (``demo = demo.cli:main`` gives ``("demo.cli", "main")``); other groups are plug-ins
+    their host loads, not commands."""
+    found: set[tuple[str, str]] = set()
+    commands = False
+    for line in entry_points.splitlines():
+        if line.lstrip().startswith("["):
+            commands = bool(_COMMAND_GROUP.match(line))
+        elif commands and (match := _COMMAND.match(line)):
+            found.add((match.group(1), match.group(2)))
+    return found
+
+
 class Role(enum.Enum):
     INSTALL = "install"
     PTH = "pth"

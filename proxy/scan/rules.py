@@ -24,7 +24,7 @@ from . import indicators
 from .layout import Role
 from .source import DNS_LOOKUPS, SAVED_AS_PROGRAM, Call, Facts
 
-REVISION = 8
+REVISION = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,11 @@ RULES: dict[str, Rule] = {
             "anti-analysis",
             8,
             "lists sandbox user names and analysis tools' processes, to hide from them",
+        ),
+        Rule(
+            "patch-exfil",
+            10,
+            "replaces another package's function with one that sends to an address in the code",
         ),
         Rule("credential-read", 6, "reads a credential store (browser, Discord, wallet, keys)"),
         Rule("credential-exfil", 6, "reads credentials and sends data out from the same file"),
@@ -286,6 +291,7 @@ UNAMBIGUOUS = frozenset(
         "defense-evasion",
         "secret-exfil",
         "account-backdoor",
+        "patch-exfil",
     }
 )
 MODULE_FACTOR = 0.6
@@ -355,6 +361,7 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _backdoor_key(path, texts, facts)
     yield from _index_hijack(path, texts, facts)
     yield from _fileless(path, texts, facts, network)
+    yield from _patch_exfil(path, facts)
     yield from _obfuscation(path, facts, role)
     if role is Role.INSTALL:
         yield from _install_time(path, facts, network, texts)
@@ -450,6 +457,30 @@ def _flows(
             # Spelled into a name looked up under the code's own domain: a DNS tunnel.
             weight = 10
         yield finding("phone-home", path, beacon.line, f"host facts sent by {beacon.name}", weight)
+
+
+def _patch_exfil(path: str, facts: Facts) -> Iterator[Finding]:
+    """Another package's function (a wallet's key maker, an exchange client's signer)
+    replaced by one that reaches an address written into the code: every caller of that
+    function now hands its arguments and results to whoever wrote the address in. Follows
+    the replacement one call deep into this file's functions."""
+    for attribute, functions, line in facts.patches:
+        reached = set(functions)
+        reached |= {c.name for c in facts.calls if c.within in functions and "." not in c.name}
+        sent = next(
+            (
+                c
+                for c in facts.calls
+                if c.within in reached
+                and _is(c.name, NETWORK)
+                and any(_URL.match(a) for a in c.args)
+            ),
+            None,
+        )
+        if sent is not None:
+            detail = f"{attribute} replaced by code that calls {sent.name}"
+            yield finding("patch-exfil", path, line, detail)
+            return
 
 
 def _reverse_shell(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
@@ -627,9 +658,13 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
                     weight,
                 )
     if persist is not None:
-        # Code that runs on `pip install` and makes something start with the machine has
-        # no user who asked for it.
-        weight = 8 if role in (Role.INSTALL, Role.PTH) else None
+        # Code that runs on `pip install` or `import` and makes something start with the
+        # machine has no user who asked for it.
+        early = role in (Role.INSTALL, Role.PTH) or (
+            role is Role.IMPORT
+            and any(c.top and (_is(c.name, PROCESS) or _is(c.name, _WRITES)) for c in facts.calls)
+        )
+        weight = 8 if early else None
         yield finding("persistence", path, persist[2], _clip(persist[0].group(0)), weight)
 
 

@@ -163,6 +163,10 @@ class Facts:
     drops: list[Drop] = field(default_factory=list)
     embedded: list[tuple[str, int]] = field(default_factory=list)  # (executable kind, line)
     verifies_digest: bool = False  # compares a hash digest (a pinned download, verified)
+    # Another package's attribute replaced by a function or class of this file
+    # (`Account.create = create`, `ccxt.mexc = mexc`): (the attribute's dotted name, the
+    # functions that now run in its place (`Call.within` names), line).
+    patches: list[tuple[str, tuple[str, ...], int]] = field(default_factory=list)
     max_line: int = 0
     # (number of calls indexed, name -> first position, last dotted part -> positions)
     _index: tuple[int, dict[str, int], dict[str, list[int]]] | None = field(
@@ -359,6 +363,8 @@ class _Collector:
     def __init__(self) -> None:
         self.facts = Facts()
         self.alias: dict[str, str] = {}
+        self._absolute: set[str] = set()  # names bound by absolute imports (other packages)
+        self._methods: dict[str, tuple[str, ...]] = {}
         self.tainted: dict[tuple[int, str], frozenset[str]] = {}  # (scope, name) -> kinds
         self.literals: dict[tuple[int, str], str] = {}  # names bound to a str/bytes literal
         self.assigned: set[tuple[int, str]] = set()
@@ -400,6 +406,15 @@ class _Collector:
             # only the text shows code spelled to slip past a reader or a scanner.
             facts.lookalike_names = len(_MATH_NAME.findall(text))
         nodes, scopes = _walk_scoped(tree)
+        # A class's __init__ runs when the class is called: it is named for the class, so
+        # code elsewhere that makes one (`from .agent import Agent; Agent()`) reaches it.
+        constructors = {
+            id(item): node.name
+            for node in tree.body
+            if type(node) is ast.ClassDef
+            for item in node.body
+            if type(item) is ast.FunctionDef and item.name == "__init__"
+        }
         rebinds = []
         imported: list[ast.Assign] = []
         eager: set[str] = set()
@@ -442,7 +457,7 @@ class _Collector:
                 imported.append(node)
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
                 self.functions.setdefault(node.name, node)  # type: ignore[attr-defined]
-                self._function_names[id(node)] = node.name  # type: ignore[attr-defined]
+                self._function_names[id(node)] = constructors.get(id(node), node.name)  # type: ignore[attr-defined]
                 arguments = node.args  # type: ignore[attr-defined]
                 for arg in (
                     *arguments.posonlyargs,
@@ -676,7 +691,60 @@ class _Collector:
                     )
         if self._writes and (self._runs or self._persist or self._programs):
             self._drops()
+        if self._absolute:
+            # What each class's methods are called in `Call.within` (its __init__: the class).
+            self._methods = {
+                node.name: tuple(
+                    constructors.get(id(item), item.name)
+                    for item in node.body
+                    if type(item) in (ast.FunctionDef, ast.AsyncFunctionDef)
+                )
+                for node in tree.body
+                if type(node) is ast.ClassDef
+            }
+            facts.patches = [p for node in nodes if (p := self._patch(node)) is not None]
         return facts
+
+    def _patch(self, node: ast.AST) -> tuple[str, tuple[str, ...], int] | None:
+        """``(attribute, functions, line)`` when ``node`` replaces an attribute of an
+        imported package with a function or class this file defines: ``Account.create =
+        create``, ``Keypair.from_bytes = staticmethod(hooked)``, ``setattr(ccxt.mexc, "sign",
+        sign)``, ``ccxt.mexc = mexc`` (the class's methods)."""
+        if type(node) is ast.Assign and len(node.targets) == 1:  # type: ignore[attr-defined]
+            target, value = node.targets[0], node.value  # type: ignore[attr-defined]
+            if type(target) is not ast.Attribute:
+                return None
+            owner, attribute = target.value, target.attr
+        elif (
+            type(node) is ast.Call
+            and type(node.func) is ast.Name  # type: ignore[attr-defined]
+            and node.func.id == "setattr"  # type: ignore[attr-defined]
+            and len(node.args) == 3  # type: ignore[attr-defined]
+            and type(node.args[1]) is ast.Constant  # type: ignore[attr-defined]
+            and type(node.args[1].value) is str  # type: ignore[attr-defined]
+        ):
+            owner, value = node.args[0], node.args[2]  # type: ignore[attr-defined]
+            attribute = node.args[1].value  # type: ignore[attr-defined]
+        else:
+            return None
+        while (
+            type(value) is ast.Call
+            and len(value.args) == 1  # type: ignore[attr-defined]
+            and self.qual(value.func) in _WRAPPERS  # type: ignore[attr-defined]
+        ):
+            value = value.args[0]  # type: ignore[attr-defined]
+        if type(value) is not ast.Name:
+            return None
+        name = value.id  # type: ignore[attr-defined]
+        functions = self._methods.get(name) or ((name,) if name in self.functions else ())
+        if not functions:
+            return None
+        root = owner
+        while type(root) is ast.Attribute:
+            root = root.value  # type: ignore[attr-defined]
+        if type(root) is not ast.Name or root.id not in self._absolute:  # type: ignore[attr-defined]
+            return None
+        return f"{self.qual(owner)}.{attribute}", functions, node.lineno  # type: ignore[attr-defined]
 
     def _development_only(self, nodes: list[ast.AST]) -> set[int]:
         """Ids of the nodes that run only for a development command of ``setup.py``
@@ -1241,6 +1309,7 @@ class _Collector:
             for alias in node.names:
                 facts.imports.setdefault(alias.name, node.lineno)
                 facts.local_imports.add(alias.name)
+                self._absolute.add(alias.asname or alias.name.split(".")[0])
                 if alias.asname:
                     self.alias[alias.asname] = alias.name
                 else:
@@ -1258,6 +1327,8 @@ class _Collector:
             facts.local_imports.add(prefix + joiner + alias.name)
             if alias.name != "*":
                 self.alias[alias.asname or alias.name] = full
+                if node.level == 0:
+                    self._absolute.add(alias.asname or alias.name)
 
     def _call(self, node: ast.Call, scope: int = 0) -> str:
         facts = self.facts
@@ -1339,6 +1410,11 @@ class _Collector:
                 facts.calls.append(Call(target, node.lineno, words[:32], within=within))
                 self._call_nodes.append(node)
                 self._runs.append((target, node, scope))
+            elif "." in target:
+                # `Thread(target=worker.start)`, the function another module defines: it
+                # is called, for what runs it in that module.
+                facts.calls.append(Call(target, node.lineno, (), within=within))
+                self._call_nodes.append(node)
         if name.endswith((".hexdigest", ".digest", ".compare_digest")):
             self._digests = True
         if name == "getattr" and len(node.args) >= 2 and self._hidden_name(node.args[1], scope):
@@ -1792,6 +1868,8 @@ _SECRET_HINT = re.compile(
     r"GITHUB_TOKEN|GH_TOKEN|NPM_TOKEN|PYPI_(?:API_)?TOKEN|TWINE_PASSWORD",
     re.I,
 )
+#: Calls that wrap a function and return what stands in for it.
+_WRAPPERS = frozenset({"staticmethod", "classmethod", "property", "functools.wraps", "wraps"})
 _FETCH_TO_PATH = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download"})
 _RUNNERS = frozenset(
     {

@@ -132,6 +132,18 @@ def _stores_and_phones(text: str, low: str, lower: bytes) -> bool:
     return _phones(text, low, lower) and _stores(text, low, lower)
 
 
+#: `Account.create = create`, `Keypair.from_bytes = staticmethod(hook)`, `setattr(A, "b", c)`.
+_PATCH = re.compile(
+    r"^[ \t]*(?!self\.|cls\.)[A-Za-z_]\w*(?:\.\w+)+[ \t]*=[ \t]*"
+    r"(?:(?:staticmethod|classmethod)\()?[A-Za-z_]\w*\)?[ \t]*$|^[ \t]*setattr\(",
+    re.M,
+)
+
+
+def _patches_and_phones(text: str, low: str, lower: bytes) -> bool:
+    return b"://" in lower and bool(_PATCH.search(text))
+
+
 _HOME = (b"expanduser", b"path.home", b"userprofile", b"desktop", b"documents")
 
 
@@ -204,6 +216,8 @@ _TRIAGE = (
         _SINKS,
     ),
     ((b"getuser", b"gethostname", b"getlogin", b"platform.node", b"os.uname"), _phones),
+    # Another package's function replaced by one of the file's, beside network use.
+    ((b"requests.", b"urlopen", b"httpx", b"urllib3"), _patches_and_phones),
     ((b".exe",), _drops_program),
     ((b".recv(", b"b64decode", b".write(", b"urlretrieve"), _drops),
     ((b".exec_module", b"runpy.run_path", b".sourcefileloader"), _downloads),

