@@ -37,7 +37,7 @@ from .pth import check_pth
 from .rules import RULES_VERSION, check_python, finding
 from .scoring import ordered, score
 from .source import Facts, local_imports, read_source
-from .triage import worth_parsing
+from .triage import patches_and_phones, worth_parsing
 
 DEFAULT_LIMITS = ScanLimits()
 #: Install- and import-time files up to this size are always parsed; larger ones (a
@@ -408,7 +408,7 @@ def _runs_something(data: bytes) -> bool:
     """Whether a module imported at install or import time is worth parsing although
     triage passed it over: it hides code (``_DYNAMIC``), or it calls something at module
     level (or defines an install command) and uses the network or processes."""
-    if len(data) <= _EARLY_PARSE and _DYNAMIC.search(data):
+    if len(data) <= _EARLY_PARSE and (_DYNAMIC.search(data) or patches_and_phones(data)):
         return True
     return bool(_MODULE_CALL.search(data)) and worth_parsing(data, runs_early=True)
 

@@ -375,7 +375,25 @@ _DATA_FILE = re.compile(
 )
 
 
+_FETCHES_TO_FILE = ("urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download")
+_IMPORT_PATH = ("sys.path.insert", "sys.path.append", "zipimport.zipimporter")
+
+
+def _downloaded_import_path(facts: Facts) -> Call | None:
+    """A download saved to a path that is then put on the import path (`sys.path.insert(0,
+    "/tmp/lib.zip")`, `zipimporter(...)`): the next import runs what was downloaded."""
+    saved = {a for c in facts.calls if _is(c.name, _FETCHES_TO_FILE) for a in c.args[1:]}
+    if not saved:
+        return None
+    return next((c for c in facts.calls if _is(c.name, _IMPORT_PATH) and saved & set(c.args)), None)
+
+
 def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
+    imported = _downloaded_import_path(facts)
+    if imported is not None:
+        detail = f"a download put on the import path by {imported.name}"
+        yield finding("download-exec", path, imported.line, detail)
+        return
     for sink in facts.sinks:
         if sink.feed == "file":
             # `exec(open(join(here, "notes.txt")).read())`: the file's name on the line.

@@ -582,7 +582,11 @@ class _Collector:
                 elif type(value) is ast.Call and self._opens_for_writing(value):  # type: ignore[arg-type]
                     for target in targets:
                         self._note_handle(value, target, scope)  # type: ignore[arg-type]
-                elif type(value) in (ast.Call, ast.BinOp, ast.JoinedStr) and len(targets) == 1:
+                elif (
+                    type(value) in (ast.Call, ast.BinOp, ast.JoinedStr)
+                    or (kind in (ast.For, ast.AsyncFor) and type(value) in _COLLECTIONS)
+                ) and len(targets) == 1:
+                    # (`for path in ("~/.pypirc", "~/.npmrc")`: each of its literals in turn.)
                     self._built[(scope, targets[0])] = value
                     folded = self._folded(value, scope, getattr(value, "lineno", 0))
                     if folded is not None:
@@ -797,7 +801,12 @@ class _Collector:
 
     def _classify(self, name: str, node: ast.Call, scope: int) -> None:
         """Note the calls data flows are judged at: sends, writes and what runs a file."""
-        if name in _HOST_CALLS or name in _COMMAND_OUTPUT or name in _ENV_READS:
+        if (
+            name in _HOST_CALLS
+            or name in _COMMAND_OUTPUT
+            or name in _ENV_READS
+            or name == "win32cred.CredEnumerate"  # every stored credential: no sign-in's
+        ):
             self._sources = True
         if _is_send(name, self._sockets) or (
             (name in PROCESS_SINKS or name in _COMMAND_OUTPUT)
@@ -1069,8 +1078,7 @@ class _Collector:
                     into.add("network")
                     continue
                 if _SECRET_NAME.match(sub.attr):  # type: ignore[attr-defined]
-                    into.add("key")
-                    continue
+                    into.add("key")  # and what it holds (`self.secret = getenv(...)`), below
                 attribute = _attribute_name(sub)
                 if attribute is not None:
                     into |= self.tainted.get((0, attribute), frozenset())
@@ -1251,9 +1259,12 @@ class _Collector:
                 if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                     words.append(sub.value)
                 elif isinstance(sub, ast.Name):
-                    literal = self.literals.get((self._owner(scope, sub.id), sub.id))
+                    key = (self._owner(scope, sub.id), sub.id)
+                    literal = self.literals.get(key)
                     if literal is not None:
                         words.append(literal)
+                    elif type(built := self._built.get(key)) in _COLLECTIONS:
+                        words.extend(_constants(built))  # a loop's name: each literal it takes
         return words
 
     def _opaque_source(self, node: ast.AST, scope: int) -> bool:
@@ -1826,6 +1837,7 @@ _SECRET_READS = frozenset(
         "keyring.get_password",
         "keyring.get_credential",
         "win32cred.CredRead",
+        "win32cred.CredEnumerate",
         "win32crypt.CryptUnprotectData",
     }
 )
@@ -1847,8 +1859,8 @@ _PERSIST_HINT = re.compile(
 #: signing key (``aws_secret_access_key``, ``access_key_secret``, ``SecretKey``), a wallet's
 #: private key or recovery phrase (``private_key``, ``privateKey``, ``mnemonic``).
 _SECRET_NAME = re.compile(
-    r"^(?:\w*_)?(?:secret_?(?:access_?)?key|access_?key_?secret|private_?key|priv_?key|"
-    r"mnemonic|seed_?phrase|recovery_?phrase)$",
+    r"^(?:(?:\w*_)?(?:secret_?(?:access_?)?key|access_?key_?secret|private_?key|priv_?key|"
+    r"mnemonic|seed_?phrase|recovery_?phrase)|(?:api_?)?secret)$",
     re.I,
 )
 #: Environment variables holding a CI or package registry's token: a build's publishing
@@ -1865,9 +1877,11 @@ _PATH_CALLS = frozenset({"pathlib.Path", "pathlib.PurePath", "os.path.join", "Pa
 _SIGN_INS = _KEYS | {"credential"}
 _SECRET_HINT = re.compile(
     r"secret_?(?:access_?)?key|access_?key_?secret|private_?key|mnemonic|seed_?phrase|"
+    r"\bsecret\b|api_?secret|"
     r"GITHUB_TOKEN|GH_TOKEN|NPM_TOKEN|PYPI_(?:API_)?TOKEN|TWINE_PASSWORD",
     re.I,
 )
+_COLLECTIONS = (ast.Tuple, ast.List, ast.Set)
 #: Calls that wrap a function and return what stands in for it.
 _WRAPPERS = frozenset({"staticmethod", "classmethod", "property", "functools.wraps", "wraps"})
 _FETCH_TO_PATH = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download"})
@@ -2182,7 +2196,18 @@ def _runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] =
         stack = frontier
         while stack:
             node = stack.pop()
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                # A decorator runs when what it decorates is defined: `@track` calls track.
+                for decorator in node.decorator_list:
+                    if isinstance(decorator, ast.Name) and decorator.id in functions:
+                        if decorator.id not in entered:
+                            entered.add(decorator.id)
+                            following.extend(functions[decorator.id].body)
+                    else:
+                        stack.append(decorator)
+                if not isinstance(node, ast.ClassDef):
+                    continue
+            if isinstance(node, ast.Lambda):
                 continue
             if isinstance(node, ast.If) and _is_main_guard(node.test):
                 stack.extend(node.orelse)

@@ -55,7 +55,8 @@ _RAW_IP = re.compile(rb"://[1-9]")
 #: A CI token, a private key or a recovery phrase named in a request's arguments. Anchored
 #: at the request (crypto libraries name private keys everywhere, and send nothing).
 _KEY_WORDS = (
-    r"private_?key|mnemonic|seed_?phrase|twine_password|(?:github|gh|npm|pypi(?:_api)?)_token"
+    r"private_?key|mnemonic|seed_?phrase|twine_password|(?:github|gh|npm|pypi(?:_api)?)_token|"
+    r"\bsecret\b|api_?secret"
 )
 _KEY_SENT = indicators.Indicator(
     re.compile(
@@ -132,16 +133,35 @@ def _stores_and_phones(text: str, low: str, lower: bytes) -> bool:
     return _phones(text, low, lower) and _stores(text, low, lower)
 
 
+#: A process call whose command is literals joined by `+`.
+_SPLIT_COMMAND = re.compile(
+    r"(?:system|popen|Popen|run|call|check_output|getoutput)\(\s*\[?\s*"
+    r"(?:[rbuf]?(?:\"[^\"\n]{0,60}\"|'[^'\n]{0,60}')\s*\+\s*){2,}"
+)
 #: `Account.create = create`, `Keypair.from_bytes = staticmethod(hook)`, `setattr(A, "b", c)`.
 _PATCH = re.compile(
     r"^[ \t]*(?!self\.|cls\.)[A-Za-z_]\w*(?:\.\w+)+[ \t]*=[ \t]*"
-    r"(?:(?:staticmethod|classmethod)\()?[A-Za-z_]\w*\)?[ \t]*$|^[ \t]*setattr\(",
+    r"(?:(?:staticmethod|classmethod)\()?([A-Za-z_]\w*)\)?[ \t]*$|"
+    r"^[ \t]*setattr\([^,\n]+,[^,\n]+,\s*(?:(?:staticmethod|classmethod)\()?([A-Za-z_]\w*)",
     re.M,
 )
 
 
-def _patches_and_phones(text: str, low: str, lower: bytes) -> bool:
-    return b"://" in lower and bool(_PATCH.search(text))
+_DEFINED = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)", re.M)
+
+
+def patches_and_phones(data: bytes) -> bool:
+    """Whether a module sets an attribute of some object to a function or class it defines
+    (``Account.create = create``) and requests an address written in: a patch that may
+    send what the patched function handles. Asked only of modules imported at install or
+    import time (the patch runs then); a regular expression over every module costs too
+    much for what it finds."""
+    lower = data.lower()
+    if b"://" not in lower or not any(token in lower for token in _NETWORK):
+        return False
+    text = data.decode("utf-8", "replace")
+    assigned = {m.group(1) or m.group(2) for m in _PATCH.finditer(text)}
+    return bool(assigned) and not assigned.isdisjoint(_DEFINED.findall(text))
 
 
 _HOME = (b"expanduser", b"path.home", b"userprofile", b"desktop", b"documents")
@@ -216,11 +236,19 @@ _TRIAGE = (
         _SINKS,
     ),
     ((b"getuser", b"gethostname", b"getlogin", b"platform.node", b"os.uname"), _phones),
-    # Another package's function replaced by one of the file's, beside network use.
-    ((b"requests.", b"urlopen", b"httpx", b"urllib3"), _patches_and_phones),
+    # A command handed to a process in pieces (`os.system("cu" + "rl ...")`).
+    (
+        (b"os.system(", b"os.popen(", b"subprocess."),
+        lambda text, low, lower: bool(_SPLIT_COMMAND.search(text)),
+    ),
     ((b".exe",), _drops_program),
     ((b".recv(", b"b64decode", b".write(", b"urlretrieve"), _drops),
     ((b".exec_module", b"runpy.run_path", b".sourcefileloader"), _downloads),
+    # A download saved to a file, and a path put on the import path.
+    (
+        (b"sys.path.insert", b"sys.path.append", b"zipimporter"),
+        lambda text, low, lower: b"urlretrieve" in lower or b"wget.download" in lower,
+    ),
     ((b"virtualalloc",), _always),
     ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token"), _phones),
     (
@@ -287,7 +315,7 @@ _TRIAGE = (
     ((b"/proc/self/environ",), _stores_and_phones),
     # The machine's cloud credentials asked of the metadata service; a stored secret.
     ((b"/latest/meta-data", b"metadata.google.internal", b"/metadata/identity"), _phones),
-    ((b"keyring.get_",), _phones),
+    ((b"keyring.get_", b"credenumerate"), _phones),
     # A secrets file (`.env`) opened beside network use.
     ((b'".env"', b"'.env'"), _phones),
     # A CI or registry token, a wallet's private key or recovery phrase, next to a request.
@@ -299,6 +327,7 @@ _TRIAGE = (
         (b"twine_password", b"private_key", b"privatekey", b"mnemonic", b"seed_phrase"),
         _any(_KEY_SENT),
     ),
+    ((b"secret",), _any(_KEY_SENT)),
     # What a chat bot is told or a local server is sent, and a process: a remote command.
     (
         (b"message.content", b"message.text", b"basehttprequesthandler", b"message_handler"),

