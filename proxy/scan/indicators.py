@@ -65,9 +65,11 @@ SINKS: dict[str, Indicator] = {
     "slack webhook": _ind(r"hooks\.slack\.com/services/", "hooks.slack.com"),
     "paste site": _ind(
         r"\b(?:pastebin\.com/raw|paste\.ee/r|hastebin\.com|termbin\.com|0x0\.st|transfer\.sh|"
-        r"file\.io|gofile\.io|anonfiles\.com|paste\.c-net\.org|rentry\.co)",
+        r"file\.io|gofile\.io|anonfiles\.com|paste\.c-net\.org|rentry\.co|"
+        r"(?:files|litter)\.catbox\.moe|filetransfer\.io|sendspace\.com|ghostbin\.(?:site|com))",
         *("pastebin", "paste.ee", "hastebin", "termbin", "0x0.st", "transfer.sh", "file.io"),
-        *("gofile", "anonfiles", "paste.c-net", "rentry"),
+        *("gofile", "anonfiles", "paste.c-net", "rentry", "catbox.moe", "filetransfer.io"),
+        *("sendspace", "ghostbin"),
     ),
     # A form or a script of someone's Google account, a realtime database: they store what
     # is posted to them for whoever made them.
@@ -80,10 +82,13 @@ SINKS: dict[str, Indicator] = {
         r"\b(?:webhook\.site|requestbin|pipedream\.net|ngrok(?:-free)?\.(?:io|app|dev)|"
         r"burpcollaborator\.net|oastify\.com|interact\.sh|interactsh|"
         r"oast\.(?:fun|pro|live|site|online|me)|dnslog\.cn|ceye\.io|canarytokens\.com|"
-        r"trycloudflare\.com|serveo\.net|localtunnel\.me|beeceptor\.com|requestcatcher\.com)",
+        r"trycloudflare\.com|serveo\.net|localtunnel\.me|beeceptor\.com|requestcatcher\.com|"
+        r"webhook\.cool|webhook-test\.com|typedwebhook\.tools|localhost\.run|"
+        r"burpcollaborator\.me|[\w-]+\.ply\.gg)",
         *("webhook.site", "requestbin", "pipedream", "ngrok", "burpcollaborator", "oastify"),
         *("interact", "oast.", "dnslog", "ceye.io", "canarytokens", "trycloudflare", "serveo"),
-        *("localtunnel", "beeceptor", "requestcatcher"),
+        *("localtunnel", "beeceptor", "requestcatcher", "webhook.cool", "webhook-test"),
+        *("typedwebhook", "localhost.run", ".ply.gg"),
     ),
 }
 #: A chat channel with its credentials written in: a Discord webhook's id and token, a

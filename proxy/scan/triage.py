@@ -228,6 +228,8 @@ _TRIAGE = (
             *(b"webhook", b"requestbin", b"pipedream.", b"ngrok", b"burpcollaborator"),
             *(b"oastify", b"interact.sh", b"oast.", b"dnslog", b"ceye.io"),
             *(b"canarytokens", b"trycloudflare.", b"serveo.", b"localtunnel.", b"beeceptor"),
+            *(b"catbox.moe", b"filetransfer.io", b"sendspace.", b"ghostbin.", b"localhost.run"),
+            *(b".ply.gg",),
             *(b"requestcatcher", b"telegram", b"telebot", b"hooks.slack"),
             *(b"iplogger", b"grabify", b"2no.co", b"yip.su", b"ipgrabber", b"blasze"),
             *(b"iplis.", b"ezstat"),

@@ -284,3 +284,25 @@ def test_every_stored_windows_credential_sent_out_is_credential_exfil() -> None:
     rules, held = _in_function(source)
     assert rules.get("credential-exfil") == 10
     assert held
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://abc-12345.ply.gg:5555/",
+        "https://webhook.cool/at/quiet",
+        "https://quiet.localhost.run/",
+        "https://webhook-test.com/abc",
+    ],
+)
+def test_more_tunnels_and_request_catchers_reached_are_held(url: str) -> None:
+    rules, held = _in_function(f'import requests\ndef ping():\n    requests.get("{url}")\n')
+    assert rules.get("exfil-sink") == 10
+    assert held
+
+
+def test_a_file_drop_named_beside_a_request_is_a_weak_sink() -> None:
+    source = 'import requests\ndef fetch():\n    return requests.get("https://files.catbox.moe/a1b2c3.bin")\n'
+    rules, held = _in_function(source)
+    assert 0 < rules.get("exfil-sink", 0) < 10
+    assert not held
