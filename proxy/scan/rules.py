@@ -123,7 +123,7 @@ RULES: dict[str, Rule] = {
         Rule("opaque-literal", 3, "a long opaque literal (encoded or encrypted data)"),
         Rule("placeholder", 5, "a payload-less placeholder: 0.0.0/99.x version, empty package"),
         Rule("placeholder-text", 5, "describes itself as a dummy or placeholder"),
-        Rule("lookalike-name", 4, "the project's name imitates a popular one (typo, look-alike)"),
+        Rule("lookalike-name", 5, "the project's name imitates a popular one (typo, look-alike)"),
         Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
         Rule(
             "url-requirement",

