@@ -53,6 +53,14 @@ def _ind(pattern: str, *anchors: str, flags: int = _I) -> Indicator:
     return Indicator(re.compile(pattern, flags), anchors)
 
 
+#: The environment variable of a model provider's API key (``OPENAI_API_KEY``, ``HF_TOKEN``):
+#: their APIs take it in a header, never in a body or a query. Google's take ``?key=``, so
+#: theirs is not here.
+MODEL_KEY_VARIABLE = (
+    r"(?:OPENAI|ANTHROPIC|DEEPSEEK|GROQ|MISTRAL|OPENROUTER|XAI|COHERE|TOGETHER)_API_KEY|"
+    r"HF_TOKEN|HUGGING_FACE_HUB_TOKEN"
+)
+
 #: Where stolen data is sent: chat webhooks, paste and file drops, out-of-band test domains.
 SINKS: dict[str, Indicator] = {
     "discord webhook": _ind(r"discord(?:app)?\.com/api/webhooks/\d", "/api/webhooks/"),

@@ -21,6 +21,7 @@ import tokenize
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from . import indicators
 
@@ -719,7 +720,7 @@ class _Collector:
         send at the call, of what the call hands the parameters the function sends (not in
         headers or auth), to the function's address or to the one the call hands it."""
         scopes = {id(node): node for node in self.functions.values()}
-        wrappers: dict[str, tuple[str, list[str], set[str], str | None, bool, bool]] = {}
+        wrappers: dict[str, _Wrapper] = {}
         for name, node, scope in self._sends[:_MAX_FLOWS]:
             function = scopes.get(scope)
             if function is None or function.name in wrappers:  # type: ignore[attr-defined]
@@ -743,26 +744,26 @@ class _Collector:
                 continue
             fixed = url is not None and url_param is None and self._constant(url, scope)
             host = fixed or (url is not None and url_param is None and _fixed_address(url))
-            wrappers[function.name] = (name, params, sent, url_param, fixed, host)  # type: ignore[attr-defined]
+            wrappers[function.name] = _Wrapper(name, params, sent, url_param, fixed, host)  # type: ignore[attr-defined]
         for called, node, scope in self._name_calls[:_MAX_FLOWS]:
             wrapper = wrappers.get(called)
             if wrapper is None:
                 continue
-            name, params, sent, url_param, fixed, host = wrapper
-            handed = dict(zip(params, node.args, strict=False))
+            handed = dict(zip(wrapper.params, node.args, strict=False))
             handed.update((k.arg, k.value) for k in node.keywords if k.arg)
             kinds: set[str] = set()
-            for param in sent & handed.keys():
+            for param in wrapper.sent & handed.keys():
                 kinds |= self._kinds(handed[param], scope)
             if not kinds & _SENSITIVE:
                 continue
-            url = handed.get(url_param) if url_param else None
+            fixed, host = wrapper.fixed, wrapper.host
+            url = handed.get(wrapper.url_param) if wrapper.url_param else None
             if url is not None:
                 fixed = self._constant(url, scope)
                 host = fixed or _fixed_address(url)
             if "envkey" in kinds:
                 kinds.add("key")
-            yield Send(name, frozenset(kinds), node.lineno, id(node) in top, fixed, host)
+            yield Send(wrapper.send, frozenset(kinds), node.lineno, id(node) in top, fixed, host)
 
     def _patch(self, node: ast.AST) -> tuple[str, tuple[str, ...], int] | None:
         """``(attribute, functions, line)`` when ``node`` replaces an attribute of an
@@ -1837,6 +1838,17 @@ def _command_parts(call: ast.Call) -> list[ast.AST]:
     return parts
 
 
+class _Wrapper(NamedTuple):
+    """A function of the file that sends some of its parameters (``_wrapped_sends``)."""
+
+    send: str  # the call that sends (`requests.post`)
+    params: list[str]  # its positional parameters, in order
+    sent: set[str]  # the parameters that reach what it sends
+    url_param: str | None  # the parameter it sends to, if the address is one
+    fixed: bool  # it sends to an address written in
+    host: bool  # to a URL that starts with a literal host
+
+
 def _receiver(call: ast.Call) -> str:
     """The name a method is called on (``s`` of ``s.send(data)``), or ``""``."""
     func = call.func
@@ -1943,10 +1955,7 @@ _CI_TOKEN = re.compile(
     r"^(?:GITHUB_TOKEN|GH_TOKEN|GITLAB_TOKEN|CI_JOB_TOKEN|NPM_TOKEN|NODE_AUTH_TOKEN|"
     r"PYPI_(?:API_)?TOKEN|TWINE_PASSWORD|AWS_SESSION_TOKEN|ACTIONS_RUNTIME_TOKEN|"
     r"ACTIONS_ID_TOKEN_REQUEST_TOKEN|CIRCLE_TOKEN|TRAVIS_TOKEN|BUILDKITE_AGENT_ACCESS_TOKEN|"
-    # Model providers' keys: their APIs take them in a header, never in a body or a query
-    # (Google's do take `?key=`, so theirs are not here).
-    r"(?:OPENAI|ANTHROPIC|DEEPSEEK|GROQ|MISTRAL|OPENROUTER|XAI|COHERE|TOGETHER)_API_KEY|"
-    r"HF_TOKEN|HUGGING_FACE_HUB_TOKEN)$"
+    rf"{indicators.MODEL_KEY_VARIABLE})$"
 )
 _AUTH_KEYWORDS = frozenset({"headers", "auth", "cookies"})
 _KEYS = frozenset({"key", "envkey"})
@@ -1957,7 +1966,7 @@ _SECRET_HINT = re.compile(
     r"secret_?(?:access_?)?key|access_?key_?secret|private_?key|mnemonic|seed_?phrase|"
     r"\bsecret\b|api_?secret|"
     r"GITHUB_TOKEN|GH_TOKEN|NPM_TOKEN|PYPI_(?:API_)?TOKEN|TWINE_PASSWORD|"
-    r"(?:OPENAI|ANTHROPIC|DEEPSEEK|GROQ|MISTRAL|OPENROUTER|XAI|COHERE|TOGETHER)_API_KEY|HF_TOKEN",
+    rf"{indicators.MODEL_KEY_VARIABLE}",
     re.I,
 )
 _COLLECTIONS = (ast.Tuple, ast.List, ast.Set)

@@ -56,7 +56,7 @@ _RAW_IP = re.compile(rb"://[1-9]")
 #: at the request (crypto libraries name private keys everywhere, and send nothing).
 _KEY_WORDS = (
     r"private_?key|mnemonic|seed_?phrase|twine_password|(?:github|gh|npm|pypi(?:_api)?)_token|"
-    r"\bsecret\b|api_?secret|(?:openai|anthropic|deepseek|groq|mistral|openrouter)_api_key"
+    rf"\bsecret\b|api_?secret|{indicators.MODEL_KEY_VARIABLE}"
 )
 _KEY_SENT = indicators.Indicator(
     re.compile(
@@ -329,7 +329,7 @@ _TRIAGE = (
         (b"twine_password", b"private_key", b"privatekey", b"mnemonic", b"seed_phrase"),
         _any(_KEY_SENT),
     ),
-    ((b"secret", b"_api_key"), _any(_KEY_SENT)),
+    ((b"secret", b"_api_key", b"hf_token", b"hugging_face_hub_token"), _any(_KEY_SENT)),
     # What a chat bot is told or a local server is sent, and a process: a remote command.
     (
         (b"message.content", b"message.text", b"basehttprequesthandler", b"message_handler"),
