@@ -16,9 +16,9 @@ from collections.abc import Iterator, Mapping
 from pipgate.policies.scan import Finding
 
 from . import indicators
+from .facts import Facts
 from .layout import Role
 from .rules import PROCESS, finding
-from .source import Facts
 
 #: Bytes read of each candidate member, and of all of them together.
 HEAD = 64 * 1024

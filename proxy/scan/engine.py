@@ -23,6 +23,7 @@ from pipgate.policies.scan import Finding, ScanReport
 
 from . import bundled, layout
 from .archive import Member, walk
+from .facts import Facts
 from .layout import Role
 from .limits import Deadline, ScanLimits, Unscannable
 from .metadata import (
@@ -36,7 +37,7 @@ from .names import Lookalikes, bundled_lookalikes
 from .pth import check_pth
 from .rules import RULES_VERSION, check_python, finding
 from .scoring import ordered, score
-from .source import Facts, local_imports, read_source
+from .source import local_imports, read_source
 from .triage import patches_and_phones, worth_parsing
 
 DEFAULT_LIMITS = ScanLimits()

@@ -18,9 +18,9 @@ from packaging.utils import canonicalize_name
 from pipgate.policies.scan import Finding
 
 from . import indicators
+from .facts import Facts
 from .layout import Role
 from .rules import NETWORK, PROCESS, finding
-from .source import Facts
 
 _PLACEHOLDER_VERSION = re.compile(
     r"^(?!(?:19|20)\d\d(?:\.\d+)+$)(?:0+(?:\.0+)+|9{2,}(?:\.\d+)*|[1-9]\d{2,}(?:\.\d+)*)$"

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pipgate.policies.scan import Finding
 
 from . import indicators
+from .facts import Call, Facts
 from .layout import Role
-from .source import DNS_LOOKUPS, SAVED_AS_PROGRAM, Call, Facts
+from .source import DNS_LOOKUPS, SAVED_AS_PROGRAM
 
 REVISION = 11
 

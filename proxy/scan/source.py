@@ -20,10 +20,12 @@ import re
 import tokenize
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from . import indicators
+from .executables import embedded_executable
+from .facts import Call, Drop, ExecSink, Facts, Send
+from .loading import runs_on_load
 
 #: Calls that turn an opaque literal into bytes or text.
 DECODERS = frozenset(
@@ -94,111 +96,6 @@ _ESCAPED_IMPORT = re.compile(r"""__import__\(\s*[bru]?(['"])(?:\\x[0-9a-fA-F]{2}
 _ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|[0-7]{3})")
 _MAX_DECODE = 256 * 1024
 _ESCAPES = re.compile(r"\\x[0-9a-fA-F]{2}")
-
-
-@dataclass(slots=True)
-class Call:
-    name: str
-    line: int
-    args: tuple[str, ...] = ()  # the string literals among its arguments, in order
-    top: bool = False  # runs when the module runs (module level, or a function it calls)
-    within: str = ""  # the function it is in ('' at module level)
-    keywords: tuple[str, ...] = ()  # the keyword arguments' names (process calls only)
-    discarded: bool = False  # a statement of its own: nothing reads what it returns
-
-
-@dataclass(slots=True)
-class ExecSink:
-    """An ``exec``-like call and what feeds it: ``decoded`` (``payload`` when decoded from a
-    literal in the file), ``network``, ``file``, ``literal`` or ``other``."""
-
-    sink: str
-    feed: str
-    line: int
-
-
-@dataclass(slots=True)
-class Send:
-    """A call that sends data out (an HTTP request, a socket send, a DNS look-up, a mail)
-    and the kinds of data that reach its arguments (``SOURCE_KINDS``)."""
-
-    name: str
-    kinds: frozenset[str]
-    line: int
-    top: bool = False
-    fixed: bool = False  # to an address written into the file (a literal, or one decoded)
-    host: bool = False  # to a URL that starts with a literal host (`"https://h/x/" + data`)
-
-
-@dataclass(slots=True)
-class Drop:
-    """A file written with data of ``kinds`` (downloaded, decoded, embedded) and then run,
-    made executable or opened by ``runner``."""
-
-    line: int
-    kinds: frozenset[str]
-    runner: str
-
-
-@dataclass(slots=True)
-class Facts:
-    parsed: bool = True
-    imports: dict[str, int] = field(default_factory=dict)  # module -> first line
-    local_imports: set[str] = field(default_factory=set)  # ".mod", "pkg.mod", "mod"
-    lazy_imports: set[str] = field(default_factory=set)  # of those, imported only in functions
-    calls: list[Call] = field(default_factory=list)
-    strings: list[tuple[str, int]] = field(default_factory=list)
-    decoded: list[tuple[str, int]] = field(default_factory=list)  # literals decoded statically
-    sinks: list[ExecSink] = field(default_factory=list)
-    names: dict[str, int] = field(default_factory=dict)  # identifiers -> first line
-    statements: int = 0  # top-level statements other than imports, docstrings, __all__...
-    definitions: int = 0  # functions and classes anywhere
-    builtins_getattr: int = 0  # getattr(__builtins__, ...) and friends
-    char_codes: int = 0  # strings spelled as character codes (''.join(map(chr, [...])))
-    escapes: int = 0  # \\x41 and \\101 escapes in the source text
-    exec_aliases: int = 0  # exec/eval/compile/__import__ bound to another name
-    lookalike_names: int = 0  # identifiers spelled in look-alike letters (𝗿𝗲𝙦𝘂𝙚𝘀𝘁𝘀)
-    refs: set[str] = field(default_factory=set)  # dotted names referred to (os.uname)
-    code_literals: list[tuple[str, int]] = field(default_factory=list)  # strings, not docstrings
-    sends: list[Send] = field(default_factory=list)
-    drops: list[Drop] = field(default_factory=list)
-    embedded: list[tuple[str, int]] = field(default_factory=list)  # (executable kind, line)
-    verifies_digest: bool = False  # compares a hash digest (a pinned download, verified)
-    # Another package's attribute replaced by a function or class of this file
-    # (`Account.create = create`, `ccxt.mexc = mexc`): (the attribute's dotted name, the
-    # functions that now run in its place (`Call.within` names), line).
-    patches: list[tuple[str, tuple[str, ...], int]] = field(default_factory=list)
-    max_line: int = 0
-    # (number of calls indexed, name -> first position, last dotted part -> positions)
-    _index: tuple[int, dict[str, int], dict[str, list[int]]] | None = field(
-        default=None, repr=False, compare=False
-    )
-
-    def called(self, *names: str) -> Call | None:
-        """The first call to one of ``names`` (a leading dot matches any receiver)."""
-        exact, by_last = self._calls_index()
-        first = len(self.calls)
-        for name in names:
-            if name.startswith("."):
-                for position in by_last.get(name.rsplit(".", 1)[-1], ()):
-                    if position >= first:
-                        break
-                    if self.calls[position].name.endswith(name):
-                        first = position
-                        break
-            else:
-                first = min(first, exact.get(name, first))
-        return self.calls[first] if first < len(self.calls) else None
-
-    def _calls_index(self) -> tuple[dict[str, int], dict[str, list[int]]]:
-        if self._index is None or self._index[0] != len(self.calls):
-            exact: dict[str, int] = {}
-            by_last: dict[str, list[int]] = {}
-            for position, call in enumerate(self.calls):
-                exact.setdefault(call.name, position)
-                by_last.setdefault(call.name.rsplit(".", 1)[-1], []).append(position)
-            self._index = (len(self.calls), exact, by_last)
-        return self._index[1], self._index[2]
 
 
 def read_source(text: str, *, nested: int = 2) -> Facts:
@@ -661,7 +558,7 @@ class _Collector:
                     "literal" if node.args and type(node.args[0]) is ast.Constant else "other"
                 )
             facts.sinks.append(ExecSink(name, feed, node.lineno))
-        top = _runs_on_load(tree, hooks=self._install_hooks(tree))
+        top = runs_on_load(tree, hooks=self._install_hooks(tree))
         for call, node in zip(facts.calls, self._call_nodes, strict=True):
             call.top = id(node) in top
         if self._sends and self._sources:
@@ -2104,66 +2001,6 @@ def _priority(kinds: frozenset[str] | set[str]) -> str | None:
     return None
 
 
-_EXECUTABLE_MAGIC = (
-    (b"MZ", "Windows executable"),
-    (b"\x7fELF", "ELF executable"),
-    (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
-    (b"\xca\xfe\xba\xbe", "Mach-O executable"),
-)
-_BASE64_HEAD = re.compile(r"^[A-Za-z0-9+/]{16,}")
-_HEX_HEAD = re.compile(r"^(?:[0-9a-fA-F]{2}){8,}")
-
-
-def embedded_executable(text: str) -> str | None:
-    """The kind of executable a literal holds (raw, base64 or hex), or ``None``."""
-    head = text[:128].lstrip()
-    if head.startswith("MZ") and "program cannot be run" in text[:1024]:
-        return "Windows executable"
-    if head.startswith("\x7fELF"):
-        return "ELF executable"
-    raw = None
-    match = _HEX_HEAD.match(head)
-    if match and len(match.group(0)) >= 16:
-        raw = binascii.unhexlify(match.group(0)[:16])
-    else:
-        match = _BASE64_HEAD.match(head)
-        if match:
-            chunk = match.group(0)[:16]
-            try:
-                raw = base64.b64decode(chunk)
-            except (binascii.Error, ValueError):
-                raw = None
-    if raw is None:
-        return None
-    for magic, kind in _EXECUTABLE_MAGIC:
-        if raw.startswith(magic) and (
-            magic != b"MZ"
-            or raw[2:4] in (b"\x90\x00", b"P\x00", b"\x00\x00", b"\x80\x00")
-            or _pe_header(text[:1400].lstrip())
-        ):
-            return kind
-    return None
-
-
-def _pe_header(head: str) -> bool:
-    """Whether a literal (hex or base64) that starts with ``MZ``, whatever its next bytes,
-    holds a DOS stub or a PE header where the ``MZ`` header points: a program, not text."""
-    hexed = _HEX_HEAD.match(head)
-    try:
-        if hexed:
-            encoded = hexed.group(0)
-            raw = binascii.unhexlify(encoded[: len(encoded) // 2 * 2])
-        else:
-            encoded = _BASE64_HEAD.match(head).group(0)  # type: ignore[union-attr]
-            raw = base64.b64decode(encoded[: len(encoded) // 4 * 4])
-    except (binascii.Error, ValueError, AttributeError):
-        return False
-    if b"program cannot be run" in raw:
-        return True
-    offset = int.from_bytes(raw[0x3C:0x40], "little") if len(raw) >= 0x40 else 0
-    return 0x40 <= offset < len(raw) - 4 and raw[offset : offset + 4] == b"PE\x00\x00"
-
-
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _ASSIGNMENTS = (
     ast.Assign,
@@ -2260,82 +2097,6 @@ def _docstrings(nodes: list[ast.AST]) -> set[int]:
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                 found.add(id(body[0].value))
     return found
-
-
-def _runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = ()) -> set[int]:
-    """Ids of the calls that run when the module runs: module level (class bodies too, not
-    ``if __name__ == "__main__"``), the bodies of module functions called from there, and
-    ``hooks`` (install command methods, which run when the module serves an install)."""
-    functions = {
-        node.name: node
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-    }
-    # `Reporter().send()`: a class made at module level runs its __init__, and a method
-    # called there runs too (by name: which object it is called on is not followed).
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-    methods: dict[str, list[ast.AST]] = {}
-    for node in classes.values():
-        for item in node.body:
-            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
-                methods.setdefault(item.name, []).append(item)
-    found: set[int] = set()
-    entered: set[str] = set()
-    frontier: list[ast.AST] = list(tree.body) + [s for hook in hooks for s in hook.body]  # type: ignore[attr-defined]
-    for _ in range(depth + 1):
-        following: list[ast.AST] = []
-        stack = frontier
-        while stack:
-            node = stack.pop()
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                # A decorator runs when what it decorates is defined: `@track` calls track.
-                for decorator in node.decorator_list:
-                    if isinstance(decorator, ast.Name) and decorator.id in functions:
-                        if decorator.id not in entered:
-                            entered.add(decorator.id)
-                            following.extend(functions[decorator.id].body)
-                    else:
-                        stack.append(decorator)
-                if not isinstance(node, ast.ClassDef):
-                    continue
-            if isinstance(node, ast.Lambda):
-                continue
-            if isinstance(node, ast.If) and _is_main_guard(node.test):
-                stack.extend(node.orelse)
-                continue
-            if isinstance(node, ast.Call):
-                found.add(id(node))
-                func = node.func
-                for keyword in node.keywords:
-                    # `Thread(target=init).start()`: the target runs too.
-                    if keyword.arg == "target" and isinstance(keyword.value, ast.Name):
-                        func = keyword.value
-                if isinstance(func, ast.Name) and func.id in functions and func.id not in entered:
-                    entered.add(func.id)
-                    following.extend(functions[func.id].body)
-                elif isinstance(func, ast.Name) and func.id in classes and func.id not in entered:
-                    entered.add(func.id)
-                    for item in classes[func.id].body:
-                        if isinstance(item, ast.FunctionDef) and item.name == "__init__":
-                            following.extend(item.body)
-                elif isinstance(func, ast.Attribute) and "." + func.attr not in entered:
-                    entered.add("." + func.attr)
-                    for method in methods.get(func.attr, ()):
-                        following.extend(method.body)  # type: ignore[attr-defined]
-            stack.extend(ast.iter_child_nodes(node))
-        frontier = following
-        if not frontier:
-            break
-    return found
-
-
-def _is_main_guard(test: ast.expr) -> bool:
-    return (
-        isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
-    )
 
 
 #: ``setup.py`` commands an installer runs; any other (``publish``, ``coverage``, ``test``)

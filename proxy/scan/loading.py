@@ -1,0 +1,83 @@
+"""What of a module runs when it is loaded: its module-level statements (not ``if __name__
+== "__main__"``), class bodies, and what those call in the module (functions, a class's
+``__init__``, methods by name, a thread's target, decorators), a few calls deep."""
+
+from __future__ import annotations
+
+import ast
+
+
+def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = ()) -> set[int]:
+    """Ids of the calls that run when the module runs: module level (class bodies too, not
+    ``if __name__ == "__main__"``), the bodies of module functions called from there, and
+    ``hooks`` (install command methods, which run when the module serves an install)."""
+    functions = {
+        node.name: node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    # `Reporter().send()`: a class made at module level runs its __init__, and a method
+    # called there runs too (by name: which object it is called on is not followed).
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    methods: dict[str, list[ast.AST]] = {}
+    for node in classes.values():
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                methods.setdefault(item.name, []).append(item)
+    found: set[int] = set()
+    entered: set[str] = set()
+    frontier: list[ast.AST] = list(tree.body) + [s for hook in hooks for s in hook.body]  # type: ignore[attr-defined]
+    for _ in range(depth + 1):
+        following: list[ast.AST] = []
+        stack = frontier
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                # A decorator runs when what it decorates is defined: `@track` calls track.
+                for decorator in node.decorator_list:
+                    if isinstance(decorator, ast.Name) and decorator.id in functions:
+                        if decorator.id not in entered:
+                            entered.add(decorator.id)
+                            following.extend(functions[decorator.id].body)
+                    else:
+                        stack.append(decorator)
+                if not isinstance(node, ast.ClassDef):
+                    continue
+            if isinstance(node, ast.Lambda):
+                continue
+            if isinstance(node, ast.If) and is_main_guard(node.test):
+                stack.extend(node.orelse)
+                continue
+            if isinstance(node, ast.Call):
+                found.add(id(node))
+                func = node.func
+                for keyword in node.keywords:
+                    # `Thread(target=init).start()`: the target runs too.
+                    if keyword.arg == "target" and isinstance(keyword.value, ast.Name):
+                        func = keyword.value
+                if isinstance(func, ast.Name) and func.id in functions and func.id not in entered:
+                    entered.add(func.id)
+                    following.extend(functions[func.id].body)
+                elif isinstance(func, ast.Name) and func.id in classes and func.id not in entered:
+                    entered.add(func.id)
+                    for item in classes[func.id].body:
+                        if isinstance(item, ast.FunctionDef) and item.name == "__init__":
+                            following.extend(item.body)
+                elif isinstance(func, ast.Attribute) and "." + func.attr not in entered:
+                    entered.add("." + func.attr)
+                    for method in methods.get(func.attr, ()):
+                        following.extend(method.body)  # type: ignore[attr-defined]
+            stack.extend(ast.iter_child_nodes(node))
+        frontier = following
+        if not frontier:
+            break
+    return found
+
+
+def is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in test.comparators)
+    )
