@@ -293,6 +293,7 @@ class _Scan:
                 facts[path] = read_source(text)
         metadata_path = _first(texts, ("PKG-INFO", "METADATA"))
         deferred = {path[len(root) :]: data for path, data in self.deferred.items()}
+        entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
         for level in range(_FOLLOWED + 1):
             roles = layout.roles(
                 {
@@ -301,7 +302,7 @@ class _Scan:
                 },
                 wheel=self.wheel,
                 pyproject=texts.get("pyproject.toml"),
-                entry_points=texts.get(_first(texts, ("entry_points.txt",)) or ""),
+                entry_points=entry_points,
                 top_level=texts.get(_first(texts, ("top_level.txt",)) or ""),
             )
             imported = _imported_early(roles, facts, deferred) if level < _FOLLOWED else []
@@ -330,7 +331,6 @@ class _Scan:
             facts[path] = read_source(source)
             roles[path] = Role.INSTALL
         _mark_early_calls(facts, roles)
-        entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
         _mark_command_calls(facts, roles, layout.command_functions(entry_points))
         yield from bundled.check_runs(
             facts, roles, heads, [path[len(root) :] for path in self.paths]

@@ -23,7 +23,7 @@ from pipgate.policies.scan import Finding
 from . import indicators
 from .facts import Call, Facts
 from .layout import Role
-from .source import DNS_LOOKUPS, SAVED_AS_PROGRAM
+from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_PROGRAM
 
 REVISION = 11
 
@@ -376,14 +376,13 @@ _DATA_FILE = re.compile(
 )
 
 
-_FETCHES_TO_FILE = ("urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download")
 _IMPORT_PATH = ("sys.path.insert", "sys.path.append", "zipimport.zipimporter")
 
 
 def _downloaded_import_path(facts: Facts) -> Call | None:
     """A download saved to a path that is then put on the import path (`sys.path.insert(0,
     "/tmp/lib.zip")`, `zipimporter(...)`): the next import runs what was downloaded."""
-    saved = {a for c in facts.calls if _is(c.name, _FETCHES_TO_FILE) for a in c.args[1:]}
+    saved = {a for c in facts.calls if c.name in FETCH_TO_PATH for a in c.args[1:]}
     if not saved:
         return None
     return next((c for c in facts.calls if _is(c.name, _IMPORT_PATH) and saved & set(c.args)), None)

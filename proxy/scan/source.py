@@ -792,7 +792,7 @@ class _Collector:
                 self._writes.append((path, list(node.args[:1]), node.lineno, scope))
         elif base in ("write_bytes", "write_text") and isinstance(node.func, ast.Attribute):
             self._writes.append((node.func.value, list(node.args[:1]), node.lineno, scope))
-        elif name in _FETCH_TO_PATH and len(node.args) >= 2:
+        elif name in FETCH_TO_PATH and len(node.args) >= 2:
             self._writes.append((node.args[1], [ast.Constant(_NETWORK_MARK)], node.lineno, scope))
         elif name == "shutil.copyfileobj" and len(node.args) >= 2:
             target = node.args[1]
@@ -1869,7 +1869,8 @@ _SECRET_HINT = re.compile(
 _COLLECTIONS = (ast.Tuple, ast.List, ast.Set)
 #: Calls that wrap a function and return what stands in for it.
 _WRAPPERS = frozenset({"staticmethod", "classmethod", "property", "functools.wraps", "wraps"})
-_FETCH_TO_PATH = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download"})
+#: Calls that save a download to the path they are given.
+FETCH_TO_PATH = frozenset({"urllib.request.urlretrieve", "urllib.urlretrieve", "wget.download"})
 _RUNNERS = frozenset(
     {
         "os.chmod",
