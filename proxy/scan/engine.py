@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from pipgate.policies.scan import Finding, ScanReport
 
-from . import bundled, layout
+from . import bundled, layout, linking
 from .archive import Member, walk
 from .facts import Facts
 from .layout import Role
@@ -287,13 +287,17 @@ class _Scan:
         root = layout.strip_root(self.paths, self.wheel)
         texts = {path[len(root) :]: text for path, text in self.texts.items()}
         facts: dict[str, Facts] = {}
+        # Data followed across modules in a package small enough to have kept its
+        # passed-over modules (``_DEFERRED_BYTES``): a payload's package, not a library's.
+        small = self._deferred_bytes >= 0
         for path, text in texts.items():
             if path.endswith((".py", ".pyw")) or layout._DATA_SCRIPT.match(path):
                 deadline.check()
-                facts[path] = read_source(text)
+                facts[path] = read_source(text, links=small)
         metadata_path = _first(texts, ("PKG-INFO", "METADATA"))
         deferred = {path[len(root) :]: data for path, data in self.deferred.items()}
         entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
+        skimmed: dict[str, bytes] = {}  # modules followed for their imports alone
         for level in range(_FOLLOWED + 1):
             roles = layout.roles(
                 {
@@ -317,9 +321,10 @@ class _Scan:
                 # A test module was never triaged (nothing runs tests); imported, it runs.
                 if _runs_something(data) or (inert(path) and worth_parsing(data, runs_early=True)):
                     texts[path] = data.decode("utf-8", "replace")
-                    facts[path] = read_source(texts[path])
+                    facts[path] = read_source(texts[path], links=small)
                 else:
                     facts[path] = Facts(local_imports=local_imports(data), statements=1)
+                    skimmed[path] = data
         heads = {path[len(root) :]: head for path, head in self.heads.items()}
         for path in bundled.run_by_python(facts, roles, [*texts, *deferred, *heads]):
             # A file of the archive that install-time code hands to Python runs then too,
@@ -328,8 +333,21 @@ class _Scan:
                 "utf-8", "replace"
             )
             texts[path] = source
-            facts[path] = read_source(source)
+            facts[path] = read_source(source, links=small)
             roles[path] = Role.INSTALL
+        # Modules whose functions or values code read here uses, read for what they hand
+        # over (not judged themselves: nothing here says they run).
+        helpers: dict[str, Facts] = {}
+        unread = {**deferred, **skimmed} if small else {}
+        for _ in range(_HELPER_LEVELS):
+            wanted = linking.wanted({**facts, **helpers}, [p for p in unread if p not in helpers])
+            for path in wanted[: _HELPERS - len(helpers)]:
+                deadline.check()
+                data = unread[path]
+                helpers[path] = read_source(data.decode("utf-8", "replace"), links=True)
+            if not wanted or len(helpers) >= _HELPERS:
+                break
+        linking.link(facts, helpers)
         _mark_early_calls(facts, roles)
         _mark_command_calls(facts, roles, layout.command_functions(entry_points))
         yield from bundled.check_runs(
@@ -380,6 +398,10 @@ class _Scan:
         yield from self.lookalikes.check(name, metadata_path or self.filename)
 
 
+#: Modules read only for what their functions hand to code read here (``linking``).
+_HELPERS = 16
+#: Rounds of such reading: a helper's function may return what another module's does.
+_HELPER_LEVELS = 3
 #: Bytes of passed-over Python kept for ``_imported_early``; a package with more is large
 #: and relies on triage alone.
 _DEFERRED_BYTES = 1024 * 1024

@@ -51,6 +51,42 @@ class Drop:
     runner: str
 
 
+#: How a kind names what another of the project's modules hands over, until the scan
+#: links the modules (``linking``): ``"module:.send.ship()"`` (what the function returns),
+#: ``"module:.blob.DATA"`` (a module-level value).
+FOREIGN = "module:"
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """What a function of the file does with data, for the project's other modules that
+    call it: what it returns (``SOURCE_KINDS``, perhaps ``FOREIGN`` ones), the ``exec``-like
+    or process sink its parameters reach, and the send they reach (name, to an address
+    written in, to a literal host)."""
+
+    returns: frozenset[str] = frozenset()
+    runs: str = ""
+    sends: str = ""
+    fixed: bool = False
+    host: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Data of the project's other modules reaching something in this file: ``target`` is
+    ``exec`` or ``process`` (``name`` the sink), ``send`` (``name`` the call), or ``call`` (a
+    function of another module, ``name`` its import reference, ``.send.ship``). ``kinds``
+    are what reaches it, ``FOREIGN`` kinds still to be looked up in the other modules."""
+
+    target: str
+    name: str
+    line: int
+    kinds: frozenset[str]
+    top: bool = False
+    fixed: bool = False
+    host: bool = False
+
+
 @dataclass(slots=True)
 class Facts:
     parsed: bool = True
@@ -79,6 +115,11 @@ class Facts:
     # (`Account.create = create`, `ccxt.mexc = mexc`): (the attribute's dotted name, the
     # functions that now run in its place (`Call.within` names), line).
     patches: list[tuple[str, tuple[str, ...], int]] = field(default_factory=list)
+    # For the project's other modules (``linking``): what its functions do with data, the
+    # kinds of its module-level values, and where their data reaches this file.
+    exports: dict[str, Export] = field(default_factory=dict)
+    values: dict[str, frozenset[str]] = field(default_factory=dict)
+    links: list[Link] = field(default_factory=list)
     max_line: int = 0
     # (number of calls indexed, name -> first position, last dotted part -> positions)
     _index: tuple[int, dict[str, int], dict[str, list[int]]] | None = field(

@@ -298,6 +298,15 @@ def imports_of(path: str, sources: Mapping[str, set[str]], modules: Mapping[str,
     return found
 
 
+def resolve_from(path: str, name: str, modules: Mapping[str, str]) -> str | None:
+    """The project's module (its path) that ``name`` as imported in ``path`` refers to
+    (``.send.ship`` in ``pkg/__init__.py``: ``pkg/send.py``), or ``None``."""
+    package = _module_of(path)
+    if not path.endswith("__init__.py"):
+        package = package.rpartition(".")[0]
+    return _resolve(name, package, modules)
+
+
 def module_of(path: str) -> str:
     """The dotted module name of a root-relative path (``src/pkg/mod.py``: ``pkg.mod``)."""
     return _module_of(path)

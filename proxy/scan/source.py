@@ -19,12 +19,12 @@ import io
 import re
 import tokenize
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from . import indicators
 from .executables import embedded_executable
-from .facts import Call, Drop, ExecSink, Facts, Send
+from .facts import FOREIGN, Call, Drop, ExecSink, Export, Facts, Link, Send
 from .loading import runs_on_load
 
 #: Calls that turn an opaque literal into bytes or text.
@@ -98,8 +98,12 @@ _MAX_DECODE = 256 * 1024
 _ESCAPES = re.compile(r"\\x[0-9a-fA-F]{2}")
 
 
-def read_source(text: str, *, nested: int = 2) -> Facts:
+def read_source(text: str, *, nested: int = 2, links: bool = False) -> Facts:
     """The facts of ``text``; never raises for bad input (falls back as described above).
+
+    ``links``: also note what the file's functions and values hand the project's other
+    modules and where their data reaches this file (``Export``, ``Link``; ``linking``
+    joins them), which costs a flow check of most files that define functions.
 
     Python source hidden in a string literal (a payload written to a file and run, a
     ``python -c`` argument, a literal decoded statically) is read too, ``nested`` levels
@@ -112,7 +116,7 @@ def read_source(text: str, *, nested: int = 2) -> Facts:
         if tree is None:
             return _lexical(text)
     try:
-        facts = _Collector().collect(tree, text)
+        facts = _Collector(links).collect(tree, text)
     except RecursionError:
         return _lexical(text)
     if nested > 0:
@@ -258,8 +262,9 @@ class _Collector:
     from readers.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, links: bool = False) -> None:
         self.facts = Facts()
+        self._links = links
         self.alias: dict[str, str] = {}
         self._absolute: set[str] = set()  # names bound by absolute imports (other packages)
         self._methods: dict[str, tuple[str, ...]] = {}
@@ -271,6 +276,10 @@ class _Collector:
         self._call_nodes: list[ast.Call] = []
         self._sends: list[tuple[str, ast.Call, int]] = []
         self._name_calls: list[tuple[str, ast.Call, int]] = []  # `f(...)`: perhaps a wrapper
+        # Names `from x import y` binds -> the import's reference (`.send.ship`), and the
+        # calls of them: perhaps functions of the project's other modules (``Link``).
+        self._local_names: dict[str, str] = {}
+        self._foreign: list[tuple[str, ast.Call, int]] = []
         self._connected: dict[str, ast.AST] = {}  # socket name -> host of its `.connect((h, p))`
         self._writes: list[tuple[ast.AST, list[ast.AST], int, int]] = []  # path, data, line, scope
         self._runs: list[tuple[str, ast.Call, int]] = []
@@ -455,6 +464,10 @@ class _Collector:
                 ):
                     pending.append((name, node, scope))  # type: ignore[arg-type]
                 self._classify(name, node, scope)  # type: ignore[arg-type]
+                if self._local_names:
+                    ref = self._foreign_ref(node.func)  # type: ignore[attr-defined]
+                    if ref is not None:
+                        self._foreign.append((ref, node, scope))  # type: ignore[arg-type]
             elif kind is ast.Attribute:
                 if node.attr in _HOST_ATTRS:  # type: ignore[attr-defined]
                     name = self.qual(node)
@@ -527,13 +540,49 @@ class _Collector:
             if type(value) is ast.Call and self.qual(value.func) in _CLIENT_TYPES  # type: ignore[attr-defined]
             for target in targets
         }
+        if self._foreign:
+            self._sources = True  # what another module hands over may be worth a flow check
+        # Functions of the file whose parameters reach a sink (``def run(code): exec(code)``)
+        # and the calls of them; what the file exports to its project's other modules.
+        runners = self._exec_wrappers(pending)
+        wrapped = [c for c in self._name_calls[:_MAX_FLOWS] if c[0] in runners]
+        # (Module-level functions alone: another module imports those, not methods.)
+        exported = [
+            node.name
+            for node in tree.body
+            if type(node) in (ast.FunctionDef, ast.AsyncFunctionDef)
+            and self.functions.get(node.name) is node
+        ]
+        exporting = (
+            self._links
+            and bool(exported or self._assigns)
+            and bool(
+                pending
+                or self._sends
+                or self._sources
+                or any(
+                    _matches(c.name, DECODERS) or _matches(c.name, NETWORK_READS)
+                    for c in facts.calls
+                )
+                or _CREDENTIAL_HINT.search(source)
+            )
+        )
         if (
             pending
             or (self._sends and self._sources)
             or (self._writes and (self._runs or self._persist or self._programs))
+            or exporting
         ):
-            self._taint(pending)
+            self._taint(
+                [*pending, *wrapped, *self._foreign[:_MAX_FLOWS]],
+                functions=exported if exporting else (),
+            )
+        for called, node, scope in wrapped:
+            feed = self._feed(runners[called], node, scope)
+            if feed in ("network", "decoded", "payload"):
+                facts.sinks.append(ExecSink(f"{called} ({runners[called]})", feed, node.lineno))
         for name, node, scope in pending:
+            commanded: set[str] = set()
             kinds: set[str] = set()
             for arg in node.args if name in PROCESS_SINKS else node.args[:1]:
                 kinds |= self._kinds(arg, scope)
@@ -543,7 +592,6 @@ class _Collector:
                 # network (a remote command), is not. Network data counts as the command
                 # (a command line, the program, code after `-c`), not as an argument (a
                 # URL `git clone` is given).
-                commanded: set[str] = set()
                 for part in _command_parts(node):
                     commanded |= self._kinds(part, scope)
                 feed = (
@@ -558,6 +606,12 @@ class _Collector:
                     "literal" if node.args and type(node.args[0]) is ast.Constant else "other"
                 )
             facts.sinks.append(ExecSink(name, feed, node.lineno))
+            if name in PROCESS_SINKS:
+                # What another module hands over counts as the command alone, as above.
+                if _foreign_kinds(commanded):
+                    facts.links.append(Link("process", name, node.lineno, frozenset(commanded)))
+            elif _foreign_kinds(kinds):
+                facts.links.append(Link("exec", name, node.lineno, frozenset(kinds)))
         top = runs_on_load(tree, hooks=self._install_hooks(tree))
         for call, node in zip(facts.calls, self._call_nodes, strict=True):
             call.top = id(node) in top
@@ -576,7 +630,7 @@ class _Collector:
                     ):
                         sent |= self._kinds(arg, scope) & _SIGN_INS
                     kinds -= _SIGN_INS - sent
-                if kinds & _SENSITIVE:
+                if kinds & _SENSITIVE or _foreign_kinds(kinds):
                     url = self._connected.get(_receiver(node)) or _url_of(node)
                     # A key named in the code goes in a body to a literal address; one read
                     # from the environment (AWS_SECRET_ACCESS_KEY) anywhere after a literal
@@ -590,13 +644,29 @@ class _Collector:
                         fixed = host = True
                     if "envkey" in kinds:
                         kinds.add("key")
-                    facts.sends.append(
-                        Send(name, frozenset(kinds), node.lineno, id(node) in top, fixed, host)
-                    )
+                    if _foreign_kinds(kinds):
+                        line, top_level = node.lineno, id(node) in top
+                        link = Link("send", name, line, frozenset(kinds), top_level, fixed, host)
+                        facts.links.append(link)
+                    if kinds & _SENSITIVE:
+                        kinds = _own_kinds(kinds)
+                        facts.sends.append(
+                            Send(name, kinds, node.lineno, id(node) in top, fixed, host)
+                        )
             if self._name_calls:
                 facts.sends.extend(self._wrapped_sends(top))
         if self._writes and (self._runs or self._persist or self._programs):
             self._drops()
+        if exporting:
+            self._export(exported, runners)
+        for ref, node, scope in self._foreign[:_MAX_FLOWS]:
+            kinds = set()
+            for arg in (*node.args, *(k.value for k in node.keywords)):
+                kinds |= self._kinds(arg, scope)
+            if kinds:
+                facts.links.append(
+                    Link("call", ref, node.lineno, frozenset(kinds), id(node) in top)
+                )
         if self._absolute:
             # What each class's methods are called in `Call.within` (its __init__: the class).
             self._methods = {
@@ -616,6 +686,32 @@ class _Collector:
         send(data): requests.post(URL, json=data)``, then ``send(dict(os.environ))``): a
         send at the call, of what the call hands the parameters the function sends (not in
         headers or auth), to the function's address or to the one the call hands it."""
+        wrappers = self._send_wrappers()
+        for called, node, scope in self._name_calls[:_MAX_FLOWS]:
+            wrapper = wrappers.get(called)
+            if wrapper is None:
+                continue
+            handed = dict(zip(wrapper.params, node.args, strict=False))
+            handed.update((k.arg, k.value) for k in node.keywords if k.arg)
+            kinds: set[str] = set()
+            for param in wrapper.sent & handed.keys():
+                kinds |= self._kinds(handed[param], scope)
+            fixed, host = wrapper.fixed, wrapper.host
+            url = handed.get(wrapper.url_param) if wrapper.url_param else None
+            if url is not None:
+                fixed = self._constant(url, scope)
+                host = fixed or _fixed_address(url)
+            if "envkey" in kinds:
+                kinds.add("key")
+            line, top_level = node.lineno, id(node) in top
+            if _foreign_kinds(kinds):
+                link = Link("send", wrapper.send, line, frozenset(kinds), top_level, fixed, host)
+                self.facts.links.append(link)
+            if kinds & _SENSITIVE:
+                yield Send(wrapper.send, _own_kinds(kinds), line, top_level, fixed, host)
+
+    def _send_wrappers(self) -> dict[str, _Wrapper]:
+        """The file's functions that send (some of) their parameters, by name."""
         scopes = {id(node): node for node in self.functions.values()}
         wrappers: dict[str, _Wrapper] = {}
         for name, node, scope in self._sends[:_MAX_FLOWS]:
@@ -642,25 +738,67 @@ class _Collector:
             fixed = url is not None and url_param is None and self._constant(url, scope)
             host = fixed or (url is not None and url_param is None and _fixed_address(url))
             wrappers[function.name] = _Wrapper(name, params, sent, url_param, fixed, host)  # type: ignore[attr-defined]
-        for called, node, scope in self._name_calls[:_MAX_FLOWS]:
-            wrapper = wrappers.get(called)
-            if wrapper is None:
+        return wrappers
+
+    def _exec_wrappers(self, sinks: list[tuple[str, ast.Call, int]]) -> dict[str, str]:
+        """The file's functions whose parameters reach an ``exec``-like or process sink
+        (``def run(code): exec(code)``): function name -> the sink."""
+        scopes = {id(node): node for node in self.functions.values()}
+        found: dict[str, str] = {}
+        for name, node, scope in sinks[:_MAX_FLOWS]:
+            function = scopes.get(scope)
+            if function is None or function.name in found:  # type: ignore[attr-defined]
                 continue
-            handed = dict(zip(wrapper.params, node.args, strict=False))
-            handed.update((k.arg, k.value) for k in node.keywords if k.arg)
-            kinds: set[str] = set()
-            for param in wrapper.sent & handed.keys():
-                kinds |= self._kinds(handed[param], scope)
-            if not kinds & _SENSITIVE:
-                continue
-            fixed, host = wrapper.fixed, wrapper.host
-            url = handed.get(wrapper.url_param) if wrapper.url_param else None
-            if url is not None:
-                fixed = self._constant(url, scope)
-                host = fixed or _fixed_address(url)
-            if "envkey" in kinds:
-                kinds.add("key")
-            yield Send(wrapper.send, frozenset(kinds), node.lineno, id(node) in top, fixed, host)
+            arguments = function.args  # type: ignore[attr-defined]
+            params = {a.arg for a in (*arguments.posonlyargs, *arguments.args)}
+            fed = node.args if name in PROCESS_SINKS else node.args[:1]
+            if any(type(sub) is ast.Name and sub.id in params for a in fed for sub in ast.walk(a)):  # type: ignore[attr-defined]
+                found[function.name] = name  # type: ignore[attr-defined]
+        return found
+
+    def _feed(self, sink: str, call: ast.Call, scope: int) -> str | None:
+        """What a call of a function that hands its arguments to ``sink`` feeds it."""
+        kinds: set[str] = set()
+        for arg in (*call.args, *(k.value for k in call.keywords)):
+            kinds |= self._kinds(arg, scope)
+        return sink_feed(sink, kinds)
+
+    def _export(self, exported: list[str], runners: dict[str, str]) -> None:
+        """What the file's functions and module-level values hand the project's other
+        modules (``Export``, ``Facts.values``)."""
+        facts = self.facts
+        senders = self._send_wrappers()
+        for name in exported:
+            returns = self.tainted.get((0, name), frozenset())
+            wrapper = senders.get(name)
+            if returns or name in runners or wrapper is not None:
+                facts.exports[name] = Export(
+                    returns,
+                    runners.get(name, ""),
+                    wrapper.send if wrapper else "",
+                    wrapper.fixed if wrapper else False,
+                    wrapper.host if wrapper else False,
+                )
+        for targets, value, scope in self._assigns[:_MAX_ASSIGNS]:
+            if scope == 0 and type(value) is ast.Call:
+                kinds = self._kinds(value, 0)
+                if kinds:
+                    for target in targets:
+                        facts.values.setdefault(target, kinds)
+
+    def _foreign_ref(self, node: ast.AST) -> str | None:
+        """The import reference of what ``node`` names when ``from x import y`` bound it
+        (``ship``: ``.send.ship``; ``send.ship`` after ``from . import send``)."""
+        parts = []
+        while type(node) is ast.Attribute:
+            parts.append(node.attr)  # type: ignore[attr-defined]
+            node = node.value  # type: ignore[attr-defined]
+        if type(node) is not ast.Name:
+            return None
+        ref = self._local_names.get(node.id)  # type: ignore[attr-defined]
+        if ref is None or (0, node.id) in self.assigned:  # type: ignore[attr-defined]
+            return None
+        return ".".join([ref, *reversed(parts)])
 
     def _patch(self, node: ast.AST) -> tuple[str, tuple[str, ...], int] | None:
         """``(attribute, functions, line)`` when ``node`` replaces an attribute of an
@@ -925,7 +1063,7 @@ class _Collector:
         """The scope a name belongs to: the function's when it assigns it, else the module's."""
         return scope if (scope, name) in self.assigned else 0
 
-    def _taint(self, sinks: list[tuple[str, ast.Call, int]]) -> None:
+    def _taint(self, sinks: list[tuple[str, ast.Call, int]], functions: Iterable[str] = ()) -> None:
         """Mark the names that carry source data (``SOURCE_KINDS``) into the sinks, the
         sends and the writes. Only names their arguments use are followed (back through
         assignments and the return values of the file's functions), to a fixed point."""
@@ -939,6 +1077,7 @@ class _Collector:
         if self._runs or self._persist or self._programs:
             roots += [(d, s) for _, data, _, s in self._writes for d in data]
         frontier = {(self._owner(s, n.id), n.id) for root, s in roots for n in _names(root)}
+        frontier |= {(0, name) for name in functions}  # what they return, for other modules
         function_scopes = {name: id(node) for name, node in self.functions.items()}
         by_target: dict[tuple[int, str], list[tuple[ast.AST, int]]] = {}
         for targets, value, scope in self._assigns:
@@ -994,6 +1133,10 @@ class _Collector:
             into = derived if deriving else kinds
             kind = type(sub)
             if kind is ast.Call:
+                if self._local_names:
+                    ref = self._foreign_ref(sub.func)  # type: ignore[attr-defined]
+                    if ref is not None:
+                        into.add(f"{FOREIGN}{ref}()")
                 name = self.qual(sub.func)  # type: ignore[attr-defined]
                 found = self._call_kinds(name, sub, scope)  # type: ignore[arg-type]
                 if found is not None:
@@ -1025,6 +1168,10 @@ class _Collector:
                 if self.alias.get(sub.id) == "os.environ":  # type: ignore[attr-defined]
                     into.add("env")
                     continue
+                if sub.id in self._local_names:  # type: ignore[attr-defined]
+                    ref = self._foreign_ref(sub)
+                    if ref is not None:
+                        into.add(FOREIGN + ref)
                 key = (self._owner(scope, sub.id), sub.id)  # type: ignore[attr-defined]
                 into |= self.tainted.get(key, frozenset())
                 if _SECRET_NAME.match(sub.id):  # type: ignore[attr-defined]
@@ -1302,6 +1449,8 @@ class _Collector:
             facts.local_imports.add(prefix + joiner + alias.name)
             if alias.name != "*":
                 self.alias[alias.asname or alias.name] = full
+                if self._links:
+                    self._local_names[alias.asname or alias.name] = prefix + joiner + alias.name
                 if node.level == 0:
                     self._absolute.add(alias.asname or alias.name)
 
@@ -1519,6 +1668,8 @@ SOURCE_KINDS = frozenset(
     | {"envkey", "swept"}
 )
 _SENSITIVE = frozenset({"host", "env", "credential", "key", "envkey"})
+#: What no code sends to an address written into it but to take it (``Send.kinds``).
+SENSITIVE = _SENSITIVE
 _DROPPED = frozenset({"network", "payload", "decoded", "embedded"})
 _MAX_FLOWS = 64
 _MAX_LITERAL = 64 * 1024
@@ -1993,6 +2144,23 @@ def _is_send(name: str, sockets: bool) -> bool:
     return (
         sockets and (name.startswith("socket.") or name.count(".") == 1) and base in _SOCKET_SENDS
     )
+
+
+def sink_feed(sink: str, kinds: set[str] | frozenset[str]) -> str | None:
+    """What data of ``kinds`` handed to ``sink`` feeds it: a process is fed the network's
+    commands or a payload (decoded runtime data is everyday); ``exec`` any of them."""
+    if sink in PROCESS_SINKS:
+        return "network" if "network" in kinds else "decoded" if "payload" in kinds else None
+    return _priority(kinds)
+
+
+def _foreign_kinds(kinds: set[str] | frozenset[str]) -> bool:
+    return any(kind.startswith(FOREIGN) for kind in kinds)
+
+
+def _own_kinds(kinds: set[str] | frozenset[str]) -> frozenset[str]:
+    """``kinds`` without those another module hands over (``FOREIGN``)."""
+    return frozenset(kind for kind in kinds if not kind.startswith(FOREIGN))
 
 
 def _priority(kinds: frozenset[str] | set[str]) -> str | None:

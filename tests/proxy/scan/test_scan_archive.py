@@ -148,7 +148,7 @@ def test_a_scanner_defect_an_archive_brings_out_holds_the_file_instead_of_raisin
 ) -> None:
     from pipgate.proxy.scan import SCANNER_ERROR, engine
 
-    def broken(text: str) -> None:
+    def broken(text: str, **options: object) -> None:
         raise AttributeError("'comprehension' object has no attribute 'lineno'")
 
     monkeypatch.setattr(engine, "read_source", broken)
