@@ -184,6 +184,7 @@ class _Scan:
         self.early: list[Finding] = []
         self.files_read = 0
         self.bytes_read = 0
+        self.python_bytes = 0
         self.unparsed_code = 0  # Python files not kept for analysis (nothing suspicious)
         self.passed_code = False  # whether one of those has a line of code
         self._kept = 0
@@ -234,6 +235,8 @@ class _Scan:
                 self.early.append(finding("bundled-executable", member.path, 0, "bundled"))
             return
         self.bytes_read += len(member.data)
+        if member.path.endswith((".py", ".pyw")):
+            self.python_bytes += len(member.data)
         if not layout.wanted(member.path):
             self.heads[member.path] = member.data
             self._head_bytes += len(member.data)
@@ -287,9 +290,10 @@ class _Scan:
         root = layout.strip_root(self.paths, self.wheel)
         texts = {path[len(root) :]: text for path, text in self.texts.items()}
         facts: dict[str, Facts] = {}
-        # Data followed across modules in a package small enough to have kept its
-        # passed-over modules (``_DEFERRED_BYTES``): a payload's package, not a library's.
-        small = self._deferred_bytes >= 0
+        # Data followed across modules in a small package (``_LINKED_BYTES``): a payload's
+        # package, not a library's, whose thousands of calls between its modules would
+        # each cost a flow check.
+        small = self._deferred_bytes >= 0 and self.python_bytes <= _LINKED_BYTES
         for path, text in texts.items():
             if path.endswith((".py", ".pyw")) or layout._DATA_SCRIPT.match(path):
                 deadline.check()
@@ -344,7 +348,10 @@ class _Scan:
             for path in wanted[: _HELPERS - len(helpers)]:
                 deadline.check()
                 data = unread[path]
-                helpers[path] = read_source(data.decode("utf-8", "replace"), links=True)
+                if len(data) <= _SMALL_HELPER or _hands_something(data):
+                    helpers[path] = read_source(data.decode("utf-8", "replace"), links=True)
+                else:
+                    helpers[path] = Facts(statements=1)  # nothing worth handing over
             if not wanted or len(helpers) >= _HELPERS:
                 break
         linking.link(facts, helpers)
@@ -398,10 +405,14 @@ class _Scan:
         yield from self.lookalikes.check(name, metadata_path or self.filename)
 
 
+#: Python source (bytes) of a package whose modules are linked (``linking``).
+_LINKED_BYTES = 256 * 1024
 #: Modules read only for what their functions hand to code read here (``linking``).
 _HELPERS = 16
 #: Rounds of such reading: a helper's function may return what another module's does.
 _HELPER_LEVELS = 3
+#: A helper this small is read whatever it shows (it may pass on another module's data).
+_SMALL_HELPER = 4096
 #: Bytes of passed-over Python kept for ``_imported_early``; a package with more is large
 #: and relies on triage alone.
 _DEFERRED_BYTES = 1024 * 1024
@@ -417,6 +428,24 @@ _MODULE_CALL = re.compile(
     rb"^(?!(?:if|elif|while|for|with|return|print|assert)\b)[A-Za-z_][\w.]*\s*\(|"
     rb"^(?:from|import)\s+(?:setuptools|distutils)\.command\b",  # an install hook's module
     re.M,
+)
+
+
+def _hands_something(data: bytes) -> bool:
+    """Whether a module's bytes show anything its functions could hand code elsewhere that
+    a rule judges: network or process use, hidden code, a credential store's name, host
+    facts or the environment."""
+    return bool(
+        worth_parsing(data, runs_early=True) or _DYNAMIC.search(data) or _HANDED.search(data)
+    )
+
+
+#: Names of what a module may read and hand over: credential stores, host facts, the
+#: environment (``source`` judges them properly).
+_HANDED = re.compile(
+    rb"environ|getenv|gethostname|getuser|getlogin|platform\.node|uname|\.ssh\b|\.aws\b|"
+    rb"Login Data|Local State|leveldb|Cookies|wallet|tdata|credentials|\.netrc|\.pypirc|\.npmrc",
+    re.I,
 )
 
 
