@@ -402,9 +402,16 @@ class _Scan:
             declared["setup.py"] = "\n".join(text for text, _ in facts["setup.py"].strings)
         yield from check_commands(name, declared, metadata_path or self.filename)
         yield from check_url_requirements(texts)
+        for path in sorted(p[len(root) :] for p in self.paths):
+            if _STARTUP_HOOK.fullmatch(path):
+                # Installed beside site-packages' own modules, Python imports it at every
+                # start of every program: a `.pth` file in all but name.
+                yield finding("startup-hook", path, 0, "imported at every interpreter start")
         yield from self.lookalikes.check(name, metadata_path or self.filename)
 
 
+#: A module Python's `site` imports at every start when it lies on the path.
+_STARTUP_HOOK = re.compile(r"(?:src/)?(?:site|user)customize\.py")
 #: Python source (bytes) of a package whose modules are linked (``linking``).
 _LINKED_BYTES = 256 * 1024
 #: Modules read only for what their functions hand to code read here (``linking``).

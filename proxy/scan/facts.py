@@ -118,6 +118,9 @@ class Facts:
     # For the project's other modules (``linking``): what its functions do with data, the
     # kinds of its module-level values, and where their data reaches this file.
     exports: dict[str, Export] = field(default_factory=dict)
+    # The file's functions that hand their parameters to a process (``def run(c):
+    # subprocess.run(c, shell=True)``): a call of one runs what it is handed.
+    process_runners: set[str] = field(default_factory=set)
     values: dict[str, frozenset[str]] = field(default_factory=dict)
     links: list[Link] = field(default_factory=list)
     max_line: int = 0

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_PROGRAM
 
-REVISION = 12
+REVISION = 13
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +52,11 @@ RULES: dict[str, Rule] = {
         Rule("cryptominer", 10, "starts or downloads a cryptocurrency miner"),
         Rule("pth-exec", 10, "a .pth line that runs more than an import"),
         Rule("pth-import", 2, "a .pth line that imports a module at every interpreter start"),
+        Rule(
+            "startup-hook",
+            6,
+            "installs sitecustomize or usercustomize: a module Python imports at every start",
+        ),
         Rule("clipboard-swap", 10, "reads the clipboard next to crypto-currency addresses"),
         Rule(
             "defense-evasion",
@@ -376,6 +381,19 @@ _DATA_FILE = re.compile(
 )
 
 
+#: Lines before a sink where the name of the data file it runs may be.
+_NEARBY = 3
+#: Calls that load a module (or run a script) from a file named by the caller.
+_MODULE_LOADERS = frozenset(
+    {
+        "importlib.util.spec_from_file_location",
+        "importlib.machinery.SourceFileLoader",
+        "importlib.machinery.SourcelessFileLoader",
+        "imp.load_source",
+        "imp.load_compiled",
+        "runpy.run_path",
+    }
+)
 _IMPORT_PATH = ("sys.path.insert", "sys.path.append", "zipimport.zipimporter")
 
 
@@ -396,14 +414,31 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
         return
     for sink in facts.sinks:
         if sink.feed == "file":
-            # `exec(open(join(here, "notes.txt")).read())`: the file's name on the line.
+            # `exec(open(join(here, "notes.txt")).read())`: the file's name on the line, or
+            # on the lines just before it (`code = open(...).read()[1024:]`, then `exec`).
             hidden = next(
-                (t for t, line in facts.strings if line == sink.line and _DATA_FILE.search(t)),
+                (
+                    t
+                    for t, line in facts.strings
+                    if sink.line - _NEARBY <= line <= sink.line and _DATA_FILE.search(t)
+                ),
                 None,
             )
             if hidden is not None:
                 detail = f"a data file ({_clip(hidden, 40)}) run by {sink.sink}"
                 yield finding("decode-exec", path, sink.line, detail)
+                return
+    for call in facts.calls:
+        if call.name in _MODULE_LOADERS:
+            # A module loaded from a file named as data (`spec_from_file_location("c",
+            # join(here, "core.bin"))`): code kept where no reader looks for it.
+            hidden = next(
+                (t for t, line in facts.strings if line == call.line and _DATA_FILE.search(t)),
+                None,
+            )
+            if hidden is not None:
+                detail = f"a data file ({_clip(hidden, 40)}) loaded as code by {call.name}"
+                yield finding("decode-exec", path, call.line, detail)
                 return
     for sink in facts.sinks:
         if sink.feed in ("decoded", "payload"):
@@ -621,7 +656,7 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
             or any(
                 hit[1] in call.args or any(command in a for a in call.args)
                 for call in facts.calls
-                if _is(call.name, PROCESS)
+                if _is(call.name, PROCESS) or call.name in facts.process_runners
             )
         )
         yield finding("download-run", path, hit[2], _clip(command), 10 if strong else 4)

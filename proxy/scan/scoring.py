@@ -25,6 +25,7 @@ ARCHIVE_RULES = frozenset(
         "bundled-executable",
         "command-hijack",
         "url-requirement",
+        "startup-hook",
     }
 )
 ELSEWHERE = 0.5

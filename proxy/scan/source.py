@@ -69,6 +69,10 @@ NETWORK_READS = frozenset(
     }
 )
 EXEC_SINKS = frozenset({"exec", "eval", "compile", "execfile", "builtins.exec", "builtins.eval"})
+#: Calls that call the function they are handed on the data they are handed.
+_APPLIERS = frozenset({"map", "filter", "functools.reduce", "itertools.starmap"})
+#: Calls that make a function of a code object (calling it runs the code).
+_CODE_FUNCTIONS = frozenset({"types.FunctionType", "types.LambdaType"})
 #: Calls that start a process: decoded data handed to one is run as surely as by ``exec``.
 PROCESS_SINKS = frozenset(
     {
@@ -463,6 +467,10 @@ class _Collector:
                     )
                 ):
                     pending.append((name, node, scope))  # type: ignore[arg-type]
+                else:
+                    handed = self._handed_to_exec(name, node, scope)  # type: ignore[arg-type]
+                    if handed is not None:
+                        pending.append(handed)
                 self._classify(name, node, scope)  # type: ignore[arg-type]
                 if self._local_names:
                     ref = self._foreign_ref(node.func)  # type: ignore[attr-defined]
@@ -545,6 +553,7 @@ class _Collector:
         # Functions of the file whose parameters reach a sink (``def run(code): exec(code)``)
         # and the calls of them; what the file exports to its project's other modules.
         runners = self._exec_wrappers(pending)
+        facts.process_runners = {f for f, sink in runners.items() if sink in PROCESS_SINKS}
         wrapped = [c for c in self._name_calls[:_MAX_FLOWS] if c[0] in runners]
         # (Module-level functions alone: another module imports those, not methods.)
         exported = [
@@ -597,6 +606,16 @@ class _Collector:
                 feed = (
                     "network"
                     if "network" in commanded
+                    else "decoded"
+                    if "payload" in kinds
+                    else "other"
+                )
+            elif name in _CODE_FUNCTIONS:
+                # Serializers rebuild functions from code they were handed at run time; a
+                # code object decoded from the file's own literal, or downloaded, is a payload.
+                feed = (
+                    "network"
+                    if "network" in kinds
                     else "decoded"
                     if "payload" in kinds
                     else "other"
@@ -739,6 +758,34 @@ class _Collector:
             host = fixed or (url is not None and url_param is None and _fixed_address(url))
             wrappers[function.name] = _Wrapper(name, params, sent, url_param, fixed, host)  # type: ignore[attr-defined]
         return wrappers
+
+    def _handed_to_exec(
+        self, name: str, call: ast.Call, scope: int
+    ) -> tuple[str, ast.Call, int] | None:
+        """A sink reached without calling it by name, as ``(sink, a call of it with the
+        data it is handed, scope)``: ``exec`` handed to ``map``, a lambda that runs its
+        parameter called on the spot (``(lambda c: exec(c))(data)``), a function made
+        from a code object (``types.FunctionType(marshal.loads(...), globals())``)."""
+        if name in _APPLIERS and len(call.args) >= 2:
+            sink = self.qual(call.args[0])
+            if sink in EXEC_SINKS:
+                return sink, ast.Call(call.args[0], call.args[1:2], [], lineno=call.lineno), scope
+        elif name in _CODE_FUNCTIONS and call.args:
+            return name, call, scope
+        elif type(call.func) is ast.Lambda and call.args:
+            lam = call.func
+            params = {a.arg for a in lam.args.args}
+            body = lam.body
+            if (
+                type(body) is ast.Call
+                and self.qual(body.func) in EXEC_SINKS
+                and body.args
+                and type(body.args[0]) is ast.Name
+                and body.args[0].id in params
+            ):
+                sink = self.qual(body.func)
+                return sink, ast.Call(body.func, call.args[:1], [], lineno=call.lineno), scope
+        return None
 
     def _exec_wrappers(self, sinks: list[tuple[str, ast.Call, int]]) -> dict[str, str]:
         """The file's functions whose parameters reach an ``exec``-like or process sink
@@ -1294,9 +1341,7 @@ class _Collector:
                 return frozenset({"host"})
         if name in _SECRET_READS:
             return frozenset({"credential"})
-        if name in ("open", "io.open", "codecs.open", "sqlite3.connect") or name.endswith(
-            (".read_text", ".read_bytes")
-        ):
+        if name in _FILE_READS or name.endswith((".read_text", ".read_bytes")):
             target = call.args[:1] if call.args else []
             if isinstance(call.func, ast.Attribute) and not call.args:
                 target = [call.func.value]
@@ -1663,6 +1708,11 @@ def _concatenated(node: ast.AST) -> str | None:
 #: ``embedded`` (an executable written into a literal), ``file`` (read from disk),
 #: ``credential`` (read from a credential store), ``host`` (user, host and directory names),
 #: ``env`` (the whole environment), ``swept`` (paths found walking the user's files).
+#: Calls that return a file's content (also a package's own data file).
+_FILE_READS = frozenset(
+    {"open", "io.open", "codecs.open", "sqlite3.connect", "pkgutil.get_data"}
+    | {"importlib.resources.read_binary", "importlib_resources.read_binary"}
+)
 SOURCE_KINDS = frozenset(
     {"network", "payload", "decoded", "embedded", "file", "credential", "host", "env", "key"}
     | {"envkey", "swept"}
@@ -2149,7 +2199,7 @@ def _is_send(name: str, sockets: bool) -> bool:
 def sink_feed(sink: str, kinds: set[str] | frozenset[str]) -> str | None:
     """What data of ``kinds`` handed to ``sink`` feeds it: a process is fed the network's
     commands or a payload (decoded runtime data is everyday); ``exec`` any of them."""
-    if sink in PROCESS_SINKS:
+    if sink in PROCESS_SINKS or sink in _CODE_FUNCTIONS:
         return "network" if "network" in kinds else "decoded" if "payload" in kinds else None
     return _priority(kinds)
 

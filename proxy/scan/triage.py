@@ -50,6 +50,9 @@ _EXEC_DATA_FILE = re.compile(
     r"xml|db|wav|mp3|ttf|woff2?)['\"]",
     re.I,
 )
+_DATA_NAME = re.compile(
+    r"\.(?:txt|dat|bin|dic|png|jpe?g|gif|ico|bmp|log|wav|mp3|ttf|woff2?)['\"]", re.I
+)
 _BUILTINS = re.compile(r"getattr\s*\(\s*(?:__builtins__|builtins|globals\s*\(\s*\))")
 _RAW_IP = re.compile(rb"://[1-9]")
 #: A CI token, a private key or a recovery phrase named in a request's arguments. Anchored
@@ -212,13 +215,33 @@ def _stores(text: str, low: str, lower: bytes) -> bool:
 
 
 _SINKS = _any(*indicators.SINKS.values(), indicators.IP_LOGGER)
+_DYNAMIC_PROCESS_IMPORT = re.compile(
+    r"""(?:import_module|__import__)\(\s*[bru]?['"](?:os|subprocess|pty|posix|nt)['"]"""
+)
 
 #: (lower-case byte substrings, the check to run where one occurs). Only files where a
 #: check passes are parsed.
 _TRIAGE = (
     ((b"exec(", b"eval(", b"__import__("), _exec_chain),
+    # `exec` handed to `map`; a function made of a code object.
+    (
+        (b"map(exec", b"map(eval", b"functiontype("),
+        lambda text, low, lower: any(token in lower for token in _DECODING),
+    ),
     ((b"exec(", b"eval("), lambda text, low, lower: bool(_EXEC_DATA_FILE.search(text))),
+    # A data file's name beside code run (`exec`, a module loaded from a path).
+    (
+        (b"exec(", b"eval(", b"spec_from_file_location", b"fileloader", b"load_source"),
+        lambda text, low, lower: bool(_DATA_NAME.search(text)),
+    ),
+    ((b"load_compiled", b"run_path"), lambda text, low, lower: bool(_DATA_NAME.search(text))),
     ((b"pyarmor", b"pty.spawn", b"/dev/tcp"), _always),
+    # `os` or `subprocess` imported by a call (`import_module("os").system(...)`): the
+    # process calls hidden from a reader, and from the substrings above.
+    (
+        (b"import_module(", b"__import__("),
+        lambda text, low, lower: bool(_DYNAMIC_PROCESS_IMPORT.search(text)),
+    ),
     ((b"dup2",), lambda text, low, lower: b"socket" in lower),
     (
         # What the sink patterns look for (their anchors, or a longer part of them).

