@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_PROGRAM
 
-REVISION = 13
+REVISION = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,8 +381,11 @@ _DATA_FILE = re.compile(
 )
 
 
-#: Lines before a sink where the name of the data file it runs may be.
+#: Lines before a sink where the name of the data file it runs may be, when the file is
+#: one no code is written in (an image, a font, a blob); text and tables (`.json`, `.txt`)
+#: read into a name and `eval`ed are data parsed the lazy way.
 _NEARBY = 3
+_OPAQUE_FILE = re.compile(r"\.(?:bin|dat|dic|png|jpe?g|gif|ico|bmp|wav|mp3|ttf|woff2?)$", re.I)
 #: Calls that load a module (or run a script) from a file named by the caller.
 _MODULE_LOADERS = frozenset(
     {
@@ -420,7 +423,8 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
                 (
                     t
                     for t, line in facts.strings
-                    if sink.line - _NEARBY <= line <= sink.line and _DATA_FILE.search(t)
+                    if (line == sink.line and _DATA_FILE.search(t))
+                    or (sink.line - _NEARBY <= line < sink.line and _OPAQUE_FILE.search(t))
                 ),
                 None,
             )
