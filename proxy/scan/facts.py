@@ -69,6 +69,8 @@ class Export:
     sends: str = ""
     fixed: bool = False
     host: bool = False
+    address: str = ""  # the parameter it sends to, when the caller hands the address
+    params: tuple[str, ...] = ()  # its positional parameters, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +87,9 @@ class Link:
     top: bool = False
     fixed: bool = False
     host: bool = False
+    # (``call``) the arguments it hands that are addresses written in: positions ("0")
+    # and keyword names.
+    literal: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)

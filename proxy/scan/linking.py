@@ -30,9 +30,10 @@ def link(facts: Mapping[str, Facts], helpers: Mapping[str, Facts]) -> None:
     linker = _Linker({**facts, **helpers})  # a helper read whole, not its imports alone
     for path, found in facts.items():
         for item in found.links:
-            # What the other modules add; the file's own data was judged where it was read.
+            # What the other modules add: the file's own data reaching its own sinks was
+            # judged where it was read; handed to another module's function, it was not.
             handed = linker.resolved(path, _foreign(item.kinds), _DEPTH)
-            if not handed:
+            if not handed and item.target != "call":
                 continue
             kinds = handed | {kind for kind in item.kinds if not kind.startswith(FOREIGN)}
             if "envkey" in kinds:
@@ -47,16 +48,13 @@ def link(facts: Mapping[str, Facts], helpers: Mapping[str, Facts]) -> None:
                         name = f"{item.name.rsplit('.', 1)[-1]} ({export.runs})"
                         found.sinks.append(ExecSink(name, feed, item.line))
                 if export.sends and kinds & SENSITIVE:
-                    found.sends.append(
-                        Send(
-                            export.sends,
-                            frozenset(kinds),
-                            item.line,
-                            item.top,
-                            export.fixed,
-                            export.host,
-                        )
-                    )
+                    fixed, host = export.fixed, export.host
+                    if export.address in export.params:
+                        # The caller hands the address: written in, if a literal.
+                        position = str(export.params.index(export.address))
+                        fixed = host = position in item.literal or export.address in item.literal
+                    send = Send(export.sends, frozenset(kinds), item.line, item.top, fixed, host)
+                    found.sends.append(send)
             elif item.target in ("exec", "process"):
                 feed = sink_feed(item.name, kinds)
                 if feed is not None and feed != "file":

@@ -556,11 +556,13 @@ class _Collector:
         facts.process_runners = {f for f, sink in runners.items() if sink in PROCESS_SINKS}
         wrapped = [c for c in self._name_calls[:_MAX_FLOWS] if c[0] in runners]
         # (Module-level functions alone: another module imports those, not methods.)
+        # (and the methods of module-level classes, by their own names: `Grabber().collect()`)
         exported = [
-            node.name
+            item.name
             for node in tree.body
-            if type(node) in (ast.FunctionDef, ast.AsyncFunctionDef)
-            and self.functions.get(node.name) is node
+            for item in (node.body if type(node) is ast.ClassDef else (node,))
+            if type(item) in (ast.FunctionDef, ast.AsyncFunctionDef)
+            and self.functions.get(item.name) is item
         ]
         exporting = (
             self._links
@@ -683,9 +685,13 @@ class _Collector:
             for arg in (*node.args, *(k.value for k in node.keywords)):
                 kinds |= self._kinds(arg, scope)
             if kinds:
-                facts.links.append(
-                    Link("call", ref, node.lineno, frozenset(kinds), id(node) in top)
+                literal = frozenset(
+                    [str(i) for i, a in enumerate(node.args) if self._constant(a, scope)]
+                    + [k.arg for k in node.keywords if k.arg and self._constant(k.value, scope)]
                 )
+                line, top_level = node.lineno, id(node) in top
+                link = Link("call", ref, line, frozenset(kinds), top_level, literal=literal)
+                facts.links.append(link)
         if self._absolute:
             # What each class's methods are called in `Call.within` (its __init__: the class).
             self._methods = {
@@ -825,6 +831,8 @@ class _Collector:
                     wrapper.send if wrapper else "",
                     wrapper.fixed if wrapper else False,
                     wrapper.host if wrapper else False,
+                    (wrapper.url_param or "") if wrapper else "",
+                    tuple(wrapper.params) if wrapper else (),
                 )
         for targets, value, scope in self._assigns[:_MAX_ASSIGNS]:
             if scope == 0 and type(value) is ast.Call:
@@ -835,11 +843,14 @@ class _Collector:
 
     def _foreign_ref(self, node: ast.AST) -> str | None:
         """The import reference of what ``node`` names when ``from x import y`` bound it
-        (``ship``: ``.send.ship``; ``send.ship`` after ``from . import send``)."""
+        (``ship``: ``.send.ship``; ``send.ship`` after ``from . import send``; a method of
+        its class, ``Grabber().collect``: ``.grab.Grabber.collect``)."""
         parts = []
         while type(node) is ast.Attribute:
             parts.append(node.attr)  # type: ignore[attr-defined]
             node = node.value  # type: ignore[attr-defined]
+            if type(node) is ast.Call and parts:
+                node = node.func  # `Grabber().collect`: a method of another module's class
         if type(node) is not ast.Name:
             return None
         ref = self._local_names.get(node.id)  # type: ignore[attr-defined]

