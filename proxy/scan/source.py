@@ -5,9 +5,10 @@ anything) and collects ``Facts``: every call with its dotted name resolved throu
 module's imports (``from base64 import b64decode as d; d(x)`` is ``base64.b64decode``), every
 string literal (plus what constant ``base64``/``hex``/``zlib`` decodes of literals give, found
 statically), and every ``exec``/``eval``/``compile``/``__import__`` with what feeds it. A file
-``ast`` cannot parse (Python 2, truncated, deliberately broken) falls back to ``tokenize``,
-and one that cannot even be tokenized to a line-based reading; the facts are then coarser
-(``parsed`` is false) but strings and names are still seen.
+``ast`` cannot parse whole (Python 2, newer syntax, a statement broken on purpose) is read
+through ``recovery``; one that still yields no tree falls back to ``tokenize``, and one that
+cannot even be tokenized to a line-based reading; the facts are then coarser (``parsed`` is
+false) but strings and names are still seen.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from . import indicators
 from .executables import embedded_executable
 from .facts import FOREIGN, Call, Drop, ExecSink, Export, Facts, Link, Send
 from .loading import runs_on_load
+from .recovery import parse_recovered
 
 #: Calls that turn an opaque literal into bytes or text.
 DECODERS = frozenset(
@@ -116,13 +118,18 @@ def read_source(text: str, *, nested: int = 2, links: bool = False) -> Facts:
     try:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        tree = _parse_python2(text)
-        if tree is None:
+        recovered = parse_recovered(text)
+        if recovered is None:
             return _lexical(text)
+        tree, left_out = recovered
+    else:
+        left_out = ""
     try:
         facts = _Collector(links).collect(tree, text)
     except RecursionError:
         return _lexical(text)
+    if left_out:
+        _merge_lexical(facts, _lexical(left_out))
     if nested > 0:
         _merge_nested(facts, nested)
     return facts
@@ -154,22 +161,6 @@ def local_imports(data: bytes) -> set[str]:
     return found
 
 
-_PY2 = re.compile(
-    r"^[ \t]*(?:print[ \t]+[^\s(=]|exec[ \t]+[^\s(=]|except[^:\n]*,[ \t]*\w+[ \t]*:)", re.M
-)
-_PY2_REWRITES = (
-    (re.compile(r"^([ \t]*)print[ \t]*>>[ \t]*[\w.]+[ \t]*,?(.*)$", re.M), r"\1print(\2)"),
-    (re.compile(r"^([ \t]*)print(?:[ \t]+([^\s(=].*?))?[ \t]*$", re.M), r"\1print(\2)"),
-    (re.compile(r"^([ \t]*)exec[ \t]+([^\s(=].*?)(?:[ \t]+in[ \t]+[^\n]*)?$", re.M), r"\1exec(\2)"),
-    (re.compile(r"^([ \t]*except[^:\n]*?)[ \t]*,[ \t]*(\w+)[ \t]*:", re.M), r"\1 as \2:"),
-    (re.compile(r"^([ \t]*raise[ \t]+[\w.]+)[ \t]*,[ \t]*(.+?)[ \t]*$", re.M), r"\1(\2)"),
-    (re.compile(r"(?<![\w.])0([0-7]+)\b"), r"0o\1"),
-    (re.compile(r"(?<![\w.])(\d+)[lL]\b"), r"\1"),
-    (re.compile(r"\b[uU]([rR]?['\"])"), r"\1"),
-    (re.compile(r"<>"), "!="),
-)
-
-
 _BASE64_LITERAL = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|[A-Za-z0-9_-]{16,}={0,2}")
 _HEX_LITERAL = re.compile(r"(?:[0-9a-fA-F]{2}){10,}")
 
@@ -194,19 +185,6 @@ def _decode_literal(text: str) -> str | None:
     if printable < 0.95 * min(len(raw), 4096):
         return None
     return raw.decode("latin-1")
-
-
-def _parse_python2(text: str) -> ast.Module | None:
-    """Python 2 source (``print x``, ``except E, e:``, ``exec code``) rewritten into
-    Python 3 well enough to parse, or ``None``. Only the reading changes; lines stay."""
-    if not _PY2.search(text):
-        return None
-    for pattern, replacement in _PY2_REWRITES:
-        text = pattern.sub(replacement, text)
-    try:
-        return ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
 
 
 _CODE_HINT = re.compile(r"(?:^|[;\n])\s*(?:import |from \S+ import |exec\(|eval\()")
@@ -2583,6 +2561,18 @@ def _is_inert(node: ast.stmt) -> bool:
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _STRING = re.compile(r"""(?:[rbuRBU]{0,2})("[^"\n]*"|'[^'\n]*')""")
+
+
+def _merge_lexical(facts: Facts, coarse: Facts) -> None:
+    """Add what a line reading of the statements recovery left out finds (their lines are
+    their own): their strings, calls, names, imports and ``exec`` sinks."""
+    facts.strings += coarse.strings
+    facts.calls += coarse.calls
+    facts.sinks += coarse.sinks
+    for name, line in coarse.names.items():
+        facts.names.setdefault(name, line)
+    for module, line in coarse.imports.items():
+        facts.imports.setdefault(module, line)
 
 
 def _lexical(text: str) -> Facts:
