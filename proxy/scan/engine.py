@@ -37,7 +37,7 @@ from .names import Lookalikes, bundled_lookalikes
 from .pth import check_pth
 from .rules import RULES_VERSION, check_python, finding
 from .scoring import ordered, score
-from .source import local_imports, read_source
+from .source import decode_source, disguise, local_imports, read_source
 from .triage import patches_and_phones, worth_parsing
 
 DEFAULT_LIMITS = ScanLimits()
@@ -251,7 +251,7 @@ class _Scan:
         self._kept += len(member.data)
         if self._kept > self.limits.max_kept:
             raise Unscannable(f"more than {self.limits.max_kept} bytes of source to analyse")
-        self.texts[member.path] = member.data.decode("utf-8", "replace")
+        self.texts[member.path] = decode_source(member.data)
 
     def _defer(self, member: Member) -> None:
         """Keep a passed-over Python file of a small package until the walk is done.
@@ -281,6 +281,8 @@ class _Scan:
         early = self._early(path)
         if early and len(member.data) <= _EARLY_PARSE:
             return True
+        if disguise(member.data):
+            return True  # what its bytes show is not what Python reads
         if early:
             return worth_parsing(member.data, runs_early=True)
         return not inert(path) and worth_parsing(member.data)
@@ -324,7 +326,7 @@ class _Scan:
                 data = deferred.pop(path)
                 # A test module was never triaged (nothing runs tests); imported, it runs.
                 if _runs_something(data) or (inert(path) and worth_parsing(data, runs_early=True)):
-                    texts[path] = data.decode("utf-8", "replace")
+                    texts[path] = decode_source(data)
                     facts[path] = read_source(texts[path], links=small)
                 else:
                     facts[path] = Facts(local_imports=local_imports(data), statements=1)
@@ -349,7 +351,7 @@ class _Scan:
                 deadline.check()
                 data = unread[path]
                 if len(data) <= _SMALL_HELPER or _hands_something(data):
-                    helpers[path] = read_source(data.decode("utf-8", "replace"), links=True)
+                    helpers[path] = read_source(decode_source(data), links=True)
                 else:
                     helpers[path] = Facts(statements=1)  # nothing worth handing over
             if not wanted or len(helpers) >= _HELPERS:

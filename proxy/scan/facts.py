@@ -110,6 +110,7 @@ class Facts:
     escapes: int = 0  # \\x41 and \\101 escapes in the source text
     exec_aliases: int = 0  # exec/eval/compile/__import__ bound to another name
     lookalike_names: int = 0  # identifiers spelled in look-alike letters (𝗿𝗲𝙦𝘂𝙚𝘀𝘁𝘀)
+    disguise: str = ""  # a source encoding that hides the text from readers (utf-7, ...)
     refs: set[str] = field(default_factory=set)  # dotted names referred to (os.uname)
     code_literals: list[tuple[str, int]] = field(default_factory=list)  # strings, not docstrings
     sends: list[Send] = field(default_factory=list)

@@ -23,9 +23,9 @@ from pipgate.policies.scan import Finding
 from . import indicators
 from .facts import Call, Facts
 from .layout import Role
-from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_PROGRAM
+from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 16
+REVISION = 17
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,6 +466,8 @@ def _flows(
     for drop in facts.drops:
         if drop.runner == SAVED_AS_PROGRAM and not early:
             continue  # a tool that downloads a program when asked to
+        if drop.runner == SAVED_AS_CODE and role not in (Role.INSTALL, Role.PTH):
+            continue  # a tool that fetches a plugin or a template when asked to
         what = ", ".join(sorted(drop.kinds))
         yield finding("drop-run", path, drop.line, f"writes {what} data, then {drop.runner}")
         break
@@ -896,6 +898,8 @@ def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
         reasons.append(f"{facts.lookalike_names} names spelled in look-alike letters")
     if "__pyarmor__" in facts.names or "pyarmor_runtime" in facts.names:
         reasons.append("pyarmor")
+    if facts.disguise:
+        reasons.append(f"source written in {facts.disguise}")
     if (
         facts.escapes >= 200
         and facts.escapes * 4 * 8 >= facts.max_line * 10
@@ -918,7 +922,7 @@ def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
         )
         if runs:
             reasons.append("runs code it builds")
-        weight = (10 if "pyarmor" in reasons or runs else 8) if early else 4
+        weight = (10 if "pyarmor" in reasons or facts.disguise or runs else 8) if early else 4
         yield finding("obfuscated", path, 1, ", ".join(reasons), weight)
     for text, line in facts.strings:
         if len(text) >= 2048 and _opaque(text):

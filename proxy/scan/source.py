@@ -142,6 +142,34 @@ _IMPORT_LINE = re.compile(
 )
 
 
+def decode_source(data: bytes) -> str:
+    """Python source bytes as Python reads them: in the encoding its first two lines declare
+    (PEP 263), else UTF-8. A file declaring ``utf-7`` or ``unicode_escape`` reads to a UTF-8
+    reader as noise and to Python as code."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding, "replace")
+    except (SyntaxError, LookupError, UnicodeError, ValueError):
+        return data.decode("utf-8", "replace")
+
+
+#: Source encodings nobody writes code in but to keep it from readers and scanners: UTF-7,
+#: escape codecs, EBCDIC code pages.
+DISGUISES = re.compile(
+    rb"^[ \t\f]*#.*?coding[:=][ \t]*[-_.a-zA-Z0-9]*?"
+    rb"(utf[-_]?7|(?:raw[-_])?unicode[-_]escape|idna|cp0?37|cp500|cp1140|cp273|cp424|cp875|"
+    rb"cp1026|cp1047|ebcdic)\b",
+    re.I | re.M,
+)
+
+
+def disguise(data: bytes) -> str:
+    """The disguising encoding the source's first two lines declare (``DISGUISES``), or ""."""
+    head = b"\n".join(data.split(b"\n", 2)[:2])
+    found = DISGUISES.search(head)
+    return found.group(1).decode("ascii").lower() if found else ""
+
+
 def local_imports(data: bytes) -> set[str]:
     """What ``Facts.local_imports`` would hold, read from the import lines alone (a module
     not worth parsing, whose imports are still followed)."""
@@ -286,6 +314,8 @@ class _Collector:
         facts = self.facts
         source = text  # (`text` is reused for each literal below)
         facts.max_line = text.count("\n") + 1
+        if "coding" in text[:400]:
+            facts.disguise = disguise(text[:400].encode("utf-8", "replace"))
         if "\\" in text:
             facts.escapes = len(_ESCAPE.findall(text))
             if "__import__" in text:
@@ -506,7 +536,7 @@ class _Collector:
             # or a program's name: what is written there is worth a flow check even if
             # nothing runs it now.
             self._persist = bool(_PERSIST_HINT.search(source))
-            self._programs = bool(_PROGRAM_NAME.search(source))
+            self._programs = bool(_PROGRAM_NAME.search(source) or _CODE_NAME.search(source))
         if self._digests:
             digests = {
                 target
@@ -1034,6 +1064,10 @@ class _Collector:
                     # A download saved as a Windows program: staged to run (judged by the
                     # rules only where it happens as installing or importing runs).
                     facts.drops.append(Drop(line, frozenset(kinds), SAVED_AS_PROGRAM))
+                elif "network" in kinds and words and _CODE_NAME.search(words[-1]):
+                    # A download saved as a Python module or .pth file: code staged to
+                    # run later (judged by the rules only at install time).
+                    facts.drops.append(Drop(line, frozenset(kinds), SAVED_AS_CODE))
             keys = self._path_keys(path, scope)
             if not keys:
                 continue
@@ -2020,6 +2054,8 @@ _NOT_SECRET = re.compile(r"\.pub$|known_hosts|authorized_keys", re.I)
 #: A Windows program's file name (the end of a literal).
 _PROGRAM_NAME = re.compile(r"\.(?:exe|scr|msi|bat|vbs|ps1|cmd)\b(?=['\"]?$|['\"])", re.I | re.M)
 SAVED_AS_PROGRAM = "saved as a program"
+_CODE_NAME = re.compile(r"\.(?:py|pyw|pyc|pth)\b(?=['\"]?$|['\"])", re.I | re.M)
+SAVED_AS_CODE = "saved as Python code"
 #: Where the interpreter picks up code by itself: a module or a .pth in site-packages.
 _PLANTED = re.compile(r"site-packages[\\/]|\.pth$", re.I)
 #: Where files run later by themselves (``indicators.PERSISTENCE`` judges it properly).
