@@ -185,6 +185,7 @@ class _Scan:
         self.files_read = 0
         self.bytes_read = 0
         self.python_bytes = 0
+        self.truncated: list[str] = []  # Python files larger than what is read of them
         self.unparsed_code = 0  # Python files not kept for analysis (nothing suspicious)
         self.passed_code = False  # whether one of those has a line of code
         self._kept = 0
@@ -237,6 +238,8 @@ class _Scan:
         self.bytes_read += len(member.data)
         if member.path.endswith((".py", ".pyw")):
             self.python_bytes += len(member.data)
+            if member.truncated:
+                self.truncated.append(member.path)
         if not layout.wanted(member.path):
             self.heads[member.path] = member.data
             self._head_bytes += len(member.data)
@@ -331,6 +334,14 @@ class _Scan:
                 else:
                     facts[path] = Facts(local_imports=local_imports(data), statements=1)
                     skimmed[path] = data
+        if self.truncated:
+            _refuse_unread_early(
+                [p[len(root) :] for p in self.truncated],
+                [p[len(root) :] for p in self.paths],
+                facts,
+                roles,
+                [p[len(root) :] for p in self.truncated if self._early(p)],
+            )
         heads = {path[len(root) :]: head for path, head in self.heads.items()}
         for path in bundled.run_by_python(facts, roles, [*texts, *deferred, *heads]):
             # A file of the archive that install-time code hands to Python runs then too,
@@ -438,6 +449,36 @@ _MODULE_CALL = re.compile(
     rb"^(?:from|import)\s+(?:setuptools|distutils)\.command\b",  # an install hook's module
     re.M,
 )
+
+
+def _refuse_unread_early(
+    truncated: list[str],
+    paths: list[str],
+    facts: dict[str, Facts],
+    roles: dict[str, Role],
+    early: list[str],
+) -> None:
+    """Raise ``Unscannable`` when a Python file read only in part (past ``max_source`` or
+    ``max_entry_source``) runs at install or import time (``early``: by its place), or code
+    that does imports it: what lies past the part read would run unjudged (padding a module
+    past the cap is enough)."""
+    if early:
+        raise Unscannable(
+            f"{early[0]} runs at install or import time and is larger than the part of it "
+            "the scan reads"
+        )
+    cut = set(truncated)
+    modules = {layout.module_of(p): p for p in paths if p.endswith((".py", ".pyw"))}
+    sources = {p: f.local_imports for p, f in facts.items()}
+    for path, role in sorted(roles.items()):
+        if role not in (Role.INSTALL, Role.IMPORT, Role.PTH):
+            continue
+        for target in (path, *layout.imports_of(path, sources, modules)):
+            if target in cut:
+                raise Unscannable(
+                    f"{target} runs at install or import time and is larger than the part "
+                    "of it the scan reads"
+                )
 
 
 def _hands_something(data: bytes) -> bool:

@@ -19,7 +19,9 @@ class ScanLimits:
     - ``max_source``: bytes of one file read for analysis (a larger one is analysed
       lexically from its first ``max_source`` bytes);
     - ``max_entry_source``: the same for a file that may run at install or import time
-      (``setup.py``, a top-level module): payloads hide behind megabytes of padding;
+      (``setup.py``, a top-level module): payloads hide behind megabytes of padding. A
+      Python file read only in part that runs at install or import time, by its place or
+      because such code imports it, makes the archive unscannable;
     - ``max_kept``: bytes of source kept in memory for analysis, all files together;
     - ``timeout``: seconds of wall time for the whole scan.
     """
