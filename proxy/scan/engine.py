@@ -346,8 +346,8 @@ class _Scan:
         for path in bundled.run_by_python(facts, roles, [*texts, *deferred, *heads]):
             # A file of the archive that install-time code hands to Python runs then too,
             # whatever its name: it is read as install code.
-            source = texts.get(path) or (deferred.pop(path, None) or heads.get(path, b"")).decode(
-                "utf-8", "replace"
+            source = texts.get(path) or decode_source(
+                deferred.pop(path, None) or heads.get(path, b"")
             )
             texts[path] = source
             facts[path] = read_source(source, links=small)
@@ -462,23 +462,21 @@ def _refuse_unread_early(
     ``max_entry_source``) runs at install or import time (``early``: by its place), or code
     that does imports it: what lies past the part read would run unjudged (padding a module
     past the cap is enough)."""
-    if early:
-        raise Unscannable(
-            f"{early[0]} runs at install or import time and is larger than the part of it "
-            "the scan reads"
-        )
     cut = set(truncated)
     modules = {layout.module_of(p): p for p in paths if p.endswith((".py", ".pyw"))}
     sources = {p: f.local_imports for p, f in facts.items()}
-    for path, role in sorted(roles.items()):
-        if role not in (Role.INSTALL, Role.IMPORT, Role.PTH):
-            continue
-        for target in (path, *layout.imports_of(path, sources, modules)):
-            if target in cut:
-                raise Unscannable(
-                    f"{target} runs at install or import time and is larger than the part "
-                    "of it the scan reads"
-                )
+    reached = (
+        target
+        for path, role in sorted(roles.items())
+        if role in (Role.INSTALL, Role.IMPORT, Role.PTH)
+        for target in (path, *layout.imports_of(path, sources, modules))
+    )
+    unread = next(iter(early), None) or next((t for t in reached if t in cut), None)
+    if unread is not None:
+        raise Unscannable(
+            f"{unread} runs at install or import time and is larger than the part of it "
+            "the scan reads"
+        )
 
 
 def _hands_something(data: bytes) -> bool:
