@@ -8,8 +8,10 @@ what it did or found; exit status 1 when something is wrong.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -24,6 +26,19 @@ def _storage(config: str | None) -> Any:
             "(or PIPGATE_STORAGE__DATABASE); the embedded default needs no migration"
         )
     return settings.storage
+
+
+def _end(status: int) -> NoReturn:
+    """End a command that used the object store, its output flushed, without the
+    interpreter's teardown: obstore's shared Tokio runtime keeps worker threads running, and
+    one caught mid-task as Python tears itself down aborts the process (SIGABRT, status
+    -6) after the command has done its work and said so. Inside a test runner (output not
+    the process's own) it exits the usual way."""
+    if sys.stdout is not sys.__stdout__ or sys.stderr is not sys.__stderr__:
+        raise SystemExit(status)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def register(main: click.Group) -> None:
@@ -55,10 +70,9 @@ def register(main: click.Group) -> None:
     def check_command(config: str | None) -> None:
         """Connectivity, permissions, bucket and schema version of the shared stores."""
         problems = asyncio.run(_check(_storage(config)))
-        if problems:
-            for line in problems:
-                click.echo(f"problem: {line}", err=True)
-            raise SystemExit(1)
+        for line in problems:
+            click.echo(f"problem: {line}", err=True)
+        _end(1 if problems else 0)
 
     @storage_group.command("import")
     @click.option("--config", type=click.Path(), help="TOML configuration file.")
@@ -79,8 +93,10 @@ def register(main: click.Group) -> None:
         try:
             report = asyncio.run(import_data_dir(data_dir, storage, echo=click.echo))
         except PipgateError as exc:
-            raise click.ClickException(str(exc)) from exc
+            click.echo(f"Error: {exc}", err=True)
+            _end(1)
         click.echo(report)
+        _end(0)
 
 
 async def _check(storage: Any) -> list[str]:
