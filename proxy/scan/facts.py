@@ -57,6 +57,16 @@ class Drop:
 FOREIGN = "module:"
 
 
+def foreign_kinds(kinds: set[str] | frozenset[str]) -> frozenset[str]:
+    """The ``FOREIGN`` kinds among ``kinds``: what other modules hand over."""
+    return frozenset(kind for kind in kinds if kind.startswith(FOREIGN))
+
+
+def own_kinds(kinds: set[str] | frozenset[str]) -> frozenset[str]:
+    """``kinds`` without the ``FOREIGN`` ones: the file's own data."""
+    return frozenset(kind for kind in kinds if not kind.startswith(FOREIGN))
+
+
 @dataclass(frozen=True, slots=True)
 class Export:
     """What a function of the file does with data, for the project's other modules that

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from . import layout
-from .facts import FOREIGN, ExecSink, Export, Facts, Send
+from .facts import FOREIGN, ExecSink, Export, Facts, Send, foreign_kinds, own_kinds
 from .source import SENSITIVE, sink_feed
 
 #: How many modules deep a value handed over is followed (a function returning what
@@ -32,10 +32,10 @@ def link(facts: Mapping[str, Facts], helpers: Mapping[str, Facts]) -> None:
         for item in found.links:
             # What the other modules add: the file's own data reaching its own sinks was
             # judged where it was read; handed to another module's function, it was not.
-            handed = linker.resolved(path, _foreign(item.kinds), _DEPTH)
+            handed = linker.resolved(path, foreign_kinds(item.kinds), _DEPTH)
             if not handed and item.target != "call":
                 continue
-            kinds = handed | {kind for kind in item.kinds if not kind.startswith(FOREIGN)}
+            kinds = handed | own_kinds(item.kinds)
             if "envkey" in kinds:
                 kinds.add("key")
             if item.target == "call":
@@ -80,16 +80,12 @@ def wanted(facts: Mapping[str, Facts], paths: list[str]) -> list[str]:
         uses += [("", kinds) for kinds in found_in.values.values()]
         for name, kinds in uses:
             refs = [name] if name else []
-            refs += [k[len(FOREIGN) :].removesuffix("()") for k in sorted(_foreign(kinds))]
+            refs += [k[len(FOREIGN) :].removesuffix("()") for k in sorted(foreign_kinds(kinds))]
             for ref in refs:
                 target = layout.resolve_from(path, ref, modules)
                 if target in unread and target not in found:
                     found.append(target)
     return found
-
-
-def _foreign(kinds: frozenset[str]) -> frozenset[str]:
-    return frozenset(kind for kind in kinds if kind.startswith(FOREIGN))
 
 
 class _Linker:

@@ -419,15 +419,7 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
         if sink.feed == "file":
             # `exec(open(join(here, "notes.txt")).read())`: the file's name on the line, or
             # on the lines just before it (`code = open(...).read()[1024:]`, then `exec`).
-            hidden = next(
-                (
-                    t
-                    for t, line in facts.strings
-                    if (line == sink.line and _DATA_FILE.search(t))
-                    or (sink.line - _NEARBY <= line < sink.line and _OPAQUE_FILE.search(t))
-                ),
-                None,
-            )
+            hidden = _data_file_named(facts, sink.line, _NEARBY)
             if hidden is not None:
                 detail = f"a data file ({_clip(hidden, 40)}) run by {sink.sink}"
                 yield finding("decode-exec", path, sink.line, detail)
@@ -436,10 +428,7 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
         if call.name in _MODULE_LOADERS:
             # A module loaded from a file named as data (`spec_from_file_location("c",
             # join(here, "core.bin"))`): code kept where no reader looks for it.
-            hidden = next(
-                (t for t, line in facts.strings if line == call.line and _DATA_FILE.search(t)),
-                None,
-            )
+            hidden = _data_file_named(facts, call.line)
             if hidden is not None:
                 detail = f"a data file ({_clip(hidden, 40)}) loaded as code by {call.name}"
                 yield finding("decode-exec", path, call.line, detail)
@@ -451,6 +440,20 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
         if sink.feed == "network":
             yield finding("download-exec", path, sink.line, f"network data into {sink.sink}")
             return
+
+
+def _data_file_named(facts: Facts, line: int, nearby: int = 0) -> str | None:
+    """The first data file's name a literal on ``line`` spells, or one of the ``nearby``
+    lines before it spells (an opaque file's alone: ``_OPAQUE_FILE``)."""
+    return next(
+        (
+            text
+            for text, at in facts.strings
+            if (at == line and _DATA_FILE.search(text))
+            or (line - nearby <= at < line and _OPAQUE_FILE.search(text))
+        ),
+        None,
+    )
 
 
 def _flows(

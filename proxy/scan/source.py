@@ -25,7 +25,18 @@ from typing import NamedTuple
 
 from . import indicators
 from .executables import embedded_executable
-from .facts import FOREIGN, Call, Drop, ExecSink, Export, Facts, Link, Send
+from .facts import (
+    FOREIGN,
+    Call,
+    Drop,
+    ExecSink,
+    Export,
+    Facts,
+    Link,
+    Send,
+    foreign_kinds,
+    own_kinds,
+)
 from .loading import runs_on_load
 from .recovery import parse_recovered
 
@@ -165,7 +176,9 @@ DISGUISES = re.compile(
 
 def disguise(data: bytes) -> str:
     """The disguising encoding the source's first two lines declare (``DISGUISES``), or ""."""
-    head = b"\n".join(data.split(b"\n", 2)[:2])
+    first = data.find(b"\n")
+    second = data.find(b"\n", first + 1) if first >= 0 else -1
+    head = data if second < 0 else data[:second]  # (not a copy of the whole file)
     found = DISGUISES.search(head)
     return found.group(1).decode("ascii").lower() if found else ""
 
@@ -637,9 +650,9 @@ class _Collector:
             facts.sinks.append(ExecSink(name, feed, node.lineno))
             if name in PROCESS_SINKS:
                 # What another module hands over counts as the command alone, as above.
-                if _foreign_kinds(commanded):
+                if foreign_kinds(commanded):
                     facts.links.append(Link("process", name, node.lineno, frozenset(commanded)))
-            elif _foreign_kinds(kinds):
+            elif foreign_kinds(kinds):
                 facts.links.append(Link("exec", name, node.lineno, frozenset(kinds)))
         top = runs_on_load(tree, hooks=self._install_hooks(tree))
         for call, node in zip(facts.calls, self._call_nodes, strict=True):
@@ -659,7 +672,7 @@ class _Collector:
                     ):
                         sent |= self._kinds(arg, scope) & _SIGN_INS
                     kinds -= _SIGN_INS - sent
-                if kinds & _SENSITIVE or _foreign_kinds(kinds):
+                if kinds & _SENSITIVE or foreign_kinds(kinds):
                     url = self._connected.get(_receiver(node)) or _url_of(node)
                     # A key named in the code goes in a body to a literal address; one read
                     # from the environment (AWS_SECRET_ACCESS_KEY) anywhere after a literal
@@ -673,12 +686,12 @@ class _Collector:
                         fixed = host = True
                     if "envkey" in kinds:
                         kinds.add("key")
-                    if _foreign_kinds(kinds):
+                    if foreign_kinds(kinds):
                         line, top_level = node.lineno, id(node) in top
                         link = Link("send", name, line, frozenset(kinds), top_level, fixed, host)
                         facts.links.append(link)
                     if kinds & _SENSITIVE:
-                        kinds = _own_kinds(kinds)
+                        kinds = own_kinds(kinds)
                         facts.sends.append(
                             Send(name, kinds, node.lineno, id(node) in top, fixed, host)
                         )
@@ -737,11 +750,11 @@ class _Collector:
             if "envkey" in kinds:
                 kinds.add("key")
             line, top_level = node.lineno, id(node) in top
-            if _foreign_kinds(kinds):
+            if foreign_kinds(kinds):
                 link = Link("send", wrapper.send, line, frozenset(kinds), top_level, fixed, host)
                 self.facts.links.append(link)
             if kinds & _SENSITIVE:
-                yield Send(wrapper.send, _own_kinds(kinds), line, top_level, fixed, host)
+                yield Send(wrapper.send, own_kinds(kinds), line, top_level, fixed, host)
 
     def _send_wrappers(self) -> dict[str, _Wrapper]:
         """The file's functions that send (some of) their parameters, by name."""
@@ -2227,15 +2240,6 @@ def sink_feed(sink: str, kinds: set[str] | frozenset[str]) -> str | None:
     if sink in PROCESS_SINKS or sink in _CODE_FUNCTIONS:
         return "network" if "network" in kinds else "decoded" if "payload" in kinds else None
     return _priority(kinds)
-
-
-def _foreign_kinds(kinds: set[str] | frozenset[str]) -> bool:
-    return any(kind.startswith(FOREIGN) for kind in kinds)
-
-
-def _own_kinds(kinds: set[str] | frozenset[str]) -> frozenset[str]:
-    """``kinds`` without those another module hands over (``FOREIGN``)."""
-    return frozenset(kind for kind in kinds if not kind.startswith(FOREIGN))
 
 
 def _priority(kinds: frozenset[str] | set[str]) -> str | None:
