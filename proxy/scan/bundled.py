@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 
 from pipgate.policies.scan import Finding
 
-from . import indicators
+from . import indicators, layout
 from .facts import Facts
 from .layout import Role
 from .rules import PROCESS, finding
@@ -77,6 +77,79 @@ def check_runs(
                         return
 
 
+#: Calls that load a native library (its initialisers run, then whatever it is asked).
+_LIBRARY_LOADERS = (
+    *("ctypes.CDLL", "ctypes.WinDLL", "ctypes.PyDLL", "ctypes.OleDLL"),
+    *(".LoadLibrary", ".LoadLibraryA", ".LoadLibraryW", ".dlopen"),
+)
+_LIBRARY = re.compile(r"\.(?:dll|so|dylib|pyd)(?:\.\d+)*$", re.I)
+
+
+def check_compiled_imports(
+    facts: Mapping[str, Facts], roles: Mapping[str, Role], paths: list[str]
+) -> Iterator[Finding]:
+    """``bundled-library`` for install-, import- or startup-time code that imports one of
+    the project's modules the archive ships only compiled (``_core.pyc``, ``_speed.so``,
+    ``_speed.cp311-win_amd64.pyd``, with no ``.py``, ``.pyx`` or C source of that name),
+    in an archive that claims no platform: code that runs unread."""
+    sources = {p.rsplit(".", 1)[0] for p in paths if p.endswith(_SOURCE_SUFFIXES)}
+    compiled: dict[str, str] = {}
+    for path in paths:
+        folder, _, base = path.rpartition("/")
+        match = _COMPILED_MODULE.match(base)
+        if match is None or "__pycache__" in folder:
+            continue
+        stem = f"{folder}/{match.group(1)}" if folder else match.group(1)
+        if stem not in sources:
+            compiled.setdefault(layout.module_of(stem + ".py"), path)
+    if not compiled:
+        return
+    imported = {p: f.local_imports for p, f in facts.items()}
+    for source, role in sorted(roles.items()):
+        if role not in (Role.INSTALL, Role.IMPORT, Role.PTH):
+            continue
+        for target in layout.imports_of(source, imported, compiled):
+            detail = f"imports {target}, shipped compiled (no source)"
+            yield finding("bundled-library", source, 0, detail)
+            return
+
+
+_SOURCE_SUFFIXES = (".py", ".pyw", ".pyx", ".c", ".cc", ".cpp", ".cxx", ".rs", ".f90")
+#: A compiled module's file name: its module name, then an ABI tag (``.cpython-311-...``).
+_COMPILED_MODULE = re.compile(r"^([A-Za-z_]\w*)(?:\.[\w-]+)?\.(?:pyc|so|pyd)$")
+
+
+def check_loads(
+    facts: Mapping[str, Facts], roles: Mapping[str, Role], paths: list[str]
+) -> Iterator[Finding]:
+    """``bundled-library`` for code run at install time, or when a module is imported (its
+    module level, and what early code calls), that loads a native library the archive
+    ships, by the file name its line spells. For archives that
+    claim no platform (an sdist, a ``none-any`` wheel), where a library is no build's
+    product: it was compiled elsewhere, and what it does cannot be read here."""
+    libraries: dict[str, str] = {}
+    for path in paths:
+        base = path.rsplit("/", 1)[-1]
+        if _LIBRARY.search(base):
+            libraries.setdefault(base, path)
+    if not libraries:
+        return
+    for source, found in facts.items():
+        role = roles.get(source)
+        if role is None or role is Role.PTH:
+            continue
+        for call in found.calls:
+            if not (call.top or role is Role.INSTALL) or not _loads_library(call.name):
+                continue
+            spelled = [*call.args, *(text for text, line in found.strings if line == call.line)]
+            for word in {w for text in spelled for w in _WORD.findall(text)}:
+                member = libraries.get(word)
+                if member is not None:
+                    detail = f"{call.name} loads {member}, shipped prebuilt"
+                    yield finding("bundled-library", source, call.line, detail)
+                    return
+
+
 def run_by_python(
     facts: Mapping[str, Facts], roles: Mapping[str, Role], members: list[str]
 ) -> list[str]:
@@ -106,6 +179,10 @@ def run_by_python(
 #: Process options that hide a program or detach it from the session that started it.
 _HIDDEN = frozenset({"creationflags", "start_new_session", "startupinfo", "preexec_fn"})
 _PYTHON_WORD = re.compile(r"^python[\d.]*w?(?:\.exe)?$", re.I)
+
+
+def _loads_library(name: str) -> bool:
+    return any(name == t or (t[0] == "." and name.endswith(t)) for t in _LIBRARY_LOADERS)
 
 
 def _is_process(name: str) -> bool:

@@ -373,6 +373,10 @@ class _Scan:
         yield from bundled.check_runs(
             facts, roles, heads, [path[len(root) :] for path in self.paths]
         )
+        if not self.wheel or self.filename.endswith("-none-any.whl"):
+            members = [p[len(root) :] for p in self.paths]
+            yield from bundled.check_loads(facts, roles, members)
+            yield from bundled.check_compiled_imports(facts, roles, members)
         tooling = set() if self.wheel else _developer_folders({p[len(root) :] for p in self.paths})
         for path, role in roles.items():
             deadline.check()

@@ -92,11 +92,23 @@ SINKS: dict[str, Indicator] = {
         r"oast\.(?:fun|pro|live|site|online|me)|dnslog\.cn|ceye\.io|canarytokens\.com|"
         r"trycloudflare\.com|serveo\.net|localtunnel\.me|beeceptor\.com|requestcatcher\.com|"
         r"webhook\.cool|webhook-test\.com|typedwebhook\.tools|localhost\.run|"
-        r"burpcollaborator\.me|[\w-]+\.ply\.gg)",
+        r"burpcollaborator\.me|[\w-]+\.ply\.gg|requestrepo\.com|[\w-]+\.pinggy\.(?:io|link|online)|"
+        r"bore\.pub|[\w-]+\.loca\.lt|postb\.in|ptsv[23]\.com|mockbin\.(?:org|io)|"
+        r"[\w-]+\.workers\.dev)",
         *("webhook.site", "requestbin", "pipedream", "ngrok", "burpcollaborator", "oastify"),
         *("interact", "oast.", "dnslog", "ceye.io", "canarytokens", "trycloudflare", "serveo"),
         *("localtunnel", "beeceptor", "requestcatcher", "webhook.cool", "webhook-test"),
-        *("typedwebhook", "localhost.run", ".ply.gg"),
+        *("typedwebhook", "localhost.run", ".ply.gg", "requestrepo", "pinggy", "bore.pub"),
+        *(".loca.lt", "postb.in", "ptsv", "mockbin", ".workers.dev"),
+    ),
+    # A host name under a dynamic DNS provider: a home machine's address, which remote
+    # access tools call back to (the provider's own site, `www.`, is not one).
+    "dynamic dns host": _ind(
+        r"\b(?<![\w.-])(?!www\.)[\w-]+\.(?:duckdns\.org|ddns\.net|hopto\.org|zapto\.org|"
+        r"sytes\.net|no-ip\.(?:org|biz|info)|myftp\.(?:biz|org)|freeddns\.org|dynu\.net|"
+        r"ydns\.eu|serveftp\.com|servehttp\.com|redirectme\.net)\b",
+        *("duckdns.", "ddns.net", "hopto.", "zapto.", "sytes.", "no-ip.", "myftp."),
+        *("freeddns.", "dynu.", "ydns.", "serveftp.", "servehttp.", "redirectme."),
     ),
 }
 #: A chat channel with its credentials written in: a Discord webhook's id and token, a
@@ -154,9 +166,21 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
         _ind(
             r"(?:wallet\.dat|Exodus[\\/\x00]+exodus\.wallet|Electrum[\\/\x00]+wallets|Ethereum[\\/\x00]+keystore|"
             r"nkbihfbeogaeaoehlefnkodbefgpgknn|atomic[\\/\x00]+Local Storage|Coinomi|Guarda[\\/]|"
-            r"com\.liberty\.jaxx|Armory[\\/])",
+            r"com\.liberty\.jaxx|Armory[\\/]|"
+            # Browser wallet extensions by their store id: Phantom, Coinbase, Trust, Binance,
+            # TronLink, Keplr, Solflare, Rabby, OKX.
+            r"bfnaelmomeimhlpmgjnjophhpkkoljpa|hnfanknocfeofbddgcijnmhnfnkdnaad|"
+            r"egjidjbpglichdcondbcbdnbeeppgdph|fhbohimaelbohpjbbldcngcnapndodjp|"
+            r"ibnejdfjmmkpcnlpebklmnkoeoihofec|dmkamcknogkgcdfhhbddcghachkejeap|"
+            r"bhhhlbepdkbapadjdnnojkbgioiodbic|acmacodkjbdgmoleebolmdjonilkdbch|"
+            r"mcohilncbfahbmgdjkbpemcciiolgcge)",
             *("wallet", "ethereum", "nkbihfbeogaeaoehlefnkodbefgpgknn", "local storage"),
             *("coinomi", "guarda", "jaxx", "armory"),
+            *("bfnaelmomeimhlpmgjnjophhpkkoljpa", "hnfanknocfeofbddgcijnmhnfnkdnaad"),
+            *("egjidjbpglichdcondbcbdnbeeppgdph", "fhbohimaelbohpjbbldcngcnapndodjp"),
+            *("ibnejdfjmmkpcnlpebklmnkoeoihofec", "dmkamcknogkgcdfhhbddcghachkejeap"),
+            *("bhhhlbepdkbapadjdnnojkbgioiodbic", "acmacodkjbdgmoleebolmdjonilkdbch"),
+            *("mcohilncbfahbmgdjkbpemcciiolgcge",),
         ),
     ),
     "game account": (

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 18
+REVISION = 19
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +68,8 @@ RULES: dict[str, Rule] = {
         Rule(
             "anti-analysis",
             8,
-            "lists sandbox user names and analysis tools' processes, to hide from them",
+            "lists sandbox user names and analysis tools' processes, to hide from them"
+            " (10: and kills them or quits)",
         ),
         Rule(
             "patch-exfil",
@@ -103,6 +104,12 @@ RULES: dict[str, Rule] = {
             "install-run-bundled",
             8,
             "install-time code runs a program, or a script that fetches or hides, from the archive",
+        ),
+        Rule(
+            "bundled-library",
+            10,
+            "install- or import-time code loads a native library, or imports a module, that a"
+            " platform-free archive ships only compiled",
         ),
         Rule(
             "install-python",
@@ -839,7 +846,17 @@ def _anti_analysis(path: str, facts: Facts) -> Iterator[Finding]:
         seen
     ):
         first = min(seen.values())
-        yield finding("anti-analysis", path, first, ", ".join(sorted(seen)[:4]) + ", ...")
+        detail = ", ".join(sorted(seen)[:4]) + ", ..."
+        # What it does on a match: kills the analyst's tool, or quits before it is watched.
+        reaction = facts.called(*_EVASIVE_REACTIONS)
+        if reaction is None:
+            yield finding("anti-analysis", path, first, detail)
+        else:
+            yield finding("anti-analysis", path, first, f"{detail} and {reaction.name}", 10)
+
+
+#: Calls a sandbox check makes when it finds what it looks for.
+_EVASIVE_REACTIONS = (".kill", ".terminate", "os.kill", "sys.exit", "os._exit", "exit", "quit")
 
 
 def _spyware(path: str, facts: Facts) -> Iterator[Finding]:

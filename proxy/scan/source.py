@@ -86,6 +86,17 @@ EXEC_SINKS = frozenset({"exec", "eval", "compile", "execfile", "builtins.exec", 
 _APPLIERS = frozenset({"map", "filter", "functools.reduce", "itertools.starmap"})
 #: Calls that make a function of a code object (calling it runs the code).
 _CODE_FUNCTIONS = frozenset({"types.FunctionType", "types.LambdaType"})
+#: Loaders of formats that run code while they load (a pickle calls whatever it names):
+#: handed a download or a payload, each runs it as surely as ``exec``.
+CODE_LOADERS = frozenset(
+    {
+        *("pickle.loads", "pickle.load", "_pickle.loads", "cPickle.loads", "cPickle.load"),
+        *("dill.loads", "dill.load", "cloudpickle.loads", "cloudpickle.load", "joblib.load"),
+        *("torch.load", "pandas.read_pickle", "yaml.unsafe_load", "jsonpickle.decode"),
+    }
+)
+#: Calls that run, or make a function of, code they are handed as data.
+_RUNS_HANDED = _CODE_FUNCTIONS | CODE_LOADERS
 #: Calls that start a process: decoded data handed to one is run as surely as by ``exec``.
 PROCESS_SINKS = frozenset(
     {
@@ -633,9 +644,10 @@ class _Collector:
                     if "payload" in kinds
                     else "other"
                 )
-            elif name in _CODE_FUNCTIONS:
+            elif name in _RUNS_HANDED:
                 # Serializers rebuild functions from code they were handed at run time; a
-                # code object decoded from the file's own literal, or downloaded, is a payload.
+                # code object or a pickle decoded from the file's own literal, or
+                # downloaded, is a payload.
                 feed = (
                     "network"
                     if "network" in kinds
@@ -797,7 +809,7 @@ class _Collector:
             sink = self.qual(call.args[0])
             if sink in EXEC_SINKS:
                 return sink, ast.Call(call.args[0], call.args[1:2], [], lineno=call.lineno), scope
-        elif name in _CODE_FUNCTIONS and call.args:
+        elif name in _RUNS_HANDED and call.args:
             return name, call, scope
         elif type(call.func) is ast.Lambda and call.args:
             lam = call.func
@@ -816,10 +828,13 @@ class _Collector:
 
     def _exec_wrappers(self, sinks: list[tuple[str, ast.Call, int]]) -> dict[str, str]:
         """The file's functions whose parameters reach an ``exec``-like or process sink
-        (``def run(code): exec(code)``): function name -> the sink."""
+        (``def run(code): exec(code)``): function name -> the sink. Not a loader's
+        (``def load(blob): return pickle.loads(blob)`` is every cache's code)."""
         scopes = {id(node): node for node in self.functions.values()}
         found: dict[str, str] = {}
         for name, node, scope in sinks[:_MAX_FLOWS]:
+            if name in CODE_LOADERS:
+                continue
             function = scopes.get(scope)
             if function is None or function.name in found:  # type: ignore[attr-defined]
                 continue
@@ -976,6 +991,7 @@ class _Collector:
             or name in _COMMAND_OUTPUT
             or name in _ENV_READS
             or name == "win32cred.CredEnumerate"  # every stored credential: no sign-in's
+            or name.startswith(COOKIE_READERS)  # every site's cookies
         ):
             self._sources = True
         if _is_send(name, self._sockets) or (
@@ -1375,7 +1391,7 @@ class _Collector:
                 return frozenset({"env"})
             if _HOST_COMMAND.search(command):
                 return frozenset({"host"})
-        if name in _SECRET_READS:
+        if name in _SECRET_READS or name.startswith(COOKIE_READERS):
             return frozenset({"credential"})
         if name in _FILE_READS or name.endswith((".read_text", ".read_bytes")):
             target = call.args[:1] if call.args else []
@@ -2043,7 +2059,9 @@ _CREDENTIAL_HINT = re.compile(
     r"_history\b|\.gnupg|\bid_(?:rsa|ed25519|ecdsa)\b|/etc/(?:passwd|shadow)|Login Data|"
     r"Local Storage|leveldb|Local State|\bCookies\b|\bwallet|keychain|\btdata\b|"
     r"\.env\b|credentials(?:\.json)?\b|proc/+self/+environ|serviceaccount/token|"
-    r"Default[\\/]+History\b|metadata\.google\.internal|169\.254\.169\.254",
+    r"Default[\\/]+History\b|metadata\.google\.internal|169\.254\.169\.254|"
+    # The Solana command line's keypair: the key itself, in JSON.
+    r"solana[\\/]+id\.json",
     re.I,
 )
 #: Addresses that hand out the machine's cloud credentials (AWS, GCP, Azure, Alibaba).
@@ -2052,6 +2070,9 @@ _METADATA_URL = re.compile(
     r"/computeMetadata/v1/instance/service-accounts/[^'\"]*token|/metadata/identity/oauth2/token"
 )
 #: Calls that return a stored secret.
+#: Libraries that read the browsers' cookie stores (what a function of theirs returns is
+#: every site's sign-in; sent as a request's ``cookies`` it signs in, in a body it is stolen).
+COOKIE_READERS = ("browser_cookie3.", "rookiepy.", "pycookiecheat.")
 _SECRET_READS = frozenset(
     {
         "keyring.get_password",
@@ -2192,9 +2213,18 @@ _CLIENT_TYPES = frozenset(
         "aiohttp.ClientSession",
         "urllib3.PoolManager",
         "urllib.request.build_opener",
+        # Chat clients: the messages they fetch are what someone else wrote.
+        "zulip.Client",
+        "slack_sdk.WebClient",
+        "slack.WebClient",
     }
 )
-_CLIENT_READS = frozenset({"get", "post", "request", "open", "urlopen"})
+_CLIENT_READS = frozenset(
+    {
+        *("get", "post", "request", "open", "urlopen"),
+        *("get_messages", "get_events", "conversations_history", "conversations_replies"),
+    }
+)
 #: Modules whose connections' ``recv`` returns what the other end sent.
 _SOCKET_MODULES = frozenset({"socket", "websocket", "websockets", "socketio"})
 #: Modules of chat bots and local servers: what they are told comes from the network.
@@ -2237,7 +2267,7 @@ def _is_send(name: str, sockets: bool) -> bool:
 def sink_feed(sink: str, kinds: set[str] | frozenset[str]) -> str | None:
     """What data of ``kinds`` handed to ``sink`` feeds it: a process is fed the network's
     commands or a payload (decoded runtime data is everyday); ``exec`` any of them."""
-    if sink in PROCESS_SINKS or sink in _CODE_FUNCTIONS:
+    if sink in PROCESS_SINKS or sink in _RUNS_HANDED:
         return "network" if "network" in kinds else "decoded" if "payload" in kinds else None
     return _priority(kinds)
 

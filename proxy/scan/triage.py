@@ -190,9 +190,16 @@ def _environment_sent(text: str, low: str, lower: bytes) -> bool:
 
 
 #: Chat bots' and local servers' modules (``source._REMOTE_MODULES``).
+#: A code-running loader handed a download on the same line.
+_LOADS_DOWNLOAD = re.compile(
+    r"(?:(?:pickle|dill|joblib|torch)\.loads?|read_pickle)\([^\n]*"
+    r"(?:urlopen|requests\.|httpx\.|\.content\b|https?://)",
+    re.I,
+)
+_LIBRARY_NAME = re.compile(r"""['"][\w./\\-]*\.(?:dll|so|dylib)['"]""", re.I)
 _SERVES = (
     *(b"http.server", b"basehttp", b"socketserver", b"discord", b"telebot", b"telegram"),
-    b"zulip",
+    *(b"zulip", b"slack_sdk"),
 )
 
 
@@ -244,7 +251,8 @@ _TRIAGE = (
     ),
     ((b"dup2",), lambda text, low, lower: b"socket" in lower),
     (
-        # What the sink patterns look for (their anchors, or a longer part of them).
+        # What the sink patterns look for (their anchors, or a longer part of them: one with
+        # a byte the gate can stop at rarely, such as a domain's dot).
         (
             *(b"rentry.", b"pastebin", b"paste.ee", b"hastebin", b"termbin", b"0x0.st"),
             *(b"transfer.sh", b"file.io", b"gofile", b"anonfiles.", b"paste.c-net"),
@@ -252,7 +260,12 @@ _TRIAGE = (
             *(b"oastify", b"interact.sh", b"oast.", b"dnslog", b"ceye.io"),
             *(b"canarytokens", b"trycloudflare.", b"serveo.", b"localtunnel.", b"beeceptor"),
             *(b"catbox.moe", b"filetransfer.io", b"sendspace.", b"ghostbin.", b"localhost.run"),
-            *(b".ply.gg",),
+            *(b".ply.gg", b"requestrepo.com", b".pinggy.", b"bore.pub", b".loca.lt"),
+            *(b"postb.in", b"ptsv2.com", b"ptsv3.com", b"mockbin.org", b"mockbin.io"),
+            *(b".workers.dev", b"duckdns.org", b"ddns.net", b"hopto.org", b"zapto.org"),
+            *(b"sytes.net", b"no-ip.org", b"no-ip.biz", b"no-ip.info", b"myftp.biz"),
+            *(b"myftp.org", b"freeddns.org", b"dynu.net", b"ydns.eu", b"serveftp.com"),
+            *(b"servehttp.com", b"redirectme.net"),
             *(b"requestcatcher", b"telegram", b"telebot", b"hooks.slack"),
             *(b"iplogger", b"grabify", b"2no.co", b"yip.su", b"ipgrabber", b"blasze"),
             *(b"iplis.", b"ezstat"),
@@ -293,7 +306,20 @@ _TRIAGE = (
     # "http" in base64 ("aHR0c") or hex: a URL the file spells only encoded.
     ((b"ahr0c", b"68747470"), _phones),
     # Telegram's session folder is named beside "Telegram Desktop", or as a path part.
-    ((b"cookies", b"/tdata", b"\\tdata", b"telegram", b"wallet"), _stores),
+    ((b"cookies", b"/tdata", b"\\tdata", b"telegram", b"wallet", b"id.json"), _stores),
+    # Browser wallet extensions by their store id (``indicators.CREDENTIALS``).
+    (
+        (
+            *(b"nkbihfbeogaeaoehlefnkodbefgpgknn", b"bfnaelmomeimhlpmgjnjophhpkkoljpa"),
+            *(b"hnfanknocfeofbddgcijnmhnfnkdnaad", b"egjidjbpglichdcondbcbdnbeeppgdph"),
+            *(b"fhbohimaelbohpjbbldcngcnapndodjp", b"ibnejdfjmmkpcnlpebklmnkoeoihofec"),
+            *(b"dmkamcknogkgcdfhhbddcghachkejeap", b"bhhhlbepdkbapadjdnnojkbgioiodbic"),
+            *(b"acmacodkjbdgmoleebolmdjonilkdbch", b"mcohilncbfahbmgdjkbpemcciiolgcge"),
+        ),
+        _stores,
+    ),
+    # Libraries that read every browser's cookies, beside network use.
+    ((b"browser_cookie3", b"rookiepy", b"pycookiecheat"), _phones),
     ((b"powershell", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),
     ((b"mshta http", b"bitsadmin /"), _any(indicators.DOWNLOAD_RUN)),
     # A walk of the user's home, documents or a drive, beside network use.
@@ -358,7 +384,13 @@ _TRIAGE = (
         (b"message.content", b"message.text", b"basehttprequesthandler", b"message_handler"),
         _serves_and_spawns,
     ),
-    ((b"telebot", b"zulip"), _serves_and_spawns),
+    ((b"telebot", b"zulip", b"slack_sdk"), _serves_and_spawns),
+    # A native library loaded by its file name from beside the module (one the archive may
+    # ship; the system's libraries are found by name, not beside ``__file__``).
+    (
+        (b".cdll", b".windll", b".pydll", b".loadlibrary", b".dlopen"),
+        lambda text, low, lower: b"__file__" in lower and bool(_LIBRARY_NAME.search(text)),
+    ),
     # A browser's history database, beside network use.
     ((b"/history", b"\\history", b'history"', b"history'", b"places.sqlite"), _stores_and_phones),
     # Network use and a shell command: perhaps a command fetched from a server.
@@ -394,6 +426,12 @@ _TRIAGE = (
     # Key loggers and screen grabbers beside network use.
     ((b"pynput", b"getasynckeystate", b"setwindowshookex"), _phones),
     ((b"imagegrab", b"pyscreenshot", b"pyautogui.screenshot"), _phones),
+    # A pickle (or a format like it, which runs code as it loads) of a download.
+    (
+        (b"pickle.load", b"dill.load", b"joblib.load", b"torch.load", b".read_pickle"),
+        lambda text, low, lower: bool(_LOADS_DOWNLOAD.search(text)),
+    ),
+    ((b"yaml.unsafe_load", b"jsonpickle"), _phones),
     # A mail account signed in to with credentials written in.
     ((b"smtplib",), lambda text, low, lower: b".login(" in lower),
     (

