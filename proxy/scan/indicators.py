@@ -211,9 +211,11 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
         4,
         _ind(
             r"(?:/etc/shadow\b|/etc/passwd\b|serviceaccount/token|/proc/self/environ|"
-            r"169\.254\.169\.254/latest/meta-data/iam)",
+            r"169\.254\.169\.254/latest/meta-data/iam|"
+            # The GitHub Actions runner's worker: its memory holds the job's secrets.
+            r"Runner\.Worker\b)",
             *("/etc/shadow", "/etc/passwd", "serviceaccount/token", "/proc/self/environ"),
-            "169.254.169.254",
+            *("169.254.169.254", "runner.worker"),
         ),
     ),
     "ftp client": (
@@ -232,6 +234,7 @@ DOWNLOAD_RUN = _ind(
     # Fetched by any program (a renamed curl too), then made executable.
     r"(?:(?:curl|wget)\s|(?:https?|ftp)://)[^\n;]{0,300}(?:&&|;)\s*chmod\s\+x|"
     r"certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|mshta(?:\.exe)?\s+https?:|"
+    r"msiexec(?:\.exe)?\s[^\n]{0,40}/[iq]\S*\s+['\"]?https?:|regsvr32(?:\.exe)?\s[^\n]{0,40}/i:https?:|"
     r"Invoke-WebRequest[^\n]{0,200}-OutFile|New-Object\s+Net\.WebClient|"
     r"base64\s+(?:-d|--decode)[^\n]{0,40}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|"
     # A download handed to a shell as its script (`bash -c "$(curl ...)"`, `eval $(wget
@@ -240,7 +243,7 @@ DOWNLOAD_RUN = _ind(
     r"(?:curl|wget)(?=[^\n;|&]{0,300}?(?:\s-o|\s-O|--output))\s[^\n;|&]{0,300}(?:&&|;)\s*"
     r"(?:sudo\s+)?(?:(?:(?:ba|z|da)?sh|python[23]?|perl|node|nohup)\s|\./))",
     *("powershell", "curl", "wget", "certutil", "bitsadmin", "mshta", "invoke-webrequest"),
-    *("net.webclient", "base64", "chmod"),
+    *("net.webclient", "base64", "chmod", "msiexec", "regsvr32"),
 )
 HIDDEN_POWERSHELL = re.compile(
     r"-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|-w(?:indowstyle)?\s+hidden|"

@@ -384,7 +384,9 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
 
 #: Files that hold data, not code: what `exec` runs from one was hidden there.
 _DATA_FILE = re.compile(
-    r"\.(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|xml|db|wav|mp3|ttf|woff2?)$", re.I
+    r"\.(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|xml|db|wav|mp3|ttf|woff2?)$|"
+    r"(?:^|[\\/])(?:LICEN[CS]E|COPYING|README|NOTICE|AUTHORS|CHANGELOG)(?:\.(?:md|rst))?$",
+    re.I,
 )
 
 
@@ -421,6 +423,13 @@ def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
     if imported is not None:
         detail = f"a download put on the import path by {imported.name}"
         yield finding("download-exec", path, imported.line, detail)
+        return
+    remote = next((c for c in facts.calls if c.name.startswith("httpimport.")), None)
+    if remote is not None:
+        # `with httpimport.remote_repo(url): import helper`: modules imported from a server.
+        yield finding(
+            "download-exec", path, remote.line, f"code imported over HTTP ({remote.name})"
+        )
         return
     for sink in facts.sinks:
         if sink.feed == "file":

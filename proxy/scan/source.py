@@ -79,6 +79,9 @@ NETWORK_READS = frozenset(
         "urllib2.urlopen",
         "httpx.get",
         "httpx.post",
+        # A DNS answer (a TXT record) carries whatever its zone's owner wrote there.
+        "dns.resolver.resolve",
+        "dns.resolver.query",
     }
 )
 EXEC_SINKS = frozenset({"exec", "eval", "compile", "execfile", "builtins.exec", "builtins.eval"})
@@ -2060,8 +2063,10 @@ _CREDENTIAL_HINT = re.compile(
     r"Local Storage|leveldb|Local State|\bCookies\b|\bwallet|keychain|\btdata\b|"
     r"\.env\b|credentials(?:\.json)?\b|proc/+self/+environ|serviceaccount/token|"
     r"Default[\\/]+History\b|metadata\.google\.internal|169\.254\.169\.254|"
-    # The Solana command line's keypair: the key itself, in JSON.
-    r"solana[\\/]+id\.json",
+    # The Solana command line's keypair (the key itself, in JSON); GitHub's command line's
+    # and Copilot's tokens; Vault's token; Maven's and Azure's stored credentials.
+    r"solana[\\/]+id\.json|\bgh[\\/]+hosts\.yml|github-copilot[\\/]|\.vault-token|"
+    r"\.m2[\\/]+settings\.xml|\.azure[\\/]",
     re.I,
 )
 #: Addresses that hand out the machine's cloud credentials (AWS, GCP, Azure, Alibaba).
@@ -2197,7 +2202,7 @@ _SEND_UNRESOLVED = frozenset({"post", "put", "urlopen", "sendmail", "send_messag
 #: What chat-bot and file-drop clients send with, whatever the client is called.
 _SEND_ANYWHERE = frozenset(
     {"send_message", "send_photo", "send_document", "sendMessage", "sendDocument", "files_upload"}
-    | {"sendmail"}
+    | {"sendmail", "storbinary", "storlines", "upload_file", "upload_fileobj", "put_object"}
 )
 _SOCKET_SENDS = frozenset({"send", "sendall", "sendto", "connect"})
 DNS_LOOKUPS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"})

