@@ -84,7 +84,15 @@ NETWORK_READS = frozenset(
         "dns.resolver.query",
     }
 )
-EXEC_SINKS = frozenset({"exec", "eval", "compile", "execfile", "builtins.exec", "builtins.eval"})
+EXEC_SINKS = frozenset(
+    {
+        *("exec", "eval", "compile", "execfile", "builtins.exec", "builtins.eval"),
+        # The standard library's other ways to run a string as Python.
+        *("code.InteractiveInterpreter().runsource", "code.InteractiveConsole().runsource"),
+        *("code.InteractiveConsole().push", "timeit.timeit", "timeit.repeat", "timeit.Timer"),
+        *("cProfile.run", "profile.run", "pdb.run"),
+    }
+)
 #: Calls that call the function they are handed on the data they are handed.
 _APPLIERS = frozenset({"map", "filter", "functools.reduce", "itertools.starmap"})
 #: Calls that make a function of a code object (calling it runs the code).

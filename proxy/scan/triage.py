@@ -234,6 +234,7 @@ _DYNAMIC_PROCESS_IMPORT = re.compile(
 #: check passes are parsed.
 _TRIAGE = (
     ((b"exec(", b"eval(", b"__import__("), _exec_chain),
+    ((b"runsource(", b".push(", b"timeit.timeit(", b"timeit.timer(", b"profile.run("), _exec_chain),
     # `exec` handed to `map`; a function made of a code object.
     (
         (b"map(exec", b"map(eval", b"functiontype("),

@@ -460,3 +460,25 @@ def test_a_key_maker_replaced_by_one_that_sends_the_key_in_a_transaction_is_held
     rules, held = _imported(unpatched)
     assert "patch-exfil" not in rules
     assert not held
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["code.InteractiveInterpreter().runsource(p)", "timeit.timeit(p, number=1)", "cProfile.run(p)"],
+)
+def test_the_standard_librarys_other_ways_to_run_a_string_are_exec(call: str) -> None:
+    client = (
+        "import base64, code, cProfile, timeit\n"
+        "def connect():\n"
+        "    p = base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oImlkIik=')\n"
+        f"    {call}\n"
+    )
+    rules, held = judge_in_function(client)
+    assert rules.get("decode-exec") == 10
+    assert held
+
+
+def test_timing_a_literal_statement_passes() -> None:
+    rules, held = _imported("import timeit\nprint(timeit.timeit('sum(range(100))', number=1000))\n")
+    assert "decode-exec" not in rules
+    assert not held
