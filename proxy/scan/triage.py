@@ -45,12 +45,27 @@ _DECODING = (
     b".data",
 )
 #: `exec(open(join(here, "notes.txt")).read())`: a data file's content run as code.
-_EXEC_DATA_FILE = re.compile(
-    r"\b(?:exec|eval)\s*\([^\n]{0,200}(?:\.(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|"
+#: What follows ``exec(`` or ``eval(`` on its line when it runs a data file by name.
+_DATA_FILE_RUN = re.compile(
+    r"[^\n]{0,200}?(?:\.(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|"
     r"xml|db|wav|mp3|ttf|woff2?)|\b(?:LICEN[CS]E|COPYING|README|NOTICE|AUTHORS|CHANGELOG)"
     r"(?:\.(?:md|rst))?)['\"]",
     re.I,
 )
+
+
+def _runs_data_file(text: str, low: str, lower: bytes) -> bool:
+    """``exec(open(join(here, "notes.txt")).read())``: looked for after each ``exec(`` and
+    ``eval(`` (at most a few hundred), not by a pattern run over the whole file."""
+    for call in ("exec(", "eval("):
+        at = low.find(call)
+        for _ in range(256):
+            if at < 0:
+                break
+            if _DATA_FILE_RUN.match(text, at + len(call)):
+                return True
+            at = low.find(call, at + 1)
+    return False
 _DATA_NAME = re.compile(
     r"\.(?:txt|dat|bin|dic|png|jpe?g|gif|ico|bmp|log|wav|mp3|ttf|woff2?)['\"]", re.I
 )
@@ -240,7 +255,7 @@ _TRIAGE = (
         (b"map(exec", b"map(eval", b"functiontype("),
         lambda text, low, lower: any(token in lower for token in _DECODING),
     ),
-    ((b"exec(", b"eval("), lambda text, low, lower: bool(_EXEC_DATA_FILE.search(text))),
+    ((b"exec(", b"eval("), _runs_data_file),
     # A data file's name beside code run (`exec`, a module loaded from a path).
     (
         (b"exec(", b"eval(", b"spec_from_file_location", b"fileloader", b"load_source"),
