@@ -66,6 +66,8 @@ def _runs_data_file(text: str, low: str, lower: bytes) -> bool:
                 return True
             at = low.find(call, at + 1)
     return False
+
+
 _DATA_NAME = re.compile(
     r"\.(?:txt|dat|bin|dic|png|jpe?g|gif|ico|bmp|log|wav|mp3|ttf|woff2?)['\"]", re.I
 )
