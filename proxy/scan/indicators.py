@@ -144,11 +144,14 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
             r"\blogins\.json|\bkey4\.db|\bcookies\.sqlite|CryptUnprotectData|browser_cookie3|"
             # A browser's history database (Chromium's `History`, Firefox's `places.sqlite`).
             r"(?:[Cc]hrome|[Cc]hromium|Edge|BraveSoftware|Opera Software|Default)"
-            r"[\\/\x00](?:[\w .-]{1,30}[\\/\x00]){0,3}History(?:$|[\\/\x00'\"])|\bplaces\.sqlite)",
+            r"[\\/\x00](?:[\w .-]{1,30}[\\/\x00]){0,3}History(?:$|[\\/\x00'\"])|\bplaces\.sqlite|"
+            # The queries that read those databases' secrets: saved passwords, cookies, cards.
+            r"(?i:password_value\b[^\n]{0,80}\bFROM\s+logins\b|"
+            r"encrypted_value\b[^\n]{0,80}\bFROM\s+cookies\b|card_number_encrypted\b))",
             *("login data", "web data", "local state", "cookies", "user data", "bravesoftware"),
             *("opera software", "yandexbrowser", "firefox", "logins.json", "key4.db"),
             *("cryptunprotectdata", "browser_cookie3", "/history", "\\history", "\x00history"),
-            "places.sqlite",
+            *("places.sqlite", "password_value", "encrypted_value", "card_number_encrypted"),
             flags=0,
         ),
     ),

@@ -66,6 +66,11 @@ DECODERS = frozenset(
         "codecs.decode",
         ".decrypt",
         "cryptography.fernet.Fernet().decrypt",
+        # What an image hides in its pixels or its EXIF header (steganography).
+        "stegano.lsb.reveal",
+        "stegano.exifHeader.reveal",
+        "stegano.red.reveal",
+        "stepic.decode",
     }
 )
 #: Calls whose result is data from the network.
@@ -396,10 +401,10 @@ class _Collector:
                     and type(node.targets[0]) is ast.Tuple  # type: ignore[attr-defined]
                 )
                 or (
-                    # `cc = getattr(builtins, "ev" + "al")`: a builtin fetched by name.
+                    # `cc = getattr(builtins, "ev" + "al")`, `__builtins__.getattr(...)`: a
+                    # builtin fetched by name; `_ = eval("\145\166\141\154")`: by its name.
                     type(node.value) is ast.Call  # type: ignore[attr-defined]
-                    and type(node.value.func) is ast.Name  # type: ignore[attr-defined]
-                    and node.value.func.id == "getattr"  # type: ignore[attr-defined]
+                    and _fetches_by_name(node.value.func)  # type: ignore[attr-defined]
                     and all(type(t) is ast.Name for t in node.targets)  # type: ignore[attr-defined]
                 )
             ):
@@ -1687,9 +1692,19 @@ class _Collector:
             return self.alias.get(node.id, node.id)
         if isinstance(node, ast.Attribute):
             base = self.qual(node.value)
+            if base == "__builtins__":
+                return node.attr  # `__builtins__.getattr(...)`: the builtin itself
             return f"{base}.{node.attr}" if base else f".{node.attr}"
         if isinstance(node, ast.Call):
             func = self.qual(node.func)
+            if func in ("eval", "builtins.eval") and len(node.args) == 1:
+                # `eval("\145\166\141\154")`: a name spelled in a literal, evaluated, is
+                # what it names (`_____ = eval("eval")` renames a builtin).
+                spelled = node.args[0]
+                if isinstance(spelled, ast.Constant) and isinstance(spelled.value, str):
+                    name = spelled.value.strip()
+                    if _DOTTED_NAME.fullmatch(name):
+                        return self.alias.get(name, name)
             if func in ("__import__", "importlib.import_module") and node.args:
                 first = node.args[0]
                 if isinstance(first, ast.Constant) and isinstance(first.value, str):
@@ -2481,6 +2496,19 @@ def _imported_by_call(call: ast.Call, collector: _Collector) -> str | None:
     return None
 
 
+def _fetches_by_name(func: ast.expr) -> bool:
+    """``getattr``, ``__builtins__.getattr`` or ``eval``: calls that may hand back a builtin
+    named by a string."""
+    if type(func) is ast.Name:
+        return func.id in ("getattr", "eval")
+    return (
+        type(func) is ast.Attribute
+        and func.attr == "getattr"
+        and type(func.value) is ast.Name
+        and func.value.id in ("__builtins__", "builtins")
+    )
+
+
 def _rebound(node: ast.Assign) -> list[tuple[str, ast.AST]]:
     """The (name, value) pairs of ``a = b`` and ``a, c = b, d``."""
     value = node.value
@@ -2643,6 +2671,7 @@ def _is_inert(node: ast.stmt) -> bool:
 # -- fallback ------------------------------------------------------------------------------
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+_DOTTED_NAME = _WORD
 _STRING = re.compile(r"""(?:[rbuRBU]{0,2})("[^"\n]*"|'[^'\n]*')""")
 
 

