@@ -74,10 +74,12 @@ SINKS: dict[str, Indicator] = {
     "paste site": _ind(
         r"\b(?:pastebin\.com/raw|paste\.ee/r|hastebin\.com|termbin\.com|0x0\.st|transfer\.sh|"
         r"file\.io|gofile\.io|anonfiles\.com|paste\.c-net\.org|rentry\.co|"
-        r"(?:files|litter)\.catbox\.moe|filetransfer\.io|sendspace\.com|ghostbin\.(?:site|com))",
+        r"(?:files|litter)\.catbox\.moe|filetransfer\.io|sendspace\.com|ghostbin\.(?:site|com)|"
+        # A Backblaze bucket's public file link: a payload kept where no one reviews it.
+        r"f\d{3}\.backblazeb2\.com/file/)",
         *("pastebin", "paste.ee", "hastebin", "termbin", "0x0.st", "transfer.sh", "file.io"),
         *("gofile", "anonfiles", "paste.c-net", "rentry", "catbox.moe", "filetransfer.io"),
-        *("sendspace", "ghostbin"),
+        *("sendspace", "ghostbin", "backblazeb2"),
     ),
     # A form or a script of someone's Google account, a realtime database: they store what
     # is posted to them for whoever made them.
@@ -93,13 +95,19 @@ SINKS: dict[str, Indicator] = {
         r"trycloudflare\.com|serveo\.net|localtunnel\.me|beeceptor\.com|requestcatcher\.com|"
         r"webhook\.cool|webhook-test\.com|typedwebhook\.tools|localhost\.run|"
         r"burpcollaborator\.me|[\w-]+\.ply\.gg|requestrepo\.com|[\w-]+\.pinggy\.(?:io|link|online)|"
-        r"bore\.pub|[\w-]+\.loca\.lt|postb\.in|ptsv[23]\.com|mockbin\.(?:org|io)|"
-        r"[\w-]+\.workers\.dev)",
+        r"bore\.pub|[\w-]+\.loca\.lt|postb\.in|ptsv[23]\.com|mockbin\.(?:org|io))",
         *("webhook.site", "requestbin", "pipedream", "ngrok", "burpcollaborator", "oastify"),
         *("interact", "oast.", "dnslog", "ceye.io", "canarytokens", "trycloudflare", "serveo"),
         *("localtunnel", "beeceptor", "requestcatcher", "webhook.cool", "webhook-test"),
         *("typedwebhook", "localhost.run", ".ply.gg", "requestrepo", "pinggy", "bore.pub"),
-        *(".loca.lt", "postb.in", "ptsv", "mockbin", ".workers.dev"),
+        *(".loca.lt", "postb.in", "ptsv", "mockbin"),
+    ),
+    # Anyone's serverless app, under the platform's shared domain: a sink when code sends
+    # there, not a catcher by itself (projects host real APIs there too).
+    "shared app host": _ind(
+        r"\b[\w-]+\.(?:[\w-]+\.)?workers\.dev\b|\b[\w-]+\.[\w-]+\.appdomain\.cloud\b",
+        ".workers.dev",
+        ".appdomain.cloud",
     ),
     # A host name under a dynamic DNS provider: a home machine's address, which remote
     # access tools call back to (the provider's own site, `www.`, is not one).

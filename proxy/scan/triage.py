@@ -289,7 +289,7 @@ _TRIAGE = (
             *(b".workers.dev", b"duckdns.org", b"ddns.net", b"hopto.org", b"zapto.org"),
             *(b"sytes.net", b"no-ip.org", b"no-ip.biz", b"no-ip.info", b"myftp.biz"),
             *(b"myftp.org", b"freeddns.org", b"dynu.net", b"ydns.eu", b"serveftp.com"),
-            *(b"servehttp.com", b"redirectme.net"),
+            *(b"servehttp.com", b"redirectme.net", b".appdomain.cloud", b".backblazeb2.com"),
             *(b"requestcatcher", b"telegram", b"telebot", b"hooks.slack"),
             *(b"iplogger", b"grabify", b"2no.co", b"yip.su", b"ipgrabber", b"blasze"),
             *(b"iplis.", b"ezstat"),

@@ -204,7 +204,9 @@ def test_libraries_a_build_made_or_the_system_has_pass(filename: str, shipped: b
     ("text", "category"),
     [
         ("https://x1y2z3.requestrepo.com/", "request catcher"),
-        ("https://quiet-api.someone.workers.dev/c", "request catcher"),
+        ("https://quiet-api.someone.workers.dev/c", "shared app host"),
+        ("https://quiet.eu-gb.mybluemix.appdomain.cloud/c", "shared app host"),
+        ("https://f004.backblazeb2.com/file/bucket/u.exe", "paste site"),
         ("tcp://a1b2.a.pinggy.link:40123", "request catcher"),
         ("bore.pub:31337", "request catcher"),
         ("quietbox.duckdns.org", "dynamic dns host"),
@@ -217,7 +219,12 @@ def test_tunnels_catchers_and_home_hosts_are_sinks(text: str, category: str) -> 
 
 @pytest.mark.parametrize(
     "text",
-    ["https://www.duckdns.org/update?domains=x", "see the docs at pages.dev", "interactive"],
+    [
+        "https://www.duckdns.org/update?domains=x",
+        "see the docs at pages.dev",
+        "interactive",
+        "https://api.backblazeb2.com/b2api/v2/b2_authorize_account",
+    ],
 )
 def test_their_providers_own_sites_are_not(text: str) -> None:
     assert all(i.search(text, text.lower()) is None for i in indicators.SINKS.values())
