@@ -1,4 +1,5 @@
-"""Files an sdist ships and its install-time code runs: shell scripts and programs.
+"""Files an archive ships and its early code runs: shell scripts, programs, native
+libraries and modules shipped only compiled.
 
 A ``setup.py`` that runs ``sh install.sh`` or ``./helper`` from its own archive hides what
 it does from a scanner that reads only Python. ``wanted(path)`` says which members to read
@@ -6,6 +7,9 @@ the head of (scripts, and files with no extension, which may be either); ``check
 matches the words of install-time process calls against those members and judges what
 they run: a program is held for a person, a script is read like the install code itself
 (a download run, a reverse shell, a miner, persistence or a known sink in it counts).
+``check_loads`` and ``check_compiled_imports`` hold a platform-free archive (an sdist, a
+``none-any`` wheel) whose early code loads a native library it ships, or imports a module
+it ships only compiled: code no build made, that nothing here can read.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""Behaviours rules 19 read, each beside a look-alike that must pass: a pickle (or a format
-like it) loaded from the network; a chat client's messages run as commands; a sandbox check
-that kills the analyst's tools; a native library a platform-free archive ships, loaded early;
-request catchers, tunnels and dynamic DNS hosts as sinks.
+"""Behaviours rules 19 to 21 read, each beside a look-alike that must pass: a pickle (or a
+format like it) loaded from the network; a chat client's messages or a DNS answer run as
+commands; a sandbox check that kills the analyst's tools; a native library, or a module
+shipped only compiled, loaded early from a platform-free archive; request catchers,
+tunnels, shared app hosts and dynamic DNS hosts as sinks; token files, wallet extensions,
+cookie readers and a browser's secret-reading SQL as credentials; git hooks and IPython's
+start-up folder as persistence; builtins fetched or renamed by their spelled names.
 
 The "malicious" sources below are inert text handed to the scanner; nothing runs them.
 """

