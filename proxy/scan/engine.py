@@ -378,6 +378,9 @@ class _Scan:
             yield from bundled.check_loads(facts, roles, members)
             yield from bundled.check_compiled_imports(facts, roles, members)
         tooling = set() if self.wheel else _developer_folders({p[len(root) :] for p in self.paths})
+        # In a small package every module is what it was installed for: no library's rarely
+        # used corners whose weak signals the module factor is there to damp.
+        whole = self.python_bytes <= _SMALL_PACKAGE
         for path, role in roles.items():
             deadline.check()
             if role is Role.MODULE and (inert(path) or path.split("/", 1)[0] in tooling):
@@ -385,7 +388,7 @@ class _Scan:
             if role is Role.PTH:
                 yield from check_pth(path, texts[path])
             else:
-                yield from check_python(path, role, facts[path])
+                yield from check_python(path, role, facts[path], damped=not whole)
         metadata = read_metadata(texts[metadata_path]) if metadata_path else {}
         name = (metadata.get("name") or [""])[0] or layout.project_name(self.filename)
         yield from check_archive(
@@ -431,6 +434,8 @@ class _Scan:
 _STARTUP_HOOK = re.compile(r"(?:src/)?(?:site|user)customize\.py")
 #: Python source (bytes) of a package whose modules are linked (``linking``).
 _LINKED_BYTES = 256 * 1024
+#: Python source (bytes) of a package whose modules nothing runs early weigh in full.
+_SMALL_PACKAGE = 32 * 1024
 #: Modules read only for what their functions hand to code read here (``linking``).
 _HELPERS = 16
 #: Rounds of such reading: a helper's function may return what another module's does.

@@ -310,10 +310,11 @@ UNAMBIGUOUS = frozenset(
 MODULE_FACTOR = 0.6
 
 
-def check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
-    """Findings for one Python file in its role (install-time, import-time, ...)."""
+def check_python(path: str, role: Role, facts: Facts, damped: bool = True) -> Iterator[Finding]:
+    """Findings for one Python file in its role (install-time, import-time, ...). A module
+    nothing runs early weighs ``MODULE_FACTOR`` when ``damped`` (a large package's)."""
     found = _check_python(path, role, facts)
-    if role is not Role.MODULE:
+    if role is not Role.MODULE or not damped:
         yield from found
         return
     for item in found:

