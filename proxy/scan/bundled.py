@@ -89,6 +89,37 @@ _LIBRARY_LOADERS = (
 _LIBRARY = re.compile(r"\.(?:dll|so|dylib|pyd)(?:\.\d+)*$", re.I)
 
 
+def check_loads(
+    facts: Mapping[str, Facts], roles: Mapping[str, Role], paths: list[str]
+) -> Iterator[Finding]:
+    """``bundled-library`` for code run at install time, or when a module is imported (its
+    module level, and what early code calls), that loads a native library the archive
+    ships, by the file name its line spells. For archives that claim no platform (an
+    sdist, a ``none-any`` wheel), where a library is no build's product: it was compiled
+    elsewhere, and what it does cannot be read here."""
+    libraries: dict[str, str] = {}
+    for path in paths:
+        base = path.rsplit("/", 1)[-1]
+        if _LIBRARY.search(base):
+            libraries.setdefault(base, path)
+    if not libraries:
+        return
+    for source, found in facts.items():
+        role = roles.get(source)
+        if role is None or role is Role.PTH:
+            continue
+        for call in found.calls:
+            if not (call.top or role is Role.INSTALL) or not _loads_library(call.name):
+                continue
+            spelled = [*call.args, *(text for text, line in found.strings if line == call.line)]
+            for word in {w for text in spelled for w in _WORD.findall(text)}:
+                member = libraries.get(word)
+                if member is not None:
+                    detail = f"{call.name} loads {member}, shipped prebuilt"
+                    yield finding("bundled-library", source, call.line, detail)
+                    return
+
+
 def check_compiled_imports(
     facts: Mapping[str, Facts], roles: Mapping[str, Role], paths: list[str]
 ) -> Iterator[Finding]:
@@ -121,37 +152,6 @@ def check_compiled_imports(
 _SOURCE_SUFFIXES = (".py", ".pyw", ".pyx", ".c", ".cc", ".cpp", ".cxx", ".rs", ".f90")
 #: A compiled module's file name: its module name, then an ABI tag (``.cpython-311-...``).
 _COMPILED_MODULE = re.compile(r"^([A-Za-z_]\w*)(?:\.[\w-]+)?\.(?:pyc|so|pyd)$")
-
-
-def check_loads(
-    facts: Mapping[str, Facts], roles: Mapping[str, Role], paths: list[str]
-) -> Iterator[Finding]:
-    """``bundled-library`` for code run at install time, or when a module is imported (its
-    module level, and what early code calls), that loads a native library the archive
-    ships, by the file name its line spells. For archives that
-    claim no platform (an sdist, a ``none-any`` wheel), where a library is no build's
-    product: it was compiled elsewhere, and what it does cannot be read here."""
-    libraries: dict[str, str] = {}
-    for path in paths:
-        base = path.rsplit("/", 1)[-1]
-        if _LIBRARY.search(base):
-            libraries.setdefault(base, path)
-    if not libraries:
-        return
-    for source, found in facts.items():
-        role = roles.get(source)
-        if role is None or role is Role.PTH:
-            continue
-        for call in found.calls:
-            if not (call.top or role is Role.INSTALL) or not _loads_library(call.name):
-                continue
-            spelled = [*call.args, *(text for text, line in found.strings if line == call.line)]
-            for word in {w for text in spelled for w in _WORD.findall(text)}:
-                member = libraries.get(word)
-                if member is not None:
-                    detail = f"{call.name} loads {member}, shipped prebuilt"
-                    yield finding("bundled-library", source, call.line, detail)
-                    return
 
 
 def run_by_python(

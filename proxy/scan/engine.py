@@ -370,14 +370,12 @@ class _Scan:
         linking.link(facts, helpers)
         _mark_early_calls(facts, roles)
         _mark_command_calls(facts, roles, layout.command_functions(entry_points))
-        yield from bundled.check_runs(
-            facts, roles, heads, [path[len(root) :] for path in self.paths]
-        )
+        members = [path[len(root) :] for path in self.paths]
+        yield from bundled.check_runs(facts, roles, heads, members)
         if not self.wheel or self.filename.endswith("-none-any.whl"):
-            members = [p[len(root) :] for p in self.paths]
             yield from bundled.check_loads(facts, roles, members)
             yield from bundled.check_compiled_imports(facts, roles, members)
-        tooling = set() if self.wheel else _developer_folders({p[len(root) :] for p in self.paths})
+        tooling = set() if self.wheel else _developer_folders(set(members))
         # In a small package every module is what it was installed for: no library's rarely
         # used corners whose weak signals the module factor is there to damp.
         whole = self.python_bytes <= _SMALL_PACKAGE

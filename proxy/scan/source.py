@@ -1703,7 +1703,7 @@ class _Collector:
                 spelled = node.args[0]
                 if isinstance(spelled, ast.Constant) and isinstance(spelled.value, str):
                     name = spelled.value.strip()
-                    if _DOTTED_NAME.fullmatch(name):
+                    if _WORD.fullmatch(name):
                         return self.alias.get(name, name)
             if func in ("__import__", "importlib.import_module") and node.args:
                 first = node.args[0]
@@ -2674,7 +2674,6 @@ def _is_inert(node: ast.stmt) -> bool:
 # -- fallback ------------------------------------------------------------------------------
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-_DOTTED_NAME = _WORD
 _STRING = re.compile(r"""(?:[rbuRBU]{0,2})("[^"\n]*"|'[^'\n]*')""")
 
 

@@ -212,14 +212,15 @@ def _environment_sent(text: str, low: str, lower: bytes) -> bool:
     return bool(_WHOLE_ENVIRONMENT.search(text)) and bool(_REQUEST.search(text))
 
 
-#: Chat bots' and local servers' modules (``source._REMOTE_MODULES``).
 #: A code-running loader handed a download on the same line.
 _LOADS_DOWNLOAD = re.compile(
     r"(?:(?:pickle|dill|joblib|torch)\.loads?|read_pickle)\([^\n]*"
     r"(?:urlopen|requests\.|httpx\.|\.content\b|https?://)",
     re.I,
 )
+#: A native library's file name in a literal.
 _LIBRARY_NAME = re.compile(r"""['"][\w./\\-]*\.(?:dll|so|dylib)['"]""", re.I)
+#: Chat bots' and local servers' modules (``source._REMOTE_MODULES``), and chat clients'.
 _SERVES = (
     *(b"http.server", b"basehttp", b"socketserver", b"discord", b"telebot", b"telegram"),
     *(b"zulip", b"slack_sdk"),
