@@ -224,9 +224,11 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
             r"(?:/etc/shadow\b|/etc/passwd\b|serviceaccount/token|/proc/self/environ|"
             r"169\.254\.169\.254/latest/meta-data/iam|"
             # The GitHub Actions runner's worker: its memory holds the job's secrets.
-            r"Runner\.Worker\b)",
+            r"Runner\.Worker\b|"
+            # Where CI and container platforms mount a job's secrets and credentials.
+            r"/tekton/(?:scripts|downward|creds)|(?<![\w.])/(?:var/)?run/secrets/)",
             *("/etc/shadow", "/etc/passwd", "serviceaccount/token", "/proc/self/environ"),
-            *("169.254.169.254", "runner.worker"),
+            *("169.254.169.254", "runner.worker", "/tekton/", "/run/secrets/"),
         ),
     ),
     "ftp client": (

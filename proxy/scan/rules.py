@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 22
+REVISION = 23
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,7 +361,13 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
         yield upload
     if credential is not None:
         yield credential
-        if network is not None or upload is not None or (sink is not None and sink.weight >= 6):
+        read_by_command = role is Role.INSTALL and _handed_to_process(facts, credential.line)
+        if read_by_command:
+            # `os.system("cat /tekton/scripts/* > LICENSE")` in setup.py: a build never needs
+            # the machine's secrets; a command that reads them at install takes them.
+            detail = f"{credential.detail}, read by an install-time command"
+            yield finding("credential-exfil", path, credential.line, detail, 10)
+        elif network is not None or upload is not None or (sink is not None and sink.weight >= 6):
             # Credential stores beside a command that uploads whole files (`curl -F
             # file=@...`): the store itself goes out, not a token a client signs in with.
             weight = max(credential.weight, 8) if upload is not None else credential.weight
@@ -549,6 +555,14 @@ _RPC_CLIENTS = (
     "web3.HTTPProvider",
     "Web3.HTTPProvider",
 )
+
+
+def _handed_to_process(facts: Facts, line: int) -> bool:
+    """Whether a process call on ``line`` is handed a literal of that line (a command)."""
+    texts = {text for text, at in facts.strings if at == line}
+    return any(
+        c.line == line and _is(c.name, PROCESS) and texts.intersection(c.args) for c in facts.calls
+    )
 
 
 def _patch_exfil(path: str, facts: Facts) -> Iterator[Finding]:

@@ -581,3 +581,45 @@ def test_a_module_that_sends_one_named_setting_to_its_own_service_passes() -> No
     rules, held = judge(wheel({"demo/__init__.py": "", "demo/tools.py": tools}), WHEEL)
     assert "credential-exfil" not in rules
     assert not held
+
+
+# Rules 23.
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["cat /tekton/scripts/* > LICENSE", "cp -r /run/secrets/ build/", "cat ~/.aws/credentials"],
+)
+def test_an_install_time_command_that_reads_the_machines_secrets_is_held(command: str) -> None:
+    setup = (
+        "import os\n"
+        "from setuptools import setup\n"
+        "from setuptools.command.install import install\n"
+        "class Install(install):\n"
+        "    def run(self):\n"
+        f"        os.system({command!r})\n"
+        "        install.run(self)\n"
+        "setup(name='demo', version='1.0', cmdclass={'install': Install})\n"
+    )
+    archive = sdist(
+        {"setup.py": setup, "PKG-INFO": pkg_info("demo"), "demo/__init__.py": "X = 1\n"}
+    )
+    rules, held = judge(archive, "demo-1.0.tar.gz")
+    assert rules.get("credential-exfil") == 10
+    assert held
+
+
+def test_an_install_time_command_beside_a_secret_it_does_not_read_passes() -> None:
+    setup = (
+        "import os, subprocess\n"
+        "from setuptools import setup\n"
+        "SECRETS = '/run/secrets/'  # documented for the container image\n"
+        "subprocess.run(['git', 'describe', '--tags'])\n"
+        "setup(name='demo', version='1.0')\n"
+    )
+    archive = sdist(
+        {"setup.py": setup, "PKG-INFO": pkg_info("demo"), "demo/__init__.py": "X = 1\n"}
+    )
+    rules, held = judge(archive, "demo-1.0.tar.gz")
+    assert "credential-exfil" not in rules
+    assert not held
