@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 23
+REVISION = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +359,12 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     upload = _upload(path, texts, facts)
     if upload is not None:
         yield upload
+    dumped = _environment_dumped(facts) if role is Role.INSTALL else None
+    if dumped is not None:
+        # `os.system("env > LICENSE")` in setup.py: the build machine's environment (a CI
+        # job's tokens) written into a file, which the build may then publish.
+        detail = f"the environment written to a file by {dumped.name} at install"
+        yield finding("credential-exfil", path, dumped.line, detail, 10)
     if credential is not None:
         yield credential
         read_by_command = role is Role.INSTALL and _handed_to_process(facts, credential.line)
@@ -555,6 +561,22 @@ _RPC_CLIENTS = (
     "web3.HTTPProvider",
     "Web3.HTTPProvider",
 )
+
+
+#: A shell command that writes the whole environment into a file.
+_ENVIRONMENT_DUMP = re.compile(r"(?:^|[;&|]\s*)(?:env|printenv|set)\s*>{1,2}\s*\S")
+
+
+def _environment_dumped(facts: Facts) -> Call | None:
+    """A process call whose command writes the environment into a file."""
+    return next(
+        (
+            c
+            for c in facts.calls
+            if _is(c.name, PROCESS) and any(_ENVIRONMENT_DUMP.search(a) for a in c.args)
+        ),
+        None,
+    )
 
 
 def _handed_to_process(facts: Facts, line: int) -> bool:

@@ -623,3 +623,17 @@ def test_an_install_time_command_beside_a_secret_it_does_not_read_passes() -> No
     rules, held = judge(archive, "demo-1.0.tar.gz")
     assert "credential-exfil" not in rules
     assert not held
+
+
+@pytest.mark.parametrize(
+    ("command", "held"),
+    [("env > LICENSE", True), ("printenv >> build/info.txt", True), ("env", False)],
+)
+def test_the_environment_written_to_a_file_at_install_is_taken(command: str, held: bool) -> None:
+    setup = f"import os\nfrom setuptools import setup\nos.system({command!r})\nsetup(name='demo')\n"
+    archive = sdist(
+        {"setup.py": setup, "PKG-INFO": pkg_info("demo"), "demo/__init__.py": "X = 1\n"}
+    )
+    rules, flagged = judge(archive, "demo-1.0.tar.gz")
+    assert flagged is held
+    assert ("credential-exfil" in rules) is held
