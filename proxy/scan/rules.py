@@ -552,17 +552,6 @@ def _flows(
         yield finding("phone-home", path, beacon.line, f"host facts sent by {beacon.name}", weight)
 
 
-#: Blockchain clients made with a node's address: what they are handed goes in a
-#: transaction anyone can read (a key in a memo).
-_RPC_CLIENTS = (
-    "solana.rpc.api.Client",
-    "solana.rpc.async_api.AsyncClient",
-    "web3.Web3.HTTPProvider",
-    "web3.HTTPProvider",
-    "Web3.HTTPProvider",
-)
-
-
 #: A shell command that writes the whole environment into a file.
 _ENVIRONMENT_DUMP = re.compile(r"(?:^|[;&|]\s*)(?:env|printenv|set)\s*>{1,2}\s*\S")
 
@@ -585,6 +574,17 @@ def _handed_to_process(facts: Facts, line: int) -> bool:
     return any(
         c.line == line and _is(c.name, PROCESS) and texts.intersection(c.args) for c in facts.calls
     )
+
+
+#: Blockchain clients made with a node's address: what they are handed goes in a
+#: transaction anyone can read (a key in a memo).
+_RPC_CLIENTS = (
+    "solana.rpc.api.Client",
+    "solana.rpc.async_api.AsyncClient",
+    "web3.Web3.HTTPProvider",
+    "web3.HTTPProvider",
+    "Web3.HTTPProvider",
+)
 
 
 def _patch_exfil(path: str, facts: Facts) -> Iterator[Finding]:

@@ -104,7 +104,7 @@ _APPLIERS = frozenset({"map", "filter", "functools.reduce", "itertools.starmap"}
 _CODE_FUNCTIONS = frozenset({"types.FunctionType", "types.LambdaType"})
 #: Loaders of formats that run code while they load (a pickle calls whatever it names):
 #: handed a download or a payload, each runs it as surely as ``exec``.
-CODE_LOADERS = frozenset(
+_CODE_LOADERS = frozenset(
     {
         *("pickle.loads", "pickle.load", "_pickle.loads", "cPickle.loads", "cPickle.load"),
         *("dill.loads", "dill.load", "cloudpickle.loads", "cloudpickle.load", "joblib.load"),
@@ -112,7 +112,7 @@ CODE_LOADERS = frozenset(
     }
 )
 #: Calls that run, or make a function of, code they are handed as data.
-_RUNS_HANDED = _CODE_FUNCTIONS | CODE_LOADERS
+_RUNS_HANDED = _CODE_FUNCTIONS | _CODE_LOADERS
 #: Calls that start a process: decoded data handed to one is run as surely as by ``exec``.
 PROCESS_SINKS = frozenset(
     {
@@ -849,7 +849,7 @@ class _Collector:
         scopes = {id(node): node for node in self.functions.values()}
         found: dict[str, str] = {}
         for name, node, scope in sinks[:_MAX_FLOWS]:
-            if name in CODE_LOADERS:
+            if name in _CODE_LOADERS:
                 continue
             function = scopes.get(scope)
             if function is None or function.name in found:  # type: ignore[attr-defined]
@@ -1007,7 +1007,7 @@ class _Collector:
             or name in _COMMAND_OUTPUT
             or name in _ENV_READS
             or name == "win32cred.CredEnumerate"  # every stored credential: no sign-in's
-            or name.startswith(COOKIE_READERS)  # every site's cookies
+            or name.startswith(_COOKIE_READERS)  # every site's cookies
         ):
             self._sources = True
         if _is_send(name, self._sockets) or (
@@ -1407,7 +1407,7 @@ class _Collector:
                 return frozenset({"env"})
             if _HOST_COMMAND.search(command):
                 return frozenset({"host"})
-        if name in _SECRET_READS or name.startswith(COOKIE_READERS):
+        if name in _SECRET_READS or name.startswith(_COOKIE_READERS):
             return frozenset({"credential"})
         if name in _FILE_READS or name.endswith((".read_text", ".read_bytes")):
             target = call.args[:1] if call.args else []
@@ -2100,10 +2100,10 @@ _METADATA_URL = re.compile(
     r"/latest/meta-data/(?:iam|ram)/security-credentials|/latest/api/token|"
     r"/computeMetadata/v1/instance/service-accounts/[^'\"]*token|/metadata/identity/oauth2/token"
 )
-#: Calls that return a stored secret.
 #: Libraries that read the browsers' cookie stores (what a function of theirs returns is
 #: every site's sign-in; sent as a request's ``cookies`` it signs in, in a body it is stolen).
-COOKIE_READERS = ("browser_cookie3.", "rookiepy.", "pycookiecheat.")
+_COOKIE_READERS = ("browser_cookie3.", "rookiepy.", "pycookiecheat.")
+#: Calls that return a stored secret.
 _SECRET_READS = frozenset(
     {
         "keyring.get_password",
