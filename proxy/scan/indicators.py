@@ -237,6 +237,14 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
     ),
 }
 
+#: Extensions of files that hold data, not code (a regex fragment): code run from one was
+#: hidden there. ``rules`` and ``triage`` both look for them beside ``exec``.
+DATA_EXTENSIONS = (
+    r"(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|xml|db|wav|mp3|ttf|woff2?)"
+)
+#: Names of a project's prose files, which hold no code either (a regex fragment).
+PROSE_FILES = r"(?:LICEN[CS]E|COPYING|README|NOTICE|AUTHORS|CHANGELOG)(?:\.(?:md|rst))?"
+
 #: Shell commands that fetch and run something.
 DOWNLOAD_RUN = _ind(
     r"(?:powershell[^\n]{0,80}?(?:-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|"

@@ -399,9 +399,7 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
 
 #: Files that hold data, not code: what `exec` runs from one was hidden there.
 _DATA_FILE = re.compile(
-    r"\.(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|xml|db|wav|mp3|ttf|woff2?)$|"
-    r"(?:^|[\\/])(?:LICEN[CS]E|COPYING|README|NOTICE|AUTHORS|CHANGELOG)(?:\.(?:md|rst))?$",
-    re.I,
+    rf"\.{indicators.DATA_EXTENSIONS}$|(?:^|[\\/]){indicators.PROSE_FILES}$", re.I
 )
 
 

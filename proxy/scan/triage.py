@@ -46,13 +46,10 @@ _DECODING = (
     b".reveal(",
     b"stepic",
 )
-#: `exec(open(join(here, "notes.txt")).read())`: a data file's content run as code.
-#: What follows ``exec(`` or ``eval(`` on its line when it runs a data file by name.
+#: What follows ``exec(`` or ``eval(`` on its line when it runs a data file by name
+#: (`exec(open(join(here, "notes.txt")).read())`).
 _DATA_FILE_RUN = re.compile(
-    r"[^\n]{0,200}?(?:\.(?:txt|dat|bin|dic|json|png|jpe?g|gif|ico|bmp|log|csv|"
-    r"xml|db|wav|mp3|ttf|woff2?)|\b(?:LICEN[CS]E|COPYING|README|NOTICE|AUTHORS|CHANGELOG)"
-    r"(?:\.(?:md|rst))?)['\"]",
-    re.I,
+    rf"[^\n]{{0,200}}?(?:\.{indicators.DATA_EXTENSIONS}|\b{indicators.PROSE_FILES})['\"]", re.I
 )
 
 
