@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from isal import isal_zlib
+
 from . import tar
 from .limits import Deadline, ScanLimits, Unscannable
 
@@ -72,6 +74,7 @@ def walk(fileobj: BinaryIO, limits: ScanLimits, deadline: Deadline, want: Want) 
         tarfile.TarError,
         zipfile.BadZipFile,
         zlib.error,
+        isal_zlib.error,
         lzma.LZMAError,
         EOFError,
         OSError,
@@ -158,7 +161,8 @@ class _Inflating(io.RawIOBase):
 
     def _new_inflater(self):  # type: ignore[no-untyped-def]
         if self._codec == "gzip":
-            return zlib.decompressobj(zlib.MAX_WBITS | 16)
+            # ISA-L's inflate: the same stream API, at about 2.5 times zlib's speed.
+            return isal_zlib.decompressobj(isal_zlib.MAX_WBITS | 16)
         if self._codec == "bzip2":
             return bz2.BZ2Decompressor()
         if self._codec == "xz":

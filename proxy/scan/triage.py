@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import re
 
+import ahocorasick_rs
+
 from . import indicators
 
 _SINK_CALL = indicators.Indicator(
@@ -472,86 +474,37 @@ _TRIAGE = (
 #: What code run at install or import time may do that a rule judges by where it runs.
 _EARLY = (*_NETWORK, *_SPAWN)
 
-#: Bytes of lower-cased Python source from rarest to commonest (measured on 150 sdists;
-#: ``.`` put early, so that substrings with a dot share it rather than each adding a common
-#: letter at which the gate must stop); those not listed are commoner still.
-_RARITY = b"^&~$;!%?<+@|798*6\\5>4z3}{jq`/#2][10.-'kxwvb:y=)(gh,fmu\"p_cdlionraste "
-
-
-def _anchors() -> dict[int, tuple[bytes, ...]]:
-    """The ``_TRIAGE`` substrings by their rarest byte (``_RARITY``)."""
-    found: dict[int, list[bytes]] = {}
-    for token in sorted({token for group, _ in _TRIAGE for token in group}):
-        found.setdefault(token[_anchor_at(token)], []).append(token)
-    return {anchor: tuple(tokens) for anchor, tokens in found.items()}
-
-
-def _anchor_at(token: bytes) -> int:
-    return min(range(len(token)), key=lambda i: _rank(token[i]))
-
-
-def _rank(byte: int) -> int:
-    found = _RARITY.find(bytes((byte,)))
-    return found if found >= 0 else len(_RARITY)
-
-
-_BY_ANCHOR = _anchors()
-#: Each anchor's substrings with the anchor's place in them.
-_AT_ANCHOR = {
-    anchor: tuple((token, _anchor_at(token)) for token in tokens)
-    for anchor, tokens in _BY_ANCHOR.items()
-}
+#: A file is searched in windows of this many bytes (each overlapping the last by the
+#: longest substring less one), so the matches listed at once stay few even in a file made
+#: of nothing but substrings.
+_WINDOW = 1 << 16
 
 
 @functools.cache
-def _gate() -> re.Pattern[bytes]:
-    """One pattern that matches where any ``_TRIAGE`` substring occurs.
-
-    Each alternative starts at a substring's rarest byte (what comes before it is checked by
-    a look-behind at the end), so the engine stops only at rare bytes: one pass over a file
-    costs about what two substring tests do, instead of one per substring.
-    """
-    alternatives = [
-        # The rest is looked at, not taken: a match is the one byte, hiding nothing after it.
-        re.escape(bytes((anchor,)))
-        + b"(?="
-        + _after(tuple((t[_anchor_at(t) + 1 :], t) for t in tokens))
-        + b")"
-        for anchor, tokens in _BY_ANCHOR.items()
-    ]
-    return re.compile(b"|".join(alternatives))
-
-
-def _after(tails: tuple[tuple[bytes, bytes], ...]) -> bytes:
-    """The pattern for what follows an anchor: the tokens' tails as a trie of literals (so
-    a mismatch costs one byte compare), each ending in a look-behind for its whole token."""
-    branches = [b"(?<=" + re.escape(token) + b")" for tail, token in tails if not tail]
-    by_first: dict[int, list[tuple[bytes, bytes]]] = {}
-    for tail, token in tails:
-        if tail:
-            by_first.setdefault(tail[0], []).append((tail[1:], token))
-    branches += [
-        re.escape(bytes((first,))) + _after(tuple(rest)) for first, rest in by_first.items()
-    ]
-    return branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
-
-
-#: Matches of the gate looked at in one file; past them, the substrings are tested one by one.
-_MAX_MATCHES = 1000
+def _automaton() -> tuple[ahocorasick_rs.BytesAhoCorasick, tuple[bytes, ...]]:
+    """Every ``_TRIAGE`` substring in one Aho-Corasick automaton (a DFA): one pass over a
+    file finds all that occur, at about a tenth of what a regular expression of them costs."""
+    tokens = tuple(sorted({token for group, _ in _TRIAGE for token in group}))
+    automaton = ahocorasick_rs.BytesAhoCorasick(
+        tokens,
+        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+        implementation=ahocorasick_rs.Implementation.DFA,
+    )
+    return automaton, tokens
 
 
 def _present(lower: bytes) -> set[bytes]:
-    """The ``_TRIAGE`` substrings that occur in ``lower``. The gate matches at the anchor
-    byte of every occurrence; there, each substring with that anchor is compared in place."""
-    found: set[bytes] = set()
-    for count, match in enumerate(_gate().finditer(lower)):
-        if count == _MAX_MATCHES:
-            return {token for tokens in _BY_ANCHOR.values() for token in tokens if token in lower}
-        at = match.start()
-        for token, offset in _AT_ANCHOR[lower[at]]:
-            if at >= offset and lower.startswith(token, at - offset):
-                found.add(token)
-    return found
+    """The ``_TRIAGE`` substrings that occur in ``lower``, also where one holds another
+    (``secret`` in ``secret_key``: matches are found overlapping)."""
+    automaton, tokens = _automaton()
+    overlap = max(map(len, tokens)) - 1
+    found: set[int] = set()
+    for start in range(0, max(len(lower) - overlap, 1), _WINDOW):
+        window = lower[start : start + _WINDOW + overlap]
+        found.update(
+            index for index, _, _ in automaton.find_matches_as_indexes(window, overlapping=True)
+        )
+    return {tokens[index] for index in found}
 
 
 def worth_parsing(data: bytes, *, runs_early: bool = False) -> bool:

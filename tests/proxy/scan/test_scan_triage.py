@@ -32,8 +32,13 @@ def test_gate_finds_exactly_the_substrings_present(text: bytes) -> None:
     assert triage._present(text.lower()) == _brute(text.lower())
 
 
-def test_gate_past_its_match_budget_still_finds_every_substring() -> None:
-    text = b"f.write(x)\n" * (triage._MAX_MATCHES + 5) + b"url = 'https://pastebin.com/raw/x'"
+def test_gate_finds_substrings_across_its_windows() -> None:
+    # Each substring placed to straddle a window's end, and a file of nothing but matches.
+    for token in (b"pastebin", b"secret_access_key", b"|sh"):
+        for shift in range(len(token)):
+            text = b"x" * (triage._WINDOW - shift) + token + b"y" * 10
+            assert token in triage._present(text), (token, shift)
+    text = b"f.write(x)\n" * (3 * triage._WINDOW // 11) + b"url = 'https://pastebin.com/raw/x'"
     assert triage._present(text) == _brute(text) == {b".write(", b"pastebin"}
 
 
