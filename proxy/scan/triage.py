@@ -3,8 +3,9 @@
 Parsing is the dear part of a scan (a large sdist carries tens of MB of Python), and a
 module can only raise a finding if its text shows what a rule looks for. So every file that
 install time does not run is first looked at as bytes: one Aho-Corasick pass finds which of
-some 300 lower-case substrings occur (most files: none, and that is the whole cost), then, only where one does, the substring tests of each check and the rules' own
-patterns on the raw text. What passes both is parsed and judged properly; comments and
+some 300 lower-case substrings occur (most files: none, and that is the whole cost),
+then, only where one does, the substring tests of each check and the rules' own patterns
+on the raw text. What passes both is parsed and judged properly; comments and
 docstrings that merely mention a webhook or ``exec`` cost a parse, never a finding.
 """
 
