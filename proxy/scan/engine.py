@@ -32,6 +32,7 @@ from .metadata import (
     check_url_requirements,
     declares_requirements,
     read_metadata,
+    requirement_names,
 )
 from .names import Lookalikes, bundled_lookalikes
 from .pth import check_pth
@@ -426,6 +427,9 @@ class _Scan:
                 # start of every program: a `.pth` file in all but name.
                 yield finding("startup-hook", path, 0, "imported at every interpreter start")
         yield from self.lookalikes.check(name, metadata_path or self.filename)
+        yield from self.lookalikes.check_requirements(
+            name, requirement_names(texts), metadata_path or self.filename
+        )
 
 
 #: A module Python's `site` imports at every start when it lies on the path.

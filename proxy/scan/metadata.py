@@ -178,6 +178,39 @@ def check_url_requirements(texts: Mapping[str, str]) -> Iterator[Finding]:
             return
 
 
+#: ``install_requires=[...]`` in a setup script, and the quoted items of its literal list.
+_SETUP_REQUIREMENTS = re.compile(r"\binstall_requires\s*=\s*[\[(]([^\])]*)")
+_QUOTED = re.compile(r"""['"]([^'"\n]+)['"]""")
+#: ``install_requires =`` in ``setup.cfg``: the value on its line and the indented lines after.
+_CFG_REQUIREMENT_LINES = re.compile(r"^\s*install_requires\s*=([^\n]*(?:\n[ \t]+[^\n]*)*)", re.M)
+
+
+def requirement_names(texts: Mapping[str, str]) -> set[str]:
+    """The canonical names of the projects the archive requires, extras included: from its
+    metadata's ``Requires-Dist``, the egg-info's ``requires.txt``, ``[project]`` of
+    ``pyproject.toml``, and the literal lists of ``setup.py`` and ``setup.cfg``
+    (``texts``: root-relative member texts). What does not parse is left out."""
+    names: set[str] = set()
+    for path, text in _requirement_texts(texts):
+        if path.endswith("setup.py"):
+            items = [q for m in _SETUP_REQUIREMENTS.finditer(text) for q in _QUOTED.findall(m[1])]
+        elif path.endswith("setup.cfg"):
+            items = [
+                line for m in _CFG_REQUIREMENT_LINES.finditer(text) for line in m[1].split("\n")
+            ]
+        else:
+            items = text.splitlines()
+        for item in items:
+            item = item.strip()
+            if not item or item.startswith(("[", "#", "-")):
+                continue
+            try:
+                names.add(canonicalize_name(Requirement(item).name))
+            except InvalidRequirement:
+                continue
+    return names
+
+
 def _requirement_texts(texts: Mapping[str, str]) -> Iterator[tuple[str, str]]:
     """(path, the text of the requirements it declares) for each file that declares some."""
     for path, text in texts.items():

@@ -10,7 +10,7 @@ or the day it was made.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cache
 
 from packaging.utils import canonicalize_name
@@ -56,6 +56,21 @@ class Lookalikes:
             match = imitated.match
             detail = f"{name!r} looks like {match.target!r}: {imitated.explain(3)}"
             yield finding("lookalike-name", where, 0, detail)
+
+    def check_requirements(
+        self, name: str, requirements: Iterable[str], where: str
+    ) -> Iterator[Finding]:
+        """``lookalike-dependency`` when a project ``name`` requires imitates a popular one:
+        a real project gains nothing from depending on a look-alike, a campaign hides its
+        payload one step away (the popular corpus's own names, and ``name``, pass)."""
+        own = canonicalize_name(name) if name else ""
+        for requirement in sorted(requirements):
+            imitated = self.imitated(requirement) if requirement != own else None
+            if imitated is not None:
+                match = imitated.match
+                detail = f"requires {requirement!r}, which looks like {match.target!r}"
+                yield finding("lookalike-dependency", where, 0, detail)
+                return
 
 
 @cache

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 24
+REVISION = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +137,7 @@ RULES: dict[str, Rule] = {
         Rule("placeholder", 5, "a payload-less placeholder: 0.0.0/99.x version, empty package"),
         Rule("placeholder-text", 5, "describes itself as a dummy or placeholder"),
         Rule("lookalike-name", 5, "the project's name imitates a popular one (typo, look-alike)"),
+        Rule("lookalike-dependency", 5, "requires a project whose name imitates a popular one"),
         Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
         Rule(
             "url-requirement",
@@ -1068,7 +1069,9 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
                 else:
                     yield finding("install-write", path, line, _clip(text))
                 break
-    address = texts.first(indicators.raw_ip_literal)
+    # An address is a sink only where something may connect to it: `setup(version="1.0.0.1")`
+    # in a setup script that neither uses the network nor starts a process is a version.
+    address = texts.first(indicators.raw_ip_literal) if network or spawn else None
     if address is not None:
         yield finding("exfil-sink", path, address[1], f"raw IP address {address[0]}", 4)
     requirements = _stealer_requirements(facts)

@@ -20,6 +20,7 @@ ARCHIVE_RULES = frozenset(
         "placeholder",
         "placeholder-text",
         "lookalike-name",
+        "lookalike-dependency",
         "stealer-dependency",
         "unsafe-member",
         "bundled-executable",

@@ -98,3 +98,63 @@ def test_the_rules_version_names_the_shipped_corpus() -> None:
     it, so whoever rebuilds the corpus updates ``NAMES_CORPUS`` (and the version)."""
     shipped = read_bundled_bytes(BUNDLED_INDEX)
     assert hashlib.sha256(shipped).hexdigest() == rules.NAMES_CORPUS
+
+
+def _requiring(requirement: str, where: str) -> bytes:
+    """An sdist of `demo-tool` that declares ``requirement`` in one of the places an
+    archive declares requirements (``where``)."""
+    files = {
+        "PKG-INFO": pkg_info("demo-tool"),
+        "demo_tool/__init__.py": "def run():\n    return 1\n",
+    }
+    if where == "metadata":
+        files["PKG-INFO"] += f"Requires-Dist: {requirement}\n"
+    elif where == "setup.py":
+        files["setup.py"] = (
+            "from setuptools import setup\n"
+            f"setup(name='demo-tool', install_requires=['six', {requirement!r}])\n"
+        )
+    elif where == "setup.cfg":
+        files["setup.cfg"] = f"[options]\ninstall_requires =\n    six\n    {requirement}\n"
+    elif where == "pyproject.toml":
+        files["pyproject.toml"] = (
+            f'[project]\nname = "demo-tool"\nversion = "1.0"\ndependencies = ["{requirement}"]\n'
+        )
+    elif where == "requires.txt":
+        files["demo_tool.egg-info/requires.txt"] = f"six\n\n[extra]\n{requirement}\n"
+    return sdist(files, root="demo-tool-1.0")
+
+
+@pytest.mark.parametrize(
+    "where", ["metadata", "setup.py", "setup.cfg", "pyproject.toml", "requires.txt"]
+)
+def test_a_requirement_named_like_a_popular_project_is_a_lookalike_dependency(
+    where: str,
+) -> None:
+    report = scan_archive(
+        _requiring("reqeusts>=2", where), "demo-tool-1.0.tar.gz", lookalikes=Lookalikes(INDEX)
+    )
+    found = [f for f in report.findings if f.rule == "lookalike-dependency"]
+    assert len(found) == 1, report.findings
+    assert "requires 'reqeusts', which looks like 'requests'" in found[0].detail
+
+
+@pytest.mark.parametrize("requirement", ["requests>=2", "my-own-helper", "flask-login-helper"])
+def test_popular_and_unlike_requirements_are_not(requirement: str) -> None:
+    report = scan_archive(
+        _requiring(requirement, "metadata"), "demo-tool-1.0.tar.gz", lookalikes=Lookalikes(INDEX)
+    )
+    assert "lookalike-dependency" not in {f.rule for f in report.findings}
+
+
+def test_a_lookalike_requiring_a_lookalike_is_held() -> None:
+    """Two look-alike names, the project's and its requirement's: a campaign's chain."""
+    files = {
+        "PKG-INFO": pkg_info("flsak") + "Requires-Dist: reqeusts\n",
+        "flsak/__init__.py": "def app():\n    return 1\n",
+    }
+    report = scan_archive(
+        sdist(files, root="flsak-1.0"), "flsak-1.0.tar.gz", lookalikes=Lookalikes(INDEX)
+    )
+    assert {f.rule for f in report.findings} == {"lookalike-name", "lookalike-dependency"}
+    assert not POLICY.decide(report).allowed
