@@ -244,7 +244,11 @@ def _stores(text: str, low: str, lower: bytes) -> bool:
     return any(i.search(joined, joined_low) for i in _CREDENTIALS)
 
 
-_SINKS = _any(*indicators.SINKS.values(), indicators.IP_LOGGER)
+_SINK_INDICATORS = (*indicators.SINKS.values(), indicators.IP_LOGGER)
+_SINKS = _any(*_SINK_INDICATORS)
+#: The sink patterns' own anchors (lower-case by ``Indicator``'s contract), so that triage
+#: lets through every file in which one of them can match, and no list is kept twice.
+_SINK_ANCHORS = tuple(sorted({anchor.encode() for i in _SINK_INDICATORS for anchor in i.anchors}))
 _DYNAMIC_PROCESS_IMPORT = re.compile(
     r"""(?:import_module|__import__)\(\s*[bru]?['"](?:os|subprocess|pty|posix|nt)['"]"""
 )
@@ -274,29 +278,8 @@ _TRIAGE = (
         lambda text, low, lower: bool(_DYNAMIC_PROCESS_IMPORT.search(text)),
     ),
     ((b"dup2",), lambda text, low, lower: b"socket" in lower),
-    (
-        # What the sink patterns look for (their anchors, or a longer part of them: one with
-        # a byte the gate can stop at rarely, such as a domain's dot).
-        (
-            *(b"rentry.", b"pastebin", b"paste.ee", b"hastebin", b"termbin", b"0x0.st"),
-            *(b"transfer.sh", b"file.io", b"gofile", b"anonfiles.", b"paste.c-net"),
-            *(b"webhook", b"requestbin", b"pipedream.", b"ngrok", b"burpcollaborator"),
-            *(b"oastify", b"interact.sh", b"oast.", b"dnslog", b"ceye.io"),
-            *(b"canarytokens", b"trycloudflare.", b"serveo.", b"localtunnel.", b"beeceptor"),
-            *(b"catbox.moe", b"filetransfer.io", b"sendspace.", b"ghostbin.", b"localhost.run"),
-            *(b".ply.gg", b"requestrepo.com", b".pinggy.", b"bore.pub", b".loca.lt"),
-            *(b"postb.in", b"ptsv2.com", b"ptsv3.com", b"mockbin.org", b"mockbin.io"),
-            *(b".workers.dev", b"duckdns.org", b"ddns.net", b"hopto.org", b"zapto.org"),
-            *(b"sytes.net", b"no-ip.org", b"no-ip.biz", b"no-ip.info", b"myftp.biz"),
-            *(b"myftp.org", b"freeddns.org", b"dynu.net", b"ydns.eu", b"serveftp.com"),
-            *(b"servehttp.com", b"redirectme.net", b".appdomain.cloud", b".backblazeb2.com"),
-            *(b"requestcatcher", b"telegram", b"telebot", b"hooks.slack"),
-            *(b"iplogger", b"grabify", b"2no.co", b"yip.su", b"ipgrabber", b"blasze"),
-            *(b"iplis.", b"ezstat"),
-            *(b"script.google.com", b"formresponse", b"firebaseio.com", b"firebasedatabase.app"),
-        ),
-        _SINKS,
-    ),
+    # What the sink patterns look for: every match of one holds one of its anchors.
+    (_SINK_ANCHORS, _SINKS),
     ((b"getuser", b"gethostname", b"getlogin", b"platform.node", b"os.uname"), _phones),
     # A command handed to a process in pieces (`os.system("cu" + "rl ...")`).
     (

