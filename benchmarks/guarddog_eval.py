@@ -166,6 +166,21 @@ def summarize(rows: list[tuple[Sample, Verdicts]], args: argparse.Namespace) -> 
             f"| {_share(sum(v.issues > 0 for v in rows_of), total)} "
             f"| {sum(v.label == 'error' for v in rows_of)} |"
         )
+    lines += [
+        "",
+        "Agreement (pipgate's default policy against GuardDog's high_risk):",
+        "",
+        "| | both | pipgate only | GuardDog only | neither |",
+        "|---|---|---|---|---|",
+    ]
+    for group in ("malware", "popular", "tail"):
+        rows_of = groups.get(group, [])
+        if rows_of:
+            cells = [
+                sum(v.pipgate_held is p and (v.label == "high_risk") is g for v in rows_of)
+                for p, g in ((True, True), (True, False), (False, True), (False, False))
+            ]
+            lines.append(f"| {group} | " + " | ".join(map(str, cells)) + " |")
     lines += ["", "GuardDog's time per archive (the whole command), median / p99:", ""]
     lines += [
         f"- {group}: {_times([v.guarddog_seconds for v in groups[group]])}"
