@@ -189,6 +189,9 @@ class _Scan:
         self.truncated: list[str] = []  # Python files larger than what is read of them
         self.unparsed_code = 0  # Python files not kept for analysis (nothing suspicious)
         self.passed_code = False  # whether one of those has a line of code
+        # Whether a module outside tests and examples (``inert``) has code: a package
+        # without one installs its tests and examples as its code.
+        self.own_code = False
         self._kept = 0
         # Python files triage passed over, kept (while the package is small) in case code
         # run at install or import imports them: raw member path -> bytes.
@@ -241,6 +244,8 @@ class _Scan:
             self.python_bytes += len(member.data)
             if member.truncated:
                 self.truncated.append(member.path)
+            if not self.own_code and member.path.rsplit("/", 1)[-1] != "setup.py":
+                self.own_code = not inert(member.path) and _has_code(member.data)
         if not layout.wanted(member.path):
             self.heads[member.path] = member.data
             self._head_bytes += len(member.data)
@@ -306,6 +311,12 @@ class _Scan:
                 facts[path] = read_source(text, links=small)
         metadata_path = _first(texts, ("PKG-INFO", "METADATA"))
         deferred = {path[len(root) :]: data for path, data in self.deferred.items()}
+        if not self.own_code:
+            # Nothing but tests and examples (`pkg/example/run.py`): what it installs is
+            # there, judged as any package's modules are.
+            for path in [p for p in deferred if inert(p) and worth_parsing(deferred[p])]:
+                texts[path] = decode_source(deferred.pop(path))
+                facts[path] = read_source(texts[path], links=small)
         entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
         skimmed: dict[str, bytes] = {}  # modules followed for their imports alone
         for level in range(_FOLLOWED + 1):
@@ -382,7 +393,8 @@ class _Scan:
         whole = self.python_bytes <= _SMALL_PACKAGE
         for path, role in roles.items():
             deadline.check()
-            if role is Role.MODULE and (inert(path) or path.split("/", 1)[0] in tooling):
+            skipped = (inert(path) and self.own_code) or path.split("/", 1)[0] in tooling
+            if role is Role.MODULE and skipped:
                 continue
             if role is Role.PTH:
                 yield from check_pth(path, texts[path])

