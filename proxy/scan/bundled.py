@@ -22,7 +22,7 @@ from pipgate.policies.scan import Finding
 from . import indicators, layout
 from .facts import Facts
 from .layout import Role
-from .rules import PROCESS, finding
+from .rules import PROCESS, finding, names_one_of
 
 #: Bytes read of each candidate member, and of all of them together.
 HEAD = 64 * 1024
@@ -109,7 +109,9 @@ def check_loads(
         if role is None or role is Role.PTH:
             continue
         for call in found.calls:
-            if not (call.top or role is Role.INSTALL) or not _loads_library(call.name):
+            if not (call.top or role is Role.INSTALL) or not names_one_of(
+                call.name, _LIBRARY_LOADERS
+            ):
                 continue
             spelled = [*call.args, *(text for text, line in found.strings if line == call.line)]
             for word in {w for text in spelled for w in _WORD.findall(text)}:
@@ -183,10 +185,6 @@ def run_by_python(
 #: Process options that hide a program or detach it from the session that started it.
 _HIDDEN = frozenset({"creationflags", "start_new_session", "startupinfo", "preexec_fn"})
 _PYTHON_WORD = re.compile(r"^python[\d.]*w?(?:\.exe)?$", re.I)
-
-
-def _loads_library(name: str) -> bool:
-    return any(name == t or (t[0] == "." and name.endswith(t)) for t in _LIBRARY_LOADERS)
 
 
 def _is_process(name: str) -> bool:

@@ -15,7 +15,7 @@ import bisect
 import hashlib
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipgate.policies.scan import Finding
@@ -429,7 +429,9 @@ def _downloaded_import_path(facts: Facts) -> Call | None:
     saved = {a for c in facts.calls if c.name in FETCH_TO_PATH for a in c.args[1:]}
     if not saved:
         return None
-    return next((c for c in facts.calls if _is(c.name, _IMPORT_PATH) and saved & set(c.args)), None)
+    return next(
+        (c for c in facts.calls if names_one_of(c.name, _IMPORT_PATH) and saved & set(c.args)), None
+    )
 
 
 def _exec_chains(path: str, facts: Facts) -> Iterator[Finding]:
@@ -494,7 +496,7 @@ def _flows(
     credential store's content sent out. ``hidden_url``: the file spells a URL only
     encoded (whatever it sends may go there, and nobody hides their own server)."""
     early = role in (Role.INSTALL, Role.PTH) or (
-        role is Role.IMPORT and any(c.top and _is(c.name, NETWORK) for c in facts.calls)
+        role is Role.IMPORT and any(c.top and names_one_of(c.name, NETWORK) for c in facts.calls)
     )
     for drop in facts.drops:
         if drop.runner == SAVED_AS_PROGRAM and not early:
@@ -561,7 +563,7 @@ def _environment_dumped(facts: Facts) -> Call | None:
         (
             c
             for c in facts.calls
-            if _is(c.name, PROCESS) and any(_ENVIRONMENT_DUMP.search(a) for a in c.args)
+            if names_one_of(c.name, PROCESS) and any(_ENVIRONMENT_DUMP.search(a) for a in c.args)
         ),
         None,
     )
@@ -571,7 +573,8 @@ def _handed_to_process(facts: Facts, line: int) -> bool:
     """Whether a process call on ``line`` is handed a literal of that line (a command)."""
     texts = {text for text, at in facts.strings if at == line}
     return any(
-        c.line == line and _is(c.name, PROCESS) and texts.intersection(c.args) for c in facts.calls
+        c.line == line and names_one_of(c.name, PROCESS) and texts.intersection(c.args)
+        for c in facts.calls
     )
 
 
@@ -599,7 +602,7 @@ def _patch_exfil(path: str, facts: Facts) -> Iterator[Finding]:
                 c
                 for c in facts.calls
                 if c.within in reached
-                and (_is(c.name, NETWORK) or _is(c.name, _RPC_CLIENTS))
+                and (names_one_of(c.name, NETWORK) or names_one_of(c.name, _RPC_CLIENTS))
                 and any(_URL.match(a) for a in c.args)
             ),
             None,
@@ -618,7 +621,8 @@ def _reverse_shell(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
     if not (facts.called(".connect") and facts.called("socket.socket")):
         return
     dup = facts.called("os.dup2") or next(
-        (c for c in facts.calls if _is(c.name, PROCESS) and "stdin=fileno" in c.keywords), None
+        (c for c in facts.calls if names_one_of(c.name, PROCESS) and "stdin=fileno" in c.keywords),
+        None,
     )
     if dup is not None:
         yield finding("reverse-shell", path, dup.line, "socket connected to stdin/stdout")
@@ -730,7 +734,7 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
             or any(
                 hit[1] in call.args or any(command in a for a in call.args)
                 for call in facts.calls
-                if _is(call.name, PROCESS) or call.name in facts.process_runners
+                if names_one_of(call.name, PROCESS) or call.name in facts.process_runners
             )
         )
         yield finding("download-run", path, hit[2], _clip(command), 10 if strong else 4)
@@ -750,12 +754,14 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
                 (
                     c
                     for c in facts.calls
-                    if c.args and any(_URL.match(a) for a in c.args) and _is(c.name, PROCESS)
+                    if c.args
+                    and any(_URL.match(a) for a in c.args)
+                    and names_one_of(c.name, PROCESS)
                 ),
                 None,
             )
         if spawn is not None and fetch is not None:
-            run = {a for call in facts.calls if _is(call.name, PROCESS) for a in call.args}
+            run = {a for call in facts.calls if names_one_of(call.name, PROCESS) for a in call.args}
             found = texts.first(
                 lambda t: bool(
                     indicators.EXECUTABLE_URL.search(t)
@@ -789,7 +795,10 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
         # machine has no user who asked for it.
         early = role in (Role.INSTALL, Role.PTH) or (
             role is Role.IMPORT
-            and any(c.top and (_is(c.name, PROCESS) or _is(c.name, _WRITES)) for c in facts.calls)
+            and any(
+                c.top and (names_one_of(c.name, PROCESS) or names_one_of(c.name, _WRITES))
+                for c in facts.calls
+            )
         )
         weight = 8 if early else None
         yield finding("persistence", path, persist[2], _clip(persist[0].group(0)), weight)
@@ -946,7 +955,7 @@ def _defense_evasion(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]
     command = hit[1]
     for call in facts.calls:
         if command in call.args and (
-            _is(call.name, PROCESS) or call.name.endswith(_REGISTRY_WRITES)
+            names_one_of(call.name, PROCESS) or call.name.endswith(_REGISTRY_WRITES)
         ):
             yield finding("defense-evasion", path, hit[2], _clip(hit[0].group(0)))
             return
@@ -1053,7 +1062,7 @@ def _install_time(path: str, facts: Facts, network, texts: Texts) -> Iterator[Fi
         yield finding("install-process", path, spawn.line, spawn.name)
         yield from _hidden_process(path, facts.calls)
         for call in facts.calls:
-            if _is(call.name, PROCESS):
+            if names_one_of(call.name, PROCESS):
                 hit = next((m for a in call.args if (m := _DESTRUCTIVE.search(a))), None)
                 if hit is not None:
                     yield finding("destructive", path, call.line, _clip(hit.group(0)))
@@ -1100,7 +1109,7 @@ def _bare_beacon(facts: Facts, top: bool = False) -> Call | None:
             name = call.args[0]
             if "." in name and not _WELL_KNOWN_HOSTS.match(name) and not indicators.raw_ip(name):
                 return call
-        elif call.discarded and _is(call.name, NETWORK) and call.args:
+        elif call.discarded and names_one_of(call.name, NETWORK) and call.args:
             url = next((a for a in call.args if _URL.match(a)), None)
             host = re.sub(r"^\s*\w+://(?:[^@/]*@)?([^/:?#]+).*$", r"\1", url or "", flags=re.S)
             if url is not None and not _WELL_KNOWN_HOSTS.match(host):
@@ -1117,7 +1126,7 @@ def _hidden_process(path: str, calls: list[Call]) -> Iterator[Finding]:
     """Process calls that install other packages or look up DNS (``hidden-install``), or
     start a detached Python on inline code (``install-python``)."""
     for call in calls:
-        if not _is(call.name, PROCESS):
+        if not names_one_of(call.name, PROCESS):
             continue
         command = " ".join(call.args)
         match = _HIDDEN_INSTALL.search(command) or (
@@ -1144,13 +1153,13 @@ def _import_time(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
     """What a module does the moment it is imported (module level, and the functions it
     calls from there)."""
     if role in (Role.IMPORT, Role.PTH):
-        spawn = next((c for c in facts.calls if c.top and _is(c.name, PROCESS)), None)
+        spawn = next((c for c in facts.calls if c.top and names_one_of(c.name, PROCESS)), None)
         if spawn is not None:
             yield finding("import-process", path, spawn.line, spawn.name)
             # What installing may not do, importing may not either: install packages the
             # metadata does not name, or start Python on hidden code that outlives the import.
             yield from _hidden_process(path, [c for c in facts.calls if c.top])
-    network = next((c for c in facts.calls if c.top and _is(c.name, NETWORK)), None)
+    network = next((c for c in facts.calls if c.top and names_one_of(c.name, NETWORK)), None)
     if network is None:
         return
     if role is not Role.SCRIPT:
@@ -1172,7 +1181,9 @@ def _import_time(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
 
 def _host_facts(facts: Facts, top: bool = False) -> str | None:
     """A host fact the code reads (called, or passed along as ``try_call(os.uname)``)."""
-    call = next((c for c in facts.calls if (c.top or not top) and _is(c.name, HOST_FACTS)), None)
+    call = next(
+        (c for c in facts.calls if (c.top or not top) and names_one_of(c.name, HOST_FACTS)), None
+    )
     if call is not None:
         return call.name
     return next((name for name in HOST_FACTS if name in facts.refs), None)
@@ -1191,7 +1202,7 @@ def _detached_python(call: Call) -> bool:
     """A process call that starts Python on inline code (``python -c "..."``, ``pythonw``)
     and does not wait for it (``Popen``, a detaching flag or shell word): code that runs
     on after the install, where nobody sees it."""
-    if not _is(call.name, PROCESS):
+    if not names_one_of(call.name, PROCESS):
         return False
     args = call.args
     inline = (any(_PYTHON.match(a) for a in args) and "-c" in args) or any(
@@ -1210,7 +1221,9 @@ def _detached_python(call: Call) -> bool:
     )
 
 
-def _is(name: str, table: tuple[str, ...]) -> bool:
+def names_one_of(name: str, table: Iterable[str]) -> bool:
+    """Whether a call's resolved ``name`` is one of ``table``'s: the same name, or, for an
+    entry that starts with a dot (``.LoadLibrary``), that method on any receiver."""
     return any(name == t or (t.startswith(".") and name.endswith(t)) for t in table)
 
 
