@@ -76,6 +76,8 @@ _DEVELOPER_FOLDERS = frozenset(
 )
 _INERT_FILE = re.compile(r"(?:^|/)(?:test_[^/]*|[^/]*_test|conftest)\.py$")
 _WORDS = re.compile(r"[\s-]+")
+#: An sdist's root folder: the project's name and version (``test-utils-1.0``).
+_SDIST_ROOT = re.compile(r".+-\d[\w.!+]*")
 
 
 def inert(path: str) -> bool:
@@ -226,6 +228,14 @@ class _Scan:
             or (base == "__init__.py" and (depth == 2 or (depth == 3 and "/src/" in path)))
         )
 
+    def _inert(self, path: str) -> bool:
+        """``inert`` of a member's path, not counting an sdist's root folder: in
+        ``test-utils-1.0/test_utils/core.py`` the project's name says nothing of its code."""
+        head, slash, rest = path.partition("/")
+        if slash and not self.wheel and _SDIST_ROOT.fullmatch(head):
+            return inert(rest)
+        return inert(path)
+
     def take(self, member: Member) -> None:
         self.paths.append(member.path)
         if member.unsafe in ("absolute path", "path traversal"):
@@ -245,7 +255,7 @@ class _Scan:
             if member.truncated:
                 self.truncated.append(member.path)
             if not self.own_code and member.path.rsplit("/", 1)[-1] != "setup.py":
-                self.own_code = not inert(member.path) and _has_code(member.data)
+                self.own_code = not self._inert(member.path) and _has_code(member.data)
         if not layout.wanted(member.path):
             self.heads[member.path] = member.data
             self._head_bytes += len(member.data)
@@ -270,7 +280,7 @@ class _Scan:
             return
         if member.data is None or member.truncated:
             return
-        if inert(member.path):
+        if self._inert(member.path):
             if self._inert_bytes + len(member.data) <= _DEFERRED_BYTES:
                 self._inert_bytes += len(member.data)
                 self.deferred[member.path] = member.data
@@ -294,7 +304,7 @@ class _Scan:
             return True  # what its bytes show is not what Python reads
         if early:
             return worth_parsing(member.data, runs_early=True)
-        return not inert(path) and worth_parsing(member.data)
+        return not self._inert(path) and worth_parsing(member.data)
 
     def judge(self, deadline: Deadline) -> Iterator[Finding]:
         yield from self.early

@@ -78,3 +78,17 @@ def test_examples_beside_the_package_own_code_are_not_judged() -> None:
     )
     assert not {"drop-run", "download-run"} & set(rules)
     assert not held
+
+
+def test_a_project_named_like_a_tests_folder_is_judged() -> None:
+    """``test-helpers-1.0/`` is the sdist's root, the project's name: not a tests folder."""
+    files = {
+        "setup.py": "from setuptools import setup\nsetup(name='test-helpers', packages=['test_helpers'])\n",
+        "PKG-INFO": pkg_info("test-helpers"),
+        "test_helpers/__init__.py": "",
+        "test_helpers/core.py": "def add(a, b):\n    return a + b\n",
+        "test_helpers/fetch.py": DOWNLOAD_RUN,
+    }
+    rules, held = judge(sdist(files, root="test-helpers-1.0"), "test-helpers-1.0.tar.gz")
+    assert "drop-run" in rules
+    assert held
