@@ -321,13 +321,19 @@ class _Scan:
                 facts[path] = read_source(text, links=small)
         metadata_path = _first(texts, ("PKG-INFO", "METADATA"))
         deferred = {path[len(root) :]: data for path, data in self.deferred.items()}
+        entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
+        # A command's module runs whenever its user runs the command, wherever it lies and
+        # however it is named (`demo.tests.cli:main`, `demo.test_cli:main`).
+        commands = {module for module, _ in layout.command_functions(entry_points)}
+        for path in [p for p in deferred if layout.module_of(p) in commands]:
+            texts[path] = decode_source(deferred.pop(path))
+            facts[path] = read_source(texts[path], links=small)
         if not self.own_code:
             # Nothing but tests and examples (`pkg/example/run.py`): what it installs is
             # there, judged as any package's modules are.
             for path in [p for p in deferred if inert(p) and worth_parsing(deferred[p])]:
                 texts[path] = decode_source(deferred.pop(path))
                 facts[path] = read_source(texts[path], links=small)
-        entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
         skimmed: dict[str, bytes] = {}  # modules followed for their imports alone
         for level in range(_FOLLOWED + 1):
             roles = layout.roles(

@@ -1,6 +1,8 @@
 """Rules 25: a raw IP address in a setup script is a sink only where the script may connect
 to something (a four-part version such as ``1.0.0.1`` reads as an address too). Rules 26: a
-package whose only code lies in test or example folders installs that code, and it is judged.
+package whose only code lies in test or example folders installs that code, and it is judged;
+an sdist's root folder is not a tests folder. Rules 28: a command's module is read wherever it
+lies and however it is named.
 
 The sources below are inert text handed to the scanner; nothing runs them.
 """
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.archives import pkg_info, sdist
+from tests.support.archives import pkg_info, sdist, wheel
 from tests.support.scan import judge
 
 
@@ -92,3 +94,31 @@ def test_a_project_named_like_a_tests_folder_is_judged() -> None:
     rules, held = judge(sdist(files, root="test-helpers-1.0"), "test-helpers-1.0.tar.gz")
     assert "drop-run" in rules
     assert held
+
+
+@pytest.mark.parametrize("module", ["demo/cli.py", "demo/tests/cli.py", "demo/test_cli.py"])
+def test_a_command_module_is_read_wherever_it_lies(module: str) -> None:
+    target = module.removesuffix(".py").replace("/", ".")
+    archive = wheel(
+        {
+            "demo/__init__.py": "def add(a, b):\n    return a + b\n",
+            module: DOWNLOAD_RUN.replace("def fetch", "def main"),
+            "demo-1.0.dist-info/entry_points.txt": f"[console_scripts]\ndemo-cli = {target}:main\n",
+        }
+    )
+    rules, held = judge(archive, "demo-1.0-py3-none-any.whl")
+    assert "drop-run" in rules
+    assert held
+
+
+def test_a_tests_module_no_command_names_is_still_not_judged() -> None:
+    archive = wheel(
+        {
+            "demo/__init__.py": "def add(a, b):\n    return a + b\n",
+            "demo/tests/cli.py": DOWNLOAD_RUN,
+            "demo-1.0.dist-info/entry_points.txt": "[console_scripts]\ndemo-cli = demo:add\n",
+        }
+    )
+    rules, held = judge(archive, "demo-1.0-py3-none-any.whl")
+    assert "drop-run" not in rules
+    assert not held
