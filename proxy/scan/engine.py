@@ -334,6 +334,16 @@ class _Scan:
             for path in [p for p in deferred if inert(p) and worth_parsing(deferred[p])]:
                 texts[path] = decode_source(deferred.pop(path))
                 facts[path] = read_source(texts[path], links=small)
+        top_level = texts.get(_first(texts, ("top_level.txt",)) or "") or ""
+        # A top-level package outside the places the walk knows (`package_dir={"": "lib"}`,
+        # found by `top_level.txt`): its `__init__` runs on import, read as the walk reads
+        # the usual places' (whole when small, else what triage finds).
+        top_names = set(top_level.split())
+        for path in [p for p in deferred if layout.placed_package(p, top_names)]:
+            data = deferred[path]
+            if len(data) <= _EARLY_PARSE or worth_parsing(data, runs_early=True):
+                texts[path] = decode_source(deferred.pop(path))
+                facts[path] = read_source(texts[path], links=small)
         skimmed: dict[str, bytes] = {}  # modules followed for their imports alone
         for level in range(_FOLLOWED + 1):
             roles = layout.roles(
@@ -344,7 +354,7 @@ class _Scan:
                 wheel=self.wheel,
                 pyproject=texts.get("pyproject.toml"),
                 entry_points=entry_points,
-                top_level=texts.get(_first(texts, ("top_level.txt",)) or ""),
+                top_level=top_level,
             )
             imported = _imported_early(roles, facts, deferred) if level < _FOLLOWED else []
             if not imported:

@@ -156,6 +156,7 @@ def roles(
             _top_level(_lib_path(path), wheel)
             or (not wheel and path.startswith("src/") and _top_level(path[4:], True))
             or (not wheel and "/" not in path and path.rsplit(".", 1)[0] in top_names)
+            or (not wheel and placed_package(path, top_names))
         )
         and path != "setup.py"
     ]
@@ -168,6 +169,22 @@ def roles(
     for path in sources:
         result.setdefault(path, Role.MODULE)
     return result
+
+
+#: Folders an sdist's top-level package never lies in: the tests, docs and build copies.
+_NOT_PACKAGE_DIRS = frozenset({"test", "tests", "doc", "docs", "example", "examples", "build"})
+
+
+def placed_package(path: str, top_names: set[str]) -> bool:
+    """``lib/evil/__init__.py`` of an sdist whose ``top_level.txt`` names ``evil``: a
+    top-level package kept in a folder of its own (``package_dir={"": "lib"}``)."""
+    parts = path.split("/")
+    return (
+        len(parts) == 3
+        and parts[2] == "__init__.py"
+        and parts[1] in top_names
+        and parts[0].lower() not in _NOT_PACKAGE_DIRS
+    )
 
 
 def _lib_path(path: str) -> str:

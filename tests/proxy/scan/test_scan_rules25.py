@@ -122,3 +122,18 @@ def test_a_tests_module_no_command_names_is_still_not_judged() -> None:
     rules, held = judge(archive, "demo-1.0-py3-none-any.whl")
     assert "drop-run" not in rules
     assert not held
+
+
+@pytest.mark.parametrize("folder", ["src", "lib", "python"])
+def test_a_top_level_package_in_a_folder_of_its_own_runs_on_import(folder: str) -> None:
+    """``package_dir={"": "lib"}``, found by ``top_level.txt``: read as ``src/`` is."""
+    files = {
+        "setup.py": "from setuptools import setup\n"
+        f"setup(name='demo', package_dir={{'': {folder!r}}}, packages=['demo'])\n",
+        "PKG-INFO": pkg_info("demo"),
+        "demo.egg-info/top_level.txt": "demo\n",
+        f"{folder}/demo/__init__.py": "import urllib.request as u\n"
+        "u.urlopen('https://cfg.example.net/c').read()\n",
+    }
+    rules, _held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
+    assert rules.get("import-network") == 5
