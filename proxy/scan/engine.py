@@ -323,8 +323,10 @@ class _Scan:
         deferred = {path[len(root) :]: data for path, data in self.deferred.items()}
         entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
         # A command's module runs whenever its user runs the command, wherever it lies and
-        # however it is named (`demo.tests.cli:main`, `demo.test_cli:main`).
+        # however it is named (`demo.tests.cli:main`, `demo.test_cli:main`); a setuptools
+        # command class's, whenever the project is built or installed.
         commands = {module for module, _ in layout.command_functions(entry_points)}
+        commands.update(layout.command_classes(texts.get("pyproject.toml"), texts.get("setup.cfg")))
         for path in [p for p in deferred if layout.module_of(p) in commands]:
             texts[path] = decode_source(deferred.pop(path))
             facts[path] = read_source(texts[path], links=small)
@@ -355,6 +357,7 @@ class _Scan:
                 pyproject=texts.get("pyproject.toml"),
                 entry_points=entry_points,
                 top_level=top_level,
+                setup_cfg=texts.get("setup.cfg"),
             )
             imported = _imported_early(roles, facts, deferred) if level < _FOLLOWED else []
             if not imported:

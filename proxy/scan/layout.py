@@ -15,6 +15,7 @@ stripped, and so is a wheel's ``*.data/purelib/`` or ``platlib/``.
 
 from __future__ import annotations
 
+import configparser
 import enum
 import re
 import tomllib
@@ -126,12 +127,13 @@ def roles(
     pyproject: str | None = None,
     entry_points: str | None = None,
     top_level: str | None = None,
+    setup_cfg: str | None = None,
 ) -> dict[str, Role]:
     """The role of each Python (or ``.pth``) file.
 
     ``sources`` maps each root-relative path to the names it imports (``Facts.local_imports``,
-    empty for unparsed files); ``pyproject``, ``entry_points`` and ``top_level`` (an sdist's
-    ``*.egg-info/top_level.txt``) are those files' text.
+    empty for unparsed files); ``pyproject``, ``entry_points``, ``top_level`` (an sdist's
+    ``*.egg-info/top_level.txt``) and ``setup_cfg`` are those files' text.
     """
     top_names = set((top_level or "").split())
     modules = {_module_of(path): path for path in sources if path.endswith(_SOURCE)}
@@ -146,6 +148,11 @@ def roles(
         if "setup.py" in sources:
             install.append("setup.py")
         install += _backend_paths(pyproject, modules)
+        install += [
+            path
+            for module in command_classes(pyproject, setup_cfg)
+            if (path := modules.get(module)) is not None and path not in install
+        ]
     # setup.py and the build backend run whole; the modules they import run as on import.
     _follow(install, sources, modules, result, Role.INSTALL, depth=0)
     imported = [target for path in install for target in imports_of(path, sources, modules)] + [
@@ -239,6 +246,31 @@ def _backend_paths(pyproject: str | None, modules: Mapping[str, str]) -> list[st
     if not found and module in modules:
         found.append(modules[module])
     return found + hooks
+
+
+def command_classes(pyproject: str | None, setup_cfg: str | None) -> list[str]:
+    """The modules of the setuptools commands a project declares without ``setup.py``
+    (``[tool.setuptools.cmdclass]``, ``cmdclass`` in ``setup.cfg``'s ``[options]``):
+    setuptools imports them to build or install it."""
+    targets: list[str] = []
+    if pyproject:
+        try:
+            tool = tomllib.loads(pyproject).get("tool")
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
+            tool = None
+        setuptools = tool.get("setuptools") if isinstance(tool, dict) else None
+        cmdclass = setuptools.get("cmdclass") if isinstance(setuptools, dict) else None
+        if isinstance(cmdclass, dict):
+            targets += [t for t in cmdclass.values() if isinstance(t, str)]
+    if setup_cfg:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(setup_cfg)
+            value = parser.get("options", "cmdclass", fallback="")
+        except configparser.Error:
+            value = ""
+        targets += [line.partition("=")[2] for line in value.splitlines() if "=" in line]
+    return [t.strip().rsplit(".", 1)[0] for t in targets if "." in t.strip()]
 
 
 def _build_hooks(document: dict, system: dict) -> list[str]:  # type: ignore[type-arg]

@@ -2,7 +2,9 @@
 to something (a four-part version such as ``1.0.0.1`` reads as an address too). Rules 26: a
 package whose only code lies in test or example folders installs that code, and it is judged;
 an sdist's root folder is not a tests folder. Rules 28: a command's module is read wherever it
-lies and however it is named.
+lies and however it is named. Rules 29: a top-level package in a folder of its own runs on
+import; a setuptools command class declared in ``pyproject.toml`` or ``setup.cfg`` runs at
+build time.
 
 The sources below are inert text handed to the scanner; nothing runs them.
 """
@@ -137,3 +139,52 @@ def test_a_top_level_package_in_a_folder_of_its_own_runs_on_import(folder: str) 
     }
     rules, _held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
     assert rules.get("import-network") == 5
+
+
+#: A setuptools command class that fetches something when the project is built.
+BUILD_HOOK = (
+    "from setuptools.command.build_py import build_py\n"
+    "import urllib.request as u\n"
+    "class BuildPy(build_py):\n"
+    "    def run(self):\n"
+    "        u.urlopen('https://cfg.example.net/c').read()\n"
+    "        super().run()\n"
+)
+PYPROJECT = (
+    '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    '[project]\nname = "demo"\nversion = "1.0"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "setup_cfg"),
+    [
+        (PYPROJECT + '[tool.setuptools.cmdclass]\nbuild_py = "demo.hooks.BuildPy"\n', None),
+        (PYPROJECT, "[options]\ncmdclass =\n    build_py = demo.hooks.BuildPy\n"),
+    ],
+    ids=["pyproject", "setup.cfg"],
+)
+def test_a_command_class_declared_without_setup_py_is_install_code(
+    pyproject: str, setup_cfg: str | None
+) -> None:
+    files = {
+        "PKG-INFO": pkg_info("demo"),
+        "pyproject.toml": pyproject,
+        "demo/__init__.py": "def add(a, b):\n    return a + b\n",
+        "demo/hooks.py": BUILD_HOOK,
+    }
+    if setup_cfg:
+        files["setup.cfg"] = setup_cfg
+    rules, _held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
+    assert "install-network" in rules
+
+
+def test_the_same_module_no_command_names_is_not_install_code() -> None:
+    files = {
+        "PKG-INFO": pkg_info("demo"),
+        "pyproject.toml": PYPROJECT,
+        "demo/__init__.py": "def add(a, b):\n    return a + b\n",
+        "demo/hooks.py": BUILD_HOOK,
+    }
+    rules, _held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
+    assert "install-network" not in rules
