@@ -324,9 +324,11 @@ class _Scan:
         entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
         # A command's module runs whenever its user runs the command, wherever it lies and
         # however it is named (`demo.tests.cli:main`, `demo.test_cli:main`); a setuptools
-        # command class's, whenever the project is built or installed.
+        # command class's, whenever the project is built or installed; a pytest or setuptools
+        # plug-in's, whenever those run.
         commands = {module for module, _ in layout.command_functions(entry_points)}
         commands.update(layout.command_classes(texts.get("pyproject.toml"), texts.get("setup.cfg")))
+        commands.update(layout.autoloaded_modules(entry_points))
         for path in [p for p in deferred if layout.module_of(p) in commands]:
             texts[path] = decode_source(deferred.pop(path))
             facts[path] = read_source(texts[path], links=small)

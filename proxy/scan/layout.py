@@ -42,6 +42,26 @@ _COMMAND_GROUP = re.compile(r"^\s*\[\s*(?:console|gui)_scripts\s*\]\s*$")
 _COMMAND = re.compile(r"^\s*[^=#\[\s][^=]*=\s*([A-Za-z_][\w.]*)\s*:\s*([A-Za-z_]\w*)\s*(?:\[.*)?$")
 
 
+#: Entry-point groups whose modules a host program imports by itself: pytest's plug-ins at
+#: every test run, setuptools' and distutils' at every build in the environment.
+_AUTOLOADED_GROUP = re.compile(
+    r"^\s*\[\s*(?:pytest11|setuptools\.[\w.]+|distutils\.[\w.]+|egg_info\.writers)\s*\]\s*$"
+)
+
+
+def autoloaded_modules(entry_points: str) -> set[str]:
+    """The modules of ``entry_points.txt``'s plug-ins that a host imports unasked
+    (``_AUTOLOADED_GROUP``): installed, they run in every pytest run or build."""
+    found: set[str] = set()
+    autoloaded = False
+    for line in entry_points.splitlines():
+        if line.lstrip().startswith("["):
+            autoloaded = bool(_AUTOLOADED_GROUP.match(line))
+        elif autoloaded and (match := _ENTRY.match(line)):
+            found.add(match.group(1))
+    return found
+
+
 def command_functions(entry_points: str) -> set[tuple[str, str]]:
     """The ``(module, function)`` each console or GUI command of ``entry_points.txt`` runs
     (``demo = demo.cli:main`` gives ``("demo.cli", "main")``); other groups are plug-ins

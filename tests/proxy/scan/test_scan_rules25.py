@@ -188,3 +188,21 @@ def test_the_same_module_no_command_names_is_not_install_code() -> None:
     }
     rules, _held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
     assert "install-network" not in rules
+
+
+@pytest.mark.parametrize(
+    "group", ["pytest11", "setuptools.finalize_distribution_options", "egg_info.writers"]
+)
+def test_a_plugin_a_host_loads_by_itself_is_read_wherever_it_lies(group: str) -> None:
+    archive = wheel(
+        {
+            "demo/__init__.py": "def add(a, b):\n    return a + b\n",
+            "demo/testing/plugin.py": DOWNLOAD_RUN.replace("def fetch():\n    ", "").replace(
+                "\n    ", "\n"
+            ),
+            "demo-1.0.dist-info/entry_points.txt": f"[{group}]\nplug = demo.testing.plugin\n",
+        }
+    )
+    rules, held = judge(archive, "demo-1.0-py3-none-any.whl")
+    assert "drop-run" in rules
+    assert held
