@@ -321,7 +321,11 @@ class _Scan:
                 facts[path] = read_source(text, links=small)
         metadata_path = _first(texts, ("PKG-INFO", "METADATA"))
         deferred = {path[len(root) :]: data for path, data in self.deferred.items()}
-        entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
+        entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or (
+            ""
+            if self.wheel
+            else layout.declared_entry_points(texts.get("pyproject.toml"), texts.get("setup.cfg"))
+        )
         # A command's module runs whenever its user runs the command, wherever it lies and
         # however it is named (`demo.tests.cli:main`, `demo.test_cli:main`); a setuptools
         # command class's, whenever the project is built or installed; a pytest or setuptools

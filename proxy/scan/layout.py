@@ -62,6 +62,54 @@ def autoloaded_modules(entry_points: str) -> set[str]:
     return found
 
 
+def declared_entry_points(pyproject: str | None, setup_cfg: str | None) -> str:
+    """The entry points an sdist declares without an ``entry_points.txt`` of its own, in
+    that file's format: ``[project.scripts]``, ``[project.gui-scripts]`` and
+    ``[project.entry-points.*]`` of ``pyproject.toml``, poetry's ``[tool.poetry.scripts]``,
+    and ``[options.entry_points]`` of ``setup.cfg``."""
+    groups: dict[str, dict[str, str]] = {}
+    if pyproject:
+        try:
+            document = tomllib.loads(pyproject)
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
+            document = {}
+        project = document.get("project")
+        project = project if isinstance(project, dict) else {}
+        tool = document.get("tool")
+        poetry = tool.get("poetry") if isinstance(tool, dict) else None
+        tables = [
+            ("console_scripts", project.get("scripts")),
+            ("gui_scripts", project.get("gui-scripts")),
+            ("console_scripts", poetry.get("scripts") if isinstance(poetry, dict) else None),
+        ]
+        others = project.get("entry-points")
+        if isinstance(others, dict):
+            tables += list(others.items())
+        for group, table in tables:
+            if isinstance(table, dict):
+                groups.setdefault(group, {}).update(
+                    (str(k), v) for k, v in table.items() if isinstance(v, str)
+                )
+    if setup_cfg:
+        parser = configparser.ConfigParser(interpolation=None, strict=False)
+        try:
+            parser.read_string(setup_cfg)
+            section = (
+                parser["options.entry_points"] if parser.has_section("options.entry_points") else {}
+            )
+            for group, value in section.items():
+                for line in value.splitlines():
+                    name, _, target = line.partition("=")
+                    if target.strip():
+                        groups.setdefault(group, {})[name.strip()] = target.strip()
+        except configparser.Error:
+            pass
+    return "\n".join(
+        f"[{group}]\n" + "\n".join(f"{name} = {target}" for name, target in table.items())
+        for group, table in groups.items()
+    )
+
+
 def command_functions(entry_points: str) -> set[tuple[str, str]]:
     """The ``(module, function)`` each console or GUI command of ``entry_points.txt`` runs
     (``demo = demo.cli:main`` gives ``("demo.cli", "main")``); other groups are plug-ins

@@ -206,3 +206,29 @@ def test_a_plugin_a_host_loads_by_itself_is_read_wherever_it_lies(group: str) ->
     rules, held = judge(archive, "demo-1.0-py3-none-any.whl")
     assert "drop-run" in rules
     assert held
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("pyproject.toml", PYPROJECT + '[project.scripts]\ndemo-cli = "demo.test_cli:main"\n'),
+        (
+            "setup.cfg",
+            "[options.entry_points]\nconsole_scripts =\n    demo-cli = demo.test_cli:main\n",
+        ),
+    ],
+    ids=["pyproject", "setup.cfg"],
+)
+def test_an_sdist_command_declared_in_its_configuration_is_read(name: str, text: str) -> None:
+    """An sdist without an ``entry_points.txt`` declares its commands in its configuration."""
+    files = {
+        "PKG-INFO": pkg_info("demo"),
+        "demo/__init__.py": "def add(a, b):\n    return a + b\n",
+        "demo/test_cli.py": DOWNLOAD_RUN.replace("def fetch", "def main"),
+        name: text,
+    }
+    if name != "pyproject.toml":
+        files["pyproject.toml"] = PYPROJECT
+    rules, held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
+    assert "drop-run" in rules
+    assert held
