@@ -347,7 +347,14 @@ class _Scan:
         # found by `top_level.txt`): its `__init__` runs on import, read as the walk reads
         # the usual places' (whole when small, else what triage finds).
         top_names = set(top_level.split())
-        for path in [p for p in deferred if layout.placed_package(p, top_names)]:
+        members = {p[len(root) :] for p in self.paths}
+        # The first package under a namespace package (`acme/evil/__init__.py`, no
+        # `acme/__init__.py`) is a top-level one too.
+        for path in [
+            p
+            for p in deferred
+            if layout.placed_package(p, top_names) or layout.namespace_package(p, members)
+        ]:
             data = deferred[path]
             if len(data) <= _EARLY_PARSE or worth_parsing(data, runs_early=True):
                 texts[path] = decode_source(deferred.pop(path))
@@ -364,6 +371,7 @@ class _Scan:
                 entry_points=entry_points,
                 top_level=top_level,
                 setup_cfg=texts.get("setup.cfg"),
+                members=members,
             )
             imported = _imported_early(roles, facts, deferred) if level < _FOLLOWED else []
             if not imported:

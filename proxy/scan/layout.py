@@ -19,7 +19,7 @@ import configparser
 import enum
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 _SOURCE = (".py", ".pyw")
 METADATA_NAMES = frozenset(
@@ -196,12 +196,14 @@ def roles(
     entry_points: str | None = None,
     top_level: str | None = None,
     setup_cfg: str | None = None,
+    members: Container[str] | None = None,
 ) -> dict[str, Role]:
     """The role of each Python (or ``.pth``) file.
 
     ``sources`` maps each root-relative path to the names it imports (``Facts.local_imports``,
     empty for unparsed files); ``pyproject``, ``entry_points``, ``top_level`` (an sdist's
-    ``*.egg-info/top_level.txt``) and ``setup_cfg`` are those files' text.
+    ``*.egg-info/top_level.txt``) and ``setup_cfg`` are those files' text; ``members`` the
+    archive's root-relative paths (by default ``sources``'), to tell namespace packages.
     """
     top_names = set((top_level or "").split())
     modules = {_module_of(path): path for path in sources if path.endswith(_SOURCE)}
@@ -232,6 +234,7 @@ def roles(
             or (not wheel and path.startswith("src/") and _top_level(path[4:], True))
             or (not wheel and "/" not in path and path.rsplit(".", 1)[0] in top_names)
             or (not wheel and placed_package(path, top_names))
+            or namespace_package(path, sources if members is None else members)
         )
         and path != "setup.py"
     ]
@@ -259,6 +262,24 @@ def placed_package(path: str, top_names: set[str]) -> bool:
         and parts[2] == "__init__.py"
         and parts[1] in top_names
         and parts[0].lower() not in _NOT_PACKAGE_DIRS
+    )
+
+
+def namespace_package(path: str, paths: Container[str]) -> bool:
+    """``acme/evil/__init__.py`` when no ``acme/__init__.py`` is among ``paths``: the first
+    package under a namespace package (``google/cloud/storage/``), which importing it runs
+    as a top-level package's. Up to three namespace levels, under ``src/`` or a wheel's
+    ``*.data/purelib/`` too; not in a tests, docs or build folder."""
+    path = _lib_path(path)
+    prefix = "src/" if path.startswith("src/") else ""
+    parts = path[len(prefix) :].split("/")
+    if parts[-1] != "__init__.py" or not 3 <= len(parts) <= 5:
+        return False
+    if parts[0].lower() in _NOT_PACKAGE_DIRS:
+        return False
+    return all(
+        prefix + "/".join(parts[:depth]) + "/__init__.py" not in paths
+        for depth in range(1, len(parts) - 1)
     )
 
 

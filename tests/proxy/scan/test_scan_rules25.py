@@ -1,10 +1,14 @@
-"""Rules 25: a raw IP address in a setup script is a sink only where the script may connect
-to something (a four-part version such as ``1.0.0.1`` reads as an address too). Rules 26: a
-package whose only code lies in test or example folders installs that code, and it is judged;
-an sdist's root folder is not a tests folder. Rules 28: a command's module is read wherever it
-lies and however it is named. Rules 29: a top-level package in a folder of its own runs on
-import; a setuptools command class declared in ``pyproject.toml`` or ``setup.cfg`` runs at
-build time.
+"""Rules 25 to 30: where code that runs lies, and what is not an address.
+
+- 25: a raw IP address in a setup script is a sink only where the script may connect to
+  something (a four-part version such as ``1.0.0.1`` reads as an address too);
+- 26: a package whose only code lies in test or example folders installs that code;
+- 27: an sdist's root folder (``test-helpers-1.0/``) is not a tests folder;
+- 28: a command's module is read wherever it lies and however it is named;
+- 29: a top-level package in a folder of its own runs on import; a setuptools command class
+  declared in ``pyproject.toml`` or ``setup.cfg`` runs at build time; a plug-in pytest or
+  setuptools loads by itself runs with them; an sdist's configuration declares its commands;
+- 30: the first package under a namespace package runs on import.
 
 The sources below are inert text handed to the scanner; nothing runs them.
 """
@@ -232,3 +236,28 @@ def test_an_sdist_command_declared_in_its_configuration_is_read(name: str, text:
     rules, held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
     assert "drop-run" in rules
     assert held
+
+
+#: Import-time code that fetches something: ``import-network`` wherever import runs it.
+FETCHES = "import urllib.request as u\nu.urlopen('https://cfg.example.net/c').read()\n"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"acme/evil/__init__.py": FETCHES},
+        {"acme/tools/evil/__init__.py": FETCHES},
+    ],
+    ids=["namespace", "two namespace levels"],
+)
+def test_the_first_package_under_a_namespace_package_runs_on_import(
+    files: dict[str, str],
+) -> None:
+    rules, _held = judge(wheel(files), "demo-1.0-py3-none-any.whl")
+    assert rules.get("import-network") == 5
+
+
+def test_a_subpackage_of_a_regular_package_is_not_a_top_level_one() -> None:
+    files = {"acme/__init__.py": "", "acme/evil/__init__.py": FETCHES}
+    rules, _held = judge(wheel(files), "demo-1.0-py3-none-any.whl")
+    assert "import-network" not in rules
