@@ -218,6 +218,8 @@ class _Scan:
         """Whether a Python file may run at install or import time, by its place alone:
         ``setup.py`` and its neighbours, top-level modules (also under ``src/``) and the
         top-level packages' ``__init__.py`` (right for root-less sdists too)."""
+        if self.wheel:
+            path = layout.installed_path(path)
         depth = path.count("/")
         base = path.rsplit("/", 1)[-1]
         if self.wheel:
@@ -477,7 +479,7 @@ class _Scan:
         yield from check_commands(name, declared, metadata_path or self.filename)
         yield from check_url_requirements(texts)
         for path in sorted(p[len(root) :] for p in self.paths):
-            if _STARTUP_HOOK.fullmatch(path):
+            if _STARTUP_HOOK.fullmatch(layout.installed_path(path)):
                 # Installed beside site-packages' own modules, Python imports it at every
                 # start of every program: a `.pth` file in all but name.
                 yield finding("startup-hook", path, 0, "imported at every interpreter start")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import configparser
 import enum
+import functools
 import re
 import tomllib
 from collections.abc import Container, Iterable, Mapping
@@ -33,7 +34,11 @@ METADATA_NAMES = frozenset(
         "top_level.txt",
     }
 )
-_DATA_LIB = re.compile(r"^[^/]+\.data/(?:purelib|platlib)/")
+#: A wheel's folders that install into site-packages: ``purelib``, ``platlib``, and the
+#: ``data`` scheme's own path to it (``data/lib/python3.12/site-packages/``).
+_DATA_LIB = re.compile(
+    r"^[^/]+\.data/(?:purelib|platlib|data/(?:lib|Lib)(?:/python[\d.]+)?/site-packages)/"
+)
 _DATA_SCRIPT = re.compile(r"^[^/]+\.data/scripts/")
 _ENTRY = re.compile(r"^\s*[^=#\[\s][^=]*=\s*([A-Za-z_][\w.]*)\s*(?::|$)", re.M)
 
@@ -69,10 +74,7 @@ def declared_entry_points(pyproject: str | None, setup_cfg: str | None) -> str:
     and ``[options.entry_points]`` of ``setup.cfg``."""
     groups: dict[str, dict[str, str]] = {}
     if pyproject:
-        try:
-            document = tomllib.loads(pyproject)
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
-            document = {}
+        document = _toml(pyproject)
         project = document.get("project")
         project = project if isinstance(project, dict) else {}
         tool = document.get("tool")
@@ -91,19 +93,11 @@ def declared_entry_points(pyproject: str | None, setup_cfg: str | None) -> str:
                     (str(k), v) for k, v in table.items() if isinstance(v, str)
                 )
     if setup_cfg:
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
-        try:
-            parser.read_string(setup_cfg)
-            section = (
-                parser["options.entry_points"] if parser.has_section("options.entry_points") else {}
-            )
-            for group, value in section.items():
-                for line in value.splitlines():
-                    name, _, target = line.partition("=")
-                    if target.strip():
-                        groups.setdefault(group, {})[name.strip()] = target.strip()
-        except configparser.Error:
-            pass
+        for group, value in _cfg(setup_cfg).get("options.entry_points", {}).items():
+            for line in value.splitlines():
+                name, _, target = line.partition("=")
+                if target.strip():
+                    groups.setdefault(group, {})[name.strip()] = target.strip()
     return "\n".join(
         f"[{group}]\n" + "\n".join(f"{name} = {target}" for name, target in table.items())
         for group, table in groups.items()
@@ -230,7 +224,7 @@ def roles(
         for path in sources
         if path.endswith(_SOURCE)
         and (
-            _top_level(_lib_path(path), wheel)
+            _top_level(installed_path(path), wheel)
             or (not wheel and path.startswith("src/") and _top_level(path[4:], True))
             or (not wheel and "/" not in path and path.rsplit(".", 1)[0] in top_names)
             or (not wheel and placed_package(path, top_names))
@@ -270,7 +264,7 @@ def namespace_package(path: str, paths: Container[str]) -> bool:
     package under a namespace package (``google/cloud/storage/``), which importing it runs
     as a top-level package's. Up to three namespace levels, under ``src/`` or a wheel's
     ``*.data/purelib/`` too; not in a tests, docs or build folder."""
-    path = _lib_path(path)
+    path = installed_path(path)
     prefix = "src/" if path.startswith("src/") else ""
     parts = path[len(prefix) :].split("/")
     if parts[-1] != "__init__.py" or not 3 <= len(parts) <= 5:
@@ -283,7 +277,9 @@ def namespace_package(path: str, paths: Container[str]) -> bool:
     )
 
 
-def _lib_path(path: str) -> str:
+def installed_path(path: str) -> str:
+    """Where a wheel's member lands relative to site-packages: ``demo-1.0.data/purelib/x.py``
+    is ``x.py``; other paths are returned as they are."""
     return _DATA_LIB.sub("", path, count=1)
 
 
@@ -295,7 +291,7 @@ def _top_level(path: str, wheel: bool) -> bool:
 
 
 def _module_of(path: str) -> str:
-    path = _lib_path(path)
+    path = installed_path(path)
     if path.startswith("src/"):
         path = path[4:]
     stem = path.rsplit(".", 1)[0]
@@ -310,10 +306,7 @@ def _backend_paths(pyproject: str | None, modules: Mapping[str, str]) -> list[st
     ``pdm_build.py``, poetry's build script)."""
     if not pyproject:
         return []
-    try:
-        document = tomllib.loads(pyproject)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
-        return []
+    document = _toml(pyproject)
     system = document.get("build-system", {})
     if not isinstance(system, dict):
         return []
@@ -343,23 +336,38 @@ def command_classes(pyproject: str | None, setup_cfg: str | None) -> list[str]:
     setuptools imports them to build or install it."""
     targets: list[str] = []
     if pyproject:
-        try:
-            tool = tomllib.loads(pyproject).get("tool")
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
-            tool = None
+        tool = _toml(pyproject).get("tool")
         setuptools = tool.get("setuptools") if isinstance(tool, dict) else None
         cmdclass = setuptools.get("cmdclass") if isinstance(setuptools, dict) else None
         if isinstance(cmdclass, dict):
             targets += [t for t in cmdclass.values() if isinstance(t, str)]
     if setup_cfg:
-        parser = configparser.ConfigParser(interpolation=None, strict=False)
-        try:
-            parser.read_string(setup_cfg)
-            value = parser.get("options", "cmdclass", fallback="")
-        except configparser.Error:
-            value = ""
+        value = _cfg(setup_cfg).get("options", {}).get("cmdclass", "")
         targets += [line.partition("=")[2] for line in value.splitlines() if "=" in line]
     return [t.strip().rsplit(".", 1)[0] for t in targets if "." in t.strip()]
+
+
+@functools.lru_cache(maxsize=8)
+def _toml(text: str) -> dict:  # type: ignore[type-arg]
+    """``pyproject.toml`` parsed, once per text in a scan (several rules read it); ``{}``
+    when it does not parse. Callers must not change what it returns."""
+    try:
+        document = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+@functools.lru_cache(maxsize=8)
+def _cfg(text: str) -> dict[str, dict[str, str]]:
+    """``setup.cfg``'s sections, parsed once per text (as ``_toml``); ``{}`` when it does
+    not parse."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(text)
+        return {name: dict(parser.items(name)) for name in parser.sections()}
+    except configparser.Error:
+        return {}
 
 
 def _build_hooks(document: dict, system: dict) -> list[str]:  # type: ignore[type-arg]

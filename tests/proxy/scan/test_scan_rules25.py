@@ -8,7 +8,8 @@
 - 29: a top-level package in a folder of its own runs on import; a setuptools command class
   declared in ``pyproject.toml`` or ``setup.cfg`` runs at build time; a plug-in pytest or
   setuptools loads by itself runs with them; an sdist's configuration declares its commands;
-- 30: the first package under a namespace package runs on import.
+- 30: the first package under a namespace package runs on import; what a wheel installs into
+  site-packages through its ``.data`` folders is judged where it lands.
 
 The sources below are inert text handed to the scanner; nothing runs them.
 """
@@ -261,3 +262,24 @@ def test_a_subpackage_of_a_regular_package_is_not_a_top_level_one() -> None:
     files = {"acme/__init__.py": "", "acme/evil/__init__.py": FETCHES}
     rules, _held = judge(wheel(files), "demo-1.0-py3-none-any.whl")
     assert "import-network" not in rules
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "sitecustomize.py",
+        "demo-1.0.data/purelib/sitecustomize.py",
+        "demo-1.0.data/data/lib/python3.12/site-packages/usercustomize.py",
+    ],
+)
+def test_a_start_up_hook_installed_through_the_data_scheme_is_one(where: str) -> None:
+    files = {"demo/__init__.py": "x = 1\n", where: FETCHES}
+    rules, held = judge(wheel(files), "demo-1.0-py3-none-any.whl")
+    assert "startup-hook" in rules
+    assert held
+
+
+def test_a_package_installed_through_the_data_scheme_runs_on_import() -> None:
+    files = {"demo/__init__.py": "x = 1\n", "demo-1.0.data/platlib/evil/__init__.py": FETCHES}
+    rules, _held = judge(wheel(files), "demo-1.0-py3-none-any.whl")
+    assert rules.get("import-network") == 5
