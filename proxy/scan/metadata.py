@@ -178,17 +178,22 @@ def check_url_requirements(texts: Mapping[str, str]) -> Iterator[Finding]:
             return
 
 
-#: ``install_requires=[...]`` in a setup script, and the quoted items of its literal list.
-_SETUP_REQUIREMENTS = re.compile(r"\binstall_requires\s*=\s*[\[(]([^\])]*)")
+#: ``install_requires=[...]`` (or ``setup_requires``) in a setup script, and the quoted
+#: items of its literal list.
+_SETUP_REQUIREMENTS = re.compile(r"\b(?:install|setup)_requires\s*=\s*[\[(]([^\])]*)")
 _QUOTED = re.compile(r"""['"]([^'"\n]+)['"]""")
-#: ``install_requires =`` in ``setup.cfg``: the value on its line and the indented lines after.
-_CFG_REQUIREMENT_LINES = re.compile(r"^\s*install_requires\s*=([^\n]*(?:\n[ \t]+[^\n]*)*)", re.M)
+#: ``install_requires =`` (or ``setup_requires``) in ``setup.cfg``: the value on its line and
+#: the indented lines after.
+_CFG_REQUIREMENT_LINES = re.compile(
+    r"^\s*(?:install|setup)_requires\s*=([^\n]*(?:\n[ \t]+[^\n]*)*)", re.M
+)
 
 
 def requirement_names(texts: Mapping[str, str]) -> set[str]:
     """The canonical names of the projects the archive requires, extras included: from its
-    metadata's ``Requires-Dist``, the egg-info's ``requires.txt``, ``[project]`` of
-    ``pyproject.toml``, and the literal lists of ``setup.py`` and ``setup.cfg``
+    metadata's ``Requires-Dist``, the egg-info's ``requires.txt``, ``[project]`` and
+    ``[build-system]`` of ``pyproject.toml``, and the literal lists of ``setup.py``
+    (``install_requires``, ``setup_requires``) and ``setup.cfg``
     (``texts``: root-relative member texts). What does not parse is left out."""
     names: set[str] = set()
     for path, text in _requirement_texts(texts):
@@ -224,15 +229,20 @@ def _requirement_texts(texts: Mapping[str, str]) -> Iterator[tuple[str, str]]:
             yield path, "\n".join(headers.get("requires-dist", []))
         elif base == "pyproject.toml" and "/" not in path:
             try:
-                project = tomllib.loads(text).get("project", {})
+                document = tomllib.loads(text)
             except (tomllib.TOMLDecodeError, AttributeError):
                 continue
-            if not isinstance(project, dict):
-                continue
-            declared = [*project.get("dependencies", [])]
-            for extra in (project.get("optional-dependencies") or {}).values():
-                declared += extra if isinstance(extra, list) else []
-            yield path, "\n".join(str(item) for item in declared)
+            project = document.get("project", {})
+            system = document.get("build-system", {})
+            declared = []
+            if isinstance(project, dict):
+                declared += project.get("dependencies") or []
+                for extra in (project.get("optional-dependencies") or {}).values():
+                    declared += extra if isinstance(extra, list) else []
+            if isinstance(system, dict):
+                # What the build installs and runs before anything else of the project.
+                declared += system.get("requires") or []
+            yield path, "\n".join(str(item) for item in declared if isinstance(item, str))
 
 
 #: Commands people type every day; a package that installs one of these names as its own

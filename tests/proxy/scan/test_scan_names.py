@@ -122,11 +122,29 @@ def _requiring(requirement: str, where: str) -> bytes:
         )
     elif where == "requires.txt":
         files["demo_tool.egg-info/requires.txt"] = f"six\n\n[extra]\n{requirement}\n"
+    elif where == "build-system":
+        files["pyproject.toml"] = (
+            f'[build-system]\nrequires = ["setuptools", "{requirement}"]\n'
+            'build-backend = "setuptools.build_meta"\n'
+        )
+    elif where == "setup_requires":
+        files["setup.py"] = (
+            f"from setuptools import setup\nsetup(name='demo-tool', setup_requires=[{requirement!r}])\n"
+        )
     return sdist(files, root="demo-tool-1.0")
 
 
 @pytest.mark.parametrize(
-    "where", ["metadata", "setup.py", "setup.cfg", "pyproject.toml", "requires.txt"]
+    "where",
+    [
+        "metadata",
+        "setup.py",
+        "setup.cfg",
+        "pyproject.toml",
+        "requires.txt",
+        "build-system",
+        "setup_requires",
+    ],
 )
 def test_a_requirement_named_like_a_popular_project_is_a_lookalike_dependency(
     where: str,
