@@ -165,9 +165,9 @@ _URL_REQUIREMENT = re.compile(
 
 def check_url_requirements(texts: Mapping[str, str]) -> Iterator[Finding]:
     """``url-requirement``: a requirement by URL that installing the archive asks for: in
-    ``setup.py``, ``setup.cfg``, ``[project]`` or ``[build-system]`` of ``pyproject.toml``, the egg-info's
-    ``requires.txt``, or a ``Requires-Dist`` of the archive's own metadata (``texts``:
-    root-relative member texts). 10 for an address off the code forges; 4 on one; 2 for an
+    ``setup.py``, ``setup.cfg``, ``[project]`` or ``[build-system]`` of ``pyproject.toml``,
+    the egg-info's ``requires.txt``, or a ``Requires-Dist`` of the archive's own metadata
+    (``texts``: root-relative member texts). 10 for an address off the code forges; 4 on one; 2 for an
     archive pinned by its digest (``#sha256=``)."""
     for path, requirements in _requirement_texts(texts):
         match = _URL_REQUIREMENT.search(requirements)
