@@ -335,15 +335,19 @@ class _Scan:
         commands = {module for module, _ in layout.command_functions(entry_points)}
         commands.update(layout.command_classes(texts.get("pyproject.toml"), texts.get("setup.cfg")))
         commands.update(layout.autoloaded_modules(entry_points))
-        for path in [p for p in deferred if layout.module_of(p) in commands]:
+
+        def read(path: str) -> None:
+            """Read a passed-over module after all (what it runs was found to run)."""
             texts[path] = decode_source(deferred.pop(path))
             facts[path] = read_source(texts[path], links=small)
+
+        for path in [p for p in deferred if layout.module_of(p) in commands]:
+            read(path)
         if not self.own_code:
             # Nothing but tests and examples (`pkg/example/run.py`): what it installs is
             # there, judged as any package's modules are.
             for path in [p for p in deferred if inert(p) and worth_parsing(deferred[p])]:
-                texts[path] = decode_source(deferred.pop(path))
-                facts[path] = read_source(texts[path], links=small)
+                read(path)
         top_level = texts.get(_first(texts, ("top_level.txt",)) or "") or ""
         # A top-level package outside the places the walk knows (`package_dir={"": "lib"}`,
         # found by `top_level.txt`): its `__init__` runs on import, read as the walk reads
@@ -359,8 +363,7 @@ class _Scan:
         ]:
             data = deferred[path]
             if len(data) <= _EARLY_PARSE or worth_parsing(data, runs_early=True):
-                texts[path] = decode_source(deferred.pop(path))
-                facts[path] = read_source(texts[path], links=small)
+                read(path)
         skimmed: dict[str, bytes] = {}  # modules followed for their imports alone
         for level in range(_FOLLOWED + 1):
             roles = layout.roles(

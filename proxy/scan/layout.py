@@ -1,16 +1,18 @@
 """What runs when: the role of each file of a wheel or an sdist.
 
 - ``INSTALL``: runs when the sdist is built or installed: ``setup.py``, the in-tree build
-  backend named in ``pyproject.toml`` (``backend-path``), and the project's own modules
-  either of them imports;
+  backend named in ``pyproject.toml`` (``backend-path``), the build hooks and setuptools
+  command classes the configuration names, and the project's own modules they import;
 - ``PTH``: a ``.pth`` file, whose ``import`` lines run at every interpreter start;
-- ``IMPORT``: runs on ``import``: top-level modules and package ``__init__.py`` files, and
-  the project's modules they import (followed a few levels deep);
+- ``IMPORT``: runs on ``import``: top-level modules and package ``__init__.py`` files (also
+  in a folder ``top_level.txt`` names, or the first under a namespace package), and the
+  project's modules they import (followed a few levels deep);
 - ``SCRIPT``: ``*.data/scripts/*`` and the modules entry points name;
 - ``MODULE``: any other Python file (runs only when something calls into it).
 
 Paths are relative to the distribution root: an sdist's ``name-version/`` directory is
-stripped, and so is a wheel's ``*.data/purelib/`` or ``platlib/``.
+stripped, and so is a wheel's ``*.data/purelib/``, ``platlib/`` or ``data/lib/python3.X/
+site-packages/`` (``installed_path``).
 """
 
 from __future__ import annotations
