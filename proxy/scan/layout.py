@@ -76,7 +76,7 @@ def declared_entry_points(pyproject: str | None, setup_cfg: str | None) -> str:
     and ``[options.entry_points]`` of ``setup.cfg``."""
     groups: dict[str, dict[str, str]] = {}
     if pyproject:
-        document = _toml(pyproject)
+        document = parsed_toml(pyproject)
         project = document.get("project")
         project = project if isinstance(project, dict) else {}
         tool = document.get("tool")
@@ -308,7 +308,7 @@ def _backend_paths(pyproject: str | None, modules: Mapping[str, str]) -> list[st
     ``pdm_build.py``, poetry's build script)."""
     if not pyproject:
         return []
-    document = _toml(pyproject)
+    document = parsed_toml(pyproject)
     system = document.get("build-system", {})
     if not isinstance(system, dict):
         return []
@@ -338,7 +338,7 @@ def command_classes(pyproject: str | None, setup_cfg: str | None) -> list[str]:
     setuptools imports them to build or install it."""
     targets: list[str] = []
     if pyproject:
-        tool = _toml(pyproject).get("tool")
+        tool = parsed_toml(pyproject).get("tool")
         setuptools = tool.get("setuptools") if isinstance(tool, dict) else None
         cmdclass = setuptools.get("cmdclass") if isinstance(setuptools, dict) else None
         if isinstance(cmdclass, dict):
@@ -350,9 +350,9 @@ def command_classes(pyproject: str | None, setup_cfg: str | None) -> list[str]:
 
 
 @functools.lru_cache(maxsize=8)
-def _toml(text: str) -> dict:  # type: ignore[type-arg]
-    """``pyproject.toml`` parsed, once per text in a scan (several rules read it); ``{}``
-    when it does not parse. Callers must not change what it returns."""
+def parsed_toml(text: str) -> dict:  # type: ignore[type-arg]
+    """``pyproject.toml`` parsed, once per text in a scan (several rules and ``metadata``
+    read it); ``{}`` when it does not parse. Callers must not change what it returns."""
     try:
         document = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, AttributeError):

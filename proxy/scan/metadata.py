@@ -8,7 +8,6 @@ and often an install hook that only phones home (which the Python rules see).
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from email.parser import HeaderParser
 
@@ -19,7 +18,7 @@ from pipgate.policies.scan import Finding
 
 from . import indicators
 from .facts import Facts
-from .layout import Role
+from .layout import Role, parsed_toml
 from .rules import NETWORK, PROCESS, finding
 
 _PLACEHOLDER_VERSION = re.compile(
@@ -228,10 +227,7 @@ def _requirement_texts(texts: Mapping[str, str]) -> Iterator[tuple[str, str]]:
             headers = read_metadata(text.split("\n\n", 1)[0])
             yield path, "\n".join(headers.get("requires-dist", []))
         elif base == "pyproject.toml" and "/" not in path:
-            try:
-                document = tomllib.loads(text)
-            except (tomllib.TOMLDecodeError, AttributeError):
-                continue
+            document = parsed_toml(text)
             project = document.get("project", {})
             system = document.get("build-system", {})
             declared = []
