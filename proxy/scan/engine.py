@@ -323,11 +323,18 @@ class _Scan:
                 facts[path] = read_source(text, links=small)
         metadata_path = _first(texts, ("PKG-INFO", "METADATA"))
         deferred = {path[len(root) :]: data for path, data in self.deferred.items()}
-        entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or (
-            ""
-            if self.wheel
-            else layout.declared_entry_points(texts.get("pyproject.toml"), texts.get("setup.cfg"))
-        )
+        entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
+        if not entry_points and not self.wheel:
+            # An sdist without one declares them in its configuration or its setup script.
+            setup = facts.get("setup.py")
+            entry_points = "\n".join(
+                (
+                    layout.declared_entry_points(
+                        texts.get("pyproject.toml"), texts.get("setup.cfg")
+                    ),
+                    layout.setup_entry_points(t for t, _ in setup.strings) if setup else "",
+                )
+            )
         # A command's module runs whenever its user runs the command, wherever it lies and
         # however it is named (`demo.tests.cli:main`, `demo.test_cli:main`); a setuptools
         # command class's, whenever the project is built or installed; a pytest or setuptools

@@ -106,6 +106,29 @@ def declared_entry_points(pyproject: str | None, setup_cfg: str | None) -> str:
     )
 
 
+#: An entry point as ``setup.py`` spells one in its literal lists (``"demo = demo.cli:main"``).
+_ENTRY_LITERAL = re.compile(r"^\s*[\w.-]+\s*=\s*[A-Za-z_][\w.]*\s*(?::\s*[A-Za-z_][\w.]*)?\s*$")
+#: The groups whose entries run by themselves: commands, and plug-ins hosts load unasked.
+_GROUP_NAME = re.compile(
+    r"^(?:console_scripts|gui_scripts|pytest11|setuptools\.[\w.]+|distutils\.[\w.]+|"
+    r"egg_info\.writers)$"
+)
+
+
+def setup_entry_points(literals: Iterable[str]) -> str:
+    """The commands and self-loading plug-ins ``setup(entry_points={...})`` declares, in
+    ``entry_points.txt``'s format, from ``setup.py``'s string literals in source order: a
+    group's name, then its entries (``"console_scripts"``, ``"demo = demo.cli:main"``)."""
+    groups: dict[str, list[str]] = {}
+    group = ""
+    for text in literals:
+        if _GROUP_NAME.match(text):
+            group = text
+        elif group and _ENTRY_LITERAL.match(text):
+            groups.setdefault(group, []).append(text.strip())
+    return "\n".join(f"[{name}]\n" + "\n".join(lines) for name, lines in groups.items())
+
+
 def command_functions(entry_points: str) -> set[tuple[str, str]]:
     """The ``(module, function)`` each console or GUI command of ``entry_points.txt`` runs
     (``demo = demo.cli:main`` gives ``("demo.cli", "main")``); other groups are plug-ins

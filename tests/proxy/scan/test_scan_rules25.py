@@ -9,7 +9,8 @@
   declared in ``pyproject.toml`` or ``setup.cfg`` runs at build time; a plug-in pytest or
   setuptools loads by itself runs with them; an sdist's configuration declares its commands;
 - 30: the first package under a namespace package runs on import; what a wheel installs into
-  site-packages through its ``.data`` folders is judged where it lands.
+  site-packages through its ``.data`` folders is judged where it lands;
+- 33: an sdist's setup script declares its commands too.
 
 The sources below are inert text handed to the scanner; nothing runs them.
 """
@@ -283,3 +284,21 @@ def test_a_package_installed_through_the_data_scheme_runs_on_import() -> None:
     files = {"demo/__init__.py": "x = 1\n", "demo-1.0.data/platlib/evil/__init__.py": FETCHES}
     rules, _held = judge(wheel(files), "demo-1.0-py3-none-any.whl")
     assert rules.get("import-network") == 5
+
+
+def test_an_sdist_command_declared_in_its_setup_script_is_read() -> None:
+    setup = (
+        "from setuptools import setup\n"
+        "setup(name='demo', packages=['demo'], entry_points={\n"
+        "    'console_scripts': ['demo-cli = demo.test_cli:main'],\n"
+        "})\n"
+    )
+    files = {
+        "PKG-INFO": pkg_info("demo"),
+        "setup.py": setup,
+        "demo/__init__.py": "def add(a, b):\n    return a + b\n",
+        "demo/test_cli.py": DOWNLOAD_RUN.replace("def fetch", "def main"),
+    }
+    rules, held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
+    assert "drop-run" in rules
+    assert held
