@@ -22,7 +22,7 @@ import enum
 import functools
 import re
 import tomllib
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 
 _SOURCE = (".py", ".pyw")
 METADATA_NAMES = frozenset(
@@ -59,14 +59,19 @@ _AUTOLOADED_GROUP = re.compile(
 def autoloaded_modules(entry_points: str) -> set[str]:
     """The modules of ``entry_points.txt``'s plug-ins that a host imports unasked
     (``_AUTOLOADED_GROUP``): installed, they run in every pytest run or build."""
-    found: set[str] = set()
-    autoloaded = False
+    return {match.group(1) for match in _entries(entry_points, _AUTOLOADED_GROUP, _ENTRY)}
+
+
+def _entries(
+    entry_points: str, group: re.Pattern[str], entry: re.Pattern[str]
+) -> Iterator[re.Match[str]]:
+    """``entry``'s matches on the lines of ``entry_points.txt`` under a header ``group`` matches."""
+    inside = False
     for line in entry_points.splitlines():
         if line.lstrip().startswith("["):
-            autoloaded = bool(_AUTOLOADED_GROUP.match(line))
-        elif autoloaded and (match := _ENTRY.match(line)):
-            found.add(match.group(1))
-    return found
+            inside = bool(group.match(line))
+        elif inside and (match := entry.match(line)):
+            yield match
 
 
 def declared_entry_points(pyproject: str | None, setup_cfg: str | None) -> str:
@@ -108,11 +113,13 @@ def declared_entry_points(pyproject: str | None, setup_cfg: str | None) -> str:
 
 #: An entry point as ``setup.py`` spells one in its literal lists (``"demo = demo.cli:main"``).
 _ENTRY_LITERAL = re.compile(r"^\s*[\w.-]+\s*=\s*[A-Za-z_][\w.]*\s*(?::\s*[A-Za-z_][\w.]*)?\s*$")
-#: The groups whose entries run by themselves: commands, and plug-ins hosts load unasked.
-_GROUP_NAME = re.compile(
-    r"^(?:console_scripts|gui_scripts|pytest11|setuptools\.[\w.]+|distutils\.[\w.]+|"
-    r"egg_info\.writers)$"
-)
+
+
+def _runs_by_itself(group: str) -> bool:
+    """Whether a group's entries run by themselves: commands, and plug-ins hosts load
+    unasked (the groups ``command_functions`` and ``autoloaded_modules`` read)."""
+    header = f"[{group}]"
+    return bool(_COMMAND_GROUP.match(header) or _AUTOLOADED_GROUP.match(header))
 
 
 def setup_entry_points(literals: Iterable[str]) -> str:
@@ -122,7 +129,7 @@ def setup_entry_points(literals: Iterable[str]) -> str:
     groups: dict[str, list[str]] = {}
     group = ""
     for text in literals:
-        if _GROUP_NAME.match(text):
+        if _runs_by_itself(text):
             group = text
         elif group and _ENTRY_LITERAL.match(text):
             groups.setdefault(group, []).append(text.strip())
@@ -133,14 +140,7 @@ def command_functions(entry_points: str) -> set[tuple[str, str]]:
     """The ``(module, function)`` each console or GUI command of ``entry_points.txt`` runs
     (``demo = demo.cli:main`` gives ``("demo.cli", "main")``); other groups are plug-ins
     their host loads, not commands."""
-    found: set[tuple[str, str]] = set()
-    commands = False
-    for line in entry_points.splitlines():
-        if line.lstrip().startswith("["):
-            commands = bool(_COMMAND_GROUP.match(line))
-        elif commands and (match := _COMMAND.match(line)):
-            found.add((match.group(1), match.group(2)))
-    return found
+    return {(m.group(1), m.group(2)) for m in _entries(entry_points, _COMMAND_GROUP, _COMMAND)}
 
 
 class Role(enum.Enum):
