@@ -662,7 +662,7 @@ class TyposquatIndex:
             self._memo[key] = found
         return found
 
-    def _is_dictionary_name(self, name: str) -> bool:
+    def is_dictionary_name(self, name: str) -> bool:
         """Every word of ``name`` is a dictionary word (``distribute``, ``deep-merge``)."""
         parts = _words(name)
         known = [self._in_dictionary(p) for p in parts]
@@ -675,7 +675,7 @@ class TyposquatIndex:
         evaluation data is), or ``c`` reads as words and ``t`` does not
         (``unicorn``/``gunicorn``, ``workdays``/``workadays``).
         """
-        if self._is_dictionary_name(c):
+        if self.is_dictionary_name(c):
             return True
         return self._reads_as_words(c, c) and not self._reads_as_words(t, c)
 

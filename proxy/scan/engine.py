@@ -24,6 +24,7 @@ from pipgate.policies.scan import Finding, ScanReport
 from . import bundled, layout, linking
 from .archive import Member, walk
 from .facts import Facts
+from .identity import Identities, bundled_summaries
 from .layout import Role
 from .limits import Deadline, ScanLimits, Unscannable
 from .metadata import (
@@ -494,6 +495,8 @@ class _Scan:
                 # start of every program: a `.pth` file in all but name.
                 yield finding("startup-hook", path, 0, "imported at every interpreter start")
         yield from self.lookalikes.check(name, metadata_path or self.filename)
+        identities = Identities(bundled_summaries(), self.lookalikes.index)
+        yield from identities.check(name, metadata, metadata_path or self.filename)
         yield from self.lookalikes.check_requirements(
             name, requirement_names(texts), metadata_path or self.filename
         )

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 33
+REVISION = 34
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +138,11 @@ RULES: dict[str, Rule] = {
         Rule("placeholder-text", 5, "describes itself as a dummy or placeholder"),
         Rule("lookalike-name", 5, "the project's name imitates a popular one (typo, look-alike)"),
         Rule("lookalike-dependency", 5, "requires a project whose name imitates a popular one"),
+        Rule(
+            "copied-identity",
+            5,
+            "its summary or home page is a popular project's (one it is not)",
+        ),
         Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
         Rule(
             "url-requirement",
@@ -154,10 +159,15 @@ RULES: dict[str, Rule] = {
 #: which ``lookalike-name`` judges names against: part of the rules, so a new corpus
 #: re-scans too. A test checks it against the shipped file.
 NAMES_CORPUS = "354fbcb4f231876dbb6911699567aeba6b694289aabe355752e5139dbdf038cf"
+#: sha256 of the popular projects' summaries ``copied-identity`` compares with
+#: (``proxy/data/popular-summaries.tsv``), part of the rules for the same reason.
+SUMMARIES_CORPUS = "feddc2b6346ffe88f308e53d3a661054045b50dd764a04ef929ed97d844598a1"
 RULES_VERSION = (
     f"{REVISION}."
     + hashlib.sha256(
-        repr((sorted((r.name, r.weight) for r in RULES.values()), NAMES_CORPUS)).encode()
+        repr(
+            (sorted((r.name, r.weight) for r in RULES.values()), NAMES_CORPUS, SUMMARIES_CORPUS)
+        ).encode()
     ).hexdigest()[:8]
 )
 

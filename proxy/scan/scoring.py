@@ -21,6 +21,7 @@ ARCHIVE_RULES = frozenset(
         "placeholder-text",
         "lookalike-name",
         "lookalike-dependency",
+        "copied-identity",
         "stealer-dependency",
         "unsafe-member",
         "bundled-executable",
