@@ -131,6 +131,9 @@ class Facts:
     # (`Account.create = create`, `ccxt.mexc = mexc`): (the attribute's dotted name, the
     # functions that now run in its place (`Call.within` names), line).
     patches: list[tuple[str, tuple[str, ...], int]] = field(default_factory=list)
+    # The line of a transaction field the chain publishes filled with a wallet's private
+    # key (`{"data": acct.key.hex()}`), or 0.
+    wallet_key_published: int = 0
     # For the project's other modules (``linking``): what its functions do with data, the
     # kinds of its module-level values, and where their data reaches this file.
     exports: dict[str, Export] = field(default_factory=dict)

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 34
+REVISION = 35
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,6 +401,9 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _index_hijack(path, texts, facts)
     yield from _fileless(path, texts, facts, network)
     yield from _patch_exfil(path, facts)
+    if facts.wallet_key_published:
+        detail = "a wallet's private key put into a transaction, which the chain publishes"
+        yield finding("secret-exfil", path, facts.wallet_key_published, detail)
     yield from _obfuscation(path, facts, role)
     if role is Role.INSTALL:
         yield from _install_time(path, facts, network, texts)

@@ -438,6 +438,8 @@ class _Collector:
         facts.lazy_imports = lazy - eager
         modules = {name.split(".", 1)[0] for name in (*facts.imports, *self.alias.values())}
         self._sockets = not modules.isdisjoint(_SOCKET_MODULES)
+        if not modules.isdisjoint(_WALLET_MODULES):
+            facts.wallet_key_published = _wallet_key_in_transaction(nodes)
         # What a chat bot is told, or a request a local server is sent: data from the network.
         self._remote = _REMOTE_ATTRIBUTES if not modules.isdisjoint(_REMOTE_MODULES) else {}
         # The environment reached by another name (`from os import environ`, `getattr(os,
@@ -2258,6 +2260,69 @@ _CLIENT_READS = frozenset(
 )
 #: Modules whose connections' ``recv`` returns what the other end sent.
 _SOCKET_MODULES = frozenset({"socket", "websocket", "websockets", "socketio"})
+#: Blockchain clients: a file that uses one builds transactions.
+_WALLET_MODULES = frozenset({"web3", "eth_account", "solana", "solders", "tronpy", "bitcoinlib"})
+#: A transaction's (or a memo's) fields that the chain publishes for anyone to read.
+_PUBLISHED_FIELDS = frozenset({"data", "input", "memo", "message"})
+#: Calls that make a transaction, an instruction or a memo from keyword fields.
+_TRANSACTION_MAKER = re.compile(r"transaction|instruction|memo|transfer", re.I)
+#: A wallet's private key as an attribute of any object (`signer.private_key`) ...
+_KEY_ATTRIBUTES = frozenset({"private_key", "privateKey", "_private_key", "secret_key"})
+#: ... or as `.key`/`.secret()` of one named as an account (`acct.key`, `wallet.secret()`).
+_ACCOUNT_NAME = re.compile(r"acc|wallet|keypair|signer|^kp$|^owner$|^payer$", re.I)
+
+
+def _wallet_key_in_transaction(nodes: list[ast.AST]) -> int:
+    """The line of a transaction field the chain publishes (``{"data": acct.key.hex()}``,
+    ``MemoParams(message=bytes(keypair.secret()))``) filled with a wallet's private key,
+    directly or through a name it was assigned to; 0 when there is none. A transaction
+    signed with the key is everyday; one that carries the key hands it to every reader of
+    the chain, and to whoever wrote the code first."""
+    keys: set[str] = set()
+    for node in nodes:
+        if type(node) is ast.Assign and _reads_wallet_key(node.value, keys):  # type: ignore[attr-defined]
+            keys.update(name for target in node.targets for name in _target_names(target))  # type: ignore[attr-defined]
+    for node in nodes:
+        if type(node) is ast.Dict:
+            for key, value in zip(node.keys, node.values, strict=True):  # type: ignore[attr-defined]
+                if (
+                    type(key) is ast.Constant
+                    and key.value in _PUBLISHED_FIELDS
+                    and _reads_wallet_key(value, keys)
+                ):
+                    return node.lineno  # type: ignore[attr-defined]
+        elif type(node) is ast.Call and _TRANSACTION_MAKER.search(_callee(node.func)):  # type: ignore[attr-defined]
+            for keyword in node.keywords:  # type: ignore[attr-defined]
+                if keyword.arg in _PUBLISHED_FIELDS and _reads_wallet_key(keyword.value, keys):
+                    return node.lineno  # type: ignore[attr-defined]
+    return 0
+
+
+def _reads_wallet_key(node: ast.AST, keys: set[str]) -> bool:
+    """Whether ``node`` reads a wallet's private key (or a name in ``keys`` that holds one)."""
+    for sub in ast.walk(node):
+        kind = type(sub)
+        if kind is ast.Name and (sub.id in keys or _SECRET_NAME.match(sub.id)):  # type: ignore[attr-defined]
+            return True
+        if kind is ast.Attribute:
+            attribute = sub.attr  # type: ignore[attr-defined]
+            if attribute in _KEY_ATTRIBUTES:
+                return True
+            if attribute in ("key", "secret") and _ACCOUNT_NAME.search(_callee(sub.value)):  # type: ignore[attr-defined]
+                return True
+    return False
+
+
+def _callee(node: ast.AST) -> str:
+    """The last name of a called or read expression (``w3.eth.Account`` -> ``Account``,
+    ``Account.create()`` -> ``create``), or ``""``."""
+    while type(node) is ast.Call:
+        node = node.func  # type: ignore[attr-defined]
+    if type(node) is ast.Attribute:
+        return node.attr  # type: ignore[attr-defined]
+    return node.id if type(node) is ast.Name else ""  # type: ignore[attr-defined]
+
+
 #: Modules of chat bots and local servers: what they are told comes from the network.
 _REMOTE_MODULES = frozenset(
     {

@@ -253,6 +253,11 @@ _DYNAMIC_PROCESS_IMPORT = re.compile(
     r"""(?:import_module|__import__)\(\s*[bru]?['"](?:os|subprocess|pty|posix|nt)['"]"""
 )
 
+#: A transaction's or a memo's field the chain publishes (``{"data": ...}``, ``memo=``).
+_PUBLISHED_FIELD = re.compile(
+    rb"""['"](?:data|input|memo)['"]\s*:|\b(?:data|input|memo|message)\s*="""
+)
+
 #: (lower-case byte substrings, the check to run where one occurs). Only files where a
 #: check passes are parsed.
 _TRIAGE = (
@@ -325,6 +330,11 @@ _TRIAGE = (
             *(b"acmacodkjbdgmoleebolmdjonilkdbch", b"mcohilncbfahbmgdjkbpemcciiolgcge"),
         ),
         _stores,
+    ),
+    # A blockchain client's transaction or memo fields, which might carry a wallet's key.
+    (
+        (b"web3", b"eth_account", b"solana", b"solders", b"tronpy", b"bitcoinlib"),
+        lambda text, low, lower: bool(_PUBLISHED_FIELD.search(lower)),
     ),
     # Libraries that read every browser's cookies, beside network use.
     ((b"browser_cookie3", b"rookiepy", b"pycookiecheat"), _phones),
