@@ -591,7 +591,37 @@ def _runs_something(data: bytes) -> bool:
     level (or defines an install command) and uses the network or processes."""
     if len(data) <= _EARLY_PARSE and (_DYNAMIC.search(data) or patches_and_phones(data)):
         return True
-    return bool(_MODULE_CALL.search(data)) and worth_parsing(data, runs_early=True)
+    if not worth_parsing(data, runs_early=True):
+        return False
+    return bool(_MODULE_CALL.search(data)) or _acts_at_module_level(data)
+
+
+#: A module-level line that opens a block the import runs (`if not isfile(path):`, `try:`,
+#: `for ...:`; not `if __name__ == "__main__":`).
+_RUN_BLOCK = re.compile(
+    rb"(?:if(?!\s+__name__\b)|elif|else|try|except|finally|for|while|with|async\s+(?:for|with))\b"
+)
+#: Network, process and dynamic-code calls, as a line shows them.
+_ACTS = re.compile(
+    rb"urlopen|urlretrieve|requests\.\w+\(|httpx\.\w+\(|system\(|popen|Popen|subprocess\.|"
+    rb"\bexec\(|\beval\(|socket\(|startfile|spawn|\.connect\("
+)
+
+
+def _acts_at_module_level(data: bytes) -> bool:
+    """Whether a module's import makes a network, process or dynamic-code call that
+    ``_MODULE_CALL`` does not see: as the value of an assignment (`script =
+    request.urlopen(...)`) or inside a block at module level (`if not isfile(path):`)."""
+    in_block = False
+    for line in data.splitlines():
+        if line[:1] in (b" ", b"\t"):
+            if in_block and _ACTS.search(line):
+                return True
+        elif line and line[:1] != b"#":
+            in_block = bool(_RUN_BLOCK.match(line))
+            if not in_block and b"=" in line and _ACTS.search(line):
+                return True
+    return False
 
 
 #: Levels of imports followed from install- and import-time code into passed-over modules.

@@ -342,6 +342,7 @@ class _Collector:
         self._remote: dict[str, frozenset[str]] = {}
         self._clients: set[str] = set()
         self._folds: dict[int, str | None] = {}
+        self._parts: set[int] = set()  # expressions read as part of a string folded whole
         self._decode_budget = _MAX_DECODE
         self._function_names: dict[int, str] = {}
         self._digests = False
@@ -349,6 +350,10 @@ class _Collector:
         # Names bound to a path or command built from literals (``os.path.join(here,
         # "post.sh")``): the literals, for what a process call runs.
         self._built: dict[tuple[int, str], ast.AST] = {}
+        # Lexical scopes: a function's enclosing function (0: the module), and the names a
+        # function declares `global` (bound in the module's scope wherever assigned).
+        self._enclosing: dict[int, int] = {}
+        self._globals: set[tuple[int, str]] = set()
 
     def collect(self, tree: ast.Module, text: str) -> Facts:
         facts = self.facts
@@ -416,7 +421,10 @@ class _Collector:
                 and type(node.targets[0]) is ast.Name  # type: ignore[attr-defined]
             ):
                 imported.append(node)
+            elif kind is ast.Global:
+                self._globals.update((scope, name) for name in node.names)  # type: ignore[attr-defined]
             elif kind is ast.FunctionDef or kind is ast.AsyncFunctionDef:
+                self._enclosing[id(node)] = scope
                 self.functions.setdefault(node.name, node)  # type: ignore[attr-defined]
                 self._function_names[id(node)] = constructors.get(id(node), node.name)  # type: ignore[attr-defined]
                 arguments = node.args  # type: ignore[attr-defined]
@@ -540,7 +548,7 @@ class _Collector:
                 targets, value = _assignment(node)  # type: ignore[arg-type]
                 self._assigns.append((targets, value, scope))
                 for target in targets:
-                    self.assigned.add((0 if "." in target else scope, target))
+                    self.assigned.add((self._binding(scope, target), target))
                 if (
                     (kind is ast.Assign or kind is ast.AnnAssign)
                     and type(value) is ast.Constant
@@ -549,7 +557,7 @@ class _Collector:
                     literal = value.value  # type: ignore[attr-defined]
                     text = literal if type(literal) is str else literal.decode("latin-1")
                     for target in targets:
-                        self.literals.setdefault((scope, target), text)
+                        self.literals.setdefault((self._binding(scope, target), target), text)
                 elif type(value) is ast.Call and self._opens_for_writing(value):  # type: ignore[arg-type]
                     for target in targets:
                         self._note_handle(value, target, scope)  # type: ignore[arg-type]
@@ -558,16 +566,31 @@ class _Collector:
                     or (kind in (ast.For, ast.AsyncFor) and type(value) in _COLLECTIONS)
                 ) and len(targets) == 1:
                     # (`for path in ("~/.pypirc", "~/.npmrc")`: each of its literals in turn.)
-                    self._built[(scope, targets[0])] = value
+                    bound = (self._binding(scope, targets[0]), targets[0])
+                    self._built[bound] = value
                     folded = self._folded(value, scope, getattr(value, "lineno", 0))
                     if folded is not None:
-                        self.literals.setdefault((scope, targets[0]), folded)
+                        self.literals.setdefault(bound, folded)
+            elif (
+                (kind is ast.BinOp and _spells_text(node))  # type: ignore[arg-type]
+                or (kind is ast.Subscript and _reverses(node.slice))  # type: ignore[attr-defined]
+            ) and id(node) not in self._parts:
+                # A string spelled in pieces or backwards (`"disc" + "ord.com/api/..."`,
+                # `"...moc.drocsid"[::-1]`) is read as the literal Python builds of it.
+                folded = self._folded(node, scope, node.lineno)  # type: ignore[attr-defined]
+                if folded is not None and len(folded) >= 20 and self._decode_budget > 0:
+                    hidden = _decode_literal(folded)
+                    if hidden is not None:
+                        self._decode_budget -= len(folded)
+                        facts.decoded.append((hidden, node.lineno))  # type: ignore[attr-defined]
             elif kind is ast.With or kind is ast.AsyncWith:
                 for item in node.items:  # type: ignore[attr-defined]
                     call = item.context_expr
                     if type(item.optional_vars) is not ast.Name:
                         continue
-                    self.assigned.add((scope, item.optional_vars.id))
+                    self.assigned.add(
+                        (self._binding(scope, item.optional_vars.id), item.optional_vars.id)
+                    )
                     self._assigns.append(([item.optional_vars.id], call, scope))
                     if type(call) is ast.Call and self._opens_for_writing(call):
                         self._note_handle(call, item.optional_vars.id, scope)
@@ -1151,7 +1174,7 @@ class _Collector:
         keys = set()
         for sub in ast.walk(node):
             if isinstance(sub, ast.Name) and sub.id not in _PATH_NOISE and sub.id not in self.alias:
-                owner = scope if (scope, sub.id) in self.assigned else 0
+                owner = self._owner(scope, sub.id)
                 if (owner, sub.id) not in self.assigned:
                     continue  # a builtin or an import: says nothing about which file
                 keys.add(f"{owner}:{sub.id}")
@@ -1177,8 +1200,20 @@ class _Collector:
     # -- data flow -------------------------------------------------------------------------
 
     def _owner(self, scope: int, name: str) -> int:
-        """The scope a name belongs to: the function's when it assigns it, else the module's."""
-        return scope if (scope, name) in self.assigned else 0
+        """The scope a name read in ``scope`` belongs to: the nearest function, from
+        ``scope`` outwards, that assigns it (a closure reads its enclosing function's
+        names), else the module's."""
+        while scope:
+            if (scope, name) in self.assigned:
+                return scope
+            scope = self._enclosing.get(scope, 0)
+        return 0
+
+    def _binding(self, scope: int, target: str) -> int:
+        """The scope an assignment in ``scope`` binds ``target`` in: the module's for an
+        attribute (``self.env = ...`` is read in the class's other methods) or a name the
+        function declares ``global``, else ``scope``."""
+        return 0 if "." in target or (scope, target) in self._globals else scope
 
     def _taint(self, sinks: list[tuple[str, ast.Call, int]], functions: Iterable[str] = ()) -> None:
         """Mark the names that carry source data (``SOURCE_KINDS``) into the sinks, the
@@ -1199,8 +1234,7 @@ class _Collector:
         by_target: dict[tuple[int, str], list[tuple[ast.AST, int]]] = {}
         for targets, value, scope in self._assigns:
             for target in targets:
-                # `self.env = ...` is read in the class's other methods: module-wide.
-                key = (0 if "." in target else scope, target)
+                key = (self._binding(scope, target), target)
                 by_target.setdefault(key, []).append((value, scope))
         relevant: list[tuple[tuple[int, str], ast.AST, int]] = []
         seen: set[tuple[int, str]] = set()
@@ -1458,6 +1492,9 @@ class _Collector:
         if text is not None and len(text) < 4:
             text = None
         self._folds[key] = text
+        if text is not None:
+            # Its pieces (`"disc" + "ord"` of `"disc" + "ord" + ".com"`) are not read again.
+            self._parts.update(id(part) for part in ast.walk(node))
         if text is not None and len(text) >= 8:
             self.facts.strings.append((text, line))
             if len(text) >= 24:
@@ -1514,6 +1551,9 @@ class _Collector:
                 return (self._owner(scope, node.id), node.id) in self.literals
             if isinstance(node, ast.Subscript):
                 node = node.value
+            elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+                # Literals in pieces ("Y3Vy" + "bCBo..."): both halves written in.
+                return self._constant(node.left, scope) and self._constant(node.right, scope)
             elif (
                 isinstance(node, ast.Call)
                 and node.args
@@ -1702,15 +1742,15 @@ class _Collector:
             if func in ("eval", "builtins.eval") and len(node.args) == 1:
                 # `eval("\145\166\141\154")`: a name spelled in a literal, evaluated, is
                 # what it names (`_____ = eval("eval")` renames a builtin).
-                spelled = node.args[0]
-                if isinstance(spelled, ast.Constant) and isinstance(spelled.value, str):
-                    name = spelled.value.strip()
+                spelled = _concatenated(node.args[0])
+                if spelled is not None:
+                    name = spelled.strip()
                     if _WORD.fullmatch(name):
                         return self.alias.get(name, name)
             if func in ("__import__", "importlib.import_module") and node.args:
-                first = node.args[0]
-                if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    return first.value
+                module = _concatenated(node.args[0])  # also in pieces: "buil" + "tins"
+                if module is not None:
+                    return module
             if func == "getattr" and len(node.args) >= 2:
                 target, attr = node.args[0], node.args[1]
                 spelled = _concatenated(attr)  # "ex" + "ec": a name written in pieces
@@ -1908,7 +1948,30 @@ def _under_domain(node: ast.AST) -> bool:
     )
 
 
-_FOLDABLE = (ast.BinOp, ast.JoinedStr, ast.Call)
+_FOLDABLE = (ast.BinOp, ast.JoinedStr, ast.Call, ast.Subscript)
+
+
+def _reverses(index: ast.AST) -> bool:
+    """Whether a subscript's index is ``[::-1]``: the text read backwards."""
+    if type(index) is not ast.Slice or index.lower is not None or index.upper is not None:  # type: ignore[attr-defined]
+        return False
+    step = index.step  # type: ignore[attr-defined]
+    if type(step) is ast.UnaryOp and type(step.op) is ast.USub:
+        step = step.operand
+        return type(step) is ast.Constant and step.value == 1
+    return type(step) is ast.Constant and step.value == -1
+
+
+def _spells_text(node: ast.BinOp) -> bool:
+    """Whether ``node`` is a sum with a string literal among its terms (``"disc" + x``)."""
+    while type(node) is ast.BinOp and type(node.op) is ast.Add:
+        right = node.right
+        if type(right) is ast.Constant and type(right.value) is str:
+            return True
+        node = node.left  # type: ignore[assignment]
+    return type(node) is ast.Constant and type(node.value) is str  # type: ignore[attr-defined]
+
+
 _MAX_FOLD = 4096
 
 
@@ -1938,6 +2001,9 @@ def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[n
         else:
             return None
         return text if text is None or len(text) <= _MAX_FOLD else None
+    if kind is ast.Subscript and _reverses(node.slice):  # type: ignore[attr-defined]
+        text = _fold(node.value, bound, depth + 1)  # type: ignore[attr-defined]
+        return None if text is None else text[::-1]
     if kind is ast.JoinedStr:
         pieces = []
         for value in node.values:  # type: ignore[attr-defined]
@@ -2551,10 +2617,10 @@ _HIDES_CODE = frozenset({"exec", "eval", "compile", "__import__"})
 def _imported_by_call(call: ast.Call, collector: _Collector) -> str | None:
     """The module ``__import__("a.b")`` (``a``: what it returns) or ``import_module("a.b")``
     (``a.b``) binds, for a literal name; None otherwise."""
-    if not call.args or not isinstance(call.args[0], ast.Constant):
+    if not call.args:
         return None
-    name = call.args[0].value
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+    name = _concatenated(call.args[0])  # a literal, or one in pieces ("buil" + "tins")
+    if name is None or not re.fullmatch(r"[A-Za-z_][\w.]*", name):
         return None
     func = collector.qual(call.func)
     if func == "__import__":
@@ -2709,6 +2775,9 @@ def _constant_bytes(node: ast.AST, collector: _Collector) -> bytes | None:
     ):
         inner = _constant_bytes(node.value, collector)  # s[::-1], a reversed payload
         return inner[::-1] if inner is not None else None
+    if isinstance(node, ast.BinOp | ast.JoinedStr):
+        text = _fold(node, lambda name: None)  # a payload in pieces: "eJw" + "rzs..."
+        return text.encode("latin-1", "ignore") if text is not None else None
     return None
 
 
