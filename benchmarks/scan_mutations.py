@@ -21,6 +21,9 @@ any sample:
 - ``reverse``: every such string written reversed and read back with ``[::-1]``;
 - ``base64``: every such string spelled in base64 and decoded where it is used;
 - ``hex``: every such string spelled in hex (``bytes.fromhex(...).decode()``);
+- ``chr``: every such string spelled as character codes (``''.join(map(chr, [...]))``);
+- ``rot13``: every such string spelled in ROT13 (``codecs.decode(..., "rot13")``);
+- ``pad``: 12,000 harmless functions (about 700 KB) put before a module's own code;
 - ``alias``: every plain ``import x`` renamed (``import x as _m0``), uses renamed too;
 - ``getattr``: calls of an imported module's functions made through ``getattr(x, "name")``;
 - ``relocate``: the code of ``setup.py`` and each package ``__init__.py`` moved into a
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import ast
 import base64
+import codecs
 import io
 import json
 import sys
@@ -56,6 +60,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 POLICY = ScanPolicy()
 MIN_STRING = 6
 #: Python files larger than this are left as they are (unparse of megabytes is slow).
+#: (``pad`` makes every file it rewrites about 700 KB.)
 MAX_REWRITE = 256 * 1024
 
 
@@ -178,6 +183,33 @@ def _hex(text: str) -> ast.expr:
     return _parse(f"bytes.fromhex({data!r}).decode('utf-8', 'surrogatepass')").body[0].value  # type: ignore[attr-defined]
 
 
+def _char_codes(text: str) -> ast.expr:
+    codes = ", ".join(str(ord(c)) for c in text)
+    return _parse(f"''.join(map(chr, [{codes}]))").body[0].value  # type: ignore[attr-defined]
+
+
+def _rot13(text: str) -> ast.expr:
+    spelled = codecs.encode(text, "rot13")
+    return _parse(f"_pg_codecs.decode({spelled!r}, 'rot13')").body[0].value  # type: ignore[attr-defined]
+
+
+#: Harmless code put before a module's own: what pads a payload past a scanner's reading.
+PADDING = "".join(
+    f"def _pg_pad_{i}(value):\n    return [value * {i} for _ in range(3)]\n\n" for i in range(12000)
+)
+
+
+def _padded(code: str) -> str | None:
+    """``code`` with ``PADDING`` put before its first statement that is no import (a text
+    edit: unparsing 12,000 functions for every file would take minutes)."""
+    _head, rest = _split_body(ast.parse(code))
+    if not rest or getattr(rest[0], "col_offset", 0):
+        return None
+    lines = code.splitlines(keepends=True)
+    at = rest[0].lineno - 1
+    return "".join([*lines[:at], PADDING, *lines[at:]])
+
+
 def _strings(
     tree: ast.Module, spell: Callable[[str], ast.expr], prelude: str = ""
 ) -> ast.Module | None:
@@ -243,6 +275,8 @@ MUTATIONS: dict[str, Callable[[ast.Module], ast.Module | None]] = {
     "reverse": lambda tree: _strings(tree, _reverse),
     "base64": lambda tree: _strings(tree, _base64, "import base64 as _pg_b64"),
     "hex": lambda tree: _strings(tree, _hex),
+    "chr": lambda tree: _strings(tree, _char_codes),
+    "rot13": lambda tree: _strings(tree, _rot13, "import codecs as _pg_codecs"),
     "alias": _alias,
     "getattr": _getattr,
 }
@@ -251,6 +285,8 @@ MUTATIONS: dict[str, Callable[[ast.Module], ast.Module | None]] = {
 def mutate_module(code: str, mutation: str) -> str | None:
     """``code`` rewritten by ``mutation``, or ``None`` (does not parse, nothing to rewrite)."""
     try:
+        if mutation == "pad":
+            return _padded(code)
         tree = ast.parse(code)
         changed = MUTATIONS[mutation](tree)
         if changed is None:
@@ -335,7 +371,7 @@ def mutate_archive(data: bytes, filename: str, mutation: str) -> bytes | None:
     return _pack(kind, out) if changed else None
 
 
-ALL = (*MUTATIONS, "relocate")
+ALL = (*MUTATIONS, "pad", "relocate")
 
 
 def _held(data: bytes, filename: str) -> bool:

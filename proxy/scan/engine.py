@@ -43,9 +43,10 @@ from .source import decode_source, disguise, local_imports, read_source
 from .triage import patches_and_phones, worth_parsing
 
 DEFAULT_LIMITS = ScanLimits()
-#: Install- and import-time files up to this size are always parsed; larger ones (a
-#: generated 1 MB ``__init__.py``) only when triage sees something worth a parse.
-_EARLY_PARSE = 256 * 1024
+#: Install- and import-time files up to this size are always parsed, as much as the default
+#: reading cap (``ScanLimits.max_source``); one past the cap is refused. (At 256 KB, harmless
+#: code put before a setup script's own left it to triage alone.)
+_EARLY_PARSE = 2 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 _EXECUTABLE = re.compile(r"\.(?:exe|scr|vbs|msi)$", re.I)

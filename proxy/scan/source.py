@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
+import codecs
 import io
 import re
 import tokenize
@@ -530,6 +531,8 @@ class _Collector:
                     if handed is not None:
                         pending.append(handed)
                 self._classify(name, node, scope)  # type: ignore[arg-type]
+                if id(node) not in self._parts and _rot13_text(node) is not None:  # type: ignore[arg-type]
+                    self._folded(node, scope, node.lineno)  # type: ignore[attr-defined]
                 if self._local_names:
                     ref = self._foreign_ref(node.func)  # type: ignore[attr-defined]
                     if ref is not None:
@@ -1951,6 +1954,23 @@ def _under_domain(node: ast.AST) -> bool:
 _FOLDABLE = (ast.BinOp, ast.JoinedStr, ast.Call, ast.Subscript)
 
 
+def _rot13_text(call: ast.Call) -> ast.AST | None:
+    """The text argument of a ROT13 call (``codecs.decode(text, "rot13")``; ``encode`` is
+    the same cipher), or ``None``."""
+    func = call.func
+    if (
+        type(func) is ast.Attribute
+        and func.attr in ("decode", "encode")  # type: ignore[attr-defined]
+        and type(func.value) is ast.Name  # type: ignore[attr-defined]
+        and len(call.args) == 2
+    ):
+        codec = call.args[1]
+        if type(codec) is ast.Constant and type(codec.value) is str:
+            if codec.value.lower().replace("-", "_") in ("rot13", "rot_13"):
+                return call.args[0]
+    return None
+
+
 def _reverses(index: ast.AST) -> bool:
     """Whether a subscript's index is ``[::-1]``: the text read backwards."""
     if type(index) is not ast.Slice or index.lower is not None or index.upper is not None:  # type: ignore[attr-defined]
@@ -2020,6 +2040,10 @@ def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[n
         return text if len(text) <= _MAX_FOLD else None
     if kind is ast.Call and type(node.func) is ast.Attribute and not node.keywords:  # type: ignore[attr-defined]
         method = node.func.attr  # type: ignore[attr-defined]
+        rotated = _rot13_text(node)  # type: ignore[arg-type]
+        if rotated is not None:
+            text = _fold(rotated, bound, depth + 1)
+            return None if text is None else codecs.encode(text, "rot13")
         if method not in ("join", "format"):
             return None
         head = _fold(node.func.value, bound, depth + 1)  # type: ignore[attr-defined]

@@ -276,6 +276,8 @@ _TRIAGE = (
     ),
     ((b"load_compiled", b"run_path"), lambda text, low, lower: bool(_DATA_NAME.search(text))),
     ((b"pyarmor", b"pty.spawn", b"/dev/tcp", b"httpimport"), _always),
+    # Text spelled in ROT13 hides from these substrings what the parse reads whole.
+    ((b"rot13", b"rot_13", b"rot-13"), _always),
     # `os` or `subprocess` imported by a call (`import_module("os").system(...)`): the
     # process calls hidden from a reader, and from the substrings above.
     (
