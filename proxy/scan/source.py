@@ -21,6 +21,7 @@ import io
 import re
 import tokenize
 import zlib
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
@@ -1497,7 +1498,7 @@ class _Collector:
         self._folds[key] = text
         if text is not None:
             # Its pieces (`"disc" + "ord"` of `"disc" + "ord" + ".com"`) are not read again.
-            self._parts.update(id(part) for part in ast.walk(node))
+            self._parts.update(id(part) for part in ast.walk(node) if part is not node)
         if text is not None and len(text) >= 8:
             self.facts.strings.append((text, line))
             if len(text) >= 24:
@@ -1520,17 +1521,29 @@ class _Collector:
     def _words(self, nodes: list[ast.AST], scope: int) -> list[str]:
         """The string literals in ``nodes``, and those the names there are bound to."""
         words = []
-        for node in nodes:
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
-                    words.append(sub.value)
-                elif isinstance(sub, ast.Name):
-                    key = (self._owner(scope, sub.id), sub.id)
-                    literal = self.literals.get(key)
-                    if literal is not None:
-                        words.append(literal)
-                    elif type(built := self._built.get(key)) in _COLLECTIONS:
-                        words.extend(_constants(built))  # a loop's name: each literal it takes
+        queue = deque(nodes)
+        while queue:
+            sub = queue.popleft()
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                words.append(sub.value)
+            elif isinstance(sub, ast.Name):
+                key = (self._owner(scope, sub.id), sub.id)
+                literal = self.literals.get(key)
+                if literal is not None:
+                    words.append(literal)
+                elif type(built := self._built.get(key)) in _COLLECTIONS:
+                    words.extend(_constants(built))  # a loop's name: each literal it takes
+            else:
+                spelled = (
+                    self._folded(sub, scope, getattr(sub, "lineno", 0))
+                    if (isinstance(sub, ast.BinOp) and _spells_text(sub))
+                    or (isinstance(sub, ast.Subscript) and _reverses(sub.slice))
+                    else None
+                )
+                if spelled is not None:
+                    words.append(spelled)  # one word in pieces: "pyt" + "hon3"
+                else:
+                    queue.extend(ast.iter_child_nodes(sub))
         return words
 
     def _opaque_source(self, node: ast.AST, scope: int) -> bool:
@@ -1629,10 +1642,9 @@ class _Collector:
             # A command is often a list: ["sh", "-c", "curl ... | sh"]; the running
             # interpreter (`sys.executable`) is a "python" there.
             literals = tuple(
-                "python" if self.qual(arg) == "sys.executable" else arg.value
+                word
                 for arg in node.args
-                if self.qual(arg) == "sys.executable"
-                or (isinstance(arg, ast.Constant) and isinstance(arg.value, str))
+                if (word := self._command_word(arg, scope, node.lineno)) is not None
             )
             # A command built from literals, here or in a name bound to one, is run whole.
             literals += tuple(
@@ -1646,12 +1658,11 @@ class _Collector:
                 if text is not None
             )
             literals += tuple(
-                "python" if self.qual(sub) == "sys.executable" else sub.value
+                word
                 for arg in node.args
                 if isinstance(arg, ast.List | ast.Tuple)
                 for sub in arg.elts
-                if self.qual(sub) == "sys.executable"
-                or (isinstance(sub, ast.Constant) and isinstance(sub.value, str))
+                if (word := self._command_word(sub, scope, node.lineno)) is not None
             )
             keywords = tuple(k.arg for k in node.keywords if k.arg)
             # A process whose standard streams are a connection's (`stdin=s.fileno()`).
@@ -1730,6 +1741,17 @@ class _Collector:
                 if spelled in _HIDES_CODE:
                     facts.exec_aliases += 1  # `exec` or `__import__` spelled out of sight
         return name
+
+    def _command_word(self, node: ast.AST, scope: int, line: int) -> str | None:
+        """One word of a command: a literal, one built of literals (`"pyt" + "hon3"`), or
+        ``python`` for the running interpreter (``sys.executable``); ``None`` otherwise."""
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, str) else None
+        if self.qual(node) == "sys.executable":
+            return "python"
+        if isinstance(node, ast.BinOp | ast.Subscript):
+            return self._folded(node, scope, line)
+        return None
 
     def qual(self, node: ast.AST) -> str:
         """The dotted name of an expression, resolved through imports ('' when unknown)."""
