@@ -2382,6 +2382,12 @@ _TRANSACTION_MAKER = re.compile(r"transaction|instruction|memo|transfer", re.I)
 _KEY_ATTRIBUTES = frozenset({"private_key", "privateKey", "_private_key", "secret_key"})
 #: ... or as `.key`/`.secret()` of one named as an account (`acct.key`, `wallet.secret()`).
 _ACCOUNT_NAME = re.compile(r"acc|wallet|keypair|signer|^kp$|^owner$|^payer$", re.I)
+#: A name that holds a wallet's key or recovery phrase (not any `secret`: a commit-reveal
+#: scheme's random secret goes on chain by design).
+_WALLET_KEY_NAME = re.compile(
+    r"^(?:\w*_)?(?:private_?key|priv_?key|secret_?key|mnemonic|seed_?phrase|recovery_?phrase)$",
+    re.I,
+)
 
 
 def _wallet_key_in_transaction(nodes: list[ast.AST]) -> int:
@@ -2414,7 +2420,7 @@ def _reads_wallet_key(node: ast.AST, keys: set[str]) -> bool:
     """Whether ``node`` reads a wallet's private key (or a name in ``keys`` that holds one)."""
     for sub in ast.walk(node):
         kind = type(sub)
-        if kind is ast.Name and (sub.id in keys or _SECRET_NAME.match(sub.id)):  # type: ignore[attr-defined]
+        if kind is ast.Name and (sub.id in keys or _WALLET_KEY_NAME.match(sub.id)):  # type: ignore[attr-defined]
             return True
         if kind is ast.Attribute:
             attribute = sub.attr  # type: ignore[attr-defined]

@@ -75,6 +75,14 @@ EVERYDAY = {
         "def connect(w3, entry):\n"
         "    return w3.provider.make_request('eth_call', [{'data': entry.key}])\n"
     ),
+    "a-commit-secret": (
+        "from web3 import Web3\n"
+        "def connect(w3, registrar, name, owner, secret):\n"
+        "    commitment = registrar.functions.makeCommitment(name, owner, secret).call()\n"
+        "    data = registrar.encode_abi('commit', [commitment])\n"
+        "    return w3.eth.send_transaction({'to': registrar.address, 'data': data,\n"
+        "                                    'memo': secret})\n"
+    ),
     "a-memo-of-text": (
         "from spl.memo.instructions import MemoParams, create_memo\n"
         "def connect(program, keypair):\n"
