@@ -532,7 +532,7 @@ class _Collector:
                     if handed is not None:
                         pending.append(handed)
                 self._classify(name, node, scope)  # type: ignore[arg-type]
-                if id(node) not in self._parts and _rot13_text(node) is not None:  # type: ignore[arg-type]
+                if id(node) not in self._parts and _spelled_call(node):  # type: ignore[arg-type]
                     self._folded(node, scope, node.lineno)  # type: ignore[attr-defined]
                 if self._local_names:
                     ref = self._foreign_ref(node.func)  # type: ignore[attr-defined]
@@ -1538,6 +1538,7 @@ class _Collector:
                     self._folded(sub, scope, getattr(sub, "lineno", 0))
                     if (isinstance(sub, ast.BinOp) and _spells_text(sub))
                     or (isinstance(sub, ast.Subscript) and _reverses(sub.slice))
+                    or (isinstance(sub, ast.Call) and _spelled_call(sub))
                     else None
                 )
                 if spelled is not None:
@@ -1749,7 +1750,9 @@ class _Collector:
             return node.value if isinstance(node.value, str) else None
         if self.qual(node) == "sys.executable":
             return "python"
-        if isinstance(node, ast.BinOp | ast.Subscript):
+        if isinstance(node, ast.BinOp | ast.Subscript) or (
+            isinstance(node, ast.Call) and _spelled_call(node)
+        ):
             return self._folded(node, scope, line)
         return None
 
@@ -1976,6 +1979,20 @@ def _under_domain(node: ast.AST) -> bool:
 _FOLDABLE = (ast.BinOp, ast.JoinedStr, ast.Call, ast.Subscript)
 
 
+def _spelled_call(call: ast.Call) -> bool:
+    """Whether ``call`` spells text out of sight: ROT13, or ``b64decode(...).decode()``
+    (hex, base32) of what may be a literal (``_fold`` says whether it is)."""
+    func = call.func
+    return _rot13_text(call) is not None or (
+        type(func) is ast.Attribute
+        and func.attr == "decode"
+        and type(func.value) is ast.Call
+        and type(func.value.func) in (ast.Attribute, ast.Name)
+        and getattr(func.value.func, "attr", getattr(func.value.func, "id", ""))
+        in _LITERAL_DECODERS
+    )
+
+
 def _rot13_text(call: ast.Call) -> ast.AST | None:
     """The text argument of a ROT13 call (``codecs.decode(text, "rot13")``; ``encode`` is
     the same cipher), or ``None``."""
@@ -1991,6 +2008,37 @@ def _rot13_text(call: ast.Call) -> ast.AST | None:
             if codec.value.lower().replace("-", "_") in ("rot13", "rot_13"):
                 return call.args[0]
     return None
+
+
+#: Decoders of text written into the code, by the last part of their name (``b64decode``,
+#: ``base64.b64decode``, an alias's ``_b.b64decode``), and what each does.
+_LITERAL_DECODERS = {
+    "b64decode": lambda raw: base64.b64decode(raw + b"=" * (-len(raw) % 4)),
+    "urlsafe_b64decode": lambda raw: base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)),
+    "b32decode": base64.b32decode,
+    "unhexlify": binascii.unhexlify,
+    "fromhex": lambda raw: binascii.unhexlify(raw.replace(b" ", b"")),
+}
+
+
+def _decoded_literal(node: ast.AST, bound, depth: int) -> str | None:  # type: ignore[no-untyped-def]
+    """The text of ``b64decode("aHR0cHM6...")`` (or hex, base32) of a literal, or of text
+    ``_fold`` reads, for the ``.decode()`` after it; ``None`` otherwise. Pure data
+    transformation of bounded size."""
+    if type(node) is not ast.Call or len(node.args) != 1:  # type: ignore[attr-defined]
+        return None
+    func = node.func  # type: ignore[attr-defined]
+    last = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else ""
+    decode = _LITERAL_DECODERS.get(last)
+    if decode is None:
+        return None
+    text = _fold(node.args[0], bound, depth + 1)  # type: ignore[attr-defined]
+    if text is None or len(text) > _MAX_FOLD:
+        return None
+    try:
+        return decode(text.encode("latin-1")).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeError):
+        return None
 
 
 def _reverses(index: ast.AST) -> bool:
@@ -2066,6 +2114,10 @@ def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[n
         if rotated is not None:
             text = _fold(rotated, bound, depth + 1)
             return None if text is None else codecs.encode(text, "rot13")
+        if method == "decode":
+            decoded = _decoded_literal(node.func.value, bound, depth + 1)  # type: ignore[attr-defined]
+            if decoded is not None:
+                return decoded
         if method not in ("join", "format"):
             return None
         head = _fold(node.func.value, bound, depth + 1)  # type: ignore[attr-defined]
