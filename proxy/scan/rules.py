@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 40
+REVISION = 41
 
 
 @dataclass(frozen=True, slots=True)
@@ -1173,6 +1173,19 @@ def _import_time(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
             # metadata does not name, or start Python on hidden code that outlives the import.
             yield from _hidden_process(path, [c for c in facts.calls if c.top])
     network = next((c for c in facts.calls if c.top and names_one_of(c.name, NETWORK)), None)
+    if network is None:
+        # `os.system("curl https://...")` uses the network as surely as `urlopen`, on
+        # import as at install.
+        network = next(
+            (
+                Call(_clip(fetch.group(0), 30), c.line)
+                for c in facts.calls
+                if c.top and names_one_of(c.name, PROCESS)
+                for command in (" ".join(c.args),)
+                if (fetch := indicators.FETCH_COMMAND.search(command, command.lower()))
+            ),
+            None,
+        )
     if network is None:
         return
     if role is not Role.SCRIPT:
