@@ -47,6 +47,10 @@ DEFAULT_LIMITS = ScanLimits()
 #: reading cap (``ScanLimits.max_source``); one past the cap is refused. (At 256 KB, harmless
 #: code put before a setup script's own left it to triage alone.)
 _EARLY_PARSE = 2 * 1024 * 1024
+#: A module that install- or import-time code imports is parsed for a hint of hidden code
+#: (``_DYNAMIC``) only up to this size: generated wrappers (SWIG's) are megabytes of
+#: ``__import__``; beyond it, what it runs at its top level decides (``_runs_something``).
+_IMPORTED_PARSE = 256 * 1024
 
 log = logging.getLogger(__name__)
 _EXECUTABLE = re.compile(r"\.(?:exe|scr|vbs|msi)$", re.I)
@@ -590,7 +594,7 @@ def _runs_something(data: bytes) -> bool:
     """Whether a module imported at install or import time is worth parsing although
     triage passed it over: it hides code (``_DYNAMIC``), or it calls something at module
     level (or defines an install command) and uses the network or processes."""
-    if len(data) <= _EARLY_PARSE and (_DYNAMIC.search(data) or patches_and_phones(data)):
+    if len(data) <= _IMPORTED_PARSE and (_DYNAMIC.search(data) or patches_and_phones(data)):
         return True
     if not worth_parsing(data, runs_early=True):
         return False
