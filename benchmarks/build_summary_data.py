@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from packaging.utils import canonicalize_name  # noqa: E402
 
+from benchmarks.build_typosquat_data import listing_rows  # noqa: E402
 from pipgate.proxy.config.corpus import read_corpus_file  # noqa: E402
 from pipgate.proxy.scan.identity import normalized_summary  # noqa: E402
 
@@ -43,15 +44,10 @@ MAX_SHARED = 32
 
 def read_summaries(path: Path) -> dict[str, str]:
     """Normalized project name -> normalized summary, from the listing's ``summary`` column."""
-    summaries: dict[str, str] = {}
-    with path.open(encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-        name_at, summary_at = header.index("name"), header.index("summary")
-        for line in handle:
-            cells = line.rstrip("\n").split("\t")
-            if len(cells) > max(name_at, summary_at):
-                summaries[canonicalize_name(cells[name_at])] = normalized_summary(cells[summary_at])
-    return summaries
+    return {
+        canonicalize_name(name): normalized_summary(summary)
+        for name, summary in listing_rows(path, "name", "summary")
+    }
 
 
 def distinctive(summary: str, shared: int) -> bool:

@@ -28,6 +28,7 @@ import argparse
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,18 +54,25 @@ MIN_EDIT_TARGET = 3
 MIN_AFFIX_TARGET = 3
 
 
+def listing_rows(path: Path, *columns: str) -> Iterator[list[str]]:
+    """The cells of ``columns`` (named in the listing's header line) of each row that has
+    them all."""
+    with path.open(encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        wanted = [header.index(column) for column in columns]
+        for line in handle:
+            cells = line.rstrip("\n").split("\t")
+            if len(cells) > max(wanted):
+                yield [cells[i] for i in wanted]
+
+
 def read_listing(path: Path) -> dict[str, str]:
     """Normalized name -> month of the latest release (``YYYY-MM``)."""
     months: dict[str, str] = {}
-    with path.open(encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-        name_at, month_at = header.index("name"), header.index("month")
-        for line in handle:
-            cells = line.rstrip("\n").split("\t")
-            if len(cells) <= max(name_at, month_at) or len(cells[month_at]) != 7:
-                continue
-            name = canonicalize_name(cells[name_at])
-            months[name] = max(months.get(name, ""), cells[month_at])
+    for name, month in listing_rows(path, "name", "month"):
+        if len(month) == 7:
+            name = canonicalize_name(name)
+            months[name] = max(months.get(name, ""), month)
     return months
 
 
