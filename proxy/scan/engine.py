@@ -394,6 +394,7 @@ class _Scan:
             imported = _imported_early(roles, facts, deferred) if level < _FOLLOWED else []
             if not imported:
                 break
+            called = _early_called(facts, roles)
             for path in imported:
                 # A module setup.py or an __init__.py imports runs with it: what triage
                 # lets pass in such code (any network or process use) is read properly;
@@ -401,7 +402,9 @@ class _Scan:
                 deadline.check()
                 data = deferred.pop(path)
                 # A test module was never triaged (nothing runs tests); imported, it runs.
-                if _runs_something(data) or (inert(path) and worth_parsing(data, runs_early=True)):
+                # So does a function or class of any module that early code calls.
+                runs_then = inert(path) or _defines_one_of(data, path, called)
+                if _runs_something(data) or (runs_then and worth_parsing(data, runs_early=True)):
                     texts[path] = decode_source(data)
                     facts[path] = read_source(texts[path], links=small)
                 else:
@@ -659,21 +662,43 @@ def _imported_early(
     return found
 
 
+def _early_called(facts: dict[str, Facts], roles: dict[str, Role]) -> set[tuple[str, str]]:
+    """``(module, function)`` pairs that code run at install, import or startup calls in
+    another module by name (``from .core import main; main()`` gives ``("core", "main")``;
+    a class made there gives its name)."""
+    called: set[tuple[str, str]] = set()
+    for path, role in roles.items():
+        if role not in (Role.INSTALL, Role.IMPORT, Role.PTH) or path not in facts:
+            continue
+        for call in facts[path].calls:
+            if call.top or role is Role.INSTALL:
+                head, _, function = call.name.rpartition(".")
+                if head and function:
+                    called.add((head.rsplit(".", 1)[-1], function))
+    return called
+
+
+def _defines_one_of(data: bytes, path: str, called: set[tuple[str, str]]) -> bool:
+    """Whether a module's bytes define a function or class that early code calls by this
+    module's name (``called``, from ``_early_called``): its body runs then too."""
+    module = layout.module_of(path).rsplit(".", 1)[-1]
+    names = [function for owner, function in called if owner == module]
+    return bool(names) and any(
+        re.search(
+            rb"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+" + re.escape(n.encode()) + rb"\b",
+            data,
+            re.M,
+        )
+        for n in names
+    )
+
+
 def _mark_early_calls(facts: dict[str, Facts], roles: dict[str, Role]) -> None:
     """Calls inside functions that code run at install or import time calls in another of
     the project's modules (``from .core import main; main()``) run then too: mark them
     ``top``. Functions are matched by module and function name, a few calls deep."""
-    early = (Role.INSTALL, Role.IMPORT, Role.PTH)
     for _ in range(3):
-        called: set[tuple[str, str]] = set()
-        for path, role in roles.items():
-            if role not in early or path not in facts:
-                continue
-            for call in facts[path].calls:
-                if call.top or role is Role.INSTALL:
-                    head, _, function = call.name.rpartition(".")
-                    if head and function:
-                        called.add((head.rsplit(".", 1)[-1], function))
+        called = _early_called(facts, roles)
         marked = False
         for path, found in facts.items():
             module = layout.module_of(path).rsplit(".", 1)[-1]
