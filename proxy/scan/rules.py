@@ -23,9 +23,9 @@ from pipgate.policies.scan import Finding
 from . import indicators
 from .facts import Call, Facts
 from .layout import Role
-from .source import DNS_LOOKUPS, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
+from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 43
+REVISION = 44
 
 
 @dataclass(frozen=True, slots=True)
@@ -631,8 +631,9 @@ def _reverse_shell(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
     if hit is not None:
         yield finding("reverse-shell", path, hit[2], _clip(hit[0].group(0)))
         return
-    if not (facts.called(".connect") and facts.called("socket.socket")):
-        return
+    sockets = [c for c in facts.calls if c.name == "socket.socket"]
+    if not facts.called(".connect") or all("family=AF_UNIX" in c.keywords for c in sockets):
+        return  # no socket, or only local ones (a runtime's streams sent to its supervisor)
     dup = facts.called("os.dup2") or next(
         (c for c in facts.calls if names_one_of(c.name, PROCESS) and "stdin=fileno" in c.keywords),
         None,
@@ -1001,7 +1002,7 @@ def _obfuscation(path: str, facts: Facts, role: Role) -> Iterator[Finding]:
     if facts.disguise:
         reasons.append(f"source written in {facts.disguise}")
     if (
-        facts.escapes >= 200
+        facts.escapes >= ESCAPE_SOUP
         and facts.escapes * 4 * 8 >= facts.max_line * 10
         and not path.endswith("_pb2.py")  # protobuf descriptors are escaped bytes
     ):

@@ -140,6 +140,43 @@ _MATH_NAME = re.compile(
 )
 _ESCAPED_IMPORT = re.compile(r"""__import__\(\s*[bru]?(['"])(?:\\x[0-9a-fA-F]{2})+\1""")
 _ESCAPE = re.compile(r"\\(?:x[0-9a-fA-F]{2}|[0-7]{3})")
+#: Escapes in one file from which ``rules`` reads text spelled out of a reader's sight.
+ESCAPE_SOUP = 200
+_FSTRING_START = getattr(tokenize, "FSTRING_START", -1)  # Python 3.12 and later
+_FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", -1)
+_FSTRING_END = getattr(tokenize, "FSTRING_END", -1)
+
+
+#: Python in a string: a raw string of code (written out and run) keeps its escapes for
+#: the interpreter that runs it.
+_CODE_TEXT = re.compile(r"\b(?:import|lambda|exec|eval|globals|compile)\b")
+
+
+def _cooked_escapes(text: str) -> int:
+    """``_ESCAPE`` matches in the string literals Python decodes: not in comments, nor in
+    raw strings (a regular expression's own escapes, ``r"[\\000-\\040]"``, read as written)
+    unless the raw string is code itself (an obfuscated script kept raw, to be saved and
+    run). Counted from the tokens; a file that does not tokenize keeps the plain count."""
+    count = 0
+    raw: list[bool] = []  # enclosing f-strings (3.12+ tokenizes their parts): raw or not
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            kind, string = token.type, token.string
+            if kind == tokenize.STRING:
+                prefix = string[: len(string) - len(string.lstrip("rRbBuUfF"))]
+                if "r" not in prefix.lower() or _CODE_TEXT.search(string):
+                    count += len(_ESCAPE.findall(string))
+            elif kind == _FSTRING_START:
+                raw.append("r" in string.lower())
+            elif kind == _FSTRING_END and raw:
+                raw.pop()
+            elif kind == _FSTRING_MIDDLE and not (raw and raw[-1]):
+                count += len(_ESCAPE.findall(string))
+    except (tokenize.TokenError, SyntaxError):
+        return len(_ESCAPE.findall(text))
+    return count
+
+
 _MAX_DECODE = 256 * 1024
 _ESCAPES = re.compile(r"\\x[0-9a-fA-F]{2}")
 
@@ -365,6 +402,8 @@ class _Collector:
             facts.disguise = disguise(text[:400].encode("utf-8", "replace"))
         if "\\" in text:
             facts.escapes = len(_ESCAPE.findall(text))
+            if facts.escapes >= ESCAPE_SOUP:
+                facts.escapes = _cooked_escapes(text)
             if "__import__" in text:
                 # `__import__('\x7a\x6c\x69\x62')`: a module named out of a reader's sight,
                 # to load what runs the hidden code (the decompressor, the builtins).
@@ -479,7 +518,8 @@ class _Collector:
             for n in nodes
             if type(n) is ast.Expr
         }
-        docstrings = _docstrings(nodes)
+        # Docstrings are prose, a regular expression's pattern matches text: neither acts.
+        unread = _docstrings(nodes) | (_patterns(nodes) if "re" in self._absolute else set())
         development = self._development_only(nodes) if "argv" in text else set()
         strings, code_literals, names = facts.strings, facts.code_literals, facts.names
         for node, scope in zip(nodes, scopes, strict=True):
@@ -489,8 +529,9 @@ class _Collector:
                     names[node.id] = node.lineno  # type: ignore[attr-defined]
             elif kind is ast.Constant:
                 value = node.value  # type: ignore[attr-defined]
-                if type(value) in (str, bytes) and id(node) not in docstrings:
-                    # Docstrings are prose: a path or URL mentioned there is documentation.
+                if type(value) in (str, bytes) and id(node) not in unread:
+                    # A path or URL a docstring mentions is documentation, one a pattern
+                    # names is what a scanner or a parser looks for.
                     text = value if type(value) is str else value.decode("latin-1")
                     if len(text) > _MAX_LITERAL:
                         # A megabyte blob is judged by its ends (an embedded program, an
@@ -854,7 +895,7 @@ class _Collector:
             sink = self.qual(call.args[0])
             if sink in EXEC_SINKS:
                 return sink, ast.Call(call.args[0], call.args[1:2], [], lineno=call.lineno), scope
-        elif name in _RUNS_HANDED and call.args:
+        elif name in _RUNS_HANDED and call.args and not _weights_only(name, call):
             return name, call, scope
         elif type(call.func) is ast.Lambda and call.args:
             lam = call.func
@@ -1422,8 +1463,11 @@ class _Collector:
         if _matches(name, NETWORK_READS) or (
             self._sockets and name.endswith((".recv", ".recvfrom"))
         ):
-            if any(_METADATA_URL.search(word) for word in self._words(call.args[:1], scope)):
+            words = self._words(call.args[:1], scope)
+            if any(_METADATA_URL.search(word) for word in words):
                 return frozenset({"network", "credential"})  # the machine's cloud credentials
+            if words and all(_SETUPTOOLS_BOOTSTRAP.match(word) for word in words):
+                return frozenset()  # the packaging tools' own installer, run as it says
             return frozenset({"network"})
         if self._remote and name.endswith((".rfile.read", ".rfile.readline")):
             return frozenset({"network"})
@@ -1639,6 +1683,8 @@ class _Collector:
             if isinstance(text, str)
         )
         keywords: tuple[str, ...] = ()
+        if name == "socket.socket" and _local_socket(node, self):
+            keywords = ("family=AF_UNIX",)  # a local socket: it reaches no other host
         if name.startswith(("subprocess.", "os.")) and node.args:
             # A command is often a list: ["sh", "-c", "curl ... | sh"]; the running
             # interpreter (`sys.executable`) is a "python" there.
@@ -1690,7 +1736,8 @@ class _Collector:
             ]
             literals += tuple(w for w in dict.fromkeys(nested[:32]) if w not in literals)
         within = self._function_names.get(scope, "") if scope else ""
-        discarded = id(node) in self._discarded
+        # A download saved to a file is kept, whatever the call returns.
+        discarded = id(node) in self._discarded and not _saves_to_file(name, node)
         facts.calls.append(
             Call(name, node.lineno, literals, within=within, keywords=keywords, discarded=discarded)
         )
@@ -1711,7 +1758,12 @@ class _Collector:
                 self._call_nodes.append(node)
         if name.endswith((".hexdigest", ".digest", ".compare_digest")):
             self._digests = True
-        if name == "getattr" and len(node.args) >= 2 and self._hidden_name(node.args[1], scope):
+        if (
+            name == "getattr"
+            and len(node.args) >= 2
+            and self._hidden_name(node.args[1], scope)
+            and not _plain_builtin(node.args[1])
+        ):
             target = node.args[0]
             if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Call):
                 target = target.value  # globals()["__builtins__"]
@@ -2262,6 +2314,15 @@ _CREDENTIAL_HINT = re.compile(
     re.I,
 )
 #: Addresses that hand out the machine's cloud credentials (AWS, GCP, Azure, Alibaba).
+#: The installers of setuptools and distribute that buildout's and many projects' old
+#: bootstrap scripts fetched and ran (``exec urlopen(".../ez_setup.py").read() in ez``):
+#: a developer's tool, published at these addresses for that very use.
+_SETUPTOOLS_BOOTSTRAP = re.compile(
+    r"https?://(?:peak\.telecommunity\.com/dist/ez_setup\.py|"
+    r"python-distribute\.org/distribute_setup\.py|bootstrap\.pypa\.io/ez_setup\.py|"
+    r"downloads\.buildout\.org/\d+/bootstrap\.py|"
+    r"bitbucket\.org/pypa/setuptools/raw/[\w.-]+/ez_setup\.py)$"
+)
 _METADATA_URL = re.compile(
     r"/latest/meta-data/(?:iam|ram)/security-credentials|/latest/api/token|"
     r"/computeMetadata/v1/instance/service-accounts/[^'\"]*token|/metadata/identity/oauth2/token"
@@ -2643,6 +2704,43 @@ def _docstrings(nodes: list[ast.AST]) -> set[int]:
     return found
 
 
+def _saves_to_file(name: str, call: ast.Call) -> bool:
+    """Whether a download call saves what it fetches to a file: ``urlretrieve(url, path)``
+    (with no path it goes to a temporary file whose name is returned), ``wget.download``."""
+    if name not in FETCH_TO_PATH:
+        return False
+    return (
+        name == "wget.download"
+        or len(call.args) > 1
+        or any(k.arg == "filename" for k in call.keywords)
+    )
+
+
+#: ``re`` functions whose first argument is a pattern.
+_PATTERN_TAKERS = frozenset(
+    {"compile", "search", "match", "fullmatch", "findall", "finditer", "sub", "subn", "split"}
+)
+
+
+def _patterns(nodes: list[ast.AST]) -> set[int]:
+    """Ids of the string constants handed to ``re`` as patterns (``re.compile(r"(curl\\s|
+    /dev/tcp/)")``: what a scanner or a parser looks for, not text the code uses)."""
+    found = set()
+    for node in nodes:
+        if type(node) is ast.Call and node.args:  # type: ignore[attr-defined]
+            func = node.func  # type: ignore[attr-defined]
+            first = node.args[0]  # type: ignore[attr-defined]
+            if (
+                type(func) is ast.Attribute
+                and func.attr in _PATTERN_TAKERS
+                and type(func.value) is ast.Name
+                and func.value.id == "re"
+                and type(first) is ast.Constant
+            ):
+                found.add(id(first))
+    return found
+
+
 #: ``setup.py`` commands an installer runs; any other (``publish``, ``coverage``, ``test``)
 #: runs only when a developer types it.
 _INSTALL_COMMANDS = frozenset(
@@ -2716,6 +2814,40 @@ def _development_test(test: ast.AST, collector: _Collector, argv: set[str]) -> b
 _RENAMED = frozenset({"globals", "vars", "getattr", "chr", "__import__", "str.join"})
 #: Builtins that run or load code: one bound to another name hides what runs.
 _HIDES_CODE = frozenset({"exec", "eval", "compile", "__import__"})
+#: Builtins whose plain name fetched by ``getattr`` reaches code or the interpreter's state.
+_REACHES_CODE = _HIDES_CODE | {"open", "globals", "vars", "getattr", "setattr", "locals"}
+
+
+def _plain_builtin(spelled: ast.AST) -> bool:
+    """Whether ``getattr(builtins, spelled)`` names, in one plain literal, a builtin that
+    runs no code (``getattr(builtins, "print", None)``, ``"raw_input"``, ``"unicode"``): a
+    check of what this Python has, which hides nothing from a reader."""
+    return (
+        isinstance(spelled, ast.Constant)
+        and isinstance(spelled.value, str)
+        and spelled.value.isidentifier()
+        and spelled.value not in _REACHES_CODE
+    )
+
+
+def _weights_only(name: str, call: ast.Call) -> bool:
+    """``torch.load(..., weights_only=True)``: tensors and plain containers only, no code
+    run while loading (PyTorch's safe mode)."""
+    return name == "torch.load" and any(
+        k.arg == "weights_only" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in call.keywords
+    )
+
+
+def _local_socket(call: ast.Call, collector: _Collector) -> bool:
+    """``socket.socket(socket.AF_UNIX, ...)`` (or ``family=AF_UNIX``): a socket to a path on
+    this machine, never to another host."""
+    family = (
+        call.args[0]
+        if call.args
+        else next((k.value for k in call.keywords if k.arg == "family"), None)
+    )
+    return family is not None and collector.qual(family).rsplit(".", 1)[-1] == "AF_UNIX"
 
 
 def _imported_by_call(call: ast.Call, collector: _Collector) -> str | None:
