@@ -329,7 +329,7 @@ class _Scan:
                 facts[path] = read_source(text, links=small)
         metadata_path = _first(texts, ("PKG-INFO", "METADATA"))
         deferred = {path[len(root) :]: data for path, data in self.deferred.items()}
-        entry_points = texts.get(_first(texts, ("entry_points.txt",)) or "") or ""
+        entry_points = texts.get(_own_entry_points(texts) or "") or ""
         if not entry_points and not self.wheel:
             # An sdist without one declares them in its configuration or its setup script.
             setup = facts.get("setup.py")
@@ -487,7 +487,7 @@ class _Scan:
         declared = {
             path: texts[path]
             for path in (
-                _first(texts, ("entry_points.txt",)),
+                _own_entry_points(texts),
                 _first(texts, ("setup.cfg",)),
                 _first(texts, ("pyproject.toml",)),
             )
@@ -724,6 +724,21 @@ def _mark_command_calls(
         for call in found.calls:
             if call.within in functions:
                 call.top = True
+
+
+def _own_entry_points(texts: dict[str, str]) -> str | None:
+    """The archive's own ``entry_points.txt``: in its ``.dist-info`` or ``.egg-info``
+    directory at the root (or under ``src/``), never a vendored project's
+    (``pex/vendor/_vendored/pip/pip-20.3.4.dist-info/entry_points.txt`` names pip's
+    commands, which installing the archive does not install)."""
+    found = [p for p in texts if p.endswith("entry_points.txt") and _metadata_place(p)]
+    return min(found, key=lambda p: (p.count("/"), p)) if found else None
+
+
+def _metadata_place(path: str) -> bool:
+    parts = path.split("/")
+    placed = len(parts) == 2 or (len(parts) == 3 and parts[0] == "src")
+    return placed and parts[-2].endswith((".dist-info", ".egg-info"))
 
 
 def _first(texts: dict[str, str], names: tuple[str, ...]) -> str | None:

