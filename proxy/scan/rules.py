@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 45
+REVISION = 46
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +179,10 @@ NETWORK = (
     "requests.Session",
     "urllib.request.urlopen",
     "urllib.request.urlretrieve",
-    "urllib.request.Request",
+    # (Not `urllib.request.Request`: it builds a request and sends nothing; `urlopen` or an
+    # opener sends it.)
+    "urllib.request.build_opener",
+    "urllib2.build_opener",
     "urllib.urlopen",
     "urllib.urlretrieve",
     "urllib2.urlopen",
