@@ -736,6 +736,8 @@ def _own_entry_points(texts: dict[str, str]) -> str | None:
 
 
 def _metadata_place(path: str) -> bool:
+    """Whether a member lies in the archive's own metadata directory: ``X.dist-info/`` or
+    ``X.egg-info/`` at the root, or ``src/X.egg-info/``."""
     parts = path.split("/")
     placed = len(parts) == 2 or (len(parts) == 3 and parts[0] == "src")
     return placed and parts[-2].endswith((".dist-info", ".egg-info"))

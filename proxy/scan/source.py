@@ -2313,7 +2313,6 @@ _CREDENTIAL_HINT = re.compile(
     r"\.m2[\\/]+settings\.xml|\.azure[\\/]",
     re.I,
 )
-#: Addresses that hand out the machine's cloud credentials (AWS, GCP, Azure, Alibaba).
 #: The installers of setuptools and distribute that buildout's and many projects' old
 #: bootstrap scripts fetched and ran (``exec urlopen(".../ez_setup.py").read() in ez``):
 #: a developer's tool, published at these addresses for that very use.
@@ -2323,6 +2322,7 @@ _SETUPTOOLS_BOOTSTRAP = re.compile(
     r"downloads\.buildout\.org/\d+/bootstrap\.py|"
     r"bitbucket\.org/pypa/setuptools/raw/[\w.-]+/ez_setup\.py)$"
 )
+#: Addresses that hand out the machine's cloud credentials (AWS, GCP, Azure, Alibaba).
 _METADATA_URL = re.compile(
     r"/latest/meta-data/(?:iam|ram)/security-credentials|/latest/api/token|"
     r"/computeMetadata/v1/instance/service-accounts/[^'\"]*token|/metadata/identity/oauth2/token"
