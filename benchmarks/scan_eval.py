@@ -56,7 +56,13 @@ REGISTRY = Path("/work/.mirror/lxyeternal+pypi_malregistry/repo")
 RESULTS = ROOT / "benchmarks" / "results"
 ARCHIVES = (".tar.gz", ".whl", ".zip", ".tgz", ".tar.bz2", ".egg")
 MISSING: list[str] = []  # malware samples whose blob the mirror does not hold
-GUARDDOG = {"recall": 61.7, "flag_rate_popular": 6.3, "seconds": 2.0}
+GUARDDOG = {
+    "recall": 61.7,
+    "flag_rate_popular": 6.3,
+    "any_finding_malware": 90.0,
+    "any_finding_popular": 81.8,
+    "seconds": 2.0,
+}
 
 
 @dataclass(frozen=True)
@@ -261,6 +267,7 @@ def summarize(results, prints, policy, args, wall, peak_kib) -> dict:  # type: i
             "flagged": len(flagged),
             "flag_rate": round(100 * len(flagged) / len(rows), 2) if rows else 0.0,
             "incomplete": sum(1 for _, r, _ in rows if r.incomplete),
+            "any_finding": sum(1 for _, r, _ in rows if r.findings),
             "median_ms": round(1000 * statistics.median(times), 1),
             "p99_ms": round(1000 * times[min(len(times) - 1, int(0.99 * len(times)))], 1),
             "max_ms": round(1000 * times[-1], 1),
@@ -357,6 +364,14 @@ def show_misses(rows, labels, args) -> None:  # type: ignore[no-untyped-def]
         )
 
 
+def _share(group: dict, key: str) -> str:
+    """``group[key]`` as a percentage of the group's archives, or "not measured" for results
+    written before the count existed."""
+    if key not in group or not group.get("archives"):
+        return "not measured"
+    return f"{round(100 * group[key] / group['archives'], 2)}% ({group[key]})"
+
+
 def markdown(data: dict) -> str:
     g = data["groups"]
     mal, pop, tail = g.get("malware", {}), g.get("popular", {}), g.get("tail", {})
@@ -379,6 +394,9 @@ def markdown(data: dict) -> str:
         f"({pop.get('flagged', 0)}/{pop.get('archives', 0)}) | {GUARDDOG['flag_rate_popular']}% |",
         f"| flagged, long-tail projects | {tail.get('flag_rate', 0)}% "
         f"({tail.get('flagged', 0)}/{tail.get('archives', 0)}) | |",
+        f"| any finding at all, malware / popular | {_share(mal, 'any_finding')} / "
+        f"{_share(pop, 'any_finding')} | {GUARDDOG['any_finding_malware']}% / "
+        f"{GUARDDOG['any_finding_popular']}% |",
         f"| scan time per archive, median / p99 (malware) | {mal.get('median_ms')} / {mal.get('p99_ms')} ms "
         f"(CPU {mal.get('cpu_median_ms')} / {mal.get('cpu_p99_ms')} ms) | ~2 s |",
         f"| scan time per archive, median / p99 / max (popular) | {pop.get('median_ms')} / {pop.get('p99_ms')} / "
