@@ -28,7 +28,7 @@ from .rules import PROCESS, finding, names_one_of
 HEAD = 64 * 1024
 TOTAL = 4 * 1024 * 1024
 
-_SCRIPT = re.compile(r"\.(?:sh|bash|zsh|bat|cmd|ps1|vbs|command)$", re.I)
+_SCRIPT = re.compile(r"\.(?:sh|bash|zsh|bat|cmd|ps1|vbs|command|js|mjs|cjs)$", re.I)
 _PROGRAM = re.compile(r"\.(?:exe|bin|elf|out|dll|dylib|scr|com|msi|appimage|run)$", re.I)
 #: Build tools an sdist may ship and run to compile itself.
 _BUILD_TOOLS = frozenset(
@@ -56,8 +56,11 @@ def check_runs(
     """``install-run-bundled`` for each install-time process call that runs a member of
     the archive (by the file name its arguments spell) that is a program, or a script that
     downloads and runs, opens a shell to a socket, mines, persists or sends to a sink; and
-    for each import-time one that starts such a member hidden or detached from the user's
-    session (``creationflags``, ``start_new_session``, ``startupinfo``).
+    for each import-time one (module level, or a function early code calls) that starts
+    such a member hidden or detached from the user's session (``creationflags``,
+    ``start_new_session``, ``startupinfo``), or for its own sake (nothing reads what it
+    prints): importing a library has no program of its own to start. One asked its
+    version, its output read, is a wrapper checking its tool.
     ``heads`` are the root-relative members read by ``wanted``; ``paths`` all members."""
     by_name: dict[str, list[str]] = {}
     for path in paths:
@@ -69,9 +72,12 @@ def check_runs(
         for call in found.calls:
             if not _is_process(call.name):
                 continue
-            if role is Role.IMPORT and not (call.top and _HIDDEN.intersection(call.keywords)):
+            if role is Role.IMPORT and not (
+                call.top and (call.discarded or _HIDDEN.intersection(call.keywords))
+            ):
                 continue
-            for word in {w for arg in call.args for w in _WORD.findall(arg)}:
+            spelled = [*call.args, *(text for text, line in found.strings if line == call.line)]
+            for word in {w for text in spelled for w in _WORD.findall(text)}:
                 for member in by_name.get(word, ()):
                     reason = _judge(member, heads.get(member))
                     if reason is not None:
@@ -128,6 +134,7 @@ def check_compiled_imports(
     """``bundled-library`` for install-, import- or startup-time code that imports one of
     the project's modules the archive ships only compiled (``_core.pyc``, ``_speed.so``,
     ``_speed.cp311-win_amd64.pyd``, with no ``.py``, ``.pyx`` or C source of that name),
+    and for a top-level package or module shipped only as bytecode (``pkg/__init__.pyc``),
     in an archive that claims no platform: code that runs unread."""
     sources = {p.rsplit(".", 1)[0] for p in paths if p.endswith(_SOURCE_SUFFIXES)}
     compiled: dict[str, str] = {}
@@ -141,6 +148,12 @@ def check_compiled_imports(
             compiled.setdefault(layout.module_of(stem + ".py"), path)
     if not compiled:
         return
+    for module, path in sorted(compiled.items()):
+        if "." not in module and path.endswith(".pyc"):
+            # The package itself (``pkg/__init__.pyc``), or a top-level module, with no
+            # source: importing the project runs it, whatever imports it.
+            yield finding("bundled-library", path, 0, f"{module} ships only compiled (no source)")
+            return
     imported = {p: f.local_imports for p, f in facts.items()}
     for source, role in sorted(roles.items()):
         if role not in (Role.INSTALL, Role.IMPORT, Role.PTH):
@@ -157,27 +170,34 @@ _COMPILED_MODULE = re.compile(r"^([A-Za-z_]\w*)(?:\.[\w-]+)?\.(?:pyc|so|pyd)$")
 
 
 def run_by_python(
-    facts: Mapping[str, Facts], roles: Mapping[str, Role], members: list[str]
+    facts: Mapping[str, Facts],
+    roles: Mapping[str, Role],
+    members: list[str],
+    when: Role = Role.INSTALL,
 ) -> list[str]:
-    """The members (of ``members``, root-relative paths whose text can be had) that an
-    install-time process call runs with a Python interpreter (``[sys.executable, path]``,
-    ``os.system("python helper")``), not yet read as install code."""
+    """The members (of ``members``, root-relative paths whose text can be had) that a
+    process call of code with role ``when`` runs with a Python interpreter
+    (``[sys.executable, path]``, ``os.system("python helper")``), not yet read with that
+    role. Install code's every call counts; import code's (``Role.IMPORT``, ``Role.PTH``
+    for ``when=Role.IMPORT``) only those that run on import (``call.top``)."""
+    sources = (Role.IMPORT, Role.PTH) if when is Role.IMPORT else (when,)
     by_name: dict[str, list[str]] = {}
     for path in members:
         by_name.setdefault(path.rsplit("/", 1)[-1], []).append(path)
     found: list[str] = []
     for source, known in list(facts.items()):
-        if roles.get(source) is not Role.INSTALL:
+        if roles.get(source) not in sources:
             continue
         for call in known.calls:
-            if not _is_process(call.name):
+            if not _is_process(call.name) or not (call.top or when is Role.INSTALL):
                 continue
-            words = [w for arg in call.args for w in _WORD.findall(arg)]
+            spelled = [*call.args, *(text for text, line in known.strings if line == call.line)]
+            words = [w for arg in spelled for w in _WORD.findall(arg)]
             if not any(_PYTHON_WORD.match(w) for w in words):
                 continue
             for word in words:
                 for member in by_name.get(word, ()):
-                    if roles.get(member) is not Role.INSTALL and member not in found:
+                    if roles.get(member) not in (Role.INSTALL, when) and member not in found:
                         found.append(member)
     return found
 
@@ -202,6 +222,7 @@ def _judge(path: str, head: bytes | None) -> str | None:
         ("downloads and runs", indicators.DOWNLOAD_RUN),
         ("a reverse shell", indicators.REVERSE_SHELL),
         ("a miner", indicators.MINER),
+        ("JavaScript that runs what it fetches", indicators.JS_REMOTE_CODE),
         ("persistence", indicators.PERSISTENCE),
         ("an upload", indicators.UPLOAD_COMMAND),
         *((category, sink) for category, sink in indicators.SINKS.items()),

@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from pipgate.policies.scan import Finding, ScanReport
 
-from . import bundled, layout, linking
+from . import bundled, layout, linking, pickles
 from .archive import Member, walk
 from .facts import Facts
 from .identity import Identities, bundled_summaries
@@ -206,14 +206,14 @@ class _Scan:
         self.deferred: dict[str, bytes] = {}
         self._deferred_bytes = 0
         self._inert_bytes = 0
-        # The heads of scripts and extension-less files of an sdist (``bundled``).
+        # The heads of scripts, extension-less files (``bundled``) and pickles (``pickles``).
         self.heads: dict[str, bytes] = {}
         self._head_bytes = 0
 
     def want(self, path: str, size: int) -> int:
         """How much of a member to read: what may run early is read further."""
         if not layout.wanted(path, size):
-            if self._head_bytes < bundled.TOTAL and bundled.wanted(path):
+            if self._head_bytes < bundled.TOTAL and (bundled.wanted(path) or pickles.wanted(path)):
                 return bundled.HEAD
             return 0
         if path.endswith((".py", ".pyw")) and self._early(path):
@@ -445,9 +445,18 @@ class _Scan:
                 break
         linking.link(facts, helpers)
         _mark_early_calls(facts, roles)
+        for path in bundled.run_by_python(facts, roles, [*texts, *deferred, *heads], Role.IMPORT):
+            # So does a file that import-time code hands to Python: read as import code.
+            source = texts.get(path) or decode_source(
+                deferred.pop(path, None) or heads.get(path, b"")
+            )
+            texts[path] = source
+            facts[path] = read_source(source, links=small)
+            roles[path] = Role.IMPORT
         _mark_command_calls(facts, roles, layout.command_functions(entry_points))
         members = [path[len(root) :] for path in self.paths]
         yield from bundled.check_runs(facts, roles, heads, members)
+        yield from pickles.check({p: head for p, head in heads.items() if not inert(p)})
         if not self.wheel or self.filename.endswith("-none-any.whl"):
             yield from bundled.check_loads(facts, roles, members)
             yield from bundled.check_compiled_imports(facts, roles, members)

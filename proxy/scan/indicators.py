@@ -309,6 +309,17 @@ MINER = _ind(
     *("stratum+", "xmrig", "supportxmr", "nanopool", "minexmr", "moneroocean", "hashvault"),
     *("--donate-level", "cpuminer", "nbminer", "t-rex"),
 )
+_JS_FETCH = (
+    r"(?:\b(?:https?|axios)\b['\"]?\)?\.(?:get|request|post)\s*\(|\bfetch\s*\(|XMLHttpRequest)"
+)
+_JS_RUN = r"(?:\beval\s*\(|\bnew\s+Function\s*\(|child_process|\bexecSync\s*\()"
+#: JavaScript that evaluates what it fetched: ``eval`` or ``new Function`` of a response,
+#: ``child_process`` beside a request. Read in a script install- or import-time code runs
+#: with ``node``, ``bun`` or ``deno`` (``bundled``).
+JS_REMOTE_CODE = _ind(
+    rf"(?:{_JS_FETCH}[\s\S]{{0,400}}?{_JS_RUN}|{_JS_RUN}[\s\S]{{0,400}}?{_JS_FETCH})",
+    *("eval", "new function", "child_process", "execsync"),
+)
 #: A file name a Windows user's temporary or profile directory holds a program under.
 TEMP_EXECUTABLE = re.compile(
     r"(?:^|[\\/%])(?:Temp|Tmp|AppData|LocalAppData|Roaming|Local|ProgramData|Startup|Public)%?"
@@ -328,12 +339,15 @@ PERSISTENCE = _ind(
     # A repository's git hooks, IPython's start-up scripts: run by the next commit or shell.
     rf"\.git{_PIECES}hooks\b|ipython{_PIECES}profile_\w+{_PIECES}startup|"
     # A Windows service: started with the machine, as SYSTEM.
-    r"\bsc(?:\.exe)?\s+create\s+\S+\s[^\n]{0,40}?binPath=|\bNew-Service\s+-)",
+    r"\bsc(?:\.exe)?\s+create\s+\S+\s[^\n]{0,40}?binPath=|\bNew-Service\s+-|"
+    # An editor's or coding agent's hooks: a VS Code task run when a folder opens, Claude
+    # Code's settings (their hooks run commands at every session).
+    rf"\bfolderOpen\b|\.claude{_PIECES}settings(?:\.local)?\.json)",
     *("startup", "currentversion", "schtasks", "reg add", "reg.exe add", "crontab"),
     *("sc create", "sc.exe create", "new-service"),
     *("/etc/cron", "rc.local"),
     *("launchagents", "autostart", "systemd/user", "bashrc", "zshrc", "bash_profile"),
-    *("discord_desktop_core", ".git", "ipython"),
+    *("discord_desktop_core", ".git", "ipython", "folderopen", ".claude"),
 )
 
 #: Turning the machine's defences off: Defender's exclusions and real-time monitoring, the

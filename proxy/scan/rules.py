@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 46
+REVISION = 47
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,11 @@ RULES: dict[str, Rule] = {
             "drop-run", 10, "writes downloaded, decoded or embedded bytes to a file, then runs it"
         ),
         Rule("reverse-shell", 10, "connects a shell to a remote socket"),
+        Rule(
+            "pickle-code",
+            10,
+            "ships a pickle (a model, a cache) whose loading runs a command or code",
+        ),
         Rule("cryptominer", 10, "starts or downloads a cryptocurrency miner"),
         Rule("pth-exec", 10, "a .pth line that runs more than an import"),
         Rule("pth-import", 2, "a .pth line that imports a module at every interpreter start"),
@@ -103,7 +108,8 @@ RULES: dict[str, Rule] = {
         Rule(
             "install-run-bundled",
             8,
-            "install-time code runs a program, or a script that fetches or hides, from the archive",
+            "install- or import-time code runs a program, or a script that fetches or hides,"
+            " from the archive",
         ),
         Rule(
             "bundled-library",
@@ -200,7 +206,9 @@ NETWORK = (
     "dns.resolver.resolve",
     "dns.resolver.query",
     "smtplib.SMTP",
+    "smtplib.SMTP_SSL",
     "ftplib.FTP",
+    "ftplib.FTP_TLS",
     "discord_webhook.DiscordWebhook",
     "discordwebhook.Discord",
     "pycurl.Curl",
@@ -211,6 +219,10 @@ NETWORK = (
     "dropbox.Dropbox",
     "telebot.TeleBot",
     "telegram.Bot",
+    "telethon.TelegramClient",
+    "pyrogram.Client",
+    "aiogram.Bot",
+    "zulip.Client",
     "discord.SyncWebhook.from_url",
     "discord.Webhook.from_url",
 )
@@ -259,6 +271,8 @@ CLIPBOARD = (
 )
 _URL = re.compile(r"\s*(?:https?|wss?|ftp)://\w", re.I)
 _EXECUTABLE_FILE = re.compile(r"\.(?:exe|scr|bat|vbs|ps1|cmd|msi)$", re.I)
+#: A program run from a world-writable scratch directory: put there by the code itself.
+_SCRATCH_PROGRAM = re.compile(r"(?:/tmp|/var/tmp|/dev/shm)/[^\s/]+(?:/[^\s/]+)*$")
 _PROGRAM_FILE = re.compile(
     r"[\w\\/.-]\.(?:js|vbs|vbe|bat|cmd|ps1|exe|dll|lnk|scr|desktop|plist|service)$", re.I
 )
@@ -782,6 +796,7 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
                 lambda t: bool(
                     indicators.EXECUTABLE_URL.search(t)
                     or (t in run and _EXECUTABLE_FILE.search(t))
+                    or (t in run and _SCRATCH_PROGRAM.match(t) is not None)
                     or indicators.TEMP_EXECUTABLE.search(t)
                 )
             )

@@ -1513,6 +1513,14 @@ class _Collector:
             return frozenset({"swept"})
         if name in self.functions:
             kinds = self.tainted.get((0, name))
+            if (
+                call.args
+                and all(self._constant(a, scope) for a in call.args)
+                and any(self._long_literal(a, scope) for a in call.args)
+            ):
+                # A local helper handed a long blob written in (bits spelled as tabs and
+                # spaces, a private alphabet): whatever it makes of it is that blob.
+                return (kinds or frozenset()) | {"payload"}
             if kinds is None:
                 return None
             if (
@@ -1601,6 +1609,16 @@ class _Collector:
         else:
             return False
         return len(text) >= 32 and not _READABLE.search(text)
+
+    def _long_literal(self, node: ast.AST, scope: int) -> bool:
+        """Whether ``node`` is a literal of at least ``_BLOB`` characters, or a name bound
+        to one."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str | bytes):
+            return len(node.value) >= _BLOB
+        if isinstance(node, ast.Name):
+            value = self.literals.get((self._owner(scope, node.id), node.id))
+            return value is not None and len(value) >= _BLOB
+        return False
 
     def _constant(self, node: ast.AST, scope: int) -> bool:
         """Whether ``node`` is data written into the file: a literal, a name bound to one,
@@ -2671,6 +2689,10 @@ def _names(node: ast.AST) -> Iterator[ast.Name]:
             attribute = _attribute_name(sub)
             if attribute is not None:
                 yield ast.Name(id=attribute)
+
+
+#: Characters of a literal that is a blob of data rather than a message or a setting.
+_BLOB = 512
 
 
 def _constants(node: ast.AST | None, limit: int = 8) -> tuple[str, ...]:
