@@ -65,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--half", choices=["tune", "report"], default="tune")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--dump", type=Path, help="write one TSV row per file here")
     args = parser.parse_args(argv)
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     known = {r["name"] for r in read_manifest(args.known)} if args.known.exists() else set()
     rows = [
         r
@@ -91,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             band = band_of(row["group"], int(row["rank"] or 0))
             counts[band] += 1
             hits.setdefault(band, Counter()).update({f.rule for f in report.findings})
+            if dump is not None:
+                dump.write(f"{band}\t{row['filename']}\t{report.score}\t{report.summary(8)}\n")
             if not policy.decide(report).allowed:
                 flagged.append((band, int(row["rank"] or 0), row["filename"], report.summary(4)))
                 if empty_only(report):
@@ -118,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"- {band}: {common}")
     text = "\n".join(lines) + "\n"
     print(text)
+    if dump is not None:
+        dump.close()
     if args.write:
         (RESULTS / f"scan_false_alarms_{args.half}.md").write_text(text, encoding="utf-8")
     return 0

@@ -194,6 +194,8 @@ SHIPPED: dict[str, dict[str, bytes]] = {
         b" r.on('data', c => d += c); r.on('end', () => eval(d)); });\n"
     },
 }
+#: A line Python 3.12 parses and 3.11 does not (PEP 701): ``--newer-syntax``.
+NEWER_FSTRING = '\nlabel = f"{"quiet"}-{"lib"}"\n'
 PLACES = ("install", "import", "function")
 #: Inside a function that something runs: a call from the package's ``__init__`` into
 #: another module, a class made there, a thread started there, a console command.
@@ -285,12 +287,19 @@ def main() -> None:
     parser.add_argument(
         "--reached", action="store_true", help="also place each probe in code the package runs"
     )
+    parser.add_argument(
+        "--newer-syntax",
+        action="store_true",
+        help="end each probe with an f-string only Python 3.12+ parses (its own quotes nested)",
+    )
     args = parser.parse_args()
     policy = ScanPolicy()
     places = PLACES + (REACHED if args.reached else ())
     held = dict.fromkeys(places, 0)
     misses = []
     for name, code in PROBES.items():
+        if args.newer_syntax:
+            code += NEWER_FSTRING
         shipped = SHIPPED.get(name)
         archives = placements(code, shipped) | (reached(code, shipped) if args.reached else {})
         for place, (archive, filename) in archives.items():

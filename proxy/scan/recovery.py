@@ -10,8 +10,10 @@ compiling.) In order:
 1. Python 2 rewritten into Python 3 (``print x``, ``except E, e:``, ``exec code``);
 2. newer statements rewritten into what they mean to a reader (``type X = Y`` as ``X = Y``, a
    function's or class's type parameters dropped);
-3. the top-level statements that still do not parse, when each holds an f- or t-string (the
-   newer string syntax no rewrite undoes), blanked, and the rest parsed.
+3. f- and t-strings written as ``str.format`` calls (``fstrings``: a field may hold the
+   string's own quotes from 3.12 on);
+4. the top-level statements that still do not parse, when each holds an f- or t-string,
+   blanked, and the rest parsed.
 
 Only the reading changes: lines keep their numbers, so findings name the right ones.
 """
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import ast
 import re
+
+from .fstrings import older_strings
 
 _PY2 = re.compile(
     r"^[ \t]*(?:print[ \t]+[^\s(=]|exec[ \t]+[^\s(=]|except[^:\n]*,[ \t]*\w+[ \t]*:)", re.M
@@ -63,7 +67,14 @@ def parse_recovered(text: str) -> tuple[ast.Module, str] | None:
         tree = _parse(newer)
         if tree is not None:
             return tree, ""
-    return _salvaged(newer)
+    if _NEWER_STRING.search(newer):
+        older = older_strings(newer)
+        if older is not None:
+            tree = _parse(older)
+            if tree is not None:
+                return tree, ""
+            return _salvaged(older, newer)
+    return _salvaged(newer, newer)
 
 
 def _rewritten(text: str, rewrites: tuple[tuple[re.Pattern[str], str], ...]) -> str:
@@ -79,11 +90,24 @@ def _parse(text: str) -> ast.Module | None:
         return None
 
 
-def _salvaged(text: str) -> tuple[ast.Module, str] | None:
+def _opened(block: list[str]) -> list[str]:
+    """``block``'s lines with every f-string written as a ``format`` call, when it can be."""
+    rewritten = older_strings("".join(block), keep_readable=False)
+    if rewritten is None or rewritten.count("\n") != "".join(block).count("\n"):
+        return block
+    return rewritten.splitlines(keepends=True)
+
+
+def _salvaged(text: str, original: str) -> tuple[ast.Module, str] | None:
     """``text`` with each top-level statement that does not parse on its own blanked (its
     decorators with it), parsed; ``None`` when nothing was blanked, a statement that does
-    not parse holds no f- or t-string (broken, not newer), or the rest does not parse."""
+    not parse held no f- or t-string in ``original`` (broken, not newer), or the rest does
+    not parse. ``original`` has ``text``'s lines (``text`` is it with its f-strings
+    rewritten, or itself)."""
     lines = text.splitlines(keepends=True)
+    before = original.splitlines(keepends=True)
+    if len(before) != len(lines):
+        before = lines
     starts = [
         number
         for number, line in enumerate(lines)
@@ -99,10 +123,11 @@ def _salvaged(text: str) -> tuple[ast.Module, str] | None:
         block = lines[first:end]
         blank = ["\n"] * len(block)
         broken = _parse("".join(block)) is None
-        if broken and not _NEWER_STRING.search("".join(block)):
+        if broken and not _NEWER_STRING.search("".join(before[first:end])):
             return None
         kept += blank if broken else block
-        left += block if broken else blank
+        # Its f-strings' fields as code too: a coarse reading sees calls, not string tokens.
+        left += _opened(block) if broken else blank
     if kept == lines:
         return None
     tree = _parse("".join(kept))

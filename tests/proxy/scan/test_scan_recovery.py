@@ -52,17 +52,30 @@ def test_recovered_lines_keep_their_numbers() -> None:
     assert [s.line for s in facts.sends] == [4]
 
 
-def test_the_left_out_statement_is_still_read_coarsely() -> None:
-    """An f-string statement blanked for the parse keeps its strings and calls."""
+def test_an_f_string_nesting_its_quotes_is_read_as_code() -> None:
+    """Its fields' calls keep their lines; nothing is left out of the tree."""
     source = "import os\nlabel = f\"{'x' + f\"{os.system('id')}\"}\"\n" + PAYLOAD
     if _parses_here(source):
         pytest.skip("this Python reads the syntax itself")
     recovered = parse_recovered(source)
     assert recovered is not None
     _, left_out = recovered
+    assert left_out == ""
+    facts = read_source(source)
+    assert any(call.name == "os.system" and call.line == 2 for call in facts.calls)
+
+
+def test_the_left_out_statement_is_still_read_coarsely() -> None:
+    """A statement with an f-string no rewrite makes parse is blanked for the parse, and
+    keeps its strings and calls."""
+    source = "import os\nlabel = f\"{os.system('id')}\" +\n" + PAYLOAD
+    recovered = parse_recovered(source)
+    assert recovered is not None
+    _, left_out = recovered
     assert left_out.splitlines()[1].startswith("label = ")
     facts = read_source(source)
     assert any(call.name == "os.system" and call.line == 2 for call in facts.calls)
+    assert [s.line for s in facts.sends] == [4]
 
 
 def test_a_file_broken_everywhere_is_read_line_by_line_as_before() -> None:
