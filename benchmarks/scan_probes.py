@@ -281,6 +281,43 @@ def reached(code: str, shipped: dict[str, bytes] | None = None) -> dict[str, tup
     }
 
 
+def _indented(code: str, columns: int = 4) -> str:
+    return textwrap.indent(code, " " * columns)
+
+
+#: Shapes import-time code takes around a probe (``--shapes``): each still runs it on import.
+SHAPES = {
+    "bare": lambda c: c,
+    "match": lambda c: "import sys\nmatch sys.platform:\n    case _:\n" + _indented(c, 8),
+    "loop": lambda c: "while True:\n" + _indented(c) + "\n    break\n",
+    "guard": lambda c: "import sys\nif sys.platform != 'none':\n" + _indented(c),
+    "with": lambda c: "import contextlib\nwith contextlib.suppress(Exception):\n" + _indented(c),
+    "async": lambda c: "import asyncio\nasync def _m():\n" + _indented(c) + "\nasyncio.run(_m())\n",
+    "class made": lambda c: "class _A:\n    def __init__(self):\n" + _indented(c, 8) + "\n_A()\n",
+    "static method": lambda c: (
+        "class _A:\n    @staticmethod\n    def go():\n" + _indented(c, 8) + "\n_A.go()\n"
+    ),
+    "nested function": lambda c: (
+        "def _outer():\n    def _inner():\n" + _indented(c, 8) + "\n    _inner()\n_outer()\n"
+    ),
+}
+
+
+def shapes(policy: ScanPolicy) -> dict[str, int]:
+    """How many of the probes that ship no file are held in each of ``SHAPES`` as a
+    wheel's ``__init__``."""
+    held = dict.fromkeys(SHAPES, 0)
+    for name, code in PROBES.items():
+        if name in SHIPPED:
+            continue
+        code = textwrap.dedent(code).strip() + "\n"
+        for shape, wrap in SHAPES.items():
+            archive = wheel({"quietlib/__init__.py": wrap(code)}, name="quietlib")
+            report = scan_archive(archive, "quietlib-1.0-py3-none-any.whl")
+            held[shape] += not policy.decide(report).allowed
+    return held
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--misses", action="store_true", help="list the placements not held")
@@ -292,8 +329,16 @@ def main() -> None:
         action="store_true",
         help="end each probe with an f-string only Python 3.12+ parses (its own quotes nested)",
     )
+    parser.add_argument(
+        "--shapes", action="store_true", help="wrap each probe in shapes import-time code takes"
+    )
     args = parser.parse_args()
     policy = ScanPolicy()
+    if args.shapes:
+        unshipped = sum(1 for name in PROBES if name not in SHIPPED)
+        for shape, count in shapes(policy).items():
+            print(f"{shape}: {count}/{unshipped}")
+        return
     places = PLACES + (REACHED if args.reached else ())
     held = dict.fromkeys(places, 0)
     misses = []

@@ -9,8 +9,9 @@ import ast
 
 def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = ()) -> set[int]:
     """Ids of the calls that run when the module runs: module level (class bodies too, not
-    ``if __name__ == "__main__"``), the bodies of module functions called from there, and
-    ``hooks`` (install command methods, which run when the module serves an install)."""
+    ``if __name__ == "__main__"``), the bodies of module functions called from there (and of
+    functions defined in those bodies, called there), and ``hooks`` (install command
+    methods, which run when the module serves an install)."""
     functions = {
         node.name: node
         for node in tree.body
@@ -57,7 +58,13 @@ def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = 
                         func = keyword.value
                 if isinstance(func, ast.Name) and func.id in functions and func.id not in entered:
                     entered.add(func.id)
-                    following.extend(functions[func.id].body)
+                    body = functions[func.id].body
+                    following.extend(body)
+                    # A function defined inside it (`def _inner(): ...; _inner()`) can be
+                    # called by name from there on.
+                    for item in body:
+                        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                            functions.setdefault(item.name, item)
                 elif isinstance(func, ast.Name) and func.id in classes and func.id not in entered:
                     entered.add(func.id)
                     for item in classes[func.id].body:

@@ -616,6 +616,15 @@ class _Collector:
                     folded = self._folded(value, scope, getattr(value, "lineno", 0))
                     if folded is not None:
                         self.literals.setdefault(bound, folded)
+            elif kind is ast.BinOp and id(node) not in self._parts and _spelled_in_codes(node):  # type: ignore[arg-type]
+                # Text spelled as character codes (`chr(101) + chr(120) + ...`) is text its
+                # author hid from readers: read what it says like any literal.
+                folded = self._folded(node, scope, node.lineno)  # type: ignore[attr-defined]
+                if folded is not None:
+                    facts.decoded.append((folded, node.lineno))  # type: ignore[attr-defined]
+                    facts.char_codes += 1
+                    if folded in _HIDES_CODE:
+                        facts.exec_aliases += 1
             elif (
                 (kind is ast.BinOp and _spells_text(node))  # type: ignore[arg-type]
                 or (kind is ast.Subscript and _reverses(node.slice))  # type: ignore[attr-defined]
@@ -1407,6 +1416,9 @@ class _Collector:
                 step = getattr(sub.slice, "step", None)  # type: ignore[attr-defined]
                 if step is not None and self._opaque_source(sub.value, scope):  # type: ignore[attr-defined]
                     into.add("payload")  # a reversed literal
+            elif kind is ast.BinOp and _spelled_in_codes(sub):
+                into.add("payload")  # `chr(105) + chr(109) + ...`: text hidden from readers
+                continue
             elif kind in _COMPREHENSIONS:
                 if any(self._opaque_source(g.iter, scope) for g in sub.generators):  # type: ignore[attr-defined]
                     into.add("payload")  # a literal transformed character by character
@@ -1802,7 +1814,7 @@ class _Collector:
             decoded = _decode_constant(name, node.args[0], self)
             if decoded:
                 facts.decoded.append((decoded, node.lineno))
-        elif node.args and _is_char_join(node, self):
+        elif _is_char_join(node, self):
             spelled = _char_codes(node)
             if spelled:
                 # A string spelled as character codes is one the author hid from readers:
@@ -2135,6 +2147,67 @@ def _spells_text(node: ast.BinOp) -> bool:
 _MAX_FOLD = 4096
 
 
+def _is_call_of(node: ast.AST, name: str) -> bool:
+    """Whether ``node`` calls the builtin ``name`` with one or more positional arguments."""
+    return (
+        type(node) is ast.Call
+        and type(node.func) is ast.Name  # type: ignore[attr-defined]
+        and node.func.id == name  # type: ignore[attr-defined]
+        and bool(node.args)  # type: ignore[attr-defined]
+    )
+
+
+def _byte_codes(node: ast.AST) -> str | None:
+    """The text of ``bytes([104, 105])`` or ``bytearray((104, 105))`` read as UTF-8 (for the
+    ``.decode()`` after it), or ``None``."""
+    if not (_is_call_of(node, "bytes") or _is_call_of(node, "bytearray")):
+        return None
+    codes = node.args[0]  # type: ignore[attr-defined]
+    if type(codes) not in (ast.List, ast.Tuple) or len(codes.elts) > _MAX_FOLD:  # type: ignore[attr-defined]
+        return None
+    values = [e.value for e in codes.elts if type(e) is ast.Constant]  # type: ignore[attr-defined]
+    if len(values) != len(codes.elts) or not all(type(v) is int and 0 <= v < 256 for v in values):  # type: ignore[attr-defined]
+        return None
+    try:
+        return bytes(values).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+#: ``chr`` calls in a chain of pieces that make it text spelled as character codes.
+_SPELLED_PIECES = 4
+
+
+def _spelled_in_codes(node: ast.BinOp) -> bool:
+    """Whether ``node`` is a chain of pieces (``+``) of which at least ``_SPELLED_PIECES``
+    are characters spelled as codes (``chr(105)``)."""
+    count = 0
+    seen = 0
+    while type(node) is ast.BinOp and type(node.op) is ast.Add and seen < _MAX_FOLD:
+        seen += 1
+        right = node.right
+        if type(right) is ast.Call and _is_chr_of_code(right):
+            count += 1
+            if count >= _SPELLED_PIECES:
+                return True
+        node = node.left  # type: ignore[assignment]
+    return type(node) is ast.Call and _is_chr_of_code(node) and count + 1 >= _SPELLED_PIECES
+
+
+def _is_chr_of_code(node: ast.Call) -> bool:
+    """``chr(105)``: one character spelled as its code."""
+    func, args = node.func, node.args
+    return (
+        type(func) is ast.Name
+        and func.id == "chr"
+        and len(args) == 1
+        and not node.keywords
+        and type(args[0]) is ast.Constant
+        and type(args[0].value) is int
+        and 0 <= args[0].value < 0x110000
+    )
+
+
 def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[no-untyped-def]
     """The text an expression of literals spells (``bound(name)``: a name's literal), or
     ``None`` where any part is not a literal or the text grows past ``_MAX_FOLD``."""
@@ -2145,6 +2218,26 @@ def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[n
         return None
     if kind is ast.Name:
         return bound(node.id)  # type: ignore[attr-defined]
+    if kind is ast.BinOp and type(node.op) is ast.Add:  # type: ignore[attr-defined]
+        # A chain of pieces (`chr(105) + chr(109) + ...`, thousands long) nests to the left:
+        # its pieces are taken in a loop, not by recursion.
+        pieces: list[ast.AST] = []
+        while type(node) is ast.BinOp and type(node.op) is ast.Add and len(pieces) < _MAX_FOLD:  # type: ignore[attr-defined]
+            pieces.append(node.right)  # type: ignore[attr-defined]
+            node = node.left  # type: ignore[attr-defined]
+        pieces.append(node)
+        texts = []
+        for piece in reversed(pieces):
+            text = _fold(piece, bound, depth + 1)
+            if text is None:
+                return None
+            texts.append(text)
+        joined = "".join(texts)
+        return joined if len(joined) <= _MAX_FOLD else None
+    if kind is ast.Call and _is_chr_of_code(node):
+        return chr(node.args[0].value)  # type: ignore[attr-defined]
+    if kind is ast.Call and _is_call_of(node, "str") and len(node.args) == 2:  # type: ignore[attr-defined]
+        return _byte_codes(node.args[0])  # type: ignore[attr-defined]  # str(bytes([...]), "utf-8")
     if kind is ast.BinOp:
         op = type(node.op)  # type: ignore[attr-defined]
         left = _fold(node.left, bound, depth + 1)  # type: ignore[attr-defined]
@@ -2156,7 +2249,13 @@ def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[n
         elif op is ast.Mod:
             right_node = node.right  # type: ignore[attr-defined]
             items = right_node.elts if type(right_node) is ast.Tuple else [right_node]
-            parts = [_fold(item, bound, depth + 1) for item in items]
+            # `"%c%c" % (104, 105)`: character codes formatted as characters.
+            parts = [
+                item.value
+                if type(item) is ast.Constant and type(item.value) is int
+                else _fold(item, bound, depth + 1)
+                for item in items
+            ]
             text = None if None in parts else _format(left.__mod__, tuple(parts))
         else:
             return None
@@ -2188,6 +2287,9 @@ def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[n
             decoded = _decoded_literal(node.func.value, bound, depth + 1)  # type: ignore[attr-defined]
             if decoded is not None:
                 return decoded
+            codes = _byte_codes(node.func.value)  # type: ignore[attr-defined]
+            if codes is not None:
+                return codes
         if method not in ("join", "format"):
             return None
         head = _fold(node.func.value, bound, depth + 1)  # type: ignore[attr-defined]
@@ -2195,6 +2297,10 @@ def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[n
             return None
         args = node.args  # type: ignore[attr-defined]
         if method == "join":
+            if len(args) == 1 and _is_call_of(args[0], "reversed") and head == "":
+                # `"".join(reversed("ptth"))`: the text read backwards.
+                inner = _fold(args[0].args[0], bound, depth + 1)  # type: ignore[attr-defined]
+                return None if inner is None else inner[::-1]
             if len(args) != 1 or type(args[0]) not in (ast.List, ast.Tuple):
                 return None
             items = args[0].elts
