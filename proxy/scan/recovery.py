@@ -90,20 +90,12 @@ def _parse(text: str) -> ast.Module | None:
         return None
 
 
-def _opened(block: list[str]) -> list[str]:
-    """``block``'s lines with every f-string written as a ``format`` call, when it can be."""
-    rewritten = older_strings("".join(block), keep_readable=False)
-    if rewritten is None or rewritten.count("\n") != "".join(block).count("\n"):
-        return block
-    return rewritten.splitlines(keepends=True)
-
-
 def _salvaged(text: str, original: str) -> tuple[ast.Module, str] | None:
     """``text`` with each top-level statement that does not parse on its own blanked (its
     decorators with it), parsed; ``None`` when nothing was blanked, a statement that does
     not parse held no f- or t-string in ``original`` (broken, not newer), or the rest does
     not parse. ``original`` has ``text``'s lines (``text`` is it with its f-strings
-    rewritten, or itself)."""
+    rewritten, or itself); the left-out statements are given as ``original`` spells them."""
     lines = text.splitlines(keepends=True)
     before = original.splitlines(keepends=True)
     if len(before) != len(lines):
@@ -126,8 +118,7 @@ def _salvaged(text: str, original: str) -> tuple[ast.Module, str] | None:
         if broken and not _NEWER_STRING.search("".join(before[first:end])):
             return None
         kept += blank if broken else block
-        # Its f-strings' fields as code too: a coarse reading sees calls, not string tokens.
-        left += _opened(block) if broken else blank
+        left += before[first:end] if broken else blank
     if kept == lines:
         return None
     tree = _parse("".join(kept))

@@ -68,7 +68,7 @@ def test_an_f_string_nesting_its_quotes_is_read_as_code() -> None:
 def test_the_left_out_statement_is_still_read_coarsely() -> None:
     """A statement with an f-string no rewrite makes parse is blanked for the parse, and
     keeps its strings and calls."""
-    source = "import os\nlabel = f\"{os.system('id')}\" +\n" + PAYLOAD
+    source = "import os\nlabel = f\"{'x' + f\"{os.system('id')}\"}\" +\n" + PAYLOAD
     recovered = parse_recovered(source)
     assert recovered is not None
     _, left_out = recovered
