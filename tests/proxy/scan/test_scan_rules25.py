@@ -260,9 +260,13 @@ def test_the_first_package_under_a_namespace_package_runs_on_import(
 
 
 def test_a_subpackage_of_a_regular_package_is_not_a_top_level_one() -> None:
-    files = {"acme/__init__.py": "", "acme/evil/__init__.py": FETCHES}
+    """Judged as a module nothing imports (a small package's every module is judged as
+    if it ran, rules 50 read them all: the library here makes the package large)."""
+    library = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(2000))
+    fetches = "import urllib.request\nurllib.request.urlopen('https://cfg.example.net/c')\n"
+    files = {"acme/__init__.py": "", "acme/evil/__init__.py": fetches, "acme/lib.py": library}
     rules, _held = judge(wheel(files), "demo-1.0-py3-none-any.whl")
-    assert "import-network" not in rules
+    assert rules.get("import-network", 0) < 5
 
 
 @pytest.mark.parametrize(
