@@ -361,8 +361,9 @@ class _Scan:
             # there, judged as any package's modules are.
             for path in [p for p in deferred if inert(p) and worth_parsing(deferred[p])]:
                 read(path)
-        # Modules of a few lines read only because the package is small: as before, they do
-        # not make it a package with code (`check_archive`), as unread ones of that size do not.
+        # Modules of a few lines read only because the package is small: as before, unless
+        # early code imports them, they do not make it a package with code (`check_archive`),
+        # as unread ones of that size do not.
         stubs: set[str] = set()
         if self.python_bytes <= _SMALL_PACKAGE:
             # A small package's modules are read whole, whatever triage made of them: its
@@ -489,7 +490,11 @@ class _Scan:
         yield from check_archive(
             self.filename,
             metadata,
-            {path: found for path, found in facts.items() if path not in stubs},
+            {
+                path: found
+                for path, found in facts.items()
+                if path not in stubs or roles.get(path) is not Role.MODULE
+            },
             roles,
             metadata_path or "",
             more_code=self.unparsed_code > 0,
