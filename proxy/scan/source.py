@@ -98,10 +98,18 @@ EXEC_SINKS = frozenset(
         *("code.InteractiveInterpreter().runsource", "code.InteractiveConsole().runsource"),
         *("code.InteractiveConsole().push", "timeit.timeit", "timeit.repeat", "timeit.Timer"),
         *("cProfile.run", "profile.run", "pdb.run"),
+        # The interpreter's own C API, reached through ctypes.
+        *("ctypes.pythonapi.PyRun_SimpleString", "ctypes.pythonapi.PyRun_String"),
     }
 )
 #: Calls that call the function they are handed on the data they are handed.
 _APPLIERS = frozenset({"map", "filter", "functools.reduce", "itertools.starmap"})
+#: Calls that call the function they are handed later, elsewhere, on the arguments that
+#: follow it or on ``args=``: a timer, a thread, an executor.
+_SCHEDULERS = frozenset(
+    {"threading.Timer", "threading.Thread", "asyncio.to_thread", "_thread.start_new_thread"}
+    | {".run_in_executor", ".submit", ".call_soon", ".call_later", ".apply_async"}
+)
 #: Calls that make a function of a code object (calling it runs the code).
 _CODE_FUNCTIONS = frozenset({"types.FunctionType", "types.LambdaType"})
 #: Loaders of formats that run code while they load (a pickle calls whatever it names):
@@ -906,6 +914,21 @@ class _Collector:
             sink = self.qual(call.args[0])
             if sink in EXEC_SINKS:
                 return sink, ast.Call(call.args[0], call.args[1:2], [], lineno=call.lineno), scope
+        elif _scheduler(name):
+            # `threading.Timer(5, exec, args=(code,))`, `asyncio.to_thread(exec, code)`,
+            # `loop.run_in_executor(None, exec, code)`: the sink runs on what follows it.
+            handed = [*call.args, *(k.value for k in call.keywords if k.arg == "target")]
+            for index, arg in enumerate(handed):
+                sink = self.qual(arg)
+                if sink not in EXEC_SINKS:
+                    continue
+                data = list(call.args[index + 1 : index + 2])
+                data += [k.value for k in call.keywords if k.arg == "args"]
+                if data:
+                    given = data[0]
+                    if type(given) in (ast.Tuple, ast.List) and given.elts:  # type: ignore[attr-defined]
+                        given = given.elts[0]  # type: ignore[attr-defined]
+                    return sink, ast.Call(arg, [given], [], lineno=call.lineno), scope
         elif name in _RUNS_HANDED and call.args and not _weights_only(name, call):
             return name, call, scope
         elif type(call.func) is ast.Lambda and call.args:
@@ -1089,6 +1112,7 @@ class _Collector:
             or name in _ENV_READS
             or name == "win32cred.CredEnumerate"  # every stored credential: no sign-in's
             or name.startswith(_COOKIE_READERS)  # every site's cookies
+            or name in _SECRET_READS  # a stored secret, a browser key unsealed, the clipboard
         ):
             self._sources = True
         if _is_send(name, self._sockets) or (
@@ -1508,6 +1532,8 @@ class _Collector:
                 return frozenset({"env"})
             if _HOST_COMMAND.search(command):
                 return frozenset({"host"})
+            if _SECRET_COMMAND.search(command):
+                return frozenset({"credential"})
         if name in _SECRET_READS or name.startswith(_COOKIE_READERS):
             return frozenset({"credential"})
         if name in _FILE_READS or name.endswith((".read_text", ".read_bytes")):
@@ -1847,6 +1873,13 @@ class _Collector:
         """The dotted name of an expression, resolved through imports ('' when unknown)."""
         if isinstance(node, ast.Name):
             return self.alias.get(node.id, node.id)
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+            and self.qual(node.value) == "sys.modules"
+        ):
+            return node.slice.value  # `sys.modules["builtins"]`: that module
         if isinstance(node, ast.Attribute):
             base = self.qual(node.value)
             if base == "__builtins__":
@@ -2428,6 +2461,11 @@ _HOST_COMMAND = re.compile(
     r"^\s*(?:whoami|hostname|id|uname(?:\s+-a)?|ipconfig|ifconfig|systeminfo|pwd|ls|dir|"
     r"ip\s+a(?:ddr)?|net\s+user|cat\s+/etc/(?:passwd|hosts))\b"
 )
+#: Commands that print stored secrets: Wi-Fi keys in clear, macOS's keychain.
+_SECRET_COMMAND = re.compile(
+    r"netsh\s+wlan\s+show\s+profiles?\b[^\n]*\bkey\s*=\s*clear|security\s+find-\w+-password",
+    re.I,
+)
 #: Paths of credential stores and secrets files (a cheap test; ``indicators.CREDENTIALS``
 #: judges them properly).
 _CREDENTIAL_HINT = re.compile(
@@ -2439,7 +2477,11 @@ _CREDENTIAL_HINT = re.compile(
     # The Solana command line's keypair (the key itself, in JSON); GitHub's command line's
     # and Copilot's tokens; Vault's token; Maven's and Azure's stored credentials.
     r"solana[\\/]+id\.json|\bgh[\\/]+hosts\.yml|github-copilot[\\/]|\.vault-token|"
-    r"\.m2[\\/]+settings\.xml|\.azure[\\/]",
+    r"\.m2[\\/]+settings\.xml|(?:^|[\\/])\.azure(?:$|[\\/])|"
+    # Password managers' vaults; FTP clients' saved servers; Steam's and Minecraft's sign-ins;
+    # VS Code's stored secrets; Microsoft's sign-in token cache.
+    r"Bitwarden|1Password|\.kdbx\b|recentservers\.xml|sitemanager\.xml|loginusers\.vdf|"
+    r"\bssfn|launcher_accounts|state\.vscdb|msal_token_cache",
     re.I,
 )
 #: The installers of setuptools and distribute that buildout's and many projects' old
@@ -2467,6 +2509,8 @@ _SECRET_READS = frozenset(
         "win32cred.CredRead",
         "win32cred.CredEnumerate",
         "win32crypt.CryptUnprotectData",
+        # What the user copied last: passwords, keys, a wallet's address or phrase.
+        *("pyperclip.paste", "clipboard.paste", "win32clipboard.GetClipboardData"),
     }
 )
 #: What lives beside keys and is no secret: a public key (``id_rsa.pub``), the hosts and
@@ -2718,6 +2762,13 @@ def _remote_attribute(qual: str, remote: dict[str, frozenset[str]]) -> bool:
     head, _, last = qual.rpartition(".")
     owners = remote.get(last)
     return owners is not None and head.rsplit(".", 1)[-1] in owners
+
+
+def _scheduler(name: str) -> bool:
+    """Whether ``name`` is one of ``_SCHEDULERS`` (a dotted entry by its method alone)."""
+    return name in _SCHEDULERS or any(
+        entry.startswith(".") and name.endswith(entry) for entry in _SCHEDULERS
+    )
 
 
 def _client_method(name: str) -> bool:
