@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from pipgate.policies.scan import Finding, ScanReport
 
-from . import bundled, layout, linking, pickles
+from . import bundled, compiled, layout, linking, pickles
 from .archive import Member, walk
 from .facts import Facts
 from .identity import Identities, bundled_summaries
@@ -209,12 +209,18 @@ class _Scan:
         # The heads of scripts, extension-less files (``bundled``) and pickles (``pickles``).
         self.heads: dict[str, bytes] = {}
         self._head_bytes = 0
+        # Small compiled files, read whole for the sinks they carry (``compiled``).
+        self.binaries: dict[str, bytes] = {}
+        self._binary_bytes = 0
 
     def want(self, path: str, size: int) -> int:
         """How much of a member to read: what may run early is read further."""
         if not layout.wanted(path, size):
             if self._head_bytes < bundled.TOTAL and (bundled.wanted(path) or pickles.wanted(path)):
                 return bundled.HEAD
+            if self._binary_bytes + size <= compiled.TOTAL and compiled.wanted(path, size):
+                self._binary_bytes += size
+                return compiled.MAX_BYTES
             return 0
         if path.endswith((".py", ".pyw")) and self._early(path):
             return self.limits.max_entry_source
@@ -249,13 +255,21 @@ class _Scan:
         if member.unsafe in ("absolute path", "path traversal"):
             self.early.append(finding("unsafe-member", member.path, 0, member.unsafe))
             return
+        # Read only for the sinks it may carry (``compiled``): otherwise as a member not read.
+        for_sinks = (
+            member.data is not None
+            and not layout.wanted(member.path)
+            and not bundled.wanted(member.path)
+            and compiled.wanted(member.path, len(member.data))
+        )
+        if (
+            (member.data is None or for_sinks)
+            and not self.wheel
+            and _EXECUTABLE.search(member.path)
+            and not _LAUNCHER.search(member.path)
+        ):
+            self.early.append(finding("bundled-executable", member.path, 0, "bundled"))
         if member.data is None:
-            if (
-                not self.wheel
-                and _EXECUTABLE.search(member.path)
-                and not _LAUNCHER.search(member.path)
-            ):
-                self.early.append(finding("bundled-executable", member.path, 0, "bundled"))
             return
         self.bytes_read += len(member.data)
         if member.path.endswith((".py", ".pyw")):
@@ -264,6 +278,9 @@ class _Scan:
                 self.truncated.append(member.path)
             if not self.own_code and member.path.rsplit("/", 1)[-1] != "setup.py":
                 self.own_code = not self._inert(member.path) and _has_code(member.data)
+        if for_sinks:
+            self.binaries[member.path] = member.data
+            return
         if not layout.wanted(member.path):
             self.heads[member.path] = member.data
             self._head_bytes += len(member.data)
@@ -469,6 +486,9 @@ class _Scan:
         members = [path[len(root) :] for path in self.paths]
         yield from bundled.check_runs(facts, roles, heads, members)
         yield from pickles.check({p: head for p, head in heads.items() if not inert(p)})
+        yield from compiled.check(
+            {p[len(root) :]: data for p, data in self.binaries.items() if not inert(p[len(root) :])}
+        )
         if not self.wheel or self.filename.endswith("-none-any.whl"):
             yield from bundled.check_loads(facts, roles, members)
             yield from bundled.check_compiled_imports(facts, roles, members)

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 51
+REVISION = 52
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +159,12 @@ RULES: dict[str, Rule] = {
         Rule("embedded-executable", 6, "a Windows, Linux or macOS executable inside a literal"),
         Rule("unsafe-member", 6, "an archive member with an absolute or '..' path"),
         Rule("bundled-executable", 2, "ships a Windows executable"),
+        Rule(
+            "compiled-sink",
+            10,
+            "compiled code it ships (an extension module, a DLL, a program) names a webhook, a"
+            " bot's token or a request catcher",
+        ),
     )
 }
 #: sha256 of the typosquat index shipped with pipgate (``proxy/data/typosquat-index.bin``),
