@@ -578,6 +578,60 @@ def sinks(policy: ScanPolicy) -> tuple[int, list[str]]:
     return held, missed
 
 
+#: Ways import-time code makes a shipped script start with the machine (``--persistence``).
+_AGENT = "os.path.join(os.path.dirname(__file__), 'agent.py')"
+PERSISTENCE_WAYS = {
+    "startup-copy": "import os, shutil\nshutil.copy("
+    + _AGENT
+    + ", os.path.join(os.getenv('APPDATA'), 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'Startup', 'upd.pyw'))",
+    "run-key-winreg": "import os, winreg\nk = winreg.OpenKey(winreg.HKEY_CURRENT_USER, r'Software\\Microsoft\\Windows\\CurrentVersion\\Run', 0, winreg.KEY_SET_VALUE)\nwinreg.SetValueEx(k, 'upd', 0, winreg.REG_SZ, 'pythonw ' + "
+    + _AGENT
+    + ")",
+    "run-key-reg": "import os, subprocess\nsubprocess.run(['reg', 'add', r'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run', '/v', 'upd', '/d', "
+    + _AGENT
+    + ", '/f'])",
+    "schtasks": "import os, subprocess\nsubprocess.run(['schtasks', '/create', '/sc', 'onlogon', '/tn', 'upd', '/tr', 'pythonw ' + "
+    + _AGENT
+    + "])",
+    "cron": "import os, subprocess\nsubprocess.run('(crontab -l; echo \"@reboot python3 ' + "
+    + _AGENT
+    + " + '\") | crontab -', shell=True)",
+    "launchagent-pathlib": "import os, pathlib\npathlib.Path('~/Library/LaunchAgents/com.upd.plist').expanduser().write_text('<plist><string>' + "
+    + _AGENT
+    + " + '</string></plist>')",
+    "systemd": "import os, pathlib\np = pathlib.Path.home() / '.config' / 'systemd' / 'user' / 'upd.service'\np.parent.mkdir(parents=True, exist_ok=True)\np.write_text('[Service]\\nExecStart=python3 ' + "
+    + _AGENT
+    + ")",
+    "bashrc-append": "import os\nwith open(os.path.expanduser('~/.bashrc'), 'a') as f:\n    f.write('\\npython3 ' + "
+    + _AGENT
+    + " + ' &\\n')",
+    "pth-drop": "import os, site\nopen(os.path.join(site.getsitepackages()[0], 'zzz.pth'), 'w').write('import os; os.system(\"python3 ' + "
+    + _AGENT
+    + " + '\")')",
+    "autostart-desktop": "import os\nd = os.path.expanduser('~/.config/autostart')\nos.makedirs(d, exist_ok=True)\nopen(os.path.join(d, 'upd.desktop'), 'w').write('[Desktop Entry]\\nExec=python3 ' + "
+    + _AGENT
+    + ")",
+    "profile-ps1": "import os\nopen(os.path.join(os.path.expanduser('~'), 'Documents', 'WindowsPowerShell', 'Microsoft.PowerShell_profile.ps1'), 'a').write('python ' + "
+    + _AGENT
+    + ")",
+    "wmi-subscription": "import subprocess\nsubprocess.run(['powershell', '-c', 'Register-WmiEvent -Query \"SELECT * FROM __InstanceCreationEvent\" -Action {python agent.py}'])",
+}
+
+
+def persistence(policy: ScanPolicy) -> tuple[int, list[str]]:
+    """How many of ``PERSISTENCE_WAYS`` are held as a wheel's import-time code (beside the
+    script they start); the ones not, with their scores."""
+    held, missed = 0, []
+    for name, code in PERSISTENCE_WAYS.items():
+        files = {"quietlib/__init__.py": code + "\n", "quietlib/agent.py": "X = 1\n"}
+        report = scan_archive(wheel(files, name="quietlib"), "quietlib-1.0-py3-none-any.whl")
+        if policy.decide(report).allowed:
+            missed.append(f"{name}: {report.score:g}")
+        else:
+            held += 1
+    return held, missed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--misses", action="store_true", help="list the placements not held")
@@ -602,8 +656,16 @@ def main() -> None:
         "--droppers", action="store_true", help="programs fetched and run (FETCHES x RUNS)"
     )
     parser.add_argument("--sinks", action="store_true", help="decoded code run (EXEC_WAYS)")
+    parser.add_argument(
+        "--persistence", action="store_true", help="start-up entries written on import"
+    )
     args = parser.parse_args()
     policy = ScanPolicy()
+    if args.persistence:
+        held, missed = persistence(policy)
+        print(f"held {held} of {len(PERSISTENCE_WAYS)}")
+        print("\n".join(missed))
+        return
     if args.sinks:
         held, missed = sinks(policy)
         print(f"held {held} of {len(EXEC_WAYS) * 2} placements")

@@ -342,12 +342,15 @@ PERSISTENCE = _ind(
     r"\bsc(?:\.exe)?\s+create\s+\S+\s[^\n]{0,40}?binPath=|\bNew-Service\s+-|"
     # An editor's or coding agent's hooks: a VS Code task run when a folder opens, Claude
     # Code's settings (their hooks run commands at every session).
-    rf"\bfolderOpen\b|\.claude{_PIECES}settings(?:\.local)?\.json)",
+    rf"\bfolderOpen\b|\.claude{_PIECES}settings(?:\.local)?\.json|"
+    # A PowerShell profile (run by every PowerShell), a WMI event subscription.
+    r"PowerShell_profile\.ps1|\bRegister-WmiEvent\b|__EventFilter\b)",
     *("startup", "currentversion", "schtasks", "reg add", "reg.exe add", "crontab"),
     *("sc create", "sc.exe create", "new-service"),
     *("/etc/cron", "rc.local"),
     *("launchagents", "autostart", "systemd/user", "bashrc", "zshrc", "bash_profile"),
     *("discord_desktop_core", ".git", "ipython", "folderopen", ".claude"),
+    *("powershell_profile", "register-wmievent", "__eventfilter"),
 )
 
 #: Turning the machine's defences off: Defender's exclusions and real-time monitoring, the

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 52
+REVISION = 53
 
 
 @dataclass(frozen=True, slots=True)
@@ -854,7 +854,9 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
                 )
     if persist is not None:
         # Code that runs on `pip install` or `import` and makes something start with the
-        # machine has no user who asked for it.
+        # machine has no user who asked for it. Written there by the very lines that name
+        # the place (a write or a process within two lines of it), by code that runs then:
+        # that is all it takes.
         early = role in (Role.INSTALL, Role.PTH) or (
             role is Role.IMPORT
             and any(
@@ -862,7 +864,17 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
                 for c in facts.calls
             )
         )
-        weight = 8 if early else None
+        placed = any(
+            (c.top or role is Role.INSTALL)
+            and persist[2] <= c.line <= persist[2] + 2
+            and (
+                names_one_of(c.name, PROCESS)
+                or names_one_of(c.name, _WRITES)
+                or names_one_of(c.name, _REGISTRY_WRITES)
+            )
+            for c in facts.calls
+        )
+        weight = (10 if placed else 8) if early else None
         yield finding("persistence", path, persist[2], _clip(persist[0].group(0)), weight)
 
 

@@ -329,7 +329,7 @@ CASES = [
         wheel({"demo/__init__.py": PERSISTENCE}),
         "demo-1.0-py3-none-any.whl",
         "persistence",
-        False,
+        True,  # copied into the start-up folder on import, by the lines naming it (rules 53)
     ),
     (
         "clipboard swap",

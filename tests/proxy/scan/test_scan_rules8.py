@@ -216,7 +216,7 @@ def test_a_windows_service_created_at_install_is_held() -> None:
         "setup(name='demo', version='1.0')\n"
     )
     rules, held = _install(setup)
-    assert held and rules["persistence"] == 8
+    assert held and rules["persistence"] == 10  # the line that names it creates it (rules 53)
 
 
 def test_who_runs_the_code_sent_to_a_bare_address_from_a_function_is_held() -> None:

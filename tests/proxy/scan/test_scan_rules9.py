@@ -170,7 +170,7 @@ RUN_KEY = (
 
 def test_a_start_up_entry_written_on_import_weighs_as_at_install() -> None:
     rules, _ = _imported(RUN_KEY.format(indent=""))
-    assert rules.get("persistence") == 8
+    assert rules.get("persistence") == 10  # written by the lines that name the key (rules 53)
 
 
 def test_a_start_up_entry_written_by_a_function_nothing_calls_weighs_less() -> None:
