@@ -671,26 +671,18 @@ def main() -> None:
     )
     args = parser.parse_args()
     policy = ScanPolicy()
-    if args.persistence:
-        held, missed = persistence(policy)
-        print(f"held {held} of {len(PERSISTENCE_WAYS)}")
-        print("\n".join(missed))
-        return
-    if args.sinks:
-        held, missed = sinks(policy)
-        print(f"held {held} of {len(EXEC_WAYS) * 2} placements")
-        print("\n".join(missed))
-        return
-    if args.droppers:
-        held, missed = droppers(policy)
-        print(f"held {held} of {len(FETCHES) * len(RUNS) * 2} placements")
-        print("\n".join(missed))
-        return
-    if args.stores:
-        held, missed = stores(policy)
-        print(f"held {held} of {len(STORES) * 4} placements of {len(STORES)} stores")
-        print("\n".join(missed))
-        return
+    tallies = {
+        "persistence": (persistence, len(PERSISTENCE_WAYS)),
+        "sinks": (sinks, len(EXEC_WAYS) * 2),
+        "droppers": (droppers, len(FETCHES) * len(RUNS) * 2),
+        "stores": (stores, len(STORES) * 4),
+    }
+    for mode, (tally, placed) in tallies.items():
+        if getattr(args, mode):
+            held, missed = tally(policy)
+            print(f"held {held} of {placed} placements")
+            print("\n".join(missed))
+            return
     if args.matrix:
         held = matrix(policy)
         for place in ("import", "function"):
