@@ -20,7 +20,7 @@ from collections.abc import Iterator, Mapping
 from pipgate.policies.scan import Finding
 
 from . import indicators, layout
-from .facts import Facts
+from .facts import Call, Facts
 from .layout import Role
 from .rules import PROCESS, finding, names_one_of
 
@@ -76,8 +76,7 @@ def check_runs(
                 call.top and (call.discarded or _HIDDEN.intersection(call.keywords))
             ):
                 continue
-            spelled = [*call.args, *(text for text, line in found.strings if line == call.line)]
-            for word in {w for text in spelled for w in _WORD.findall(text)}:
+            for word in {w for text in _spelled(call, found) for w in _WORD.findall(text)}:
                 for member in by_name.get(word, ()):
                     reason = _judge(member, heads.get(member))
                     if reason is not None:
@@ -119,8 +118,7 @@ def check_loads(
                 call.name, _LIBRARY_LOADERS
             ):
                 continue
-            spelled = [*call.args, *(text for text, line in found.strings if line == call.line)]
-            for word in {w for text in spelled for w in _WORD.findall(text)}:
+            for word in {w for text in _spelled(call, found) for w in _WORD.findall(text)}:
                 member = libraries.get(word)
                 if member is not None:
                     detail = f"{call.name} loads {member}, shipped prebuilt"
@@ -191,8 +189,7 @@ def run_by_python(
         for call in known.calls:
             if not _is_process(call.name) or not (call.top or when is Role.INSTALL):
                 continue
-            spelled = [*call.args, *(text for text, line in known.strings if line == call.line)]
-            words = [w for arg in spelled for w in _WORD.findall(arg)]
+            words = [w for text in _spelled(call, known) for w in _WORD.findall(text)]
             if not any(_PYTHON_WORD.match(w) for w in words):
                 continue
             for word in words:
@@ -205,6 +202,12 @@ def run_by_python(
 #: Process options that hide a program or detach it from the session that started it.
 _HIDDEN = frozenset({"creationflags", "start_new_session", "startupinfo", "preexec_fn"})
 _PYTHON_WORD = re.compile(r"^python[\d.]*w?(?:\.exe)?$", re.I)
+
+
+def _spelled(call: Call, found: Facts) -> list[str]:
+    """What a call's line spells: its literal arguments, and the literals on its line (a
+    path built in the call, ``os.path.join(here, "start.py")``)."""
+    return [*call.args, *(text for text, line in found.strings if line == call.line)]
 
 
 def _is_process(name: str) -> bool:

@@ -37,8 +37,6 @@ def check(binaries: Mapping[str, bytes]) -> Iterator[Finding]:
     """``compiled-sink`` for the first binary (of ``wanted`` ones) that carries one of the
     ``_SINKS``."""
     for path, data in binaries.items():
-        if not _COMPILED.search(path):
-            continue
         text = data.decode("latin-1")
         lower = text.lower()
         for category in _SINKS:

@@ -448,15 +448,19 @@ class _Scan:
                 [p[len(root) :] for p in self.truncated if self._early(p)],
             )
         heads = {path[len(root) :]: head for path, head in self.heads.items()}
-        for path in bundled.run_by_python(facts, roles, [*texts, *deferred, *heads]):
-            # A file of the archive that install-time code hands to Python runs then too,
-            # whatever its name: it is read as install code.
-            source = texts.get(path) or decode_source(
-                deferred.pop(path, None) or heads.get(path, b"")
-            )
-            texts[path] = source
-            facts[path] = read_source(source, links=small)
-            roles[path] = Role.INSTALL
+
+        def read_handed_to_python(role: Role) -> None:
+            """Read each file of the archive that code of ``role`` hands to Python: it runs
+            then too, whatever its name, so it is read as code of that role."""
+            for path in bundled.run_by_python(facts, roles, [*texts, *deferred, *heads], role):
+                source = texts.get(path) or decode_source(
+                    deferred.pop(path, None) or heads.get(path, b"")
+                )
+                texts[path] = source
+                facts[path] = read_source(source, links=small)
+                roles[path] = role
+
+        read_handed_to_python(Role.INSTALL)
         # Modules whose functions or values code read here uses, read for what they hand
         # over (not judged themselves: nothing here says they run).
         helpers: dict[str, Facts] = {}
@@ -474,14 +478,7 @@ class _Scan:
                 break
         linking.link(facts, helpers)
         _mark_early_calls(facts, roles)
-        for path in bundled.run_by_python(facts, roles, [*texts, *deferred, *heads], Role.IMPORT):
-            # So does a file that import-time code hands to Python: read as import code.
-            source = texts.get(path) or decode_source(
-                deferred.pop(path, None) or heads.get(path, b"")
-            )
-            texts[path] = source
-            facts[path] = read_source(source, links=small)
-            roles[path] = Role.IMPORT
+        read_handed_to_python(Role.IMPORT)  # its early calls are known only now
         _mark_command_calls(facts, roles, layout.command_functions(entry_points))
         members = [path[len(root) :] for path in self.paths]
         yield from bundled.check_runs(facts, roles, heads, members)

@@ -67,10 +67,10 @@ def named_callables(data: bytes) -> list[str]:
         if number == _STREAMS:
             break
         strings: list[str] = []
+        stream = io.BytesIO(data)
+        stream.seek(match.start())  # read in place, not from a copy of the rest
         try:
-            for count, (opcode, arg, _) in enumerate(
-                pickletools.genops(io.BytesIO(data[match.start() :]))
-            ):
+            for count, (opcode, arg, _) in enumerate(pickletools.genops(stream)):
                 if count == _OPCODES or opcode.name == "STOP":
                     break
                 if opcode.name in _STRINGS:
