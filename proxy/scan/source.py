@@ -531,6 +531,7 @@ class _Collector:
         unread = _docstrings(nodes) | (_patterns(nodes) if "re" in self._absolute else set())
         development = self._development_only(nodes) if "argv" in text else set()
         strings, code_literals, names = facts.strings, facts.code_literals, facts.names
+        path_parts: set[int] = set()  # `a / "b"` inside a longer `a / "b" / "c"`, read whole
         for node, scope in zip(nodes, scopes, strict=True):
             kind = type(node)
             if kind is ast.Name:
@@ -646,6 +647,12 @@ class _Collector:
                     if hidden is not None:
                         self._decode_budget -= len(folded)
                         facts.decoded.append((hidden, node.lineno))  # type: ignore[attr-defined]
+            elif kind is ast.BinOp and type(node.op) is ast.Div and id(node) not in path_parts:  # type: ignore[attr-defined]
+                # `Path.home() / ".config" / "systemd" / "user"`: read as the one path it
+                # names (its literals alone come out of the tree last piece first).
+                joined = _path_pieces(node, path_parts)  # type: ignore[arg-type]
+                if joined is not None:
+                    strings.append((joined, node.lineno))  # type: ignore[attr-defined]
             elif kind is ast.With or kind is ast.AsyncWith:
                 for item in node.items:  # type: ignore[attr-defined]
                     call = item.context_expr
@@ -1532,7 +1539,7 @@ class _Collector:
                 return frozenset({"env"})
             if _HOST_COMMAND.search(command):
                 return frozenset({"host"})
-            if _SECRET_COMMAND.search(command):
+            if _SECRET_COMMAND.search(command) or _TOKEN_COMMAND.search(command, command.lower()):
                 return frozenset({"credential"})
         if name in _SECRET_READS or name.startswith(_COOKIE_READERS):
             return frozenset({"credential"})
@@ -1884,6 +1891,8 @@ class _Collector:
             base = self.qual(node.value)
             if base == "__builtins__":
                 return node.attr  # `__builtins__.getattr(...)`: the builtin itself
+            if base == "os" and node.attr == "environb":
+                return "os.environ"  # the same variables, as bytes
             return f"{base}.{node.attr}" if base else f".{node.attr}"
         if isinstance(node, ast.Call):
             func = self.qual(node.func)
@@ -2246,6 +2255,23 @@ def _is_chr_of_code(node: ast.Call) -> bool:
     )
 
 
+def _path_pieces(node: ast.BinOp, inner: set[int]) -> str | None:
+    """The literal pieces of a ``pathlib`` chain (``home / ".config" / "systemd"``) joined
+    with ``/`` in their order, when there are two or more; the chain's inner divisions are
+    added to ``inner`` (read with this one)."""
+    pieces: list[str] = []
+    current: ast.AST = node
+    while type(current) is ast.BinOp and type(current.op) is ast.Div:  # type: ignore[attr-defined]
+        inner.add(id(current))
+        right = current.right  # type: ignore[attr-defined]
+        if type(right) is ast.Constant and type(right.value) is str:
+            pieces.append(right.value)
+        current = current.left  # type: ignore[attr-defined]
+    if type(current) is ast.Constant and type(current.value) is str:  # type: ignore[attr-defined]
+        pieces.append(current.value)  # type: ignore[attr-defined]
+    return "/".join(reversed(pieces)) if len(pieces) >= 2 else None
+
+
 def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[no-untyped-def]
     """The text an expression of literals spells (``bound(name)``: a name's literal), or
     ``None`` where any part is not a literal or the text grows past ``_MAX_FOLD``."""
@@ -2466,13 +2492,15 @@ _SECRET_COMMAND = re.compile(
     r"netsh\s+wlan\s+show\s+profiles?\b[^\n]*\bkey\s*=\s*clear|security\s+find-\w+-password",
     re.I,
 )
+#: A cloud's or a forge's command line printing its token (`gh auth token`).
+_TOKEN_COMMAND = indicators.CREDENTIALS["token command"][1]
 #: Paths of credential stores and secrets files (a cheap test; ``indicators.CREDENTIALS``
 #: judges them properly).
 _CREDENTIAL_HINT = re.compile(
     r"\.ssh\b|\.aws\b|\.kube\b|\.docker[\\/]config|git-credentials|\.netrc|\.pypirc|\.npmrc|"
     r"_history\b|\.gnupg|\bid_(?:rsa|ed25519|ecdsa)\b|/etc/(?:passwd|shadow)|Login Data|"
     r"Local Storage|leveldb|Local State|\bCookies\b|\bwallet|keychain|\btdata\b|"
-    r"\.env\b|credentials(?:\.json)?\b|proc/+self/+environ|serviceaccount/token|"
+    r"\.env\b|credentials(?:\.json)?\b|proc/+(?:self|\*|\d+)/+environ|serviceaccount/token|"
     r"Default[\\/]+History\b|metadata\.google\.internal|169\.254\.169\.254|"
     # The Solana command line's keypair (the key itself, in JSON); GitHub's command line's
     # and Copilot's tokens; Vault's token; Maven's and Azure's stored credentials.
@@ -2597,7 +2625,7 @@ _SEND_MODULES = (
     "httpx.",
     # Other HTTP libraries, used like requests: `curl_cffi.requests.post(...)`.
     *("curl_cffi.", "tls_client.", "cloudscraper.", "httplib2.", "niquests.", "grequests."),
-    *("requests_html.", "treq.", "xmlrpc.client."),
+    *("requests_html.", "treq.", "xmlrpc.client.", "tornado.httpclient."),
     "urllib.",
     "urllib2.",
     "urllib3.",
@@ -2625,6 +2653,7 @@ _SEND_METHODS = frozenset(
         "send_message",
         "storbinary",
         "open",
+        "fetch",
     }
 )
 _SEND_UNRESOLVED = frozenset({"post", "put", "urlopen", "sendmail", "send_message"})
@@ -2635,7 +2664,10 @@ _SEND_ANYWHERE = frozenset(
 )
 _SOCKET_SENDS = frozenset({"send", "sendall", "sendto", "connect"})
 #: What an HTTP (Socket.IO, webhook) client object sends with (``_client_method``).
-_CLIENT_SENDS = frozenset({"post", "put", "patch", "request", "send", "emit", "execute", "setopt"})
+_CLIENT_SENDS = frozenset(
+    {"post", "put", "patch", "request", "send", "emit", "execute", "setopt"}
+    | {"send_file", "publish", "fetch"}
+)
 DNS_LOOKUPS = frozenset({"socket.gethostbyname", "socket.gethostbyname_ex", "socket.getaddrinfo"})
 
 
@@ -2663,12 +2695,19 @@ _CLIENT_TYPES = frozenset(
         "zulip.Client",
         "slack_sdk.WebClient",
         "slack.WebClient",
+        # Mail, Telegram-account, message-broker and other HTTP clients.
+        *("yagmail.SMTP", "yagmail.SMTP_SSL", "telethon.TelegramClient"),
+        *("telethon.sync.TelegramClient", "paho.mqtt.client.Client"),
+        *("tornado.httpclient.HTTPClient", "tornado.httpclient.AsyncHTTPClient"),
+        # Mailboxes: what their messages say, someone else wrote (mail as a command channel).
+        *("imaplib.IMAP4_SSL", "imaplib.IMAP4", "poplib.POP3_SSL", "poplib.POP3"),
     }
 )
 _CLIENT_READS = frozenset(
     {
         *("get", "post", "request", "open", "urlopen"),
         *("get_messages", "get_events", "conversations_history", "conversations_replies"),
+        *("fetch", "retr"),
     }
 )
 #: Modules whose connections' ``recv`` returns what the other end sent.
@@ -2747,12 +2786,15 @@ _REMOTE_MODULES = frozenset(
     {
         *("discord", "nextcord", "disnake", "interactions", "telebot", "telegram", "aiogram"),
         *("pyrogram", "telethon", "http", "BaseHTTPServer", "socketserver", "SocketServer"),
+        "paho",  # an MQTT client: what is published on its topics
     }
 )
 #: Attribute names (their last two parts) that carry what a bot or server was sent.
 _REMOTE_ATTRIBUTES = {
     "content": frozenset({"message", "msg", "ctx", "m"}),
-    "text": frozenset({"message", "msg", "m"}),
+    "text": frozenset({"message", "msg", "m", "event", "e"}),
+    "raw_text": frozenset({"message", "msg", "m", "event", "e"}),
+    "payload": frozenset({"message", "msg", "m"}),
     "path": frozenset({"self"}),
 }
 
