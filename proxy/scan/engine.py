@@ -37,7 +37,7 @@ from .metadata import (
 )
 from .names import Lookalikes, bundled_lookalikes
 from .pth import check_pth
-from .rules import RULES_VERSION, check_python, finding
+from .rules import RULES_VERSION, check_python, finding, paired_claim
 from .scoring import ordered, score
 from .source import decode_source, disguise, local_imports, read_source
 from .triage import patches_and_phones, worth_parsing
@@ -146,6 +146,9 @@ def _scan(
         for member in walk(fileobj, limits, deadline, scan.want):
             scan.take(member)
         findings = list(scan.judge(deadline))
+        claimed = paired_claim(findings)
+        if claimed is not None:
+            findings.append(claimed)
     except Unscannable as exc:
         return ScanReport(
             RULES_VERSION,
