@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 55
+REVISION = 56
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,11 +388,14 @@ MODULE_FACTOR = 0.6
 
 def check_python(path: str, role: Role, facts: Facts, damped: bool = True) -> Iterator[Finding]:
     """Findings for one Python file in its role (install-time, import-time, ...). A module
-    nothing runs early weighs ``MODULE_FACTOR`` when ``damped`` (a large package's); two
-    kinds of evidence of ``PAIRED`` in it weigh together what the threshold asks."""
+    nothing runs early weighs ``MODULE_FACTOR`` when ``damped`` (a large package's); in any
+    other, two kinds of evidence of ``PAIRED`` weigh together what the threshold asks."""
     found = list(_check_python(path, role, facts))
     if role is Role.MODULE and damped:
-        found = [_damped(item) for item in found]
+        # (Nor do pairs count there: two weak signals in a large package's module nothing
+        # runs early, an API's example token beside a long literal, are not a payload.)
+        yield from (_damped(item) for item in found)
+        return
     yield from found
     pair = _paired(path, found)
     if pair is not None:

@@ -4,6 +4,8 @@
   one file weigh together what the threshold asks: importing a package that reaches the
   network *and* starts a process; a known exfiltration sink beside a download-and-run, a
   network call or a process early, persistence or an opaque blob. Each alone stays below.
+  (Rules 56: not in a large package's module nothing runs early, whose evidence stays
+  damped: the reporting half's ghapi, an API's example token beside a long literal.)
 - A Telegram bot's token written inside its API address (``api.telegram.org/bot<token>/``)
   is a chat channel whose credentials the code carries, as the bare token already was.
 - A ``pathlib`` chain (``Path.home() / ".config" / "systemd" / "user"``) is read as the
@@ -13,6 +15,9 @@ The sources below are inert text handed to the scanner; nothing runs them.
 """
 
 from __future__ import annotations
+
+import base64
+import hashlib
 
 import pytest
 
@@ -290,3 +295,23 @@ EVERYDAY = {
 def test_the_everyday_twin_is_not_held(case: str) -> None:
     rules, held = _on_import(EVERYDAY[case])
     assert not held, rules
+
+
+def test_a_pair_in_a_large_package_s_module_nothing_runs_early_stays_damped() -> None:
+    # (An API's example address beside a long literal, in one module of a package with more
+    # than 32 KB of Python: damped evidence, which a pair does not lift.)
+    noise = b"".join(hashlib.sha256(bytes([i])).digest() for i in range(64))
+    blob = base64.b64encode(noise).decode()
+    spec = (
+        "import requests\n"
+        "EXAMPLE = 'http://45.61.13.7:8080/v1/items'\n"
+        f"SCHEMA = '{blob}'\n"
+        "def fetch(url=EXAMPLE):\n"
+        "    return requests.get(url).json()\n"
+    )
+    padding = "".join(f"def helper_{i}(value):\n    return value + {i}\n\n" for i in range(1500))
+    files = {"demo/__init__.py": "", "demo/spec.py": spec, "demo/helpers.py": padding}
+    rules, held = judge(wheel(files), WHEEL)
+    assert "exfil-sink" in rules and "opaque-literal" in rules
+    assert "paired" not in rules
+    assert not held
