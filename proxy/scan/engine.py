@@ -752,8 +752,27 @@ def _mark_early_calls(facts: dict[str, Facts], roles: dict[str, Role]) -> None:
             for call in found.calls:
                 if not call.top and call.within and (module, call.within) in called:
                     call.top = marked = True
+        for found in facts.values():
+            marked = _mark_local_calls(found) or marked
         if not marked:
-            return
+            break
+    for found in facts.values():
+        _sends_follow_calls(found)
+
+
+def _mark_local_calls(found: Facts) -> bool:
+    """Calls inside a module's own functions that its ``top`` calls call by name (``def
+    connect(): _send(_info())``, ``connect`` run on import): ``top`` too, a few calls deep.
+    Whether any call was newly marked."""
+    marked = False
+    for _ in range(3):
+        local = {c.name for c in found.calls if c.top and "." not in c.name}
+        fresh = [c for c in found.calls if not c.top and c.within and c.within in local]
+        if not fresh:
+            break
+        for call in fresh:
+            call.top = marked = True
+    return marked
 
 
 def _mark_command_calls(
@@ -771,6 +790,17 @@ def _mark_command_calls(
         for call in found.calls:
             if call.within in functions:
                 call.top = True
+        _sends_follow_calls(found)
+
+
+def _sends_follow_calls(found: Facts) -> None:
+    """A send is made by the calls on its line (the send itself, or the helper of the file
+    it is sent through): ``top`` once they are marked so (a beacon in a function that
+    import-time code in another module calls runs on import too)."""
+    early = {c.line for c in found.calls if c.top}
+    for send in found.sends:
+        if not send.top and send.line in early:
+            send.top = True
 
 
 def _own_entry_points(texts: dict[str, str]) -> str | None:

@@ -1621,7 +1621,8 @@ class _Collector:
         )
 
     def _words(self, nodes: list[ast.AST], scope: int) -> list[str]:
-        """The string literals in ``nodes``, and those the names there are bound to."""
+        """The string literals in ``nodes``, and those the names there are bound to, in the
+        order the source spells them."""
         words = []
         queue = deque(nodes)
         while queue:
@@ -1646,7 +1647,8 @@ class _Collector:
                 if spelled is not None:
                     words.append(spelled)  # one word in pieces: "pyt" + "hon3"
                 else:
-                    queue.extend(ast.iter_child_nodes(sub))
+                    # (Its pieces before what follows it: words in the order written.)
+                    queue.extendleft(reversed(list(ast.iter_child_nodes(sub))))
         return words
 
     def _opaque_source(self, node: ast.AST, scope: int) -> bool:
@@ -1793,7 +1795,7 @@ class _Collector:
             nested = [
                 word
                 for arg in node.args
-                for sub in ast.walk(arg)
+                for sub in _in_order(arg)
                 for word in (
                     (sub.value,)
                     if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
@@ -2926,12 +2928,23 @@ def _names(node: ast.AST) -> Iterator[ast.Name]:
 _BLOB = 512
 
 
+def _in_order(node: ast.AST) -> Iterator[ast.AST]:
+    """``node`` and everything under it in the order the source spells them (``ast.walk``
+    goes level by level: ``"nslookup " + name + ".x.example"`` would come out last piece
+    first)."""
+    stack = [node]
+    while stack:
+        sub = stack.pop()
+        yield sub
+        stack.extend(reversed(list(ast.iter_child_nodes(sub))))
+
+
 def _constants(node: ast.AST | None, limit: int = 8) -> tuple[str, ...]:
-    """The string literals in an expression (at most ``limit``)."""
+    """The string literals in an expression (at most ``limit``), in source order."""
     if node is None:
         return ()
     found = []
-    for sub in ast.walk(node):
+    for sub in _in_order(node):
         if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
             found.append(sub.value)
             if len(found) == limit:
