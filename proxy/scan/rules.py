@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 57
+REVISION = 58
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,6 +571,7 @@ _MODULE_LOADERS = frozenset(
         "imp.load_source",
         "imp.load_compiled",
         "runpy.run_path",
+        "zipimport.zipimporter",  # a zip archive named as data, imported from
     }
 )
 _IMPORT_PATH = ("sys.path.insert", "sys.path.append", "zipimport.zipimporter")

@@ -1483,6 +1483,12 @@ class _Collector:
             if self._constant(receiver, scope):
                 return frozenset({"payload"})
             return frozenset({"decoded"}) | (self._kinds(receiver, scope) & {"network", "payload"})
+        if type(call.func) is ast.Attribute and call.func.attr == "translate" and call.args:
+            # `text.translate(str.maketrans(...))`: a substitution cipher undone.
+            receiver = call.func.value
+            if self._constant(receiver, scope):
+                return frozenset({"payload"})
+            return frozenset({"decoded"}) | (self._kinds(receiver, scope) & {"network", "payload"})
         if _matches(name, DECODERS):
             if call.args and self._constant(call.args[0], scope):
                 return frozenset({"payload"})
@@ -3202,6 +3208,19 @@ def _is_char_join(node: ast.Call, collector: _Collector) -> bool:
         for sub in ast.walk(node.args[0]):
             if isinstance(sub, ast.Name) and collector.alias.get(sub.id, sub.id) == "chr":
                 return True
+        picked = node.args[0]
+        if (
+            isinstance(picked, ast.GeneratorExp | ast.ListComp)
+            and isinstance(picked.elt, ast.Subscript)
+            and isinstance(picked.generators[0].iter, ast.List | ast.Tuple)
+            and len(picked.generators[0].iter.elts) >= 4
+            and all(
+                isinstance(e, ast.Constant) and type(e.value) is int
+                for e in picked.generators[0].iter.elts
+            )
+        ):
+            # `''.join(table[i] for i in [8, 12, 15, ...])`: characters picked by position.
+            return True
     if isinstance(func, ast.Attribute) and func.attr == "decode":
         inner = func.value
         if isinstance(inner, ast.Call) and collector.qual(inner.func) in ("bytes", "bytearray"):
