@@ -8,6 +8,9 @@ from the evaluation data, so they check behaviours rather than campaigns. They a
 handed to the scanner; nothing runs them. Usage::
 
     .venv/bin/python -m benchmarks.scan_probes [--misses]
+
+``--writeups`` runs the shapes of ``benchmarks.scan_writeups`` (from public write-ups of
+2025-2026 PyPI malware) instead.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import base64
 import textwrap
 
+from benchmarks.scan_writeups import WRITEUPS
 from pipgate.policies.scan import ScanPolicy
 from pipgate.proxy.scan import scan_archive
 from tests.support.archives import pkg_info, sdist, wheel
@@ -642,6 +646,28 @@ def persistence(policy: ScanPolicy) -> tuple[int, list[str]]:
     return held, missed
 
 
+#: Where ``--writeups`` places each shape: at install, on import, in a function the package's
+#: ``__init__`` calls, in a function nothing calls.
+WRITEUP_PLACES = ("install", "import", "called", "function")
+
+
+def writeups(policy: ScanPolicy) -> tuple[dict[str, int], list[str]]:
+    """How many of ``WRITEUPS`` are held at each of ``WRITEUP_PLACES``; the placements not,
+    each as "name (place): score"."""
+    held = dict.fromkeys(WRITEUP_PLACES, 0)
+    missed = []
+    for name, shape in WRITEUPS.items():
+        code, shipped = shape if isinstance(shape, tuple) else (shape, None)
+        archives = placements(code, shipped) | {"called": reached(code, shipped)["called"]}
+        for place in WRITEUP_PLACES:
+            report = scan_archive(*archives[place])
+            if policy.decide(report).allowed:
+                missed.append(f"{name} ({place}): {report.score:g}")
+            else:
+                held[place] += 1
+    return held, missed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--misses", action="store_true", help="list the placements not held")
@@ -669,8 +695,19 @@ def main() -> None:
     parser.add_argument(
         "--persistence", action="store_true", help="start-up entries written on import"
     )
+    parser.add_argument(
+        "--writeups", action="store_true", help="shapes from public write-ups (WRITEUPS)"
+    )
     args = parser.parse_args()
     policy = ScanPolicy()
+    if args.writeups:
+        held, missed = writeups(policy)
+        print(f"held {sum(held.values())} of {len(WRITEUPS) * len(held)} placements")
+        for place, count in held.items():
+            print(f"  {place}: {count}/{len(WRITEUPS)}")
+        if args.misses:
+            print("\n".join(missed))
+        return
     tallies = {
         "persistence": (persistence, len(PERSISTENCE_WAYS)),
         "sinks": (sinks, len(EXEC_WAYS) * 2),

@@ -496,6 +496,13 @@ class _Scan:
         # In a small package every module is what it was installed for: no library's rarely
         # used corners whose weak signals the module factor is there to damp.
         whole = self.python_bytes <= _SMALL_PACKAGE
+        built = (
+            set()
+            if self.wheel
+            else layout.build_helpers(
+                {p: f.local_imports for p, f in facts.items()}, roles, top_level
+            )
+        )
         for path, role in roles.items():
             deadline.check()
             skipped = (inert(path) and self.own_code) or path.split("/", 1)[0] in tooling
@@ -504,7 +511,9 @@ class _Scan:
             if role is Role.PTH:
                 yield from check_pth(path, texts[path])
             else:
-                yield from check_python(path, role, facts[path], damped=not whole)
+                yield from check_python(
+                    path, role, facts[path], damped=not whole, build=path in built
+                )
         metadata = read_metadata(texts[metadata_path]) if metadata_path else {}
         name = (metadata.get("name") or [""])[0] or layout.project_name(self.filename)
         yield from check_archive(

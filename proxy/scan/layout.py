@@ -451,6 +451,28 @@ def _follow(
         frontier = following
 
 
+def build_helpers(
+    sources: Mapping[str, set[str]], roles: Mapping[str, Role], top_level: str | None
+) -> set[str]:
+    """Modules at an sdist's root that setup.py or the build backend imports (a few levels
+    deep) and that the archive does not install (``top_level.txt`` does not name them,
+    lxml's ``buildlibxml.py``): what they run, they run while the package is built."""
+    modules = {_module_of(path): path for path in sources if path.endswith(_SOURCE)}
+    installed = set((top_level or "").split())
+    frontier = [path for path, role in roles.items() if role is Role.INSTALL]
+    seen = set(frontier)
+    for _ in range(4):
+        frontier = [t for p in frontier for t in imports_of(p, sources, modules) if t not in seen]
+        seen.update(frontier)
+    return {
+        path
+        for path in seen
+        if roles.get(path) is Role.IMPORT
+        and "/" not in path
+        and path.rsplit(".", 1)[0] not in installed
+    }
+
+
 def imports_of(path: str, sources: Mapping[str, set[str]], modules: Mapping[str, str]) -> list[str]:
     """The project's own modules ``path`` imports."""
     package = _module_of(path)

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 58
+REVISION = 59
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,10 +386,14 @@ UNAMBIGUOUS = frozenset(
 MODULE_FACTOR = 0.6
 
 
-def check_python(path: str, role: Role, facts: Facts, damped: bool = True) -> Iterator[Finding]:
+def check_python(
+    path: str, role: Role, facts: Facts, damped: bool = True, build: bool = False
+) -> Iterator[Finding]:
     """Findings for one Python file in its role (install-time, import-time, ...). A module
     nothing runs early weighs ``MODULE_FACTOR`` when ``damped`` (a large package's); in any
-    other, two kinds of evidence of ``PAIRED`` weigh together what the threshold asks."""
+    other, two kinds of evidence of ``PAIRED`` weigh together what the threshold asks,
+    unless the file is a ``build`` helper (``layout.build_helpers``): a build that
+    downloads and compiles does both, as setup scripts do."""
     found = list(_check_python(path, role, facts))
     if role is Role.MODULE and damped:
         # (Nor do pairs count there: two weak signals in a large package's module nothing
@@ -397,6 +401,8 @@ def check_python(path: str, role: Role, facts: Facts, damped: bool = True) -> It
         yield from (_damped(item) for item in found)
         return
     yield from found
+    if build:
+        return
     pair = _paired(path, found)
     if pair is not None:
         yield pair
@@ -470,6 +476,8 @@ def _paired(path: str, found: list[Finding]) -> Finding | None:
             heaviest[item.rule] = item
     for first, second in PAIRED:
         if first in heaviest and second in heaviest:
+            if second == "import-process" and heaviest[first].line == heaviest[second].line:
+                continue  # one call (`wget URL` run on import): one behaviour, not two
             lacking = PAIRED_WEIGHT - heaviest[first].weight - heaviest[second].weight
             if lacking <= 0:
                 return None
