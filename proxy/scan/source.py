@@ -1483,12 +1483,16 @@ class _Collector:
             if self._constant(receiver, scope):
                 return frozenset({"payload"})
             return frozenset({"decoded"}) | (self._kinds(receiver, scope) & {"network", "payload"})
-        if type(call.func) is ast.Attribute and call.func.attr == "translate" and call.args:
-            # `text.translate(str.maketrans(...))`: a substitution cipher undone.
-            receiver = call.func.value
-            if self._constant(receiver, scope):
-                return frozenset({"payload"})
-            return frozenset({"decoded"}) | (self._kinds(receiver, scope) & {"network", "payload"})
+        if (
+            type(call.func) is ast.Attribute
+            and call.func.attr == "translate"
+            and call.args
+            and self._constant(call.func.value, scope)
+        ):
+            # `"vzcbeg bf".translate(str.maketrans(...))`: a substitution cipher undone on
+            # text the file carries (runtime text translated is everyday normalising:
+            # RestrictedPython turns an expression's newlines into spaces before `eval`).
+            return frozenset({"payload"})
         if _matches(name, DECODERS):
             if call.args and self._constant(call.args[0], scope):
                 return frozenset({"payload"})

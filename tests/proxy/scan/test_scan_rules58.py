@@ -63,3 +63,16 @@ def test_the_everyday_use_is_not(case: str) -> None:
     rules, held = judge(wheel({"demo/__init__.py": EVERYDAY[case]}), WHEEL)
     assert "decode-exec" not in rules
     assert not held
+
+
+def test_runtime_text_translated_before_eval_is_not_a_cipher() -> None:
+    # (Rules 60: RestrictedPython's `expr.translate(nltosp)` before compiling and `eval`.)
+    init = (
+        "NL_TO_SPACE = str.maketrans('\\n', ' ')\n"
+        "def evaluate(expr, scope):\n"
+        "    code = compile(expr.translate(NL_TO_SPACE), '<expr>', 'eval')\n"
+        "    return eval(code, scope)\n"
+    )
+    rules, held = judge(wheel({"demo/__init__.py": init}), WHEEL)
+    assert "decode-exec" not in rules
+    assert not held
