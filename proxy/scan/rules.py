@@ -459,11 +459,7 @@ def paired_claim(findings: list[Finding]) -> Finding | None:
     )
     if claim is None or sink is None:
         return None
-    lacking = PAIRED_WEIGHT - claim.weight - sink.weight
-    if lacking <= 0:
-        return None
-    detail = f"{claim.rule} and exfil-sink in one archive"
-    return finding("paired", sink.file, sink.line, detail, round(lacking, 2))
+    return _lifted(claim, sink, sink.file, sink.line, "one archive")
 
 
 def _paired(path: str, found: list[Finding]) -> Finding | None:
@@ -476,15 +472,21 @@ def _paired(path: str, found: list[Finding]) -> Finding | None:
             heaviest[item.rule] = item
     for first, second in PAIRED:
         if first in heaviest and second in heaviest:
-            if second == "import-process" and heaviest[first].line == heaviest[second].line:
+            one, other = heaviest[first], heaviest[second]
+            if second == "import-process" and one.line == other.line:
                 continue  # one call (`wget URL` run on import): one behaviour, not two
-            lacking = PAIRED_WEIGHT - heaviest[first].weight - heaviest[second].weight
-            if lacking <= 0:
-                return None
-            line = min(heaviest[first].line, heaviest[second].line)
-            detail = f"{first} and {second} in one file"
-            return finding("paired", path, line, detail, round(lacking, 2))
+            return _lifted(one, other, path, min(one.line, other.line), "one file")
     return None
+
+
+def _lifted(one: Finding, other: Finding, path: str, line: int, where: str) -> Finding | None:
+    """``paired`` weighing what ``one`` and ``other`` lack of ``PAIRED_WEIGHT`` together;
+    ``None`` when they weigh that already."""
+    lacking = PAIRED_WEIGHT - one.weight - other.weight
+    if lacking <= 0:
+        return None
+    detail = f"{one.rule} and {other.rule} in {where}"
+    return finding("paired", path, line, detail, round(lacking, 2))
 
 
 def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
