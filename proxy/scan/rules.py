@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 60
+REVISION = 61
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +321,8 @@ _URL = re.compile(r"\s*(?:https?|wss?|ftp)://\w", re.I)
 _EXECUTABLE_FILE = re.compile(r"\.(?:exe|scr|bat|vbs|ps1|cmd|msi)$", re.I)
 #: A program run from a world-writable scratch directory: put there by the code itself.
 _SCRATCH_PROGRAM = re.compile(r"(?:/tmp|/var/tmp|/dev/shm)/[^\s/]+(?:/[^\s/]+)*$")
+#: A process call's program that downloads (its arguments are a URL and where to save it).
+_DOWNLOADER = re.compile(r"(?:.*[\\/])?(?:curl|wget)(?:\.exe)?$", re.I)
 _PROGRAM_FILE = re.compile(
     r"[\w\\/.-]\.(?:js|vbs|vbe|bat|cmd|ps1|exe|dll|lnk|scr|desktop|plist|service)$", re.I
 )
@@ -931,7 +933,14 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
                 None,
             )
         if spawn is not None and fetch is not None:
-            run = {a for call in facts.calls if names_one_of(call.name, PROCESS) for a in call.args}
+            # (What a downloader is handed, `wget URL -O /tmp/m.pt`, it writes, not runs.)
+            run = {
+                a
+                for call in facts.calls
+                if names_one_of(call.name, PROCESS)
+                and not (call.args and _DOWNLOADER.match(call.args[0]))
+                for a in call.args
+            }
             found = texts.first(
                 lambda t: bool(
                     indicators.EXECUTABLE_URL.search(t)
