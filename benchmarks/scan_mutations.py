@@ -27,7 +27,19 @@ any sample:
 - ``alias``: every plain ``import x`` renamed (``import x as _m0``), uses renamed too;
 - ``getattr``: calls of an imported module's functions made through ``getattr(x, "name")``;
 - ``relocate``: the code of ``setup.py`` and each package ``__init__.py`` moved into a
-  module beside it, which the original file imports.
+  module beside it, which the original file imports;
+- ``method``: a module's code moved into a method of a class the module makes and calls;
+- ``async``: a module's code moved into a coroutine run by ``asyncio.run``;
+- ``atexit``: a module's code moved into a function run at exit (``atexit.register``);
+- ``importlib`` / ``dunder``: every plain ``import x`` made ``x = importlib.import_module("x")``
+  / ``x = __import__("x")`` (``from x import y``: ``y = importlib.import_module("x").y``);
+- ``names``: every such string bound to a module-level name first and used by that name;
+- ``table``: every such string put in one module-level list and used by its index;
+- ``bytes``: every such string spelled as bytes (``b"...".decode()``);
+- ``zlib``: every such string compressed and base64-encoded, decoded where it is used;
+- ``join``: every such string spelled as a list of its characters joined (``"".join([...])``);
+- ``format``: every such string split in two and put together by ``"{}{}".format(a, b)``;
+- ``exec``: a module's whole text handed to ``exec`` as one string literal.
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ import sys
 import tarfile
 import time
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from multiprocessing import Pool
@@ -105,12 +118,28 @@ def _wrapped(tree: ast.Module, how: str) -> ast.Module | None:
         returns=None,
         type_params=[],
     )
-    if how == "thread":
-        start = _parse(
-            "import threading as _pg_threading\n_pg_threading.Thread(target=_pg_main).start()"
-        ).body
-    else:
-        start = _parse("_pg_main()").body
+    if how == "method":
+        function.args.args = [ast.arg("self")]
+        holder: ast.stmt = ast.ClassDef(
+            name="_PgMain",
+            bases=[],
+            keywords=[],
+            body=[function],
+            decorator_list=[],
+            type_params=[],
+        )
+        return ast.Module(
+            body=[*head, holder, *_parse("_PgMain()._pg_main()").body], type_ignores=[]
+        )
+    if how == "async":
+        coroutine = ast.AsyncFunctionDef(**{f: getattr(function, f) for f in function._fields})
+        start = _parse("import asyncio as _pg_asyncio\n_pg_asyncio.run(_pg_main())").body
+        return ast.Module(body=[*head, coroutine, *start], type_ignores=[])
+    starts = {
+        "thread": "import threading as _pg_threading\n_pg_threading.Thread(target=_pg_main).start()",
+        "atexit": "import atexit as _pg_atexit\n_pg_atexit.register(_pg_main)",
+    }
+    start = _parse(starts.get(how, "_pg_main()")).body
     return ast.Module(body=[*head, function, *start], type_ignores=[])
 
 
@@ -210,6 +239,100 @@ def _padded(code: str) -> str | None:
     return "".join([*lines[:at], PADDING, *lines[at:]])
 
 
+def _bytes(text: str) -> ast.expr:
+    data = text.encode("utf-8", "surrogatepass")
+    return _parse(f"{data!r}.decode('utf-8', 'surrogatepass')").body[0].value  # type: ignore[attr-defined]
+
+
+def _zlib(text: str) -> ast.expr:
+    data = base64.b64encode(zlib.compress(text.encode("utf-8", "surrogatepass"))).decode()
+    return (
+        _parse(f"_pg_zlib.decompress(_pg_b64.b64decode({data!r})).decode('utf-8', 'surrogatepass')")
+        .body[0]
+        .value
+    )  # type: ignore[attr-defined]
+
+
+def _joined(text: str) -> ast.expr:
+    return _parse(f"''.join({list(text)!r})").body[0].value  # type: ignore[attr-defined]
+
+
+def _formatted(text: str) -> ast.expr:
+    half = len(text) // 2
+    return _parse(f"'{{}}{{}}'.format({text[:half]!r}, {text[half:]!r})").body[0].value  # type: ignore[attr-defined]
+
+
+class _Table:
+    """Strings moved out of the code into module-level names (``names``) or one list
+    (``table``), defined before the module's first statement that is no import."""
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+        self.texts: list[str] = []
+
+    def spell(self, text: str) -> ast.expr:
+        self.texts.append(text)
+        index = len(self.texts) - 1
+        if self.how == "names":
+            return ast.Name(f"_pg_s{index}", ast.Load())
+        return ast.Subscript(ast.Name("_pg_t", ast.Load()), ast.Constant(index), ast.Load())
+
+    def prelude(self) -> str:
+        if self.how == "names":
+            return "\n".join(f"_pg_s{i} = {t!r}" for i, t in enumerate(self.texts))
+        return f"_pg_t = {self.texts!r}"
+
+
+def _tabled(tree: ast.Module, how: str) -> ast.Module | None:
+    table = _Table(how)
+    rewriter = _Strings(table.spell)
+    tree = rewriter.visit(tree)
+    if not rewriter.changed:
+        return None
+    head, rest = _split_body(tree)
+    tree.body = head + _parse(table.prelude()).body + rest
+    return tree
+
+
+def _imported(tree: ast.Module, how: str) -> ast.Module | None:
+    loader = "_pg_importlib.import_module" if how == "importlib" else "__import__"
+    changed = 0
+    body: list[ast.stmt] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import) and all("." not in a.name for a in node.names):
+            body.extend(
+                _parse(f"{a.asname or a.name} = {loader}({a.name!r})").body[0] for a in node.names
+            )
+            changed += 1
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and not node.level
+            and node.module not in (None, "__future__")
+            and "." not in (node.module or "")
+            and all(a.name != "*" for a in node.names)
+        ):
+            body.extend(
+                _parse(f"{a.asname or a.name} = {loader}({node.module!r}).{a.name}").body[0]
+                for a in node.names
+            )
+            changed += 1
+        else:
+            body.append(node)
+    if not changed:
+        return None
+    if how == "importlib":
+        head, rest = _split_body(ast.Module(body=body, type_ignores=[]))
+        future = [n for n in head if isinstance(n, ast.ImportFrom) and n.module == "__future__"]
+        body = (
+            future
+            + _parse("import importlib as _pg_importlib").body
+            + [n for n in head if n not in future]
+            + rest
+        )
+    tree.body = body
+    return tree
+
+
 def _strings(
     tree: ast.Module, spell: Callable[[str], ast.expr], prelude: str = ""
 ) -> ast.Module | None:
@@ -279,6 +402,17 @@ MUTATIONS: dict[str, Callable[[ast.Module], ast.Module | None]] = {
     "rot13": lambda tree: _strings(tree, _rot13, "import codecs as _pg_codecs"),
     "alias": _alias,
     "getattr": _getattr,
+    "method": lambda tree: _wrapped(tree, "method"),
+    "async": lambda tree: _wrapped(tree, "async"),
+    "atexit": lambda tree: _wrapped(tree, "atexit"),
+    "importlib": lambda tree: _imported(tree, "importlib"),
+    "dunder": lambda tree: _imported(tree, "dunder"),
+    "names": lambda tree: _tabled(tree, "names"),
+    "table": lambda tree: _tabled(tree, "table"),
+    "bytes": lambda tree: _strings(tree, _bytes),
+    "zlib": lambda tree: _strings(tree, _zlib, "import base64 as _pg_b64, zlib as _pg_zlib"),
+    "join": lambda tree: _strings(tree, _joined),
+    "format": lambda tree: _strings(tree, _formatted),
 }
 
 
@@ -287,6 +421,10 @@ def mutate_module(code: str, mutation: str) -> str | None:
     try:
         if mutation == "pad":
             return _padded(code)
+        if mutation == "exec":
+            if not ast.parse(code).body:
+                return None  # nothing runs (an empty `__init__.py`)
+            return f"exec({code!r})\n"
         tree = ast.parse(code)
         changed = MUTATIONS[mutation](tree)
         if changed is None:
@@ -371,7 +509,7 @@ def mutate_archive(data: bytes, filename: str, mutation: str) -> bytes | None:
     return _pack(kind, out) if changed else None
 
 
-ALL = (*MUTATIONS, "pad", "relocate")
+ALL = (*MUTATIONS, "pad", "relocate", "exec")
 
 
 def _held(data: bytes, filename: str) -> bool:

@@ -1,6 +1,7 @@
 """What of a module runs when it is loaded: its module-level statements (not ``if __name__
 == "__main__"``), class bodies, and what those call in the module (functions, a class's
-``__init__``, methods by name, a thread's target, decorators), a few calls deep."""
+``__init__``, methods by name, a thread's target, a function handed to ``atexit.register``,
+a timer or a pool, decorators), a few calls deep."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = 
         for item in node.body:
             if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
                 methods.setdefault(item.name, []).append(item)
+    # `import atexit as _a`: the runners' modules by the names this module gives them.
+    modules = {
+        alias.asname or alias.name: alias.name
+        for node in tree.body
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     found: set[int] = set()
     entered: set[str] = set()
     frontier: list[ast.AST] = list(tree.body) + [s for hook in hooks for s in hook.body]  # type: ignore[attr-defined]
@@ -56,6 +64,10 @@ def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = 
                     # `Thread(target=init).start()`: the target runs too.
                     if keyword.arg == "target" and isinstance(keyword.value, ast.Name):
                         func = keyword.value
+                if _runs_what_it_is_handed(func, modules):
+                    # `atexit.register(main)`, `Timer(5, main)`, `pool.submit(main)`.
+                    handed = [a for a in node.args if isinstance(a, ast.Name)]
+                    func = next((a for a in handed if a.id in functions), func)
                 if isinstance(func, ast.Name) and func.id in functions and func.id not in entered:
                     entered.add(func.id)
                     body = functions[func.id].body
@@ -79,6 +91,26 @@ def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = 
         if not frontier:
             break
     return found
+
+
+#: Calls that run a function handed to them (at exit, after a delay, on a thread or a pool):
+#: ``module.function`` by both names, a method of any object by its own.
+_RUNNERS = frozenset(
+    {("atexit", "register"), ("threading", "Timer"), ("_thread", "start_new_thread")}
+)
+_RUNNER_METHODS = frozenset({"submit", "run_in_executor", "call_soon", "call_later"})
+
+
+def _runs_what_it_is_handed(func: ast.expr, modules: dict[str, str]) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id == "Timer"
+    if not isinstance(func, ast.Attribute):
+        return False
+    if func.attr in _RUNNER_METHODS:
+        return True
+    if not isinstance(func.value, ast.Name):
+        return False
+    return (modules.get(func.value.id, func.value.id), func.attr) in _RUNNERS
 
 
 def is_main_guard(test: ast.expr) -> bool:

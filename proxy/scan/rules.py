@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 61
+REVISION = 62
 
 
 @dataclass(frozen=True, slots=True)
@@ -755,6 +755,12 @@ _RPC_CLIENTS = (
 )
 
 
+#: Requests made as objects and sent later (``requests.Request("POST", url).prepare()``,
+#: handed to the session's own ``send``): a stand-in that makes one to a literal address
+#: sends there, whichever call sends it.
+_REQUEST_MAKERS = frozenset({"requests.Request", "urllib.request.Request", "httpx.Request"})
+
+
 def _patch_exfil(path: str, facts: Facts) -> Iterator[Finding]:
     """Another package's function (a wallet's key maker, an exchange client's signer)
     replaced by one that reaches an address written into the code: every caller of that
@@ -768,7 +774,11 @@ def _patch_exfil(path: str, facts: Facts) -> Iterator[Finding]:
                 c
                 for c in facts.calls
                 if c.within in reached
-                and (names_one_of(c.name, NETWORK) or names_one_of(c.name, _RPC_CLIENTS))
+                and (
+                    names_one_of(c.name, NETWORK)
+                    or names_one_of(c.name, _RPC_CLIENTS)
+                    or c.name in _REQUEST_MAKERS
+                )
                 and any(_URL.match(a) for a in c.args)
             ),
             None,

@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from . import indicators
+from .constants import propagate_constants
 from .executables import embedded_executable
 from .facts import (
     FOREIGN,
@@ -39,6 +40,7 @@ from .facts import (
     foreign_kinds,
     own_kinds,
 )
+from .inlining import inline_literal_exec, may_run_literals
 from .loading import runs_on_load
 from .recovery import parse_recovered
 
@@ -209,6 +211,9 @@ def read_source(text: str, *, nested: int = 2, links: bool = False) -> Facts:
         tree, left_out = recovered
     else:
         left_out = ""
+    propagate_constants(tree)
+    if may_run_literals(text) and inline_literal_exec(tree):
+        propagate_constants(tree)
     try:
         facts = _Collector(links).collect(tree, text)
     except RecursionError:

@@ -1,0 +1,299 @@
+"""Literals read where they are used: constants propagated through names and tables.
+
+Obfuscators (and hand-written evasions) take every string out of the code that uses it:
+into one list or dict used by index (``T = ["aW1wb3J0IG9z...", "python", "-c"]``, then
+``exec(b64decode(T[0]))`` or ``[T[1], T[2], code]``), into a name each (``S1 = "python"``,
+then ``Popen([S1, "-c", code])``), or into bytes decoded where used
+(``b"python".decode()``). To a reader each use is that literal; to a rule that looks for a
+literal fed to a decoder, a command or an address, it is a subscript, a name or a call.
+``propagate_constants`` puts the literal in place of each such use, at the use's position,
+before the facts are collected, so every rule reads it.
+
+What is propagated:
+
+- an entry of a *table*: a list, tuple or dict literal bound to a name, used as ``T[0]``,
+  ``T["key"]`` or ``T.get("key")`` (an index or key written in) where the entry is a text or
+  bytes literal;
+- a *name* bound to a text or bytes literal of at most ``MAX_NAMED`` characters (longer
+  ones, payloads, are followed by name where they matter: ``source`` reads them as such);
+- ``b"...".decode()`` (UTF-8, ASCII or Latin-1, or no encoding given), ``"".join([...])``
+  and ``"{}{}".format(...)`` of literals: the text.
+
+A name (of a table or a literal) qualifies only when the whole module binds it once (no
+other assignment, parameter, loop or ``with`` variable, import, definition, ``global`` or
+exception name of that name anywhere) and never changes it in place (no item assignment or
+deletion, no ``append``, ``update`` and the like).
+"""
+
+from __future__ import annotations
+
+import ast
+
+#: Only the first entries of a table are read (a word list of a legitimate module may hold
+#: tens of thousands).
+MAX_ENTRIES = 4096
+#: Joins of more pieces are left as they are (a program spelled a character at a time is
+#: tens of thousands).
+MAX_JOINED = 256 * 1024
+#: Names of longer literals are left as they are (each use would copy the literal).
+MAX_NAMED = 2048
+#: Methods that change a list or a dict in place.
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"}
+    | {"update", "setdefault", "popitem", "__setitem__", "__delitem__"}
+)
+_TEXT_CODECS = frozenset({"utf-8", "utf8", "ascii", "latin-1", "latin1"})
+
+
+def propagate_constants(tree: ast.Module) -> int:
+    """Replace, in ``tree``, each use of a name, table entry or bytes literal described
+    above by the literal it stands for; returns how many were replaced."""
+    walk = _Walk(tree)
+    names, tables = walk.bound_literals()
+    if not (names or tables or walk.calls):
+        return 0
+    replaced = 0
+    # Children before their parents (the walk's order reversed): `"".join([S0, S1])` joins
+    # the literals its names stand for.
+    for parent, field, index, node in reversed(walk.uses):
+        literal = _literal(node, names, tables)
+        if literal is None:
+            continue
+        if index < 0:
+            setattr(parent, field, literal)
+        else:
+            getattr(parent, field)[index] = literal
+        replaced += 1
+    return replaced
+
+
+#: Where a literal may stand for a use: what the walk records with its place.
+_Use = tuple[ast.AST, str, int, ast.AST]
+_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops", "kind", "type_comment", "conversion"})
+
+
+class _Walk:
+    """One pass over a tree, without recursion (a chain of a thousand ``+`` nests a thousand
+    deep): what binds each name, which names change in place, the literal each name is
+    assigned, and every use a literal may replace, with its parent and place."""
+
+    def __init__(self, tree: ast.AST) -> None:
+        self.bindings: dict[str, int] = {}
+        self.assigned: dict[str, ast.AST] = {}
+        self.changed: set[str] = set()
+        self.uses: list[_Use] = []
+        self.calls = 0  # uses that are calls (`.decode`, `.join`, `.format`, `.get`)
+        uses = self.uses
+        noted = _NOTED
+        todo: list[ast.AST] = [tree]
+        position = 0
+        while position < len(todo):
+            node = todo[position]
+            position += 1
+            kind = type(node)
+            if kind in noted:
+                self._note(node, kind)
+            fields = _FIELDS.get(kind)
+            if fields is None:
+                fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)
+            for field in fields:
+                value = getattr(node, field, None)
+                if type(value) is list:
+                    pairs = enumerate(value)
+                elif isinstance(value, ast.AST):
+                    pairs = ((-1, value),)  # type: ignore[assignment]
+                else:
+                    continue
+                for index, item in pairs:
+                    child = type(item)
+                    if child is ast.Name or child is ast.Subscript:
+                        if type(item.ctx) is ast.Load:
+                            uses.append((node, field, index, item))
+                    elif child is ast.Call:
+                        func = item.func
+                        if type(func) is ast.Attribute and func.attr in _CALLS:
+                            uses.append((node, field, index, item))
+                            self.calls += 1
+                    elif not isinstance(item, ast.AST):
+                        continue
+                    todo.append(item)
+
+    def _bind(self, name: str) -> None:
+        self.bindings[name] = self.bindings.get(name, 0) + 1
+
+    def _note(self, node: ast.AST, kind: type) -> None:
+        if kind is ast.Name:
+            if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                self._bind(node.id)  # type: ignore[attr-defined]
+        elif kind is ast.Assign:
+            targets = node.targets  # type: ignore[attr-defined]
+            if len(targets) == 1 and type(targets[0]) is ast.Name:
+                self.assigned[targets[0].id] = node.value  # type: ignore[attr-defined]
+        elif kind is ast.arg:
+            self._bind(node.arg)  # type: ignore[attr-defined]
+        elif kind is ast.alias:
+            self._bind((node.asname or node.name).split(".")[0])  # type: ignore[attr-defined]
+        elif kind in _DEFINITIONS:
+            self._bind(node.name)  # type: ignore[attr-defined]
+        elif kind in _NAMING:
+            if node.name:  # type: ignore[attr-defined]
+                self._bind(node.name)  # type: ignore[attr-defined]
+        elif kind is ast.Global or kind is ast.Nonlocal:
+            self.changed.update(node.names)  # type: ignore[attr-defined]
+        elif kind in _CHANGING:
+            name = _changed(node)
+            if name:
+                self.changed.add(name)
+
+    def bound_literals(
+        self,
+    ) -> tuple[dict[str, ast.Constant], dict[str, dict[object, ast.Constant]]]:
+        """(names bound once to a literal, names bound once to a table of literals)."""
+        names: dict[str, ast.Constant] = {}
+        tables: dict[str, dict[object, ast.Constant]] = {}
+        for name, value in self.assigned.items():
+            if self.bindings.get(name) != 1 or name in self.changed:
+                continue
+            kind = type(value)
+            if kind is ast.Constant:
+                if _is_text(value) and len(value.value) <= MAX_NAMED:  # type: ignore[attr-defined]
+                    names[name] = value  # type: ignore[assignment]
+            elif kind is ast.List or kind is ast.Tuple or kind is ast.Dict:
+                entries = _entries(value)  # type: ignore[arg-type]
+                if entries:
+                    tables[name] = entries
+        return names, tables
+
+
+_CALLS = frozenset({"get", "decode", "join", "format"})
+_DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+_NAMING = frozenset({ast.ExceptHandler, ast.MatchAs, ast.MatchStar})
+_CHANGING = frozenset({ast.AugAssign, ast.Subscript, ast.Attribute})
+#: Nodes that bind or change a name (``_Walk._note``).
+_NOTED = frozenset(
+    {ast.Name, ast.Assign, ast.arg, ast.alias, ast.Global, ast.Nonlocal}
+    | _DEFINITIONS
+    | _NAMING
+    | _CHANGING
+)
+_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
+
+
+def _literal(
+    node: ast.AST, names: dict[str, ast.Constant], tables: dict[str, dict[object, ast.Constant]]
+) -> ast.Constant | None:
+    """The literal ``node`` stands for, placed where ``node`` is; or ``None``."""
+    value: object = None
+    kind = type(node)
+    if kind is ast.Name:
+        literal = names.get(node.id)  # type: ignore[attr-defined]
+        value = None if literal is None else literal.value
+    elif kind is ast.Subscript:
+        key = node.slice  # type: ignore[attr-defined]
+        if type(key) is ast.Constant:
+            entry = _entry(tables, node.value, key.value)  # type: ignore[attr-defined]
+            value = None if entry is None else entry.value
+    elif not node.keywords:  # type: ignore[attr-defined]
+        func = node.func  # type: ignore[attr-defined]
+        args = node.args  # type: ignore[attr-defined]
+        if func.attr == "get":
+            if len(args) == 1 and type(args[0]) is ast.Constant:
+                entry = _entry(tables, func.value, args[0].value)
+                value = None if entry is None else entry.value
+        elif func.attr == "decode":
+            value = _decoded(node)  # type: ignore[arg-type]
+        else:
+            value = _joined(node)  # type: ignore[arg-type]
+    if value is None:
+        return None
+    return ast.copy_location(ast.Constant(value), node)
+
+
+def _entry(
+    tables: dict[str, dict[object, ast.Constant]], table: ast.AST, key: object
+) -> ast.Constant | None:
+    if type(table) is not ast.Name or type(key) not in (int, str):
+        return None
+    entries = tables.get(table.id)  # type: ignore[attr-defined]
+    return None if entries is None else entries.get(key)
+
+
+def _changed(node: ast.AST) -> str:
+    """The name whose value ``node`` changes in place (``T[0] = ...``, ``T.append``,
+    ``T += ...``), or ""."""
+    if isinstance(node, ast.AugAssign):
+        target = node.target
+    elif (isinstance(node, ast.Subscript) and not isinstance(node.ctx, ast.Load)) or (
+        isinstance(node, ast.Attribute) and node.attr in _MUTATORS
+    ):
+        target = node.value
+    else:
+        return ""
+    return target.id if isinstance(target, ast.Name) else ""
+
+
+def _is_text(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str | bytes)
+
+
+def _entries(value: ast.List | ast.Tuple | ast.Dict) -> dict[object, ast.Constant]:
+    if isinstance(value, ast.Dict):
+        pairs = [
+            (key.value, item)
+            for key, item in zip(value.keys, value.values, strict=True)
+            if isinstance(key, ast.Constant)
+        ]
+    else:
+        pairs = list(enumerate(value.elts))
+    return {
+        key: item
+        for key, item in pairs[:MAX_ENTRIES]
+        if isinstance(key, int | str) and _is_text(item)
+    }  # type: ignore[misc]
+
+
+def _joined(call: ast.Call) -> str | None:
+    """The text of ``"".join([...])`` or ``"{}{}".format(...)`` of literals, or ``None``."""
+    func = call.func
+    if not (
+        isinstance(func, ast.Attribute)
+        and func.attr in ("join", "format")
+        and isinstance(func.value, ast.Constant)
+        and isinstance(func.value.value, str)
+    ):
+        return None
+    items = call.args
+    if func.attr == "join":
+        if len(items) != 1 or not isinstance(items[0], ast.List | ast.Tuple):
+            return None
+        items = items[0].elts
+    if len(items) > MAX_JOINED or not all(
+        isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items
+    ):
+        return None
+    parts = [i.value for i in items]  # type: ignore[attr-defined]
+    if func.attr == "join":
+        return func.value.value.join(parts)
+    try:
+        return func.value.value.format(*parts)
+    except (IndexError, KeyError, ValueError):
+        return None
+
+
+def _decoded(call: ast.Call) -> str | None:
+    """The text of ``b"...".decode()`` (``"utf-8"``, ``"ascii"``, ``"latin-1"``, with any
+    error handling), or ``None``."""
+    func = call.func
+    if not (
+        isinstance(func, ast.Attribute)
+        and func.attr == "decode"
+        and isinstance(func.value, ast.Constant)
+        and isinstance(func.value.value, bytes)
+        and len(call.args) <= 2
+        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)
+    ):
+        return None
+    codec = call.args[0].value.lower() if call.args else "utf-8"  # type: ignore[attr-defined]
+    if codec not in _TEXT_CODECS:
+        return None
+    return func.value.value.decode(codec, "replace")
