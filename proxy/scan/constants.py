@@ -14,7 +14,8 @@ What is propagated:
 - an entry of a *table*: a list, tuple or dict literal bound to a name, used as ``T[0]``,
   ``T["key"]`` or ``T.get("key")`` (an index or key written in) where the entry is a text or
   bytes literal;
-- a *name* bound to a text or bytes literal of at most ``MAX_NAMED`` characters (longer
+- a *name* bound to a text or bytes literal of at most ``MAX_NAMED`` characters (also by
+  unpacking: ``url, path = "https://...", "~/.aws/credentials"``; longer
   ones, payloads, are followed by name where they matter: ``source`` reads them as such);
 - ``b"...".decode()`` (UTF-8, ASCII or Latin-1, or no encoding given), ``"".join([...])``
   and ``"{}{}".format(...)`` of literals: the text.
@@ -127,8 +128,18 @@ class _Walk:
                 self._bind(node.id)  # type: ignore[attr-defined]
         elif kind is ast.Assign:
             targets = node.targets  # type: ignore[attr-defined]
-            if len(targets) == 1 and type(targets[0]) is ast.Name:
-                self.assigned[targets[0].id] = node.value  # type: ignore[attr-defined]
+            value = node.value  # type: ignore[attr-defined]
+            if len(targets) != 1:
+                return
+            if type(targets[0]) is ast.Name:
+                self.assigned[targets[0].id] = value
+            elif type(targets[0]) in _SEQUENCES and type(value) in _SEQUENCES:
+                # `url, path = "https://...", "~/.aws/credentials"`: each name its literal.
+                names, values = targets[0].elts, value.elts
+                if len(names) == len(values):
+                    for name, item in zip(names, values, strict=True):
+                        if type(name) is ast.Name and type(item) is ast.Constant:
+                            self.assigned[name.id] = item
         elif kind is ast.arg:
             self._bind(node.arg)  # type: ignore[attr-defined]
         elif kind is ast.alias:
@@ -166,6 +177,7 @@ class _Walk:
 
 
 _CALLS = frozenset({"get", "decode", "join", "format"})
+_SEQUENCES = frozenset({ast.Tuple, ast.List})
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 _NAMING = frozenset({ast.ExceptHandler, ast.MatchAs, ast.MatchStar})
 _CHANGING = frozenset({ast.AugAssign, ast.Subscript, ast.Attribute})

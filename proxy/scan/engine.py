@@ -524,13 +524,16 @@ class _Scan:
                 for path, found in facts.items()
                 if path not in stubs or roles.get(path) is not Role.MODULE
             },
-            roles,
+            # What setup.py imports and the archive does not install is setup code too:
+            # no code of the package's own.
+            {path: Role.INSTALL if path in built else role for path, role in roles.items()},
             metadata_path or "",
             more_code=self.unparsed_code > 0,
             content=self.passed_code
             or any(  # a module that does not parse (Python 2) is still code
                 path.endswith((".py", ".pyw"))
                 and path.rsplit("/", 1)[-1] != "setup.py"
+                and path[len(root) :] not in built
                 and _has_code(text.encode())
                 for path, text in texts.items()
             )

@@ -43,6 +43,7 @@ from .facts import (
 from .inlining import inline_literal_exec, may_run_literals
 from .loading import runs_on_load
 from .recovery import parse_recovered
+from .spelled_imports import may_spell_imports, respell_imports
 
 #: Calls that turn an opaque literal into bytes or text.
 DECODERS = frozenset(
@@ -211,6 +212,8 @@ def read_source(text: str, *, nested: int = 2, links: bool = False) -> Facts:
         tree, left_out = recovered
     else:
         left_out = ""
+    if may_spell_imports(text):
+        respell_imports(tree)
     propagate_constants(tree)
     if may_run_literals(text) and inline_literal_exec(tree):
         propagate_constants(tree)
@@ -1507,6 +1510,12 @@ class _Collector:
             return frozenset({"decoded"}) | (inner & {"network", "payload"})
         if _is_char_join(call, self):
             return frozenset({"payload"})
+        if name in ("bytes", "bytearray") and len(call.args) == 1:
+            # `bytes([105, 109, 112, ...])`: text spelled as byte codes; 16 or more of them
+            # (a magic number or a short header is everyday) are a payload the file carries.
+            codes = _byte_codes(call)
+            if codes is not None and len(codes) >= 16:
+                return frozenset({"payload"})
         if name in ("chr", "bytes", "bytearray") and call.args and _xors(call.args[0]):
             # `chr(ord(c) ^ ord(k))`, `bytes(b ^ k for b in data)`: a cipher undone by hand;
             # of a literal in the file (`for b in COMMAND`), a payload the file carries.

