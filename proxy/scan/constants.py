@@ -49,34 +49,30 @@ _TEXT_CODECS = frozenset({"utf-8", "utf8", "ascii", "latin-1", "latin1"})
 def propagate_constants(tree: ast.Module) -> int:
     """Replace, in ``tree``, each use of a name, table entry or bytes literal described
     above by the literal it stands for; returns how many were replaced."""
-    walk = _Walk(tree)
-    names, tables = walk.bound_literals()
-    if not (names or tables or walk.calls):
-        return 0
-    replaced = 0
-    # Children before their parents (the walk's order reversed): `"".join([S0, S1])` joins
-    # the literals its names stand for.
-    for parent, field, index, node in reversed(walk.uses):
-        literal = _literal(node, names, tables)
-        if literal is None:
-            continue
-        if index < 0:
-            setattr(parent, field, literal)
-        else:
-            getattr(parent, field)[index] = literal
-        replaced += 1
-    return replaced
+    return ScopedWalk(tree).propagate()
 
 
-#: Where a literal may stand for a use: what the walk records with its place.
-_Use = tuple[ast.AST, str, int, ast.AST]
-_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops", "kind", "type_comment", "conversion"})
+#: Where a literal may stand for a use: the use's parent, field, index in that field (-1:
+#: the field holds it alone) and position in the walk's ``nodes``; and the use.
+_Use = tuple[ast.AST, str, int, int, ast.AST]
+#: Fields that never hold a node worth visiting: names, numbers, flags, contexts, operators.
+_LEAF_FIELDS = frozenset(
+    {"ctx", "op", "ops", "id", "attr", "name", "asname", "arg", "module", "level", "kind"}
+    | {"conversion", "is_async", "type_comment"}
+)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-class _Walk:
-    """One pass over a tree, without recursion (a chain of a thousand ``+`` nests a thousand
-    deep): what binds each name, which names change in place, the literal each name is
-    assigned, and every use a literal may replace, with its parent and place."""
+class ScopedWalk:
+    """One pass over a tree, breadth first and without recursion (a chain of a thousand
+    ``+`` nests a thousand deep): every node (``nodes``) with the id of the function it is in
+    (``scopes``; ``0``: the module), expression contexts and operators left out; and for
+    ``propagate``, what binds each name, which names change in place, the literal each name
+    is assigned, and every use a literal may replace, with its place.
+
+    ``source`` reads the facts off ``nodes`` after ``propagate``: a replaced use is replaced
+    there too (what it was made of stays in the list: a table's name, the pieces of a join;
+    each reads as the harmless fragment it is)."""
 
     def __init__(self, tree: ast.AST) -> None:
         self.bindings: dict[str, int] = {}
@@ -84,19 +80,24 @@ class _Walk:
         self.changed: set[str] = set()
         self.uses: list[_Use] = []
         self.calls = 0  # uses that are calls (`.decode`, `.join`, `.format`, `.get`)
-        uses = self.uses
+        self.nodes: list[ast.AST] = [tree]
+        self.scopes: list[int] = [0]
+        #: Ids of the literals ``propagate`` put in place of a name or a table's entry:
+        #: copies of a literal the walk also found where it is written.
+        self.copies: set[int] = set()
+        uses, nodes, scopes = self.uses, self.nodes, self.scopes
         noted = _NOTED
-        todo: list[ast.AST] = [tree]
         position = 0
-        while position < len(todo):
-            node = todo[position]
-            position += 1
+        while position < len(nodes):
+            node = nodes[position]
             kind = type(node)
+            scope = id(node) if kind in _FUNCTIONS else scopes[position]
+            position += 1
             if kind in noted:
                 self._note(node, kind)
             fields = _FIELDS.get(kind)
             if fields is None:
-                fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)
+                fields = _FIELDS[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
             for field in fields:
                 value = getattr(node, field, None)
                 if type(value) is list:
@@ -109,15 +110,39 @@ class _Walk:
                     child = type(item)
                     if child is ast.Name or child is ast.Subscript:
                         if type(item.ctx) is ast.Load:
-                            uses.append((node, field, index, item))
+                            uses.append((node, field, index, len(nodes), item))
                     elif child is ast.Call:
                         func = item.func
                         if type(func) is ast.Attribute and func.attr in _CALLS:
-                            uses.append((node, field, index, item))
+                            uses.append((node, field, index, len(nodes), item))
                             self.calls += 1
                     elif not isinstance(item, ast.AST):
                         continue
-                    todo.append(item)
+                    nodes.append(item)
+                    scopes.append(scope)
+
+    def propagate(self) -> int:
+        """Put each literal in place of its uses (in the tree and in ``nodes``); returns
+        how many uses were replaced."""
+        names, tables = self.bound_literals()
+        if not (names or tables or self.calls):
+            return 0
+        replaced = 0
+        # Children before their parents (the walk's order reversed): `"".join([S0, S1])`
+        # joins the literals its names stand for.
+        for parent, field, index, position, node in reversed(self.uses):
+            literal = _literal(node, names, tables)
+            if literal is None:
+                continue
+            if index < 0:
+                setattr(parent, field, literal)
+            else:
+                getattr(parent, field)[index] = literal
+            self.nodes[position] = literal
+            if type(node) is not ast.Call or node.func.attr == "get":  # type: ignore[attr-defined]
+                self.copies.add(id(literal))
+            replaced += 1
+        return replaced
 
     def _bind(self, name: str) -> None:
         self.bindings[name] = self.bindings.get(name, 0) + 1

@@ -20,9 +20,10 @@ from __future__ import annotations
 import ast
 import re
 
+from .statements import statement_lists
+
 MAX_DEPTH = 3
 MAX_INLINED = 256 * 1024
-_BODIES = ("body", "orelse", "finalbody")
 
 
 #: ``exec(`` or ``builtins.exec(`` (not a method: ``cursor.exec(``): a text without it has
@@ -40,42 +41,51 @@ def inline_literal_exec(tree: ast.Module) -> int:
     literal's statements; returns how many were spliced."""
     budget = MAX_INLINED
     spliced = 0
+    bound: dict[str, ast.Constant] | None = None
     for _ in range(MAX_DEPTH):
-        bound = _bound_once(tree)
         found = 0
-        for holder in [n for n in ast.walk(tree) if _has_bodies(n)]:
-            for field in _BODIES:
-                statements = getattr(holder, field, None)
-                if not isinstance(statements, list) or not statements:
+        for holder, field, statements in list(statement_lists(tree)):
+            out: list[ast.stmt] = []
+            for statement in statements:
+                out.append(statement)
+                if getattr(statement, "_pg_inlined", False):
                     continue
-                out: list[ast.stmt] = []
-                for statement in statements:
-                    out.append(statement)
-                    if getattr(statement, "_pg_inlined", False):
-                        continue
-                    literal = _literal_code(statement, bound)
-                    if literal is None or len(_text(literal) or "") > budget:
-                        continue
-                    text = _text(literal) or ""
-                    body = _parsed(text, literal, statement.lineno)
-                    statement._pg_inlined = True  # type: ignore[attr-defined]
-                    if body:
-                        budget -= len(text)
-                        out.extend(body)
-                        found += 1
-                if len(out) != len(statements):
-                    setattr(holder, field, out)
+                target = _target(statement)
+                if target is None:
+                    continue
+                statement._pg_inlined = True  # type: ignore[attr-defined]
+                if isinstance(target, ast.Name):
+                    if bound is None:
+                        bound = _bound_once(tree)
+                    literal = bound.get(target.id)
+                else:
+                    literal = target
+                text = _text(literal) if literal is not None else None
+                if text is None or len(text) > budget:
+                    continue
+                body = _parsed(text, literal, statement.lineno)  # type: ignore[arg-type]
+                if body:
+                    budget -= len(text)
+                    out.extend(body)
+                    found += 1
+            if len(out) != len(statements):
+                setattr(holder, field, out)
         spliced += found
         if not found:
             break
+        bound = None  # (inlined code may bind names too)
     return spliced
 
 
-def _has_bodies(node: ast.AST) -> bool:
-    """Whether ``node`` holds statements (a module, a definition, a block, a handler)."""
-    return isinstance(node, ast.mod | ast.stmt | ast.ExceptHandler) and any(
-        isinstance(getattr(node, field, None), list) for field in _BODIES
-    )
+def runs_built_text(tree: ast.Module) -> bool:
+    """Whether a statement hands ``exec`` text built by an expression (``T[0]``,
+    ``"".join([...])``), which ``constants`` may turn into a literal to inline first."""
+    for _holder, _field, statements in statement_lists(tree):
+        for statement in statements:
+            argument = _argument(statement)
+            if isinstance(argument, ast.Subscript | ast.Call):
+                return True
+    return False
 
 
 def _bound_once(tree: ast.Module) -> dict[str, ast.Constant]:
@@ -106,8 +116,17 @@ def _text(node: ast.AST) -> str | None:
     return None
 
 
-def _literal_code(statement: ast.stmt, bound: dict[str, ast.Constant]) -> ast.Constant | None:
-    """The literal a statement hands ``exec`` (or ``eval`` of ``compile``), if any."""
+def _target(statement: ast.stmt) -> ast.Constant | ast.Name | None:
+    """What a statement hands ``exec`` (or ``eval`` of ``compile``) to run, when that is a
+    literal or a name (``None`` for anything else)."""
+    argument = _argument(statement)
+    if isinstance(argument, ast.Name):
+        return argument
+    return argument if _text(argument) is not None else None  # type: ignore[return-value]
+
+
+def _argument(statement: ast.stmt) -> ast.expr | None:
+    """What a statement hands ``exec`` (or ``eval`` of ``compile``) to run."""
     if not isinstance(statement, ast.Expr | ast.Assign | ast.AnnAssign | ast.AugAssign):
         return None
     call = statement.value
@@ -118,12 +137,8 @@ def _literal_code(statement: ast.stmt, bound: dict[str, ast.Constant]) -> ast.Co
     if name not in ("exec", "eval"):
         return None
     if isinstance(argument, ast.Call) and _callee(argument.func) == "compile" and argument.args:
-        argument = argument.args[0]
-    elif name == "eval":
-        return None  # an expression's text: no statements to read
-    if isinstance(argument, ast.Name):
-        return bound.get(argument.id)
-    return argument if _text(argument) is not None else None  # type: ignore[return-value]
+        return argument.args[0]
+    return None if name == "eval" else argument  # (eval of text: an expression, no statements)
 
 
 def _callee(func: ast.AST) -> str:

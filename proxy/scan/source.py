@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from . import indicators
-from .constants import propagate_constants
+from .constants import ScopedWalk, propagate_constants
 from .executables import embedded_executable
 from .facts import (
     FOREIGN,
@@ -40,7 +40,7 @@ from .facts import (
     foreign_kinds,
     own_kinds,
 )
-from .inlining import inline_literal_exec, may_run_literals
+from .inlining import inline_literal_exec, may_run_literals, runs_built_text
 from .loading import runs_on_load
 from .recovery import parse_recovered
 from .spelled_imports import may_spell_imports, respell_imports
@@ -214,9 +214,10 @@ def read_source(text: str, *, nested: int = 2, links: bool = False) -> Facts:
         left_out = ""
     if may_spell_imports(text):
         respell_imports(tree)
-    propagate_constants(tree)
-    if may_run_literals(text) and inline_literal_exec(tree):
-        propagate_constants(tree)
+    if may_run_literals(text):
+        if runs_built_text(tree):
+            propagate_constants(tree)  # (`exec(T[0])`, `exec("".join([...]))`: to inline)
+        inline_literal_exec(tree)
     try:
         facts = _Collector(links).collect(tree, text)
     except RecursionError:
@@ -429,7 +430,9 @@ class _Collector:
             # Python folds these letters to ASCII (NFKC), so the names below read normally;
             # only the text shows code spelled to slip past a reader or a scanner.
             facts.lookalike_names = len(_MATH_NAME.findall(text))
-        nodes, scopes = _walk_scoped(tree)
+        walk = ScopedWalk(tree)
+        walk.propagate()  # literals where they are used (`constants`)
+        nodes, scopes = walk.nodes, walk.scopes
         # A class's __init__ runs when the class is called: it is named for the class, so
         # code elsewhere that makes one (`from .agent import Agent; Agent()`) reaches it.
         constructors = {
@@ -537,6 +540,9 @@ class _Collector:
         }
         # Docstrings are prose, a regular expression's pattern matches text: neither acts.
         unread = _docstrings(nodes) | (_patterns(nodes) if "re" in self._absolute else set())
+        # A literal copied where a name or a table entry stands for it is read where it is
+        # written; read again at each use, a module's constants would cost once per use.
+        unread |= walk.copies
         development = self._development_only(nodes) if "argv" in text else set()
         strings, code_literals, names = facts.strings, facts.code_literals, facts.names
         path_parts: set[int] = set()  # `a / "b"` inside a longer `a / "b" / "c"`, read whole
@@ -2895,44 +2901,6 @@ _ASSIGNMENTS = (
 _HOST_ATTRS = frozenset(
     {"uname", "getuser", "gethostname", "getfqdn", "node", "getlogin", "getnode"}
 )
-
-
-def _walk_scoped(root: ast.AST) -> tuple[list[ast.AST], list[int]]:
-    """Every node under ``root``, breadth first, with the id of the function it is in
-    (``0``: the module). Expression contexts and operators (``Load``, ``Add``), which say
-    nothing here, are left out."""
-    out = [root]
-    scopes = [0]
-    index = 0
-    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
-    children = _CHILD_FIELDS
-    while index < len(out):
-        node = out[index]
-        kind = type(node)
-        scope = id(node) if kind in functions else scopes[index]
-        index += 1
-        fields = children.get(kind)
-        if fields is None:
-            fields = children[kind] = tuple(f for f in kind._fields if f not in _LEAF_FIELDS)
-        for attribute in fields:
-            value = getattr(node, attribute, None)
-            if type(value) is list:
-                for item in value:
-                    if isinstance(item, ast.AST):
-                        out.append(item)
-                        scopes.append(scope)
-            elif isinstance(value, ast.AST):
-                out.append(value)
-                scopes.append(scope)
-    return out, scopes
-
-
-#: Fields that never hold a node worth visiting: names, numbers, flags, contexts, operators.
-_LEAF_FIELDS = frozenset(
-    {"ctx", "op", "ops", "id", "attr", "name", "asname", "arg", "module", "level", "kind"}
-    | {"conversion", "is_async", "type_comment"}
-)
-_CHILD_FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
 
 
 def _names(node: ast.AST) -> Iterator[ast.Name]:

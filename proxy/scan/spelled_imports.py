@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import ast
 
+from .statements import statement_lists
+
 _IMPORTERS = frozenset({"__import__", "import_module"})
 
 
@@ -28,16 +30,12 @@ def respell_imports(tree: ast.Module) -> int:
     """Rewrite, in ``tree``, ``name = __import__("x")`` and ``name =
     importlib.import_module("x")`` into ``import`` statements; returns how many."""
     count = 0
-    for holder in ast.walk(tree):
-        for field in ("body", "orelse", "finalbody"):
-            statements = getattr(holder, field, None)
-            if not isinstance(statements, list):
-                continue
-            for index, statement in enumerate(statements):
-                spelled = _spelled(statement) if isinstance(statement, ast.Assign) else None
-                if spelled is not None:
-                    statements[index] = ast.copy_location(spelled, statement)
-                    count += 1
+    for _holder, _field, statements in statement_lists(tree):
+        for index, statement in enumerate(statements):
+            spelled = _spelled(statement) if isinstance(statement, ast.Assign) else None
+            if spelled is not None:
+                statements[index] = ast.copy_location(spelled, statement)
+                count += 1
     return count
 
 
