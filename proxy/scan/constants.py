@@ -17,6 +17,7 @@ What is propagated:
 - a *name* bound to a text or bytes literal of at most ``MAX_NAMED`` characters (also by
   unpacking: ``url, path = "https://...", "~/.aws/credentials"``; longer
   ones, payloads, are followed by name where they matter: ``source`` reads them as such);
+- a table of text literals looped over (``for path in STORES:``): the literals themselves;
 - ``b"...".decode()`` (UTF-8, ASCII or Latin-1, or no encoding given), ``"".join([...])``
   and ``"{}{}".format(...)`` of literals: the text.
 
@@ -127,11 +128,22 @@ class ScopedWalk:
         names, tables = self.bound_literals()
         if not (names or tables or self.calls):
             return 0
+        sequences = {
+            name: list(entries.values())
+            for name, entries in tables.items()
+            if type(self.assigned[name]) is not ast.Dict
+            and len(entries) == len(self.assigned[name].elts)  # type: ignore[attr-defined]
+        }
         replaced = 0
         # Children before their parents (the walk's order reversed): `"".join([S0, S1])`
         # joins the literals its names stand for.
         for parent, field, index, position, node in reversed(self.uses):
-            literal = _literal(node, names, tables)
+            if field == "iter" and type(node) is ast.Name and node.id in sequences:  # type: ignore[attr-defined]
+                # `for path in STORES:` reads as `for path in ("~/.aws/credentials", ...)`.
+                items = [ast.copy_location(ast.Constant(c.value), node) for c in sequences[node.id]]  # type: ignore[attr-defined]
+                literal: ast.AST | None = ast.copy_location(ast.Tuple(items, ast.Load()), node)
+            else:
+                literal = _literal(node, names, tables)
             if literal is None:
                 continue
             if index < 0:

@@ -379,6 +379,10 @@ class _Collector:
         self.assigned: set[tuple[int, str]] = set()
         self.functions: dict[str, ast.AST] = {}
         self._assigns: list[tuple[list[str], ast.AST, int]] = []  # (targets, value, scope)
+        # Ids of the values of `_assigns` that go into a container (`loot[k] = v`,
+        # `loot.append(v)`): a container carries the secrets put in it, not code (a table
+        # of module names decoded for a lookup is no payload run).
+        self._fills: set[int] = set()
         self._call_nodes: list[ast.Call] = []
         self._sends: list[tuple[str, ast.Call, int]] = []
         self._name_calls: list[tuple[str, ast.Call, int]] = []  # `f(...)`: perhaps a wrapper
@@ -616,6 +620,13 @@ class _Collector:
             elif kind in _ASSIGNMENTS:
                 targets, value = _assignment(node)  # type: ignore[arg-type]
                 self._assigns.append((targets, value, scope))
+                if kind is ast.Assign:
+                    # `loot[path] = open(path).read()`: what goes into a container is in
+                    # it when it is sent (`json=loot`).
+                    held = _containers(node.targets)  # type: ignore[attr-defined]
+                    if held:
+                        self._assigns.append((held, value, scope))
+                        self._fills.add(id(value))
                 for target in targets:
                     self.assigned.add((self._binding(scope, target), target))
                 if (
@@ -1127,6 +1138,16 @@ class _Collector:
 
     def _classify(self, name: str, node: ast.Call, scope: int) -> None:
         """Note the calls data flows are judged at: sends, writes and what runs a file."""
+        func = node.func
+        if (
+            type(func) is ast.Attribute
+            and func.attr in _FILLS
+            and type(func.value) is ast.Name
+            and node.args
+        ):
+            # `loot.append(open(path).read())`: what goes into a container is in it.
+            self._assigns.append(([func.value.id], node.args[-1], scope))  # type: ignore[attr-defined]
+            self._fills.add(id(node.args[-1]))
         if (
             name in _HOST_CALLS
             or name in _COMMAND_OUTPUT
@@ -1134,6 +1155,7 @@ class _Collector:
             or name == "win32cred.CredEnumerate"  # every stored credential: no sign-in's
             or name.startswith(_COOKIE_READERS)  # every site's cookies
             or name in _SECRET_READS  # a stored secret, a browser key unsealed, the clipboard
+            or name.rpartition(".")[2] in _VAULT_READS
         ):
             self._sources = True
         if _is_send(name, self._sockets) or (
@@ -1365,6 +1387,8 @@ class _Collector:
             changed = False
             for key, value, scope in relevant:
                 kinds = self._kinds(value, scope)
+                if id(value) in self._fills:
+                    kinds &= _FILLED
                 old = self.tainted.get(key, frozenset())
                 if not kinds <= old:
                     self.tainted[key] = old | kinds
@@ -1572,6 +1596,8 @@ class _Collector:
             if _SECRET_COMMAND.search(command) or _TOKEN_COMMAND.search(command, command.lower()):
                 return frozenset({"credential"})
         if name in _SECRET_READS or name.startswith(_COOKIE_READERS):
+            return frozenset({"credential"})
+        if name.rpartition(".")[2] in _VAULT_READS and "." in name:
             return frozenset({"credential"})
         if name in _FILE_READS or name.endswith((".read_text", ".read_bytes")):
             target = call.args[:1] if call.args else []
@@ -2030,6 +2056,8 @@ _SENSITIVE = frozenset({"host", "env", "credential", "key", "envkey"})
 #: What no code sends to an address written into it but to take it (``Send.kinds``).
 SENSITIVE = _SENSITIVE
 _DROPPED = frozenset({"network", "payload", "decoded", "embedded"})
+#: What a container carries of what is put in it (``_Collector._fills``).
+_FILLED = _SENSITIVE | {"file", "swept"}
 _MAX_FLOWS = 64
 _MAX_LITERAL = 64 * 1024
 _MAX_ASSIGNS = 512
@@ -2521,7 +2549,9 @@ _HOST_COMMAND = re.compile(
 )
 #: Commands that print stored secrets: Wi-Fi keys in clear, macOS's keychain.
 _SECRET_COMMAND = re.compile(
-    r"netsh\s+wlan\s+show\s+profiles?\b[^\n]*\bkey\s*=\s*clear|security\s+find-\w+-password",
+    r"netsh\s+wlan\s+show\s+profiles?\b[^\n]*\bkey\s*=\s*clear|security\s+find-\w+-password|"
+    # Password managers' command lines asked for what they keep (1Password, Bitwarden).
+    r"\bop\s+(?:item\s+get\b[^\n]*--reveal|read\s+['\"]?op://)|\bbw\s+(?:list\s+items|get\s+password)\b",
     re.I,
 )
 #: A cloud's or a forge's command line printing its token (`gh auth token`).
@@ -2538,6 +2568,10 @@ _CREDENTIAL_HINT = re.compile(
     # and Copilot's tokens; Vault's token; Maven's and Azure's stored credentials.
     r"solana[\\/]+id\.json|\bgh[\\/]+hosts\.yml|github-copilot[\\/]|\.vault-token|"
     r"\.m2[\\/]+settings\.xml|(?:^|[\\/])\.azure(?:$|[\\/])|"
+    # Servers' TLS private keys; the JFrog and RubyGems command lines' and AI coding tools'
+    # stored sign-ins (Gemini's, Codex's, Claude Code's).
+    r"/etc/ssl/private\b|\bprivkey\.pem\b|\.jfrog[\\/]|\.gem[\\/]+credentials|"
+    r"\.gemini[\\/]+oauth_creds|\.codex[\\/]+auth\.json|\.claude[\\/]+\.credentials|"
     # Password managers' vaults; FTP clients' saved servers; Steam's and Minecraft's sign-ins;
     # VS Code's stored secrets; Microsoft's sign-in token cache.
     r"Bitwarden|1Password|\.kdbx\b|recentservers\.xml|sitemanager\.xml|loginusers\.vdf|"
@@ -2556,6 +2590,8 @@ _SETUPTOOLS_BOOTSTRAP = re.compile(
 #: Addresses that hand out the machine's cloud credentials (AWS, GCP, Azure, Alibaba).
 _METADATA_URL = re.compile(
     r"/latest/meta-data/(?:iam|ram)/security-credentials|/latest/api/token|"
+    # A container's task role on ECS (the path comes from AWS_CONTAINER_CREDENTIALS_RELATIVE_URI).
+    r"^https?://169\.254\.170\.2(?:[/:]|$)|"
     r"/computeMetadata/v1/instance/service-accounts/[^'\"]*token|/metadata/identity/oauth2/token"
 )
 #: Libraries that read the browsers' cookie stores (what a function of theirs returns is
@@ -2572,6 +2608,13 @@ _SECRET_READS = frozenset(
         # What the user copied last: passwords, keys, a wallet's address or phrase.
         *("pyperclip.paste", "clipboard.paste", "win32clipboard.GetClipboardData"),
     }
+)
+#: Methods of secret stores' clients that return stored secrets: AWS Secrets Manager's
+#: (boto3), Vault's (hvac), Kubernetes' secrets, Google's Secret Manager, Azure Key Vault's.
+_VAULT_READS = frozenset(
+    {"get_secret_value", "batch_get_secret_value", "read_secret_version", "read_secret"}
+    | {"list_secret_for_all_namespaces", "list_namespaced_secret", "read_namespaced_secret"}
+    | {"access_secret_version"}
 )
 #: What lives beside keys and is no secret: a public key (``id_rsa.pub``), the hosts and
 #: keys ``ssh`` trusts.
@@ -3162,6 +3205,20 @@ def _assignment(node: ast.AST) -> tuple[list[str], ast.AST]:
     target = _target_names(node.target)  # type: ignore[attr-defined]
     value = node.value if node.value is not None else ast.Constant(None)  # type: ignore[attr-defined]
     return target, value
+
+
+#: Methods that put a value into a list, set or dict (its last argument).
+_FILLS = frozenset({"append", "extend", "update", "add", "insert", "setdefault"})
+
+
+def _containers(targets: list[ast.expr]) -> list[str]:
+    """The names of the containers an assignment puts its value in (``loot[path] = ...``,
+    ``self.loot[path] = ...``)."""
+    names = []
+    for target in targets:
+        if isinstance(target, ast.Subscript):
+            names += _target_names(target.value)
+    return names
 
 
 def _target_names(target: ast.AST) -> list[str]:
