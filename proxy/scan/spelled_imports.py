@@ -34,7 +34,8 @@ def respell_imports(tree: ast.Module) -> int:
         for index, statement in enumerate(statements):
             spelled = _spelled(statement) if isinstance(statement, ast.Assign) else None
             if spelled is not None:
-                statements[index] = ast.copy_location(spelled, statement)
+                # (Every node in place: the import's names take its line too.)
+                statements[index] = ast.fix_missing_locations(ast.copy_location(spelled, statement))
                 count += 1
     return count
 

@@ -303,3 +303,22 @@ def test_a_beacon_whose_modules_are_imported_by_calls_is_read_as_if_imported() -
     assert spelled == plain
     assert plain[0]["exfil-sink"] >= 6
     assert plain[1]
+
+
+def test_every_node_the_rewrites_make_has_a_place() -> None:
+    from pipgate.proxy.scan.spelled_imports import respell_imports
+
+    tree = ast.parse(
+        "x = __import__('os')\ny = __import__('a').b\nT = ['p', 'q']\nfor z in T:\n    pass\n"
+        "S = 'k'\nexec('import os\\nos.system(S)')\nprint(b'ab'.decode(), ''.join(['a', 'b']))\n"
+    )
+    assert respell_imports(tree) == 2
+    propagate_constants(tree)
+    assert inline_literal_exec(tree) == 1
+    propagate_constants(tree)
+    unplaced = [
+        type(node).__name__
+        for node in ast.walk(tree)
+        if "lineno" in node._attributes and not hasattr(node, "lineno")
+    ]
+    assert unplaced == []
