@@ -2056,8 +2056,10 @@ _SENSITIVE = frozenset({"host", "env", "credential", "key", "envkey"})
 #: What no code sends to an address written into it but to take it (``Send.kinds``).
 SENSITIVE = _SENSITIVE
 _DROPPED = frozenset({"network", "payload", "decoded", "embedded"})
-#: What a container carries of what is put in it (``_Collector._fills``).
-_FILLED = _SENSITIVE | {"file", "swept"}
+#: What a container carries of what is put in it (``_Collector._fills``): stores read, the
+#: environment, host facts; not signing keys and tokens, which code puts into the headers it
+#: builds (`headers["Authorization"] = f"token {GITHUB_TOKEN}"`, then `**kwargs`).
+_FILLED = frozenset({"credential", "env", "host", "file", "swept"})
 _MAX_FLOWS = 64
 _MAX_LITERAL = 64 * 1024
 _MAX_ASSIGNS = 512

@@ -124,3 +124,22 @@ def test_a_table_looped_over_is_read_as_its_literals_with_their_place() -> None:
     loop = tree.body[1]
     assert isinstance(loop, ast.For) and isinstance(loop.iter, ast.Tuple)
     assert [(e.value, e.lineno) for e in loop.iter.elts] == [("a.txt", 2), ("b.txt", 2)]
+
+
+def test_a_token_put_into_headers_built_as_a_dict_is_a_sign_in_not_a_send() -> None:
+    # black's `diff_shades_gha_helper.py`: the token goes into a headers dict, handed on
+    # through `**kwargs`.
+    code = (
+        "import os, urllib3\n"
+        "TOKEN = os.getenv('GITHUB_TOKEN')\n"
+        "http = urllib3.PoolManager()\n"
+        "def http_get(url, **kwargs):\n"
+        "    headers = kwargs.get('headers') or {}\n"
+        "    headers['Authorization'] = f'token {TOKEN}'\n"
+        "    kwargs['headers'] = headers\n"
+        "    return http.request('GET', url, **kwargs)\n"
+        "http_get('https://api.github.com/repos/psf/black/pulls')\n"
+    )
+    rules, held = _init(code)
+    assert "secret-exfil" not in rules
+    assert not held
