@@ -86,14 +86,25 @@ class ScopedWalk:
         #: Ids of the literals ``propagate`` put in place of a name or a table's entry:
         #: copies of a literal the walk also found where it is written.
         self.copies: set[int] = set()
-        uses, nodes, scopes = self.uses, self.nodes, self.scopes
-        noted = _NOTED
+        uses, nodes, scopes, bindings = self.uses, self.nodes, self.scopes, self.bindings
+        noted, name_kind, subscript_kind, call_kind, load = (
+            _NOTED,
+            ast.Name,
+            ast.Subscript,
+            ast.Call,
+            ast.Load,
+        )
         position = 0
         while position < len(nodes):
             node = nodes[position]
             kind = type(node)
-            scope = id(node) if kind in _FUNCTIONS else scopes[position]
             position += 1
+            if kind is name_kind:
+                # (The commonest node, and one with no children: bound here, not in `_note`.)
+                if type(node.ctx) is not load:  # type: ignore[attr-defined]
+                    bindings[node.id] = bindings.get(node.id, 0) + 1  # type: ignore[attr-defined]
+                continue
+            scope = id(node) if kind in _FUNCTIONS else scopes[position - 1]
             if kind in noted:
                 self._note(node, kind)
             fields = _FIELDS.get(kind)
@@ -109,10 +120,10 @@ class ScopedWalk:
                     continue
                 for index, item in pairs:
                     child = type(item)
-                    if child is ast.Name or child is ast.Subscript:
-                        if type(item.ctx) is ast.Load:
+                    if child is name_kind or child is subscript_kind:
+                        if type(item.ctx) is load:
                             uses.append((node, field, index, len(nodes), item))
-                    elif child is ast.Call:
+                    elif child is call_kind:
                         func = item.func
                         if type(func) is ast.Attribute and func.attr in _CALLS:
                             uses.append((node, field, index, len(nodes), item))
