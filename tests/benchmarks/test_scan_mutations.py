@@ -34,12 +34,15 @@ def _run(code: str) -> dict[str, object]:
     return namespace
 
 
-@pytest.mark.parametrize("mutation", [*MUTATIONS, "pad"])
+@pytest.mark.parametrize("mutation", [*MUTATIONS, "pad", "exec"])
 def test_a_rewrite_keeps_what_the_module_computes(mutation: str) -> None:
     rewritten = mutate_module(MODULE, mutation)
     if mutation == "thread":
         assert rewritten is not None and "Thread(target=_pg_main).start()" in rewritten
         rewritten = rewritten.replace(".start()", ".run()")  # the same, on this thread
+    if mutation == "atexit":
+        assert rewritten is not None and "_pg_atexit.register(_pg_main)" in rewritten
+        rewritten = rewritten.replace("_pg_atexit.register(_pg_main)", "_pg_main()")  # now
     assert rewritten is not None and rewritten != MODULE
     assert _run(rewritten)["RESULT"] == _run(MODULE)["RESULT"]
 
