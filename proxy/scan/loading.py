@@ -52,7 +52,6 @@ def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = 
     frontier: list[ast.AST] = list(tree.body) + [s for hook in hooks for s in hook.body]  # type: ignore[attr-defined]
     for _ in range(depth + 1):
         following: list[ast.AST] = []
-
         stack = frontier
         while stack:
             node = stack.pop()

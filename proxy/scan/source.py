@@ -1155,7 +1155,7 @@ class _Collector:
             or name == "win32cred.CredEnumerate"  # every stored credential: no sign-in's
             or name.startswith(_COOKIE_READERS)  # every site's cookies
             or name in _SECRET_READS  # a stored secret, a browser key unsealed, the clipboard
-            or name.rpartition(".")[2] in _VAULT_READS
+            or _reads_vault(name)
         ):
             self._sources = True
         if _is_send(name, self._sockets) or (
@@ -1597,7 +1597,7 @@ class _Collector:
                 return frozenset({"credential"})
         if name in _SECRET_READS or name.startswith(_COOKIE_READERS):
             return frozenset({"credential"})
-        if name.rpartition(".")[2] in _VAULT_READS and "." in name:
+        if _reads_vault(name):
             return frozenset({"credential"})
         if name in _FILE_READS or name.endswith((".read_text", ".read_bytes")):
             target = call.args[:1] if call.args else []
@@ -2618,6 +2618,14 @@ _VAULT_READS = frozenset(
     | {"list_secret_for_all_namespaces", "list_namespaced_secret", "read_namespaced_secret"}
     | {"access_secret_version"}
 )
+
+
+def _reads_vault(name: str) -> bool:
+    """Whether a call asks a secret store's client for its secrets (``sm.get_secret_value``)."""
+    owner, dot, method = name.rpartition(".")
+    return bool(dot and owner) and method in _VAULT_READS
+
+
 #: What lives beside keys and is no secret: a public key (``id_rsa.pub``), the hosts and
 #: keys ``ssh`` trusts.
 _NOT_SECRET = re.compile(r"\.pub$|known_hosts|authorized_keys", re.I)
