@@ -229,7 +229,7 @@ _SEQUENCES = frozenset({ast.Tuple, ast.List})
 _DEFINITIONS = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 _NAMING = frozenset({ast.ExceptHandler, ast.MatchAs, ast.MatchStar})
 _CHANGING = frozenset({ast.AugAssign, ast.Subscript, ast.Attribute})
-#: Nodes that bind or change a name (``_Walk._note``).
+#: Nodes that bind or change a name (``ScopedWalk._note``).
 _NOTED = frozenset(
     {ast.Name, ast.Assign, ast.arg, ast.alias, ast.Global, ast.Nonlocal}
     | _DEFINITIONS
