@@ -21,11 +21,10 @@ from typing import BinaryIO
 
 from pipgate.policies.scan import Finding, ScanReport
 
-from . import bundled, compiled, known, layout, linking, pickles
+from . import bundled, compiled, layout, linking, pickles
 from .archive import Member, walk
 from .facts import Facts
 from .identity import Identities, bundled_summaries
-from .known import KnownPayloads, bundled_payloads
 from .layout import Role
 from .limits import Deadline, ScanLimits, Unscannable
 from .metadata import (
@@ -119,19 +118,12 @@ def scan_archive(
     filename: str | None = None,
     limits: ScanLimits = DEFAULT_LIMITS,
     lookalikes: Lookalikes | None = None,
-    payloads: KnownPayloads | None = None,
 ) -> ScanReport:
     """Scan one wheel, sdist or egg. ``filename`` (the distribution's name, for its kind and
-    version) defaults to the path's name. ``lookalikes`` judges the project's name and
-    ``payloads`` holds the known payloads early code is compared with (default: the corpora
-    shipped with pipgate). Never raises for bad archive content."""
+    version) defaults to the path's name. ``lookalikes`` judges the project's name
+    (default: the corpus shipped with pipgate). Never raises for bad archive content."""
     started = time.perf_counter()
-    scan = functools.partial(
-        _scan,
-        limits=limits,
-        lookalikes=lookalikes or bundled_lookalikes(),
-        payloads=bundled_payloads() if payloads is None else payloads,
-    )
+    scan = functools.partial(_scan, limits=limits, lookalikes=lookalikes or bundled_lookalikes())
     if isinstance(source, bytes):
         return scan(io.BytesIO(source), filename or "archive", started=started)
     if isinstance(source, str | os.PathLike):
@@ -142,16 +134,10 @@ def scan_archive(
 
 
 def _scan(
-    fileobj: BinaryIO,
-    filename: str,
-    *,
-    limits: ScanLimits,
-    lookalikes: Lookalikes,
-    payloads: KnownPayloads,
-    started: float,
+    fileobj: BinaryIO, filename: str, *, limits: ScanLimits, lookalikes: Lookalikes, started: float
 ) -> ScanReport:
     deadline = Deadline(limits.timeout)
-    scan = _Scan(filename, limits, lookalikes, payloads)
+    scan = _Scan(filename, limits, lookalikes)
     try:
         size = fileobj.seek(0, io.SEEK_END)
         fileobj.seek(0)
@@ -200,13 +186,10 @@ def _scan(
 class _Scan:
     """The state of one scan: what the walk kept, then the judgement of it."""
 
-    def __init__(
-        self, filename: str, limits: ScanLimits, lookalikes: Lookalikes, payloads: KnownPayloads
-    ) -> None:
+    def __init__(self, filename: str, limits: ScanLimits, lookalikes: Lookalikes) -> None:
         self.filename = filename
         self.limits = limits
         self.lookalikes = lookalikes
-        self.payloads = payloads
         self.wheel = layout.is_wheel(filename)
         self.paths: list[str] = []
         self.texts: dict[str, str] = {}  # raw member path -> text kept for analysis
@@ -520,32 +503,17 @@ class _Scan:
                 {p: f.local_imports for p, f in facts.items()}, roles, top_level
             )
         )
-        acting: set[str] = set()  # files with findings of their own code
         for path, role in roles.items():
             deadline.check()
             skipped = (inert(path) and self.own_code) or path.split("/", 1)[0] in tooling
             if role is Role.MODULE and skipped:
                 continue
             if role is Role.PTH:
-                found = list(check_pth(path, texts[path]))
+                yield from check_pth(path, texts[path])
             else:
-                found = list(
-                    check_python(path, role, facts[path], damped=not whole, build=path in built)
+                yield from check_python(
+                    path, role, facts[path], damped=not whole, build=path in built
                 )
-            if found:
-                acting.add(path)
-            yield from found
-        # Code that runs by itself and does something a rule sees (a payload whose strings
-        # changed still runs a process or calls out): setup code first; in a small package,
-        # any module. (A file that does nothing the rules see is not compared: a payload
-        # hidden in a copy of a popular project's setup script is mostly that script.)
-        early = sorted(
-            (_EARLY_ORDER.get(role, len(_EARLY_ORDER)), len(texts[path]), path)
-            for path, role in roles.items()
-            if path in acting and role is not Role.PTH and (whole or role in _EARLY_ORDER)
-        )
-        deadline.check()
-        yield from known.check(texts, [path for *_, path in early], self.payloads)
         metadata = read_metadata(texts[metadata_path]) if metadata_path else {}
         name = (metadata.get("name") or [""])[0] or layout.project_name(self.filename)
         yield from check_archive(
@@ -599,8 +567,6 @@ class _Scan:
         )
 
 
-#: Roles whose files are compared with known payloads, in the order they are read.
-_EARLY_ORDER = {Role.INSTALL: 0, Role.IMPORT: 1, Role.SCRIPT: 2}
 #: A module Python's `site` imports at every start when it lies on the path.
 _STARTUP_HOOK = re.compile(r"(?:src/)?(?:site|user)customize\.py")
 #: Python source (bytes) of a package whose modules are linked (``linking``).

@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 67
+REVISION = 66
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,11 +160,6 @@ RULES: dict[str, Rule] = {
             " import; a known sink beside a download, a network call, a process, persistence"
             " or a blob): weighs what the pair lacks of 10",
         ),
-        Rule(
-            "known-payload",
-            10,
-            "install- or import-time code that is a near-copy of a known malware payload",
-        ),
         Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
         Rule(
             "url-requirement",
@@ -190,19 +185,11 @@ NAMES_CORPUS = "354fbcb4f231876dbb6911699567aeba6b694289aabe355752e5139dbdf038cf
 #: sha256 of the popular projects' summaries ``copied-identity`` compares with
 #: (``proxy/data/popular-summaries.tsv``), part of the rules for the same reason.
 SUMMARIES_CORPUS = "feddc2b6346ffe88f308e53d3a661054045b50dd764a04ef929ed97d844598a1"
-#: sha256 of the known payloads' prints ``known-payload`` compares with
-#: (``proxy/data/known-payloads.bin``), part of the rules for the same reason.
-PAYLOADS_CORPUS = "929963a90228e17a64ea93b8ee282748e50821981cd01f128344172c25dcd642"
 RULES_VERSION = (
     f"{REVISION}."
     + hashlib.sha256(
         repr(
-            (
-                sorted((r.name, r.weight) for r in RULES.values()),
-                NAMES_CORPUS,
-                SUMMARIES_CORPUS,
-                PAYLOADS_CORPUS,
-            )
+            (sorted((r.name, r.weight) for r in RULES.values()), NAMES_CORPUS, SUMMARIES_CORPUS)
         ).encode()
     ).hexdigest()[:8]
 )
@@ -396,7 +383,6 @@ UNAMBIGUOUS = frozenset(
         "secret-exfil",
         "account-backdoor",
         "patch-exfil",
-        "known-payload",
     }
 )
 MODULE_FACTOR = 0.6
