@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import ast
 
+from .folding import decoded_bytes, joined_literals
+
 #: Only the first entries of a table are read (a word list of a legitimate module may hold
 #: tens of thousands).
 MAX_ENTRIES = 4096
-#: Joins of more pieces are left as they are (a program spelled a character at a time is
-#: tens of thousands).
-MAX_JOINED = 256 * 1024
 #: Names of longer literals are left as they are (each use would copy the literal).
 MAX_NAMED = 2048
 #: Methods that change a list or a dict in place.
@@ -44,7 +43,6 @@ _MUTATORS = frozenset(
     {"append", "extend", "insert", "pop", "remove", "clear", "sort", "reverse"}
     | {"update", "setdefault", "popitem", "__setitem__", "__delitem__"}
 )
-_TEXT_CODECS = frozenset({"utf-8", "utf8", "ascii", "latin-1", "latin1"})
 
 
 def propagate_constants(tree: ast.Module) -> int:
@@ -261,9 +259,9 @@ def _literal(
                 entry = _entry(tables, func.value, args[0].value)
                 value = None if entry is None else entry.value
         elif func.attr == "decode":
-            value = _decoded(node)  # type: ignore[arg-type]
+            value = decoded_bytes(node)  # type: ignore[arg-type]
         else:
-            value = _joined(node)  # type: ignore[arg-type]
+            value = joined_literals(node)  # type: ignore[arg-type]
     if value is None:
         return None
     return ast.copy_location(ast.Constant(value), node)
@@ -310,50 +308,3 @@ def _entries(value: ast.List | ast.Tuple | ast.Dict) -> dict[object, ast.Constan
         for key, item in pairs[:MAX_ENTRIES]
         if isinstance(key, int | str) and _is_text(item)
     }  # type: ignore[misc]
-
-
-def _joined(call: ast.Call) -> str | None:
-    """The text of ``"".join([...])`` or ``"{}{}".format(...)`` of literals, or ``None``."""
-    func = call.func
-    if not (
-        isinstance(func, ast.Attribute)
-        and func.attr in ("join", "format")
-        and isinstance(func.value, ast.Constant)
-        and isinstance(func.value.value, str)
-    ):
-        return None
-    items = call.args
-    if func.attr == "join":
-        if len(items) != 1 or not isinstance(items[0], ast.List | ast.Tuple):
-            return None
-        items = items[0].elts
-    if len(items) > MAX_JOINED or not all(
-        isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items
-    ):
-        return None
-    parts = [i.value for i in items]  # type: ignore[attr-defined]
-    if func.attr == "join":
-        return func.value.value.join(parts)
-    try:
-        return func.value.value.format(*parts)
-    except (IndexError, KeyError, ValueError):
-        return None
-
-
-def _decoded(call: ast.Call) -> str | None:
-    """The text of ``b"...".decode()`` (``"utf-8"``, ``"ascii"``, ``"latin-1"``, with any
-    error handling), or ``None``."""
-    func = call.func
-    if not (
-        isinstance(func, ast.Attribute)
-        and func.attr == "decode"
-        and isinstance(func.value, ast.Constant)
-        and isinstance(func.value.value, bytes)
-        and len(call.args) <= 2
-        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in call.args)
-    ):
-        return None
-    codec = call.args[0].value.lower() if call.args else "utf-8"  # type: ignore[attr-defined]
-    if codec not in _TEXT_CODECS:
-        return None
-    return func.value.value.decode(codec, "replace")

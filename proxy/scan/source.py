@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
-import codecs
 import io
 import re
 import tokenize
@@ -39,6 +38,15 @@ from .facts import (
     Send,
     foreign_kinds,
     own_kinds,
+)
+from .folding import (
+    LITERAL_DECODERS,
+    MAX_FOLD,
+    byte_codes,
+    fold,
+    is_chr_of_code,
+    reverses,
+    rot13_text,
 )
 from .inlining import inline_literal_exec, may_run_literals, runs_built_text
 from .loading import runs_on_load
@@ -662,7 +670,7 @@ class _Collector:
                         facts.exec_aliases += 1
             elif (
                 (kind is ast.BinOp and _spells_text(node))  # type: ignore[arg-type]
-                or (kind is ast.Subscript and _reverses(node.slice))  # type: ignore[attr-defined]
+                or (kind is ast.Subscript and reverses(node.slice))  # type: ignore[attr-defined]
             ) and id(node) not in self._parts:
                 # A string spelled in pieces or backwards (`"disc" + "ord.com/api/..."`,
                 # `"...moc.drocsid"[::-1]`) is read as the literal Python builds of it.
@@ -1543,7 +1551,7 @@ class _Collector:
         if name in ("bytes", "bytearray") and len(call.args) == 1:
             # `bytes([105, 109, 112, ...])`: text spelled as byte codes; 16 or more of them
             # (a magic number or a short header is everyday) are a payload the file carries.
-            codes = _byte_codes(call)
+            codes = byte_codes(call)
             if codes is not None and len(codes) >= 16:
                 return frozenset({"payload"})
         if name in ("chr", "bytes", "bytearray") and call.args and _xors(call.args[0]):
@@ -1650,7 +1658,7 @@ class _Collector:
         key = id(node)
         if key in self._folds:
             return self._folds[key]
-        text = _fold(node, lambda name: self.literals.get((self._owner(scope, name), name)))
+        text = fold(node, lambda name: self.literals.get((self._owner(scope, name), name)))
         if text is not None and len(text) < 4:
             text = None
         self._folds[key] = text
@@ -1696,7 +1704,7 @@ class _Collector:
                 spelled = (
                     self._folded(sub, scope, getattr(sub, "lineno", 0))
                     if (isinstance(sub, ast.BinOp) and _spells_text(sub))
-                    or (isinstance(sub, ast.Subscript) and _reverses(sub.slice))
+                    or (isinstance(sub, ast.Subscript) and reverses(sub.slice))
                     or (isinstance(sub, ast.Call) and _spelled_call(sub))
                     else None
                 )
@@ -2024,11 +2032,11 @@ def _obscure_codec(call: ast.AST) -> str | None:
 
 
 def _concatenated(node: ast.AST) -> str | None:
-    """The text an expression of literals spells (``"ex" + "ec"``: ``_fold`` with no names
+    """The text an expression of literals spells (``"ex" + "ec"``: ``fold`` with no names
     bound), or a bytes literal decoded with an obscure codec; ``None`` otherwise."""
     codec = _obscure_codec(node)
     if codec is None:
-        return _fold(node, lambda name: None)
+        return fold(node, lambda name: None)
     raw = node.func.value  # type: ignore[attr-defined]
     if isinstance(raw, ast.Constant) and isinstance(raw.value, bytes) and len(raw.value) < 256:
         try:
@@ -2172,75 +2180,15 @@ _FOLDABLE = (ast.BinOp, ast.JoinedStr, ast.Call, ast.Subscript)
 
 def _spelled_call(call: ast.Call) -> bool:
     """Whether ``call`` spells text out of sight: ROT13, or ``b64decode(...).decode()``
-    (hex, base32) of what may be a literal (``_fold`` says whether it is)."""
+    (hex, base32) of what may be a literal (``fold`` says whether it is)."""
     func = call.func
-    return _rot13_text(call) is not None or (
+    return rot13_text(call) is not None or (
         type(func) is ast.Attribute
         and func.attr == "decode"
         and type(func.value) is ast.Call
         and type(func.value.func) in (ast.Attribute, ast.Name)
-        and getattr(func.value.func, "attr", getattr(func.value.func, "id", ""))
-        in _LITERAL_DECODERS
+        and getattr(func.value.func, "attr", getattr(func.value.func, "id", "")) in LITERAL_DECODERS
     )
-
-
-def _rot13_text(call: ast.Call) -> ast.AST | None:
-    """The text argument of a ROT13 call (``codecs.decode(text, "rot13")``; ``encode`` is
-    the same cipher), or ``None``."""
-    func = call.func
-    if (
-        type(func) is ast.Attribute
-        and func.attr in ("decode", "encode")  # type: ignore[attr-defined]
-        and type(func.value) is ast.Name  # type: ignore[attr-defined]
-        and len(call.args) == 2
-    ):
-        codec = call.args[1]
-        if type(codec) is ast.Constant and type(codec.value) is str:
-            if codec.value.lower().replace("-", "_") in ("rot13", "rot_13"):
-                return call.args[0]
-    return None
-
-
-#: Decoders of text written into the code, by the last part of their name (``b64decode``,
-#: ``base64.b64decode``, an alias's ``_b.b64decode``), and what each does.
-_LITERAL_DECODERS = {
-    "b64decode": lambda raw: base64.b64decode(raw + b"=" * (-len(raw) % 4)),
-    "urlsafe_b64decode": lambda raw: base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4)),
-    "b32decode": base64.b32decode,
-    "unhexlify": binascii.unhexlify,
-    "fromhex": lambda raw: binascii.unhexlify(raw.replace(b" ", b"")),
-}
-
-
-def _decoded_literal(node: ast.AST, bound, depth: int) -> str | None:  # type: ignore[no-untyped-def]
-    """The text of ``b64decode("aHR0cHM6...")`` (or hex, base32) of a literal, or of text
-    ``_fold`` reads, for the ``.decode()`` after it; ``None`` otherwise. Pure data
-    transformation of bounded size."""
-    if type(node) is not ast.Call or len(node.args) != 1:  # type: ignore[attr-defined]
-        return None
-    func = node.func  # type: ignore[attr-defined]
-    last = func.attr if type(func) is ast.Attribute else func.id if type(func) is ast.Name else ""
-    decode = _LITERAL_DECODERS.get(last)
-    if decode is None:
-        return None
-    text = _fold(node.args[0], bound, depth + 1)  # type: ignore[attr-defined]
-    if text is None or len(text) > _MAX_FOLD:
-        return None
-    try:
-        return decode(text.encode("latin-1")).decode("utf-8")
-    except (binascii.Error, ValueError, UnicodeError):
-        return None
-
-
-def _reverses(index: ast.AST) -> bool:
-    """Whether a subscript's index is ``[::-1]``: the text read backwards."""
-    if type(index) is not ast.Slice or index.lower is not None or index.upper is not None:  # type: ignore[attr-defined]
-        return False
-    step = index.step  # type: ignore[attr-defined]
-    if type(step) is ast.UnaryOp and type(step.op) is ast.USub:
-        step = step.operand
-        return type(step) is ast.Constant and step.value == 1
-    return type(step) is ast.Constant and step.value == -1
 
 
 def _spells_text(node: ast.BinOp) -> bool:
@@ -2253,36 +2201,6 @@ def _spells_text(node: ast.BinOp) -> bool:
     return type(node) is ast.Constant and type(node.value) is str  # type: ignore[attr-defined]
 
 
-_MAX_FOLD = 4096
-
-
-def _is_call_of(node: ast.AST, name: str) -> bool:
-    """Whether ``node`` calls the builtin ``name`` with one or more positional arguments."""
-    return (
-        type(node) is ast.Call
-        and type(node.func) is ast.Name  # type: ignore[attr-defined]
-        and node.func.id == name  # type: ignore[attr-defined]
-        and bool(node.args)  # type: ignore[attr-defined]
-    )
-
-
-def _byte_codes(node: ast.AST) -> str | None:
-    """The text of ``bytes([104, 105])`` or ``bytearray((104, 105))`` read as UTF-8 (for the
-    ``.decode()`` after it), or ``None``."""
-    if not (_is_call_of(node, "bytes") or _is_call_of(node, "bytearray")):
-        return None
-    codes = node.args[0]  # type: ignore[attr-defined]
-    if type(codes) not in (ast.List, ast.Tuple) or len(codes.elts) > _MAX_FOLD:  # type: ignore[attr-defined]
-        return None
-    values = [e.value for e in codes.elts if type(e) is ast.Constant]  # type: ignore[attr-defined]
-    if len(values) != len(codes.elts) or not all(type(v) is int and 0 <= v < 256 for v in values):  # type: ignore[attr-defined]
-        return None
-    try:
-        return bytes(values).decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
 #: ``chr`` calls in a chain of pieces that make it text spelled as character codes.
 _SPELLED_PIECES = 4
 
@@ -2292,29 +2210,15 @@ def _spelled_in_codes(node: ast.BinOp) -> bool:
     are characters spelled as codes (``chr(105)``)."""
     count = 0
     seen = 0
-    while type(node) is ast.BinOp and type(node.op) is ast.Add and seen < _MAX_FOLD:
+    while type(node) is ast.BinOp and type(node.op) is ast.Add and seen < MAX_FOLD:
         seen += 1
         right = node.right
-        if type(right) is ast.Call and _is_chr_of_code(right):
+        if type(right) is ast.Call and is_chr_of_code(right):
             count += 1
             if count >= _SPELLED_PIECES:
                 return True
         node = node.left  # type: ignore[assignment]
-    return type(node) is ast.Call and _is_chr_of_code(node) and count + 1 >= _SPELLED_PIECES
-
-
-def _is_chr_of_code(node: ast.Call) -> bool:
-    """``chr(105)``: one character spelled as its code."""
-    func, args = node.func, node.args
-    return (
-        type(func) is ast.Name
-        and func.id == "chr"
-        and len(args) == 1
-        and not node.keywords
-        and type(args[0]) is ast.Constant
-        and type(args[0].value) is int
-        and 0 <= args[0].value < 0x110000
-    )
+    return type(node) is ast.Call and is_chr_of_code(node) and count + 1 >= _SPELLED_PIECES
 
 
 def _path_pieces(node: ast.BinOp, inner: set[int]) -> str | None:
@@ -2332,119 +2236,6 @@ def _path_pieces(node: ast.BinOp, inner: set[int]) -> str | None:
     if type(current) is ast.Constant and type(current.value) is str:  # type: ignore[attr-defined]
         pieces.append(current.value)  # type: ignore[attr-defined]
     return "/".join(reversed(pieces)) if len(pieces) >= 2 else None
-
-
-def _fold(node: ast.AST, bound, depth: int = 0) -> str | None:  # type: ignore[no-untyped-def]
-    """The text an expression of literals spells (``bound(name)``: a name's literal), or
-    ``None`` where any part is not a literal or the text grows past ``_MAX_FOLD``."""
-    kind = type(node)
-    if kind is ast.Constant:
-        return node.value if type(node.value) is str else None  # type: ignore[attr-defined]
-    if depth > 16:
-        return None
-    if kind is ast.Name:
-        return bound(node.id)  # type: ignore[attr-defined]
-    if kind is ast.BinOp and type(node.op) is ast.Add:  # type: ignore[attr-defined]
-        # A chain of pieces (`chr(105) + chr(109) + ...`, thousands long) nests to the left:
-        # its pieces are taken in a loop, not by recursion.
-        pieces: list[ast.AST] = []
-        while type(node) is ast.BinOp and type(node.op) is ast.Add and len(pieces) < _MAX_FOLD:  # type: ignore[attr-defined]
-            pieces.append(node.right)  # type: ignore[attr-defined]
-            node = node.left  # type: ignore[attr-defined]
-        pieces.append(node)
-        texts = []
-        for piece in reversed(pieces):
-            text = _fold(piece, bound, depth + 1)
-            if text is None:
-                return None
-            texts.append(text)
-        joined = "".join(texts)
-        return joined if len(joined) <= _MAX_FOLD else None
-    if kind is ast.Call and _is_chr_of_code(node):
-        return chr(node.args[0].value)  # type: ignore[attr-defined]
-    if kind is ast.Call and _is_call_of(node, "str") and len(node.args) == 2:  # type: ignore[attr-defined]
-        return _byte_codes(node.args[0])  # type: ignore[attr-defined]  # str(bytes([...]), "utf-8")
-    if kind is ast.BinOp:
-        op = type(node.op)  # type: ignore[attr-defined]
-        left = _fold(node.left, bound, depth + 1)  # type: ignore[attr-defined]
-        if left is None:
-            return None
-        if op is ast.Add:
-            right = _fold(node.right, bound, depth + 1)  # type: ignore[attr-defined]
-            text = None if right is None else left + right
-        elif op is ast.Mod:
-            right_node = node.right  # type: ignore[attr-defined]
-            items = right_node.elts if type(right_node) is ast.Tuple else [right_node]
-            # `"%c%c" % (104, 105)`: character codes formatted as characters.
-            parts = [
-                item.value
-                if type(item) is ast.Constant and type(item.value) is int
-                else _fold(item, bound, depth + 1)
-                for item in items
-            ]
-            text = None if None in parts else _format(left.__mod__, tuple(parts))
-        else:
-            return None
-        return text if text is None or len(text) <= _MAX_FOLD else None
-    if kind is ast.Subscript and _reverses(node.slice):  # type: ignore[attr-defined]
-        text = _fold(node.value, bound, depth + 1)  # type: ignore[attr-defined]
-        return None if text is None else text[::-1]
-    if kind is ast.JoinedStr:
-        pieces = []
-        for value in node.values:  # type: ignore[attr-defined]
-            if type(value) is ast.Constant:
-                pieces.append(str(value.value))
-            elif type(value) is ast.FormattedValue and value.format_spec is None:
-                piece = _fold(value.value, bound, depth + 1)
-                if piece is None:
-                    return None
-                pieces.append(piece)
-            else:
-                return None
-        text = "".join(pieces)
-        return text if len(text) <= _MAX_FOLD else None
-    if kind is ast.Call and type(node.func) is ast.Attribute and not node.keywords:  # type: ignore[attr-defined]
-        method = node.func.attr  # type: ignore[attr-defined]
-        rotated = _rot13_text(node)  # type: ignore[arg-type]
-        if rotated is not None:
-            text = _fold(rotated, bound, depth + 1)
-            return None if text is None else codecs.encode(text, "rot13")
-        if method == "decode":
-            decoded = _decoded_literal(node.func.value, bound, depth + 1)  # type: ignore[attr-defined]
-            if decoded is not None:
-                return decoded
-            codes = _byte_codes(node.func.value)  # type: ignore[attr-defined]
-            if codes is not None:
-                return codes
-        if method not in ("join", "format"):
-            return None
-        head = _fold(node.func.value, bound, depth + 1)  # type: ignore[attr-defined]
-        if head is None:
-            return None
-        args = node.args  # type: ignore[attr-defined]
-        if method == "join":
-            if len(args) == 1 and _is_call_of(args[0], "reversed") and head == "":
-                # `"".join(reversed("ptth"))`: the text read backwards.
-                inner = _fold(args[0].args[0], bound, depth + 1)  # type: ignore[attr-defined]
-                return None if inner is None else inner[::-1]
-            if len(args) != 1 or type(args[0]) not in (ast.List, ast.Tuple):
-                return None
-            items = args[0].elts
-        else:
-            items = args
-        parts = [_fold(item, bound, depth + 1) for item in items]
-        if None in parts:
-            return None
-        text = head.join(parts) if method == "join" else _format(head.format, tuple(parts))
-        return text if text is None or len(text) <= _MAX_FOLD else None
-    return None
-
-
-def _format(apply, parts: tuple[str, ...]) -> str | None:  # type: ignore[no-untyped-def]
-    try:
-        return apply(*parts) if apply.__name__ == "format" else apply(parts)
-    except (ValueError, TypeError, IndexError, KeyError):
-        return None
 
 
 #: Directory walks (``.rglob`` and the like by their last name, on any path object).
@@ -3350,7 +3141,7 @@ def _constant_bytes(node: ast.AST, collector: _Collector) -> bytes | None:
         inner = _constant_bytes(node.value, collector)  # s[::-1], a reversed payload
         return inner[::-1] if inner is not None else None
     if isinstance(node, ast.BinOp | ast.JoinedStr):
-        text = _fold(node, lambda name: None)  # a payload in pieces: "eJw" + "rzs..."
+        text = fold(node, lambda name: None)  # a payload in pieces: "eJw" + "rzs..."
         return text.encode("latin-1", "ignore") if text is not None else None
     return None
 
