@@ -1194,7 +1194,12 @@ class _Collector:
                 paths = self._handles.get((scope, receiver.id)) or self._handles.get(
                     (0, receiver.id), []
                 )
-            elif isinstance(receiver, ast.Call) and self._opens_for_writing(receiver):
+            elif (
+                isinstance(receiver, ast.Call)
+                and self._opens_for_writing(receiver)
+                and self.qual(receiver.func) not in _TEMPORARY_FILES
+            ):
+                # (`NamedTemporaryFile().write(...)`: a file nothing can name, to run it.)
                 paths = [receiver.args[0]]
             for path in paths[:4]:
                 self._writes.append((path, list(node.args[:1]), node.lineno, scope))
