@@ -503,6 +503,14 @@ class _Scan:
                 {p: f.local_imports for p, f in facts.items()}, roles, top_level
             )
         )
+        for path, role in sorted(roles.items()):
+            if role in _RUNS_EARLY and path in facts and facts[path].too_large:
+                # What it runs could not be analysed within bounds: held, as a file read
+                # only in part is (a payload padded with millions of statements).
+                raise Unscannable(
+                    f"{path} runs at install or import time and is too large to analyse "
+                    f"({facts[path].max_line} lines)"
+                )
         for path, role in roles.items():
             deadline.check()
             skipped = (inert(path) and self.own_code) or path.split("/", 1)[0] in tooling
@@ -567,6 +575,7 @@ class _Scan:
         )
 
 
+_RUNS_EARLY = (Role.INSTALL, Role.IMPORT, Role.PTH)
 #: A module Python's `site` imports at every start when it lies on the path.
 _STARTUP_HOOK = re.compile(r"(?:src/)?(?:site|user)customize\.py")
 #: Python source (bytes) of a package whose modules are linked (``linking``).

@@ -105,6 +105,8 @@ class Link:
 @dataclass(slots=True)
 class Facts:
     parsed: bool = True
+    # Too large to analyse (``source.MAX_PARSE_COST``): nothing else is known of it.
+    too_large: bool = False
     imports: dict[str, int] = field(default_factory=dict)  # module -> first line
     local_imports: set[str] = field(default_factory=set)  # ".mod", "pkg.mod", "mod"
     lazy_imports: set[str] = field(default_factory=set)  # of those, imported only in functions

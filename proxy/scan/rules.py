@@ -25,7 +25,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 69
+REVISION = 70
 
 
 @dataclass(frozen=True, slots=True)
