@@ -575,6 +575,7 @@ class _Scan:
         )
 
 
+#: Roles of code that runs when the package is installed or imported.
 _RUNS_EARLY = (Role.INSTALL, Role.IMPORT, Role.PTH)
 #: A module Python's `site` imports at every start when it lies on the path.
 _STARTUP_HOOK = re.compile(r"(?:src/)?(?:site|user)customize\.py")
@@ -625,7 +626,7 @@ def _refuse_unread_early(
     reached = (
         target
         for path, role in sorted(roles.items())
-        if role in (Role.INSTALL, Role.IMPORT, Role.PTH)
+        if role in _RUNS_EARLY
         for target in (path, *layout.imports_of(path, sources, modules))
     )
     unread = next(iter(early), None) or next((t for t in reached if t in cut), None)
@@ -736,7 +737,7 @@ def _early_called(facts: dict[str, Facts], roles: dict[str, Role]) -> set[tuple[
     a class made there gives its name)."""
     called: set[tuple[str, str]] = set()
     for path, role in roles.items():
-        if role not in (Role.INSTALL, Role.IMPORT, Role.PTH) or path not in facts:
+        if role not in _RUNS_EARLY or path not in facts:
             continue
         for call in facts[path].calls:
             if call.top or role is Role.INSTALL:
