@@ -90,7 +90,11 @@ def pick_file(urls: Iterable[dict]) -> dict | None:
     return min(wheels, key=preference)
 
 
-def fetch_one(client: httpx.Client, item: Wanted, cache: Path) -> dict[str, str]:
+def fetch_one(
+    client: httpx.Client, item: Wanted, cache: Path, max_download: int = MAX_DOWNLOAD
+) -> dict[str, str]:
+    """Resolve ``item`` to its file and download it into ``cache/files`` unless it is there
+    already or larger than ``max_download`` bytes; the manifest row says which."""
     row = {"group": item.group, "rank": str(item.rank), "name": item.name}
     try:
         response = client.get(f"https://pypi.org/pypi/{item.name}/json")
@@ -109,7 +113,7 @@ def fetch_one(client: httpx.Client, item: Wanted, cache: Path) -> dict[str, str]
         target = cache / "files" / chosen["filename"]
         if target.exists() and _sha256(target) == row["sha256"]:
             return row | {"status": "ok"}
-        if chosen["size"] > MAX_DOWNLOAD:
+        if chosen["size"] > max_download:
             return row | {"status": "too large"}
         digest = hashlib.sha256()
         partial = target.with_suffix(target.suffix + ".part")
@@ -138,7 +142,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _tls() -> ssl.SSLContext:
+def tls() -> ssl.SSLContext:
     # The system store (``SSL_CERT_FILE`` or Debian's bundle), which includes any CA a
     # TLS-inspecting proxy on this network adds; certifi's bundle would not.
     cafile = os.environ.get("SSL_CERT_FILE") or "/etc/ssl/certs/ca-certificates.crt"
@@ -150,7 +154,7 @@ def fetch(cache: Path, top: int, tail: int, seed: int, workers: int) -> list[dic
     (cache / "files").mkdir(parents=True, exist_ok=True)
     items = wanted(top, tail, seed)
     with (
-        httpx.Client(timeout=120, follow_redirects=True, trust_env=False, verify=_tls()) as client,
+        httpx.Client(timeout=120, follow_redirects=True, trust_env=False, verify=tls()) as client,
         ThreadPoolExecutor(workers) as pool,
     ):
         rows = list(pool.map(lambda item: fetch_one(client, item, cache), items))

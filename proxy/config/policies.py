@@ -358,6 +358,11 @@ class ScanSettings(_Table):
     max_ratio: float = Field(200.0, gt=1, description="Largest decompression ratio.")
     max_source: Size = Field(2 * 1024**2, description="Largest Python file parsed.")
     timeout: Duration = Field(timedelta(seconds=30), description="Wall time per archive.")
+    max_memory: Size = Field(
+        1024**3,
+        description="Memory one scan worker process may hold; a scan needing more holds "
+        "its file (workers only: not applied with workers = 0).",
+    )
     workers: int = Field(
         1,
         ge=0,
@@ -385,6 +390,7 @@ class ScanSettings(_Table):
             max_ratio=self.max_ratio,
             max_source=self.max_source,
             timeout=self.timeout.total_seconds(),
+            max_memory=self.max_memory,
         )
 
 

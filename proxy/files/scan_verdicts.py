@@ -12,7 +12,9 @@ stored file without one (an object store's stream) is first copied to ``temp_pat
 disk with no room for the copy: scanned from the stream in a thread), and a file held in
 memory is handed over as bytes. A worker that dies gives its file an ``incomplete``
 report (held as unscannable), kept in memory only: the death may have been the machine's
-doing (the out-of-memory killer, an operator), so a restart scans the file again.
+doing (the out-of-memory killer, an operator), so a restart scans the file again; so
+does a scan that ran out of the memory a worker may hold (``ScanLimits.max_memory``) or
+met a defect of the scanner (``NOT_KEPT``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from anyio import CapacityLimiter, to_thread
 
 from pipgate.policies.scan import Finding, ScanReport
 from pipgate.proxy.files.scan_workers import ScanWorkers, WorkerDied
-from pipgate.proxy.scan import RULES_VERSION, SCANNER_ERROR, ScanLimits, scan_archive
+from pipgate.proxy.scan import NOT_KEPT, RULES_VERSION, ScanLimits, scan_archive
 
 #: Opens a stored file: a readable, seekable handle, or ``None`` (not stored).
 Opener = Callable[[], BinaryIO | None]
@@ -159,7 +161,7 @@ class ScanVerdicts:
                     if report is not None:
                         self.scanned += 1
                         self._remember(sha256, report)
-                        if not (report.incomplete or "").startswith(SCANNER_ERROR):
+                        if not (report.incomplete or "").startswith(NOT_KEPT):
                             await to_thread.run_sync(_write, self._path(sha256), report)
             future.set_result(report)  # type: ignore[arg-type]
             return report

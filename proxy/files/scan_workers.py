@@ -14,7 +14,13 @@ wait behind it. ``ScanWorkers`` runs each scan in a pool of ``processes`` worker
 - a worker ends itself when the server process is gone (killed: it could not stop it);
 - a pool is retired (its workers finish what they run, then exit) after
   ``recycle_after`` scans, or once a worker's peak memory passes ``recycle_rss`` bytes:
-  a process keeps the memory of the largest scan it made.
+  a process keeps the memory of the largest scan it made;
+- each scan may hold at most ``ScanLimits.max_memory`` bytes in its worker (the data
+  segment's limit, ``RLIMIT_DATA``, set before it starts): a scan that needs more ends
+  as ``OUT_OF_MEMORY`` (its file held, its pool retired) instead of taking the host's
+  memory, where the kernel's out-of-memory killer would pick a process, maybe the server;
+- and an alarm stops a scan that runs ``hard_deadline_grace`` seconds past its deadline
+  (``hard_deadline``): the scan's own check comes only between its steps.
 
 This module is what a worker imports: the scan engine, anyio and the standard library.
 """
@@ -29,14 +35,16 @@ import multiprocessing.connection
 import os
 import signal
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 
 from anyio import to_thread
 
 from pipgate.policies.scan import ScanReport
-from pipgate.proxy.scan import ScanLimits, scan_archive
+from pipgate.proxy.scan import OUT_OF_MEMORY, RULES_VERSION, ScanLimits, Unscannable, scan_archive
 
 log = logging.getLogger("pipgate.scan")
 
@@ -44,6 +52,9 @@ log = logging.getLogger("pipgate.scan")
 RECYCLE_AFTER = 200
 #: Peak resident memory of a worker past which its pool is replaced after the scan.
 RECYCLE_RSS = 1024 * 1024**2
+#: Seconds past a scan's own deadline (``ScanLimits.timeout``) at which the worker's alarm
+#: stops it: the scan's own check, between steps, says so first when it can.
+HARD_DEADLINE_GRACE = 2.0
 
 
 class WorkerDied(Exception):
@@ -59,12 +70,14 @@ class ScanWorkers:
         *,
         recycle_after: int = RECYCLE_AFTER,
         recycle_rss: int = RECYCLE_RSS,
+        hard_deadline_grace: float = HARD_DEADLINE_GRACE,
     ) -> None:
         if processes < 1:
             raise ValueError(f"scan workers need at least one process, not {processes}")
         self.processes = processes
         self.recycle_after = recycle_after
         self.recycle_rss = recycle_rss
+        self.hard_deadline_grace = hard_deadline_grace
         #: Pools started so far (a new one after a death or a retirement).
         self.pools_started = 0
         self._pool: ProcessPoolExecutor | None = None
@@ -99,8 +112,15 @@ class ScanWorkers:
                 f"the scan's worker process ended before answering "
                 f"(killed, or out of memory) while scanning {filename}"
             ) from exc
+        except MemoryError as exc:  # outside the scan itself (sending the report back)
+            self._retire(pool)
+            raise WorkerDied(f"the scan's worker process ran out of memory: {filename}") from exc
         self._pool_scans += 1
-        if self._pool_scans >= self.recycle_after or peak_rss > self.recycle_rss:
+        if (
+            self._pool_scans >= self.recycle_after
+            or peak_rss > self.recycle_rss
+            or (report.incomplete or "").startswith(OUT_OF_MEMORY)
+        ):
             self._retire(pool)
         return report
 
@@ -118,7 +138,9 @@ class ScanWorkers:
         for _ in range(2):  # a pool found broken is replaced once
             try:
                 pool = self._current()
-                return pool, pool.submit(scan_in_worker, source, filename, limits)
+                return pool, pool.submit(
+                    scan_in_worker, source, filename, limits, self.hard_deadline_grace
+                )
             except BrokenProcessPool:
                 self._retire(pool)
             except OSError as exc:
@@ -163,11 +185,57 @@ class ScanWorkers:
 
 
 def scan_in_worker(
-    source: str | bytes, filename: str, limits: ScanLimits
+    source: str | bytes, filename: str, limits: ScanLimits, grace: float = HARD_DEADLINE_GRACE
 ) -> tuple[ScanReport, int]:
-    """In a worker: the report, and the worker's peak resident memory in bytes."""
-    report = scan_archive(source if isinstance(source, bytes) else Path(source), filename, limits)
+    """In a worker: the report, and the worker's peak resident memory in bytes. The scan
+    may hold ``limits.max_memory`` and is stopped ``grace`` seconds past its deadline."""
+    limit_memory(limits.max_memory)
+    archive = source if isinstance(source, bytes) else Path(source)
+    try:
+        with hard_deadline(limits.timeout + grace):
+            report = scan_archive(archive, filename, limits)
+    except Unscannable as exc:  # the alarm, between the scan's end and the timer's
+        report = ScanReport(RULES_VERSION, 0.0, incomplete=str(exc))
     return report, _peak_rss()
+
+
+@contextmanager
+def hard_deadline(seconds: float) -> Iterator[None]:
+    """Raise ``Unscannable`` in this (main) thread once ``seconds`` of wall time pass.
+
+    The scan checks its own deadline between steps; one step (a file's analysis) may run
+    far past it. The alarm (``SIGALRM``) interrupts Python code wherever it is, so a scan
+    ends within about ``seconds`` unless one call into C runs longer (the parse of a file,
+    which ``source.MAX_PARSE_COST`` bounds). Nothing where there is no ``SIGALRM``."""
+    if not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def expire(signum: int, frame: object) -> None:
+        raise Unscannable(f"scan took longer than {seconds:g} s and was stopped")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def limit_memory(limit: int) -> None:
+    """Let this process hold at most ``limit`` bytes of data (``RLIMIT_DATA``: its heap and
+    anonymous mappings; code and mapped files aside), within any hard limit already set,
+    so an allocation past it raises ``MemoryError``. Nothing where there is no such
+    limit (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))
 
 
 def _peak_rss() -> int:

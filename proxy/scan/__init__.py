@@ -6,11 +6,13 @@ judged by ``pipgate.policies.scan.ScanPolicy``.
 
 from pipgate.policies.scan import Finding, ScanReport
 
-from .engine import SCANNER_ERROR, scan_archive
+from .engine import NOT_KEPT, OUT_OF_MEMORY, SCANNER_ERROR, scan_archive
 from .limits import ScanLimits, Unscannable
 from .rules import RULES, RULES_VERSION
 
 __all__ = [
+    "NOT_KEPT",
+    "OUT_OF_MEMORY",
     "RULES",
     "RULES_VERSION",
     "SCANNER_ERROR",

@@ -102,6 +102,12 @@ def inert(path: str) -> bool:
 #: How ``ScanReport.incomplete`` begins when a defect of the scanner stopped it: such a
 #: verdict is not kept on disk, so a fixed scanner judges the file again.
 SCANNER_ERROR = "scanner error"
+#: How it begins when the scan needed more memory than its process may hold
+#: (``ScanLimits.max_memory``): the file is held, and the verdict is not kept on disk
+#: either (a larger limit may judge it).
+OUT_OF_MEMORY = "scan ran out of memory"
+#: The beginnings of verdicts about the scanner or its process rather than the file alone.
+NOT_KEPT = (SCANNER_ERROR, OUT_OF_MEMORY)
 
 
 def _developer_folders(paths: set[str]) -> set[str]:
@@ -160,6 +166,16 @@ def _scan(
         )
     except OSError:
         raise  # the store's file could not be read: not the archive's doing
+    except MemoryError:
+        scan.texts.clear()  # what it kept, so the report can still be made
+        return ScanReport(
+            RULES_VERSION,
+            0.0,
+            incomplete=f"{OUT_OF_MEMORY} (the limit is {limits.max_memory} bytes)",
+            files_read=scan.files_read,
+            bytes_read=scan.bytes_read,
+            seconds=time.perf_counter() - started,
+        )
     except Exception as exc:
         # A defect of the scanner that this archive brings out: the file is held (not
         # passed, and no 500 for what an upload did), and the defect is logged.

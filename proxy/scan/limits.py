@@ -23,7 +23,12 @@ class ScanLimits:
       Python file read only in part that runs at install or import time, by its place or
       because such code imports it, makes the archive unscannable;
     - ``max_kept``: bytes of source kept in memory for analysis, all files together;
-    - ``timeout``: seconds of wall time for the whole scan.
+    - ``timeout``: seconds of wall time for the whole scan;
+    - ``max_memory``: bytes of memory a scan worker process may hold (its data segment:
+      the heap and anonymous mappings, ``RLIMIT_DATA``), set by the worker before each
+      scan (``proxy/files/scan_workers.py``). A scan that needs more ends with
+      ``MemoryError`` and its file is held. Not applied to a scan in a thread of the
+      server or of ``pipgate scan``: a limit is per process.
     """
 
     max_archive: int = 4 * 1024**3
@@ -35,6 +40,7 @@ class ScanLimits:
     max_entry_source: int = 16 * 1024**2
     max_kept: int = 64 * 1024**2
     timeout: float = 30.0
+    max_memory: int = 1024**3
 
 
 class Unscannable(Exception):

@@ -405,11 +405,11 @@ def test_scan_off_builds_no_policy_and_limits_follow_settings() -> None:
     from pipgate.proxy.config.policies import build_scan_policy
 
     settings = PolicySettings.model_validate(
-        {"scan": {"mode": "off", "max_source": "1MiB", "timeout": "2s"}}
+        {"scan": {"mode": "off", "max_source": "1MiB", "timeout": "2s", "max_memory": "512MiB"}}
     ).scan
     assert build_scan_policy(settings) is None
     limits = settings.limits()
-    assert (limits.max_source, limits.timeout) == (1024**2, 2.0)
+    assert (limits.max_source, limits.timeout, limits.max_memory) == (1024**2, 2.0, 512 * 1024**2)
 
 
 def test_example_documents_every_key() -> None:

@@ -19,9 +19,9 @@ import pytest
 
 from pipgate.policies.scan import ScanPolicy
 from pipgate.proxy.files.scan_verdicts import ScanVerdicts
-from pipgate.proxy.files.scan_workers import ScanWorkers
-from pipgate.proxy.scan import ScanLimits
-from tests.support.archives import sdist, tar_gz
+from pipgate.proxy.files.scan_workers import ScanWorkers, hard_deadline
+from pipgate.proxy.scan import OUT_OF_MEMORY, ScanLimits, Unscannable
+from tests.support.archives import sdist, tar_gz, wheel
 
 EVIL = sdist({"setup.py": "import base64\nexec(base64.b64decode('eA=='))\n"})
 SHA = hashlib.sha256(EVIL).hexdigest()
@@ -299,3 +299,81 @@ def test_a_worker_that_cannot_be_started_holds_the_file_as_unscannable(
     assert "Too many open files" in report.incomplete
     assert not ScanPolicy().decide(report).allowed
     assert not (tmp_path / "scans" / SHA[:2] / f"{SHA}.json").exists()
+
+
+#: A module of many small statements: its scan holds a few hundred MB while it reads it.
+_MANY_STATEMENTS = wheel({"demo/__init__.py": "import os\n" + "x = 1\n" * 60_000})
+
+
+def test_a_scan_past_the_workers_memory_limit_holds_its_file_and_retires_the_pool(
+    tmp_path,
+) -> None:
+    workers = ScanWorkers(1)
+    tight = ScanLimits(max_memory=80 * 1024**2)  # a worker holds some 40 MB before it scans
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        starved = await workers.scan(_MANY_STATEMENTS, DEMO_WHEEL, tight)
+        roomy = await workers.scan(_MANY_STATEMENTS, DEMO_WHEEL, ScanLimits())
+        return starved, roomy
+
+    try:
+        starved, roomy = asyncio.run(scenario())
+    finally:
+        workers.close()
+    assert starved.incomplete is not None and starved.incomplete.startswith(OUT_OF_MEMORY)
+    assert not ScanPolicy().decide(starved).allowed  # held, never passed
+    assert roomy.incomplete is None  # the same file within the default limit: scanned
+    assert workers.pools_started == 2  # the starved worker's pool was replaced
+
+
+def test_an_out_of_memory_verdict_is_not_kept_on_disk(tmp_path) -> None:
+    workers = ScanWorkers(1)
+    verdicts = ScanVerdicts(
+        tmp_path / "scans", ScanLimits(max_memory=80 * 1024**2), workers=workers
+    )
+    try:
+        report = asyncio.run(verdicts.scan_bytes("e" * 64, DEMO_WHEEL, _MANY_STATEMENTS))
+    finally:
+        workers.close()
+    assert report.incomplete is not None and report.incomplete.startswith(OUT_OF_MEMORY)
+    assert verdicts.known("e" * 64) is report  # remembered for now...
+    assert not (tmp_path / "scans" / "ee").exists()  # ...a larger limit may judge it later
+
+
+def test_limit_memory_makes_a_larger_allocation_fail() -> None:
+    code = (
+        "from pipgate.proxy.files.scan_workers import limit_memory\n"
+        "limit_memory(200 * 1024**2)\n"
+        "try:\n    bytearray(400 * 1024**2)\nexcept MemoryError:\n    print('refused')\n"
+        "bytearray(50 * 1024**2)\nprint('small ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["refused", "small", "ok"], done.stderr
+
+
+def _busy(seconds: float) -> None:
+    """One step that never checks a deadline."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        pass
+
+
+def test_the_hard_deadline_stops_python_code_wherever_it_runs() -> None:
+    with pytest.raises(Unscannable, match="longer than 0.2 s"), hard_deadline(0.2):
+        _busy(30)
+    with hard_deadline(5):  # and a step that ends in time is left alone
+        total = sum(range(1000))
+    assert total == 499500
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # no alarm left behind
+
+
+def test_a_worker_stops_a_scan_whose_one_step_runs_past_its_deadline(tmp_path) -> None:
+    # No grace: the alarm comes in the middle of reading the one large module (a step of
+    # a second or more), before the scan's own check, between steps, could see the time.
+    workers = ScanWorkers(1, hard_deadline_grace=0)
+    try:
+        report = asyncio.run(workers.scan(_MANY_STATEMENTS, DEMO_WHEEL, ScanLimits(timeout=0.05)))
+    finally:
+        workers.close()
+    assert report.incomplete is not None and "was stopped" in report.incomplete
+    assert not ScanPolicy().decide(report).allowed
