@@ -26,7 +26,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 70
+REVISION = 71
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,12 +369,14 @@ def finding(rule: str, path: str, line: int, detail: str, weight: float | None =
 
 
 #: Rules that mean the same wherever the code sits; the others weigh less in a module that
-#: neither installing nor importing the package runs (``MODULE_FACTOR``).
+#: neither installing nor importing the package runs (``MODULE_FACTOR``). Not ``drop-run``
+#: (from rules 71): a large library's function that fetches a helper and runs it when
+#: asked to is a tool (torch's memory visualiser fetches FlameGraph's script from GitHub,
+#: marks it executable and runs it); a dropper runs on install or import.
 UNAMBIGUOUS = frozenset(
     {
         "decode-exec",
         "download-exec",
-        "drop-run",
         "reverse-shell",
         "clipboard-swap",
         "phone-home",
@@ -699,7 +701,13 @@ def _flows(
         # A signing secret signs requests where it is; nothing needs it sent in a body to
         # an address the code carries, whoever calls the code.
         yield finding("secret-exfil", path, secret.line, f"signing secret sent by {secret.name}")
-    beacon = next((s for s in facts.sends if "host" in s.kinds), None)
+    # (A DNS look-up of the machine's own name, `getaddrinfo(socket.gethostname())`, asks
+    # its own resolver where it is: only a name built under a domain the code carries
+    # sends anything, `gethostbyname(f"{user}.x.oast.fun")`.)
+    beacon = next(
+        (s for s in facts.sends if "host" in s.kinds and (s.fixed or s.name not in DNS_LOOKUPS)),
+        None,
+    )
     if beacon is not None:
         weight = 10 if runs or (role is Role.IMPORT and beacon.top) else 3
         if weight < 10 and sink is not None and sink.weight >= 6:

@@ -200,17 +200,60 @@ _MAX_DECODE = 256 * 1024
 _ESCAPES = re.compile(r"\\x[0-9a-fA-F]{2}")
 
 
-#: What a file may cost to analyse, in ``parse_cost`` units: a syntax tree and the facts
-#: drawn from it take about 2.5 KB per unit, so a file cannot make a scan take gigabytes
-#: (14 MB of ``x = 1`` lines took 6 GB and 55 s). The largest parsed file of the 2,348
-#: legitimate archives of the tuning halves costs about 95,000 (2 MB of Python).
-MAX_PARSE_COST = 200_000
+#: What a file may cost to analyse, in ``parse_cost`` units (about its tokens): its syntax
+#: tree and the facts drawn from it take 0.4-0.9 KB per token, so one file cannot make a
+#: scan take gigabytes (rules 70: 14 MB of ``x = 1`` lines took 6 GB and 55 s; rules 71:
+#: 1 MB of attribute chains, ``a.b.c.d...``, which the count before did not see, 4.8 GB
+#: and 98 s). The largest file run at install or import time among the legitimate
+#: archives of both corpora costs about 470,000 (telethon's generated types).
+MAX_PARSE_COST = 600_000
+
+#: Each byte as the kind of token it may begin: ``a`` a name or number (any byte of a
+#: non-ASCII character too), ``.`` an operator, a bracket or a quote, `` `` white space.
+_TOKEN_KINDS = bytes(
+    ord("a")
+    if chr(b).isalnum() or b == ord("_") or b >= 0x80
+    else ord(" ")
+    if chr(b) in " \t\n\r\f\v\\#"
+    else ord(".")
+    for b in range(256)
+)
+
+
+#: A string literal (its prefix the first group) or a comment.
+_LITERAL_OR_COMMENT = re.compile(
+    r"([rRbBuUfFtT]{0,2})(?:"
+    r"'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''|"
+    r'"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""|'
+    r"'[^'\\\n]*(?:\\.[^'\\\n]*)*'|"
+    r'"[^"\\\n]*(?:\\.[^"\\\n]*)*")|#[^\n]*',
+    re.S,
+)
 
 
 def parse_cost(text: str) -> int:
-    """About how many syntax-tree nodes ``text`` makes, counted in C: its line breaks,
-    commas, semicolons, opening brackets and plus signs (a chain of sums on one line)."""
-    return sum(text.count(mark) for mark in ("\n", ",", ";", "(", "[", "+"))
+    """About how many tokens ``text`` holds, counted in C (a few passes over its bytes):
+    each run of name or number characters, and each operator, bracket or quote
+    character. Syntax-tree nodes come from tokens, whatever joins them (``.``, ``-``,
+    ``not``, line breaks), so this bounds the tree and what is drawn from it. Past
+    ``MAX_PARSE_COST``, counted again with each string literal and comment as one token
+    (a module that embeds a font or a base64 payload is one node of text), but not an
+    f- or t-string, whose braces hold code."""
+    cost = _tokens(text)
+    if cost > MAX_PARSE_COST:
+        cost = _tokens(_LITERAL_OR_COMMENT.sub(_one_token, text))
+    return cost
+
+
+def _one_token(match: re.Match[str]) -> str:
+    prefix = match.group(1)
+    return match.group(0) if prefix and prefix.strip("rRbBuU") else "''"
+
+
+def _tokens(text: str) -> int:
+    kinds = text.encode("utf-8", "surrogatepass").translate(_TOKEN_KINDS)
+    names = kinds.count(b" a") + kinds.count(b".a") + kinds.startswith(b"a")
+    return names + kinds.count(b".")
 
 
 def read_source(text: str, *, nested: int = 2, links: bool = False) -> Facts:
@@ -1760,12 +1803,17 @@ class _Collector:
 
     def _constant(self, node: ast.AST, scope: int) -> bool:
         """Whether ``node`` is data written into the file: a literal, a name bound to one,
-        or such data reversed, encoded or decoded again (``b64decode(PAYLOAD[::-1])``)."""
+        or such data reversed, encoded or decoded again (``b64decode(PAYLOAD[::-1])``).
+        An empty literal is none: a placeholder the code fills at run time (torch's
+        precompile driver binds ``_FRAMES = ""`` for type checkers, then decodes the
+        artifact's own)."""
         for _ in range(8):
-            if isinstance(node, ast.Constant | ast.JoinedStr):
+            if isinstance(node, ast.Constant):
+                return node.value not in ("", b"")
+            if isinstance(node, ast.JoinedStr):
                 return True
             if isinstance(node, ast.Name):
-                return (self._owner(scope, node.id), node.id) in self.literals
+                return self.literals.get((self._owner(scope, node.id), node.id), "") != ""
             if isinstance(node, ast.Subscript):
                 node = node.value
             elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
