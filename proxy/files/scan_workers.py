@@ -20,7 +20,9 @@ wait behind it. ``ScanWorkers`` runs each scan in a pool of ``processes`` worker
   as ``OUT_OF_MEMORY`` (its file held, its pool retired) instead of taking the host's
   memory, where the kernel's out-of-memory killer would pick a process, maybe the server;
 - and an alarm stops a scan that runs ``hard_deadline_grace`` seconds past its deadline
-  (``hard_deadline``): the scan's own check comes only between its steps.
+  (``hard_deadline``): the scan's own check comes only between its steps; one still
+  running ``kill_after`` seconds past it (a call into C that no alarm interrupts) has its
+  pool's workers killed: it, and any scan beside it, ends as ``WorkerDied``.
 
 This module is what a worker imports: the scan engine, anyio and the standard library.
 """
@@ -55,6 +57,9 @@ RECYCLE_RSS = 1024 * 1024**2
 #: Seconds past a scan's own deadline (``ScanLimits.timeout``) at which the worker's alarm
 #: stops it: the scan's own check, between steps, says so first when it can.
 HARD_DEADLINE_GRACE = 2.0
+#: Seconds past a scan's deadline at which the server kills its worker: one call into C
+#: code (a parse, a regular expression) runs on through the alarm.
+KILL_AFTER = 15.0
 
 
 class WorkerDied(Exception):
@@ -71,6 +76,7 @@ class ScanWorkers:
         recycle_after: int = RECYCLE_AFTER,
         recycle_rss: int = RECYCLE_RSS,
         hard_deadline_grace: float = HARD_DEADLINE_GRACE,
+        kill_after: float = KILL_AFTER,
     ) -> None:
         if processes < 1:
             raise ValueError(f"scan workers need at least one process, not {processes}")
@@ -78,6 +84,7 @@ class ScanWorkers:
         self.recycle_after = recycle_after
         self.recycle_rss = recycle_rss
         self.hard_deadline_grace = hard_deadline_grace
+        self.kill_after = kill_after
         #: Pools started so far (a new one after a death or a retirement).
         self.pools_started = 0
         self._pool: ProcessPoolExecutor | None = None
@@ -104,8 +111,18 @@ class ScanWorkers:
         loop = asyncio.get_running_loop()
         # The slot is the worker's until its scan ends, even when the caller stops waiting.
         future.add_done_callback(lambda _: _call_soon(loop, self._slots.release))
+        answer = asyncio.wrap_future(future)
+        answer.add_done_callback(_retrieve)  # also when nobody awaits it any more (below)
         try:
-            report, peak_rss = await asyncio.wrap_future(future)
+            report, peak_rss = await asyncio.wait_for(
+                asyncio.shield(answer), limits.timeout + self.kill_after
+            )
+        except TimeoutError as exc:
+            self._kill(pool)
+            raise WorkerDied(
+                f"the scan of {filename} ran {self.kill_after:g} s past its deadline "
+                f"({limits.timeout:g} s): its worker process was killed"
+            ) from exc
         except BrokenProcessPool as exc:
             self._retire(pool)
             raise WorkerDied(
@@ -176,6 +193,17 @@ class ScanWorkers:
                 self._pool_scans = 0
                 self.pools_started += 1
             return self._pool
+
+    def _kill(self, pool: ProcessPoolExecutor) -> None:
+        """End ``pool``'s workers now (the scans they run end as ``WorkerDied``)."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        # (``_processes``: the executor's own map of its worker processes; it has no
+        # public way to stop a running call.)
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def _retire(self, pool: ProcessPoolExecutor) -> None:
         with self._lock:
@@ -266,6 +294,11 @@ def _worker_started(gc_thresholds: tuple[int, int, int]) -> None:
 def _exit_with(sentinel: int) -> None:
     multiprocessing.connection.wait([sentinel])
     os._exit(0)
+
+
+def _retrieve(answer: asyncio.Future[object]) -> None:
+    if not answer.cancelled():
+        answer.exception()  # a killed worker's answer is nobody's: not "never retrieved"
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ import pytest
 
 from pipgate.policies.scan import ScanPolicy
 from pipgate.proxy.files.scan_verdicts import ScanVerdicts
-from pipgate.proxy.files.scan_workers import ScanWorkers, hard_deadline
+from pipgate.proxy.files.scan_workers import ScanWorkers, WorkerDied, hard_deadline
 from pipgate.proxy.scan import OUT_OF_MEMORY, ScanLimits, Unscannable
 from tests.support.archives import sdist, tar_gz, wheel
 
@@ -377,3 +377,22 @@ def test_a_worker_stops_a_scan_whose_one_step_runs_past_its_deadline(tmp_path) -
         workers.close()
     assert report.incomplete is not None and "was stopped" in report.incomplete
     assert not ScanPolicy().decide(report).allowed
+
+
+def test_a_scan_that_outlives_its_alarm_has_its_worker_killed(tmp_path) -> None:
+    # An alarm a minute away stands for one that cannot interrupt a call into C: the
+    # server itself kills the worker 0.3 s past the deadline.
+    workers = ScanWorkers(1, hard_deadline_grace=60, kill_after=0.3)
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        await workers.scan(CLEAN, "clean-1.0.tar.gz", ScanLimits())  # the pool is up
+        with pytest.raises(WorkerDied, match="was killed"):
+            await workers.scan(_MANY_STATEMENTS, DEMO_WHEEL, ScanLimits(timeout=0.05))
+        return await workers.scan(EVIL, "demo-1.0.tar.gz", ScanLimits())
+
+    try:
+        after = asyncio.run(scenario())
+    finally:
+        workers.close()
+    assert after.score >= 10  # a new pool scans the next file
+    assert workers.pools_started == 2
