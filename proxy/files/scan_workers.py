@@ -13,8 +13,9 @@ wait behind it. ``ScanWorkers`` runs each scan in a pool of ``processes`` worker
   ``WorkerDied``, and the next scan starts a new pool;
 - a worker ends itself when the server process is gone (killed: it could not stop it);
 - a pool is retired (its workers finish what they run, then exit) after
-  ``recycle_after`` scans, or once a worker's peak memory passes ``recycle_rss`` bytes:
-  a process keeps the memory of the largest scan it made;
+  ``recycle_after`` scans, or once a worker's peak memory passes ``recycle_rss`` bytes
+  or half a scan's ``max_memory``: a process keeps the memory of the largest scan it
+  made, which the next scan's limit would count;
 - each scan may hold at most ``ScanLimits.max_memory`` bytes in its worker (the data
   segment's limit, ``RLIMIT_DATA``, set before it starts): a scan that needs more ends
   as ``OUT_OF_MEMORY`` (its file held, its pool retired) instead of taking the host's
@@ -135,7 +136,7 @@ class ScanWorkers:
         self._pool_scans += 1
         if (
             self._pool_scans >= self.recycle_after
-            or peak_rss > self.recycle_rss
+            or peak_rss > min(self.recycle_rss, limits.max_memory // 2)
             or (report.incomplete or "").startswith(OUT_OF_MEMORY)
         ):
             self._retire(pool)
