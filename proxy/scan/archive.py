@@ -148,6 +148,7 @@ class _Inflating(io.RawIOBase):
         self.compressed = 0
         self.unpacked = 0
         self._pending = b""
+        self._at = 0  # where in _pending the next read starts
         self._codec = (
             "gzip"
             if head.startswith(b"\x1f\x8b")
@@ -179,7 +180,8 @@ class _Inflating(io.RawIOBase):
 
     def _read(self, size: int) -> bytes:
         self.deadline.check()
-        while not self._pending:
+        while self._at >= len(self._pending):
+            self._pending, self._at = b"", 0
             chunk = self.raw.read(64 * 1024)
             self.compressed += len(chunk)
             if self._inflater is None:
@@ -197,7 +199,10 @@ class _Inflating(io.RawIOBase):
                     chunk = self._inflater.unused_data
                     self._inflater = self._new_inflater()
             self._check(len(self._pending))
-        data, self._pending = self._pending[:size], self._pending[size:]
+        # Handed out from an offset: slicing off what was read would copy the rest of a
+        # chunk (megabytes, from a well-compressed one) at every read.
+        data = self._pending[self._at : self._at + size]
+        self._at += len(data)
         return data
 
     def _check(self, more: int) -> None:
