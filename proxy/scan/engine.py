@@ -40,7 +40,7 @@ from .pth import check_pth
 from .rules import RULES_VERSION, check_python, finding, paired_claim
 from .scoring import ordered, score
 from .source import decode_source, disguise, local_imports, read_source
-from .triage import patches_and_phones, worth_parsing
+from .triage import hides_code, patches_and_phones, worth_parsing
 
 DEFAULT_LIMITS = ScanLimits()
 #: Install- and import-time files up to this size are always parsed, as much as the default
@@ -48,7 +48,7 @@ DEFAULT_LIMITS = ScanLimits()
 #: code put before a setup script's own left it to triage alone.)
 _EARLY_PARSE = 2 * 1024 * 1024
 #: A module that install- or import-time code imports is parsed for a hint of hidden code
-#: (``_DYNAMIC``) only up to this size: generated wrappers (SWIG's) are megabytes of
+#: (``hides_code``) only up to this size: generated wrappers (SWIG's) are megabytes of
 #: ``__import__``; beyond it, what it runs at its top level decides (``_runs_something``).
 _IMPORTED_PARSE = 256 * 1024
 
@@ -610,12 +610,6 @@ _SMALL_HELPER = 4096
 #: Bytes of passed-over Python kept for ``_imported_early``; a package with more is large
 #: and relies on triage alone.
 _DEFERRED_BYTES = 1024 * 1024
-#: Code that hides what it runs (dynamic imports and builtins, decoding, junk names): a
-#: module imported at install or import time that shows it is parsed.
-_DYNAMIC = re.compile(
-    rb"__import__|\b(?:eval|exec)\s*\(|globals\(\)|from builtins import \*|__builtins__|"
-    rb"\[::-1\]|bytes\(\[\d|\b[Il1O0_]{10,}\b|marshal|b64decode|decompress|fromhex|unhexlify"
-)
 #: A call made at module level (``main()``, ``requests.post(...)``): code that runs when
 #: the module is imported, not only defined.
 _MODULE_CALL = re.compile(
@@ -657,9 +651,7 @@ def _hands_something(data: bytes) -> bool:
     """Whether a module's bytes show anything its functions could hand code elsewhere that
     a rule judges: network or process use, hidden code, a credential store's name, host
     facts or the environment."""
-    return bool(
-        worth_parsing(data, runs_early=True) or _DYNAMIC.search(data) or _HANDED.search(data)
-    )
+    return bool(worth_parsing(data, runs_early=True) or hides_code(data) or _HANDED.search(data))
 
 
 #: Names of what a module may read and hand over: credential stores, host facts, the
@@ -680,9 +672,9 @@ def _has_code(data: bytes | None) -> bool:
 
 def _runs_something(data: bytes) -> bool:
     """Whether a module imported at install or import time is worth parsing although
-    triage passed it over: it hides code (``_DYNAMIC``), or it calls something at module
+    triage passed it over: it hides code (``hides_code``), or it calls something at module
     level (or defines an install command) and uses the network or processes."""
-    if len(data) <= _IMPORTED_PARSE and (_DYNAMIC.search(data) or patches_and_phones(data)):
+    if len(data) <= _IMPORTED_PARSE and (hides_code(data) or patches_and_phones(data)):
         return True
     if not worth_parsing(data, runs_early=True):
         return False

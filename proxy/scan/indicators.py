@@ -7,21 +7,14 @@ literals decoded statically). Categories are what findings name, so a reason rea
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
-
-import ahocorasick_rs
 
 _I = re.IGNORECASE
 
 
 _WINDOW = 400  # characters either side of an anchor that a match may span
 _PER_ANCHOR = 64  # occurrences of one anchor tried before giving up on it
-#: The anchors are looked for in slices of this many characters (each overlapping the next
-#: by the longest anchor less one), so the occurrences listed at once stay few.
-_SLICE = 1 << 16
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +30,12 @@ class Indicator:
     anchors: tuple[str, ...]
 
     def search(self, text: str, lower: str) -> re.Match[str] | None:
-        """The earliest match around the first ``_PER_ANCHOR`` occurrences of each anchor,
-        tried anchor by anchor (a later anchor only where it occurs before the best match)."""
         best: re.Match[str] | None = None
-        for anchor, starts in zip(self.anchors, _occurrences(self.anchors, lower), strict=True):
-            for start in starts:
+        for anchor in self.anchors:
+            start = lower.find(anchor)
+            tries = 0
+            while start >= 0 and tries < _PER_ANCHOR:
+                tries += 1
                 if best is not None and start >= best.start():
                     break
                 match = self.pattern.search(
@@ -51,43 +45,8 @@ class Indicator:
                     if best is None or match.start() < best.start():
                         best = match
                     break
+                start = lower.find(anchor, start + 1)
         return best
-
-
-@functools.cache
-def _automaton(anchors: tuple[str, ...]) -> ahocorasick_rs.AhoCorasick:
-    return ahocorasick_rs.AhoCorasick(
-        anchors,
-        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-        implementation=ahocorasick_rs.Implementation.DFA,
-    )
-
-
-def _occurrences(anchors: tuple[str, ...], lower: str) -> list[list[int]]:
-    """For each anchor, where its first ``_PER_ANCHOR`` occurrences in ``lower`` start (also
-    where one overlaps another, or itself): what ``str.find`` from each start plus one would
-    give, in one pass over ``lower`` for all anchors rather than one per anchor."""
-    found: list[list[int]] = [[] for _ in anchors]
-    automaton = _automaton(anchors)
-    overlap = max(map(len, anchors)) - 1
-    for offset in range(0, max(len(lower), 1), _SLICE):
-        piece = lower[offset : offset + _SLICE + overlap]
-        try:
-            matches = automaton.find_matches_as_indexes(piece, overlapping=True)
-        except UnicodeEncodeError:
-            # A lone surrogate (bytes decoded with "surrogateescape") cannot be encoded for
-            # the automaton; no anchor holds one, so one other character in its place
-            # changes no occurrence and no position.
-            matches = automaton.find_matches_as_indexes(
-                _SURROGATE.sub("\ufffd", piece), overlapping=True
-            )
-        for index, start, _ in matches:
-            # A match starting in the overlap is the next slice's (it is whole there too).
-            if start < _SLICE and len(starts := found[index]) < _PER_ANCHOR:
-                starts.append(offset + start)
-    for starts in found:
-        starts.sort()
-    return found
 
 
 def _ind(pattern: str, *anchors: str, flags: int = _I) -> Indicator:

@@ -519,3 +519,65 @@ def worth_parsing(data: bytes, *, runs_early: bool = False) -> bool:
         text = data.decode("utf-8", "replace")
         return indicators.raw_ip(text) is not None
     return False
+
+
+#: Words that show code hiding what it runs: dynamic imports and builtins, decoding.
+_HIDING_WORDS = (
+    b"__import__",
+    b"globals()",
+    b"from builtins import *",
+    b"__builtins__",
+    b"[::-1]",
+    b"marshal",
+    b"b64decode",
+    b"decompress",
+    b"fromhex",
+    b"unhexlify",
+)
+#: Words that show it only in context: ``eval`` or ``exec`` called (after a word
+#: boundary), ``bytes([`` of a number.
+_HIDING_CALLS = (b"eval", b"exec")
+_HIDING_BYTES = b"bytes(["
+_CALL_OPENS = re.compile(rb"\s*\(")
+_WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+#: A name made of nothing but look-alike characters (``IlI1lO0O_I``), as obfuscators write.
+_JUNK_NAME = re.compile(rb"\b[Il1O0_]{10,}\b")
+#: Look-alike characters to ``a``, everything else to a space: ten ``a`` in a row is what a
+#: junk name needs, and most files show none (then the pattern is never run).
+_JUNK_CHARACTERS = bytes(ord("a") if c in b"Il1O0_" else ord(" ") for c in range(256))
+
+
+@functools.cache
+def _hiding_automaton() -> ahocorasick_rs.BytesAhoCorasick:
+    return ahocorasick_rs.BytesAhoCorasick(
+        (*_HIDING_WORDS, *_HIDING_CALLS, _HIDING_BYTES),
+        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+        implementation=ahocorasick_rs.Implementation.DFA,
+    )
+
+
+def hides_code(data: bytes) -> bool:
+    """Whether a module's bytes show code that hides what it runs: ``__import__``,
+    ``eval(`` or ``exec(`` after a word boundary, ``globals()``, ``from builtins import *``,
+    ``__builtins__``, ``[::-1]``, ``bytes([`` and a digit, a junk name (``_JUNK_NAME``), or
+    a decoder's name (``marshal``, ``b64decode``, ``decompress``, ``fromhex``,
+    ``unhexlify``). One Aho-Corasick pass finds the words (a regular expression of them
+    tries every one at every byte: fifteen times slower on the Python of a virtual
+    environment)."""
+    automaton = _hiding_automaton()
+    words = len(_HIDING_WORDS)
+    overlap = max(map(len, (*_HIDING_WORDS, *_HIDING_CALLS, _HIDING_BYTES))) - 1
+    for offset in range(0, max(len(data) - overlap, 1), _WINDOW):
+        window = data[offset : offset + _WINDOW + overlap]
+        for index, start, end in automaton.find_matches_as_indexes(window, overlapping=True):
+            if index < words:
+                return True
+            start, end = offset + start, offset + end
+            if index == words + len(_HIDING_CALLS):  # bytes([
+                if data[end : end + 1].isdigit():
+                    return True
+            elif (start == 0 or data[start - 1] not in _WORD_BYTES) and _CALL_OPENS.match(
+                data, end
+            ):
+                return True
+    return b"a" * 10 in data.translate(_JUNK_CHARACTERS) and bool(_JUNK_NAME.search(data))
