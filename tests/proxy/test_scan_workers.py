@@ -182,12 +182,21 @@ def test_bytes_are_scanned_in_a_worker(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("knobs", "pools"),
-    [({}, 1), ({"recycle_after": 2}, 2), ({"recycle_rss": 1}, 3)],
+    ("knobs", "max_memory", "pools"),
+    [
+        ({}, ScanLimits().max_memory, 1),
+        ({"recycle_after": 2}, ScanLimits().max_memory, 2),
+        ({"recycle_rss": 1}, ScanLimits().max_memory, 3),
+        # A worker (some 55 MB resident) holding more than half of what a scan may hold:
+        # the next scan's limit would count what the last one left.
+        ({}, 80 * 1024 * 1024, 3),
+    ],
 )
-def test_workers_are_replaced_after_some_scans_or_much_memory(tmp_path, knobs, pools) -> None:
+def test_workers_are_replaced_after_some_scans_or_much_memory(
+    tmp_path, knobs, max_memory, pools
+) -> None:
     workers = ScanWorkers(1, **knobs)
-    limits = ScanLimits()
+    limits = ScanLimits(max_memory=max_memory)
 
     async def scenario():  # type: ignore[no-untyped-def]
         return [await workers.scan(data, "demo-1.0.tar.gz", limits) for data in (EVIL, CLEAN, EVIL)]
