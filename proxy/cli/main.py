@@ -234,19 +234,30 @@ async def _advisories(settings: Any, *, download: bool) -> Any:
 @click.option("--config", type=click.Path(), help="TOML configuration file.")
 @click.option("--index", default="default", show_default=True, help="Named index to judge for.")
 @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text")
-def scan(archives: tuple[Path, ...], config: str | None, index: str, output: str) -> None:
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Archives scanned at once, each in a worker process [default: the CPUs].",
+)
+def scan(
+    archives: tuple[Path, ...], config: str | None, index: str, output: str, jobs: int | None
+) -> None:
     """Scan wheels and sdists statically, as the proxy would, and print the verdicts.
 
     Exit status: 0 when every file is allowed, 1 when one is quarantined or blocked,
     2 on a usage or configuration error.
     """
-    from pipgate.proxy.cli.scan import exit_status, render, scan_files
+    from pipgate.proxy.cli.scan import default_jobs, exit_status, render, scan_files
     from pipgate.proxy.config.settings import validate_policies
 
     settings = _settings_or_exit(config, {})
     if index not in settings.index_names:
         raise click.UsageError(f"no index named {index!r}; configured: {settings.index_names}")
-    results = scan_files(list(archives), validate_policies(settings, index).scan)
+    results = scan_files(
+        list(archives), validate_policies(settings, index).scan, jobs or default_jobs()
+    )
     click.echo(render(results, output))
     sys.exit(exit_status(results))
 

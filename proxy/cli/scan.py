@@ -1,34 +1,63 @@
 """``pipgate scan``: judge distribution files on disk with the proxy's content scan.
 
 The same engine and policy the proxy applies, configured by ``[policies.scan]`` of the
-chosen index; one line (or JSON object) per archive. Exit status as ``policy check``:
-0 when every file is allowed, 1 when one is quarantined or blocked, 2 on a usage or
-configuration error.
+chosen index; one line (or JSON object) per archive, in the order given. Each archive is
+scanned as the proxy scans it, in a worker process (``ScanWorkers``, ``jobs`` at once):
+under the scan's memory limit and hard deadline, so a hostile archive in a wheelhouse
+cannot take the runner's memory or hang the job; a worker that dies leaves its file
+unscannable (judged by ``unscannable``) and the other files are scanned on. Exit status as
+``policy check``: 0 when every file is allowed, 1 when one is quarantined or blocked, 2 on
+a usage or configuration error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from pipgate.policies.decision import Action, Decision
 from pipgate.policies.scan import ScanPolicy, ScanReport
 from pipgate.proxy.config.policies import ScanSettings, build_scan_policy
-from pipgate.proxy.scan import scan_archive
+from pipgate.proxy.files.scan_workers import ScanWorkers, WorkerDied
+from pipgate.proxy.scan import RULES_VERSION, ScanLimits
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def scan_files(
-    paths: list[Path], settings: ScanSettings
+    paths: list[Path], settings: ScanSettings, jobs: int = 1
 ) -> list[tuple[Path, ScanReport, Decision]]:
-    """Scan each file and judge it; ``mode = "off"`` is judged with the default thresholds."""
+    """Scan each file in one of ``jobs`` worker processes and judge it, in the order of
+    ``paths``; ``mode = "off"`` is judged with the default thresholds."""
     policy = build_scan_policy(settings) or ScanPolicy()
-    limits = settings.limits()
-    results = []
-    for path in paths:
-        report = scan_archive(path, path.name, limits)
-        results.append((path, report, policy.decide(report)))
-    return results
+    reports = asyncio.run(_scan_all(paths, settings.limits(), jobs))
+    return [
+        (path, report, policy.decide(report)) for path, report in zip(paths, reports, strict=True)
+    ]
+
+
+async def _scan_all(paths: list[Path], limits: ScanLimits, jobs: int) -> list[ScanReport]:
+    workers = ScanWorkers(jobs)
+    try:
+        return await asyncio.gather(*(_scan_one(workers, path, limits) for path in paths))
+    finally:
+        workers.close()
+
+
+async def _scan_one(workers: ScanWorkers, path: Path, limits: ScanLimits) -> ScanReport:
+    try:
+        return await workers.scan(path, path.name, limits)
+    except WorkerDied as exc:
+        return ScanReport(RULES_VERSION, 0.0, incomplete=str(exc))
 
 
 def as_json(path: Path, report: ScanReport, decision: Decision) -> dict[str, Any]:

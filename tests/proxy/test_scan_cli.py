@@ -85,3 +85,33 @@ def test_usage_errors_exit_2(tmp_path) -> None:
     config.write_text('[policies.scan]\nmode = "loud"\n')
     result = CliRunner().invoke(main, ["scan", "--config", str(config), str(good)])
     assert result.exit_code != 0 and "scan.mode" in result.output
+
+
+def test_each_archive_is_scanned_under_the_memory_limit_in_a_worker(tmp_path) -> None:
+    # A scan that needs more than `max_memory` ends as unscannable (held), as in the proxy,
+    # instead of taking the CI runner's memory; the other archives are scanned on.
+    good, evil = _files(tmp_path)
+    bulky = tmp_path / "bulky-1.0-py3-none-any.whl"
+    source = "".join(f"def f{i}(x):\n    return [x] * {i}\n" for i in range(40_000))
+    bulky.write_bytes(wheel({"bulky/__init__.py": source}, name="bulky"))
+    config = tmp_path / "p.toml"
+    config.write_text('[policies.scan]\nmax_memory = "100MiB"\n')
+    result = CliRunner().invoke(
+        main,
+        ["scan", "-j", "2", "--config", str(config), "--format", "json"]
+        + [str(p) for p in (good, bulky, evil)],
+    )
+    assert result.exit_code == 1, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [(r["file"], r["action"]) for r in rows] == [
+        (str(good), "allow"),
+        (str(bulky), "quarantine"),
+        (str(evil), "quarantine"),
+    ]
+    assert rows[1]["incomplete"].startswith("scan ran out of memory")
+    assert "incomplete" not in rows[2] and rows[2]["score"] >= 10
+
+
+def test_jobs_must_be_positive(tmp_path) -> None:
+    good, _ = _files(tmp_path)
+    assert CliRunner().invoke(main, ["scan", "--jobs", "0", str(good)]).exit_code == 2
