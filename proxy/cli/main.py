@@ -256,9 +256,11 @@ def scan(
     if index not in settings.index_names:
         raise click.UsageError(f"no index named {index!r}; configured: {settings.index_names}")
     results = scan_files(
-        list(archives), validate_policies(settings, index).scan, jobs or default_jobs()
+        list(archives),
+        validate_policies(settings, index).scan,
+        jobs or default_jobs(),
+        each=lambda result: click.echo(render(result, output)),
     )
-    click.echo(render(results, output))
     sys.exit(exit_status(results))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,23 +34,45 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+#: One archive's verdict: its path, the scan's report and the policy's decision.
+Result = tuple[Path, ScanReport, Decision]
+
+
 def scan_files(
-    paths: list[Path], settings: ScanSettings, jobs: int = 1
-) -> list[tuple[Path, ScanReport, Decision]]:
-    """Scan each file in one of ``jobs`` worker processes and judge it, in the order of
-    ``paths``; ``mode = "off"`` is judged with the default thresholds."""
+    paths: list[Path],
+    settings: ScanSettings,
+    jobs: int = 1,
+    each: Callable[[Result], None] | None = None,
+) -> list[Result]:
+    """Scan each file in one of ``jobs`` worker processes and judge it; the results in the
+    order of ``paths``, each also handed to ``each`` as soon as it and those before it are
+    known (so a long run shows its progress). ``mode = "off"`` is judged with the default
+    thresholds."""
     policy = build_scan_policy(settings) or ScanPolicy()
-    reports = asyncio.run(_scan_all(paths, settings.limits(), jobs))
-    return [
-        (path, report, policy.decide(report)) for path, report in zip(paths, reports, strict=True)
-    ]
+    return asyncio.run(_scan_all(paths, settings.limits(), jobs, policy, each))
 
 
-async def _scan_all(paths: list[Path], limits: ScanLimits, jobs: int) -> list[ScanReport]:
+async def _scan_all(
+    paths: list[Path],
+    limits: ScanLimits,
+    jobs: int,
+    policy: ScanPolicy,
+    each: Callable[[Result], None] | None,
+) -> list[Result]:
     workers = ScanWorkers(jobs)
+    # (ScanWorkers hands at most `jobs` scans to its processes at once; the rest wait.)
+    scans = [asyncio.ensure_future(_scan_one(workers, path, limits)) for path in paths]
     try:
-        return await asyncio.gather(*(_scan_one(workers, path, limits) for path in paths))
+        results = []
+        for path, scan in zip(paths, scans, strict=True):
+            report = await scan
+            results.append((path, report, policy.decide(report)))
+            if each is not None:
+                each(results[-1])
+        return results
     finally:
+        for scan in scans:
+            scan.cancel()
         workers.close()
 
 
@@ -86,11 +109,10 @@ def as_text(path: Path, report: ScanReport, decision: Decision) -> str:
     return "\n".join(lines)
 
 
-def exit_status(results: list[tuple[Path, ScanReport, Decision]]) -> int:
+def exit_status(results: list[Result]) -> int:
     return 1 if any(d.action is not Action.ALLOW for _, _, d in results) else 0
 
 
-def render(results: list[tuple[Path, ScanReport, Decision]], output: str) -> str:
-    if output == "json":
-        return "\n".join(json.dumps(as_json(*row)) for row in results)
-    return "\n".join(as_text(*row) for row in results)
+def render(result: Result, output: str) -> str:
+    """One archive's verdict: a JSON object on one line, or text lines."""
+    return json.dumps(as_json(*result)) if output == "json" else as_text(*result)
