@@ -81,6 +81,8 @@ async def _scan_one(workers: ScanWorkers, path: Path, limits: ScanLimits) -> Sca
         return await workers.scan(path, path.name, limits)
     except WorkerDied as exc:
         return ScanReport(RULES_VERSION, 0.0, incomplete=str(exc))
+    except OSError as exc:  # gone or unreadable since it was named: not scanned, so held
+        return ScanReport(RULES_VERSION, 0.0, incomplete=f"could not be read: {exc}")
 
 
 def as_json(path: Path, report: ScanReport, decision: Decision) -> dict[str, Any]:

@@ -6,7 +6,10 @@ import json
 
 from click.testing import CliRunner
 
+from pipgate.policies.decision import Action
 from pipgate.proxy.cli.main import main
+from pipgate.proxy.cli.scan import scan_files
+from pipgate.proxy.config.policies import ScanSettings
 from tests.support.archives import pkg_info, sdist, wheel
 
 EVIL_SETUP = 'import base64\nexec(base64.b64decode("cHJpbnQoMSk="))\n'
@@ -115,3 +118,14 @@ def test_each_archive_is_scanned_under_the_memory_limit_in_a_worker(tmp_path) ->
 def test_jobs_must_be_positive(tmp_path) -> None:
     good, _ = _files(tmp_path)
     assert CliRunner().invoke(main, ["scan", "--jobs", "0", str(good)]).exit_code == 2
+
+
+def test_a_file_gone_before_its_scan_is_held_and_the_rest_scanned(tmp_path) -> None:
+    good, _ = _files(tmp_path)
+    gone = tmp_path / "gone-1.0.tar.gz"
+    results = scan_files([gone, good], ScanSettings(), jobs=1)
+    assert [(path, decision.action) for path, _, decision in results] == [
+        (gone, Action.QUARANTINE),
+        (good, Action.ALLOW),
+    ]
+    assert results[0][1].incomplete.startswith("could not be read: ")
