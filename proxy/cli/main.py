@@ -239,7 +239,7 @@ async def _advisories(settings: Any, *, download: bool) -> Any:
     "-j",
     type=click.IntRange(min=1),
     default=None,
-    help="Archives scanned at once, each in a worker process [default: the CPUs].",
+    help="Archives scanned at once, each in a worker process [default: the CPUs, at most 4].",
 )
 def scan(
     archives: tuple[Path, ...], config: str | None, index: str, output: str, jobs: int | None

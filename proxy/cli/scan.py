@@ -25,13 +25,19 @@ from pipgate.proxy.config.policies import ScanSettings, build_scan_policy
 from pipgate.proxy.files.scan_workers import ScanWorkers, WorkerDied
 from pipgate.proxy.scan import RULES_VERSION, ScanLimits
 
+#: Most worker processes ``pipgate scan`` starts unless told: in a container, the CPUs
+#: a process may run on are often the host's, not its quota, and each worker may hold
+#: ``max_memory``.
+MAX_DEFAULT_JOBS = 4
+
 
 def default_jobs() -> int:
-    """The CPUs this process may run on."""
+    """The CPUs this process may run on, at most ``MAX_DEFAULT_JOBS``."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_JOBS))
 
 
 #: One archive's verdict: its path, the scan's report and the policy's decision.

@@ -7,6 +7,7 @@ import json
 from click.testing import CliRunner
 
 from pipgate.policies.decision import Action
+from pipgate.proxy.cli import scan as cli_scan
 from pipgate.proxy.cli.main import main
 from pipgate.proxy.cli.scan import scan_files
 from pipgate.proxy.config.policies import ScanSettings
@@ -129,3 +130,10 @@ def test_a_file_gone_before_its_scan_is_held_and_the_rest_scanned(tmp_path) -> N
         (good, Action.ALLOW),
     ]
     assert results[0][1].incomplete.startswith("could not be read: ")
+
+
+def test_default_jobs_follow_the_cpus_up_to_a_cap(monkeypatch) -> None:
+    monkeypatch.setattr(cli_scan.os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert cli_scan.default_jobs() == cli_scan.MAX_DEFAULT_JOBS
+    monkeypatch.setattr(cli_scan.os, "sched_getaffinity", lambda pid: {0})
+    assert cli_scan.default_jobs() == 1
