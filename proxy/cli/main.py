@@ -237,9 +237,10 @@ async def _advisories(settings: Any, *, download: bool) -> Any:
 @click.option(
     "--jobs",
     "-j",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=0),
     default=None,
-    help="Archives scanned at once, each in a worker process [default: the CPUs, at most 4].",
+    help="Archives scanned at once, each in a worker process (0: in this process, one after "
+    "another, with no memory limit or alarm) [default: the CPUs, at most 4].",
 )
 def scan(
     archives: tuple[Path, ...], config: str | None, index: str, output: str, jobs: int | None
@@ -258,7 +259,7 @@ def scan(
     results = scan_files(
         list(archives),
         validate_policies(settings, index).scan,
-        jobs or default_jobs(),
+        default_jobs() if jobs is None else jobs,
         each=lambda result: click.echo(render(result, output)),
     )
     sys.exit(exit_status(results))

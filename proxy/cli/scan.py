@@ -23,7 +23,7 @@ from pipgate.policies.decision import Action, Decision
 from pipgate.policies.scan import ScanPolicy, ScanReport
 from pipgate.proxy.config.policies import ScanSettings, build_scan_policy
 from pipgate.proxy.files.scan_workers import ScanWorkers, WorkerDied
-from pipgate.proxy.scan import RULES_VERSION, ScanLimits
+from pipgate.proxy.scan import RULES_VERSION, ScanLimits, scan_archive
 
 #: Most worker processes ``pipgate scan`` starts unless told: in a container, the CPUs
 #: a process may run on are often the host's, not its quota, and each worker may hold
@@ -50,45 +50,64 @@ def scan_files(
     jobs: int = 1,
     each: Callable[[Result], None] | None = None,
 ) -> list[Result]:
-    """Scan each file in one of ``jobs`` worker processes and judge it; the results in the
-    order of ``paths``, each also handed to ``each`` as soon as it and those before it are
-    known (so a long run shows its progress). ``mode = "off"`` is judged with the default
-    thresholds."""
+    """Scan each file in one of ``jobs`` worker processes (``0``: in this process, one
+    after another, with no memory limit or alarm, as the proxy's ``workers = 0``) and judge
+    it; the results in the order of ``paths``, each also handed to ``each`` as soon as it
+    and those before it are known (so a long run shows its progress). ``mode = "off"`` is
+    judged with the default thresholds."""
     policy = build_scan_policy(settings) or ScanPolicy()
-    return asyncio.run(_scan_all(paths, settings.limits(), jobs, policy, each))
+    results: list[Result] = []
+
+    def judged(path: Path, report: ScanReport) -> None:
+        results.append((path, report, policy.decide(report)))
+        if each is not None:
+            each(results[-1])
+
+    if jobs == 0:
+        for path in paths:
+            judged(path, _in_this_process(path, settings.limits()))
+    else:
+        asyncio.run(_scan_all(paths, settings.limits(), jobs, judged))
+    return results
 
 
 async def _scan_all(
     paths: list[Path],
     limits: ScanLimits,
     jobs: int,
-    policy: ScanPolicy,
-    each: Callable[[Result], None] | None,
-) -> list[Result]:
+    judged: Callable[[Path, ScanReport], None],
+) -> None:
     workers = ScanWorkers(jobs)
     # (ScanWorkers hands at most `jobs` scans to its processes at once; the rest wait.)
-    scans = [asyncio.ensure_future(_scan_one(workers, path, limits)) for path in paths]
+    scans = [asyncio.ensure_future(_in_a_worker(workers, path, limits)) for path in paths]
     try:
-        results = []
         for path, scan in zip(paths, scans, strict=True):
-            report = await scan
-            results.append((path, report, policy.decide(report)))
-            if each is not None:
-                each(results[-1])
-        return results
+            judged(path, await scan)
     finally:
         for scan in scans:
             scan.cancel()
         workers.close()
 
 
-async def _scan_one(workers: ScanWorkers, path: Path, limits: ScanLimits) -> ScanReport:
+async def _in_a_worker(workers: ScanWorkers, path: Path, limits: ScanLimits) -> ScanReport:
     try:
         return await workers.scan(path, path.name, limits)
     except WorkerDied as exc:
         return ScanReport(RULES_VERSION, 0.0, incomplete=str(exc))
-    except OSError as exc:  # gone or unreadable since it was named: not scanned, so held
-        return ScanReport(RULES_VERSION, 0.0, incomplete=f"could not be read: {exc}")
+    except OSError as exc:
+        return _unreadable(exc)
+
+
+def _in_this_process(path: Path, limits: ScanLimits) -> ScanReport:
+    try:
+        return scan_archive(path, path.name, limits)
+    except OSError as exc:
+        return _unreadable(exc)
+
+
+def _unreadable(exc: OSError) -> ScanReport:
+    """A file gone or unreadable since it was named: not scanned, so held."""
+    return ScanReport(RULES_VERSION, 0.0, incomplete=f"could not be read: {exc}")
 
 
 def as_json(path: Path, report: ScanReport, decision: Decision) -> dict[str, Any]:

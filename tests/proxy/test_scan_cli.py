@@ -116,20 +116,27 @@ def test_each_archive_is_scanned_under_the_memory_limit_in_a_worker(tmp_path) ->
     assert "incomplete" not in rows[2] and rows[2]["score"] >= 10
 
 
-def test_jobs_must_be_positive(tmp_path) -> None:
-    good, _ = _files(tmp_path)
-    assert CliRunner().invoke(main, ["scan", "--jobs", "0", str(good)]).exit_code == 2
+def test_jobs_0_scans_in_this_process_and_a_negative_count_is_a_usage_error(tmp_path) -> None:
+    good, evil = _files(tmp_path)
+    result = CliRunner().invoke(
+        main, ["scan", "--jobs", "0", "--format", "json", str(good), str(evil)]
+    )
+    assert result.exit_code == 1, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["action"] for r in rows] == ["allow", "quarantine"]
+    assert CliRunner().invoke(main, ["scan", "--jobs", "-1", str(good)]).exit_code == 2
 
 
 def test_a_file_gone_before_its_scan_is_held_and_the_rest_scanned(tmp_path) -> None:
     good, _ = _files(tmp_path)
     gone = tmp_path / "gone-1.0.tar.gz"
-    results = scan_files([gone, good], ScanSettings(), jobs=1)
-    assert [(path, decision.action) for path, _, decision in results] == [
-        (gone, Action.QUARANTINE),
-        (good, Action.ALLOW),
-    ]
-    assert results[0][1].incomplete.startswith("could not be read: ")
+    for jobs in (1, 0):
+        results = scan_files([gone, good], ScanSettings(), jobs=jobs)
+        assert [(path, decision.action) for path, _, decision in results] == [
+            (gone, Action.QUARANTINE),
+            (good, Action.ALLOW),
+        ]
+        assert results[0][1].incomplete.startswith("could not be read: ")
 
 
 def test_default_jobs_follow_the_cpus_up_to_a_cap(monkeypatch) -> None:
