@@ -63,11 +63,12 @@ def scan_files(
         if each is not None:
             each(results[-1])
 
+    limits = settings.limits()
     if jobs == 0:
         for path in paths:
-            judged(path, _in_this_process(path, settings.limits()))
+            judged(path, _in_this_process(path, limits))
     else:
-        asyncio.run(_scan_all(paths, settings.limits(), jobs, judged))
+        asyncio.run(_scan_all(paths, limits, jobs, judged))
     return results
 
 

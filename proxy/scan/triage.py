@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 
 import ahocorasick_rs
 
@@ -488,14 +489,21 @@ def _automaton() -> tuple[ahocorasick_rs.BytesAhoCorasick, tuple[bytes, ...]]:
     return automaton, tokens
 
 
+def _windows(data: bytes, longest: int) -> Iterator[tuple[int, bytes]]:
+    """``data`` in ``_WINDOW``-byte windows, each with its offset, each overlapping the next
+    by ``longest`` less one: every occurrence of a substring that long or shorter lies
+    whole in a window (one in an overlap, in two)."""
+    overlap = longest - 1
+    for offset in range(0, max(len(data) - overlap, 1), _WINDOW):
+        yield offset, data[offset : offset + _WINDOW + overlap]
+
+
 def _present(lower: bytes) -> set[bytes]:
     """The ``_TRIAGE`` substrings that occur in ``lower``, also where one holds another
     (``secret`` in ``secret_key``: matches are found overlapping)."""
     automaton, tokens = _automaton()
-    overlap = max(map(len, tokens)) - 1
     found: set[int] = set()
-    for start in range(0, max(len(lower) - overlap, 1), _WINDOW):
-        window = lower[start : start + _WINDOW + overlap]
+    for _, window in _windows(lower, max(map(len, tokens))):
         found.update(
             index for index, _, _ in automaton.find_matches_as_indexes(window, overlapping=True)
         )
@@ -538,6 +546,7 @@ _HIDING_WORDS = (
 #: boundary), ``bytes([`` of a number.
 _HIDING_CALLS = (b"eval", b"exec")
 _HIDING_BYTES = b"bytes(["
+_HIDING = (*_HIDING_WORDS, *_HIDING_CALLS, _HIDING_BYTES)
 _CALL_OPENS = re.compile(rb"\s*\(")
 _WORD_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 #: A name made of nothing but look-alike characters (``IlI1lO0O_I``), as obfuscators write.
@@ -550,7 +559,7 @@ _JUNK_CHARACTERS = bytes(ord("a") if c in b"Il1O0_" else ord(" ") for c in range
 @functools.cache
 def _hiding_automaton() -> ahocorasick_rs.BytesAhoCorasick:
     return ahocorasick_rs.BytesAhoCorasick(
-        (*_HIDING_WORDS, *_HIDING_CALLS, _HIDING_BYTES),
+        _HIDING,
         matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
         implementation=ahocorasick_rs.Implementation.DFA,
     )
@@ -566,14 +575,12 @@ def hides_code(data: bytes) -> bool:
     environment)."""
     automaton = _hiding_automaton()
     words = len(_HIDING_WORDS)
-    overlap = max(map(len, (*_HIDING_WORDS, *_HIDING_CALLS, _HIDING_BYTES))) - 1
-    for offset in range(0, max(len(data) - overlap, 1), _WINDOW):
-        window = data[offset : offset + _WINDOW + overlap]
+    for offset, window in _windows(data, max(map(len, _HIDING))):
         for index, start, end in automaton.find_matches_as_indexes(window, overlapping=True):
             if index < words:
                 return True
             start, end = offset + start, offset + end
-            if index == words + len(_HIDING_CALLS):  # bytes([
+            if _HIDING[index] == _HIDING_BYTES:
                 if data[end : end + 1].isdigit():
                     return True
             elif (start == 0 or data[start - 1] not in _WORD_BYTES) and _CALL_OPENS.match(
