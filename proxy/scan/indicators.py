@@ -390,6 +390,34 @@ PERSISTENCE = _ind(
     *("powershell_profile", "register-wmievent", "__eventfilter"),
 )
 
+#: A coding agent's or editor's list of MCP servers: Claude Desktop's and Claude Code's
+#: (``~/.claude.json``), Cursor's and VS Code's ``mcp.json``, Windsurf's, Gemini CLI's
+#: settings, Codex's ``config.toml``. Each server listed there is a command the agent or
+#: editor starts at its next session. Their own installers (``mcp install``,
+#: ``fastmcp install``) write these on request, so ``rules`` counts only a write at install
+#: or import.
+AGENT_CONFIG = _ind(
+    rf"(?:claude_desktop_config\.json|\.claude\.json\b|\.(?:cursor|vscode){_PIECES}mcp\.json|"
+    rf"windsurf{_PIECES}mcp_config\.json|\.gemini{_PIECES}settings\.json|"
+    rf"\.codex{_PIECES}config\.toml)",
+    *("claude_desktop_config", ".claude.json", "mcp.json", "mcp_config.json"),
+    *(".gemini", ".codex"),
+)
+#: A coding agent's command line with its permission checks turned off: Claude Code's
+#: ``--dangerously-skip-permissions`` (or ``--permission-mode bypassPermissions``), Codex's
+#: ``--dangerously-bypass-approvals-and-sandbox``, Gemini CLI's and Qwen Code's ``--yolo``
+#: (``--approval-mode yolo``), Amazon Q's ``--trust-all-tools``, Copilot CLI's
+#: ``--allow-all-tools``. Such an agent does what its prompt asks (find the wallets, keys
+#: and tokens on this disk) with its user's rights, in words no rule reads: the 2025 Nx
+#: compromise ran all three of Claude Code, Gemini CLI and Q so.
+AGENT_UNGUARDED = _ind(
+    r"(?:--dangerously-skip-permissions|--dangerously-bypass-approvals-and-sandbox|"
+    r"--trust-all-tools|--allow-all-tools|\bbypassPermissions\b|"
+    r"--approval-mode[= ]+['\"]?yolo\b|(?<![\w-])--yolo(?![\w-]))",
+    *("--dangerously-", "--trust-all-tools", "--allow-all-tools", "bypasspermissions"),
+    *("--yolo", "approval-mode"),
+)
+
 #: Turning the machine's defences off: Defender's exclusions and real-time monitoring, the
 #: firewall, shadow copies, event logs; a UAC bypass through an auto-elevating program's
 #: registry key.

@@ -16,7 +16,7 @@ import functools
 import hashlib
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from pipgate.policies.scan import Finding
@@ -26,7 +26,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 71
+REVISION = 72
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +137,12 @@ RULES: dict[str, Rule] = {
             "account-backdoor",
             10,
             "appends a public key written in the code to an account's SSH authorized_keys",
+        ),
+        Rule(
+            "agent-hijack",
+            10,
+            "install- or import-time code runs a coding agent (Claude Code, Gemini CLI, Codex,"
+            " Amazon Q, Copilot) with its permission checks off",
         ),
         Rule(
             "index-hijack",
@@ -554,6 +560,7 @@ def _check_python(path: str, role: Role, facts: Facts) -> Iterator[Finding]:
     yield from _defense_evasion(path, texts, facts)
     yield from _backdoor_key(path, texts, facts)
     yield from _index_hijack(path, texts, facts)
+    yield from _agent_hijack(path, texts, facts, role)
     yield from _fileless(path, texts, facts, network)
     yield from _patch_exfil(path, facts)
     if facts.wallet_key_published:
@@ -898,9 +905,45 @@ def _credentials(path: str, texts: Texts) -> Finding | None:
     return finding("credential-read", path, hits[0][1], ", ".join(h[2] for h in hits), weight)
 
 
+def _acts_early(role: Role, facts: Facts, does: Callable[[Call], bool]) -> bool:
+    """Whether a call that ``does`` runs on ``pip install`` or ``import``: anywhere in
+    install-time or ``.pth`` code, or at an imported module's top level (also in a function
+    that code there calls)."""
+    if role in (Role.INSTALL, Role.PTH):
+        return any(does(c) for c in facts.calls)
+    return role is Role.IMPORT and any(c.top and does(c) for c in facts.calls)
+
+
+def _spawns(call: Call) -> bool:
+    return names_one_of(call.name, PROCESS)
+
+
+def _writes(call: Call) -> bool:
+    """A call that may write a file (``open`` in any mode among them)."""
+    return names_one_of(call.name, _WRITES)
+
+
+#: ``open``'s mode when it writes (``"w"``, ``"a+"``, ``"xb"``, ``"r+"``).
+_WRITING_MODE = re.compile(r"[rbt]*[wax+][rwabxt+]{0,2}")
+
+
+def _writes_surely(call: Call) -> bool:
+    """A call that writes a file: ``open`` in a writing mode, a handle's ``write``, a copy,
+    a move, ``write_text``."""
+    if call.name == "open":
+        return any(_WRITING_MODE.fullmatch(a) for a in call.args)
+    return _writes(call) or call.name.endswith((".write", ".writelines"))
+
+
 def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Finding]:
     spawn = facts.called(*PROCESS)
+    early = _acts_early(role, facts, lambda c: _spawns(c) or _writes(c))
     persist = texts.search(indicators.PERSISTENCE)
+    if persist is None and _acts_early(role, facts, lambda c: _spawns(c) or _writes_surely(c)):
+        # An MCP server added to a coding agent's or editor's list runs at its next session.
+        # Only early: their own installers (`mcp install`) write there when asked, and
+        # tools read the lists to find servers.
+        persist = texts.search(indicators.AGENT_CONFIG)
     if persist is not None and spawn is None and facts.called(*_WRITES) is None:
         persist = None
     hit = texts.search(indicators.DOWNLOAD_RUN)
@@ -994,13 +1037,6 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
         # machine has no user who asked for it. Written there by the very lines that name
         # the place (a write or a process within two lines of it), by code that runs then:
         # that is all it takes.
-        early = role in (Role.INSTALL, Role.PTH) or (
-            role is Role.IMPORT
-            and any(
-                c.top and (names_one_of(c.name, PROCESS) or names_one_of(c.name, _WRITES))
-                for c in facts.calls
-            )
-        )
         placed = any(
             (c.top or role is Role.INSTALL)
             and persist[2] <= c.line <= persist[2] + 2
@@ -1024,6 +1060,16 @@ def _backdoor_key(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
     key = texts.first(lambda t: indicators.SSH_PUBLIC_KEY.search(t) is not None)
     if key is not None:
         yield finding("account-backdoor", path, key[1], "a public key into authorized_keys")
+
+
+def _agent_hijack(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Finding]:
+    """A coding agent's command line with its permission checks off
+    (``indicators.AGENT_UNGUARDED``) in code that starts a process on ``pip install`` or
+    ``import``: the agent does whatever its prompt asks, with the user's rights. Tools that
+    drive agents when their user asks (a console command, a function) are not this."""
+    flag = texts.search(indicators.AGENT_UNGUARDED)
+    if flag is not None and _acts_early(role, facts, _spawns):
+        yield finding("agent-hijack", path, flag[2], _clip(flag[0].group(0)))
 
 
 def _index_hijack(path: str, texts: Texts, facts: Facts) -> Iterator[Finding]:
