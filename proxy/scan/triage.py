@@ -378,13 +378,6 @@ _TRIAGE = (
         (b".config/autostart", b"library/launchagents", b"/etc/cron", b"/etc/rc.local"),
         _any(indicators.PERSISTENCE),
     ),
-    # A coding agent's list of MCP servers (written at install or import: a write alone is
-    # no early network or process use, which ``_EARLY`` looks for).
-    (
-        (b"claude_desktop_config", b".claude.json", b"mcp.json", b"mcp_config.json"),
-        _any(indicators.AGENT_CONFIG),
-    ),
-    ((b".gemini", b".codex"), _any(indicators.AGENT_CONFIG)),
     # `curl -F file=@path`: a command that uploads a file.
     ((b"=@", b"-d @", b"--data-binary @"), _any(indicators.UPLOAD_COMMAND)),
     # The secret half of a signing key, then a request to an address written in the code.
