@@ -940,10 +940,10 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
     early = _acts_early(role, facts, lambda c: _spawns(c) or _writes(c))
     persist = texts.search(indicators.PERSISTENCE)
     if persist is None and _acts_early(role, facts, lambda c: _spawns(c) or _writes_surely(c)):
-        # An MCP server added to a coding agent's or editor's list runs at its next session.
-        # Only early: their own installers (`mcp install`) write there when asked, and
-        # tools read the lists to find servers.
-        persist = texts.search(indicators.AGENT_CONFIG)
+        # An MCP server or an instruction added to what a coding agent obeys acts at its
+        # next session. Only early: their own installers (`mcp install`) write there when
+        # asked, and tools read the lists to find servers.
+        persist = texts.search(indicators.AGENT_SETTINGS)
     if persist is not None and spawn is None and facts.called(*_WRITES) is None:
         persist = None
     hit = texts.search(indicators.DOWNLOAD_RUN)
