@@ -935,11 +935,23 @@ def _writes_surely(call: Call) -> bool:
     return _writes(call) or call.name.endswith((".write", ".writelines"))
 
 
+def _places(call: Call) -> bool:
+    """A call that may put something where it runs later: a process, a write, a registry
+    call."""
+    return _spawns(call) or _writes(call) or names_one_of(call.name, _REGISTRY_WRITES)
+
+
+def _places_surely(call: Call) -> bool:
+    return _spawns(call) or _writes_surely(call)
+
+
 def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Finding]:
     spawn = facts.called(*PROCESS)
     early = _acts_early(role, facts, lambda c: _spawns(c) or _writes(c))
     persist = texts.search(indicators.PERSISTENCE)
-    if persist is None and _acts_early(role, facts, lambda c: _spawns(c) or _writes_surely(c)):
+    places = _places
+    if persist is None and _acts_early(role, facts, _places_surely):
+        places = _places_surely  # (`open(path)` alone reads the list)
         # An MCP server or an instruction added to what a coding agent obeys acts at its
         # next session. Only early: their own installers (`mcp install`) write there when
         # asked, and tools read the lists to find servers.
@@ -1038,13 +1050,7 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
         # the place (a write or a process within two lines of it), by code that runs then:
         # that is all it takes.
         placed = any(
-            (c.top or role is Role.INSTALL)
-            and persist[2] <= c.line <= persist[2] + 2
-            and (
-                names_one_of(c.name, PROCESS)
-                or names_one_of(c.name, _WRITES)
-                or names_one_of(c.name, _REGISTRY_WRITES)
-            )
+            (c.top or role is Role.INSTALL) and persist[2] <= c.line <= persist[2] + 2 and places(c)
             for c in facts.calls
         )
         weight = (10 if placed else 8) if early else None

@@ -195,3 +195,19 @@ def test_a_file_named_like_an_instruction_file_is_none() -> None:
     init = "with open('MY_AGENTS.md.bak', 'w') as f:\n    f.write('notes')\n"
     rules, _ = judge(wheel({"demo/__init__.py": init}), WHEEL)
     assert "persistence" not in rules
+
+
+def test_an_instruction_file_read_beside_a_write_is_not_placed() -> None:
+    """A setup script that reads ``CLAUDE.md`` and writes its version file elsewhere: not
+    an instruction written (8 at most, not held alone)."""
+    setup = (
+        "import os\n"
+        "notes = open('CLAUDE.md').read() if os.path.exists('CLAUDE.md') else ''\n"
+        "here = os.path.dirname(os.path.abspath(__file__))\n"
+        "version = '1.0'\n"
+        "with open(os.path.join(here, 'demo', '_version.py'), 'w') as f:\n"
+        "    f.write('VERSION = \"1.0\"')\n" + SETUP_CALL
+    )
+    rules, held = judge_setup_script(setup)
+    assert rules.get("persistence", 0) < 10
+    assert not held
