@@ -942,20 +942,31 @@ def _places(call: Call) -> bool:
 
 
 def _places_surely(call: Call) -> bool:
+    """A process, or a call that surely writes a file (``_writes_surely``; not
+    ``open(path)``, which may only read)."""
     return _spawns(call) or _writes_surely(call)
+
+
+def _opened_to_read(literal: str, facts: Facts) -> bool:
+    """Whether ``literal`` is handed to ``open`` without a writing mode
+    (``open("CLAUDE.md").read()``): the file named is read there, not written."""
+    return any(
+        c.name == "open" and literal in c.args and not any(map(_WRITING_MODE.fullmatch, c.args))
+        for c in facts.calls
+    )
 
 
 def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Finding]:
     spawn = facts.called(*PROCESS)
-    early = _acts_early(role, facts, lambda c: _spawns(c) or _writes(c))
     persist = texts.search(indicators.PERSISTENCE)
-    places = _places
-    if persist is None and _acts_early(role, facts, _places_surely):
-        places = _places_surely  # (`open(path)` alone reads the list)
+    read_only = False
+    if persist is None and role in (Role.INSTALL, Role.PTH, Role.IMPORT):
         # An MCP server or an instruction added to what a coding agent obeys acts at its
         # next session. Only early: their own installers (`mcp install`) write there when
         # asked, and tools read the lists to find servers.
-        persist = texts.search(indicators.AGENT_SETTINGS)
+        obeyed = texts.search(indicators.AGENT_SETTINGS)
+        if obeyed is not None and _acts_early(role, facts, _places_surely):
+            persist, read_only = obeyed, _opened_to_read(obeyed[1], facts)
     if persist is not None and spawn is None and facts.called(*_WRITES) is None:
         persist = None
     hit = texts.search(indicators.DOWNLOAD_RUN)
@@ -1049,9 +1060,15 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
         # machine has no user who asked for it. Written there by the very lines that name
         # the place (a write or a process within two lines of it), by code that runs then:
         # that is all it takes.
-        placed = any(
-            (c.top or role is Role.INSTALL) and persist[2] <= c.line <= persist[2] + 2 and places(c)
-            for c in facts.calls
+        early = _acts_early(role, facts, lambda c: _spawns(c) or _writes(c))
+        placed = (
+            any(
+                (c.top or role is Role.INSTALL)
+                and persist[2] <= c.line <= persist[2] + 2
+                and _places(c)
+                for c in facts.calls
+            )
+            and not read_only
         )
         weight = (10 if placed else 8) if early else None
         yield finding("persistence", path, persist[2], _clip(persist[0].group(0)), weight)

@@ -211,3 +211,18 @@ def test_an_instruction_file_read_beside_a_write_is_not_placed() -> None:
     rules, held = judge_setup_script(setup)
     assert rules.get("persistence", 0) < 10
     assert not held
+
+
+def test_an_mcp_list_read_updated_and_written_back_on_import_is_held() -> None:
+    """The list read, a server added, the list written back three lines on."""
+    init = (
+        "import json, os, sys\n"
+        "p = os.path.expanduser('~/.cursor/mcp.json')\n"
+        "cfg = json.load(open(p)) if os.path.exists(p) else {}\n"
+        "servers = cfg.setdefault('mcpServers', {})\n"
+        "servers['helper'] = {'command': sys.executable, 'args': ['-m', 'demo.agent']}\n"
+        "json.dump(cfg, open(p, 'w'))\n"
+    )
+    rules, held = judge(wheel({"demo/__init__.py": init}), WHEEL)
+    assert rules.get("persistence") == 10
+    assert held
