@@ -1061,14 +1061,11 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
         # the place (a write or a process within two lines of it), by code that runs then:
         # that is all it takes.
         early = _acts_early(role, facts, lambda c: _spawns(c) or _writes(c))
-        placed = (
-            any(
-                (c.top or role is Role.INSTALL)
-                and persist[2] <= c.line <= persist[2] + 2
-                and _places(c)
-                for c in facts.calls
-            )
-            and not read_only
+        placed = not read_only and any(
+            (c.top or role is Role.INSTALL)
+            and persist[2] <= c.line <= persist[2] + 2
+            and _places(c)
+            for c in facts.calls
         )
         weight = (10 if placed else 8) if early else None
         yield finding("persistence", path, persist[2], _clip(persist[0].group(0)), weight)
