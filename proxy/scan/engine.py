@@ -426,23 +426,43 @@ class _Scan:
             if len(data) <= _EARLY_PARSE or worth_parsing(data, runs_early=True):
                 read(path)
         skimmed: dict[str, bytes] = {}  # modules followed for their imports alone
+
+        def early_roles() -> tuple[dict[str, Role], dict[str, set[str]], set[tuple[str, str]]]:
+            """The roles, what each module imports when imported, and the functions early
+            code calls in other modules: the functions called widen what is imported (a
+            lazy import in ``main`` runs when ``__init__`` calls it), which widens the
+            roles and so the calls, until nothing more is called."""
+            reached: set[tuple[str, str]] = set()
+            while True:
+                on_import = _imports_on_import(facts, reached)
+                roles = layout.roles(
+                    {
+                        **{p: f.local_imports for p, f in facts.items()},
+                        **{p: set() for p in texts if p.endswith(".pth")},
+                    },
+                    wheel=self.wheel,
+                    pyproject=texts.get("pyproject.toml"),
+                    entry_points=entry_points,
+                    top_level=top_level,
+                    setup_cfg=texts.get("setup.cfg"),
+                    members=members,
+                    on_import=on_import,
+                )
+                called = _early_called(facts, roles)
+                if not on_import:
+                    return roles, on_import, called
+                more = _calls_reached(facts, called)
+                if more <= reached:
+                    return roles, on_import, called
+                reached |= more
+
         for level in range(_FOLLOWED + 1):
-            roles = layout.roles(
-                {
-                    **{p: f.local_imports for p, f in facts.items()},
-                    **{p: set() for p in texts if p.endswith(".pth")},
-                },
-                wheel=self.wheel,
-                pyproject=texts.get("pyproject.toml"),
-                entry_points=entry_points,
-                top_level=top_level,
-                setup_cfg=texts.get("setup.cfg"),
-                members=members,
+            roles, on_import, called = early_roles()
+            imported = (
+                _imported_early(roles, facts, deferred, on_import) if level < _FOLLOWED else []
             )
-            imported = _imported_early(roles, facts, deferred) if level < _FOLLOWED else []
             if not imported:
                 break
-            called = _early_called(facts, roles)
             for path in imported:
                 # A module setup.py or an __init__.py imports runs with it: what triage
                 # lets pass in such code (any network or process use) is read properly;
@@ -464,6 +484,7 @@ class _Scan:
                 [p[len(root) :] for p in self.paths],
                 facts,
                 roles,
+                on_import,
                 [p[len(root) :] for p in self.truncated if self._early(p)],
             )
         heads = {path[len(root) :]: head for path, head in self.heads.items()}
@@ -624,20 +645,26 @@ def _refuse_unread_early(
     paths: list[str],
     facts: dict[str, Facts],
     roles: dict[str, Role],
+    on_import: dict[str, set[str]],
     early: list[str],
 ) -> None:
     """Raise ``Unscannable`` when a Python file read only in part (past ``max_source`` or
     ``max_entry_source``) runs at install or import time (``early``: by its place), or code
-    that does imports it: what lies past the part read would run unjudged (padding a module
+    that does imports it (``on_import``: what a module imports when imported, as for
+    ``layout.roles``): what lies past the part read would run unjudged (padding a module
     past the cap is enough)."""
     cut = set(truncated)
     modules = {layout.module_of(p): p for p in paths if p.endswith((".py", ".pyw"))}
     sources = {p: f.local_imports for p, f in facts.items()}
+    importing = {**sources, **on_import}
     reached = (
         target
         for path, role in sorted(roles.items())
         if role in _RUNS_EARLY
-        for target in (path, *layout.imports_of(path, sources, modules))
+        for target in (
+            path,
+            *layout.imports_of(path, sources if role is Role.INSTALL else importing, modules),
+        )
     )
     unread = next(iter(early), None) or next((t for t in reached if t in cut), None)
     if unread is not None:
@@ -714,18 +741,24 @@ _FOLLOWED = 2
 
 
 def _imported_early(
-    roles: dict[str, Role], facts: dict[str, Facts], deferred: dict[str, bytes]
+    roles: dict[str, Role],
+    facts: dict[str, Facts],
+    deferred: dict[str, bytes],
+    on_import: dict[str, set[str]],
 ) -> list[str]:
-    """The passed-over modules that code run at install or import time imports."""
+    """The passed-over modules that code run at install or import time imports (import
+    time: ``on_import``, what a module imports when imported, as for ``layout.roles``)."""
     if not deferred:
         return []
     sources = {**{p: f.local_imports for p, f in facts.items()}, **{p: set() for p in deferred}}
+    importing = {**sources, **on_import}
     modules = {layout.module_of(p): p for p in sources if p.endswith((".py", ".pyw"))}
     found = []
     for path, role in roles.items():
         if role in (Role.INSTALL, Role.IMPORT) and path in facts:
             eager: set[str] | None = None
-            for target in layout.imports_of(path, sources, modules):
+            imports = sources if role is Role.INSTALL else importing
+            for target in layout.imports_of(path, imports, modules):
                 if target in deferred and target not in found:
                     if inert(target):
                         # A test module counts only when importing the package imports
@@ -737,6 +770,46 @@ def _imported_early(
                             continue
                     found.append(target)
     return found
+
+
+def _imports_on_import(
+    facts: dict[str, Facts], called: set[tuple[str, str]]
+) -> dict[str, set[str]]:
+    """What each parsed module that imports in functions imports when it is imported: its
+    imports but those made only in functions nothing calls then (``Facts.on_call_imports``),
+    unless code run early elsewhere calls one of those (``called``, from ``_early_called``).
+    Modules that do not are left out (all they import, they import then)."""
+    found: dict[str, set[str]] = {}
+    for path, module_facts in facts.items():
+        waiting = module_facts.on_call_imports
+        if not waiting:
+            continue
+        module = layout.module_of(path).rsplit(".", 1)[-1]
+        reached: set[str] = set()
+        for function, names in waiting.items():
+            if (module, function) in called:
+                reached |= names
+        later = set().union(*waiting.values()) - reached
+        found[path] = module_facts.local_imports - later
+    return found
+
+
+def _calls_reached(facts: dict[str, Facts], called: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """``called`` (``(module, function)`` pairs, from ``_early_called``) and what those
+    functions call in turn, in their module or another, a few calls deep (as
+    ``_mark_early_calls`` follows them)."""
+    for _ in range(3):
+        more: set[tuple[str, str]] = set()
+        for path, found in facts.items():
+            module = layout.module_of(path).rsplit(".", 1)[-1]
+            for call in found.calls:
+                if call.within and (module, call.within) in called:
+                    head, _, function = call.name.rpartition(".")
+                    more.add((head.rsplit(".", 1)[-1] if head else module, function))
+        if more <= called:
+            break
+        called = called | more
+    return called
 
 
 def _early_called(facts: dict[str, Facts], roles: dict[str, Role]) -> set[tuple[str, str]]:

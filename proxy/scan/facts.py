@@ -110,6 +110,10 @@ class Facts:
     imports: dict[str, int] = field(default_factory=dict)  # module -> first line
     local_imports: set[str] = field(default_factory=set)  # ".mod", "pkg.mod", "mod"
     lazy_imports: set[str] = field(default_factory=set)  # of those, imported only in functions
+    # Of ``lazy_imports``, those made only in functions that nothing run on import calls
+    # (``loading``): each enclosing function's name -> the names imported in it. They run
+    # when code run early in another module calls the function (``engine``).
+    on_call_imports: dict[str, set[str]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     strings: list[tuple[str, int]] = field(default_factory=list)
     decoded: list[tuple[str, int]] = field(default_factory=list)  # literals decoded statically

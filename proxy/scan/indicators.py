@@ -282,13 +282,16 @@ DOWNLOAD_RUN = _ind(
     r"msiexec(?:\.exe)?\s[^\n]{0,40}/[iq]\S*\s+['\"]?https?:|regsvr32(?:\.exe)?\s[^\n]{0,40}/i:https?:|"
     r"Invoke-WebRequest[^\n]{0,200}-OutFile|New-Object\s+Net\.WebClient|"
     r"base64\s+(?:-d|--decode)[^\n]{0,40}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh\b|"
+    # PowerShell's own one-liner (`irm https://x/install.ps1 | iex`, `iex (iwr $u)`).
+    r"\b(?:irm|iwr|invoke-restmethod|invoke-webrequest)\s[^\n|;]{0,300}\|\s*(?:iex|invoke-expression)\b|"
+    r"\b(?:iex|invoke-expression)\s*\(\s*(?:irm|iwr|invoke-restmethod|invoke-webrequest)\s|"
     # A download handed to a shell as its script (`bash -c "$(curl ...)"`, `eval $(wget
     # ...)`), or saved, then run by a shell or an interpreter (`wget url -O f && bash f`).
     r"(?:\b(?:ba|z|da)?sh\s+-c\s*|\beval\s+)['\"]?(?:\$\(|`)\s*(?:curl|wget)\s|"
     r"(?:curl|wget)(?=[^\n;|&]{0,300}?(?:\s-o|\s-O|--output))\s[^\n;|&]{0,300}(?:&&|;)\s*"
     r"(?:sudo\s+)?(?:(?:(?:ba|z|da)?sh|python[23]?|perl|node|nohup)\s|\./))",
     *("powershell", "curl", "wget", "certutil", "bitsadmin", "mshta", "invoke-webrequest"),
-    *("net.webclient", "base64", "chmod", "msiexec", "regsvr32", "deno"),
+    *("net.webclient", "base64", "chmod", "msiexec", "regsvr32", "deno", "iex", "invoke-exp"),
 )
 HIDDEN_POWERSHELL = re.compile(
     rf"-e(?:nc(?:odedcommand)?)?{_ARGUMENTS}[A-Za-z0-9+/=]{{16}}|-w(?:indowstyle)?{_ARGUMENTS}hidden|"

@@ -216,13 +216,17 @@ def roles(
     top_level: str | None = None,
     setup_cfg: str | None = None,
     members: Container[str] | None = None,
+    on_import: Mapping[str, set[str]] | None = None,
 ) -> dict[str, Role]:
     """The role of each Python (or ``.pth``) file.
 
     ``sources`` maps each root-relative path to the names it imports (``Facts.local_imports``,
     empty for unparsed files); ``pyproject``, ``entry_points``, ``top_level`` (an sdist's
     ``*.egg-info/top_level.txt``) and ``setup_cfg`` are those files' text; ``members`` the
-    archive's root-relative paths (by default ``sources``'), to tell namespace packages.
+    archive's root-relative paths (by default ``sources``'), to tell namespace packages;
+    ``on_import`` those of the names a module imports when it is imported (by default all:
+    not those imported only in functions nothing calls then). Install-time code brings
+    every module it imports (a build backend's hooks are called by the frontend).
     """
     top_names = set((top_level or "").split())
     modules = {_module_of(path): path for path in sources if path.endswith(_SOURCE)}
@@ -257,7 +261,8 @@ def roles(
         )
         and path != "setup.py"
     ]
-    _follow(imported, sources, modules, result, Role.IMPORT)
+    importing = sources if on_import is None else {**sources, **on_import}
+    _follow(imported, importing, modules, result, Role.IMPORT)
     if entry_points:
         for module in _ENTRY.findall(entry_points):
             path = modules.get(module)

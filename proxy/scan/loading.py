@@ -11,10 +11,10 @@ import ast
 
 
 def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = ()) -> set[int]:
-    """Ids of the calls that run when the module runs: module level (class bodies too, not
-    ``if __name__ == "__main__"``), the bodies of module functions called from there (and of
-    functions defined in those bodies, called there), and ``hooks`` (install command
-    methods, which run when the module serves an install)."""
+    """Ids of the calls and imports that run when the module runs: module level (class
+    bodies too, not ``if __name__ == "__main__"``), the bodies of module functions called
+    from there (and of functions defined in those bodies, called there), and ``hooks``
+    (install command methods, which run when the module serves an install)."""
     functions = {
         node.name: node
         for node in tree.body
@@ -80,6 +80,9 @@ def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = 
                     if keyword.arg == "metaclass" and isinstance(keyword.value, ast.Name):
                         reach.enter(keyword.value.id, following)
             if isinstance(node, ast.Lambda):
+                continue
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                found.add(id(node))
                 continue
             if isinstance(node, ast.If) and is_main_guard(node.test):
                 stack.extend(node.orelse)

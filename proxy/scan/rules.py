@@ -26,7 +26,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 72
+REVISION = 73
 
 
 @dataclass(frozen=True, slots=True)
@@ -970,6 +970,7 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
     if persist is not None and spawn is None and facts.called(*_WRITES) is None:
         persist = None
     hit = texts.search(indicators.DOWNLOAD_RUN)
+    strong = False
     if hit is not None:
         # A command in a message ("to install, run: curl ... | sh") is advice; one handed
         # to a process, hidden or encoded, anywhere in install-time code, or written into a
@@ -990,7 +991,8 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
             )
         )
         yield finding("download-run", path, hit[2], _clip(command), 10 if strong else 4)
-    else:
+    if not strong:
+        # Advice aside, a download and a program run may still be the file's own.
         fetch = facts.called(
             ".urlretrieve",  # by its last name: a mistyped or aliased module still fetches
             "requests.get",
@@ -1027,11 +1029,15 @@ def _commands(path: str, texts: Texts, facts: Facts, role: Role) -> Iterator[Fin
                 for a in call.args
             }
             found = texts.first(
-                lambda t: bool(
-                    indicators.EXECUTABLE_URL.search(t)
-                    or (t in run and _EXECUTABLE_FILE.search(t))
-                    or (t in run and _SCRATCH_PROGRAM.match(t) is not None)
-                    or indicators.TEMP_EXECUTABLE.search(t)
+                lambda t: (
+                    bool(
+                        indicators.EXECUTABLE_URL.search(t)
+                        or (t in run and _EXECUTABLE_FILE.search(t))
+                        or (t in run and _SCRATCH_PROGRAM.match(t) is not None)
+                        or indicators.TEMP_EXECUTABLE.search(t)
+                    )
+                    # (A command in a message, `irm https://x/install.ps1 | iex`, is advice.)
+                    and (hit is None or not indicators.DOWNLOAD_RUN.pattern.search(t))
                 )
             )
             if found is not None:

@@ -518,6 +518,7 @@ class _Collector:
         imported: list[ast.Assign] = []
         eager: set[str] = set()
         lazy: set[str] = set()
+        in_functions: list[tuple[ast.AST, int, set[str]]] = []
         for node, scope in zip(nodes, scopes, strict=True):
             kind = type(node)
             if kind is ast.Import or kind is ast.ImportFrom:
@@ -526,6 +527,8 @@ class _Collector:
                 known, facts.local_imports = facts.local_imports, set()
                 self._import(node)  # type: ignore[arg-type]
                 (lazy if scope else eager).update(facts.local_imports)
+                if scope and facts.local_imports:
+                    in_functions.append((node, scope, facts.local_imports))
                 known.update(facts.local_imports)
                 facts.local_imports = known
             elif kind is ast.Assign and (
@@ -874,6 +877,8 @@ class _Collector:
         top = runs_on_load(tree, hooks=self._install_hooks(tree))
         for call, node in zip(facts.calls, self._call_nodes, strict=True):
             call.top = id(node) in top
+        if in_functions:
+            facts.on_call_imports = self._on_call_imports(in_functions, top, eager)
         if self._sends and self._sources:
             for name, node, scope in self._sends[:_MAX_FLOWS]:
                 kinds = set()
@@ -1180,6 +1185,30 @@ class _Collector:
                 calls = sites.get(name)
                 if calls and all(c in found for c in calls) and id(function) not in found:
                     found.update(id(sub) for sub in ast.walk(function))
+        return found
+
+    def _on_call_imports(
+        self, in_functions: list[tuple[ast.AST, int, set[str]]], top: set[int], eager: set[str]
+    ) -> dict[str, set[str]]:
+        """``Facts.on_call_imports``: of the project's modules imported in functions
+        (``in_functions``: the import, the function it is in, what it imports), those no
+        import run on load (``top``, ids from ``runs_on_load``) or at module level
+        (``eager``) also brings, under the name of each function the import lies in."""
+        reached = set(eager)
+        waiting: list[tuple[int, set[str]]] = []
+        for node, scope, names in in_functions:
+            if id(node) in top:
+                reached |= names
+            else:
+                waiting.append((scope, names))
+        found: dict[str, set[str]] = {}
+        for scope, names in waiting:
+            names = names - reached
+            while scope and names:
+                name = self._function_names.get(scope)
+                if name:
+                    found.setdefault(name, set()).update(names)
+                scope = self._enclosing.get(scope, 0)
         return found
 
     def _install_hooks(self, tree: ast.Module) -> tuple[ast.AST, ...]:
