@@ -392,6 +392,14 @@ class _Scan:
 
         for path in [p for p in deferred if layout.module_of(p) in commands]:
             read(path)
+        if not self.wheel and "pyproject.toml" in texts:
+            # What the build backend runs from the project (an in-tree backend, its hooks,
+            # the code it reads the version from) runs at install, wherever it lies.
+            python = [p for p in [*facts, *deferred] if p.endswith((".py", ".pyw"))]
+            every = {layout.module_of(p): p for p in python}
+            for path in layout.backend_paths(texts["pyproject.toml"], every):
+                if path in deferred:
+                    read(path)
         if not self.own_code:
             # Nothing but tests and examples (`pkg/example/run.py`): what it installs is
             # there, judged as any package's modules are.

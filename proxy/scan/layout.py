@@ -240,7 +240,7 @@ def roles(
     if not wheel:
         if "setup.py" in sources:
             install.append("setup.py")
-        install += _backend_paths(pyproject, modules)
+        install += backend_paths(pyproject, modules)
         install += [
             path
             for module in command_classes(pyproject, setup_cfg)
@@ -330,10 +330,10 @@ def _module_of(path: str) -> str:
     return stem.replace("/", ".")
 
 
-def _backend_paths(pyproject: str | None, modules: Mapping[str, str]) -> list[str]:
+def backend_paths(pyproject: str | None, modules: Mapping[str, str]) -> list[str]:
     """The files a build from the sdist runs: an in-tree build backend (``backend-path``),
-    and the build hooks backends load from the project (hatch's custom hooks,
-    ``pdm_build.py``, poetry's build script)."""
+    and the build hooks backends load from the project (hatch's custom hooks and version
+    code, ``pdm_build.py`` and pdm's version getter, poetry's build script)."""
     if not pyproject:
         return []
     document = parsed_toml(pyproject)
@@ -342,6 +342,9 @@ def _backend_paths(pyproject: str | None, modules: Mapping[str, str]) -> list[st
         return []
     paths = set(modules.values())
     hooks = [path for path in _build_hooks(document, system) if path in paths]
+    getter = _version_getter(document)
+    if getter is not None and getter in modules and modules[getter] not in hooks:
+        hooks.append(modules[getter])
     backend = system.get("build-backend")
     if not isinstance(backend, str) or not system.get("backend-path"):
         return hooks
@@ -358,6 +361,20 @@ def _backend_paths(pyproject: str | None, modules: Mapping[str, str]) -> list[st
     if not found and module in modules:
         found.append(modules[module])
     return found + hooks
+
+
+def _version_getter(document: dict) -> str | None:  # type: ignore[type-arg]
+    """The module pdm-backend imports to call for the version (``[tool.pdm.version] source =
+    "call"``, ``getter = "demo.version:get"``), or ``None``."""
+    tool = document.get("tool")
+    pdm = tool.get("pdm") if isinstance(tool, dict) else None
+    version = pdm.get("version") if isinstance(pdm, dict) else None
+    if not isinstance(version, dict) or version.get("source") != "call":
+        return None
+    getter = version.get("getter")
+    if not isinstance(getter, str) or not getter.strip():
+        return None
+    return getter.split(":", 1)[0].strip()
 
 
 def command_classes(pyproject: str | None, setup_cfg: str | None) -> list[str]:
@@ -421,6 +438,12 @@ def _build_hooks(document: dict, system: dict) -> list[str]:  # type: ignore[typ
                 path = custom.get("path", "hatch_build.py")
                 if isinstance(path, str):
                     found.append(path.strip("./"))
+        # `[tool.hatch.version] source = "code"`: hatch runs the file to read the version.
+        version = hatch.get("version")
+        if isinstance(version, dict) and version.get("source") == "code":
+            path = version.get("path")
+            if isinstance(path, str):
+                found.append(path.strip("./"))
     backend = system.get("build-backend")
     if isinstance(backend, str) and backend.startswith("pdm."):
         found.append("pdm_build.py")  # pdm-backend runs it when it is there

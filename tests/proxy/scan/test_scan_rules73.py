@@ -7,6 +7,9 @@ an action.
   ``curl ... | sh`` in a message always was.
 - A file whose message gives such advice is still judged for the download and the program
   it runs itself (before, the advice alone decided the rule's weight).
+- The code a build backend runs to read the version is install code, wherever it lies:
+  hatch's ``[tool.hatch.version] source = "code"`` file, pdm-backend's ``[tool.pdm.version]
+  source = "call"`` getter's module.
 
 (Rules 73 also follow imports made in functions only when something run early calls the
 function: ``test_scan_lazy_imports``.) The sources are inert text handed to the scanner;
@@ -15,7 +18,10 @@ nothing runs them.
 
 from __future__ import annotations
 
-from tests.support.archives import wheel
+import pytest
+
+from pipgate.proxy.scan import scan_archive
+from tests.support.archives import pkg_info, sdist, wheel
 from tests.support.scan import judge
 
 WHEEL = "demo-1.0-py3-none-any.whl"
@@ -64,3 +70,41 @@ def test_advice_in_a_message_does_not_hide_a_program_downloaded_and_run() -> Non
     rules, held = judge(wheel({"demo/__init__.py": init}), WHEEL)
     assert rules.get("download-run") == 10, rules
     assert held
+
+
+#: A build that starts a program of its own, in a file nothing else imports.
+SPAWNS = "import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 1'])\n__version__ = '1.0'\n"
+HATCH = "[build-system]\nrequires = ['hatchling']\nbuild-backend = 'hatchling.build'\n"
+PDM = "[build-system]\nrequires = ['pdm-backend']\nbuild-backend = 'pdm.backend'\n"
+
+
+@pytest.mark.parametrize(
+    ("pyproject", "path"),
+    [
+        (
+            HATCH + "[tool.hatch.version]\nsource = 'code'\npath = 'src/demo/__about__.py'\n",
+            "src/demo/__about__.py",
+        ),
+        (
+            PDM + "[tool.pdm.version]\nsource = 'call'\ngetter = 'demo.version:get_version'\n",
+            "src/demo/version.py",
+        ),
+    ],
+    ids=["hatch code source", "pdm call getter"],
+)
+def test_the_code_a_backend_runs_for_the_version_is_install_code(pyproject: str, path: str) -> None:
+    # (A package large enough that modules nothing runs early are not all read whole.)
+    tables = "".join(f"ROW_{i} = {i}\n" for i in range(4000))
+    members = {
+        "PKG-INFO": pkg_info(),
+        "src/demo/__init__.py": "",
+        "src/demo/tables.py": tables,
+        path: SPAWNS,
+    }
+    report = scan_archive(sdist({**members, "pyproject.toml": pyproject}), "demo-1.0.tar.gz")
+    assert any(f.rule == "install-process" and f.file == path for f in report.findings), (
+        report.findings
+    )
+    # Where the backend reads the version otherwise, the same file is a module.
+    plain = scan_archive(sdist({**members, "pyproject.toml": HATCH}), "demo-1.0.tar.gz")
+    assert not any(f.rule == "install-process" for f in plain.findings), plain.findings
