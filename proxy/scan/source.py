@@ -334,6 +334,10 @@ def disguise(data: bytes) -> str:
     return found.group(1).decode("ascii").lower() if found else ""
 
 
+#: Functions Python itself calls when a module is used (PEP 562), not code of the module.
+_CALLED_BY_PYTHON = frozenset({"__getattr__", "__dir__"})
+
+
 def local_imports(data: bytes) -> set[str]:
     """What ``Facts.local_imports`` would hold, read from the import lines alone (a module
     not worth parsing, whose imports are still followed)."""
@@ -1193,22 +1197,29 @@ class _Collector:
         """``Facts.on_call_imports``: of the project's modules imported in functions
         (``in_functions``: the import, the function it is in, what it imports), those no
         import run on load (``top``, ids from ``runs_on_load``) or at module level
-        (``eager``) also brings, under the name of each function the import lies in."""
+        (``eager``) also brings, under the name of each function the import lies in. An
+        import in ``__getattr__`` or ``__dir__`` counts as run on load: Python calls those
+        itself, at the first use of the module (``pkg.anything``), as a lazy loader's
+        ``def __getattr__(name): from . import _impl`` does."""
         reached = set(eager)
-        waiting: list[tuple[int, set[str]]] = []
+        waiting: list[tuple[list[str], set[str]]] = []
         for node, scope, names in in_functions:
-            if id(node) in top:
-                reached |= names
-            else:
-                waiting.append((scope, names))
-        found: dict[str, set[str]] = {}
-        for scope, names in waiting:
-            names = names - reached
-            while scope and names:
+            functions = []
+            while scope:
                 name = self._function_names.get(scope)
                 if name:
-                    found.setdefault(name, set()).update(names)
+                    functions.append(name)
                 scope = self._enclosing.get(scope, 0)
+            if id(node) in top or not _CALLED_BY_PYTHON.isdisjoint(functions):
+                reached |= names
+            else:
+                waiting.append((functions, names))
+        found: dict[str, set[str]] = {}
+        for functions, names in waiting:
+            names = names - reached
+            if names:
+                for name in functions:
+                    found.setdefault(name, set()).update(names)
         return found
 
     def _install_hooks(self, tree: ast.Module) -> tuple[ast.AST, ...]:

@@ -1,7 +1,8 @@
 """Imports made inside functions run when the function is called, not when the module is
 imported. Code that runs on import brings only the modules it imports then: at module
 level, or in a function that something run on import calls (in the module itself, or in
-another module's import-time code). A console command's function that imports the rest of
+another module's import-time code), or in ``__getattr__`` (PEP 562: Python calls it at the
+module's first use, as lazy loaders rely on). A console command's function that imports the rest of
 an application (``def run(): from app.server import serve``) does not make that application
 import-time code: its modules are judged as modules, and one too large to read whole does
 not hold the archive. Install-time code brings every module it imports, called or not (a
@@ -150,3 +151,20 @@ def test_a_payload_a_build_backend_imports_in_its_hook_runs_at_install() -> None
     report = scan_archive(sdist(files, root="demo-1.0"), "demo-1.0.tar.gz")
     assert any(f.file == "_hook.py" for f in report.findings), report.findings
     assert not ScanPolicy().decide(report).allowed
+
+
+def test_an_import_in_a_modules_getattr_runs_at_its_first_use() -> None:
+    found = read_source(
+        "def __getattr__(name):\n    from . import _impl\n    return getattr(_impl, name)\n"
+    )
+    assert found.on_call_imports == {}
+
+
+def test_a_module_a_lazy_loader_imports_on_first_use_is_import_code() -> None:
+    spawns = "import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 1'])\n"
+    loader = "def __getattr__(name):\n    from . import _impl\n    return getattr(_impl, name)\n"
+    unused = "def helper():\n    from . import _impl\n"
+    for init, early in ((loader, True), (unused, False)):
+        report = scan_archive(wheel({"demo/__init__.py": init, "demo/_impl.py": spawns}), WHEEL)
+        rules = {f.rule for f in report.findings if f.file == "demo/_impl.py"}
+        assert ("import-process" in rules) is early, (init, report.findings)
