@@ -1,9 +1,9 @@
 """What of a module runs when it is loaded: its module-level statements (not ``if __name__
 == "__main__"``), class bodies, and what those call in the module (functions, a class's
-``__init__``, methods by name, a thread's target, a function handed to ``atexit.register``,
-a timer, a pool or ``map``, one called through ``globals()``, ``getattr`` or a literal table
-of functions, decorators, default values, metaclasses and ``__init_subclass__``), a few
-calls deep."""
+``__init__``, methods by name, a thread's target, a function handed to ``atexit.register``
+or decorated with it, a timer, a pool or ``map``, one called through ``globals()``,
+``getattr`` or a literal table of functions, decorators, default values, metaclasses and
+``__init_subclass__``), a few calls deep."""
 
 from __future__ import annotations
 
@@ -62,6 +62,11 @@ def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = 
                         reach.enter(decorator.id, following)
                     else:
                         stack.append(decorator)
+                    if not isinstance(node, ast.ClassDef) and _runs_what_it_is_handed(
+                        decorator, modules
+                    ):
+                        # `@atexit.register`: what it decorates is handed to a runner.
+                        reach.enter(node.name, following)
                 if not isinstance(node, ast.ClassDef):
                     # Default values are computed when the function is defined.
                     stack.extend(node.args.defaults)

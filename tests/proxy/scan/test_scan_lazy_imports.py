@@ -168,3 +168,13 @@ def test_a_module_a_lazy_loader_imports_on_first_use_is_import_code() -> None:
         report = scan_archive(wheel({"demo/__init__.py": init, "demo/_impl.py": spawns}), WHEEL)
         rules = {f.rule for f in report.findings if f.file == "demo/_impl.py"}
         assert ("import-process" in rules) is early, (init, report.findings)
+
+
+def test_a_function_handed_to_atexit_by_its_decorator_runs() -> None:
+    spawns = "import subprocess\nsubprocess.Popen(['sh', '-c', 'sleep 1'])\n"
+    init = "import atexit\n@atexit.register\ndef _bye():\n    from . import _impl\n"
+    report = scan_archive(wheel({"demo/__init__.py": init, "demo/_impl.py": spawns}), WHEEL)
+    rules = {f.rule for f in report.findings if f.file == "demo/_impl.py"}
+    assert "import-process" in rules, report.findings
+    found = read_source("import atexit, os\n@atexit.register\ndef _bye():\n    os.system('id')\n")
+    assert [c.top for c in found.calls if c.name == "os.system"] == [True]
