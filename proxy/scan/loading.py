@@ -35,6 +35,16 @@ def runs_on_load(tree: ast.Module, depth: int = 3, hooks: tuple[ast.AST, ...] = 
         if isinstance(node, ast.Import)
         for alias in node.names
     }
+    # `from atexit import register as _r`: a runner by the name this module gives it, as
+    # "atexit.register".
+    modules.update(
+        {
+            alias.asname or alias.name: f"{node.module}.{alias.name}"
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level
+            for alias in node.names
+        }
+    )
     # `HANDLERS = {"a": setup}` then `HANDLERS["a"]()`: what a literal table of the
     # module's functions holds.
     tables = {
@@ -215,7 +225,8 @@ _RUNNER_METHODS = frozenset({"submit", "run_in_executor", "call_soon", "call_lat
 
 def _runs_what_it_is_handed(func: ast.expr, modules: dict[str, str]) -> bool:
     if isinstance(func, ast.Name):
-        return func.id == "Timer"
+        module, _, name = modules.get(func.id, "").rpartition(".")
+        return func.id == "Timer" or (module, name) in _RUNNERS
     if not isinstance(func, ast.Attribute):
         return False
     if func.attr in _RUNNER_METHODS:

@@ -178,3 +178,14 @@ def test_a_function_handed_to_atexit_by_its_decorator_runs() -> None:
     assert "import-process" in rules, report.findings
     found = read_source("import atexit, os\n@atexit.register\ndef _bye():\n    os.system('id')\n")
     assert [c.top for c in found.calls if c.name == "os.system"] == [True]
+
+
+def test_atexit_register_imported_by_name_is_a_runner_too() -> None:
+    decorated = (
+        "from atexit import register\nimport os\n@register\ndef _bye():\n    os.system('id')\n"
+    )
+    handed = "from atexit import register as on_exit\nimport os\ndef _bye():\n    os.system('id')\n"
+    for source in (decorated, handed + "on_exit(_bye)\n"):
+        found = read_source(source)
+        assert [c.top for c in found.calls if c.name == "os.system"] == [True], source
+    assert [c.top for c in read_source(handed).calls if c.name == "os.system"] == [False]
