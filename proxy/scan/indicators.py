@@ -98,16 +98,11 @@ def _anchors_in(lower: str) -> tuple[frozenset[str], frozenset[str]]:
     automaton, ordered = _automaton(indexed)
     overlap = max(map(len, ordered)) - 1
     found: set[str] = set()
-    try:
-        for offset in range(0, max(len(lower) - overlap, 1), _PIECE):
-            piece = lower[offset : offset + _PIECE + overlap]
-            matches = automaton.find_matches_as_indexes(piece, overlapping=True)
-            found.update(ordered[index] for index, _, _ in matches)
-        result = (indexed, frozenset(found))
-    except UnicodeEncodeError:
-        # A lone surrogate (bytes that were not UTF-8, kept by `surrogateescape`): the
-        # automaton reads only UTF-8, so this text is searched anchor by anchor.
-        result = _NOTHING
+    for offset in range(0, max(len(lower) - overlap, 1), _PIECE):
+        piece = lower[offset : offset + _PIECE + overlap]
+        matches = automaton.find_matches_as_indexes(piece, overlapping=True)
+        found.update(ordered[index] for index, _, _ in matches)
+    result = (indexed, frozenset(found))
     _last = (lower, result)
     return result
 

@@ -23,14 +23,6 @@ def test_a_lone_surrogate_does_not_stop_the_search() -> None:
     assert found is not None and found.group(0) == "webhook.site"
 
 
-def test_a_lone_surrogate_in_a_long_text_does_not_stop_the_search() -> None:
-    text = (b"# \xff\xfe unreadable\n" + b"x = 1\n" * indicators._INDEXED).decode(
-        "utf-8", "surrogateescape"
-    ) + "url = 'https://webhook.site/abc'\n"
-    found = CATCHER.search(text, text.lower())
-    assert found is not None and found.group(0) == "webhook.site"
-
-
 def test_only_the_first_occurrences_of_an_anchor_are_tried() -> None:
     decoys = "interactive " * (indicators._PER_ANCHOR + 5) + " " * indicators._WINDOW * 2
     late = decoys + "interact.sh"
