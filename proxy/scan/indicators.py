@@ -7,11 +7,8 @@ literals decoded statically). Categories are what findings name, so a reason rea
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
-
-import ahocorasick_rs
 
 _I = re.IGNORECASE
 
@@ -32,15 +29,9 @@ class Indicator:
     pattern: re.Pattern[str]
     anchors: tuple[str, ...]
 
-    def __post_init__(self) -> None:
-        _ANCHORS.update(self.anchors)
-
     def search(self, text: str, lower: str) -> re.Match[str] | None:
         best: re.Match[str] | None = None
-        indexed, present = _anchors_in(lower)
         for anchor in self.anchors:
-            if anchor in indexed and anchor not in present:
-                continue  # (what `find` would have found: nothing)
             start = lower.find(anchor)
             tries = 0
             while start >= 0 and tries < _PER_ANCHOR:
@@ -56,55 +47,6 @@ class Indicator:
                     break
                 start = lower.find(anchor, start + 1)
         return best
-
-
-#: Every indicator's anchors, as they are made (``Indicator.__post_init__``).
-_ANCHORS: set[str] = set()
-#: A text at least this long is indexed once for all anchors (``_anchors_in``); a shorter
-#: one is searched anchor by anchor, which costs it less than a pass of the automaton.
-_INDEXED = 8 * 1024
-#: Texts are indexed in pieces of this many characters (overlapping by the longest anchor
-#: less one), so the matches listed at once stay few even in a text made of anchors.
-_PIECE = 1 << 16
-_NOTHING: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
-#: The text indexed last and what ``_anchors_in`` found in it: the rules and triage search
-#: one text for many indicators in a row. (A reference to the text itself, compared by
-#: identity, so a new text is never taken for the last one.)
-_last: tuple[str, tuple[frozenset[str], frozenset[str]]] | None = None
-
-
-@functools.cache
-def _automaton(anchors: frozenset[str]) -> tuple[ahocorasick_rs.AhoCorasick, tuple[str, ...]]:
-    ordered = tuple(sorted(anchors))
-    automaton = ahocorasick_rs.AhoCorasick(
-        ordered,
-        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-        implementation=ahocorasick_rs.Implementation.DFA,
-    )
-    return automaton, ordered
-
-
-def _anchors_in(lower: str) -> tuple[frozenset[str], frozenset[str]]:
-    """The anchors indexed, and those of them that occur in ``lower`` (also where one holds
-    another): one pass over a long text instead of a search for each indicator's anchors
-    (hundreds, nearly all absent). Nothing indexed for a short text."""
-    global _last
-    if len(lower) < _INDEXED:
-        return _NOTHING
-    last = _last
-    if last is not None and last[0] is lower:
-        return last[1]
-    indexed = frozenset(_ANCHORS)
-    automaton, ordered = _automaton(indexed)
-    overlap = max(map(len, ordered)) - 1
-    found: set[str] = set()
-    for offset in range(0, max(len(lower) - overlap, 1), _PIECE):
-        piece = lower[offset : offset + _PIECE + overlap]
-        matches = automaton.find_matches_as_indexes(piece, overlapping=True)
-        found.update(ordered[index] for index, _, _ in matches)
-    result = (indexed, frozenset(found))
-    _last = (lower, result)
-    return result
 
 
 def _ind(pattern: str, *anchors: str, flags: int = _I) -> Indicator:

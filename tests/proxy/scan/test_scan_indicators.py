@@ -1,6 +1,5 @@
 """``Indicator.search``: the pattern is tried around the first ``_PER_ANCHOR`` occurrences of
-each anchor, so a text cannot make it try the pattern everywhere; a long text is indexed once
-for every indicator's anchors, and what is found is what searching each anchor finds."""
+each anchor, so a text cannot make it try the pattern everywhere."""
 
 from __future__ import annotations
 
@@ -30,20 +29,3 @@ def test_only_the_first_occurrences_of_an_anchor_are_tried() -> None:
     early = "interact.sh " + decoys
     found = CATCHER.search(early, early.lower())
     assert found is not None and found.span() == (0, len("interact.sh"))
-
-
-def test_an_anchor_across_the_pieces_a_long_text_is_indexed_in_is_found() -> None:
-    # ".bashrc" straddles the end of the first piece the automaton reads.
-    text = "x" * (indicators._PIECE - 3) + ".bashrc\n" + "y" * indicators._PIECE
-    assert len(text) >= indicators._INDEXED
-    found = indicators.PERSISTENCE.search(text, text.lower())
-    assert found is not None and found.group(0) == ".bashrc"
-
-
-def test_each_long_text_is_indexed_for_itself() -> None:
-    padding = "z" * indicators._INDEXED
-    with_sink = padding + "\nurl = 'https://webhook.site/abc'\n"
-    without = padding + "\nurl = 'https://example.org/abc'\n"
-    for text, expected in ((with_sink, True), (without, False), (with_sink, True)):
-        lower = text.lower()
-        assert (CATCHER.search(text, lower) is not None) is expected
