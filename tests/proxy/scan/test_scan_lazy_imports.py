@@ -13,6 +13,8 @@ The sources are inert text handed to the scanner; nothing runs them.
 
 from __future__ import annotations
 
+import pytest
+
 from pipgate.policies.scan import ScanPolicy
 from pipgate.proxy.scan import ScanLimits, scan_archive
 from pipgate.proxy.scan.layout import Role, roles
@@ -95,37 +97,29 @@ def test_a_large_module_a_command_imports_when_run_is_read_in_part() -> None:
     assert ScanPolicy().decide(report).allowed
 
 
-def test_a_large_module_imported_by_a_function_called_on_import_is_held() -> None:
-    report = _scan(
-        {
-            "demo/__init__.py": "from .cli import main\n",
-            "demo/cli.py": "def main():\n    from .server import serve\n    serve()\nmain()\n",
-            "demo/server.py": LARGE,
-        }
-    )
-    assert report.incomplete is not None and "demo/server.py" in report.incomplete
-
-
-def test_a_large_module_imported_by_a_function_another_module_calls_on_import_is_held() -> None:
-    report = _scan(
-        {
-            "demo/__init__.py": "from .cli import main\nmain()\n",
-            "demo/cli.py": "def main():\n    from .server import serve\n    serve()\n",
-            "demo/server.py": LARGE,
-        }
-    )
-    assert report.incomplete is not None and "demo/server.py" in report.incomplete
-
-
-def test_a_large_module_imported_by_a_function_that_one_called_on_import_calls_is_held() -> None:
-    report = _scan(
-        {
-            "demo/__init__.py": "from .cli import main\nmain()\n",
-            "demo/cli.py": "def main():\n    _go()\n"
-            "def _go():\n    from .server import serve\n    serve()\n",
-            "demo/server.py": LARGE,
-        }
-    )
+@pytest.mark.parametrize(
+    ("init", "cli"),
+    [
+        # A function the module calls on import.
+        (
+            "from .cli import main\n",
+            "def main():\n    from .server import serve\n    serve()\nmain()\n",
+        ),
+        # A function another module's import-time code calls.
+        (
+            "from .cli import main\nmain()\n",
+            "def main():\n    from .server import serve\n    serve()\n",
+        ),
+        # A function that such a function calls.
+        (
+            "from .cli import main\nmain()\n",
+            "def main():\n    _go()\ndef _go():\n    from .server import serve\n    serve()\n",
+        ),
+    ],
+    ids=["called here", "called from __init__", "called in turn"],
+)
+def test_a_large_module_imported_by_a_function_run_on_import_is_held(init: str, cli: str) -> None:
+    report = _scan({"demo/__init__.py": init, "demo/cli.py": cli, "demo/server.py": LARGE})
     assert report.incomplete is not None and "demo/server.py" in report.incomplete
 
 
