@@ -28,6 +28,7 @@ from .identity import Identities, bundled_summaries
 from .layout import Role
 from .limits import Deadline, ScanLimits, Unscannable
 from .metadata import (
+    check_anonymous,
     check_archive,
     check_commands,
     check_url_requirements,
@@ -155,6 +156,9 @@ def _scan(
         claimed = paired_claim(findings)
         if claimed is not None:
             findings.append(claimed)
+        anonymous = check_anonymous(findings, scan.metadata, scan.metadata_path)
+        if anonymous is not None:
+            findings.append(anonymous)
     except Unscannable as exc:
         return ScanReport(
             RULES_VERSION,
@@ -231,6 +235,9 @@ class _Scan:
         # Small compiled files, read whole for the sinks they carry (``compiled``).
         self.binaries: dict[str, bytes] = {}
         self._binary_bytes = 0
+        # What the archive says of itself (``PKG-INFO``/``METADATA``), once judged.
+        self.metadata: dict[str, list[str]] = {}
+        self.metadata_path = filename
 
     def want(self, path: str, size: int) -> int:
         """How much of a member to read: what may run early is read further."""
@@ -568,6 +575,7 @@ class _Scan:
                     path, role, facts[path], damped=not whole, build=path in built
                 )
         metadata = read_metadata(texts[metadata_path]) if metadata_path else {}
+        self.metadata, self.metadata_path = metadata, metadata_path or self.filename
         name = (metadata.get("name") or [""])[0] or layout.project_name(self.filename)
         yield from check_archive(
             self.filename,

@@ -8,7 +8,7 @@ and often an install hook that only phones home (which the Python rules see).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from email.parser import HeaderParser
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -20,6 +20,7 @@ from . import indicators
 from .facts import Facts
 from .layout import Role, parsed_toml
 from .rules import NETWORK, PROCESS, finding
+from .scoring import ARCHIVE_RULES
 
 _PLACEHOLDER_VERSION = re.compile(
     r"^(?!(?:19|20)\d\d(?:\.\d+)+$)(?:0+(?:\.0+)+|9{2,}(?:\.\d+)*|[1-9]\d{2,}(?:\.\d+)*)$"
@@ -151,6 +152,31 @@ def check_archive(
         if name in indicators.STEALER_REQUIREMENTS:
             yield finding("stealer-dependency", metadata_path, 0, name)
             break
+
+
+#: Headers that say where a project lives (``Home-page``, ``Project-URL``, ``Download-URL``):
+#: a reviewer can follow them to its source and its people.
+_WHERE_FROM = ("home-page", "project-url", "download-url")
+
+
+def check_anonymous(
+    findings: Iterable[Finding], metadata: Mapping[str, list[str]], metadata_path: str
+) -> Finding | None:
+    """``anonymous`` for an archive whose code has findings (any rule not about the archive
+    as a whole) and whose metadata names no home page, repository or project URL; ``None``
+    for an archive without metadata (nothing is known of it either way), one that names
+    where it lives, or one whose code shows nothing.
+
+    Alone it weighs nothing (it is only emitted beside code evidence); beside evidence
+    just short of the line it holds the file. Of the 2,348 legitimate archives in the tuning
+    halves, 269 (11%) name no address; of the development malware, 88%.
+    """
+    if not metadata or not any(item.rule not in ARCHIVE_RULES for item in findings):
+        return None
+    for header in _WHERE_FROM:
+        if any(value.strip() not in ("", "UNKNOWN") for value in metadata.get(header, [])):
+            return None
+    return finding("anonymous", metadata_path, 0, "no home page, repository or project URL")
 
 
 #: A requirement named by URL (PEP 508 `name @ url`): pip fetches it from that address

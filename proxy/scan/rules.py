@@ -26,7 +26,7 @@ from .facts import Call, Facts
 from .layout import Role
 from .source import DNS_LOOKUPS, ESCAPE_SOUP, FETCH_TO_PATH, SAVED_AS_CODE, SAVED_AS_PROGRAM
 
-REVISION = 73
+REVISION = 74
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +166,12 @@ RULES: dict[str, Rule] = {
             "two kinds of evidence no legitimate file shows together (network and a process on"
             " import; a known sink beside a download, a network call, a process, persistence"
             " or a blob): weighs what the pair lacks of 10",
+        ),
+        Rule(
+            "anonymous",
+            3,
+            "code with findings in an archive that names no home page, repository or project"
+            " URL: nobody a reviewer can ask or check it against",
         ),
         Rule("stealer-dependency", 4, "requires packages stealers use (browser-cookie3, ...)"),
         Rule(

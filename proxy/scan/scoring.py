@@ -19,6 +19,7 @@ ARCHIVE_RULES = frozenset(
     {
         "placeholder",
         "placeholder-text",
+        "anonymous",
         "lookalike-name",
         "lookalike-dependency",
         "copied-identity",

@@ -1878,10 +1878,24 @@ class _Collector:
     def _hidden_name(self, node: ast.AST, scope: int) -> bool:
         """Whether a ``getattr`` name is spelled out in the file (a literal, built from
         pieces, or a name bound to one): ``getattr(builtins, "ex" + "ec")`` hides a call;
-        ``getattr(builtins, name)`` with a runtime ``name`` is a lookup table."""
+        ``getattr(builtins, name)`` with a runtime ``name`` is a lookup table, and so is a
+        method of a runtime value (``getattr(builtins, kind.removeprefix("builtins."))``, a
+        deserializer's); a method of a literal or a module's function (``"".join(...)``,
+        ``codecs.decode(...)``) spells the name out."""
         if isinstance(node, ast.Name):
             return (self._owner(scope, node.id), node.id) in self.literals
-        return not isinstance(node, ast.Attribute | ast.Subscript)
+        receiver = node
+        while (isinstance(receiver, ast.Call) and isinstance(receiver.func, ast.Attribute)) or (
+            isinstance(receiver, ast.Subscript)
+        ):
+            # `name.strip().lower()`, `"cexe"[::-1]`: what the pieces are made of.
+            receiver = receiver.func.value if isinstance(receiver, ast.Call) else receiver.value
+        if receiver is not node and isinstance(receiver, ast.Name):
+            owner = self._owner(scope, receiver.id)
+            if (owner, receiver.id) in self.assigned:  # a variable: a literal, or data
+                return (owner, receiver.id) in self.literals
+            return True  # a module or a builtin type: `bytes.fromhex(...).decode()`
+        return not isinstance(receiver, ast.Attribute | ast.Subscript)
 
     # -- names -----------------------------------------------------------------------------
 

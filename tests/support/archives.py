@@ -13,6 +13,11 @@ import tarfile
 import zipfile
 from collections.abc import Mapping
 
+#: Where the synthetic packages say they live: most published packages name their source,
+#: and one that names none is ``anonymous`` beside code evidence (tests of that pass
+#: ``source=None``).
+SOURCE = "https://example.org/{name}"
+
 
 def sdist(members: Mapping[str, str | bytes], root: str = "demo-1.0") -> bytes:
     """A ``.tar.gz`` with every member under ``root/`` (``root=""`` for none)."""
@@ -46,14 +51,13 @@ def wheel(
     version: str = "1.0",
     metadata: str | None = None,
     links: Mapping[str, str] | None = None,
+    source: str | None = SOURCE,
 ) -> bytes:
-    """A wheel-shaped zip: ``members`` plus a ``.dist-info`` with ``METADATA``."""
+    """A wheel-shaped zip: ``members`` plus a ``.dist-info`` with ``METADATA`` (``metadata``,
+    else one naming ``source`` as the project's address when it is given)."""
     info = f"{name}-{version}.dist-info"
     files = dict(members)
-    files.setdefault(
-        f"{info}/METADATA",
-        metadata or f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: demo\n",
-    )
+    files.setdefault(f"{info}/METADATA", metadata or _metadata(name, version, "demo", source))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in files.items():
@@ -66,8 +70,17 @@ def wheel(
     return buf.getvalue()
 
 
-def pkg_info(name: str = "demo", version: str = "1.0", summary: str = "A demo") -> str:
-    return f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {summary}\n"
+def pkg_info(
+    name: str = "demo", version: str = "1.0", summary: str = "A demo", source: str | None = SOURCE
+) -> str:
+    return _metadata(name, version, summary, source)
+
+
+def _metadata(name: str, version: str, summary: str, source: str | None) -> str:
+    text = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: {summary}\n"
+    if source:
+        text += f"Project-URL: Source, {source.format(name=name)}\n"
+    return text
 
 
 def zip_bomb(size: int = 200 * 1024 * 1024) -> bytes:
