@@ -13,6 +13,7 @@ what it leaves is skipped when it asks for the next header.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -194,7 +195,11 @@ def _parse(block: bytes) -> tuple[str, int, bytes, str]:
     return name, size, kind, linkname
 
 
+@functools.lru_cache(maxsize=1024)
 def _number(field: bytes) -> int:
+    """A header's octal number (``tarfile.nti``). Cached: most fields repeat from member to
+    member (mode, owner, group, device numbers; a timestamp setuptools gives every file);
+    an error raised is not cached, and is raised again."""
     if field and field[0] in (0o200, 0o377):
         raise Unusual("a base-256 number")
     end = field.find(0)
