@@ -97,7 +97,16 @@ SINKS: dict[str, Indicator] = {
         r"burpcollaborator\.me|[\w-]+\.ply\.gg|requestrepo\.com|[\w-]+\.pinggy\.(?:io|link|online)|"
         r"bore\.pub|[\w-]+\.loca\.lt|postb\.in|ptsv[23]\.com|mockbin\.(?:org|io))",
         *("webhook.site", "requestbin", "pipedream", "ngrok", "burpcollaborator", "oastify"),
-        *("interact", "oast.", "dnslog", "ceye.io", "canarytokens", "trycloudflare", "serveo"),
+        *(
+            "interact.sh",
+            "interactsh",
+            "oast.",
+            "dnslog",
+            "ceye.io",
+            "canarytokens",
+            "trycloudflare",
+            "serveo",
+        ),
         *("localtunnel", "beeceptor", "requestcatcher", "webhook.cool", "webhook-test"),
         *("typedwebhook", "localhost.run", ".ply.gg", "requestrepo", "pinggy", "bore.pub"),
         *(".loca.lt", "postb.in", "ptsv", "mockbin"),
@@ -220,7 +229,8 @@ CREDENTIALS: dict[str, tuple[float, Indicator]] = {
         3,
         _ind(
             r"(?:\.(?:bash|zsh|sh|psql|mysql|python)_history\b|(?:^|[\\/\x00])\.(?:netrc|pgpass|npmrc|pypirc)\b)",
-            *("_history", ".netrc", ".pgpass", ".npmrc", ".pypirc"),
+            *("sh_history", "psql_history", "mysql_history", "python_history"),
+            *(".netrc", ".pgpass", ".npmrc", ".pypirc"),
         ),
     ),
     "system secrets": (

@@ -384,7 +384,10 @@ _TRIAGE = (
     ((b"secret_key", b"secretkey", b"key_secret", b"secret_access_key"), _any(_SECRET_SENT)),
     # Credential files and stores named as paths, beside network use.
     (
-        (b".git-credentials", b".pypirc", b".npmrc", b".netrc", b".pgpass", b"_history"),
+        (
+            *(b".git-credentials", b".pypirc", b".npmrc", b".netrc", b".pgpass"),
+            *(b"sh_history", b"psql_history", b"mysql_history", b"python_history"),
+        ),
         _stores_and_phones,
     ),
     ((b"/proc/self/environ",), _stores_and_phones),
