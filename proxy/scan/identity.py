@@ -124,6 +124,41 @@ def _repository(url: str) -> str | None:
     return canonicalize_name(segments[1].removesuffix(".git"))
 
 
+#: Hosts a generated or hand-filled form puts where the project's address belongs.
+_PLACEHOLDER_HOSTS = frozenset(
+    {"example.com", "example.org", "example.net", "google.com", "pypi.org"}
+)
+#: Forge accounts a template's instructions say to replace (``github.com/yourusername/x``).
+_PLACEHOLDER_OWNERS = frozenset(
+    {"user", "username", "yourusername", "your-username", "your_username", "yourname", "you"}
+)
+
+
+def names_a_home(url: str) -> bool:
+    """Whether ``url`` says where a project lives: an ``http(s)`` address of a named host
+    that is not a placeholder (``localhost``, a forge's front page, ``example.com`` and its
+    subdomains, ``google.com``, PyPI's front page, a template's repository, a forge account
+    a template says to replace)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    host = (parts.hostname or "").removeprefix("www.")
+    if parts.scheme.lower() not in ("http", "https") or "." not in host:
+        return False
+    segments = [s.lower() for s in parts.path.split("/") if s]
+    if host in _PLACEHOLDER_HOSTS or host.endswith(
+        (".example.com", ".example.org", ".example.net")
+    ):
+        return host == "pypi.org" and bool(segments)  # a project's page there is its own
+    if host in _FORGES:
+        if not segments or segments[0] in _PLACEHOLDER_OWNERS:
+            return False
+        if len(segments) > 1 and canonicalize_name(segments[1].removesuffix(".git")) in _TEMPLATES:
+            return False
+    return True
+
+
 @cache
 def bundled_summaries() -> Mapping[str, str]:
     """The popular projects' summaries shipped with pipgate, read once per process."""

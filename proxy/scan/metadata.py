@@ -18,6 +18,7 @@ from pipgate.policies.scan import Finding
 
 from . import indicators
 from .facts import Facts
+from .identity import names_a_home
 from .layout import Role, parsed_toml
 from .rules import NETWORK, PROCESS, finding
 from .scoring import ARCHIVE_RULES
@@ -173,10 +174,18 @@ def check_anonymous(
     """
     if not metadata or not any(item.rule not in ARCHIVE_RULES for item in findings):
         return None
-    for header in _WHERE_FROM:
-        if any(value.strip() not in ("", "UNKNOWN") for value in metadata.get(header, [])):
-            return None
-    return finding("anonymous", metadata_path, 0, "no home page, repository or project URL")
+    addresses = [
+        value.partition(",")[2] if header == "project-url" else value
+        for header in _WHERE_FROM
+        for value in metadata.get(header, [])
+    ]
+    if any(names_a_home(address) for address in addresses):
+        return None
+    detail = "no home page, repository or project URL"
+    named = [a.strip() for a in addresses if a.strip() not in ("", "UNKNOWN")]
+    if named:
+        detail = f"no address of its own: {named[0][:80]} is a placeholder"
+    return finding("anonymous", metadata_path, 0, detail)
 
 
 #: A requirement named by URL (PEP 508 `name @ url`): pip fetches it from that address

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 #: Where the synthetic packages say they live: most published packages name their source,
 #: and one that names none is ``anonymous`` beside code evidence (tests of that pass
 #: ``source=None``).
-SOURCE = "https://example.org/{name}"
+SOURCE = "https://github.com/demo-org/{name}"
 
 
 def sdist(members: Mapping[str, str | bytes], root: str = "demo-1.0") -> bytes:

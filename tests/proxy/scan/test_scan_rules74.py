@@ -5,6 +5,10 @@ looked up by a name the data gives.
   (``Home-page``, ``Project-URL``, ``Download-URL``), and its code has findings. It weighs
   nothing alone and is not emitted without code evidence; beside evidence just short of the
   line it holds the file.
+  A placeholder is no address: a forge's front page (``https://github.com``), ``example.com``
+  and its subdomains, ``google.com``, PyPI's front page, a template's repository
+  (``pypa/sampleproject``), a forge account a template says to replace
+  (``github.com/yourusername/...``).
 - ``getattr(builtins, kind.removeprefix("builtins."))`` (a deserializer rebuilding an
   exception by its recorded type) is a lookup by a runtime name, not a name spelled out to
   hide a call; a method of a literal (``"cexe"[::-1]``, ``"".join(...)``) or of a module
@@ -18,6 +22,7 @@ from __future__ import annotations
 import pytest
 
 from pipgate.proxy.scan import scan_archive
+from pipgate.proxy.scan.identity import names_a_home
 from pipgate.proxy.scan.source import read_source
 from tests.support.archives import pkg_info, sdist, wheel
 from tests.support.scan import judge
@@ -58,15 +63,64 @@ def test_the_same_evidence_in_an_archive_naming_its_source_is_not() -> None:
 @pytest.mark.parametrize(
     "header",
     [
-        "Home-page: https://demo.example.org/\n",
+        "Home-page: https://demo.readthedocs.io/\n",
         "Project-URL: Repository, https://codeberg.org/someone/demo\n",
-        "Download-URL: https://demo.example.org/releases/\n",
+        "Download-URL: https://files.demo-project.dev/releases/\n",
     ],
 )
 def test_any_address_the_metadata_names_counts(header: str) -> None:
     metadata = pkg_info(source=None) + header
     rules, held = judge(_grab_wheel(metadata=metadata), WHEEL)
     assert "anonymous" not in rules, header
+    assert not held
+
+
+@pytest.mark.parametrize(
+    ("url", "real"),
+    [
+        ("https://github.com/psf/requests", True),
+        ("https://gitlab.com/someone/demo", True),
+        ("https://github.com/someone", True),  # an account's page: someone to ask
+        ("https://demo.readthedocs.io/en/latest/", True),
+        ("https://pypi.org/project/demo/", True),
+        ("http://demo-project.dev", True),
+        ("https://github.com", False),
+        ("https://github.com/", False),
+        ("https://www.github.com/", False),
+        ("https://example.com", False),
+        ("https://docs.example.org/demo", False),
+        ("https://www.google.com/", False),
+        ("https://pypi.org/", False),
+        ("https://github.com/pypa/sampleproject", False),
+        ("https://github.com/yourusername/demo", False),
+        ("http://localhost:8000/", False),
+        ("ftp://files.demo-project.dev/", False),
+        ("UNKNOWN", False),
+        ("", False),
+        ("http://[::1", False),  # not a URL at all
+    ],
+)
+def test_what_counts_as_an_address(url: str, real: bool) -> None:
+    assert names_a_home(url) is real
+
+
+def test_an_archive_naming_only_a_placeholder_is_anonymous() -> None:
+    metadata = pkg_info(source="https://github.com/pypa/sampleproject")
+    rules, held = judge(_grab_wheel(metadata=metadata), WHEEL)
+    assert rules.get("anonymous") == 3, rules
+    assert held
+    report = scan_archive(_grab_wheel(metadata=metadata), WHEEL)
+    (found,) = [f for f in report.findings if f.rule == "anonymous"]
+    assert "sampleproject is a placeholder" in found.detail
+
+
+def test_one_real_address_beside_placeholders_is_enough() -> None:
+    metadata = (
+        pkg_info(source="https://example.com")
+        + "Project-URL: Source, https://codeberg.org/someone/demo\n"
+    )
+    rules, held = judge(_grab_wheel(metadata=metadata), WHEEL)
+    assert "anonymous" not in rules
     assert not held
 
 
