@@ -124,10 +124,11 @@ def _repository(url: str) -> str | None:
     return canonicalize_name(segments[1].removesuffix(".git"))
 
 
+#: Domains reserved for examples (RFC 2606), their subdomains too.
+_EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
+_EXAMPLE_SUBDOMAINS = tuple(f".{domain}" for domain in _EXAMPLE_DOMAINS)
 #: Hosts a generated or hand-filled form puts where the project's address belongs.
-_PLACEHOLDER_HOSTS = frozenset(
-    {"example.com", "example.org", "example.net", "google.com", "pypi.org"}
-)
+_PLACEHOLDER_HOSTS = frozenset({*_EXAMPLE_DOMAINS, "google.com", "pypi.org"})
 #: Forge accounts a template's instructions say to replace (``github.com/yourusername/x``).
 _PLACEHOLDER_OWNERS = frozenset(
     {"user", "username", "yourusername", "your-username", "your_username", "yourname", "you"}
@@ -147,9 +148,7 @@ def names_a_home(url: str) -> bool:
     if parts.scheme.lower() not in ("http", "https") or "." not in host:
         return False
     segments = [s.lower() for s in parts.path.split("/") if s]
-    if host in _PLACEHOLDER_HOSTS or host.endswith(
-        (".example.com", ".example.org", ".example.net")
-    ):
+    if host in _PLACEHOLDER_HOSTS or host.endswith(_EXAMPLE_SUBDOMAINS):
         return host == "pypi.org" and bool(segments)  # a project's page there is its own
     if host in _FORGES:
         if not segments or segments[0] in _PLACEHOLDER_OWNERS:

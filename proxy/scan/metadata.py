@@ -164,7 +164,8 @@ def check_anonymous(
     findings: Iterable[Finding], metadata: Mapping[str, list[str]], metadata_path: str
 ) -> Finding | None:
     """``anonymous`` for an archive whose code has findings (any rule not about the archive
-    as a whole) and whose metadata names no home page, repository or project URL; ``None``
+    as a whole) and whose metadata names no home page, repository or project URL but
+    placeholders (``identity.names_a_home``: ``https://github.com``, ``example.com``); ``None``
     for an archive without metadata (nothing is known of it either way), one that names
     where it lives, or one whose code shows nothing.
 
