@@ -36,25 +36,40 @@ def wanted(path: str, size: int) -> bool:
     return 0 < size <= MAX_BYTES and _COMPILED.search(path) is not None
 
 
+#: A binary is searched for the anchors this many bytes at a time (each window overlapping
+#: the next by the longest anchor less one), so the matches listed at once stay few even in
+#: a file made of nothing but one anchor.
+_WINDOW = 1 << 16
+
+
 @functools.cache
-def _anchors() -> ahocorasick_rs.BytesAhoCorasick:
-    """The ``_SINKS``' anchors (lower-case ASCII) in one automaton: every match of a sink
-    holds one of them."""
+def _anchors() -> tuple[ahocorasick_rs.BytesAhoCorasick, int]:
+    """The ``_SINKS``' anchors (lower-case ASCII) in one automaton (every match of a sink
+    holds one of them), and the longest anchor's length."""
     anchors = sorted({a.encode() for c in _SINKS for a in indicators.SINKS[c].anchors})
-    return ahocorasick_rs.BytesAhoCorasick(
+    automaton = ahocorasick_rs.BytesAhoCorasick(
         anchors,
         matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
         implementation=ahocorasick_rs.Implementation.DFA,
     )
+    return automaton, max(map(len, anchors))
+
+
+def _holds_an_anchor(lower: bytes) -> bool:
+    automaton, longest = _anchors()
+    view = memoryview(lower)
+    for offset in range(0, max(len(lower) - longest + 1, 1), _WINDOW):
+        if automaton.find_matches_as_indexes(view[offset : offset + _WINDOW + longest - 1]):
+            return True
+    return False
 
 
 def check(binaries: Mapping[str, bytes]) -> Iterator[Finding]:
     """``compiled-sink`` for the first binary (of ``wanted`` ones) that carries one of the
     ``_SINKS``. A binary none of their anchors occurs in is passed over after one
     Aho-Corasick pass (most: the patterns then run only where one may match)."""
-    automaton = _anchors()
     for path, data in binaries.items():
-        if not automaton.find_matches_as_indexes(data.lower()):
+        if not _holds_an_anchor(data.lower()):
             continue
         text = data.decode("latin-1")
         lower = text.lower()

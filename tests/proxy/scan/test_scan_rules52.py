@@ -61,3 +61,18 @@ def test_a_test_fixture_binary_is_not_judged() -> None:
     }
     rules, _ = judge(sdist(files), "demo-1.0.tar.gz")
     assert "compiled-sink" not in rules
+
+
+@pytest.mark.parametrize("start", [300, (1 << 16) - 5, (1 << 16) - 1, 1 << 16, 3 << 16])
+def test_a_sink_is_found_wherever_it_lies_in_a_large_binary(start: int) -> None:
+    # The binary is searched for the sinks' anchors (`/api/webhooks/`) in 64 KiB windows;
+    # one across a window's edge is found too. `start`: where the anchor begins.
+    before = start - len(ELF) - WEBHOOK.index(b"/api/webhooks/")
+    binary = ELF + b"\x00" * before + WEBHOOK + b"\x00" * 4096
+    assert binary.index(b"/api/webhooks/") == start
+    rules, held = judge(
+        wheel({"demo/__init__.py": "from ._core import *\n", "demo/_core.abi3.so": binary}),
+        "demo-1.0-cp311-abi3-manylinux_2_17_x86_64.whl",
+    )
+    assert rules.get("compiled-sink") == 10, start
+    assert held
