@@ -10,16 +10,14 @@ members to read (whole, up to ``MAX_BYTES``); ``check(binaries)`` finds the sink
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator, Mapping
-
-import ahocorasick_rs
 
 from pipgate.policies.scan import Finding
 
 from . import indicators
 from .rules import finding
+from .triage import Anchored
 
 _COMPILED = re.compile(r"\.(?:so|pyd|dll|dylib|exe)(?:\.[\d.]+)?$", re.I)
 #: Bytes read of one binary, and of all of them together. A compiled stealer is small; the
@@ -36,32 +34,8 @@ def wanted(path: str, size: int) -> bool:
     return 0 < size <= MAX_BYTES and _COMPILED.search(path) is not None
 
 
-#: A binary is searched for the anchors this many bytes at a time (each window overlapping
-#: the next by the longest anchor less one), so the matches listed at once stay few even in
-#: a file made of nothing but one anchor.
-_WINDOW = 1 << 16
-
-
-@functools.cache
-def _anchors() -> tuple[ahocorasick_rs.BytesAhoCorasick, int]:
-    """The ``_SINKS``' anchors (lower-case ASCII) in one automaton (every match of a sink
-    holds one of them), and the longest anchor's length."""
-    anchors = sorted({a.encode() for c in _SINKS for a in indicators.SINKS[c].anchors})
-    automaton = ahocorasick_rs.BytesAhoCorasick(
-        anchors,
-        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-        implementation=ahocorasick_rs.Implementation.DFA,
-    )
-    return automaton, max(map(len, anchors))
-
-
-def _holds_an_anchor(lower: bytes) -> bool:
-    automaton, longest = _anchors()
-    view = memoryview(lower)
-    for offset in range(0, max(len(lower) - longest + 1, 1), _WINDOW):
-        if automaton.find_matches_as_indexes(view[offset : offset + _WINDOW + longest - 1]):
-            return True
-    return False
+#: The compiled sinks' patterns, searched only where one of their anchors occurs.
+_ANCHORED = Anchored(tuple(indicators.SINKS[category] for category in _SINKS))
 
 
 def check(binaries: Mapping[str, bytes]) -> Iterator[Finding]:
@@ -69,12 +43,16 @@ def check(binaries: Mapping[str, bytes]) -> Iterator[Finding]:
     ``_SINKS``. A binary none of their anchors occurs in is passed over after one
     Aho-Corasick pass (most: the patterns then run only where one may match)."""
     for path, data in binaries.items():
-        if not _holds_an_anchor(data.lower()):
+        candidates = _ANCHORED.candidates(data.lower())
+        if not candidates:
             continue
         text = data.decode("latin-1")
         lower = text.lower()
         for category in _SINKS:
-            match = indicators.SINKS[category].search(text, lower)
+            indicator = indicators.SINKS[category]
+            if indicator not in candidates:
+                continue
+            match = indicator.search(text, lower)
             if match is not None:
                 detail = f"{category} in compiled code: {match.group(0)[:60]}"
                 yield finding("compiled-sink", path, 0, detail)

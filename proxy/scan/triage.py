@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import ahocorasick_rs
 
@@ -231,7 +231,16 @@ def _serves_and_spawns(text: str, low: str, lower: bytes) -> bool:
     return any(token in lower for token in _SERVES) and any(token in lower for token in _SPAWN)
 
 
-class _Anchored:
+def dfa(patterns: Iterable[bytes]) -> ahocorasick_rs.BytesAhoCorasick:
+    """An Aho-Corasick automaton of ``patterns``, built as a DFA (the fastest to search)."""
+    return ahocorasick_rs.BytesAhoCorasick(
+        list(patterns),
+        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
+        implementation=ahocorasick_rs.Implementation.DFA,
+    )
+
+
+class Anchored:
     """Indicators, and which of them a file's bytes can match: one Aho-Corasick pass over
     the lower-case bytes finds the anchors that occur, and only the indicators holding one
     are searched (each search would otherwise look for every anchor of every indicator).
@@ -248,12 +257,7 @@ class _Anchored:
         tokens = sorted({_token(a) for i in self.indicators for a in i.anchors})
         index = {token: n for n, token in enumerate(tokens)}
         owned = tuple(frozenset(index[_token(a)] for a in i.anchors) for i in self.indicators)
-        automaton = ahocorasick_rs.BytesAhoCorasick(
-            tokens,
-            matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-            implementation=ahocorasick_rs.Implementation.DFA,
-        )
-        return automaton, owned, max(map(len, tokens))
+        return dfa(tokens), owned, max(map(len, tokens))
 
     def candidates(self, lower: bytes) -> list[indicators.Indicator]:
         """The indicators one of whose anchors occurs in ``lower`` (lower-case bytes)."""
@@ -269,7 +273,7 @@ def _token(anchor: str) -> bytes:
     return anchor.replace("\x00", "").encode()
 
 
-_CREDENTIALS = _Anchored(tuple(indicator for _, indicator in indicators.CREDENTIALS.values()))
+_CREDENTIALS = Anchored(tuple(indicator for _, indicator in indicators.CREDENTIALS.values()))
 #: Literals written as separate arguments (``join(appdata, "Exodus", "exodus.wallet")``):
 #: the parsed file's strings join them with NUL, which the credential patterns read as a
 #: path separator.
@@ -287,7 +291,7 @@ def _stores(text: str, low: str, lower: bytes) -> bool:
 
 
 _SINK_INDICATORS = (*indicators.SINKS.values(), indicators.IP_LOGGER)
-_SINKS = _Anchored(_SINK_INDICATORS).search
+_SINKS = Anchored(_SINK_INDICATORS).search
 #: The sink patterns' own anchors (lower-case by ``Indicator``'s contract), so that triage
 #: lets through every file in which one of them can match, and no list is kept twice.
 _SINK_ANCHORS = tuple(sorted({anchor.encode() for i in _SINK_INDICATORS for anchor in i.anchors}))
@@ -525,12 +529,7 @@ def _automaton() -> tuple[ahocorasick_rs.BytesAhoCorasick, tuple[bytes, ...]]:
     """Every ``_TRIAGE`` substring in one Aho-Corasick automaton (a DFA): one pass over a
     file finds all that occur, at about a tenth of what a regular expression of them costs."""
     tokens = tuple(sorted({token for group, _ in _TRIAGE for token in group}))
-    automaton = ahocorasick_rs.BytesAhoCorasick(
-        tokens,
-        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-        implementation=ahocorasick_rs.Implementation.DFA,
-    )
-    return automaton, tokens
+    return dfa(tokens), tokens
 
 
 def _windows(data: bytes, longest: int) -> Iterator[tuple[int, bytes]]:
@@ -608,11 +607,7 @@ _JUNK_CHARACTERS = bytes(ord("a") if c in b"Il1O0_" else ord(" ") for c in range
 
 @functools.cache
 def _hiding_automaton() -> ahocorasick_rs.BytesAhoCorasick:
-    return ahocorasick_rs.BytesAhoCorasick(
-        _HIDING,
-        matchkind=ahocorasick_rs.MATCHKIND_STANDARD,
-        implementation=ahocorasick_rs.Implementation.DFA,
-    )
+    return dfa(_HIDING)
 
 
 def hides_code(data: bytes) -> bool:
